@@ -1,0 +1,45 @@
+/** Secret references: `os.environ/VAR` (LiteLLM's form) and `env:VAR` (the gateway docs' form). */
+const REF = /^(?:os\.environ\/|env:)([A-Za-z_][A-Za-z0-9_]*)$/;
+
+/** The variable a string refers to, or undefined when it is a plain value. */
+export function secretRefName(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const m = REF.exec(value.trim());
+  return m ? m[1] : undefined;
+}
+
+/** Keys whose values are secrets wherever they appear (masked in every output). */
+const SECRET_KEY =
+  /(api_?key|master_key|secret|secret_key|password|credentials?|access_key_id|^token|_ad_token|session_token|identity_token|auth_token|^key)$/i;
+
+export function isSecretKey(key: string): boolean {
+  return SECRET_KEY.test(key.replace(/-/g, '_'));
+}
+
+/** Mask a secret for display: keep a short prefix when long enough to help tell keys apart. */
+export function maskValue(value: string): string {
+  if (secretRefName(value)) return value; // a reference names a variable, not a secret
+  if (value.length <= 8) return '****';
+  return `${value.slice(0, 3)}****${value.slice(-2)}`;
+}
+
+/** A deep copy where every value under a secret-looking key (and every known secret string) is masked. */
+export function maskSecrets<T>(value: T, knownSecrets: Iterable<string> = []): T {
+  const known = new Set([...knownSecrets].filter((s) => s.length > 0));
+  const walk = (v: unknown, key: string): unknown => {
+    if (typeof v === 'string') {
+      if (isSecretKey(key) || known.has(v)) return maskValue(v);
+      let out = v;
+      for (const s of known) if (s.length >= 6 && out.includes(s)) out = out.split(s).join('****');
+      return out;
+    }
+    if (Array.isArray(v)) return v.map((x) => walk(x, key));
+    if (v && typeof v === 'object') {
+      const o: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(v)) o[k] = walk(x, k);
+      return o;
+    }
+    return v;
+  };
+  return walk(value, '') as T;
+}

@@ -1,0 +1,48 @@
+import type { LoadedConfig } from './litellm/load.js';
+
+/** Where a setting came from, highest priority first (see README "Resolution order"). */
+export type Level = 'flag' | 'env' | 'context' | 'queue' | 'gateway' | 'default';
+
+/**
+ * The resolved answer to "how should this worker reach an LLM": produced by `resolveProxyPlan`
+ * (src/config/resolve.ts), consumed by the supervisor and by `worker start --dry-run`.
+ */
+export interface ProxyPlan {
+  queueId: string;
+  /** `local-proxy`: run the bundled engine; `gateway`: point the worker at the control plane's gateway */
+  mode: 'local-proxy' | 'gateway';
+  /** the loaded LiteLLM config (local-proxy mode only) */
+  config?: LoadedConfig;
+  /** the level and label the config came from, e.g. {level: 'flag', label: '/path/cfg.yaml'} */
+  configSource?: { level: Level; label: string };
+  /** default model for the worker (KUBIYA_MODEL_OVERRIDE) */
+  model?: string;
+  /** readiness timeout for the engine, seconds */
+  proxyTimeoutSeconds: number;
+  /** how many times the supervisor retries a failed engine start */
+  proxyMaxRetries: number;
+  controlPlaneUrl: string;
+  /** the user's Kubiya API key (never printed) */
+  apiKey?: string;
+  /** gateway mode: the URL the worker is pointed at */
+  gatewayUrl?: string;
+  /** which level won each setting: enableLocalProxy, config, model, controlPlaneUrl, apiKey, ... */
+  origins: Record<string, Level>;
+  warnings: string[];
+}
+
+/** What `worker start` hands the supervisor besides the plan. */
+export interface WorkerStartOptions {
+  daemon: boolean;
+  /** the worker command; undefined means "the queue venv's kubiya-control-plane-worker" */
+  workerCommand?: string[];
+  /** where the worker command came from, for messages */
+  workerCommandSource?: string;
+  packageSource?: string;
+  packageVersion?: string;
+  localWheel?: string;
+  maxLogSizeBytes: number;
+  maxLogBackups: number;
+  /** seconds to wait for the worker to exit after SIGTERM before SIGKILL */
+  graceSeconds: number;
+}
