@@ -1,19 +1,12 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../../errors.js';
 import { didYouMean } from '../../util/did-you-mean.js';
-import { expandHome } from '../../util/paths.js';
+import { parseSource, sourceLabel, type ConfigSource, type Parsed } from './parse.js';
 import * as K from './keys.js';
 import { litellmConfigSchema, type LiteLLMConfig } from './schema.js';
 import { isSecretKey, secretRefName } from './secrets.js';
 
-/** Where a config came from. Every form goes through the same loader, so they load identically. */
-export type ConfigSource =
-  | { kind: 'file'; path: string }
-  | { kind: 'text'; text: string; label: string }
-  | { kind: 'object'; value: unknown; label: string };
+export type { ConfigSource } from './parse.js';
 
 export interface ConfigWarning {
   /** key path, e.g. `model_list[2].litellm_params.s3_bucket_name` */
@@ -40,15 +33,10 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-interface Parsed {
-  value: unknown;
-  lineOf?: (keyPath: (string | number)[]) => { line: number; column: number } | undefined;
-}
-
 /** Load, check and resolve a LiteLLM config from any source. Throws ConfigError on what cannot be served. */
 export function loadLiteLLMConfig(source: ConfigSource, opts: LoadOptions = {}): LoadedConfig {
-  const label = source.kind === 'file' ? source.path : source.label;
-  const parsed = parseSource(source, label);
+  const label = sourceLabel(source);
+  const parsed = parseSource(source);
   const value = parsed.value;
   if (value === null || value === undefined) {
     throw new ConfigError(label, '', 'the config is empty: expected a mapping with a model_list');
@@ -85,76 +73,14 @@ export function loadLiteLLMConfig(source: ConfigSource, opts: LoadOptions = {}):
   }
   const env = { ...baseEnv, ...environment };
   const secretValues = new Set<string>(Object.entries(environment).filter(([k]) => isSecretKey(k)).map(([, v]) => v));
-  const resolvedTree = resolveRefs(work, '', env, warnings, secretValues, label) as Record<string, unknown>;
+  const unset = new Map<string, string>();
+  const resolvedTree = resolveRefs(work, '', { env, warnings, secrets: secretValues, label, unset }) as Record<string, unknown>;
   delete resolvedTree.environment_variables;
 
   const result = litellmConfigSchema.safeParse(resolvedTree);
-  if (!result.success) throw zodToConfigError(result.error, label, resolvedTree, parsed.lineOf);
+  if (!result.success) throw zodToConfigError(result.error, { label, tree: resolvedTree, lineOf: parsed.lineOf, unset });
   result.data.environment_variables = environment;
   return { source: label, raw, config: result.data, warnings, secretValues: [...secretValues], environment };
-}
-
-function parseSource(source: ConfigSource, label: string): Parsed {
-  if (source.kind === 'object') {
-    if (typeof source.value === 'string') return parseText(source.value, label, false);
-    return { value: structuredClone(source.value) };
-  }
-  if (source.kind === 'text') return parseText(source.text, label, false);
-  const file = path.resolve(expandHome(source.path));
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory, not a file' : String((e as Error).message);
-    throw new ConfigError(label, '', `cannot read the config file: ${why}`);
-  }
-  return parseText(text, label, !file.endsWith('.json'));
-}
-
-function parseText(text: string, label: string, yamlFirst: boolean): Parsed {
-  const trimmed = text.trim();
-  if (!yamlFirst || trimmed.startsWith('{')) {
-    if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
-      try {
-        return { value: JSON.parse(trimmed) };
-      } catch (e) {
-        if (!yamlFirst) throw jsonError(text, label, e as Error);
-      }
-    } else if (!yamlFirst && trimmed === '') {
-      return { value: undefined };
-    }
-  }
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, version: '1.1' }) // LiteLLM reads YAML 1.1 (PyYAML);
-  if (doc.errors.length > 0) {
-    const err = doc.errors[0];
-    const pos = err.linePos?.[0];
-    throw new ConfigError(label, '', `YAML syntax error: ${err.message.split('\n')[0]}`, { line: pos?.line, column: pos?.col });
-  }
-  return { value: doc.toJS({ maxAliasCount: 1000 }), lineOf: (p) => yamlLineOf(doc, lineCounter, p) };
-}
-
-function jsonError(text: string, label: string, e: Error): ConfigError {
-  const m = /position (\d+)/.exec(e.message);
-  if (m) {
-    const upto = text.trim().slice(0, Number(m[1]));
-    const line = upto.split('\n').length;
-    const column = upto.length - upto.lastIndexOf('\n');
-    return new ConfigError(label, '', `JSON syntax error: ${e.message}`, { line, column });
-  }
-  return new ConfigError(label, '', `JSON syntax error: ${e.message}`);
-}
-
-function yamlLineOf(doc: Document, lc: LineCounter, keyPath: (string | number)[]) {
-  for (let n = keyPath.length; n > 0; n--) {
-    const node = doc.getIn(keyPath.slice(0, n), true);
-    if (isNode(node) && node.range) {
-      const pos = lc.linePos(node.range[0]);
-      return { line: pos.line, column: pos.col };
-    }
-  }
-  return undefined;
 }
 
 function checkModelList(list: unknown[], warnings: ConfigWarning[]): unknown[] {
@@ -198,49 +124,80 @@ function checkKeys(obj: Record<string, unknown>, at: string, set: K.KeySet, warn
   }
 }
 
-function resolveRefs(v: unknown, at: string, env: NodeJS.ProcessEnv, warnings: ConfigWarning[], secrets: Set<string>, label: string): unknown {
+interface ResolveCtx {
+  env: NodeJS.ProcessEnv;
+  warnings: ConfigWarning[];
+  secrets: Set<string>;
+  label: string;
+  /** key path -> variable name, for references whose variable is not set */
+  unset: Map<string, string>;
+}
+
+/** Replace every `os.environ/VAR` / `env:VAR` string with its value; unset ones are dropped and remembered. */
+function resolveRefs(v: unknown, at: string, ctx: ResolveCtx): unknown {
   if (typeof v === 'string') {
     const ref = secretRefName(v);
     if (!ref) return v;
-    const val = env[ref];
+    const val = ctx.env[ref];
     if (val === undefined || val === '') {
       if (at === 'general_settings.master_key') {
-        throw new ConfigError(label, at, `refers to the environment variable ${ref}, which is not set (refusing to start an open proxy)`);
+        throw new ConfigError(ctx.label, at, `refers to the environment variable ${ref}, which is not set (refusing to start an open proxy)`);
       }
-      warnings.push({ path: at, message: `refers to the environment variable ${ref}, which is not set` });
+      ctx.warnings.push({ path: at, message: `refers to the environment variable ${ref}, which is not set` });
+      ctx.unset.set(at, ref);
       return undefined;
     }
-    secrets.add(val);
+    ctx.secrets.add(val);
     return val;
   }
-  if (Array.isArray(v)) return v.map((x, i) => resolveRefs(x, `${at}[${i}]`, env, warnings, secrets, label));
+  if (Array.isArray(v)) return v.map((x, i) => resolveRefs(x, `${at}[${i}]`, ctx));
   if (isMap(v)) {
     const out: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(v)) {
-      const r = resolveRefs(x, at ? `${at}.${k}` : k, env, warnings, secrets, label);
+      const r = resolveRefs(x, at ? `${at}.${k}` : k, ctx);
       if (r !== undefined) out[k] = r;
-      if (typeof x === 'string' && !secretRefName(x) && isSecretKey(k) && x.length > 0) secrets.add(x);
+      if (typeof x === 'string' && !secretRefName(x) && isSecretKey(k) && x.length > 0) ctx.secrets.add(x);
     }
     return out;
   }
   return v;
 }
 
-function zodToConfigError(err: z.ZodError, label: string, tree: unknown, lineOf: Parsed['lineOf']): ConfigError {
+interface ErrorCtx {
+  label: string;
+  tree: unknown;
+  lineOf: Parsed['lineOf'];
+  unset: Map<string, string>;
+}
+
+function zodToConfigError(err: z.ZodError, ctx: ErrorCtx): ConfigError {
   const issue = err.issues[0];
-  const keyPath = formatPath(issue.path as (string | number)[]);
-  const found = valueAt(tree, issue.path as (string | number)[]);
+  const ipath = issue.path as (string | number)[];
+  const keyPath = formatPath(ipath);
+  const found = valueAt(ctx.tree, ipath);
   let problem: string;
-  if (issue.code === 'invalid_type') {
-    problem = found === undefined ? `required: expected ${issue.expected}, found nothing` : `expected ${issue.expected}, found ${describe(found)}`;
+  const unsetVar = ctx.unset.get(keyPath);
+  if (unsetVar && found === undefined) {
+    problem = `required, but it refers to the environment variable ${unsetVar}, which is not set`;
+  } else if (issue.code === 'invalid_type') {
+    problem = found === undefined ? `required: expected ${issue.expected}, found nothing${misspelling(ctx.tree, ipath)}` : `expected ${issue.expected}, found ${describe(found)}`;
   } else if (issue.code === 'too_small') {
     problem = `expected a non-empty value, found ${describe(found)}`;
   } else {
     problem = `${issue.message}${found === undefined ? '' : `, found ${describe(found)}`}`;
   }
   const extra = err.issues.length > 1 ? ` (and ${err.issues.length - 1} more problem${err.issues.length > 2 ? 's' : ''})` : '';
-  const pos = lineOf?.(issue.path as (string | number)[]);
-  return new ConfigError(label, keyPath, problem + extra, pos ?? {});
+  const pos = ctx.lineOf?.(ipath);
+  return new ConfigError(ctx.label, keyPath, problem + extra, pos ?? {});
+}
+
+/** For a missing required key: a sibling key that looks like a typo of it, e.g. ` (found "modle": did you mean "model"?)`. */
+function misspelling(tree: unknown, p: (string | number)[]): string {
+  const parent = valueAt(tree, p.slice(0, -1));
+  const want = p[p.length - 1];
+  if (!isMap(parent) || typeof want !== 'string') return '';
+  const typo = Object.keys(parent).find((k) => didYouMean(k, [want]) === want);
+  return typo ? ` (found "${typo}": did you mean "${want}"?)` : '';
 }
 
 /** `model_list[0].litellm_params.model` from ['model_list', 0, 'litellm_params', 'model']. */
