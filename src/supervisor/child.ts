@@ -1,0 +1,76 @@
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import chalk from 'chalk';
+import { LineSplitter, type RotatingLog } from './rotating-log.js';
+
+/** How a child ended: its exit code, or the signal that killed it. */
+export interface ChildExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** The shell-style exit status of a child: its code, or 128 + signal number. */
+export function exitStatus(e: ChildExit): number {
+  if (e.code !== null) return e.code;
+  const signals: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGTERM: 15 };
+  return 128 + (signals[e.signal ?? ''] ?? 1);
+}
+
+/** Describe an exit for logs: "exit code 3" or "signal SIGKILL". */
+export function describeExit(e: ChildExit): string {
+  return e.code !== null ? `exit code ${e.code}` : `signal ${e.signal}`;
+}
+
+/** A spawned child with a promise for its exit. */
+export interface Spawned {
+  proc: ChildProcess;
+  pid: number;
+  exited: Promise<ChildExit>;
+}
+
+/** Where a child's output goes: its log file, and (foreground) the terminal with a prefix. */
+export interface OutputSink {
+  log: RotatingLog;
+  /** e.g. "worker"; undefined means "log file only" */
+  echoPrefix?: string;
+  /** colour of the prefix on a TTY */
+  color?: 'cyan' | 'magenta';
+}
+
+/**
+ * Spawn a child in its own process group (so a terminal Ctrl-C reaches only the supervisor, which
+ * then stops the children in order) with its output copied to `sink`.
+ */
+export function spawnChild(cmd: string, args: string[], opts: SpawnOptions, sink: OutputSink): Spawned {
+  const proc = spawn(cmd, args, { ...opts, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<ChildExit>((resolve) => {
+    let done = false;
+    const finish = (e: ChildExit) => {
+      if (!done) {
+        done = true;
+        resolve(e);
+      }
+    };
+    proc.on('error', (err) => {
+      // command not found / not executable: say so where the user looks
+      const msg = `cannot run ${cmd}: ${err.message}\n`;
+      sink.log.write(msg);
+      if (sink.echoPrefix) process.stderr.write(`[${sink.echoPrefix}] ${msg}`);
+      finish({ code: 127, signal: null });
+    });
+    proc.on('close', (code, signal) => finish({ code, signal }));
+  });
+  pipeOut(proc.stdout, process.stdout, sink);
+  pipeOut(proc.stderr, process.stderr, sink);
+  return { proc, pid: proc.pid ?? -1, exited };
+}
+
+function pipeOut(from: NodeJS.ReadableStream | null, to: NodeJS.WriteStream, sink: OutputSink): void {
+  if (!from) return;
+  const prefix = sink.echoPrefix ? `${(sink.color ? chalk[sink.color] : chalk.reset)(`[${sink.echoPrefix}]`)} ` : undefined;
+  const lines = prefix ? new LineSplitter((l) => to.write(`${prefix}${l}\n`)) : undefined;
+  from.on('data', (chunk: Buffer) => {
+    sink.log.write(chunk);
+    lines?.push(chunk);
+  });
+  from.on('end', () => lines?.flush());
+}

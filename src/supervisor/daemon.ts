@@ -1,0 +1,103 @@
+import fs from 'node:fs';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { ProxyPlan, WorkerStartOptions } from '../config/plan.js';
+import { loadLiteLLMConfig } from '../config/litellm/load.js';
+import { UserError } from '../errors.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import type { PidInfo } from './pid-file.js';
+import { queuePaths, type QueuePaths } from './queue-dir.js';
+import { tailLines } from './rotating-log.js';
+import { Supervisor } from './supervisor.js';
+import { resolveWorkerCommand } from './worker-command.js';
+
+/** The env var that hands the user's API key to the daemon (never written to disk). */
+const KEY_ENV = 'KUBIYA_SUPERVISOR_API_KEY';
+
+/** What the daemon reads from `supervisor-plan.json` (0600; removed once read). */
+interface PlanFile {
+  plan: Omit<ProxyPlan, 'config' | 'apiKey'> & { config?: { source: string; raw: Record<string, unknown> } };
+  options: WorkerStartOptions;
+  /** null: the queue venv's default worker (its command line carries the API key, so it is rebuilt) */
+  command: string[] | null;
+}
+
+type Handshake = { type: 'ready'; info: PidInfo } | { type: 'failed'; message: string; hint?: string };
+
+function kubiyaBin(): string {
+  return fileURLToPath(new URL('../../bin/kubiya.js', import.meta.url));
+}
+
+/**
+ * Start a detached supervisor (its own session) for the queue and wait for its handshake: returns
+ * once the engine is ready and the worker started, or throws with the reason.
+ */
+export async function startDaemon(plan: ProxyPlan, options: WorkerStartOptions, command: string[], paths: QueuePaths): Promise<PidInfo> {
+  const { apiKey, config, ...rest } = plan;
+  const file: PlanFile = {
+    plan: { ...rest, config: config ? { source: config.source, raw: config.raw } : undefined },
+    // the venv is installed by now; the daemon must not reinstall it
+    options: { ...options, localWheel: undefined, packageSource: undefined, packageVersion: undefined },
+    command: options.workerCommand?.length ? command : null,
+  };
+  writeFileAtomic(paths.planFile, JSON.stringify(file), 0o600);
+  const out = fs.openSync(paths.supervisorLog, 'a', 0o600);
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  if (apiKey) env[KEY_ENV] = apiKey;
+  const child = spawn(process.execPath, [kubiyaBin(), 'worker', '__supervise', '--queue-id', plan.queueId], {
+    detached: true,
+    stdio: ['ignore', out, out, 'ipc'],
+    env,
+  });
+  fs.closeSync(out);
+  const timeoutMs = (plan.proxyTimeoutSeconds + 60) * 1000;
+  const result = await new Promise<Handshake | { type: 'exit'; code: number | null } | { type: 'timeout' }>((resolve) => {
+    const timer = setTimeout(() => resolve({ type: 'timeout' }), timeoutMs);
+    child.once('message', (m) => (clearTimeout(timer), resolve(m as Handshake)));
+    child.once('exit', (code) => (clearTimeout(timer), resolve({ type: 'exit', code })));
+  });
+  if (child.connected) child.disconnect();
+  child.unref();
+  if (result.type === 'ready') return result.info;
+  fs.rmSync(paths.planFile, { force: true });
+  if (result.type === 'failed') throw new UserError(result.message, { exitCode: 1, hint: result.hint });
+  const tail = tailLines(paths.supervisorLog, 10).map((l) => `  ${l}`).join('\n');
+  const why = result.type === 'timeout' ? `did not report ready within ${timeoutMs / 1000}s` : `exited (code ${result.code}) before it was ready`;
+  if (result.type === 'timeout') process.kill(child.pid!, 'SIGTERM');
+  throw new UserError(`the background supervisor ${why}; last lines of ${paths.supervisorLog}:\n${tail}`, { exitCode: 1 });
+}
+
+/** The daemon side (`kubiya worker __supervise`): read the plan, supervise, report via the handshake. */
+export async function runDaemon(queueId: string): Promise<number> {
+  const paths = queuePaths(queueId);
+  const say = (m: string) => process.stdout.write(`${new Date().toISOString()} ${m}\n`);
+  const report = (m: Handshake) => {
+    if (process.connected) {
+      process.send?.(m);
+      process.disconnect?.();
+    }
+  };
+  try {
+    const file = JSON.parse(fs.readFileSync(paths.planFile, 'utf8')) as PlanFile;
+    fs.rmSync(paths.planFile, { force: true });
+    const apiKey = process.env[KEY_ENV];
+    delete process.env[KEY_ENV];
+    const { config, ...rest } = file.plan;
+    // re-load from the raw config in the same environment: identical settings, no secrets on disk
+    const plan: ProxyPlan = { ...rest, apiKey, config: config ? loadLiteLLMConfig({ kind: 'object', value: config.raw, label: config.source }) : undefined };
+    const command = file.command ?? (await resolveWorkerCommand(plan, file.options, paths));
+    const sup = new Supervisor({ plan, options: file.options, command, daemon: true, say, onReady: (info) => report({ type: 'ready', info }) });
+    process.on('SIGTERM', () => sup.requestStop('SIGTERM'));
+    process.on('SIGINT', () => sup.requestStop('SIGINT'));
+    process.on('SIGHUP', () => undefined); // no terminal to lose; keep running
+    say(`supervisor ${process.pid} starting queue ${queueId}`);
+    const code = await sup.run();
+    say(`supervisor exiting with code ${code}`);
+    return code;
+  } catch (e) {
+    const err = e as UserError;
+    say(`error: ${err.message}`);
+    report({ type: 'failed', message: err.message, hint: err.hint });
+    return err.exitCode ?? 1;
+  }
+}

@@ -1,0 +1,116 @@
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { UserError } from '../errors.js';
+import { spawnChild, describeExit, type ChildExit, type OutputSink, type Spawned } from './child.js';
+import { backoffMs, restartPolicy } from './policy.js';
+import { terminateTree } from './process-tree.js';
+import { tailLines } from './rotating-log.js';
+
+/** Exit code the engine uses when its port is taken. */
+export const PORT_IN_USE = 98;
+
+/** The command that runs the bundled engine: this package's own bin, wherever it is installed. */
+export function engineCommand(): string[] {
+  const override = process.env.KUBIYA_ENGINE_BIN; // tests only: a script honouring the same contract
+  const bin = override || fileURLToPath(new URL('../../bin/kubiya.js', import.meta.url));
+  return [process.execPath, bin];
+}
+
+/** A failed engine start: the reason and the last lines of the proxy log. */
+export class EngineStartError extends UserError {
+  constructor(reason: string, logFile: string) {
+    const tail = tailLines(logFile, 20);
+    const shown = tail.length > 0 ? `\nlast lines of ${logFile}:\n${tail.map((l) => `  ${l}`).join('\n')}` : '';
+    super(`the proxy engine did not start: ${reason}${shown}`, { exitCode: 1 });
+  }
+}
+
+export interface EngineSpec {
+  configFile: string;
+  portFile: string;
+  logFile: string;
+  env: NodeJS.ProcessEnv;
+  timeoutMs: number;
+  /** how often to retry a start that failed because the port was taken */
+  maxRetries: number;
+  sink: OutputSink;
+  /** told about every engine process as soon as it is spawned (so a stop can reach it) */
+  onSpawn?: (child: Spawned) => void;
+}
+
+/** A running, ready engine. */
+export interface RunningEngine extends Spawned {
+  port: number;
+  url: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** GET /health/readiness; true on 200. */
+export async function engineReady(url: string, timeoutMs = 1000): Promise<boolean> {
+  try {
+    const res = await fetch(`${url}/health/readiness`, { signal: AbortSignal.timeout(timeoutMs) });
+    await res.arrayBuffer().catch(() => undefined);
+    return res.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+function readPortFile(file: string, pid: number): { port: number; url: string } | undefined {
+  try {
+    const v = JSON.parse(fs.readFileSync(file, 'utf8')) as { pid?: number; port?: number; url?: string };
+    if (typeof v.port !== 'number' || (v.pid !== undefined && v.pid !== pid)) return undefined;
+    return { port: v.port, url: v.url ?? `http://127.0.0.1:${v.port}` };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Spawn once and wait for readiness; resolves to the engine or to how it failed. */
+async function startOnce(spec: EngineSpec, port: number): Promise<RunningEngine | { exit: ChildExit } | { timeout: true; child: Spawned }> {
+  fs.rmSync(spec.portFile, { force: true });
+  const [cmd, ...pre] = engineCommand();
+  const args = [...pre, 'proxy', 'start', '--config', spec.configFile, '--host', '127.0.0.1', '--port', String(port), '--port-file', spec.portFile];
+  const child = spawnChild(cmd, args, { env: spec.env }, spec.sink);
+  spec.onSpawn?.(child);
+  let exit: ChildExit | undefined;
+  void child.exited.then((e) => (exit = e));
+  const until = Date.now() + spec.timeoutMs;
+  while (Date.now() < until) {
+    if (exit) return { exit };
+    const at = readPortFile(spec.portFile, child.pid);
+    if (at && (await engineReady(at.url))) return { ...child, ...at };
+    await sleep(100);
+  }
+  return { timeout: true, child };
+}
+
+/**
+ * Start the engine on `port` (0: the engine picks a free one and reports it; no probe-then-close
+ * race) and wait until /health/readiness answers 200. Retries when the port is taken (exit 98).
+ * Throws EngineStartError with the log tail when it cannot.
+ */
+export async function startEngine(spec: EngineSpec, port: number): Promise<RunningEngine> {
+  const policy = restartPolicy();
+  for (let attempt = 0; ; attempt++) {
+    const r = await startOnce(spec, port);
+    if ('url' in r) return r;
+    if ('timeout' in r) {
+      await terminateTree(r.child.pid, 2000);
+      throw new EngineStartError(`not ready within ${Math.round(spec.timeoutMs / 1000)}s (no 200 from /health/readiness)`, spec.logFile);
+    }
+    if (r.exit.code === PORT_IN_USE && attempt < spec.maxRetries) {
+      await sleep(backoffMs(policy, attempt + 1));
+      continue;
+    }
+    const why = r.exit.code === PORT_IN_USE ? `port ${port} on 127.0.0.1 is in use` : r.exit.code === 2 ? 'the config was rejected' : `it exited (${describeExit(r.exit)})`;
+    throw new EngineStartError(why, spec.logFile);
+  }
+}
+
+/** Drain and stop the engine: SIGTERM (it finishes in-flight requests and exits 0), then SIGKILL. */
+export async function stopEngine(engine: Spawned, graceMs: number): Promise<void> {
+  await terminateTree(engine.pid, graceMs);
+  await engine.exited;
+}

@@ -1,0 +1,71 @@
+import fs from 'node:fs';
+import { writeFileAtomic } from '../util/atomic-write.js';
+
+/** What `worker.pid` holds: everything `status` and `stop` need, no secrets. */
+export interface PidInfo {
+  supervisor_pid: number;
+  queue_id: string;
+  worker_dir: string;
+  started_at: string;
+  mode: 'foreground' | 'daemon';
+  /** local-proxy mode only */
+  engine: null | {
+    pid: number | null;
+    port: number | null;
+    url: string | null;
+    /** starting | running | restarting | crash-loop | stopped */
+    state: string;
+    restarts: number;
+    last_exit?: string;
+  };
+  gateway_url?: string;
+  worker: {
+    pid: number | null;
+    /** the command with secrets masked */
+    command: string[];
+    state: string;
+    restarts: number;
+    last_exit?: string;
+  };
+  logs: { worker: string; proxy: string | null; supervisor: string };
+}
+
+/** Read and parse `worker.pid`; undefined when missing or unreadable. */
+export function readPidFile(file: string): PidInfo | undefined {
+  try {
+    const v = JSON.parse(fs.readFileSync(file, 'utf8')) as PidInfo;
+    return typeof v?.supervisor_pid === 'number' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Claim the pid file for this process: created exclusively, so two supervisors of one queue
+ * cannot both win. Returns false when it already exists.
+ */
+export function claimPidFile(file: string, info: PidInfo): boolean {
+  try {
+    const fd = fs.openSync(file, 'wx', 0o600);
+    fs.writeSync(fd, `${JSON.stringify(info, null, 2)}\n`);
+    fs.closeSync(fd);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  }
+}
+
+/** Replace the pid file's contents atomically. */
+export function writePidFile(file: string, info: PidInfo): void {
+  writeFileAtomic(file, `${JSON.stringify(info, null, 2)}\n`, 0o600);
+}
+
+/** Remove the pid file only if it still belongs to `supervisorPid`. */
+export function removePidFile(file: string, supervisorPid?: number): void {
+  if (supervisorPid !== undefined) {
+    const cur = readPidFile(file);
+    if (cur && cur.supervisor_pid !== supervisorPid) return;
+  }
+  fs.rmSync(file, { force: true });
+}

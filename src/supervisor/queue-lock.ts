@@ -1,0 +1,54 @@
+import fs from 'node:fs';
+import { UserError } from '../errors.js';
+import { claimPidFile, readPidFile, removePidFile, type PidInfo } from './pid-file.js';
+import { isAlive, leadsGroup, terminateTree } from './process-tree.js';
+import type { QueuePaths } from './queue-dir.js';
+
+/** Whether the queue's recorded supervisor is alive. */
+export function runningSupervisor(paths: QueuePaths): PidInfo | undefined {
+  const info = readPidFile(paths.pidFile);
+  return info && isAlive(info.supervisor_pid) ? info : undefined;
+}
+
+/**
+ * Kill what a dead supervisor left behind (its engine and worker lead their own process groups,
+ * which guards against a recycled pid) and remove its pid file. Returns what was cleaned.
+ */
+export async function cleanStale(paths: QueuePaths, graceMs = 2000): Promise<string[]> {
+  const info = readPidFile(paths.pidFile);
+  const cleaned: string[] = [];
+  if (info && !isAlive(info.supervisor_pid)) {
+    for (const [name, pid] of [['worker', info.worker?.pid], ['engine', info.engine?.pid]] as const) {
+      if (pid && isAlive(pid) && leadsGroup(pid)) {
+        await terminateTree(pid, graceMs);
+        cleaned.push(`${name} pid ${pid}`);
+      }
+    }
+  }
+  if (info ? !isAlive(info.supervisor_pid) : fs.existsSync(paths.pidFile)) {
+    removePidFile(paths.pidFile);
+    fs.rmSync(paths.portFile, { force: true });
+    cleaned.push('stale pid file');
+  }
+  return cleaned;
+}
+
+/** The error for a second start of a running queue. */
+export function alreadyRunning(queueId: string, info: PidInfo): UserError {
+  return new UserError(`queue "${queueId}" is already running (supervisor pid ${info.supervisor_pid})`, {
+    exitCode: 1,
+    hint: `Stop it first: kubiya worker stop --queue-id ${queueId}   (or see: kubiya worker status --queue-id ${queueId})`,
+  });
+}
+
+/** Claim the queue for this supervisor: refuses a live one, cleans a stale one. */
+export async function acquireQueue(paths: QueuePaths, info: PidInfo, say: (m: string) => void): Promise<void> {
+  for (let i = 0; i < 2; i++) {
+    if (claimPidFile(paths.pidFile, info)) return;
+    const live = runningSupervisor(paths);
+    if (live && live.supervisor_pid !== process.pid) throw alreadyRunning(info.queue_id, live);
+    const cleaned = await cleanStale(paths);
+    if (cleaned.length > 0) say(`cleaned up after a previous run that did not stop cleanly: ${cleaned.join(', ')}`);
+  }
+  throw new UserError(`could not claim ${paths.pidFile}; another start of queue "${info.queue_id}" is racing this one`, { exitCode: 1 });
+}

@@ -1,0 +1,86 @@
+import fs from 'node:fs';
+
+/**
+ * An append-only log file rotated by size: `name` → `name.1` → ... → `name.<backups>` (the oldest is
+ * dropped). Writes are synchronous so nothing is lost when the supervisor is killed.
+ */
+export class RotatingLog {
+  private fd: number;
+  private size: number;
+
+  constructor(
+    readonly file: string,
+    private readonly maxBytes: number,
+    private readonly backups: number,
+  ) {
+    this.fd = fs.openSync(file, 'a', 0o600);
+    this.size = fs.fstatSync(this.fd).size;
+  }
+
+  /** Append a chunk, rotating first when it would push the file past the size limit. */
+  write(chunk: string | Buffer): void {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    if (this.maxBytes > 0 && this.size > 0 && this.size + buf.length > this.maxBytes) this.rotate();
+    fs.writeSync(this.fd, buf);
+    this.size += buf.length;
+  }
+
+  private rotate(): void {
+    fs.closeSync(this.fd);
+    if (this.backups > 0) {
+      fs.rmSync(`${this.file}.${this.backups}`, { force: true });
+      for (let i = this.backups - 1; i >= 1; i--) {
+        if (fs.existsSync(`${this.file}.${i}`)) fs.renameSync(`${this.file}.${i}`, `${this.file}.${i + 1}`);
+      }
+      fs.renameSync(this.file, `${this.file}.1`);
+    }
+    this.fd = fs.openSync(this.file, 'w', 0o600);
+    this.size = 0;
+  }
+
+  close(): void {
+    try {
+      fs.closeSync(this.fd);
+    } catch {
+      /* already closed */
+    }
+  }
+}
+
+/** Splits a byte stream into whole lines, so prefixed terminal output never interleaves mid-line. */
+export class LineSplitter {
+  private rest = '';
+  constructor(private readonly onLine: (line: string) => void) {}
+
+  push(chunk: Buffer | string): void {
+    const text = this.rest + chunk.toString();
+    const lines = text.split('\n');
+    this.rest = lines.pop() ?? '';
+    for (const l of lines) this.onLine(l);
+  }
+
+  flush(): void {
+    if (this.rest) this.onLine(this.rest);
+    this.rest = '';
+  }
+}
+
+/** The last `n` lines of a file (empty when it does not exist). Reads at most the last 64 KiB. */
+export function tailLines(file: string, n: number): string[] {
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const size = fs.fstatSync(fd).size;
+      const len = Math.min(size, 64 * 1024);
+      const buf = Buffer.alloc(len);
+      fs.readSync(fd, buf, 0, len, size - len);
+      const lines = buf.toString('utf8').split('\n');
+      if (lines[lines.length - 1] === '') lines.pop();
+      return lines.slice(-n);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,75 @@
+import fs from 'node:fs';
+import { engineReady } from './engine.js';
+import { readPidFile, type PidInfo } from './pid-file.js';
+import { isAlive } from './process-tree.js';
+import { queuePaths } from './queue-dir.js';
+
+/** One queue's state as `worker status` / `worker list` report it. */
+export interface QueueStatus {
+  queue_id: string;
+  /** running: live supervisor; stale: pid file of a dead supervisor; stopped: no pid file */
+  state: 'running' | 'stopped' | 'stale';
+  worker_dir: string;
+  mode?: PidInfo['mode'];
+  supervisor_pid?: number;
+  started_at?: string;
+  uptime_seconds?: number;
+  engine?: (NonNullable<PidInfo['engine']> & { healthy: boolean }) | null;
+  gateway_url?: string;
+  worker?: PidInfo['worker'] & { alive: boolean };
+  logs: Record<'worker' | 'proxy' | 'supervisor', { path: string; bytes: number | null }>;
+}
+
+function size(file: string): number | null {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return null;
+  }
+}
+
+/** Gather a queue's status from its pid file, the process table and the proxy's /health/readiness. */
+export async function queueStatus(queueId: string): Promise<QueueStatus> {
+  const p = queuePaths(queueId);
+  const info = readPidFile(p.pidFile);
+  const logs = {
+    worker: { path: p.workerLog, bytes: size(p.workerLog) },
+    proxy: { path: p.proxyLog, bytes: size(p.proxyLog) },
+    supervisor: { path: p.supervisorLog, bytes: size(p.supervisorLog) },
+  };
+  if (!info) return { queue_id: queueId, state: 'stopped', worker_dir: p.dir, logs };
+  const running = isAlive(info.supervisor_pid);
+  const started = Date.parse(info.started_at);
+  return {
+    queue_id: queueId,
+    state: running ? 'running' : 'stale',
+    worker_dir: p.dir,
+    mode: info.mode,
+    supervisor_pid: info.supervisor_pid,
+    started_at: info.started_at,
+    uptime_seconds: running && Number.isFinite(started) ? Math.max(0, Math.round((Date.now() - started) / 1000)) : undefined,
+    engine: info.engine ? { ...info.engine, healthy: running && info.engine.url ? await engineReady(info.engine.url, 1500) : false } : null,
+    gateway_url: info.gateway_url,
+    worker: { ...info.worker, alive: running && isAlive(info.worker.pid ?? undefined) },
+    logs,
+  };
+}
+
+/** "3h04m", "5m07s", "12s". */
+export function formatUptime(s: number | undefined): string {
+  if (s === undefined) return '-';
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  if (h > 0) return `${h}h${String(m).padStart(2, '0')}m`;
+  if (m > 0) return `${m}m${String(sec).padStart(2, '0')}s`;
+  return `${sec}s`;
+}
+
+/** "1.2 MiB", "512 B". */
+export function formatBytes(n: number | null): string {
+  if (n === null) return '-';
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}

@@ -1,0 +1,51 @@
+import { readPidFile, removePidFile } from './pid-file.js';
+import { isAlive, leadsGroup, signalAll, terminateTree, treeOf, waitGone } from './process-tree.js';
+import { cleanStale } from './queue-lock.js';
+import { queuePaths } from './queue-dir.js';
+
+/** The result of `worker stop`. */
+export interface StopResult {
+  outcome: 'stopped' | 'not-running' | 'stale-cleaned';
+  supervisorPid?: number;
+  /** processes that had to be killed after the timeout (or with --force) */
+  killed: number[];
+  notes: string[];
+}
+
+/**
+ * Stop a queue: SIGTERM to the supervisor (it stops the worker, then drains the engine); after
+ * `timeoutMs` (or at once with `force`) SIGKILL whatever is left of the supervisor's, the worker's
+ * and the engine's process trees. The pid file is removed either way.
+ */
+export async function stopQueue(queueId: string, opts: { force: boolean; timeoutMs: number }): Promise<StopResult> {
+  const p = queuePaths(queueId);
+  const info = readPidFile(p.pidFile);
+  if (!info) return { outcome: 'not-running', killed: [], notes: [] };
+  if (!isAlive(info.supervisor_pid)) {
+    return { outcome: 'stale-cleaned', supervisorPid: info.supervisor_pid, killed: [], notes: await cleanStale(p) };
+  }
+  const pid = info.supervisor_pid;
+  const trees = () => {
+    const latest = readPidFile(p.pidFile) ?? info; // the engine may have been restarted meanwhile
+    return [...new Set([pid, latest.worker.pid, latest.engine?.pid, info.worker.pid, info.engine?.pid].filter((x): x is number => !!x).flatMap(treeOf))];
+  };
+  let killed: number[] = [];
+  if (opts.force) {
+    killed = trees();
+    signalAll(killed, 'SIGKILL');
+    await waitGone(killed, 3000);
+  } else {
+    process.kill(pid, 'SIGTERM');
+    if (!(await waitGone([pid], opts.timeoutMs))) {
+      killed = trees().filter(isAlive);
+      await terminateTree(pid, 0);
+      signalAll(killed, 'SIGKILL');
+      await waitGone(killed, 3000);
+    }
+  }
+  // anything the supervisor left (it should leave nothing)
+  const left = [info.worker.pid, info.engine?.pid].filter((x): x is number => !!x && isAlive(x) && leadsGroup(x));
+  for (const l of left) await terminateTree(l, 1000);
+  removePidFile(p.pidFile, pid);
+  return { outcome: 'stopped', supervisorPid: pid, killed, notes: [] };
+}

@@ -1,0 +1,254 @@
+import fs from 'node:fs';
+import { stringify } from 'yaml';
+import type { ProxyPlan, WorkerStartOptions } from '../config/plan.js';
+import { UserError } from '../errors.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { describeExit, exitStatus, spawnChild, type ChildExit, type Spawned } from './child.js';
+import { startEngine, type EngineSpec } from './engine.js';
+import { removePidFile, writePidFile, type PidInfo } from './pid-file.js';
+import { restartPolicy, RestartTracker } from './policy.js';
+import { signalAll, terminateTree, treeOf } from './process-tree.js';
+import { acquireQueue } from './queue-lock.js';
+import { ensureQueueDir, type QueuePaths } from './queue-dir.js';
+import { RotatingLog } from './rotating-log.js';
+import { engineKey, gatewayEndpoint, maskArgs, workerEnv, type Endpoint } from './worker-env.js';
+
+/** How long the engine gets to drain in-flight requests after SIGTERM. */
+const ENGINE_DRAIN_MS = Number(process.env.KUBIYA_ENGINE_DRAIN_MS) || 10_000;
+
+/** Everything one supervisor run needs. */
+export interface SuperviseRequest {
+  plan: ProxyPlan;
+  options: WorkerStartOptions;
+  /** the resolved worker command */
+  command: string[];
+  daemon: boolean;
+  /** called once the engine is ready and the worker started (the daemon's handshake) */
+  onReady?: (info: PidInfo) => void;
+  /** status lines for the user (foreground: the terminal; daemon: supervisor.log) */
+  say: (message: string) => void;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Run and watch the engine and the worker until the worker is done or a stop is requested;
+ * resolves to the exit code for the CLI. Throws UserError when the queue is taken or the engine
+ * cannot start (then no worker is started).
+ */
+export class Supervisor {
+  private readonly paths: QueuePaths;
+  private readonly info: PidInfo;
+  private stopSignal?: NodeJS.Signals;
+  private wakeStop!: () => void;
+  private readonly stopped = new Promise<void>((r) => (this.wakeStop = r));
+  private engineChild?: Spawned;
+  private worker?: Spawned;
+  private proxyLog?: RotatingLog;
+  private workerLog?: RotatingLog;
+
+  constructor(private readonly req: SuperviseRequest) {
+    this.paths = ensureQueueDir(req.plan.queueId);
+    const local = req.plan.mode !== 'gateway';
+    this.info = {
+      supervisor_pid: process.pid,
+      queue_id: req.plan.queueId,
+      worker_dir: this.paths.dir,
+      started_at: new Date().toISOString(),
+      mode: req.daemon ? 'daemon' : 'foreground',
+      engine: local ? { pid: null, port: null, url: null, state: 'starting', restarts: 0 } : null,
+      worker: { pid: null, command: maskArgs(req.command, [req.plan.apiKey, ...(req.plan.config?.secretValues ?? [])]), state: 'waiting', restarts: 0 },
+      logs: { worker: this.paths.workerLog, proxy: local ? this.paths.proxyLog : null, supervisor: this.paths.supervisorLog },
+    };
+    if (!local) this.info.gateway_url = req.plan.gatewayUrl;
+  }
+
+  /** Ask for an orderly stop (first call), or force it (second call). */
+  requestStop(signal: NodeJS.Signals): void {
+    if (this.stopSignal) {
+      this.req.say('second signal: killing the worker and the proxy now');
+      signalAll([...(this.worker ? treeOf(this.worker.pid) : []), ...(this.engineChild ? treeOf(this.engineChild.pid) : [])], 'SIGKILL');
+      return;
+    }
+    this.stopSignal = signal;
+    this.req.say(`${signal}: stopping the worker, then the proxy (press Ctrl-C again to force)`);
+    this.wakeStop();
+    // an engine still starting has no worker to wait for: stop it now
+    if (this.engineChild && this.info.engine?.state === 'starting') void terminateTree(this.engineChild.pid, ENGINE_DRAIN_MS);
+  }
+
+  private save(): void {
+    writePidFile(this.paths.pidFile, this.info);
+  }
+
+  /** Run to completion; returns the exit code. */
+  async run(): Promise<number> {
+    const { plan, options } = this.req;
+    await acquireQueue(this.paths, this.info, this.req.say);
+    let engineTask: Promise<void> = Promise.resolve();
+    try {
+      this.workerLog = new RotatingLog(this.paths.workerLog, options.maxLogSizeBytes, options.maxLogBackups);
+      let endpoint: Endpoint;
+      if (plan.mode === 'gateway') {
+        endpoint = gatewayEndpoint(plan);
+      } else {
+        const engine = await this.startFirstEngine();
+        if (!engine) return this.stopExitCode();
+        endpoint = { base: engine.url, key: engineKey(plan) };
+        engineTask = this.watchEngine(engine.port);
+      }
+      const code = await this.runWorker(endpoint);
+      await this.shutdown(engineTask);
+      return code;
+    } catch (e) {
+      await this.shutdown(engineTask);
+      throw e;
+    } finally {
+      this.proxyLog?.close();
+      this.workerLog?.close();
+      fs.rmSync(this.paths.portFile, { force: true });
+      removePidFile(this.paths.pidFile, process.pid);
+    }
+  }
+
+  private engineSpec(): EngineSpec {
+    const { plan } = this.req;
+    return {
+      configFile: this.paths.config,
+      portFile: this.paths.portFile,
+      logFile: this.paths.proxyLog,
+      env: { ...process.env, ...(plan.config?.environment ?? {}) },
+      timeoutMs: plan.proxyTimeoutSeconds * 1000,
+      maxRetries: plan.proxyMaxRetries,
+      sink: { log: this.proxyLog!, echoPrefix: this.req.daemon ? undefined : 'proxy', color: 'magenta' },
+      onSpawn: (child) => (this.engineChild = child),
+    };
+  }
+
+  private async startFirstEngine() {
+    const { plan, options } = this.req;
+    writeFileAtomic(this.paths.config, stringify(plan.config?.raw ?? {}), 0o600);
+    this.proxyLog = new RotatingLog(this.paths.proxyLog, options.maxLogSizeBytes, options.maxLogBackups);
+    this.proxyLog.write(`--- ${new Date().toISOString()} kubiya supervisor ${process.pid}: starting the proxy engine\n`);
+    let engine;
+    try {
+      engine = await startEngine(this.engineSpec(), 0);
+    } catch (e) {
+      if (this.stopSignal) return undefined; // stopped while starting: not a failure
+      throw e;
+    }
+    this.info.engine = { pid: engine.pid, port: engine.port, url: engine.url, state: 'running', restarts: 0 };
+    this.save();
+    this.req.say(`proxy ready at ${engine.url} (pid ${engine.pid})`);
+    if (this.stopSignal) {
+      await terminateTree(engine.pid, ENGINE_DRAIN_MS);
+      return undefined;
+    }
+    return engine;
+  }
+
+  /** Restart the engine on the same port whenever it dies, until a stop or the crash-loop limit. */
+  private async watchEngine(port: number): Promise<void> {
+    const tracker = new RestartTracker(restartPolicy());
+    const eng = this.info.engine!;
+    for (;;) {
+      const exit = await Promise.race([this.engineChild!.exited, this.stopped.then(() => undefined)]);
+      if (!exit || this.stopSignal) return;
+      for (;;) {
+        const delay = tracker.crashed();
+        eng.last_exit = describeExit(exit);
+        if (delay === undefined) {
+          eng.state = 'crash-loop';
+          eng.pid = null;
+          this.save();
+          this.req.say(`the proxy engine keeps crashing (${tracker.consecutive} restarts in a row); giving up restarting it`);
+          this.proxyLog?.write(`--- kubiya supervisor: crash-loop limit reached after ${tracker.consecutive} restarts; not restarting\n`);
+          return;
+        }
+        eng.state = 'restarting';
+        eng.pid = null;
+        eng.restarts = tracker.total;
+        this.save();
+        this.req.say(`the proxy engine stopped (${describeExit(exit)}); restart ${tracker.total} on port ${port} in ${delay} ms`);
+        await Promise.race([sleep(delay), this.stopped]);
+        if (this.stopSignal) return;
+        try {
+          this.proxyLog?.write(`--- ${new Date().toISOString()} kubiya supervisor: restarting the proxy engine on port ${port}\n`);
+          const engine = await startEngine(this.engineSpec(), port);
+          tracker.started();
+          Object.assign(eng, { pid: engine.pid, state: 'running' });
+          this.save();
+          this.req.say(`proxy restarted at ${engine.url} (pid ${engine.pid})`);
+          break;
+        } catch (e) {
+          if (this.stopSignal) return;
+          this.req.say((e as Error).message.split('\n')[0]);
+        }
+      }
+    }
+  }
+
+  private stopExitCode(): number {
+    return this.stopSignal === 'SIGINT' ? 130 : 0;
+  }
+
+  /** Start the worker; in daemon mode restart it when it fails. Resolves to its exit status. */
+  private async runWorker(endpoint: Endpoint): Promise<number> {
+    const { plan, command, daemon } = this.req;
+    const tracker = new RestartTracker(restartPolicy());
+    const w = this.info.worker;
+    for (let first = true; ; first = false) {
+      if (this.stopSignal) return this.stopExitCode();
+      const [cmd, ...args] = command;
+      this.workerLog!.write(`--- ${new Date().toISOString()} kubiya supervisor: starting ${w.command.join(' ')}\n`);
+      this.worker = spawnChild(cmd, args, { env: workerEnv(plan, endpoint) }, { log: this.workerLog!, echoPrefix: daemon ? undefined : 'worker', color: 'cyan' });
+      tracker.started();
+      Object.assign(w, { pid: this.worker.pid > 0 ? this.worker.pid : null, state: 'running', restarts: tracker.total });
+      this.save();
+      if (first) {
+        // a command that cannot run at all fails here, before the daemon reports success
+        const early = await Promise.race([this.worker.exited, sleep(300).then(() => undefined)]);
+        if (early && daemon) throw new UserError(`the worker exited right away (${describeExit(early)}); see ${this.paths.workerLog}`);
+        this.req.say(`worker started (pid ${this.worker.pid}): ${w.command.join(' ')}`);
+        this.req.onReady?.(structuredClone(this.info));
+      }
+      const exit: ChildExit | undefined = await Promise.race([this.worker.exited, this.stopped.then(() => undefined)]);
+      if (!exit) return this.stopExitCode();
+      w.last_exit = describeExit(exit);
+      w.pid = null;
+      if (!daemon || exit.code === 0) {
+        w.state = 'exited';
+        this.save();
+        this.req.say(`worker exited (${describeExit(exit)})`);
+        return exitStatus(exit);
+      }
+      const delay = tracker.crashed();
+      if (delay === undefined) {
+        w.state = 'crash-loop';
+        this.save();
+        this.req.say(`the worker keeps failing (${tracker.consecutive} restarts in a row); giving up`);
+        return exitStatus(exit);
+      }
+      w.state = 'restarting';
+      w.restarts = tracker.total;
+      this.save();
+      this.req.say(`worker exited (${describeExit(exit)}); restart ${tracker.total} in ${delay} ms`);
+      await Promise.race([sleep(delay), this.stopped]);
+    }
+  }
+
+  /** Stop in order: the worker's tree (grace, then SIGKILL), then drain the engine. */
+  private async shutdown(engineTask: Promise<void>): Promise<void> {
+    if (this.worker) await terminateTree(this.worker.pid, this.req.options.graceSeconds * 1000);
+    if (!this.stopSignal) {
+      this.stopSignal = 'SIGTERM';
+      this.wakeStop();
+    }
+    const child = this.engineChild;
+    if (this.info.engine) this.info.engine.state = 'stopping';
+    if (child) await terminateTree(child.pid, ENGINE_DRAIN_MS);
+    await engineTask;
+    // a restart that was under way when the stop came
+    if (this.engineChild && this.engineChild !== child) await terminateTree(this.engineChild.pid, ENGINE_DRAIN_MS);
+  }
+}

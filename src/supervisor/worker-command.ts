@@ -1,0 +1,86 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import ora from 'ora';
+import type { ProxyPlan, WorkerStartOptions } from '../config/plan.js';
+import { UserError } from '../errors.js';
+import type { QueuePaths } from './queue-dir.js';
+
+/** The Python package that provides `kubiya-control-plane-worker`. */
+export const WORKER_PACKAGE = 'kubiya-control-plane-api[worker]';
+const ENTRY = 'kubiya-control-plane-worker';
+
+const HOW_TO = [
+  'Give the worker command explicitly, in any of these ways:',
+  '  kubiya worker start --queue-id ID -- node my-worker.mjs',
+  '  kubiya worker start --queue-id ID --worker-command "python -m my_worker"',
+  '  KUBIYA_WORKER_COMMAND="python -m my_worker" kubiya worker start --queue-id ID',
+].join('\n');
+
+/** What pip installs, from --local-wheel, --package-source or --package-version. */
+export function packageSpec(o: Pick<WorkerStartOptions, 'localWheel' | 'packageSource' | 'packageVersion'>): string {
+  if (o.localWheel) return path.resolve(o.localWheel);
+  if (o.packageSource) return o.packageSource;
+  return o.packageVersion ? `${WORKER_PACKAGE}==${o.packageVersion}` : WORKER_PACKAGE;
+}
+
+function run(cmd: string, args: string[]): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    let output = '';
+    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    p.stdout.on('data', (d) => (output += d));
+    p.stderr.on('data', (d) => (output += d));
+    p.on('error', (e) => resolve({ code: 127, output: `${output}${e.message}\n` }));
+    p.on('close', (code) => resolve({ code: code ?? 1, output }));
+  });
+}
+
+/** A progress line: ora spinner on a TTY, plain lines otherwise. */
+function progress(text: string) {
+  if (process.stderr.isTTY) {
+    const s = ora({ text, stream: process.stderr }).start();
+    return { ok: (t: string) => s.succeed(t), fail: (t: string) => s.fail(t) };
+  }
+  process.stderr.write(`${text}\n`);
+  return { ok: (t: string) => process.stderr.write(`${t}\n`), fail: (t: string) => process.stderr.write(`${t}\n`) };
+}
+
+function lastLines(text: string, n: number): string {
+  return text.trimEnd().split('\n').slice(-n).map((l) => `  ${l}`).join('\n');
+}
+
+/** Create the queue venv and install the worker package into it; throws a UserError saying how else to run. */
+export async function ensureWorkerVenv(paths: QueuePaths, o: WorkerStartOptions): Promise<string> {
+  const entry = path.join(paths.venv, 'bin', ENTRY);
+  if (fs.existsSync(entry) && !o.localWheel && !o.packageSource && !o.packageVersion) return entry;
+  const python = process.env.KUBIYA_PYTHON || 'python3';
+  if (!fs.existsSync(path.join(paths.venv, 'bin', 'pip'))) {
+    const p = progress(`Creating the worker's Python environment in ${paths.venv}`);
+    const r = await run(python, ['-m', 'venv', paths.venv]);
+    if (r.code !== 0) {
+      p.fail('Could not create the Python environment');
+      throw new UserError(`no worker command given, and \`${python} -m venv\` failed:\n${lastLines(r.output, 5)}`, { exitCode: 1, hint: HOW_TO });
+    }
+    p.ok(`Created ${paths.venv}`);
+  }
+  const spec = packageSpec(o);
+  const p = progress(`Installing ${spec} (pip)`);
+  const r = await run(path.join(paths.venv, 'bin', 'pip'), ['install', '--disable-pip-version-check', '--upgrade', spec]);
+  if (r.code !== 0 || !fs.existsSync(entry)) {
+    p.fail(`Could not install ${spec}`);
+    const why = r.code !== 0 ? `pip install failed:\n${lastLines(r.output, 8)}` : `the package has no \`${ENTRY}\` entry point`;
+    throw new UserError(`no worker command given, and the default worker could not be installed: ${why}`, { exitCode: 1, hint: HOW_TO });
+  }
+  p.ok(`Installed ${spec}`);
+  return entry;
+}
+
+/** The command to run: the user's, or the queue venv's worker entry point (installed on demand). */
+export async function resolveWorkerCommand(plan: ProxyPlan, o: WorkerStartOptions, paths: QueuePaths): Promise<string[]> {
+  if (o.workerCommand && o.workerCommand.length > 0) return o.workerCommand;
+  const entry = await ensureWorkerVenv(paths, o);
+  const args = [entry, '--queue-id', plan.queueId];
+  if (plan.apiKey) args.push('--api-key', plan.apiKey);
+  args.push('--control-plane-url', plan.controlPlaneUrl);
+  return args;
+}

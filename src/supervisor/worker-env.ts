@@ -1,0 +1,52 @@
+import type { ProxyPlan } from '../config/plan.js';
+
+/** The key a worker uses against an engine without a master key (any key is accepted then). */
+export const PLACEHOLDER_KEY = 'sk-kubiya-local';
+
+/** Where the worker's LLM calls go and with which key. */
+export interface Endpoint {
+  /** base URL without `/v1`, e.g. http://127.0.0.1:4123 */
+  base: string;
+  key: string;
+}
+
+/** The engine's key: the config's master key if set, else the placeholder the open engine accepts. */
+export function engineKey(plan: ProxyPlan): string {
+  const mk = plan.config?.config.general_settings?.master_key;
+  return typeof mk === 'string' && mk !== '' ? mk : PLACEHOLDER_KEY;
+}
+
+/** The endpoint for gateway mode: the control plane's gateway with the user's key. */
+export function gatewayEndpoint(plan: ProxyPlan): Endpoint {
+  const base = (plan.gatewayUrl ?? '').replace(/\/+$/, '').replace(/\/v1$/, '');
+  return { base, key: plan.apiKey ?? '' };
+}
+
+/**
+ * The worker's environment: the user's environment plus the proxy variables, so unmodified
+ * OpenAI / Anthropic / LiteLLM SDK code goes through the proxy.
+ */
+export function workerEnv(plan: ProxyPlan, endpoint: Endpoint, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...base };
+  const v1 = `${endpoint.base}/v1`;
+  Object.assign(env, {
+    LITELLM_API_BASE: endpoint.base,
+    LITELLM_API_KEY: endpoint.key,
+    OPENAI_BASE_URL: v1,
+    OPENAI_API_BASE: v1,
+    OPENAI_API_KEY: endpoint.key,
+    ANTHROPIC_BASE_URL: endpoint.base,
+    ANTHROPIC_API_KEY: endpoint.key,
+    QUEUE_ID: plan.queueId,
+    CONTROL_PLANE_URL: plan.controlPlaneUrl,
+  });
+  if (plan.apiKey) env.KUBIYA_API_KEY = plan.apiKey;
+  if (plan.model) env.KUBIYA_MODEL_OVERRIDE = plan.model;
+  return env;
+}
+
+/** Replace every known secret in a command line by `***` (for pid files and messages). */
+export function maskArgs(args: string[], secrets: (string | undefined)[]): string[] {
+  const known = secrets.filter((s): s is string => typeof s === 'string' && s.length >= 4);
+  return args.map((a) => known.reduce((acc, s) => acc.split(s).join('***'), a));
+}
