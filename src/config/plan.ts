@@ -29,6 +29,10 @@ export interface ProxyPlan {
   /** which level won each setting: enableLocalProxy, config, model, controlPlaneUrl, apiKey, ... */
   origins: Record<string, Level>;
   warnings: string[];
+  /** informational lines for --dry-run (e.g. "no API key: queue settings not consulted") */
+  notes?: string[];
+  /** the context in effect, if any */
+  contextName?: string;
 }
 
 /** What `worker start` hands the supervisor besides the plan. */

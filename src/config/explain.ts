@@ -1,0 +1,89 @@
+import { maskValue } from './litellm/secrets.js';
+import type { Level, ProxyPlan, WorkerStartOptions } from './plan.js';
+import { servedModels } from './resolve.js';
+
+/** What `worker start --dry-run --output json` prints: every setting with the level that won it. */
+export interface PlanReport {
+  dryRun: true;
+  queueId: string;
+  context: string | null;
+  mode: ProxyPlan['mode'];
+  settings: Record<string, { value: unknown; from: Level | string }>;
+  config: { source: string; level: Level; models: string[] } | null;
+  worker: { command: string[] | null; from: string };
+  options: Omit<WorkerStartOptions, 'workerCommand' | 'workerCommandSource'>;
+  warnings: string[];
+  notes: string[];
+}
+
+/** Build the report. The API key is masked here; `redact` removes any other resolved secret. */
+export function planReport(plan: ProxyPlan, options: WorkerStartOptions): PlanReport {
+  const o = plan.origins;
+  const settings: PlanReport['settings'] = {
+    enableLocalProxy: { value: plan.mode === 'local-proxy', from: o.enableLocalProxy ?? 'default' },
+  };
+  if (plan.mode === 'local-proxy') {
+    settings.config = { value: plan.configSource?.label ?? null, from: o.config ?? 'default' };
+    settings.proxyTimeoutSeconds = { value: plan.proxyTimeoutSeconds, from: o.proxyTimeoutSeconds ?? 'default' };
+    settings.proxyMaxRetries = { value: plan.proxyMaxRetries, from: o.proxyMaxRetries ?? 'default' };
+  } else {
+    settings.gatewayUrl = { value: plan.gatewayUrl ?? null, from: o.gatewayUrl ?? 'default' };
+  }
+  settings.model = { value: plan.model ?? null, from: o.model ?? 'none' };
+  settings.controlPlaneUrl = { value: plan.controlPlaneUrl, from: o.controlPlaneUrl ?? 'default' };
+  settings.apiKey = { value: plan.apiKey ? maskValue(plan.apiKey) : null, from: o.apiKey ?? 'none' };
+  const { workerCommand, workerCommandSource, ...rest } = options;
+  return {
+    dryRun: true,
+    queueId: plan.queueId,
+    context: plan.contextName ?? null,
+    mode: plan.mode,
+    settings,
+    config: plan.config && plan.configSource ? { source: plan.configSource.label, level: plan.configSource.level, models: servedModels(plan.config) } : null,
+    worker: { command: workerCommand ?? null, from: workerCommandSource ?? 'default (the queue venv\'s worker)' },
+    options: rest,
+    warnings: plan.warnings,
+    notes: plan.notes ?? [],
+  };
+}
+
+const LABELS: Record<string, string> = {
+  enableLocalProxy: 'local proxy',
+  config: 'config',
+  proxyTimeoutSeconds: 'proxy timeout (s)',
+  proxyMaxRetries: 'proxy max retries',
+  gatewayUrl: 'gateway url',
+  model: 'model',
+  controlPlaneUrl: 'control plane url',
+  apiKey: 'api key',
+};
+
+/** The human form of the report. */
+export function formatPlanText(r: PlanReport): string {
+  const lines = [`Queue:   ${r.queueId}`, `Context: ${r.context ?? '(none)'}`, `Mode:    ${r.mode === 'local-proxy' ? 'local proxy (bundled LiteLLM-compatible engine)' : 'LLM gateway (no local proxy)'}`, '', 'Setting (winning level in brackets)'];
+  const rows = Object.entries(r.settings).map(([k, s]) => {
+    const v = s.value === null ? '-' : typeof s.value === 'boolean' ? (s.value ? 'enabled' : 'disabled') : String(s.value);
+    return [LABELS[k] ?? k, v, s.from];
+  });
+  const width = Math.max(5, ...rows.map((x) => x[1].length));
+  for (const [label, v, from] of rows) lines.push(`  ${label.padEnd(19)}${v.padEnd(width)}   [${from}]`);
+  if (r.config) lines.push('', `Models served (${r.config.models.length}): ${r.config.models.join(', ') || '(none)'}`);
+  lines.push('', `Worker command: ${r.worker.command ? r.worker.command.join(' ') : "the queue venv's worker"}   [${r.worker.from}]`);
+  lines.push(`Daemon: ${r.options.daemon ? 'yes' : 'no'}   logs: ${r.options.maxLogSizeBytes} bytes x ${r.options.maxLogBackups} backups   grace: ${r.options.graceSeconds}s`);
+  if (r.warnings.length) lines.push('', 'Warnings:', ...r.warnings.map((w) => `  - ${w}`));
+  if (r.notes.length) lines.push('', 'Notes:', ...r.notes.map((n) => `  - ${n}`));
+  lines.push('', 'Dry run: nothing was started.');
+  return `${lines.join('\n')}\n`;
+}
+
+/** Replace every occurrence of a known secret (API key, resolved config secrets) in text. */
+export function redact(text: string, secrets: Iterable<string | undefined>): string {
+  let out = text;
+  const list = [...secrets].filter((s): s is string => typeof s === 'string' && s.length >= 4).sort((a, b) => b.length - a.length);
+  for (const s of list) {
+    out = out.split(s).join('****');
+    const j = JSON.stringify(s).slice(1, -1); // the same secret as it appears inside JSON output
+    if (j !== s) out = out.split(j).join('****');
+  }
+  return out;
+}
