@@ -1,0 +1,146 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const BIN = path.join(ROOT, 'bin/kubiya.js');
+export const FIXTURES = path.join(ROOT, 'test/integration/worker-fixtures');
+export const MOCK_CONFIG = path.join(ROOT, 'templates/mock.yaml');
+
+/** A temporary HOME; everything a test starts carries it in its environment. */
+export function makeHome(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'kubiya-worker-test-'));
+}
+
+/** Environment for the CLI under test: short restart backoffs so tests stay quick. */
+export function testEnv(home: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    HOME: home,
+    NO_COLOR: '1',
+    KUBIYA_RESTART_BACKOFF_MS: '100',
+    KUBIYA_RESTART_BACKOFF_MAX_MS: '400',
+    KUBIYA_ENGINE_DRAIN_MS: '3000',
+    KUBIYA_ENGINE_BIN: path.join(ROOT, 'test/fakes/fake-engine.mjs'),
+    ...extra,
+  };
+  for (const k of ['OPENAI_API_KEY', 'OPENAI_BASE_URL', 'KUBIYA_API_KEY', 'KUBIYA_WORKER_COMMAND']) if (!(k in extra)) delete env[k];
+  return env;
+}
+
+export interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The start command's driver until `kubiya worker start` lands: runWorker() with the same plan. */
+const DRIVER = path.join(ROOT, 'test/fakes/run-worker.mjs');
+
+export interface StartOpts {
+  config?: string;
+  daemon?: boolean;
+  graceSeconds?: number;
+  maxLogSize?: number;
+  maxLogBackups?: number;
+}
+
+/** Arguments (after `node`) that start a worker for `queueId` running `command`. */
+export function startArgs(queueId: string, command: string[], o: StartOpts = {}): string[] {
+  const args = [DRIVER, '--queue-id', queueId, '--config', o.config ?? MOCK_CONFIG, '--grace', String(o.graceSeconds ?? 2)];
+  if (o.daemon) args.push('--daemon');
+  if (o.maxLogSize) args.push('--max-log-size', String(o.maxLogSize));
+  if (o.maxLogBackups !== undefined) args.push('--max-log-backups', String(o.maxLogBackups));
+  return [...args, '--', ...command];
+}
+
+/** `kubiya <args>` as arguments after `node`. */
+export function kubiya(...args: string[]): string[] {
+  return [BIN, ...args];
+}
+
+/** Spawn `node <args>` (not awaited): for tests that signal it while it runs. */
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv): ChildProcess & { out: () => string; err: () => string; done: Promise<Run> } {
+  const p = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  p.stdout!.on('data', (d) => (stdout += d));
+  p.stderr!.on('data', (d) => (stderr += d));
+  const done = new Promise<Run>((resolve) => p.on('close', (code) => resolve({ code, stdout, stderr })));
+  return Object.assign(p, { out: () => stdout, err: () => stderr, done });
+}
+
+/** Run the CLI to completion. */
+export function cli(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
+  return spawnCli(args, env).done;
+}
+
+/** Poll until `fn` returns a truthy value. */
+export async function until<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 15_000): Promise<NonNullable<T>> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v as NonNullable<T>;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Pids of live processes whose environment has HOME=<home>: everything a test started. */
+export function processesOf(home: string): number[] {
+  const needle = Buffer.from(`HOME=${home}\0`);
+  const found: number[] = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
+      if (fs.readFileSync(`/proc/${d}/environ`).includes(needle)) found.push(Number(d));
+    } catch {
+      /* gone */
+    }
+  }
+  return found;
+}
+
+/** Kill everything a test left behind; returns what was left (a test asserts it is empty). */
+export async function reap(home: string): Promise<number[]> {
+  let left: number[] = [];
+  // processes exit asynchronously after a stop; give them a moment before calling them orphans
+  for (let i = 0; i < 30; i++) {
+    left = processesOf(home);
+    if (left.length === 0) return [];
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  for (const pid of left) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  return left;
+}
+
+/** The parsed `worker.pid` of a queue. */
+export function pidFile(home: string, queueId: string): Record<string, any> | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(home, '.kubiya/workers', queueId, 'worker.pid'), 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+export function queueFile(home: string, queueId: string, name: string): string {
+  return path.join(home, '.kubiya/workers', queueId, name);
+}
+
+export function readOr(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
