@@ -95,7 +95,7 @@ describe('worker start -d (daemon)', () => {
     }, 'the worker restart');
     expect(after.worker.last_exit).toBe('exit code 3');
     expect(after.engine.pid).toBe(before.engine.pid); // no second engine
-    expect(processesOf(h).filter((pid) => readOr(`/proc/${pid}/cmdline`).includes('fake-engine'))).toEqual([before.engine.pid]);
+    expect(processesOf(h).filter((pid) => readOr(`/proc/${pid}/cmdline`).includes('proxy\0start'))).toEqual([before.engine.pid]);
     expect((await cli(kubiya('worker', 'stop', '--queue-id', 'd-3'), env)).code).toBe(0);
   });
 

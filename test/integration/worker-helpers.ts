@@ -23,10 +23,9 @@ export function testEnv(home: string, extra: Record<string, string> = {}): NodeJ
     KUBIYA_RESTART_BACKOFF_MS: '100',
     KUBIYA_RESTART_BACKOFF_MAX_MS: '400',
     KUBIYA_ENGINE_DRAIN_MS: '3000',
-    KUBIYA_ENGINE_BIN: path.join(ROOT, 'test/fakes/fake-engine.mjs'),
     ...extra,
   };
-  for (const k of ['OPENAI_API_KEY', 'OPENAI_BASE_URL', 'KUBIYA_API_KEY', 'KUBIYA_WORKER_COMMAND']) if (!(k in extra)) delete env[k];
+  for (const k of ['OPENAI_API_KEY', 'OPENAI_BASE_URL', 'KUBIYA_API_KEY', 'KUBIYA_WORKER_COMMAND', 'KUBIYA_ENGINE_BIN', 'KUBIYA_CONTEXT']) if (!(k in extra)) delete env[k];
   return env;
 }
 
@@ -36,9 +35,6 @@ export interface Run {
   stderr: string;
 }
 
-/** The start command's driver until `kubiya worker start` lands: runWorker() with the same plan. */
-const DRIVER = path.join(ROOT, 'test/fakes/run-worker.mjs');
-
 export interface StartOpts {
   config?: string;
   daemon?: boolean;
@@ -47,10 +43,10 @@ export interface StartOpts {
   maxLogBackups?: number;
 }
 
-/** Arguments (after `node`) that start a worker for `queueId` running `command`. */
+/** Arguments (after `node`) for `kubiya worker start` of `queueId` running `command` behind the mock config. */
 export function startArgs(queueId: string, command: string[], o: StartOpts = {}): string[] {
-  const args = [DRIVER, '--queue-id', queueId, '--config', o.config ?? MOCK_CONFIG, '--grace', String(o.graceSeconds ?? 2)];
-  if (o.daemon) args.push('--daemon');
+  const args = [BIN, 'worker', 'start', `--queue-id=${queueId}`, '--enable-local-proxy', '--proxy-config-file', o.config ?? MOCK_CONFIG, '--grace', String(o.graceSeconds ?? 2)];
+  if (o.daemon) args.push('-d');
   if (o.maxLogSize) args.push('--max-log-size', String(o.maxLogSize));
   if (o.maxLogBackups !== undefined) args.push('--max-log-backups', String(o.maxLogBackups));
   return [...args, '--', ...command];
