@@ -1,0 +1,80 @@
+import fs from 'node:fs';
+import { loadLiteLLMConfig } from '../../../config/litellm/load.js';
+import { UserError } from '../../../errors.js';
+import { createLogger, startEngine } from '../../../engine/index.js';
+import { writeFileAtomic } from '../../../util/atomic-write.js';
+import { configPath } from './config-path.js';
+
+export interface ProxyStartOptions {
+  config?: string;
+  host: string;
+  port: string;
+  portFile?: string;
+  drainTimeout: string;
+  detailedDebug?: boolean;
+  detailed_debug?: boolean;
+  debug?: boolean;
+  jsonLogs?: boolean;
+}
+
+/** Exit code when the port is taken, so a supervisor can tell it apart and retry (errno EADDRINUSE). */
+export const EXIT_ADDR_IN_USE = 98;
+
+/** `kubiya proxy start`: serve until SIGTERM/SIGINT, then drain and exit 0. */
+export async function proxyStart(opts: ProxyStartOptions): Promise<void> {
+  const port = Number(opts.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port must be an integer from 0 to 65535, not "${opts.port}"`);
+  const drainS = Number(opts.drainTimeout);
+  if (!Number.isFinite(drainS) || drainS < 0) throw new UserError(`--drain-timeout must be a number of seconds, not "${opts.drainTimeout}"`);
+  const loaded = loadLiteLLMConfig({ kind: 'file', path: configPath(opts.config) });
+  // like LiteLLM: environment_variables from the config become the engine's environment
+  Object.assign(process.env, loaded.environment);
+  const ls = loaded.config.litellm_settings;
+  const debug = !!(opts.detailedDebug || opts.detailed_debug || opts.debug || ls.set_verbose);
+  const secrets = [...loaded.secretValues];
+  const masterKey = loaded.config.general_settings.master_key ?? process.env.LITELLM_MASTER_KEY;
+  if (masterKey) secrets.push(masterKey);
+  const logger = createLogger({ json: !!(opts.jsonLogs || ls.json_logs), level: debug ? 'debug' : 'info', secrets });
+
+  let engine;
+  try {
+    engine = await startEngine({ loaded, host: opts.host, port, logger, debug, drainTimeoutMs: drainS * 1000 });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new UserError(`port ${port} on ${opts.host} is already in use (pick another with --port, or --port 0 for a free one)`, { exitCode: EXIT_ADDR_IN_USE });
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new UserError(`cannot bind ${opts.host}: no such local address`);
+    if (code === 'EACCES') throw new UserError(`not allowed to bind port ${port} (ports below 1024 need privileges)`);
+    throw e;
+  }
+  const { portFile } = opts;
+  if (portFile) {
+    writeFileAtomic(portFile, `${JSON.stringify({ pid: process.pid, host: engine.host, port: engine.port, url: engine.url })}\n`, 0o600);
+  }
+
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        logger.warn({ signal }, 'second signal: exiting without waiting');
+        process.exit(1);
+      }
+      stopping = true;
+      logger.info({ signal, drain_timeout_s: drainS }, 'draining: no new connections, finishing in-flight requests');
+      engine.close().then(resolve, resolve);
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+  if (portFile) removeOwnPortFile(portFile);
+  logger.info({}, 'proxy engine stopped');
+  process.exit(0);
+}
+
+function removeOwnPortFile(file: string): void {
+  try {
+    const info = JSON.parse(fs.readFileSync(file, 'utf8')) as { pid?: number };
+    if (info.pid === process.pid) fs.rmSync(file, { force: true });
+  } catch {
+    /* already gone or rewritten by someone else */
+  }
+}

@@ -1,0 +1,22 @@
+import type { MasterKeyAuth } from './auth/master-key.js';
+import type { EngineLogger } from './observability/logger.js';
+import type { RouteTable } from './router/table.js';
+import type { UpstreamClient } from './upstream/client.js';
+
+/** Everything a request handler needs, built once at start-up. */
+export interface EngineContext {
+  table: RouteTable;
+  client: UpstreamClient;
+  auth: MasterKeyAuth;
+  logger: EngineLogger;
+  /** per-request logs (off unless --detailed-debug / set_verbose) */
+  debug: boolean;
+  maxRequestBytes: number;
+  /** resolved secrets, masked out of anything sent back or logged */
+  secretValues: string[];
+  /** precomputed bodies for the static endpoints */
+  staticBodies: { models: string; modelsWithWildcards: string; modelInfo: string };
+  /** true once SIGTERM / close() started draining */
+  draining: boolean;
+  inflight: number;
+}

@@ -1,0 +1,56 @@
+import type { EngineContext } from '../context.js';
+import { GatewayError } from '../errors.js';
+import { failureOf } from '../upstream/client.js';
+import type { Deployment } from '../router/table.js';
+
+const HEALTH_TIMEOUT_MS = 10_000;
+
+interface Endpoint {
+  model: string;
+  model_name: string;
+  model_id: string;
+  api_base?: string;
+  error?: string;
+}
+
+/** GET /health: one cheap call per deployment (in parallel); lists healthy and unhealthy endpoints, never keys. */
+export async function healthReport(ctx: EngineContext): Promise<Record<string, unknown>> {
+  const results = await Promise.all(ctx.table.deployments.map((d) => checkOne(ctx, d)));
+  const healthy: Endpoint[] = [];
+  const unhealthy: Endpoint[] = [];
+  for (const [i, err] of results.entries()) {
+    const d = ctx.table.deployments[i];
+    const e: Endpoint = { model: d.litellmModel, model_name: d.modelName, model_id: d.id };
+    if (d.apiBase) e.api_base = d.apiBase;
+    if (err === undefined) healthy.push(e);
+    else unhealthy.push({ ...e, error: redact(err, ctx.secretValues) });
+  }
+  return { healthy_endpoints: healthy, unhealthy_endpoints: unhealthy, healthy_count: healthy.length, unhealthy_count: unhealthy.length };
+}
+
+async function checkOne(ctx: EngineContext, d: Deployment): Promise<string | undefined> {
+  if (d.mockResponse !== undefined || !d.adapter) return undefined;
+  const timeout = Math.min(d.timeoutMs, HEALTH_TIMEOUT_MS);
+  const ac = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    ac.abort();
+  }, timeout);
+  try {
+    const req = await d.adapter.healthRequest(d.state);
+    const res = await ctx.client.send(req, { signal: ac.signal, headersTimeout: timeout, bodyTimeout: timeout });
+    const text = await res.body.text();
+    if (res.statusCode >= 400) return d.adapter.mapError(d.state, { status: res.statusCode, headers: res.headers, body: text.slice(0, 65536) }).message;
+    return undefined;
+  } catch (e) {
+    return (e instanceof GatewayError ? e : failureOf(e, d.adapter.label, timedOut, timeout)).message;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function redact(s: string, secrets: string[]): string {
+  for (const secret of secrets) if (secret.length >= 4 && s.includes(secret)) s = s.split(secret).join('****');
+  return s;
+}

@@ -1,0 +1,34 @@
+import type { ServerResponse } from 'node:http';
+import type { GatewayError } from '../errors.js';
+
+/** Send a JSON body with the given headers (content-length computed once). */
+export function sendJson(res: ServerResponse, status: number, body: string, headers: Record<string, string | number> = {}): void {
+  headers['content-type'] = 'application/json';
+  headers['content-length'] = Buffer.byteLength(body);
+  res.writeHead(status, headers);
+  res.end(body);
+}
+
+/** Send a GatewayError in OpenAI shape, with Retry-After when the upstream gave one. */
+export function sendError(res: ServerResponse, err: GatewayError, headers: Record<string, string | number> = {}): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  if (err.retryAfter) headers['retry-after'] = err.retryAfter;
+  if (err.status === 413) headers.connection = 'close';
+  sendJson(res, err.status, JSON.stringify(err.toJSON()), headers);
+}
+
+/** Resolve when the response can take more data (or is gone). */
+export function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}

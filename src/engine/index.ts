@@ -1,0 +1,108 @@
+import type { AddressInfo } from 'node:net';
+import type { LoadedConfig } from '../config/litellm/load.js';
+import { VERSION } from '../version.js';
+import { MasterKeyAuth } from './auth/master-key.js';
+import type { EngineContext } from './context.js';
+import { staticBodies } from './endpoints/models.js';
+import { createLogger, type EngineLogger } from './observability/logger.js';
+import { buildRouteTable, type RouteTable } from './router/table.js';
+import { createServer } from './server.js';
+import { UpstreamClient } from './upstream/client.js';
+
+export type { EngineLogger } from './observability/logger.js';
+export { createLogger } from './observability/logger.js';
+export { GatewayError } from './errors.js';
+
+export interface StartEngineOptions {
+  loaded: LoadedConfig;
+  /** default 127.0.0.1 */
+  host?: string;
+  /** default 4000; 0 binds a free port */
+  port?: number;
+  logger?: EngineLogger;
+  /** how long close() waits for in-flight requests and streams (default 30 s) */
+  drainTimeoutMs?: number;
+  /** the environment for provider defaults and LITELLM_MASTER_KEY (default process.env) */
+  env?: NodeJS.ProcessEnv;
+  /** per-request debug logs (default: the logger's debug level) */
+  debug?: boolean;
+}
+
+export interface EngineHandle {
+  port: number;
+  host: string;
+  url: string;
+  table: RouteTable;
+  /** stop accepting, drain in-flight requests up to the drain timeout, then close everything */
+  close(): Promise<void>;
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
+/** Start the proxy engine in this process. Rejects with an `EADDRINUSE` error when the port is taken. */
+export async function startEngine(opts: StartEngineOptions): Promise<EngineHandle> {
+  const { loaded } = opts;
+  const cfg = loaded.config;
+  const env = opts.env ?? process.env;
+  const ls = cfg.litellm_settings;
+  const masterKey = cfg.general_settings.master_key ?? env.LITELLM_MASTER_KEY ?? undefined;
+  const secretValues = masterKey && !loaded.secretValues.includes(masterKey) ? [...loaded.secretValues, masterKey] : loaded.secretValues;
+  const logger = opts.logger ?? createLogger({ json: ls.json_logs === true, level: ls.set_verbose ? 'debug' : 'info', secrets: secretValues });
+  const host = opts.host ?? '127.0.0.1';
+  const table = await buildRouteTable(loaded, env);
+  const client = new UpstreamClient();
+  const ctx: EngineContext = {
+    table,
+    client,
+    auth: new MasterKeyAuth(masterKey || undefined),
+    logger,
+    debug: opts.debug ?? logger.isLevelEnabled?.('debug') ?? false,
+    maxRequestBytes: (cfg.general_settings.max_request_size_mb ?? 32) * 1024 * 1024,
+    secretValues,
+    staticBodies: staticBodies(table, secretValues),
+    draining: false,
+    inflight: 0,
+  };
+  const server = createServer(ctx);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port: opts.port ?? 4000 }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  for (const w of [...loaded.warnings, ...table.warnings]) logger.warn({ path: w.path }, w.message);
+  for (const g of [...table.groups.values(), ...table.wildcards.map((w) => w.group)]) {
+    const d = g.deployments;
+    logger.info({ model_name: g.name, deployments: d.length, models: [...new Set(d.map((x) => x.litellmModel))].join(','), api_base: [...new Set(d.map((x) => (x.mockResponse !== undefined ? 'mock_response' : x.apiBase)).filter(Boolean))].join(',') }, 'serving model');
+  }
+  for (const [alias, a] of table.aliases) logger.info({ alias, model_name: a.target }, 'serving alias');
+  if (table.deployments.length === 0) logger.warn({}, 'no model can be served: every request will get a 400');
+  if (!ctx.auth.enabled && !LOOPBACK.test(host)) {
+    logger.warn({ host }, 'listening on a non-loopback address without a master key: anyone who can reach it can use your provider keys (set general_settings.master_key or LITELLM_MASTER_KEY)');
+  }
+  logger.info({ url, version: VERSION, auth: ctx.auth.enabled ? 'master_key' : 'none' }, 'proxy engine listening');
+
+  const drainTimeoutMs = opts.drainTimeoutMs ?? 30_000;
+  let closing: Promise<void> | undefined;
+  const close = () => (closing ??= drain(ctx, server, drainTimeoutMs));
+  return { port, host, url, table, close };
+}
+
+/** Stop accepting, let in-flight requests and streams finish up to the deadline, then cut what is left. */
+async function drain(ctx: EngineContext, server: import('node:http').Server, timeoutMs: number): Promise<void> {
+  ctx.draining = true;
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  const deadline = Date.now() + timeoutMs;
+  while (ctx.inflight > 0 && Date.now() < deadline) {
+    server.closeIdleConnections();
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  const cut = ctx.inflight > 0;
+  if (cut) ctx.logger.warn({ inflight: ctx.inflight }, 'drain deadline passed: closing the remaining connections');
+  server.closeAllConnections();
+  await Promise.all([closed, ctx.client.close(cut)]);
+}

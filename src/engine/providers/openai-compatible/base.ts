@@ -1,0 +1,134 @@
+import { estimateChatPromptTokens, estimatePromptTokens, estimateTokens, contentText, usageOf } from '../../tokens.js';
+import { badUpstreamAnswer, mapHttpError } from '../errors.js';
+import type { CallContext, DeploymentSpec, EndpointKind, JsonObject, OpenAIResponse, ProviderAdapter, ProviderId, UpstreamRequest } from '../types.js';
+import { OpenAISseDecoder } from './stream.js';
+
+/** What makes one OpenAI-compatible provider different from another: a few defaults. */
+export interface OpenAICompatiblePreset {
+  id: ProviderId;
+  label: string;
+  /** used when neither api_base nor a base variable is set */
+  defaultApiBase: string;
+  /** environment variables for the key, first set wins */
+  keyEnv: readonly string[];
+  /** environment variables for the base URL, first set wins */
+  baseEnv: readonly string[];
+  endpoints?: readonly EndpointKind[];
+  unsupportedParams?: readonly string[];
+}
+
+/** Per-deployment state, computed once at load time. */
+export interface OpenAICompatibleState {
+  label: string;
+  origin: string;
+  /** path prefix of the base URL without trailing slash, e.g. `/openai/v1` */
+  basePath: string;
+  /** the base URL for display (no credentials) */
+  apiBase: string;
+  /** headers sent on every request: content type, auth, organization, extra_headers */
+  headers: Record<string, string>;
+}
+
+const PATHS: Record<EndpointKind, string> = { chat: '/chat/completions', completion: '/completions', embedding: '/embeddings' };
+
+/** Resolve base URL, key and static headers for an OpenAI-style deployment (shared with Azure-like adapters). */
+export function prepareOpenAIStyle(spec: DeploymentSpec, preset: Pick<OpenAICompatiblePreset, 'label' | 'defaultApiBase' | 'keyEnv' | 'baseEnv'>): OpenAICompatibleState {
+  const p = spec.params;
+  const base = str(p.api_base) ?? str(p.base_url) ?? firstEnv(spec.env, preset.baseEnv) ?? preset.defaultApiBase;
+  let url: URL;
+  try {
+    url = new URL(base);
+  } catch {
+    throw new Error(`${spec.at}.litellm_params.api_base: expected a URL like https://host/v1, found ${JSON.stringify(base)}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new Error(`${spec.at}.litellm_params.api_base: expected an http(s) URL, found ${JSON.stringify(base)}`);
+  }
+  const key = str(p.api_key) ?? firstEnv(spec.env, preset.keyEnv);
+  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+  if (key) headers.authorization = `Bearer ${key}`;
+  const org = str(p.organization);
+  if (org) headers['openai-organization'] = org;
+  Object.assign(headers, lowerKeys(p.headers), lowerKeys(p.extra_headers));
+  const basePath = url.pathname.replace(/\/+$/, '');
+  return { label: preset.label, origin: url.origin, basePath: basePath + url.search, apiBase: `${url.origin}${basePath}`, headers };
+}
+
+/** Make sure an OpenAI-shaped answer carries usage (estimated when the upstream left it out). */
+export function ensureUsage(kind: EndpointKind, req: JsonObject, res: JsonObject): void {
+  const u = res.usage as Record<string, unknown> | undefined | null;
+  if (u && typeof u.prompt_tokens === 'number') {
+    if (typeof u.total_tokens !== 'number') u.total_tokens = u.prompt_tokens + (typeof u.completion_tokens === 'number' ? u.completion_tokens : 0);
+    if (typeof u.completion_tokens !== 'number') u.completion_tokens = 0;
+    return;
+  }
+  if (kind === 'embedding') {
+    res.usage = usageOf(estimatePromptTokens(req.input), 0);
+    return;
+  }
+  const prompt = kind === 'chat' ? estimateChatPromptTokens(req) : estimatePromptTokens(req.prompt);
+  let completion = 0;
+  for (const c of (Array.isArray(res.choices) ? res.choices : []) as Record<string, unknown>[]) {
+    const m = c?.message as Record<string, unknown> | undefined;
+    completion += estimateTokens(m ? contentText(m.content) : typeof c?.text === 'string' ? c.text : '');
+  }
+  res.usage = usageOf(prompt, completion);
+}
+
+/** Check the answer is the shape the endpoint promises, then ensure usage. */
+export function parseOpenAIResponse(label: string, call: CallContext, json: unknown): OpenAIResponse {
+  if (!json || typeof json !== 'object' || Array.isArray(json)) throw badUpstreamAnswer(label, 'an answer that is not a JSON object');
+  const o = json as JsonObject;
+  if (call.kind === 'embedding' ? !Array.isArray(o.data) : !Array.isArray(o.choices)) {
+    throw badUpstreamAnswer(label, `an answer without ${call.kind === 'embedding' ? '"data"' : '"choices"'}`);
+  }
+  ensureUsage(call.kind, call.body, o);
+  return o;
+}
+
+/** The shared OpenAI-compatible adapter: OpenAI itself and every provider that speaks its wire format. */
+export function createOpenAICompatible(preset: OpenAICompatiblePreset): ProviderAdapter<OpenAICompatibleState> {
+  return {
+    id: preset.id,
+    label: preset.label,
+    endpoints: preset.endpoints ?? ['chat', 'completion', 'embedding'],
+    unsupportedParams: preset.unsupportedParams,
+    prepare: (spec) => {
+      const state = prepareOpenAIStyle(spec, preset);
+      if (!state.headers.authorization && preset.keyEnv.length > 0 && !str(spec.params.api_base) && state.apiBase === preset.defaultApiBase.replace(/\/+$/, '')) {
+        spec.warn?.(`no API key: set litellm_params.api_key or ${preset.keyEnv[0]} (requests will be refused upstream)`);
+      }
+      return state;
+    },
+    describe: (s) => ({ api_base: s.apiBase }),
+    buildRequest: (s, call): UpstreamRequest => ({
+      origin: s.origin,
+      path: s.basePath + PATHS[call.kind],
+      method: 'POST',
+      headers: s.headers,
+      body: JSON.stringify(call.body),
+    }),
+    parseResponse: (s, call, json) => parseOpenAIResponse(s.label, call, json),
+    streamDecoder: (s) => new OpenAISseDecoder(s.label),
+    mapError: (s, err) => mapHttpError(s.label, err),
+    healthRequest: (s) => ({ origin: s.origin, path: `${s.basePath}/models`, method: 'GET', headers: s.headers }),
+  };
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined;
+}
+
+function firstEnv(env: Readonly<Record<string, string | undefined>>, names: readonly string[]): string | undefined {
+  for (const n of names) {
+    const v = env[n];
+    if (v !== undefined && v.trim() !== '') return v.trim();
+  }
+  return undefined;
+}
+
+function lowerKeys(v: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) if (x != null) out[k.toLowerCase()] = String(x);
+  return out;
+}

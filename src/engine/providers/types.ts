@@ -1,0 +1,134 @@
+/**
+ * The provider adapter contract (see docs/engine-providers.md). An adapter turns an OpenAI-format
+ * request into its provider's wire format and the answer back, and nothing else: the engine owns
+ * the HTTP client (one undici pool per origin), timeouts, aborts, routing and the client response.
+ */
+import type { GatewayError } from '../errors.js';
+
+/** Every provider id the engine knows; an id is served once registry.ts has a line for it. */
+export const PROVIDER_IDS = [
+  // OpenAI and the OpenAI-compatible family (providers/openai-compatible)
+  'openai', 'hosted_vllm', 'groq', 'mistral', 'together_ai', 'deepseek', 'fireworks_ai', 'openrouter',
+  'perplexity', 'xai', 'lm_studio',
+  // native wire formats
+  'ollama', 'ollama_chat',
+  // reserved for adapters that land later (one folder + one registry line each)
+  'anthropic', 'azure', 'azure_ai', 'bedrock', 'vertex_ai', 'gemini', 'cohere', 'cohere_chat', 'huggingface',
+] as const;
+export type ProviderId = (typeof PROVIDER_IDS)[number];
+
+/** What a client asked for: `/v1/chat/completions`, `/v1/completions`, `/v1/embeddings`. */
+export const ENDPOINT_KINDS = ['chat', 'completion', 'embedding'] as const;
+export type EndpointKind = (typeof ENDPOINT_KINDS)[number];
+
+/** A JSON object as parsed from a request or response body. */
+export type JsonObject = Record<string, unknown>;
+
+/** OpenAI-format response objects (chat.completion, text_completion, list of embeddings). */
+export type OpenAIResponse = JsonObject;
+/** One OpenAI-format stream chunk (chat.completion.chunk or text_completion chunk). */
+export type OpenAIChunk = JsonObject;
+
+/** Usage in OpenAI shape; always present on what the engine returns. */
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  [k: string]: unknown;
+}
+
+/** One deployment's config as the adapter sees it at load time (secrets already resolved). */
+export interface DeploymentSpec {
+  /** the group name clients ask for (`model_name`) */
+  modelName: string;
+  /** the provider this deployment goes to */
+  provider: ProviderId;
+  /** the model name after the provider prefix (`llama3` in `groq/llama3`); `*` parts for wildcards */
+  model: string;
+  /** litellm_params with references resolved (api_key, api_base, api_version, extra_headers, ...) */
+  params: Readonly<Record<string, unknown>>;
+  /** model_info as written */
+  info: Readonly<Record<string, unknown>>;
+  /** the environment provider defaults come from (process env + config `environment_variables`) */
+  env: Readonly<Record<string, string | undefined>>;
+  /** key path for messages, e.g. `model_list[2]` */
+  at: string;
+  /** report a load-time warning about this deployment (shown by `proxy validate` and at start-up) */
+  warn?: (message: string) => void;
+}
+
+/** What the engine sends upstream. `origin` is fixed per deployment so its pool is found by a Map lookup. */
+export interface UpstreamRequest {
+  /** `https://api.groq.com` (scheme, host, port; no path) */
+  origin: string;
+  /** path with query, e.g. `/openai/v1/chat/completions` */
+  path: string;
+  method: 'GET' | 'POST';
+  headers: Record<string, string>;
+  body?: string | Uint8Array;
+}
+
+/** A request in flight, as handed to the adapter. */
+export interface CallContext {
+  kind: EndpointKind;
+  /** the OpenAI-format body after config defaults, alias/wildcard resolution and drop_params */
+  body: JsonObject;
+  /** the upstream model name (wildcards substituted), e.g. `llama3` */
+  model: string;
+  stream: boolean;
+  /** aborted when the client goes away or the deployment's timeout passes */
+  signal: AbortSignal;
+  requestId: string;
+}
+
+/** Incremental stream decoder: bytes in (any framing), OpenAI chunk objects out. Never buffers a whole stream. */
+export interface StreamDecoder {
+  /** Feed the next bytes; returns the chunks they completed (possibly none). Throws GatewayError on an error event. */
+  push(bytes: Uint8Array): OpenAIChunk[];
+  /**
+   * The upstream ended; returns what is left, which must include a final usage chunk
+   * (`choices: []` + `usage`) when the upstream gave usage. Throws GatewayError if the stream was cut short.
+   */
+  end(): OpenAIChunk[];
+}
+
+/** An upstream answered with an error status: what the adapter gets to map it. */
+export interface UpstreamErrorInfo {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** the body as text (truncated to 64 KiB) */
+  body: string;
+}
+
+/**
+ * A provider adapter. `S` is whatever the adapter precomputes per deployment at load time
+ * (base URL, origin, static headers, credentials, signer): requests must not redo that work.
+ */
+export interface ProviderAdapter<S = unknown> {
+  id: ProviderId;
+  /** human name for messages, e.g. `Groq` */
+  label: string;
+  /** endpoint kinds it serves; others get a 400 naming the provider */
+  endpoints: readonly EndpointKind[];
+  /** OpenAI params this provider does not take: 400 unless drop_params, then silently dropped */
+  unsupportedParams?: readonly string[];
+  /** Load time: validate and precompute. Throw an Error whose message names the key to fix. */
+  prepare(spec: DeploymentSpec): S;
+  /** Where requests go, without secrets (shown in /v1/model/info and /health). */
+  describe(state: S): { api_base?: string };
+  /** Build the upstream request. May be async (SigV4 signing, OAuth token fetch). */
+  buildRequest(state: S, call: CallContext): UpstreamRequest | Promise<UpstreamRequest>;
+  /** Translate a successful non-stream answer (already JSON.parsed) to OpenAI shape; include usage. */
+  parseResponse(state: S, call: CallContext, json: unknown): OpenAIResponse;
+  /** A fresh decoder for one stream. */
+  streamDecoder(state: S, call: CallContext): StreamDecoder;
+  /** Map an error answer to a GatewayError; `mapHttpError` from ../provider-errors.ts does the common part. */
+  mapError(state: S, err: UpstreamErrorInfo): GatewayError;
+  /** A cheap request that proves the deployment answers (listing models, a 1-token call, ...). */
+  healthRequest(state: S): UpstreamRequest | Promise<UpstreamRequest>;
+}
+
+/** Type-erase an adapter for the registry (keeps `any` out of public signatures). */
+export function defineProvider<S>(adapter: ProviderAdapter<S>): ProviderAdapter {
+  return adapter as unknown as ProviderAdapter;
+}

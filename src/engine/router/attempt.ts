@@ -1,0 +1,175 @@
+import type { Dispatcher } from 'undici';
+import { badRequest, GatewayError } from '../errors.js';
+import { mockChunks, mockResponse } from '../mock.js';
+import { badUpstreamAnswer } from '../providers/errors.js';
+import type { CallContext, EndpointKind, JsonObject, OpenAIChunk, OpenAIResponse, ProviderAdapter, StreamDecoder } from '../providers/types.js';
+import { failureOf, type UpstreamClient } from '../upstream/client.js';
+import { substitute } from './resolve.js';
+import type { Deployment } from './table.js';
+
+/** A request as the router sees it (the client's body is parsed once, never copied on the way in). */
+export interface RouteRequest {
+  kind: EndpointKind;
+  /** the client's body, as parsed */
+  body: JsonObject;
+  /** the model name the client asked for */
+  model: string;
+  stream: boolean;
+  requestId: string;
+  /** aborted when the client goes away */
+  signal: AbortSignal;
+}
+
+/** What a successful attempt gives back: a whole answer, or a stream whose headers arrived fine. */
+export type Outcome =
+  | { type: 'json'; deployment: Deployment; response: OpenAIResponse; upstreamMs: number }
+  | { type: 'stream'; deployment: Deployment; chunks: AsyncIterable<OpenAIChunk[]> | Iterable<OpenAIChunk[]>; upstreamMs: number };
+
+/** Request keys that steer LiteLLM itself and are never sent upstream. */
+const LITELLM_ONLY = new Set([
+  'mock_response', 'mock_testing_fallbacks', 'mock_testing_rate_limit_error', 'mock_timeout', 'mock_delay',
+  'fallbacks', 'context_window_fallbacks', 'content_policy_fallbacks', 'num_retries', 'max_retries', 'caching', 'cache',
+  'ttl', 'drop_params', 'additional_drop_params', 'metadata', 'litellm_metadata', 'tags', 'timeout', 'stream_timeout',
+  'api_key', 'api_base', 'base_url', 'api_version', 'custom_llm_provider', 'extra_body', 'disable_fallbacks',
+  'input_cost_per_token', 'output_cost_per_token', 'litellm_call_id', 'proxy_server_request', 'guardrails',
+  'litellm_logging_obj', 'model_list', 'user_api_key', 'user_api_key_alias', 'user_api_key_team_id',
+]);
+
+const ERROR_BODY_LIMIT = 64 * 1024;
+
+/** The body the adapter receives: config defaults, then the request (it wins), then extra_body; params dropped. */
+export function upstreamBody(dep: Deployment, adapter: ProviderAdapter, body: JsonObject, model: string, stream: boolean): JsonObject {
+  const out: JsonObject = dep.defaults ? { ...dep.defaults } : {};
+  let drop = dep.dropParams;
+  let extra: unknown;
+  for (const k in body) {
+    if (LITELLM_ONLY.has(k)) {
+      if (k === 'extra_body') extra = body[k];
+      else if (k === 'drop_params' && typeof body[k] === 'boolean') drop = body[k] as boolean;
+      continue;
+    }
+    out[k] = body[k];
+  }
+  out.model = model;
+  if (!stream) delete out.stream_options;
+  if (dep.extraBody) Object.assign(out, dep.extraBody);
+  if (extra && typeof extra === 'object') Object.assign(out, extra);
+  const unsupported = adapter.unsupportedParams;
+  if (unsupported) {
+    for (const p of unsupported) {
+      const v = out[p];
+      if (v === undefined || v === null || (p === 'n' && v === 1)) continue;
+      if (!drop) {
+        throw badRequest(
+          `${adapter.label} does not support the parameter "${p}". To drop parameters a provider does not take, set drop_params: true (litellm_settings, litellm_params or the request).`,
+          p,
+          'unsupported_params',
+        );
+      }
+      delete out[p];
+    }
+  }
+  for (const p of dep.additionalDropParams) delete out[p];
+  return out;
+}
+
+/**
+ * One try against one deployment: mock, or build the request, send it through the origin's pool,
+ * map errors, and hand back either the parsed answer or the stream (once its headers are good).
+ * The deployment's timeout aborts the upstream request (504); the client going away aborts it too.
+ */
+export async function attempt(client: UpstreamClient, dep: Deployment, req: RouteRequest, captures?: string[]): Promise<Outcome> {
+  const model = substitute(dep.model, captures);
+  const mock = req.body.mock_response ?? dep.mockResponse;
+  if (mock !== undefined && mock !== null) {
+    if (typeof mock !== 'string' && typeof mock !== 'object') throw badRequest('mock_response: expected a string or an object', 'mock_response');
+    const m = mock as string | JsonObject;
+    if (!req.stream) return { type: 'json', deployment: dep, response: mockResponse(req.kind, req.body, m, model), upstreamMs: 0 };
+    const chunks = mockChunks(req.kind, req.body, m, model);
+    return { type: 'stream', deployment: dep, chunks: [chunks], upstreamMs: 0 };
+  }
+  const adapter = dep.adapter!;
+  if (!adapter.endpoints.includes(req.kind)) {
+    throw badRequest(`${adapter.label} (${dep.litellmModel}) does not serve ${req.kind} requests`, 'model');
+  }
+  const body = upstreamBody(dep, adapter, req.body, model, req.stream);
+  const override = typeof req.body.timeout === 'number' && req.body.timeout > 0 ? req.body.timeout * 1000 : undefined;
+  const timeoutMs = override ?? (req.stream ? dep.streamTimeoutMs : dep.timeoutMs);
+
+  const ac = new AbortController();
+  let timedOut = false;
+  const onClientGone = () => ac.abort();
+  req.signal.addEventListener('abort', onClientGone, { once: true });
+  // one deadline for the whole answer (non-stream) or until the headers (stream; then bodyTimeout guards gaps)
+  const timer = setTimeout(() => {
+    timedOut = true;
+    ac.abort();
+  }, timeoutMs);
+  const done = () => {
+    clearTimeout(timer);
+    req.signal.removeEventListener('abort', onClientGone);
+  };
+  const call: CallContext = { kind: req.kind, body, model, stream: req.stream, signal: ac.signal, requestId: req.requestId };
+  const label = adapter.label;
+  const t0 = performance.now();
+  let res: Dispatcher.ResponseData;
+  try {
+    const upstreamReq = await adapter.buildRequest(dep.state, call);
+    res = await client.send(upstreamReq, { signal: ac.signal, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+    if (res.statusCode >= 400) {
+      const text = await readLimited(res.body, ERROR_BODY_LIMIT);
+      throw adapter.mapError(dep.state, { status: res.statusCode, headers: res.headers, body: text });
+    }
+    if (!req.stream) {
+      const text = await res.body.text();
+      const upstreamMs = performance.now() - t0;
+      done();
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        throw badUpstreamAnswer(label, `an answer that is not JSON: ${JSON.stringify(text.slice(0, 80))}`);
+      }
+      return { type: 'json', deployment: dep, response: adapter.parseResponse(dep.state, call, json), upstreamMs };
+    }
+  } catch (e) {
+    done();
+    throw failureOf(e, label, timedOut, timeoutMs);
+  }
+  clearTimeout(timer);
+  const upstreamMs = performance.now() - t0;
+  const decoder = adapter.streamDecoder(dep.state, call);
+  return { type: 'stream', deployment: dep, chunks: decode(res, decoder, label, timeoutMs, done), upstreamMs };
+}
+
+/** Pull the upstream body chunk by chunk through the decoder; ends (or is returned early) with cleanup. */
+async function* decode(res: Dispatcher.ResponseData, decoder: StreamDecoder, label: string, timeoutMs: number, done: () => void): AsyncGenerator<OpenAIChunk[]> {
+  try {
+    for await (const buf of res.body) {
+      const chunks = decoder.push(buf as Uint8Array);
+      if (chunks.length > 0) yield chunks;
+    }
+    const last = decoder.end();
+    if (last.length > 0) yield last;
+  } catch (e) {
+    throw e instanceof GatewayError ? e : failureOf(e, label, false, timeoutMs);
+  } finally {
+    done();
+    if (!res.body.destroyed) res.body.destroy();
+  }
+}
+
+async function readLimited(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const b of body) {
+    const buf = b as Buffer;
+    parts.push(buf);
+    n += buf.length;
+    if (n >= limit) {
+      body.destroy();
+      break;
+    }
+  }
+  return Buffer.concat(parts).toString('utf8').slice(0, limit);
+}

@@ -1,0 +1,266 @@
+import { createHash } from 'node:crypto';
+import type { ConfigWarning, LoadedConfig } from '../../config/litellm/load.js';
+import { isSecretKey } from '../../config/litellm/secrets.js';
+import type { ModelEntry } from '../../config/litellm/schema.js';
+import { loadAdapter } from '../providers/registry.js';
+import { PROVIDER_IDS, type JsonObject, type ProviderAdapter, type ProviderId } from '../providers/types.js';
+
+/** One `model_list` entry, ready to serve: everything a request needs is computed here, once. */
+export interface Deployment {
+  /** model_info.id, or a stable hash (the `x-litellm-model-id` header) */
+  id: string;
+  /** the group name clients ask for */
+  modelName: string;
+  /** litellm_params.model as written, e.g. `groq/llama3` */
+  litellmModel: string;
+  /** key path, e.g. `model_list[2]` */
+  at: string;
+  provider?: ProviderId;
+  /** undefined only for mock deployments whose provider is not served */
+  adapter?: ProviderAdapter;
+  /** the adapter's precomputed per-deployment state */
+  state: unknown;
+  /** upstream model name; may hold `*` that the requested name fills in (wildcards) */
+  model: string;
+  /** relative share of traffic within the group (simple-shuffle) */
+  weight: number;
+  timeoutMs: number;
+  streamTimeoutMs: number;
+  /** OpenAI params from litellm_params merged under every request (the request wins) */
+  defaults?: JsonObject;
+  /** litellm_params.extra_body, merged over the request */
+  extraBody?: JsonObject;
+  dropParams: boolean;
+  additionalDropParams: readonly string[];
+  mockResponse?: string | JsonObject;
+  /** model_info.mode: chat, embedding, completion, ... */
+  mode?: string;
+  apiBase?: string;
+  /** what /v1/model/info shows (no secrets) */
+  publicInfo: JsonObject;
+}
+
+/** The deployments that share a model_name, with their cumulative weights for weighted picking. */
+export interface ModelGroup {
+  name: string;
+  deployments: Deployment[];
+  /** cumulative weights; empty when all weights are equal (uniform pick) */
+  cumulative: number[];
+  totalWeight: number;
+}
+
+export interface WildcardRoute {
+  pattern: string;
+  regex: RegExp;
+  group: ModelGroup;
+  /** literal characters in the pattern: more specific patterns are tried first */
+  specificity: number;
+}
+
+export interface RouteTable {
+  groups: Map<string, ModelGroup>;
+  /** alias -> target group name (router_settings.model_group_alias) */
+  aliases: Map<string, { target: string; hidden: boolean }>;
+  wildcards: WildcardRoute[];
+  deployments: Deployment[];
+  warnings: ConfigWarning[];
+}
+
+/** OpenAI params a deployment may set in litellm_params; they become request defaults. */
+const FORWARDED = [
+  'temperature', 'max_tokens', 'max_completion_tokens', 'top_p', 'seed', 'stop', 'n', 'user', 'presence_penalty',
+  'frequency_penalty', 'response_format', 'reasoning_effort', 'logit_bias', 'logprobs', 'top_logprobs',
+  'parallel_tool_calls', 'tool_choice',
+] as const;
+// provider-specific litellm_params (keep_alive, thinking, max_new_tokens, ...) reach adapters through spec.params
+
+const DEFAULT_TIMEOUT_S = 600;
+
+/** Which provider serves a litellm model string, and the model name after the prefix. */
+export function splitProvider(model: string, custom?: string): { provider?: string; model: string } {
+  if (custom) return { provider: custom, model: model.startsWith(`${custom}/`) ? model.slice(custom.length + 1) : model };
+  const slash = model.indexOf('/');
+  if (slash === -1) return { provider: /^claude-/.test(model) ? 'anthropic' : 'openai', model };
+  return { provider: model.slice(0, slash), model: model.slice(slash + 1) };
+}
+
+function isProviderId(p: string | undefined): p is ProviderId {
+  return p !== undefined && (PROVIDER_IDS as readonly string[]).includes(p);
+}
+
+/**
+ * Build the routing table from a loaded config: resolve providers, load and prepare their adapters,
+ * compile wildcard patterns and weights. Models that cannot be served become warnings, never crashes.
+ */
+export async function buildRouteTable(loaded: LoadedConfig, env: Readonly<Record<string, string | undefined>> = process.env): Promise<RouteTable> {
+  const cfg = loaded.config;
+  const warnings: ConfigWarning[] = [];
+  const fullEnv = { ...env, ...loaded.environment };
+  const rs = cfg.router_settings;
+  const ls = cfg.litellm_settings;
+  const gs = cfg.general_settings as Record<string, unknown>;
+  const globalTimeout = num(rs.timeout) ?? num(ls.request_timeout) ?? num(gs.request_timeout) ?? DEFAULT_TIMEOUT_S;
+  const globalStreamTimeout = num(rs.stream_timeout) ?? num((ls as Record<string, unknown>).stream_timeout);
+  const indexes = originalIndexes(loaded.raw.model_list);
+
+  const deployments: Deployment[] = [];
+  for (const [i, entry] of cfg.model_list.entries()) {
+    const at = `model_list[${indexes[i] ?? i}]`;
+    const d = await buildDeployment(entry, at, fullEnv, warnings, { globalTimeout, globalStreamTimeout, dropParams: ls.drop_params === true });
+    if (d) deployments.push(d);
+  }
+
+  const byName = new Map<string, Deployment[]>();
+  for (const d of deployments) {
+    const list = byName.get(d.modelName);
+    if (list) list.push(d);
+    else byName.set(d.modelName, [d]);
+  }
+  const groups = new Map<string, ModelGroup>();
+  const wildcards: WildcardRoute[] = [];
+  for (const [name, list] of byName) {
+    const group = makeGroup(name, list);
+    if (name.includes('*')) {
+      const regex = new RegExp(`^${name.split('*').map(escapeRegex).join('(.*)')}$`);
+      wildcards.push({ pattern: name, regex, group, specificity: name.replace(/\*/g, '').length });
+    } else groups.set(name, group);
+  }
+  wildcards.sort((a, b) => b.specificity - a.specificity);
+
+  const aliases = new Map<string, { target: string; hidden: boolean }>();
+  for (const [alias, v] of Object.entries(rs.model_group_alias ?? {})) {
+    const target = typeof v === 'string' ? v : typeof v.model === 'string' ? v.model : undefined;
+    const at = `router_settings.model_group_alias.${alias}`;
+    if (!target) warnings.push({ path: at, message: 'expected a model name or {model: <name>, hidden: true|false}' });
+    else if (!groups.has(target) && !wildcards.some((w) => w.regex.test(target))) warnings.push({ path: at, message: `points at "${target}", which no model_list entry serves` });
+    else aliases.set(alias, { target, hidden: typeof v === 'object' && v.hidden === true });
+  }
+  return { groups, aliases, wildcards, deployments, warnings };
+}
+
+interface Globals {
+  globalTimeout: number;
+  globalStreamTimeout?: number;
+  dropParams: boolean;
+}
+
+async function buildDeployment(entry: ModelEntry, at: string, env: Record<string, string | undefined>, warnings: ConfigWarning[], g: Globals): Promise<Deployment | undefined> {
+  const p = entry.litellm_params as Record<string, unknown>;
+  const info = (entry.model_info ?? {}) as Record<string, unknown>;
+  const split = splitProvider(entry.litellm_params.model, entry.litellm_params.custom_llm_provider);
+  const mock = entry.litellm_params.mock_response;
+  const warn = (message: string) => warnings.push({ path: `${at}.litellm_params.model`, message });
+  let adapter: ProviderAdapter | undefined;
+  let state: unknown;
+  let provider: ProviderId | undefined;
+  if (isProviderId(split.provider)) {
+    provider = split.provider;
+    adapter = await loadAdapter(provider);
+  }
+  if (!adapter && mock === undefined) {
+    const why = provider ? `provider "${provider}" is not supported yet` : `unknown provider "${split.provider}" (expected a prefix such as openai/, ollama/, groq/, hosted_vllm/)`;
+    warn(`${why}; model "${entry.model_name}" is not served`);
+    return undefined;
+  }
+  if (adapter) {
+    try {
+      state = adapter.prepare({ modelName: entry.model_name, provider: adapter.id, model: split.model, params: p, info, env, at, warn: mock === undefined ? warn : undefined });
+    } catch (e) {
+      if (mock === undefined) {
+        warnings.push({ path: at, message: `${(e as Error).message}; model "${entry.model_name}" is not served` });
+        return undefined;
+      }
+      adapter = undefined;
+    }
+  }
+  const timeoutS = num(p.timeout) ?? g.globalTimeout;
+  const defaults: JsonObject = {};
+  for (const k of FORWARDED) if (p[k] !== undefined) defaults[k] = p[k];
+  const id = info.id !== undefined ? String(info.id) : createHash('sha256').update(`${at}\0${entry.model_name}\0${entry.litellm_params.model}\0${String(p.api_base ?? '')}`).digest('hex').slice(0, 32);
+  const apiBase = adapter ? adapter.describe(state).api_base : undefined;
+  return {
+    id,
+    modelName: entry.model_name,
+    litellmModel: entry.litellm_params.model,
+    at,
+    provider,
+    adapter,
+    state,
+    model: split.model,
+    weight: 1,
+    timeoutMs: timeoutS * 1000,
+    streamTimeoutMs: (num(p.stream_timeout) ?? g.globalStreamTimeout ?? timeoutS) * 1000,
+    defaults: Object.keys(defaults).length ? defaults : undefined,
+    extraBody: p.extra_body && typeof p.extra_body === 'object' ? (p.extra_body as JsonObject) : undefined,
+    dropParams: typeof p.drop_params === 'boolean' ? p.drop_params : g.dropParams,
+    additionalDropParams: Array.isArray(p.additional_drop_params) ? (p.additional_drop_params as string[]) : [],
+    mockResponse: mock,
+    mode: typeof info.mode === 'string' ? info.mode : undefined,
+    apiBase,
+    publicInfo: publicInfo(entry, id, apiBase, provider),
+  };
+}
+
+/** Weights by LiteLLM's simple-shuffle rule: `weight`, else `rpm`, else `tpm`, else uniform. */
+function makeGroup(name: string, list: Deployment[]): ModelGroup {
+  const raw = (k: 'weight' | 'rpm' | 'tpm') => list.map((d) => num((d.publicInfo.litellm_params as JsonObject)[k]));
+  let weights: (number | undefined)[] | undefined;
+  for (const k of ['weight', 'rpm', 'tpm'] as const) {
+    const w = raw(k);
+    if (w.some((x) => x !== undefined)) {
+      weights = w;
+      break;
+    }
+  }
+  const cumulative: number[] = [];
+  let total = 0;
+  if (weights && list.length > 1) {
+    list.forEach((d, i) => {
+      d.weight = Math.max(0, weights![i] ?? 0);
+      total += d.weight;
+      cumulative.push(total);
+    });
+    if (total === 0) cumulative.length = 0;
+  }
+  return { name, deployments: list, cumulative, totalWeight: cumulative.length ? total : list.length };
+}
+
+/** litellm_params without secrets or header values, for /v1/model/info. */
+function publicInfo(entry: ModelEntry, id: string, apiBase: string | undefined, provider: ProviderId | undefined): JsonObject {
+  const params: JsonObject = {};
+  for (const [k, v] of Object.entries(entry.litellm_params)) {
+    if (isSecretKey(k) || k.startsWith('aws_') || k === 'vertex_credentials' || k === 'client_secret') continue;
+    if ((k === 'extra_headers' || k === 'headers') && v && typeof v === 'object') {
+      params[k] = Object.fromEntries(Object.keys(v).map((h) => [h, '****']));
+      continue;
+    }
+    params[k] = v;
+  }
+  if (apiBase) params.api_base = apiBase;
+  return {
+    model_name: entry.model_name,
+    litellm_params: params,
+    model_info: { ...(entry.model_info ?? {}), id, litellm_provider: provider ?? null, db_model: false },
+  };
+}
+
+/** The original `model_list` index of each entry the loader kept (it drops entries without litellm_params). */
+function originalIndexes(rawList: unknown): number[] {
+  if (!Array.isArray(rawList)) return [];
+  const out: number[] = [];
+  rawList.forEach((e, i) => {
+    const dropped = e && typeof e === 'object' && !Array.isArray(e) && (e as Record<string, unknown>).litellm_params == null;
+    if (!dropped) out.push(i);
+  });
+  return out;
+}
+
+function num(v: unknown): number | undefined {
+  if (typeof v === 'number' && Number.isFinite(v)) return v;
+  if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
+  return undefined;
+}
+
+function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
