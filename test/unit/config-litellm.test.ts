@@ -142,3 +142,12 @@ describe('the shared LiteLLM corpus', () => {
     for (const w of r.warnings) expect(w.path).not.toBe('');
   });
 });
+
+describe('errors never print a secret', () => {
+  it('a resolved secret in the wrong place is described, not shown', () => {
+    const e = fail({ kind: 'object', label: 'q', value: { model_list: [{ model_name: 'a', litellm_params: { model: 'openai/a', timeout: 'os.environ/OPENAI_KEY' } }] } }, ENV);
+    expect(e.message).toBe('q: model_list[0].litellm_params.timeout: expected number, found a string (not shown: it is a secret)');
+    const k = fail({ kind: 'object', label: 'q', value: { model_list: [{ model_name: 'a', litellm_params: { model: 'openai/a', api_key: 12345 } }] } });
+    expect(k.message).toBe('q: model_list[0].litellm_params.api_key: expected string, found a number (not shown: it is a secret)');
+  });
+});

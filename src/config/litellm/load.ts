@@ -78,7 +78,7 @@ export function loadLiteLLMConfig(source: ConfigSource, opts: LoadOptions = {}):
   delete resolvedTree.environment_variables;
 
   const result = litellmConfigSchema.safeParse(resolvedTree);
-  if (!result.success) throw zodToConfigError(result.error, { label, tree: resolvedTree, lineOf: parsed.lineOf, unset });
+  if (!result.success) throw zodToConfigError(result.error, { label, tree: resolvedTree, lineOf: parsed.lineOf, unset, secrets: secretValues });
   result.data.environment_variables = environment;
   return { source: label, raw, config: result.data, warnings, secretValues: [...secretValues], environment };
 }
@@ -163,18 +163,27 @@ function resolveRefs(v: unknown, at: string, ctx: ResolveCtx): unknown {
   return v;
 }
 
+/** Stands in for a secret value in error messages. */
+const HIDDEN = Symbol('hidden secret');
+
 interface ErrorCtx {
   label: string;
   tree: unknown;
   lineOf: Parsed['lineOf'];
   unset: Map<string, string>;
+  /** resolved secrets: an error must never print one */
+  secrets: Set<string>;
 }
 
 function zodToConfigError(err: z.ZodError, ctx: ErrorCtx): ConfigError {
   const issue = err.issues[0];
   const ipath = issue.path as (string | number)[];
   const keyPath = formatPath(ipath);
-  const found = valueAt(ctx.tree, ipath);
+  const value = valueAt(ctx.tree, ipath);
+  const last = ipath[ipath.length - 1];
+  const scalar = value !== undefined && value !== null && typeof value !== 'object';
+  const hidden = scalar && (ctx.secrets.has(String(value)) || (typeof last === 'string' && isSecretKey(last)));
+  const found = hidden ? { [HIDDEN]: typeof value } : value;
   let problem: string;
   const unsetVar = ctx.unset.get(keyPath);
   if (unsetVar && found === undefined) {
@@ -217,6 +226,7 @@ function valueAt(tree: unknown, p: (string | number)[]): unknown {
 function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object' && HIDDEN in v) return `a ${(v as Record<symbol, string>)[HIDDEN]} (not shown: it is a secret)`;
   if (typeof v === 'object') return 'a mapping';
   if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v)}`;
   return `${typeof v} ${String(v)}`;
