@@ -24,7 +24,8 @@ describe('kubiya config', () => {
   it('set-context writes a 0600 file; get-contexts marks the current one', async () => {
     let r = await h.run(['config', 'set-context', 'prod', '--api-url', 'https://cp.example.com', '--organization', 'acme', '--user', 'me@acme.com', '--token', TOKEN]);
     expect([r.code, r.stdout.trim()]).toEqual([0, 'Context "prod" created.']);
-    r = await h.run(['config', 'set-context', 'dev', '--api-url', 'http://localhost:8000']);
+    r = await h.run(['config', 'set-context', 'dev', '--api-url', 'http://localhost:8000', '--worker-command', 'python -m w', '--llm-gateway-url', 'http://gw:4000']);
+    expect(JSON.parse((await h.run(['config', 'get-contexts', '-o', 'json'])).stdout).contexts[1]).toMatchObject({ workerCommand: 'python -m w', llmGatewayUrl: 'http://gw:4000' });
     expect(fs.statSync(h.configPath).mode & 0o777).toBe(0o600);
     const text = fs.readFileSync(h.configPath, 'utf8');
     expect(text).toContain(`token: ${TOKEN}`);

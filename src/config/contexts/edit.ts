@@ -8,6 +8,8 @@ export interface ContextPatch {
   organization?: string;
   user?: string;
   token?: string;
+  workerCommand?: string;
+  llmGatewayUrl?: string;
 }
 
 /** What `set-proxy` may change. */
@@ -37,6 +39,8 @@ export function setContext(cfg: KubiyaConfigFile, name: string, patch: ContextPa
   const ctx = childMap(cfg, entry, 'context');
   if (patch.apiUrl !== undefined) ctx.set('api-url', checkUrl(patch.apiUrl, '--api-url'));
   if (patch.organization !== undefined) ctx.set('organization', patch.organization);
+  if (patch.workerCommand !== undefined) ctx.set('worker-command', patch.workerCommand);
+  if (patch.llmGatewayUrl !== undefined) ctx.set('llm-gateway-url', checkUrl(patch.llmGatewayUrl, '--llm-gateway-url'));
   let user = patch.user ?? (ctx.get('user') as string | undefined);
   if (patch.user !== undefined) ctx.set('user', patch.user);
   if (patch.token !== undefined) {

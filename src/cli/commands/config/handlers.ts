@@ -66,7 +66,7 @@ export const handlers = {
     say(`Switched to context "${name}".`);
   },
 
-  setContext(name: string, opts: { apiUrl?: string; organization?: string; user?: string; token?: string }): void {
+  setContext(name: string, opts: edit.ContextPatch): void {
     const cfg = loadKubiyaConfig();
     const result = edit.setContext(cfg, name, opts);
     cfg.save();

@@ -39,6 +39,8 @@ export function register(program: Command): void {
     .option('--organization <org>', 'organization name')
     .option('--user <user>', 'user name (the token is stored under this user)')
     .option('--token <key>', 'Kubiya API key for the user (stored in the file, mode 0600)')
+    .option('--worker-command <cmd>', 'worker command line for workers started in this context')
+    .option('--llm-gateway-url <url>', 'LLM gateway URL when no local proxy runs')
     .action(run('setContext'));
   config
     .command('set-proxy')
