@@ -28,8 +28,15 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv);
   } catch (err) {
-    process.exitCode = handleError(err, argv.includes('--output=json') || argv.join(' ').includes('--output json') || argv.includes('--json'));
+    process.exitCode = handleError(err, wantsJson(argv));
   }
+}
+
+/** Whether the command line asked for JSON output (`-o json`, `-ojson`, `--output json`, `--output=json`, `--json`). */
+export function wantsJson(argv: string[]): boolean {
+  const end = argv.indexOf('--');
+  const args = end === -1 ? argv : argv.slice(0, end); // the worker's own arguments are not ours
+  return args.some((a, i) => a === '--json' || a === '--output=json' || a === '-ojson' || ((a === '-o' || a === '--output') && args[i + 1] === 'json'));
 }
 
 function handleError(err: unknown, json: boolean): number {
