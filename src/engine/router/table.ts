@@ -84,6 +84,17 @@ export function splitProvider(model: string, custom?: string): { provider?: stri
   return { provider: model.slice(0, slash), model: model.slice(slash + 1) };
 }
 
+/** LiteLLM providers the engine has no adapter for yet (a clearer warning than "unknown provider"). */
+const OTHER_LITELLM_PROVIDERS = new Set([
+  'replicate', 'sagemaker', 'sagemaker_chat', 'watsonx', 'ai21', 'ai21_chat', 'nlp_cloud', 'aleph_alpha', 'baseten',
+  'cloudflare', 'databricks', 'predibase', 'friendliai', 'triton', 'clarifai', 'nvidia_nim', 'cerebras', 'sambanova',
+  'volcengine', 'github', 'codestral', 'text-completion-openai', 'text-completion-codestral', 'voyage', 'jina_ai',
+  'infinity', 'openai_like', 'custom_openai', 'custom', 'litellm_proxy', 'dashscope', 'moonshot', 'novita', 'nebius',
+  'hyperbolic', 'featherless_ai', 'llamafile', 'datarobot', 'snowflake', 'deepinfra', 'anyscale', 'vertex_ai_beta',
+  'palm', 'petals', 'vllm', 'azure_text', 'bedrock_converse', 'watsonx_text', 'empower', 'galadriel', 'lambda_ai',
+  'nscale', 'oci', 'gradient_ai', 'heroku', 'v0', 'morph', 'xinference', 'wandb', 'ovhcloud', 'elevenlabs', 'assemblyai',
+]);
+
 function isProviderId(p: string | undefined): p is ProviderId {
   return p !== undefined && (PROVIDER_IDS as readonly string[]).includes(p);
 }
@@ -158,7 +169,7 @@ async function buildDeployment(entry: ModelEntry, at: string, env: Record<string
     adapter = await loadAdapter(provider);
   }
   if (!adapter && mock === undefined) {
-    const why = provider ? `provider "${provider}" is not supported yet` : `unknown provider "${split.provider}" (expected a prefix such as openai/, ollama/, groq/, hosted_vllm/)`;
+    const why = provider || OTHER_LITELLM_PROVIDERS.has(split.provider ?? '') ? `provider "${split.provider}" is not supported yet` : `unknown provider "${split.provider}" (expected a prefix such as openai/, ollama/, groq/, hosted_vllm/)`;
     warn(`${why}; model "${entry.model_name}" is not served`);
     return undefined;
   }

@@ -1,0 +1,121 @@
+/**
+ * A fake Ollama server (native API: /api/chat, /api/generate, /api/embed, /api/tags) speaking
+ * JSON and NDJSON streams, with fault injection. Chat echoes the last user message.
+ */
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+export type OllamaFault =
+  | { kind: 'status'; status: number; body?: unknown }
+  | { kind: 'cut-stream'; after: number }
+  | { kind: 'broken-stream' }
+  | { kind: 'error-line' }
+  | { kind: 'hang' };
+
+export interface FakeOllama {
+  url: string;
+  requests: { path: string; body: Record<string, unknown> }[];
+  setFault(f: OllamaFault | undefined): void;
+  openSockets(): number;
+  close(): Promise<void>;
+}
+
+export async function startOllamaUpstream(): Promise<FakeOllama> {
+  let fault: OllamaFault | undefined;
+  const requests: FakeOllama['requests'] = [];
+  const sockets = new Set<Socket>();
+  const server = http.createServer((req, res) => {
+    const parts: Buffer[] = [];
+    req.on('data', (b: Buffer) => parts.push(b));
+    req.on('end', () => {
+      const text = Buffer.concat(parts).toString('utf8');
+      const body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+      const path = req.url ?? '/';
+      requests.push({ path, body });
+      answer(path, body, req, res);
+    });
+  });
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+
+  function answer(path: string, body: Record<string, unknown>, req: http.IncomingMessage, res: http.ServerResponse) {
+    const f = fault;
+    if (f?.kind === 'hang') return;
+    if (f?.kind === 'status') {
+      res.writeHead(f.status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(f.body ?? { error: `fake ollama error ${f.status}` }));
+      return;
+    }
+    const created_at = new Date().toISOString();
+    if (path === '/api/tags') return json(res, { models: [{ name: 'llama3:latest' }] });
+    if (path === '/api/embed') {
+      const inputs = Array.isArray(body.input) ? body.input : [body.input];
+      return json(res, { model: body.model, embeddings: inputs.map((_, i) => [0.5, -0.5, i]), prompt_eval_count: 4 });
+    }
+    const chat = path === '/api/chat';
+    if (!chat && path !== '/api/generate') {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: `404 page not found` }));
+      return;
+    }
+    const msgs = (body.messages ?? []) as { role: string; content: string }[];
+    const text = chat ? `ollama says: ${msgs.filter((m) => m.role === 'user').pop()?.content ?? ''}` : `generated: ${String(body.prompt)}`;
+    const tools = Array.isArray(body.tools) && body.tools.length > 0 ? (body.tools as { function: { name: string } }[]) : undefined;
+    const toolCalls = tools ? [{ function: { name: tools[0].function.name, arguments: { city: 'Paris' } } }] : undefined;
+    const final = { model: body.model, created_at, done: true, done_reason: 'stop', prompt_eval_count: 12, eval_count: 6, total_duration: 1000 };
+    if (body.stream === false) {
+      if (chat) return json(res, { ...final, message: { role: 'assistant', content: toolCalls ? '' : text, tool_calls: toolCalls } });
+      return json(res, { ...final, response: text });
+    }
+    res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+    const lines: unknown[] = [];
+    if (toolCalls && chat) lines.push({ model: body.model, created_at, message: { role: 'assistant', content: '', tool_calls: toolCalls }, done: false });
+    else for (const w of text.split(' ')) lines.push(chat ? { model: body.model, created_at, message: { role: 'assistant', content: `${w} ` }, done: false } : { model: body.model, created_at, response: `${w} `, done: false });
+    lines.push(chat ? { ...final, message: { role: 'assistant', content: '' } } : { ...final, response: '' });
+    let sent = 0;
+    for (const l of lines) {
+      if (f?.kind === 'cut-stream' && sent === f.after) {
+        req.socket.destroy();
+        return;
+      }
+      if (f?.kind === 'broken-stream' && sent === 1) {
+        res.end('{"model": oops\n');
+        return;
+      }
+      if (f?.kind === 'error-line' && sent === 1) {
+        res.end(`${JSON.stringify({ error: 'model ran out of memory' })}\n`);
+        return;
+      }
+      // split each line across two writes to exercise the incremental parser
+      const s = `${JSON.stringify(l)}\n`;
+      res.write(s.slice(0, 7));
+      res.write(s.slice(7));
+      sent++;
+    }
+    res.end();
+  }
+
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    setFault: (f) => {
+      fault = f;
+    },
+    openSockets: () => sockets.size,
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  };
+}
+
+function json(res: http.ServerResponse, value: unknown) {
+  const s = JSON.stringify(value);
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(s) });
+  res.end(s);
+}

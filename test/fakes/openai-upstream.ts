@@ -1,0 +1,207 @@
+/**
+ * A fake OpenAI-compatible upstream (JSON and SSE) with fault injection, for engine tests.
+ * Chat answers echo the last user message; tools come back as a tool call; every request is recorded.
+ */
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+export type Fault =
+  | { kind: 'status'; status: number; body?: unknown; headers?: Record<string, string> }
+  /** accept the request and never answer */
+  | { kind: 'hang' }
+  /** destroy the connection without answering */
+  | { kind: 'reset' }
+  /** 200 with a body that is not JSON */
+  | { kind: 'non-json' }
+  /** stream `after` chunks, then destroy the connection */
+  | { kind: 'cut-stream'; after: number }
+  /** stream a chunk that is not JSON */
+  | { kind: 'broken-stream' }
+  /** stream an error event after one chunk */
+  | { kind: 'error-event' }
+  /** wait before answering */
+  | { kind: 'delay'; ms: number };
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: http.IncomingHttpHeaders;
+  body: Record<string, unknown> | undefined;
+}
+
+export interface FakeUpstreamOptions {
+  /** ms between stream chunks (default 0) */
+  chunkIntervalMs?: number;
+  /** words in a streamed answer are repeated this many times (default 1) */
+  repeat?: number;
+}
+
+export interface FakeUpstream {
+  url: string;
+  port: number;
+  requests: RecordedRequest[];
+  /** fault for the next requests (undefined: behave) */
+  setFault(f: Fault | undefined): void;
+  setOptions(o: FakeUpstreamOptions): void;
+  /** connections currently open to the fake */
+  openSockets(): number;
+  /** resolves when a request has been aborted by the client (the socket closed before the answer ended) */
+  aborted: number;
+  close(): Promise<void>;
+}
+
+function lastUserText(body: Record<string, unknown>): string {
+  const msgs = Array.isArray(body.messages) ? (body.messages as { role?: string; content?: unknown }[]) : [];
+  for (let i = msgs.length - 1; i >= 0; i--) {
+    const c = msgs[i].content;
+    if (msgs[i].role === 'user') return typeof c === 'string' ? c : JSON.stringify(c);
+  }
+  return '';
+}
+
+/** Start the fake on 127.0.0.1 and a free port. */
+export async function startOpenAIUpstream(initial: FakeUpstreamOptions = {}): Promise<FakeUpstream> {
+  let fault: Fault | undefined;
+  let options = { ...initial };
+  const requests: RecordedRequest[] = [];
+  const sockets = new Set<Socket>();
+  const state = { aborted: 0 };
+
+  const server = http.createServer((req, res) => {
+    const parts: Buffer[] = [];
+    req.on('data', (b: Buffer) => parts.push(b));
+    req.on('end', () => {
+      const text = Buffer.concat(parts).toString('utf8');
+      let body: Record<string, unknown> | undefined;
+      try {
+        body = text ? (JSON.parse(text) as Record<string, unknown>) : undefined;
+      } catch {
+        body = undefined;
+      }
+      const path = (req.url ?? '/').replace(/^\/v1/, '');
+      requests.push({ method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, body });
+      res.on('close', () => {
+        if (!res.writableFinished) state.aborted++;
+      });
+      void answer(path, body ?? {}, req, res);
+    });
+  });
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+
+  async function answer(path: string, body: Record<string, unknown>, req: http.IncomingMessage, res: http.ServerResponse) {
+    const f = fault;
+    if (f?.kind === 'delay') await new Promise((r) => setTimeout(r, f.ms));
+    if (f?.kind === 'hang') return;
+    if (f?.kind === 'reset') {
+      req.socket.destroy();
+      return;
+    }
+    if (f?.kind === 'status') {
+      res.writeHead(f.status, { 'content-type': 'application/json', ...f.headers });
+      res.end(typeof f.body === 'string' ? f.body : JSON.stringify(f.body ?? { error: { message: `fake error ${f.status}`, type: 'fake', code: null } }));
+      return;
+    }
+    if (f?.kind === 'non-json') {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<html>oops</html>');
+      return;
+    }
+    if (req.method === 'GET' && path.startsWith('/models')) return json(res, { object: 'list', data: [{ id: 'fake-model', object: 'model', owned_by: 'fake' }] });
+    if (path.startsWith('/embeddings')) {
+      const inputs = Array.isArray(body.input) ? body.input : [body.input];
+      const data = inputs.map((_, index) => {
+        const v = [0.1, 0.2, 0.3, index];
+        const f32 = new Float32Array(v);
+        return { object: 'embedding', index, embedding: body.encoding_format === 'base64' ? Buffer.from(f32.buffer).toString('base64') : v };
+      });
+      return json(res, { object: 'list', data, model: body.model, usage: { prompt_tokens: 5, total_tokens: 5 } });
+    }
+    const chat = path.startsWith('/chat/completions');
+    if (!chat && !path.startsWith('/completions')) {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { message: `no route ${path}` } }));
+      return;
+    }
+    const text = chat ? `echo: ${lastUserText(body)}` : `completion: ${String(body.prompt)}`;
+    const tools = Array.isArray(body.tools) && body.tools.length > 0 ? (body.tools as { function: { name: string } }[]) : undefined;
+    const n = typeof body.n === 'number' ? body.n : 1;
+    const created = Math.floor(Date.now() / 1000);
+    if (body.stream !== true) {
+      const choices = Array.from({ length: n }, (_, index) =>
+        chat
+          ? tools
+            ? { index, message: { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: tools[0].function.name, arguments: '{"city":"Paris"}' } }] }, finish_reason: 'tool_calls' }
+            : { index, message: { role: 'assistant', content: text }, finish_reason: 'stop' }
+          : { index, text, finish_reason: 'stop', logprobs: null },
+      );
+      return json(res, { id: 'chatcmpl-fake', object: chat ? 'chat.completion' : 'text_completion', created, model: body.model, choices, usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 } });
+    }
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    const object = chat ? 'chat.completion.chunk' : 'text_completion';
+    const chunk = (choice: Record<string, unknown>) => ({ id: 'chatcmpl-fake', object, created, model: body.model, choices: [choice] });
+    const words = Array.from({ length: options.repeat ?? 1 }, () => text.split(' ')).flat();
+    const events: unknown[] = [];
+    if (chat) events.push(chunk({ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }));
+    if (tools && chat) {
+      events.push(chunk({ index: 0, delta: { tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: tools[0].function.name, arguments: '' } }] }, finish_reason: null }));
+      events.push(chunk({ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: '{"city":"Paris"}' } }] }, finish_reason: null }));
+    } else {
+      words.forEach((w, i) => events.push(chunk(chat ? { index: 0, delta: { content: (i ? ' ' : '') + w }, finish_reason: null } : { index: 0, text: (i ? ' ' : '') + w, finish_reason: null })));
+    }
+    events.push(chunk(chat ? { index: 0, delta: {}, finish_reason: tools ? 'tool_calls' : 'stop' } : { index: 0, text: '', finish_reason: 'stop' }));
+    const so = body.stream_options as { include_usage?: boolean } | undefined;
+    if (so?.include_usage) events.push({ id: 'chatcmpl-fake', object, created, model: body.model, choices: [], usage: { prompt_tokens: 11, completion_tokens: words.length, total_tokens: 11 + words.length } });
+    let sent = 0;
+    for (const ev of events) {
+      if (res.destroyed) return;
+      if (f?.kind === 'cut-stream' && sent === f.after) {
+        req.socket.destroy();
+        return;
+      }
+      if (f?.kind === 'broken-stream' && sent === 1) {
+        res.end('data: {not json\n\n');
+        return;
+      }
+      if (f?.kind === 'error-event' && sent === 1) {
+        res.end(`data: ${JSON.stringify({ error: { message: 'upstream exploded', code: 'server_error' } })}\n\n`);
+        return;
+      }
+      res.write(`data: ${JSON.stringify(ev)}\n\n`);
+      sent++;
+      if (options.chunkIntervalMs) await new Promise((r) => setTimeout(r, options.chunkIntervalMs));
+    }
+    res.end('data: [DONE]\n\n');
+  }
+
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    requests,
+    setFault: (f) => {
+      fault = f;
+    },
+    setOptions: (o) => {
+      options = { ...options, ...o };
+    },
+    openSockets: () => sockets.size,
+    get aborted() {
+      return state.aborted;
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  };
+}
+
+function json(res: http.ServerResponse, value: unknown) {
+  const s = JSON.stringify(value);
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(s) });
+  res.end(s);
+}
