@@ -48,12 +48,17 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** GET /health/readiness; true on 200. */
 export async function engineReady(url: string, timeoutMs = 1000): Promise<boolean> {
+  // a ref'd timer (AbortSignal.timeout's is not): a short-lived CLI must not exit mid-check
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), timeoutMs);
   try {
-    const res = await fetch(`${url}/health/readiness`, { signal: AbortSignal.timeout(timeoutMs) });
+    const res = await fetch(`${url}/health/readiness`, { signal: ac.signal });
     await res.arrayBuffer().catch(() => undefined);
     return res.status === 200;
   } catch {
     return false;
+  } finally {
+    clearTimeout(timer);
   }
 }
 

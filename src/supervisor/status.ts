@@ -48,7 +48,7 @@ export async function queueStatus(queueId: string): Promise<QueueStatus> {
     supervisor_pid: info.supervisor_pid,
     started_at: info.started_at,
     uptime_seconds: running && Number.isFinite(started) ? Math.max(0, Math.round((Date.now() - started) / 1000)) : undefined,
-    engine: info.engine ? { ...info.engine, healthy: running && info.engine.url ? await engineReady(info.engine.url, 1500) : false } : null,
+    engine: info.engine ? { ...info.engine, healthy: running && info.engine.url && info.engine.pid ? await engineReady(info.engine.url, 1500) : false } : null,
     gateway_url: info.gateway_url,
     worker: { ...info.worker, alive: running && isAlive(info.worker.pid ?? undefined) },
     logs,

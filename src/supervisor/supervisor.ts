@@ -154,9 +154,10 @@ export class Supervisor {
     for (;;) {
       const exit = await Promise.race([this.engineChild!.exited, this.stopped.then(() => undefined)]);
       if (!exit || this.stopSignal) return;
+      let why = `stopped (${describeExit(exit)})`;
+      eng.last_exit = describeExit(exit);
       for (;;) {
         const delay = tracker.crashed();
-        eng.last_exit = describeExit(exit);
         if (delay === undefined) {
           eng.state = 'crash-loop';
           eng.pid = null;
@@ -169,7 +170,7 @@ export class Supervisor {
         eng.pid = null;
         eng.restarts = tracker.total;
         this.save();
-        this.req.say(`the proxy engine stopped (${describeExit(exit)}); restart ${tracker.total} on port ${port} in ${delay} ms`);
+        this.req.say(`the proxy engine ${why}; restart ${tracker.total} on port ${port} in ${delay} ms`);
         await Promise.race([sleep(delay), this.stopped]);
         if (this.stopSignal) return;
         try {
@@ -182,7 +183,7 @@ export class Supervisor {
           break;
         } catch (e) {
           if (this.stopSignal) return;
-          this.req.say((e as Error).message.split('\n')[0]);
+          why = `could not restart: ${(e as Error).message.split('\n')[0].replace(/^the proxy engine did not start: /, '')}`;
         }
       }
     }
