@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cli, FIXTURES, kubiya, makeHome, pidFile, processesOf, queueFile, readOr, reap, startArgs, testEnv, until } from './worker-helpers.js';
+import { cli, FIXTURES, kubiya, makeHome, pidFile, processesOf, queueFile, readOr, reap, spawnCli, startArgs, testEnv, until } from './worker-helpers.js';
 
 const homes: string[] = [];
 function home(): string {
@@ -144,5 +144,30 @@ describe('worker start -d (daemon)', () => {
     expect([a.code, b.code]).toEqual([0, 0]);
     expect(pidFile(h, 'd-7a')!.engine.port).not.toBe(pidFile(h, 'd-7b')!.engine.port);
     await Promise.all(['d-7a', 'd-7b'].map((q) => cli(kubiya('worker', 'stop', '--queue-id', q), env)));
+  });
+
+  it('stop --timeout kills a worker that ignores SIGTERM, and leaves nothing behind', async () => {
+    const h = home();
+    const env = testEnv(h);
+    expect((await cli(startArgs('d-8', ['node', path.join(FIXTURES, 'stubborn-worker.mjs')], { daemon: true, graceSeconds: 60 }), env)).code).toBe(0);
+    const info = pidFile(h, 'd-8')!;
+    const stop = await cli(kubiya('worker', 'stop', '--queue-id', 'd-8', '--timeout', '1'), env);
+    expect(stop.code).toBe(0);
+    expect(stop.stdout).toContain('did not stop in time');
+    for (const pid of [info.supervisor_pid, info.engine.pid, info.worker.pid]) expect(alive(pid), `pid ${pid} still alive`).toBe(false);
+    expect(pidFile(h, 'd-8')).toBeUndefined();
+  });
+
+  it('logs -f follows new worker output until interrupted', async () => {
+    const h = home();
+    const env = testEnv(h);
+    expect((await cli(startArgs('d-9', LOOP, { daemon: true }), env)).code).toBe(0);
+    const follow = spawnCli(kubiya('worker', 'logs', '--queue-id', 'd-9', '-f', '-n', '0'), env);
+    await until(() => /call ok \d+/.test(follow.out()), 'followed lines');
+    follow.kill('SIGINT');
+    expect((await follow.done).code).toBe(0);
+    const proxy = await cli(kubiya('worker', 'logs', '--queue-id', 'd-9', '--proxy', '-n', '50'), env);
+    expect(proxy.stdout).toContain('listening');
+    expect((await cli(kubiya('worker', 'stop', '--queue-id', 'd-9'), env)).code).toBe(0);
   });
 });
