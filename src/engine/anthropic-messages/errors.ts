@@ -1,0 +1,58 @@
+import type { ServerResponse } from 'node:http';
+import { GatewayError, type ErrorClass } from '../errors.js';
+
+/** Anthropic's error `type` for each engine error class (what the @anthropic-ai/sdk and Claude clients read). */
+const ANTHROPIC_TYPE: Record<ErrorClass, string> = {
+  bad_request: 'invalid_request_error',
+  context_window: 'invalid_request_error',
+  content_policy: 'invalid_request_error',
+  auth: 'authentication_error',
+  permission: 'permission_error',
+  not_found: 'not_found_error',
+  too_large: 'request_too_large',
+  rate_limit: 'rate_limit_error',
+  upstream: 'api_error',
+  connection: 'api_error',
+  overloaded: 'overloaded_error',
+  timeout: 'api_error',
+  internal: 'api_error',
+};
+
+/** The body Anthropic sends for an error: `{"type":"error","error":{"type","message"}}`. */
+export interface AnthropicErrorBody {
+  type: 'error';
+  error: { type: string; message: string };
+  request_id?: string;
+}
+
+/** A GatewayError in Anthropic's error shape (the HTTP status stays the engine's). */
+export function anthropicError(err: GatewayError, requestId?: string): AnthropicErrorBody {
+  const body: AnthropicErrorBody = { type: 'error', error: { type: ANTHROPIC_TYPE[err.errorClass] ?? 'api_error', message: err.message } };
+  if (requestId) body.request_id = requestId;
+  return body;
+}
+
+/** 400 `invalid_request_error` in Anthropic's words (`param` kept for logs and the OpenAI shape). */
+export function invalidRequest(message: string, param: string | null = null): GatewayError {
+  return new GatewayError(400, { message, param, code: 'invalid_request_error', errorClass: 'bad_request' });
+}
+
+/** Send an error as Anthropic does, keeping Retry-After; a response already started is cut instead. */
+export function sendAnthropicError(res: ServerResponse, err: GatewayError, headers: Record<string, string | number>, requestId: string): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  if (err.retryAfter) headers['retry-after'] = err.retryAfter;
+  if (err.status === 413) headers.connection = 'close';
+  const body = JSON.stringify(anthropicError(err, requestId));
+  headers['content-type'] = 'application/json';
+  headers['content-length'] = Buffer.byteLength(body);
+  res.writeHead(err.status, headers);
+  res.end(body);
+}
+
+/** The SSE frame for an error that happens after the stream started. */
+export function errorEvent(err: GatewayError): string {
+  return `event: error\ndata: ${JSON.stringify(anthropicError(err))}\n\n`;
+}
