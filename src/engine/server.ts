@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { VERSION } from '../version.js';
 import type { EngineContext } from './context.js';
+import { handleMessages, MESSAGES_ROUTES } from './anthropic-messages/handler.js';
 import { healthReport } from './endpoints/health.js';
 import { handleOpenAI } from './endpoints/openai.js';
 import { GatewayError, toGatewayError } from './errors.js';
@@ -58,6 +59,7 @@ async function handle(ctx: EngineContext, req: IncomingMessage, res: ServerRespo
   const route = routeOf(req.url ?? '/');
   const method = req.method;
   if (method === 'POST') {
+    if (MESSAGES_ROUTES.has(route)) return handleMessages(route, ctx, req, res, requestId, t0); // Anthropic shape, auth inside
     const kind = POST_ROUTES[route];
     if (kind) {
       ctx.auth.check(req.headers);
