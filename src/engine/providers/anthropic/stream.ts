@@ -1,0 +1,122 @@
+import { SseParser, type SseEvent } from '../../stream/sse.js';
+import { badUpstreamAnswer } from '../errors.js';
+import type { JsonObject, OpenAIChunk, StreamDecoder } from '../types.js';
+import { JSON_TOOL } from './convert.js';
+import { finishReasonOf, streamErrorOf, usageOf } from './response.js';
+
+interface OpenBlock {
+  kind: 'text' | 'tool' | 'json' | 'thinking' | 'other';
+  /** OpenAI tool_calls index for tool blocks */
+  toolIndex: number;
+}
+
+/**
+ * Anthropic Messages SSE (`message_start`, `content_block_start|delta|stop`, `message_delta`,
+ * `message_stop`, `ping`, `error`) -> OpenAI chat chunks, event by event: text deltas become
+ * `content`, `input_json_delta` becomes tool-call argument pieces, thinking becomes
+ * `reasoning_content`; the finish chunk comes with `message_delta`, the usage chunk with `message_stop`.
+ */
+export class AnthropicStreamDecoder implements StreamDecoder {
+  private readonly sse = new SseParser();
+  private id = `chatcmpl-${Date.now()}`;
+  private readonly created = Math.floor(Date.now() / 1000);
+  private readonly blocks = new Map<number, OpenBlock>();
+  private tools = 0;
+  private usage: JsonObject = {};
+  private stopReason: unknown;
+  private jsonMode = false;
+  private done = false;
+
+  constructor(private readonly label: string, private model: string) {}
+
+  push(bytes: Uint8Array): OpenAIChunk[] {
+    return this.decode(this.sse.push(bytes));
+  }
+
+  end(): OpenAIChunk[] {
+    const out = this.decode(this.sse.end());
+    if (!this.done) throw badUpstreamAnswer(this.label, 'a stream that ended before it was complete');
+    return out;
+  }
+
+  private chunk(delta: JsonObject, finish: string | null = null): OpenAIChunk {
+    return { id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [{ index: 0, delta, finish_reason: finish }] };
+  }
+
+  private decode(events: SseEvent[]): OpenAIChunk[] {
+    const out: OpenAIChunk[] = [];
+    for (const ev of events) {
+      if (this.done) break;
+      let o: JsonObject;
+      try {
+        o = JSON.parse(ev.data) as JsonObject;
+      } catch {
+        throw badUpstreamAnswer(this.label, `a stream event that is not JSON: ${JSON.stringify(ev.data.slice(0, 80))}`);
+      }
+      if (!o || typeof o !== 'object') throw badUpstreamAnswer(this.label, 'a stream event that is not an object');
+      const type = typeof o.type === 'string' ? o.type : ev.event;
+      switch (type) {
+        case 'message_start': {
+          const m = (o.message ?? {}) as JsonObject;
+          if (typeof m.id === 'string') this.id = m.id;
+          if (typeof m.model === 'string') this.model = m.model;
+          this.usage = { ...((m.usage as JsonObject | undefined) ?? {}) };
+          out.push(this.chunk({ role: 'assistant', content: '' }));
+          break;
+        }
+        case 'content_block_start':
+          this.startBlock(o, out);
+          break;
+        case 'content_block_delta':
+          this.delta(o, out);
+          break;
+        case 'message_delta': {
+          const d = (o.delta ?? {}) as JsonObject;
+          if (d.stop_reason != null) this.stopReason = d.stop_reason;
+          // message_delta usage is cumulative: later counts replace earlier ones
+          if (o.usage && typeof o.usage === 'object') Object.assign(this.usage, o.usage as JsonObject);
+          break;
+        }
+        case 'message_stop':
+          this.done = true;
+          out.push(this.chunk({}, this.jsonMode ? 'stop' : finishReasonOf(this.stopReason)));
+          out.push({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [], usage: usageOf(this.usage) });
+          break;
+        case 'error':
+          throw streamErrorOf(this.label, o);
+        default:
+          break; // ping, content_block_stop, and event types added later
+      }
+    }
+    return out;
+  }
+
+  private startBlock(o: JsonObject, out: OpenAIChunk[]): void {
+    const b = (o.content_block ?? {}) as JsonObject;
+    const index = typeof o.index === 'number' ? o.index : this.blocks.size;
+    if (b.type === 'text') {
+      this.blocks.set(index, { kind: 'text', toolIndex: -1 });
+      if (typeof b.text === 'string' && b.text !== '') out.push(this.chunk({ content: b.text }));
+    } else if (b.type === 'tool_use' && b.name === JSON_TOOL) {
+      this.jsonMode = true;
+      this.blocks.set(index, { kind: 'json', toolIndex: -1 });
+    } else if (b.type === 'tool_use') {
+      const toolIndex = this.tools++;
+      this.blocks.set(index, { kind: 'tool', toolIndex });
+      out.push(this.chunk({ tool_calls: [{ index: toolIndex, id: b.id, type: 'function', function: { name: b.name, arguments: '' } }] }));
+    } else if (b.type === 'thinking') {
+      this.blocks.set(index, { kind: 'thinking', toolIndex: -1 });
+    } else this.blocks.set(index, { kind: 'other', toolIndex: -1 });
+  }
+
+  private delta(o: JsonObject, out: OpenAIChunk[]): void {
+    const d = (o.delta ?? {}) as JsonObject;
+    const block = this.blocks.get(typeof o.index === 'number' ? o.index : -1);
+    if (d.type === 'text_delta' && typeof d.text === 'string') out.push(this.chunk({ content: d.text }));
+    else if (d.type === 'thinking_delta' && typeof d.thinking === 'string') out.push(this.chunk({ reasoning_content: d.thinking }));
+    else if (d.type === 'input_json_delta' && typeof d.partial_json === 'string' && d.partial_json !== '') {
+      if (block?.kind === 'json') out.push(this.chunk({ content: d.partial_json }));
+      else if (block?.kind === 'tool') out.push(this.chunk({ tool_calls: [{ index: block.toolIndex, function: { arguments: d.partial_json } }] }));
+    }
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * A fake Anthropic Messages API for the contract suite: checks the request (path, x-api-key,
+ * anthropic-version, max_tokens, alternating roles) and answers scripted text / tool calls as a
+ * Message object or as the documented SSE event sequence, and errors as
+ * `{"type":"error","error":{"type":...,"message":...}}` with Anthropic's statuses (529 = overloaded).
+ */
+import type http from 'node:http';
+import { halves, pieces, sendJson, sendSse, startScriptedFake } from '../contract/fake-server.js';
+import type { ContractFake, ErrorCase, RecordedCall, Script } from '../contract/harness.js';
+
+export const ANTHROPIC_FAKE_KEY = 'sk-ant-fake-key-0123456789';
+
+const ERRORS: Record<ErrorCase, [number, string, (m: string) => string]> = {
+  auth: [401, 'authentication_error', (m) => `invalid x-api-key (${m})`],
+  permission: [403, 'permission_error', (m) => `Your API key does not have permission to use the specified resource (${m})`],
+  not_found: [404, 'not_found_error', (m) => `model: claude-nope (${m})`],
+  rate_limit: [429, 'rate_limit_error', (m) => `Number of request tokens has exceeded your per-minute rate limit (${m})`],
+  context_window: [400, 'invalid_request_error', (m) => `prompt is too long: 210345 tokens > 200000 maximum (${m})`],
+  content_policy: [400, 'invalid_request_error', (m) => `Output blocked by content filtering policy (${m})`],
+  overloaded: [529, 'overloaded_error', (m) => `Overloaded (${m})`],
+};
+
+function invalid(res: http.ServerResponse, message: string): void {
+  sendJson(res, 400, { type: 'error', error: { type: 'invalid_request_error', message } });
+}
+
+/** The request problems a real Messages API would refuse, or undefined. */
+function problem(call: RecordedCall): string | undefined {
+  if (call.method !== 'POST' || call.path !== '/v1/messages') return `no route ${call.method} ${call.path}`;
+  if (call.headers['x-api-key'] !== ANTHROPIC_FAKE_KEY) return 'x-api-key: missing or wrong';
+  if (call.headers['anthropic-version'] !== '2023-06-01') return 'anthropic-version: header is required';
+  const b = call.body;
+  if (!b || typeof b.model !== 'string') return 'model: Field required';
+  if (typeof b.max_tokens !== 'number') return 'max_tokens: Field required';
+  if (!Array.isArray(b.messages) || b.messages.length === 0) return 'messages: Field required';
+  for (let i = 0; i < b.messages.length; i++) {
+    const m = b.messages[i];
+    if (m.role !== 'user' && m.role !== 'assistant') return `messages.${i}.role: Input should be 'user' or 'assistant'`;
+    if (i > 0 && b.messages[i - 1].role === m.role) return 'messages: roles must alternate between "user" and "assistant"';
+  }
+  return undefined;
+}
+
+function answer(call: RecordedCall, s: Script, res: http.ServerResponse): Promise<void> | void {
+  const why = problem(call);
+  if (why) return invalid(res, why);
+  if (s.type === 'error') {
+    const [status, type, msg] = ERRORS[s.error];
+    return sendJson(res, status, { type: 'error', error: { type, message: msg(s.message) } }, s.retryAfter ? { 'retry-after': s.retryAfter } : {});
+  }
+  if (s.type === 'hang') return;
+  const model = call.body.model as string;
+  const usage = { input_tokens: s.usage.input, output_tokens: s.usage.output };
+  const isTool = s.type === 'tool_call';
+  if (!call.body.stream) {
+    const content = isTool ? [{ type: 'tool_use', id: s.id, name: s.name, input: s.args }] : [{ type: 'text', text: s.text }];
+    return sendJson(res, 200, { id: 'msg_fake01', type: 'message', role: 'assistant', model, content, stop_reason: isTool ? 'tool_use' : 'end_turn', stop_sequence: null, usage });
+  }
+  const ev: [string, unknown][] = [
+    ['message_start', { type: 'message_start', message: { id: 'msg_fake02', type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: s.usage.input, output_tokens: 1 } } }],
+    ['ping', { type: 'ping' }],
+  ];
+  if (isTool) {
+    ev.push(['content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'tool_use', id: s.id, name: s.name, input: {} } }]);
+    ev.push(['content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: '' } }]);
+    for (const p of halves(JSON.stringify(s.args))) ev.push(['content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: p } }]);
+  } else {
+    ev.push(['content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }]);
+    for (const p of pieces(s.text)) ev.push(['content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: p } }]);
+  }
+  ev.push(['content_block_stop', { type: 'content_block_stop', index: 0 }]);
+  ev.push(['message_delta', { type: 'message_delta', delta: { stop_reason: isTool ? 'tool_use' : 'end_turn', stop_sequence: null }, usage: { output_tokens: s.usage.output } }]);
+  ev.push(['message_stop', { type: 'message_stop' }]);
+  return sendSse(res, ev);
+}
+
+/** Start the fake Anthropic API on 127.0.0.1. */
+export function startAnthropicUpstream(): Promise<ContractFake> {
+  return startScriptedFake(answer);
+}
