@@ -20,6 +20,7 @@ export const REGISTRY: Partial<Record<ProviderId, () => Promise<ProviderAdapter>
   lm_studio: compat('lm_studio'),
   ollama: async () => (await import('./ollama/index.js')).ollamaAdapter('ollama'),
   ollama_chat: async () => (await import('./ollama/index.js')).ollamaAdapter('ollama_chat'),
+  bedrock: async () => (await import('./bedrock/index.js')).bedrockAdapter,
   anthropic: async () => (await import('./anthropic/index.js')).anthropicAdapter,
 };
 
