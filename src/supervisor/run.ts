@@ -1,4 +1,5 @@
 import chalk from 'chalk';
+import ora from 'ora';
 import type { ProxyPlan, WorkerStartOptions } from '../config/plan.js';
 import { startDaemon } from './daemon.js';
 import { alreadyRunning, runningSupervisor } from './queue-lock.js';
@@ -17,7 +18,14 @@ export async function runWorker(plan: ProxyPlan, options: WorkerStartOptions): P
   if (live) throw alreadyRunning(plan.queueId, live);
   const command = await resolveWorkerCommand(plan, options, paths);
   if (options.daemon) {
-    const info = await startDaemon(plan, options, command, paths);
+    // a spinner on a TTY while the daemon starts the engine and the worker; plain output otherwise
+    const spinner = process.stderr.isTTY ? ora({ text: `Starting queue ${plan.queueId} in the background`, stream: process.stderr }).start() : undefined;
+    let info;
+    try {
+      info = await startDaemon(plan, options, command, paths);
+    } finally {
+      spinner?.stop();
+    }
     const out = process.stdout;
     out.write(`${chalk.green('✓')} worker for queue ${plan.queueId} is running in the background\n`);
     out.write(`  supervisor pid: ${info.supervisor_pid}\n`);
