@@ -22,6 +22,8 @@ export const REGISTRY: Partial<Record<ProviderId, () => Promise<ProviderAdapter>
   ollama_chat: async () => (await import('./ollama/index.js')).ollamaAdapter('ollama_chat'),
   bedrock: async () => (await import('./bedrock/index.js')).bedrockAdapter,
   anthropic: async () => (await import('./anthropic/index.js')).anthropicAdapter,
+  azure: async () => (await import('./azure/index.js')).azureAdapter,
+  azure_ai: async () => (await import('./azure/azure-ai.js')).azureAiAdapter,
 };
 
 const cache = new Map<ProviderId, Promise<ProviderAdapter>>();
