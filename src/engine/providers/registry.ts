@@ -24,6 +24,8 @@ export const REGISTRY: Partial<Record<ProviderId, () => Promise<ProviderAdapter>
   anthropic: async () => (await import('./anthropic/index.js')).anthropicAdapter,
   azure: async () => (await import('./azure/index.js')).azureAdapter,
   azure_ai: async () => (await import('./azure/azure-ai.js')).azureAiAdapter,
+  cohere: async () => (await import('./cohere/index.js')).cohereAdapter('cohere'),
+  cohere_chat: async () => (await import('./cohere/index.js')).cohereAdapter('cohere_chat'),
 };
 
 const cache = new Map<ProviderId, Promise<ProviderAdapter>>();
