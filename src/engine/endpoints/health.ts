@@ -1,6 +1,6 @@
 import type { EngineContext } from '../context.js';
 import { GatewayError } from '../errors.js';
-import { failureOf } from '../upstream/client.js';
+import { failureOf, type Exchange } from '../upstream/client.js';
 import type { Deployment } from '../router/table.js';
 
 const HEALTH_TIMEOUT_MS = 10_000;
@@ -31,17 +31,17 @@ export async function healthReport(ctx: EngineContext): Promise<Record<string, u
 async function checkOne(ctx: EngineContext, d: Deployment): Promise<string | undefined> {
   if (d.mockResponse !== undefined || !d.adapter) return undefined;
   const timeout = Math.min(d.timeoutMs, HEALTH_TIMEOUT_MS);
-  const ac = new AbortController();
   let timedOut = false;
+  let ex: Exchange | undefined;
   const timer = setTimeout(() => {
     timedOut = true;
-    ac.abort();
+    ex?.abort(new Error('deadline passed'));
   }, timeout);
   try {
     const req = await d.adapter.healthRequest(d.state);
-    const res = await ctx.client.send(req, { signal: ac.signal, headersTimeout: timeout, bodyTimeout: timeout });
-    const text = await res.body.text();
-    if (res.statusCode >= 400) return d.adapter.mapError(d.state, { status: res.statusCode, headers: res.headers, body: text.slice(0, 65536) }).message;
+    ex = ctx.client.send(req, { headersTimeout: timeout, bodyTimeout: timeout, mode: 'whole', limit: 65536 });
+    const res = await ex.whole!;
+    if (res.status >= 400) return d.adapter.mapError(d.state, { status: res.status, headers: res.headers, body: res.body.toString('utf8') }).message;
     return undefined;
   } catch (e) {
     return (e instanceof GatewayError ? e : failureOf(e, d.adapter.label, timedOut, timeout)).message;

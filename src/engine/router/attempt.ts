@@ -1,9 +1,8 @@
-import type { Dispatcher } from 'undici';
 import { badRequest, GatewayError } from '../errors.js';
 import { mockChunks, mockResponse } from '../mock.js';
 import { badUpstreamAnswer } from '../providers/errors.js';
 import type { CallContext, EndpointKind, JsonObject, OpenAIChunk, OpenAIResponse, ProviderAdapter, StreamDecoder } from '../providers/types.js';
-import { failureOf, type UpstreamClient } from '../upstream/client.js';
+import { failureOf, type Exchange, type UpstreamClient, type WholeResponse } from '../upstream/client.js';
 import { substitute } from './resolve.js';
 import type { Deployment } from './table.js';
 
@@ -36,6 +35,8 @@ const LITELLM_ONLY = new Set([
 ]);
 
 const ERROR_BODY_LIMIT = 64 * 1024;
+/** a non-stream answer larger than this is cut off (and reported as broken) */
+const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 
 /** The body the adapter receives: config defaults, then the request (it wins), then extra_body; params dropped. */
 export function upstreamBody(dep: Deployment, adapter: ProviderAdapter, body: JsonObject, model: string, stream: boolean): JsonObject {
@@ -96,34 +97,36 @@ export async function attempt(client: UpstreamClient, dep: Deployment, req: Rout
   const override = typeof req.body.timeout === 'number' && req.body.timeout > 0 ? req.body.timeout * 1000 : undefined;
   const timeoutMs = override ?? (req.stream ? dep.streamTimeoutMs : dep.timeoutMs);
 
-  const ac = new AbortController();
   let timedOut = false;
-  const onClientGone = () => ac.abort();
+  let ex: Exchange | undefined;
+  const onClientGone = () => ex?.abort(new Error('the client went away'));
   req.signal.addEventListener('abort', onClientGone, { once: true });
   // one deadline for the whole answer (non-stream) or until the headers (stream; then bodyTimeout guards gaps)
   const timer = setTimeout(() => {
     timedOut = true;
-    ac.abort();
+    ex?.abort(new Error('deadline passed'));
   }, timeoutMs);
   const done = () => {
     clearTimeout(timer);
     req.signal.removeEventListener('abort', onClientGone);
   };
-  const call: CallContext = { kind: req.kind, body, model, stream: req.stream, signal: ac.signal, requestId: req.requestId };
+  const call: CallContext = { kind: req.kind, body, model, stream: req.stream, signal: req.signal, requestId: req.requestId };
   const label = adapter.label;
   const t0 = performance.now();
-  let res: Dispatcher.ResponseData;
   try {
-    const upstreamReq = await adapter.buildRequest(dep.state, call);
-    res = await client.send(upstreamReq, { signal: ac.signal, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
-    if (res.statusCode >= 400) {
-      const text = await readLimited(res.body, ERROR_BODY_LIMIT);
-      throw adapter.mapError(dep.state, { status: res.statusCode, headers: res.headers, body: text });
+    const built = adapter.buildRequest(dep.state, call);
+    const upstreamReq = built instanceof Promise ? await built : built;
+    if (req.signal.aborted) throw new Error('the client went away');
+    ex = client.send(upstreamReq, { headersTimeout: timeoutMs, bodyTimeout: timeoutMs, mode: req.stream ? 'stream' : 'whole', limit: req.stream ? ERROR_BODY_LIMIT : MAX_ANSWER_BYTES });
+    const answer = req.stream ? await ex.head! : await ex.whole!;
+    if (answer.status >= 400) {
+      const whole = answer as WholeResponse;
+      throw adapter.mapError(dep.state, { status: whole.status, headers: whole.headers, body: whole.body.toString('utf8', 0, ERROR_BODY_LIMIT) });
     }
     if (!req.stream) {
-      const text = await res.body.text();
       const upstreamMs = performance.now() - t0;
       done();
+      const text = (answer as WholeResponse).body.toString('utf8');
       let json: unknown;
       try {
         json = JSON.parse(text);
@@ -139,37 +142,25 @@ export async function attempt(client: UpstreamClient, dep: Deployment, req: Rout
   clearTimeout(timer);
   const upstreamMs = performance.now() - t0;
   const decoder = adapter.streamDecoder(dep.state, call);
-  return { type: 'stream', deployment: dep, chunks: decode(res, decoder, label, timeoutMs, done), upstreamMs };
+  return { type: 'stream', deployment: dep, chunks: decode(ex, decoder, label, timeoutMs, done), upstreamMs };
 }
 
 /** Pull the upstream body chunk by chunk through the decoder; ends (or is returned early) with cleanup. */
-async function* decode(res: Dispatcher.ResponseData, decoder: StreamDecoder, label: string, timeoutMs: number, done: () => void): AsyncGenerator<OpenAIChunk[]> {
+async function* decode(ex: Exchange, decoder: StreamDecoder, label: string, timeoutMs: number, done: () => void): AsyncGenerator<OpenAIChunk[]> {
+  let finished = false;
   try {
-    for await (const buf of res.body) {
-      const chunks = decoder.push(buf as Uint8Array);
-      if (chunks.length > 0) yield chunks;
+    for await (const batch of ex.chunks()) {
+      const out: OpenAIChunk[] = [];
+      for (const buf of batch) for (const c of decoder.push(buf)) out.push(c);
+      if (out.length > 0) yield out;
     }
+    finished = true;
     const last = decoder.end();
     if (last.length > 0) yield last;
   } catch (e) {
     throw e instanceof GatewayError ? e : failureOf(e, label, false, timeoutMs);
   } finally {
     done();
-    if (!res.body.destroyed) res.body.destroy();
+    if (!finished) ex.abort(new Error('stream abandoned'));
   }
-}
-
-async function readLimited(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {
-  const parts: Buffer[] = [];
-  let n = 0;
-  for await (const b of body) {
-    const buf = b as Buffer;
-    parts.push(buf);
-    n += buf.length;
-    if (n >= limit) {
-      body.destroy();
-      break;
-    }
-  }
-  return Buffer.concat(parts).toString('utf8').slice(0, limit);
 }

@@ -1,20 +1,168 @@
-import { Pool, type Dispatcher } from 'undici';
+import { createRequire } from 'node:module';
+import type { Dispatcher, Pool as PoolType } from 'undici';
 import { GatewayError } from '../errors.js';
 import type { UpstreamRequest } from '../providers/types.js';
 
+// Only the Pool class, not undici's index (fetch, websocket, mocks, caches): a quarter of the import
+// time, which is most of the engine's cold start. Falls back to the package entry if undici moves it.
+const require = createRequire(import.meta.url);
+const Pool: typeof PoolType = (() => {
+  try {
+    return require('undici/lib/dispatcher/pool.js') as typeof PoolType;
+  } catch {
+    return (require('undici') as { Pool: typeof PoolType }).Pool;
+  }
+})();
+
 export interface SendOptions {
-  signal: AbortSignal;
   /** ms to wait for response headers */
   headersTimeout: number;
   /** ms of silence allowed between body chunks */
   bodyTimeout: number;
+  /**
+   * `whole`: buffer the answer and resolve `whole` once (non-stream, health); `stream`: resolve `head`
+   * at the headers and hand the body out through `chunks()`, pausing the upstream when the reader lags.
+   */
+  mode: 'whole' | 'stream';
+  /** whole mode: stop reading (and abort) past this many bytes */
+  limit?: number;
+}
+
+type Headers = Record<string, string | string[] | undefined>;
+
+/** A whole upstream answer. */
+export interface WholeResponse {
+  status: number;
+  headers: Headers;
+  body: Buffer;
+}
+
+const STREAM_HIGH_WATER = 16;
+
+/**
+ * One upstream exchange, driven by undici's dispatch handler API: no Readable stream, no AbortSignal,
+ * just callbacks and one promise per phase (the hot non-stream path allocates a single promise).
+ */
+export class Exchange implements Dispatcher.DispatchHandler {
+  status = 0;
+  headers: Headers = {};
+  private controller?: Dispatcher.DispatchController;
+  private abortReason?: Error;
+  private parts: Buffer[] = [];
+  private size = 0;
+  private ended = false;
+  private error?: Error;
+  private wake?: () => void;
+  private settle?: { resolve: (v: never) => void; reject: (e: Error) => void };
+  private readonly streaming: boolean;
+  private readonly limit: number;
+  /** whole mode: the answer, once complete */
+  readonly whole?: Promise<WholeResponse>;
+  /** stream mode: this exchange at the response headers, or the whole answer when its status is an error */
+  readonly head?: Promise<Exchange | WholeResponse>;
+
+  constructor(opts: SendOptions) {
+    this.streaming = opts.mode === 'stream';
+    this.limit = opts.limit ?? Infinity;
+    const p = new Promise<never>((resolve, reject) => {
+      this.settle = { resolve, reject };
+    });
+    if (this.streaming) this.head = p as Promise<Exchange | WholeResponse>;
+    else this.whole = p as Promise<WholeResponse>;
+  }
+
+  /** Abort the exchange (client gone, deadline passed); pending reads reject with `reason`. */
+  abort(reason: Error): void {
+    if (this.ended || this.error) return;
+    if (this.controller) this.controller.abort(reason);
+    else this.abortReason = reason;
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.abortReason) controller.abort(this.abortReason);
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Headers): void {
+    this.status = statusCode;
+    this.headers = headers;
+    // an error answer is read whole even on a stream request, for the adapter to map it
+    if (this.streaming && statusCode < 400) this.finish(this);
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.parts.push(chunk);
+    this.size += chunk.length;
+    if (this.streaming && this.status < 400) {
+      if (this.parts.length >= STREAM_HIGH_WATER) controller.pause();
+      this.notify();
+    } else if (this.size >= this.limit) {
+      this.ended = true;
+      controller.abort(new Error('answer over the size limit'));
+      this.finish({ status: this.status, headers: this.headers, body: Buffer.concat(this.parts, this.size) });
+    }
+  }
+
+  onResponseEnd(): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (!this.streaming || this.status >= 400) {
+      this.finish({ status: this.status, headers: this.headers, body: this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.size) });
+    } else this.notify();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    if (this.ended) return;
+    this.error = err;
+    const s = this.settle;
+    if (s) {
+      this.settle = undefined;
+      s.reject(err);
+    }
+    this.notify();
+  }
+
+  private finish(v: WholeResponse | Exchange): void {
+    const s = this.settle;
+    if (s) {
+      this.settle = undefined;
+      s.resolve(v as never);
+    }
+  }
+
+  private notify(): void {
+    const w = this.wake;
+    if (w) {
+      this.wake = undefined;
+      w();
+    }
+  }
+
+  /** Stream mode: the body as it arrives (several chunks per step when they queued up). */
+  async *chunks(): AsyncGenerator<Buffer[]> {
+    for (;;) {
+      if (this.parts.length > 0) {
+        const batch = this.parts;
+        this.parts = [];
+        this.size = 0;
+        if (this.controller?.paused) this.controller.resume();
+        yield batch;
+        continue;
+      }
+      if (this.error) throw this.error;
+      if (this.ended) return;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+    }
+  }
 }
 
 /** One keep-alive undici Pool per upstream origin, created on first use and kept for the engine's life. */
 export class UpstreamClient {
-  private readonly pools = new Map<string, Pool>();
+  private readonly pools = new Map<string, PoolType>();
 
-  private pool(origin: string): Pool {
+  private pool(origin: string): PoolType {
     let p = this.pools.get(origin);
     if (!p) {
       p = new Pool(origin, { connections: 512, pipelining: 1, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 });
@@ -23,17 +171,14 @@ export class UpstreamClient {
     return p;
   }
 
-  /** Send a request; network-level failures reject with undici's error (see `failureOf`). */
-  send(req: UpstreamRequest, opts: SendOptions): Promise<Dispatcher.ResponseData> {
-    return this.pool(req.origin).request({
-      path: req.path,
-      method: req.method,
-      headers: req.headers,
-      body: req.body,
-      signal: opts.signal,
-      headersTimeout: opts.headersTimeout,
-      bodyTimeout: opts.bodyTimeout,
-    });
+  /** Start a request; see `Exchange` for the two ways to read the answer. */
+  send(req: UpstreamRequest, opts: SendOptions): Exchange {
+    const ex = new Exchange(opts);
+    this.pool(req.origin).dispatch(
+      { path: req.path, method: req.method, headers: req.headers, body: req.body, headersTimeout: opts.headersTimeout, bodyTimeout: opts.bodyTimeout },
+      ex,
+    );
+    return ex;
   }
 
   /** Close every pool; in-flight requests are destroyed when `force` is set. */

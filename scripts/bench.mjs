@@ -1,0 +1,248 @@
+#!/usr/bin/env node
+// Engine benchmark (npm run bench): a fake OpenAI upstream and the engine run as separate processes
+// on loopback; this process drives load at the upstream directly and through the engine, in the same
+// run, and prints the engine's cost as ratios against that direct baseline. Bounded: ~1 minute.
+//
+//   node scripts/bench.mjs [--quick] [--json]      (build first: npm run build)
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+// ---------------------------------------------------------------------------------------------
+// Child mode: the fake upstream (its own process, so it never shares an event loop with the load).
+if (process.argv[2] === '--upstream') {
+  const created = Math.floor(Date.now() / 1000);
+  const answer = Buffer.from(JSON.stringify({
+    id: 'chatcmpl-bench', object: 'chat.completion', created, model: 'bench-model', system_fingerprint: 'fp_bench',
+    choices: [{ index: 0, message: { role: 'assistant', content: 'The quick brown fox jumps over the lazy dog. '.repeat(3).trim() }, finish_reason: 'stop', logprobs: null }],
+    usage: { prompt_tokens: 24, completion_tokens: 30, total_tokens: 54 },
+  }));
+  const chunk = (delta, finish = null) => `data: ${JSON.stringify({ id: 'chatcmpl-bench', object: 'chat.completion.chunk', created, model: 'bench-model', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+  const words = 'The quick brown fox jumps over the lazy dog.'.split(' ');
+  const streamBody = [chunk({ role: 'assistant', content: '' }), ...words.map((w) => chunk({ content: ` ${w}` })), chunk({}, 'stop'), 'data: [DONE]\n\n'];
+  const server = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
+    const parts = [];
+    req.on('data', (d) => parts.push(d));
+    req.on('end', () => {
+      const stream = parts.length && Buffer.concat(parts).includes('"stream":true');
+      if (!stream) {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': answer.length });
+        res.end(answer);
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.flushHeaders();
+      for (const s of streamBody) res.write(s);
+      res.end();
+    });
+  });
+  server.listen(0, '127.0.0.1', () => process.stdout.write(`${JSON.stringify({ port: server.address().port })}\n`));
+  process.on('SIGTERM', () => process.exit(0));
+} else {
+  await main();
+}
+
+// ---------------------------------------------------------------------------------------------
+async function main() {
+  const quick = process.argv.includes('--quick');
+  const jsonOut = process.argv.includes('--json');
+  const secs = quick ? { warm: 1, lat: 2, load: 4, ttfb: 1.5 } : { warm: 2, lat: 4, load: 10, ttfb: 3 };
+  if (!fs.existsSync(path.join(ROOT, 'dist/cli/main.js'))) throw new Error('build first: npm run build');
+  const autocannon = (await import('autocannon')).default;
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kubiya-bench-'));
+  const kids = [];
+  const cleanup = () => {
+    for (const k of kids) if (k.exitCode === null) k.kill('SIGKILL');
+    fs.rmSync(tmp, { recursive: true, force: true });
+  };
+  process.on('exit', cleanup);
+  const log = (s) => { if (!jsonOut) process.stderr.write(`${s}\n`); };
+
+  // upstream
+  const upstream = spawn(process.execPath, [fileURLToPath(import.meta.url), '--upstream'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  kids.push(upstream);
+  const upPort = await new Promise((resolve, reject) => {
+    upstream.stdout.once('data', (d) => resolve(JSON.parse(String(d)).port));
+    upstream.once('exit', () => reject(new Error('upstream failed to start')));
+  });
+  const MASTER = 'sk-bench-master-key';
+  const cfg = path.join(tmp, 'bench.yaml');
+  fs.writeFileSync(cfg, `model_list:\n  - model_name: bench\n    litellm_params:\n      model: openai/bench-model\n      api_base: http://127.0.0.1:${upPort}/v1\n      api_key: sk-bench-upstream\ngeneral_settings:\n  master_key: ${MASTER}\n`);
+
+  // cold start: spawn -> /health/readiness 200 (three times, median)
+  const colds = [];
+  let engine;
+  for (let i = 0; i < 3; i++) {
+    if (engine) await stopEngine(engine.child);
+    engine = await startEngine(cfg, path.join(tmp, `port-${i}.json`));
+    kids.push(engine.child);
+    colds.push(engine.coldMs);
+  }
+  const coldMs = median(colds);
+  log(`cold start to readiness: ${colds.map((c) => c.toFixed(0)).join(', ')} ms (median ${coldMs.toFixed(0)})`);
+
+  const direct = { host: '127.0.0.1', port: upPort, path: '/v1/chat/completions', headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench-upstream' } };
+  const through = { host: '127.0.0.1', port: engine.port, path: '/v1/chat/completions', headers: { 'content-type': 'application/json', authorization: `Bearer ${MASTER}` } };
+  const body = JSON.stringify({ model: 'bench', messages: [{ role: 'system', content: 'You are terse.' }, { role: 'user', content: 'Say something about foxes.' }], temperature: 0.2, max_tokens: 64 });
+  const directBody = body.replace('"bench"', '"bench-model"');
+  const streamBody = body.replace('{', '{"stream":true,');
+
+  // 1 connection: a precise sequential loop (hrtime per request), interleaved to cancel drift
+  log('warming up ...');
+  await sequential(direct, directBody, secs.warm * 1000);
+  await sequential(through, body, secs.warm * 1000);
+  log('latency at 1 connection ...');
+  const d1 = [];
+  const e1 = [];
+  for (let i = 0; i < 4; i++) {
+    d1.push(...(await sequential(direct, directBody, (secs.lat * 1000) / 4)));
+    e1.push(...(await sequential(through, body, (secs.lat * 1000) / 4)));
+  }
+  const lat1 = { direct: stats(d1), engine: stats(e1) };
+
+  // 50 connections: autocannon, throughput and latency
+  log('load at 50 connections ...');
+  const rssSampler = sampleRss(engine.child.pid);
+  const ac = (target, b) => autocannon({ url: `http://${target.host}:${target.port}${target.path}`, method: 'POST', headers: target.headers, body: b, connections: 50, pipelining: 1, duration: secs.load });
+  const d50 = await ac(direct, directBody);
+  const e50 = await ac(through, body);
+  const rss = rssSampler.stop();
+  const errors = e50.errors + e50.non2xx + e50.timeouts;
+
+  // streams: time to first body byte
+  log('stream time to first byte ...');
+  const ds = await sequential(direct, streamBody.replace('"bench"', '"bench-model"'), secs.ttfb * 1000, true);
+  const es = await sequential(through, streamBody, secs.ttfb * 1000, true);
+  const ttfb = { direct: stats(ds), engine: stats(es) };
+
+  await stopEngine(engine.child);
+  upstream.kill('SIGTERM');
+
+  const r = {
+    machine: `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}`,
+    cold_start_ms: round(coldMs),
+    c1: {
+      direct_p50_ms: round(lat1.direct.p50, 3), engine_p50_ms: round(lat1.engine.p50, 3),
+      direct_p99_ms: round(lat1.direct.p99, 3), engine_p99_ms: round(lat1.engine.p99, 3),
+      added_p50_ms: round(lat1.engine.p50 - lat1.direct.p50, 3), added_p99_ms: round(lat1.engine.p99 - lat1.direct.p99, 3),
+      direct_rps: round(lat1.direct.rps), engine_rps: round(lat1.engine.rps),
+    },
+    c50: {
+      direct_rps: round(d50.requests.average), engine_rps: round(e50.requests.average),
+      throughput_ratio: round(e50.requests.average / d50.requests.average, 3),
+      direct_p50_ms: d50.latency.p50, engine_p50_ms: e50.latency.p50, direct_p99_ms: d50.latency.p99, engine_p99_ms: e50.latency.p99,
+      added_mean_ms: round(e50.latency.mean - d50.latency.mean, 2), errors,
+    },
+    stream_ttfb: { direct_p50_ms: round(ttfb.direct.p50, 3), engine_p50_ms: round(ttfb.engine.p50, 3), added_p50_ms: round(ttfb.engine.p50 - ttfb.direct.p50, 3) },
+    engine_peak_rss_mb: round(rss / 1024 / 1024, 1),
+  };
+  const targets = [
+    ['throughput through the engine >= 35% of direct', r.c50.throughput_ratio >= 0.35, `${(r.c50.throughput_ratio * 100).toFixed(1)}%`],
+    ['added p50 at 1 connection <= 0.3 ms', r.c1.added_p50_ms <= 0.3, `${r.c1.added_p50_ms} ms`],
+    ['engine RSS under load <= 100 MB', r.engine_peak_rss_mb <= 100, `${r.engine_peak_rss_mb} MB`],
+    ['cold start to readiness <= 300 ms', r.cold_start_ms <= 300, `${r.cold_start_ms} ms`],
+    ['no errors under load', errors === 0, String(errors)],
+  ];
+  r.targets = Object.fromEntries(targets.map(([name, ok, v]) => [name, { ok, value: v }]));
+  fs.mkdirSync(path.join(ROOT, '.bench'), { recursive: true });
+  fs.writeFileSync(path.join(ROOT, '.bench/last.json'), `${JSON.stringify(r, null, 2)}\n`);
+  if (jsonOut) {
+    process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+    return;
+  }
+  const p = (s) => process.stdout.write(`${s}\n`);
+  p(`\nkubiya engine benchmark (${r.machine})\n`);
+  p('                        direct        through engine   engine cost');
+  p(`1 conn   p50 latency    ${f(r.c1.direct_p50_ms)} ms      ${f(r.c1.engine_p50_ms)} ms         +${r.c1.added_p50_ms} ms`);
+  p(`1 conn   p99 latency    ${f(r.c1.direct_p99_ms)} ms      ${f(r.c1.engine_p99_ms)} ms         +${r.c1.added_p99_ms} ms`);
+  p(`50 conn  requests/s     ${f(r.c50.direct_rps, 0)}         ${f(r.c50.engine_rps, 0)}            ${(r.c50.throughput_ratio * 100).toFixed(1)}% of direct`);
+  p(`50 conn  p50 / p99      ${r.c50.direct_p50_ms} / ${r.c50.direct_p99_ms} ms      ${r.c50.engine_p50_ms} / ${r.c50.engine_p99_ms} ms        +${r.c50.added_mean_ms} ms mean`);
+  p(`stream   TTFB p50       ${f(r.stream_ttfb.direct_p50_ms)} ms      ${f(r.stream_ttfb.engine_p50_ms)} ms         +${r.stream_ttfb.added_p50_ms} ms`);
+  p(`engine peak RSS ${r.engine_peak_rss_mb} MB, cold start to readiness ${r.cold_start_ms} ms, errors under load ${errors}\n`);
+  for (const [name, ok, v] of targets) p(`${ok ? 'PASS' : 'MISS'}  ${name}: ${v}`);
+  p('\n(results also in .bench/last.json)');
+}
+
+async function startEngine(cfg, portFile) {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin/kubiya.js'), 'proxy', 'start', '--config', cfg, '--port', '0', '--port-file', portFile, '--drain-timeout', '2'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  let port;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`engine exited with ${child.exitCode}`);
+    if (port === undefined) {
+      try {
+        port = JSON.parse(fs.readFileSync(portFile, 'utf8')).port;
+      } catch { /* not yet */ }
+    }
+    if (port !== undefined && (await status(port, '/health/readiness')) === 200) break;
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  return { child, port, coldMs: performance.now() - t0 };
+}
+
+function stopEngine(child) {
+  return new Promise((r) => {
+    if (child.exitCode !== null) return r();
+    child.once('exit', r);
+    child.kill('SIGTERM');
+  });
+}
+
+function status(port, p) {
+  return new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path: p, agent: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode);
+    });
+    req.on('error', () => resolve(0));
+  });
+}
+
+/** One keep-alive connection, one request at a time, for `ms`; returns per-request ms (or time to first byte). */
+async function sequential(target, body, ms, ttfb = false) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const out = [];
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    out.push(await new Promise((resolve, reject) => {
+      const t0 = performance.now();
+      const req = http.request({ ...target, method: 'POST', agent }, (res) => {
+        let first;
+        res.on('data', () => { first ??= performance.now() - t0; });
+        res.on('end', () => (res.statusCode === 200 ? resolve(ttfb ? first : performance.now() - t0) : reject(new Error(`HTTP ${res.statusCode}`))));
+      });
+      req.on('error', reject);
+      req.end(body);
+    }));
+  }
+  agent.destroy();
+  return out;
+}
+
+/** Peak resident set of a process while sampling (Linux /proc; VmHWM is the kernel's own peak). */
+function sampleRss(pid) {
+  const read = (field) => {
+    try {
+      const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+      return m ? Number(m[1]) * 1024 : 0;
+    } catch { return 0; }
+  };
+  let peak = 0;
+  const t = setInterval(() => { peak = Math.max(peak, read('VmRSS')); }, 100);
+  return { stop: () => { clearInterval(t); return Math.max(peak, read('VmHWM')); } };
+}
+
+function stats(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const q = (p) => s[Math.min(s.length - 1, Math.floor(p * s.length))];
+  const total = xs.reduce((a, b) => a + b, 0);
+  return { p50: q(0.5), p99: q(0.99), n: xs.length, rps: xs.length / (total / 1000) };
+}
+function median(xs) { return stats(xs).p50; }
+function round(x, d = 1) { return Number(x.toFixed(d)); }
+function f(x, d = 3) { return String(round(x, d)).padStart(7); }
