@@ -26,6 +26,7 @@ export const REGISTRY: Partial<Record<ProviderId, () => Promise<ProviderAdapter>
   azure_ai: async () => (await import('./azure/azure-ai.js')).azureAiAdapter,
   cohere: async () => (await import('./cohere/index.js')).cohereAdapter('cohere'),
   cohere_chat: async () => (await import('./cohere/index.js')).cohereAdapter('cohere_chat'),
+  huggingface: async () => (await import('./huggingface/index.js')).huggingfaceAdapter,
 };
 
 const cache = new Map<ProviderId, Promise<ProviderAdapter>>();
