@@ -41,7 +41,10 @@ function problem(call: RecordedCall): string | undefined {
   return undefined;
 }
 
-function answer(call: RecordedCall, s: Script, res: http.ServerResponse): Promise<void> | void {
+/** Stream faults for adapter-specific tests: an `error` event after the first text delta, or a stream cut before `message_stop`. */
+export type AnthropicStreamFault = 'error-event' | 'cut' | undefined;
+
+function answer(call: RecordedCall, s: Script, res: http.ServerResponse, fault: AnthropicStreamFault): Promise<void> | void {
   const why = problem(call);
   if (why) return invalid(res, why);
   if (s.type === 'error') {
@@ -71,10 +74,14 @@ function answer(call: RecordedCall, s: Script, res: http.ServerResponse): Promis
   ev.push(['content_block_stop', { type: 'content_block_stop', index: 0 }]);
   ev.push(['message_delta', { type: 'message_delta', delta: { stop_reason: isTool ? 'tool_use' : 'end_turn', stop_sequence: null }, usage: { output_tokens: s.usage.output } }]);
   ev.push(['message_stop', { type: 'message_stop' }]);
+  if (fault === 'error-event') return sendSse(res, [...ev.slice(0, 4), ['error', { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }]]);
+  if (fault === 'cut') return sendSse(res, ev.slice(0, -2));
   return sendSse(res, ev);
 }
 
-/** Start the fake Anthropic API on 127.0.0.1. */
-export function startAnthropicUpstream(): Promise<ContractFake> {
-  return startScriptedFake(answer);
+/** Start the fake Anthropic API on 127.0.0.1; `streamFault()` breaks the next streams. */
+export async function startAnthropicUpstream(): Promise<ContractFake & { streamFault(f: AnthropicStreamFault): void }> {
+  let fault: AnthropicStreamFault;
+  const fake = await startScriptedFake((call, s, res) => answer(call, s, res, fault));
+  return Object.assign(fake, { streamFault: (f: AnthropicStreamFault) => void (fault = f) });
 }
