@@ -3,6 +3,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadLiteLLMConfig } from '../../src/config/litellm/load.js';
 import { createLogger, startEngine, type EngineHandle } from '../../src/engine/index.js';
+import { startOpenAIUpstream, type FakeUpstream } from '../fakes/openai-upstream.js';
 import { AZURE_FAKE_AD_TOKEN, AZURE_FAKE_DEPLOYMENT, AZURE_FAKE_KEY, AZURE_FAKE_VERSION, startAzureUpstream } from '../fakes/azure-upstream.js';
 import { CONTRACT_INPUTS as I, runContractSuite, type ContractFake, type RecordedCall } from './harness.js';
 
@@ -92,5 +93,47 @@ describe('Azure OpenAI specifics', () => {
     for await (const c of s) chunks.push(c);
     expect(chunks.every((c) => c.choices.length === 1)).toBe(true);
     expect(chunks.map((c) => c.choices[0].delta.content ?? '').join('')).toBe('a b');
+  });
+});
+
+describe('Azure AI (azure_ai/)', () => {
+  let up: FakeUpstream;
+  let engine: EngineHandle;
+  let client: OpenAI;
+  beforeAll(async () => {
+    up = await startOpenAIUpstream();
+    const config = {
+      model_list: [
+        { model_name: 'foundry', litellm_params: { model: 'azure_ai/mistral-large', api_base: `${up.url}/v1` } },
+        { model_name: 'foundry-versioned', litellm_params: { model: 'azure_ai/mistral-large', api_base: `${up.url}/v1`, api_key: 'explicit-key-123', api_version: '2024-05-01-preview' } },
+      ],
+    };
+    const env = { AZURE_AI_API_KEY: 'foundry-key-abc' };
+    const loaded = loadLiteLLMConfig({ kind: 'object', value: config, label: 'azure-ai' }, { env });
+    engine = await startEngine({ loaded, port: 0, env, logger: createLogger({ level: 'warn', write: () => undefined }), drainTimeoutMs: 500 });
+    client = new OpenAI({ baseURL: `${engine.url}/v1`, apiKey: 'none', maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await engine?.close();
+    await up?.close();
+  });
+
+  it('sends OpenAI-style {api_base}/chat/completions with the key as api-key and Bearer, api-version when set', async () => {
+    const r = await client.chat.completions.create({ model: 'foundry', messages: [{ role: 'user', content: 'hi' }] });
+    expect(r.choices[0].message.content).toBe('echo: hi');
+    expect(up.requests.at(-1)!.path).toBe('/v1/chat/completions');
+    expect(up.requests.at(-1)!.headers['api-key']).toBe('foundry-key-abc');
+    expect(up.requests.at(-1)!.headers.authorization).toBe('Bearer foundry-key-abc');
+    await client.chat.completions.create({ model: 'foundry-versioned', messages: [{ role: 'user', content: 'hi' }] });
+    expect(up.requests.at(-1)!.path).toBe('/v1/chat/completions?api-version=2024-05-01-preview');
+    expect(up.requests.at(-1)!.headers['api-key']).toBe('explicit-key-123');
+  });
+
+  it('maps an Azure content filter answer to 400 content_policy_violation', async () => {
+    up.setFault({ kind: 'status', status: 400, body: { error: { message: 'The prompt was filtered', code: 'content_filter', innererror: { code: 'ResponsibleAIPolicyViolation' } } } });
+    const err = await client.chat.completions.create({ model: 'foundry', messages: [{ role: 'user', content: 'hi' }] }).then(() => undefined, (e: unknown) => e);
+    up.setFault(undefined);
+    expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(400);
+    expect((err as InstanceType<typeof OpenAI.APIError>).code).toBe('content_policy_violation');
   });
 });
