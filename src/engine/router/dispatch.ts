@@ -1,23 +1,216 @@
+import { GatewayError, toGatewayError } from '../errors.js';
+import type { JsonObject, OpenAIChunk } from '../providers/types.js';
 import type { UpstreamClient } from '../upstream/client.js';
 import { attempt, type Outcome, type RouteRequest } from './attempt.js';
-import { pick } from './pick.js';
-import { resolveModel, unknownModel } from './resolve.js';
-import type { RouteTable } from './table.js';
+import { available, noDeployment, noExclusions, type RequestFilter } from './candidates.js';
+import { recordFailure, recordLatency } from './cooldown.js';
+import { fallbackChain } from './fallbacks.js';
+import { choose } from './pick.js';
+import { countPromptTokens } from './pre-call.js';
+import { resolveModel, unknownModel, type Resolved } from './resolve.js';
+import { retriesFor, retryDelayMs, sleep } from './retry.js';
+import { firstChunks } from './stream-start.js';
+import type { Deployment, RouteTable } from './table.js';
 
 export interface RouterDeps {
   table: RouteTable;
   client: UpstreamClient;
 }
 
+/** The answer, and what the router did to get it (the `x-litellm-attempted-*` headers). */
+export type RoutedOutcome = Outcome & {
+  /** retries within the group that answered */
+  attemptedRetries?: number;
+  /** fallback groups tried (the one that answered included) */
+  attemptedFallbacks?: number;
+};
+
+/** Per-request routing state, made once per request. */
+interface Plan {
+  filter: RequestFilter;
+  requestRetries?: number;
+  /** set by a group that could not even try (all cooling / at limits): the soonest comeback across the chain */
+  soonestS?: number;
+}
+
 /**
- * The one entry from endpoints to upstreams: resolve the group, pick a deployment, attempt it.
- * Retries, fallbacks, cooldowns and other strategies slot in here: `pick` takes the deployments to
- * exclude, every failure is a GatewayError whose `errorClass` says whether another try makes sense,
- * and a stream only counts as started once its headers were good (nothing has reached the client yet).
+ * The one entry from endpoints to upstreams: resolve the group, pick a deployment with the strategy,
+ * attempt it; on failure retry in the group (another healthy deployment first, with backoff when
+ * none), then walk the fallback chain, each group with its own retries. Cooldowns, rpm/tpm limits,
+ * tags and context windows narrow the picks. A stream counts as answered once its first chunks
+ * decoded, so a stream that breaks before that is retried or falls back like any failure.
  */
-export async function dispatch(deps: RouterDeps, req: RouteRequest): Promise<Outcome> {
-  const resolved = resolveModel(deps.table, req.model);
-  if (!resolved) throw unknownModel(deps.table, req.model);
-  const dep = pick(resolved.group)!;
-  return attempt(deps.client, dep, req, resolved.captures);
+export async function dispatch(deps: RouterDeps, req: RouteRequest): Promise<RoutedOutcome> {
+  const table = deps.table;
+  const resolved = resolveModel(table, req.model);
+  if (!resolved) throw unknownModel(table, req.model);
+  const s = table.settings;
+  const body = req.body;
+  const plan: Plan = { filter: { now: 0 } };
+  if (s.tagFiltering) plan.filter.tags = requestTags(body);
+  const nr = body.num_retries;
+  if (typeof nr === 'number' && nr >= 0) plan.requestRetries = Math.floor(nr);
+  if (s.preCallChecks && req.kind !== 'embedding') {
+    const d = resolved.group.deployments[0];
+    plan.filter.promptTokens = await countPromptTokens(req.kind, body, d.encoding);
+  }
+
+  let err: GatewayError;
+  try {
+    return await runGroup(deps, resolved, req, plan, body.mock_testing_fallbacks === true);
+  } catch (e) {
+    err = toGatewayError(e);
+  }
+  const names = resolved.group.name === req.model ? [req.model] : [req.model, resolved.group.name];
+  const chain = req.signal.aborted ? [] : fallbackChain(s, names, err, body);
+  const visited = new Set<string>([resolved.group.name]);
+  let tried = 0;
+  let last = err;
+  for (const target of chain) {
+    if (tried >= s.maxFallbacks || req.signal.aborted) break;
+    const r = resolveModel(table, target.model);
+    if (!r || visited.has(r.group.name)) continue; // never loop back to a group already tried
+    visited.add(r.group.name);
+    tried++;
+    const fr: RouteRequest = target.overrides ? { ...req, body: { ...body, ...target.overrides } } : req;
+    try {
+      const out = await runGroup(deps, r, fr, plan, false);
+      out.attemptedFallbacks = tried;
+      return out;
+    } catch (e) {
+      last = toGatewayError(e);
+    }
+  }
+  throw finalError(last, err, resolved.group.name, tried, plan);
+}
+
+/** Tags of a request: body `tags`, else `metadata.tags`. */
+function requestTags(body: JsonObject): string[] | undefined {
+  const meta = body.metadata as JsonObject | undefined;
+  const t = Array.isArray(body.tags) ? body.tags : meta && typeof meta === 'object' && Array.isArray(meta.tags) ? meta.tags : undefined;
+  return t?.filter((x): x is string => typeof x === 'string');
+}
+
+/** Retries within one group. Throws the last failure (or why nothing could be tried). */
+async function runGroup(deps: RouterDeps, resolved: Resolved, req: RouteRequest, plan: Plan, mockFail: boolean): Promise<RoutedOutcome> {
+  const table = deps.table;
+  const s = table.settings;
+  const group = resolved.group;
+  let tried: Set<Deployment> | undefined;
+  let lastErr: GatewayError | undefined;
+  for (let n = 0; ; n++) {
+    plan.filter.now = Date.now();
+    plan.filter.tried = tried;
+    let list = available(table, group, plan.filter);
+    if (list.length === 0 && tried) {
+      plan.filter.tried = undefined; // every deployment failed once: another round over the healthy ones
+      list = available(table, group, plan.filter);
+    }
+    if (list.length === 0) {
+      if (lastErr) throw lastErr;
+      const why = noExclusions();
+      available(table, group, plan.filter, why);
+      const e = noDeployment(group, why, plan.filter.promptTokens);
+      if (e.retryAfter) plan.soonestS = Math.min(plan.soonestS ?? Infinity, Number(e.retryAfter));
+      throw e;
+    }
+    const dep = choose(s.strategy, list, group, table.usage);
+    try {
+      if (mockFail) throw new GatewayError(500, { message: 'mock_testing_fallbacks: this model group fails on purpose', errorClass: 'upstream', provider: 'mock' });
+      const out = await tryDeployment(deps, dep, group.deployments.length, req, resolved.captures);
+      out.attemptedRetries = n;
+      return out;
+    } catch (e) {
+      const err = toGatewayError(e);
+      lastErr = err;
+      const now = Date.now();
+      if (req.signal.aborted) throw err; // the client left: not the deployment's fault
+      if (!mockFail) recordFailure(s, dep.stats, group.deployments.length, err, now);
+      const { retries, inPlace } = retriesFor(s, group.name, group.numRetries, plan.requestRetries, err.errorClass);
+      if (n >= retries) throw err;
+      (tried ??= new Set()).add(dep);
+      plan.filter.now = now;
+      plan.filter.tried = tried;
+      const others = available(table, group, plan.filter).length > 0;
+      if (!others && !inPlace) throw err;
+      const wait = retryDelayMs(s, err, n + 1, others);
+      if (wait < 0 || !(await sleep(wait, req.signal))) throw err;
+    }
+  }
+}
+
+/**
+ * One attempt with the bookkeeping the strategies, limits and cooldowns need. A stream is only
+ * returned once its first chunks decoded (within stream_timeout): a stream that breaks before any
+ * byte reached the client is an ordinary failure, retried or sent to a fallback.
+ */
+async function tryDeployment(deps: RouterDeps, dep: Deployment, groupSize: number, req: RouteRequest, captures: string[] | undefined): Promise<RoutedOutcome> {
+  const table = deps.table;
+  const stats = dep.stats;
+  const countUsage = dep.rpm !== undefined || dep.tpm !== undefined || table.settings.strategy === 'usage-based-routing-v2';
+  if (countUsage) table.usage.addRequest(dep.id);
+  stats.inflight++;
+  const t0 = performance.now();
+  const onStreamEnd = (err: GatewayError | undefined, usage: JsonObject | undefined) => {
+    stats.inflight--;
+    if (countUsage && usage) table.usage.addTokens(dep.id, Number(usage.total_tokens) || 0);
+    if (err && !req.signal.aborted) recordFailure(table.settings, stats, groupSize, err, Date.now());
+  };
+  let out: RoutedOutcome;
+  // streams get their own signal: the first-token deadline must be able to cancel the upstream
+  const ac = req.stream && dep.adapter && dep.mockResponse === undefined && req.body.mock_response == null ? new AbortController() : undefined;
+  const onGone = ac ? () => ac.abort() : undefined;
+  if (ac) {
+    if (req.signal.aborted) ac.abort();
+    else req.signal.addEventListener('abort', onGone!, { once: true });
+  }
+  const release = () => {
+    if (onGone) req.signal.removeEventListener('abort', onGone);
+  };
+  try {
+    out = await attempt(deps.client, dep, ac ? { ...req, signal: ac.signal } : req, captures);
+    if (out.type === 'stream' && ac && !Array.isArray(out.chunks)) {
+      const limit = firstTokenMs(dep, req.body) - (performance.now() - t0);
+      const chunks = await firstChunks(out.chunks as AsyncIterable<OpenAIChunk[]>, limit, () => ac.abort(), dep.adapter!.label, (err, usage) => {
+        release();
+        onStreamEnd(err, usage);
+      });
+      out = { ...out, chunks, upstreamMs: performance.now() - t0 };
+    }
+  } catch (e) {
+    release();
+    stats.inflight--;
+    const err = toGatewayError(e);
+    if (err.errorClass === 'timeout') recordLatency(stats, performance.now() - t0);
+    throw err;
+  }
+  recordLatency(stats, out.upstreamMs || performance.now() - t0);
+  if (out.type === 'json') {
+    stats.inflight--;
+    if (countUsage) {
+      const u = out.response.usage as JsonObject | undefined;
+      if (u) table.usage.addTokens(dep.id, Number(u.total_tokens) || 0);
+    }
+  } else if (!ac || Array.isArray(out.chunks)) {
+    release();
+    stats.inflight--; // a mock stream: already complete
+  }
+  return out;
+}
+
+/** The first-token deadline of a stream: the request's stream_timeout / timeout, else the deployment's. */
+function firstTokenMs(dep: Deployment, body: JsonObject): number {
+  const v = typeof body.stream_timeout === 'number' ? body.stream_timeout : body.timeout;
+  return typeof v === 'number' && v > 0 ? v * 1000 : dep.streamTimeoutMs;
+}
+
+/** The error the client gets when every try failed: the last failure, or a 429 with the soonest comeback. */
+function finalError(last: GatewayError, first: GatewayError, group: string, fallbacks: number, plan: Plan): GatewayError {
+  let e = last;
+  if (e.errorClass === 'rate_limit' && e.code === 'no_deployments_available' && plan.soonestS !== undefined && String(plan.soonestS) !== e.retryAfter) {
+    e = new GatewayError(429, { message: e.message, code: e.code, errorClass: 'rate_limit', retryAfter: String(plan.soonestS) });
+  }
+  if (fallbacks === 0) return e;
+  const note = ` (model group "${group}" failed with: ${first.message}; ${fallbacks} fallback${fallbacks === 1 ? '' : 's'} tried)`;
+  return new GatewayError(e.status, { message: e.message + note, type: e.type, code: e.code, param: e.param, errorClass: e.errorClass, retryAfter: e.retryAfter, provider: e.provider });
 }

@@ -4,6 +4,10 @@ import { isSecretKey } from '../../config/litellm/secrets.js';
 import type { ModelEntry } from '../../config/litellm/schema.js';
 import { loadAdapter } from '../providers/registry.js';
 import { PROVIDER_IDS, type JsonObject, type ProviderAdapter, type ProviderId } from '../providers/types.js';
+import { MemoryUsageStore, type UsageStore } from '../limits/usage-store.js';
+import { newStats, type DeploymentStats } from './cooldown.js';
+import { catalogEntry, encodingFor } from './model-catalog.js';
+import { readRouterSettings, type RouterSettings } from './settings.js';
 
 /** One `model_list` entry, ready to serve: everything a request needs is computed here, once. */
 export interface Deployment {
@@ -38,6 +42,21 @@ export interface Deployment {
   apiBase?: string;
   /** what /v1/model/info shows (no secrets) */
   publicInfo: JsonObject;
+  /** requests / tokens per minute this deployment may take (litellm_params.rpm / tpm) */
+  rpm?: number;
+  tpm?: number;
+  /** litellm_params.tags (tag filtering) */
+  tags?: readonly string[];
+  /** litellm_params.num_retries */
+  numRetries?: number;
+  /** context window for pre-call checks: model_info.max_input_tokens / max_tokens, else the built-in table */
+  maxInputTokens?: number;
+  /** $ per input + output token (cost-based routing); Infinity when unknown */
+  cost: number;
+  /** the tokenizer for pre-call checks */
+  encoding: 'o200k_base' | 'cl100k_base';
+  /** runtime state: in flight, latency, failures, cooldown */
+  stats: DeploymentStats;
 }
 
 /** The deployments that share a model_name, with their cumulative weights for weighted picking. */
@@ -47,6 +66,10 @@ export interface ModelGroup {
   /** cumulative weights; empty when all weights are equal (uniform pick) */
   cumulative: number[];
   totalWeight: number;
+  /** the highest litellm_params.num_retries of its deployments, if any sets one */
+  numRetries?: number;
+  /** some deployment has an rpm or tpm limit */
+  limited?: boolean;
 }
 
 export interface WildcardRoute {
@@ -64,6 +87,10 @@ export interface RouteTable {
   wildcards: WildcardRoute[];
   deployments: Deployment[];
   warnings: ConfigWarning[];
+  /** retries, fallbacks, cooldowns, strategy (router_settings / litellm_settings) */
+  settings: RouterSettings;
+  /** requests and tokens per deployment this minute */
+  usage: UsageStore;
 }
 
 /** OpenAI params a deployment may set in litellm_params; they become request defaults. */
@@ -146,7 +173,8 @@ export async function buildRouteTable(loaded: LoadedConfig, env: Readonly<Record
     else if (!groups.has(target) && !wildcards.some((w) => w.regex.test(target))) warnings.push({ path: at, message: `points at "${target}", which no model_list entry serves` });
     else aliases.set(alias, { target, hidden: typeof v === 'object' && v.hidden === true });
   }
-  return { groups, aliases, wildcards, deployments, warnings };
+  const settings = readRouterSettings(cfg, warnings);
+  return { groups, aliases, wildcards, deployments, warnings, settings, usage: new MemoryUsageStore() };
 }
 
 interface Globals {
@@ -189,6 +217,10 @@ async function buildDeployment(entry: ModelEntry, at: string, env: Record<string
   for (const k of FORWARDED) if (p[k] !== undefined) defaults[k] = p[k];
   const id = info.id !== undefined ? String(info.id) : createHash('sha256').update(`${at}\0${entry.model_name}\0${entry.litellm_params.model}\0${String(p.api_base ?? '')}`).digest('hex').slice(0, 32);
   const apiBase = adapter ? adapter.describe(state).api_base : undefined;
+  const known = catalogEntry(split.model) ?? (typeof info.base_model === 'string' ? catalogEntry(info.base_model) : undefined);
+  const inCost = num(info.input_cost_per_token) ?? num(p.input_cost_per_token) ?? known?.inputCost;
+  const outCost = num(info.output_cost_per_token) ?? num(p.output_cost_per_token) ?? known?.outputCost;
+  const tags = Array.isArray(p.tags) ? (p.tags as unknown[]).filter((t): t is string => typeof t === 'string') : undefined;
   return {
     id,
     modelName: entry.model_name,
@@ -209,6 +241,14 @@ async function buildDeployment(entry: ModelEntry, at: string, env: Record<string
     mode: typeof info.mode === 'string' ? info.mode : undefined,
     apiBase,
     publicInfo: publicInfo(entry, id, apiBase, provider),
+    rpm: positive(p.rpm),
+    tpm: positive(p.tpm),
+    tags: tags && tags.length ? tags : undefined,
+    numRetries: num(p.num_retries),
+    maxInputTokens: positive(info.max_input_tokens) ?? positive(info.max_tokens) ?? known?.maxInputTokens,
+    cost: inCost === undefined && outCost === undefined ? Infinity : (inCost ?? 0) + (outCost ?? 0),
+    encoding: encodingFor(typeof info.base_model === 'string' ? info.base_model : split.model),
+    stats: newStats(),
   };
 }
 
@@ -233,7 +273,15 @@ function makeGroup(name: string, list: Deployment[]): ModelGroup {
     });
     if (total === 0) cumulative.length = 0;
   }
-  return { name, deployments: list, cumulative, totalWeight: cumulative.length ? total : list.length };
+  const retries = list.map((d) => d.numRetries).filter((n): n is number => n !== undefined);
+  return {
+    name,
+    deployments: list,
+    cumulative,
+    totalWeight: cumulative.length ? total : list.length,
+    numRetries: retries.length ? Math.max(...retries) : undefined,
+    limited: list.some((d) => d.rpm !== undefined || d.tpm !== undefined),
+  };
 }
 
 /** litellm_params without secrets or header values, for /v1/model/info. */
@@ -270,6 +318,11 @@ function num(v: unknown): number | undefined {
   if (typeof v === 'number' && Number.isFinite(v)) return v;
   if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
   return undefined;
+}
+
+function positive(v: unknown): number | undefined {
+  const n = num(v);
+  return n !== undefined && n > 0 ? n : undefined;
 }
 
 function escapeRegex(s: string): string {

@@ -1,0 +1,74 @@
+import { GatewayError, toGatewayError } from '../errors.js';
+import type { JsonObject, OpenAIChunk } from '../providers/types.js';
+
+/** Called once when a started stream ends: with what broke it, if anything, and the usage it reported. */
+export type StreamEnd = (err: GatewayError | undefined, usage: JsonObject | undefined) => void;
+
+/**
+ * Wait for a stream's first decoded chunks before anything is sent to the client: until then a
+ * stream that breaks, or sends nothing within `firstTokenMs` (stream_timeout), is a failed attempt
+ * (`abort` cancels the upstream; the caller retries or falls back). Resolves with the stream to
+ * write (first chunks included); `onEnd` hears once how it ended.
+ */
+export async function firstChunks(
+  chunks: AsyncIterable<OpenAIChunk[]>, firstTokenMs: number, abort: () => void, label: string, onEnd: StreamEnd,
+): Promise<AsyncIterable<OpenAIChunk[]>> {
+  const it = chunks[Symbol.asyncIterator]();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    abort();
+  }, Math.max(1, firstTokenMs));
+  let first: IteratorResult<OpenAIChunk[]>;
+  try {
+    first = await it.next();
+  } catch (e) {
+    if (!timedOut) throw e;
+    throw new GatewayError(504, { message: `${label} sent no first token within the stream timeout (${firstTokenMs / 1000}s)`, code: 'timeout', errorClass: 'timeout', provider: label });
+  } finally {
+    clearTimeout(timer);
+  }
+  return tracked(first.done ? undefined : first.value, it, onEnd);
+}
+
+/** The stream with its first batch in front, reporting its end (a plain iterator: no extra generator hop per batch). */
+function tracked(first: OpenAIChunk[] | undefined, it: AsyncIterator<OpenAIChunk[]>, onEnd: StreamEnd): AsyncIterable<OpenAIChunk[]> {
+  let pending = first;
+  let usage: JsonObject | undefined;
+  let ended = false;
+  const finish = (err?: GatewayError) => {
+    if (ended) return;
+    ended = true;
+    onEnd(err, usage);
+  };
+  const see = (batch: OpenAIChunk[]) => {
+    const u = batch[batch.length - 1]?.usage;
+    if (u && typeof u === 'object') usage = u as JsonObject;
+  };
+  if (!first) finish();
+  const iterator: AsyncIterator<OpenAIChunk[]> = {
+    async next() {
+      if (pending !== undefined) {
+        const value = pending;
+        pending = undefined;
+        see(value);
+        return { value, done: false };
+      }
+      if (ended) return { value: undefined, done: true };
+      try {
+        const r = await it.next();
+        if (r.done) finish();
+        else see(r.value);
+        return r;
+      } catch (e) {
+        finish(toGatewayError(e));
+        throw e;
+      }
+    },
+    async return(v?: unknown) {
+      finish();
+      return it.return ? it.return(v as undefined) : { value: undefined, done: true };
+    },
+  };
+  return { [Symbol.asyncIterator]: () => iterator };
+}
