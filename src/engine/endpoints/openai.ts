@@ -39,6 +39,8 @@ export async function handleOpenAI(kind: EndpointKind, ctx: EngineContext, req: 
     'x-litellm-model-id': outcome.deployment.id,
     'x-litellm-model-group': outcome.deployment.modelName,
     'x-litellm-overhead-duration-ms': (performance.now() - t0 - outcome.upstreamMs).toFixed(3),
+    'x-litellm-attempted-retries': outcome.attemptedRetries ?? 0,
+    'x-litellm-attempted-fallbacks': outcome.attemptedFallbacks ?? 0,
   };
   if (ctx.draining) headers.connection = 'close';
   if (outcome.type === 'json') {
@@ -93,6 +95,6 @@ async function writeStream(res: ServerResponse, outcome: Extract<Outcome, { type
     if (res.destroyed) return;
     const err = e instanceof GatewayError ? e : toGatewayError(e);
     if (ctx.debug || err.errorClass === 'internal') ctx.logger.warn({ requestId: headers['x-request-id'], status: err.status, error: err.message }, 'stream failed');
-    res.end(`data: ${JSON.stringify(err.toJSON())}\n\n`);
+    res.end(`data: ${JSON.stringify(err.toJSON())}\n\ndata: [DONE]\n\n`); // an error event, then the usual end: clients never hang
   }
 }
