@@ -16,7 +16,7 @@ const weatherTool = { name: 'get_weather', description: 'Weather for a city', in
 beforeAll(async () => {
   ollama = await startOllamaUpstream();
   // no master key: any key is accepted, as the worker's placeholder key is
-  engine = await startTestEngine({ model_list: [{ model_name: 'llama', litellm_params: { model: 'ollama/llama3', api_base: ollama.url } }] });
+  engine = await startTestEngine({ model_list: [{ model_name: 'llama', litellm_params: { model: 'ollama/llama3', api_base: ollama.url } }], router_settings: { num_retries: 0, disable_cooldowns: true } });
   client = new Anthropic({ baseURL: engine.url, apiKey: 'sk-kubiya-local', maxRetries: 0, timeout: 10_000 });
 });
 afterAll(async () => {
@@ -30,7 +30,7 @@ beforeEach(() => {
 
 describe('/v1/messages with an Ollama deployment', () => {
   it('plain: system and sampling options reach /api/chat (top_k kept for Ollama), usage from eval counts', async () => {
-    const m = await client.messages.create({ model: 'llama', max_tokens: 33, system: 'Be brief.', top_k: 4, temperature: 0.5, stop_sequences: ['END'], messages: [{ role: 'user', content: 'hi' }] });
+    const m = await client.messages.create({ model: 'llama', max_tokens: 33, system: 'Be brief.', ...({ top_k: 4, temperature: 0.5 } as Record<string, number>), stop_sequences: ['END'], messages: [{ role: 'user', content: 'hi' }] });
     expect(m.content).toEqual([{ type: 'text', text: 'ollama says: hi' }]);
     expect(m).toMatchObject({ stop_reason: 'end_turn', usage: { input_tokens: 12, output_tokens: 6 } });
     expect(ollama.requests[0].path).toBe('/api/chat');

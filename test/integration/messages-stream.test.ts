@@ -36,6 +36,8 @@ beforeAll(async () => {
         { model_name: 'gpt-4o', litellm_params: { model: 'openai/gpt-4o', api_base: `${up.url}/v1`, api_key: 'sk-up' } },
         { model_name: 'mocked', litellm_params: { model: 'openai/whatever', mock_response: 'Hi from the mock.' } },
       ],
+      // faults must reach the client as they are: no retries, no cooldown carried into the next test
+      router_settings: { num_retries: 0, disable_cooldowns: true },
       general_settings: { master_key: MASTER },
     },
     { apiKey: MASTER },
@@ -118,15 +120,20 @@ describe('streaming /v1/messages', () => {
     await vi.waitFor(() => expect(up.aborted).toBeGreaterThan(0), { timeout: 5000 });
   });
 
-  it('an upstream failure after the start becomes an `event: error` in Anthropic shape', async () => {
-    up.setFault({ kind: 'error-event' });
+  it('an upstream cut after text was sent becomes an `event: error` in Anthropic shape, with no message_stop', async () => {
+    up.setOptions({ chunkIntervalMs: 30, repeat: 3 });
+    up.setFault({ kind: 'cut-stream', after: 4 });
     const r = await rawEvents({ model: 'gpt-4o', max_tokens: 50, messages: [{ role: 'user', content: 'x' }] });
+    expect(r.status).toBe(200);
+    expect(r.events.some((e) => e.event === 'content_block_delta')).toBe(true);
     const last = r.events[r.events.length - 1];
     expect(last.event).toBe('error');
-    expect(last.data).toMatchObject({ type: 'error', error: { message: expect.stringContaining('upstream exploded') } });
-    expect(typeof last.data.error.type).toBe('string');
+    expect(last.data).toEqual({ type: 'error', error: { type: 'api_error', message: expect.any(String) } });
     expect(r.events.some((e) => e.event === 'message_stop')).toBe(false);
+  });
 
+  it('an upstream error event reaches the SDK as an APIError with the upstream message', async () => {
+    up.setFault({ kind: 'error-event' });
     const e = await client.messages.stream({ model: 'gpt-4o', max_tokens: 50, messages: [{ role: 'user', content: 'x' }] }).finalMessage().catch((x: unknown) => x);
     expect(e).toBeInstanceOf(Anthropic.APIError);
     expect((e as Error).message).toContain('upstream exploded');

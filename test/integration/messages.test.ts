@@ -17,6 +17,9 @@ let client: Anthropic;
 
 const weatherTool = { name: 'get_weather', description: 'Weather for a city', input_schema: { type: 'object' as const, properties: { city: { type: 'string' } }, required: ['city'] } };
 
+/** Sampling params newer SDK types no longer list (the API still takes them). */
+const sampling = (p: Record<string, number>): Record<string, number> => p;
+
 beforeAll(async () => {
   up = await startOpenAIUpstream();
   engine = await startTestEngine(
@@ -25,6 +28,8 @@ beforeAll(async () => {
         { model_name: 'gpt-4o', litellm_params: { model: 'openai/gpt-4o', api_base: `${up.url}/v1`, api_key: UPSTREAM_KEY } },
         { model_name: 'mocked', litellm_params: { model: 'openai/whatever', mock_response: 'Hi from the mock.' } },
       ],
+      // faults must reach the client as they are: no retries, no cooldown carried into the next test
+      router_settings: { num_retries: 0, disable_cooldowns: true },
       general_settings: { master_key: MASTER },
     },
     { apiKey: MASTER },
@@ -55,7 +60,7 @@ describe('POST /v1/messages against an OpenAI upstream', () => {
 
   it('turns system (string or blocks), sampling params, stop_sequences and metadata.user_id into OpenAI fields', async () => {
     await client.messages.create({
-      model: 'gpt-4o', max_tokens: 10, system: 'Be brief.', temperature: 0.3, top_p: 0.9, top_k: 5, stop_sequences: ['END', '###'],
+      model: 'gpt-4o', max_tokens: 10, system: 'Be brief.', ...sampling({ temperature: 0.3, top_p: 0.9, top_k: 5 }), stop_sequences: ['END', '###'],
       metadata: { user_id: 'user-42' }, messages: [{ role: 'user', content: 'hi' }],
     });
     expect(up.requests[0].body).toEqual({
