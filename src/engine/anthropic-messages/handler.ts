@@ -48,6 +48,9 @@ export async function handleMessages(route: string, ctx: EngineContext, req: Inc
     headers['x-litellm-model-id'] = outcome.deployment.id;
     headers['x-litellm-model-group'] = outcome.deployment.modelName;
     headers['x-litellm-overhead-duration-ms'] = (performance.now() - t0 - outcome.upstreamMs).toFixed(3);
+    const tries = outcome as { attemptedRetries?: number; attemptedFallbacks?: number }; // set by routers that retry
+    headers['x-litellm-attempted-retries'] = tries.attemptedRetries ?? 0;
+    headers['x-litellm-attempted-fallbacks'] = tries.attemptedFallbacks ?? 0;
     if (ctx.draining) headers.connection = 'close';
     if (outcome.type === 'json') {
       sendJson(res, 200, JSON.stringify(toAnthropicMessage(outcome.response, t.model, t.stopSequences)), headers);
