@@ -47,7 +47,7 @@ export async function dispatch(deps: RouterDeps, req: RouteRequest): Promise<Rou
   const s = table.settings;
   const body = req.body;
   const plan: Plan = { filter: { now: 0 } };
-  if (s.tagFiltering) plan.filter.tags = requestTags(body);
+  if (s.tagFiltering) plan.filter.tags = requestTags(body) ?? [];
   const nr = body.num_retries;
   if (typeof nr === 'number' && nr >= 0) plan.requestRetries = Math.floor(nr);
   if (s.preCallChecks && req.kind !== 'embedding') {
