@@ -39,6 +39,7 @@ export function parseConverse(label: string, model: string, json: unknown, jsonM
   let reasoning = '';
   const toolCalls: JsonObject[] = [];
   let finish = finishReasonOf(o.stopReason);
+  let jsonText: string | undefined;
   for (const b of msg.content as JsonObject[]) {
     if (typeof b?.text === 'string') text += b.text;
     const rc = (b?.reasoningContent as JsonObject | undefined)?.reasoningText as JsonObject | undefined;
@@ -46,13 +47,15 @@ export function parseConverse(label: string, model: string, json: unknown, jsonM
     const tu = b?.toolUse as JsonObject | undefined;
     if (tu) {
       if (jsonMode && tu.name === JSON_TOOL) {
-        text += JSON.stringify(tu.input ?? {});
+        jsonText = JSON.stringify(tu.input ?? {});
         finish = 'stop';
       } else {
         toolCalls.push({ id: tu.toolUseId, type: 'function', function: { name: tu.name, arguments: JSON.stringify(tu.input ?? {}) } });
       }
     }
   }
+  // in JSON mode the answer is the forced tool's input alone (any preamble text is not JSON)
+  if (jsonText !== undefined) text = jsonText;
   const message: JsonObject = { role: 'assistant', content: text !== '' || toolCalls.length === 0 ? text : null };
   if (toolCalls.length) message.tool_calls = toolCalls;
   if (reasoning) message.reasoning_content = reasoning;
