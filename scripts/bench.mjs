@@ -109,8 +109,15 @@ async function main() {
   log('load at 50 connections ...');
   const rssSampler = sampleRss(engine.child.pid);
   const ac = (target, b) => autocannon({ url: `http://${target.host}:${target.port}${target.path}`, method: 'POST', headers: target.headers, body: b, connections: 50, pipelining: 1, duration: secs.load });
+  const cpu0 = cpuOf([upstream.pid, engine.child.pid]);
   const d50 = await ac(direct, directBody);
+  const cpu1 = cpuOf([upstream.pid, engine.child.pid]);
   const e50 = await ac(through, body);
+  const cpu2 = cpuOf([upstream.pid, engine.child.pid]);
+  // CPU per request (user+sys µs): the load generator (this process), the upstream, the engine
+  const per = (a, b, n) => a.map((x, i) => round((b[i] - x) / n, 1));
+  const cpuDirect = per(cpu0, cpu1, d50.requests.total);
+  const cpuThrough = per(cpu1, cpu2, e50.requests.total);
   const rss = rssSampler.stop();
   const errors = e50.errors + e50.non2xx + e50.timeouts;
 
@@ -137,6 +144,10 @@ async function main() {
       throughput_ratio: round(e50.requests.average / d50.requests.average, 3),
       direct_p50_ms: d50.latency.p50, engine_p50_ms: e50.latency.p50, direct_p99_ms: d50.latency.p99, engine_p99_ms: e50.latency.p99,
       added_mean_ms: round(e50.latency.mean - d50.latency.mean, 2), errors,
+      cpu_us_per_request: {
+        direct: { load_generator: cpuDirect[0], upstream: cpuDirect[1] },
+        through: { load_generator: cpuThrough[0], upstream: cpuThrough[1], engine: cpuThrough[2] },
+      },
     },
     stream_ttfb: { direct_p50_ms: round(ttfb.direct.p50, 3), engine_p50_ms: round(ttfb.engine.p50, 3), added_p50_ms: round(ttfb.engine.p50 - ttfb.direct.p50, 3) },
     engine_peak_rss_mb: round(rss / 1024 / 1024, 1),
@@ -162,6 +173,8 @@ async function main() {
   p(`1 conn   p99 latency    ${f(r.c1.direct_p99_ms)} ms      ${f(r.c1.engine_p99_ms)} ms         +${r.c1.added_p99_ms} ms`);
   p(`50 conn  requests/s     ${f(r.c50.direct_rps, 0)}         ${f(r.c50.engine_rps, 0)}            ${(r.c50.throughput_ratio * 100).toFixed(1)}% of direct`);
   p(`50 conn  p50 / p99      ${r.c50.direct_p50_ms} / ${r.c50.direct_p99_ms} ms      ${r.c50.engine_p50_ms} / ${r.c50.engine_p99_ms} ms        +${r.c50.added_mean_ms} ms mean`);
+  const cu = r.c50.cpu_us_per_request;
+  p(`50 conn  CPU µs/req     load ${cu.direct.load_generator} + upstream ${cu.direct.upstream}   load ${cu.through.load_generator} + upstream ${cu.through.upstream} + engine ${cu.through.engine}`);
   p(`stream   TTFB p50       ${f(r.stream_ttfb.direct_p50_ms)} ms      ${f(r.stream_ttfb.engine_p50_ms)} ms         +${r.stream_ttfb.added_p50_ms} ms`);
   p(`engine peak RSS ${r.engine_peak_rss_mb} MB, cold start to readiness ${r.cold_start_ms} ms, errors under load ${errors}\n`);
   for (const [name, ok, v] of targets) p(`${ok ? 'PASS' : 'MISS'}  ${name}: ${v}`);
@@ -222,6 +235,18 @@ async function sequential(target, body, ms, ttfb = false) {
   }
   agent.destroy();
   return out;
+}
+
+/** CPU time (user + sys, µs) of this process and of the given pids (Linux /proc). */
+function cpuOf(pids) {
+  const self = process.cpuUsage();
+  const tick = 1e6 / 100; // USER_HZ
+  return [self.user + self.system, ...pids.map((pid) => {
+    try {
+      const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      return (Number(f[11]) + Number(f[12])) * tick;
+    } catch { return 0; }
+  })];
 }
 
 /** Peak resident set of a process while sampling (Linux /proc; VmHWM is the kernel's own peak). */

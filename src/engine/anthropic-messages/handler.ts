@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EngineContext } from '../context.js';
 import { toGatewayError } from '../errors.js';
 import { readJsonBody } from '../http/body.js';
+import { ClientLink } from '../http/client-link.js';
 import { drained, sendJson } from '../http/respond.js';
 import type { Outcome } from '../router/attempt.js';
 import { dispatch } from '../router/dispatch.js';
@@ -40,11 +41,7 @@ export async function handleMessages(route: string, ctx: EngineContext, req: Inc
       return;
     }
     const t = toOpenAIRequest(raw, { requireMaxTokens: true, acceptsTopK: (m) => acceptsTopK(ctx, m) });
-    const ac = new AbortController();
-    res.once('close', () => {
-      if (!res.writableFinished) ac.abort();
-    });
-    const outcome = await dispatch(ctx, { kind: 'chat', body: t.body, model: t.model, stream: t.stream, requestId, signal: ac.signal });
+    const outcome = await dispatch(ctx, { kind: 'chat', body: t.body, model: t.model, stream: t.stream, requestId, client: ClientLink.of(res) });
     headers['x-litellm-model-id'] = outcome.deployment.id;
     headers['x-litellm-model-group'] = outcome.deployment.modelName;
     headers['x-litellm-overhead-duration-ms'] = (performance.now() - t0 - outcome.upstreamMs).toFixed(3);

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EngineContext } from '../context.js';
 import { badRequest, GatewayError, toGatewayError } from '../errors.js';
 import { readJsonBody } from '../http/body.js';
+import { ClientLink } from '../http/client-link.js';
 import { drained, sendJson } from '../http/respond.js';
 import type { EndpointKind, JsonObject, OpenAIChunk } from '../providers/types.js';
 import type { Outcome } from '../router/attempt.js';
@@ -29,11 +30,7 @@ export async function handleOpenAI(kind: EndpointKind, ctx: EngineContext, req: 
     );
   }
   const stream = body.stream === true && kind !== 'embedding';
-  const ac = new AbortController();
-  res.once('close', () => {
-    if (!res.writableFinished) ac.abort();
-  });
-  const outcome = await dispatch(ctx, { kind, body, model, stream, requestId, signal: ac.signal });
+  const outcome = await dispatch(ctx, { kind, body, model, stream, requestId, client: ClientLink.of(res) });
   const headers: Record<string, string | number> = {
     'x-request-id': requestId,
     'x-litellm-model-id': outcome.deployment.id,

@@ -2,6 +2,7 @@ import { badRequest, GatewayError } from '../errors.js';
 import { mockChunks, mockResponse } from '../mock.js';
 import { badUpstreamAnswer } from '../providers/errors.js';
 import type { CallContext, EndpointKind, JsonObject, OpenAIChunk, OpenAIResponse, ProviderAdapter, StreamDecoder } from '../providers/types.js';
+import type { ClientLink } from '../http/client-link.js';
 import { failureOf, type Exchange, type UpstreamClient, type WholeResponse } from '../upstream/client.js';
 import { substitute } from './resolve.js';
 import type { Deployment } from './table.js';
@@ -15,8 +16,8 @@ export interface RouteRequest {
   model: string;
   stream: boolean;
   requestId: string;
-  /** aborted when the client goes away */
-  signal: AbortSignal;
+  /** the client: `gone` (and its lazy `signal` aborted) when it went away, or when the router gave up on this try */
+  client: ClientLink;
 }
 
 /** What a successful attempt gives back: a whole answer, or a stream whose headers arrived fine. */
@@ -99,8 +100,7 @@ export async function attempt(client: UpstreamClient, dep: Deployment, req: Rout
 
   let timedOut = false;
   let ex: Exchange | undefined;
-  const onClientGone = () => ex?.abort(new Error('the client went away'));
-  req.signal.addEventListener('abort', onClientGone, { once: true });
+  const offGone = req.client.onGone(() => ex?.abort(new Error('the client went away')));
   // one deadline for the whole answer (non-stream) or until the headers (stream; then bodyTimeout guards gaps)
   const timer = setTimeout(() => {
     timedOut = true;
@@ -108,15 +108,16 @@ export async function attempt(client: UpstreamClient, dep: Deployment, req: Rout
   }, timeoutMs);
   const done = () => {
     clearTimeout(timer);
-    req.signal.removeEventListener('abort', onClientGone);
+    offGone();
   };
-  const call: CallContext = { kind: req.kind, body, model, stream: req.stream, signal: req.signal, requestId: req.requestId };
+  const link = req.client;
+  const call: CallContext = { kind: req.kind, body, model, stream: req.stream, get signal() { return link.signal; }, requestId: req.requestId };
   const label = adapter.label;
   const t0 = performance.now();
   try {
     const built = adapter.buildRequest(dep.state, call);
     const upstreamReq = built instanceof Promise ? await built : built;
-    if (req.signal.aborted) throw new Error('the client went away');
+    if (link.gone) throw new Error('the client went away');
     ex = client.send(upstreamReq, { headersTimeout: timeoutMs, bodyTimeout: timeoutMs, mode: req.stream ? 'stream' : 'whole', limit: req.stream ? ERROR_BODY_LIMIT : MAX_ANSWER_BYTES });
     const answer = req.stream ? await ex.head! : await ex.whole!;
     if (answer.status >= 400) {

@@ -62,12 +62,12 @@ export async function dispatch(deps: RouterDeps, req: RouteRequest): Promise<Rou
     err = toGatewayError(e);
   }
   const names = resolved.group.name === req.model ? [req.model] : [req.model, resolved.group.name];
-  const chain = req.signal.aborted ? [] : fallbackChain(s, names, err, body);
+  const chain = req.client.gone ? [] : fallbackChain(s, names, err, body);
   const visited = new Set<string>([resolved.group.name]);
   let tried = 0;
   let last = err;
   for (const target of chain) {
-    if (tried >= s.maxFallbacks || req.signal.aborted) break;
+    if (tried >= s.maxFallbacks || req.client.gone) break;
     const r = resolveModel(table, target.model);
     if (!r || visited.has(r.group.name)) continue; // never loop back to a group already tried
     visited.add(r.group.name);
@@ -124,7 +124,7 @@ async function runGroup(deps: RouterDeps, resolved: Resolved, req: RouteRequest,
       const err = toGatewayError(e);
       lastErr = err;
       const now = Date.now();
-      if (req.signal.aborted) throw err; // the client left: not the deployment's fault
+      if (req.client.gone) throw err; // the client left: not the deployment's fault
       if (!mockFail) recordFailure(s, dep.stats, group.deployments.length, err, now);
       const { retries, inPlace } = retriesFor(s, group.name, group.numRetries, plan.requestRetries, err.errorClass);
       if (n >= retries) throw err;
@@ -134,7 +134,7 @@ async function runGroup(deps: RouterDeps, resolved: Resolved, req: RouteRequest,
       const others = available(table, group, plan.filter).length > 0;
       if (!others && !inPlace) throw err;
       const wait = retryDelayMs(s, err, n + 1, others);
-      if (wait < 0 || !(await sleep(wait, req.signal))) throw err;
+      if (wait < 0 || !(await sleep(wait, req.client.signal))) throw err;
     }
   }
 }
@@ -154,24 +154,17 @@ async function tryDeployment(deps: RouterDeps, dep: Deployment, groupSize: numbe
   const onStreamEnd = (err: GatewayError | undefined, usage: JsonObject | undefined) => {
     stats.inflight--;
     if (countUsage && usage) table.usage.addTokens(dep.id, Number(usage.total_tokens) || 0);
-    if (err && !req.signal.aborted) recordFailure(table.settings, stats, groupSize, err, Date.now());
+    if (err && !req.client.gone) recordFailure(table.settings, stats, groupSize, err, Date.now());
   };
   let out: RoutedOutcome;
-  // streams get their own signal: the first-token deadline must be able to cancel the upstream
-  const ac = req.stream && dep.adapter && dep.mockResponse === undefined && req.body.mock_response == null ? new AbortController() : undefined;
-  const onGone = ac ? () => ac.abort() : undefined;
-  if (ac) {
-    if (req.signal.aborted) ac.abort();
-    else req.signal.addEventListener('abort', onGone!, { once: true });
-  }
-  const release = () => {
-    if (onGone) req.signal.removeEventListener('abort', onGone);
-  };
+  // streams get their own link: the first-token deadline must be able to cancel the upstream
+  const own = req.stream && dep.adapter && dep.mockResponse === undefined && req.body.mock_response == null ? req.client.child() : undefined;
+  const release = () => own?.release();
   try {
-    out = await attempt(deps.client, dep, ac ? { ...req, signal: ac.signal } : req, captures);
-    if (out.type === 'stream' && ac && !Array.isArray(out.chunks)) {
+    out = await attempt(deps.client, dep, own ? { ...req, client: own.link } : req, captures);
+    if (out.type === 'stream' && own && !Array.isArray(out.chunks)) {
       const limit = firstTokenMs(dep, req.body) - (performance.now() - t0);
-      const chunks = await firstChunks(out.chunks as AsyncIterable<OpenAIChunk[]>, limit, () => ac.abort(), dep.adapter!.label, (err, usage) => {
+      const chunks = await firstChunks(out.chunks as AsyncIterable<OpenAIChunk[]>, limit, () => own.link.fire(), dep.adapter!.label, (err, usage) => {
         release();
         onStreamEnd(err, usage);
       });
@@ -191,7 +184,7 @@ async function tryDeployment(deps: RouterDeps, dep: Deployment, groupSize: numbe
       const u = out.response.usage as JsonObject | undefined;
       if (u) table.usage.addTokens(dep.id, Number(u.total_tokens) || 0);
     }
-  } else if (!ac || Array.isArray(out.chunks)) {
+  } else if (!own || Array.isArray(out.chunks)) {
     release();
     stats.inflight--; // a mock stream: already complete
   }
