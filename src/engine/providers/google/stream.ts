@@ -1,0 +1,74 @@
+/**
+ * `streamGenerateContent?alt=sse` -> OpenAI chunks. Each SSE event is a whole GenerateContentResponse
+ * with the next text; function calls arrive whole (one delta each); the last event has the
+ * finishReason and the final usageMetadata. An `error` object in the stream becomes a GatewayError.
+ */
+import { randomUUID } from 'node:crypto';
+import { SseParser } from '../../stream/sse.js';
+import { badUpstreamAnswer } from '../errors.js';
+import type { JsonObject, OpenAIChunk, StreamDecoder } from '../types.js';
+import { mapGoogleError } from './errors.js';
+import { finishReasonOf, readParts, usageOf } from './response.js';
+
+/** One Gemini SSE stream, decoded incrementally. */
+export class GeminiStreamDecoder implements StreamDecoder {
+  private readonly sse = new SseParser();
+  private readonly id = `chatcmpl-${randomUUID()}`;
+  private readonly created = Math.floor(Date.now() / 1000);
+  private started = false;
+  private finished = false;
+  private tools = 0;
+  private usage: JsonObject | undefined;
+
+  constructor(private readonly label: string, private readonly model: string) {}
+
+  push(bytes: Uint8Array): OpenAIChunk[] {
+    return this.decode(this.sse.push(bytes).map((e) => e.data));
+  }
+
+  end(): OpenAIChunk[] {
+    const out = this.decode(this.sse.end().map((e) => e.data));
+    if (!this.finished) throw badUpstreamAnswer(this.label, 'a stream that ended before it was complete');
+    if (this.usage) out.push({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [], usage: usageOf(this.usage) });
+    return out;
+  }
+
+  private chunk(delta: JsonObject, finish: string | null = null): OpenAIChunk {
+    return { id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [{ index: 0, delta, finish_reason: finish }] };
+  }
+
+  private decode(datas: string[]): OpenAIChunk[] {
+    const out: OpenAIChunk[] = [];
+    for (const data of datas) {
+      let o: JsonObject;
+      try {
+        o = JSON.parse(data) as JsonObject;
+      } catch {
+        throw badUpstreamAnswer(this.label, 'a stream event that is not JSON');
+      }
+      if (o.error) throw mapGoogleError(this.label, { status: Number((o.error as JsonObject).code) || 500, headers: {}, body: data });
+      if (!this.started) {
+        this.started = true;
+        out.push(this.chunk({ role: 'assistant', content: '' }));
+      }
+      if (o.usageMetadata) this.usage = o.usageMetadata as JsonObject;
+      const c = Array.isArray(o.candidates) ? (o.candidates[0] as JsonObject | undefined) : undefined;
+      if (!c) {
+        if ((o.promptFeedback as JsonObject | undefined)?.blockReason) {
+          this.finished = true;
+          out.push(this.chunk({}, 'content_filter'));
+        }
+        continue;
+      }
+      const { text, reasoning, calls } = readParts((c.content as JsonObject | undefined)?.parts);
+      if (reasoning) out.push(this.chunk({ reasoning_content: reasoning }));
+      if (text) out.push(this.chunk({ content: text }));
+      for (const call of calls) out.push(this.chunk({ tool_calls: [{ index: this.tools++, ...call }] }));
+      if (c.finishReason && !this.finished) {
+        this.finished = true;
+        out.push(this.chunk({}, finishReasonOf(c.finishReason, this.tools > 0)));
+      }
+    }
+    return out;
+  }
+}
