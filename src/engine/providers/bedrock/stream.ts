@@ -22,10 +22,13 @@ export class ConverseStreamDecoder implements StreamDecoder {
   /** contentBlockIndex -> OpenAI tool call index (or -1 for the JSON-mode tool, whose input is content) */
   private readonly tools = new Map<number, number>();
   private nextTool = 0;
+  /** an exception met after chunks in the same read: those chunks go out first, the error next */
+  private pendingError: Error | undefined;
 
   constructor(private readonly label: string, private readonly model: string, private readonly jsonMode: boolean) {}
 
   push(bytes: Uint8Array): OpenAIChunk[] {
+    if (this.pendingError) throw this.pendingError;
     let events: StreamEvent[];
     try {
       events = this.frames.push(bytes);
@@ -33,11 +36,20 @@ export class ConverseStreamDecoder implements StreamDecoder {
       throw badUpstreamAnswer(this.label, `a corrupt event-stream frame (${e instanceof Error ? e.message : String(e)})`);
     }
     const out: OpenAIChunk[] = [];
-    for (const ev of events) this.event(ev, out);
+    for (const ev of events) {
+      try {
+        this.event(ev, out);
+      } catch (e) {
+        if (out.length === 0) throw e;
+        this.pendingError = e as Error;
+        break;
+      }
+    }
     return out;
   }
 
   end(): OpenAIChunk[] {
+    if (this.pendingError) throw this.pendingError;
     if (!this.stopped || this.frames.pending > 0) throw badUpstreamAnswer(this.label, 'a stream that ended before it was complete');
     return [];
   }

@@ -19,14 +19,18 @@ export class GeminiStreamDecoder implements StreamDecoder {
   private finished = false;
   private tools = 0;
   private usage: JsonObject | undefined;
+  /** an error met after chunks in the same read: those chunks go out first, the error next */
+  private pendingError: Error | undefined;
 
   constructor(private readonly label: string, private readonly model: string) {}
 
   push(bytes: Uint8Array): OpenAIChunk[] {
+    if (this.pendingError) throw this.pendingError;
     return this.decode(this.sse.push(bytes).map((e) => e.data));
   }
 
   end(): OpenAIChunk[] {
+    if (this.pendingError) throw this.pendingError;
     const out = this.decode(this.sse.end().map((e) => e.data));
     if (!this.finished) throw badUpstreamAnswer(this.label, 'a stream that ended before it was complete');
     if (this.usage) out.push({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [], usage: usageOf(this.usage) });
@@ -46,7 +50,12 @@ export class GeminiStreamDecoder implements StreamDecoder {
       } catch {
         throw badUpstreamAnswer(this.label, 'a stream event that is not JSON');
       }
-      if (o.error) throw mapGoogleError(this.label, { status: Number((o.error as JsonObject).code) || 500, headers: {}, body: data });
+      if (o.error) {
+        const e = mapGoogleError(this.label, { status: Number((o.error as JsonObject).code) || 500, headers: {}, body: data });
+        if (out.length === 0) throw e;
+        this.pendingError = e;
+        return out;
+      }
       if (!this.started) {
         this.started = true;
         out.push(this.chunk({ role: 'assistant', content: '' }));
