@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { VERSION } from '../version.js';
 import type { EngineContext } from './context.js';
@@ -6,6 +6,7 @@ import { handleMessages, MESSAGES_ROUTES } from './anthropic-messages/handler.js
 import { healthReport } from './endpoints/health.js';
 import { handleOpenAI } from './endpoints/openai.js';
 import { GatewayError, toGatewayError } from './errors.js';
+import { ClientLink } from './http/client-link.js';
 import { sendError, sendJson } from './http/respond.js';
 import type { EndpointKind } from './providers/types.js';
 
@@ -17,6 +18,9 @@ const POST_ROUTES: Record<string, EndpointKind> = {
 const OPEN_GET = new Set(['/health/liveliness', '/health/liveness', '/health/readiness']);
 const READY_BODY = JSON.stringify({ status: 'healthy', version: VERSION, litellm_version: VERSION, db: 'Not connected' });
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
+// request ids: a random per-process prefix and a counter (unique without a UUID per request)
+const ID_PREFIX = `req-${randomBytes(6).toString('hex')}-`;
+let idCounter = 0;
 
 /** `/v1/chat/completions?x` -> `/chat/completions` (LiteLLM serves every route with and without /v1). */
 function routeOf(url: string): string {
@@ -33,9 +37,11 @@ export function createServer(ctx: EngineContext): http.Server {
     const t0 = performance.now();
     ctx.inflight++;
     const sent = req.headers['x-request-id'];
-    const requestId = typeof sent === 'string' && REQUEST_ID.test(sent) ? sent : randomUUID();
+    const requestId = typeof sent === 'string' && REQUEST_ID.test(sent) ? sent : ID_PREFIX + (++idCounter).toString(36);
+    const link = ClientLink.attach(res);
     res.once('close', () => {
       ctx.inflight--;
+      if (!res.writableFinished) link.fire();
       if (ctx.debug) ctx.logger.debug({ requestId, method: req.method, path: req.url, status: res.statusCode, ms: +(performance.now() - t0).toFixed(2) }, 'request');
     });
     handle(ctx, req, res, requestId, t0).catch((e: unknown) => {

@@ -4,6 +4,7 @@ import { encodeEmbedding } from '../../src/engine/embedding.js';
 import { GatewayError } from '../../src/engine/errors.js';
 import { mockChunks, mockResponse } from '../../src/engine/mock.js';
 import { mapHttpError } from '../../src/engine/providers/errors.js';
+import { openAIPassthrough } from '../../src/engine/providers/openai-compatible/base.js';
 import { substitute } from '../../src/engine/router/resolve.js';
 import { splitProvider } from '../../src/engine/router/table.js';
 import { estimateChatPromptTokens, estimateTokens } from '../../src/engine/tokens.js';
@@ -100,5 +101,19 @@ describe('logger', () => {
     expect(lines).toHaveLength(1);
     const o = JSON.parse(lines[0]);
     expect(o).toMatchObject({ level: 'info', msg: 'hello ****', key: '****', n: 1 });
+  });
+});
+
+describe('OpenAI passthrough check', () => {
+  const call = { kind: 'chat' } as any;
+  it('passes complete answers with usage, byte for byte', () => {
+    expect(openAIPassthrough(call, Buffer.from(' {"choices":[],"usage":{"prompt_tokens":1}}\n'))).toBe(true);
+  });
+  it('falls back to parsing when usage is missing, null, only inside a string, or the body is not an object', () => {
+    expect(openAIPassthrough(call, Buffer.from('{"choices":[]}'))).toBe(false);
+    expect(openAIPassthrough(call, Buffer.from('{"choices":[],"usage":null}'))).toBe(false);
+    expect(openAIPassthrough(call, Buffer.from('{"choices":[{"message":{"content":"say \\"prompt_tokens\\""}}]}'))).toBe(false);
+    expect(openAIPassthrough(call, Buffer.from('<html>{"choices" "prompt_tokens"}</html>'))).toBe(false);
+    expect(openAIPassthrough({ kind: 'embedding' } as any, Buffer.from('{"data":[],"usage":{"prompt_tokens":1}}'))).toBe(true);
   });
 });

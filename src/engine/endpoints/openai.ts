@@ -41,7 +41,7 @@ export async function handleOpenAI(kind: EndpointKind, ctx: EngineContext, req: 
   };
   if (ctx.draining) headers.connection = 'close';
   if (outcome.type === 'json') {
-    sendJson(res, 200, JSON.stringify(outcome.response), headers);
+    sendJson(res, 200, outcome.raw ?? JSON.stringify(outcome.response), headers);
     return;
   }
   const so = body.stream_options as JsonObject | undefined;

@@ -10,12 +10,21 @@ export class ClientLink {
   private callbacks?: (() => void)[];
   private controller?: AbortController;
 
-  /** A link that fires when `res` closes before it finished. */
+  /** The link of a response: the one the server attached (it fires it from its own 'close' listener), else a new one. */
   static of(res: ServerResponse): ClientLink {
+    const attached = (res as WithLink)[LINK];
+    if (attached) return attached;
     const link = new ClientLink();
     res.once('close', () => {
       if (!res.writableFinished) link.fire();
     });
+    return link;
+  }
+
+  /** Attach a link to a response; the caller fires it when the response closes early. */
+  static attach(res: ServerResponse): ClientLink {
+    const link = new ClientLink();
+    (res as WithLink)[LINK] = link;
     return link;
   }
 
@@ -60,3 +69,6 @@ export class ClientLink {
 }
 
 function noop(): void {}
+
+const LINK = Symbol('kubiya.clientLink');
+type WithLink = ServerResponse & { [LINK]?: ClientLink };

@@ -2,9 +2,9 @@ import type { ServerResponse } from 'node:http';
 import type { GatewayError } from '../errors.js';
 
 /** Send a JSON body with the given headers (content-length computed once). */
-export function sendJson(res: ServerResponse, status: number, body: string, headers: Record<string, string | number> = {}): void {
+export function sendJson(res: ServerResponse, status: number, body: string | Buffer, headers: Record<string, string | number> = {}): void {
   headers['content-type'] = 'application/json';
-  headers['content-length'] = Buffer.byteLength(body);
+  headers['content-length'] = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
   res.writeHead(status, headers);
   res.end(body);
 }

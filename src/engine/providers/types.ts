@@ -120,6 +120,12 @@ export interface ProviderAdapter<S = unknown> {
   buildRequest(state: S, call: CallContext): UpstreamRequest | Promise<UpstreamRequest>;
   /** Translate a successful non-stream answer (already JSON.parsed) to OpenAI shape; include usage. */
   parseResponse(state: S, call: CallContext, json: unknown): OpenAIResponse;
+  /**
+   * Optional fast path for providers whose answers are already OpenAI-shaped: true when the raw body
+   * can go to the client byte for byte (complete JSON object with usage). The engine then skips
+   * JSON.parse / parseResponse / JSON.stringify, and parses lazily only if something reads `response`.
+   */
+  passthrough?(state: S, call: CallContext, body: Buffer): boolean;
   /** A fresh decoder for one stream. */
   streamDecoder(state: S, call: CallContext): StreamDecoder;
   /** Map an error answer to a GatewayError; `mapHttpError` from ../provider-errors.ts does the common part. */

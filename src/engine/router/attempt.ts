@@ -22,7 +22,8 @@ export interface RouteRequest {
 
 /** What a successful attempt gives back: a whole answer, or a stream whose headers arrived fine. */
 export type Outcome =
-  | { type: 'json'; deployment: Deployment; response: OpenAIResponse; upstreamMs: number }
+  /** `raw`, when set, is exactly what the client gets; `response` is then its parsed view, made on first read */
+  | { type: 'json'; deployment: Deployment; response: OpenAIResponse; raw?: Buffer; upstreamMs: number }
   | { type: 'stream'; deployment: Deployment; chunks: AsyncIterable<OpenAIChunk[]> | Iterable<OpenAIChunk[]>; upstreamMs: number };
 
 /** Request keys that steer LiteLLM itself and are never sent upstream. */
@@ -102,12 +103,12 @@ export async function attempt(client: UpstreamClient, dep: Deployment, req: Rout
   let ex: Exchange | undefined;
   const offGone = req.client.onGone(() => ex?.abort(new Error('the client went away')));
   // one deadline for the whole answer (non-stream) or until the headers (stream; then bodyTimeout guards gaps)
-  const timer = setTimeout(() => {
+  const deadline = client.deadlines.add(timeoutMs, () => {
     timedOut = true;
     ex?.abort(new Error('deadline passed'));
-  }, timeoutMs);
+  });
   const done = () => {
-    clearTimeout(timer);
+    client.deadlines.remove(deadline);
     offGone();
   };
   const link = req.client;
@@ -127,7 +128,12 @@ export async function attempt(client: UpstreamClient, dep: Deployment, req: Rout
     if (!req.stream) {
       const upstreamMs = performance.now() - t0;
       done();
-      const text = (answer as WholeResponse).body.toString('utf8');
+      const raw = (answer as WholeResponse).body;
+      if (adapter.passthrough?.(dep.state, call, raw)) {
+        let parsed: OpenAIResponse | undefined;
+        return { type: 'json', deployment: dep, raw, upstreamMs, get response() { return (parsed ??= JSON.parse(raw.toString('utf8')) as OpenAIResponse); } };
+      }
+      const text = raw.toString('utf8');
       let json: unknown;
       try {
         json = JSON.parse(text);
@@ -140,7 +146,7 @@ export async function attempt(client: UpstreamClient, dep: Deployment, req: Rout
     done();
     throw failureOf(e, label, timedOut, timeoutMs);
   }
-  clearTimeout(timer);
+  client.deadlines.remove(deadline);
   const upstreamMs = performance.now() - t0;
   const decoder = adapter.streamDecoder(dep.state, call);
   return { type: 'stream', deployment: dep, chunks: decode(ex, decoder, label, timeoutMs, done), upstreamMs };

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type { Dispatcher, Pool as PoolType } from 'undici';
 import { GatewayError } from '../errors.js';
+import { Deadlines } from './deadlines.js';
 import type { UpstreamRequest } from '../providers/types.js';
 
 // Only the Pool class, not undici's index (fetch, websocket, mocks, caches): a quarter of the import
@@ -161,6 +162,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
 /** One keep-alive undici Pool per upstream origin, created on first use and kept for the engine's life. */
 export class UpstreamClient {
   private readonly pools = new Map<string, PoolType>();
+  /** deadlines of the requests in flight (one timer for all) */
+  readonly deadlines = new Deadlines();
 
   private pool(origin: string): PoolType {
     let p = this.pools.get(origin);

@@ -86,6 +86,25 @@ export function parseOpenAIResponse(label: string, call: CallContext, json: unkn
   return o;
 }
 
+const USAGE = Buffer.from('"prompt_tokens"');
+const CHOICES = Buffer.from('"choices"');
+const DATA = Buffer.from('"data"');
+
+/**
+ * Whether an OpenAI-shaped answer can be sent on as it is: a JSON object (first and last bytes) with
+ * `choices` (or `data`) and a usage object. Inside string values these names appear escaped (`\"`),
+ * so a model that writes them cannot fake the check.
+ */
+export function openAIPassthrough(call: CallContext, body: Buffer): boolean {
+  let i = 0;
+  let j = body.length - 1;
+  while (i < j && body[i] <= 32) i++;
+  while (j > i && body[j] <= 32) j--;
+  if (body[i] !== 123 /* { */ || body[j] !== 125 /* } */) return false;
+  // usage comes last in practice, choices first: search from the ends that find them soonest
+  return body.lastIndexOf(USAGE) !== -1 && body.indexOf(call.kind === 'embedding' ? DATA : CHOICES) !== -1;
+}
+
 /** The shared OpenAI-compatible adapter: OpenAI itself and every provider that speaks its wire format. */
 export function createOpenAICompatible(preset: OpenAICompatiblePreset): ProviderAdapter<OpenAICompatibleState> {
   return {
@@ -109,6 +128,7 @@ export function createOpenAICompatible(preset: OpenAICompatiblePreset): Provider
       body: JSON.stringify(call.body),
     }),
     parseResponse: (s, call, json) => parseOpenAIResponse(s.label, call, json),
+    passthrough: (_s, call, body) => openAIPassthrough(call, body),
     streamDecoder: (s) => new OpenAISseDecoder(s.label),
     mapError: (s, err) => mapHttpError(s.label, err),
     healthRequest: (s) => ({ origin: s.origin, path: `${s.basePath}/models`, method: 'GET', headers: s.headers }),

@@ -1,0 +1,45 @@
+/** One pending deadline. */
+export interface Deadline {
+  at: number;
+  onExpire: () => void;
+}
+
+/**
+ * Deadlines of the attempts in flight, checked by one coarse timer instead of a setTimeout each
+ * (a timer per request costs an object, a closure and timer-list work on the hot path). A deadline
+ * fires at most `tickMs` late; the timer runs only while something is pending.
+ */
+export class Deadlines {
+  private readonly pending = new Set<Deadline>();
+  private timer?: NodeJS.Timeout;
+
+  constructor(private readonly tickMs = 50) {}
+
+  add(ms: number, onExpire: () => void): Deadline {
+    const d: Deadline = { at: Date.now() + ms, onExpire };
+    this.pending.add(d);
+    if (!this.timer) {
+      this.timer = setInterval(() => this.sweep(), this.tickMs);
+      this.timer.unref();
+    }
+    return d;
+  }
+
+  remove(d: Deadline): void {
+    this.pending.delete(d);
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const d of this.pending) {
+      if (d.at <= now) {
+        this.pending.delete(d);
+        d.onExpire();
+      }
+    }
+    if (this.pending.size === 0 && this.timer) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  }
+}
