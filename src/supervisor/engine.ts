@@ -76,7 +76,7 @@ function readPortFile(file: string, pid: number): { port: number; url: string } 
 async function startOnce(spec: EngineSpec, port: number): Promise<RunningEngine | { exit: ChildExit } | { timeout: true; child: Spawned }> {
   fs.rmSync(spec.portFile, { force: true });
   const [cmd, ...pre] = engineCommand();
-  const args = [...pre, 'proxy', 'start', '--config', spec.configFile, '--host', '127.0.0.1', '--port', String(port), '--port-file', spec.portFile];
+  const args = [...pre, 'proxy', 'start', '--config', spec.configFile, '--host', '127.0.0.1', '--port', String(port), '--port-file', spec.portFile, '--exit-with-parent'];
   const child = spawnChild(cmd, args, { env: spec.env }, spec.sink);
   spec.onSpawn?.(child);
   let exit: ChildExit | undefined;

@@ -16,6 +16,7 @@ export function register(program: Command): void {
     .addOption(new Option('--detailed_debug').hideHelp())
     .addOption(new Option('--debug', 'same as --detailed-debug').hideHelp())
     .option('--json-logs', 'structured JSON log lines (also litellm_settings.json_logs)')
+    .option('--exit-with-parent', 'drain and exit when the process that started the engine goes away (used by worker start)')
     .addOption(new Option('--num_workers <n>').hideHelp())
     .action(async (opts) => (await import('./start.js')).proxyStart(opts));
 

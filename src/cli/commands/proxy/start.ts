@@ -15,6 +15,7 @@ export interface ProxyStartOptions {
   detailed_debug?: boolean;
   debug?: boolean;
   jsonLogs?: boolean;
+  exitWithParent?: boolean;
 }
 
 /** Exit code when the port is taken, so a supervisor can tell it apart and retry (errno EADDRINUSE). */
@@ -64,10 +65,26 @@ export async function proxyStart(opts: ProxyStartOptions): Promise<void> {
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
+    if (opts.exitWithParent) watchParent(() => stop('SIGTERM'), logger);
   });
   if (portFile) removeOwnPortFile(portFile);
   logger.info({}, 'proxy engine stopped');
   process.exit(0);
+}
+
+/**
+ * A supervisor that is SIGKILLed cannot stop its engine: the engine notices it was re-parented
+ * (its parent pid changed) and drains itself, so no proxy is left orphaned.
+ */
+function watchParent(stop: () => void, logger: { warn: (o: object, m: string) => void }): void {
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    logger.warn({ parent_pid: parent }, 'the process that started the engine is gone: draining and exiting');
+    stop();
+  }, 1000);
+  timer.unref();
 }
 
 function removeOwnPortFile(file: string): void {
