@@ -55,9 +55,17 @@ function answer(call: RecordedCall, s: Script, res: http.ServerResponse, fault: 
   const model = call.body.model as string;
   const usage = { input_tokens: s.usage.input, output_tokens: s.usage.output };
   const isTool = s.type === 'tool_call';
+  // like the real API: the text ends before the first stop sequence it contains, which is named
+  let text = isTool ? '' : s.text;
+  let matched: string | null = null;
+  for (const stop of (call.body.stop_sequences as string[] | undefined) ?? []) {
+    const at = text.indexOf(stop);
+    if (at >= 0) [text, matched] = [text.slice(0, at), stop];
+  }
+  const stopReason = isTool ? 'tool_use' : matched !== null ? 'stop_sequence' : 'end_turn';
   if (!call.body.stream) {
-    const content = isTool ? [{ type: 'tool_use', id: s.id, name: s.name, input: s.args }] : [{ type: 'text', text: s.text }];
-    return sendJson(res, 200, { id: 'msg_fake01', type: 'message', role: 'assistant', model, content, stop_reason: isTool ? 'tool_use' : 'end_turn', stop_sequence: null, usage });
+    const content = isTool ? [{ type: 'tool_use', id: s.id, name: s.name, input: s.args }] : [{ type: 'text', text }];
+    return sendJson(res, 200, { id: 'msg_fake01', type: 'message', role: 'assistant', model, content, stop_reason: stopReason, stop_sequence: matched, usage });
   }
   const ev: [string, unknown][] = [
     ['message_start', { type: 'message_start', message: { id: 'msg_fake02', type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: s.usage.input, output_tokens: 1 } } }],
@@ -69,10 +77,10 @@ function answer(call: RecordedCall, s: Script, res: http.ServerResponse, fault: 
     for (const p of halves(JSON.stringify(s.args))) ev.push(['content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: p } }]);
   } else {
     ev.push(['content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }]);
-    for (const p of pieces(s.text)) ev.push(['content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: p } }]);
+    for (const p of pieces(text)) ev.push(['content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: p } }]);
   }
   ev.push(['content_block_stop', { type: 'content_block_stop', index: 0 }]);
-  ev.push(['message_delta', { type: 'message_delta', delta: { stop_reason: isTool ? 'tool_use' : 'end_turn', stop_sequence: null }, usage: { output_tokens: s.usage.output } }]);
+  ev.push(['message_delta', { type: 'message_delta', delta: { stop_reason: stopReason, stop_sequence: matched }, usage: { output_tokens: s.usage.output } }]);
   ev.push(['message_stop', { type: 'message_stop' }]);
   if (fault === 'error-event') return sendSse(res, [...ev.slice(0, 4), ['error', { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }]]);
   if (fault === 'cut') return sendSse(res, ev.slice(0, -2));

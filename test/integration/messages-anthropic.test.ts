@@ -55,6 +55,16 @@ describe('/v1/messages through the Anthropic adapter', () => {
     expect(final.usage).toMatchObject({ input_tokens: 21, output_tokens: 5 });
   });
 
+  it('a stop sequence that ended the text is named, plain and streamed', async () => {
+    for (const stream of [false, true]) {
+      fake.script({ type: 'text', text: 'one two END three', usage: { input: 9, output: 3 } });
+      const req = { model: 'claude', max_tokens: 50, stop_sequences: ['END', 'NEVER'], messages: [{ role: 'user' as const, content: 'count' }] };
+      const m = stream ? await client.messages.stream(req).finalMessage() : await client.messages.create(req);
+      expect(m, stream ? 'streamed' : 'plain').toMatchObject({ stop_reason: 'stop_sequence', stop_sequence: 'END', content: [{ type: 'text', text: 'one two ' }] });
+      expect(fake.calls.at(-1)!.body.stop_sequences).toEqual(['END', 'NEVER']);
+    }
+  });
+
   it('a tool call and its result survive the round trip in both directions', async () => {
     fake.script({ type: 'tool_call', id: 'toolu_01', name: 'get_weather', args: { city: 'Lyon' }, usage: { input: 30, output: 9 } });
     const first = await client.messages.create({ model: 'claude', max_tokens: 100, tools: [weatherTool], messages: [{ role: 'user', content: 'weather in Lyon?' }] });

@@ -64,7 +64,8 @@ export function parseAnthropicResponse(label: string, model: string, json: unkno
     object: 'chat.completion',
     created: Math.floor(Date.now() / 1000),
     model: typeof o.model === 'string' ? o.model : model,
-    choices: [{ index: 0, message, finish_reason: finish, logprobs: null }],
+    // like vLLM, name the stop sequence that ended the text, so /v1/messages can report it
+    choices: [{ index: 0, message, finish_reason: finish, logprobs: null, ...(typeof o.stop_sequence === 'string' ? { stop_reason: o.stop_sequence } : {}) }],
     usage: usageOf(o.usage as JsonObject | undefined),
   };
 }

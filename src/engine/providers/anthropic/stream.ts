@@ -24,6 +24,7 @@ export class AnthropicStreamDecoder implements StreamDecoder {
   private tools = 0;
   private usage: JsonObject = {};
   private stopReason: unknown;
+  private stopSequence: string | undefined;
   private jsonMode = false;
   private done = false;
 
@@ -73,13 +74,16 @@ export class AnthropicStreamDecoder implements StreamDecoder {
         case 'message_delta': {
           const d = (o.delta ?? {}) as JsonObject;
           if (d.stop_reason != null) this.stopReason = d.stop_reason;
+          if (typeof d.stop_sequence === 'string') this.stopSequence = d.stop_sequence;
           // message_delta usage is cumulative: later counts replace earlier ones
           if (o.usage && typeof o.usage === 'object') Object.assign(this.usage, o.usage as JsonObject);
           break;
         }
         case 'message_stop':
           this.done = true;
-          out.push(this.chunk({}, this.jsonMode ? 'stop' : finishReasonOf(this.stopReason)));
+          const last = this.chunk({}, this.jsonMode ? 'stop' : finishReasonOf(this.stopReason));
+          if (this.stopSequence !== undefined) (last.choices as JsonObject[])[0].stop_reason = this.stopSequence;
+          out.push(last);
           out.push({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [], usage: usageOf(this.usage) });
           break;
         case 'error':
