@@ -16,29 +16,43 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // ---------------------------------------------------------------------------------------------
 // Child mode: the fake upstream (its own process, so it never shares an event loop with the load).
 if (process.argv[2] === '--upstream') {
-  const created = Math.floor(Date.now() / 1000);
-  const answer = Buffer.from(JSON.stringify({
-    id: 'chatcmpl-bench', object: 'chat.completion', created, model: 'bench-model', system_fingerprint: 'fp_bench',
-    choices: [{ index: 0, message: { role: 'assistant', content: 'The quick brown fox jumps over the lazy dog. '.repeat(3).trim() }, finish_reason: 'stop', logprobs: null }],
-    usage: { prompt_tokens: 24, completion_tokens: 30, total_tokens: 54 },
-  }));
-  const chunk = (delta, finish = null) => `data: ${JSON.stringify({ id: 'chatcmpl-bench', object: 'chat.completion.chunk', created, model: 'bench-model', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+  // Behaves like a (very fast) OpenAI-compatible server: parses each request and serialises an answer
+  // for it (id, model, created), as any real server must; it never sleeps.
+  const content = 'The quick brown fox jumps over the lazy dog. '.repeat(3).trim();
   const words = 'The quick brown fox jumps over the lazy dog.'.split(' ');
-  const streamBody = [chunk({ role: 'assistant', content: '' }), ...words.map((w) => chunk({ content: ` ${w}` })), chunk({}, 'stop'), 'data: [DONE]\n\n'];
+  let n = 0;
   const server = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
     const parts = [];
     req.on('data', (d) => parts.push(d));
     req.on('end', () => {
-      const stream = parts.length && Buffer.concat(parts).includes('"stream":true');
-      if (!stream) {
-        res.writeHead(200, { 'content-type': 'application/json', 'content-length': answer.length });
+      let body;
+      try {
+        body = JSON.parse(Buffer.concat(parts).toString('utf8'));
+      } catch {
+        res.writeHead(400, { 'content-type': 'application/json' });
+        res.end('{"error":{"message":"invalid JSON"}}');
+        return;
+      }
+      const id = `chatcmpl-bench${++n}`;
+      const created = Math.floor(Date.now() / 1000);
+      const model = body.model;
+      if (body.stream !== true) {
+        const answer = JSON.stringify({
+          id, object: 'chat.completion', created, model, system_fingerprint: 'fp_bench',
+          choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop', logprobs: null }],
+          usage: { prompt_tokens: 24, completion_tokens: 30, total_tokens: 54 },
+        });
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer) });
         res.end(answer);
         return;
       }
+      const chunk = (delta, finish = null) => `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.flushHeaders();
-      for (const s of streamBody) res.write(s);
-      res.end();
+      res.write(chunk({ role: 'assistant', content: '' }));
+      for (const w of words) res.write(chunk({ content: ` ${w}` }));
+      res.write(chunk({}, 'stop'));
+      res.end('data: [DONE]\n\n');
     });
   });
   server.listen(0, '127.0.0.1', () => process.stdout.write(`${JSON.stringify({ port: server.address().port })}\n`));
