@@ -3,6 +3,7 @@ import { loadLiteLLMConfig } from '../../../config/litellm/load.js';
 import { UserError } from '../../../errors.js';
 import { createLogger, startEngine } from '../../../engine/index.js';
 import { writeFileAtomic } from '../../../util/atomic-write.js';
+import { capYoungGeneration } from '../../../engine/observability/memory.js';
 import { configPath } from './config-path.js';
 
 export interface ProxyStartOptions {
@@ -28,6 +29,7 @@ export async function proxyStart(opts: ProxyStartOptions): Promise<void> {
   const drainS = Number(opts.drainTimeout);
   if (!Number.isFinite(drainS) || drainS < 0) throw new UserError(`--drain-timeout must be a number of seconds, not "${opts.drainTimeout}"`);
   const loaded = loadLiteLLMConfig({ kind: 'file', path: configPath(opts.config) });
+  capYoungGeneration(); // this process is the engine's alone: keep its memory small under load
   // like LiteLLM: environment_variables from the config become the engine's environment
   Object.assign(process.env, loaded.environment);
   const ls = loaded.config.litellm_settings;
