@@ -5,9 +5,15 @@ import type { ServerResponse } from 'node:http';
  * Cheaper than an AbortController per request (creating an AbortSignal costs microseconds on the hot
  * path): callbacks are a plain list, and `signal` is only made for the code that asks for one.
  */
+/** Something to tell when the client goes away (an object, so watching needs no closure). */
+export interface ClientWatcher {
+  clientGone(): void;
+}
+
 export class ClientLink {
   gone = false;
   private callbacks?: (() => void)[];
+  private watcher?: ClientWatcher;
   private controller?: AbortController;
 
   /** The link of a response: the one the server attached (it fires it from its own 'close' listener), else a new one. */
@@ -49,6 +55,17 @@ export class ClientLink {
     };
   }
 
+  /** Tell `w` when the client goes away (one watcher at a time: the attempt in flight). */
+  watch(w: ClientWatcher): void {
+    if (this.gone) w.clientGone();
+    else if (!this.watcher) this.watcher = w;
+    else this.onGone(() => w.clientGone()); // a second watcher at once: rare, the slow path is fine
+  }
+
+  unwatch(w: ClientWatcher): void {
+    if (this.watcher === w) this.watcher = undefined;
+  }
+
   /** An AbortSignal that aborts with this link (made on first use). */
   get signal(): AbortSignal {
     if (!this.controller) {
@@ -62,6 +79,9 @@ export class ClientLink {
     if (this.gone) return;
     this.gone = true;
     this.controller?.abort();
+    const w = this.watcher;
+    this.watcher = undefined;
+    w?.clientGone();
     const list = this.callbacks;
     this.callbacks = undefined;
     if (list) for (const cb of list) cb();

@@ -2,7 +2,8 @@ import { badRequest, GatewayError } from '../errors.js';
 import { mockChunks, mockResponse } from '../mock.js';
 import { badUpstreamAnswer } from '../providers/errors.js';
 import type { CallContext, EndpointKind, JsonObject, OpenAIChunk, OpenAIResponse, ProviderAdapter, StreamDecoder } from '../providers/types.js';
-import type { ClientLink } from '../http/client-link.js';
+import type { ClientLink, ClientWatcher } from '../http/client-link.js';
+import type { Deadline, Deadlines } from '../upstream/deadlines.js';
 import { failureOf, type Exchange, type UpstreamClient, type WholeResponse } from '../upstream/client.js';
 import { substitute } from './resolve.js';
 import type { Deployment } from './table.js';
@@ -99,27 +100,19 @@ export async function attempt(client: UpstreamClient, dep: Deployment, req: Rout
   const override = typeof req.body.timeout === 'number' && req.body.timeout > 0 ? req.body.timeout * 1000 : undefined;
   const timeoutMs = override ?? (req.stream ? dep.streamTimeoutMs : dep.timeoutMs);
 
-  let timedOut = false;
-  let ex: Exchange | undefined;
-  const offGone = req.client.onGone(() => ex?.abort(new Error('the client went away')));
   // one deadline for the whole answer (non-stream) or until the headers (stream; then bodyTimeout guards gaps)
-  const deadline = client.deadlines.add(timeoutMs, () => {
-    timedOut = true;
-    ex?.abort(new Error('deadline passed'));
-  });
-  const done = () => {
-    client.deadlines.remove(deadline);
-    offGone();
-  };
+  const guard = new Guard(client.deadlines, req.client, timeoutMs);
+  const done = () => guard.release();
   const link = req.client;
-  const call: CallContext = { kind: req.kind, body, model, stream: req.stream, get signal() { return link.signal; }, requestId: req.requestId };
+  const call = new Call(req.kind, body, model, req.stream, req.requestId, link);
   const label = adapter.label;
+  let ex: Exchange;
   const t0 = performance.now();
   try {
     const built = adapter.buildRequest(dep.state, call);
     const upstreamReq = built instanceof Promise ? await built : built;
     if (link.gone) throw new Error('the client went away');
-    ex = client.send(upstreamReq, { headersTimeout: timeoutMs, bodyTimeout: timeoutMs, mode: req.stream ? 'stream' : 'whole', limit: req.stream ? ERROR_BODY_LIMIT : MAX_ANSWER_BYTES });
+    ex = guard.ex = client.send(upstreamReq, { headersTimeout: timeoutMs, bodyTimeout: timeoutMs, mode: req.stream ? 'stream' : 'whole', limit: req.stream ? ERROR_BODY_LIMIT : MAX_ANSWER_BYTES });
     const answer = req.stream ? await ex.head! : await ex.whole!;
     if (answer.status >= 400) {
       const whole = answer as WholeResponse;
@@ -129,10 +122,7 @@ export async function attempt(client: UpstreamClient, dep: Deployment, req: Rout
       const upstreamMs = performance.now() - t0;
       done();
       const raw = (answer as WholeResponse).body;
-      if (adapter.passthrough?.(dep.state, call, raw)) {
-        let parsed: OpenAIResponse | undefined;
-        return { type: 'json', deployment: dep, raw, upstreamMs, get response() { return (parsed ??= JSON.parse(raw.toString('utf8')) as OpenAIResponse); } };
-      }
+      if (adapter.passthrough?.(dep.state, call, raw)) return new RawAnswer(dep, raw, upstreamMs);
       const text = raw.toString('utf8');
       let json: unknown;
       try {
@@ -144,12 +134,67 @@ export async function attempt(client: UpstreamClient, dep: Deployment, req: Rout
     }
   } catch (e) {
     done();
-    throw failureOf(e, label, timedOut, timeoutMs);
+    throw failureOf(e, label, guard.timedOut, timeoutMs);
   }
-  client.deadlines.remove(deadline);
+  client.deadlines.remove(guard);
   const upstreamMs = performance.now() - t0;
   const decoder = adapter.streamDecoder(dep.state, call);
   return { type: 'stream', deployment: dep, chunks: decode(ex, decoder, label, timeoutMs, done), upstreamMs };
+}
+
+/** Stops an attempt when its deadline passes or its client goes away; one object instead of closures. */
+class Guard implements Deadline, ClientWatcher {
+  readonly at: number;
+  timedOut = false;
+  ex?: Exchange;
+
+  constructor(private readonly deadlines: Deadlines, private readonly link: ClientLink, ms: number) {
+    this.at = Date.now() + ms;
+    deadlines.add(this);
+    link.watch(this);
+  }
+
+  onExpire(): void {
+    this.timedOut = true;
+    this.ex?.abort(new Error('deadline passed'));
+  }
+
+  clientGone(): void {
+    this.ex?.abort(new Error('the client went away'));
+  }
+
+  release(): void {
+    this.deadlines.remove(this);
+    this.link.unwatch(this);
+  }
+}
+
+/** The CallContext adapters see; `signal` is made only if an adapter asks for it. */
+class Call implements CallContext {
+  constructor(
+    readonly kind: EndpointKind,
+    readonly body: JsonObject,
+    readonly model: string,
+    readonly stream: boolean,
+    readonly requestId: string,
+    private readonly link: ClientLink,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.link.signal;
+  }
+}
+
+/** A passthrough answer: `raw` goes to the client as is; `response` parses it on first read. */
+class RawAnswer {
+  readonly type = 'json' as const;
+  private parsed?: OpenAIResponse;
+
+  constructor(readonly deployment: Deployment, readonly raw: Buffer, readonly upstreamMs: number) {}
+
+  get response(): OpenAIResponse {
+    return (this.parsed ??= JSON.parse(this.raw.toString('utf8')) as OpenAIResponse);
+  }
 }
 
 /** Pull the upstream body chunk by chunk through the decoder; ends (or is returned early) with cleanup. */

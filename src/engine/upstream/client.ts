@@ -54,7 +54,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private ended = false;
   private error?: Error;
   private wake?: () => void;
-  private settle?: { resolve: (v: never) => void; reject: (e: Error) => void };
+  private resolve?: (v: never) => void;
+  private reject?: (e: Error) => void;
   private readonly streaming: boolean;
   private readonly limit: number;
   /** whole mode: the answer, once complete */
@@ -66,7 +67,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.streaming = opts.mode === 'stream';
     this.limit = opts.limit ?? Infinity;
     const p = new Promise<never>((resolve, reject) => {
-      this.settle = { resolve, reject };
+      this.resolve = resolve;
+      this.reject = reject;
     });
     if (this.streaming) this.head = p as Promise<Exchange | WholeResponse>;
     else this.whole = p as Promise<WholeResponse>;
@@ -115,19 +117,19 @@ export class Exchange implements Dispatcher.DispatchHandler {
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
     if (this.ended) return;
     this.error = err;
-    const s = this.settle;
-    if (s) {
-      this.settle = undefined;
-      s.reject(err);
+    const reject = this.reject;
+    if (reject) {
+      this.resolve = this.reject = undefined;
+      reject(err);
     }
     this.notify();
   }
 
   private finish(v: WholeResponse | Exchange): void {
-    const s = this.settle;
-    if (s) {
-      this.settle = undefined;
-      s.resolve(v as never);
+    const resolve = this.resolve;
+    if (resolve) {
+      this.resolve = this.reject = undefined;
+      resolve(v as never);
     }
   }
 

@@ -1,7 +1,7 @@
-/** One pending deadline. */
+/** One pending deadline: an object that knows what to do when it passes (no closure needed). */
 export interface Deadline {
   at: number;
-  onExpire: () => void;
+  onExpire(): void;
 }
 
 /**
@@ -15,14 +15,13 @@ export class Deadlines {
 
   constructor(private readonly tickMs = 50) {}
 
-  add(ms: number, onExpire: () => void): Deadline {
-    const d: Deadline = { at: Date.now() + ms, onExpire };
+  /** Track `d` (its `at` already set). */
+  add(d: Deadline): void {
     this.pending.add(d);
     if (!this.timer) {
       this.timer = setInterval(() => this.sweep(), this.tickMs);
       this.timer.unref();
     }
-    return d;
   }
 
   remove(d: Deadline): void {
