@@ -10,7 +10,7 @@ import type { Level, ProxyPlan } from './plan.js';
 
 export const DEFAULT_CONTROL_PLANE_URL = 'https://control-plane.kubiya.ai';
 export const DEFAULT_GATEWAY_URL = 'https://llm-proxy.kubiya.ai';
-export const DEFAULT_PROXY_TIMEOUT_SECONDS = 60;
+export const DEFAULT_PROXY_TIMEOUT_SECONDS = 30;
 export const DEFAULT_PROXY_MAX_RETRIES = 3;
 
 /** The `worker start` flags that take part in resolution (undefined = not given). */

@@ -141,7 +141,7 @@ describe('failures', () => {
   });
   it('an explicit config keeps working when the queue cannot answer; defaults for timeout and retries', async () => {
     const p = await plan({ flags: { proxyConfigFile: flagFile, apiKey: 'k-123456' }, fetchQueue: down('the control plane refused the connection (u)') });
-    expect([p.mode, p.proxyTimeoutSeconds, p.origins.proxyTimeoutSeconds, p.proxyMaxRetries]).toEqual(['local-proxy', 60, 'default', 3]);
+    expect([p.mode, p.proxyTimeoutSeconds, p.origins.proxyTimeoutSeconds, p.proxyMaxRetries]).toEqual(['local-proxy', 30, 'default', 3]);
     expect(p.warnings).toContain("could not read the queue's settings (the control plane refused the connection (u)); using defaults for the proxy timeout and retries");
     const t = await plan({ flags: { proxyConfigFile: flagFile, apiKey: 'k-123456', proxyTimeoutSeconds: 9 }, fetchQueue: queue({ localProxyTimeoutSeconds: 20 }) });
     expect([t.proxyTimeoutSeconds, t.origins.proxyTimeoutSeconds]).toEqual([9, 'flag']);
