@@ -12,7 +12,7 @@ export function register(program: Command): void {
     .option('-p, --port <port>', 'port to bind; 0 picks a free one and prints it', '4000')
     .option('--port-file <file>', 'after binding, write {"pid","host","port","url"} here (atomically)')
     .option('--drain-timeout <seconds>', 'on SIGTERM, how long to let in-flight requests and streams finish', '30')
-    .option('--detailed-debug', 'log every request (method, path, status, time, model); never secrets')
+    .option('--detailed-debug', 'log every request (method, path, status, time, request id); never secrets')
     .addOption(new Option('--detailed_debug').hideHelp())
     .addOption(new Option('--debug', 'same as --detailed-debug').hideHelp())
     .option('--json-logs', 'structured JSON log lines (also litellm_settings.json_logs)')
