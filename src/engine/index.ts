@@ -39,14 +39,20 @@ export interface EngineHandle {
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
+/** The master key (config, else LITELLM_MASTER_KEY) and every secret to keep out of output, master key included. */
+export function engineSecrets(loaded: LoadedConfig, env: NodeJS.ProcessEnv = process.env): { masterKey?: string; secretValues: string[] } {
+  const masterKey = loaded.config.general_settings.master_key || env.LITELLM_MASTER_KEY || undefined;
+  const secretValues = masterKey && !loaded.secretValues.includes(masterKey) ? [...loaded.secretValues, masterKey] : loaded.secretValues;
+  return { masterKey, secretValues };
+}
+
 /** Start the proxy engine in this process. Rejects with an `EADDRINUSE` error when the port is taken. */
 export async function startEngine(opts: StartEngineOptions): Promise<EngineHandle> {
   const { loaded } = opts;
   const cfg = loaded.config;
   const env = opts.env ?? process.env;
   const ls = cfg.litellm_settings;
-  const masterKey = cfg.general_settings.master_key ?? env.LITELLM_MASTER_KEY ?? undefined;
-  const secretValues = masterKey && !loaded.secretValues.includes(masterKey) ? [...loaded.secretValues, masterKey] : loaded.secretValues;
+  const { masterKey, secretValues } = engineSecrets(loaded, env);
   const logger = opts.logger ?? createLogger({ json: ls.json_logs === true, level: ls.set_verbose ? 'debug' : 'info', secrets: secretValues });
   const host = opts.host ?? '127.0.0.1';
   const table = await buildRouteTable(loaded, env);
@@ -54,7 +60,7 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
   const ctx: EngineContext = {
     table,
     client,
-    auth: new MasterKeyAuth(masterKey || undefined),
+    auth: new MasterKeyAuth(masterKey),
     logger,
     debug: opts.debug ?? logger.isLevelEnabled?.('debug') ?? false,
     maxRequestBytes: (cfg.general_settings.max_request_size_mb ?? 32) * 1024 * 1024,

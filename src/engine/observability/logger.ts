@@ -20,6 +20,12 @@ export interface LoggerOptions {
   write?: (line: string) => void;
 }
 
+/** `s` with every known secret (4+ characters; longest first) replaced by `****`. */
+export function redactSecrets(s: string, secrets: readonly string[]): string {
+  for (const secret of secrets) if (secret.length >= 4 && s.includes(secret)) s = s.split(secret).join('****');
+  return s;
+}
+
 /**
  * A small structured logger: text (`time level msg k=v`) or JSON lines. Known secret values are
  * masked in every line. The engine only logs at start-up, on errors and in debug mode, so a
@@ -29,10 +35,6 @@ export function createLogger(opts: LoggerOptions = {}): EngineLogger {
   const min = LOG_LEVELS.indexOf(opts.level ?? 'info');
   const secrets = [...(opts.secrets ?? [])].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
   const write = opts.write ?? ((line: string) => process.stdout.write(line));
-  const redact = (s: string) => {
-    for (const secret of secrets) if (s.includes(secret)) s = s.split(secret).join('****');
-    return s;
-  };
   const emit = (level: LogLevel, fields: object, msg?: string) => {
     if (LOG_LEVELS.indexOf(level) < min) return;
     const time = new Date().toISOString();
@@ -47,7 +49,7 @@ export function createLogger(opts: LoggerOptions = {}): EngineLogger {
       }
       line = `${time} ${level.toUpperCase().padEnd(5)} ${msg ?? ''}${kv}`;
     }
-    write(`${redact(line)}\n`);
+    write(`${redactSecrets(line, secrets)}\n`);
   };
   return {
     debug: (f, m) => emit('debug', f, m),

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { loadLiteLLMConfig } from '../../../config/litellm/load.js';
 import { UserError } from '../../../errors.js';
-import { createLogger, startEngine } from '../../../engine/index.js';
+import { createLogger, engineSecrets, startEngine } from '../../../engine/index.js';
 import { writeFileAtomic } from '../../../util/atomic-write.js';
 import { capYoungGeneration } from '../../../engine/observability/memory.js';
 import { configPath } from './config-path.js';
@@ -34,10 +34,7 @@ export async function proxyStart(opts: ProxyStartOptions): Promise<void> {
   Object.assign(process.env, loaded.environment);
   const ls = loaded.config.litellm_settings;
   const debug = !!(opts.detailedDebug || opts.detailed_debug || opts.debug || ls.set_verbose);
-  const secrets = [...loaded.secretValues];
-  const masterKey = loaded.config.general_settings.master_key ?? process.env.LITELLM_MASTER_KEY;
-  if (masterKey) secrets.push(masterKey);
-  const logger = createLogger({ json: !!(opts.jsonLogs || ls.json_logs), level: debug ? 'debug' : 'info', secrets });
+  const logger = createLogger({ json: !!(opts.jsonLogs || ls.json_logs), level: debug ? 'debug' : 'info', secrets: engineSecrets(loaded).secretValues });
 
   let engine;
   try {
