@@ -3,7 +3,7 @@
  * JSON and NDJSON streams, with fault injection. Chat echoes the last user message.
  */
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { listenLoopback, sendJson as json } from './fake-server.js';
 
 export type OllamaFault =
   | { kind: 'status'; status: number; body?: unknown }
@@ -23,7 +23,6 @@ export interface FakeOllama {
 export async function startOllamaUpstream(): Promise<FakeOllama> {
   let fault: OllamaFault | undefined;
   const requests: FakeOllama['requests'] = [];
-  const sockets = new Set<Socket>();
   const server = http.createServer((req, res) => {
     const parts: Buffer[] = [];
     req.on('data', (b: Buffer) => parts.push(b));
@@ -34,10 +33,6 @@ export async function startOllamaUpstream(): Promise<FakeOllama> {
       requests.push({ path, body });
       answer(path, body, req, res);
     });
-  });
-  server.on('connection', (s: Socket) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
   });
 
   function answer(path: string, body: Record<string, unknown>, req: http.IncomingMessage, res: http.ServerResponse) {
@@ -97,25 +92,12 @@ export async function startOllamaUpstream(): Promise<FakeOllama> {
     res.end();
   }
 
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
+  const listening = await listenLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    ...listening,
     requests,
     setFault: (f) => {
       fault = f;
     },
-    openSockets: () => sockets.size,
-    close: () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
   };
-}
-
-function json(res: http.ServerResponse, value: unknown) {
-  const s = JSON.stringify(value);
-  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(s) });
-  res.end(s);
 }

@@ -3,7 +3,7 @@
  * Chat answers echo the last user message; tools come back as a tool call; every request is recorded.
  */
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { listenLoopback, sendJson as json } from './fake-server.js';
 
 export type Fault =
   | { kind: 'status'; status: number; body?: unknown; headers?: Record<string, string> }
@@ -64,7 +64,6 @@ export async function startOpenAIUpstream(initial: FakeUpstreamOptions = {}): Pr
   let fault: Fault | undefined;
   let options = { ...initial };
   const requests: RecordedRequest[] = [];
-  const sockets = new Set<Socket>();
   const state = { aborted: 0 };
 
   const server = http.createServer((req, res) => {
@@ -85,10 +84,6 @@ export async function startOpenAIUpstream(initial: FakeUpstreamOptions = {}): Pr
       });
       void answer(path, body ?? {}, req, res);
     });
-  });
-  server.on('connection', (s: Socket) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
   });
 
   async function answer(path: string, body: Record<string, unknown>, req: http.IncomingMessage, res: http.ServerResponse) {
@@ -176,11 +171,9 @@ export async function startOpenAIUpstream(initial: FakeUpstreamOptions = {}): Pr
     res.end('data: [DONE]\n\n');
   }
 
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
+  const listening = await listenLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
-    port,
+    ...listening,
     requests,
     setFault: (f) => {
       fault = f;
@@ -188,20 +181,8 @@ export async function startOpenAIUpstream(initial: FakeUpstreamOptions = {}): Pr
     setOptions: (o) => {
       options = { ...options, ...o };
     },
-    openSockets: () => sockets.size,
     get aborted() {
       return state.aborted;
     },
-    close: () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
   };
-}
-
-function json(res: http.ServerResponse, value: unknown) {
-  const s = JSON.stringify(value);
-  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(s) });
-  res.end(s);
 }
