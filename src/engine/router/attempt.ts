@@ -112,7 +112,10 @@ export async function attempt(client: UpstreamClient, dep: Deployment, req: Rout
     const built = adapter.buildRequest(dep.state, call);
     const upstreamReq = built instanceof Promise ? await built : built;
     if (link.gone) throw new Error('the client went away');
-    ex = guard.ex = client.send(upstreamReq, { headersTimeout: timeoutMs, bodyTimeout: timeoutMs, mode: req.stream ? 'stream' : 'whole', limit: req.stream ? ERROR_BODY_LIMIT : MAX_ANSWER_BYTES });
+    // the guard's deadline covers the whole answer (streams: until the headers), so undici needs no
+    // timers of its own (each one lives ~0.5 s in its timer wheel and gets promoted to the old
+    // generation); a stream keeps bodyTimeout for silent gaps once it is going
+    ex = guard.ex = client.send(upstreamReq, { headersTimeout: 0, bodyTimeout: req.stream ? timeoutMs : 0, mode: req.stream ? 'stream' : 'whole', limit: req.stream ? ERROR_BODY_LIMIT : MAX_ANSWER_BYTES });
     const answer = req.stream ? await ex.head! : await ex.whole!;
     if (answer.status >= 400) {
       const whole = answer as WholeResponse;
