@@ -216,7 +216,8 @@ async function buildDeployment(entry: ModelEntry, at: string, env: Record<string
   const defaults: JsonObject = {};
   for (const k of FORWARDED) if (p[k] !== undefined) defaults[k] = p[k];
   const id = info.id !== undefined ? String(info.id) : createHash('sha256').update(`${at}\0${entry.model_name}\0${entry.litellm_params.model}\0${String(p.api_base ?? '')}`).digest('hex').slice(0, 32);
-  const apiBase = adapter ? adapter.describe(state).api_base : undefined;
+  // a mock_response deployment calls nothing: no provider default URL (api.openai.com...) in /health or /model/info
+  const apiBase = adapter && mock === undefined ? adapter.describe(state).api_base : typeof p.api_base === 'string' ? p.api_base : undefined;
   const known = catalogEntry(split.model) ?? (typeof info.base_model === 'string' ? catalogEntry(info.base_model) : undefined);
   const inCost = num(info.input_cost_per_token) ?? num(p.input_cost_per_token) ?? known?.inputCost;
   const outCost = num(info.output_cost_per_token) ?? num(p.output_cost_per_token) ?? known?.outputCost;

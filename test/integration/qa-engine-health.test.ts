@@ -1,0 +1,60 @@
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startOpenAIUpstream, type FakeUpstream } from '../fakes/openai-upstream.js';
+import { startTestEngine, type TestEngine } from './engine-helpers.js';
+
+let up: FakeUpstream | undefined;
+let engine: TestEngine | undefined;
+afterEach(async () => {
+  await engine?.close();
+  await up?.close();
+  engine = up = undefined;
+});
+
+/** Read one HTTP/1.1 answer from a raw socket (until the peer closes it). */
+function readAll(sock: net.Socket): Promise<string> {
+  return new Promise((resolve) => {
+    let text = '';
+    sock.on('data', (b: Buffer) => (text += b.toString('utf8')));
+    sock.on('close', () => resolve(text));
+  });
+}
+
+describe('/health for mock_response deployments', () => {
+  it('does not show a provider URL the deployment never calls', async () => {
+    engine = await startTestEngine({ model_list: [{ model_name: 'demo', litellm_params: { model: 'openai/gpt-4o', mock_response: 'hi' } }] });
+    const health = await (await fetch(`${engine.url}/health`)).json();
+    expect(health.healthy_count).toBe(1);
+    expect(JSON.stringify(health)).not.toContain('api.openai.com');
+    const info = await (await fetch(`${engine.url}/v1/model/info`)).json();
+    expect(JSON.stringify(info)).not.toContain('api.openai.com');
+  });
+});
+
+describe('probes while draining', () => {
+  it('a keep-alive connection that probes during the drain gets 503 and connection: close', async () => {
+    up = await startOpenAIUpstream({ chunkIntervalMs: 40, repeat: 10 });
+    engine = await startTestEngine({ model_list: [{ model_name: 'm', litellm_params: { model: 'openai/m', api_base: `${up.url}/v1` } }] }, { drainTimeoutMs: 5000 });
+    // a stream in flight keeps the drain going
+    const stream = fetch(`${engine.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm', stream: true, messages: [{ role: 'user', content: 'a b c' }] }) }).then((r) => r.text());
+    // a probe connection: one answered probe, then a second probe started before the drain and finished during it
+    const sock = net.connect(engine.port, '127.0.0.1');
+    await new Promise((r) => sock.once('connect', r));
+    const answers = readAll(sock);
+    sock.write('GET /health/liveness HTTP/1.1\r\nhost: x\r\n\r\n');
+    await new Promise((r) => setTimeout(r, 100));
+    sock.write('GET /health/liveliness HTTP/1.1\r\nhost: x\r\n');
+    await new Promise((r) => setTimeout(r, 30));
+    const closing = engine.close();
+    await new Promise((r) => setTimeout(r, 100));
+    sock.write('\r\n');
+    const text = await answers;
+    expect(text).toMatch(/^HTTP\/1.1 200/);
+    const second = text.slice(text.indexOf('HTTP/1.1', 5));
+    expect(second).toMatch(/^HTTP\/1.1 503/);
+    expect(second.toLowerCase()).toContain('connection: close');
+    expect(second).toContain('draining');
+    expect(await stream).toContain('[DONE]');
+    await closing;
+  });
+});
