@@ -53,6 +53,15 @@ describe('routing helpers', () => {
     expect(splitProvider('groq/llama3-8b')).toEqual({ provider: 'groq', model: 'llama3-8b' });
     expect(splitProvider('gpt-4o')).toEqual({ provider: 'openai', model: 'gpt-4o' });
     expect(splitProvider('claude-3-haiku')).toEqual({ provider: 'anthropic', model: 'claude-3-haiku' });
+    // bare names LiteLLM maps to Bedrock, Vertex AI and Cohere (not to api.openai.com)
+    expect(splitProvider('anthropic.claude-3-sonnet-20240229-v1:0')).toEqual({ provider: 'bedrock', model: 'anthropic.claude-3-sonnet-20240229-v1:0' });
+    expect(splitProvider('us.anthropic.claude-3-5-sonnet-20240620-v1:0').provider).toBe('bedrock');
+    expect(splitProvider('amazon.titan-embed-text-v2:0').provider).toBe('bedrock');
+    expect(splitProvider('textembedding-gecko-multilingual@001').provider).toBe('vertex_ai');
+    expect(splitProvider('gemini-1.5-pro').provider).toBe('vertex_ai');
+    expect(splitProvider('command-r-plus').provider).toBe('cohere');
+    expect(splitProvider('text-embedding-3-small').provider).toBe('openai');
+    expect(splitProvider('gpt-4.1-mini').provider).toBe('openai');
     expect(splitProvider('hosted_vllm/meta-llama/Llama-3')).toEqual({ provider: 'hosted_vllm', model: 'meta-llama/Llama-3' });
     expect(splitProvider('my-model', 'openai')).toEqual({ provider: 'openai', model: 'my-model' });
   });

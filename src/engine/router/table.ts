@@ -107,8 +107,21 @@ const DEFAULT_TIMEOUT_S = 600;
 export function splitProvider(model: string, custom?: string): { provider?: string; model: string } {
   if (custom) return { provider: custom, model: model.startsWith(`${custom}/`) ? model.slice(custom.length + 1) : model };
   const slash = model.indexOf('/');
-  if (slash === -1) return { provider: /^claude-/.test(model) ? 'anthropic' : 'openai', model };
+  if (slash === -1) return { provider: bareProvider(model), model };
   return { provider: model.slice(0, slash), model: model.slice(slash + 1) };
+}
+
+// bare model names LiteLLM resolves to a provider other than OpenAI (its model lists, by family)
+const BEDROCK_ID = /^(?:(?:us|eu|apac|global|us-gov|jp|au)\.)?(?:anthropic|amazon|meta|cohere|mistral|ai21|stability|deepseek|writer|qwen|twelvelabs)\.[\w.-]+(?::\d+)?$/;
+const VERTEX_BARE = /^(?:gemini-|textembedding-gecko|text-multilingual-embedding-|text-embedding-00\d|chat-bison|text-bison|codechat-bison|code-bison)/;
+
+/** The provider of a model named without a prefix: `claude-*` Anthropic, Bedrock model ids, Vertex families, `command-*` Cohere, else OpenAI. */
+function bareProvider(model: string): string {
+  if (/^claude-/.test(model)) return 'anthropic';
+  if (BEDROCK_ID.test(model)) return 'bedrock';
+  if (VERTEX_BARE.test(model)) return 'vertex_ai';
+  if (/^command(?:-|$)/.test(model)) return 'cohere';
+  return 'openai';
 }
 
 /** LiteLLM providers the engine has no adapter for yet (a clearer warning than "unknown provider"). */
