@@ -24,11 +24,25 @@ export async function buildProgram(): Promise<Command> {
 /** Entry point: run the CLI and map every error to a clear message and exit code. */
 export async function main(argv: string[]): Promise<void> {
   configureColor(process.stderr);
+  ignoreClosedPipes();
   const program = await buildProgram();
   try {
     await program.parseAsync(argv);
   } catch (err) {
     process.exitCode = handleError(err, wantsJson(argv));
+  }
+}
+
+/**
+ * A reader that goes away (`kubiya worker logs ... | head`) must not crash the CLI with an EPIPE
+ * stack trace, nor a foreground supervisor whose children still need stopping: output to a closed
+ * pipe is dropped (the log files keep everything). `worker logs -f` stops on its own (see there).
+ */
+function ignoreClosedPipes(): void {
+  for (const s of [process.stdout, process.stderr]) {
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+    });
   }
 }
 

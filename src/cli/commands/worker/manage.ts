@@ -67,11 +67,13 @@ export function registerManage(worker: Command): void {
       const stop = () => ac.abort();
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
+      process.stdout.once('error', stop); // the reader went away (`| head`): stop following
       try {
         await showLog(file, { lines, follow: o.follow, signal: ac.signal });
       } finally {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
+        process.stdout.off('error', stop);
       }
     });
 
