@@ -49,11 +49,13 @@ export async function handleMessages(route: string, ctx: EngineContext, req: Inc
     headers['x-litellm-attempted-retries'] = tries.attemptedRetries ?? 0;
     headers['x-litellm-attempted-fallbacks'] = tries.attemptedFallbacks ?? 0;
     if (ctx.draining) headers.connection = 'close';
+    // `model` echoes the requested name, unless a fallback group answered: then it names that group
+    const model = tries.attemptedFallbacks ? outcome.deployment.modelName : t.model;
     if (outcome.type === 'json') {
-      sendJson(res, 200, JSON.stringify(toAnthropicMessage(outcome.response, t.model, t.stopSequences)), headers);
+      sendJson(res, 200, JSON.stringify(toAnthropicMessage(outcome.response, model, t.stopSequences)), headers);
       return;
     }
-    const translator = new AnthropicStreamTranslator(t.model, t.stopSequences, estimateChatPromptTokens(t.body));
+    const translator = new AnthropicStreamTranslator(model, t.stopSequences, estimateChatPromptTokens(t.body));
     await writeStream(res, outcome, translator, headers, ctx);
   } catch (e) {
     const err = toGatewayError(e);
