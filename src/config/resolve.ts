@@ -184,7 +184,7 @@ function queueSource(value: unknown): ConfigSource {
 function candidates(input: ResolveInput, env: NodeJS.ProcessEnv, warnings: string[]): Candidate[] {
   const f = input.flags;
   const ctx = input.context;
-  const flag = level('flag', '--enable-local-proxy', f.enableLocalProxy, file(f.proxyConfigFile, process.cwd()), inline(f.proxyConfigJson, '--proxy-config-json'), nonEmpty(f.model), warnings, '--proxy-config-file', '--proxy-config-json');
+  const flag = level('flag', f.enableLocalProxy === false ? '--no-enable-local-proxy' : '--enable-local-proxy', f.enableLocalProxy, file(f.proxyConfigFile, process.cwd()), inline(f.proxyConfigJson, '--proxy-config-json'), nonEmpty(f.model), warnings, '--proxy-config-file', '--proxy-config-json');
   const envFile = envString(env, 'KUBIYA_PROXY_CONFIG_FILE');
   const envL = level('env', 'KUBIYA_ENABLE_LOCAL_PROXY', envBool(env, 'KUBIYA_ENABLE_LOCAL_PROXY'), file(envFile, process.cwd()), inline(envString(env, 'KUBIYA_PROXY_CONFIG_JSON'), 'KUBIYA_PROXY_CONFIG_JSON'), envString(env, 'KUBIYA_MODEL'), warnings, 'KUBIYA_PROXY_CONFIG_FILE', 'KUBIYA_PROXY_CONFIG_JSON');
   const p = ctx?.litellmProxy;
