@@ -10,6 +10,9 @@ Examples:
 
 The file is ~/.kubiya/config (or $KUBIYA_CONFIG); KUBIYA_CONTEXT picks a context for one command.`;
 
+/** An "Examples:" block for one command's --help. */
+const examples = (...lines: string[]): string => `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}`;
+
 /** Registers the `kubiya config` command group (contexts in ~/.kubiya/config). */
 export function register(program: Command): void {
   const config = program
@@ -25,13 +28,19 @@ export function register(program: Command): void {
     .command('get-contexts')
     .description('List contexts; * marks the current one')
     .option('-o, --output <format>', 'text or json', 'text')
+    .addHelpText('after', examples('kubiya config get-contexts', 'kubiya config get-contexts -o json'))
     .action(run('getContexts'));
   config
     .command('current-context')
     .description('Print the current context (KUBIYA_CONTEXT wins over the file for one command)')
     .option('-o, --output <format>', 'text or json', 'text')
+    .addHelpText('after', examples('kubiya config current-context', 'KUBIYA_CONTEXT=staging kubiya config current-context -o json'))
     .action(run('currentContext'));
-  config.command('use-context <name>').description('Make a context the current one').action(run('useContext'));
+  config
+    .command('use-context <name>')
+    .description('Make a context the current one')
+    .addHelpText('after', examples('kubiya config use-context prod', 'kubiya config get-contexts   # the names you can use'))
+    .action(run('useContext'));
   config
     .command('set-context <name>')
     .description('Create a context, or change fields of an existing one (other fields, litellm-proxy included, are kept)')
@@ -41,6 +50,7 @@ export function register(program: Command): void {
     .option('--token <key>', 'Kubiya API key for the user (stored in the file, mode 0600)')
     .option('--worker-command <cmd>', 'worker command line for workers started in this context')
     .option('--llm-gateway-url <url>', 'LLM gateway URL when no local proxy runs')
+    .addHelpText('after', examples('kubiya config set-context prod --api-url https://control-plane.kubiya.ai --organization acme --user me@acme.com', 'kubiya config set-context prod --token "$KUBIYA_API_KEY"', 'kubiya config set-context dev --worker-command "python -m my_worker"'))
     .action(run('setContext'));
   config
     .command('set-proxy')
@@ -57,12 +67,21 @@ Examples:
   kubiya config set-proxy --context dev --enable --config-json '{"model_list":[{"model_name":"llama3","litellm_params":{"model":"ollama/llama3"}}]}'
   kubiya config set-proxy --disable`)
     .action(run('setProxy'));
-  config.command('delete-context <name>').description('Delete a context (its user entry is kept)').action(run('deleteContext'));
-  config.command('rename-context <old> <new>').description('Rename a context (current-context follows)').action(run('renameContext'));
+  config
+    .command('delete-context <name>')
+    .description('Delete a context (its user entry is kept)')
+    .addHelpText('after', examples('kubiya config delete-context staging'))
+    .action(run('deleteContext'));
+  config
+    .command('rename-context <old> <new>')
+    .description('Rename a context (current-context follows)')
+    .addHelpText('after', examples('kubiya config rename-context default prod'))
+    .action(run('renameContext'));
   config
     .command('view')
     .description('Show the config file; tokens and keys are masked unless --raw')
     .option('--raw', 'show tokens and keys unmasked')
     .option('-o, --output <format>', 'yaml (text) or json', 'text')
+    .addHelpText('after', examples('kubiya config view', 'kubiya config view -o json', 'kubiya config view --raw   # prints your tokens'))
     .action(run('view'));
 }

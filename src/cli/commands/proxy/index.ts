@@ -18,6 +18,7 @@ export function register(program: Command): void {
     .option('--json-logs', 'structured JSON log lines (also litellm_settings.json_logs)')
     .option('--exit-with-parent', 'drain and exit when the process that started the engine goes away (used by worker start)')
     .addOption(new Option('--num_workers <n>').hideHelp())
+    .addHelpText('after', '\nExamples:\n  kubiya proxy start --config templates/mock.yaml --port 4000\n  CONFIG_FILE_PATH=litellm.yaml LITELLM_MASTER_KEY=sk-... kubiya proxy start --port 0 --json-logs')
     .action(async (opts) => (await import('./start.js')).proxyStart(opts));
 
   proxy
@@ -26,5 +27,6 @@ export function register(program: Command): void {
     .argument('[config]', 'LiteLLM config file (default: --config or $CONFIG_FILE_PATH)')
     .option('-c, --config <file>', 'LiteLLM config file')
     .option('-o, --output <format>', 'text or json', 'text')
+    .addHelpText('after', '\nExamples:\n  kubiya proxy validate templates/multi-provider.yaml\n  kubiya proxy validate litellm.json -o json')
     .action(async (file: string | undefined, opts) => (await import('./validate.js')).proxyValidate(file, opts));
 }

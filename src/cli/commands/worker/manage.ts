@@ -81,6 +81,7 @@ export function registerManage(worker: Command): void {
     .command('list')
     .description('List every queue directory in ~/.kubiya/workers and its state')
     .addOption(new Option('-o, --output <format>', 'text or json').default('text'))
+    .addHelpText('after', '\nExamples:\n  kubiya worker list\n  kubiya worker list -o json')
     .action(async (o: { output: string }) => {
       const { listQueueIds } = await import('../../../supervisor/queue-dir.js');
       const { queueStatus, formatUptime } = await import('../../../supervisor/status.js');

@@ -60,7 +60,7 @@ export function registerStart(worker: Command): void {
     .option('--control-plane-url <url>', 'control plane URL (default https://control-plane.kubiya.ai)')
     .option('--api-key <key>', 'Kubiya API key (prefer KUBIYA_API_KEY or a context token: flags show in ps)')
     .option('--gateway-url <url>', 'LLM gateway URL when no local proxy runs (default https://llm-proxy.kubiya.ai)')
-    .option('--proxy-timeout <s>', 'seconds to wait for the local proxy to become ready')
+    .option('--proxy-timeout <s>', 'seconds to wait for the local proxy to become ready (default: the queue\'s local_proxy_timeout_seconds, else 30)')
     .option('-d, --daemon', 'run in the background (see kubiya worker status|logs|stop)')
     .option('--worker-command <cmd>', 'worker command line (quoted); "-- cmd args" wins over it')
     .option('--package-source <src>', 'where the worker package is installed from')
