@@ -19,7 +19,10 @@ const REQUIRED: Record<EndpointKind, string> = { chat: 'messages', completion: '
 export async function handleOpenAI(kind: EndpointKind, ctx: EngineContext, req: IncomingMessage, res: ServerResponse, requestId: string, t0: number): Promise<void> {
   const body = await readJsonBody(req, ctx.maxRequestBytes);
   const model = body.model;
-  if (typeof model !== 'string' || model === '') throw badRequest('Missing required parameter: "model".', 'model', 'missing_required_parameter');
+  if (typeof model !== 'string' || model === '') {
+    const missing = model === undefined || model === null || model === '';
+    throw badRequest(missing ? 'Missing required parameter: "model".' : 'Invalid "model": expected a model name (a string).', 'model', missing ? 'missing_required_parameter' : 'invalid_type');
+  }
   const need = REQUIRED[kind];
   const v = body[need];
   if (v === undefined || v === null || (kind === 'chat' && !Array.isArray(v))) {
