@@ -15,3 +15,21 @@ describe('worker start --dry-run names the flags the user actually gave', () => 
     }
   });
 });
+
+describe('config set-proxy --config-file with a relative path', () => {
+  it('means the file as seen from where the command ran, and worker start finds it', async () => {
+    h = makeHome();
+    const fs = await import('node:fs');
+    const path = await import('node:path');
+    fs.mkdirSync(path.join(h.home, 'proj'));
+    fs.copyFileSync(path.resolve(__dirname, '../../templates/mock.yaml'), path.join(h.home, 'proj', 'mock.yaml'));
+    expect((await h.run(['config', 'set-context', 'c'])).code).toBe(0);
+    // the helper runs in h.home: "proj/mock.yaml" is relative to it, not to ~/.kubiya
+    const set = await h.run(['config', 'set-proxy', '--enable', '--config-file', 'proj/mock.yaml']);
+    expect(set.code).toBe(0);
+    const r = await h.run(['worker', 'start', '--queue-id', 'q', '--dry-run', '-o', 'json', '--', 'node', '-e', '1']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).config.source).toBe(path.join(h.home, 'proj', 'mock.yaml'));
+  });
+});

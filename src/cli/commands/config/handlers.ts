@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { stringify } from 'yaml';
 import { UserError } from '../../../errors.js';
 import { formatTable, parseOutputMode, printJson, warn, type OutputMode } from '../../output.js';
@@ -84,7 +85,9 @@ export const handlers = {
     const cfg = loadKubiyaConfig();
     const name = opts.context ?? cfg.effectiveName().name;
     if (!name) throw new UserError('set-proxy: no current context; pass --context NAME or run kubiya config use-context NAME');
-    edit.setProxy(cfg, name, { enabled: !!opts.enable, configFile: opts.configFile, configJson: opts.configJson, model: opts.model });
+    // a relative path means "from here" on the command line; in the file it would mean "from ~/.kubiya"
+    const configFile = opts.configFile === undefined || opts.configFile.startsWith('~') ? opts.configFile : path.resolve(opts.configFile);
+    edit.setProxy(cfg, name, { enabled: !!opts.enable, configFile, configJson: opts.configJson, model: opts.model });
     cfg.save();
     const c = cfg.require(name);
     if (c.litellmProxy?.enabled && !c.litellmProxy.configFile && c.litellmProxy.configJson === undefined) {

@@ -58,7 +58,7 @@ export function register(program: Command): void {
     .option('--context <name>', 'context to change (default: the current one)')
     .option('--enable', 'run the local proxy for workers of this context')
     .option('--disable', 'do not run the local proxy')
-    .option('--config-file <file>', 'LiteLLM config file (YAML or JSON; ~ expands when used)')
+    .option('--config-file <file>', 'LiteLLM config file (YAML or JSON; ~ expands when used; a relative path is stored as an absolute one)')
     .option('--config-json <json>', 'inline LiteLLM config as JSON')
     .option('--model <model>', 'default model for the worker')
     .addHelpText('after', `
