@@ -33,3 +33,16 @@ describe('config set-proxy --config-file with a relative path', () => {
     expect(JSON.parse(r.stdout).config.source).toBe(path.join(h.home, 'proj', 'mock.yaml'));
   });
 });
+
+describe('config current-context exit codes', () => {
+  it('exits 1 when no context is set, in text and in JSON (the JSON still says null)', async () => {
+    h = makeHome();
+    expect((await h.run(['config', 'current-context'])).code).toBe(1);
+    const j = await h.run(['config', 'current-context', '-o', 'json']);
+    expect(j.code).toBe(1);
+    expect(JSON.parse(j.stdout).currentContext).toBeNull();
+    await h.run(['config', 'set-context', 'c']);
+    const ok = await h.run(['config', 'current-context', '-o', 'json']);
+    expect([ok.code, JSON.parse(ok.stdout).currentContext]).toEqual([0, 'c']);
+  });
+});

@@ -54,6 +54,7 @@ export const handlers = {
     const eff = cfg.effectiveName();
     if (m === 'json') {
       printJson({ currentContext: eff.name ?? null, from: eff.from, file: cfg.path });
+      if (!eff.name) process.exitCode = 1; // as in text mode: "none set" is a failure scripts can test
       return;
     }
     if (!eff.name) throw new UserError('current-context is not set', { exitCode: 1, hint: 'Set one with: kubiya config use-context NAME' });
