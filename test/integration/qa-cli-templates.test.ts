@@ -24,3 +24,18 @@ describe('templates/', () => {
     expect(r.stdout).toMatch(/[1-9]\d* deployments? in/);
   });
 });
+
+describe('proxy validate exit codes match its --help', () => {
+  it('2 for a config that does not load, 1 for one that serves no model', async () => {
+    h = makeHome();
+    const help = await h.run(['proxy', 'validate', '--help']);
+    expect(help.stdout.replace(/\s+/g, ' ')).toContain('exit 2 when it does not load, 1 when it serves no model');
+    const bad = path.join(h.home, 'bad.yaml');
+    fs.writeFileSync(bad, 'model_list:\n  - model_name: a\n    litellm_params:\n      model: 5\n');
+    expect((await h.run(['proxy', 'validate', bad])).code).toBe(2);
+    const none = path.join(h.home, 'none.yaml');
+    fs.writeFileSync(none, 'model_list:\n  - model_name: x\n    litellm_params: {model: azure/x, api_key: k}\n');
+    const r = await h.run(['proxy', 'validate', none]);
+    expect([r.code, r.stderr.trim()]).toEqual([1, 'error: no model in this config can be served']);
+  });
+});

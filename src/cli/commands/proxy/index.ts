@@ -23,7 +23,7 @@ export function register(program: Command): void {
 
   proxy
     .command('validate')
-    .description('Load a config, print the models it serves and its warnings; exit 2 on errors')
+    .description('Load a config, print the models it serves and its warnings; exit 2 when it does not load, 1 when it serves no model')
     .argument('[config]', 'LiteLLM config file (default: --config or $CONFIG_FILE_PATH)')
     .option('-c, --config <file>', 'LiteLLM config file')
     .option('-o, --output <format>', 'text or json', 'text')
