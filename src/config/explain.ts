@@ -1,4 +1,4 @@
-import { maskValue } from './litellm/secrets.js';
+import { maskCommandLine, maskValue } from './litellm/secrets.js';
 import type { Level, ProxyPlan, WorkerStartOptions } from './plan.js';
 import { servedModels } from './resolve.js';
 
@@ -40,7 +40,7 @@ export function planReport(plan: ProxyPlan, options: WorkerStartOptions): PlanRe
     mode: plan.mode,
     settings,
     config: plan.config && plan.configSource ? { source: plan.configSource.label, level: plan.configSource.level, models: servedModels(plan.config) } : null,
-    worker: { command: workerCommand ?? null, from: workerCommandSource ?? 'default (the queue venv\'s worker)' },
+    worker: { command: workerCommand ? maskCommandLine(workerCommand, [plan.apiKey, ...(plan.config?.secretValues ?? [])]) : null, from: workerCommandSource ?? 'default (the queue venv\'s worker)' },
     options: rest,
     warnings: plan.warnings,
     notes: plan.notes ?? [],

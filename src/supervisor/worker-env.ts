@@ -1,4 +1,5 @@
 import type { ProxyPlan } from '../config/plan.js';
+import { maskCommandLine } from '../config/litellm/secrets.js';
 
 /** The key a worker uses against an engine without a master key (any key is accepted then). */
 export const PLACEHOLDER_KEY = 'sk-kubiya-local';
@@ -45,8 +46,7 @@ export function workerEnv(plan: ProxyPlan, endpoint: Endpoint, base: NodeJS.Proc
   return env;
 }
 
-/** Replace every known secret in a command line by `***` (for pid files and messages). */
+/** Replace every known secret and every secret-looking flag's value in a command line by `***` (for pid files and messages). */
 export function maskArgs(args: string[], secrets: (string | undefined)[]): string[] {
-  const known = secrets.filter((s): s is string => typeof s === 'string' && s.length >= 4);
-  return args.map((a) => known.reduce((acc, s) => acc.split(s).join('***'), a));
+  return maskCommandLine(args, secrets);
 }

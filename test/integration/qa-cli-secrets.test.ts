@@ -58,3 +58,27 @@ describe('secrets under every secret-looking key stay masked', () => {
     }
   });
 });
+
+describe('secrets in the worker command line', () => {
+  const SECRET_ARGS = ['--api-key', 'kk-ENVKEY-SECRET-1', '--token=tok-INLINE-SECRET-22', '--password', 'hunter2hunter2'];
+  const leaked = (text: string) => ['kk-ENVKEY-SECRET-1', 'tok-INLINE-SECRET-22', 'hunter2hunter2'].filter((s) => text.includes(s));
+
+  it('are masked in --dry-run (text and JSON), in the terminal and in worker.log', async () => {
+    h = makeHome();
+    const script = path.join(h.home, 'w.mjs');
+    fs.writeFileSync(script, 'console.log("args", process.argv.length);\n');
+    const env = { KUBIYA_API_KEY: 'kk-ENVKEY-SECRET-1', KUBIYA_CONTROL_PLANE_BASE_URL: 'http://127.0.0.1:9' };
+    const mock = path.resolve(__dirname, '../../templates/mock.yaml');
+    for (const extra of [[], ['-o', 'json']]) {
+      const r = await h.run(['worker', 'start', '--queue-id', 'q', '--proxy-config-file', mock, '--dry-run', ...extra, '--', 'node', script, ...SECRET_ARGS], env);
+      expect(r.code).toBe(0);
+      expect(leaked(r.stdout + r.stderr)).toEqual([]);
+      expect(r.stdout).toContain('--token=***');
+    }
+    const run = await h.run(['worker', 'start', '--queue-id', 'q', '--proxy-config-file', mock, '--', 'node', script, ...SECRET_ARGS], env);
+    expect(run.code).toBe(0);
+    expect(run.stdout + run.stderr).toContain('args 7');
+    expect(leaked(run.stdout + run.stderr)).toEqual([]);
+    expect(leaked(fs.readFileSync(path.join(h.home, '.kubiya', 'workers', 'q', 'worker.log'), 'utf8'))).toEqual([]);
+  });
+});

@@ -44,3 +44,18 @@ export function maskSecrets<T>(value: T, knownSecrets: Iterable<string> = []): T
   };
   return walk(value, '') as T;
 }
+
+/**
+ * A command line fit to show (pid file, logs, dry-run): every known secret becomes `***`, and so
+ * does the value of a secret-looking flag (`--api-key X`, `--token=X`, `--password X`).
+ */
+export function maskCommandLine(args: string[], secrets: (string | undefined)[]): string[] {
+  const known = secrets.filter((s): s is string => typeof s === 'string' && s.length >= 4);
+  const flagKey = (a: string) => /^--?[A-Za-z][\w-]*$/.test(a) && isSecretKey(a.replace(/^-+/, ''));
+  return args.map((a, i) => {
+    const eq = /^(--?[A-Za-z][\w-]*)=(.*)$/s.exec(a);
+    if (eq && flagKey(eq[1]) && eq[2] !== '') return `${eq[1]}=***`;
+    if (i > 0 && flagKey(args[i - 1]) && !a.startsWith('-')) return '***';
+    return known.reduce((acc, s) => acc.split(s).join('***'), a);
+  });
+}
