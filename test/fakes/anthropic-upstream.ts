@@ -41,8 +41,11 @@ function problem(call: RecordedCall): string | undefined {
   return undefined;
 }
 
-/** Stream faults for adapter-specific tests: an `error` event after the first text delta, or a stream cut before `message_stop`. */
-export type AnthropicStreamFault = 'error-event' | 'cut' | undefined;
+/**
+ * Stream faults for adapter-specific tests: an `error` event after the first text delta, an `error`
+ * event right after `message_start` (overloaded before any token, as the real API does), or a stream cut before `message_stop`.
+ */
+export type AnthropicStreamFault = 'error-event' | 'error-at-start' | 'cut' | undefined;
 
 function answer(call: RecordedCall, s: Script, res: http.ServerResponse, fault: AnthropicStreamFault): Promise<void> | void {
   const why = problem(call);
@@ -83,6 +86,7 @@ function answer(call: RecordedCall, s: Script, res: http.ServerResponse, fault: 
   ev.push(['message_delta', { type: 'message_delta', delta: { stop_reason: stopReason, stop_sequence: matched }, usage: { output_tokens: s.usage.output } }]);
   ev.push(['message_stop', { type: 'message_stop' }]);
   if (fault === 'error-event') return sendSse(res, [...ev.slice(0, 4), ['error', { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }]]);
+  if (fault === 'error-at-start') return sendSse(res, [...ev.slice(0, 2), ['error', { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }]]);
   if (fault === 'cut') return sendSse(res, ev.slice(0, -2));
   return sendSse(res, ev);
 }

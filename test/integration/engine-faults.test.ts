@@ -111,12 +111,12 @@ describe('upstream faults', () => {
     expect(Date.now() - t0).toBeLessThan(4000);
   });
 
-  it('a stream that stalls after its headers ends with an error event, within the timeout', async () => {
+  it('a stream that stalls after its role-only opening chunk: 504 within the timeout (no token reached the client)', async () => {
     up.setOptions({ chunkIntervalMs: 1500 });
     const t0 = Date.now();
     const r = await post(`${engine.url}/v1/chat/completions`, chat({ stream: true }));
-    expect(r.status).toBe(200);
-    expect(r.text).toMatch(/"error":\{"message":"OpenAI did not answer within the timeout/);
+    expect(r.status).toBe(504);
+    expect(r.json.error.message).toMatch(/OpenAI sent no first token within the stream timeout/);
     expect(Date.now() - t0).toBeLessThan(3000);
   });
 
@@ -132,8 +132,9 @@ describe('upstream faults', () => {
     for (const fault of [{ kind: 'broken-stream' }, { kind: 'error-event' }, { kind: 'cut-stream', after: 2 }] as const) {
       up.setFault(fault);
       const client = new OpenAI({ baseURL: `${engine.url}/v1`, apiKey: 'x', maxRetries: 0 });
-      const stream = await client.chat.completions.create(chat({ stream: true }) as any);
+      // before the first token the break is an error status (it could fall back); after it, an error event
       const err = await (async () => {
+        const stream = await client.chat.completions.create(chat({ stream: true }) as any);
         for await (const _ of stream as any) {
           /* drain */
         }

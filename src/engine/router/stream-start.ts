@@ -22,6 +22,13 @@ export async function firstChunks(
   let first: IteratorResult<OpenAIChunk[]>;
   try {
     first = await it.next();
+    // a role-only opening chunk (OpenAI's `{role, content: ""}`, Anthropic's message_start) is no token
+    // yet: hold it until one comes, so a stream that breaks right after it still falls back
+    while (!first.done && first.value.every(isPreamble)) {
+      const next = await it.next();
+      if (next.done) break;
+      first = { done: false, value: first.value.concat(next.value) };
+    }
   } catch (e) {
     if (!timedOut) throw e;
     throw new GatewayError(504, { message: `${label} sent no first token within the stream timeout (${firstTokenMs / 1000}s)`, code: 'timeout', errorClass: 'timeout', provider: label });
@@ -29,6 +36,18 @@ export async function firstChunks(
     clearTimeout(timer);
   }
   return tracked(first.done ? undefined : first.value, it, onEnd);
+}
+
+/** A chunk with nothing for the client yet: choices whose delta is only a role and/or empty content, no finish_reason, no usage. */
+function isPreamble(c: OpenAIChunk): boolean {
+  const choices = c.choices;
+  if (c.usage || !Array.isArray(choices) || choices.length === 0) return false;
+  for (const ch of choices as JsonObject[]) {
+    if (ch.finish_reason != null || (typeof ch.text === 'string' && ch.text !== '')) return false;
+    const d = ch.delta as JsonObject | undefined;
+    if (d) for (const k in d) if (k !== 'role' && !(k === 'content' && (d.content === '' || d.content == null))) return false;
+  }
+  return true;
 }
 
 /** The stream with its first batch in front, reporting its end (a plain iterator: no extra generator hop per batch). */
