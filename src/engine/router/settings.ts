@@ -127,3 +127,22 @@ export function readRouterSettings(cfg: LiteLLMConfig, warnings: ConfigWarning[]
     preCallChecks: rs.enable_pre_call_checks === true,
   };
 }
+
+/**
+ * Load-time warnings for fallback settings that name groups the config does not serve: a typo in
+ * `fallbacks` would otherwise surface only when the primary fails, as a 400 for the fallback.
+ * `serves` says whether a name is a group, an alias or a wildcard match.
+ */
+export function checkFallbackNames(cfg: LiteLLMConfig, s: RouterSettings, serves: (name: string) => boolean, warnings: ConfigWarning[]): void {
+  const rs = (cfg.router_settings ?? {}) as Record<string, unknown>;
+  const kinds = [['fallbacks', s.fallbacks], ['context_window_fallbacks', s.contextWindowFallbacks], ['content_policy_fallbacks', s.contentPolicyFallbacks]] as const;
+  for (const [key, map] of kinds) {
+    const at = `${rs[key] !== undefined ? 'router_settings' : 'litellm_settings'}.${key}`;
+    for (const [group, targets] of map) {
+      if (group !== '*' && !serves(group)) warnings.push({ path: `${at}.${group}`, message: `"${group}" is not a model group this config serves, so these fallbacks never apply` });
+      for (const t of targets) if (!serves(t)) warnings.push({ path: `${at}.${group}`, message: `fallback "${t}" is not a model group this config serves (a fallback to it cannot succeed)` });
+    }
+  }
+  const at = `${rs.default_fallbacks !== undefined ? 'router_settings' : 'litellm_settings'}.default_fallbacks`;
+  for (const t of s.defaultFallbacks) if (!serves(t)) warnings.push({ path: at, message: `fallback "${t}" is not a model group this config serves (a fallback to it cannot succeed)` });
+}

@@ -7,7 +7,7 @@ import { PROVIDER_IDS, type JsonObject, type ProviderAdapter, type ProviderId } 
 import { MemoryUsageStore, type UsageStore } from '../limits/usage-store.js';
 import { newStats, type DeploymentStats } from './cooldown.js';
 import { catalogEntry, encodingFor } from './model-catalog.js';
-import { readRouterSettings, type RouterSettings } from './settings.js';
+import { checkFallbackNames, readRouterSettings, type RouterSettings } from './settings.js';
 
 /** One `model_list` entry, ready to serve: everything a request needs is computed here, once. */
 export interface Deployment {
@@ -187,6 +187,7 @@ export async function buildRouteTable(loaded: LoadedConfig, env: Readonly<Record
     else aliases.set(alias, { target, hidden: typeof v === 'object' && v.hidden === true });
   }
   const settings = readRouterSettings(cfg, warnings);
+  checkFallbackNames(cfg, settings, (n) => groups.has(n) || aliases.has(n) || wildcards.some((w) => w.regex.test(n)), warnings);
   return { groups, aliases, wildcards, deployments, warnings, settings, usage: new MemoryUsageStore() };
 }
 
