@@ -39,7 +39,7 @@ export function planReport(plan: ProxyPlan, options: WorkerStartOptions): PlanRe
     context: plan.contextName ?? null,
     mode: plan.mode,
     settings,
-    config: plan.config && plan.configSource ? { source: plan.configSource.label, level: plan.configSource.level, models: servedModels(plan.config) } : null,
+    config: plan.config && plan.configSource ? { source: plan.configSource.label, level: plan.configSource.level, models: plan.servedModels ?? servedModels(plan.config) } : null,
     worker: { command: workerCommand ? maskCommandLine(workerCommand, [plan.apiKey, ...(plan.config?.secretValues ?? [])]) : null, from: workerCommandSource ?? 'default (the queue venv\'s worker)' },
     options: rest,
     warnings: plan.warnings,

@@ -31,6 +31,8 @@ export interface ProxyPlan {
   warnings: string[];
   /** informational lines for --dry-run (e.g. "no API key: queue settings not consulted") */
   notes?: string[];
+  /** model names the engine can actually serve (checked against its providers), when known */
+  servedModels?: string[];
   /** the context in effect, if any */
   contextName?: string;
 }

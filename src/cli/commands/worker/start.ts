@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { UserError } from '../../../errors.js';
 import { parseOutputMode, warn } from '../../output.js';
-import type { WorkerStartOptions } from '../../../config/plan.js';
+import type { ProxyPlan, WorkerStartOptions } from '../../../config/plan.js';
 import { checkQueueId, parseCount, parseSeconds, parseSize, splitCommand } from '../../../config/worker-options.js';
 
 /** The raw options commander hands the handler. */
@@ -130,6 +130,8 @@ async function startHandler(command: string[], flags: StartFlags): Promise<numbe
     timeoutMs: controlPlaneTimeoutMs(),
   });
 
+  if (plan.mode === 'local-proxy' && plan.config) await checkServable(plan, !flags.dryRun);
+
   if (flags.dryRun) {
     const { planReport, formatPlanText, redact } = await import('../../../config/explain.js');
     const report = planReport(plan, options);
@@ -142,4 +144,22 @@ async function startHandler(command: string[], flags: StartFlags): Promise<numbe
   for (const w of plan.warnings) warn(redact(w, secrets));
   const { runWorker } = await import('../../../supervisor/run.js');
   return runWorker(plan, options);
+}
+
+/**
+ * Ask the engine's own route table what the config can serve (providers, credentials, api_base),
+ * so neither the dry run nor a real start promises models the proxy would answer with errors.
+ */
+async function checkServable(plan: ProxyPlan, failWhenNone: boolean): Promise<void> {
+  const loaded = plan.config!;
+  const { buildRouteTable } = await import('../../../engine/router/table.js');
+  const table = await buildRouteTable(loaded, process.env);
+  const already = new Set(loaded.warnings.map((w) => `${w.path}: ${w.message}`));
+  const fresh = table.warnings.filter((w) => !already.has(`${w.path}: ${w.message}`));
+  for (const w of fresh) plan.warnings.push(`${loaded.source}: ${w.path}: ${w.message}`);
+  plan.servedModels = [...new Set(table.deployments.map((d) => d.modelName))];
+  if (plan.servedModels.length > 0) return;
+  const why = fresh.length > 0 ? `:\n${fresh.map((w) => `  ${w.path}: ${w.message}`).join('\n')}` : ' (its model_list is empty)';
+  if (failWhenNone) throw new UserError(`${loaded.source}: the local proxy would serve no model${why}`, { hint: 'Check the config with: kubiya proxy validate <file>' });
+  plan.warnings.push(`${loaded.source}: the local proxy would serve no model`);
 }
