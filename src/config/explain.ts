@@ -69,7 +69,7 @@ export function formatPlanText(r: PlanReport): string {
   for (const [label, v, from] of rows) lines.push(`  ${label.padEnd(19)}${v.padEnd(width)}   [${from}]`);
   if (r.config) lines.push('', `Models served (${r.config.models.length}): ${r.config.models.join(', ') || '(none)'}`);
   lines.push('', `Worker command: ${r.worker.command ? r.worker.command.join(' ') : "the queue venv's worker"}   [${r.worker.from}]`);
-  lines.push(`Daemon: ${r.options.daemon ? 'yes' : 'no'}   logs: ${r.options.maxLogSizeBytes} bytes x ${r.options.maxLogBackups} backups   grace: ${r.options.graceSeconds}s`);
+  lines.push(`Daemon: ${r.options.daemon ? 'yes' : 'no'}   logs rotate at ${humanSize(r.options.maxLogSizeBytes)}, ${r.options.maxLogBackups} backups   grace: ${r.options.graceSeconds}s`);
   if (r.warnings.length) lines.push('', 'Warnings:', ...r.warnings.map((w) => `  - ${w}`));
   if (r.notes.length) lines.push('', 'Notes:', ...r.notes.map((n) => `  - ${n}`));
   lines.push('', 'Dry run: nothing was started.');
@@ -86,4 +86,12 @@ export function redact(text: string, secrets: Iterable<string | undefined>): str
     if (j !== s) out = out.split(j).join('****');
   }
   return out;
+}
+
+/** 104857600 -> "100MB" (binary units, as --max-log-size takes them). */
+function humanSize(bytes: number): string {
+  for (const [unit, n] of [['GB', 1024 ** 3], ['MB', 1024 ** 2], ['KB', 1024]] as const) {
+    if (bytes >= n && bytes % n === 0) return `${bytes / n}${unit}`;
+  }
+  return `${bytes} bytes`;
 }
