@@ -18,6 +18,8 @@ export interface QueueStatus {
   gateway_url?: string;
   worker?: PidInfo['worker'] & { alive: boolean };
   logs: Record<'worker' | 'proxy' | 'supervisor', { path: string; bytes: number | null }>;
+  /** what is wrong with the queue's files, when something is */
+  problem?: string;
 }
 
 function size(file: string): number | null {
@@ -37,6 +39,10 @@ export async function queueStatus(queueId: string): Promise<QueueStatus> {
     proxy: { path: p.proxyLog, bytes: size(p.proxyLog) },
     supervisor: { path: p.supervisorLog, bytes: size(p.supervisorLog) },
   };
+  if (!info && fs.existsSync(p.pidFile)) {
+    // a pid file nobody can read says nothing about what runs: not "stopped"
+    return { queue_id: queueId, state: 'stale', worker_dir: p.dir, logs, problem: `${p.pidFile} is unreadable or not a kubiya pid file` };
+  }
   if (!info) return { queue_id: queueId, state: 'stopped', worker_dir: p.dir, logs };
   const running = isAlive(info.supervisor_pid);
   const started = Date.parse(info.started_at);

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { readPidFile, removePidFile } from './pid-file.js';
 import { isAlive, leadsGroup, signalAll, terminateTree, treeOf, waitGone } from './process-tree.js';
 import { cleanStale } from './queue-lock.js';
@@ -20,6 +21,10 @@ export interface StopResult {
 export async function stopQueue(queueId: string, opts: { force: boolean; timeoutMs: number }): Promise<StopResult> {
   const p = queuePaths(queueId);
   const info = readPidFile(p.pidFile);
+  if (!info && fs.existsSync(p.pidFile)) {
+    fs.rmSync(p.pidFile, { force: true }); // unreadable: it cannot name anything to stop
+    return { outcome: 'stale-cleaned', killed: [], notes: ['removed an unreadable worker.pid'] };
+  }
   if (!info) return { outcome: 'not-running', killed: [], notes: [] };
   if (!isAlive(info.supervisor_pid)) {
     return { outcome: 'stale-cleaned', supervisorPid: info.supervisor_pid, killed: [], notes: await cleanStale(p) };

@@ -6,6 +6,7 @@ export function printStatus(s: QueueStatus): string {
   const state = s.state === 'running' ? chalk.green('running') : s.state === 'stale' ? chalk.yellow('stale') : chalk.dim('stopped');
   const lines: [string, string][] = [['queue', s.queue_id]];
   if (s.state === 'running') lines.push(['state', `${state} (${s.mode}, supervisor pid ${s.supervisor_pid}, up ${formatUptime(s.uptime_seconds)})`]);
+  else if (s.problem) lines.push(['state', `${state} (${s.problem}; \`kubiya worker stop --queue-id ${s.queue_id}\` cleans up)`]);
   else if (s.state === 'stale') lines.push(['state', `${state} (supervisor pid ${s.supervisor_pid} is gone; \`kubiya worker stop --queue-id ${s.queue_id}\` cleans up)`]);
   else lines.push(['state', state]);
   if (s.state === 'running' && s.engine) {

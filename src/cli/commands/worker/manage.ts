@@ -20,7 +20,7 @@ export function registerManage(worker: Command): void {
       if (!Number.isFinite(timeout) || timeout < 0) throw new UserError(`--timeout must be a number of seconds, not "${o.timeout}"`);
       const r = await stopQueue(id, { force: o.force, timeoutMs: timeout * 1000 });
       if (r.outcome === 'not-running') process.stdout.write(`queue ${id} is not running\n`);
-      else if (r.outcome === 'stale-cleaned') process.stdout.write(`queue ${id} was not running (supervisor pid ${r.supervisorPid} is gone); cleaned up: ${r.notes.join(', ') || 'nothing'}\n`);
+      else if (r.outcome === 'stale-cleaned') process.stdout.write(`queue ${id} was not running (${r.supervisorPid ? `supervisor pid ${r.supervisorPid} is gone` : 'no live supervisor'}); cleaned up: ${r.notes.join(', ') || 'nothing'}\n`);
       else {
         process.stdout.write(`${chalk.green('✓')} stopped queue ${id} (supervisor pid ${r.supervisorPid})\n`);
         if (r.killed.length > 0) process.stdout.write(`  killed ${r.killed.length} process(es) that did not stop in time: ${r.killed.join(', ')}\n`);
