@@ -1,14 +1,17 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startGoogleUpstream, type GoogleFake } from '../fakes/gemini-upstream.js';
 import { startOpenAIUpstream, type FakeUpstream } from '../fakes/openai-upstream.js';
 import { startTestEngine, type TestEngine } from './engine-helpers.js';
 
 let up: FakeUpstream | undefined;
 let engine: TestEngine | undefined;
+let google: GoogleFake | undefined;
 afterEach(async () => {
   await engine?.close();
   await up?.close();
-  engine = up = undefined;
+  await google?.close();
+  engine = up = google = undefined;
 });
 
 /** Read one HTTP/1.1 answer from a raw socket (until the peer closes it). */
@@ -56,5 +59,25 @@ describe('probes while draining', () => {
     expect(second).toContain('draining');
     expect(await stream).toContain('[DONE]');
     await closing;
+  });
+});
+
+describe('/health for wildcard deployments', () => {
+  it('never asks a provider about a model named "*": health_check_model is checked instead, or the report says to set it', async () => {
+    const key = 'AIzaHealthKey000000000000001';
+    google = await startGoogleUpstream({ apiKey: key });
+    engine = await startTestEngine({
+      model_list: [
+        { model_name: 'gemini/*', litellm_params: { model: 'gemini/*', api_base: google.url, api_key: key } },
+        { model_name: 'g/*', litellm_params: { model: 'gemini/*', api_base: google.url, api_key: key }, model_info: { health_check_model: 'gemini/gemini-2.0-flash' } },
+      ],
+    });
+    const health = await (await fetch(`${engine.url}/health`)).json();
+    expect(google.calls.map((c) => c.path).filter((p) => p.includes('*'))).toEqual([]);
+    expect(google.calls.map((c) => c.path)).toContainEqual(expect.stringContaining('/models/gemini-2.0-flash:countTokens'));
+    expect(health.healthy_endpoints.map((e: { model_name: string }) => e.model_name)).toEqual(['g/*']);
+    expect(health.unhealthy_endpoints).toHaveLength(1);
+    expect(health.unhealthy_endpoints[0]).toMatchObject({ model_name: 'gemini/*' });
+    expect(health.unhealthy_endpoints[0].error).toMatch(/health_check_model/);
   });
 });

@@ -57,6 +57,8 @@ export interface Deployment {
   encoding: 'o200k_base' | 'cl100k_base';
   /** runtime state: in flight, latency, failures, cooldown */
   stats: DeploymentStats;
+  /** adapter state for /health built for model_info.health_check_model (a concrete model for a wildcard deployment) */
+  healthState?: unknown;
 }
 
 /** The deployments that share a model_name, with their cumulative weights for weighted picking. */
@@ -226,6 +228,16 @@ async function buildDeployment(entry: ModelEntry, at: string, env: Record<string
       adapter = undefined;
     }
   }
+  let healthState: unknown;
+  const hcm = info.health_check_model;
+  if (adapter && typeof hcm === 'string' && hcm !== '') {
+    const model = hcm.startsWith(`${split.provider}/`) ? hcm.slice(String(split.provider).length + 1) : hcm;
+    try {
+      healthState = adapter.prepare({ modelName: entry.model_name, provider: adapter.id, model, params: p, info, env, at });
+    } catch {
+      /* the deployment's own state is checked instead */
+    }
+  }
   const timeoutS = num(p.timeout) ?? g.globalTimeout;
   const defaults: JsonObject = {};
   for (const k of FORWARDED) if (p[k] !== undefined) defaults[k] = p[k];
@@ -264,6 +276,7 @@ async function buildDeployment(entry: ModelEntry, at: string, env: Record<string
     cost: inCost === undefined && outCost === undefined ? Infinity : (inCost ?? 0) + (outCost ?? 0),
     encoding: encodingFor(typeof info.base_model === 'string' ? info.base_model : split.model),
     stats: newStats(),
+    healthState,
   };
 }
 
