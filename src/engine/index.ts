@@ -39,11 +39,19 @@ export interface EngineHandle {
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
-/** The master key (config, else LITELLM_MASTER_KEY) and every secret to keep out of output, master key included. */
+// environment variables adapters read keys from when the config names none (OPENAI_API_KEY, AWS_SECRET_ACCESS_KEY, HF_TOKEN, ...)
+const SECRET_ENV_NAME = /(?:KEY|SECRET|TOKEN|PASSWORD)$/i;
+
+/**
+ * The master key (config, else LITELLM_MASTER_KEY) and every secret to keep out of output: the
+ * config's, the master key, and the values of key-like environment variables (provider defaults).
+ */
 export function engineSecrets(loaded: LoadedConfig, env: NodeJS.ProcessEnv = process.env): { masterKey?: string; secretValues: string[] } {
   const masterKey = loaded.config.general_settings.master_key || env.LITELLM_MASTER_KEY || undefined;
-  const secretValues = masterKey && !loaded.secretValues.includes(masterKey) ? [...loaded.secretValues, masterKey] : loaded.secretValues;
-  return { masterKey, secretValues };
+  const all = new Set(loaded.secretValues);
+  if (masterKey) all.add(masterKey);
+  for (const [name, value] of Object.entries(env)) if (value && value.length >= 8 && SECRET_ENV_NAME.test(name)) all.add(value);
+  return { masterKey, secretValues: [...all] };
 }
 
 /** Start the proxy engine in this process. Rejects with an `EADDRINUSE` error when the port is taken. */

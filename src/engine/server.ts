@@ -8,6 +8,7 @@ import { handleOpenAI } from './endpoints/openai.js';
 import { GatewayError, toGatewayError } from './errors.js';
 import { ClientLink } from './http/client-link.js';
 import { sendError, sendJson } from './http/respond.js';
+import { redactError } from './observability/logger.js';
 import type { EndpointKind } from './providers/types.js';
 
 const POST_ROUTES: Record<string, EndpointKind> = {
@@ -45,7 +46,7 @@ export function createServer(ctx: EngineContext): http.Server {
       if (ctx.debug) ctx.logger.debug({ requestId, method: req.method, path: req.url, status: res.statusCode, ms: +(performance.now() - t0).toFixed(2) }, 'request');
     });
     handle(ctx, req, res, requestId, t0).catch((e: unknown) => {
-      const err = toGatewayError(e);
+      const err = redactError(toGatewayError(e), ctx.secretValues);
       if (err.errorClass === 'internal') ctx.logger.error({ requestId, error: e instanceof Error ? e.stack : String(e) }, 'internal error');
       else if (ctx.debug) ctx.logger.debug({ requestId, status: err.status, error: err.message }, 'request failed');
       if (!res.destroyed) sendError(res, err, { 'x-request-id': requestId });

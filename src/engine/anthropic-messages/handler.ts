@@ -9,6 +9,7 @@ import { dispatch } from '../router/dispatch.js';
 import { resolveModel, unknownModel } from '../router/resolve.js';
 import { estimateChatPromptTokens } from '../tokens.js';
 import { errorEvent, sendAnthropicError } from './errors.js';
+import { redactError } from '../observability/logger.js';
 import { toOpenAIRequest } from './request.js';
 import { toAnthropicMessage } from './response.js';
 import { AnthropicStreamTranslator } from './stream.js';
@@ -58,7 +59,7 @@ export async function handleMessages(route: string, ctx: EngineContext, req: Inc
     const translator = new AnthropicStreamTranslator(model, t.stopSequences, estimateChatPromptTokens(t.body));
     await writeStream(res, outcome, translator, headers, ctx);
   } catch (e) {
-    const err = toGatewayError(e);
+    const err = redactError(toGatewayError(e), ctx.secretValues);
     if (err.errorClass === 'internal') ctx.logger.error({ requestId, error: e instanceof Error ? e.stack : String(e) }, 'internal error');
     else if (ctx.debug) ctx.logger.debug({ requestId, status: err.status, error: err.message }, 'request failed');
     if (!res.destroyed) sendAnthropicError(res, err, headers, requestId);
@@ -82,7 +83,7 @@ async function writeStream(res: ServerResponse, outcome: Extract<Outcome, { type
     res.end(tr.finish());
   } catch (e) {
     if (res.destroyed) return;
-    const err = toGatewayError(e);
+    const err = redactError(toGatewayError(e), ctx.secretValues);
     if (ctx.debug || err.errorClass === 'internal') ctx.logger.warn({ requestId: headers['x-request-id'], status: err.status, error: err.message }, 'stream failed');
     res.end(errorEvent(err));
   }

@@ -4,6 +4,7 @@ import { badRequest, GatewayError, toGatewayError } from '../errors.js';
 import { readJsonBody } from '../http/body.js';
 import { ClientLink } from '../http/client-link.js';
 import { drained, sendJson } from '../http/respond.js';
+import { redactError } from '../observability/logger.js';
 import type { EndpointKind, JsonObject, OpenAIChunk } from '../providers/types.js';
 import type { Outcome } from '../router/attempt.js';
 import { dispatch } from '../router/dispatch.js';
@@ -93,7 +94,7 @@ async function writeStream(res: ServerResponse, outcome: Extract<Outcome, { type
     res.end('data: [DONE]\n\n');
   } catch (e) {
     if (res.destroyed) return;
-    const err = e instanceof GatewayError ? e : toGatewayError(e);
+    const err = redactError(e instanceof GatewayError ? e : toGatewayError(e), ctx.secretValues);
     if (ctx.debug || err.errorClass === 'internal') ctx.logger.warn({ requestId: headers['x-request-id'], status: err.status, error: err.message }, 'stream failed');
     res.end(`data: ${JSON.stringify(err.toJSON())}\n\ndata: [DONE]\n\n`); // an error event, then the usual end: clients never hang
   }

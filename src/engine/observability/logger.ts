@@ -26,6 +26,13 @@ export function redactSecrets(s: string, secrets: readonly string[]): string {
   return s;
 }
 
+/** Mask known secrets in an error's message before it reaches a client or a log (error paths only: upstreams may echo a key). */
+export function redactError<E extends { message: string }>(err: E, secrets: readonly string[]): E {
+  const m = redactSecrets(err.message, secrets);
+  if (m !== err.message) err.message = m;
+  return err;
+}
+
 /**
  * A small structured logger: text (`time level msg k=v`) or JSON lines. Known secret values are
  * masked in every line. The engine only logs at start-up, on errors and in debug mode, so a
