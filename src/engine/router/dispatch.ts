@@ -163,11 +163,12 @@ async function tryDeployment(deps: RouterDeps, dep: Deployment, groupSize: numbe
   try {
     out = await attempt(deps.client, dep, own ? { ...req, client: own.link } : req, captures);
     if (out.type === 'stream' && own && !Array.isArray(out.chunks)) {
-      const limit = firstTokenMs(dep, req.body) - (performance.now() - t0);
+      const configured = firstTokenMs(dep, req.body);
+      const limit = configured - (performance.now() - t0);
       const chunks = await firstChunks(out.chunks as AsyncIterable<OpenAIChunk[]>, limit, () => own.link.fire(), dep.adapter!.label, (err, usage) => {
         release();
         onStreamEnd(err, usage);
-      });
+      }, configured);
       out = { ...out, chunks, upstreamMs: performance.now() - t0 };
     }
   } catch (e) {

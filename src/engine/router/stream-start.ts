@@ -8,10 +8,11 @@ export type StreamEnd = (err: GatewayError | undefined, usage: JsonObject | unde
  * Wait for a stream's first decoded chunks before anything is sent to the client: until then a
  * stream that breaks, or sends nothing within `firstTokenMs` (stream_timeout), is a failed attempt
  * (`abort` cancels the upstream; the caller retries or falls back). Resolves with the stream to
- * write (first chunks included); `onEnd` hears once how it ended.
+ * write (first chunks included); `onEnd` hears once how it ended. `configuredMs` (the stream_timeout as
+ * configured, when `firstTokenMs` is what is left of it) is what the timeout error names.
  */
 export async function firstChunks(
-  chunks: AsyncIterable<OpenAIChunk[]>, firstTokenMs: number, abort: () => void, label: string, onEnd: StreamEnd,
+  chunks: AsyncIterable<OpenAIChunk[]>, firstTokenMs: number, abort: () => void, label: string, onEnd: StreamEnd, configuredMs = firstTokenMs,
 ): Promise<AsyncIterable<OpenAIChunk[]>> {
   const it = chunks[Symbol.asyncIterator]();
   let timedOut = false;
@@ -31,7 +32,7 @@ export async function firstChunks(
     }
   } catch (e) {
     if (!timedOut) throw e;
-    throw new GatewayError(504, { message: `${label} sent no first token within the stream timeout (${firstTokenMs / 1000}s)`, code: 'timeout', errorClass: 'timeout', provider: label });
+    throw new GatewayError(504, { message: `${label} sent no first token within the stream timeout (${configuredMs / 1000}s)`, code: 'timeout', errorClass: 'timeout', provider: label });
   } finally {
     clearTimeout(timer);
   }
