@@ -80,10 +80,18 @@ export function parseOpenAIResponse(label: string, call: CallContext, json: unkn
   if (!json || typeof json !== 'object' || Array.isArray(json)) throw badUpstreamAnswer(label, 'an answer that is not a JSON object');
   const o = json as JsonObject;
   if (call.kind === 'embedding' ? !Array.isArray(o.data) : !Array.isArray(o.choices)) {
+    // some gateways (OpenRouter, LiteLLM-style proxies) answer 200 with an error object: keep its message and class
+    if (o.error) throw mapHttpError(label, { status: errorStatusOf(o.error), headers: {}, body: JSON.stringify(typeof o.error === 'object' ? o : { error: { message: String(o.error) } }) });
     throw badUpstreamAnswer(label, `an answer without ${call.kind === 'embedding' ? '"data"' : '"choices"'}`);
   }
   ensureUsage(call.kind, call.body, o);
   return o;
+}
+
+/** The HTTP status an error object inside a 200 stands for: its numeric `code` (400-599), else 502. */
+function errorStatusOf(e: unknown): number {
+  const code = e && typeof e === 'object' ? Number((e as JsonObject).code) : NaN;
+  return Number.isInteger(code) && code >= 400 && code <= 599 ? code : 502;
 }
 
 const USAGE = Buffer.from('"prompt_tokens"');
