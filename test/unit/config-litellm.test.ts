@@ -81,6 +81,11 @@ describe('one loader for every source', () => {
     expect((r.config.model_list[0].litellm_params as Record<string, unknown>).api_bse).toBe('http://x');
   });
 
+  it('knows model_info.health_check_model (the engine uses it for wildcard health checks)', () => {
+    const r = loadLiteLLMConfig({ kind: 'text', label: 't', text: 'model_list:\n  - model_name: "g/*"\n    litellm_params: {model: "gemini/*"}\n    model_info: {health_check_model: gemini/gemini-2.0-flash}\n' }, { env: {} });
+    expect(r.warnings.filter((w) => w.path.includes('health_check_model'))).toEqual([]);
+  });
+
   it('keeps unquoted YAML dates as strings (api_version: 2024-02-01)', () => {
     const r = loadLiteLLMConfig({ kind: 'text', label: 't', text: 'model_list:\n  - model_name: a\n    litellm_params:\n      model: azure/a\n      api_version: 2024-02-01\n' }, { env: {} });
     expect(r.config.model_list[0].litellm_params.api_version).toBe('2024-02-01');
@@ -96,6 +101,12 @@ describe('errors name the source, key path, expectation and finding', () => {
     const e = fail({ kind: 'text', label: '--proxy-config-json', text: '{"model_list":[{"model_name":"a","litellm_params":{"modle":"x"}}]}' });
     expect(e.message).toBe('--proxy-config-json: model_list[0].litellm_params.model: required: expected string, found nothing (found "modle": did you mean "model"?)');
     expect(e.exitCode).toBe(2);
+  });
+  it('missing model_name says required, with the typo when there is one', () => {
+    const p = write('no-name.yaml', 'model_list:\n  - litellm_params: {model: openai/x}\n');
+    expect(fail({ kind: 'file', path: p }).message).toBe(`${p}:2:5: model_list[0].model_name: required: expected a string, found nothing`);
+    const e = fail({ kind: 'text', label: 't', text: '{"model_list":[{"model_nme":"a","litellm_params":{"model":"x"}}]}' });
+    expect(e.message).toContain('model_list[0].model_name: required: expected a string, found nothing (found "model_nme": did you mean "model_name"?)');
   });
   it('required value from an unset variable', () => {
     const e = fail({ kind: 'object', label: 'queue settings', value: { model_list: [{ model_name: 'a', litellm_params: { model: 'os.environ/THE_MODEL' } }] } });

@@ -49,7 +49,7 @@ export const MODEL_INFO: KeySet = {
     'id', 'mode', 'base_model', 'input_cost_per_token', 'output_cost_per_token', 'max_tokens',
     'max_input_tokens', 'max_output_tokens', 'supports_vision', 'supports_function_calling',
     'supports_tool_choice', 'supports_response_schema', 'supports_prompt_caching', 'description',
-    'access_groups', 'team_id', 'db_model', 'litellm_provider', 'tier',
+    'access_groups', 'team_id', 'db_model', 'litellm_provider', 'tier', 'health_check_model',
   ],
   later: [],
 };

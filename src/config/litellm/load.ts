@@ -190,6 +190,8 @@ function zodToConfigError(err: z.ZodError, ctx: ErrorCtx): ConfigError {
     problem = `required, but it refers to the environment variable ${unsetVar}, which is not set`;
   } else if (issue.code === 'invalid_type') {
     problem = found === undefined ? `required: expected ${issue.expected}, found nothing${misspelling(ctx.tree, ipath)}` : `expected ${issue.expected}, found ${describe(found)}`;
+  } else if (found === undefined && issue.code === 'invalid_union') {
+    problem = `required: expected a string, found nothing${misspelling(ctx.tree, ipath)}`; // model_name (string or number)
   } else if (issue.code === 'too_small') {
     problem = `expected a non-empty value, found ${describe(found)}`;
   } else {
