@@ -16,4 +16,14 @@ describe('request validation messages', () => {
     const missing = await post(`${engine.url}/chat/completions`, { messages: [{ role: 'user', content: 'x' }] });
     expect(missing.json.error).toMatchObject({ param: 'model', code: 'missing_required_parameter' });
   });
+
+  it('an empty messages list and a stream flag that is not a boolean are 400s naming the parameter', async () => {
+    const empty = await post(`${engine.url}/v1/chat/completions`, { model: 'demo', messages: [] });
+    expect(empty.status).toBe(400);
+    expect(empty.json.error).toMatchObject({ param: 'messages', code: 'invalid_value', type: 'invalid_request_error' });
+    const st = await post(`${engine.url}/v1/chat/completions`, { model: 'demo', stream: 'yes', messages: [{ role: 'user', content: 'x' }] });
+    expect(st.status).toBe(400);
+    expect(st.json.error).toMatchObject({ param: 'stream', code: 'invalid_type' });
+    expect(st.json.error.message).toContain('"yes"');
+  });
 });

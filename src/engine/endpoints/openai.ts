@@ -33,7 +33,10 @@ export async function handleOpenAI(kind: EndpointKind, ctx: EngineContext, req: 
       v === undefined || v === null ? 'missing_required_parameter' : 'invalid_type',
     );
   }
-  const stream = body.stream === true && kind !== 'embedding';
+  if (kind === 'chat' && (v as unknown[]).length === 0) throw badRequest('Invalid "messages": expected at least one message, got an empty list.', 'messages', 'invalid_value');
+  const st = body.stream;
+  if (st !== undefined && st !== null && typeof st !== 'boolean') throw badRequest(`Invalid "stream": expected true or false, got ${JSON.stringify(st)}.`, 'stream', 'invalid_type');
+  const stream = st === true && kind !== 'embedding';
   const outcome = await dispatch(ctx, { kind, body, model, stream, requestId, client: ClientLink.of(res) });
   const headers: Record<string, string | number> = {
     'x-request-id': requestId,
