@@ -4,7 +4,7 @@
  * fake only supplies `answer(call, script, res)` that writes its wire format.
  */
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { listenLoopback } from '../fakes/fake-server.js';
 import type { ContractFake, RecordedCall, Script } from './harness.js';
 
 export type Answer = (call: RecordedCall, script: Script, res: http.ServerResponse) => void | Promise<void>;
@@ -13,7 +13,6 @@ export type Answer = (call: RecordedCall, script: Script, res: http.ServerRespon
 export async function startScriptedFake(answer: Answer): Promise<ContractFake> {
   let current: Script = { type: 'text', text: 'ok', usage: { input: 1, output: 1 } };
   const calls: RecordedCall[] = [];
-  const sockets = new Set<Socket>();
   const server = http.createServer((req, res) => {
     const parts: Buffer[] = [];
     req.on('data', (b: Buffer) => parts.push(b));
@@ -34,23 +33,14 @@ export async function startScriptedFake(answer: Answer): Promise<ContractFake> {
       });
     });
   });
-  server.on('connection', (s: Socket) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
+  const listening = await listenLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: listening.url,
     calls,
     script: (s) => {
       current = s;
     },
-    close: () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
+    close: listening.close,
   };
 }
 
