@@ -1,6 +1,5 @@
-import { SseParser, type SseEvent } from '../../stream/sse.js';
-import { badUpstreamAnswer } from '../errors.js';
-import type { JsonObject, OpenAIChunk, StreamDecoder } from '../types.js';
+import { SseJsonDecoder } from '../../stream/sse-json-decoder.js';
+import type { JsonObject, OpenAIChunk } from '../types.js';
 import { JSON_TOOL } from './convert.js';
 import { finishReasonOf, streamErrorOf, usageOf } from './response.js';
 
@@ -16,83 +15,54 @@ interface OpenBlock {
  * `content`, `input_json_delta` becomes tool-call argument pieces, thinking becomes
  * `reasoning_content`; the finish chunk comes with `message_delta`, the usage chunk with `message_stop`.
  */
-export class AnthropicStreamDecoder implements StreamDecoder {
-  private readonly sse = new SseParser();
-  private id = `chatcmpl-${Date.now()}`;
-  private readonly created = Math.floor(Date.now() / 1000);
+export class AnthropicStreamDecoder extends SseJsonDecoder {
   private readonly blocks = new Map<number, OpenBlock>();
   private tools = 0;
   private usage: JsonObject = {};
   private stopReason: unknown;
   private stopSequence: string | undefined;
   private jsonMode = false;
-  private done = false;
 
-  constructor(private readonly label: string, private model: string) {}
-
-  push(bytes: Uint8Array): OpenAIChunk[] {
-    return this.decode(this.sse.push(bytes));
+  constructor(label: string, model: string) {
+    super(label, model, 'it was complete');
   }
 
-  end(): OpenAIChunk[] {
-    const out = this.decode(this.sse.end());
-    if (!this.done) throw badUpstreamAnswer(this.label, 'a stream that ended before it was complete');
-    return out;
-  }
-
-  private chunk(delta: JsonObject, finish: string | null = null): OpenAIChunk {
-    return { id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [{ index: 0, delta, finish_reason: finish }] };
-  }
-
-  private decode(events: SseEvent[]): OpenAIChunk[] {
-    const out: OpenAIChunk[] = [];
-    for (const ev of events) {
-      if (this.done) break;
-      let o: JsonObject;
-      try {
-        o = JSON.parse(ev.data) as JsonObject;
-      } catch {
-        throw badUpstreamAnswer(this.label, `a stream event that is not JSON: ${JSON.stringify(ev.data.slice(0, 80))}`);
+  protected handle(o: JsonObject, type: string | undefined, out: OpenAIChunk[]): void {
+    switch (type) {
+      case 'message_start': {
+        const m = (o.message ?? {}) as JsonObject;
+        if (typeof m.id === 'string') this.id = m.id;
+        if (typeof m.model === 'string') this.model = m.model;
+        this.usage = { ...((m.usage as JsonObject | undefined) ?? {}) };
+        out.push(this.chunk({ role: 'assistant', content: '' }));
+        break;
       }
-      if (!o || typeof o !== 'object') throw badUpstreamAnswer(this.label, 'a stream event that is not an object');
-      const type = typeof o.type === 'string' ? o.type : ev.event;
-      switch (type) {
-        case 'message_start': {
-          const m = (o.message ?? {}) as JsonObject;
-          if (typeof m.id === 'string') this.id = m.id;
-          if (typeof m.model === 'string') this.model = m.model;
-          this.usage = { ...((m.usage as JsonObject | undefined) ?? {}) };
-          out.push(this.chunk({ role: 'assistant', content: '' }));
-          break;
-        }
-        case 'content_block_start':
-          this.startBlock(o, out);
-          break;
-        case 'content_block_delta':
-          this.delta(o, out);
-          break;
-        case 'message_delta': {
-          const d = (o.delta ?? {}) as JsonObject;
-          if (d.stop_reason != null) this.stopReason = d.stop_reason;
-          if (typeof d.stop_sequence === 'string') this.stopSequence = d.stop_sequence;
-          // message_delta usage is cumulative: later counts replace earlier ones
-          if (o.usage && typeof o.usage === 'object') Object.assign(this.usage, o.usage as JsonObject);
-          break;
-        }
-        case 'message_stop':
-          this.done = true;
-          const last = this.chunk({}, this.jsonMode ? 'stop' : finishReasonOf(this.stopReason));
-          if (this.stopSequence !== undefined) (last.choices as JsonObject[])[0].stop_reason = this.stopSequence;
-          out.push(last);
-          out.push({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [], usage: usageOf(this.usage) });
-          break;
-        case 'error':
-          throw streamErrorOf(this.label, o);
-        default:
-          break; // ping, content_block_stop, and event types added later
+      case 'content_block_start':
+        this.startBlock(o, out);
+        break;
+      case 'content_block_delta':
+        this.delta(o, out);
+        break;
+      case 'message_delta': {
+        const d = (o.delta ?? {}) as JsonObject;
+        if (d.stop_reason != null) this.stopReason = d.stop_reason;
+        if (typeof d.stop_sequence === 'string') this.stopSequence = d.stop_sequence;
+        // message_delta usage is cumulative: later counts replace earlier ones
+        if (o.usage && typeof o.usage === 'object') Object.assign(this.usage, o.usage as JsonObject);
+        break;
       }
+      case 'message_stop':
+        this.done = true;
+        const last = this.chunk({}, this.jsonMode ? 'stop' : finishReasonOf(this.stopReason));
+        if (this.stopSequence !== undefined) (last.choices as JsonObject[])[0].stop_reason = this.stopSequence;
+        out.push(last);
+        out.push(this.usageChunk(usageOf(this.usage)));
+        break;
+      case 'error':
+        throw streamErrorOf(this.label, o);
+      default:
+        break; // ping, content_block_stop, and event types added later
     }
-    return out;
   }
 
   private startBlock(o: JsonObject, out: OpenAIChunk[]): void {
