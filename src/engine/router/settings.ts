@@ -80,7 +80,8 @@ function fallbackMap(...lists: unknown[]): Map<string, string[]> {
   return m;
 }
 
-function num(v: unknown): number | undefined {
+/** A finite number, or a numeric string (values from `os.environ/` references); else undefined. */
+export function num(v: unknown): number | undefined {
   if (typeof v === 'number' && Number.isFinite(v)) return v;
   if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
   return undefined;

@@ -7,7 +7,7 @@ import { PROVIDER_IDS, type JsonObject, type ProviderAdapter, type ProviderId } 
 import { MemoryUsageStore, type UsageStore } from '../limits/usage-store.js';
 import { newStats, type DeploymentStats } from './cooldown.js';
 import { catalogEntry, encodingFor } from './model-catalog.js';
-import { checkFallbackNames, readRouterSettings, type RouterSettings } from './settings.js';
+import { checkFallbackNames, num, readRouterSettings, type RouterSettings } from './settings.js';
 
 /** One `model_list` entry, ready to serve: everything a request needs is computed here, once. */
 export interface Deployment {
@@ -340,12 +340,6 @@ function originalIndexes(rawList: unknown): number[] {
     if (!dropped) out.push(i);
   });
   return out;
-}
-
-function num(v: unknown): number | undefined {
-  if (typeof v === 'number' && Number.isFinite(v)) return v;
-  if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
-  return undefined;
 }
 
 function positive(v: unknown): number | undefined {

@@ -3,6 +3,7 @@ import { defineProvider, type ProviderAdapter, type UpstreamRequest } from '../t
 import { anthropicBody, defaultMaxTokens } from './request.js';
 import { parseAnthropicResponse } from './response.js';
 import { AnthropicStreamDecoder } from './stream.js';
+import { str, lowerKeys } from '../params.js';
 
 interface AnthropicState {
   label: string;
@@ -67,12 +68,3 @@ export const anthropicAdapter: ProviderAdapter = defineProvider<AnthropicState>(
   healthRequest: (s) => ({ origin: s.origin, path: s.messagesPath.replace(/\/messages(\?|$)/, '/models$1'), method: 'GET', headers: s.headers }),
 });
 
-function str(v: unknown): string | undefined {
-  return typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined;
-}
-
-function lowerKeys(v: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) if (x != null) out[k.toLowerCase()] = String(x);
-  return out;
-}

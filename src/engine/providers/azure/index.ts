@@ -2,6 +2,7 @@ import { parseOpenAIResponse, prepareOpenAIStyle } from '../openai-compatible/ba
 import { OpenAISseDecoder } from '../openai-compatible/stream.js';
 import { defineProvider, type DeploymentSpec, type EndpointKind, type OpenAIChunk, type ProviderAdapter, type StreamDecoder } from '../types.js';
 import { mapAzureError } from './errors.js';
+import { str } from '../params.js';
 
 /** api-version used when neither litellm_params.api_version nor AZURE_API_VERSION is set (a GA version). */
 export const AZURE_DEFAULT_API_VERSION = '2024-10-21';
@@ -17,10 +18,6 @@ interface AzureState {
 }
 
 const PATHS: Record<EndpointKind, string> = { chat: '/chat/completions', completion: '/completions', embedding: '/embeddings' };
-
-function str(v: unknown): string | undefined {
-  return typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined;
-}
 
 function prepareAzure(spec: DeploymentSpec): AzureState {
   const p = spec.params;

@@ -8,6 +8,7 @@
 import { fromIni, fromNodeProviderChain, fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import type { DeploymentSpec } from '../types.js';
+import { str } from '../params.js';
 
 /** Where the credentials come from (for /health and messages; never the secret itself). */
 export type AwsCredentialSource = 'litellm_params' | 'profile' | 'environment' | 'default chain';
@@ -83,6 +84,3 @@ function staticProvider(accessKeyId: string, secretAccessKey: string, sessionTok
   return () => Promise.resolve(creds);
 }
 
-function str(v: unknown): string | undefined {
-  return typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined;
-}

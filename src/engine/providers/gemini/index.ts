@@ -4,6 +4,7 @@
  */
 import { cleanModel, googleAdapter } from '../google/adapter.js';
 import type { ProviderAdapter } from '../types.js';
+import { str } from '../params.js';
 
 const DEFAULT_BASE = 'https://generativelanguage.googleapis.com';
 
@@ -30,6 +31,3 @@ export const geminiAdapter: ProviderAdapter = googleAdapter({
   },
 });
 
-function str(v: unknown): string | undefined {
-  return typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined;
-}

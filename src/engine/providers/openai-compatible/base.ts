@@ -2,6 +2,7 @@ import { estimateChatPromptTokens, estimatePromptTokens, estimateTokens, content
 import { badUpstreamAnswer, mapHttpError } from '../errors.js';
 import type { CallContext, DeploymentSpec, EndpointKind, JsonObject, OpenAIResponse, ProviderAdapter, ProviderId, UpstreamRequest } from '../types.js';
 import { OpenAISseDecoder } from './stream.js';
+import { str, lowerKeys } from '../params.js';
 
 /** What makes one OpenAI-compatible provider different from another: a few defaults. */
 export interface OpenAICompatiblePreset {
@@ -143,10 +144,6 @@ export function createOpenAICompatible(preset: OpenAICompatiblePreset): Provider
   };
 }
 
-function str(v: unknown): string | undefined {
-  return typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined;
-}
-
 function firstEnv(env: Readonly<Record<string, string | undefined>>, names: readonly string[]): string | undefined {
   for (const n of names) {
     const v = env[n];
@@ -155,8 +152,3 @@ function firstEnv(env: Readonly<Record<string, string | undefined>>, names: read
   return undefined;
 }
 
-function lowerKeys(v: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) if (x != null) out[k.toLowerCase()] = String(x);
-  return out;
-}

@@ -7,6 +7,7 @@
 import { cleanModel, googleAdapter } from '../google/adapter.js';
 import type { ProviderAdapter } from '../types.js';
 import { loadCredentials, tokenProvider } from './auth.js';
+import { str } from '../params.js';
 
 /** The Vertex AI adapter. */
 export const vertexAdapter: ProviderAdapter = googleAdapter({
@@ -41,6 +42,3 @@ export const vertexAdapter: ProviderAdapter = googleAdapter({
   },
 });
 
-function str(v: unknown): string | undefined {
-  return typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined;
-}
