@@ -1,3 +1,5 @@
+import { badRequest } from '../errors.js';
+
 /** Small readers for `litellm_params` values that every adapter needs at load time. */
 
 /** A non-blank string, trimmed; anything else is undefined (so `??` chains fall through to defaults). */
@@ -10,4 +12,14 @@ export function lowerKeys(v: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) if (x != null) out[k.toLowerCase()] = String(x);
   return out;
+}
+
+/** An assistant message's `tool_calls[].function.arguments` (a JSON string) as an object; bad JSON is a 400. */
+export function toolArguments(args: unknown, messageIndex: number): unknown {
+  if (typeof args !== 'string') return args ?? {};
+  try {
+    return JSON.parse(args || '{}');
+  } catch {
+    throw badRequest(`messages[${messageIndex}].tool_calls: function.arguments is not valid JSON`, 'messages');
+  }
 }

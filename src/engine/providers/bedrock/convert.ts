@@ -6,6 +6,7 @@
 import { badRequest } from '../../errors.js';
 import { imageUrlOf, loadImage } from '../google/media.js';
 import type { JsonObject } from '../types.js';
+import { toolArguments } from '../params.js';
 
 /** The tool LiteLLM-style JSON mode forces when `response_format` asks for JSON (Converse has no JSON mode). */
 export const JSON_TOOL = 'json_tool_call';
@@ -36,7 +37,7 @@ export async function converseBody(body: JsonObject, signal: AbortSignal): Promi
       for (const tc of Array.isArray(msg.tool_calls) ? (msg.tool_calls as JsonObject[]) : []) {
         const fn = (tc.function ?? {}) as JsonObject;
         push('assistant', blocks.splice(0));
-        push('assistant', [{ toolUse: { toolUseId: tc.id, name: fn.name, input: parseArgs(fn.arguments, i) } }]);
+        push('assistant', [{ toolUse: { toolUseId: tc.id, name: fn.name, input: toolArguments(fn.arguments, i) } }]);
       }
       push('assistant', blocks);
     } else if (msg.role === 'tool' || msg.role === 'function') {
@@ -93,15 +94,6 @@ async function contentBlocks(content: unknown, signal: AbortSignal): Promise<Jso
 function textOf(content: unknown): string {
   if (!Array.isArray(content)) return content == null ? '' : JSON.stringify(content);
   return (content as JsonObject[]).map((p) => (typeof p?.text === 'string' ? p.text : '')).join('');
-}
-
-function parseArgs(args: unknown, i: number): unknown {
-  if (typeof args !== 'string') return args ?? {};
-  try {
-    return JSON.parse(args || '{}');
-  } catch {
-    throw badRequest(`messages[${i}].tool_calls: function.arguments is not valid JSON`, 'messages');
-  }
 }
 
 function toolSpec(t: JsonObject, i: number): JsonObject {

@@ -7,6 +7,7 @@
 import { badRequest } from '../../errors.js';
 import type { JsonObject } from '../types.js';
 import { imageUrlOf, mimeOfUrl, parseDataUrl } from './media.js';
+import { toolArguments } from '../params.js';
 
 /** Build the generateContent body for a chat request. */
 export function geminiBody(body: JsonObject): JsonObject {
@@ -31,7 +32,7 @@ export function geminiBody(body: JsonObject): JsonObject {
       for (const tc of Array.isArray(msg.tool_calls) ? (msg.tool_calls as JsonObject[]) : []) {
         const fn = (tc.function ?? {}) as JsonObject;
         if (typeof tc.id === 'string' && typeof fn.name === 'string') toolNames.set(tc.id, fn.name);
-        parts.push({ functionCall: { name: fn.name, args: parseArgs(fn.arguments, i) } });
+        parts.push({ functionCall: { name: fn.name, args: toolArguments(fn.arguments, i) } });
       }
       push('model', parts);
     } else if (msg.role === 'tool' || msg.role === 'function') {
@@ -70,15 +71,6 @@ function partsOf(content: unknown): JsonObject[] {
     }
   }
   return out;
-}
-
-function parseArgs(args: unknown, i: number): unknown {
-  if (typeof args !== 'string') return args ?? {};
-  try {
-    return JSON.parse(args || '{}');
-  } catch {
-    throw badRequest(`messages[${i}].tool_calls: function.arguments is not valid JSON`, 'messages');
-  }
 }
 
 function jsonOrText(text: string): unknown {
