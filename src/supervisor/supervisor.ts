@@ -11,7 +11,8 @@ import { signalAll, terminateTree, treeOf } from './process-tree.js';
 import { acquireQueue } from './queue-lock.js';
 import { ensureQueueDir, type QueuePaths } from './queue-dir.js';
 import { RotatingLog } from './rotating-log.js';
-import { engineKey, gatewayEndpoint, maskArgs, workerEnv, type Endpoint } from './worker-env.js';
+import { engineKey, gatewayEndpoint, workerEnv, type Endpoint } from './worker-env.js';
+import { maskCommandLine } from '../config/litellm/secrets.js';
 
 /** How long the engine gets to drain in-flight requests after SIGTERM. */
 const ENGINE_DRAIN_MS = Number(process.env.KUBIYA_ENGINE_DRAIN_MS) || 10_000;
@@ -57,7 +58,7 @@ export class Supervisor {
       started_at: new Date().toISOString(),
       mode: req.daemon ? 'daemon' : 'foreground',
       engine: local ? { pid: null, port: null, url: null, state: 'starting', restarts: 0 } : null,
-      worker: { pid: null, command: maskArgs(req.command, [req.plan.apiKey, ...(req.plan.config?.secretValues ?? [])]), state: 'waiting', restarts: 0 },
+      worker: { pid: null, command: maskCommandLine(req.command, [req.plan.apiKey, ...(req.plan.config?.secretValues ?? [])]), state: 'waiting', restarts: 0 },
       logs: { worker: this.paths.workerLog, proxy: local ? this.paths.proxyLog : null, supervisor: this.paths.supervisorLog },
     };
     if (!local) this.info.gateway_url = req.plan.gatewayUrl;

@@ -1,5 +1,4 @@
 import type { ProxyPlan } from '../config/plan.js';
-import { maskCommandLine } from '../config/litellm/secrets.js';
 
 /** The key a worker uses against an engine without a master key (any key is accepted then). */
 export const PLACEHOLDER_KEY = 'sk-kubiya-local';
@@ -46,7 +45,3 @@ export function workerEnv(plan: ProxyPlan, endpoint: Endpoint, base: NodeJS.Proc
   return env;
 }
 
-/** Replace every known secret and every secret-looking flag's value in a command line by `***` (for pid files and messages). */
-export function maskArgs(args: string[], secrets: (string | undefined)[]): string[] {
-  return maskCommandLine(args, secrets);
-}

@@ -7,7 +7,8 @@ import { backoffMs, RestartTracker } from '../../src/supervisor/policy.js';
 import { validateQueueId } from '../../src/supervisor/queue-dir.js';
 import { LineSplitter, RotatingLog, tailLines } from '../../src/supervisor/rotating-log.js';
 import { packageSpec } from '../../src/supervisor/worker-command.js';
-import { engineKey, gatewayEndpoint, maskArgs, PLACEHOLDER_KEY, workerEnv } from '../../src/supervisor/worker-env.js';
+import { engineKey, gatewayEndpoint, PLACEHOLDER_KEY, workerEnv } from '../../src/supervisor/worker-env.js';
+import { maskCommandLine } from '../../src/config/litellm/secrets.js';
 
 const plan = (over: Partial<ProxyPlan> = {}): ProxyPlan => ({
   queueId: 'q1',
@@ -112,7 +113,7 @@ describe('worker environment', () => {
   });
 
   it('masks secrets in recorded command lines', () => {
-    expect(maskArgs(['w', '--api-key', 'kb-secret', '--x=kb-secret'], ['kb-secret', undefined])).toEqual(['w', '--api-key', '***', '--x=***']);
+    expect(maskCommandLine(['w', '--api-key', 'kb-secret', '--x=kb-secret'], ['kb-secret', undefined])).toEqual(['w', '--api-key', '***', '--x=***']);
   });
 });
 
