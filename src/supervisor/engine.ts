@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../errors.js';
@@ -43,8 +44,6 @@ export interface RunningEngine extends Spawned {
   port: number;
   url: string;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** GET /health/readiness; true on 200. */
 export async function engineReady(url: string, timeoutMs = 1000): Promise<boolean> {

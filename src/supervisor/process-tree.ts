@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 
@@ -73,8 +74,6 @@ export function signalAll(pids: number[], signal: NodeJS.Signals): void {
 export function leadsGroup(pid: number): boolean {
   return table().some((p) => p.pid === pid && p.pgid === pid);
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Wait until none of the pids is alive; false on timeout. */
 export async function waitGone(pids: number[], timeoutMs: number): Promise<boolean> {

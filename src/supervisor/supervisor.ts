@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import fs from 'node:fs';
 import { stringify } from 'yaml';
 import type { ProxyPlan, WorkerStartOptions } from '../config/plan.js';
@@ -29,8 +30,6 @@ export interface SuperviseRequest {
   /** status lines for the user (foreground: the terminal; daemon: supervisor.log) */
   say: (message: string) => void;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Run and watch the engine and the worker until the worker is done or a stop is requested;
