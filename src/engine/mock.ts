@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { embeddingList } from './embedding.js';
 import { GatewayError, type ErrorClass } from './errors.js';
-import type { EndpointKind, JsonObject, OpenAIChunk, OpenAIResponse } from './providers/types.js';
+import type { EndpointKind, JsonObject, OpenAIChunk, OpenAIResponse } from './wire.js';
 import { contentText, estimateChatPromptTokens, estimatePromptTokens, estimateTokens, usageOf } from './tokens.js';
 
 /**

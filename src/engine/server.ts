@@ -9,7 +9,7 @@ import { GatewayError, toGatewayError } from './errors.js';
 import { ClientLink } from './http/client-link.js';
 import { sendError, sendJson } from './http/respond.js';
 import { redactError } from './observability/logger.js';
-import type { EndpointKind } from './providers/types.js';
+import type { EndpointKind } from './wire.js';
 
 const POST_ROUTES: Record<string, EndpointKind> = {
   '/chat/completions': 'chat',

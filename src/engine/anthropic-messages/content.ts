@@ -2,7 +2,7 @@
  * Anthropic message content blocks -> OpenAI chat messages. Tool results become `tool` messages
  * placed right after the assistant turn that called them, as OpenAI requires.
  */
-import type { JsonObject } from '../providers/types.js';
+import type { JsonObject } from '../wire.js';
 import { invalidRequest } from './errors.js';
 
 type Block = JsonObject;

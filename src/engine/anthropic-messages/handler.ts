@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EngineContext } from '../context.js';
 import { toGatewayError } from '../errors.js';
 import { readJsonBody } from '../http/body.js';
+import { ANONYMOUS } from '../auth/principal.js';
 import { ClientLink } from '../http/client-link.js';
 import { drained, sendJson } from '../http/respond.js';
 import type { Outcome } from '../router/attempt.js';
@@ -42,7 +43,7 @@ export async function handleMessages(route: string, ctx: EngineContext, req: Inc
       return;
     }
     const t = toOpenAIRequest(raw, { requireMaxTokens: true, acceptsTopK: (m) => acceptsTopK(ctx, m) });
-    const outcome = await dispatch(ctx, { kind: 'chat', body: t.body, model: t.model, stream: t.stream, requestId, client: ClientLink.of(res) });
+    const outcome = await dispatch(ctx, { kind: 'chat', body: t.body, model: t.model, stream: t.stream, requestId, client: ClientLink.of(res), principal: ANONYMOUS });
     headers['x-litellm-model-id'] = outcome.deployment.id;
     headers['x-litellm-model-group'] = outcome.deployment.modelName;
     headers['x-litellm-overhead-duration-ms'] = (performance.now() - t0 - outcome.upstreamMs).toFixed(3);

@@ -2,7 +2,7 @@
  * An Anthropic Messages request -> the engine's OpenAI-format chat request, so every provider the
  * router serves answers it. Validation is the few checks Anthropic itself makes (no schema library).
  */
-import type { JsonObject } from '../providers/types.js';
+import type { JsonObject } from '../wire.js';
 import { assistantMessage, systemText, userMessages } from './content.js';
 import { invalidRequest } from './errors.js';
 

@@ -2,7 +2,7 @@
  * An OpenAI-format chat completion -> an Anthropic Messages response (`type: "message"`).
  */
 import { randomBytes } from 'node:crypto';
-import type { JsonObject, OpenAIResponse } from '../providers/types.js';
+import type { JsonObject, OpenAIResponse } from '../wire.js';
 import { contentText } from '../tokens.js';
 
 /** Anthropic's usage object. `input_tokens` excludes cache reads, as Anthropic counts them. */

@@ -5,7 +5,7 @@
  * message_delta (stop_reason, usage) and message_stop.
  */
 import { randomBytes } from 'node:crypto';
-import type { JsonObject, OpenAIChunk } from '../providers/types.js';
+import type { JsonObject, OpenAIChunk } from '../wire.js';
 import { estimateTokens } from '../tokens.js';
 import { anthropicUsage, messageId, stopReason } from './response.js';
 

@@ -2,7 +2,7 @@ import type { EngineContext } from '../context.js';
 import { GatewayError } from '../errors.js';
 import { redactSecrets } from '../observability/logger.js';
 import { failureOf, type Exchange } from '../upstream/client.js';
-import type { Deployment } from '../router/table.js';
+import type { Deployment } from '../deployment.js';
 
 const HEALTH_TIMEOUT_MS = 10_000;
 

@@ -2,10 +2,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EngineContext } from '../context.js';
 import { badRequest, GatewayError, toGatewayError } from '../errors.js';
 import { readJsonBody } from '../http/body.js';
+import { ANONYMOUS } from '../auth/principal.js';
 import { ClientLink } from '../http/client-link.js';
 import { drained, sendJson } from '../http/respond.js';
 import { redactError } from '../observability/logger.js';
-import type { EndpointKind, JsonObject, OpenAIChunk } from '../providers/types.js';
+import type { EndpointKind, JsonObject, OpenAIChunk } from '../wire.js';
 import type { Outcome } from '../router/attempt.js';
 import { dispatch } from '../router/dispatch.js';
 import { contentText, estimateTokens } from '../tokens.js';
@@ -37,7 +38,7 @@ export async function handleOpenAI(kind: EndpointKind, ctx: EngineContext, req: 
   const st = body.stream;
   if (st !== undefined && st !== null && typeof st !== 'boolean') throw badRequest(`Invalid "stream": expected true or false, got ${JSON.stringify(st)}.`, 'stream', 'invalid_type');
   const stream = st === true && kind !== 'embedding';
-  const outcome = await dispatch(ctx, { kind, body, model, stream, requestId, client: ClientLink.of(res) });
+  const outcome = await dispatch(ctx, { kind, body, model, stream, requestId, client: ClientLink.of(res), principal: ANONYMOUS });
   const headers: Record<string, string | number> = {
     'x-request-id': requestId,
     'x-litellm-model-id': outcome.deployment.id,

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { badRequest, GatewayError } from '../errors.js';
-import type { JsonObject } from '../providers/types.js';
+import type { JsonObject } from '../wire.js';
 
 /** 413 for a body over the limit; the connection is closed after the answer so the rest is never read. */
 export function tooLarge(limit: number): GatewayError {

@@ -4,6 +4,10 @@
  * the HTTP client (one undici pool per origin), timeouts, aborts, routing and the client response.
  */
 import type { GatewayError } from '../errors.js';
+import type { EndpointKind, JsonObject, OpenAIChunk, OpenAIResponse, StreamDecoder, UpstreamRequest } from '../wire.js';
+
+export type { EndpointKind, JsonObject, OpenAIChunk, OpenAIResponse, StreamDecoder, Usage, UpstreamRequest } from '../wire.js';
+export { ENDPOINT_KINDS } from '../wire.js';
 
 /** Every provider id the engine knows; an id is served once registry.ts has a line for it. */
 export const PROVIDER_IDS = [
@@ -16,26 +20,6 @@ export const PROVIDER_IDS = [
   'anthropic', 'azure', 'azure_ai', 'bedrock', 'vertex_ai', 'gemini', 'cohere', 'cohere_chat', 'huggingface',
 ] as const;
 export type ProviderId = (typeof PROVIDER_IDS)[number];
-
-/** What a client asked for: `/v1/chat/completions`, `/v1/completions`, `/v1/embeddings`. */
-export const ENDPOINT_KINDS = ['chat', 'completion', 'embedding'] as const;
-export type EndpointKind = (typeof ENDPOINT_KINDS)[number];
-
-/** A JSON object as parsed from a request or response body. */
-export type JsonObject = Record<string, unknown>;
-
-/** OpenAI-format response objects (chat.completion, text_completion, list of embeddings). */
-export type OpenAIResponse = JsonObject;
-/** One OpenAI-format stream chunk (chat.completion.chunk or text_completion chunk). */
-export type OpenAIChunk = JsonObject;
-
-/** Usage in OpenAI shape; always present on what the engine returns. */
-export interface Usage {
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-  [k: string]: unknown;
-}
 
 /** One deployment's config as the adapter sees it at load time (secrets already resolved). */
 export interface DeploymentSpec {
@@ -57,17 +41,6 @@ export interface DeploymentSpec {
   warn?: (message: string) => void;
 }
 
-/** What the engine sends upstream. `origin` is fixed per deployment so its pool is found by a Map lookup. */
-export interface UpstreamRequest {
-  /** `https://api.groq.com` (scheme, host, port; no path) */
-  origin: string;
-  /** path with query, e.g. `/openai/v1/chat/completions` */
-  path: string;
-  method: 'GET' | 'POST';
-  headers: Record<string, string>;
-  body?: string | Uint8Array;
-}
-
 /** A request in flight, as handed to the adapter. */
 export interface CallContext {
   kind: EndpointKind;
@@ -79,17 +52,6 @@ export interface CallContext {
   /** aborted when the client goes away or the deployment's timeout passes */
   signal: AbortSignal;
   requestId: string;
-}
-
-/** Incremental stream decoder: bytes in (any framing), OpenAI chunk objects out. Never buffers a whole stream. */
-export interface StreamDecoder {
-  /** Feed the next bytes; returns the chunks they completed (possibly none). Throws GatewayError on an error event. */
-  push(bytes: Uint8Array): OpenAIChunk[];
-  /**
-   * The upstream ended; returns what is left, which must include a final usage chunk
-   * (`choices: []` + `usage`) when the upstream gave usage. Throws GatewayError if the stream was cut short.
-   */
-  end(): OpenAIChunk[];
 }
 
 /** An upstream answered with an error status: what the adapter gets to map it. */

@@ -1,12 +1,15 @@
 import { badRequest, GatewayError } from '../errors.js';
 import { mockChunks, mockResponse } from '../mock.js';
 import { badUpstreamAnswer } from '../providers/errors.js';
-import type { CallContext, EndpointKind, JsonObject, OpenAIChunk, OpenAIResponse, ProviderAdapter, StreamDecoder } from '../providers/types.js';
+import type { EndpointKind, JsonObject, OpenAIChunk, OpenAIResponse, StreamDecoder } from '../wire.js';
+import type { CallContext, ProviderAdapter } from '../providers/types.js';
 import type { ClientLink, ClientWatcher } from '../http/client-link.js';
 import type { Deadline, Deadlines } from '../upstream/deadlines.js';
 import { failureOf, type Exchange, type UpstreamClient, type WholeResponse } from '../upstream/client.js';
 import { substitute } from './resolve.js';
-import type { Deployment } from './table.js';
+import type { Principal } from '../auth/principal.js';
+import type { AttemptResult } from '../upstream/result.js';
+import type { Deployment } from '../deployment.js';
 
 /** A request as the router sees it (the client's body is parsed once, never copied on the way in). */
 export interface RouteRequest {
@@ -19,6 +22,10 @@ export interface RouteRequest {
   requestId: string;
   /** the client: `gone` (and its lazy `signal` aborted) when it went away, or when the router gave up on this try */
   client: ClientLink;
+  /** who is calling (authentication's answer) */
+  principal: Principal;
+  /** every attempt made for this request pushes its result here when it settles (read by the settled event) */
+  attempts?: AttemptResult[];
 }
 
 /** What a successful attempt gives back: a whole answer, or a stream whose headers arrived fine. */

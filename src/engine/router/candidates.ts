@@ -1,5 +1,6 @@
 import { GatewayError } from '../errors.js';
-import type { Deployment, ModelGroup, RouteTable } from './table.js';
+import type { Deployment, ModelGroup } from '../deployment.js';
+import type { RouteTable } from './table.js';
 
 /** What narrows the deployments a request may go to. */
 export interface RequestFilter {

@@ -1,5 +1,5 @@
 import { GatewayError, toGatewayError } from '../errors.js';
-import type { JsonObject, OpenAIChunk } from '../providers/types.js';
+import type { JsonObject, OpenAIChunk } from '../wire.js';
 import type { UpstreamClient } from '../upstream/client.js';
 import { attempt, type Outcome, type RouteRequest } from './attempt.js';
 import { available, noDeployment, noExclusions, type RequestFilter } from './candidates.js';
@@ -10,7 +10,8 @@ import { countPromptTokens } from './pre-call.js';
 import { resolveModel, unknownModel, type Resolved } from './resolve.js';
 import { retriesFor, retryDelayMs, sleep } from './retry.js';
 import { firstChunks } from './stream-start.js';
-import type { Deployment, RouteTable } from './table.js';
+import type { Deployment } from '../deployment.js';
+import type { RouteTable } from './table.js';
 
 export interface RouterDeps {
   table: RouteTable;

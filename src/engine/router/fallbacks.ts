@@ -1,5 +1,5 @@
 import type { GatewayError } from '../errors.js';
-import type { JsonObject } from '../providers/types.js';
+import type { JsonObject } from '../wire.js';
 import type { RouterSettings } from './settings.js';
 
 /** One step of a fallback chain: a model group, and for client-side fallbacks given as objects, body overrides. */

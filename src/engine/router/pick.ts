@@ -1,6 +1,6 @@
 import type { UsageStore } from '../limits/usage-store.js';
 import type { RoutingStrategy } from './settings.js';
-import type { Deployment, ModelGroup } from './table.js';
+import type { Deployment, ModelGroup } from '../deployment.js';
 
 /**
  * simple-shuffle: a random deployment of the group, weighted by `weight` / `rpm` / `tpm` when set.

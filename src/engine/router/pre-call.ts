@@ -1,5 +1,5 @@
 import type { Tiktoken } from 'js-tiktoken/lite';
-import type { EndpointKind, JsonObject } from '../providers/types.js';
+import type { EndpointKind, JsonObject } from '../wire.js';
 import { contentText } from '../tokens.js';
 
 type EncodingName = 'o200k_base' | 'cl100k_base';

@@ -1,5 +1,6 @@
 import { GatewayError } from '../errors.js';
-import type { ModelGroup, RouteTable } from './table.js';
+import type { ModelGroup } from '../deployment.js';
+import type { RouteTable } from './table.js';
 
 /** A requested model name resolved to its group; `captures` fill the `*` of wildcard deployments. */
 export interface Resolved {

@@ -1,5 +1,5 @@
 import { GatewayError, toGatewayError } from '../errors.js';
-import type { JsonObject, OpenAIChunk } from '../providers/types.js';
+import type { JsonObject, OpenAIChunk } from '../wire.js';
 
 /** Called once when a started stream ends: with what broke it, if anything, and the usage it reported. */
 export type StreamEnd = (err: GatewayError | undefined, usage: JsonObject | undefined) => void;

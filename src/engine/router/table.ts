@@ -3,84 +3,15 @@ import type { ConfigWarning, LoadedConfig } from '../../config/litellm/load.js';
 import { isSecretKey } from '../../config/litellm/secrets.js';
 import type { ModelEntry } from '../../config/litellm/schema.js';
 import { loadAdapter } from '../providers/registry.js';
-import { PROVIDER_IDS, type JsonObject, type ProviderAdapter, type ProviderId } from '../providers/types.js';
+import { type JsonObject } from '../wire.js';
+import { PROVIDER_IDS, type ProviderAdapter, type ProviderId } from '../providers/types.js';
 import { MemoryUsageStore, type UsageStore } from '../limits/usage-store.js';
-import { newStats, type DeploymentStats } from './cooldown.js';
+import { newStats } from './cooldown.js';
+import type { Deployment, ModelGroup, WildcardRoute } from '../deployment.js';
+
+export type { Deployment, ModelGroup, WildcardRoute } from '../deployment.js';
 import { catalogEntry, encodingFor } from './model-catalog.js';
 import { checkFallbackNames, num, readRouterSettings, type RouterSettings } from './settings.js';
-
-/** One `model_list` entry, ready to serve: everything a request needs is computed here, once. */
-export interface Deployment {
-  /** model_info.id, or a stable hash (the `x-litellm-model-id` header) */
-  id: string;
-  /** the group name clients ask for */
-  modelName: string;
-  /** litellm_params.model as written, e.g. `groq/llama3` */
-  litellmModel: string;
-  /** key path, e.g. `model_list[2]` */
-  at: string;
-  provider?: ProviderId;
-  /** undefined only for mock deployments whose provider is not served */
-  adapter?: ProviderAdapter;
-  /** the adapter's precomputed per-deployment state */
-  state: unknown;
-  /** upstream model name; may hold `*` that the requested name fills in (wildcards) */
-  model: string;
-  /** relative share of traffic within the group (simple-shuffle) */
-  weight: number;
-  timeoutMs: number;
-  streamTimeoutMs: number;
-  /** OpenAI params from litellm_params merged under every request (the request wins) */
-  defaults?: JsonObject;
-  /** litellm_params.extra_body, merged over the request */
-  extraBody?: JsonObject;
-  dropParams: boolean;
-  additionalDropParams: readonly string[];
-  mockResponse?: string | JsonObject;
-  /** model_info.mode: chat, embedding, completion, ... */
-  mode?: string;
-  apiBase?: string;
-  /** what /v1/model/info shows (no secrets) */
-  publicInfo: JsonObject;
-  /** requests / tokens per minute this deployment may take (litellm_params.rpm / tpm) */
-  rpm?: number;
-  tpm?: number;
-  /** litellm_params.tags (tag filtering) */
-  tags?: readonly string[];
-  /** litellm_params.num_retries */
-  numRetries?: number;
-  /** context window for pre-call checks: model_info.max_input_tokens / max_tokens, else the built-in table */
-  maxInputTokens?: number;
-  /** $ per input + output token (cost-based routing); Infinity when unknown */
-  cost: number;
-  /** the tokenizer for pre-call checks */
-  encoding: 'o200k_base' | 'cl100k_base';
-  /** runtime state: in flight, latency, failures, cooldown */
-  stats: DeploymentStats;
-  /** adapter state for /health built for model_info.health_check_model (a concrete model for a wildcard deployment) */
-  healthState?: unknown;
-}
-
-/** The deployments that share a model_name, with their cumulative weights for weighted picking. */
-export interface ModelGroup {
-  name: string;
-  deployments: Deployment[];
-  /** cumulative weights; empty when all weights are equal (uniform pick) */
-  cumulative: number[];
-  totalWeight: number;
-  /** the highest litellm_params.num_retries of its deployments, if any sets one */
-  numRetries?: number;
-  /** some deployment has an rpm or tpm limit */
-  limited?: boolean;
-}
-
-export interface WildcardRoute {
-  pattern: string;
-  regex: RegExp;
-  group: ModelGroup;
-  /** literal characters in the pattern: more specific patterns are tried first */
-  specificity: number;
-}
 
 export interface RouteTable {
   groups: Map<string, ModelGroup>;

@@ -1,5 +1,5 @@
 import { badUpstreamAnswer } from '../providers/errors.js';
-import type { JsonObject, OpenAIChunk, StreamDecoder } from '../providers/types.js';
+import type { JsonObject, OpenAIChunk, StreamDecoder } from '../wire.js';
 import { SseParser } from './sse.js';
 
 /**

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import type { Dispatcher, Pool as PoolType } from 'undici';
 import { GatewayError } from '../errors.js';
 import { Deadlines } from './deadlines.js';
-import type { UpstreamRequest } from '../providers/types.js';
+import type { UpstreamRequest } from '../wire.js';
 
 // Only the Pool class, not undici's index (fetch, websocket, mocks, caches): a quarter of the import
 // time, which is most of the engine's cold start. Falls back to the package entry if undici moves it.

@@ -1,0 +1,108 @@
+import type { Principal } from '../auth/principal.js';
+import type { ErrorClass } from '../errors.js';
+import type { ProviderId } from '../providers/types.js';
+import type { TokenUsage } from '../upstream/result.js';
+import type { JsonObject } from '../wire.js';
+
+/**
+ * One request, settled: everything a spend writer, metrics, traces or a cache need, emitted exactly
+ * once per client request when its response ended (success or failure, stream or not, client aborts
+ * and fallbacks included). Never holds a secret: `apiBase` is the deployment's public URL and error
+ * messages are masked.
+ */
+export interface SettledEvent {
+  /** the request id (`x-request-id`; LiteLLM's `litellm_call_id`) */
+  callId: string;
+  principal: Principal;
+  /** which API the client spoke */
+  endpoint: 'chat' | 'completion' | 'embedding' | 'messages';
+  /** the model name the client asked for */
+  requestedModel: string;
+  /** the group, deployment and provider that answered (or failed last); absent when none was tried */
+  modelGroup?: string;
+  deploymentId?: string;
+  /** litellm_params.model of that deployment, e.g. `groq/llama3` */
+  litellmModel?: string;
+  provider?: ProviderId;
+  apiBase?: string;
+  stream: boolean;
+  /** success: the client got a whole answer; failure: an error (status, class); client_abort: the client left first */
+  status: 'success' | 'failure' | 'client_abort';
+  /** the HTTP status the client got (200 for a stream that failed after it started) */
+  httpStatus: number;
+  errorClass?: ErrorClass;
+  errorMessage?: string;
+  /** usage as reported upstream; zeros when unknown (`usageReported` false) */
+  usage: TokenUsage;
+  usageReported: boolean;
+  /** epoch ms */
+  startTime: number;
+  endTime: number;
+  /** ms from the request's arrival to the first byte/token sent upstream's way back, and in total */
+  timeToFirstTokenMs?: number;
+  durationMs: number;
+  /** ms spent waiting on upstreams (all attempts) */
+  upstreamMs: number;
+  attemptedRetries: number;
+  attemptedFallbacks: number;
+  /** upstream calls made for this request */
+  attempts: number;
+  cacheHit: boolean;
+  /** the request's `metadata` (LiteLLM's requester metadata) and tags */
+  metadata?: JsonObject;
+  tags: readonly string[];
+}
+
+export type SettledSubscriber = (event: SettledEvent) => void;
+
+/**
+ * Fan-out of settled events. `emit` only queues: subscribers run later in one batch per tick, off the
+ * response path, and a subscriber that throws is reported once and never breaks the others.
+ */
+export class SettledBus {
+  private readonly subs: SettledSubscriber[] = [];
+  private queue: SettledEvent[] = [];
+  private scheduled = false;
+
+  constructor(private readonly onError: (err: unknown) => void = () => {}) {}
+
+  /** true when someone listens: callers skip building events otherwise */
+  get active(): boolean {
+    return this.subs.length > 0;
+  }
+
+  /** Register a subscriber; returns the function that removes it. */
+  subscribe(fn: SettledSubscriber): () => void {
+    this.subs.push(fn);
+    return () => {
+      const i = this.subs.indexOf(fn);
+      if (i !== -1) this.subs.splice(i, 1);
+    };
+  }
+
+  emit(event: SettledEvent): void {
+    if (this.subs.length === 0) return;
+    this.queue.push(event);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flush);
+    }
+  }
+
+  /** Deliver what is queued now (also used at shutdown so nothing is lost). */
+  readonly flush = (): void => {
+    this.scheduled = false;
+    const batch = this.queue;
+    if (batch.length === 0) return;
+    this.queue = [];
+    for (const e of batch) {
+      for (const fn of this.subs) {
+        try {
+          fn(e);
+        } catch (err) {
+          this.onError(err);
+        }
+      }
+    }
+  };
+}

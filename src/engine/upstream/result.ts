@@ -1,0 +1,62 @@
+import type { Deployment } from '../deployment.js';
+import type { ErrorClass, GatewayError } from '../errors.js';
+import type { JsonObject } from '../wire.js';
+
+/** Tokens of one call, normalised from whatever usage shape the answer carried. */
+export interface TokenUsage {
+  prompt: number;
+  completion: number;
+  total: number;
+  /** prompt tokens read from the provider's cache (OpenAI `prompt_tokens_details.cached_tokens`, Anthropic cache reads) */
+  cached: number;
+  /** prompt tokens written to the provider's cache (Anthropic `cache_creation_input_tokens`) */
+  cacheCreation: number;
+  /** completion tokens spent on reasoning (`completion_tokens_details.reasoning_tokens`) */
+  reasoning: number;
+}
+
+/** How one upstream call ended. */
+export type AttemptStatus = 'ok' | 'error' | 'client_abort';
+
+/** Times of one attempt, in ms since the process's performance.timeOrigin (performance.now()). */
+export interface AttemptTimings {
+  start: number;
+  /** response headers arrived */
+  firstByte?: number;
+  /** first decoded content (streams) */
+  firstToken?: number;
+  end: number;
+}
+
+/** What one attempt settles with, exactly once. */
+export interface AttemptResult {
+  deployment: Deployment;
+  status: AttemptStatus;
+  stream: boolean;
+  /** the error (status, class, provider) when status is 'error' */
+  error?: GatewayError;
+  errorClass?: ErrorClass;
+  /** usage as the upstream reported it (undefined when it reported none) */
+  usage?: TokenUsage;
+  timings: AttemptTimings;
+}
+
+const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+
+/** OpenAI-shape usage (with the details LiteLLM passes through) to TokenUsage; undefined when there is none. */
+export function tokenUsage(u: unknown): TokenUsage | undefined {
+  if (!u || typeof u !== 'object') return undefined;
+  const o = u as JsonObject;
+  const pd = o.prompt_tokens_details as JsonObject | undefined;
+  const cd = o.completion_tokens_details as JsonObject | undefined;
+  const prompt = num(o.prompt_tokens);
+  const completion = num(o.completion_tokens);
+  return {
+    prompt,
+    completion,
+    total: num(o.total_tokens) || prompt + completion,
+    cached: num(pd?.cached_tokens) || num(o.cache_read_input_tokens),
+    cacheCreation: num(o.cache_creation_input_tokens) || num(pd?.cache_creation_tokens),
+    reasoning: num(cd?.reasoning_tokens),
+  };
+}

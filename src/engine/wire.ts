@@ -1,0 +1,47 @@
+/**
+ * The engine's wire types: what clients send and get (OpenAI shapes), what goes upstream, and the
+ * incremental stream decoder contract. Everything in the engine imports these from here; the
+ * provider adapter contract (providers/types.ts) builds on them.
+ */
+
+/** What a client asked for: `/v1/chat/completions`, `/v1/completions`, `/v1/embeddings`. */
+export const ENDPOINT_KINDS = ['chat', 'completion', 'embedding'] as const;
+export type EndpointKind = (typeof ENDPOINT_KINDS)[number];
+
+/** A JSON object as parsed from a request or response body. */
+export type JsonObject = Record<string, unknown>;
+
+/** OpenAI-format response objects (chat.completion, text_completion, list of embeddings). */
+export type OpenAIResponse = JsonObject;
+/** One OpenAI-format stream chunk (chat.completion.chunk or text_completion chunk). */
+export type OpenAIChunk = JsonObject;
+
+/** Usage in OpenAI shape; always present on what the engine returns. */
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  [k: string]: unknown;
+}
+
+/** What the engine sends upstream. `origin` is fixed per deployment so its pool is found by a Map lookup. */
+export interface UpstreamRequest {
+  /** `https://api.groq.com` (scheme, host, port; no path) */
+  origin: string;
+  /** path with query, e.g. `/openai/v1/chat/completions` */
+  path: string;
+  method: 'GET' | 'POST';
+  headers: Record<string, string>;
+  body?: string | Uint8Array;
+}
+
+/** Incremental stream decoder: bytes in (any framing), OpenAI chunk objects out. Never buffers a whole stream. */
+export interface StreamDecoder {
+  /** Feed the next bytes; returns the chunks they completed (possibly none). Throws GatewayError on an error event. */
+  push(bytes: Uint8Array): OpenAIChunk[];
+  /**
+   * The upstream ended; returns what is left, which must include a final usage chunk
+   * (`choices: []` + `usage`) when the upstream gave usage. Throws GatewayError if the stream was cut short.
+   */
+  end(): OpenAIChunk[];
+}
