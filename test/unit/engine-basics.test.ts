@@ -6,7 +6,7 @@ import { mockChunks, mockResponse } from '../../src/engine/mock.js';
 import { mapHttpError } from '../../src/engine/providers/errors.js';
 import { openAIPassthrough } from '../../src/engine/providers/openai-compatible/base.js';
 import { substitute } from '../../src/engine/router/resolve.js';
-import { splitProvider } from '../../src/engine/router/table.js';
+import { splitProvider } from '../../src/engine/providers/resolve.js';
 import { estimateChatPromptTokens, estimateTokens } from '../../src/engine/tokens.js';
 import { createLogger } from '../../src/engine/observability/logger.js';
 

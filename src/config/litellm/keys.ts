@@ -1,3 +1,5 @@
+import { providerParamKeys } from '../../engine/providers/registry.js';
+
 /**
  * Config keys the engine knows. `supported` keys act; `later` keys are real LiteLLM keys the engine
  * does not implement yet (a warning says so); anything else is unknown (a warning with "did you mean").
@@ -30,11 +32,8 @@ export const LITELLM_PARAMS: KeySet = {
     'temperature', 'max_tokens', 'max_completion_tokens', 'top_p', 'seed', 'stop', 'n', 'user',
     'presence_penalty', 'frequency_penalty', 'response_format', 'reasoning_effort', 'thinking', 'keep_alive',
     'input_cost_per_token', 'output_cost_per_token', 'max_new_tokens',
-    // provider credentials and locations
-    'aws_access_key_id', 'aws_secret_access_key', 'aws_session_token', 'aws_region_name', 'aws_profile_name',
-    'aws_role_name', 'aws_session_name', 'aws_bedrock_runtime_endpoint', 'aws_web_identity_token',
-    'aws_sts_endpoint', 'aws_external_id', 'azure_ad_token', 'tenant_id', 'client_id', 'client_secret',
-    'vertex_project', 'vertex_location', 'vertex_credentials', 'region_name', 'anthropic_version',
+    // provider credentials and locations (aws_*, vertex_*, azure_ad_token, ...), declared by each provider's facts
+    ...providerParamKeys(),
   ],
   later: [
     'use_in_pass_through', 'merge_reasoning_content_in_choices', 'cache_control_injection_points',

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EngineContext } from '../context.js';
 import { toGatewayError } from '../errors.js';
+import { providersWith } from '../providers/registry.js';
 import { readJsonBody } from '../http/body.js';
 import { ANONYMOUS } from '../auth/principal.js';
 import { ClientLink } from '../http/client-link.js';
@@ -18,8 +19,8 @@ import { AnthropicStreamTranslator } from './stream.js';
 /** Routes this module serves (after the server strips `/v1`). */
 export const MESSAGES_ROUTES = new Set(['/messages', '/messages/count_tokens']);
 
-/** Providers whose adapters take `top_k`; OpenAI and most OpenAI-compatible APIs reject it, so it is dropped for them. */
-const TOP_K_PROVIDERS = new Set(['ollama', 'ollama_chat', 'anthropic', 'bedrock', 'vertex_ai', 'gemini', 'hosted_vllm', 'cohere', 'cohere_chat', 'huggingface']);
+/** Providers whose facts say they take `top_k`; OpenAI and most OpenAI-compatible APIs reject it, so it is dropped for them. */
+const TOP_K_PROVIDERS = providersWith('topK');
 
 function acceptsTopK(ctx: EngineContext, model: string): boolean {
   const deps = resolveModel(ctx.table, model)?.group.deployments;

@@ -5,21 +5,13 @@
  */
 import type { GatewayError } from '../errors.js';
 import type { EndpointKind, JsonObject, OpenAIChunk, OpenAIResponse, StreamDecoder, UpstreamRequest } from '../wire.js';
+import type { ProviderId } from './registry.js';
 
 export type { EndpointKind, JsonObject, OpenAIChunk, OpenAIResponse, StreamDecoder, Usage, UpstreamRequest } from '../wire.js';
 export { ENDPOINT_KINDS } from '../wire.js';
 
-/** Every provider id the engine knows; an id is served once registry.ts has a line for it. */
-export const PROVIDER_IDS = [
-  // OpenAI and the OpenAI-compatible family (providers/openai-compatible)
-  'openai', 'hosted_vllm', 'groq', 'mistral', 'together_ai', 'deepseek', 'fireworks_ai', 'openrouter',
-  'perplexity', 'xai', 'lm_studio',
-  // native wire formats
-  'ollama', 'ollama_chat',
-  // reserved for adapters that land later (one folder + one registry line each)
-  'anthropic', 'azure', 'azure_ai', 'bedrock', 'vertex_ai', 'gemini', 'cohere', 'cohere_chat', 'huggingface',
-] as const;
-export type ProviderId = (typeof PROVIDER_IDS)[number];
+// ids come from the provider folders' facts: one folder plus one line in registry.ts per provider
+export type { ProviderId } from './registry.js';
 
 /** One deployment's config as the adapter sees it at load time (secrets already resolved). */
 export interface DeploymentSpec {

@@ -2,9 +2,11 @@ import { createHash } from 'node:crypto';
 import type { ConfigWarning, LoadedConfig } from '../../config/litellm/load.js';
 import { isSecretKey } from '../../config/litellm/secrets.js';
 import type { ModelEntry } from '../../config/litellm/schema.js';
-import { loadAdapter } from '../providers/registry.js';
+import { isProviderId, loadAdapter } from '../providers/registry.js';
+import { splitProvider } from '../providers/resolve.js';
+import { OTHER_LITELLM_PROVIDERS } from '../providers/unsupported.js';
 import { type JsonObject } from '../wire.js';
-import { PROVIDER_IDS, type ProviderAdapter, type ProviderId } from '../providers/types.js';
+import type { ProviderAdapter, ProviderId } from '../providers/types.js';
 import { MemoryUsageStore, type UsageStore } from '../limits/usage-store.js';
 import { newStats } from './cooldown.js';
 import type { Deployment, ModelGroup, WildcardRoute } from '../deployment.js';
@@ -35,42 +37,6 @@ const FORWARDED = [
 // provider-specific litellm_params (keep_alive, thinking, max_new_tokens, ...) reach adapters through spec.params
 
 const DEFAULT_TIMEOUT_S = 600;
-
-/** Which provider serves a litellm model string, and the model name after the prefix. */
-export function splitProvider(model: string, custom?: string): { provider?: string; model: string } {
-  if (custom) return { provider: custom, model: model.startsWith(`${custom}/`) ? model.slice(custom.length + 1) : model };
-  const slash = model.indexOf('/');
-  if (slash === -1) return { provider: bareProvider(model), model };
-  return { provider: model.slice(0, slash), model: model.slice(slash + 1) };
-}
-
-// bare model names LiteLLM resolves to a provider other than OpenAI (its model lists, by family)
-const BEDROCK_ID = /^(?:(?:us|eu|apac|global|us-gov|jp|au)\.)?(?:anthropic|amazon|meta|cohere|mistral|ai21|stability|deepseek|writer|qwen|twelvelabs)\.[\w.-]+(?::\d+)?$/;
-const VERTEX_BARE = /^(?:gemini-|textembedding-gecko|text-multilingual-embedding-|text-embedding-00\d|chat-bison|text-bison|codechat-bison|code-bison)/;
-
-/** The provider of a model named without a prefix: `claude-*` Anthropic, Bedrock model ids, Vertex families, `command-*` Cohere, else OpenAI. */
-function bareProvider(model: string): string {
-  if (/^claude-/.test(model)) return 'anthropic';
-  if (BEDROCK_ID.test(model)) return 'bedrock';
-  if (VERTEX_BARE.test(model)) return 'vertex_ai';
-  if (/^command(?:-|$)/.test(model)) return 'cohere';
-  return 'openai';
-}
-
-/** LiteLLM providers the engine has no adapter for yet (a clearer warning than "unknown provider"). */
-const OTHER_LITELLM_PROVIDERS = new Set([
-  'replicate', 'sagemaker', 'sagemaker_chat', 'watsonx', 'ai21', 'ai21_chat', 'nlp_cloud', 'aleph_alpha', 'baseten',
-  'cloudflare', 'databricks', 'predibase', 'friendliai', 'triton', 'clarifai', 'nvidia_nim', 'cerebras', 'sambanova',
-  'volcengine', 'github', 'codestral', 'text-completion-openai', 'text-completion-codestral', 'voyage', 'jina_ai',
-  'infinity', 'openai_like', 'custom_openai', 'custom', 'litellm_proxy', 'dashscope', 'moonshot', 'novita', 'nebius',
-  'hyperbolic', 'featherless_ai', 'llamafile', 'datarobot', 'snowflake', 'deepinfra', 'anyscale', 'vertex_ai_beta',
-  'palm', 'petals', 'vllm', 'azure_text', 'bedrock_converse', 'watsonx_text', 'empower', 'galadriel', 'lambda_ai',
-  'nscale', 'oci', 'gradient_ai', 'heroku', 'v0', 'morph', 'xinference', 'wandb', 'ovhcloud', 'elevenlabs', 'assemblyai',
-]);
-
-function isProviderId(p: string | undefined): p is ProviderId {
-  return p !== undefined && (PROVIDER_IDS as readonly string[]).includes(p);
-}
 
 /**
  * Build the routing table from a loaded config: resolve providers, load and prepare their adapters,

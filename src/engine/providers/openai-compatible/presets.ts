@@ -1,8 +1,11 @@
-import { defineProvider, type ProviderAdapter, type ProviderId } from '../types.js';
+import { defineProvider, type ProviderAdapter } from '../types.js';
 import { createOpenAICompatible, type OpenAICompatiblePreset } from './base.js';
+import type { OPENAI_COMPATIBLE } from './facts.js';
+
+type CompatibleId = keyof typeof OPENAI_COMPATIBLE;
 
 /** OpenAI and the providers that speak its wire format: a default base URL and key variables each. */
-const PRESETS: Record<string, Omit<OpenAICompatiblePreset, 'id'>> = {
+const PRESETS: Record<CompatibleId, Omit<OpenAICompatiblePreset, 'id'>> = {
   openai: { label: 'OpenAI', defaultApiBase: 'https://api.openai.com/v1', keyEnv: ['OPENAI_API_KEY'], baseEnv: ['OPENAI_BASE_URL', 'OPENAI_API_BASE'] },
   hosted_vllm: { label: 'vLLM', defaultApiBase: 'http://localhost:8000/v1', keyEnv: ['HOSTED_VLLM_API_KEY'], baseEnv: ['HOSTED_VLLM_API_BASE'] },
   groq: { label: 'Groq', defaultApiBase: 'https://api.groq.com/openai/v1', keyEnv: ['GROQ_API_KEY'], baseEnv: ['GROQ_API_BASE'], unsupportedParams: ['logprobs', 'top_logprobs', 'logit_bias', 'n'] },
@@ -16,9 +19,7 @@ const PRESETS: Record<string, Omit<OpenAICompatiblePreset, 'id'>> = {
   lm_studio: { label: 'LM Studio', defaultApiBase: 'http://localhost:1234/v1', keyEnv: ['LM_STUDIO_API_KEY'], baseEnv: ['LM_STUDIO_API_BASE'] },
 };
 
-/** The adapter for one OpenAI-compatible provider id (throws for ids without a preset). */
-export function compatibleAdapter(id: ProviderId): ProviderAdapter {
-  const preset = PRESETS[id];
-  if (!preset) throw new Error(`no OpenAI-compatible preset for ${id}`);
-  return defineProvider(createOpenAICompatible({ id, ...preset }));
+/** The adapter for one OpenAI-compatible provider id (the type makes every id in facts.ts have a preset). */
+export function compatibleAdapter(id: CompatibleId): ProviderAdapter {
+  return defineProvider(createOpenAICompatible({ id, ...PRESETS[id] }));
 }
