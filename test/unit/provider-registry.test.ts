@@ -37,7 +37,7 @@ const RESOLUTION: [string, string | undefined, string, string][] = [
   ['claude-3-5-sonnet-20241022', undefined, 'anthropic', 'claude-3-5-sonnet-20241022'],
   ['claude', undefined, 'openai', 'claude'],
   ['anthropic.claude-3-sonnet-20240229-v1:0', undefined, 'bedrock', 'anthropic.claude-3-sonnet-20240229-v1:0'],
-  ['us.anthropic.claude-3-5-sonnet-20240620-v1:0', undefined, 'bedrock', 'us.anthropic.claude-3-5-sonnet-20240620-v1:0'],
+  ['us.anthropic.claude-3-5-sonnet-v2:0', undefined, 'bedrock', 'us.anthropic.claude-3-5-sonnet-v2:0'],
   ['us-gov.meta.llama3-8b-instruct-v1:0', undefined, 'bedrock', 'us-gov.meta.llama3-8b-instruct-v1:0'],
   ['apac.amazon.nova-pro-v1:0', undefined, 'bedrock', 'apac.amazon.nova-pro-v1:0'],
   ['amazon.titan-embed-text-v2:0', undefined, 'bedrock', 'amazon.titan-embed-text-v2:0'],
@@ -73,7 +73,8 @@ describe('model string resolution', () => {
     const bare = PROVIDER_IDS.flatMap((id) => (providerFacts(id).bareModels ? [providerFacts(id).bareModels!] : []));
     expect(bare.length).toBeGreaterThanOrEqual(4);
     for (const [model, custom] of RESOLUTION) {
-      if (custom === undefined && !model.includes('/')) expect(bare.filter((re) => re.test(model)).length).toBeLessThanOrEqual(1);
+      if (custom !== undefined || model.includes('/')) continue;
+      expect(bare.filter((re) => re.test(model)).length).toBeLessThanOrEqual(1);
     }
   });
 });
@@ -97,17 +98,21 @@ describe('provider registry', () => {
   });
 
   it('keeps top_k for the providers that take it', () => {
-    expect([...providersWith('topK')].sort()).toEqual(
-      ['anthropic', 'bedrock', 'cohere', 'cohere_chat', 'gemini', 'hosted_vllm', 'huggingface', 'ollama', 'ollama_chat', 'vertex_ai'],
-    );
+    expect([...providersWith('topK')].sort()).toEqual([
+      'anthropic', 'bedrock', 'cohere', 'cohere_chat', 'gemini', 'hosted_vllm', 'huggingface', 'ollama', 'ollama_chat',
+      'vertex_ai',
+    ]);
   });
 
   it('accepts every provider credential key in litellm_params, once', () => {
     const supported = LITELLM_PARAMS.supported;
     expect(new Set(supported).size).toBe(supported.length);
     for (const k of providerParamKeys()) expect(supported).toContain(k);
-    for (const k of ['aws_secret_access_key', 'aws_bedrock_runtime_endpoint', 'region_name', 'azure_ad_token', 'tenant_id',
-      'client_secret', 'vertex_project', 'vertex_credentials', 'anthropic_version']) expect(supported).toContain(k);
+    const known = [
+      'aws_secret_access_key', 'aws_bedrock_runtime_endpoint', 'region_name', 'azure_ad_token', 'tenant_id',
+      'client_secret', 'vertex_project', 'vertex_credentials', 'anthropic_version',
+    ];
+    for (const k of known) expect(supported).toContain(k);
   });
 
   it('declares credentials among its params, and masking recognises each one', () => {
@@ -124,9 +129,11 @@ describe('provider registry', () => {
 // static imports (not `import type`, not `import()`) of one module, as repository paths
 function staticImports(file: string): string[] {
   const src = readFileSync(join(ROOT, file), 'utf8');
-  const specs = [...src.matchAll(/^\s*(?:import|export)\s+(?!type\s)[^;'"]*?from\s+['"]([^'"]+)['"]/gm)].map((m) => m[1]);
-  specs.push(...[...src.matchAll(/^\s*import\s+['"]([^'"]+)['"]/gm)].map((m) => m[1]));
-  return specs.map((s) => (s.startsWith('.') ? relative(ROOT, resolve(ROOT, dirname(file), s.replace(/\.js$/, '.ts'))) : s));
+  const fromClause = /^\s*(?:import|export)\s+(?!type\s)[^;'"]*?from\s+['"]([^'"]+)['"]/gm;
+  const bare = /^\s*import\s+['"]([^'"]+)['"]/gm;
+  const specs = [...src.matchAll(fromClause), ...src.matchAll(bare)].map((m) => m[1]);
+  const toPath = (s: string) => relative(ROOT, resolve(ROOT, dirname(file), s.replace(/\.js$/, '.ts')));
+  return specs.map((s) => (s.startsWith('.') ? toPath(s) : s));
 }
 
 function importClosure(entries: string[]): Set<string> {

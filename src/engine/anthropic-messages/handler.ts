@@ -19,7 +19,7 @@ import { AnthropicStreamTranslator } from './stream.js';
 /** Routes this module serves (after the server strips `/v1`). */
 export const MESSAGES_ROUTES = new Set(['/messages', '/messages/count_tokens']);
 
-/** Providers whose facts say they take `top_k`; OpenAI and most OpenAI-compatible APIs reject it, so it is dropped for them. */
+/** Providers whose facts say they take `top_k`; OpenAI and most compatible APIs reject it, so it is dropped there. */
 const TOP_K_PROVIDERS = providersWith('topK');
 
 function acceptsTopK(ctx: EngineContext, model: string): boolean {

@@ -28,9 +28,7 @@ const FOLDERS = [
   folder(OPENAI_COMPATIBLE, async (id) => (await import('./openai-compatible/presets.js')).compatibleAdapter(id)),
   folder(OLLAMA, async (id) => (await import('./ollama/index.js')).ollamaAdapter(id)),
   folder(BEDROCK, async () => (await import('./bedrock/index.js')).bedrockAdapter),
-  folder(AZURE, async (id) =>
-    id === 'azure' ? (await import('./azure/index.js')).azureAdapter : (await import('./azure/azure-ai.js')).azureAiAdapter,
-  ),
+  folder(AZURE, async (id) => (await import('./azure/index.js')).azureAdapterFor(id)),
   folder(VERTEX, async () => (await import('./vertex/index.js')).vertexAdapter),
   folder(ANTHROPIC, async () => (await import('./anthropic/index.js')).anthropicAdapter),
   folder(GEMINI, async () => (await import('./gemini/index.js')).geminiAdapter),

@@ -14,7 +14,9 @@ export function bareProvider(model: string): string {
 
 /** Which provider serves a litellm model string, and the model name after the prefix. */
 export function splitProvider(model: string, custom?: string): { provider?: string; model: string } {
-  if (custom) return { provider: custom, model: model.startsWith(`${custom}/`) ? model.slice(custom.length + 1) : model };
+  if (custom) {
+    return { provider: custom, model: model.startsWith(`${custom}/`) ? model.slice(custom.length + 1) : model };
+  }
   const slash = model.indexOf('/');
   if (slash === -1) return { provider: bareProvider(model), model };
   return { provider: model.slice(0, slash), model: model.slice(slash + 1) };

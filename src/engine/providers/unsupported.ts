@@ -9,5 +9,6 @@ export const OTHER_LITELLM_PROVIDERS: ReadonlySet<string> = new Set([
   'infinity', 'openai_like', 'custom_openai', 'custom', 'litellm_proxy', 'dashscope', 'moonshot', 'novita', 'nebius',
   'hyperbolic', 'featherless_ai', 'llamafile', 'datarobot', 'snowflake', 'deepinfra', 'anyscale', 'vertex_ai_beta',
   'palm', 'petals', 'vllm', 'azure_text', 'bedrock_converse', 'watsonx_text', 'empower', 'galadriel', 'lambda_ai',
-  'nscale', 'oci', 'gradient_ai', 'heroku', 'v0', 'morph', 'xinference', 'wandb', 'ovhcloud', 'elevenlabs', 'assemblyai',
+  'nscale', 'oci', 'gradient_ai', 'heroku', 'v0', 'morph', 'xinference', 'wandb', 'ovhcloud', 'elevenlabs',
+  'assemblyai',
 ]);

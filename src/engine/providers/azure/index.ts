@@ -1,6 +1,7 @@
 import { parseOpenAIResponse, prepareOpenAIStyle } from '../openai-compatible/base.js';
 import { OpenAISseDecoder } from '../openai-compatible/stream.js';
 import { defineProvider, type DeploymentSpec, type EndpointKind, type OpenAIChunk, type ProviderAdapter, type StreamDecoder } from '../types.js';
+import { azureAiAdapter } from './azure-ai.js';
 import { mapAzureError } from './errors.js';
 import { str } from '../params.js';
 
@@ -78,3 +79,7 @@ export const azureAdapter: ProviderAdapter = defineProvider<AzureState>({
   healthRequest: (s) => ({ origin: s.origin, path: `${s.basePath}/openai/models?api-version=${encodeURIComponent(s.apiVersion)}`, method: 'GET', headers: s.headers }),
 });
 
+/** The adapter for each id of this folder (the registry's loader): Azure OpenAI or Azure AI. */
+export function azureAdapterFor(id: 'azure' | 'azure_ai'): ProviderAdapter {
+  return id === 'azure' ? azureAdapter : azureAiAdapter;
+}

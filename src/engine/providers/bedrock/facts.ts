@@ -1,8 +1,11 @@
 import type { FolderFacts } from '../facts.js';
 
-// Bedrock model ids, with or without a cross-region inference prefix (`us.anthropic.claude-...`)
-const BEDROCK_ID =
-  /^(?:(?:us|eu|apac|global|us-gov|jp|au)\.)?(?:anthropic|amazon|meta|cohere|mistral|ai21|stability|deepseek|writer|qwen|twelvelabs)\.[\w.-]+(?::\d+)?$/;
+// Bedrock model ids (`vendor.model[:version]`), with or without a cross-region prefix (`us.anthropic.claude-...`)
+const REGIONS = ['us', 'eu', 'apac', 'global', 'us-gov', 'jp', 'au'];
+const VENDORS = [
+  'anthropic', 'amazon', 'meta', 'cohere', 'mistral', 'ai21', 'stability', 'deepseek', 'writer', 'qwen', 'twelvelabs',
+];
+const BEDROCK_ID = new RegExp(`^(?:(?:${REGIONS.join('|')})\\.)?(?:${VENDORS.join('|')})\\.[\\w.-]+(?::\\d+)?$`);
 
 /** AWS Bedrock (Converse API); bare Bedrock model ids resolve here. */
 export const BEDROCK = {

@@ -1,8 +1,11 @@
 import type { FolderFacts } from '../facts.js';
 
 // the families LiteLLM serves from Vertex AI when the model has no prefix
-const VERTEX_BARE =
-  /^(?:gemini-|textembedding-gecko|text-multilingual-embedding-|text-embedding-00\d|chat-bison|text-bison|codechat-bison|code-bison)/;
+const FAMILIES = [
+  'gemini-', 'textembedding-gecko', 'text-multilingual-embedding-', 'text-embedding-00\\d',
+  'chat-bison', 'text-bison', 'codechat-bison', 'code-bison',
+];
+const VERTEX_BARE = new RegExp(`^(?:${FAMILIES.join('|')})`);
 
 /** Google Vertex AI (Gemini models through a project and location). */
 export const VERTEX = {
