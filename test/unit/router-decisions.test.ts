@@ -50,7 +50,7 @@ function attempts(script: Script = {}) {
   return { calls, run };
 }
 
-const fail = (status: number, retryAfter?: string) => () => new GatewayError(status, { message: `failed ${status}`, retryAfter });
+const fail = (status: number) => () => new GatewayError(status, { message: `failed ${status}` });
 const dep = (group: string, id: string, params: Record<string, unknown> = {}, info: Record<string, unknown> = {}) => ({
   model_name: group,
   litellm_params: { model: `openai/${id}`, mock_response: 'hi', ...params },
@@ -59,12 +59,18 @@ const dep = (group: string, id: string, params: Record<string, unknown> = {}, in
 
 async function router(models: Record<string, unknown>[], settings: Record<string, unknown> = {}, script: Script = {}) {
   const config = { model_list: models, router_settings: settings };
-  const table = await buildRouteTable(loadLiteLLMConfig({ kind: 'object', value: config, label: 'test' }, { env: {} }), {});
+  const loaded = loadLiteLLMConfig({ kind: 'object', value: config, label: 'test' }, { env: {} });
+  const table = await buildRouteTable(loaded, {});
   const state = new FakeState();
   const fake = attempts(script);
   const deps: RouterDeps = { table, client: {} as UpstreamClient, state, attempt: fake.run };
-  const route = (body: Record<string, unknown> = {}, client = new ClientLink()) =>
-    dispatch(deps, { kind: 'chat', body: { model: 'g', messages: [], ...body }, model: 'g', stream: false, requestId: 'r', client, principal: ANONYMOUS });
+  const route = (body: Record<string, unknown> = {}, client = new ClientLink()) => {
+    const full = { model: 'g', messages: [], ...body };
+    const req: RouteRequest = {
+      kind: 'chat', body: full, model: 'g', stream: false, requestId: 'r', client, principal: ANONYMOUS,
+    };
+    return dispatch(deps, req);
+  };
   return { state, calls: fake.calls, route };
 }
 
@@ -94,7 +100,8 @@ describe('strategies choose from the state', () => {
     const u = await router([dep('g', 'a'), dep('g', 'b')], { routing_strategy: 'usage-based-routing-v2' });
     u.state.loads.set('a', { tokens: 100 }).set('b', { tokens: 10 });
     expect(await picks(() => u.route())).toEqual(new Set(['b']));
-    const c = await router([dep('g', 'a', {}, { input_cost_per_token: 2e-6 }), dep('g', 'b', {}, { input_cost_per_token: 1e-6 })], { routing_strategy: 'cost-based-routing' });
+    const priced = (id: string, cost: number) => dep('g', id, {}, { input_cost_per_token: cost });
+    const c = await router([priced('a', 2e-6), priced('b', 1e-6)], { routing_strategy: 'cost-based-routing' });
     expect(await picks(() => c.route())).toEqual(new Set(['b']));
   });
 

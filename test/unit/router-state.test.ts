@@ -14,7 +14,8 @@ const rules = (router: Record<string, unknown> = {}) => {
 const a = { id: 'a' } as Deployment;
 const b = { id: 'b' } as Deployment;
 const group = { name: 'g', deployments: [a, b] } as unknown as ModelGroup;
-const settled = (over: Partial<SettledAttempt> = {}): SettledAttempt => ({ deployment: a, groupSize: 2, windowTokens: 0, latencyMs: -1, ...over });
+const settled = (over: Partial<SettledAttempt> = {}): SettledAttempt =>
+  ({ deployment: a, groupSize: 2, windowTokens: 0, latencyMs: -1, ...over });
 const T = 60_000 * 100 + 1_000; // one second into a minute
 
 describe('the memory RouterState', () => {
@@ -69,7 +70,8 @@ describe('the memory RouterState', () => {
 
   it('a request error is no fault of the deployment', () => {
     const st = new MemoryRouterState();
-    for (let i = 0; i < 5; i++) st.settle(settled({ fault: new GatewayError(400, { message: 'bad' }) }), rules({ allowed_fails: 0 }), T);
+    const bad = settled({ fault: new GatewayError(400, { message: 'bad' }) });
+    for (let i = 0; i < 5; i++) st.settle(bad, rules({ allowed_fails: 0 }), T);
     expect(st.read(group, T).of(a).cooldownUntil).toBe(0);
   });
 });

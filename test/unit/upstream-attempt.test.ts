@@ -32,7 +32,7 @@ class Wire {
   }
 
   head(status = 200): void {
-    this.ex.onResponseStart(this.controller, status, {}, '');
+    this.ex.onResponseStart(this.controller, status, {});
   }
 
   data(s: string): void {
@@ -94,13 +94,15 @@ class CountingState extends MemoryRouterState {
 const ANSWER = JSON.stringify({
   id: 'x', object: 'chat.completion', created: 1, model: 'up-model',
   choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }],
-  usage: { prompt_tokens: 4, completion_tokens: 2, total_tokens: 6, completion_tokens_details: { reasoning_tokens: 1 } },
+  usage: { prompt_tokens: 4, completion_tokens: 2, total_tokens: 6,
+    completion_tokens_details: { reasoning_tokens: 1 } },
 });
 const sse = (o: unknown) => `data: ${JSON.stringify(o)}\n\n`;
+const CHUNK = { id: 'c', object: 'chat.completion.chunk', created: 1, model: 'up-model' };
 const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
-  sse({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'up-model', choices: [{ index: 0, delta, finish_reason: finish }] });
+  sse({ ...CHUNK, choices: [{ index: 0, delta, finish_reason: finish }] });
 const USAGE = { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7, prompt_tokens_details: { cached_tokens: 3 } };
-const TAIL = chunk({}, 'stop') + sse({ id: 'c', object: 'chat.completion.chunk', created: 1, choices: [], usage: USAGE }) + 'data: [DONE]\n\n';
+const TAIL = chunk({}, 'stop') + sse({ ...CHUNK, choices: [], usage: USAGE }) + 'data: [DONE]\n\n';
 
 let table: RouteTable;
 beforeAll(async () => {
@@ -110,7 +112,7 @@ beforeAll(async () => {
     model_info: { id },
   });
   const config = {
-    model_list: [up('a'), up('b'), { model_name: 'm', litellm_params: { model: 'openai/x', mock_response: 'mocked words' } }],
+    model_list: [up('a'), up('b'), { model_name: 'm', litellm_params: { model: 'openai/x', mock_response: 'mock' } }],
     router_settings: { allowed_fails: 0, cooldown_time: 30, routing_strategy: 'usage-based-routing-v2' },
   };
   table = await buildRouteTable(loadLiteLLMConfig({ kind: 'object', value: config, label: 'test' }, { env: {} }), {});
@@ -127,7 +129,9 @@ function rig() {
 
 function request(body: Record<string, unknown> = {}, model = 'g'): RouteRequest & { attempts: AttemptResult[] } {
   const full = { model, messages: [{ role: 'user', content: 'hi' }], ...body };
-  return { kind: 'chat', body: full, model, stream: body.stream === true, requestId: 'req-1', client: new ClientLink(), principal: ANONYMOUS, attempts: [] };
+  const client = new ClientLink();
+  const stream = body.stream === true;
+  return { kind: 'chat', body: full, model, stream, requestId: 'req-1', client, principal: ANONYMOUS, attempts: [] };
 }
 
 type Stream = Extract<Outcome, { type: 'stream' }>;
@@ -210,11 +214,13 @@ describe('a stream settles when it ends', () => {
     wire.data(chunk({ content: 'lo' }) + TAIL);
     wire.end();
     const chunks = await readAll(out);
-    expect(chunks.map((c) => (c.choices as { delta?: { content?: string } }[])[0]?.delta?.content ?? '').join('')).toBe('Hello');
+    const text = chunks.map((c) => (c.choices as { delta?: { content?: string } }[])[0]?.delta?.content ?? '');
+    expect(text.join('')).toBe('Hello');
     expect(req.attempts).toHaveLength(1);
-    expect(req.attempts[0]).toMatchObject({ status: 'ok', stream: true, usage: { prompt: 5, completion: 2, total: 7, cached: 3 } });
+    expect(req.attempts[0]).toMatchObject({ status: 'ok', stream: true });
+    expect(req.attempts[0].usage).toMatchObject({ prompt: 5, completion: 2, total: 7, cached: 3 });
     expect(req.attempts[0].timings.firstToken).toBeGreaterThan(0);
-    await (out as Stream).chunks[Symbol.asyncIterator]().return!();
+    await ((out as Stream).chunks as AsyncIterable<OpenAIChunk[]>)[Symbol.asyncIterator]().return!();
     expect(state.settles).toHaveLength(1);
     expect(load(a)).toMatchObject({ inflight: 0, tokens: 7 });
   });

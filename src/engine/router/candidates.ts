@@ -42,10 +42,12 @@ function byTags(table: RouteTable, list: Deployment[], tags: readonly string[] |
 
 /**
  * The deployments of `group` that may take this request now (`view`: the group's state, just read):
- * not cooling down, under their rpm/tpm, matching its tags, with a context window that fits. Returns the group's own array (no allocation)
- * when nothing is filtered out, which is the common case.
+ * not cooling down, under their rpm/tpm, matching its tags, with a context window that fits. Returns
+ * the group's own array (no allocation) when nothing is filtered out, which is the common case.
  */
-export function available(table: RouteTable, group: ModelGroup, view: StateView, f: RequestFilter, why?: Exclusions): Deployment[] {
+export function available(
+  table: RouteTable, group: ModelGroup, view: StateView, f: RequestFilter, why?: Exclusions,
+): Deployment[] {
   const all = group.deployments;
   let base = all;
   if (f.tags !== undefined) {
@@ -63,7 +65,7 @@ export function available(table: RouteTable, group: ModelGroup, view: StateView,
         why.cooling++;
         why.soonestMs = Math.min(why.soonestMs, load.cooldownUntil - f.now);
       }
-    } else if (group.limited && ((d.rpm !== undefined && load.requests >= d.rpm) || (d.tpm !== undefined && load.tokens >= d.tpm))) {
+    } else if (group.limited && (load.requests >= (d.rpm ?? Infinity) || load.tokens >= (d.tpm ?? Infinity))) {
       skip = true;
       if (why) {
         why.limited++;

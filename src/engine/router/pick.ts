@@ -51,7 +51,9 @@ function lowest(list: readonly Deployment[], view: StateView, key: Score): Deplo
  * - usage-based-routing-v2: fewest tokens this minute (the rpm/tpm limits were applied by the caller);
  * - cost-based-routing: cheapest per token (model_info or the built-in table); unknown prices last.
  */
-export function choose(strategy: RoutingStrategy, list: readonly Deployment[], group: ModelGroup, view: StateView): Deployment {
+export function choose(
+  strategy: RoutingStrategy, list: readonly Deployment[], group: ModelGroup, view: StateView,
+): Deployment {
   if (list.length === 1) return list[0];
   switch (strategy) {
     case 'least-busy':

@@ -52,7 +52,7 @@ export interface SettledAttempt {
 export interface RouterState {
   /** One read of everything routing needs about `group`'s deployments at `now` (epoch ms). */
   read(group: ModelGroup, now: number): StateView | Promise<StateView>;
-  /** An attempt starts on `d`: one more in flight; one more request this minute when `counted` (rpm/tpm, usage routing). */
+  /** An attempt starts on `d`: one more in flight; one more request this minute when `counted` (limits read it). */
   begin(d: Deployment, counted: boolean, now: number): void | Promise<void>;
   /** An attempt settled: one less in flight, its tokens, its latency sample, its failure under the cooldown rules. */
   settle(a: SettledAttempt, rules: RouterSettings, now: number): void | Promise<void>;

@@ -25,6 +25,8 @@ const ANSWER = 1;
 const FIRST_TOKEN = 2;
 const STREAMING = 3;
 
+const USAGE_BASED = 'usage-based-routing-v2';
+
 /** The router's default runner: one real upstream call (or a mock_response). */
 export function runAttempt(
   deps: RouterDeps, dep: Deployment, group: ModelGroup, req: RouteRequest, captures: string[] | undefined,
@@ -75,7 +77,7 @@ export class Attempt implements AttemptResult, SettledAttempt, Deadline, ClientW
     this.groupSize = group.deployments.length;
     // the usage window counts only where limits or usage-based routing read it
     const d = deployment;
-    this.counted = d.rpm !== undefined || d.tpm !== undefined || deps.table.settings.strategy === 'usage-based-routing-v2';
+    this.counted = d.rpm !== undefined || d.tpm !== undefined || deps.table.settings.strategy === USAGE_BASED;
     this.timings = { start: performance.now(), firstByte: undefined, firstToken: undefined, end: 0 };
   }
 
@@ -180,7 +182,8 @@ export class Attempt implements AttemptResult, SettledAttempt, Deadline, ClientW
     }
     const m = mock as string | JsonObject;
     if (!req.stream) {
-      const out: Outcome = { type: 'json', deployment: dep, response: mockResponse(req.kind, req.body, m, model), upstreamMs: 0 };
+      const response = mockResponse(req.kind, req.body, m, model);
+      const out: Outcome = { type: 'json', deployment: dep, response, upstreamMs: 0 };
       this.answer = out;
       this.settle(undefined, false);
       return out;

@@ -123,7 +123,7 @@ export class AttemptStream implements AsyncIterable<OpenAIChunk[]>, AsyncIterato
   }
 }
 
-/** A chunk with nothing for the client yet: choices whose delta is only a role and/or empty content, no finish, no usage. */
+/** A chunk with nothing for the client yet: choices whose delta is only a role and/or empty content. */
 function isPreamble(c: OpenAIChunk): boolean {
   const choices = c.choices;
   if (c.usage || !Array.isArray(choices) || choices.length === 0) return false;
