@@ -135,6 +135,18 @@ function request(body: Record<string, unknown> = {}, model = 'g'): RouteRequest 
 }
 
 type Stream = Extract<Outcome, { type: 'stream' }>;
+
+/** A stream attempt past its first token ("Hel"), the upstream still open. */
+async function streaming() {
+  const r = rig();
+  const req = request({ stream: true });
+  const p = runAttempt(r.deps, r.a, r.group, req, undefined);
+  const wire = await r.upstream.next();
+  wire.head();
+  wire.data(chunk({ content: 'Hel' }));
+  return { ...r, req, wire, out: await p };
+}
+
 async function readAll(out: Outcome): Promise<OpenAIChunk[]> {
   const all: OpenAIChunk[] = [];
   for await (const batch of (out as Stream).chunks) all.push(...batch);
@@ -226,13 +238,7 @@ describe('a stream settles when it ends', () => {
   });
 
   it('the reader stops early (return()): client_abort, the upstream read cancelled', async () => {
-    const { upstream, state, deps, group, a, load } = rig();
-    const req = request({ stream: true });
-    const p = runAttempt(deps, a, group, req, undefined);
-    const wire = await upstream.next();
-    wire.head();
-    wire.data(chunk({ content: 'Hel' }));
-    const out = await p;
+    const { state, a, load, req, wire, out } = await streaming();
     for await (const batch of (out as Stream).chunks) if (batch.length) break;
     expect(req.attempts.map((r) => r.status)).toEqual(['client_abort']);
     expect(wire.aborted).toBeDefined();
@@ -241,13 +247,7 @@ describe('a stream settles when it ends', () => {
   });
 
   it('breaks mid-way: the reader gets the error, settled as error and counted', async () => {
-    const { upstream, state, deps, group, a, load } = rig();
-    const req = request({ stream: true });
-    const p = runAttempt(deps, a, group, req, undefined);
-    const wire = await upstream.next();
-    wire.head();
-    wire.data(chunk({ content: 'Hel' }));
-    const out = await p;
+    const { state, a, load, req, wire, out } = await streaming();
     wire.reset();
     await expect(readAll(out)).rejects.toMatchObject({ errorClass: 'connection' });
     expect(req.attempts.map((r) => r.status)).toEqual(['error']);
@@ -256,13 +256,7 @@ describe('a stream settles when it ends', () => {
   });
 
   it('the client leaves mid-stream: client_abort, never counted against the deployment', async () => {
-    const { upstream, state, deps, group, a, load } = rig();
-    const req = request({ stream: true });
-    const p = runAttempt(deps, a, group, req, undefined);
-    const wire = await upstream.next();
-    wire.head();
-    wire.data(chunk({ content: 'Hel' }));
-    const out = await p;
+    const { state, a, load, req, wire, out } = await streaming();
     const reading = readAll(out);
     setTimeout(() => req.client.fire(), 5);
     await expect(reading).rejects.toBeInstanceOf(GatewayError);
