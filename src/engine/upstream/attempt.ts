@@ -41,12 +41,16 @@ export function runAttempt(
  * watcher, and it settles exactly once, whatever happens (answer, failure, timeout, client gone, a
  * stream's end or abandonment): RouterState bookkeeping in one call, then onto `req.attempts`.
  */
-export class Attempt implements AttemptResult, SettledAttempt, Deadline, ClientWatcher, StreamOwner {
+export class Attempt implements AttemptResult, AttemptTimings, SettledAttempt, Deadline, ClientWatcher, StreamOwner {
   status: AttemptStatus = 'ok';
   error?: GatewayError;
   errorClass?: ErrorClass;
   readonly stream: boolean;
-  readonly timings: AttemptTimings;
+  // AttemptTimings (performance.now()), kept on the attempt itself: one object less per call
+  readonly start = performance.now();
+  firstByte?: number = undefined;
+  firstToken?: number = undefined;
+  end = 0;
   readonly groupSize: number;
   windowTokens = 0;
   latencyMs = -1;
@@ -78,7 +82,10 @@ export class Attempt implements AttemptResult, SettledAttempt, Deadline, ClientW
     // the usage window counts only where limits or usage-based routing read it
     const d = deployment;
     this.counted = d.rpm !== undefined || d.tpm !== undefined || deps.table.settings.strategy === USAGE_BASED;
-    this.timings = { start: performance.now(), firstByte: undefined, firstToken: undefined, end: 0 };
+  }
+
+  get timings(): AttemptTimings {
+    return this;
   }
 
   /** Tokens as the upstream reported them (read on demand: a passed-through answer is parsed only if asked). */
@@ -129,14 +136,14 @@ export class Attempt implements AttemptResult, SettledAttempt, Deadline, ClientW
         limit: req.stream ? ERROR_BODY_LIMIT : MAX_ANSWER_BYTES,
       }));
       const answer = req.stream ? await ex.head! : await ex.whole!;
-      this.timings.firstByte = ex.headersAt || undefined;
+      this.firstByte = ex.headersAt || undefined;
       if (answer.status >= 400) {
         const { status, headers, body: b } = answer as WholeResponse;
         throw adapter.mapError(dep.state, { status, headers, body: b.toString('utf8', 0, ERROR_BODY_LIMIT) });
       }
       client.deadlines.remove(this);
       if (!req.stream) {
-        const upstreamMs = (this.latencyMs = performance.now() - this.timings.start);
+        const upstreamMs = (this.latencyMs = performance.now() - this.start);
         const raw = (answer as WholeResponse).body;
         let out: Outcome;
         if (adapter.passthrough?.(dep.state, call, raw)) out = new RawAnswer(dep, raw, upstreamMs);
@@ -163,8 +170,8 @@ export class Attempt implements AttemptResult, SettledAttempt, Deadline, ClientW
       await stream.start();
       client.deadlines.remove(this);
       this.phase = STREAMING;
-      const t1 = (this.timings.firstToken = performance.now());
-      const upstreamMs = (this.latencyMs = t1 - this.timings.start);
+      const t1 = (this.firstToken = performance.now());
+      const upstreamMs = (this.latencyMs = t1 - this.start);
       return { type: 'stream', deployment: dep, chunks: stream, upstreamMs };
     } catch (e) {
       const err = this.errorOf(e);
@@ -189,8 +196,8 @@ export class Attempt implements AttemptResult, SettledAttempt, Deadline, ClientW
       return out;
     }
     const chunks = new AttemptStream(this, undefined, undefined, mockChunks(req.kind, req.body, m, model));
-    const t1 = (this.timings.firstToken = performance.now());
-    this.latencyMs = t1 - this.timings.start;
+    const t1 = (this.firstToken = performance.now());
+    this.latencyMs = t1 - this.start;
     return { type: 'stream', deployment: dep, chunks, upstreamMs: 0 };
   }
 
@@ -240,8 +247,7 @@ export class Attempt implements AttemptResult, SettledAttempt, Deadline, ClientW
       deps.client.deadlines.remove(this);
       req.client.unwatch(this);
     }
-    const t = this.timings;
-    t.end = performance.now();
+    const end = (this.end = performance.now());
     if (err !== undefined) {
       this.errorClass = err.errorClass;
       if (req.client.gone) this.status = 'client_abort';
@@ -250,9 +256,9 @@ export class Attempt implements AttemptResult, SettledAttempt, Deadline, ClientW
         this.error = this.fault = err;
       }
       // a timeout says how slow the deployment is; other failures say nothing about its speed
-      if (this.latencyMs < 0 && err.errorClass === 'timeout') this.latencyMs = t.end - t.start;
+      if (this.latencyMs < 0 && err.errorClass === 'timeout') this.latencyMs = end - this.start;
     } else if (abandoned) this.status = 'client_abort';
-    else if (this.latencyMs < 0) this.latencyMs = t.end - t.start;
+    else if (this.latencyMs < 0) this.latencyMs = end - this.start;
     if (this.status !== 'ok') this.ex?.abort(new Error('stream abandoned'));
     if (this.counted) this.windowTokens = this.usage?.total ?? 0;
     const w = deps.state.settle(this, deps.table.settings, Date.now());
