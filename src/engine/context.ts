@@ -1,12 +1,14 @@
 import type { MasterKeyAuth } from './auth/master-key.js';
 import type { EngineLogger } from './observability/logger.js';
 import type { RouteTable } from './router/table.js';
+import type { RouterState } from './state/router-state.js';
 import type { UpstreamClient } from './upstream/client.js';
 
 /** Everything a request handler needs, built once at start-up. */
 export interface EngineContext {
   table: RouteTable;
   client: UpstreamClient;
+  state: RouterState;
   auth: MasterKeyAuth;
   logger: EngineLogger;
   /** per-request logs (off unless --detailed-debug / set_verbose) */

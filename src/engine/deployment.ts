@@ -1,9 +1,9 @@
 /**
  * The compiled deployment: one `model_list` entry with everything a request needs computed once at
- * load time (router/table.ts builds them), and the model groups that hold them.
+ * load time (router/table.ts builds them), and the model groups that hold them. What changes at run
+ * time (in flight, latency, cooldowns, usage) lives in the RouterState (state/), not here.
  */
 import type { ProviderAdapter, ProviderId } from './providers/types.js';
-import type { DeploymentStats } from './router/cooldown.js';
 import type { JsonObject } from './wire.js';
 
 /** One `model_list` entry, ready to serve: everything a request needs is computed here, once. */
@@ -52,8 +52,6 @@ export interface Deployment {
   cost: number;
   /** the tokenizer for pre-call checks */
   encoding: 'o200k_base' | 'cl100k_base';
-  /** runtime state: in flight, latency, failures, cooldown */
-  stats: DeploymentStats;
   /** adapter state for /health built for model_info.health_check_model (a concrete model for a wildcard deployment) */
   healthState?: unknown;
 }

@@ -7,6 +7,8 @@ import { staticBodies } from './endpoints/models.js';
 import { createLogger, type EngineLogger } from './observability/logger.js';
 import { buildRouteTable, type RouteTable } from './router/table.js';
 import { createServer } from './server.js';
+import { MemoryRouterState } from './state/memory.js';
+import type { RouterState } from './state/router-state.js';
 import { UpstreamClient } from './upstream/client.js';
 
 export type { EngineLogger } from './observability/logger.js';
@@ -26,6 +28,8 @@ export interface StartEngineOptions {
   env?: NodeJS.ProcessEnv;
   /** per-request debug logs (default: the logger's debug level) */
   debug?: boolean;
+  /** usage windows, cooldowns, latency, in flight (default: in this process; a shared store spans engines) */
+  state?: RouterState;
 }
 
 export interface EngineHandle {
@@ -68,6 +72,7 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
   const ctx: EngineContext = {
     table,
     client,
+    state: opts.state ?? new MemoryRouterState(),
     auth: new MasterKeyAuth(masterKey),
     logger,
     debug: opts.debug ?? logger.isLevelEnabled?.('debug') ?? false,

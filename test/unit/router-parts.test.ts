@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { ConfigWarning } from '../../src/config/litellm/load.js';
 import { litellmConfigSchema } from '../../src/config/litellm/schema.js';
 import { GatewayError } from '../../src/engine/errors.js';
-import { MemoryUsageStore } from '../../src/engine/limits/usage-store.js';
+import type { Deployment, ModelGroup } from '../../src/engine/deployment.js';
+import { MemoryRouterState } from '../../src/engine/state/memory.js';
 import { newStats, recordFailure, retryAfterSeconds } from '../../src/engine/router/cooldown.js';
 import { fallbackChain } from '../../src/engine/router/fallbacks.js';
 import { catalogEntry, encodingFor } from '../../src/engine/router/model-catalog.js';
@@ -127,12 +128,16 @@ describe('catalog, tokens, usage', () => {
 
   it('counts per minute and resets when the minute changes', () => {
     let now = 60_000 * 5 + 10;
-    const u = new MemoryUsageStore(() => now);
-    u.addRequest('a');
-    u.addTokens('a', 40);
-    expect([u.requests('a'), u.tokens('a')]).toEqual([1, 40]);
-    expect(u.msToReset()).toBe(59_990);
+    const u = new MemoryRouterState();
+    const a = { id: 'a' } as Deployment;
+    const g = { name: 'g', deployments: [a] } as unknown as ModelGroup;
+    u.begin(a, true, now);
+    u.settle({ deployment: a, groupSize: 1, windowTokens: 40, latencyMs: -1 }, settings().s, now);
+    const v = u.read(g, now);
+    expect([v.of(a).requests, v.of(a).tokens]).toEqual([1, 40]);
+    expect(v.msToReset()).toBe(59_990);
     now += 60_000;
-    expect([u.requests('a'), u.tokens('a')]).toEqual([0, 0]);
+    const later = u.read(g, now);
+    expect([later.of(a).requests, later.of(a).tokens]).toEqual([0, 0]);
   });
 });

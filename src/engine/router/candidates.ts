@@ -1,5 +1,6 @@
 import { GatewayError } from '../errors.js';
 import type { Deployment, ModelGroup } from '../deployment.js';
+import type { StateView } from '../state/router-state.js';
 import type { RouteTable } from './table.js';
 
 /** What narrows the deployments a request may go to. */
@@ -40,13 +41,14 @@ function byTags(table: RouteTable, list: Deployment[], tags: readonly string[] |
 }
 
 /**
- * The deployments of `group` that may take this request now: not cooling down, under their rpm/tpm,
- * matching its tags, with a context window that fits. Returns the group's own array (no allocation)
- * when nothing is filtered out, which is the common case.
+ * The deployments of `group` that may take this request now (`view`: the group's state, just read):
+ * not cooling down, under their rpm/tpm, matching its tags, with a context window that fits. Returns
+ * the group's own array (no allocation) when nothing is filtered out, which is the common case.
  */
-export function available(table: RouteTable, group: ModelGroup, f: RequestFilter, why?: Exclusions): Deployment[] {
+export function available(
+  table: RouteTable, group: ModelGroup, view: StateView, f: RequestFilter, why?: Exclusions,
+): Deployment[] {
   const all = group.deployments;
-  const usage = table.usage;
   let base = all;
   if (f.tags !== undefined) {
     base = byTags(table, all, f.tags);
@@ -55,18 +57,19 @@ export function available(table: RouteTable, group: ModelGroup, f: RequestFilter
   let out: Deployment[] | undefined;
   for (let i = 0; i < base.length; i++) {
     const d = base[i];
+    const load = view.of(d);
     let skip = false;
-    if (d.stats.cooldownUntil > f.now) {
+    if (load.cooldownUntil > f.now) {
       skip = true;
       if (why) {
         why.cooling++;
-        why.soonestMs = Math.min(why.soonestMs, d.stats.cooldownUntil - f.now);
+        why.soonestMs = Math.min(why.soonestMs, load.cooldownUntil - f.now);
       }
-    } else if (group.limited && ((d.rpm !== undefined && usage.requests(d.id) >= d.rpm) || (d.tpm !== undefined && usage.tokens(d.id) >= d.tpm))) {
+    } else if (group.limited && (load.requests >= (d.rpm ?? Infinity) || load.tokens >= (d.tpm ?? Infinity))) {
       skip = true;
       if (why) {
         why.limited++;
-        why.soonestMs = Math.min(why.soonestMs, usage.msToReset());
+        why.soonestMs = Math.min(why.soonestMs, view.msToReset());
       }
     } else if (f.promptTokens !== undefined && d.maxInputTokens !== undefined && f.promptTokens > d.maxInputTokens) {
       skip = true;

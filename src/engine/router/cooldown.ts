@@ -1,7 +1,7 @@
 import type { ErrorClass, GatewayError } from '../errors.js';
 import type { RouterSettings } from './settings.js';
 
-/** What the router remembers about one deployment between requests (one object per deployment, made at load time). */
+/** The record the failure and latency rules below work on (the memory RouterState keeps one per deployment). */
 export interface DeploymentStats {
   /** requests in flight (least-busy) */
   inflight: number;

@@ -1,21 +1,26 @@
 import { GatewayError, toGatewayError } from '../errors.js';
-import type { JsonObject, OpenAIChunk } from '../wire.js';
+import type { JsonObject } from '../wire.js';
 import type { UpstreamClient } from '../upstream/client.js';
-import { attempt, type Outcome, type RouteRequest } from './attempt.js';
+import { runAttempt } from '../upstream/attempt.js';
+import type { RouterState, StateView } from '../state/router-state.js';
+import type { AttemptRunner, Outcome, RouteRequest } from './attempt.js';
 import { available, noDeployment, noExclusions, type RequestFilter } from './candidates.js';
-import { recordFailure, recordLatency } from './cooldown.js';
 import { fallbackChain } from './fallbacks.js';
 import { choose } from './pick.js';
 import { countPromptTokens } from './pre-call.js';
 import { resolveModel, unknownModel, type Resolved } from './resolve.js';
 import { retriesFor, retryDelayMs, sleep } from './retry.js';
-import { firstChunks } from './stream-start.js';
-import type { Deployment } from '../deployment.js';
+import type { Deployment, ModelGroup } from '../deployment.js';
 import type { RouteTable } from './table.js';
 
+/** What the router works with (an EngineContext is one). */
 export interface RouterDeps {
   table: RouteTable;
   client: UpstreamClient;
+  /** usage windows, cooldowns, latency, in flight (state/memory.ts unless the engine was given another) */
+  state: RouterState;
+  /** runs one attempt: the real upstream call (upstream/attempt.ts) unless a test passes fakes */
+  attempt?: AttemptRunner;
 }
 
 /** The answer, and what the router did to get it (the `x-litellm-attempted-*` headers). */
@@ -100,39 +105,40 @@ async function runGroup(deps: RouterDeps, resolved: Resolved, req: RouteRequest,
   let tried: Set<Deployment> | undefined;
   let lastErr: GatewayError | undefined;
   for (let n = 0; ; n++) {
-    plan.filter.now = Date.now();
     plan.filter.tried = tried;
-    let list = available(table, group, plan.filter);
+    const read = readState(deps.state, group, plan.filter);
+    let view = read instanceof Promise ? await read : read;
+    let list = available(table, group, view, plan.filter);
     if (list.length === 0 && tried) {
       plan.filter.tried = undefined; // every deployment failed once: another round over the healthy ones
-      list = available(table, group, plan.filter);
+      list = available(table, group, view, plan.filter);
     }
     if (list.length === 0) {
       if (lastErr) throw lastErr;
       const why = noExclusions();
-      available(table, group, plan.filter, why);
+      available(table, group, view, plan.filter, why);
       const e = noDeployment(group, why, plan.filter.promptTokens);
       if (e.retryAfter) plan.soonestS = Math.min(plan.soonestS ?? Infinity, Number(e.retryAfter));
       throw e;
     }
-    const dep = choose(s.strategy, list, group, table.usage);
+    const dep = choose(s.strategy, list, group, view);
     try {
       if (mockFail) throw new GatewayError(500, { message: 'mock_testing_fallbacks: this model group fails on purpose', errorClass: 'upstream', provider: 'mock' });
-      const out = await tryDeployment(deps, dep, group.deployments.length, req, resolved.captures);
+      // the attempt settles itself: in flight, usage, latency and the failure count (cooldowns) are done
+      const out: RoutedOutcome = await (deps.attempt ?? runAttempt)(deps, dep, group, req, resolved.captures);
       out.attemptedRetries = n;
       return out;
     } catch (e) {
       const err = toGatewayError(e);
       lastErr = err;
-      const now = Date.now();
-      if (req.client.gone) throw err; // the client left: not the deployment's fault
-      if (!mockFail) recordFailure(s, dep.stats, group.deployments.length, err, now);
+      if (req.client.gone) throw err; // the client left: no retry
       const { retries, inPlace } = retriesFor(s, group.name, group.numRetries, plan.requestRetries, err.errorClass);
       if (n >= retries) throw err;
       (tried ??= new Set()).add(dep);
-      plan.filter.now = now;
       plan.filter.tried = tried;
-      const others = available(table, group, plan.filter).length > 0;
+      const again = readState(deps.state, group, plan.filter);
+      view = again instanceof Promise ? await again : again;
+      const others = available(table, group, view, plan.filter).length > 0;
       if (!others && !inPlace) throw err;
       const wait = retryDelayMs(s, err, n + 1, others);
       if (wait < 0 || !(await sleep(wait, req.client.signal))) throw err;
@@ -140,63 +146,10 @@ async function runGroup(deps: RouterDeps, resolved: Resolved, req: RouteRequest,
   }
 }
 
-/**
- * One attempt with the bookkeeping the strategies, limits and cooldowns need. A stream is only
- * returned once its first chunks decoded (within stream_timeout): a stream that breaks before any
- * byte reached the client is an ordinary failure, retried or sent to a fallback.
- */
-async function tryDeployment(deps: RouterDeps, dep: Deployment, groupSize: number, req: RouteRequest, captures: string[] | undefined): Promise<RoutedOutcome> {
-  const table = deps.table;
-  const stats = dep.stats;
-  const countUsage = dep.rpm !== undefined || dep.tpm !== undefined || table.settings.strategy === 'usage-based-routing-v2';
-  if (countUsage) table.usage.addRequest(dep.id);
-  stats.inflight++;
-  const t0 = performance.now();
-  const onStreamEnd = (err: GatewayError | undefined, usage: JsonObject | undefined) => {
-    stats.inflight--;
-    if (countUsage && usage) table.usage.addTokens(dep.id, Number(usage.total_tokens) || 0);
-    if (err && !req.client.gone) recordFailure(table.settings, stats, groupSize, err, Date.now());
-  };
-  let out: RoutedOutcome;
-  // streams get their own link: the first-token deadline must be able to cancel the upstream
-  const own = req.stream && dep.adapter && dep.mockResponse === undefined && req.body.mock_response == null ? req.client.child() : undefined;
-  const release = () => own?.release();
-  try {
-    out = await attempt(deps.client, dep, own ? { ...req, client: own.link } : req, captures);
-    if (out.type === 'stream' && own && !Array.isArray(out.chunks)) {
-      const configured = firstTokenMs(dep, req.body);
-      const limit = configured - (performance.now() - t0);
-      const chunks = await firstChunks(out.chunks as AsyncIterable<OpenAIChunk[]>, limit, () => own.link.fire(), dep.adapter!.label, (err, usage) => {
-        release();
-        onStreamEnd(err, usage);
-      }, configured);
-      out = { ...out, chunks, upstreamMs: performance.now() - t0 };
-    }
-  } catch (e) {
-    release();
-    stats.inflight--;
-    const err = toGatewayError(e);
-    if (err.errorClass === 'timeout') recordLatency(stats, performance.now() - t0);
-    throw err;
-  }
-  recordLatency(stats, out.upstreamMs || performance.now() - t0);
-  if (out.type === 'json') {
-    stats.inflight--;
-    if (countUsage) {
-      const u = out.response.usage as JsonObject | undefined;
-      if (u) table.usage.addTokens(dep.id, Number(u.total_tokens) || 0);
-    }
-  } else if (!own || Array.isArray(out.chunks)) {
-    release();
-    stats.inflight--; // a mock stream: already complete
-  }
-  return out;
-}
-
-/** The first-token deadline of a stream: the request's stream_timeout / timeout, else the deployment's. */
-function firstTokenMs(dep: Deployment, body: JsonObject): number {
-  const v = typeof body.stream_timeout === 'number' ? body.stream_timeout : body.timeout;
-  return typeof v === 'number' && v > 0 ? v * 1000 : dep.streamTimeoutMs;
+/** The state of a group's deployments now (awaited only when the store answers with a Promise). */
+function readState(state: RouterState, group: ModelGroup, f: RequestFilter): StateView | Promise<StateView> {
+  f.now = Date.now();
+  return state.read(group, f.now);
 }
 
 /** The error the client gets when every try failed: the last failure, or a 429 with the soonest comeback. */

@@ -1,17 +1,8 @@
-import type { UsageStore } from '../limits/usage-store.js';
+import type { DeploymentLoad, StateView } from '../state/router-state.js';
 import type { RoutingStrategy } from './settings.js';
 import type { Deployment, ModelGroup } from '../deployment.js';
 
-/**
- * simple-shuffle: a random deployment of the group, weighted by `weight` / `rpm` / `tpm` when set.
- * `exclude` drops deployments (kept for callers of the first version of the seam).
- */
-export function pick(group: ModelGroup, exclude?: ReadonlySet<Deployment>): Deployment | undefined {
-  const list = !exclude || exclude.size === 0 ? group.deployments : group.deployments.filter((d) => !exclude.has(d));
-  return list.length === 0 ? undefined : shuffle(list, list === group.deployments ? group : undefined);
-}
-
-/** Weighted random; uses the group's precomputed cumulative weights when `list` is the whole group. */
+/** simple-shuffle: weighted random; uses the group's precomputed cumulative weights when `list` is the whole group. */
 function shuffle(list: readonly Deployment[], group: ModelGroup | undefined): Deployment {
   if (list.length === 1) return list[0];
   if (group) {
@@ -29,13 +20,20 @@ function shuffle(list: readonly Deployment[], group: ModelGroup | undefined): De
   return list[list.length - 1];
 }
 
+/** What a strategy ranks by: a figure of the deployment's state, or its price. */
+type Score = keyof DeploymentLoad | 'cost';
+
+function score(d: Deployment, view: StateView, key: Score): number {
+  return key === 'cost' ? d.cost : view.of(d)[key];
+}
+
 /** The deployment with the lowest score; ties broken at random (one pass, no allocation). */
-function lowest(list: readonly Deployment[], score: (d: Deployment) => number): Deployment {
+function lowest(list: readonly Deployment[], view: StateView, key: Score): Deployment {
   let best = list[0];
-  let bestScore = score(best);
+  let bestScore = score(best, view, key);
   let ties = 1;
   for (let i = 1; i < list.length; i++) {
-    const s = score(list[i]);
+    const s = score(list[i], view, key);
     if (s < bestScore) {
       best = list[i];
       bestScore = s;
@@ -53,17 +51,19 @@ function lowest(list: readonly Deployment[], score: (d: Deployment) => number): 
  * - usage-based-routing-v2: fewest tokens this minute (the rpm/tpm limits were applied by the caller);
  * - cost-based-routing: cheapest per token (model_info or the built-in table); unknown prices last.
  */
-export function choose(strategy: RoutingStrategy, list: readonly Deployment[], group: ModelGroup, usage: UsageStore): Deployment {
+export function choose(
+  strategy: RoutingStrategy, list: readonly Deployment[], group: ModelGroup, view: StateView,
+): Deployment {
   if (list.length === 1) return list[0];
   switch (strategy) {
     case 'least-busy':
-      return lowest(list, (d) => d.stats.inflight);
+      return lowest(list, view, 'inflight');
     case 'latency-based-routing':
-      return lowest(list, (d) => d.stats.latencyMs);
+      return lowest(list, view, 'latencyMs');
     case 'usage-based-routing-v2':
-      return lowest(list, (d) => usage.tokens(d.id));
+      return lowest(list, view, 'tokens');
     case 'cost-based-routing':
-      return lowest(list, (d) => d.cost);
+      return lowest(list, view, 'cost');
     default:
       return shuffle(list, list === group.deployments ? group : undefined);
   }

@@ -7,8 +7,6 @@ import { splitProvider } from '../providers/resolve.js';
 import { OTHER_LITELLM_PROVIDERS } from '../providers/unsupported.js';
 import { type JsonObject } from '../wire.js';
 import type { ProviderAdapter, ProviderId } from '../providers/types.js';
-import { MemoryUsageStore, type UsageStore } from '../limits/usage-store.js';
-import { newStats } from './cooldown.js';
 import type { Deployment, ModelGroup, WildcardRoute } from '../deployment.js';
 
 export type { Deployment, ModelGroup, WildcardRoute } from '../deployment.js';
@@ -24,8 +22,6 @@ export interface RouteTable {
   warnings: ConfigWarning[];
   /** retries, fallbacks, cooldowns, strategy (router_settings / litellm_settings) */
   settings: RouterSettings;
-  /** requests and tokens per deployment this minute */
-  usage: UsageStore;
 }
 
 /** OpenAI params a deployment may set in litellm_params; they become request defaults. */
@@ -87,7 +83,7 @@ export async function buildRouteTable(loaded: LoadedConfig, env: Readonly<Record
   }
   const settings = readRouterSettings(cfg, warnings);
   checkFallbackNames(cfg, settings, (n) => groups.has(n) || aliases.has(n) || wildcards.some((w) => w.regex.test(n)), warnings);
-  return { groups, aliases, wildcards, deployments, warnings, settings, usage: new MemoryUsageStore() };
+  return { groups, aliases, wildcards, deployments, warnings, settings };
 }
 
 interface Globals {
@@ -172,7 +168,6 @@ async function buildDeployment(entry: ModelEntry, at: string, env: Record<string
     maxInputTokens: positive(info.max_input_tokens) ?? positive(info.max_tokens) ?? known?.maxInputTokens,
     cost: inCost === undefined && outCost === undefined ? Infinity : (inCost ?? 0) + (outCost ?? 0),
     encoding: encodingFor(typeof info.base_model === 'string' ? info.base_model : split.model),
-    stats: newStats(),
     healthState,
   };
 }

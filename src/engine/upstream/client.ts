@@ -47,6 +47,8 @@ const STREAM_HIGH_WATER = 16;
 export class Exchange implements Dispatcher.DispatchHandler {
   status = 0;
   headers: Headers = {};
+  /** when the response headers arrived (performance.now()); 0 until then */
+  headersAt = 0;
   private controller?: Dispatcher.DispatchController;
   private abortReason?: Error;
   private parts: Buffer[] = [];
@@ -89,6 +91,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Headers): void {
     this.status = statusCode;
     this.headers = headers;
+    this.headersAt = performance.now();
     // an error answer is read whole even on a stream request, for the adapter to map it
     if (this.streaming && statusCode < 400) this.finish(this);
   }

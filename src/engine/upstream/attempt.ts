@@ -1,0 +1,309 @@
+import { badRequest, GatewayError, toGatewayError, type ErrorClass } from '../errors.js';
+import { mockChunks, mockResponse } from '../mock.js';
+import { badUpstreamAnswer } from '../providers/errors.js';
+import type { CallContext } from '../providers/types.js';
+import type { EndpointKind, JsonObject, OpenAIResponse } from '../wire.js';
+import type { ClientLink, ClientWatcher } from '../http/client-link.js';
+import type { Deployment, ModelGroup } from '../deployment.js';
+import type { Outcome, RouteRequest } from '../router/attempt.js';
+import type { RouterDeps } from '../router/dispatch.js';
+import { substitute } from '../router/resolve.js';
+import type { SettledAttempt } from '../state/router-state.js';
+import type { Deadline } from './deadlines.js';
+import { upstreamBody } from './body.js';
+import { failureOf, type Exchange, type WholeResponse } from './client.js';
+import { tokenUsage, type AttemptResult, type AttemptStatus, type AttemptTimings, type TokenUsage } from './result.js';
+import { AttemptStream, type StreamOwner } from './stream.js';
+
+const ERROR_BODY_LIMIT = 64 * 1024;
+/** a non-stream answer larger than this is cut off (and reported as broken) */
+const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
+
+// what the attempt is waiting for: the deadline and the error a failure becomes depend on it
+const PREPARE = 0;
+const ANSWER = 1;
+const FIRST_TOKEN = 2;
+const STREAMING = 3;
+
+const USAGE_BASED = 'usage-based-routing-v2';
+
+/** The router's default runner: one real upstream call (or a mock_response). */
+export function runAttempt(
+  deps: RouterDeps, dep: Deployment, group: ModelGroup, req: RouteRequest, captures: string[] | undefined,
+): Promise<Outcome> {
+  return new Attempt(deps, dep, group, req, captures).run();
+}
+
+/**
+ * One upstream call, from dispatch to settle: build the request, send it through the origin's pool,
+ * map errors, hand back the parsed answer or the stream (once its first token arrived). It is its own
+ * deadline (the whole answer; for streams the headers, then the first token) and its own client
+ * watcher, and it settles exactly once, whatever happens (answer, failure, timeout, client gone, a
+ * stream's end or abandonment): RouterState bookkeeping in one call, then onto `req.attempts`.
+ */
+export class Attempt implements AttemptResult, AttemptTimings, SettledAttempt, Deadline, ClientWatcher, StreamOwner {
+  status: AttemptStatus = 'ok';
+  error?: GatewayError;
+  errorClass?: ErrorClass;
+  readonly stream: boolean;
+  // AttemptTimings (performance.now()), kept on the attempt itself: one object less per call
+  readonly start = performance.now();
+  firstByte?: number = undefined;
+  firstToken?: number = undefined;
+  end = 0;
+  readonly groupSize: number;
+  windowTokens = 0;
+  latencyMs = -1;
+  fault?: GatewayError;
+  /** the current deadline (epoch ms) */
+  at = 0;
+  private phase = PREPARE;
+  private timedOut = false;
+  private settled = false;
+  private readonly counted: boolean;
+  private ex?: Exchange;
+  private label = '';
+  private timeoutMs = 0;
+  private firstTokenMs = 0;
+  /** where usage is read from: the whole answer, or what the stream reported */
+  private answer?: { response: OpenAIResponse };
+  private reported?: JsonObject;
+  private parsedUsage?: TokenUsage | null;
+
+  constructor(
+    private readonly deps: RouterDeps,
+    readonly deployment: Deployment,
+    group: ModelGroup,
+    private readonly req: RouteRequest,
+    private readonly captures?: string[],
+  ) {
+    this.stream = req.stream;
+    this.groupSize = group.deployments.length;
+    // the usage window counts only where limits or usage-based routing read it
+    const d = deployment;
+    this.counted = d.rpm !== undefined || d.tpm !== undefined || deps.table.settings.strategy === USAGE_BASED;
+  }
+
+  get timings(): AttemptTimings {
+    return this;
+  }
+
+  /** Tokens as the upstream reported them (read on demand: a passed-through answer is parsed only if asked). */
+  get usage(): TokenUsage | undefined {
+    if (this.parsedUsage === undefined && this.settled) {
+      this.parsedUsage = tokenUsage(this.reported ?? this.answer?.response.usage) ?? null;
+    }
+    return this.parsedUsage ?? undefined;
+  }
+
+  /** Make the call. Resolves with the answer, rejects with the failure (a GatewayError); settles either way. */
+  async run(): Promise<Outcome> {
+    const dep = this.deployment;
+    const req = this.req;
+    const client = this.deps.client;
+    const now = Date.now();
+    const w = this.deps.state.begin(dep, this.counted, now);
+    if (w) detach(w);
+    try {
+      const model = substitute(dep.model, this.captures);
+      const mock = req.body.mock_response ?? dep.mockResponse;
+      if (mock !== undefined && mock !== null) return this.mock(mock, model);
+      const adapter = dep.adapter!;
+      if (!adapter.endpoints.includes(req.kind)) {
+        throw badRequest(`${adapter.label} (${dep.litellmModel}) does not serve ${req.kind} requests`, 'model');
+      }
+      const body = upstreamBody(dep, adapter, req.body, model, req.stream);
+      const t = req.body.timeout;
+      const timeoutMs = typeof t === 'number' && t > 0 ? t * 1000 : req.stream ? dep.streamTimeoutMs : dep.timeoutMs;
+      this.timeoutMs = timeoutMs;
+      this.label = adapter.label;
+      // one deadline for the whole answer (non-stream) or until the headers (stream; then bodyTimeout guards gaps)
+      this.phase = ANSWER;
+      this.at = now + timeoutMs;
+      client.deadlines.add(this);
+      req.client.watch(this);
+      const call = new Call(req.kind, body, model, req.stream, req.requestId, req.client);
+      const built = adapter.buildRequest(dep.state, call);
+      const upstreamReq = built instanceof Promise ? await built : built;
+      if (req.client.gone) throw new Error('the client went away');
+      if (this.timedOut) throw new Error('deadline passed');
+      // the deadline covers the whole answer (streams: until the headers), so undici needs no timers of
+      // its own (each lives ~0.5 s in its timer wheel); a stream keeps bodyTimeout for silent gaps
+      const ex = (this.ex = client.send(upstreamReq, {
+        headersTimeout: 0,
+        bodyTimeout: req.stream ? timeoutMs : 0,
+        mode: req.stream ? 'stream' : 'whole',
+        limit: req.stream ? ERROR_BODY_LIMIT : MAX_ANSWER_BYTES,
+      }));
+      const answer = req.stream ? await ex.head! : await ex.whole!;
+      this.firstByte = ex.headersAt || undefined;
+      if (answer.status >= 400) {
+        const { status, headers, body: b } = answer as WholeResponse;
+        throw adapter.mapError(dep.state, { status, headers, body: b.toString('utf8', 0, ERROR_BODY_LIMIT) });
+      }
+      client.deadlines.remove(this);
+      if (!req.stream) {
+        const upstreamMs = (this.latencyMs = performance.now() - this.start);
+        const raw = (answer as WholeResponse).body;
+        let out: Outcome;
+        if (adapter.passthrough?.(dep.state, call, raw)) out = new RawAnswer(dep, raw, upstreamMs);
+        else {
+          const text = raw.toString('utf8');
+          let json: unknown;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            throw badUpstreamAnswer(adapter.label, `an answer that is not JSON: ${JSON.stringify(text.slice(0, 80))}`);
+          }
+          out = { type: 'json', deployment: dep, response: adapter.parseResponse(dep.state, call, json), upstreamMs };
+        }
+        this.answer = out;
+        this.settle(undefined, false);
+        return out;
+      }
+      // the headers are good: now the deadline bounds the wait for the first token (stream_timeout)
+      this.phase = FIRST_TOKEN;
+      this.firstTokenMs = firstTokenMs(dep, req.body);
+      this.at = now + this.firstTokenMs;
+      client.deadlines.add(this);
+      const stream = new AttemptStream(this, ex, adapter.streamDecoder(dep.state, call));
+      await stream.start();
+      client.deadlines.remove(this);
+      this.phase = STREAMING;
+      const t1 = (this.firstToken = performance.now());
+      const upstreamMs = (this.latencyMs = t1 - this.start);
+      return { type: 'stream', deployment: dep, chunks: stream, upstreamMs };
+    } catch (e) {
+      const err = this.errorOf(e);
+      this.settle(err, false);
+      throw err;
+    }
+  }
+
+  /** A mock_response answer: no upstream; a mock stream settles when it has been read. */
+  private mock(mock: unknown, model: string): Outcome {
+    const req = this.req;
+    const dep = this.deployment;
+    if (typeof mock !== 'string' && typeof mock !== 'object') {
+      throw badRequest('mock_response: expected a string or an object', 'mock_response');
+    }
+    const m = mock as string | JsonObject;
+    if (!req.stream) {
+      const response = mockResponse(req.kind, req.body, m, model);
+      const out: Outcome = { type: 'json', deployment: dep, response, upstreamMs: 0 };
+      this.answer = out;
+      this.settle(undefined, false);
+      return out;
+    }
+    const chunks = new AttemptStream(this, undefined, undefined, mockChunks(req.kind, req.body, m, model));
+    const t1 = (this.firstToken = performance.now());
+    this.latencyMs = t1 - this.start;
+    return { type: 'stream', deployment: dep, chunks, upstreamMs: 0 };
+  }
+
+  /** The error a failure becomes, by what the attempt was waiting for. */
+  errorOf(e: unknown): GatewayError {
+    const phase = this.phase;
+    if (phase === PREPARE) return toGatewayError(e);
+    if (phase === FIRST_TOKEN && this.timedOut) {
+      const label = this.label;
+      return new GatewayError(504, {
+        message: `${label} sent no first token within the stream timeout (${this.firstTokenMs / 1000}s)`,
+        code: 'timeout',
+        errorClass: 'timeout',
+        provider: label,
+      });
+    }
+    return failureOf(e, this.label, this.timedOut, this.timeoutMs);
+  }
+
+  /** StreamOwner: the stream of this attempt ended. */
+  ended(err: GatewayError | undefined, abandoned: boolean, usage: JsonObject | undefined): void {
+    this.reported = usage;
+    this.settle(err, abandoned);
+  }
+
+  /** Deadline: the answer (or first token) is late. */
+  onExpire(): void {
+    this.timedOut = true;
+    this.ex?.abort(new Error('deadline passed'));
+  }
+
+  /** ClientWatcher: nobody is waiting for the answer any more. */
+  clientGone(): void {
+    this.ex?.abort(new Error('the client went away'));
+  }
+
+  /**
+   * Settle, once: the outcome (a failure while the client is gone is the client's abort, never the
+   * deployment's fault), timings, the RouterState write, and the result onto `req.attempts`.
+   */
+  private settle(err: GatewayError | undefined, abandoned: boolean): void {
+    if (this.settled) return;
+    this.settled = true;
+    const req = this.req;
+    const deps = this.deps;
+    if (this.phase !== PREPARE) {
+      deps.client.deadlines.remove(this);
+      req.client.unwatch(this);
+    }
+    const end = (this.end = performance.now());
+    if (err !== undefined) {
+      this.errorClass = err.errorClass;
+      if (req.client.gone) this.status = 'client_abort';
+      else {
+        this.status = 'error';
+        this.error = this.fault = err;
+      }
+      // a timeout says how slow the deployment is; other failures say nothing about its speed
+      if (this.latencyMs < 0 && err.errorClass === 'timeout') this.latencyMs = end - this.start;
+    } else if (abandoned) this.status = 'client_abort';
+    else if (this.latencyMs < 0) this.latencyMs = end - this.start;
+    if (this.status !== 'ok') this.ex?.abort(new Error('stream abandoned'));
+    if (this.counted) this.windowTokens = this.usage?.total ?? 0;
+    const w = deps.state.settle(this, deps.table.settings, Date.now());
+    if (w) detach(w);
+    req.attempts?.push(this);
+  }
+}
+
+/** The first-token deadline of a stream: the request's stream_timeout / timeout, else the deployment's. */
+function firstTokenMs(dep: Deployment, body: JsonObject): number {
+  const v = typeof body.stream_timeout === 'number' ? body.stream_timeout : body.timeout;
+  return typeof v === 'number' && v > 0 ? v * 1000 : dep.streamTimeoutMs;
+}
+
+/** The CallContext adapters see; `signal` is made only if an adapter asks for it. */
+class Call implements CallContext {
+  constructor(
+    readonly kind: EndpointKind,
+    readonly body: JsonObject,
+    readonly model: string,
+    readonly stream: boolean,
+    readonly requestId: string,
+    private readonly link: ClientLink,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.link.signal;
+  }
+}
+
+/** A passthrough answer: `raw` goes to the client as is; `response` parses it on first read. */
+class RawAnswer {
+  readonly type = 'json' as const;
+  private parsed?: OpenAIResponse;
+
+  constructor(readonly deployment: Deployment, readonly raw: Buffer, readonly upstreamMs: number) {}
+
+  get response(): OpenAIResponse {
+    return (this.parsed ??= JSON.parse(this.raw.toString('utf8')) as OpenAIResponse);
+  }
+}
+
+/** A state write the attempt does not wait for (a store's writes never reject; this only keeps a bug quiet). */
+function detach(p: Promise<void>): void {
+  p.then(undefined, ignore);
+}
+
+function ignore(): void {}

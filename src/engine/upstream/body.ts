@@ -1,0 +1,53 @@
+import { badRequest } from '../errors.js';
+import type { Deployment } from '../deployment.js';
+import type { ProviderAdapter } from '../providers/types.js';
+import type { JsonObject } from '../wire.js';
+
+/** Request keys that steer LiteLLM itself and are never sent upstream. */
+const LITELLM_ONLY = new Set([
+  'mock_response', 'mock_testing_fallbacks', 'mock_testing_rate_limit_error', 'mock_timeout', 'mock_delay',
+  'fallbacks', 'context_window_fallbacks', 'content_policy_fallbacks', 'num_retries', 'max_retries', 'caching',
+  'cache', 'ttl', 'drop_params', 'additional_drop_params', 'metadata', 'litellm_metadata', 'tags', 'timeout',
+  'stream_timeout', 'api_key', 'api_base', 'base_url', 'api_version', 'custom_llm_provider', 'extra_body',
+  'disable_fallbacks', 'input_cost_per_token', 'output_cost_per_token', 'litellm_call_id', 'proxy_server_request',
+  'guardrails', 'litellm_logging_obj', 'model_list', 'user_api_key', 'user_api_key_alias', 'user_api_key_team_id',
+]);
+
+/** The body the adapter receives: config defaults, then the request (it wins), then extra_body; params dropped. */
+export function upstreamBody(
+  dep: Deployment, adapter: ProviderAdapter, body: JsonObject, model: string, stream: boolean,
+): JsonObject {
+  const out: JsonObject = dep.defaults ? { ...dep.defaults } : {};
+  let drop = dep.dropParams;
+  let extra: unknown;
+  for (const k in body) {
+    if (LITELLM_ONLY.has(k)) {
+      if (k === 'extra_body') extra = body[k];
+      else if (k === 'drop_params' && typeof body[k] === 'boolean') drop = body[k] as boolean;
+      continue;
+    }
+    out[k] = body[k];
+  }
+  out.model = model;
+  if (!stream) delete out.stream_options;
+  if (dep.extraBody) Object.assign(out, dep.extraBody);
+  if (extra && typeof extra === 'object') Object.assign(out, extra);
+  const unsupported = adapter.unsupportedParams;
+  if (unsupported) {
+    for (const p of unsupported) {
+      const v = out[p];
+      if (v === undefined || v === null || (p === 'n' && v === 1)) continue;
+      if (!drop) {
+        throw badRequest(
+          `${adapter.label} does not support the parameter "${p}". To drop parameters a provider does not take, ` +
+            'set drop_params: true (litellm_settings, litellm_params or the request).',
+          p,
+          'unsupported_params',
+        );
+      }
+      delete out[p];
+    }
+  }
+  for (const p of dep.additionalDropParams) delete out[p];
+  return out;
+}
