@@ -5,7 +5,7 @@ import type { ProxyPlan, WorkerStartOptions } from '../config/plan.js';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { describeExit, exitStatus, spawnChild, type ChildExit, type Spawned } from './child.js';
-import { startEngine, type EngineSpec } from './engine.js';
+import { spawnEngine, type EngineSpec } from './engine.js';
 import { removePidFile, writePidFile, type PidInfo } from './pid-file.js';
 import { restartPolicy, RestartTracker } from './policy.js';
 import { signalAll, terminateTree, treeOf } from './process-tree.js';
@@ -132,7 +132,7 @@ export class Supervisor {
     this.proxyLog.write(`--- ${new Date().toISOString()} kubiya supervisor ${process.pid}: starting the proxy engine\n`);
     let engine;
     try {
-      engine = await startEngine(this.engineSpec(), 0);
+      engine = await spawnEngine(this.engineSpec(), 0);
     } catch (e) {
       if (this.stopSignal) return undefined; // stopped while starting: not a failure
       throw e;
@@ -175,7 +175,7 @@ export class Supervisor {
         if (this.stopSignal) return;
         try {
           this.proxyLog?.write(`--- ${new Date().toISOString()} kubiya supervisor: restarting the proxy engine on port ${port}\n`);
-          const engine = await startEngine(this.engineSpec(), port);
+          const engine = await spawnEngine(this.engineSpec(), port);
           tracker.started();
           Object.assign(eng, { pid: engine.pid, state: 'running' });
           this.save();

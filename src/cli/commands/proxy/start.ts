@@ -1,9 +1,7 @@
-import fs from 'node:fs';
 import { loadLiteLLMConfig } from '../../../config/litellm/load.js';
 import { UserError } from '../../../errors.js';
 import { createLogger, engineSecrets, startEngine } from '../../../engine/index.js';
-import { writeFileAtomic } from '../../../util/atomic-write.js';
-import { capYoungGeneration } from '../../../engine/observability/memory.js';
+import { EXIT_PORT_IN_USE, capYoungGeneration, removeOwnPortFile, writePortFile } from '../../../engine/child-contract.js';
 import { configPath } from './config-path.js';
 
 export interface ProxyStartOptions {
@@ -18,9 +16,6 @@ export interface ProxyStartOptions {
   jsonLogs?: boolean;
   exitWithParent?: boolean;
 }
-
-/** Exit code when the port is taken, so a supervisor can tell it apart and retry (errno EADDRINUSE). */
-export const EXIT_ADDR_IN_USE = 98;
 
 /** `kubiya proxy start`: serve until SIGTERM/SIGINT, then drain and exit 0. */
 export async function proxyStart(opts: ProxyStartOptions): Promise<void> {
@@ -41,14 +36,14 @@ export async function proxyStart(opts: ProxyStartOptions): Promise<void> {
     engine = await startEngine({ loaded, host: opts.host, port, logger, debug, drainTimeoutMs: drainS * 1000 });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') throw new UserError(`port ${port} on ${opts.host} is already in use (pick another with --port, or --port 0 for a free one)`, { exitCode: EXIT_ADDR_IN_USE });
+    if (code === 'EADDRINUSE') throw new UserError(`port ${port} on ${opts.host} is already in use (pick another with --port, or --port 0 for a free one)`, { exitCode: EXIT_PORT_IN_USE });
     if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new UserError(`cannot bind ${opts.host}: no such local address`);
     if (code === 'EACCES') throw new UserError(`not allowed to bind port ${port} (ports below 1024 need privileges)`);
     throw e;
   }
   const { portFile } = opts;
   if (portFile) {
-    writeFileAtomic(portFile, `${JSON.stringify({ pid: process.pid, host: engine.host, port: engine.port, url: engine.url })}\n`, 0o600);
+    writePortFile(portFile, { pid: process.pid, host: engine.host, port: engine.port, url: engine.url });
   }
 
   await new Promise<void>((resolve) => {
@@ -66,7 +61,7 @@ export async function proxyStart(opts: ProxyStartOptions): Promise<void> {
     process.on('SIGINT', stop);
     if (opts.exitWithParent) watchParent(() => stop('SIGTERM'), logger);
   });
-  if (portFile) removeOwnPortFile(portFile);
+  if (portFile) removeOwnPortFile(portFile, process.pid);
   logger.info({}, 'proxy engine stopped');
   process.exit(0);
 }
@@ -84,13 +79,4 @@ function watchParent(stop: () => void, logger: { warn: (o: object, m: string) =>
     stop();
   }, 1000);
   timer.unref();
-}
-
-function removeOwnPortFile(file: string): void {
-  try {
-    const info = JSON.parse(fs.readFileSync(file, 'utf8')) as { pid?: number };
-    if (info.pid === process.pid) fs.rmSync(file, { force: true });
-  } catch {
-    /* already gone or rewritten by someone else */
-  }
 }

@@ -1,5 +1,5 @@
 import { loadLiteLLMConfig } from '../../../config/litellm/load.js';
-import { buildRouteTable } from '../../../engine/router/table.js';
+import { inspectConfig } from '../../../engine/index.js';
 import { formatTable, parseOutputMode, printJson } from '../../output.js';
 import { configPath } from './config-path.js';
 
@@ -7,16 +7,16 @@ import { configPath } from './config-path.js';
 export async function proxyValidate(file: string | undefined, opts: { config?: string; output?: string }): Promise<void> {
   const mode = parseOutputMode(opts.output);
   const loaded = loadLiteLLMConfig({ kind: 'file', path: configPath(file ?? opts.config) });
-  const table = await buildRouteTable(loaded, process.env);
-  const warnings = [...loaded.warnings, ...table.warnings];
-  const models = table.deployments.map((d) => ({
+  const seen = await inspectConfig(loaded, process.env);
+  const { warnings } = seen;
+  const models = seen.deployments.map((d) => ({
     model_name: d.modelName,
-    model: d.litellmModel,
-    provider: d.mockResponse !== undefined ? 'mock_response' : d.provider ?? '',
-    api_base: d.mockResponse !== undefined ? '' : d.apiBase ?? '',
+    model: d.model,
+    provider: d.mock ? 'mock_response' : d.provider ?? '',
+    api_base: d.mock ? '' : d.apiBase ?? '',
     model_id: d.id,
   }));
-  const aliases = [...table.aliases].map(([alias, a]) => ({ alias, model_name: a.target, hidden: a.hidden }));
+  const aliases = seen.aliases.map((a) => ({ alias: a.alias, model_name: a.target, hidden: a.hidden }));
   const ok = models.length > 0;
   if (mode === 'json') {
     printJson({ source: loaded.source, ok, models, aliases, warnings });

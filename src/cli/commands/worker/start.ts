@@ -152,12 +152,11 @@ async function startHandler(command: string[], flags: StartFlags): Promise<numbe
  */
 async function checkServable(plan: ProxyPlan, failWhenNone: boolean): Promise<void> {
   const loaded = plan.config!;
-  const { buildRouteTable } = await import('../../../engine/router/table.js');
-  const table = await buildRouteTable(loaded, process.env);
-  const already = new Set(loaded.warnings.map((w) => `${w.path}: ${w.message}`));
-  const fresh = table.warnings.filter((w) => !already.has(`${w.path}: ${w.message}`));
+  const { inspectConfig } = await import('../../../engine/index.js');
+  const seen = await inspectConfig(loaded, process.env);
+  const fresh = seen.routeWarnings;
   for (const w of fresh) plan.warnings.push(`${loaded.source}: ${w.path}: ${w.message}`);
-  plan.servedModels = [...new Set(table.deployments.map((d) => d.modelName))];
+  plan.servedModels = seen.servedModels;
   if (plan.servedModels.length > 0) return;
   const why = fresh.length > 0 ? `:\n${fresh.map((w) => `  ${w.path}: ${w.message}`).join('\n')}` : ' (its model_list is empty)';
   if (failWhenNone) throw new UserError(`${loaded.source}: the local proxy would serve no model${why}`, { hint: 'Check the config with: kubiya proxy validate <file>' });
