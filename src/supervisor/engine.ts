@@ -9,8 +9,8 @@ import { tailLines } from './rotating-log.js';
 import { EXIT_CONFIG_REJECTED, EXIT_PORT_IN_USE, ENGINE_HOST, READINESS_PATH, engineChildArgs, readPortFile } from '../engine/child-contract.js';
 
 /** The command that runs the bundled engine: this package's own bin, wherever it is installed. */
-export function engineCommand(): string[] {
-  const override = process.env.KUBIYA_ENGINE_BIN; // tests only: a script honouring the same contract
+export function engineCommand(env: NodeJS.ProcessEnv): string[] {
+  const override = env.KUBIYA_ENGINE_BIN; // tests only: a script honouring the same contract
   const bin = override || fileURLToPath(new URL('../../bin/kubiya.js', import.meta.url));
   return [process.execPath, bin];
 }
@@ -62,7 +62,7 @@ export async function engineReady(url: string, timeoutMs = 1000): Promise<boolea
 /** Spawn once and wait for readiness; resolves to the engine or to how it failed. */
 async function startOnce(spec: EngineSpec, port: number): Promise<RunningEngine | { exit: ChildExit } | { timeout: true; child: Spawned }> {
   fs.rmSync(spec.portFile, { force: true });
-  const [cmd, ...pre] = engineCommand();
+  const [cmd, ...pre] = engineCommand(spec.env);
   const args = [...pre, ...engineChildArgs({ configFile: spec.configFile, port, portFile: spec.portFile })];
   const child = spawnChild(cmd, args, { env: spec.env }, spec.sink);
   spec.onSpawn?.(child);

@@ -13,6 +13,7 @@ import { acquireQueue } from './queue-lock.js';
 import { ensureQueueDir, type QueuePaths } from './queue-dir.js';
 import { RotatingLog } from './rotating-log.js';
 import { engineKey, gatewayEndpoint, workerEnv, type Endpoint } from './worker-env.js';
+import type { SupervisorIo } from './io.js';
 import { maskCommandLine } from '../config/litellm/secrets.js';
 
 /** How long the engine gets to drain in-flight requests after SIGTERM. */
@@ -29,6 +30,8 @@ export interface SuperviseRequest {
   onReady?: (info: PidInfo) => void;
   /** status lines for the user (foreground: the terminal; daemon: supervisor.log) */
   say: (message: string) => void;
+  /** the environment children inherit and the terminal a foreground run echoes to */
+  io: SupervisorIo;
 }
 
 /**
@@ -48,7 +51,7 @@ export class Supervisor {
   private workerLog?: RotatingLog;
 
   constructor(private readonly req: SuperviseRequest) {
-    this.paths = ensureQueueDir(req.plan.queueId);
+    this.paths = ensureQueueDir(req.plan.queueId, req.io.env);
     const local = req.plan.mode !== 'gateway';
     this.info = {
       supervisor_pid: process.pid,
@@ -75,6 +78,12 @@ export class Supervisor {
     this.wakeStop();
     // an engine still starting has no worker to wait for: stop it now
     if (this.engineChild && this.info.engine?.state === 'starting') void terminateTree(this.engineChild.pid, ENGINE_DRAIN_MS);
+  }
+
+  /** Foreground: children's lines also go to the terminal behind a coloured prefix. Daemon: log files only. */
+  private echo(prefix: string, color: 'cyan' | 'magenta') {
+    const { daemon, io } = this.req;
+    return daemon ? undefined : { prefix: io.color[color](prefix), stdout: io.stdout, stderr: io.stderr };
   }
 
   private save(): void {
@@ -117,10 +126,10 @@ export class Supervisor {
       configFile: this.paths.config,
       portFile: this.paths.portFile,
       logFile: this.paths.proxyLog,
-      env: { ...process.env, ...(plan.config?.environment ?? {}) },
+      env: { ...this.req.io.env, ...(plan.config?.environment ?? {}) },
       timeoutMs: plan.proxyTimeoutSeconds * 1000,
       maxRetries: plan.proxyMaxRetries,
-      sink: { log: this.proxyLog!, echoPrefix: this.req.daemon ? undefined : 'proxy', color: 'magenta' },
+      sink: { log: this.proxyLog!, echo: this.echo('[proxy]', 'magenta') },
       onSpawn: (child) => (this.engineChild = child),
     };
   }
@@ -202,7 +211,7 @@ export class Supervisor {
       if (this.stopSignal) return this.stopExitCode();
       const [cmd, ...args] = command;
       this.workerLog!.write(`--- ${new Date().toISOString()} kubiya supervisor: starting ${w.command.join(' ')}\n`);
-      this.worker = spawnChild(cmd, args, { env: workerEnv(plan, endpoint) }, { log: this.workerLog!, echoPrefix: daemon ? undefined : 'worker', color: 'cyan' });
+      this.worker = spawnChild(cmd, args, { env: workerEnv(plan, endpoint, this.req.io.env) }, { log: this.workerLog!, echo: this.echo('[worker]', 'cyan') });
       tracker.started();
       Object.assign(w, { pid: this.worker.pid > 0 ? this.worker.pid : null, state: 'running', restarts: tracker.total });
       this.save();

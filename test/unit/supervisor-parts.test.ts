@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ProxyPlan } from '../../src/config/plan.js';
 import { backoffMs, RestartTracker } from '../../src/supervisor/policy.js';
-import { validateQueueId } from '../../src/supervisor/queue-dir.js';
+import { validateQueueId } from '../../src/config/queue-id.js';
 import { LineSplitter, RotatingLog, tailLines } from '../../src/supervisor/rotating-log.js';
 import { packageSpec } from '../../src/supervisor/worker-command.js';
 import { engineKey, gatewayEndpoint, PLACEHOLDER_KEY, workerEnv } from '../../src/supervisor/worker-env.js';

@@ -2,7 +2,8 @@ import { loadLiteLLMConfig } from '../../../config/litellm/load.js';
 import { UserError } from '../../../errors.js';
 import { createLogger, engineSecrets, startEngine } from '../../../engine/index.js';
 import { EXIT_PORT_IN_USE, capYoungGeneration, removeOwnPortFile, writePortFile } from '../../../engine/child-contract.js';
-import { configPath } from './config-path.js';
+import type { Handler } from '../../command.js';
+import { configSource } from './config-path.js';
 
 export interface ProxyStartOptions {
   config?: string;
@@ -17,23 +18,27 @@ export interface ProxyStartOptions {
   exitWithParent?: boolean;
 }
 
-/** `kubiya proxy start`: serve until SIGTERM/SIGINT, then drain and exit 0. */
-export async function proxyStart(opts: ProxyStartOptions): Promise<void> {
+/**
+ * `kubiya proxy start`: serve until SIGTERM/SIGINT, then drain and exit 0. This process is the
+ * engine's alone (standalone or as the supervisor's child), so it tunes and exits the process itself.
+ */
+export const proxyStart: Handler<ProxyStartOptions> = async (ctx, opts) => {
   const port = Number(opts.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port must be an integer from 0 to 65535, not "${opts.port}"`);
   const drainS = Number(opts.drainTimeout);
   if (!Number.isFinite(drainS) || drainS < 0) throw new UserError(`--drain-timeout must be a number of seconds, not "${opts.drainTimeout}"`);
-  const loaded = loadLiteLLMConfig({ kind: 'file', path: configPath(opts.config) });
+  const { env } = ctx;
+  const loaded = loadLiteLLMConfig(configSource(opts.config, ctx), { env });
   capYoungGeneration(); // this process is the engine's alone: keep its memory small under load
   // like LiteLLM: environment_variables from the config become the engine's environment
-  Object.assign(process.env, loaded.environment);
+  Object.assign(env, loaded.environment);
   const ls = loaded.config.litellm_settings;
   const debug = !!(opts.detailedDebug || opts.detailed_debug || opts.debug || ls.set_verbose);
-  const logger = createLogger({ json: !!(opts.jsonLogs || ls.json_logs), level: debug ? 'debug' : 'info', secrets: engineSecrets(loaded).secretValues });
+  const logger = createLogger({ json: !!(opts.jsonLogs || ls.json_logs), level: debug ? 'debug' : 'info', secrets: engineSecrets(loaded, env).secretValues });
 
   let engine;
   try {
-    engine = await startEngine({ loaded, host: opts.host, port, logger, debug, drainTimeoutMs: drainS * 1000 });
+    engine = await startEngine({ loaded, host: opts.host, port, logger, debug, env, drainTimeoutMs: drainS * 1000 });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') throw new UserError(`port ${port} on ${opts.host} is already in use (pick another with --port, or --port 0 for a free one)`, { exitCode: EXIT_PORT_IN_USE });
@@ -57,14 +62,13 @@ export async function proxyStart(opts: ProxyStartOptions): Promise<void> {
       logger.info({ signal, drain_timeout_s: drainS }, 'draining: no new connections, finishing in-flight requests');
       engine.close().then(resolve, resolve);
     };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
+    ctx.onSignal(['SIGTERM', 'SIGINT'], stop);
     if (opts.exitWithParent) watchParent(() => stop('SIGTERM'), logger);
   });
   if (portFile) removeOwnPortFile(portFile, process.pid);
   logger.info({}, 'proxy engine stopped');
   process.exit(0);
-}
+};
 
 /**
  * A supervisor that is SIGKILLed cannot stop its engine: the engine notices it was re-parented
