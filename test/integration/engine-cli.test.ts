@@ -178,25 +178,3 @@ describe('kubiya proxy start', () => {
     expect(p.out()).toMatch(/WARN .*non-loopback address without a master key/);
   });
 });
-
-describe('kubiya proxy validate', () => {
-  it('lists models and warnings, exit 0', async () => {
-    const cfg = writeConfig('v.yaml', `${CONFIG()}  - model_name: later\n    litellm_params: {model: replicate/llama}\n`.replace('general_settings:\n  master_key: sk-cli-master-1234\n', '') + 'general_settings:\n  master_key: sk-cli-master-1234\n');
-    const p = run(['proxy', 'validate', cfg]);
-    expect(await p.exit).toBe(0);
-    expect(p.out()).toMatch(/MODEL NAME\s+MODEL\s+PROVIDER/);
-    expect(p.out()).toMatch(/\bm\s+openai\/m\s+openai/);
-    expect(p.out()).toContain('mock_response');
-    expect(p.out()).toContain('provider "replicate" is not supported yet');
-    expect(p.out()).not.toContain(UPSTREAM_KEY);
-  });
-
-  it('exits 2 on a broken config, and JSON output works', async () => {
-    const bad = run(['proxy', 'validate', writeConfig('v2.yaml', 'model_list: [')]);
-    expect(await bad.exit).toBe(2);
-    expect(bad.err()).toContain('v2.yaml');
-    const j = run(['proxy', 'validate', writeConfig('v3.yaml', CONFIG()), '-o', 'json']);
-    expect(await j.exit).toBe(0);
-    expect(JSON.parse(j.out()).models.map((m: { model_name: string }) => m.model_name)).toEqual(['m', 'mock']);
-  });
-});
