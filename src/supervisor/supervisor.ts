@@ -249,16 +249,25 @@ export class Supervisor {
 
   /** Stop in order: the worker's tree (grace, then SIGKILL), then drain the engine. */
   private async shutdown(engineTask: Promise<void>): Promise<void> {
-    if (this.worker) await terminateTree(this.worker.pid, this.req.options.graceSeconds * 1000);
+    if (this.worker) await stopChild(this.worker, this.req.options.graceSeconds * 1000);
     if (!this.stopSignal) {
       this.stopSignal = 'SIGTERM';
       this.wakeStop();
     }
     const child = this.engineChild;
     if (this.info.engine) this.info.engine.state = 'stopping';
-    if (child) await terminateTree(child.pid, ENGINE_DRAIN_MS);
+    if (child) await stopChild(child, ENGINE_DRAIN_MS);
     await engineTask;
     // a restart that was under way when the stop came
-    if (this.engineChild && this.engineChild !== child) await terminateTree(this.engineChild.pid, ENGINE_DRAIN_MS);
+    if (this.engineChild && this.engineChild !== child) await stopChild(this.engineChild, ENGINE_DRAIN_MS);
   }
+}
+
+/**
+ * Stop a child's process tree, then wait (briefly) until its output pipes are drained, so its last
+ * lines ("got SIGTERM") reach the log before the supervisor closes it.
+ */
+async function stopChild(child: Spawned, graceMs: number): Promise<void> {
+  await terminateTree(child.pid, graceMs);
+  await Promise.race([child.exited, sleep(2000)]);
 }

@@ -1,19 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { cli, FIXTURES, kubiya, makeHome, pidFile, processesOf, queueFile, readOr, reap, spawnCli, startArgs, testEnv, until } from './worker-helpers.js';
-
-const homes: string[] = [];
-function home(): string {
-  const h = makeHome();
-  homes.push(h);
-  return h;
-}
-
-afterEach(async () => {
-  const left = (await Promise.all(homes.splice(0).map(reap))).flat();
-  expect(left, 'processes left behind by the test').toEqual([]);
-});
+import { describe, expect, it } from 'vitest';
+import { cli, FIXTURES, kubiya, pidFile, processesOf, queueFile, readOr, spawnCli, startArgs, testEnv, testHome, until } from './worker-helpers.js';
 
 const LOOP = ['node', path.join(FIXTURES, 'loop-worker.mjs')];
 /** Live and not a zombie (PID 1 in some containers never reaps orphans). */
@@ -23,9 +11,9 @@ const alive = (pid: number) => {
 };
 const okCalls = (h: string, q: string) => readOr(queueFile(h, q, 'worker.log')).split('\n').filter((l) => l.startsWith('call ok')).length;
 
-describe('worker start -d (daemon)', () => {
-  it('starts, reports status and logs, refuses a second start, and stops everything', async () => {
-    const h = home();
+describe.concurrent('worker start -d (daemon)', () => {
+  it('starts, reports status and logs, refuses a second start, and stops everything', async ({ onTestFinished }) => {
+    const h = testHome(onTestFinished);
     const env = testEnv(h);
     const r = await cli(startArgs('d-1', LOOP, { daemon: true }), env);
     expect(r.stderr).toBe('');
@@ -63,8 +51,8 @@ describe('worker start -d (daemon)', () => {
     expect(after.stdout).toMatch(/state:\s+stopped/);
   });
 
-  it('restarts a SIGKILLed engine on the same port and the worker\'s calls succeed again', async () => {
-    const h = home();
+  it('restarts a SIGKILLed engine on the same port and the worker\'s calls succeed again', async ({ onTestFinished }) => {
+    const h = testHome(onTestFinished);
     const env = testEnv(h);
     expect((await cli(startArgs('d-2', LOOP, { daemon: true }), env)).code).toBe(0);
     const before = pidFile(h, 'd-2')!;
@@ -84,8 +72,8 @@ describe('worker start -d (daemon)', () => {
     expect((await cli(kubiya('worker', 'stop', '--queue-id', 'd-2'), env)).code).toBe(0);
   });
 
-  it('restarts a crashed worker with the same engine', async () => {
-    const h = home();
+  it('restarts a crashed worker with the same engine', async ({ onTestFinished }) => {
+    const h = testHome(onTestFinished);
     const env = testEnv(h, { CRASH_AFTER_MS: '700' });
     expect((await cli(startArgs('d-3', LOOP, { daemon: true }), env)).code).toBe(0);
     const before = pidFile(h, 'd-3')!;
@@ -99,8 +87,8 @@ describe('worker start -d (daemon)', () => {
     expect((await cli(kubiya('worker', 'stop', '--queue-id', 'd-3'), env)).code).toBe(0);
   });
 
-  it('stops worker and engine when the daemon supervisor gets SIGTERM', async () => {
-    const h = home();
+  it('stops worker and engine when the daemon supervisor gets SIGTERM', async ({ onTestFinished }) => {
+    const h = testHome(onTestFinished);
     const env = testEnv(h);
     expect((await cli(startArgs('d-4', LOOP, { daemon: true }), env)).code).toBe(0);
     const info = pidFile(h, 'd-4')!;
@@ -110,8 +98,8 @@ describe('worker start -d (daemon)', () => {
     expect(pidFile(h, 'd-4')).toBeUndefined();
   });
 
-  it('cleans up a stale pid file and what the dead supervisor left behind', async () => {
-    const h = home();
+  it('cleans up a stale pid file and what the dead supervisor left behind', async ({ onTestFinished }) => {
+    const h = testHome(onTestFinished);
     const env = testEnv(h);
     expect((await cli(startArgs('d-5', LOOP, { daemon: true }), env)).code).toBe(0);
     const info = pidFile(h, 'd-5')!;
@@ -128,8 +116,8 @@ describe('worker start -d (daemon)', () => {
     expect((await cli(kubiya('worker', 'stop', '--queue-id', 'd-5'), env)).code).toBe(0);
   });
 
-  it('rotates worker.log by size and keeps the configured number of backups', async () => {
-    const h = home();
+  it('rotates worker.log by size and keeps the configured number of backups', async ({ onTestFinished }) => {
+    const h = testHome(onTestFinished);
     const env = testEnv(h, { PAD_LOG: '1' });
     expect((await cli(startArgs('d-6', LOOP, { daemon: true, maxLogSize: 2000, maxLogBackups: 2 }), env)).code).toBe(0);
     await until(() => fs.existsSync(queueFile(h, 'd-6', 'worker.log.2')), 'a second rotated log');
@@ -138,8 +126,8 @@ describe('worker start -d (daemon)', () => {
     for (const f of ['worker.log', 'worker.log.1', 'worker.log.2']) expect(fs.statSync(queueFile(h, 'd-6', f)).size).toBeLessThanOrEqual(2000);
   });
 
-  it('gives two queues running at once different ports', async () => {
-    const h = home();
+  it('gives two queues running at once different ports', async ({ onTestFinished }) => {
+    const h = testHome(onTestFinished);
     const env = testEnv(h);
     const [a, b] = await Promise.all([cli(startArgs('d-7a', LOOP, { daemon: true }), env), cli(startArgs('d-7b', LOOP, { daemon: true }), env)]);
     expect([a.code, b.code]).toEqual([0, 0]);
@@ -147,8 +135,8 @@ describe('worker start -d (daemon)', () => {
     await Promise.all(['d-7a', 'd-7b'].map((q) => cli(kubiya('worker', 'stop', '--queue-id', q), env)));
   });
 
-  it('stop --timeout kills a worker that ignores SIGTERM, and leaves nothing behind', async () => {
-    const h = home();
+  it('stop --timeout kills a worker that ignores SIGTERM, and leaves nothing behind', async ({ onTestFinished }) => {
+    const h = testHome(onTestFinished);
     const env = testEnv(h);
     expect((await cli(startArgs('d-8', ['node', path.join(FIXTURES, 'stubborn-worker.mjs')], { daemon: true, graceSeconds: 60 }), env)).code).toBe(0);
     const info = pidFile(h, 'd-8')!;
@@ -159,8 +147,8 @@ describe('worker start -d (daemon)', () => {
     expect(pidFile(h, 'd-8')).toBeUndefined();
   });
 
-  it('logs -f follows new worker output until interrupted', async () => {
-    const h = home();
+  it('logs -f follows new worker output until interrupted', async ({ onTestFinished }) => {
+    const h = testHome(onTestFinished);
     const env = testEnv(h);
     expect((await cli(startArgs('d-9', LOOP, { daemon: true }), env)).code).toBe(0);
     const follow = spawnCli(kubiya('worker', 'logs', '--queue-id', 'd-9', '-f', '-n', '0'), env);

@@ -14,6 +14,21 @@ export function makeHome(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'kubiya-worker-test-'));
 }
 
+/**
+ * A temporary HOME for one test, checked when the test finishes: nothing it started may outlive it
+ * (what is left is killed and fails the test), then the directory goes. Per test, so the tests of a
+ * file can run concurrently (each has its own HOME and queues).
+ */
+export function testHome(onTestFinished: (fn: () => Promise<void>) => void): string {
+  const home = makeHome();
+  onTestFinished(async () => {
+    const left = await reap(home);
+    fs.rmSync(home, { recursive: true, force: true });
+    if (left.length > 0) throw new Error(`processes left behind by the test: ${left.join(', ')}`);
+  });
+  return home;
+}
+
 /** Environment for the CLI under test: short restart backoffs so tests stay quick. */
 export function testEnv(home: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
