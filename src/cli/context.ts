@@ -1,5 +1,5 @@
 import type { ChalkInstance } from 'chalk';
-import { KubiyaConfigFile, kubiyaConfigPath } from '../config/contexts/index.js';
+import type { KubiyaConfigFile } from '../config/contexts/index.js';
 import type { SupervisorIo } from '../supervisor/io.js';
 import { colorFor, printer, type OutputMode, type OutStream, type Printer } from './output.js';
 
@@ -24,8 +24,8 @@ export interface CliContext extends CliIo {
   color: ChalkInstance;
   /** colours for stderr (same rules, judged on stderr) */
   errColor: ChalkInstance;
-  /** the contexts store (`$KUBIYA_CONFIG` or ~/.kubiya/config), read now */
-  configStore(): KubiyaConfigFile;
+  /** the contexts store (`$KUBIYA_CONFIG` or ~/.kubiya/config), read now (its schema loads on first use) */
+  configStore(): Promise<KubiyaConfigFile>;
   /** the supervisor (loaded on first use: most commands never need it) */
   supervisor(): Promise<typeof import('../supervisor/index.js')>;
   /** what the supervisor is given to run children and talk to the user */
@@ -42,7 +42,10 @@ export function createContext(io: CliIo, output: OutputMode): CliContext {
     color,
     errColor,
     out: printer(io.stdout, io.stderr, errColor),
-    configStore: () => KubiyaConfigFile.load(kubiyaConfigPath(io.env)),
+    configStore: async () => {
+      const { KubiyaConfigFile, kubiyaConfigPath } = await import('../config/contexts/index.js');
+      return KubiyaConfigFile.load(kubiyaConfigPath(io.env));
+    },
     supervisor: () => import('../supervisor/index.js'),
     supervisorIo: () => ({ env: io.env, stdout: io.stdout, stderr: io.stderr, color: errColor, outColor: color, onSignal: io.onSignal }),
   };

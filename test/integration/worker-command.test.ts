@@ -6,7 +6,8 @@ import { BIN, cli, FIXTURES, MOCK_CONFIG, testEnv, testHome } from './worker-hel
 
 const start = (q: string, ...extra: string[]) => [BIN, 'worker', 'start', `--queue-id=${q}`, '--enable-local-proxy', '--proxy-config-file', MOCK_CONFIG, '--grace', '2', ...extra];
 
-describe.concurrent('worker start without a worker command', () => {
+// concurrent: each test has its own HOME and queues; more time each, as they share two cores
+describe.concurrent('worker start without a worker command', { timeout: 60_000 }, () => {
   it('explains how to give a command when the default worker cannot be installed', async ({ onTestFinished }) => {
     const h = testHome(onTestFinished);
     const r = await cli(start('c-1'), testEnv(h, { KUBIYA_PYTHON: path.join(h, 'no-such-python') }));

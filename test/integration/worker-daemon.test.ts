@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { cli, FIXTURES, kubiya, pidFile, processesOf, queueFile, readOr, spawnCli, startArgs, testEnv, testHome, until } from './worker-helpers.js';
+
+vi.setConfig({ maxConcurrency: 3 }); // each test runs a CLI, a supervisor, an engine and a worker
 
 const LOOP = ['node', path.join(FIXTURES, 'loop-worker.mjs')];
 /** Live and not a zombie (PID 1 in some containers never reaps orphans). */
@@ -11,7 +13,8 @@ const alive = (pid: number) => {
 };
 const okCalls = (h: string, q: string) => readOr(queueFile(h, q, 'worker.log')).split('\n').filter((l) => l.startsWith('call ok')).length;
 
-describe.concurrent('worker start -d (daemon)', () => {
+// concurrent: each test has its own HOME and queues; more time each, as they share two cores
+describe.concurrent('worker start -d (daemon)', { timeout: 60_000 }, () => {
   it('starts, reports status and logs, refuses a second start, and stops everything', async ({ onTestFinished }) => {
     const h = testHome(onTestFinished);
     const env = testEnv(h);

@@ -19,7 +19,8 @@ async function fakeGateway(onTestFinished: (fn: () => Promise<void>) => void): P
   return { url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`, auth };
 }
 
-describe.concurrent('worker start edge cases', () => {
+// concurrent: each test has its own HOME and queues; more time each, as they share two cores
+describe.concurrent('worker start edge cases', { timeout: 60_000 }, () => {
   it('gateway mode starts no engine and points the SDK at the gateway with the user key', async ({ onTestFinished }) => {
     const h = testHome(onTestFinished);
     const gw = await fakeGateway(onTestFinished);

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli, FIXTURES, kubiya, pidFile, queueFile, readOr, spawnCli, startArgs, testEnv, testHome, until } from './worker-helpers.js';
 
-describe.concurrent('worker start (foreground)', () => {
+// concurrent: each test has its own HOME and queues; more time each, as they share two cores
+describe.concurrent('worker start (foreground)', { timeout: 60_000 }, () => {
   it('runs an openai-SDK worker through the proxy, injects the env, keeps files private and cleans up', async ({ onTestFinished }) => {
     const h = testHome(onTestFinished);
     const r = await cli(startArgs('fg-1', ['node', path.join(FIXTURES, 'sdk-worker.mjs')]), testEnv(h));

@@ -26,8 +26,8 @@ function proxySummary(c: KubiyaContext): string {
 }
 
 /** `config get-contexts`: a table (or JSON) of the contexts, `*` on the current one. */
-export const getContexts: Handler<object> = (ctx) => {
-  const cfg = ctx.configStore();
+export const getContexts: Handler<object> = async (ctx) => {
+  const cfg = await ctx.configStore();
   const current = cfg.effectiveName(ctx.env).name;
   if (ctx.output === 'json') {
     ctx.out.json({ currentContext: current ?? null, contexts: cfg.contexts.map((c) => ({ current: c.name === current, ...contextJson(c) })) });
@@ -42,8 +42,8 @@ export const getContexts: Handler<object> = (ctx) => {
 };
 
 /** `config current-context`: exit 1 when none is set, in text and in JSON. */
-export const currentContext: Handler<object> = (ctx) => {
-  const cfg = ctx.configStore();
+export const currentContext: Handler<object> = async (ctx) => {
+  const cfg = await ctx.configStore();
   const eff = cfg.effectiveName(ctx.env);
   if (ctx.output === 'json') {
     ctx.out.json({ currentContext: eff.name ?? null, from: eff.from, file: cfg.path });
@@ -54,23 +54,23 @@ export const currentContext: Handler<object> = (ctx) => {
 };
 
 /** `config use-context NAME`. */
-export const useContext: Handler<object, [string]> = (ctx, _opts, name) => {
-  const cfg = ctx.configStore();
+export const useContext: Handler<object, [string]> = async (ctx, _opts, name) => {
+  const cfg = await ctx.configStore();
   edit.useContext(cfg, name);
   cfg.save();
   ctx.out.line(`Switched to context "${name}".`);
 };
 
 /** `config set-context NAME [--api-url ...]`: create or patch. */
-export const setContext: Handler<edit.ContextPatch, [string]> = (ctx, opts, name) => {
-  const cfg = ctx.configStore();
+export const setContext: Handler<edit.ContextPatch, [string]> = async (ctx, opts, name) => {
+  const cfg = await ctx.configStore();
   const result = edit.setContext(cfg, name, opts);
   cfg.save();
   ctx.out.line(`Context "${name}" ${result}.`);
 };
 
 /** `config set-proxy --enable|--disable [--config-file F | --config-json J] [--model M]`. */
-export const setProxy: Handler<SetProxyOpts> = (ctx, opts) => {
+export const setProxy: Handler<SetProxyOpts> = async (ctx, opts) => {
   if (opts.enable && opts.disable) throw new UserError('set-proxy: --enable and --disable cannot be used together');
   if (!opts.enable && !opts.disable) throw new UserError('set-proxy: say --enable or --disable');
   if (opts.configFile !== undefined && opts.configJson !== undefined) {
@@ -78,7 +78,7 @@ export const setProxy: Handler<SetProxyOpts> = (ctx, opts) => {
   }
   if (opts.configFile !== undefined && opts.configFile.trim() === '') throw new UserError('--config-file must not be empty');
   if (opts.configJson !== undefined) checkJson(opts.configJson);
-  const cfg = ctx.configStore();
+  const cfg = await ctx.configStore();
   const name = opts.context ?? cfg.effectiveName(ctx.env).name;
   if (!name) throw new UserError('set-proxy: no current context; pass --context NAME or run kubiya config use-context NAME');
   // a relative path means "from here" on the command line; in the file it would mean "from ~/.kubiya"
@@ -93,8 +93,8 @@ export const setProxy: Handler<SetProxyOpts> = (ctx, opts) => {
 };
 
 /** `config delete-context NAME`. */
-export const deleteContext: Handler<object, [string]> = (ctx, _opts, name) => {
-  const cfg = ctx.configStore();
+export const deleteContext: Handler<object, [string]> = async (ctx, _opts, name) => {
+  const cfg = await ctx.configStore();
   const wasCurrent = edit.deleteContext(cfg, name);
   cfg.save();
   ctx.out.line(`Deleted context "${name}".`);
@@ -102,16 +102,16 @@ export const deleteContext: Handler<object, [string]> = (ctx, _opts, name) => {
 };
 
 /** `config rename-context OLD NEW`. */
-export const renameContext: Handler<object, [string, string]> = (ctx, _opts, from, to) => {
-  const cfg = ctx.configStore();
+export const renameContext: Handler<object, [string, string]> = async (ctx, _opts, from, to) => {
+  const cfg = await ctx.configStore();
   edit.renameContext(cfg, from, to);
   cfg.save();
   ctx.out.line(`Context "${from}" renamed to "${to}".`);
 };
 
 /** `config view [--raw]`: the file, masked unless --raw. */
-export const view: Handler<{ raw?: boolean }> = (ctx, opts) => {
-  const cfg = ctx.configStore();
+export const view: Handler<{ raw?: boolean }> = async (ctx, opts) => {
+  const cfg = await ctx.configStore();
   const data = opts.raw ? (cfg.doc.toJS() ?? {}) : maskedDocument(cfg);
   if (ctx.output === 'json') ctx.out.json(data);
   else ctx.stdout.write(opts.raw ? cfg.doc.toString({ lineWidth: 0 }) : stringify(data, { lineWidth: 0 }));

@@ -52,7 +52,7 @@ export const workerStart: Handler<StartFlags, [string[]]> = async (ctx, flags, c
   const { currentContext } = await import('../../../config/contexts/index.js');
   const { resolveProxyPlan } = await import('../../../config/resolve.js');
   const { controlPlaneTimeoutMs } = await import('../../../control-plane/client.js');
-  const cfg = ctx.configStore();
+  const cfg = await ctx.configStore();
   const context = currentContext(cfg, ctx.env);
   workerCommand(ctx, options, command, flags.workerCommand, context);
 
