@@ -84,7 +84,7 @@ async function startOnce(spec: EngineSpec, port: number): Promise<RunningEngine 
  * Throws EngineStartError with the log tail when it cannot.
  */
 export async function spawnEngine(spec: EngineSpec, port: number): Promise<RunningEngine> {
-  const policy = restartPolicy();
+  const policy = restartPolicy(spec.env);
   for (let attempt = 0; ; attempt++) {
     const r = await startOnce(spec, port);
     if ('url' in r) return r;

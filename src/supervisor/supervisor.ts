@@ -7,7 +7,7 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 import { describeExit, exitStatus, spawnChild, type ChildExit, type Spawned } from './child.js';
 import { spawnEngine, type EngineSpec } from './engine.js';
 import { removePidFile, writePidFile, type PidInfo } from './pid-file.js';
-import { restartPolicy, RestartTracker } from './policy.js';
+import { envNumber, restartPolicy, RestartTracker } from './policy.js';
 import { signalAll, terminateTree, treeOf } from './process-tree.js';
 import { acquireQueue } from './queue-lock.js';
 import { ensureQueueDir, type QueuePaths } from './queue-dir.js';
@@ -16,8 +16,6 @@ import { engineKey, gatewayEndpoint, workerEnv, type Endpoint } from './worker-e
 import type { SupervisorIo } from './io.js';
 import { maskCommandLine } from '../config/litellm/secrets.js';
 
-/** How long the engine gets to drain in-flight requests after SIGTERM. */
-const ENGINE_DRAIN_MS = Number(process.env.KUBIYA_ENGINE_DRAIN_MS) || 10_000;
 
 /** Everything one supervisor run needs. */
 export interface SuperviseRequest {
@@ -49,9 +47,12 @@ export class Supervisor {
   private worker?: Spawned;
   private proxyLog?: RotatingLog;
   private workerLog?: RotatingLog;
+  /** how long the engine gets to drain in-flight requests after SIGTERM (KUBIYA_ENGINE_DRAIN_MS) */
+  private readonly drainMs: number;
 
   constructor(private readonly req: SuperviseRequest) {
     this.paths = ensureQueueDir(req.plan.queueId, req.io.env);
+    this.drainMs = envNumber(req.io.env, 'KUBIYA_ENGINE_DRAIN_MS', 0) || 10_000;
     const local = req.plan.mode !== 'gateway';
     this.info = {
       supervisor_pid: process.pid,
@@ -77,7 +78,7 @@ export class Supervisor {
     this.req.say(`${signal}: stopping the worker, then the proxy (press Ctrl-C again to force)`);
     this.wakeStop();
     // an engine still starting has no worker to wait for: stop it now
-    if (this.engineChild && this.info.engine?.state === 'starting') void terminateTree(this.engineChild.pid, ENGINE_DRAIN_MS);
+    if (this.engineChild && this.info.engine?.state === 'starting') void terminateTree(this.engineChild.pid, this.drainMs);
   }
 
   /** Foreground: children's lines also go to the terminal behind a coloured prefix. Daemon: log files only. */
@@ -150,7 +151,7 @@ export class Supervisor {
     this.save();
     this.req.say(`proxy ready at ${engine.url} (pid ${engine.pid})`);
     if (this.stopSignal) {
-      await terminateTree(engine.pid, ENGINE_DRAIN_MS);
+      await terminateTree(engine.pid, this.drainMs);
       return undefined;
     }
     return engine;
@@ -158,7 +159,7 @@ export class Supervisor {
 
   /** Restart the engine on the same port whenever it dies, until a stop or the crash-loop limit. */
   private async watchEngine(port: number): Promise<void> {
-    const tracker = new RestartTracker(restartPolicy());
+    const tracker = new RestartTracker(restartPolicy(this.req.io.env));
     const eng = this.info.engine!;
     for (;;) {
       const exit = await Promise.race([this.engineChild!.exited, this.stopped.then(() => undefined)]);
@@ -205,7 +206,7 @@ export class Supervisor {
   /** Start the worker; in daemon mode restart it when it fails. Resolves to its exit status. */
   private async runWorker(endpoint: Endpoint): Promise<number> {
     const { plan, command, daemon } = this.req;
-    const tracker = new RestartTracker(restartPolicy());
+    const tracker = new RestartTracker(restartPolicy(this.req.io.env));
     const w = this.info.worker;
     for (let first = true; ; first = false) {
       if (this.stopSignal) return this.stopExitCode();
@@ -256,10 +257,10 @@ export class Supervisor {
     }
     const child = this.engineChild;
     if (this.info.engine) this.info.engine.state = 'stopping';
-    if (child) await stopChild(child, ENGINE_DRAIN_MS);
+    if (child) await stopChild(child, this.drainMs);
     await engineTask;
     // a restart that was under way when the stop came
-    if (this.engineChild && this.engineChild !== child) await stopChild(this.engineChild, ENGINE_DRAIN_MS);
+    if (this.engineChild && this.engineChild !== child) await stopChild(this.engineChild, this.drainMs);
   }
 }
 

@@ -95,6 +95,7 @@ describe.concurrent('worker start -d (daemon)', { timeout: 60_000 }, () => {
     const env = testEnv(h);
     expect((await cli(startArgs('d-4', LOOP, { daemon: true }), env)).code).toBe(0);
     const info = pidFile(h, 'd-4')!;
+    await until(() => okCalls(h, 'd-4') > 0, 'the worker to be up (its SIGTERM handler set)'); // slow starts under load
     process.kill(info.supervisor_pid, 'SIGTERM');
     await until(() => ![info.supervisor_pid, info.engine.pid, info.worker.pid].some(alive), 'all three to exit');
     expect(readOr(queueFile(h, 'd-4', 'worker.log'))).toContain('got SIGTERM');
