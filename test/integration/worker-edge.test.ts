@@ -2,7 +2,7 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, cli, FIXTURES, kubiya, pidFile, spawnCli, startArgs, testEnv, testHome, until } from './worker-helpers.js';
+import { BIN, cli, cliInProcess, FIXTURES, kubiya, pidFile, spawnCli, startArgs, testEnv, testHome, until } from './worker-helpers.js';
 
 /** A fake LLM gateway on loopback that records the Authorization header it was sent. */
 async function fakeGateway(onTestFinished: (fn: () => Promise<void>) => void): Promise<{ url: string; auth: string[] }> {
@@ -60,7 +60,7 @@ describe.concurrent('worker start edge cases', { timeout: 60_000 }, () => {
     onTestFinished(() => new Promise<void>((r) => squatter.close(() => r())));
     const looped = await until(() => (pidFile(h, 'e-3')?.engine.state === 'crash-loop' ? pidFile(h, 'e-3') : undefined), 'the crash-loop state', 30_000);
     expect(looped.engine.pid).toBeNull();
-    const st = await cli(kubiya('worker', 'status', '--queue-id', 'e-3'), env);
+    const st = await cliInProcess(['worker', 'status', '--queue-id', 'e-3'], env);
     expect(st.stdout).toContain('crash-loop limit');
     expect(st.stdout).toContain('not answering');
     expect((await cli(kubiya('worker', 'stop', '--queue-id', 'e-3'), env)).code).toBe(0);

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, FIXTURES, kubiya, pidFile, queueFile, readOr, spawnCli, startArgs, testEnv, testHome, until } from './worker-helpers.js';
+import { cli, cliInProcess, FIXTURES, kubiya, pidFile, queueFile, readOr, spawnCli, startArgs, testEnv, testHome, until } from './worker-helpers.js';
 
 // concurrent: each test has its own HOME and queues; more time each, as they share two cores
 describe.concurrent('worker start (foreground)', { timeout: 60_000 }, () => {
@@ -64,7 +64,7 @@ describe.concurrent('worker start (foreground)', { timeout: 60_000 }, () => {
 
   it('rejects queue ids that could escape the workers directory', async ({ onTestFinished }) => {
     const h = testHome(onTestFinished);
-    const r = await cli(kubiya('worker', 'status', '--queue-id', '../etc'), testEnv(h));
+    const r = await cliInProcess(['worker', 'status', '--queue-id', '../etc'], testEnv(h));
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('invalid queue id "../etc"');
     expect(fs.existsSync(path.join(h, '.kubiya/workers'))).toBe(false);

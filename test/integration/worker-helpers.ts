@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { runCli } from './config-run.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BIN = path.join(ROOT, 'bin/kubiya.js');
@@ -86,6 +87,14 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv): ChildProcess &
 /** Run the CLI to completion. */
 export function cli(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
   return spawnCli(args, env).done;
+}
+
+/**
+ * Run a command that starts no process (`worker status|logs|list`) in-process, in the HOME of
+ * `env`: no node start-up per call (see runCli). `args` follow `kubiya`.
+ */
+export function cliInProcess(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
+  return runCli(args, { env, home: env.HOME });
 }
 
 /** Poll until `fn` returns a truthy value. */
