@@ -81,3 +81,17 @@ export function makeHome(): CliHome {
     cleanup: () => fs.rmSync(home, { recursive: true, force: true }),
   };
 }
+
+/** A config the `proxy` command tests serve: `m` from an OpenAI-compatible upstream (key in UP_KEY), `mock` offline. */
+export const proxyTestConfig = (apiBase: string): string => `
+model_list:
+  - model_name: m
+    litellm_params:
+      model: openai/m
+      api_base: ${apiBase}
+      api_key: os.environ/UP_KEY
+  - model_name: mock
+    litellm_params: {model: openai/mock, mock_response: "hi"}
+general_settings:
+  master_key: sk-cli-master-1234
+`;

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { makeHome, type CliHome } from './config-run.js';
+import { makeHome, proxyTestConfig, type CliHome } from './config-run.js';
 
 // `kubiya proxy validate`, run in-process: it loads the config and asks the engine what it serves,
 // without starting anything.
@@ -23,18 +23,7 @@ function writeConfig(name: string, text: string): string {
 
 const validate = (args: string[]) => h.run(['proxy', 'validate', ...args], { UP_KEY: UPSTREAM_KEY });
 
-const CONFIG = () => `
-model_list:
-  - model_name: m
-    litellm_params:
-      model: openai/m
-      api_base: http://127.0.0.1:9/v1
-      api_key: os.environ/UP_KEY
-  - model_name: mock
-    litellm_params: {model: openai/mock, mock_response: "hi"}
-general_settings:
-  master_key: sk-cli-master-1234
-`;
+const CONFIG = () => proxyTestConfig('http://127.0.0.1:9/v1');
 
 describe('kubiya proxy validate', () => {
   it('lists models and warnings, exit 0', async () => {

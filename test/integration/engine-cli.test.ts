@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenAIUpstream, type FakeUpstream } from '../fakes/openai-upstream.js';
+import { proxyTestConfig } from './config-run.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = path.join(ROOT, 'bin/kubiya.js');
@@ -71,18 +72,7 @@ const readPortFile = (f: string) => () => {
   }
 };
 
-const CONFIG = () => `
-model_list:
-  - model_name: m
-    litellm_params:
-      model: openai/m
-      api_base: ${up.url}/v1
-      api_key: os.environ/UP_KEY
-  - model_name: mock
-    litellm_params: {model: openai/mock, mock_response: "hi"}
-general_settings:
-  master_key: sk-cli-master-1234
-`;
+const CONFIG = () => proxyTestConfig(`${up.url}/v1`);
 
 describe('kubiya proxy start', () => {
   it('binds a free port, writes the port file, serves, and drains a stream on SIGTERM then exits 0', async () => {
