@@ -1,36 +1,82 @@
-import { Command, CommanderError } from 'commander';
-import chalk from 'chalk';
+import { Command as Program, CommanderError, Option } from 'commander';
 import { ExitCode, isUserError } from '../errors.js';
-import { configureColor } from './output.js';
 import { VERSION } from '../version.js';
+import { examplesBlock, type Command, type CommandGroup, type OptionSpec } from './command.js';
+import { createContext, processIo, type CliIo } from './context.js';
+import { colorFor, parseOutputMode, wantsJson } from './output.js';
+import { configCommands } from './commands/config/index.js';
+import { proxyCommands } from './commands/proxy/index.js';
+import { workerCommands } from './commands/worker/index.js';
 
-/** Build the whole program. Each command group registers itself and lazy-imports its handlers. */
-export async function buildProgram(): Promise<Command> {
-  const program = new Command('kubiya')
+const GROUPS: CommandGroup[] = [configCommands, proxyCommands, workerCommands];
+
+/** Build the commander program from the command declarations; `done` receives each handler's exit code. */
+export function buildProgram(io: CliIo, done: (code: number) => void): Program {
+  const program = new Program('kubiya')
     .description('Run agent workers behind a local, LiteLLM-compatible LLM proxy you control.')
     .version(VERSION, '-v, --version')
     .showSuggestionAfterError(true)
     .configureHelp({ sortSubcommands: true, showGlobalOptions: true })
+    .configureOutput({
+      writeOut: (s) => void io.stdout.write(s),
+      writeErr: (s) => void io.stderr.write(s),
+      getOutHelpWidth: () => (io.stdout.isTTY ? (io.stdout.columns ?? 80) : 80),
+      getErrHelpWidth: () => (io.stderr.isTTY ? (io.stderr.columns ?? 80) : 80),
+      getOutHasColors: () => colorFor(io.stdout, io.env).level > 0,
+      getErrHasColors: () => colorFor(io.stderr, io.env).level > 0,
+    })
     .exitOverride();
-  const groups = await Promise.all([
-    import('./commands/config/index.js'),
-    import('./commands/proxy/index.js'),
-    import('./commands/worker/index.js'),
-  ]);
-  for (const g of groups) g.register(program);
+  for (const group of GROUPS) {
+    const g = program.command(group.name).description(group.description);
+    if (group.helpText) g.addHelpText('after', group.helpText);
+    for (const c of group.commands) addCommand(g, c, io, done);
+  }
   return program;
 }
 
-/** Entry point: run the CLI and map every error to a clear message and exit code. */
-export async function main(argv: string[]): Promise<void> {
-  configureColor(process.stderr);
-  ignoreClosedPipes();
-  const program = await buildProgram();
+function addCommand(parent: Program, decl: Command, io: CliIo, done: (code: number) => void): void {
+  const { spec } = decl;
+  const cmd = parent.command(spec.name, { hidden: spec.hidden }).description(spec.description);
+  for (const a of spec.args ?? []) cmd.argument(a.name, a.description);
+  for (const o of spec.options ?? []) cmd.addOption(option(o));
+  if (spec.output) cmd.addOption(new Option('-o, --output <format>', spec.output).default('text'));
+  const after = `${spec.notes ? `\n${spec.notes}\n` : ''}${spec.examples ? examplesBlock(spec.examples) : ''}`;
+  if (after) cmd.addHelpText('after', after);
+  cmd.action(async (...a: unknown[]) => {
+    const opts = (a[a.length - 1] as Program).opts();
+    const ctx = createContext(io, spec.output ? parseOutputMode(opts.output as string) : 'text');
+    done((await decl.run(ctx, opts, a.slice(0, -2))) ?? ExitCode.ok);
+  });
+}
+
+function option(o: OptionSpec): Option {
+  const opt = new Option(o.flags, o.description);
+  if (o.default !== undefined) opt.default(o.default);
+  if (o.choices) opt.choices(o.choices);
+  if (o.required) opt.makeOptionMandatory();
+  if (o.hidden) opt.hideHelp();
+  return opt;
+}
+
+/**
+ * Run the CLI on `args` (what follows `kubiya`) with the given streams and environment; resolves
+ * to the exit code. Tests call this in-process; `main` calls it with the real process.
+ */
+export async function runCli(args: string[], io: CliIo): Promise<number> {
+  let code: number = ExitCode.ok;
+  const program = buildProgram(io, (c) => (code = c));
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync(args, { from: 'user' });
   } catch (err) {
-    process.exitCode = handleError(err, wantsJson(argv));
+    code = reportError(err, wantsJson(args), io);
   }
+  return code;
+}
+
+/** Entry point (bin/kubiya.js): run the CLI for this process and set its exit code. */
+export async function main(argv: string[]): Promise<void> {
+  ignoreClosedPipes();
+  process.exitCode = await runCli(argv.slice(2), processIo());
 }
 
 /**
@@ -46,27 +92,22 @@ function ignoreClosedPipes(): void {
   }
 }
 
-/** Whether the command line asked for JSON output (`-o json`, `-ojson`, `--output json`, `--output=json`, `--json`). */
-export function wantsJson(argv: string[]): boolean {
-  const end = argv.indexOf('--');
-  const args = end === -1 ? argv : argv.slice(0, end); // the worker's own arguments are not ours
-  return args.some((a, i) => a === '--json' || a === '--output=json' || a === '-ojson' || ((a === '-o' || a === '--output') && args[i + 1] === 'json'));
-}
-
-function handleError(err: unknown, json: boolean): number {
+/** The one top-level handler: usage errors (exit 2), user errors (their code), bugs (70 with a stack). */
+function reportError(err: unknown, json: boolean, io: CliIo): number {
   if (err instanceof CommanderError) {
     // commander already printed its message (unknown option, missing argument, --help, --version)
     return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
   }
+  const red = colorFor(io.stderr, io.env).red;
   if (isUserError(err)) {
-    if (json) process.stderr.write(`${JSON.stringify({ error: { message: err.message, hint: err.hint, exitCode: err.exitCode } })}\n`);
+    if (json) io.stderr.write(`${JSON.stringify({ error: { message: err.message, hint: err.hint, exitCode: err.exitCode } })}\n`);
     else {
-      process.stderr.write(`${chalk.red('error:')} ${err.message}\n`);
-      if (err.hint) process.stderr.write(`${err.hint}\n`);
+      io.stderr.write(`${red('error:')} ${err.message}\n`);
+      if (err.hint) io.stderr.write(`${err.hint}\n`);
     }
     return err.exitCode;
   }
   const e = err as Error;
-  process.stderr.write(`${chalk.red('internal error:')} ${e?.stack ?? String(err)}\nThis is a bug in kubiya; please report it with the command you ran.\n`);
+  io.stderr.write(`${red('internal error:')} ${e?.stack ?? String(err)}\nThis is a bug in kubiya; please report it with the command you ran.\n`);
   return ExitCode.internal;
 }

@@ -1,21 +1,36 @@
-import chalk from 'chalk';
+import { Chalk, type ChalkInstance } from 'chalk';
+import { UserError } from '../errors.js';
 
-/** Colour only on a TTY and never when NO_COLOR is set (https://no-color.org). */
-export function configureColor(stream: NodeJS.WriteStream = process.stdout): void {
-  if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') chalk.level = 0;
-  else if (!stream.isTTY && !process.env.FORCE_COLOR) chalk.level = 0;
+/** A stream the CLI writes to: the process's own in a real run, a capture in tests. */
+export type OutStream = NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+
+/**
+ * Colour only on a TTY, never when NO_COLOR is set (https://no-color.org); FORCE_COLOR forces it.
+ * A chalk instance per run, so one command's choice never leaks into another's.
+ */
+export function colorFor(stream: OutStream, env: NodeJS.ProcessEnv): ChalkInstance {
+  const off = (env.NO_COLOR !== undefined && env.NO_COLOR !== '') || (!stream.isTTY && !env.FORCE_COLOR);
+  return off ? new Chalk({ level: 0 }) : new Chalk();
 }
 
 export type OutputMode = 'text' | 'json';
 
+/** What `-o/--output` accepts; `table` and `wide` are kubectl habits that mean text. */
+const MODES: Record<string, OutputMode> = { text: 'text', json: 'json', table: 'text', wide: 'text' };
+
+/** The one parser of `-o/--output`: an unknown format is a usage error (exit 2) naming the accepted ones. */
 export function parseOutputMode(v: string | undefined): OutputMode {
-  if (v === undefined || v === 'text' || v === 'table' || v === 'wide') return 'text';
-  if (v === 'json') return 'json';
-  throw new Error(`--output must be "text" or "json", not "${v}"`);
+  if (v === undefined) return 'text';
+  const mode = Object.hasOwn(MODES, v) ? MODES[v] : undefined;
+  if (!mode) throw new UserError(`-o/--output must be one of text, json; found "${v}"`);
+  return mode;
 }
 
-export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+/** Whether the command line asked for JSON output (`-o json`, `-ojson`, `--output json`, `--output=json`, `--json`). */
+export function wantsJson(argv: string[]): boolean {
+  const end = argv.indexOf('--');
+  const args = end === -1 ? argv : argv.slice(0, end); // the worker's own arguments are not ours
+  return args.some((a, i) => a === '--json' || a === '--output=json' || a === '-ojson' || ((a === '-o' || a === '--output') && args[i + 1] === 'json'));
 }
 
 /** A plain aligned table (kubectl style): header row in upper case, two spaces between columns. */
@@ -25,6 +40,21 @@ export function formatTable(header: string[], rows: string[][]): string {
   return [line(header), ...rows.map(line)].join('\n');
 }
 
-export function warn(message: string): void {
-  process.stderr.write(`${chalk.yellow('warning:')} ${message}\n`);
+/** How a command prints: lines and JSON on stdout, warnings on stderr. */
+export interface Printer {
+  /** `text` plus a newline on stdout */
+  line(text: string): void;
+  /** `value` as indented JSON on stdout */
+  json(value: unknown): void;
+  /** `warning: message` on stderr */
+  warn(message: string): void;
+}
+
+/** A printer on the given streams. */
+export function printer(stdout: OutStream, stderr: OutStream, color: ChalkInstance): Printer {
+  return {
+    line: (text) => void stdout.write(`${text}\n`),
+    json: (value) => void stdout.write(`${JSON.stringify(value, null, 2)}\n`),
+    warn: (message) => void stderr.write(`${color.yellow('warning:')} ${message}\n`),
+  };
 }

@@ -30,6 +30,8 @@ export interface ResolveInput {
   flags: ProxyFlags;
   /** default: process.env */
   env?: NodeJS.ProcessEnv;
+  /** where relative paths in flags and env resolve from (default: process.cwd()) */
+  cwd?: string;
   /** the context in effect (see currentContext()) */
   context?: KubiyaContext;
   /** the kubiya config file: relative `config-file` paths resolve against its folder */
@@ -184,11 +186,13 @@ function queueSource(value: unknown): ConfigSource {
 function candidates(input: ResolveInput, env: NodeJS.ProcessEnv, warnings: string[]): Candidate[] {
   const f = input.flags;
   const ctx = input.context;
-  const flag = level('flag', f.enableLocalProxy === false ? '--no-enable-local-proxy' : '--enable-local-proxy', f.enableLocalProxy, file(f.proxyConfigFile, process.cwd()), inline(f.proxyConfigJson, '--proxy-config-json'), nonEmpty(f.model), warnings, '--proxy-config-file', '--proxy-config-json');
+  const cwd = input.cwd ?? process.cwd();
+  const file = (p: string | undefined, relativeTo: string) => fileSource(p, relativeTo, env);
+  const flag = level('flag', f.enableLocalProxy === false ? '--no-enable-local-proxy' : '--enable-local-proxy', f.enableLocalProxy, file(f.proxyConfigFile, cwd), inline(f.proxyConfigJson, '--proxy-config-json'), nonEmpty(f.model), warnings, '--proxy-config-file', '--proxy-config-json');
   const envFile = envString(env, 'KUBIYA_PROXY_CONFIG_FILE');
-  const envL = level('env', 'KUBIYA_ENABLE_LOCAL_PROXY', envBool(env, 'KUBIYA_ENABLE_LOCAL_PROXY'), file(envFile, process.cwd()), inline(envString(env, 'KUBIYA_PROXY_CONFIG_JSON'), 'KUBIYA_PROXY_CONFIG_JSON'), envString(env, 'KUBIYA_MODEL'), warnings, 'KUBIYA_PROXY_CONFIG_FILE', 'KUBIYA_PROXY_CONFIG_JSON');
+  const envL = level('env', 'KUBIYA_ENABLE_LOCAL_PROXY', envBool(env, 'KUBIYA_ENABLE_LOCAL_PROXY'), file(envFile, cwd), inline(envString(env, 'KUBIYA_PROXY_CONFIG_JSON'), 'KUBIYA_PROXY_CONFIG_JSON'), envString(env, 'KUBIYA_MODEL'), warnings, 'KUBIYA_PROXY_CONFIG_FILE', 'KUBIYA_PROXY_CONFIG_JSON');
   const p = ctx?.litellmProxy;
-  const dir = input.contextFile ? path.dirname(input.contextFile) : process.cwd();
+  const dir = input.contextFile ? path.dirname(input.contextFile) : cwd;
   const where = `context "${ctx?.name}"`;
   const ctxInline = p?.configJson === undefined ? undefined : { kind: 'object' as const, value: p.configJson, label: `${where} litellm-proxy.config-json${input.contextFile ? ` (${input.contextFile})` : ''}` };
   const ctxL = level('context', `${where} litellm-proxy.enabled`, p?.enabled, file(nonEmpty(p?.configFile), dir), ctxInline, nonEmpty(p?.model), warnings, `${where} config-file`, `${where} config-json`);
@@ -203,9 +207,9 @@ function level(lv: Level, enableLabel: string, enable: boolean | undefined, file
   return { level: lv, enableLabel: implied ? (fileSrc ? fileName : jsonName) : enableLabel, enable: implied ? true : enable, source, model };
 }
 
-function file(p: string | undefined, relativeTo: string): ConfigSource | undefined {
+function fileSource(p: string | undefined, relativeTo: string, env: NodeJS.ProcessEnv): ConfigSource | undefined {
   if (p === undefined) return undefined;
-  return { kind: 'file', path: path.resolve(relativeTo, expandHome(p.trim())) };
+  return { kind: 'file', path: path.resolve(relativeTo, expandHome(p.trim(), env)) };
 }
 
 function inline(text: string | undefined, label: string): ConfigSource | undefined {

@@ -1,20 +1,5 @@
 import { UserError } from '../errors.js';
 
-/**
- * A queue id becomes a directory name under ~/.kubiya, so only `[A-Za-z0-9._-]` is allowed and
- * `.`/`..` tricks are refused. Throws UserError (exit 2).
- */
-export function checkQueueId(id: string | undefined): string {
-  if (id === undefined || id.trim() === '') throw new UserError('--queue-id must not be empty');
-  if (id.includes('/') || id.includes('\\')) throw new UserError(`--queue-id "${id}" must not contain a slash`);
-  if (id === '.' || id.includes('..')) throw new UserError(`--queue-id "${id}" must not be "." or contain ".."`);
-  if (!/^[A-Za-z0-9._-]+$/.test(id)) {
-    throw new UserError(`--queue-id "${id}" may only contain letters, digits, ".", "_" and "-"`);
-  }
-  if (id.length > 128) throw new UserError('--queue-id is longer than 128 characters');
-  return id;
-}
-
 const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
 
 /** `10KB`, `5MB`, `1GB`, `512` (bytes) -> bytes (binary units). */

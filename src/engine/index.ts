@@ -14,6 +14,7 @@ import { UpstreamClient } from './upstream/client.js';
 export type { EngineLogger } from './observability/logger.js';
 export { createLogger } from './observability/logger.js';
 export { GatewayError } from './errors.js';
+export { inspectConfig, type ConfigInspection, type InspectedDeployment, type UnservedEntry } from './inspect.js';
 
 export interface StartEngineOptions {
   loaded: LoadedConfig;

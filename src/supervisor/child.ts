@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import chalk from 'chalk';
+import type { EchoStream } from './io.js';
 import { LineSplitter, type RotatingLog } from './rotating-log.js';
 
 /** How a child ended: its exit code, or the signal that killed it. */
@@ -30,10 +30,8 @@ export interface Spawned {
 /** Where a child's output goes: its log file, and (foreground) the terminal with a prefix. */
 export interface OutputSink {
   log: RotatingLog;
-  /** e.g. "worker"; undefined means "log file only" */
-  echoPrefix?: string;
-  /** colour of the prefix on a TTY */
-  color?: 'cyan' | 'magenta';
+  /** foreground: each line also goes to the terminal after `prefix` (e.g. a coloured "[worker]"); none means "log file only" */
+  echo?: { prefix: string; stdout: EchoStream; stderr: EchoStream };
 }
 
 /**
@@ -54,20 +52,20 @@ export function spawnChild(cmd: string, args: string[], opts: SpawnOptions, sink
       // command not found / not executable: say so where the user looks
       const msg = `cannot run ${cmd}: ${err.message}\n`;
       sink.log.write(msg);
-      if (sink.echoPrefix) process.stderr.write(`[${sink.echoPrefix}] ${msg}`);
+      sink.echo?.stderr.write(`${sink.echo.prefix} ${msg}`);
       finish({ code: 127, signal: null });
     });
     proc.on('close', (code, signal) => finish({ code, signal }));
   });
-  pipeOut(proc.stdout, process.stdout, sink);
-  pipeOut(proc.stderr, process.stderr, sink);
+  pipeOut(proc.stdout, sink.echo?.stdout, sink);
+  pipeOut(proc.stderr, sink.echo?.stderr, sink);
   return { proc, pid: proc.pid ?? -1, exited };
 }
 
-function pipeOut(from: NodeJS.ReadableStream | null, to: NodeJS.WriteStream, sink: OutputSink): void {
+function pipeOut(from: NodeJS.ReadableStream | null, to: EchoStream | undefined, sink: OutputSink): void {
   if (!from) return;
-  const prefix = sink.echoPrefix ? `${(sink.color ? chalk[sink.color] : chalk.reset)(`[${sink.echoPrefix}]`)} ` : undefined;
-  const lines = prefix ? new LineSplitter((l) => to.write(`${prefix}${l}\n`)) : undefined;
+  const prefix = sink.echo?.prefix;
+  const lines = to && prefix ? new LineSplitter((l) => to.write(`${prefix} ${l}\n`)) : undefined;
   from.on('data', (chunk: Buffer) => {
     sink.log.write(chunk);
     lines?.push(chunk);

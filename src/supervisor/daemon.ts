@@ -5,6 +5,7 @@ import type { ProxyPlan, WorkerStartOptions } from '../config/plan.js';
 import { loadLiteLLMConfig } from '../config/litellm/load.js';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import type { SupervisorIo } from './io.js';
 import type { PidInfo } from './pid-file.js';
 import { queuePaths, type QueuePaths } from './queue-dir.js';
 import { tailLines } from './rotating-log.js';
@@ -32,7 +33,7 @@ function kubiyaBin(): string {
  * Start a detached supervisor (its own session) for the queue and wait for its handshake: returns
  * once the engine is ready and the worker started, or throws with the reason.
  */
-export async function startDaemon(plan: ProxyPlan, options: WorkerStartOptions, command: string[], paths: QueuePaths): Promise<PidInfo> {
+export async function startDaemon(plan: ProxyPlan, options: WorkerStartOptions, command: string[], paths: QueuePaths, baseEnv: NodeJS.ProcessEnv): Promise<PidInfo> {
   const { apiKey, config, ...rest } = plan;
   const file: PlanFile = {
     plan: { ...rest, config: config ? { source: config.source, raw: config.raw } : undefined },
@@ -42,7 +43,7 @@ export async function startDaemon(plan: ProxyPlan, options: WorkerStartOptions, 
   };
   writeFileAtomic(paths.planFile, JSON.stringify(file), 0o600);
   const out = fs.openSync(paths.supervisorLog, 'a', 0o600);
-  const env: NodeJS.ProcessEnv = { ...process.env };
+  const env: NodeJS.ProcessEnv = { ...baseEnv };
   if (apiKey) env[KEY_ENV] = apiKey;
   const child = spawn(process.execPath, [kubiyaBin(), 'worker', '__supervise', '--queue-id', plan.queueId], {
     detached: true,
@@ -67,10 +68,13 @@ export async function startDaemon(plan: ProxyPlan, options: WorkerStartOptions, 
   throw new UserError(`the background supervisor ${why}; last lines of ${paths.supervisorLog}:\n${tail}`, { exitCode: 1 });
 }
 
-/** The daemon side (`kubiya worker __supervise`): read the plan, supervise, report via the handshake. */
-export async function runDaemon(queueId: string): Promise<number> {
-  const paths = queuePaths(queueId);
-  const say = (m: string) => process.stdout.write(`${new Date().toISOString()} ${m}\n`);
+/**
+ * The daemon side (`kubiya worker __supervise`): read the plan, supervise, report via the handshake
+ * (the IPC channel to the `worker start` that spawned this process).
+ */
+export async function runDaemon(queueId: string, io: SupervisorIo): Promise<number> {
+  const paths = queuePaths(queueId, io.env);
+  const say = (m: string) => io.stdout.write(`${new Date().toISOString()} ${m}\n`);
   const report = (m: Handshake) => {
     if (process.connected) {
       process.send?.(m);
@@ -80,16 +84,15 @@ export async function runDaemon(queueId: string): Promise<number> {
   try {
     const file = JSON.parse(fs.readFileSync(paths.planFile, 'utf8')) as PlanFile;
     fs.rmSync(paths.planFile, { force: true });
-    const apiKey = process.env[KEY_ENV];
-    delete process.env[KEY_ENV];
+    const apiKey = io.env[KEY_ENV];
+    delete io.env[KEY_ENV];
     const { config, ...rest } = file.plan;
     // re-load from the raw config in the same environment: identical settings, no secrets on disk
-    const plan: ProxyPlan = { ...rest, apiKey, config: config ? loadLiteLLMConfig({ kind: 'object', value: config.raw, label: config.source }) : undefined };
-    const command = file.command ?? (await resolveWorkerCommand(plan, file.options, paths));
-    const sup = new Supervisor({ plan, options: file.options, command, daemon: true, say, onReady: (info) => report({ type: 'ready', info }) });
-    process.on('SIGTERM', () => sup.requestStop('SIGTERM'));
-    process.on('SIGINT', () => sup.requestStop('SIGINT'));
-    process.on('SIGHUP', () => undefined); // no terminal to lose; keep running
+    const plan: ProxyPlan = { ...rest, apiKey, config: config ? loadLiteLLMConfig({ kind: 'object', value: config.raw, label: config.source }, { env: io.env }) : undefined };
+    const command = file.command ?? (await resolveWorkerCommand(plan, file.options, paths, io));
+    const sup = new Supervisor({ plan, options: file.options, command, daemon: true, say, io, onReady: (info) => report({ type: 'ready', info }) });
+    io.onSignal(['SIGTERM', 'SIGINT'], (sig) => sup.requestStop(sig));
+    io.onSignal(['SIGHUP'], () => undefined); // no terminal to lose; keep running
     say(`supervisor ${process.pid} starting queue ${queueId}`);
     const code = await sup.run();
     say(`supervisor exiting with code ${code}`);

@@ -6,13 +6,11 @@ import { spawnChild, describeExit, type ChildExit, type OutputSink, type Spawned
 import { backoffMs, restartPolicy } from './policy.js';
 import { terminateTree } from './process-tree.js';
 import { tailLines } from './rotating-log.js';
-
-/** Exit code the engine uses when its port is taken. */
-export const PORT_IN_USE = 98;
+import { EXIT_CONFIG_REJECTED, EXIT_PORT_IN_USE, ENGINE_HOST, READINESS_PATH, engineChildArgs, readPortFile } from '../engine/child-contract.js';
 
 /** The command that runs the bundled engine: this package's own bin, wherever it is installed. */
-export function engineCommand(): string[] {
-  const override = process.env.KUBIYA_ENGINE_BIN; // tests only: a script honouring the same contract
+export function engineCommand(env: NodeJS.ProcessEnv): string[] {
+  const override = env.KUBIYA_ENGINE_BIN; // tests only: a script honouring the same contract
   const bin = override || fileURLToPath(new URL('../../bin/kubiya.js', import.meta.url));
   return [process.execPath, bin];
 }
@@ -45,13 +43,13 @@ export interface RunningEngine extends Spawned {
   url: string;
 }
 
-/** GET /health/readiness; true on 200. */
+/** GET the engine's readiness path; true on 200. */
 export async function engineReady(url: string, timeoutMs = 1000): Promise<boolean> {
   // a ref'd timer (AbortSignal.timeout's is not): a short-lived CLI must not exit mid-check
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), timeoutMs);
   try {
-    const res = await fetch(`${url}/health/readiness`, { signal: ac.signal });
+    const res = await fetch(`${url}${READINESS_PATH}`, { signal: ac.signal });
     await res.arrayBuffer().catch(() => undefined);
     return res.status === 200;
   } catch {
@@ -61,21 +59,11 @@ export async function engineReady(url: string, timeoutMs = 1000): Promise<boolea
   }
 }
 
-function readPortFile(file: string, pid: number): { port: number; url: string } | undefined {
-  try {
-    const v = JSON.parse(fs.readFileSync(file, 'utf8')) as { pid?: number; port?: number; url?: string };
-    if (typeof v.port !== 'number' || (v.pid !== undefined && v.pid !== pid)) return undefined;
-    return { port: v.port, url: v.url ?? `http://127.0.0.1:${v.port}` };
-  } catch {
-    return undefined;
-  }
-}
-
 /** Spawn once and wait for readiness; resolves to the engine or to how it failed. */
 async function startOnce(spec: EngineSpec, port: number): Promise<RunningEngine | { exit: ChildExit } | { timeout: true; child: Spawned }> {
   fs.rmSync(spec.portFile, { force: true });
-  const [cmd, ...pre] = engineCommand();
-  const args = [...pre, 'proxy', 'start', '--config', spec.configFile, '--host', '127.0.0.1', '--port', String(port), '--port-file', spec.portFile, '--exit-with-parent'];
+  const [cmd, ...pre] = engineCommand(spec.env);
+  const args = [...pre, ...engineChildArgs({ configFile: spec.configFile, port, portFile: spec.portFile })];
   const child = spawnChild(cmd, args, { env: spec.env }, spec.sink);
   spec.onSpawn?.(child);
   let exit: ChildExit | undefined;
@@ -95,8 +83,8 @@ async function startOnce(spec: EngineSpec, port: number): Promise<RunningEngine 
  * race) and wait until /health/readiness answers 200. Retries when the port is taken (exit 98).
  * Throws EngineStartError with the log tail when it cannot.
  */
-export async function startEngine(spec: EngineSpec, port: number): Promise<RunningEngine> {
-  const policy = restartPolicy();
+export async function spawnEngine(spec: EngineSpec, port: number): Promise<RunningEngine> {
+  const policy = restartPolicy(spec.env);
   for (let attempt = 0; ; attempt++) {
     const r = await startOnce(spec, port);
     if ('url' in r) return r;
@@ -104,17 +92,11 @@ export async function startEngine(spec: EngineSpec, port: number): Promise<Runni
       await terminateTree(r.child.pid, 2000);
       throw new EngineStartError(`not ready within ${Math.round(spec.timeoutMs / 1000)}s (no 200 from /health/readiness)`, spec.logFile);
     }
-    if (r.exit.code === PORT_IN_USE && attempt < spec.maxRetries) {
+    if (r.exit.code === EXIT_PORT_IN_USE && attempt < spec.maxRetries) {
       await sleep(backoffMs(policy, attempt + 1));
       continue;
     }
-    const why = r.exit.code === PORT_IN_USE ? `port ${port} on 127.0.0.1 is in use` : r.exit.code === 2 ? 'the config was rejected' : `it exited (${describeExit(r.exit)})`;
+    const why = r.exit.code === EXIT_PORT_IN_USE ? `port ${port} on ${ENGINE_HOST} is in use` : r.exit.code === EXIT_CONFIG_REJECTED ? 'the config was rejected' : `it exited (${describeExit(r.exit)})`;
     throw new EngineStartError(why, spec.logFile);
   }
-}
-
-/** Drain and stop the engine: SIGTERM (it finishes in-flight requests and exits 0), then SIGKILL. */
-export async function stopEngine(engine: Spawned, graceMs: number): Promise<void> {
-  await terminateTree(engine.pid, graceMs);
-  await engine.exited;
 }

@@ -8,9 +8,10 @@ export interface RestartPolicy {
   stableMs: number;
 }
 
-function num(name: string, fallback: number): number {
-  const v = Number(process.env[name]);
-  return Number.isFinite(v) && v >= 0 && process.env[name] !== '' ? v : fallback;
+/** A non-negative number from `env[name]`, else `fallback`. */
+export function envNumber(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const v = Number(env[name]);
+  return Number.isFinite(v) && v >= 0 && env[name] !== '' && env[name] !== undefined ? v : fallback;
 }
 
 /**
@@ -18,12 +19,12 @@ function num(name: string, fallback: number): number {
  * KUBIYA_RESTART_BACKOFF_MS (500), KUBIYA_RESTART_BACKOFF_MAX_MS (30000), KUBIYA_RESTART_LIMIT (10),
  * KUBIYA_RESTART_STABLE_MS (60000).
  */
-export function restartPolicy(): RestartPolicy {
+export function restartPolicy(env: NodeJS.ProcessEnv = process.env): RestartPolicy {
   return {
-    baseMs: num('KUBIYA_RESTART_BACKOFF_MS', 500),
-    maxMs: num('KUBIYA_RESTART_BACKOFF_MAX_MS', 30_000),
-    limit: num('KUBIYA_RESTART_LIMIT', 10),
-    stableMs: num('KUBIYA_RESTART_STABLE_MS', 60_000),
+    baseMs: envNumber(env, 'KUBIYA_RESTART_BACKOFF_MS', 500),
+    maxMs: envNumber(env, 'KUBIYA_RESTART_BACKOFF_MAX_MS', 30_000),
+    limit: envNumber(env, 'KUBIYA_RESTART_LIMIT', 10),
+    stableMs: envNumber(env, 'KUBIYA_RESTART_STABLE_MS', 60_000),
   };
 }
 

@@ -1,18 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../errors.js';
+import { isQueueId, validateQueueId } from '../config/queue-id.js';
 import { kubiyaDir } from '../util/paths.js';
-
-const QUEUE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-
-/** Reject queue ids that could escape `~/.kubiya/workers/` or confuse a shell. */
-export function validateQueueId(id: string | undefined): string {
-  if (!id) throw new UserError('--queue-id is required', { hint: 'Example: kubiya worker status --queue-id my-queue' });
-  if (!QUEUE_ID.test(id) || id.includes('..')) {
-    throw new UserError(`invalid queue id "${id}": use 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit`);
-  }
-  return id;
-}
 
 /** Every file the supervisor keeps for one queue. */
 export interface QueuePaths {
@@ -27,14 +16,14 @@ export interface QueuePaths {
   venv: string;
 }
 
-/** `~/.kubiya/workers`, where every queue directory lives. */
-export function workersRoot(): string {
-  return path.join(kubiyaDir(), 'workers');
+/** `~/.kubiya/workers` (HOME from `env`), where every queue directory lives. */
+export function workersRoot(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(kubiyaDir(env), 'workers');
 }
 
 /** Paths of a queue's directory (nothing is created). */
-export function queuePaths(queueId: string): QueuePaths {
-  const dir = path.join(workersRoot(), validateQueueId(queueId));
+export function queuePaths(queueId: string, env: NodeJS.ProcessEnv = process.env): QueuePaths {
+  const dir = path.join(workersRoot(env), validateQueueId(queueId));
   return {
     dir,
     config: path.join(dir, 'litellm_config.yaml'),
@@ -49,19 +38,19 @@ export function queuePaths(queueId: string): QueuePaths {
 }
 
 /** Create the queue directory (0700, tightened if it already existed). */
-export function ensureQueueDir(queueId: string): QueuePaths {
-  const p = queuePaths(queueId);
+export function ensureQueueDir(queueId: string, env: NodeJS.ProcessEnv = process.env): QueuePaths {
+  const p = queuePaths(queueId, env);
   fs.mkdirSync(p.dir, { recursive: true, mode: 0o700 });
   fs.chmodSync(p.dir, 0o700);
   return p;
 }
 
 /** Queue ids that have a directory under `~/.kubiya/workers`. */
-export function listQueueIds(): string[] {
+export function listQueueIds(env: NodeJS.ProcessEnv = process.env): string[] {
   try {
     return fs
-      .readdirSync(workersRoot(), { withFileTypes: true })
-      .filter((d) => d.isDirectory() && QUEUE_ID.test(d.name))
+      .readdirSync(workersRoot(env), { withFileTypes: true })
+      .filter((d) => d.isDirectory() && isQueueId(d.name))
       .map((d) => d.name)
       .sort();
   } catch {

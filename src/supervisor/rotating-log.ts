@@ -7,6 +7,7 @@ import fs from 'node:fs';
 export class RotatingLog {
   private fd: number;
   private size: number;
+  private closed = false;
 
   constructor(
     readonly file: string,
@@ -19,6 +20,7 @@ export class RotatingLog {
 
   /** Append a chunk, rotating first when it would push the file past the size limit. */
   write(chunk: string | Buffer): void {
+    if (this.closed) return; // a child's last bytes after the supervisor closed its log: the log is done
     const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     if (this.maxBytes > 0 && this.size > 0 && this.size + buf.length > this.maxBytes) this.rotate();
     fs.writeSync(this.fd, buf);
@@ -39,6 +41,7 @@ export class RotatingLog {
   }
 
   close(): void {
+    this.closed = true;
     try {
       fs.closeSync(this.fd);
     } catch {

@@ -31,8 +31,8 @@ function size(file: string): number | null {
 }
 
 /** Gather a queue's status from its pid file, the process table and the proxy's /health/readiness. */
-export async function queueStatus(queueId: string): Promise<QueueStatus> {
-  const p = queuePaths(queueId);
+export async function queueStatus(queueId: string, env: NodeJS.ProcessEnv = process.env): Promise<QueueStatus> {
+  const p = queuePaths(queueId, env);
   const info = readPidFile(p.pidFile);
   const logs = {
     worker: { path: p.workerLog, bytes: size(p.workerLog) },

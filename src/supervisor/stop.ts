@@ -18,8 +18,8 @@ export interface StopResult {
  * `timeoutMs` (or at once with `force`) SIGKILL whatever is left of the supervisor's, the worker's
  * and the engine's process trees. The pid file is removed either way.
  */
-export async function stopQueue(queueId: string, opts: { force: boolean; timeoutMs: number }): Promise<StopResult> {
-  const p = queuePaths(queueId);
+export async function stopQueue(queueId: string, opts: { force: boolean; timeoutMs: number }, env: NodeJS.ProcessEnv = process.env): Promise<StopResult> {
+  const p = queuePaths(queueId, env);
   const info = readPidFile(p.pidFile);
   if (!info && fs.existsSync(p.pidFile)) {
     fs.rmSync(p.pidFile, { force: true }); // unreadable: it cannot name anything to stop

@@ -5,18 +5,17 @@ import type { ProxyPlan, WorkerStartOptions } from '../config/plan.js';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { describeExit, exitStatus, spawnChild, type ChildExit, type Spawned } from './child.js';
-import { startEngine, type EngineSpec } from './engine.js';
+import { spawnEngine, type EngineSpec } from './engine.js';
 import { removePidFile, writePidFile, type PidInfo } from './pid-file.js';
-import { restartPolicy, RestartTracker } from './policy.js';
+import { envNumber, restartPolicy, RestartTracker } from './policy.js';
 import { signalAll, terminateTree, treeOf } from './process-tree.js';
 import { acquireQueue } from './queue-lock.js';
 import { ensureQueueDir, type QueuePaths } from './queue-dir.js';
 import { RotatingLog } from './rotating-log.js';
 import { engineKey, gatewayEndpoint, workerEnv, type Endpoint } from './worker-env.js';
+import type { SupervisorIo } from './io.js';
 import { maskCommandLine } from '../config/litellm/secrets.js';
 
-/** How long the engine gets to drain in-flight requests after SIGTERM. */
-const ENGINE_DRAIN_MS = Number(process.env.KUBIYA_ENGINE_DRAIN_MS) || 10_000;
 
 /** Everything one supervisor run needs. */
 export interface SuperviseRequest {
@@ -29,6 +28,8 @@ export interface SuperviseRequest {
   onReady?: (info: PidInfo) => void;
   /** status lines for the user (foreground: the terminal; daemon: supervisor.log) */
   say: (message: string) => void;
+  /** the environment children inherit and the terminal a foreground run echoes to */
+  io: SupervisorIo;
 }
 
 /**
@@ -46,9 +47,12 @@ export class Supervisor {
   private worker?: Spawned;
   private proxyLog?: RotatingLog;
   private workerLog?: RotatingLog;
+  /** how long the engine gets to drain in-flight requests after SIGTERM (KUBIYA_ENGINE_DRAIN_MS) */
+  private readonly drainMs: number;
 
   constructor(private readonly req: SuperviseRequest) {
-    this.paths = ensureQueueDir(req.plan.queueId);
+    this.paths = ensureQueueDir(req.plan.queueId, req.io.env);
+    this.drainMs = envNumber(req.io.env, 'KUBIYA_ENGINE_DRAIN_MS', 0) || 10_000;
     const local = req.plan.mode !== 'gateway';
     this.info = {
       supervisor_pid: process.pid,
@@ -74,7 +78,13 @@ export class Supervisor {
     this.req.say(`${signal}: stopping the worker, then the proxy (press Ctrl-C again to force)`);
     this.wakeStop();
     // an engine still starting has no worker to wait for: stop it now
-    if (this.engineChild && this.info.engine?.state === 'starting') void terminateTree(this.engineChild.pid, ENGINE_DRAIN_MS);
+    if (this.engineChild && this.info.engine?.state === 'starting') void terminateTree(this.engineChild.pid, this.drainMs);
+  }
+
+  /** Foreground: children's lines also go to the terminal behind a coloured prefix. Daemon: log files only. */
+  private echo(prefix: string, color: 'cyan' | 'magenta') {
+    const { daemon, io } = this.req;
+    return daemon ? undefined : { prefix: io.color[color](prefix), stdout: io.stdout, stderr: io.stderr };
   }
 
   private save(): void {
@@ -117,10 +127,10 @@ export class Supervisor {
       configFile: this.paths.config,
       portFile: this.paths.portFile,
       logFile: this.paths.proxyLog,
-      env: { ...process.env, ...(plan.config?.environment ?? {}) },
+      env: { ...this.req.io.env, ...(plan.config?.environment ?? {}) },
       timeoutMs: plan.proxyTimeoutSeconds * 1000,
       maxRetries: plan.proxyMaxRetries,
-      sink: { log: this.proxyLog!, echoPrefix: this.req.daemon ? undefined : 'proxy', color: 'magenta' },
+      sink: { log: this.proxyLog!, echo: this.echo('[proxy]', 'magenta') },
       onSpawn: (child) => (this.engineChild = child),
     };
   }
@@ -132,7 +142,7 @@ export class Supervisor {
     this.proxyLog.write(`--- ${new Date().toISOString()} kubiya supervisor ${process.pid}: starting the proxy engine\n`);
     let engine;
     try {
-      engine = await startEngine(this.engineSpec(), 0);
+      engine = await spawnEngine(this.engineSpec(), 0);
     } catch (e) {
       if (this.stopSignal) return undefined; // stopped while starting: not a failure
       throw e;
@@ -141,7 +151,7 @@ export class Supervisor {
     this.save();
     this.req.say(`proxy ready at ${engine.url} (pid ${engine.pid})`);
     if (this.stopSignal) {
-      await terminateTree(engine.pid, ENGINE_DRAIN_MS);
+      await terminateTree(engine.pid, this.drainMs);
       return undefined;
     }
     return engine;
@@ -149,7 +159,7 @@ export class Supervisor {
 
   /** Restart the engine on the same port whenever it dies, until a stop or the crash-loop limit. */
   private async watchEngine(port: number): Promise<void> {
-    const tracker = new RestartTracker(restartPolicy());
+    const tracker = new RestartTracker(restartPolicy(this.req.io.env));
     const eng = this.info.engine!;
     for (;;) {
       const exit = await Promise.race([this.engineChild!.exited, this.stopped.then(() => undefined)]);
@@ -175,7 +185,7 @@ export class Supervisor {
         if (this.stopSignal) return;
         try {
           this.proxyLog?.write(`--- ${new Date().toISOString()} kubiya supervisor: restarting the proxy engine on port ${port}\n`);
-          const engine = await startEngine(this.engineSpec(), port);
+          const engine = await spawnEngine(this.engineSpec(), port);
           tracker.started();
           Object.assign(eng, { pid: engine.pid, state: 'running' });
           this.save();
@@ -196,13 +206,13 @@ export class Supervisor {
   /** Start the worker; in daemon mode restart it when it fails. Resolves to its exit status. */
   private async runWorker(endpoint: Endpoint): Promise<number> {
     const { plan, command, daemon } = this.req;
-    const tracker = new RestartTracker(restartPolicy());
+    const tracker = new RestartTracker(restartPolicy(this.req.io.env));
     const w = this.info.worker;
     for (let first = true; ; first = false) {
       if (this.stopSignal) return this.stopExitCode();
       const [cmd, ...args] = command;
       this.workerLog!.write(`--- ${new Date().toISOString()} kubiya supervisor: starting ${w.command.join(' ')}\n`);
-      this.worker = spawnChild(cmd, args, { env: workerEnv(plan, endpoint) }, { log: this.workerLog!, echoPrefix: daemon ? undefined : 'worker', color: 'cyan' });
+      this.worker = spawnChild(cmd, args, { env: workerEnv(plan, endpoint, this.req.io.env) }, { log: this.workerLog!, echo: this.echo('[worker]', 'cyan') });
       tracker.started();
       Object.assign(w, { pid: this.worker.pid > 0 ? this.worker.pid : null, state: 'running', restarts: tracker.total });
       this.save();
@@ -240,16 +250,25 @@ export class Supervisor {
 
   /** Stop in order: the worker's tree (grace, then SIGKILL), then drain the engine. */
   private async shutdown(engineTask: Promise<void>): Promise<void> {
-    if (this.worker) await terminateTree(this.worker.pid, this.req.options.graceSeconds * 1000);
+    if (this.worker) await stopChild(this.worker, this.req.options.graceSeconds * 1000);
     if (!this.stopSignal) {
       this.stopSignal = 'SIGTERM';
       this.wakeStop();
     }
     const child = this.engineChild;
     if (this.info.engine) this.info.engine.state = 'stopping';
-    if (child) await terminateTree(child.pid, ENGINE_DRAIN_MS);
+    if (child) await stopChild(child, this.drainMs);
     await engineTask;
     // a restart that was under way when the stop came
-    if (this.engineChild && this.engineChild !== child) await terminateTree(this.engineChild.pid, ENGINE_DRAIN_MS);
+    if (this.engineChild && this.engineChild !== child) await stopChild(this.engineChild, this.drainMs);
   }
+}
+
+/**
+ * Stop a child's process tree, then wait (briefly) until its output pipes are drained, so its last
+ * lines ("got SIGTERM") reach the log before the supervisor closes it.
+ */
+async function stopChild(child: Spawned, graceMs: number): Promise<void> {
+  await terminateTree(child.pid, graceMs);
+  await Promise.race([child.exited, sleep(2000)]);
 }

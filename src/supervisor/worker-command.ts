@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import ora from 'ora';
 import type { ProxyPlan, WorkerStartOptions } from '../config/plan.js';
 import { UserError } from '../errors.js';
+import type { SupervisorIo } from './io.js';
 import type { QueuePaths } from './queue-dir.js';
 
 /** The Python package that provides `kubiya-control-plane-worker`. */
@@ -24,10 +25,10 @@ export function packageSpec(o: Pick<WorkerStartOptions, 'localWheel' | 'packageS
   return o.packageVersion ? `${WORKER_PACKAGE}==${o.packageVersion}` : WORKER_PACKAGE;
 }
 
-function run(cmd: string, args: string[]): Promise<{ code: number; output: string }> {
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; output: string }> {
   return new Promise((resolve) => {
     let output = '';
-    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     p.stdout.on('data', (d) => (output += d));
     p.stderr.on('data', (d) => (output += d));
     p.on('error', (e) => resolve({ code: 127, output: `${output}${e.message}\n` }));
@@ -36,13 +37,14 @@ function run(cmd: string, args: string[]): Promise<{ code: number; output: strin
 }
 
 /** A progress line: ora spinner on a TTY, plain lines otherwise. */
-function progress(text: string) {
-  if (process.stderr.isTTY) {
-    const s = ora({ text, stream: process.stderr }).start();
+function progress(text: string, io: Pick<SupervisorIo, 'stderr'>) {
+  const err = io.stderr;
+  if (err.isTTY) {
+    const s = ora({ text, stream: err }).start();
     return { ok: (t: string) => s.succeed(t), fail: (t: string) => s.fail(t) };
   }
-  process.stderr.write(`${text}\n`);
-  return { ok: (t: string) => process.stderr.write(`${t}\n`), fail: (t: string) => process.stderr.write(`${t}\n`) };
+  err.write(`${text}\n`);
+  return { ok: (t: string) => err.write(`${t}\n`), fail: (t: string) => err.write(`${t}\n`) };
 }
 
 function lastLines(text: string, n: number): string {
@@ -50,13 +52,13 @@ function lastLines(text: string, n: number): string {
 }
 
 /** Create the queue venv and install the worker package into it; throws a UserError saying how else to run. */
-export async function ensureWorkerVenv(paths: QueuePaths, o: WorkerStartOptions): Promise<string> {
+export async function ensureWorkerVenv(paths: QueuePaths, o: WorkerStartOptions, io: Pick<SupervisorIo, 'env' | 'stderr'>): Promise<string> {
   const entry = path.join(paths.venv, 'bin', ENTRY);
   if (fs.existsSync(entry) && !o.localWheel && !o.packageSource && !o.packageVersion) return entry;
-  const python = process.env.KUBIYA_PYTHON || 'python3';
+  const python = io.env.KUBIYA_PYTHON || 'python3';
   if (!fs.existsSync(path.join(paths.venv, 'bin', 'pip'))) {
-    const p = progress(`Creating the worker's Python environment in ${paths.venv}`);
-    const r = await run(python, ['-m', 'venv', paths.venv]);
+    const p = progress(`Creating the worker's Python environment in ${paths.venv}`, io);
+    const r = await run(python, ['-m', 'venv', paths.venv], io.env);
     if (r.code !== 0) {
       p.fail('Could not create the Python environment');
       throw new UserError(`no worker command given, and \`${python} -m venv\` failed:\n${lastLines(r.output, 5)}`, { exitCode: 1, hint: HOW_TO });
@@ -64,8 +66,8 @@ export async function ensureWorkerVenv(paths: QueuePaths, o: WorkerStartOptions)
     p.ok(`Created ${paths.venv}`);
   }
   const spec = packageSpec(o);
-  const p = progress(`Installing ${spec} (pip)`);
-  const r = await run(path.join(paths.venv, 'bin', 'pip'), ['install', '--disable-pip-version-check', '--upgrade', spec]);
+  const p = progress(`Installing ${spec} (pip)`, io);
+  const r = await run(path.join(paths.venv, 'bin', 'pip'), ['install', '--disable-pip-version-check', '--upgrade', spec], io.env);
   if (r.code !== 0 || !fs.existsSync(entry)) {
     p.fail(`Could not install ${spec}`);
     const why = r.code !== 0 ? `pip install failed:\n${lastLines(r.output, 8)}` : `the package has no \`${ENTRY}\` entry point`;
@@ -76,9 +78,9 @@ export async function ensureWorkerVenv(paths: QueuePaths, o: WorkerStartOptions)
 }
 
 /** The command to run: the user's, or the queue venv's worker entry point (installed on demand). */
-export async function resolveWorkerCommand(plan: ProxyPlan, o: WorkerStartOptions, paths: QueuePaths): Promise<string[]> {
+export async function resolveWorkerCommand(plan: ProxyPlan, o: WorkerStartOptions, paths: QueuePaths, io: Pick<SupervisorIo, 'env' | 'stderr'>): Promise<string[]> {
   if (o.workerCommand && o.workerCommand.length > 0) return o.workerCommand;
-  const entry = await ensureWorkerVenv(paths, o);
+  const entry = await ensureWorkerVenv(paths, o, io);
   const args = [entry, '--queue-id', plan.queueId];
   if (plan.apiKey) args.push('--api-key', plan.apiKey);
   args.push('--control-plane-url', plan.controlPlaneUrl);

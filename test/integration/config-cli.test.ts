@@ -132,3 +132,70 @@ describe('kubiya config', () => {
     expect(r.stdout).toContain('KUBIYA_CONTEXT');
   });
 });
+
+describe('config set-proxy --config-file with a relative path', () => {
+  it('means the file as seen from where the command ran, and worker start finds it', async () => {
+    fs.mkdirSync(path.join(h.home, 'proj'));
+    fs.copyFileSync(path.resolve(__dirname, '../../templates/mock.yaml'), path.join(h.home, 'proj', 'mock.yaml'));
+    expect((await h.run(['config', 'set-context', 'c'])).code).toBe(0);
+    // the helper runs in h.home: "proj/mock.yaml" is relative to it, not to ~/.kubiya
+    const set = await h.run(['config', 'set-proxy', '--enable', '--config-file', 'proj/mock.yaml']);
+    expect(set.code).toBe(0);
+    const r = await h.run(['worker', 'start', '--queue-id', 'q', '--dry-run', '-o', 'json', '--', 'node', '-e', '1']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).config.source).toBe(path.join(h.home, 'proj', 'mock.yaml'));
+  });
+});
+
+describe('config current-context exit codes', () => {
+  it('exits 1 when no context is set, in text and in JSON (the JSON still says null)', async () => {
+    expect((await h.run(['config', 'current-context'])).code).toBe(1);
+    const j = await h.run(['config', 'current-context', '-o', 'json']);
+    expect(j.code).toBe(1);
+    expect(JSON.parse(j.stdout).currentContext).toBeNull();
+    await h.run(['config', 'set-context', 'c']);
+    const ok = await h.run(['config', 'current-context', '-o', 'json']);
+    expect([ok.code, JSON.parse(ok.stdout).currentContext]).toEqual([0, 'c']);
+  });
+});
+
+// Secrets under keys that do not end in "api_key"/"token" (AWS secret keys, kubectl-style key data,
+// private keys) must be masked too: `config view` is pasted into tickets and chats.
+const SECRETS = ['LITERALAWSSECRET0987', 'KEYDATA-abcdef-999', 'PRIVATEKEY-zz-123456', 'BEARER-qq-7654321'];
+
+describe('secrets under every secret-looking key stay masked', () => {
+  it('config view masks aws_secret_access_key, client-key-data, private_key and bearer tokens', async () => {
+    fs.mkdirSync(path.dirname(h.configPath), { recursive: true });
+    fs.writeFileSync(
+      h.configPath,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'current-context: a',
+        'contexts:',
+        '  - name: a',
+        '    context:',
+        '      user: u1',
+        '      litellm-proxy:',
+        '        enabled: true',
+        '        config-json:',
+        '          model_list:',
+        '            - model_name: m',
+        `              litellm_params: {model: bedrock/x, aws_secret_access_key: ${SECRETS[0]}, private_key: ${SECRETS[2]}, aws_bearer_token: ${SECRETS[3]}}`,
+        'users:',
+        '  - name: u1',
+        `    user: {token: tok-ABCDEFGH, client-key-data: ${SECRETS[1]}}`,
+        '',
+      ].join('\n'),
+      { mode: 0o600 },
+    );
+    for (const args of [['config', 'view'], ['config', 'view', '-o', 'json'], ['config', 'get-contexts', '-o', 'json']]) {
+      const r = await h.run(args);
+      expect(r.code).toBe(0);
+      for (const s of SECRETS) expect(r.stdout + r.stderr, `${args.join(' ')} shows ${s}`).not.toContain(s);
+    }
+    const raw = await h.run(['config', 'view', '--raw']);
+    expect(raw.stdout).toContain(SECRETS[0]);
+  });
+});

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenAIUpstream, type FakeUpstream } from '../fakes/openai-upstream.js';
+import { proxyTestConfig } from './config-run.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = path.join(ROOT, 'bin/kubiya.js');
@@ -71,18 +72,7 @@ const readPortFile = (f: string) => () => {
   }
 };
 
-const CONFIG = () => `
-model_list:
-  - model_name: m
-    litellm_params:
-      model: openai/m
-      api_base: ${up.url}/v1
-      api_key: os.environ/UP_KEY
-  - model_name: mock
-    litellm_params: {model: openai/mock, mock_response: "hi"}
-general_settings:
-  master_key: sk-cli-master-1234
-`;
+const CONFIG = () => proxyTestConfig(`${up.url}/v1`);
 
 describe('kubiya proxy start', () => {
   it('binds a free port, writes the port file, serves, and drains a stream on SIGTERM then exits 0', async () => {
@@ -176,27 +166,5 @@ describe('kubiya proxy start', () => {
     p.child.kill('SIGTERM');
     expect(await p.exit).toBe(0);
     expect(p.out()).toMatch(/WARN .*non-loopback address without a master key/);
-  });
-});
-
-describe('kubiya proxy validate', () => {
-  it('lists models and warnings, exit 0', async () => {
-    const cfg = writeConfig('v.yaml', `${CONFIG()}  - model_name: later\n    litellm_params: {model: replicate/llama}\n`.replace('general_settings:\n  master_key: sk-cli-master-1234\n', '') + 'general_settings:\n  master_key: sk-cli-master-1234\n');
-    const p = run(['proxy', 'validate', cfg]);
-    expect(await p.exit).toBe(0);
-    expect(p.out()).toMatch(/MODEL NAME\s+MODEL\s+PROVIDER/);
-    expect(p.out()).toMatch(/\bm\s+openai\/m\s+openai/);
-    expect(p.out()).toContain('mock_response');
-    expect(p.out()).toContain('provider "replicate" is not supported yet');
-    expect(p.out()).not.toContain(UPSTREAM_KEY);
-  });
-
-  it('exits 2 on a broken config, and JSON output works', async () => {
-    const bad = run(['proxy', 'validate', writeConfig('v2.yaml', 'model_list: [')]);
-    expect(await bad.exit).toBe(2);
-    expect(bad.err()).toContain('v2.yaml');
-    const j = run(['proxy', 'validate', writeConfig('v3.yaml', CONFIG()), '-o', 'json']);
-    expect(await j.exit).toBe(0);
-    expect(JSON.parse(j.out()).models.map((m: { model_name: string }) => m.model_name)).toEqual(['m', 'mock']);
   });
 });

@@ -151,3 +151,37 @@ describe('worker start: contexts, text output and bad input', () => {
     expect(r.stdout).not.toContain(API_KEY);
   });
 });
+
+describe('worker start --dry-run names the flags the user actually gave', () => {
+  it('--no-enable-local-proxy / --disable-local-proxy are reported as such, not as --enable-local-proxy', async () => {
+    for (const flag of ['--no-enable-local-proxy', '--disable-local-proxy']) {
+      const r = await h.run(['worker', 'start', '--queue-id', 'q', flag, '--api-key', 'kk-test-123456', '--dry-run', '--', 'node', '-e', '1']);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('local proxy disabled by --no-enable-local-proxy');
+      expect(r.stdout).not.toContain('disabled by --enable-local-proxy');
+    }
+  });
+});
+
+describe('one queue-id check for the dry run, the real start and the other worker commands', () => {
+  const ids: [string, string][] = [
+    ['_q', 'error: --queue-id "_q" must start with a letter or digit'],
+    ['.hidden', 'error: --queue-id ".hidden" must start with a letter or digit'],
+    ['-rf', 'error: --queue-id "-rf" must start with a letter or digit'],
+    ['../etc', 'error: --queue-id "../etc" must not contain a slash'],
+    ['a..b', 'error: --queue-id "a..b" must not be "." or contain ".."'],
+  ];
+  it.each(ids)('--queue-id %s: the same exit 2 and message with and without --dry-run; nothing is created', async (id, message) => {
+    const start = ['worker', 'start', '--queue-id', id, '--no-enable-local-proxy', '--api-key', 'kk-test-123456'];
+    const dry = await h.run([...start, '--dry-run', '--', 'node', '-e', '1']);
+    expect([dry.code, dry.stderr.split('\n')[0]]).toEqual([2, message]);
+    expect(dry.stdout).toBe('');
+    const real = await h.run([...start, '--', 'node', '-e', '1']);
+    expect(real).toEqual(dry);
+    for (const cmd of [['stop'], ['status'], ['logs']]) {
+      const r = await h.run(['worker', ...cmd, '--queue-id', id]);
+      expect([r.code, r.stderr], cmd[0]).toEqual([dry.code, dry.stderr]);
+    }
+    expect(fs.existsSync(path.join(h.home, '.kubiya'))).toBe(false);
+  });
+});

@@ -1,24 +1,11 @@
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { BIN, cli, FIXTURES, kubiya, makeHome, pidFile, reap, spawnCli, startArgs, testEnv, until } from './worker-helpers.js';
-
-const homes: string[] = [];
-const cleanups: (() => Promise<void> | void)[] = [];
-function home(): string {
-  const h = makeHome();
-  homes.push(h);
-  return h;
-}
-afterEach(async () => {
-  for (const c of cleanups.splice(0)) await c();
-  const left = (await Promise.all(homes.splice(0).map(reap))).flat();
-  expect(left, 'processes left behind by the test').toEqual([]);
-});
+import { describe, expect, it } from 'vitest';
+import { BIN, cli, cliInProcess, FIXTURES, kubiya, pidFile, spawnCli, startArgs, testEnv, testHome, until } from './worker-helpers.js';
 
 /** A fake LLM gateway on loopback that records the Authorization header it was sent. */
-async function fakeGateway(): Promise<{ url: string; auth: string[] }> {
+async function fakeGateway(onTestFinished: (fn: () => Promise<void>) => void): Promise<{ url: string; auth: string[] }> {
   const auth: string[] = [];
   const server = http.createServer((req, res) => {
     auth.push(String(req.headers.authorization));
@@ -28,14 +15,15 @@ async function fakeGateway(): Promise<{ url: string; auth: string[] }> {
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
+  onTestFinished(() => new Promise<void>((r) => server.close(() => r())));
   return { url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`, auth };
 }
 
-describe('worker start edge cases', () => {
-  it('gateway mode starts no engine and points the SDK at the gateway with the user key', async () => {
-    const h = home();
-    const gw = await fakeGateway();
+// concurrent: each test has its own HOME and queues; more time each, as they share two cores
+describe.concurrent('worker start edge cases', { timeout: 60_000 }, () => {
+  it('gateway mode starts no engine and points the SDK at the gateway with the user key', async ({ onTestFinished }) => {
+    const h = testHome(onTestFinished);
+    const gw = await fakeGateway(onTestFinished);
     const worker = `const O=(await import('openai')).default; const r=await new O().chat.completions.create({model:'m',messages:[]}); console.log('got', r.choices[0].message.content)`;
     const r = await cli(
       [BIN, 'worker', 'start', '--queue-id=g-1', '--disable-local-proxy', '--gateway-url', gw.url, '--api-key', 'kb-user-key-77', '--control-plane-url', 'http://127.0.0.1:1', '--', 'node', '--input-type=module', '-e', worker],
@@ -48,8 +36,8 @@ describe('worker start edge cases', () => {
     expect(r.stderr).not.toContain('kb-user-key-77'); // the key is masked in the supervisor's messages
   });
 
-  it('Ctrl-C stops the worker then the proxy and exits 130; a second Ctrl-C forces a stubborn worker', async () => {
-    const h = home();
+  it('Ctrl-C stops the worker then the proxy and exits 130; a second Ctrl-C forces a stubborn worker', async ({ onTestFinished }) => {
+    const h = testHome(onTestFinished);
     const p = spawnCli(startArgs('e-2', ['node', path.join(FIXTURES, 'stubborn-worker.mjs')], { graceSeconds: 60 }), testEnv(h));
     await until(() => p.out().includes('stubborn worker ready'), 'the worker');
     p.kill('SIGINT');
@@ -60,8 +48,8 @@ describe('worker start edge cases', () => {
     expect(r.stderr).toContain('second signal');
   });
 
-  it('gives up restarting an engine whose port stays taken and reports the crash loop in status', async () => {
-    const h = home();
+  it('gives up restarting an engine whose port stays taken and reports the crash loop in status', async ({ onTestFinished }) => {
+    const h = testHome(onTestFinished);
     const env = testEnv(h, { KUBIYA_RESTART_LIMIT: '2' });
     expect((await cli(startArgs('e-3', ['node', path.join(FIXTURES, 'loop-worker.mjs')], { daemon: true }), env)).code).toBe(0);
     const info = pidFile(h, 'e-3')!;
@@ -69,10 +57,10 @@ describe('worker start edge cases', () => {
     // squat on the engine's port so every restart on it fails (engine exit 98)
     const squatter = net.createServer((sock) => sock.destroy());
     await until(() => new Promise<boolean>((r) => squatter.once('error', () => r(false)).listen(info.engine.port, '127.0.0.1', () => r(true))), 'the port to be free');
-    cleanups.push(() => new Promise<void>((r) => squatter.close(() => r())));
+    onTestFinished(() => new Promise<void>((r) => squatter.close(() => r())));
     const looped = await until(() => (pidFile(h, 'e-3')?.engine.state === 'crash-loop' ? pidFile(h, 'e-3') : undefined), 'the crash-loop state', 30_000);
     expect(looped.engine.pid).toBeNull();
-    const st = await cli(kubiya('worker', 'status', '--queue-id', 'e-3'), env);
+    const st = await cliInProcess(['worker', 'status', '--queue-id', 'e-3'], env);
     expect(st.stdout).toContain('crash-loop limit');
     expect(st.stdout).toContain('not answering');
     expect((await cli(kubiya('worker', 'stop', '--queue-id', 'e-3'), env)).code).toBe(0);

@@ -1,24 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { cli, FIXTURES, kubiya, makeHome, pidFile, queueFile, readOr, reap, spawnCli, startArgs, testEnv, until } from './worker-helpers.js';
+import { describe, expect, it } from 'vitest';
+import { cli, cliInProcess, FIXTURES, kubiya, pidFile, queueFile, readOr, spawnCli, startArgs, testEnv, testHome, until } from './worker-helpers.js';
 
-const homes: string[] = [];
-function home(): string {
-  const h = makeHome();
-  homes.push(h);
-  return h;
-}
-
-afterEach(async () => {
-  // nothing a test started may outlive it
-  const left = (await Promise.all(homes.splice(0).map(reap))).flat();
-  expect(left, 'processes left behind by the test').toEqual([]);
-});
-
-describe('worker start (foreground)', () => {
-  it('runs an openai-SDK worker through the proxy, injects the env, keeps files private and cleans up', async () => {
-    const h = home();
+// concurrent: each test has its own HOME and queues; more time each, as they share two cores
+describe.concurrent('worker start (foreground)', { timeout: 60_000 }, () => {
+  it('runs an openai-SDK worker through the proxy, injects the env, keeps files private and cleans up', async ({ onTestFinished }) => {
+    const h = testHome(onTestFinished);
     const r = await cli(startArgs('fg-1', ['node', path.join(FIXTURES, 'sdk-worker.mjs')]), testEnv(h));
     expect(r.stderr).not.toContain('error');
     expect(r.code).toBe(0);
@@ -39,15 +27,15 @@ describe('worker start (foreground)', () => {
     expect(pidFile(h, 'fg-1'), 'pid file removed after the run').toBeUndefined();
   });
 
-  it("exits with the worker's exit code (a CI step fails when the tests fail)", async () => {
-    const h = home();
+  it("exits with the worker's exit code (a CI step fails when the tests fail)", async ({ onTestFinished }) => {
+    const h = testHome(onTestFinished);
     const r = await cli(startArgs('fg-2', ['node', path.join(FIXTURES, 'sdk-worker.mjs')]), testEnv(h, { DEMO_EXIT_CODE: '7' }));
     expect(r.stdout).toMatch(/chat: /);
     expect(r.code).toBe(7);
   });
 
-  it('stops the worker (SIGTERM, it exits cleanly) and then the proxy on SIGTERM to the supervisor', async () => {
-    const h = home();
+  it('stops the worker (SIGTERM, it exits cleanly) and then the proxy on SIGTERM to the supervisor', async ({ onTestFinished }) => {
+    const h = testHome(onTestFinished);
     const p = spawnCli(startArgs('fg-3', ['node', path.join(FIXTURES, 'loop-worker.mjs')]), testEnv(h));
     await until(() => /call ok/.test(p.out()), 'a successful call');
     const info = pidFile(h, 'fg-3')!;
@@ -55,13 +43,13 @@ describe('worker start (foreground)', () => {
     expect(info.mode).toBe('foreground');
     p.kill('SIGTERM');
     const r = await p.done;
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('[worker] got SIGTERM');
     expect(pidFile(h, 'fg-3')).toBeUndefined();
   });
 
-  it('reports a proxy that fails to start with the log tail, and starts no worker', async () => {
-    const h = home();
+  it('reports a proxy that fails to start with the log tail, and starts no worker', async ({ onTestFinished }) => {
+    const h = testHome(onTestFinished);
     const marker = path.join(h, 'worker-ran');
     const r = await cli(
       startArgs('fg-4', ['node', '-e', `require('fs').writeFileSync(${JSON.stringify(marker)}, '1')`]),
@@ -74,9 +62,9 @@ describe('worker start (foreground)', () => {
     expect(pidFile(h, 'fg-4')).toBeUndefined();
   });
 
-  it('rejects queue ids that could escape the workers directory', async () => {
-    const h = home();
-    const r = await cli(kubiya('worker', 'status', '--queue-id', '../etc'), testEnv(h));
+  it('rejects queue ids that could escape the workers directory', async ({ onTestFinished }) => {
+    const h = testHome(onTestFinished);
+    const r = await cliInProcess(['worker', 'status', '--queue-id', '../etc'], testEnv(h));
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('invalid queue id "../etc"');
     expect(fs.existsSync(path.join(h, '.kubiya/workers'))).toBe(false);

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { runCli } from './config-run.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BIN = path.join(ROOT, 'bin/kubiya.js');
@@ -12,6 +13,21 @@ export const MOCK_CONFIG = path.join(ROOT, 'templates/mock.yaml');
 /** A temporary HOME; everything a test starts carries it in its environment. */
 export function makeHome(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'kubiya-worker-test-'));
+}
+
+/**
+ * A temporary HOME for one test, checked when the test finishes: nothing it started may outlive it
+ * (what is left is killed and fails the test), then the directory goes. Per test, so the tests of a
+ * file can run concurrently (each has its own HOME and queues).
+ */
+export function testHome(onTestFinished: (fn: () => Promise<void>) => void): string {
+  const home = makeHome();
+  onTestFinished(async () => {
+    const left = await reap(home);
+    fs.rmSync(home, { recursive: true, force: true });
+    if (left.length > 0) throw new Error(`processes left behind by the test: ${left.join(', ')}`);
+  });
+  return home;
 }
 
 /** Environment for the CLI under test: short restart backoffs so tests stay quick. */
@@ -71,6 +87,14 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv): ChildProcess &
 /** Run the CLI to completion. */
 export function cli(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
   return spawnCli(args, env).done;
+}
+
+/**
+ * Run a command that starts no process (`worker status|logs|list`) in-process, in the HOME of
+ * `env`: no node start-up per call (see runCli). `args` follow `kubiya`.
+ */
+export function cliInProcess(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
+  return runCli(args, { env, home: env.HOME });
 }
 
 /** Poll until `fn` returns a truthy value. */

@@ -73,9 +73,11 @@ describe('reading ~/.kubiya/config', () => {
     expect(() => loadKubiyaConfig(file)).toThrow(`${file}:5:16: contexts[0].context.api-url: expected string`);
   });
 
-  it('KUBIYA_CONFIG overrides the path', () => {
+  it('KUBIYA_CONFIG overrides the path; without it the file is under the given environment\'s HOME', () => {
     expect(kubiyaConfigPath({ KUBIYA_CONFIG: file })).toBe(file);
-    expect(kubiyaConfigPath({ HOME: '/h' })).toBe(path.join(process.env.HOME || os.homedir(), '.kubiya', 'config'));
+    // the environment is injected (the CLI runs in-process in tests): its HOME wins over the process's
+    expect(kubiyaConfigPath({ HOME: '/h' })).toBe(path.join('/h', '.kubiya', 'config'));
+    expect(kubiyaConfigPath({})).toBe(path.join(os.homedir(), '.kubiya', 'config'));
   });
 });
 

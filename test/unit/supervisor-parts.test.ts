@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ProxyPlan } from '../../src/config/plan.js';
 import { backoffMs, RestartTracker } from '../../src/supervisor/policy.js';
-import { validateQueueId } from '../../src/supervisor/queue-dir.js';
+import { validateQueueId } from '../../src/config/queue-id.js';
 import { LineSplitter, RotatingLog, tailLines } from '../../src/supervisor/rotating-log.js';
 import { packageSpec } from '../../src/supervisor/worker-command.js';
 import { engineKey, gatewayEndpoint, PLACEHOLDER_KEY, workerEnv } from '../../src/supervisor/worker-env.js';
@@ -44,6 +44,19 @@ describe('RotatingLog', () => {
     log.write('after\n');
     log.close();
     expect(fs.readFileSync(file, 'utf8')).toBe('before\nafter\n');
+  });
+
+  it('drops what a child writes after the log was closed instead of throwing EBADF (the supervisor would exit 1)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rot-'));
+    const file = path.join(dir, 'late.log');
+    const log = new RotatingLog(file, 1000, 1);
+    log.write('last line\n');
+    log.close();
+    const other = fs.openSync(path.join(dir, 'other'), 'w'); // may reuse the closed fd number
+    expect(() => log.write('too late\n')).not.toThrow();
+    fs.closeSync(other);
+    expect(fs.readFileSync(file, 'utf8')).toBe('last line\n');
+    expect(fs.readFileSync(path.join(dir, 'other'), 'utf8')).toBe('');
   });
 });
 

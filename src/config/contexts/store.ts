@@ -10,7 +10,7 @@ import { contextsFromData, kubiyaConfigSchema, type KubiyaContext } from './sche
 /** `$KUBIYA_CONFIG` or `~/.kubiya/config`. */
 export function kubiyaConfigPath(env: NodeJS.ProcessEnv = process.env): string {
   const p = env.KUBIYA_CONFIG;
-  return p && p.trim() !== '' ? path.resolve(expandHome(p.trim())) : path.join(kubiyaDir(), 'config');
+  return p && p.trim() !== '' ? path.resolve(expandHome(p.trim(), env)) : path.join(kubiyaDir(env), 'config');
 }
 
 /**

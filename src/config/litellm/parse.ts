@@ -6,7 +6,7 @@ import { expandHome } from '../../util/paths.js';
 
 /** Where a config came from. Every form goes through the same loader, so they load identically. */
 export type ConfigSource =
-  | { kind: 'file'; path: string }
+  | { kind: 'file'; path: string; label?: string }
   | { kind: 'text'; text: string; label: string }
   | { kind: 'object'; value: unknown; label: string };
 
@@ -18,7 +18,7 @@ export interface Parsed {
 
 /** The label used in messages: the file path as given, or the source's label. */
 export function sourceLabel(source: ConfigSource): string {
-  return source.kind === 'file' ? source.path : source.label;
+  return source.kind === 'file' ? (source.label ?? source.path) : source.label;
 }
 
 /** Read and parse any source into plain data; syntax errors name the source, line and column. */

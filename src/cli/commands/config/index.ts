@@ -1,6 +1,8 @@
-import { Command } from 'commander';
+import { defineCommand, type CommandGroup } from '../../command.js';
+import type { ContextPatch } from '../../../config/contexts/index.js';
+import type { SetProxyOpts } from './handlers.js';
 
-const EXAMPLES = `
+const HELP = `
 Examples:
   kubiya config set-context prod --api-url https://control-plane.kubiya.ai --organization acme --token $KUBIYA_API_KEY
   kubiya config use-context prod
@@ -10,78 +12,89 @@ Examples:
 
 The file is ~/.kubiya/config (or $KUBIYA_CONFIG); KUBIYA_CONTEXT picks a context for one command.`;
 
-/** An "Examples:" block for one command's --help. */
-const examples = (...lines: string[]): string => `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}`;
+const handlers = () => import('./handlers.js');
 
-/** Registers the `kubiya config` command group (contexts in ~/.kubiya/config). */
-export function register(program: Command): void {
-  const config = program
-    .command('config')
-    .description('Manage contexts in ~/.kubiya/config (control plane URL, API key, local proxy settings)')
-    .addHelpText('after', EXAMPLES);
-  const run = (name: string) => async (...args: unknown[]) => {
-    const m = await import('./handlers.js');
-    await (m.handlers as Record<string, (...a: unknown[]) => Promise<void> | void>)[name](...args);
-  };
-
-  config
-    .command('get-contexts')
-    .description('List contexts; * marks the current one')
-    .option('-o, --output <format>', 'text or json', 'text')
-    .addHelpText('after', examples('kubiya config get-contexts', 'kubiya config get-contexts -o json'))
-    .action(run('getContexts'));
-  config
-    .command('current-context')
-    .description('Print the current context (KUBIYA_CONTEXT wins over the file for one command)')
-    .option('-o, --output <format>', 'text or json', 'text')
-    .addHelpText('after', examples('kubiya config current-context', 'KUBIYA_CONTEXT=staging kubiya config current-context -o json'))
-    .action(run('currentContext'));
-  config
-    .command('use-context <name>')
-    .description('Make a context the current one')
-    .addHelpText('after', examples('kubiya config use-context prod', 'kubiya config get-contexts   # the names you can use'))
-    .action(run('useContext'));
-  config
-    .command('set-context <name>')
-    .description('Create a context, or change fields of an existing one (other fields, litellm-proxy included, are kept)')
-    .option('--api-url <url>', 'control plane URL, e.g. https://control-plane.kubiya.ai')
-    .option('--organization <org>', 'organization name')
-    .option('--user <user>', 'user name (the token is stored under this user)')
-    .option('--token <key>', 'Kubiya API key for the user (stored in the file, mode 0600)')
-    .option('--worker-command <cmd>', 'worker command line for workers started in this context')
-    .option('--llm-gateway-url <url>', 'LLM gateway URL when no local proxy runs')
-    .addHelpText('after', examples('kubiya config set-context prod --api-url https://control-plane.kubiya.ai --organization acme --user me@acme.com', 'kubiya config set-context prod --token "$KUBIYA_API_KEY"', 'kubiya config set-context dev --worker-command "python -m my_worker"'))
-    .action(run('setContext'));
-  config
-    .command('set-proxy')
-    .description("Enable or disable the local LLM proxy of a context and set its LiteLLM config")
-    .option('--context <name>', 'context to change (default: the current one)')
-    .option('--enable', 'run the local proxy for workers of this context')
-    .option('--disable', 'do not run the local proxy')
-    .option('--config-file <file>', 'LiteLLM config file (YAML or JSON; ~ expands when used; a relative path is stored as an absolute one)')
-    .option('--config-json <json>', 'inline LiteLLM config as JSON')
-    .option('--model <model>', 'default model for the worker')
-    .addHelpText('after', `
-Examples:
-  kubiya config set-proxy --enable --config-file ~/.kubiya/litellm_production.yaml
-  kubiya config set-proxy --context dev --enable --config-json '{"model_list":[{"model_name":"llama3","litellm_params":{"model":"ollama/llama3"}}]}'
-  kubiya config set-proxy --disable`)
-    .action(run('setProxy'));
-  config
-    .command('delete-context <name>')
-    .description('Delete a context (its user entry is kept)')
-    .addHelpText('after', examples('kubiya config delete-context staging'))
-    .action(run('deleteContext'));
-  config
-    .command('rename-context <old> <new>')
-    .description('Rename a context (current-context follows)')
-    .addHelpText('after', examples('kubiya config rename-context default prod'))
-    .action(run('renameContext'));
-  config
-    .command('view')
-    .description('Show the config file; tokens and keys are masked unless --raw')
-    .option('--raw', 'show tokens and keys unmasked')
-    .option('-o, --output <format>', 'yaml (text) or json', 'text')
-    .addHelpText('after', examples('kubiya config view', 'kubiya config view -o json', 'kubiya config view --raw   # prints your tokens'))
-    .action(run('view'));
-}
+/** `kubiya config ...`: contexts in ~/.kubiya/config. */
+export const configCommands: CommandGroup = {
+  name: 'config',
+  description: 'Manage contexts in ~/.kubiya/config (control plane URL, API key, local proxy settings)',
+  helpText: HELP,
+  commands: [
+    defineCommand({
+      name: 'get-contexts',
+      description: 'List contexts; * marks the current one',
+      output: 'text or json',
+      examples: ['kubiya config get-contexts', 'kubiya config get-contexts -o json'],
+      handler: async () => (await handlers()).getContexts,
+    }),
+    defineCommand({
+      name: 'current-context',
+      description: 'Print the current context (KUBIYA_CONTEXT wins over the file for one command)',
+      output: 'text or json',
+      examples: ['kubiya config current-context', 'KUBIYA_CONTEXT=staging kubiya config current-context -o json'],
+      handler: async () => (await handlers()).currentContext,
+    }),
+    defineCommand<object, [string]>({
+      name: 'use-context <name>',
+      description: 'Make a context the current one',
+      examples: ['kubiya config use-context prod', 'kubiya config get-contexts   # the names you can use'],
+      handler: async () => (await handlers()).useContext,
+    }),
+    defineCommand<ContextPatch, [string]>({
+      name: 'set-context <name>',
+      description: 'Create a context, or change fields of an existing one (other fields, litellm-proxy included, are kept)',
+      options: [
+        { flags: '--api-url <url>', description: 'control plane URL, e.g. https://control-plane.kubiya.ai' },
+        { flags: '--organization <org>', description: 'organization name' },
+        { flags: '--user <user>', description: 'user name (the token is stored under this user)' },
+        { flags: '--token <key>', description: 'Kubiya API key for the user (stored in the file, mode 0600)' },
+        { flags: '--worker-command <cmd>', description: 'worker command line for workers started in this context' },
+        { flags: '--llm-gateway-url <url>', description: 'LLM gateway URL when no local proxy runs' },
+      ],
+      examples: [
+        'kubiya config set-context prod --api-url https://control-plane.kubiya.ai --organization acme --user me@acme.com',
+        'kubiya config set-context prod --token "$KUBIYA_API_KEY"',
+        'kubiya config set-context dev --worker-command "python -m my_worker"',
+      ],
+      handler: async () => (await handlers()).setContext,
+    }),
+    defineCommand<SetProxyOpts>({
+      name: 'set-proxy',
+      description: 'Enable or disable the local LLM proxy of a context and set its LiteLLM config',
+      options: [
+        { flags: '--context <name>', description: 'context to change (default: the current one)' },
+        { flags: '--enable', description: 'run the local proxy for workers of this context' },
+        { flags: '--disable', description: 'do not run the local proxy' },
+        { flags: '--config-file <file>', description: 'LiteLLM config file (YAML or JSON; ~ expands when used; a relative path is stored as an absolute one)' },
+        { flags: '--config-json <json>', description: 'inline LiteLLM config as JSON' },
+        { flags: '--model <model>', description: 'default model for the worker' },
+      ],
+      examples: [
+        'kubiya config set-proxy --enable --config-file ~/.kubiya/litellm_production.yaml',
+        `kubiya config set-proxy --context dev --enable --config-json '{"model_list":[{"model_name":"llama3","litellm_params":{"model":"ollama/llama3"}}]}'`,
+        'kubiya config set-proxy --disable',
+      ],
+      handler: async () => (await handlers()).setProxy,
+    }),
+    defineCommand<object, [string]>({
+      name: 'delete-context <name>',
+      description: 'Delete a context (its user entry is kept)',
+      examples: ['kubiya config delete-context staging'],
+      handler: async () => (await handlers()).deleteContext,
+    }),
+    defineCommand<object, [string, string]>({
+      name: 'rename-context <old> <new>',
+      description: 'Rename a context (current-context follows)',
+      examples: ['kubiya config rename-context default prod'],
+      handler: async () => (await handlers()).renameContext,
+    }),
+    defineCommand<{ raw?: boolean }>({
+      name: 'view',
+      description: 'Show the config file; tokens and keys are masked unless --raw',
+      options: [{ flags: '--raw', description: 'show tokens and keys unmasked' }],
+      output: 'yaml (text) or json',
+      examples: ['kubiya config view', 'kubiya config view -o json', 'kubiya config view --raw   # prints your tokens'],
+      handler: async () => (await handlers()).view,
+    }),
+  ],
+};

@@ -1,10 +1,9 @@
-import fs from 'node:fs';
 import { loadLiteLLMConfig } from '../../../config/litellm/load.js';
 import { UserError } from '../../../errors.js';
 import { createLogger, engineSecrets, startEngine } from '../../../engine/index.js';
-import { writeFileAtomic } from '../../../util/atomic-write.js';
-import { capYoungGeneration } from '../../../engine/observability/memory.js';
-import { configPath } from './config-path.js';
+import { EXIT_PORT_IN_USE, capYoungGeneration, removeOwnPortFile, writePortFile } from '../../../engine/child-contract.js';
+import type { Handler } from '../../command.js';
+import { configSource } from './config-path.js';
 
 export interface ProxyStartOptions {
   config?: string;
@@ -19,36 +18,37 @@ export interface ProxyStartOptions {
   exitWithParent?: boolean;
 }
 
-/** Exit code when the port is taken, so a supervisor can tell it apart and retry (errno EADDRINUSE). */
-export const EXIT_ADDR_IN_USE = 98;
-
-/** `kubiya proxy start`: serve until SIGTERM/SIGINT, then drain and exit 0. */
-export async function proxyStart(opts: ProxyStartOptions): Promise<void> {
+/**
+ * `kubiya proxy start`: serve until SIGTERM/SIGINT, then drain and exit 0. This process is the
+ * engine's alone (standalone or as the supervisor's child), so it tunes and exits the process itself.
+ */
+export const proxyStart: Handler<ProxyStartOptions> = async (ctx, opts) => {
   const port = Number(opts.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port must be an integer from 0 to 65535, not "${opts.port}"`);
   const drainS = Number(opts.drainTimeout);
   if (!Number.isFinite(drainS) || drainS < 0) throw new UserError(`--drain-timeout must be a number of seconds, not "${opts.drainTimeout}"`);
-  const loaded = loadLiteLLMConfig({ kind: 'file', path: configPath(opts.config) });
+  const { env } = ctx;
+  const loaded = loadLiteLLMConfig(configSource(opts.config, ctx), { env });
   capYoungGeneration(); // this process is the engine's alone: keep its memory small under load
   // like LiteLLM: environment_variables from the config become the engine's environment
-  Object.assign(process.env, loaded.environment);
+  Object.assign(env, loaded.environment);
   const ls = loaded.config.litellm_settings;
   const debug = !!(opts.detailedDebug || opts.detailed_debug || opts.debug || ls.set_verbose);
-  const logger = createLogger({ json: !!(opts.jsonLogs || ls.json_logs), level: debug ? 'debug' : 'info', secrets: engineSecrets(loaded).secretValues });
+  const logger = createLogger({ json: !!(opts.jsonLogs || ls.json_logs), level: debug ? 'debug' : 'info', secrets: engineSecrets(loaded, env).secretValues });
 
   let engine;
   try {
-    engine = await startEngine({ loaded, host: opts.host, port, logger, debug, drainTimeoutMs: drainS * 1000 });
+    engine = await startEngine({ loaded, host: opts.host, port, logger, debug, env, drainTimeoutMs: drainS * 1000 });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') throw new UserError(`port ${port} on ${opts.host} is already in use (pick another with --port, or --port 0 for a free one)`, { exitCode: EXIT_ADDR_IN_USE });
+    if (code === 'EADDRINUSE') throw new UserError(`port ${port} on ${opts.host} is already in use (pick another with --port, or --port 0 for a free one)`, { exitCode: EXIT_PORT_IN_USE });
     if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new UserError(`cannot bind ${opts.host}: no such local address`);
     if (code === 'EACCES') throw new UserError(`not allowed to bind port ${port} (ports below 1024 need privileges)`);
     throw e;
   }
   const { portFile } = opts;
   if (portFile) {
-    writeFileAtomic(portFile, `${JSON.stringify({ pid: process.pid, host: engine.host, port: engine.port, url: engine.url })}\n`, 0o600);
+    writePortFile(portFile, { pid: process.pid, host: engine.host, port: engine.port, url: engine.url });
   }
 
   await new Promise<void>((resolve) => {
@@ -62,14 +62,13 @@ export async function proxyStart(opts: ProxyStartOptions): Promise<void> {
       logger.info({ signal, drain_timeout_s: drainS }, 'draining: no new connections, finishing in-flight requests');
       engine.close().then(resolve, resolve);
     };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
+    ctx.onSignal(['SIGTERM', 'SIGINT'], stop);
     if (opts.exitWithParent) watchParent(() => stop('SIGTERM'), logger);
   });
-  if (portFile) removeOwnPortFile(portFile);
+  if (portFile) removeOwnPortFile(portFile, process.pid);
   logger.info({}, 'proxy engine stopped');
   process.exit(0);
-}
+};
 
 /**
  * A supervisor that is SIGKILLed cannot stop its engine: the engine notices it was re-parented
@@ -84,13 +83,4 @@ function watchParent(stop: () => void, logger: { warn: (o: object, m: string) =>
     stop();
   }, 1000);
   timer.unref();
-}
-
-function removeOwnPortFile(file: string): void {
-  try {
-    const info = JSON.parse(fs.readFileSync(file, 'utf8')) as { pid?: number };
-    if (info.pid === process.pid) fs.rmSync(file, { force: true });
-  } catch {
-    /* already gone or rewritten by someone else */
-  }
 }

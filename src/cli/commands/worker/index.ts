@@ -1,10 +1,102 @@
-import type { Command } from 'commander';
-import { registerStart } from './start.js';
-import { registerManage } from './manage.js';
+import { defineCommand, type CommandGroup } from '../../command.js';
+import type { StartFlags } from './start.js';
+import type { LogsOpts, StopOpts } from './manage.js';
 
-/** Registers the `kubiya worker` command group: start (resolution, dry-run) and stop/status/logs/list. */
-export function register(program: Command): void {
-  const worker = program.command('worker').description('Run and manage workers, each behind its own local LLM proxy');
-  registerStart(worker);
-  registerManage(worker);
-}
+const RESOLUTION = `Where the worker's LLM settings come from (a higher level wins, setting by setting):
+  1. flags     --enable-local-proxy, --proxy-config-file, --proxy-config-json, --model
+  2. env       KUBIYA_ENABLE_LOCAL_PROXY, KUBIYA_PROXY_CONFIG_FILE, KUBIYA_PROXY_CONFIG_JSON, KUBIYA_MODEL
+  3. context   litellm-proxy block of the current context (~/.kubiya/config, KUBIYA_CONTEXT)
+  4. queue     the queue's settings from the control plane (needs an API key)
+  5. gateway   no local proxy: the worker uses the LLM gateway with your API key`;
+
+const manage = () => import('./manage.js');
+
+/** `kubiya worker ...`: start (resolution, dry-run) and stop/status/logs/list, plus the daemon's hidden entry. */
+export const workerCommands: CommandGroup = {
+  name: 'worker',
+  description: 'Run and manage workers, each behind its own local LLM proxy',
+  commands: [
+    defineCommand<StartFlags, [string[]]>({
+      name: 'start',
+      description: 'Start a worker for a queue, behind a local LLM proxy or the LLM gateway',
+      args: [{ name: '[command...]', description: 'worker command after "--" (default: the queue venv\'s worker)' }],
+      options: [
+        { flags: '--queue-id <id>', description: 'the worker queue id (letters, digits, . _ -)', required: true },
+        { flags: '--type <type>', description: 'where the worker runs', choices: ['local'], default: 'local' },
+        { flags: '--enable-local-proxy', description: 'run the bundled LLM proxy for this worker' },
+        { flags: '--no-enable-local-proxy', description: 'do not run the local proxy (use the LLM gateway)' },
+        { flags: '--disable-local-proxy', description: 'same as --no-enable-local-proxy' },
+        { flags: '--proxy-config-file <file>', description: 'LiteLLM config file (YAML or JSON)' },
+        { flags: '--proxy-config-json <json>', description: 'LiteLLM config as inline JSON' },
+        { flags: '--model <model>', description: 'default model for the worker' },
+        { flags: '--control-plane-url <url>', description: 'control plane URL (default https://control-plane.kubiya.ai)' },
+        { flags: '--api-key <key>', description: 'Kubiya API key (prefer KUBIYA_API_KEY or a context token: flags show in ps)' },
+        { flags: '--gateway-url <url>', description: 'LLM gateway URL when no local proxy runs (default https://llm-proxy.kubiya.ai)' },
+        { flags: '--proxy-timeout <s>', description: 'seconds to wait for the local proxy to become ready (default: the queue\'s local_proxy_timeout_seconds, else 30)' },
+        { flags: '-d, --daemon', description: 'run in the background (see kubiya worker status|logs|stop)' },
+        { flags: '--worker-command <cmd>', description: 'worker command line (quoted); "-- cmd args" wins over it' },
+        { flags: '--package-source <src>', description: 'where the worker package is installed from' },
+        { flags: '--package-version <version>', description: 'worker package version' },
+        { flags: '--local-wheel <file>', description: 'install the worker from a local wheel' },
+        { flags: '--max-log-size <size>', description: 'rotate logs at this size (10KB, 5MB, 1GB)', default: '100MB' },
+        { flags: '--max-log-backups <n>', description: 'rotated log files to keep', default: '5' },
+        { flags: '--grace <s>', description: 'seconds the worker gets to exit after SIGTERM before SIGKILL', default: '30' },
+        { flags: '--dry-run', description: 'print the resolved plan and start nothing' },
+      ],
+      output: 'text or json (with --dry-run)',
+      notes: RESOLUTION,
+      examples: [
+        'kubiya worker start --queue-id q1 --proxy-config-file ./litellm.yaml --dry-run',
+        'kubiya worker start --queue-id q1 --enable-local-proxy --model gpt-4o -d',
+        'kubiya worker start --queue-id q1 --dry-run --output json',
+        'kubiya worker start --queue-id q1 -- python -m my_worker --verbose',
+      ],
+      handler: async () => (await import('./start.js')).workerStart,
+    }),
+    defineCommand<StopOpts>({
+      name: 'stop',
+      description: 'Stop a queue\'s worker and its proxy (worker first, then the proxy drains)',
+      options: [
+        { flags: '--queue-id <id>', description: 'the queue to stop', required: true },
+        { flags: '--force', description: 'kill the supervisor, worker and proxy at once (SIGKILL)', default: false },
+        { flags: '--timeout <seconds>', description: 'how long to wait for an orderly stop before killing what is left', default: '30' },
+      ],
+      examples: ['kubiya worker stop --queue-id prod', 'kubiya worker stop --queue-id prod --timeout 60', 'kubiya worker stop --queue-id prod --force'],
+      handler: async () => (await manage()).workerStop,
+    }),
+    defineCommand<{ queueId?: string }>({
+      name: 'status',
+      description: 'Show whether queues are running: pids, uptime, proxy URL and health, restarts, log sizes',
+      options: [{ flags: '--queue-id <id>', description: 'one queue (default: every queue)' }],
+      output: 'text or json',
+      examples: ['kubiya worker status --queue-id prod', 'kubiya worker status --output json'],
+      handler: async () => (await manage()).workerStatus,
+    }),
+    defineCommand<LogsOpts>({
+      name: 'logs',
+      description: "Print or follow a queue's worker log (or its proxy log)",
+      options: [
+        { flags: '--queue-id <id>', description: 'the queue', required: true },
+        { flags: '-f, --follow', description: 'keep printing new lines (Ctrl-C to stop)', default: false },
+        { flags: '--proxy', description: 'the proxy log (litellm_proxy.log) instead of the worker log', default: false },
+        { flags: '-n, --lines <n>', description: 'how many lines from the end', default: '100' },
+      ],
+      examples: ['kubiya worker logs --queue-id prod -n 20', 'kubiya worker logs --queue-id prod -f', 'kubiya worker logs --queue-id prod --proxy -f'],
+      handler: async () => (await manage()).workerLogs,
+    }),
+    defineCommand({
+      name: 'list',
+      description: 'List every queue directory in ~/.kubiya/workers and its state',
+      output: 'text or json',
+      examples: ['kubiya worker list', 'kubiya worker list -o json'],
+      handler: async () => (await manage()).workerList,
+    }),
+    defineCommand<{ queueId: string }>({
+      name: '__supervise',
+      description: 'internal: the detached supervisor started by `worker start --daemon`',
+      options: [{ flags: '--queue-id <id>', required: true }],
+      hidden: true,
+      handler: async () => (await manage()).supervise,
+    }),
+  ],
+};

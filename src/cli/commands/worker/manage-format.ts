@@ -1,8 +1,8 @@
-import chalk from 'chalk';
-import { formatBytes, formatUptime, type QueueStatus } from '../../../supervisor/status.js';
+import type { ChalkInstance } from 'chalk';
+import { formatBytes, formatUptime, type QueueStatus } from '../../../supervisor/index.js';
 
 /** The text form of `worker status` for one queue. */
-export function printStatus(s: QueueStatus): string {
+export function printStatus(s: QueueStatus, chalk: ChalkInstance): string {
   const state = s.state === 'running' ? chalk.green('running') : s.state === 'stale' ? chalk.yellow('stale') : chalk.dim('stopped');
   const lines: [string, string][] = [['queue', s.queue_id]];
   if (s.state === 'running') lines.push(['state', `${state} (${s.mode}, supervisor pid ${s.supervisor_pid}, up ${formatUptime(s.uptime_seconds)})`]);

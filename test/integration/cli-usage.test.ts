@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeHome } from './config-run.js';
 
@@ -29,6 +31,28 @@ describe('--help of every command', () => {
     try {
       const r = await h.run(['worker', 'start', '--help']);
       expect(r.stdout.replace(/\s+/g, ' ')).toMatch(/--proxy-timeout <s> .*else 30\)/);
+    } finally {
+      h.cleanup();
+    }
+  });
+});
+
+// One parser for -o/--output on every command that has it: an unknown format is a usage error
+// (exit 2) naming the accepted values, before the command does anything.
+const WITH_OUTPUT = [
+  ['config', 'get-contexts'], ['config', 'current-context'], ['config', 'view'], ['worker', 'status'], ['worker', 'list'],
+  ['proxy', 'validate', path.resolve(__dirname, '../../templates/mock.yaml')], ['worker', 'start', '--queue-id', 'q', '--dry-run'],
+];
+
+describe('-o/--output', () => {
+  it.each(WITH_OUTPUT)('kubiya %s %s -o yaml is exit 2 naming text and json', async (...args) => {
+    const h = makeHome();
+    try {
+      for (const flag of [['-o', 'yaml'], ['--output=yaml']]) {
+        const r = await h.run([...args, ...flag]);
+        expect([r.code, r.stderr, r.stdout]).toEqual([2, 'error: -o/--output must be one of text, json; found "yaml"', '']);
+      }
+      expect(fs.existsSync(path.join(h.home, '.kubiya'))).toBe(false);
     } finally {
       h.cleanup();
     }

@@ -1,0 +1,73 @@
+/**
+ * The contract between the supervisor (`kubiya worker start`) and the engine child it spawns
+ * (`kubiya proxy start`): the arguments, the port file, the exit codes and the readiness path.
+ * Both sides import this module, so it stays light: no engine code, only node:fs.
+ */
+import fs from 'node:fs';
+import { ExitCode } from '../errors.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+
+// a `proxy start` process is the engine's alone, so it may tune V8 for it (node built-ins only: still light)
+export { capYoungGeneration } from './observability/memory.js';
+
+/** The engine child binds loopback only: the worker is on the same machine. */
+export const ENGINE_HOST = '127.0.0.1';
+
+/** Exit code when the port is taken (errno EADDRINUSE), so the supervisor can tell it apart and retry. */
+export const EXIT_PORT_IN_USE = 98;
+
+/** Exit code when the config is rejected (the CLI's usage error): retrying cannot help. */
+export const EXIT_CONFIG_REJECTED = ExitCode.usage;
+
+/** GET here answers 200 once the engine serves requests. */
+export const READINESS_PATH = '/health/readiness';
+
+/** What the engine writes to the port file once it is bound (atomically, mode 0600). */
+export interface PortFileInfo {
+  pid: number;
+  host: string;
+  port: number;
+  url: string;
+}
+
+/** What the supervisor passes to `kubiya proxy start`. */
+export interface EngineChildArgs {
+  configFile: string;
+  /** 0: the engine binds a free port itself and reports it in the port file (no probe-then-close race) */
+  port: number;
+  portFile: string;
+}
+
+/**
+ * The `kubiya proxy start` arguments for a supervised engine: loopback, the port file, and
+ * `--exit-with-parent` so an engine whose supervisor was SIGKILLed drains and exits on its own.
+ */
+export function engineChildArgs(a: EngineChildArgs): string[] {
+  return ['proxy', 'start', '--config', a.configFile, '--host', ENGINE_HOST, '--port', String(a.port), '--port-file', a.portFile, '--exit-with-parent'];
+}
+
+/** Engine side: report the bound address. */
+export function writePortFile(file: string, info: PortFileInfo): void {
+  writeFileAtomic(file, `${JSON.stringify(info)}\n`, 0o600);
+}
+
+/** Supervisor side: the port and URL the engine `pid` reported, or undefined while there is none (or another's). */
+export function readPortFile(file: string, pid: number): { port: number; url: string } | undefined {
+  try {
+    const v = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<PortFileInfo>;
+    if (typeof v.port !== 'number' || (v.pid !== undefined && v.pid !== pid)) return undefined;
+    return { port: v.port, url: v.url ?? `http://${ENGINE_HOST}:${v.port}` };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Engine side, on exit: remove the port file if it is still ours (a restarted engine may have rewritten it). */
+export function removeOwnPortFile(file: string, pid: number): void {
+  try {
+    const info = JSON.parse(fs.readFileSync(file, 'utf8')) as { pid?: number };
+    if (info.pid === pid) fs.rmSync(file, { force: true });
+  } catch {
+    /* already gone or rewritten by someone else */
+  }
+}

@@ -1,0 +1,24 @@
+/**
+ * The supervisor's front door for the CLI: run a worker behind its engine (foreground or daemon),
+ * and stop, inspect and tail queues. Everything takes the environment (HOME) it works in.
+ * Starting a worker loads the config schema, YAML and the spinner: those load only when one starts,
+ * so `worker status|stop|logs|list` stay quick.
+ */
+import type { ProxyPlan, WorkerStartOptions } from '../config/plan.js';
+import type { SupervisorIo } from './io.js';
+
+export type { SupervisorIo } from './io.js';
+export { stopQueue, type StopResult } from './stop.js';
+export { queueStatus, formatBytes, formatUptime, type QueueStatus } from './status.js';
+export { listQueueIds, queuePaths, type QueuePaths } from './queue-dir.js';
+export { showLog } from './logs.js';
+
+/** Run a worker for a resolved plan (see run.ts); resolves to the CLI's exit code. */
+export async function runWorker(plan: ProxyPlan, options: WorkerStartOptions, io: SupervisorIo): Promise<number> {
+  return (await import('./run.js')).runWorker(plan, options, io);
+}
+
+/** The detached supervisor's side of `worker start --daemon` (see daemon.ts). */
+export async function runDaemon(queueId: string, io: SupervisorIo): Promise<number> {
+  return (await import('./daemon.js')).runDaemon(queueId, io);
+}
