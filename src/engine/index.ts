@@ -41,7 +41,7 @@ export interface EngineHandle {
   host: string;
   url: string;
   table: RouteTable;
-  /** Subscribe to settled events (one per inference request, delivered off the response path); returns the unsubscribe. */
+  /** Subscribe to settled events (one per inference request, delivered off the response path); returns the unsubscribe */
   onSettled(fn: SettledSubscriber): () => void;
   /** stop accepting, drain in-flight requests up to the drain timeout, then close everything */
   close(): Promise<void>;
@@ -75,7 +75,9 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
   const host = opts.host ?? '127.0.0.1';
   const table = await buildRouteTable(loaded, env);
   const client = new UpstreamClient();
-  const settled = new SettledBus((err) => logger.warn({ error: err instanceof Error ? err.message : String(err) }, 'settled-event subscriber failed'));
+  const settled = new SettledBus((err) => {
+    logger.warn({ error: err instanceof Error ? err.message : String(err) }, 'settled-event subscriber failed');
+  });
   for (const fn of opts.subscribers ?? []) settled.subscribe(fn);
   const ctx: EngineContext = {
     table,

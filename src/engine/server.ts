@@ -10,6 +10,7 @@ import { GatewayError } from './errors.js';
 import { sendJson } from './http/respond.js';
 import { OPENAI_FORMAT, ResponseWriter, type ApiFormat } from './http/response-writer.js';
 import type { SettledEndpoint } from './observability/settled.js';
+import type { EndpointKind } from './wire.js';
 
 /** A POST route: the API it speaks, the endpoint its settled event names (none: no event), its handler. */
 interface PostRoute {
@@ -18,14 +19,24 @@ interface PostRoute {
   handle(ctx: EngineContext, req: IncomingMessage, w: ResponseWriter, route: string): Promise<void>;
 }
 
+const openai = (kind: EndpointKind): PostRoute => ({
+  format: OPENAI_FORMAT,
+  endpoint: kind,
+  handle: (ctx, req, w) => handleOpenAI(kind, ctx, req, w),
+});
+// Anthropic Messages: every error, auth included, in Anthropic's shape; count_tokens settles no event
+const messages = (endpoint?: SettledEndpoint): PostRoute => ({
+  format: ANTHROPIC_FORMAT,
+  endpoint,
+  handle: (ctx, req, w, route) => handleMessages(route, ctx, req, w),
+});
 // a Map, not an object: a route such as `/constructor` must not find Object.prototype's members
 const POST_ROUTES = new Map<string, PostRoute>([
-  ['/chat/completions', { format: OPENAI_FORMAT, endpoint: 'chat', handle: (ctx, req, w) => handleOpenAI('chat', ctx, req, w) }],
-  ['/completions', { format: OPENAI_FORMAT, endpoint: 'completion', handle: (ctx, req, w) => handleOpenAI('completion', ctx, req, w) }],
-  ['/embeddings', { format: OPENAI_FORMAT, endpoint: 'embedding', handle: (ctx, req, w) => handleOpenAI('embedding', ctx, req, w) }],
-  // Anthropic Messages: every error, auth included, in Anthropic's shape
-  ['/messages', { format: ANTHROPIC_FORMAT, endpoint: 'messages', handle: (ctx, req, w, route) => handleMessages(route, ctx, req, w) }],
-  ['/messages/count_tokens', { format: ANTHROPIC_FORMAT, handle: (ctx, req, w, route) => handleMessages(route, ctx, req, w) }],
+  ['/chat/completions', openai('chat')],
+  ['/completions', openai('completion')],
+  ['/embeddings', openai('embedding')],
+  ['/messages', messages('messages')],
+  ['/messages/count_tokens', messages()],
 ]);
 const OPENAI_POST = ['/chat/completions', '/completions', '/embeddings'];
 const OPEN_GET = new Set(['/health/liveliness', '/health/liveness', '/health/readiness']);
@@ -57,7 +68,9 @@ export function createServer(ctx: EngineContext): http.Server {
     res.once('close', () => {
       ctx.inflight--;
       if (!res.writableFinished) w.link.fire();
-      if (ctx.debug) ctx.logger.debug(w.logFields({ method: req.method, path: req.url, status: res.statusCode, ms: +(performance.now() - t0).toFixed(2) }), 'request');
+      if (!ctx.debug) return;
+      const ms = +(performance.now() - t0).toFixed(2);
+      ctx.logger.debug(w.logFields({ method: req.method, path: req.url, status: res.statusCode, ms }), 'request');
     });
     void serve(ctx, req, w, route, post);
   });
@@ -72,7 +85,7 @@ export function createServer(ctx: EngineContext): http.Server {
 }
 
 /** One request, start to end: whatever it throws is answered (and settled) by its writer. */
-async function serve(ctx: EngineContext, req: IncomingMessage, w: ResponseWriter, route: string, post: PostRoute | undefined): Promise<void> {
+async function serve(ctx: EngineContext, req: IncomingMessage, w: ResponseWriter, route: string, post?: PostRoute): Promise<void> {
   try {
     if (post) {
       const pending = w.authenticate(req.headers);

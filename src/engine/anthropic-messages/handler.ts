@@ -24,7 +24,8 @@ function acceptsTopK(ctx: EngineContext, model: string): boolean {
 /**
  * POST /v1/messages and /v1/messages/count_tokens: Anthropic Messages in, any provider out. The
  * request becomes an OpenAI chat request for the same router the chat endpoint uses; the answer (or
- * stream) is translated back. The writer speaks Anthropic's error shape (ANTHROPIC_FORMAT) for every error, auth included.
+ * stream) is translated back. The writer sends every error, auth included, in Anthropic's shape
+ * (ANTHROPIC_FORMAT).
  */
 export async function handleMessages(route: string, ctx: EngineContext, req: IncomingMessage, w: ResponseWriter): Promise<void> {
   const raw = (w.body = await readJsonBody(req, ctx.maxRequestBytes));
@@ -38,6 +39,8 @@ export async function handleMessages(route: string, ctx: EngineContext, req: Inc
   const outcome = await dispatch(ctx, w.route('chat', t.body, t.model, t.stream));
   // `model` echoes the requested name, unless a fallback group answered: then it names that group
   const model = outcome.attemptedFallbacks ? outcome.deployment.modelName : t.model;
-  if (outcome.type === 'json') return w.sendAnswer(outcome, JSON.stringify(toAnthropicMessage(outcome.response, model, t.stopSequences)));
+  if (outcome.type === 'json') {
+    return w.sendAnswer(outcome, JSON.stringify(toAnthropicMessage(outcome.response, model, t.stopSequences)));
+  }
   return w.sendStream(outcome, new AnthropicStreamTranslator(model, t.stopSequences, estimateChatPromptTokens(t.body)));
 }

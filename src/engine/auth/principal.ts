@@ -45,7 +45,7 @@ export function endUserOf(body: JsonObject | undefined): string | undefined {
   return typeof id === 'string' && id !== '' ? id : undefined;
 }
 
-/** `p` for one request on behalf of `endUser`: a derived object only when there is one (`p` itself is shared and frozen). */
+/** `p` on behalf of `endUser` for one request: a derived object only when there is one (`p` is shared, frozen). */
 export function forEndUser(p: Principal, endUser: string | undefined): Principal {
   return endUser === undefined || endUser === p.endUserId ? p : Object.freeze({ ...p, endUserId: endUser });
 }

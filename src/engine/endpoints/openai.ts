@@ -83,6 +83,7 @@ class OpenAIFraming implements StreamFraming {
     if (!this.includeUsage || this.sawUsage || !last) return 'data: [DONE]\n\n';
     // the upstream ignored stream_options: give the client the usage chunk it asked for, estimated
     const usage = { prompt_tokens: 0, completion_tokens: this.completion, total_tokens: this.completion };
-    return `data: ${JSON.stringify({ id: last.id, object: last.object, created: last.created, model: last.model, choices: [], usage })}\n\ndata: [DONE]\n\n`;
+    const chunk = { id: last.id, object: last.object, created: last.created, model: last.model, choices: [], usage };
+    return `data: ${JSON.stringify(chunk)}\n\ndata: [DONE]\n\n`;
   }
 }

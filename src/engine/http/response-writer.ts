@@ -90,7 +90,8 @@ export class ResponseWriter implements SettledSource {
   route(kind: EndpointKind, body: JsonObject, model: string, stream: boolean): RouteRequest {
     this.stream = stream;
     if (this.endpoint && this.ctx.settled.active) this.attempts = [];
-    return { kind, body, model, stream, requestId: this.requestId, client: this.link, principal: this.principal, attempts: this.attempts };
+    const { requestId, link: client, principal, attempts } = this;
+    return { kind, body, model, stream, requestId, client, principal, attempts };
   }
 
   /** A whole answer: 200, the routing headers, `body` as is. */
@@ -129,7 +130,9 @@ export class ResponseWriter implements SettledSource {
     } catch (e) {
       if (res.destroyed) return this.settle('client_abort', 200);
       const err = redactError(toGatewayError(e), this.ctx.secretValues);
-      if (this.ctx.debug || err.errorClass === 'internal') this.ctx.logger.warn(this.logFields({ status: err.status, error: err.message }), 'stream failed');
+      if (this.ctx.debug || err.errorClass === 'internal') {
+        this.ctx.logger.warn(this.logFields({ status: err.status, error: err.message }), 'stream failed');
+      }
       res.end(this.format.streamError(err));
       return this.settle('failure', 200, err);
     }
@@ -142,8 +145,11 @@ export class ResponseWriter implements SettledSource {
     const gone = res.destroyed;
     const started = res.headersSent;
     const err = redactError(toGatewayError(e), this.ctx.secretValues);
-    if (err.errorClass === 'internal') this.ctx.logger.error(this.logFields({ error: e instanceof Error ? e.stack : String(e) }), 'internal error');
-    else if (this.ctx.debug) this.ctx.logger.debug(this.logFields({ status: err.status, error: err.message }), 'request failed');
+    const log = this.ctx.logger;
+    if (err.errorClass === 'internal') {
+      log.error(this.logFields({ error: e instanceof Error ? e.stack : String(e) }), 'internal error');
+    }
+    else if (this.ctx.debug) log.debug(this.logFields({ status: err.status, error: err.message }), 'request failed');
     if (!gone) sendError(res, err, this.headers, this.format.errorBody(err, this.requestId));
     if (gone) this.settle('client_abort', started ? res.statusCode : 499);
     else this.settle('failure', started ? res.statusCode : err.status, err);
@@ -151,7 +157,8 @@ export class ResponseWriter implements SettledSource {
 
   /** `requestId`, the principal's fields (end user included) and `extra`, for a log line of this request. */
   logFields(extra: Record<string, unknown>): Record<string, unknown> {
-    return { requestId: this.requestId, ...principalFields(forEndUser(this.principal, endUserOf(this.body))), ...extra };
+    const principal = forEndUser(this.principal, endUserOf(this.body));
+    return { requestId: this.requestId, ...principalFields(principal), ...extra };
   }
 
   private answerHeaders(outcome: RoutedOutcome): Headers {

@@ -27,13 +27,24 @@ export interface SettledSource {
 }
 
 const NO_TAGS: readonly string[] = Object.freeze([]);
-const NO_USAGE: TokenUsage = Object.freeze({ prompt: 0, completion: 0, total: 0, cached: 0, cacheCreation: 0, reasoning: 0 });
+const NO_USAGE: TokenUsage = Object.freeze({
+  prompt: 0,
+  completion: 0,
+  total: 0,
+  cached: 0,
+  cacheCreation: 0,
+  reasoning: 0,
+});
 // api_base with any secret it embeds masked, once per deployment
 const publicBases = new WeakMap<Deployment, string>();
 
 /** Build the one event of a request. `err` is already masked; `secrets` mask what a deployment's api_base may carry. */
 export function settledEvent(
-  src: SettledSource, status: SettledEvent['status'], httpStatus: number, err: GatewayError | undefined, secrets: readonly string[],
+  src: SettledSource,
+  status: SettledEvent['status'],
+  httpStatus: number,
+  err: GatewayError | undefined,
+  secrets: readonly string[],
 ): SettledEvent {
   const now = performance.now();
   const attempts = src.attempts ?? [];
@@ -42,7 +53,9 @@ export function settledEvent(
   const dep = out?.deployment ?? last?.deployment;
   const body = src.body;
   const usage = last?.usage ?? tokenUsage(out?.type === 'json' ? out.response.usage : src.streamUsage);
-  const tries = out ? { retries: out.attemptedRetries ?? 0, fallbacks: out.attemptedFallbacks ?? 0 } : triesOf(attempts);
+  const tries = out
+    ? { retries: out.attemptedRetries ?? 0, fallbacks: out.attemptedFallbacks ?? 0 }
+    : triesOf(attempts);
   const meta = body && isObject(body.metadata) ? body.metadata : undefined;
   const firstToken = last?.timings.firstToken ?? src.firstTokenAt;
   let upstreamMs = 0;
@@ -80,7 +93,7 @@ export function settledEvent(
   return event;
 }
 
-/** Retries and fallbacks of a request that failed, from its attempts: groups tried after the first, tries in the last one. */
+/** Retries and fallbacks of a failed request, from its attempts: groups after the first, tries in the last one. */
 function triesOf(attempts: readonly AttemptResult[]): { retries: number; fallbacks: number } {
   if (attempts.length === 0) return { retries: 0, fallbacks: 0 };
   const group = attempts[attempts.length - 1].deployment.modelName;

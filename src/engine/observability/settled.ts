@@ -6,9 +6,9 @@ import type { JsonObject } from '../wire.js';
 
 /**
  * One request, settled: everything a spend writer, metrics, traces or a cache need, emitted exactly
- * once per client request to an inference endpoint when its response ended (success or failure, stream or not, client aborts
- * and fallbacks included). Never holds a secret: `apiBase` is the deployment's public URL and error
- * messages are masked.
+ * once per client request to an inference endpoint when its response ended (success or failure,
+ * stream or not, client aborts and fallbacks included). Never holds a secret: `apiBase` is the
+ * deployment's public URL (known secrets masked) and error messages are masked.
  */
 export interface SettledEvent {
   /** the request id (`x-request-id`; LiteLLM's `litellm_call_id`) */
@@ -28,7 +28,7 @@ export interface SettledEvent {
   stream: boolean;
   /** success: the client got a whole answer; failure: an error (status, class); client_abort: the client left first */
   status: 'success' | 'failure' | 'client_abort';
-  /** the HTTP status the client got (200 for a stream that failed after it started; 499 when it left before any answer) */
+  /** the HTTP status the client got (200: a stream that failed after it started; 499: it left before any answer) */
   httpStatus: number;
   errorClass?: ErrorClass;
   errorMessage?: string;
