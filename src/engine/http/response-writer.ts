@@ -150,7 +150,9 @@ export class ResponseWriter implements SettledSource {
       log.error(this.logFields({ error: e instanceof Error ? e.stack : String(e) }), 'internal error');
     }
     else if (this.ctx.debug) log.debug(this.logFields({ status: err.status, error: err.message }), 'request failed');
-    if (!gone) sendError(res, err, this.headers, this.format.errorBody(err, this.requestId));
+    // after a failed answer (a header it cannot send): the error goes out with the first headers only
+    const headers = this.outcome ? this.format.headers(this.requestId) : this.headers;
+    if (!gone) sendError(res, err, headers, this.format.errorBody(err, this.requestId));
     if (gone) this.settle('client_abort', started ? res.statusCode : 499);
     else this.settle('failure', started ? res.statusCode : err.status, err);
   }
