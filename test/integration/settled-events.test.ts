@@ -118,10 +118,10 @@ describe('one settled event per request', () => {
   it('a 401 and a 400 settle as failures; /v1/models and count_tokens do not settle', async () => {
     const before = events.length;
     const denied = await post(`${engine.url}/v1/chat/completions`, { model: 'gpt', messages: msgs }, { authorization: 'Bearer wrong' });
-    const bad = await post(`${engine.url}/v1/chat/completions`, { model: 'gpt', messages: [] }, auth);
+    const bad = await post(`${engine.url}/v1/chat/completions`, { model: 'gpt', messages: [], stream: true }, auth);
     expect([denied.status, bad.status]).toEqual([401, 400]);
     expect(await oneEvent(denied.headers.get('x-request-id'))).toMatchObject({ status: 'failure', httpStatus: 401, errorClass: 'auth', principal: { kind: 'anonymous' }, attempts: 0 });
-    expect(await oneEvent(bad.headers.get('x-request-id'))).toMatchObject({ status: 'failure', httpStatus: 400, errorClass: 'bad_request', requestedModel: 'gpt', principal: { kind: 'master' } });
+    expect(await oneEvent(bad.headers.get('x-request-id'))).toMatchObject({ status: 'failure', httpStatus: 400, errorClass: 'bad_request', requestedModel: 'gpt', stream: true, principal: { kind: 'master' } });
     const models = await fetch(`${engine.url}/v1/models`, { headers: auth });
     const count = await post(`${engine.url}/v1/messages/count_tokens`, { model: 'gpt', messages: msgs }, auth);
     expect([models.status, count.status]).toEqual([200, 200]);
@@ -230,5 +230,18 @@ describe('/v1/messages', () => {
     expect(r.status).toBe(401);
     expect(r.json.error.type).toBe('authentication_error');
     expect(await oneEvent(r.headers.get('request-id'))).toMatchObject({ endpoint: 'messages', status: 'failure', httpStatus: 401, errorClass: 'auth' });
+  });
+});
+
+describe('shutdown', () => {
+  // runs last: every request above (aborted ones included) settled, so close() has nothing to wait for
+  it('close() after all of the above returns at once and loses nothing', async () => {
+    const before = events.length;
+    const r = await post(`${engine.url}/v1/chat/completions`, { model: 'mocked', messages: msgs }, auth);
+    const t0 = performance.now();
+    await engine.close();
+    expect(performance.now() - t0).toBeLessThan(800);
+    expect(events.length).toBe(before + 1);
+    expect(events[events.length - 1].callId).toBe(r.headers.get('x-request-id'));
   });
 });

@@ -50,7 +50,8 @@ export class ResponseWriter implements SettledSource {
   principal: Principal = ANONYMOUS;
   /** the client's parsed body, set by the endpoint as soon as it is read */
   body?: JsonObject;
-  stream = false;
+  /** known once routed (before that, the event reads the body's `stream`) */
+  stream?: boolean;
   outcome?: RoutedOutcome;
   /** collected only while someone subscribes to settled events (else nothing is built) */
   attempts?: AttemptResult[];
@@ -98,7 +99,7 @@ export class ResponseWriter implements SettledSource {
   sendAnswer(outcome: RoutedOutcome, body: string | Buffer): void {
     sendJson(this.res, 200, body, this.answerHeaders(outcome));
     if (this.attempts) this.firstTokenAt = performance.now();
-    this.settle('success', 200);
+    this.settle(this.link.gone ? 'client_abort' : 'success', 200);
   }
 
   /** SSE out, batch by batch with backpressure; a failure after the start ends with the format's error event. */

@@ -14,7 +14,8 @@ export interface SettledSource {
   readonly endpoint?: SettledEndpoint;
   /** the client's body as parsed (undefined when the request failed before it was read) */
   readonly body?: JsonObject;
-  readonly stream: boolean;
+  /** undefined until the request was routed */
+  readonly stream?: boolean;
   /** performance.now() when the request arrived */
   readonly t0: number;
   /** the attempts' results, in order (the last one answered or failed last) */
@@ -70,7 +71,7 @@ export function settledEvent(
     litellmModel: dep?.litellmModel,
     provider: dep?.provider,
     apiBase: dep?.apiBase === undefined ? undefined : publicBase(dep, secrets),
-    stream: src.stream,
+    stream: src.stream ?? body?.stream === true,
     status,
     httpStatus,
     errorClass: status === 'failure' ? err?.errorClass : undefined,
