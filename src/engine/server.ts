@@ -30,7 +30,7 @@ const messages = (endpoint?: SettledEndpoint): PostRoute => ({
   endpoint,
   handle: (ctx, req, w, route) => handleMessages(route, ctx, req, w),
 });
-// a Map, not an object: a route such as `/constructor` must not find Object.prototype's members
+// POST routes by path (after `/v1` is stripped)
 const POST_ROUTES = new Map<string, PostRoute>([
   ['/chat/completions', openai('chat')],
   ['/completions', openai('completion')],
