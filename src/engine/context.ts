@@ -1,5 +1,6 @@
-import type { MasterKeyAuth } from './auth/master-key.js';
+import type { Authenticator } from './auth/principal.js';
 import type { EngineLogger } from './observability/logger.js';
+import type { SettledBus } from './observability/settled.js';
 import type { RouteTable } from './router/table.js';
 import type { RouterState } from './state/router-state.js';
 import type { UpstreamClient } from './upstream/client.js';
@@ -9,7 +10,9 @@ export interface EngineContext {
   table: RouteTable;
   client: UpstreamClient;
   state: RouterState;
-  auth: MasterKeyAuth;
+  auth: Authenticator;
+  /** settled events of the inference requests (built only while someone subscribes) */
+  settled: SettledBus;
   logger: EngineLogger;
   /** per-request logs (off unless --detailed-debug / set_verbose) */
   debug: boolean;
@@ -21,4 +24,6 @@ export interface EngineContext {
   /** true once SIGTERM / close() started draining */
   draining: boolean;
   inflight: number;
+  /** inference requests whose settled event is not emitted yet (close() waits for them) */
+  settling: number;
 }

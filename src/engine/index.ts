@@ -2,9 +2,11 @@ import type { AddressInfo } from 'node:net';
 import type { LoadedConfig } from '../config/litellm/load.js';
 import { VERSION } from '../version.js';
 import { MasterKeyAuth } from './auth/master-key.js';
+import type { Authenticator } from './auth/principal.js';
 import type { EngineContext } from './context.js';
 import { staticBodies } from './endpoints/models.js';
 import { createLogger, type EngineLogger } from './observability/logger.js';
+import { SettledBus, type SettledSubscriber } from './observability/settled.js';
 import { buildRouteTable, type RouteTable } from './router/table.js';
 import { createServer } from './server.js';
 import { MemoryRouterState } from './state/memory.js';
@@ -15,6 +17,8 @@ export type { EngineLogger } from './observability/logger.js';
 export { createLogger } from './observability/logger.js';
 export { GatewayError } from './errors.js';
 export { inspectConfig, type ConfigInspection, type InspectedDeployment, type UnservedEntry } from './inspect.js';
+export type { Authenticator, Principal } from './auth/principal.js';
+export type { SettledEvent, SettledSubscriber } from './observability/settled.js';
 
 export interface StartEngineOptions {
   loaded: LoadedConfig;
@@ -31,6 +35,10 @@ export interface StartEngineOptions {
   debug?: boolean;
   /** usage windows, cooldowns, latency, in flight (default: in this process; a shared store spans engines) */
   state?: RouterState;
+  /** who may call (default: the master key from the config or LITELLM_MASTER_KEY; none: anonymous) */
+  authenticator?: Authenticator;
+  /** told once per inference request when it settled (see `EngineHandle.onSettled`) */
+  subscribers?: SettledSubscriber[];
 }
 
 export interface EngineHandle {
@@ -38,6 +46,8 @@ export interface EngineHandle {
   host: string;
   url: string;
   table: RouteTable;
+  /** Subscribe to settled events (one per inference request, delivered off the response path); returns the unsubscribe */
+  onSettled(fn: SettledSubscriber): () => void;
   /** stop accepting, drain in-flight requests up to the drain timeout, then close everything */
   close(): Promise<void>;
 }
@@ -70,11 +80,16 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
   const host = opts.host ?? '127.0.0.1';
   const table = await buildRouteTable(loaded, env);
   const client = new UpstreamClient();
+  const settled = new SettledBus((err) => {
+    logger.warn({ error: err instanceof Error ? err.message : String(err) }, 'settled-event subscriber failed');
+  });
+  for (const fn of opts.subscribers ?? []) settled.subscribe(fn);
   const ctx: EngineContext = {
     table,
     client,
     state: opts.state ?? new MemoryRouterState(),
-    auth: new MasterKeyAuth(masterKey),
+    auth: opts.authenticator ?? new MasterKeyAuth(masterKey),
+    settled,
     logger,
     debug: opts.debug ?? logger.isLevelEnabled?.('debug') ?? false,
     maxRequestBytes: (cfg.general_settings.max_request_size_mb ?? 32) * 1024 * 1024,
@@ -82,6 +97,7 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
     staticBodies: staticBodies(table, secretValues),
     draining: false,
     inflight: 0,
+    settling: 0,
   };
   const server = createServer(ctx);
   await new Promise<void>((resolve, reject) => {
@@ -104,12 +120,12 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
   if (!ctx.auth.enabled && !LOOPBACK.test(host)) {
     logger.warn({ host }, 'listening on a non-loopback address without a master key: anyone who can reach it can use your provider keys (set general_settings.master_key or LITELLM_MASTER_KEY)');
   }
-  logger.info({ url, version: VERSION, auth: ctx.auth.enabled ? 'master_key' : 'none' }, 'proxy engine listening');
+  logger.info({ url, version: VERSION, auth: ctx.auth.enabled ? ctx.auth.name : 'none' }, 'proxy engine listening');
 
   const drainTimeoutMs = opts.drainTimeoutMs ?? 30_000;
   let closing: Promise<void> | undefined;
   const close = () => (closing ??= drain(ctx, server, drainTimeoutMs));
-  return { port, host, url, table, close };
+  return { port, host, url, table, onSettled: (fn) => settled.subscribe(fn), close };
 }
 
 /** Stop accepting, let in-flight requests and streams finish up to the deadline, then cut what is left. */
@@ -125,4 +141,8 @@ async function drain(ctx: EngineContext, server: import('node:http').Server, tim
   if (cut) ctx.logger.warn({ inflight: ctx.inflight }, 'drain deadline passed: closing the remaining connections');
   server.closeAllConnections();
   await Promise.all([closed, ctx.client.close(cut)]);
+  // requests cut above settle once their handlers see it; then deliver every queued event
+  const settleBy = Date.now() + 1000;
+  while (ctx.settling > 0 && Date.now() < settleBy) await new Promise((r) => setTimeout(r, 10));
+  ctx.settled.flush();
 }

@@ -1,21 +1,44 @@
 import { randomBytes } from 'node:crypto';
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import http, { type IncomingMessage } from 'node:http';
 import { VERSION } from '../version.js';
 import type { EngineContext } from './context.js';
-import { handleMessages, MESSAGES_ROUTES } from './anthropic-messages/handler.js';
+import { ANTHROPIC_FORMAT } from './anthropic-messages/errors.js';
+import { handleMessages } from './anthropic-messages/handler.js';
 import { healthReport } from './endpoints/health.js';
 import { handleOpenAI } from './endpoints/openai.js';
-import { GatewayError, toGatewayError } from './errors.js';
-import { ClientLink } from './http/client-link.js';
-import { sendError, sendJson } from './http/respond.js';
-import { redactError } from './observability/logger.js';
+import { GatewayError } from './errors.js';
+import { sendJson } from './http/respond.js';
+import { OPENAI_FORMAT, ResponseWriter, type ApiFormat } from './http/response-writer.js';
+import type { SettledEndpoint } from './observability/settled.js';
 import type { EndpointKind } from './wire.js';
 
-const POST_ROUTES: Record<string, EndpointKind> = {
-  '/chat/completions': 'chat',
-  '/completions': 'completion',
-  '/embeddings': 'embedding',
-};
+/** A POST route: the API it speaks, the endpoint its settled event names (none: no event), its handler. */
+interface PostRoute {
+  format: ApiFormat;
+  endpoint?: SettledEndpoint;
+  handle(ctx: EngineContext, req: IncomingMessage, w: ResponseWriter, route: string): Promise<void>;
+}
+
+const openai = (kind: EndpointKind): PostRoute => ({
+  format: OPENAI_FORMAT,
+  endpoint: kind,
+  handle: (ctx, req, w) => handleOpenAI(kind, ctx, req, w),
+});
+// Anthropic Messages: every error, auth included, in Anthropic's shape; count_tokens settles no event
+const messages = (endpoint?: SettledEndpoint): PostRoute => ({
+  format: ANTHROPIC_FORMAT,
+  endpoint,
+  handle: (ctx, req, w, route) => handleMessages(route, ctx, req, w),
+});
+// POST routes by path (after `/v1` is stripped)
+const POST_ROUTES = new Map<string, PostRoute>([
+  ['/chat/completions', openai('chat')],
+  ['/completions', openai('completion')],
+  ['/embeddings', openai('embedding')],
+  ['/messages', messages('messages')],
+  ['/messages/count_tokens', messages()],
+]);
+const OPENAI_POST = ['/chat/completions', '/completions', '/embeddings'];
 const OPEN_GET = new Set(['/health/liveliness', '/health/liveness', '/health/readiness']);
 const READY_BODY = JSON.stringify({ status: 'healthy', version: VERSION, litellm_version: VERSION, db: 'Not connected' });
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -32,25 +55,24 @@ function routeOf(url: string): string {
   return p;
 }
 
-/** The engine's node:http server: routes, auth, one error handler. */
+/** The engine's node:http server: routes, auth, one response writer per request. */
 export function createServer(ctx: EngineContext): http.Server {
   const server = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: 60_000, requestTimeout: 0 }, (req, res) => {
     const t0 = performance.now();
     ctx.inflight++;
     const sent = req.headers['x-request-id'];
     const requestId = typeof sent === 'string' && REQUEST_ID.test(sent) ? sent : ID_PREFIX + (++idCounter).toString(36);
-    const link = ClientLink.attach(res);
+    const route = routeOf(req.url ?? '/');
+    const post = req.method === 'POST' ? POST_ROUTES.get(route) : undefined;
+    const w = new ResponseWriter(ctx, res, requestId, t0, post ? post.format : OPENAI_FORMAT, post?.endpoint);
     res.once('close', () => {
       ctx.inflight--;
-      if (!res.writableFinished) link.fire();
-      if (ctx.debug) ctx.logger.debug({ requestId, method: req.method, path: req.url, status: res.statusCode, ms: +(performance.now() - t0).toFixed(2) }, 'request');
+      if (!res.writableFinished) w.link.fire();
+      if (!ctx.debug) return;
+      const ms = +(performance.now() - t0).toFixed(2);
+      ctx.logger.debug(w.logFields({ method: req.method, path: req.url, status: res.statusCode, ms }), 'request');
     });
-    handle(ctx, req, res, requestId, t0).catch((e: unknown) => {
-      const err = redactError(toGatewayError(e), ctx.secretValues);
-      if (err.errorClass === 'internal') ctx.logger.error({ requestId, error: e instanceof Error ? e.stack : String(e) }, 'internal error');
-      else if (ctx.debug) ctx.logger.debug({ requestId, status: err.status, error: err.message }, 'request failed');
-      if (!res.destroyed) sendError(res, err, { 'x-request-id': requestId });
-    });
+    void serve(ctx, req, w, route, post);
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (err.code === 'ECONNRESET' || !socket.writable) {
@@ -62,30 +84,36 @@ export function createServer(ctx: EngineContext): http.Server {
   return server;
 }
 
-async function handle(ctx: EngineContext, req: IncomingMessage, res: ServerResponse, requestId: string, t0: number): Promise<void> {
-  const route = routeOf(req.url ?? '/');
+/** One request, start to end: whatever it throws is answered (and settled) by its writer. */
+async function serve(ctx: EngineContext, req: IncomingMessage, w: ResponseWriter, route: string, post?: PostRoute): Promise<void> {
+  try {
+    if (post) {
+      const pending = w.authenticate(req.headers);
+      if (pending) await pending;
+      await post.handle(ctx, req, w, route);
+    } else await handle(ctx, req, w, route);
+  } catch (e) {
+    w.fail(e);
+  }
+}
+
+async function handle(ctx: EngineContext, req: IncomingMessage, w: ResponseWriter, route: string): Promise<void> {
   const method = req.method;
-  if (method === 'POST') {
-    if (MESSAGES_ROUTES.has(route)) return handleMessages(route, ctx, req, res, requestId, t0); // Anthropic shape, auth inside
-    const kind = POST_ROUTES[route];
-    if (kind) {
-      ctx.auth.check(req.headers);
-      return handleOpenAI(kind, ctx, req, res, requestId, t0);
-    }
-  } else if (method === 'GET' || method === 'HEAD') {
-    if (OPEN_GET.has(route)) return sendProbe(ctx, route, res);
-    ctx.auth.check(req.headers);
-    const headers = { 'x-request-id': requestId };
+  if (method === 'GET' || method === 'HEAD') {
+    if (OPEN_GET.has(route)) return sendProbe(ctx, route, w);
+    const pending = w.authenticate(req.headers);
+    if (pending) await pending;
+    const res = w.res;
     switch (route) {
       case '/models':
-        return sendJson(res, 200, /[?&]return_wildcard_routes=true/.test(req.url ?? '') ? ctx.staticBodies.modelsWithWildcards : ctx.staticBodies.models, headers);
+        return sendJson(res, 200, /[?&]return_wildcard_routes=true/.test(req.url ?? '') ? ctx.staticBodies.modelsWithWildcards : ctx.staticBodies.models, w.headers);
       case '/model/info':
-        return sendJson(res, 200, ctx.staticBodies.modelInfo, headers);
+        return sendJson(res, 200, ctx.staticBodies.modelInfo, w.headers);
       case '/health':
-        return sendJson(res, 200, JSON.stringify(await healthReport(ctx)), headers);
+        return sendJson(res, 200, JSON.stringify(await healthReport(ctx)), w.headers);
     }
   }
-  const known = POST_ROUTES[route] !== undefined || OPEN_GET.has(route) || ['/models', '/model/info', '/health'].includes(route);
+  const known = OPENAI_POST.includes(route) || OPEN_GET.has(route) || ['/models', '/model/info', '/health'].includes(route);
   throw new GatewayError(known ? 405 : 404, {
     message: known ? `Method ${method} is not allowed on ${route}.` : `No route ${method} ${route}. The engine serves /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models, /v1/model/info and /health.`,
     code: known ? '405' : '404',
@@ -93,11 +121,12 @@ async function handle(ctx: EngineContext, req: IncomingMessage, res: ServerRespo
   });
 }
 
-function sendProbe(ctx: EngineContext, route: string, res: ServerResponse): void {
+function sendProbe(ctx: EngineContext, route: string, w: ResponseWriter): void {
   const headers: Record<string, string> = ctx.draining ? { connection: 'close' } : {};
   if (route === '/health/readiness') {
-    sendJson(res, ctx.draining ? 503 : 200, ctx.draining ? JSON.stringify({ status: 'draining', version: VERSION }) : READY_BODY, headers);
+    sendJson(w.res, ctx.draining ? 503 : 200, ctx.draining ? JSON.stringify({ status: 'draining', version: VERSION }) : READY_BODY, headers);
   } else {
-    sendJson(res, ctx.draining ? 503 : 200, ctx.draining ? '"draining"' : `"I'm alive!"`, headers);
+    sendJson(w.res, ctx.draining ? 503 : 200, ctx.draining ? '"draining"' : `"I'm alive!"`, headers);
   }
 }
+

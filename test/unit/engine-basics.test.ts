@@ -13,12 +13,12 @@ import { createLogger } from '../../src/engine/observability/logger.js';
 describe('master key auth', () => {
   const auth = new MasterKeyAuth('sk-master');
   it('accepts Bearer, api-key and x-api-key', () => {
-    for (const h of [{ authorization: 'Bearer sk-master' }, { authorization: 'bearer  sk-master ' }, { 'api-key': 'sk-master' }, { 'x-api-key': 'sk-master' }]) expect(() => auth.check(h)).not.toThrow();
+    for (const h of [{ authorization: 'Bearer sk-master' }, { authorization: 'bearer  sk-master ' }, { 'api-key': 'sk-master' }, { 'x-api-key': 'sk-master' }]) expect(() => auth.authenticate(h)).not.toThrow();
   });
   it('refuses missing, wrong and prefix keys with 401', () => {
     for (const h of [{}, { authorization: 'Bearer sk-maste' }, { authorization: 'Bearer sk-master2' }, { 'x-api-key': '' }]) {
       try {
-        auth.check(h);
+        auth.authenticate(h);
         expect.unreachable();
       } catch (e) {
         expect((e as GatewayError).status).toBe(401);
@@ -26,7 +26,7 @@ describe('master key auth', () => {
     }
   });
   it('is open without a key', () => {
-    expect(() => new MasterKeyAuth(undefined).check({})).not.toThrow();
+    expect(() => new MasterKeyAuth(undefined).authenticate({})).not.toThrow();
   });
 });
 

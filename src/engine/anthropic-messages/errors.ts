@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import type { ApiFormat } from '../http/response-writer.js';
 import { GatewayError, type ErrorClass } from '../errors.js';
 
 /** Anthropic's error `type` for each engine error class (what the @anthropic-ai/sdk and Claude clients read). */
@@ -37,22 +37,14 @@ export function invalidRequest(message: string, param: string | null = null): Ga
   return new GatewayError(400, { message, param, code: 'invalid_request_error', errorClass: 'bad_request' });
 }
 
-/** Send an error as Anthropic does, keeping Retry-After; a response already started is cut instead. */
-export function sendAnthropicError(res: ServerResponse, err: GatewayError, headers: Record<string, string | number>, requestId: string): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  if (err.retryAfter) headers['retry-after'] = err.retryAfter;
-  if (err.status === 413) headers.connection = 'close';
-  const body = JSON.stringify(anthropicError(err, requestId));
-  headers['content-type'] = 'application/json';
-  headers['content-length'] = Buffer.byteLength(body);
-  res.writeHead(err.status, headers);
-  res.end(body);
-}
-
 /** The SSE frame for an error that happens after the stream started. */
 export function errorEvent(err: GatewayError): string {
   return `event: error\ndata: ${JSON.stringify(anthropicError(err))}\n\n`;
 }
+
+/** Anthropic's side of the response writer: `request-id` too, and its error body and stream event. */
+export const ANTHROPIC_FORMAT: ApiFormat = {
+  headers: (requestId) => ({ 'x-request-id': requestId, 'request-id': requestId }),
+  errorBody: (err, requestId) => JSON.stringify(anthropicError(err, requestId)),
+  streamError: errorEvent,
+};

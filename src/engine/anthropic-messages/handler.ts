@@ -1,17 +1,12 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { EngineContext } from '../context.js';
-import { toGatewayError } from '../errors.js';
 import { providersWith } from '../providers/registry.js';
 import { readJsonBody } from '../http/body.js';
-import { ANONYMOUS } from '../auth/principal.js';
-import { ClientLink } from '../http/client-link.js';
-import { drained, sendJson } from '../http/respond.js';
-import type { Outcome } from '../router/attempt.js';
+import type { ResponseWriter } from '../http/response-writer.js';
+import { sendJson } from '../http/respond.js';
 import { dispatch } from '../router/dispatch.js';
 import { resolveModel, unknownModel } from '../router/resolve.js';
 import { estimateChatPromptTokens } from '../tokens.js';
-import { errorEvent, sendAnthropicError } from './errors.js';
-import { redactError } from '../observability/logger.js';
 import { toOpenAIRequest } from './request.js';
 import { toAnthropicMessage } from './response.js';
 import { AnthropicStreamTranslator } from './stream.js';
@@ -30,63 +25,23 @@ function acceptsTopK(ctx: EngineContext, model: string): boolean {
 /**
  * POST /v1/messages and /v1/messages/count_tokens: Anthropic Messages in, any provider out. The
  * request becomes an OpenAI chat request for the same router the chat endpoint uses; the answer (or
- * stream) is translated back. Every error, auth included, is sent in Anthropic's error shape.
+ * stream) is translated back. The writer sends every error, auth included, in Anthropic's shape
+ * (ANTHROPIC_FORMAT).
  */
-export async function handleMessages(route: string, ctx: EngineContext, req: IncomingMessage, res: ServerResponse, requestId: string, t0: number): Promise<void> {
-  const headers: Record<string, string | number> = { 'x-request-id': requestId, 'request-id': requestId };
-  try {
-    ctx.auth.check(req.headers);
-    const raw = await readJsonBody(req, ctx.maxRequestBytes);
-    if (route === '/messages/count_tokens') {
-      const t = toOpenAIRequest(raw, { requireMaxTokens: false });
-      if (!resolveModel(ctx.table, t.model)) throw unknownModel(ctx.table, t.model);
-      sendJson(res, 200, JSON.stringify({ input_tokens: estimateChatPromptTokens(t.body) }), headers);
-      return;
-    }
-    const t = toOpenAIRequest(raw, { requireMaxTokens: true, acceptsTopK: (m) => acceptsTopK(ctx, m) });
-    const outcome = await dispatch(ctx, { kind: 'chat', body: t.body, model: t.model, stream: t.stream, requestId, client: ClientLink.of(res), principal: ANONYMOUS });
-    headers['x-litellm-model-id'] = outcome.deployment.id;
-    headers['x-litellm-model-group'] = outcome.deployment.modelName;
-    headers['x-litellm-overhead-duration-ms'] = (performance.now() - t0 - outcome.upstreamMs).toFixed(3);
-    const tries = outcome as { attemptedRetries?: number; attemptedFallbacks?: number }; // set by routers that retry
-    headers['x-litellm-attempted-retries'] = tries.attemptedRetries ?? 0;
-    headers['x-litellm-attempted-fallbacks'] = tries.attemptedFallbacks ?? 0;
-    if (ctx.draining) headers.connection = 'close';
-    // `model` echoes the requested name, unless a fallback group answered: then it names that group
-    const model = tries.attemptedFallbacks ? outcome.deployment.modelName : t.model;
-    if (outcome.type === 'json') {
-      sendJson(res, 200, JSON.stringify(toAnthropicMessage(outcome.response, model, t.stopSequences)), headers);
-      return;
-    }
-    const translator = new AnthropicStreamTranslator(model, t.stopSequences, estimateChatPromptTokens(t.body));
-    await writeStream(res, outcome, translator, headers, ctx);
-  } catch (e) {
-    const err = redactError(toGatewayError(e), ctx.secretValues);
-    if (err.errorClass === 'internal') ctx.logger.error({ requestId, error: e instanceof Error ? e.stack : String(e) }, 'internal error');
-    else if (ctx.debug) ctx.logger.debug({ requestId, status: err.status, error: err.message }, 'request failed');
-    if (!res.destroyed) sendAnthropicError(res, err, headers, requestId);
+export async function handleMessages(route: string, ctx: EngineContext, req: IncomingMessage, w: ResponseWriter): Promise<void> {
+  const raw = (w.body = await readJsonBody(req, ctx.maxRequestBytes));
+  if (route === '/messages/count_tokens') {
+    const t = toOpenAIRequest(raw, { requireMaxTokens: false });
+    if (!resolveModel(ctx.table, t.model)) throw unknownModel(ctx.table, t.model);
+    sendJson(w.res, 200, JSON.stringify({ input_tokens: estimateChatPromptTokens(t.body) }), w.headers);
+    return;
   }
-}
-
-/** Anthropic SSE out, chunk by chunk with backpressure; a failure after the start is an `error` event. */
-async function writeStream(res: ServerResponse, outcome: Extract<Outcome, { type: 'stream' }>, tr: AnthropicStreamTranslator, headers: Record<string, string | number>, ctx: EngineContext): Promise<void> {
-  headers['content-type'] = 'text/event-stream';
-  headers['cache-control'] = 'no-cache';
-  headers['x-accel-buffering'] = 'no';
-  res.writeHead(200, headers);
-  res.write(tr.start());
-  try {
-    for await (const batch of outcome.chunks) {
-      const out = tr.push(batch);
-      if (res.destroyed) return; // the client left: returning ends the upstream read
-      if (out !== '' && !res.write(out)) await drained(res);
-      if (res.destroyed) return;
-    }
-    res.end(tr.finish());
-  } catch (e) {
-    if (res.destroyed) return;
-    const err = redactError(toGatewayError(e), ctx.secretValues);
-    if (ctx.debug || err.errorClass === 'internal') ctx.logger.warn({ requestId: headers['x-request-id'], status: err.status, error: err.message }, 'stream failed');
-    res.end(errorEvent(err));
+  const t = toOpenAIRequest(raw, { requireMaxTokens: true, acceptsTopK: (m) => acceptsTopK(ctx, m) });
+  const outcome = await dispatch(ctx, w.route('chat', t.body, t.model, t.stream));
+  // `model` echoes the requested name, unless a fallback group answered: then it names that group
+  const model = outcome.attemptedFallbacks ? outcome.deployment.modelName : t.model;
+  if (outcome.type === 'json') {
+    return w.sendAnswer(outcome, JSON.stringify(toAnthropicMessage(outcome.response, model, t.stopSequences)));
   }
+  return w.sendStream(outcome, new AnthropicStreamTranslator(model, t.stopSequences, estimateChatPromptTokens(t.body)));
 }

@@ -27,13 +27,28 @@ export interface Principal {
 export interface Authenticator {
   /** false when every request passes as anonymous (no master key configured) */
   readonly enabled: boolean;
-  /** `kind` of the principals it issues, for the start-up log */
+  /** a short name for the start-up log (`master_key`) */
   readonly name: string;
   authenticate(headers: IncomingHttpHeaders): Principal | Promise<Principal>;
 }
 
 /** The principal of every request when no auth is configured (one frozen object, no per-request allocation). */
 export const ANONYMOUS: Principal = Object.freeze({ kind: 'anonymous' as const });
+
+/** The end user a request body names: OpenAI's `user`, else `metadata.user_id` (Anthropic's); undefined if none. */
+export function endUserOf(body: JsonObject | undefined): string | undefined {
+  if (!body) return undefined;
+  const u = body.user;
+  if (typeof u === 'string') return u !== '' ? u : undefined;
+  const m = body.metadata as JsonObject | undefined;
+  const id = m && typeof m === 'object' ? m.user_id : undefined;
+  return typeof id === 'string' && id !== '' ? id : undefined;
+}
+
+/** `p` on behalf of `endUser` for one request: a derived object only when there is one (`p` is shared, frozen). */
+export function forEndUser(p: Principal, endUser: string | undefined): Principal {
+  return endUser === undefined || endUser === p.endUserId ? p : Object.freeze({ ...p, endUserId: endUser });
+}
 
 /** Fields of a principal for a log line (no secrets: the key hash is cut to 12 characters). */
 export function principalFields(p: Principal): Record<string, string> {

@@ -9,15 +9,15 @@ export function sendJson(res: ServerResponse, status: number, body: string | Buf
   res.end(body);
 }
 
-/** Send a GatewayError in OpenAI shape, with Retry-After when the upstream gave one. */
-export function sendError(res: ServerResponse, err: GatewayError, headers: Record<string, string | number> = {}): void {
+/** Send a GatewayError (in OpenAI shape unless `body` says otherwise), with Retry-After when the upstream gave one. */
+export function sendError(res: ServerResponse, err: GatewayError, headers: Record<string, string | number> = {}, body?: string): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
   if (err.retryAfter) headers['retry-after'] = err.retryAfter;
   if (err.status === 413) headers.connection = 'close';
-  sendJson(res, err.status, JSON.stringify(err.toJSON()), headers);
+  sendJson(res, err.status, body ?? JSON.stringify(err.toJSON()), headers);
 }
 
 /** Resolve when the response can take more data (or is gone). */

@@ -6,16 +6,16 @@ import type { JsonObject } from '../wire.js';
 
 /**
  * One request, settled: everything a spend writer, metrics, traces or a cache need, emitted exactly
- * once per client request when its response ended (success or failure, stream or not, client aborts
- * and fallbacks included). Never holds a secret: `apiBase` is the deployment's public URL and error
- * messages are masked.
+ * once per client request to an inference endpoint when its response ended (success or failure,
+ * stream or not, client aborts and fallbacks included). Never holds a secret: `apiBase` is the
+ * deployment's public URL (known secrets masked) and error messages are masked.
  */
 export interface SettledEvent {
   /** the request id (`x-request-id`; LiteLLM's `litellm_call_id`) */
   callId: string;
   principal: Principal;
   /** which API the client spoke */
-  endpoint: 'chat' | 'completion' | 'embedding' | 'messages';
+  endpoint: SettledEndpoint;
   /** the model name the client asked for */
   requestedModel: string;
   /** the group, deployment and provider that answered (or failed last); absent when none was tried */
@@ -28,7 +28,7 @@ export interface SettledEvent {
   stream: boolean;
   /** success: the client got a whole answer; failure: an error (status, class); client_abort: the client left first */
   status: 'success' | 'failure' | 'client_abort';
-  /** the HTTP status the client got (200 for a stream that failed after it started) */
+  /** the HTTP status the client got (200: a stream that failed after it started; 499: it left before any answer) */
   httpStatus: number;
   errorClass?: ErrorClass;
   errorMessage?: string;
@@ -53,7 +53,11 @@ export interface SettledEvent {
   tags: readonly string[];
 }
 
-export type SettledSubscriber = (event: SettledEvent) => void;
+/** The inference APIs that settle: `/v1/chat/completions`, `/v1/completions`, `/v1/embeddings`, `/v1/messages`. */
+export type SettledEndpoint = 'chat' | 'completion' | 'embedding' | 'messages';
+
+/** A subscriber; one that returns a promise is not awaited (a rejection is reported like a throw). */
+export type SettledSubscriber = (event: SettledEvent) => void | Promise<unknown>;
 
 /**
  * Fan-out of settled events. `emit` only queues: subscribers run later in one batch per tick, off the
@@ -63,6 +67,8 @@ export class SettledBus {
   private readonly subs: SettledSubscriber[] = [];
   private queue: SettledEvent[] = [];
   private scheduled = false;
+  /** subscribers that failed once already (reported once, not per event) */
+  private readonly failed = new WeakSet<SettledSubscriber>();
 
   constructor(private readonly onError: (err: unknown) => void = () => {}) {}
 
@@ -95,14 +101,22 @@ export class SettledBus {
     const batch = this.queue;
     if (batch.length === 0) return;
     this.queue = [];
+    const subs = this.subs.slice(); // a subscriber may unsubscribe while it runs
     for (const e of batch) {
-      for (const fn of this.subs) {
+      for (const fn of subs) {
         try {
-          fn(e);
+          const r = fn(e);
+          if (r instanceof Promise) r.catch((err: unknown) => this.report(fn, err));
         } catch (err) {
-          this.onError(err);
+          this.report(fn, err);
         }
       }
     }
   };
+
+  private report(fn: SettledSubscriber, err: unknown): void {
+    if (this.failed.has(fn)) return;
+    this.failed.add(fn);
+    this.onError(err);
+  }
 }

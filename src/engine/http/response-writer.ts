@@ -1,0 +1,192 @@
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import { ANONYMOUS, endUserOf, forEndUser, principalFields, type Principal } from '../auth/principal.js';
+import type { EngineContext } from '../context.js';
+import { toGatewayError, type GatewayError } from '../errors.js';
+import { redactError } from '../observability/logger.js';
+import { settledEvent, type SettledSource } from '../observability/settled-event.js';
+import type { SettledEndpoint, SettledEvent } from '../observability/settled.js';
+import type { RouteRequest } from '../router/attempt.js';
+import type { RoutedOutcome } from '../router/dispatch.js';
+import type { AttemptResult } from '../upstream/result.js';
+import type { EndpointKind, JsonObject, OpenAIChunk } from '../wire.js';
+import { ClientLink } from './client-link.js';
+import { drained, sendError, sendJson } from './respond.js';
+
+export type Headers = Record<string, string | number>;
+
+/** What differs between the APIs the engine speaks (OpenAI, Anthropic): the request-id headers and error shapes. */
+export interface ApiFormat {
+  /** the headers every response starts with */
+  headers(requestId: string): Headers;
+  /** the JSON body of an error sent before the response started */
+  errorBody(err: GatewayError, requestId: string): string;
+  /** the SSE text that ends a stream which failed after it started */
+  streamError(err: GatewayError): string;
+}
+
+/** One stream's framing (one per request: it may keep state, such as open blocks or usage seen). */
+export interface StreamFraming {
+  /** written right after the headers; '' sends the headers alone */
+  start(): string;
+  /** the SSE text for a batch of chunks (may be '') */
+  push(batch: OpenAIChunk[]): string;
+  /** the SSE text that ends a stream that finished */
+  finish(): string;
+}
+
+/** The OpenAI shape: `{"error":{...}}`, and an error event then `[DONE]` in a stream. Also the server's own errors. */
+export const OPENAI_FORMAT: ApiFormat = {
+  headers: (requestId) => ({ 'x-request-id': requestId }),
+  errorBody: (err) => JSON.stringify(err.toJSON()),
+  streamError: (err) => `data: ${JSON.stringify(err.toJSON())}\n\ndata: [DONE]\n\n`, // clients never hang
+};
+
+/**
+ * The one writer of every response: headers (`x-request-id`, `x-litellm-*`, `connection: close` while
+ * draining), JSON answers, the SSE loop with backpressure, errors with their logging, and, for the
+ * inference endpoints, the request's one settled event. One per request, made by the server.
+ */
+export class ResponseWriter implements SettledSource {
+  principal: Principal = ANONYMOUS;
+  /** the client's parsed body, set by the endpoint as soon as it is read */
+  body?: JsonObject;
+  /** known once routed (before that, the event reads the body's `stream`) */
+  stream?: boolean;
+  outcome?: RoutedOutcome;
+  /** collected only while someone subscribes to settled events (else nothing is built) */
+  attempts?: AttemptResult[];
+  firstTokenAt?: number;
+  streamUsage?: unknown;
+  readonly headers: Headers;
+  readonly link: ClientLink;
+  private settled = false;
+
+  constructor(
+    private readonly ctx: EngineContext,
+    readonly res: ServerResponse,
+    readonly requestId: string,
+    readonly t0: number,
+    readonly format: ApiFormat,
+    /** set for the inference endpoints: they settle with one event */
+    readonly endpoint?: SettledEndpoint,
+  ) {
+    this.headers = format.headers(requestId);
+    this.link = ClientLink.attach(res);
+    if (endpoint) ctx.settling++;
+  }
+
+  /** Authenticate the request; a promise only when the authenticator is async. */
+  authenticate(headers: IncomingHttpHeaders): Promise<void> | undefined {
+    const p = this.ctx.auth.authenticate(headers);
+    if (!(p instanceof Promise)) {
+      this.principal = p;
+      return undefined;
+    }
+    return p.then((principal) => {
+      this.principal = principal;
+    });
+  }
+
+  /** The router's view of this request (the client's parsed body is `body`, or its translation). */
+  route(kind: EndpointKind, body: JsonObject, model: string, stream: boolean): RouteRequest {
+    this.stream = stream;
+    if (this.endpoint && this.ctx.settled.active) this.attempts = [];
+    const { requestId, link: client, principal, attempts } = this;
+    return { kind, body, model, stream, requestId, client, principal, attempts };
+  }
+
+  /** A whole answer: 200, the routing headers, `body` as is. */
+  sendAnswer(outcome: RoutedOutcome, body: string | Buffer): void {
+    sendJson(this.res, 200, body, this.answerHeaders(outcome));
+    if (this.attempts) this.firstTokenAt = performance.now();
+    this.settle(this.link.gone ? 'client_abort' : 'success', 200);
+  }
+
+  /** SSE out, batch by batch with backpressure; a failure after the start ends with the format's error event. */
+  async sendStream(outcome: RoutedOutcome & { type: 'stream' }, framing: StreamFraming): Promise<void> {
+    const res = this.res;
+    const headers = this.answerHeaders(outcome);
+    headers['content-type'] = 'text/event-stream';
+    headers['cache-control'] = 'no-cache';
+    headers['x-accel-buffering'] = 'no';
+    res.writeHead(200, headers);
+    const head = framing.start();
+    if (head === '') res.flushHeaders();
+    else res.write(head);
+    const record = this.attempts !== undefined;
+    let gone = false;
+    try {
+      for await (const batch of outcome.chunks) {
+        if (record) this.see(batch);
+        const out = framing.push(batch);
+        // the client left: leaving the loop returns the iterator, which ends the upstream read
+        if ((gone = res.destroyed)) break;
+        if (out !== '') {
+          if (record && this.firstTokenAt === undefined) this.firstTokenAt = performance.now();
+          if (!res.write(out)) await drained(res);
+        }
+        if ((gone = res.destroyed)) break;
+      }
+      if (!gone) res.end(framing.finish());
+    } catch (e) {
+      if (res.destroyed) return this.settle('client_abort', 200);
+      const err = redactError(toGatewayError(e), this.ctx.secretValues);
+      if (this.ctx.debug || err.errorClass === 'internal') {
+        this.ctx.logger.warn(this.logFields({ status: err.status, error: err.message }), 'stream failed');
+      }
+      res.end(this.format.streamError(err));
+      return this.settle('failure', 200, err);
+    }
+    this.settle(gone ? 'client_abort' : 'success', 200);
+  }
+
+  /** Anything thrown before the answer started: masked, logged, sent in the API's shape (or the response cut). */
+  fail(e: unknown): void {
+    const res = this.res;
+    const gone = res.destroyed;
+    const started = res.headersSent;
+    const err = redactError(toGatewayError(e), this.ctx.secretValues);
+    const log = this.ctx.logger;
+    if (err.errorClass === 'internal') {
+      log.error(this.logFields({ error: e instanceof Error ? e.stack : String(e) }), 'internal error');
+    }
+    else if (this.ctx.debug) log.debug(this.logFields({ status: err.status, error: err.message }), 'request failed');
+    // after a failed answer (a header it cannot send): the error goes out with the first headers only
+    const headers = this.outcome ? this.format.headers(this.requestId) : this.headers;
+    if (!gone) sendError(res, err, headers, this.format.errorBody(err, this.requestId));
+    if (gone) this.settle('client_abort', started ? res.statusCode : 499);
+    else this.settle('failure', started ? res.statusCode : err.status, err);
+  }
+
+  /** `requestId`, the principal's fields (end user included) and `extra`, for a log line of this request. */
+  logFields(extra: Record<string, unknown>): Record<string, unknown> {
+    const principal = forEndUser(this.principal, endUserOf(this.body));
+    return { requestId: this.requestId, ...principalFields(principal), ...extra };
+  }
+
+  private answerHeaders(outcome: RoutedOutcome): Headers {
+    this.outcome = outcome;
+    const h = this.headers;
+    h['x-litellm-model-id'] = outcome.deployment.id;
+    h['x-litellm-model-group'] = outcome.deployment.modelName;
+    h['x-litellm-overhead-duration-ms'] = (performance.now() - this.t0 - outcome.upstreamMs).toFixed(3);
+    h['x-litellm-attempted-retries'] = outcome.attemptedRetries ?? 0;
+    h['x-litellm-attempted-fallbacks'] = outcome.attemptedFallbacks ?? 0;
+    if (this.ctx.draining) h.connection = 'close';
+    return h;
+  }
+
+  /** Keep the usage a stream reports (the settled event's fallback until attempts report it). */
+  private see(batch: OpenAIChunk[]): void {
+    for (const c of batch) if (c.usage !== undefined && c.usage !== null) this.streamUsage = c.usage;
+  }
+
+  /** Exactly once per inference request: emit its settled event (built only when someone listens). */
+  private settle(status: SettledEvent['status'], httpStatus: number, err?: GatewayError): void {
+    if (!this.endpoint || this.settled) return;
+    this.settled = true;
+    this.ctx.settling--;
+    const bus = this.ctx.settled;
+    if (bus.active) bus.emit(settledEvent(this, status, httpStatus, err, this.ctx.secretValues));
+  }
+}

@@ -1,0 +1,122 @@
+import { endUserOf, forEndUser, type Principal } from '../auth/principal.js';
+import type { Deployment } from '../deployment.js';
+import type { GatewayError } from '../errors.js';
+import type { RoutedOutcome } from '../router/dispatch.js';
+import { tokenUsage, type AttemptResult, type TokenUsage } from '../upstream/result.js';
+import type { JsonObject } from '../wire.js';
+import { redactSecrets } from './logger.js';
+import type { SettledEndpoint, SettledEvent } from './settled.js';
+
+/** What the response writer knows about one request when it settles (the writer itself, read-only). */
+export interface SettledSource {
+  readonly requestId: string;
+  readonly principal: Principal;
+  readonly endpoint?: SettledEndpoint;
+  /** the client's body as parsed (undefined when the request failed before it was read) */
+  readonly body?: JsonObject;
+  /** undefined until the request was routed */
+  readonly stream?: boolean;
+  /** performance.now() when the request arrived */
+  readonly t0: number;
+  /** the attempts' results, in order (the last one answered or failed last) */
+  readonly attempts?: readonly AttemptResult[];
+  readonly outcome?: RoutedOutcome;
+  /** performance.now() when the first content went to the client (the whole answer, for JSON) */
+  readonly firstTokenAt?: number;
+  /** the last usage a stream carried (before attempts report usage themselves) */
+  readonly streamUsage?: unknown;
+}
+
+const NO_TAGS: readonly string[] = Object.freeze([]);
+const NO_USAGE: TokenUsage = Object.freeze({
+  prompt: 0,
+  completion: 0,
+  total: 0,
+  cached: 0,
+  cacheCreation: 0,
+  reasoning: 0,
+});
+// api_base with any secret it embeds masked, once per deployment
+const publicBases = new WeakMap<Deployment, string>();
+
+/** Build the one event of a request. `err` is already masked; `secrets` mask what a deployment's api_base may carry. */
+export function settledEvent(
+  src: SettledSource,
+  status: SettledEvent['status'],
+  httpStatus: number,
+  err: GatewayError | undefined,
+  secrets: readonly string[],
+): SettledEvent {
+  const now = performance.now();
+  const attempts = src.attempts ?? [];
+  const last = attempts.length > 0 ? attempts[attempts.length - 1] : undefined;
+  const out = src.outcome;
+  const dep = out?.deployment ?? last?.deployment;
+  const body = src.body;
+  const usage = last?.usage ?? tokenUsage(out?.type === 'json' ? out.response.usage : src.streamUsage);
+  const tries = out
+    ? { retries: out.attemptedRetries ?? 0, fallbacks: out.attemptedFallbacks ?? 0 }
+    : triesOf(attempts);
+  const meta = body && isObject(body.metadata) ? body.metadata : undefined;
+  const firstToken = last?.timings.firstToken ?? src.firstTokenAt;
+  let upstreamMs = 0;
+  for (const a of attempts) upstreamMs += a.timings.end - a.timings.start;
+  const event: SettledEvent = {
+    callId: src.requestId,
+    principal: forEndUser(src.principal, endUserOf(body)),
+    endpoint: src.endpoint ?? 'chat',
+    requestedModel: typeof body?.model === 'string' ? body.model : '',
+    modelGroup: dep?.modelName,
+    deploymentId: dep?.id,
+    litellmModel: dep?.litellmModel,
+    provider: dep?.provider,
+    apiBase: dep?.apiBase === undefined ? undefined : publicBase(dep, secrets),
+    stream: src.stream ?? body?.stream === true,
+    status,
+    httpStatus,
+    errorClass: status === 'failure' ? err?.errorClass : undefined,
+    errorMessage: status === 'failure' ? err?.message : undefined,
+    usage: usage ?? NO_USAGE,
+    usageReported: usage !== undefined,
+    startTime: performance.timeOrigin + src.t0,
+    endTime: performance.timeOrigin + now,
+    timeToFirstTokenMs: firstToken === undefined ? undefined : firstToken - src.t0,
+    durationMs: now - src.t0,
+    upstreamMs: attempts.length > 0 ? upstreamMs : (out?.upstreamMs ?? 0),
+    attemptedRetries: tries.retries,
+    attemptedFallbacks: tries.fallbacks,
+    // without attempt results: the fewest calls the router's counts imply
+    attempts: attempts.length > 0 ? attempts.length : out ? tries.retries + 1 + tries.fallbacks : 0,
+    cacheHit: false,
+    metadata: meta,
+    tags: tagsOf(body, meta),
+  };
+  return event;
+}
+
+/** Retries and fallbacks of a failed request, from its attempts: groups after the first, tries in the last one. */
+function triesOf(attempts: readonly AttemptResult[]): { retries: number; fallbacks: number } {
+  if (attempts.length === 0) return { retries: 0, fallbacks: 0 };
+  const group = attempts[attempts.length - 1].deployment.modelName;
+  const groups = new Set<string>();
+  let retries = -1;
+  for (const a of attempts) {
+    groups.add(a.deployment.modelName);
+    if (a.deployment.modelName === group) retries++;
+  }
+  return { retries, fallbacks: groups.size - 1 };
+}
+
+/** Body `tags`, else `metadata.tags` (strings only), as the router's tag filtering reads them. */
+function tagsOf(body: JsonObject | undefined, meta: JsonObject | undefined): readonly string[] {
+  const t = Array.isArray(body?.tags) ? body.tags : Array.isArray(meta?.tags) ? meta.tags : undefined;
+  return t ? t.filter((x): x is string => typeof x === 'string') : NO_TAGS;
+}
+
+function publicBase(dep: Deployment, secrets: readonly string[]): string {
+  let b = publicBases.get(dep);
+  if (b === undefined) publicBases.set(dep, (b = redactSecrets(dep.apiBase!, secrets)));
+  return b;
+}
+
+const isObject = (v: unknown): v is JsonObject => v !== null && typeof v === 'object' && !Array.isArray(v);
