@@ -133,15 +133,16 @@ async function startHandler(command: string[], flags: StartFlags): Promise<numbe
   if (plan.mode === 'local-proxy' && plan.config) await checkServable(plan, !flags.dryRun);
 
   if (flags.dryRun) {
-    const { planReport, formatPlanText, redact } = await import('../../../config/explain.js');
+    const { planReport, formatPlanText } = await import('../../../config/explain.js');
+    const { maskText } = await import('../../../config/litellm/secrets.js');
     const report = planReport(plan, options);
     const text = outputMode === 'json' ? `${JSON.stringify(report, null, 2)}\n` : formatPlanText(report);
-    process.stdout.write(redact(text, [plan.apiKey, ...(plan.config?.secretValues ?? [])]));
+    process.stdout.write(maskText(text, [plan.apiKey, ...(plan.config?.secretValues ?? [])]));
     return 0;
   }
-  const { redact } = await import('../../../config/explain.js');
+  const { maskText } = await import('../../../config/litellm/secrets.js');
   const secrets = [plan.apiKey, ...(plan.config?.secretValues ?? [])];
-  for (const w of plan.warnings) warn(redact(w, secrets));
+  for (const w of plan.warnings) warn(maskText(w, secrets));
   const { runWorker } = await import('../../../supervisor/run.js');
   return runWorker(plan, options);
 }
