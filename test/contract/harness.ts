@@ -28,21 +28,13 @@
  * auth headers, body shape. The inputs they check are the constants in `CONTRACT_INPUTS`.
  * Unknown-to-the-provider params are dropped (`drop_params: true`), as LiteLLM users usually run.
  */
-import type { IncomingHttpHeaders } from 'node:http';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadLiteLLMConfig } from '../../src/config/litellm/load.js';
 import { createLogger, startEngine, type EngineHandle } from '../../src/engine/index.js';
+import type { RecordedCall } from '../fakes/fake-server.js';
 
-/** One request the fake received. `body` is the parsed JSON (undefined when not JSON). */
-export interface RecordedCall {
-  method: string;
-  path: string;
-  headers: IncomingHttpHeaders;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  body: any;
-  raw: string;
-}
+export type { RecordedCall };
 
 export type ErrorCase = 'auth' | 'permission' | 'not_found' | 'rate_limit' | 'context_window' | 'content_policy' | 'overloaded';
 export interface ScriptUsage {
