@@ -55,7 +55,8 @@ function run(args: string[], env: Record<string, string> = {}): Proc {
   return { child, out: () => out, err: () => err, exit };
 }
 
-async function waitFor<T>(fn: () => T | undefined | Promise<T | undefined>, ms = 5000): Promise<T> {
+// generous: a CLI process on a busy 2-core machine can take seconds to start; a passing wait ends at once
+async function waitFor<T>(fn: () => T | undefined | Promise<T | undefined>, ms = 15_000): Promise<T> {
   const t0 = Date.now();
   for (;;) {
     const v = await fn();
