@@ -95,10 +95,11 @@ export function secretMasker(secrets: Iterable<string | undefined>, replacement 
   if (plain.length === 0) return (text) => text;
   const needles = new Set(plain);
   for (const s of plain) needles.add(JSON.stringify(s).slice(1, -1)); // the same secret inside JSON output
+  const heads = plain.map((s) => s.slice(0, MIN_CUT_PREFIX));
   return (text) => {
     const spans: [number, number][] = [];
     for (const n of needles) for (let i = text.indexOf(n); i !== -1; i = text.indexOf(n, i + 1)) spans.push([i, i + n.length]);
-    echoSpans(text, plain, spans);
+    echoSpans(text, plain, heads, spans);
     return spans.length === 0 ? text : cover(text, spans, replacement);
   };
 }
@@ -112,40 +113,41 @@ export function maskText(text: string, secrets: readonly (string | undefined)[])
   return mask(text);
 }
 
-/** Spans of `text` that echo part of a secret: prefix + run + suffix, or a trailing cut-off prefix. */
-function echoSpans(text: string, secrets: readonly string[], spans: [number, number][]): void {
+/** Spans of `text` that echo part of a secret: prefix + run + suffix, or a trailing cut-off prefix (`heads`: its start). */
+function echoSpans(text: string, secrets: readonly string[], heads: readonly string[], spans: [number, number][]): void {
   ECHO_RUN.lastIndex = 0;
   for (let m = ECHO_RUN.exec(text); m; m = ECHO_RUN.exec(text)) {
     const start = m.index;
     const end = start + m[0].length;
     for (const secret of secrets) {
-      const before = sharedPrefixBefore(text, start, secret);
+      const before = sharedPrefixBefore(text, start, secret, secret[0]);
       const after = sharedSuffixAfter(text, end, secret);
       if (before + after > DISPLAY_REVEAL) spans.push([start - before, end + after]);
     }
   }
-  for (const secret of secrets) {
-    const cut = sharedPrefixBefore(text, text.length, secret);
-    if (cut >= MIN_CUT_PREFIX) spans.push([text.length - cut, text.length]);
-  }
+  secrets.forEach((secret, i) => {
+    const cut = sharedPrefixBefore(text, text.length, secret, heads[i]);
+    if (cut > 0) spans.push([text.length - cut, text.length]);
+  });
 }
 
-/** The length of the longest proper prefix of `secret` that `text` has just before `at`. */
-function sharedPrefixBefore(text: string, at: number, secret: string): number {
-  if (at === 0) return 0;
-  const last = text.charCodeAt(at - 1);
-  for (let n = Math.min(at, secret.length - 1); n > 0; n--) {
-    if (secret.charCodeAt(n - 1) === last && text.startsWith(secret.slice(0, n), at - n)) return n;
+/**
+ * The length of the longest proper prefix of `secret`, starting with `head` (its first characters),
+ * that `text` has just before `at`; candidates start where `head` stands, and the leftmost that fits is the longest.
+ */
+function sharedPrefixBefore(text: string, at: number, secret: string, head: string): number {
+  const from = Math.max(0, at - secret.length + 1);
+  for (let p = text.indexOf(head, from); p !== -1 && at - p >= head.length; p = text.indexOf(head, p + 1)) {
+    if (secret.startsWith(text.slice(p, at))) return at - p;
   }
   return 0;
 }
 
 /** The length of the longest proper suffix of `secret` that `text` has just after `at`. */
 function sharedSuffixAfter(text: string, at: number, secret: string): number {
-  const next = text.charCodeAt(at);
-  for (let n = Math.min(text.length - at, secret.length - 1); n > 0; n--) {
-    const from = secret.length - n;
-    if (secret.charCodeAt(from) === next && text.startsWith(secret.slice(from), at)) return n;
+  const last = secret[secret.length - 1];
+  for (let q = text.lastIndexOf(last, at + secret.length - 2); q >= at; q = q > 0 ? text.lastIndexOf(last, q - 1) : -1) {
+    if (secret.endsWith(text.slice(at, q + 1))) return q + 1 - at;
   }
   return 0;
 }
