@@ -18,7 +18,12 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'shared', include: ['test/**/*.test.ts', 'src/**/*.test.ts'], exclude: OWN_PROCESS, isolate: false },
+        test: {
+          name: 'shared',
+          include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
+          exclude: OWN_PROCESS,
+          isolate: false,
+        },
       },
       { extends: true, test: { name: 'own-process', include: OWN_PROCESS, isolate: true } },
     ],

@@ -48,10 +48,19 @@ export async function listenLoopback(server: http.Server): Promise<Listening> {
 }
 
 /** A handler that gets each request once its body has arrived. */
-export type FakeHandler = (call: RecordedCall, res: http.ServerResponse, req: http.IncomingMessage) => void | Promise<void>;
+export type FakeHandler = (
+  call: RecordedCall,
+  res: http.ServerResponse,
+  req: http.IncomingMessage,
+) => void | Promise<void>;
 
-/** Start a fake that reads and records every request (in `calls`, and in `log` when given) before `handle` answers it. */
-export async function startFake(handle: FakeHandler, log?: RecordedCall[]): Promise<Listening & { calls: RecordedCall[] }> {
+/** A fake started by `startFake`: every request it received, in order. */
+export interface RecordingFake extends Listening {
+  calls: RecordedCall[];
+}
+
+/** Start a fake that records every request (in `calls`, and in `log` when given) before `handle` answers it. */
+export async function startFake(handle: FakeHandler, log?: RecordedCall[]): Promise<RecordingFake> {
   const calls: RecordedCall[] = [];
   const server = http.createServer((req, res) => {
     const parts: Buffer[] = [];
@@ -85,14 +94,15 @@ export async function refusedUrl(): Promise<string> {
 }
 
 /** Write a JSON answer with a content-length. */
-export function sendJson(res: http.ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(res: http.ServerResponse, status: number, value: unknown, headers: http.OutgoingHttpHeaders = {}) {
   const s = typeof value === 'string' ? value : JSON.stringify(value);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(s)), ...headers });
+  const length = String(Buffer.byteLength(s));
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': length, ...headers });
   res.end(s);
 }
 
 /** Write an SSE stream, one write per event: `event: <name>\ndata: <json>\n\n` (name omitted when undefined). */
-export async function sendSse(res: http.ServerResponse, events: [string | undefined, unknown][], tail = ''): Promise<void> {
+export async function sendSse(res: http.ServerResponse, events: [string | undefined, unknown][], tail = '') {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   for (const [name, data] of events) {
     if (res.destroyed) return;

@@ -167,7 +167,8 @@ describe('upstream faults', () => {
 });
 
 describe('a 200 answer that carries an error object (as OpenRouter and some proxies send)', () => {
-  const ask = (model: string, extra: Record<string, unknown> = {}) => post(`${engine.url}/v1/chat/completions`, { model, messages: [{ role: 'user', content: 'x' }], ...extra });
+  const ask = (model: string, extra: Record<string, unknown> = {}) =>
+    post(`${engine.url}/v1/chat/completions`, { model, messages: [{ role: 'user', content: 'x' }], ...extra });
 
   it('keeps the provider message and the class its code names', async () => {
     up.setFault({ kind: 'status', status: 200, body: { error: { message: 'Provider returned error', code: 429 } } });

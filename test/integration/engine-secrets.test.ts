@@ -63,9 +63,12 @@ describe('provider keys never reach clients or logs, even when an upstream echoe
   });
 
   it('a partial echo of a key (its first and last characters) is masked as well', async () => {
-    const partial = await startTestEngine({ model_list: [{ model_name: 'p', litellm_params: { model: 'openai/x', api_base: `${upstream.url}/partial/v1`, api_key: KEYS.cfg } }] }, { debug: true });
+    const params = { model: 'openai/x', api_base: `${upstream.url}/partial/v1`, api_key: KEYS.cfg };
+    const ask = { model: 'p', messages: [{ role: 'user', content: 'y' }] };
+    const config = { model_list: [{ model_name: 'p', litellm_params: params }] };
+    const partial = await startTestEngine(config, { debug: true });
     try {
-      const r = await post(`${partial.url}/v1/chat/completions`, { model: 'p', messages: [{ role: 'user', content: 'x' }] });
+      const r = await post(`${partial.url}/v1/chat/completions`, ask);
       expect(r.status).toBe(401);
       expect(r.json.error.message).toMatch(/Invalid API key: \*{4}/);
       for (const text of [r.text, partial.logs.join('\n')]) expect(text).not.toContain(KEYS.cfg.slice(0, 8));

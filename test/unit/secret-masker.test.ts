@@ -20,7 +20,8 @@ describe('the secret masker', () => {
 
   it('masks partial echoes: a prefix and a suffix around a run of stars, dots or an ellipsis', () => {
     const mask = secretMasker([KEY]);
-    expect(mask('Incorrect API key provided: sk-abc1************i789. See docs.')).toBe('Incorrect API key provided: ****. See docs.');
+    const openai = 'Incorrect API key provided: sk-abc1************i789. See docs.';
+    expect(mask(openai)).toBe('Incorrect API key provided: ****. See docs.');
     expect(mask('key sk-abc123...')).toBe('key ****');
     expect(mask('key sk-abc1…789 rejected')).toBe('key **** rejected');
     expect(mask('key ***ghi789 rejected')).toBe('key **** rejected');
@@ -75,6 +76,7 @@ describe('the callers share it', () => {
 
   it('maskCommandLine: flags and known secrets, including escaped ones', () => {
     const secret = 'pa"ss-word';
-    expect(maskCommandLine(['w', `--json={"p":${JSON.stringify(secret)}}`, secret], [secret])).toEqual(['w', '--json={"p":"***"}', '***']);
+    const args = ['w', `--json={"p":${JSON.stringify(secret)}}`, secret];
+    expect(maskCommandLine(args, [secret])).toEqual(['w', '--json={"p":"***"}', '***']);
   });
 });

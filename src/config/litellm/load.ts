@@ -74,7 +74,8 @@ export function loadLiteLLMConfig(source: ConfigSource, opts: LoadOptions = {}):
   const env = { ...baseEnv, ...environment };
   const secretValues = new Set<string>(Object.entries(environment).filter(([k]) => isSecretKey(k)).map(([, v]) => v));
   const unset = new Map<string, string>();
-  const resolvedTree = resolveSecretRefs(work, '', { env, warnings, secrets: secretValues, label, unset }) as Record<string, unknown>;
+  const refs = { env, warnings, secrets: secretValues, label, unset };
+  const resolvedTree = resolveSecretRefs(work, '', refs) as Record<string, unknown>;
   delete resolvedTree.environment_variables;
 
   const result = litellmConfigSchema.safeParse(resolvedTree);

@@ -81,6 +81,9 @@ const MIN_CUT_PREFIX = 8;
 /** Runs that providers put in the middle of a key they echo: `sk-ab***yz`, `sk-ab...yz`, `sk-ab…yz`. */
 const ECHO_RUN = /\*{3,}|•{3,}|\.{3,}|…+/g;
 
+/** [start, end) of a piece of text to mask. */
+type Span = [number, number];
+
 /** Masks every known secret in a text. */
 export type Masker = (text: string) => string;
 
@@ -91,14 +94,17 @@ export type Masker = (text: string) => string;
  * Overlapping matches (of one or several secrets) become one `replacement`.
  */
 export function secretMasker(secrets: Iterable<string | undefined>, replacement = MASK): Masker {
-  const plain = [...new Set([...secrets].filter((s): s is string => typeof s === 'string' && s.length >= MIN_SECRET))];
+  const known = [...secrets].filter((s): s is string => typeof s === 'string' && s.length >= MIN_SECRET);
+  const plain = [...new Set(known)];
   if (plain.length === 0) return (text) => text;
   const needles = new Set(plain);
   for (const s of plain) needles.add(JSON.stringify(s).slice(1, -1)); // the same secret inside JSON output
   const heads = plain.map((s) => s.slice(0, MIN_CUT_PREFIX));
   return (text) => {
-    const spans: [number, number][] = [];
-    for (const n of needles) for (let i = text.indexOf(n); i !== -1; i = text.indexOf(n, i + 1)) spans.push([i, i + n.length]);
+    const spans: Span[] = [];
+    for (const n of needles) {
+      for (let i = text.indexOf(n); i !== -1; i = text.indexOf(n, i + 1)) spans.push([i, i + n.length]);
+    }
     echoSpans(text, plain, heads, spans);
     return spans.length === 0 ? text : cover(text, spans, replacement);
   };
@@ -106,15 +112,15 @@ export function secretMasker(secrets: Iterable<string | undefined>, replacement 
 
 const cache = new WeakMap<readonly (string | undefined)[], Masker>();
 
-/** `text` with every known secret masked (`secretMasker`, cached per secrets array: error paths pass the same one). */
+/** `text` with every known secret masked (`secretMasker`, cached per array: error paths pass the same one). */
 export function maskText(text: string, secrets: readonly (string | undefined)[]): string {
   let mask = cache.get(secrets);
   if (!mask) cache.set(secrets, (mask = secretMasker(secrets)));
   return mask(text);
 }
 
-/** Spans of `text` that echo part of a secret: prefix + run + suffix, or a trailing cut-off prefix (`heads`: its start). */
-function echoSpans(text: string, secrets: readonly string[], heads: readonly string[], spans: [number, number][]): void {
+/** Spans of `text` that echo part of a secret: prefix + run + suffix, or a cut-off prefix (`heads`: their starts). */
+function echoSpans(text: string, secrets: readonly string[], heads: readonly string[], spans: Span[]): void {
   ECHO_RUN.lastIndex = 0;
   for (let m = ECHO_RUN.exec(text); m; m = ECHO_RUN.exec(text)) {
     const start = m.index;
@@ -146,14 +152,15 @@ function sharedPrefixBefore(text: string, at: number, secret: string, head: stri
 /** The length of the longest proper suffix of `secret` that `text` has just after `at`. */
 function sharedSuffixAfter(text: string, at: number, secret: string): number {
   const last = secret[secret.length - 1];
-  for (let q = text.lastIndexOf(last, at + secret.length - 2); q >= at; q = q > 0 ? text.lastIndexOf(last, q - 1) : -1) {
+  const next = (q: number) => (q > 0 ? text.lastIndexOf(last, q - 1) : -1);
+  for (let q = text.lastIndexOf(last, at + secret.length - 2); q >= at; q = next(q)) {
     if (secret.endsWith(text.slice(at, q + 1))) return q + 1 - at;
   }
   return 0;
 }
 
 /** Replace the union of `spans` (overlapping or touching ones merged) with one `replacement` each. */
-function cover(text: string, spans: [number, number][], replacement: string): string {
+function cover(text: string, spans: Span[], replacement: string): string {
   spans.sort((a, b) => a[0] - b[0]);
   let out = '';
   let pos = 0;
@@ -176,7 +183,10 @@ export function maskValue(value: string): string {
   return `${value.slice(0, 3)}${MASK}${value.slice(-2)}`;
 }
 
-/** A deep copy where every value under a secret-looking key (or equal to a known secret) shows as `maskValue`, and known secrets inside other strings are masked. */
+/**
+ * A deep copy where every value under a secret-looking key (or equal to a known secret) shows as
+ * `maskValue`, and known secrets inside other strings are masked.
+ */
 export function maskSecrets<T>(value: T, knownSecrets: Iterable<string> = []): T {
   const known = new Set([...knownSecrets].filter((s) => s.length > 0));
   const mask = secretMasker(known);
