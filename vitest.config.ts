@@ -12,6 +12,10 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // files share a process (below): undo spies and stubbed env or globals after each test, so none leaks
+    restoreMocks: true,
+    unstubEnvs: true,
+    unstubGlobals: true,
     // vitest's default on 2 cores (cores - 1) runs one file at a time, though most tests wait on sockets, timers and
     // child processes; 3 workers starved the CLI tests' children of CPU on this machine
     maxWorkers: 2,
