@@ -1,13 +1,35 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Files that change process-wide state a later file in the same process would see (the AWS SDK
+ * reads process.env): each runs in a fresh process. Every other file shares its worker's module
+ * cache, which saves re-importing the SDKs and the engine for each of the ~50 files.
+ */
+const OWN_PROCESS = ['test/integration/bedrock-credentials.test.ts'];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
-    // integration tests start real processes and servers on loopback; keep the 2-core machine sane
-    maxConcurrency: 4,
-    fileParallelism: true,
     pool: 'forks',
+    // files share a process (below): undo spies and stubbed env or globals after each test, so none leaks
+    restoreMocks: true,
+    unstubEnvs: true,
+    unstubGlobals: true,
+    // vitest's default on 2 cores (cores - 1) runs one file at a time, though most tests wait on sockets, timers and
+    // child processes; 3 workers starved the CLI tests' children of CPU on this machine
+    maxWorkers: 2,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'shared',
+          include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
+          exclude: OWN_PROCESS,
+          isolate: false,
+        },
+      },
+      { extends: true, test: { name: 'own-process', include: OWN_PROCESS, isolate: true } },
+    ],
   },
 });

@@ -16,7 +16,7 @@ export interface PlanReport {
   notes: string[];
 }
 
-/** Build the report. The API key is masked here; `redact` removes any other resolved secret. */
+/** Build the report. The API key is masked here; the caller masks any other resolved secret (`maskText`). */
 export function planReport(plan: ProxyPlan, options: WorkerStartOptions): PlanReport {
   const o = plan.origins;
   const settings: PlanReport['settings'] = {
@@ -74,18 +74,6 @@ export function formatPlanText(r: PlanReport): string {
   if (r.notes.length) lines.push('', 'Notes:', ...r.notes.map((n) => `  - ${n}`));
   lines.push('', 'Dry run: nothing was started.');
   return `${lines.join('\n')}\n`;
-}
-
-/** Replace every occurrence of a known secret (API key, resolved config secrets) in text. */
-export function redact(text: string, secrets: Iterable<string | undefined>): string {
-  let out = text;
-  const list = [...secrets].filter((s): s is string => typeof s === 'string' && s.length >= 4).sort((a, b) => b.length - a.length);
-  for (const s of list) {
-    out = out.split(s).join('****');
-    const j = JSON.stringify(s).slice(1, -1); // the same secret as it appears inside JSON output
-    if (j !== s) out = out.split(j).join('****');
-  }
-  return out;
 }
 
 /** 104857600 -> "100MB" (binary units, as --max-log-size takes them). */

@@ -5,7 +5,7 @@
  * `{"type":"error","error":{"type":...,"message":...}}` with Anthropic's statuses (529 = overloaded).
  */
 import type http from 'node:http';
-import { halves, pieces, sendJson, sendSse, startScriptedFake } from '../contract/fake-server.js';
+import { halves, pieces, sendJson, sendSse, startScriptedFake } from './fake-server.js';
 import type { ContractFake, ErrorCase, RecordedCall, Script } from '../contract/harness.js';
 
 export const ANTHROPIC_FAKE_KEY = 'sk-ant-fake-key-0123456789';

@@ -2,8 +2,7 @@
  * A fake AWS STS on 127.0.0.1 answering `AssumeRole` (query protocol, form-encoded POST) with the
  * documented XML response. It records the form fields and the SigV4 credential scope of each call.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { startFake } from './fake-server.js';
 
 export interface FakeSts {
   url: string;
@@ -14,19 +13,16 @@ export interface FakeSts {
 /** Start the fake; every AssumeRole returns these temporary credentials. */
 export async function startFakeSts(creds: { accessKeyId: string; secretAccessKey: string; sessionToken: string }): Promise<FakeSts> {
   const calls: FakeSts['calls'] = [];
-  const server = http.createServer((req, res) => {
-    const parts: Buffer[] = [];
-    req.on('data', (b: Buffer) => parts.push(b));
-    req.on('end', () => {
-      const params = Object.fromEntries(new URLSearchParams(Buffer.concat(parts).toString('utf8')));
-      calls.push({ params, authorization: String(req.headers.authorization ?? '') });
-      if (params.Action !== 'AssumeRole') {
-        res.writeHead(400, { 'content-type': 'text/xml' });
-        res.end(`<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>unknown action</Message></Error></ErrorResponse>`);
-        return;
-      }
-      const expiration = new Date(Date.now() + 3600_000).toISOString().replace(/\.\d+Z$/, 'Z');
-      const xml = `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+  const fake = await startFake((call, res) => {
+    const params = Object.fromEntries(new URLSearchParams(call.raw));
+    calls.push({ params, authorization: String(call.headers.authorization ?? '') });
+    if (params.Action !== 'AssumeRole') {
+      res.writeHead(400, { 'content-type': 'text/xml' });
+      res.end(`<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>unknown action</Message></Error></ErrorResponse>`);
+      return;
+    }
+    const expiration = new Date(Date.now() + 3600_000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const xml = `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
   <AssumeRoleResult>
     <SourceIdentity>kubiya</SourceIdentity>
     <AssumedRoleUser>
@@ -45,11 +41,8 @@ export async function startFakeSts(creds: { accessKeyId: string; secretAccessKey
     <RequestId>c6104cbe-af31-11e0-8154-cbc7ccf896c7</RequestId>
   </ResponseMetadata>
 </AssumeRoleResponse>`;
-      res.writeHead(200, { 'content-type': 'text/xml', 'content-length': Buffer.byteLength(xml) });
-      res.end(xml);
-    });
+    res.writeHead(200, { 'content-type': 'text/xml', 'content-length': Buffer.byteLength(xml) });
+    res.end(xml);
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
-  return { url: `http://127.0.0.1:${port}`, calls, close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }) };
+  return { url: fake.url, calls, close: fake.close };
 }

@@ -6,7 +6,7 @@
  * `content_filter` + `ResponsibleAIPolicyViolation`, `context_length_exceeded`, 429 with Retry-After).
  */
 import type http from 'node:http';
-import { halves, pieces, sendJson, sendSse, startScriptedFake } from '../contract/fake-server.js';
+import { halves, pieces, sendJson, sendSse, startScriptedFake } from './fake-server.js';
 import type { ContractFake, ErrorCase, RecordedCall, Script } from '../contract/harness.js';
 
 export const AZURE_FAKE_KEY = 'azure-fake-key-abcdef0123';

@@ -10,7 +10,7 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { EventStreamCodec } from '@smithy/eventstream-codec';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
-import { sendJson, startScriptedFake } from '../contract/fake-server.js';
+import { sendJson, startScriptedFake } from './fake-server.js';
 import type { ContractFake, RecordedCall, Script } from '../contract/harness.js';
 
 /** Bedrock-only scripts on top of the contract ones. */

@@ -4,7 +4,7 @@
  * tool-call-start/delta/end, message-end) and `POST /v2/embed`; Bearer key checked; errors as `{"message": ...}`.
  */
 import type http from 'node:http';
-import { halves, pieces, sendJson, sendSse, startScriptedFake } from '../contract/fake-server.js';
+import { halves, pieces, sendJson, sendSse, startScriptedFake } from './fake-server.js';
 import type { ContractFake, ErrorCase, RecordedCall, Script } from '../contract/harness.js';
 
 export const COHERE_FAKE_KEY = 'co-fake-key-0123456789';

@@ -1,5 +1,4 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { startFake } from './fake-server.js';
 
 /** How the fake answers `GET /api/v1/worker-queues/{id}/config`. */
 export type Behaviour =
@@ -25,9 +24,9 @@ export interface FakeControlPlane {
 export async function startFakeControlPlane(initial: Behaviour): Promise<FakeControlPlane> {
   let behaviour = initial;
   const requests: SeenRequest[] = [];
-  const server = http.createServer((req, res) => {
-    requests.push({ method: req.method ?? '', path: req.url ?? '', authorization: req.headers.authorization });
-    const m = /^\/api\/v1\/worker-queues\/([^/]+)\/config$/.exec(req.url ?? '');
+  const fake = await startFake((req, res) => {
+    requests.push({ method: req.method, path: req.path, authorization: req.headers.authorization });
+    const m = /^\/api\/v1\/worker-queues\/([^/]+)\/config$/.exec(req.path);
     if (behaviour.kind === 'hang') return; // keep the socket open; close() destroys it
     if (!m) {
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"detail":"not found"}');
@@ -40,25 +39,13 @@ export async function startFakeControlPlane(initial: Behaviour): Promise<FakeCon
     const body = { queue_id: decodeURIComponent(m[1]), name: 'test queue', ...(behaviour.extra ?? {}), settings: behaviour.settings };
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: fake.url,
     requests,
     set: (b) => (behaviour = b),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: fake.close,
   };
 }
 
-/** A loopback URL nothing listens on (a server is opened and closed to find a free port). */
-export async function refusedUrl(): Promise<string> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `http://127.0.0.1:${port}`;
-}
+/** A loopback URL nothing listens on (kept here for the tests that import it from this file). */
+export { refusedUrl } from './fake-server.js';

@@ -3,8 +3,8 @@
  * (then the default behaviour), and every call lands in a shared log with the fake's name and time,
  * so a test can assert which upstreams were called, in which order, how often and when.
  */
-import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type http from 'node:http';
+import { startFake } from './fake-server.js';
 
 export type RouterFault =
   | { kind: 'ok' }
@@ -45,28 +45,13 @@ const WINDOW_BODY = { error: { message: "This model's maximum context length is 
 export async function startFaultUpstream(name: string, log: Call[] = []): Promise<FaultUpstream> {
   let queue: RouterFault[] = [];
   let fallback: RouterFault = { kind: 'ok' };
-  const sockets = new Set<Socket>();
   const calls: Call[] = [];
-
-  const server = http.createServer((req, res) => {
-    const parts: Buffer[] = [];
-    req.on('data', (b: Buffer) => parts.push(b));
-    req.on('end', () => {
-      let body: Record<string, unknown> = {};
-      try {
-        body = JSON.parse(Buffer.concat(parts).toString('utf8')) as Record<string, unknown>;
-      } catch {
-        /* health checks and the like */
-      }
-      const call = { upstream: name, at: Date.now(), stream: body.stream === true, model: body.model };
-      calls.push(call);
-      log.push(call);
-      void answer(queue.length ? queue.shift()! : fallback, body, req, res);
-    });
-  });
-  server.on('connection', (s: Socket) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
+  const fake = await startFake((rec, res, req) => {
+    const body = (rec.body ?? {}) as Record<string, unknown>; // health checks and the like send no JSON
+    const call = { upstream: name, at: Date.now(), stream: body.stream === true, model: body.model };
+    calls.push(call);
+    log.push(call);
+    return answer(queue.length ? queue.shift()! : fallback, body, req, res);
   });
 
   async function answer(f: RouterFault, body: Record<string, unknown>, req: http.IncomingMessage, res: http.ServerResponse) {
@@ -109,21 +94,15 @@ export async function startFaultUpstream(name: string, log: Call[] = []): Promis
     res.end('data: [DONE]\n\n');
   }
 
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     name,
-    url,
-    base: `${url}/v1`,
+    url: fake.url,
+    base: `${fake.url}/v1`,
     calls,
     script(faults, fb = { kind: 'ok' }) {
       queue = [...faults];
       fallback = fb;
     },
-    close: () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
+    close: fake.close,
   };
 }

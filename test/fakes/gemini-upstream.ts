@@ -6,7 +6,7 @@
  * the last with finishReason and usageMetadata); errors use Google's `{"error":{code,message,status}}`.
  */
 import type http from 'node:http';
-import { sendJson, sendSse, startScriptedFake } from '../contract/fake-server.js';
+import { sendJson, sendSse, startScriptedFake } from './fake-server.js';
 import type { ContractFake, Script } from '../contract/harness.js';
 
 /** Google-only scripts on top of the contract ones. */

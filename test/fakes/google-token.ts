@@ -4,8 +4,7 @@
  * (iss, aud, scope), and hands out a fresh access token. Also makes a service-account JSON for it.
  */
 import { createVerify, generateKeyPairSync } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { sendJson, startFake } from './fake-server.js';
 
 export interface FakeGoogleToken {
   url: string;
@@ -24,33 +23,25 @@ export async function startFakeGoogleToken(project = 'fake-project'): Promise<Fa
   const issued: string[] = [];
   const grants: Record<string, unknown>[] = [];
   let url = '';
-  const server = http.createServer((req, res) => {
-    const parts: Buffer[] = [];
-    req.on('data', (b: Buffer) => parts.push(b));
-    req.on('end', () => {
-      const form = new URLSearchParams(Buffer.concat(parts).toString('utf8'));
-      const send = (status: number, o: unknown) => {
-        res.writeHead(status, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(o));
-      };
-      const [h, p, sig] = (form.get('assertion') ?? '').split('.');
-      if (form.get('grant_type') !== 'urn:ietf:params:oauth:grant-type:jwt-bearer' || !sig) return send(400, { error: 'unsupported_grant_type' });
-      const ok = createVerify('RSA-SHA256').update(`${h}.${p}`).verify(publicKey, Buffer.from(sig, 'base64url'));
-      const claims = JSON.parse(Buffer.from(p, 'base64url').toString('utf8')) as Record<string, unknown>;
-      grants.push(claims);
-      if (!ok) return send(400, { error: 'invalid_grant', error_description: 'Invalid JWT Signature.' });
-      if (claims.aud !== `${url}/token` || claims.iss !== 'svc@fake-project.iam.gserviceaccount.com') return send(400, { error: 'invalid_grant', error_description: 'Invalid JWT claims.' });
-      const token = `ya29.fake-${issued.length + 1}-${Math.random().toString(36).slice(2)}`;
-      issued.push(token);
-      send(200, { access_token: token, expires_in: 3599, token_type: 'Bearer' });
-    });
+  const fake = await startFake((call, res) => {
+    const form = new URLSearchParams(call.raw);
+    const send = (status: number, o: unknown) => sendJson(res, status, o);
+    const [h, p, sig] = (form.get('assertion') ?? '').split('.');
+    if (form.get('grant_type') !== 'urn:ietf:params:oauth:grant-type:jwt-bearer' || !sig) return send(400, { error: 'unsupported_grant_type' });
+    const ok = createVerify('RSA-SHA256').update(`${h}.${p}`).verify(publicKey, Buffer.from(sig, 'base64url'));
+    const claims = JSON.parse(Buffer.from(p, 'base64url').toString('utf8')) as Record<string, unknown>;
+    grants.push(claims);
+    if (!ok) return send(400, { error: 'invalid_grant', error_description: 'Invalid JWT Signature.' });
+    if (claims.aud !== `${url}/token` || claims.iss !== 'svc@fake-project.iam.gserviceaccount.com') return send(400, { error: 'invalid_grant', error_description: 'Invalid JWT claims.' });
+    const token = `ya29.fake-${issued.length + 1}-${Math.random().toString(36).slice(2)}`;
+    issued.push(token);
+    send(200, { access_token: token, expires_in: 3599, token_type: 'Bearer' });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  url = fake.url;
   const serviceAccount = {
     type: 'service_account', project_id: project, private_key_id: 'key-1',
     private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
     client_email: 'svc@fake-project.iam.gserviceaccount.com', client_id: '1234567890', token_uri: `${url}/token`,
   };
-  return { url, serviceAccount, issued, grants, close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }) };
+  return { url, serviceAccount, issued, grants, close: fake.close };
 }

@@ -5,7 +5,7 @@
  * an input longer than the model allows, 503 while the model loads).
  */
 import type http from 'node:http';
-import { halves, pieces, sendJson, sendSse, startScriptedFake } from '../contract/fake-server.js';
+import { halves, pieces, sendJson, sendSse, startScriptedFake } from './fake-server.js';
 import type { ContractFake, ErrorCase, RecordedCall, Script } from '../contract/harness.js';
 
 export const HF_FAKE_TOKEN = 'hf_fakeToken0123456789';

@@ -2,8 +2,8 @@
  * A fake Ollama server (native API: /api/chat, /api/generate, /api/embed, /api/tags) speaking
  * JSON and NDJSON streams, with fault injection. Chat echoes the last user message.
  */
-import http from 'node:http';
-import { listenLoopback, sendJson as json } from './fake-server.js';
+import type http from 'node:http';
+import { sendJson as json, startFake } from './fake-server.js';
 
 export type OllamaFault =
   | { kind: 'status'; status: number; body?: unknown }
@@ -23,16 +23,10 @@ export interface FakeOllama {
 export async function startOllamaUpstream(): Promise<FakeOllama> {
   let fault: OllamaFault | undefined;
   const requests: FakeOllama['requests'] = [];
-  const server = http.createServer((req, res) => {
-    const parts: Buffer[] = [];
-    req.on('data', (b: Buffer) => parts.push(b));
-    req.on('end', () => {
-      const text = Buffer.concat(parts).toString('utf8');
-      const body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-      const path = req.url ?? '/';
-      requests.push({ path, body });
-      answer(path, body, req, res);
-    });
+  const fake = await startFake((call, res, req) => {
+    const body = (call.body ?? {}) as Record<string, unknown>;
+    requests.push({ path: call.path, body });
+    answer(call.path, body, req, res);
   });
 
   function answer(path: string, body: Record<string, unknown>, req: http.IncomingMessage, res: http.ServerResponse) {
@@ -44,10 +38,10 @@ export async function startOllamaUpstream(): Promise<FakeOllama> {
       return;
     }
     const created_at = new Date().toISOString();
-    if (path === '/api/tags') return json(res, { models: [{ name: 'llama3:latest' }] });
+    if (path === '/api/tags') return json(res, 200, { models: [{ name: 'llama3:latest' }] });
     if (path === '/api/embed') {
       const inputs = Array.isArray(body.input) ? body.input : [body.input];
-      return json(res, { model: body.model, embeddings: inputs.map((_, i) => [0.5, -0.5, i]), prompt_eval_count: 4 });
+      return json(res, 200, { model: body.model, embeddings: inputs.map((_, i) => [0.5, -0.5, i]), prompt_eval_count: 4 });
     }
     const chat = path === '/api/chat';
     if (!chat && path !== '/api/generate') {
@@ -61,8 +55,8 @@ export async function startOllamaUpstream(): Promise<FakeOllama> {
     const toolCalls = tools ? [{ function: { name: tools[0].function.name, arguments: { city: 'Paris' } } }] : undefined;
     const final = { model: body.model, created_at, done: true, done_reason: 'stop', prompt_eval_count: 12, eval_count: 6, total_duration: 1000 };
     if (body.stream === false) {
-      if (chat) return json(res, { ...final, message: { role: 'assistant', content: toolCalls ? '' : text, tool_calls: toolCalls } });
-      return json(res, { ...final, response: text });
+      if (chat) return json(res, 200, { ...final, message: { role: 'assistant', content: toolCalls ? '' : text, tool_calls: toolCalls } });
+      return json(res, 200, { ...final, response: text });
     }
     res.writeHead(200, { 'content-type': 'application/x-ndjson' });
     const lines: unknown[] = [];
@@ -92,9 +86,8 @@ export async function startOllamaUpstream(): Promise<FakeOllama> {
     res.end();
   }
 
-  const listening = await listenLoopback(server);
   return {
-    ...listening,
+    ...fake,
     requests,
     setFault: (f) => {
       fault = f;

@@ -3,7 +3,7 @@
  * Chat answers echo the last user message; tools come back as a tool call; every request is recorded.
  */
 import http from 'node:http';
-import { listenLoopback, sendJson as json } from './fake-server.js';
+import { sendJson as json, startFake } from './fake-server.js';
 
 export type Fault =
   | { kind: 'status'; status: number; body?: unknown; headers?: Record<string, string> }
@@ -66,24 +66,13 @@ export async function startOpenAIUpstream(initial: FakeUpstreamOptions = {}): Pr
   const requests: RecordedRequest[] = [];
   const state = { aborted: 0 };
 
-  const server = http.createServer((req, res) => {
-    const parts: Buffer[] = [];
-    req.on('data', (b: Buffer) => parts.push(b));
-    req.on('end', () => {
-      const text = Buffer.concat(parts).toString('utf8');
-      let body: Record<string, unknown> | undefined;
-      try {
-        body = text ? (JSON.parse(text) as Record<string, unknown>) : undefined;
-      } catch {
-        body = undefined;
-      }
-      const path = (req.url ?? '/').replace(/^\/v1/, '');
-      requests.push({ method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, body });
-      res.on('close', () => {
-        if (!res.writableFinished) state.aborted++;
-      });
-      void answer(path, body ?? {}, req, res);
+  const fake = await startFake((call, res, req) => {
+    const body = call.body as Record<string, unknown> | undefined;
+    requests.push({ method: call.method, path: call.path, headers: call.headers, body });
+    res.on('close', () => {
+      if (!res.writableFinished) state.aborted++;
     });
+    return answer(call.path.replace(/^\/v1/, ''), body ?? {}, req, res);
   });
 
   async function answer(path: string, body: Record<string, unknown>, req: http.IncomingMessage, res: http.ServerResponse) {
@@ -104,7 +93,7 @@ export async function startOpenAIUpstream(initial: FakeUpstreamOptions = {}): Pr
       res.end('<html>oops</html>');
       return;
     }
-    if (req.method === 'GET' && path.startsWith('/models')) return json(res, { object: 'list', data: [{ id: 'fake-model', object: 'model', owned_by: 'fake' }] });
+    if (req.method === 'GET' && path.startsWith('/models')) return json(res, 200, { object: 'list', data: [{ id: 'fake-model', object: 'model', owned_by: 'fake' }] });
     if (path.startsWith('/embeddings')) {
       const inputs = Array.isArray(body.input) ? body.input : [body.input];
       const data = inputs.map((_, index) => {
@@ -112,7 +101,7 @@ export async function startOpenAIUpstream(initial: FakeUpstreamOptions = {}): Pr
         const f32 = new Float32Array(v);
         return { object: 'embedding', index, embedding: body.encoding_format === 'base64' ? Buffer.from(f32.buffer).toString('base64') : v };
       });
-      return json(res, { object: 'list', data, model: body.model, usage: { prompt_tokens: 5, total_tokens: 5 } });
+      return json(res, 200, { object: 'list', data, model: body.model, usage: { prompt_tokens: 5, total_tokens: 5 } });
     }
     const chat = path.startsWith('/chat/completions');
     if (!chat && !path.startsWith('/completions')) {
@@ -132,7 +121,7 @@ export async function startOpenAIUpstream(initial: FakeUpstreamOptions = {}): Pr
             : { index, message: { role: 'assistant', content: text }, finish_reason: 'stop' }
           : { index, text, finish_reason: 'stop', logprobs: null },
       );
-      return json(res, { id: 'chatcmpl-fake', object: chat ? 'chat.completion' : 'text_completion', created, model: body.model, choices, usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 } });
+      return json(res, 200, { id: 'chatcmpl-fake', object: chat ? 'chat.completion' : 'text_completion', created, model: body.model, choices, usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 } });
     }
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     const object = chat ? 'chat.completion.chunk' : 'text_completion';
@@ -171,9 +160,8 @@ export async function startOpenAIUpstream(initial: FakeUpstreamOptions = {}): Pr
     res.end('data: [DONE]\n\n');
   }
 
-  const listening = await listenLoopback(server);
   return {
-    ...listening,
+    ...fake,
     requests,
     setFault: (f) => {
       fault = f;

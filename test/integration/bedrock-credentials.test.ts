@@ -4,14 +4,12 @@
  * all. The AWS SDK reads some settings from process.env only, so this file sets them for its own
  * worker process (vitest runs each file in its own fork) and points every lookup at loopback.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeImds, type FakeImds } from '../fakes/aws-imds.js';
 import { startFakeSts, type FakeSts } from '../fakes/aws-sts.js';
 import { startBedrockUpstream, type BedrockFake } from '../fakes/bedrock-upstream.js';
+import { makeTempHome, type TempHome } from '../fakes/temp-home.js';
 import { startTestEngine, type TestEngine } from './engine-helpers.js';
 
 const IMDS_CREDS = { accessKeyId: 'ASIAIMDSROLE0000001', secretAccessKey: 'imds-secret-abcdef0123456789', token: 'imds-session-token-xyz' };
@@ -22,7 +20,7 @@ const PROFILE = { id: 'AKIDPROFILE00000001', secret: 'profile-secret-0123456789'
 let bedrock: BedrockFake;
 let imds: FakeImds;
 let sts: FakeSts;
-let dir: string;
+let dir: TempHome;
 const engines: TestEngine[] = [];
 const saved = { ...process.env };
 
@@ -34,19 +32,19 @@ beforeAll(async () => {
   });
   imds = await startFakeImds('kubiya-worker-role', IMDS_CREDS);
   sts = await startFakeSts(ASSUMED);
-  dir = mkdtempSync(join(tmpdir(), 'kubiya-aws-'));
-  writeFileSync(join(dir, 'credentials'), `[other]\naws_access_key_id = AKIDWRONGOTHER00001\naws_secret_access_key = nope\n\n[team]\naws_access_key_id = ${PROFILE.id}\naws_secret_access_key = ${PROFILE.secret}\n`);
-  writeFileSync(join(dir, 'config'), '');
+  dir = makeTempHome('kubiya-aws-');
+  const credentials = dir.write('credentials', `[other]\naws_access_key_id = AKIDWRONGOTHER00001\naws_secret_access_key = nope\n\n[team]\naws_access_key_id = ${PROFILE.id}\naws_secret_access_key = ${PROFILE.secret}\n`);
+  const config = dir.write('config', '');
   // keep the SDK's default chain on loopback and away from the developer's own AWS setup
   for (const k of Object.keys(process.env)) if (k.startsWith('AWS_')) delete process.env[k];
-  process.env.AWS_SHARED_CREDENTIALS_FILE = join(dir, 'credentials');
-  process.env.AWS_CONFIG_FILE = join(dir, 'config');
+  process.env.AWS_SHARED_CREDENTIALS_FILE = credentials;
+  process.env.AWS_CONFIG_FILE = config;
   process.env.AWS_EC2_METADATA_SERVICE_ENDPOINT = imds.url;
 });
 afterAll(async () => {
   process.env = saved;
   await Promise.all([bedrock?.close(), imds?.close(), sts?.close()]);
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  dir?.cleanup();
 });
 afterEach(async () => {
   while (engines.length) await engines.pop()!.close();

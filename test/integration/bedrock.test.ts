@@ -3,12 +3,11 @@
  * route prefixes and cross-region ids, mid-stream exception events, cut streams, JSON mode, image
  * URLs downloaded from a loopback server, Titan / Cohere embeddings, and the exception table.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EventStreamDecoder } from '../../src/engine/providers/bedrock/event-stream.js';
 import { startBedrockUpstream, type BedrockFake } from '../fakes/bedrock-upstream.js';
+import { startFake, type Listening } from '../fakes/fake-server.js';
 import { startTestEngine, type TestEngine } from './engine-helpers.js';
 
 const ENV_KEY = { id: 'ASIAENVKEY000000001', secret: 'env-secret-0123456789abcdef', token: 'env-session-token-123' };
@@ -16,17 +15,16 @@ const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR
 
 let fake: BedrockFake;
 let engine: TestEngine;
-let images: http.Server;
+let images: Listening;
 let imageUrl: string;
 
 beforeAll(async () => {
   fake = await startBedrockUpstream({ [ENV_KEY.id]: { secret: ENV_KEY.secret, sessionToken: ENV_KEY.token } });
-  images = http.createServer((req, res) => {
+  images = await startFake((_call, res) => {
     res.writeHead(200, { 'content-type': 'image/png', 'content-length': PNG.length });
     res.end(PNG);
   });
-  await new Promise<void>((r) => images.listen(0, '127.0.0.1', r));
-  imageUrl = `http://127.0.0.1:${(images.address() as AddressInfo).port}/cat.png`;
+  imageUrl = `${images.url}/cat.png`;
   const ep = { aws_bedrock_runtime_endpoint: fake.url };
   engine = await startTestEngine(
     {
@@ -44,7 +42,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await engine?.close();
   await fake?.close();
-  await new Promise((r) => images?.close(r));
+  await images?.close();
 });
 beforeEach(() => {
   fake.calls.length = 0;

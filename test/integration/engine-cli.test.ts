@@ -1,23 +1,25 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenAIUpstream, type FakeUpstream } from '../fakes/openai-upstream.js';
 import { proxyTestConfig } from './config-run.js';
+import { makeTempHome, type TempHome } from '../fakes/temp-home.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = path.join(ROOT, 'bin/kubiya.js');
 const UPSTREAM_KEY = 'sk-cli-upstream-secret-999';
 
 let dir: string;
+let tmp: TempHome;
 let up: FakeUpstream;
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubiya-engine-cli-'));
+  tmp = makeTempHome('kubiya-engine-cli-');
+  dir = tmp.home;
   up = await startOpenAIUpstream();
 });
 afterEach(() => {
@@ -25,7 +27,7 @@ afterEach(() => {
 });
 afterAll(async () => {
   await up?.close();
-  fs.rmSync(dir, { recursive: true, force: true });
+  tmp?.cleanup();
 });
 
 function writeConfig(name: string, text: string): string {
@@ -54,7 +56,8 @@ function run(args: string[], env: Record<string, string> = {}): Proc {
   return { child, out: () => out, err: () => err, exit };
 }
 
-async function waitFor<T>(fn: () => T | undefined | Promise<T | undefined>, ms = 5000): Promise<T> {
+// generous: a CLI process on a busy 2-core machine can take seconds to start; a passing wait ends at once
+async function waitFor<T>(fn: () => T | undefined | Promise<T | undefined>, ms = 15_000): Promise<T> {
   const t0 = Date.now();
   for (;;) {
     const v = await fn();

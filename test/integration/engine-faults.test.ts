@@ -1,26 +1,26 @@
 import http from 'node:http';
-import net from 'node:net';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { refusedUrl } from '../fakes/fake-server.js';
 import { startOpenAIUpstream, type FakeUpstream } from '../fakes/openai-upstream.js';
 import { post, startTestEngine, type TestEngine } from './engine-helpers.js';
 
 let up: FakeUpstream;
 let engine: TestEngine;
-let deadPort: number;
 
 beforeAll(async () => {
   up = await startOpenAIUpstream();
-  // a port nothing listens on
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  deadPort = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
   engine = await startTestEngine({
     model_list: [
       { model_name: 'm', litellm_params: { model: 'openai/m', api_base: `${up.url}/v1`, timeout: 1 } },
-      { model_name: 'dead', litellm_params: { model: 'openai/m', api_base: `http://127.0.0.1:${deadPort}/v1` } },
+      { model_name: 'dead', litellm_params: { model: 'openai/m', api_base: `${await refusedUrl()}/v1` } },
+      { model_name: 'demo', litellm_params: { model: 'openai/gpt-4o', mock_response: 'hi' } },
+      // answer 200 with an error object instead of a completion (see 'a 200 answer that carries an error object')
+      { model_name: 'coded', litellm_params: { model: 'openai/x', api_base: `${up.url}/v1` } },
+      { model_name: 'plain', litellm_params: { model: 'openai/x', api_base: `${up.url}/v1` } },
+      { model_name: 'backup', litellm_params: { model: 'openai/x', mock_response: 'from the backup' } },
     ],
+    router_settings: { fallbacks: [{ plain: ['backup'] }] },
     general_settings: { max_request_size_mb: 0.01 },
   });
 });
@@ -79,6 +79,25 @@ describe('bad input', () => {
     const r = await fetch(`${engine.url}/v1/chat/completions`, { method: 'POST', body: new Blob([big]).stream(), duplex: 'half' } as RequestInit).catch((e) => e);
     if (r instanceof Error) return; // the connection may close while the client is still sending: also fine
     expect(r.status).toBe(413);
+  });
+
+  it('a model that is not a string is called invalid, not missing', async () => {
+    const r = await post(`${engine.url}/v1/chat/completions`, { model: 5, messages: [{ role: 'user', content: 'x' }] });
+    expect(r.status).toBe(400);
+    expect(r.json.error).toMatchObject({ param: 'model', code: 'invalid_type' });
+    expect(r.json.error.message).not.toMatch(/missing/i);
+    const missing = await post(`${engine.url}/chat/completions`, { messages: [{ role: 'user', content: 'x' }] });
+    expect(missing.json.error).toMatchObject({ param: 'model', code: 'missing_required_parameter' });
+  });
+
+  it('an empty messages list and a stream flag that is not a boolean are 400s naming the parameter', async () => {
+    const empty = await post(`${engine.url}/v1/chat/completions`, { model: 'demo', messages: [] });
+    expect(empty.status).toBe(400);
+    expect(empty.json.error).toMatchObject({ param: 'messages', code: 'invalid_value', type: 'invalid_request_error' });
+    const st = await post(`${engine.url}/v1/chat/completions`, { model: 'demo', stream: 'yes', messages: [{ role: 'user', content: 'x' }] });
+    expect(st.status).toBe(400);
+    expect(st.json.error).toMatchObject({ param: 'stream', code: 'invalid_type' });
+    expect(st.json.error.message).toContain('"yes"');
   });
 
   it('unknown route: 404, wrong method: 405', async () => {
@@ -144,6 +163,29 @@ describe('upstream faults', () => {
     up.setFault(undefined);
     const ok = await post(`${engine.url}/v1/chat/completions`, chat());
     expect(ok.status).toBe(200);
+  });
+});
+
+describe('a 200 answer that carries an error object (as OpenRouter and some proxies send)', () => {
+  const ask = (model: string, extra: Record<string, unknown> = {}) =>
+    post(`${engine.url}/v1/chat/completions`, { model, messages: [{ role: 'user', content: 'x' }], ...extra });
+
+  it('keeps the provider message and the class its code names', async () => {
+    up.setFault({ kind: 'status', status: 200, body: { error: { message: 'Provider returned error', code: 429 } } });
+    const r = await ask('coded');
+    expect(r.status).toBe(429);
+    expect(r.json.error.type).toBe('rate_limit_error');
+    expect(r.json.error.message).toContain('Provider returned error');
+  });
+
+  it('without a code: a 502 with the message, and fallbacks still apply', async () => {
+    up.setFault({ kind: 'status', status: 200, body: { error: 'model is loading' } });
+    const r = await ask('plain');
+    expect(r.status).toBe(200);
+    expect(r.json.choices[0].message.content).toBe('from the backup');
+    const direct = await ask('plain', { disable_fallbacks: true });
+    expect(direct.status).toBe(502);
+    expect(direct.json.error.message).toContain('model is loading');
   });
 });
 

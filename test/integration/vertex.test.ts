@@ -2,26 +2,23 @@
  * Vertex AI beyond the contract suite: credentials from a file path, a refused service account
  * (401, upstream never called, private key never shown), and text-embedding models through :predict.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGoogleUpstream, type GoogleFake } from '../fakes/gemini-upstream.js';
 import { startFakeGoogleToken, type FakeGoogleToken } from '../fakes/google-token.js';
+import { makeTempHome, type TempHome } from '../fakes/temp-home.js';
 import { startTestEngine, type TestEngine } from './engine-helpers.js';
 
 let fake: GoogleFake;
 let tokens: FakeGoogleToken;
 let engine: TestEngine;
-let dir: string;
+let dir: TempHome;
 
 beforeAll(async () => {
   tokens = await startFakeGoogleToken('file-proj');
   fake = await startGoogleUpstream({ tokens: () => tokens.issued });
-  dir = mkdtempSync(join(tmpdir(), 'kubiya-vertex-'));
-  const keyFile = join(dir, 'sa.json');
-  writeFileSync(keyFile, JSON.stringify(tokens.serviceAccount));
+  dir = makeTempHome('kubiya-vertex-');
+  const keyFile = dir.write('sa.json', JSON.stringify(tokens.serviceAccount));
   const wrongIssuer = { ...tokens.serviceAccount, client_email: 'intruder@elsewhere.iam.gserviceaccount.com' };
   engine = await startTestEngine({
     model_list: [
@@ -34,7 +31,7 @@ afterAll(async () => {
   await engine?.close();
   await fake?.close();
   await tokens?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  dir?.cleanup();
 });
 
 describe('Vertex AI adapter', () => {

@@ -4,7 +4,7 @@ import { didYouMean } from '../../util/did-you-mean.js';
 import { parseSource, sourceLabel, type ConfigSource, type Parsed } from './parse.js';
 import * as K from './keys.js';
 import { litellmConfigSchema, type LiteLLMConfig } from './schema.js';
-import { isSecretKey, secretRefName } from './secrets.js';
+import { isSecretKey, resolveSecretRefs, secretRefName } from './secrets.js';
 
 export type { ConfigSource } from './parse.js';
 
@@ -74,7 +74,8 @@ export function loadLiteLLMConfig(source: ConfigSource, opts: LoadOptions = {}):
   const env = { ...baseEnv, ...environment };
   const secretValues = new Set<string>(Object.entries(environment).filter(([k]) => isSecretKey(k)).map(([, v]) => v));
   const unset = new Map<string, string>();
-  const resolvedTree = resolveRefs(work, '', { env, warnings, secrets: secretValues, label, unset }) as Record<string, unknown>;
+  const refs = { env, warnings, secrets: secretValues, label, unset };
+  const resolvedTree = resolveSecretRefs(work, '', refs) as Record<string, unknown>;
   delete resolvedTree.environment_variables;
 
   const result = litellmConfigSchema.safeParse(resolvedTree);
@@ -122,45 +123,6 @@ function checkKeys(obj: Record<string, unknown>, at: string, set: K.KeySet, warn
     else if (!quietUnknown) warnings.push({ path: p, message: 'unknown key; ignored' });
     else warnings.push({ path: p, message: 'unknown key; kept but not sent upstream' });
   }
-}
-
-interface ResolveCtx {
-  env: NodeJS.ProcessEnv;
-  warnings: ConfigWarning[];
-  secrets: Set<string>;
-  label: string;
-  /** key path -> variable name, for references whose variable is not set */
-  unset: Map<string, string>;
-}
-
-/** Replace every `os.environ/VAR` / `env:VAR` string with its value; unset ones are dropped and remembered. */
-function resolveRefs(v: unknown, at: string, ctx: ResolveCtx): unknown {
-  if (typeof v === 'string') {
-    const ref = secretRefName(v);
-    if (!ref) return v;
-    const val = ctx.env[ref];
-    if (val === undefined || val === '') {
-      if (at === 'general_settings.master_key') {
-        throw new ConfigError(ctx.label, at, `refers to the environment variable ${ref}, which is not set (refusing to start an open proxy)`);
-      }
-      ctx.warnings.push({ path: at, message: `refers to the environment variable ${ref}, which is not set` });
-      ctx.unset.set(at, ref);
-      return undefined;
-    }
-    ctx.secrets.add(val);
-    return val;
-  }
-  if (Array.isArray(v)) return v.map((x, i) => resolveRefs(x, `${at}[${i}]`, ctx));
-  if (isMap(v)) {
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) {
-      const r = resolveRefs(x, at ? `${at}.${k}` : k, ctx);
-      if (r !== undefined) out[k] = r;
-      if (typeof x === 'string' && !secretRefName(x) && isSecretKey(k) && x.length > 0) ctx.secrets.add(x);
-    }
-    return out;
-  }
-  return v;
 }
 
 /** Stands in for a secret value in error messages. */

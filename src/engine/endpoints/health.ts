@@ -1,6 +1,6 @@
 import type { EngineContext } from '../context.js';
 import { GatewayError } from '../errors.js';
-import { redactSecrets } from '../observability/logger.js';
+import { maskText } from '../../config/litellm/secrets.js';
 import { failureOf, type Exchange } from '../upstream/client.js';
 import type { Deployment } from '../deployment.js';
 
@@ -24,7 +24,7 @@ export async function healthReport(ctx: EngineContext): Promise<Record<string, u
     const e: Endpoint = { model: d.litellmModel, model_name: d.modelName, model_id: d.id };
     if (d.apiBase) e.api_base = d.apiBase;
     if (err === undefined) healthy.push(e);
-    else unhealthy.push({ ...e, error: redactSecrets(err, ctx.secretValues) });
+    else unhealthy.push({ ...e, error: maskText(err, ctx.secretValues) });
   }
   return { healthy_endpoints: healthy, unhealthy_endpoints: unhealthy, healthy_count: healthy.length, unhealthy_count: unhealthy.length };
 }

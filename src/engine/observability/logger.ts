@@ -1,3 +1,5 @@
+import { maskText, secretMasker } from '../../config/litellm/secrets.js';
+
 /** Levels in order; a logger prints its level and above. */
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -20,15 +22,9 @@ export interface LoggerOptions {
   write?: (line: string) => void;
 }
 
-/** `s` with every known secret (4+ characters; longest first) replaced by `****`. */
-export function redactSecrets(s: string, secrets: readonly string[]): string {
-  for (const secret of secrets) if (secret.length >= 4 && s.includes(secret)) s = s.split(secret).join('****');
-  return s;
-}
-
 /** Mask known secrets in an error's message before it reaches a client or a log (error paths only: upstreams may echo a key). */
 export function redactError<E extends { message: string }>(err: E, secrets: readonly string[]): E {
-  const m = redactSecrets(err.message, secrets);
+  const m = maskText(err.message, secrets);
   if (m !== err.message) err.message = m;
   return err;
 }
@@ -40,7 +36,7 @@ export function redactError<E extends { message: string }>(err: E, secrets: read
  */
 export function createLogger(opts: LoggerOptions = {}): EngineLogger {
   const min = LOG_LEVELS.indexOf(opts.level ?? 'info');
-  const secrets = [...(opts.secrets ?? [])].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
+  const mask = secretMasker(opts.secrets ?? []);
   const write = opts.write ?? ((line: string) => process.stdout.write(line));
   const emit = (level: LogLevel, fields: object, msg?: string) => {
     if (LOG_LEVELS.indexOf(level) < min) return;
@@ -56,7 +52,7 @@ export function createLogger(opts: LoggerOptions = {}): EngineLogger {
       }
       line = `${time} ${level.toUpperCase().padEnd(5)} ${msg ?? ''}${kv}`;
     }
-    write(`${redactSecrets(line, secrets)}\n`);
+    write(`${mask(line)}\n`);
   };
   return {
     debug: (f, m) => emit('debug', f, m),

@@ -4,7 +4,7 @@ import type { GatewayError } from '../errors.js';
 import type { RoutedOutcome } from '../router/dispatch.js';
 import { tokenUsage, type AttemptResult, type TokenUsage } from '../upstream/result.js';
 import type { JsonObject } from '../wire.js';
-import { redactSecrets } from './logger.js';
+import { maskText } from '../../config/litellm/secrets.js';
 import type { SettledEndpoint, SettledEvent } from './settled.js';
 
 /** What the response writer knows about one request when it settles (the writer itself, read-only). */
@@ -115,7 +115,7 @@ function tagsOf(body: JsonObject | undefined, meta: JsonObject | undefined): rea
 
 function publicBase(dep: Deployment, secrets: readonly string[]): string {
   let b = publicBases.get(dep);
-  if (b === undefined) publicBases.set(dep, (b = redactSecrets(dep.apiBase!, secrets)));
+  if (b === undefined) publicBases.set(dep, (b = maskText(dep.apiBase!, secrets)));
   return b;
 }
 

@@ -77,15 +77,16 @@ export const workerStart: Handler<StartFlags, [string[]]> = async (ctx, flags, c
 
   if (plan.mode === 'local-proxy' && plan.config) await checkServable(plan, !flags.dryRun, ctx.env);
 
-  const { planReport, formatPlanText, redact } = await import('../../../config/explain.js');
+  const { planReport, formatPlanText } = await import('../../../config/explain.js');
+  const { maskText } = await import('../../../config/litellm/secrets.js');
   const secrets = [plan.apiKey, ...(plan.config?.secretValues ?? [])];
   if (flags.dryRun) {
     const report = planReport(plan, options);
     const text = ctx.output === 'json' ? `${JSON.stringify(report, null, 2)}\n` : formatPlanText(report);
-    ctx.stdout.write(redact(text, secrets));
+    ctx.stdout.write(maskText(text, secrets));
     return 0;
   }
-  for (const w of plan.warnings) ctx.out.warn(redact(w, secrets));
+  for (const w of plan.warnings) ctx.out.warn(maskText(w, secrets));
   const { runWorker } = await ctx.supervisor();
   return runWorker(plan, options, ctx.supervisorIo());
 };

@@ -36,7 +36,8 @@ describe('/health for mock_response deployments', () => {
 
 describe('probes while draining', () => {
   it('a keep-alive connection that probes during the drain gets 503 and connection: close', async () => {
-    up = await startOpenAIUpstream({ chunkIntervalMs: 40, repeat: 10 });
+    // about 1 s of stream: the drain below starts after 0.25 s
+    up = await startOpenAIUpstream({ chunkIntervalMs: 40, repeat: 6 });
     engine = await startTestEngine({ model_list: [{ model_name: 'm', litellm_params: { model: 'openai/m', api_base: `${up.url}/v1` } }] }, { drainTimeoutMs: 5000 });
     // a stream in flight keeps the drain going
     const stream = fetch(`${engine.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm', stream: true, messages: [{ role: 'user', content: 'a b c' }] }) }).then((r) => r.text());

@@ -1,27 +1,24 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadLiteLLMConfig } from '../../src/config/litellm/load.js';
 import { engineSecrets } from '../../src/engine/index.js';
+import { sendJson, startFake, type Listening } from '../fakes/fake-server.js';
 import { post, startTestEngine, type TestEngine } from './engine-helpers.js';
 
 // keys from the config, from an os.environ/ reference, and from the provider's default variable
 const KEYS = { cfg: 'sk-config-secret-111111', ref: 'sk-ref-secret-333333', env: 'sk-env-secret-222222' };
 const ENV = { OPENAI_API_KEY: KEYS.env, MY_KEY: KEYS.ref };
-let upstream: http.Server;
+let upstream: Listening;
 let engine: TestEngine;
 
 beforeAll(async () => {
   // a careless upstream that echoes the credential it got in its error message
-  upstream = http.createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.writeHead(401, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: { message: `Invalid API key: ${req.headers.authorization}` } }));
-    });
+  upstream = await startFake((call, res) => {
+    const auth = String(call.headers.authorization);
+    // OpenAI's own form shows the first 8 and last 4 characters of a wrong key
+    const shown = call.path.startsWith('/partial/') ? `${auth.slice(7, 15)}****${auth.slice(-4)}` : auth;
+    sendJson(res, 401, { error: { message: `Invalid API key: ${shown}` } });
   });
-  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
-  const base = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`;
+  const base = `${upstream.url}/v1`;
   engine = await startTestEngine(
     {
       model_list: [
@@ -35,7 +32,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await engine?.close();
-  await new Promise((r) => upstream.close(r));
+  await upstream?.close();
 });
 
 const leaks = (text: string) => Object.values(KEYS).filter((k) => text.includes(k));
@@ -63,6 +60,21 @@ describe('provider keys never reach clients or logs, even when an upstream echoe
     expect(JSON.parse(h).unhealthy_count).toBe(3);
     expect(leaks(h)).toEqual([]);
     expect(leaks(engine.logs.join('\n'))).toEqual([]);
+  });
+
+  it('a partial echo of a key (its first and last characters) is masked as well', async () => {
+    const params = { model: 'openai/x', api_base: `${upstream.url}/partial/v1`, api_key: KEYS.cfg };
+    const ask = { model: 'p', messages: [{ role: 'user', content: 'y' }] };
+    const config = { model_list: [{ model_name: 'p', litellm_params: params }] };
+    const partial = await startTestEngine(config, { debug: true });
+    try {
+      const r = await post(`${partial.url}/v1/chat/completions`, ask);
+      expect(r.status).toBe(401);
+      expect(r.json.error.message).toMatch(/Invalid API key: \*{4}/);
+      for (const text of [r.text, partial.logs.join('\n')]) expect(text).not.toContain(KEYS.cfg.slice(0, 8));
+    } finally {
+      await partial.close();
+    }
   });
 
   it('engineSecrets masks key-like environment variables the adapters may read', () => {
