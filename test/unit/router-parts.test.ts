@@ -31,8 +31,19 @@ describe('router settings', () => {
     expect(s.fallbacks.get('a')).toEqual(['b']);
     expect(s.fallbacks.get('c')).toEqual(['d']);
     expect(s.defaultFallbacks).toEqual(['e']);
-    expect(s.strategy).toBe('simple-shuffle');
+    expect(s.strategy.name).toBe('simple-shuffle');
     expect(warnings[0].path).toBe('router_settings.routing_strategy');
+  });
+
+  it('selects every routing strategy LiteLLM names, and its aliases, without a warning', () => {
+    const names = ['simple-shuffle', 'least-busy', 'latency-based-routing', 'usage-based-routing-v2', 'cost-based-routing'];
+    for (const n of names) {
+      const { s, warnings } = settings({ routing_strategy: n });
+      expect([s.strategy.name, warnings]).toEqual([n, []]);
+    }
+    expect(settings({ routing_strategy: 'usage-based-routing' }).s.strategy.name).toBe('usage-based-routing-v2');
+    expect(settings({ routing_strategy: 'simple_shuffle' }).s.strategy.name).toBe('simple-shuffle');
+    expect(settings({ routing_strategy: 'fastest' }).warnings[0].message).toContain(names.join(', '));
   });
 });
 

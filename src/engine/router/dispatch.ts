@@ -6,7 +6,6 @@ import type { RouterState, StateView } from '../state/router-state.js';
 import type { AttemptRunner, Outcome, RouteRequest } from './attempt.js';
 import { available, noDeployment, noExclusions, type RequestFilter } from './candidates.js';
 import { fallbackChain } from './fallbacks.js';
-import { choose } from './pick.js';
 import { countPromptTokens } from './pre-call.js';
 import { resolveModel, unknownModel, type Resolved } from './resolve.js';
 import { retriesFor, retryDelayMs, sleep } from './retry.js';
@@ -121,7 +120,7 @@ async function runGroup(deps: RouterDeps, resolved: Resolved, req: RouteRequest,
       if (e.retryAfter) plan.soonestS = Math.min(plan.soonestS ?? Infinity, Number(e.retryAfter));
       throw e;
     }
-    const dep = choose(s.strategy, list, group, view);
+    const dep = s.strategy.choose(list, group, view);
     try {
       if (mockFail) throw new GatewayError(500, { message: 'mock_testing_fallbacks: this model group fails on purpose', errorClass: 'upstream', provider: 'mock' });
       // the attempt settles itself: in flight, usage, latency and the failure count (cooldowns) are done

@@ -1,9 +1,8 @@
 import type { ConfigWarning } from '../../config/litellm/load.js';
 import type { LiteLLMConfig } from '../../config/litellm/schema.js';
 import type { ErrorClass } from '../errors.js';
+import { STRATEGIES, strategyNamed, type RoutingStrategy } from './strategies/index.js';
 
-export const ROUTING_STRATEGIES = ['simple-shuffle', 'least-busy', 'latency-based-routing', 'usage-based-routing-v2', 'cost-based-routing'] as const;
-export type RoutingStrategy = (typeof ROUTING_STRATEGIES)[number];
 
 /** Per error class counts (retries, or failures allowed per minute before a cooldown). */
 export type ClassCounts = Partial<Record<ErrorClass, number>>;
@@ -27,6 +26,7 @@ export interface RouterSettings {
   allowedFailsPolicy?: ClassCounts;
   cooldownMs: number;
   disableCooldowns: boolean;
+  /** router_settings.routing_strategy, resolved once (router/strategies/) */
   strategy: RoutingStrategy;
   tagFiltering: boolean;
   tagMatchAny: boolean;
@@ -92,12 +92,15 @@ export function readRouterSettings(cfg: LiteLLMConfig, warnings: ConfigWarning[]
   const rs = cfg.router_settings as Record<string, unknown>;
   const ls = cfg.litellm_settings as Record<string, unknown>;
   const pick = (k: string) => (rs[k] !== undefined ? rs[k] : ls[k]);
-  const strategyRaw = typeof rs.routing_strategy === 'string' ? rs.routing_strategy : 'simple-shuffle';
-  const aliases: Record<string, RoutingStrategy> = { 'usage-based-routing': 'usage-based-routing-v2', 'simple_shuffle': 'simple-shuffle' };
-  let strategy = (aliases[strategyRaw] ?? strategyRaw) as RoutingStrategy;
-  if (!ROUTING_STRATEGIES.includes(strategy)) {
-    warnings.push({ path: 'router_settings.routing_strategy', message: `unknown strategy "${strategyRaw}"; expected one of ${ROUTING_STRATEGIES.join(', ')} (using simple-shuffle)` });
-    strategy = 'simple-shuffle';
+  const strategyRaw = typeof rs.routing_strategy === 'string' ? rs.routing_strategy : STRATEGIES[0].name;
+  let strategy = strategyNamed(strategyRaw);
+  if (!strategy) {
+    const names = STRATEGIES.map((x) => x.name).join(', ');
+    warnings.push({
+      path: 'router_settings.routing_strategy',
+      message: `unknown strategy "${strategyRaw}"; expected one of ${names} (using ${STRATEGIES[0].name})`,
+    });
+    strategy = STRATEGIES[0];
   }
   const groupRetryPolicy = new Map<string, ClassCounts>();
   const mgrp = rs.model_group_retry_policy;
