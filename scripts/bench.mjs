@@ -38,7 +38,11 @@ if (process.argv[2] === '--upstream') {
       const model = body.model;
       if (body.stream !== true) {
         const answer = JSON.stringify({
-          id, object: 'chat.completion', created, model, system_fingerprint: 'fp_bench',
+          id,
+          object: 'chat.completion',
+          created,
+          model,
+          system_fingerprint: 'fp_bench',
           choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop', logprobs: null }],
           usage: { prompt_tokens: 24, completion_tokens: 30, total_tokens: 54 },
         });
@@ -46,7 +50,8 @@ if (process.argv[2] === '--upstream') {
         res.end(answer);
         return;
       }
-      const chunk = (delta, finish = null) => `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+      const chunk = (delta, finish = null) =>
+        `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.flushHeaders();
       res.write(chunk({ role: 'assistant', content: '' }));
@@ -66,7 +71,9 @@ async function main() {
   const quick = process.argv.includes('--quick');
   const jsonOut = process.argv.includes('--json');
   // load: seconds per round and side; rounds alternate direct / through so drift on a shared machine hits both alike
-  const secs = quick ? { warm: 1, lat: 2, load: 2, rounds: 2, ttfb: 1.5 } : { warm: 2, lat: 4, load: 3.5, rounds: 3, ttfb: 3 };
+  const secs = quick
+    ? { warm: 1, lat: 2, load: 2, rounds: 2, ttfb: 1.5 }
+    : { warm: 2, lat: 4, load: 3.5, rounds: 3, ttfb: 3 };
   if (!fs.existsSync(path.join(ROOT, 'dist/cli/main.js'))) throw new Error('build first: npm run build');
   const autocannon = (await import('autocannon')).default;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kubiya-bench-'));
@@ -76,10 +83,14 @@ async function main() {
     fs.rmSync(tmp, { recursive: true, force: true });
   };
   process.on('exit', cleanup);
-  const log = (s) => { if (!jsonOut) process.stderr.write(`${s}\n`); };
+  const log = (s) => {
+    if (!jsonOut) process.stderr.write(`${s}\n`);
+  };
 
   // upstream
-  const upstream = spawn(process.execPath, [fileURLToPath(import.meta.url), '--upstream'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const upstream = spawn(process.execPath, [fileURLToPath(import.meta.url), '--upstream'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   kids.push(upstream);
   const upPort = await new Promise((resolve, reject) => {
     upstream.stdout.once('data', (d) => resolve(JSON.parse(String(d)).port));
@@ -87,7 +98,10 @@ async function main() {
   });
   const MASTER = 'sk-bench-master-key';
   const cfg = path.join(tmp, 'bench.yaml');
-  fs.writeFileSync(cfg, `model_list:\n  - model_name: bench\n    litellm_params:\n      model: openai/bench-model\n      api_base: http://127.0.0.1:${upPort}/v1\n      api_key: sk-bench-upstream\ngeneral_settings:\n  master_key: ${MASTER}\n`);
+  fs.writeFileSync(
+    cfg,
+    `model_list:\n  - model_name: bench\n    litellm_params:\n      model: openai/bench-model\n      api_base: http://127.0.0.1:${upPort}/v1\n      api_key: sk-bench-upstream\ngeneral_settings:\n  master_key: ${MASTER}\n`,
+  );
 
   // cold start: spawn -> /health/readiness 200 (five times, median)
   const colds = [];
@@ -101,9 +115,27 @@ async function main() {
   const coldMs = median(colds);
   log(`cold start to readiness: ${colds.map((c) => c.toFixed(0)).join(', ')} ms (median ${coldMs.toFixed(0)})`);
 
-  const direct = { host: '127.0.0.1', port: upPort, path: '/v1/chat/completions', headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench-upstream' } };
-  const through = { host: '127.0.0.1', port: engine.port, path: '/v1/chat/completions', headers: { 'content-type': 'application/json', authorization: `Bearer ${MASTER}` } };
-  const body = JSON.stringify({ model: 'bench', messages: [{ role: 'system', content: 'You are terse.' }, { role: 'user', content: 'Say something about foxes.' }], temperature: 0.2, max_tokens: 64 });
+  const direct = {
+    host: '127.0.0.1',
+    port: upPort,
+    path: '/v1/chat/completions',
+    headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench-upstream' },
+  };
+  const through = {
+    host: '127.0.0.1',
+    port: engine.port,
+    path: '/v1/chat/completions',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${MASTER}` },
+  };
+  const body = JSON.stringify({
+    model: 'bench',
+    messages: [
+      { role: 'system', content: 'You are terse.' },
+      { role: 'user', content: 'Say something about foxes.' },
+    ],
+    temperature: 0.2,
+    max_tokens: 64,
+  });
   const directBody = body.replace('"bench"', '"bench-model"');
   const streamBody = body.replace('{', '{"stream":true,');
 
@@ -123,7 +155,16 @@ async function main() {
   // 50 connections: autocannon, throughput and latency
   log('load at 50 connections ...');
   const rssSampler = sampleRss(engine.child.pid);
-  const ac = (target, b) => autocannon({ url: `http://${target.host}:${target.port}${target.path}`, method: 'POST', headers: target.headers, body: b, connections: 50, pipelining: 1, duration: secs.load });
+  const ac = (target, b) =>
+    autocannon({
+      url: `http://${target.host}:${target.port}${target.path}`,
+      method: 'POST',
+      headers: target.headers,
+      body: b,
+      connections: 50,
+      pipelining: 1,
+      duration: secs.load,
+    });
   const rounds = [];
   const cpuSum = { direct: [0, 0, 0], through: [0, 0, 0], nd: 0, nt: 0 };
   for (let i = 0; i < secs.rounds; i++) {
@@ -139,7 +180,9 @@ async function main() {
     cpuSum.nd += d.requests.total;
     cpuSum.nt += e.requests.total;
     rounds.push({ d, e, ratio: e.requests.average / d.requests.average });
-    log(`  round ${i + 1}: direct ${Math.round(d.requests.average)} req/s, through ${Math.round(e.requests.average)} req/s (${(100 * e.requests.average / d.requests.average).toFixed(1)}%)`);
+    log(
+      `  round ${i + 1}: direct ${Math.round(d.requests.average)} req/s, through ${Math.round(e.requests.average)} req/s (${((100 * e.requests.average) / d.requests.average).toFixed(1)}%)`,
+    );
   }
   // the median round (by ratio) stands for the run; CPU per request is over all rounds
   const mid = [...rounds].sort((a, b) => a.ratio - b.ratio)[Math.floor(rounds.length / 2)];
@@ -164,30 +207,51 @@ async function main() {
     machine: `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}`,
     cold_start_ms: round(coldMs),
     c1: {
-      direct_p50_ms: round(lat1.direct.p50, 3), engine_p50_ms: round(lat1.engine.p50, 3),
-      direct_p99_ms: round(lat1.direct.p99, 3), engine_p99_ms: round(lat1.engine.p99, 3),
-      added_p50_ms: round(lat1.engine.p50 - lat1.direct.p50, 3), added_p99_ms: round(lat1.engine.p99 - lat1.direct.p99, 3),
-      direct_rps: round(lat1.direct.rps), engine_rps: round(lat1.engine.rps),
+      direct_p50_ms: round(lat1.direct.p50, 3),
+      engine_p50_ms: round(lat1.engine.p50, 3),
+      direct_p99_ms: round(lat1.direct.p99, 3),
+      engine_p99_ms: round(lat1.engine.p99, 3),
+      added_p50_ms: round(lat1.engine.p50 - lat1.direct.p50, 3),
+      added_p99_ms: round(lat1.engine.p99 - lat1.direct.p99, 3),
+      direct_rps: round(lat1.direct.rps),
+      engine_rps: round(lat1.engine.rps),
     },
     c50: {
-      direct_rps: round(d50.requests.average), engine_rps: round(e50.requests.average),
+      direct_rps: round(d50.requests.average),
+      engine_rps: round(e50.requests.average),
       throughput_ratio: round(mid.ratio, 3),
       round_ratios: rounds.map((r) => round(r.ratio, 3)),
-      direct_p50_ms: d50.latency.p50, engine_p50_ms: e50.latency.p50, direct_p99_ms: d50.latency.p99, engine_p99_ms: e50.latency.p99,
-      added_mean_ms: round(e50.latency.mean - d50.latency.mean, 2), errors,
+      direct_p50_ms: d50.latency.p50,
+      engine_p50_ms: e50.latency.p50,
+      direct_p99_ms: d50.latency.p99,
+      engine_p99_ms: e50.latency.p99,
+      added_mean_ms: round(e50.latency.mean - d50.latency.mean, 2),
+      errors,
       cpu_us_per_request: {
         direct: { load_generator: cpuDirect[0], upstream: cpuDirect[1] },
         through: { load_generator: cpuThrough[0], upstream: cpuThrough[1], engine: cpuThrough[2] },
       },
     },
-    stream_ttfb: { direct_p50_ms: round(ttfb.direct.p50, 3), engine_p50_ms: round(ttfb.engine.p50, 3), added_p50_ms: round(ttfb.engine.p50 - ttfb.direct.p50, 3) },
+    stream_ttfb: {
+      direct_p50_ms: round(ttfb.direct.p50, 3),
+      engine_p50_ms: round(ttfb.engine.p50, 3),
+      added_p50_ms: round(ttfb.engine.p50 - ttfb.direct.p50, 3),
+    },
     engine_rss_under_load_mb: round(rss.underLoad / 1024 / 1024, 1),
     engine_peak_rss_mb: round(rss.lifetime / 1024 / 1024, 1),
   };
   const targets = [
-    ['throughput through the engine >= 35% of direct', r.c50.throughput_ratio >= 0.35, `${(r.c50.throughput_ratio * 100).toFixed(1)}%`],
+    [
+      'throughput through the engine >= 35% of direct',
+      r.c50.throughput_ratio >= 0.35,
+      `${(r.c50.throughput_ratio * 100).toFixed(1)}%`,
+    ],
     ['added p50 at 1 connection <= 0.3 ms', r.c1.added_p50_ms <= 0.3, `${r.c1.added_p50_ms} ms`],
-    ['engine RSS under load <= 100 MB', r.engine_rss_under_load_mb <= 100, `${r.engine_rss_under_load_mb} MB (lifetime peak ${r.engine_peak_rss_mb} MB)`],
+    [
+      'engine RSS under load <= 100 MB',
+      r.engine_rss_under_load_mb <= 100,
+      `${r.engine_rss_under_load_mb} MB (lifetime peak ${r.engine_peak_rss_mb} MB)`,
+    ],
     ['cold start to readiness <= 300 ms', r.cold_start_ms <= 300, `${r.cold_start_ms} ms`],
     ['no errors under load', errors === 0, String(errors)],
   ];
@@ -201,28 +265,60 @@ async function main() {
   const p = (s) => process.stdout.write(`${s}\n`);
   p(`\nkubiya engine benchmark (${r.machine})\n`);
   p('                        direct        through engine   engine cost');
-  p(`1 conn   p50 latency    ${f(r.c1.direct_p50_ms)} ms      ${f(r.c1.engine_p50_ms)} ms         +${r.c1.added_p50_ms} ms`);
-  p(`1 conn   p99 latency    ${f(r.c1.direct_p99_ms)} ms      ${f(r.c1.engine_p99_ms)} ms         +${r.c1.added_p99_ms} ms`);
-  p(`50 conn  requests/s     ${f(r.c50.direct_rps, 0)}         ${f(r.c50.engine_rps, 0)}            ${(r.c50.throughput_ratio * 100).toFixed(1)}% of direct`);
-  p(`50 conn  p50 / p99      ${r.c50.direct_p50_ms} / ${r.c50.direct_p99_ms} ms      ${r.c50.engine_p50_ms} / ${r.c50.engine_p99_ms} ms        +${r.c50.added_mean_ms} ms mean`);
+  p(
+    `1 conn   p50 latency    ${f(r.c1.direct_p50_ms)} ms      ${f(r.c1.engine_p50_ms)} ms         +${r.c1.added_p50_ms} ms`,
+  );
+  p(
+    `1 conn   p99 latency    ${f(r.c1.direct_p99_ms)} ms      ${f(r.c1.engine_p99_ms)} ms         +${r.c1.added_p99_ms} ms`,
+  );
+  p(
+    `50 conn  requests/s     ${f(r.c50.direct_rps, 0)}         ${f(r.c50.engine_rps, 0)}            ${(r.c50.throughput_ratio * 100).toFixed(1)}% of direct`,
+  );
+  p(
+    `50 conn  p50 / p99      ${r.c50.direct_p50_ms} / ${r.c50.direct_p99_ms} ms      ${r.c50.engine_p50_ms} / ${r.c50.engine_p99_ms} ms        +${r.c50.added_mean_ms} ms mean`,
+  );
   const cu = r.c50.cpu_us_per_request;
-  p(`50 conn  CPU µs/req     load ${cu.direct.load_generator} + upstream ${cu.direct.upstream}   load ${cu.through.load_generator} + upstream ${cu.through.upstream} + engine ${cu.through.engine}`);
-  p(`stream   TTFB p50       ${f(r.stream_ttfb.direct_p50_ms)} ms      ${f(r.stream_ttfb.engine_p50_ms)} ms         +${r.stream_ttfb.added_p50_ms} ms`);
-  p(`engine RSS under load ${r.engine_rss_under_load_mb} MB (lifetime peak incl. warm-up ${r.engine_peak_rss_mb} MB), cold start to readiness ${r.cold_start_ms} ms, errors under load ${errors}\n`);
+  p(
+    `50 conn  CPU µs/req     load ${cu.direct.load_generator} + upstream ${cu.direct.upstream}   load ${cu.through.load_generator} + upstream ${cu.through.upstream} + engine ${cu.through.engine}`,
+  );
+  p(
+    `stream   TTFB p50       ${f(r.stream_ttfb.direct_p50_ms)} ms      ${f(r.stream_ttfb.engine_p50_ms)} ms         +${r.stream_ttfb.added_p50_ms} ms`,
+  );
+  p(
+    `engine RSS under load ${r.engine_rss_under_load_mb} MB (lifetime peak incl. warm-up ${r.engine_peak_rss_mb} MB), cold start to readiness ${r.cold_start_ms} ms, errors under load ${errors}\n`,
+  );
   for (const [name, ok, v] of targets) p(`${ok ? 'PASS' : 'MISS'}  ${name}: ${v}`);
   p('\n(results also in .bench/last.json)');
 }
 
 async function startEngine(cfg, portFile) {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/kubiya.js'), 'proxy', 'start', '--config', cfg, '--port', '0', '--port-file', portFile, '--drain-timeout', '2'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [
+      path.join(ROOT, 'bin/kubiya.js'),
+      'proxy',
+      'start',
+      '--config',
+      cfg,
+      '--port',
+      '0',
+      '--port-file',
+      portFile,
+      '--drain-timeout',
+      '2',
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
   let port;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`engine exited with ${child.exitCode}`);
     if (port === undefined) {
       try {
         port = JSON.parse(fs.readFileSync(portFile, 'utf8')).port;
-      } catch { /* not yet */ }
+      } catch {
+        /* not yet */
+      }
     }
     if (port !== undefined && (await status(port, '/health/readiness')) === 200) break;
     await new Promise((r) => setTimeout(r, 2));
@@ -254,16 +350,24 @@ async function sequential(target, body, ms, ttfb = false) {
   const out = [];
   const end = performance.now() + ms;
   while (performance.now() < end) {
-    out.push(await new Promise((resolve, reject) => {
-      const t0 = performance.now();
-      const req = http.request({ ...target, method: 'POST', agent }, (res) => {
-        let first;
-        res.on('data', () => { first ??= performance.now() - t0; });
-        res.on('end', () => (res.statusCode === 200 ? resolve(ttfb ? first : performance.now() - t0) : reject(new Error(`HTTP ${res.statusCode}`))));
-      });
-      req.on('error', reject);
-      req.end(body);
-    }));
+    out.push(
+      await new Promise((resolve, reject) => {
+        const t0 = performance.now();
+        const req = http.request({ ...target, method: 'POST', agent }, (res) => {
+          let first;
+          res.on('data', () => {
+            first ??= performance.now() - t0;
+          });
+          res.on('end', () =>
+            res.statusCode === 200
+              ? resolve(ttfb ? first : performance.now() - t0)
+              : reject(new Error(`HTTP ${res.statusCode}`)),
+          );
+        });
+        req.on('error', reject);
+        req.end(body);
+      }),
+    );
   }
   agent.destroy();
   return out;
@@ -273,12 +377,17 @@ async function sequential(target, body, ms, ttfb = false) {
 function cpuOf(pids) {
   const self = process.cpuUsage();
   const tick = 1e6 / 100; // USER_HZ
-  return [self.user + self.system, ...pids.map((pid) => {
-    try {
-      const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      return (Number(f[11]) + Number(f[12])) * tick;
-    } catch { return 0; }
-  })];
+  return [
+    self.user + self.system,
+    ...pids.map((pid) => {
+      try {
+        const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+        return (Number(f[11]) + Number(f[12])) * tick;
+      } catch {
+        return 0;
+      }
+    }),
+  ];
 }
 
 /**
@@ -290,11 +399,20 @@ function sampleRss(pid) {
     try {
       const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
       return m ? Number(m[1]) * 1024 : 0;
-    } catch { return 0; }
+    } catch {
+      return 0;
+    }
   };
   let peak = 0;
-  const t = setInterval(() => { peak = Math.max(peak, read('VmRSS')); }, 50);
-  return { stop: () => { clearInterval(t); return { underLoad: Math.max(peak, read('VmRSS')), lifetime: read('VmHWM') }; } };
+  const t = setInterval(() => {
+    peak = Math.max(peak, read('VmRSS'));
+  }, 50);
+  return {
+    stop: () => {
+      clearInterval(t);
+      return { underLoad: Math.max(peak, read('VmRSS')), lifetime: read('VmHWM') };
+    },
+  };
 }
 
 function stats(xs) {
@@ -303,6 +421,12 @@ function stats(xs) {
   const total = xs.reduce((a, b) => a + b, 0);
   return { p50: q(0.5), p99: q(0.99), n: xs.length, rps: xs.length / (total / 1000) };
 }
-function median(xs) { return stats(xs).p50; }
-function round(x, d = 1) { return Number(x.toFixed(d)); }
-function f(x, d = 3) { return String(round(x, d)).padStart(7); }
+function median(xs) {
+  return stats(xs).p50;
+}
+function round(x, d = 1) {
+  return Number(x.toFixed(d));
+}
+function f(x, d = 3) {
+  return String(round(x, d)).padStart(7);
+}

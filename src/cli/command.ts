@@ -17,7 +17,11 @@ export interface OptionSpec {
  * A command's handler: gets the injected context, its parsed options and its positional arguments;
  * resolves to the exit code (nothing means 0).
  */
-export type Handler<O, A extends unknown[] = []> = (ctx: CliContext, opts: O, ...args: A) => Promise<number | void> | number | void;
+export type Handler<O, A extends unknown[] = []> = (
+  ctx: CliContext,
+  opts: O,
+  ...args: A
+) => Promise<number | undefined> | number | undefined;
 
 /** A command declaration: what `--help` shows and where its handler lives (imported only when it runs). */
 export interface CommandSpec<O, A extends unknown[]> {
@@ -41,7 +45,7 @@ export interface CommandSpec<O, A extends unknown[]> {
 /** A declared command with its handler's types erased, ready for the program builder. */
 export interface Command {
   spec: Omit<CommandSpec<never, never>, 'handler'>;
-  run(ctx: CliContext, opts: Record<string, unknown>, args: unknown[]): Promise<number | void>;
+  run(ctx: CliContext, opts: Record<string, unknown>, args: unknown[]): Promise<number | undefined>;
 }
 
 /** Declare a command: the options and help as data, the typed handler behind a lazy import. */

@@ -1,7 +1,7 @@
 import type { ChalkInstance } from 'chalk';
 import type { KubiyaConfigFile } from '../config/contexts/index.js';
 import type { SupervisorIo } from '../supervisor/io.js';
-import { colorFor, printer, type OutputMode, type OutStream, type Printer } from './output.js';
+import { colorFor, type OutputMode, type OutStream, type Printer, printer } from './output.js';
 
 /** What a run of the CLI is given: the process's own in production, fakes in in-process tests. */
 export interface CliIo {
@@ -47,7 +47,14 @@ export function createContext(io: CliIo, output: OutputMode): CliContext {
       return KubiyaConfigFile.load(kubiyaConfigPath(io.env));
     },
     supervisor: () => import('../supervisor/index.js'),
-    supervisorIo: () => ({ env: io.env, stdout: io.stdout, stderr: io.stderr, color: errColor, outColor: color, onSignal: io.onSignal }),
+    supervisorIo: () => ({
+      env: io.env,
+      stdout: io.stdout,
+      stderr: io.stderr,
+      color: errColor,
+      outColor: color,
+      onSignal: io.onSignal,
+    }),
   };
 }
 

@@ -1,12 +1,12 @@
-import { Command as Program, CommanderError, Option } from 'commander';
+import { CommanderError, Option, Command as Program } from 'commander';
 import { ExitCode, isUserError } from '../errors.js';
 import { VERSION } from '../version.js';
-import { examplesBlock, type Command, type CommandGroup, type OptionSpec } from './command.js';
-import { createContext, processIo, type CliIo } from './context.js';
-import { colorFor, parseOutputMode, wantsJson } from './output.js';
+import { type Command, type CommandGroup, examplesBlock, type OptionSpec } from './command.js';
 import { configCommands } from './commands/config/index.js';
 import { proxyCommands } from './commands/proxy/index.js';
 import { workerCommands } from './commands/worker/index.js';
+import { type CliIo, createContext, processIo } from './context.js';
+import { colorFor, parseOutputMode, wantsJson } from './output.js';
 
 const GROUPS: CommandGroup[] = [configCommands, proxyCommands, workerCommands];
 
@@ -100,7 +100,10 @@ function reportError(err: unknown, json: boolean, io: CliIo): number {
   }
   const red = colorFor(io.stderr, io.env).red;
   if (isUserError(err)) {
-    if (json) io.stderr.write(`${JSON.stringify({ error: { message: err.message, hint: err.hint, exitCode: err.exitCode } })}\n`);
+    if (json)
+      io.stderr.write(
+        `${JSON.stringify({ error: { message: err.message, hint: err.hint, exitCode: err.exitCode } })}\n`,
+      );
     else {
       io.stderr.write(`${red('error:')} ${err.message}\n`);
       if (err.hint) io.stderr.write(`${err.hint}\n`);
@@ -108,6 +111,8 @@ function reportError(err: unknown, json: boolean, io: CliIo): number {
     return err.exitCode;
   }
   const e = err as Error;
-  io.stderr.write(`${red('internal error:')} ${e?.stack ?? String(err)}\nThis is a bug in kubiya; please report it with the command you ran.\n`);
+  io.stderr.write(
+    `${red('internal error:')} ${e?.stack ?? String(err)}\nThis is a bug in kubiya; please report it with the command you ran.\n`,
+  );
   return ExitCode.internal;
 }

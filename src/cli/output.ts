@@ -30,13 +30,23 @@ export function parseOutputMode(v: string | undefined): OutputMode {
 export function wantsJson(argv: string[]): boolean {
   const end = argv.indexOf('--');
   const args = end === -1 ? argv : argv.slice(0, end); // the worker's own arguments are not ours
-  return args.some((a, i) => a === '--json' || a === '--output=json' || a === '-ojson' || ((a === '-o' || a === '--output') && args[i + 1] === 'json'));
+  return args.some(
+    (a, i) =>
+      a === '--json' ||
+      a === '--output=json' ||
+      a === '-ojson' ||
+      ((a === '-o' || a === '--output') && args[i + 1] === 'json'),
+  );
 }
 
 /** A plain aligned table (kubectl style): header row in upper case, two spaces between columns. */
 export function formatTable(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('   ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
+      .join('   ')
+      .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
 }
 

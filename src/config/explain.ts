@@ -39,8 +39,20 @@ export function planReport(plan: ProxyPlan, options: WorkerStartOptions): PlanRe
     context: plan.contextName ?? null,
     mode: plan.mode,
     settings,
-    config: plan.config && plan.configSource ? { source: plan.configSource.label, level: plan.configSource.level, models: plan.servedModels ?? servedModels(plan.config) } : null,
-    worker: { command: workerCommand ? maskCommandLine(workerCommand, [plan.apiKey, ...(plan.config?.secretValues ?? [])]) : null, from: workerCommandSource ?? 'default (the queue venv\'s worker)' },
+    config:
+      plan.config && plan.configSource
+        ? {
+            source: plan.configSource.label,
+            level: plan.configSource.level,
+            models: plan.servedModels ?? servedModels(plan.config),
+          }
+        : null,
+    worker: {
+      command: workerCommand
+        ? maskCommandLine(workerCommand, [plan.apiKey, ...(plan.config?.secretValues ?? [])])
+        : null,
+      from: workerCommandSource ?? "default (the queue venv's worker)",
+    },
     options: rest,
     warnings: plan.warnings,
     notes: plan.notes ?? [],
@@ -60,16 +72,28 @@ const LABELS: Record<string, string> = {
 
 /** The human form of the report. */
 export function formatPlanText(r: PlanReport): string {
-  const lines = [`Queue:   ${r.queueId}`, `Context: ${r.context ?? '(none)'}`, `Mode:    ${r.mode === 'local-proxy' ? 'local proxy (bundled LiteLLM-compatible engine)' : 'LLM gateway (no local proxy)'}`, '', 'Setting (winning level in brackets)'];
+  const lines = [
+    `Queue:   ${r.queueId}`,
+    `Context: ${r.context ?? '(none)'}`,
+    `Mode:    ${r.mode === 'local-proxy' ? 'local proxy (bundled LiteLLM-compatible engine)' : 'LLM gateway (no local proxy)'}`,
+    '',
+    'Setting (winning level in brackets)',
+  ];
   const rows = Object.entries(r.settings).map(([k, s]) => {
-    const v = s.value === null ? '-' : typeof s.value === 'boolean' ? (s.value ? 'enabled' : 'disabled') : String(s.value);
+    const v =
+      s.value === null ? '-' : typeof s.value === 'boolean' ? (s.value ? 'enabled' : 'disabled') : String(s.value);
     return [LABELS[k] ?? k, v, s.from];
   });
   const width = Math.max(5, ...rows.map((x) => x[1].length));
   for (const [label, v, from] of rows) lines.push(`  ${label.padEnd(19)}${v.padEnd(width)}   [${from}]`);
   if (r.config) lines.push('', `Models served (${r.config.models.length}): ${r.config.models.join(', ') || '(none)'}`);
-  lines.push('', `Worker command: ${r.worker.command ? r.worker.command.join(' ') : "the queue venv's worker"}   [${r.worker.from}]`);
-  lines.push(`Daemon: ${r.options.daemon ? 'yes' : 'no'}   logs rotate at ${humanSize(r.options.maxLogSizeBytes)}, ${r.options.maxLogBackups} backups   grace: ${r.options.graceSeconds}s`);
+  lines.push(
+    '',
+    `Worker command: ${r.worker.command ? r.worker.command.join(' ') : "the queue venv's worker"}   [${r.worker.from}]`,
+  );
+  lines.push(
+    `Daemon: ${r.options.daemon ? 'yes' : 'no'}   logs rotate at ${humanSize(r.options.maxLogSizeBytes)}, ${r.options.maxLogBackups} backups   grace: ${r.options.graceSeconds}s`,
+  );
   if (r.warnings.length) lines.push('', 'Warnings:', ...r.warnings.map((w) => `  - ${w}`));
   if (r.notes.length) lines.push('', 'Notes:', ...r.notes.map((n) => `  - ${n}`));
   lines.push('', 'Dry run: nothing was started.');
@@ -78,7 +102,11 @@ export function formatPlanText(r: PlanReport): string {
 
 /** 104857600 -> "100MB" (binary units, as --max-log-size takes them). */
 function humanSize(bytes: number): string {
-  for (const [unit, n] of [['GB', 1024 ** 3], ['MB', 1024 ** 2], ['KB', 1024]] as const) {
+  for (const [unit, n] of [
+    ['GB', 1024 ** 3],
+    ['MB', 1024 ** 2],
+    ['KB', 1024],
+  ] as const) {
     if (bytes >= n && bytes % n === 0) return `${bytes / n}${unit}`;
   }
   return `${bytes} bytes`;

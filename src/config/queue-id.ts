@@ -16,7 +16,8 @@ export function isQueueId(id: string): boolean {
  * Throws UserError (exit 2) naming the problem.
  */
 export function validateQueueId(id: string | undefined): string {
-  if (id === undefined) throw new UserError('--queue-id is required', { hint: 'Example: kubiya worker status --queue-id my-queue' });
+  if (id === undefined)
+    throw new UserError('--queue-id is required', { hint: 'Example: kubiya worker status --queue-id my-queue' });
   const problem = queueIdProblem(id);
   if (problem) throw new UserError(problem, { hint: `invalid queue id "${id}": use ${RULE}` });
   return id;

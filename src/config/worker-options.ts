@@ -1,12 +1,25 @@
 import { UserError } from '../errors.js';
 
-const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
+const UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3,
+  gib: 1024 ** 3,
+};
 
 /** `10KB`, `5MB`, `1GB`, `512` (bytes) -> bytes (binary units). */
 export function parseSize(value: string, flag = '--max-log-size'): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(value);
   const unit = m ? UNITS[m[2].toLowerCase()] : undefined;
-  if (!m || unit === undefined) throw new UserError(`${flag}: expected a size such as 10KB, 5MB or 1GB, found "${value}"`);
+  if (!m || unit === undefined)
+    throw new UserError(`${flag}: expected a size such as 10KB, 5MB or 1GB, found "${value}"`);
   const bytes = Math.floor(Number(m[1]) * unit);
   if (bytes <= 0) throw new UserError(`${flag}: must be more than 0 bytes, found "${value}"`);
   return bytes;
@@ -16,7 +29,9 @@ export function parseSize(value: string, flag = '--max-log-size'): number {
 export function parseSeconds(value: string, flag: string, opts: { positive?: boolean } = {}): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n < 0 || (opts.positive && n === 0)) {
-    throw new UserError(`${flag}: expected a ${opts.positive ? 'positive' : 'non-negative'} number of seconds, found "${value}"`);
+    throw new UserError(
+      `${flag}: expected a ${opts.positive ? 'positive' : 'non-negative'} number of seconds, found "${value}"`,
+    );
   }
   return n;
 }

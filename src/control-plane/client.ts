@@ -53,9 +53,12 @@ export async function fetchQueueConfig(args: FetchQueueArgs): Promise<QueueConfi
   } catch (e) {
     return { ok: false, reason: networkReason(e, url, timeoutMs) };
   }
-  if (status === 401 || status === 403) return { ok: false, status, reason: `the control plane rejected the API key (HTTP ${status}) at ${url}` };
-  if (status === 404) return { ok: false, status, reason: `the control plane has no queue "${args.queueId}" (HTTP 404 at ${url})` };
-  if (status < 200 || status >= 300) return { ok: false, status, reason: `the control plane answered HTTP ${status} at ${url}${brief(text)}` };
+  if (status === 401 || status === 403)
+    return { ok: false, status, reason: `the control plane rejected the API key (HTTP ${status}) at ${url}` };
+  if (status === 404)
+    return { ok: false, status, reason: `the control plane has no queue "${args.queueId}" (HTTP 404 at ${url})` };
+  if (status < 200 || status >= 300)
+    return { ok: false, status, reason: `the control plane answered HTTP ${status} at ${url}${brief(text)}` };
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -72,7 +75,10 @@ function settingsFrom(body: unknown): { settings: QueueSettings; warnings: strin
   const settings: QueueSettings = {};
   const en = s.enable_local_litellm_proxy;
   if (typeof en === 'boolean') settings.enableLocalLitellmProxy = en;
-  else if (en !== undefined && en !== null) warnings.push(`queue settings: enable_local_litellm_proxy: expected true or false, found ${JSON.stringify(en)}; ignored`);
+  else if (en !== undefined && en !== null)
+    warnings.push(
+      `queue settings: enable_local_litellm_proxy: expected true or false, found ${JSON.stringify(en)}; ignored`,
+    );
   if (s.litellm_config !== undefined && s.litellm_config !== null) settings.litellmConfig = s.litellm_config;
   const num = (key: string, set: (n: number) => void) => {
     const v = s[key];
@@ -89,7 +95,12 @@ function settingsFrom(body: unknown): { settings: QueueSettings; warnings: strin
 function networkReason(e: unknown, url: string, timeoutMs: number): string {
   const err = e as { name?: string; code?: string; message?: string; cause?: { code?: string } };
   const code = err.code ?? err.cause?.code;
-  if (err.name === 'TimeoutError' || err.name === 'AbortError' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+  if (
+    err.name === 'TimeoutError' ||
+    err.name === 'AbortError' ||
+    code === 'UND_ERR_HEADERS_TIMEOUT' ||
+    code === 'UND_ERR_BODY_TIMEOUT'
+  ) {
     return `the control plane did not answer within ${timeoutMs / 1000} s (${url})`;
   }
   if (code === 'ECONNREFUSED') return `the control plane refused the connection (${url})`;

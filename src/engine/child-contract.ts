@@ -43,7 +43,19 @@ export interface EngineChildArgs {
  * `--exit-with-parent` so an engine whose supervisor was SIGKILLed drains and exits on its own.
  */
 export function engineChildArgs(a: EngineChildArgs): string[] {
-  return ['proxy', 'start', '--config', a.configFile, '--host', ENGINE_HOST, '--port', String(a.port), '--port-file', a.portFile, '--exit-with-parent'];
+  return [
+    'proxy',
+    'start',
+    '--config',
+    a.configFile,
+    '--host',
+    ENGINE_HOST,
+    '--port',
+    String(a.port),
+    '--port-file',
+    a.portFile,
+    '--exit-with-parent',
+  ];
 }
 
 /** Engine side: report the bound address. */

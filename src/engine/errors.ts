@@ -78,16 +78,29 @@ export class GatewayError extends Error {
 /** The class a bare HTTP status implies. */
 export function classOfStatus(status: number): ErrorClass {
   switch (status) {
-    case 400: case 422: return 'bad_request';
-    case 401: return 'auth';
-    case 403: return 'permission';
-    case 404: return 'not_found';
-    case 408: case 504: return 'timeout';
-    case 413: return 'too_large';
-    case 429: return 'rate_limit';
-    case 502: return 'connection';
-    case 503: case 529: return 'overloaded';
-    default: return status >= 500 ? 'upstream' : 'bad_request';
+    case 400:
+    case 422:
+      return 'bad_request';
+    case 401:
+      return 'auth';
+    case 403:
+      return 'permission';
+    case 404:
+      return 'not_found';
+    case 408:
+    case 504:
+      return 'timeout';
+    case 413:
+      return 'too_large';
+    case 429:
+      return 'rate_limit';
+    case 502:
+      return 'connection';
+    case 503:
+    case 529:
+      return 'overloaded';
+    default:
+      return status >= 500 ? 'upstream' : 'bad_request';
   }
 }
 

@@ -13,11 +13,11 @@ import { MemoryRouterState } from './state/memory.js';
 import type { RouterState } from './state/router-state.js';
 import { UpstreamClient } from './upstream/client.js';
 
+export type { Authenticator, Principal } from './auth/principal.js';
+export { GatewayError } from './errors.js';
+export { type ConfigInspection, type InspectedDeployment, inspectConfig, type UnservedEntry } from './inspect.js';
 export type { EngineLogger } from './observability/logger.js';
 export { createLogger } from './observability/logger.js';
-export { GatewayError } from './errors.js';
-export { inspectConfig, type ConfigInspection, type InspectedDeployment, type UnservedEntry } from './inspect.js';
-export type { Authenticator, Principal } from './auth/principal.js';
 export type { SettledEvent, SettledSubscriber } from './observability/settled.js';
 
 export interface StartEngineOptions {
@@ -61,11 +61,15 @@ const SECRET_ENV_NAME = /(?:KEY|SECRET|TOKEN|PASSWORD)$/i;
  * The master key (config, else LITELLM_MASTER_KEY) and every secret to keep out of output: the
  * config's, the master key, and the values of key-like environment variables (provider defaults).
  */
-export function engineSecrets(loaded: LoadedConfig, env: NodeJS.ProcessEnv = process.env): { masterKey?: string; secretValues: string[] } {
+export function engineSecrets(
+  loaded: LoadedConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): { masterKey?: string; secretValues: string[] } {
   const masterKey = loaded.config.general_settings.master_key || env.LITELLM_MASTER_KEY || undefined;
   const all = new Set(loaded.secretValues);
   if (masterKey) all.add(masterKey);
-  for (const [name, value] of Object.entries(env)) if (value && value.length >= 8 && SECRET_ENV_NAME.test(name)) all.add(value);
+  for (const [name, value] of Object.entries(env))
+    if (value && value.length >= 8 && SECRET_ENV_NAME.test(name)) all.add(value);
   return { masterKey, secretValues: [...all] };
 }
 
@@ -76,7 +80,9 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
   const env = opts.env ?? process.env;
   const ls = cfg.litellm_settings;
   const { masterKey, secretValues } = engineSecrets(loaded, env);
-  const logger = opts.logger ?? createLogger({ json: ls.json_logs === true, level: ls.set_verbose ? 'debug' : 'info', secrets: secretValues });
+  const logger =
+    opts.logger ??
+    createLogger({ json: ls.json_logs === true, level: ls.set_verbose ? 'debug' : 'info', secrets: secretValues });
   const host = opts.host ?? '127.0.0.1';
   const table = await buildRouteTable(loaded, env);
   const client = new UpstreamClient();
@@ -113,12 +119,25 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
   for (const w of [...loaded.warnings, ...table.warnings]) logger.warn({ path: w.path }, w.message);
   for (const g of [...table.groups.values(), ...table.wildcards.map((w) => w.group)]) {
     const d = g.deployments;
-    logger.info({ model_name: g.name, deployments: d.length, models: [...new Set(d.map((x) => x.litellmModel))].join(','), api_base: [...new Set(d.map((x) => (x.mockResponse !== undefined ? 'mock_response' : x.apiBase)).filter(Boolean))].join(',') }, 'serving model');
+    logger.info(
+      {
+        model_name: g.name,
+        deployments: d.length,
+        models: [...new Set(d.map((x) => x.litellmModel))].join(','),
+        api_base: [
+          ...new Set(d.map((x) => (x.mockResponse !== undefined ? 'mock_response' : x.apiBase)).filter(Boolean)),
+        ].join(','),
+      },
+      'serving model',
+    );
   }
   for (const [alias, a] of table.aliases) logger.info({ alias, model_name: a.target }, 'serving alias');
   if (table.deployments.length === 0) logger.warn({}, 'no model can be served: every request will get a 400');
   if (!ctx.auth.enabled && !LOOPBACK.test(host)) {
-    logger.warn({ host }, 'listening on a non-loopback address without a master key: anyone who can reach it can use your provider keys (set general_settings.master_key or LITELLM_MASTER_KEY)');
+    logger.warn(
+      { host },
+      'listening on a non-loopback address without a master key: anyone who can reach it can use your provider keys (set general_settings.master_key or LITELLM_MASTER_KEY)',
+    );
   }
   logger.info({ url, version: VERSION, auth: ctx.auth.enabled ? ctx.auth.name : 'none' }, 'proxy engine listening');
 

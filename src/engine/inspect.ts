@@ -50,7 +50,10 @@ const key = (w: ConfigWarning) => `${w.path}: ${w.message}`;
  * Build the engine's route table for `loaded` (provider adapters, credentials from `env`, api_base)
  * and report what it serves, what it does not and why. Never starts a server or calls upstream.
  */
-export async function inspectConfig(loaded: LoadedConfig, env: NodeJS.ProcessEnv = process.env): Promise<ConfigInspection> {
+export async function inspectConfig(
+  loaded: LoadedConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ConfigInspection> {
   const table = await buildRouteTable(loaded, env);
   const seen = new Set(loaded.warnings.map(key));
   const routeWarnings = table.warnings.filter((w) => !seen.has(key(w)) && seen.add(key(w)));

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { embeddingList } from './embedding.js';
-import { GatewayError, type ErrorClass } from './errors.js';
-import type { EndpointKind, JsonObject, OpenAIChunk, OpenAIResponse } from './wire.js';
+import { type ErrorClass, GatewayError } from './errors.js';
 import { contentText, estimateChatPromptTokens, estimatePromptTokens, estimateTokens, usageOf } from './tokens.js';
+import type { EndpointKind, JsonObject, OpenAIChunk, OpenAIResponse } from './wire.js';
 
 /**
  * `mock_response` (in litellm_params or the request body): answer without any upstream call,
@@ -27,16 +27,30 @@ function mockError(text: string): GatewayError | undefined {
   const m = /^litellm\.(\w+)$/.exec(text.trim());
   const spec = m ? MOCK_ERRORS[m[1]] : text === 'exception' ? MOCK_ERRORS.InternalServerError : undefined;
   if (!spec) return undefined;
-  return new GatewayError(spec[0], { message: `mock_response: ${m ? m[1] : 'exception'}`, errorClass: spec[1], code: spec[2], provider: 'mock' });
+  return new GatewayError(spec[0], {
+    message: `mock_response: ${m ? m[1] : 'exception'}`,
+    errorClass: spec[1],
+    code: spec[2],
+    provider: 'mock',
+  });
 }
 
 /** A complete (non-stream) answer in OpenAI shape. */
-export function mockResponse(kind: EndpointKind, body: JsonObject, mock: string | JsonObject, model: string): OpenAIResponse {
+export function mockResponse(
+  kind: EndpointKind,
+  body: JsonObject,
+  mock: string | JsonObject,
+  model: string,
+): OpenAIResponse {
   const created = Math.floor(Date.now() / 1000);
   if (typeof mock === 'object') {
     // a whole response object: fill in what it leaves out
     const r: JsonObject = { id: `chatcmpl-${randomUUID()}`, object: 'chat.completion', created, model, ...mock };
-    if (!r.usage) r.usage = usageOf(kind === 'chat' ? estimateChatPromptTokens(body) : estimatePromptTokens(body.prompt ?? body.input), 0);
+    if (!r.usage)
+      r.usage = usageOf(
+        kind === 'chat' ? estimateChatPromptTokens(body) : estimatePromptTokens(body.prompt ?? body.input),
+        0,
+      );
     return r;
   }
   const err = mockError(mock);
@@ -46,20 +60,37 @@ export function mockResponse(kind: EndpointKind, body: JsonObject, mock: string 
   const completion = estimateTokens(mock) * n;
   if (kind === 'completion') {
     return {
-      id: `cmpl-${randomUUID()}`, object: 'text_completion', created, model,
+      id: `cmpl-${randomUUID()}`,
+      object: 'text_completion',
+      created,
+      model,
       choices: Array.from({ length: n }, (_, index) => ({ index, text: mock, finish_reason: 'stop', logprobs: null })),
       usage: usageOf(estimatePromptTokens(body.prompt), completion),
     };
   }
   return {
-    id: `chatcmpl-${randomUUID()}`, object: 'chat.completion', created, model, system_fingerprint: null,
-    choices: Array.from({ length: n }, (_, index) => ({ index, message: { role: 'assistant', content: mock }, finish_reason: 'stop', logprobs: null })),
+    id: `chatcmpl-${randomUUID()}`,
+    object: 'chat.completion',
+    created,
+    model,
+    system_fingerprint: null,
+    choices: Array.from({ length: n }, (_, index) => ({
+      index,
+      message: { role: 'assistant', content: mock },
+      finish_reason: 'stop',
+      logprobs: null,
+    })),
     usage: usageOf(estimateChatPromptTokens(body), completion),
   };
 }
 
 /** The same answer as a stream of chunks: role, one chunk per word, finish, usage. */
-export function mockChunks(kind: EndpointKind, body: JsonObject, mock: string | JsonObject, model: string): OpenAIChunk[] {
+export function mockChunks(
+  kind: EndpointKind,
+  body: JsonObject,
+  mock: string | JsonObject,
+  model: string,
+): OpenAIChunk[] {
   const full = mockResponse(kind, body, mock, model);
   const id = String(full.id);
   const created = full.created as number;
@@ -72,10 +103,18 @@ export function mockChunks(kind: EndpointKind, body: JsonObject, mock: string | 
     const text = chat ? contentText((c.message as JsonObject | undefined)?.content) : String(c.text ?? '');
     if (chat) out.push(chunk({ index, delta: { role: 'assistant', content: '' }, finish_reason: null }));
     for (const piece of text.match(/\s*\S+\s*/g) ?? [text]) {
-      out.push(chunk(chat ? { index, delta: { content: piece }, finish_reason: null } : { index, text: piece, finish_reason: null, logprobs: null }));
+      out.push(
+        chunk(
+          chat
+            ? { index, delta: { content: piece }, finish_reason: null }
+            : { index, text: piece, finish_reason: null, logprobs: null },
+        ),
+      );
     }
     const fr = c.finish_reason ?? 'stop';
-    out.push(chunk(chat ? { index, delta: {}, finish_reason: fr } : { index, text: '', finish_reason: fr, logprobs: null }));
+    out.push(
+      chunk(chat ? { index, delta: {}, finish_reason: fr } : { index, text: '', finish_reason: fr, logprobs: null }),
+    );
   }
   out.push({ id, object, created, model, choices: [], usage: full.usage });
   return out;
@@ -91,7 +130,9 @@ function mockEmbeddings(body: JsonObject, model: string): OpenAIResponse {
     const v = new Array<number>(dims);
     let norm = 0;
     for (let i = 0; i < dims; i++) {
-      h ^= h << 13; h ^= h >>> 17; h ^= h << 5; // xorshift32
+      h ^= h << 13;
+      h ^= h >>> 17;
+      h ^= h << 5; // xorshift32
       v[i] = ((h >>> 0) / 4294967296) * 2 - 1;
       norm += v[i] * v[i];
     }

@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import http, { type IncomingMessage } from 'node:http';
 import { VERSION } from '../version.js';
-import type { EngineContext } from './context.js';
 import { ANTHROPIC_FORMAT } from './anthropic-messages/errors.js';
 import { handleMessages } from './anthropic-messages/handler.js';
+import type { EngineContext } from './context.js';
 import { healthReport } from './endpoints/health.js';
 import { handleOpenAI } from './endpoints/openai.js';
 import { GatewayError } from './errors.js';
 import { sendJson } from './http/respond.js';
-import { OPENAI_FORMAT, ResponseWriter, type ApiFormat } from './http/response-writer.js';
+import { type ApiFormat, OPENAI_FORMAT, ResponseWriter } from './http/response-writer.js';
 import type { SettledEndpoint } from './observability/settled.js';
 import type { EndpointKind } from './wire.js';
 
@@ -40,7 +40,12 @@ const POST_ROUTES = new Map<string, PostRoute>([
 ]);
 const OPENAI_POST = ['/chat/completions', '/completions', '/embeddings'];
 const OPEN_GET = new Set(['/health/liveliness', '/health/liveness', '/health/readiness']);
-const READY_BODY = JSON.stringify({ status: 'healthy', version: VERSION, litellm_version: VERSION, db: 'Not connected' });
+const READY_BODY = JSON.stringify({
+  status: 'healthy',
+  version: VERSION,
+  litellm_version: VERSION,
+  db: 'Not connected',
+});
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 // request ids: a random per-process prefix and a counter (unique without a UUID per request)
 const ID_PREFIX = `req-${randomBytes(6).toString('hex')}-`;
@@ -57,23 +62,27 @@ function routeOf(url: string): string {
 
 /** The engine's node:http server: routes, auth, one response writer per request. */
 export function createServer(ctx: EngineContext): http.Server {
-  const server = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: 60_000, requestTimeout: 0 }, (req, res) => {
-    const t0 = performance.now();
-    ctx.inflight++;
-    const sent = req.headers['x-request-id'];
-    const requestId = typeof sent === 'string' && REQUEST_ID.test(sent) ? sent : ID_PREFIX + (++idCounter).toString(36);
-    const route = routeOf(req.url ?? '/');
-    const post = req.method === 'POST' ? POST_ROUTES.get(route) : undefined;
-    const w = new ResponseWriter(ctx, res, requestId, t0, post ? post.format : OPENAI_FORMAT, post?.endpoint);
-    res.once('close', () => {
-      ctx.inflight--;
-      if (!res.writableFinished) w.link.fire();
-      if (!ctx.debug) return;
-      const ms = +(performance.now() - t0).toFixed(2);
-      ctx.logger.debug(w.logFields({ method: req.method, path: req.url, status: res.statusCode, ms }), 'request');
-    });
-    void serve(ctx, req, w, route, post);
-  });
+  const server = http.createServer(
+    { keepAliveTimeout: 65_000, headersTimeout: 60_000, requestTimeout: 0 },
+    (req, res) => {
+      const t0 = performance.now();
+      ctx.inflight++;
+      const sent = req.headers['x-request-id'];
+      const requestId =
+        typeof sent === 'string' && REQUEST_ID.test(sent) ? sent : ID_PREFIX + (++idCounter).toString(36);
+      const route = routeOf(req.url ?? '/');
+      const post = req.method === 'POST' ? POST_ROUTES.get(route) : undefined;
+      const w = new ResponseWriter(ctx, res, requestId, t0, post ? post.format : OPENAI_FORMAT, post?.endpoint);
+      res.once('close', () => {
+        ctx.inflight--;
+        if (!res.writableFinished) w.link.fire();
+        if (!ctx.debug) return;
+        const ms = +(performance.now() - t0).toFixed(2);
+        ctx.logger.debug(w.logFields({ method: req.method, path: req.url, status: res.statusCode, ms }), 'request');
+      });
+      void serve(ctx, req, w, route, post);
+    },
+  );
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (err.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();
@@ -85,7 +94,13 @@ export function createServer(ctx: EngineContext): http.Server {
 }
 
 /** One request, start to end: whatever it throws is answered (and settled) by its writer. */
-async function serve(ctx: EngineContext, req: IncomingMessage, w: ResponseWriter, route: string, post?: PostRoute): Promise<void> {
+async function serve(
+  ctx: EngineContext,
+  req: IncomingMessage,
+  w: ResponseWriter,
+  route: string,
+  post?: PostRoute,
+): Promise<void> {
   try {
     if (post) {
       const pending = w.authenticate(req.headers);
@@ -106,16 +121,26 @@ async function handle(ctx: EngineContext, req: IncomingMessage, w: ResponseWrite
     const res = w.res;
     switch (route) {
       case '/models':
-        return sendJson(res, 200, /[?&]return_wildcard_routes=true/.test(req.url ?? '') ? ctx.staticBodies.modelsWithWildcards : ctx.staticBodies.models, w.headers);
+        return sendJson(
+          res,
+          200,
+          /[?&]return_wildcard_routes=true/.test(req.url ?? '')
+            ? ctx.staticBodies.modelsWithWildcards
+            : ctx.staticBodies.models,
+          w.headers,
+        );
       case '/model/info':
         return sendJson(res, 200, ctx.staticBodies.modelInfo, w.headers);
       case '/health':
         return sendJson(res, 200, JSON.stringify(await healthReport(ctx)), w.headers);
     }
   }
-  const known = OPENAI_POST.includes(route) || OPEN_GET.has(route) || ['/models', '/model/info', '/health'].includes(route);
+  const known =
+    OPENAI_POST.includes(route) || OPEN_GET.has(route) || ['/models', '/model/info', '/health'].includes(route);
   throw new GatewayError(known ? 405 : 404, {
-    message: known ? `Method ${method} is not allowed on ${route}.` : `No route ${method} ${route}. The engine serves /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models, /v1/model/info and /health.`,
+    message: known
+      ? `Method ${method} is not allowed on ${route}.`
+      : `No route ${method} ${route}. The engine serves /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models, /v1/model/info and /health.`,
     code: known ? '405' : '404',
     errorClass: known ? 'bad_request' : 'not_found',
   });
@@ -124,9 +149,13 @@ async function handle(ctx: EngineContext, req: IncomingMessage, w: ResponseWrite
 function sendProbe(ctx: EngineContext, route: string, w: ResponseWriter): void {
   const headers: Record<string, string> = ctx.draining ? { connection: 'close' } : {};
   if (route === '/health/readiness') {
-    sendJson(w.res, ctx.draining ? 503 : 200, ctx.draining ? JSON.stringify({ status: 'draining', version: VERSION }) : READY_BODY, headers);
+    sendJson(
+      w.res,
+      ctx.draining ? 503 : 200,
+      ctx.draining ? JSON.stringify({ status: 'draining', version: VERSION }) : READY_BODY,
+      headers,
+    );
   } else {
     sendJson(w.res, ctx.draining ? 503 : 200, ctx.draining ? '"draining"' : `"I'm alive!"`, headers);
   }
 }
-

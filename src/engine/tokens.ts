@@ -20,7 +20,9 @@ export function contentText(content: unknown): string {
   if (typeof content === 'string') return content;
   if (Array.isArray(content)) {
     let s = '';
-    for (const p of content) if (p && typeof p === 'object' && typeof (p as { text?: unknown }).text === 'string') s += `${(p as { text: string }).text} `;
+    for (const p of content)
+      if (p && typeof p === 'object' && typeof (p as { text?: unknown }).text === 'string')
+        s += `${(p as { text: string }).text} `;
     return s;
   }
   return content == null ? '' : JSON.stringify(content);
@@ -53,6 +55,9 @@ export function estimatePromptTokens(prompt: unknown): number {
 }
 
 /** Usage in OpenAI shape from two counts. */
-export function usageOf(prompt: number, completion: number): { prompt_tokens: number; completion_tokens: number; total_tokens: number } {
+export function usageOf(
+  prompt: number,
+  completion: number,
+): { prompt_tokens: number; completion_tokens: number; total_tokens: number } {
   return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
 }

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
 import type { EchoStream } from './io.js';
 import { LineSplitter, type RotatingLog } from './rotating-log.js';
 
@@ -11,7 +11,15 @@ export interface ChildExit {
 /** The shell-style exit status of a child: its code, or 128 + signal number. */
 export function exitStatus(e: ChildExit): number {
   if (e.code !== null) return e.code;
-  const signals: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGTERM: 15 };
+  const signals: Record<string, number> = {
+    SIGHUP: 1,
+    SIGINT: 2,
+    SIGQUIT: 3,
+    SIGKILL: 9,
+    SIGSEGV: 11,
+    SIGPIPE: 13,
+    SIGTERM: 15,
+  };
   return 128 + (signals[e.signal ?? ''] ?? 1);
 }
 

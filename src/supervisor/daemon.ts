@@ -1,13 +1,13 @@
-import fs from 'node:fs';
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { ProxyPlan, WorkerStartOptions } from '../config/plan.js';
 import { loadLiteLLMConfig } from '../config/litellm/load.js';
+import type { ProxyPlan, WorkerStartOptions } from '../config/plan.js';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import type { SupervisorIo } from './io.js';
 import type { PidInfo } from './pid-file.js';
-import { queuePaths, type QueuePaths } from './queue-dir.js';
+import { type QueuePaths, queuePaths } from './queue-dir.js';
 import { tailLines } from './rotating-log.js';
 import { Supervisor } from './supervisor.js';
 import { resolveWorkerCommand } from './worker-command.js';
@@ -33,7 +33,13 @@ function kubiyaBin(): string {
  * Start a detached supervisor (its own session) for the queue and wait for its handshake: returns
  * once the engine is ready and the worker started, or throws with the reason.
  */
-export async function startDaemon(plan: ProxyPlan, options: WorkerStartOptions, command: string[], paths: QueuePaths, baseEnv: NodeJS.ProcessEnv): Promise<PidInfo> {
+export async function startDaemon(
+  plan: ProxyPlan,
+  options: WorkerStartOptions,
+  command: string[],
+  paths: QueuePaths,
+  baseEnv: NodeJS.ProcessEnv,
+): Promise<PidInfo> {
   const { apiKey, config, ...rest } = plan;
   const file: PlanFile = {
     plan: { ...rest, config: config ? { source: config.source, raw: config.raw } : undefined },
@@ -52,20 +58,29 @@ export async function startDaemon(plan: ProxyPlan, options: WorkerStartOptions, 
   });
   fs.closeSync(out);
   const timeoutMs = (plan.proxyTimeoutSeconds + 60) * 1000;
-  const result = await new Promise<Handshake | { type: 'exit'; code: number | null } | { type: 'timeout' }>((resolve) => {
-    const timer = setTimeout(() => resolve({ type: 'timeout' }), timeoutMs);
-    child.once('message', (m) => (clearTimeout(timer), resolve(m as Handshake)));
-    child.once('exit', (code) => (clearTimeout(timer), resolve({ type: 'exit', code })));
-  });
+  const result = await new Promise<Handshake | { type: 'exit'; code: number | null } | { type: 'timeout' }>(
+    (resolve) => {
+      const timer = setTimeout(() => resolve({ type: 'timeout' }), timeoutMs);
+      child.once('message', (m) => (clearTimeout(timer), resolve(m as Handshake)));
+      child.once('exit', (code) => (clearTimeout(timer), resolve({ type: 'exit', code })));
+    },
+  );
   if (child.connected) child.disconnect();
   child.unref();
   if (result.type === 'ready') return result.info;
   fs.rmSync(paths.planFile, { force: true });
   if (result.type === 'failed') throw new UserError(result.message, { exitCode: 1, hint: result.hint });
-  const tail = tailLines(paths.supervisorLog, 10).map((l) => `  ${l}`).join('\n');
-  const why = result.type === 'timeout' ? `did not report ready within ${timeoutMs / 1000}s` : `exited (code ${result.code}) before it was ready`;
+  const tail = tailLines(paths.supervisorLog, 10)
+    .map((l) => `  ${l}`)
+    .join('\n');
+  const why =
+    result.type === 'timeout'
+      ? `did not report ready within ${timeoutMs / 1000}s`
+      : `exited (code ${result.code}) before it was ready`;
   if (result.type === 'timeout') process.kill(child.pid!, 'SIGTERM');
-  throw new UserError(`the background supervisor ${why}; last lines of ${paths.supervisorLog}:\n${tail}`, { exitCode: 1 });
+  throw new UserError(`the background supervisor ${why}; last lines of ${paths.supervisorLog}:\n${tail}`, {
+    exitCode: 1,
+  });
 }
 
 /**
@@ -88,9 +103,23 @@ export async function runDaemon(queueId: string, io: SupervisorIo): Promise<numb
     delete io.env[KEY_ENV];
     const { config, ...rest } = file.plan;
     // re-load from the raw config in the same environment: identical settings, no secrets on disk
-    const plan: ProxyPlan = { ...rest, apiKey, config: config ? loadLiteLLMConfig({ kind: 'object', value: config.raw, label: config.source }, { env: io.env }) : undefined };
+    const plan: ProxyPlan = {
+      ...rest,
+      apiKey,
+      config: config
+        ? loadLiteLLMConfig({ kind: 'object', value: config.raw, label: config.source }, { env: io.env })
+        : undefined,
+    };
     const command = file.command ?? (await resolveWorkerCommand(plan, file.options, paths, io));
-    const sup = new Supervisor({ plan, options: file.options, command, daemon: true, say, io, onReady: (info) => report({ type: 'ready', info }) });
+    const sup = new Supervisor({
+      plan,
+      options: file.options,
+      command,
+      daemon: true,
+      say,
+      io,
+      onReady: (info) => report({ type: 'ready', info }),
+    });
     io.onSignal(['SIGTERM', 'SIGINT'], (sig) => sup.requestStop(sig));
     io.onSignal(['SIGHUP'], () => undefined); // no terminal to lose; keep running
     say(`supervisor ${process.pid} starting queue ${queueId}`);

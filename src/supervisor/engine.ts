@@ -1,12 +1,19 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import fs from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import {
+  ENGINE_HOST,
+  EXIT_CONFIG_REJECTED,
+  EXIT_PORT_IN_USE,
+  engineChildArgs,
+  READINESS_PATH,
+  readPortFile,
+} from '../engine/child-contract.js';
 import { UserError } from '../errors.js';
-import { spawnChild, describeExit, type ChildExit, type OutputSink, type Spawned } from './child.js';
+import { type ChildExit, describeExit, type OutputSink, type Spawned, spawnChild } from './child.js';
 import { backoffMs, restartPolicy } from './policy.js';
 import { terminateTree } from './process-tree.js';
 import { tailLines } from './rotating-log.js';
-import { EXIT_CONFIG_REJECTED, EXIT_PORT_IN_USE, ENGINE_HOST, READINESS_PATH, engineChildArgs, readPortFile } from '../engine/child-contract.js';
 
 /** The command that runs the bundled engine: this package's own bin, wherever it is installed. */
 export function engineCommand(env: NodeJS.ProcessEnv): string[] {
@@ -60,7 +67,10 @@ export async function engineReady(url: string, timeoutMs = 1000): Promise<boolea
 }
 
 /** Spawn once and wait for readiness; resolves to the engine or to how it failed. */
-async function startOnce(spec: EngineSpec, port: number): Promise<RunningEngine | { exit: ChildExit } | { timeout: true; child: Spawned }> {
+async function startOnce(
+  spec: EngineSpec,
+  port: number,
+): Promise<RunningEngine | { exit: ChildExit } | { timeout: true; child: Spawned }> {
   fs.rmSync(spec.portFile, { force: true });
   const [cmd, ...pre] = engineCommand(spec.env);
   const args = [...pre, ...engineChildArgs({ configFile: spec.configFile, port, portFile: spec.portFile })];
@@ -90,13 +100,21 @@ export async function spawnEngine(spec: EngineSpec, port: number): Promise<Runni
     if ('url' in r) return r;
     if ('timeout' in r) {
       await terminateTree(r.child.pid, 2000);
-      throw new EngineStartError(`not ready within ${Math.round(spec.timeoutMs / 1000)}s (no 200 from /health/readiness)`, spec.logFile);
+      throw new EngineStartError(
+        `not ready within ${Math.round(spec.timeoutMs / 1000)}s (no 200 from /health/readiness)`,
+        spec.logFile,
+      );
     }
     if (r.exit.code === EXIT_PORT_IN_USE && attempt < spec.maxRetries) {
       await sleep(backoffMs(policy, attempt + 1));
       continue;
     }
-    const why = r.exit.code === EXIT_PORT_IN_USE ? `port ${port} on ${ENGINE_HOST} is in use` : r.exit.code === EXIT_CONFIG_REJECTED ? 'the config was rejected' : `it exited (${describeExit(r.exit)})`;
+    const why =
+      r.exit.code === EXIT_PORT_IN_USE
+        ? `port ${port} on ${ENGINE_HOST} is in use`
+        : r.exit.code === EXIT_CONFIG_REJECTED
+          ? 'the config was rejected'
+          : `it exited (${describeExit(r.exit)})`;
     throw new EngineStartError(why, spec.logFile);
   }
 }

@@ -8,10 +8,10 @@ import type { ProxyPlan, WorkerStartOptions } from '../config/plan.js';
 import type { SupervisorIo } from './io.js';
 
 export type { SupervisorIo } from './io.js';
-export { stopQueue, type StopResult } from './stop.js';
-export { queueStatus, formatBytes, formatUptime, type QueueStatus } from './status.js';
-export { listQueueIds, queuePaths, type QueuePaths } from './queue-dir.js';
 export { showLog } from './logs.js';
+export { listQueueIds, type QueuePaths, queuePaths } from './queue-dir.js';
+export { formatBytes, formatUptime, type QueueStatus, queueStatus } from './status.js';
+export { type StopResult, stopQueue } from './stop.js';
 
 /** Run a worker for a resolved plan (see run.ts); resolves to the CLI's exit code. */
 export async function runWorker(plan: ProxyPlan, options: WorkerStartOptions, io: SupervisorIo): Promise<number> {

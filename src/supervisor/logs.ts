@@ -5,7 +5,11 @@ import { tailLines } from './rotating-log.js';
  * Print the last `lines` lines of a log, then (with `follow`) keep printing what is appended,
  * across rotations, until `signal` aborts.
  */
-export async function showLog(file: string, opts: { lines: number; follow: boolean; signal?: AbortSignal }, out: NodeJS.WritableStream = process.stdout): Promise<void> {
+export async function showLog(
+  file: string,
+  opts: { lines: number; follow: boolean; signal?: AbortSignal },
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<void> {
   for (const l of tailLines(file, opts.lines)) out.write(`${l}\n`);
   if (!opts.follow) return;
   let pos = fs.existsSync(file) ? fs.statSync(file).size : 0;

@@ -1,6 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 interface Proc {
   pid: number;
@@ -10,7 +10,10 @@ interface Proc {
 
 function table(): Proc[] {
   try {
-    const out = execFileSync('ps', ['-A', '-o', 'pid=,ppid=,pgid='], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const out = execFileSync('ps', ['-A', '-o', 'pid=,ppid=,pgid='], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     return out
       .split('\n')
       .map((l) => l.trim().split(/\s+/).map(Number))
@@ -50,10 +53,11 @@ export function treeOf(root: number): number[] {
   let frontier = [...found];
   while (frontier.length > 0) {
     const next: number[] = [];
-    for (const p of procs) if (frontier.includes(p.ppid) && !found.has(p.pid)) {
-      found.add(p.pid);
-      next.push(p.pid);
-    }
+    for (const p of procs)
+      if (frontier.includes(p.ppid) && !found.has(p.pid)) {
+        found.add(p.pid);
+        next.push(p.pid);
+      }
     frontier = next;
   }
   return [...found];

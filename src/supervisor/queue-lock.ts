@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { UserError } from '../errors.js';
-import { claimPidFile, readPidFile, removePidFile, type PidInfo } from './pid-file.js';
+import { claimPidFile, type PidInfo, readPidFile, removePidFile } from './pid-file.js';
 import { isAlive, leadsGroup, terminateTree } from './process-tree.js';
 import type { QueuePaths } from './queue-dir.js';
 
@@ -18,7 +18,10 @@ export async function cleanStale(paths: QueuePaths, graceMs = 2000): Promise<str
   const info = readPidFile(paths.pidFile);
   const cleaned: string[] = [];
   if (info && !isAlive(info.supervisor_pid)) {
-    for (const [name, pid] of [['worker', info.worker?.pid], ['engine', info.engine?.pid]] as const) {
+    for (const [name, pid] of [
+      ['worker', info.worker?.pid],
+      ['engine', info.engine?.pid],
+    ] as const) {
       if (pid && isAlive(pid) && leadsGroup(pid)) {
         await terminateTree(pid, graceMs);
         cleaned.push(`${name} pid ${pid}`);
@@ -50,5 +53,8 @@ export async function acquireQueue(paths: QueuePaths, info: PidInfo, say: (m: st
     const cleaned = await cleanStale(paths);
     if (cleaned.length > 0) say(`cleaned up after a previous run that did not stop cleanly: ${cleaned.join(', ')}`);
   }
-  throw new UserError(`could not claim ${paths.pidFile}; another start of queue "${info.queue_id}" is racing this one`, { exitCode: 1 });
+  throw new UserError(
+    `could not claim ${paths.pidFile}; another start of queue "${info.queue_id}" is racing this one`,
+    { exitCode: 1 },
+  );
 }

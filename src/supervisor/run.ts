@@ -2,8 +2,8 @@ import ora from 'ora';
 import type { ProxyPlan, WorkerStartOptions } from '../config/plan.js';
 import { startDaemon } from './daemon.js';
 import type { SupervisorIo } from './io.js';
-import { alreadyRunning, runningSupervisor } from './queue-lock.js';
 import { ensureQueueDir } from './queue-dir.js';
+import { alreadyRunning, runningSupervisor } from './queue-lock.js';
 import { Supervisor } from './supervisor.js';
 import { resolveWorkerCommand } from './worker-command.js';
 
@@ -19,8 +19,10 @@ export async function runWorker(plan: ProxyPlan, options: WorkerStartOptions, io
   const command = await resolveWorkerCommand(plan, options, paths, io);
   if (options.daemon) {
     // a spinner on a TTY while the daemon starts the engine and the worker; plain output otherwise
-    const spinner = io.stderr.isTTY ? ora({ text: `Starting queue ${plan.queueId} in the background`, stream: io.stderr }).start() : undefined;
-    let info;
+    const spinner = io.stderr.isTTY
+      ? ora({ text: `Starting queue ${plan.queueId} in the background`, stream: io.stderr }).start()
+      : undefined;
+    let info: Awaited<ReturnType<typeof startDaemon>>;
     try {
       info = await startDaemon(plan, options, command, paths, io.env);
     } finally {
@@ -35,7 +37,9 @@ export async function runWorker(plan: ProxyPlan, options: WorkerStartOptions, io
     out(`  worker log:     ${info.logs.worker}`);
     if (info.logs.proxy) out(`  proxy log:      ${info.logs.proxy}`);
     out(`  supervisor log: ${info.logs.supervisor}`);
-    out(`Follow it with \`kubiya worker logs --queue-id ${plan.queueId} -f\`; stop it with \`kubiya worker stop --queue-id ${plan.queueId}\`.`);
+    out(
+      `Follow it with \`kubiya worker logs --queue-id ${plan.queueId} -f\`; stop it with \`kubiya worker stop --queue-id ${plan.queueId}\`.`,
+    );
     return 0;
   }
   const say = (m: string) => io.stderr.write(`${io.color.dim('kubiya:')} ${m}\n`);

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { engineReady } from './engine.js';
-import { readPidFile, type PidInfo } from './pid-file.js';
+import { type PidInfo, readPidFile } from './pid-file.js';
 import { isAlive } from './process-tree.js';
 import { queuePaths } from './queue-dir.js';
 
@@ -41,7 +41,13 @@ export async function queueStatus(queueId: string, env: NodeJS.ProcessEnv = proc
   };
   if (!info && fs.existsSync(p.pidFile)) {
     // a pid file nobody can read says nothing about what runs: not "stopped"
-    return { queue_id: queueId, state: 'stale', worker_dir: p.dir, logs, problem: `${p.pidFile} is unreadable or not a kubiya pid file` };
+    return {
+      queue_id: queueId,
+      state: 'stale',
+      worker_dir: p.dir,
+      logs,
+      problem: `${p.pidFile} is unreadable or not a kubiya pid file`,
+    };
   }
   if (!info) return { queue_id: queueId, state: 'stopped', worker_dir: p.dir, logs };
   const running = isAlive(info.supervisor_pid);
@@ -53,8 +59,14 @@ export async function queueStatus(queueId: string, env: NodeJS.ProcessEnv = proc
     mode: info.mode,
     supervisor_pid: info.supervisor_pid,
     started_at: info.started_at,
-    uptime_seconds: running && Number.isFinite(started) ? Math.max(0, Math.round((Date.now() - started) / 1000)) : undefined,
-    engine: info.engine ? { ...info.engine, healthy: running && info.engine.url && info.engine.pid ? await engineReady(info.engine.url, 1500) : false } : null,
+    uptime_seconds:
+      running && Number.isFinite(started) ? Math.max(0, Math.round((Date.now() - started) / 1000)) : undefined,
+    engine: info.engine
+      ? {
+          ...info.engine,
+          healthy: running && info.engine.url && info.engine.pid ? await engineReady(info.engine.url, 1500) : false,
+        }
+      : null,
     gateway_url: info.gateway_url,
     worker: { ...info.worker, alive: running && isAlive(info.worker.pid ?? undefined) },
     logs,

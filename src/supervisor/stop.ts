@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import { readPidFile, removePidFile } from './pid-file.js';
 import { isAlive, leadsGroup, signalAll, terminateTree, treeOf, waitGone } from './process-tree.js';
-import { cleanStale } from './queue-lock.js';
 import { queuePaths } from './queue-dir.js';
+import { cleanStale } from './queue-lock.js';
 
 /** The result of `worker stop`. */
 export interface StopResult {
@@ -18,7 +18,11 @@ export interface StopResult {
  * `timeoutMs` (or at once with `force`) SIGKILL whatever is left of the supervisor's, the worker's
  * and the engine's process trees. The pid file is removed either way.
  */
-export async function stopQueue(queueId: string, opts: { force: boolean; timeoutMs: number }, env: NodeJS.ProcessEnv = process.env): Promise<StopResult> {
+export async function stopQueue(
+  queueId: string,
+  opts: { force: boolean; timeoutMs: number },
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<StopResult> {
   const p = queuePaths(queueId, env);
   const info = readPidFile(p.pidFile);
   if (!info && fs.existsSync(p.pidFile)) {
@@ -32,7 +36,13 @@ export async function stopQueue(queueId: string, opts: { force: boolean; timeout
   const pid = info.supervisor_pid;
   const trees = () => {
     const latest = readPidFile(p.pidFile) ?? info; // the engine may have been restarted meanwhile
-    return [...new Set([pid, latest.worker.pid, latest.engine?.pid, info.worker.pid, info.engine?.pid].filter((x): x is number => !!x).flatMap(treeOf))];
+    return [
+      ...new Set(
+        [pid, latest.worker.pid, latest.engine?.pid, info.worker.pid, info.engine?.pid]
+          .filter((x): x is number => !!x)
+          .flatMap(treeOf),
+      ),
+    ];
   };
   let killed: number[] = [];
   if (opts.force) {

@@ -1,21 +1,20 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import fs from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
+import { maskCommandLine } from '../config/litellm/secrets.js';
 import type { ProxyPlan, WorkerStartOptions } from '../config/plan.js';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { describeExit, exitStatus, spawnChild, type ChildExit, type Spawned } from './child.js';
-import { spawnEngine, type EngineSpec } from './engine.js';
-import { removePidFile, writePidFile, type PidInfo } from './pid-file.js';
-import { envNumber, restartPolicy, RestartTracker } from './policy.js';
-import { signalAll, terminateTree, treeOf } from './process-tree.js';
-import { acquireQueue } from './queue-lock.js';
-import { ensureQueueDir, type QueuePaths } from './queue-dir.js';
-import { RotatingLog } from './rotating-log.js';
-import { engineKey, gatewayEndpoint, workerEnv, type Endpoint } from './worker-env.js';
+import { type ChildExit, describeExit, exitStatus, type Spawned, spawnChild } from './child.js';
+import { type EngineSpec, spawnEngine } from './engine.js';
 import type { SupervisorIo } from './io.js';
-import { maskCommandLine } from '../config/litellm/secrets.js';
-
+import { type PidInfo, removePidFile, writePidFile } from './pid-file.js';
+import { envNumber, RestartTracker, restartPolicy } from './policy.js';
+import { signalAll, terminateTree, treeOf } from './process-tree.js';
+import { ensureQueueDir, type QueuePaths } from './queue-dir.js';
+import { acquireQueue } from './queue-lock.js';
+import { RotatingLog } from './rotating-log.js';
+import { type Endpoint, engineKey, gatewayEndpoint, workerEnv } from './worker-env.js';
 
 /** Everything one supervisor run needs. */
 export interface SuperviseRequest {
@@ -61,8 +60,17 @@ export class Supervisor {
       started_at: new Date().toISOString(),
       mode: req.daemon ? 'daemon' : 'foreground',
       engine: local ? { pid: null, port: null, url: null, state: 'starting', restarts: 0 } : null,
-      worker: { pid: null, command: maskCommandLine(req.command, [req.plan.apiKey, ...(req.plan.config?.secretValues ?? [])]), state: 'waiting', restarts: 0 },
-      logs: { worker: this.paths.workerLog, proxy: local ? this.paths.proxyLog : null, supervisor: this.paths.supervisorLog },
+      worker: {
+        pid: null,
+        command: maskCommandLine(req.command, [req.plan.apiKey, ...(req.plan.config?.secretValues ?? [])]),
+        state: 'waiting',
+        restarts: 0,
+      },
+      logs: {
+        worker: this.paths.workerLog,
+        proxy: local ? this.paths.proxyLog : null,
+        supervisor: this.paths.supervisorLog,
+      },
     };
     if (!local) this.info.gateway_url = req.plan.gatewayUrl;
   }
@@ -71,14 +79,18 @@ export class Supervisor {
   requestStop(signal: NodeJS.Signals): void {
     if (this.stopSignal) {
       this.req.say('second signal: killing the worker and the proxy now');
-      signalAll([...(this.worker ? treeOf(this.worker.pid) : []), ...(this.engineChild ? treeOf(this.engineChild.pid) : [])], 'SIGKILL');
+      signalAll(
+        [...(this.worker ? treeOf(this.worker.pid) : []), ...(this.engineChild ? treeOf(this.engineChild.pid) : [])],
+        'SIGKILL',
+      );
       return;
     }
     this.stopSignal = signal;
     this.req.say(`${signal}: stopping the worker, then the proxy (press Ctrl-C again to force)`);
     this.wakeStop();
     // an engine still starting has no worker to wait for: stop it now
-    if (this.engineChild && this.info.engine?.state === 'starting') void terminateTree(this.engineChild.pid, this.drainMs);
+    if (this.engineChild && this.info.engine?.state === 'starting')
+      void terminateTree(this.engineChild.pid, this.drainMs);
   }
 
   /** Foreground: children's lines also go to the terminal behind a coloured prefix. Daemon: log files only. */
@@ -139,8 +151,10 @@ export class Supervisor {
     const { plan, options } = this.req;
     writeFileAtomic(this.paths.config, stringify(plan.config?.raw ?? {}), 0o600);
     this.proxyLog = new RotatingLog(this.paths.proxyLog, options.maxLogSizeBytes, options.maxLogBackups);
-    this.proxyLog.write(`--- ${new Date().toISOString()} kubiya supervisor ${process.pid}: starting the proxy engine\n`);
-    let engine;
+    this.proxyLog.write(
+      `--- ${new Date().toISOString()} kubiya supervisor ${process.pid}: starting the proxy engine\n`,
+    );
+    let engine: Awaited<ReturnType<typeof spawnEngine>>;
     try {
       engine = await spawnEngine(this.engineSpec(), 0);
     } catch (e) {
@@ -172,8 +186,12 @@ export class Supervisor {
           eng.state = 'crash-loop';
           eng.pid = null;
           this.save();
-          this.req.say(`the proxy engine keeps crashing (${tracker.consecutive} restarts in a row); giving up restarting it`);
-          this.proxyLog?.write(`--- kubiya supervisor: crash-loop limit reached after ${tracker.consecutive} restarts; not restarting\n`);
+          this.req.say(
+            `the proxy engine keeps crashing (${tracker.consecutive} restarts in a row); giving up restarting it`,
+          );
+          this.proxyLog?.write(
+            `--- kubiya supervisor: crash-loop limit reached after ${tracker.consecutive} restarts; not restarting\n`,
+          );
           return;
         }
         eng.state = 'restarting';
@@ -184,7 +202,9 @@ export class Supervisor {
         await Promise.race([sleep(delay), this.stopped]);
         if (this.stopSignal) return;
         try {
-          this.proxyLog?.write(`--- ${new Date().toISOString()} kubiya supervisor: restarting the proxy engine on port ${port}\n`);
+          this.proxyLog?.write(
+            `--- ${new Date().toISOString()} kubiya supervisor: restarting the proxy engine on port ${port}\n`,
+          );
           const engine = await spawnEngine(this.engineSpec(), port);
           tracker.started();
           Object.assign(eng, { pid: engine.pid, state: 'running' });
@@ -212,14 +232,24 @@ export class Supervisor {
       if (this.stopSignal) return this.stopExitCode();
       const [cmd, ...args] = command;
       this.workerLog!.write(`--- ${new Date().toISOString()} kubiya supervisor: starting ${w.command.join(' ')}\n`);
-      this.worker = spawnChild(cmd, args, { env: workerEnv(plan, endpoint, this.req.io.env) }, { log: this.workerLog!, echo: this.echo('[worker]', 'cyan') });
+      this.worker = spawnChild(
+        cmd,
+        args,
+        { env: workerEnv(plan, endpoint, this.req.io.env) },
+        { log: this.workerLog!, echo: this.echo('[worker]', 'cyan') },
+      );
       tracker.started();
-      Object.assign(w, { pid: this.worker.pid > 0 ? this.worker.pid : null, state: 'running', restarts: tracker.total });
+      Object.assign(w, {
+        pid: this.worker.pid > 0 ? this.worker.pid : null,
+        state: 'running',
+        restarts: tracker.total,
+      });
       this.save();
       if (first) {
         // a command that cannot run at all fails here, before the daemon reports success
         const early = await Promise.race([this.worker.exited, sleep(300).then(() => undefined)]);
-        if (early && daemon) throw new UserError(`the worker exited right away (${describeExit(early)}); see ${this.paths.workerLog}`);
+        if (early && daemon)
+          throw new UserError(`the worker exited right away (${describeExit(early)}); see ${this.paths.workerLog}`);
         this.req.say(`worker started (pid ${this.worker.pid}): ${w.command.join(' ')}`);
         this.req.onReady?.(structuredClone(this.info));
       }

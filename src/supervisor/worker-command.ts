@@ -1,6 +1,6 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import ora from 'ora';
 import type { ProxyPlan, WorkerStartOptions } from '../config/plan.js';
 import { UserError } from '../errors.js';
@@ -48,11 +48,20 @@ function progress(text: string, io: Pick<SupervisorIo, 'stderr'>) {
 }
 
 function lastLines(text: string, n: number): string {
-  return text.trimEnd().split('\n').slice(-n).map((l) => `  ${l}`).join('\n');
+  return text
+    .trimEnd()
+    .split('\n')
+    .slice(-n)
+    .map((l) => `  ${l}`)
+    .join('\n');
 }
 
 /** Create the queue venv and install the worker package into it; throws a UserError saying how else to run. */
-export async function ensureWorkerVenv(paths: QueuePaths, o: WorkerStartOptions, io: Pick<SupervisorIo, 'env' | 'stderr'>): Promise<string> {
+export async function ensureWorkerVenv(
+  paths: QueuePaths,
+  o: WorkerStartOptions,
+  io: Pick<SupervisorIo, 'env' | 'stderr'>,
+): Promise<string> {
   const entry = path.join(paths.venv, 'bin', ENTRY);
   if (fs.existsSync(entry) && !o.localWheel && !o.packageSource && !o.packageVersion) return entry;
   const python = io.env.KUBIYA_PYTHON || 'python3';
@@ -61,24 +70,40 @@ export async function ensureWorkerVenv(paths: QueuePaths, o: WorkerStartOptions,
     const r = await run(python, ['-m', 'venv', paths.venv], io.env);
     if (r.code !== 0) {
       p.fail('Could not create the Python environment');
-      throw new UserError(`no worker command given, and \`${python} -m venv\` failed:\n${lastLines(r.output, 5)}`, { exitCode: 1, hint: HOW_TO });
+      throw new UserError(`no worker command given, and \`${python} -m venv\` failed:\n${lastLines(r.output, 5)}`, {
+        exitCode: 1,
+        hint: HOW_TO,
+      });
     }
     p.ok(`Created ${paths.venv}`);
   }
   const spec = packageSpec(o);
   const p = progress(`Installing ${spec} (pip)`, io);
-  const r = await run(path.join(paths.venv, 'bin', 'pip'), ['install', '--disable-pip-version-check', '--upgrade', spec], io.env);
+  const r = await run(
+    path.join(paths.venv, 'bin', 'pip'),
+    ['install', '--disable-pip-version-check', '--upgrade', spec],
+    io.env,
+  );
   if (r.code !== 0 || !fs.existsSync(entry)) {
     p.fail(`Could not install ${spec}`);
-    const why = r.code !== 0 ? `pip install failed:\n${lastLines(r.output, 8)}` : `the package has no \`${ENTRY}\` entry point`;
-    throw new UserError(`no worker command given, and the default worker could not be installed: ${why}`, { exitCode: 1, hint: HOW_TO });
+    const why =
+      r.code !== 0 ? `pip install failed:\n${lastLines(r.output, 8)}` : `the package has no \`${ENTRY}\` entry point`;
+    throw new UserError(`no worker command given, and the default worker could not be installed: ${why}`, {
+      exitCode: 1,
+      hint: HOW_TO,
+    });
   }
   p.ok(`Installed ${spec}`);
   return entry;
 }
 
 /** The command to run: the user's, or the queue venv's worker entry point (installed on demand). */
-export async function resolveWorkerCommand(plan: ProxyPlan, o: WorkerStartOptions, paths: QueuePaths, io: Pick<SupervisorIo, 'env' | 'stderr'>): Promise<string[]> {
+export async function resolveWorkerCommand(
+  plan: ProxyPlan,
+  o: WorkerStartOptions,
+  paths: QueuePaths,
+  io: Pick<SupervisorIo, 'env' | 'stderr'>,
+): Promise<string[]> {
   if (o.workerCommand && o.workerCommand.length > 0) return o.workerCommand;
   const entry = await ensureWorkerVenv(paths, o, io);
   const args = [entry, '--queue-id', plan.queueId];

@@ -26,7 +26,11 @@ export function gatewayEndpoint(plan: ProxyPlan): Endpoint {
  * The worker's environment: the user's environment plus the proxy variables, so unmodified
  * OpenAI / Anthropic / LiteLLM SDK code goes through the proxy.
  */
-export function workerEnv(plan: ProxyPlan, endpoint: Endpoint, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+export function workerEnv(
+  plan: ProxyPlan,
+  endpoint: Endpoint,
+  base: NodeJS.ProcessEnv = process.env,
+): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base };
   const v1 = `${endpoint.base}/v1`;
   Object.assign(env, {
@@ -44,4 +48,3 @@ export function workerEnv(plan: ProxyPlan, endpoint: Endpoint, base: NodeJS.Proc
   if (plan.model) env.KUBIYA_MODEL_OVERRIDE = plan.model;
   return env;
 }
-

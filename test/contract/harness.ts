@@ -31,12 +31,19 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadLiteLLMConfig } from '../../src/config/litellm/load.js';
-import { createLogger, startEngine, type EngineHandle } from '../../src/engine/index.js';
+import { createLogger, type EngineHandle, startEngine } from '../../src/engine/index.js';
 import type { RecordedCall } from '../fakes/fake-server.js';
 
 export type { RecordedCall };
 
-export type ErrorCase = 'auth' | 'permission' | 'not_found' | 'rate_limit' | 'context_window' | 'content_policy' | 'overloaded';
+export type ErrorCase =
+  | 'auth'
+  | 'permission'
+  | 'not_found'
+  | 'rate_limit'
+  | 'context_window'
+  | 'content_policy'
+  | 'overloaded';
 export interface ScriptUsage {
   input: number;
   output: number;
@@ -57,7 +64,17 @@ export interface ContractFake {
   close(): Promise<void>;
 }
 
-export const CASES = ['plain', 'stream', 'tools', 'stream_tools', 'tool_result', 'image_data_url', 'image_https_url', 'errors', 'timeout'] as const;
+export const CASES = [
+  'plain',
+  'stream',
+  'tools',
+  'stream_tools',
+  'tool_result',
+  'image_data_url',
+  'image_https_url',
+  'errors',
+  'timeout',
+] as const;
 export type CaseName = (typeof CASES)[number];
 
 /** One provider plugged into the suite. */
@@ -94,7 +111,11 @@ export const CONTRACT_INPUTS = {
   max_tokens: 50,
   stop: ['END'],
   endUser: 'user-42',
-  tool: { name: 'get_weather', description: 'Weather for a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } },
+  tool: {
+    name: 'get_weather',
+    description: 'Weather for a city',
+    parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+  },
   toolCallId: 'call_abc123',
   toolArgs: { city: 'Paris' },
   toolResult: '{"temp_c":21}',
@@ -104,7 +125,9 @@ export const CONTRACT_INPUTS = {
 } as const;
 
 const I = CONTRACT_INPUTS;
-const TOOLS: OpenAI.ChatCompletionTool[] = [{ type: 'function', function: { ...I.tool, parameters: { ...I.tool.parameters } } }];
+const TOOLS: OpenAI.ChatCompletionTool[] = [
+  { type: 'function', function: { ...I.tool, parameters: { ...I.tool.parameters } } },
+];
 
 /** What each error class must look like to an openai client. */
 const ERROR_EXPECT: Record<ErrorCase, { status: number; code?: string }> = {
@@ -123,7 +146,8 @@ export function runContractSuite(fx: ContractFixture): void {
   let engine: EngineHandle;
   let client: OpenAI;
   const skip = (c: CaseName) => fx.unsupported?.[c];
-  const caseIt = (c: CaseName, title: string, fn: () => Promise<void>) => (skip(c) ? it.skip(`${title} (unsupported: ${skip(c)})`, fn) : it(title, fn));
+  const caseIt = (c: CaseName, title: string, fn: () => Promise<void>) =>
+    skip(c) ? it.skip(`${title} (unsupported: ${skip(c)})`, fn) : it(title, fn);
 
   describe(`${fx.name} provider contract`, () => {
     beforeAll(async () => {
@@ -142,7 +166,10 @@ export function runContractSuite(fx: ContractFixture): void {
       const logs: string[] = [];
       const logger = createLogger({ level: 'warn', secrets: loaded.secretValues, write: (l) => logs.push(l) });
       engine = await startEngine({ loaded, port: 0, logger, env, drainTimeoutMs: 500 });
-      expect(engine.table.groups.get('contract')?.deployments[0]?.adapter, `${fx.name} adapter not loaded: ${logs.join('\n')}`).toBeTruthy();
+      expect(
+        engine.table.groups.get('contract')?.deployments[0]?.adapter,
+        `${fx.name} adapter not loaded: ${logs.join('\n')}`,
+      ).toBeTruthy();
       client = new OpenAI({ baseURL: `${engine.url}/v1`, apiKey: 'none', maxRetries: 0, timeout: 10_000 });
     });
     afterAll(async () => {
@@ -155,8 +182,15 @@ export function runContractSuite(fx: ContractFixture): void {
 
     const base = () => ({
       model: 'contract',
-      messages: [{ role: 'system' as const, content: I.system }, { role: 'user' as const, content: I.user }],
-      temperature: I.temperature, top_p: I.top_p, max_tokens: I.max_tokens, stop: [...I.stop], user: I.endUser,
+      messages: [
+        { role: 'system' as const, content: I.system },
+        { role: 'user' as const, content: I.user },
+      ],
+      temperature: I.temperature,
+      top_p: I.top_p,
+      max_tokens: I.max_tokens,
+      stop: [...I.stop],
+      user: I.endUser,
     });
 
     caseIt('plain', 'plain chat: text, finish_reason stop, usage; the request translated', async () => {
@@ -173,7 +207,11 @@ export function runContractSuite(fx: ContractFixture): void {
 
     caseIt('stream', 'stream: deltas in order, finish_reason stop, a final usage chunk when asked', async () => {
       fake.script({ type: 'text', text: 'one two three four', usage: { input: 9, output: 4 } });
-      const s = await client.chat.completions.create({ ...base(), stream: true, stream_options: { include_usage: true } });
+      const s = await client.chat.completions.create({
+        ...base(),
+        stream: true,
+        stream_options: { include_usage: true },
+      });
       const chunks: OpenAI.ChatCompletionChunk[] = [];
       for await (const c of s) chunks.push(c);
       const withChoice = chunks.filter((c) => c.choices.length > 0);
@@ -193,7 +231,13 @@ export function runContractSuite(fx: ContractFixture): void {
     });
 
     caseIt('tools', 'tools: tool_calls with JSON-string arguments, finish_reason tool_calls', async () => {
-      fake.script({ type: 'tool_call', id: 'toolu_01', name: I.tool.name, args: { ...I.toolArgs }, usage: { input: 30, output: 10 } });
+      fake.script({
+        type: 'tool_call',
+        id: 'toolu_01',
+        name: I.tool.name,
+        args: { ...I.toolArgs },
+        usage: { input: 30, output: 10 },
+      });
       const r = await client.chat.completions.create({ ...base(), tools: TOOLS, tool_choice: 'auto' });
       const tc = r.choices[0].message.tool_calls?.[0];
       expect(r.choices[0].finish_reason).toBe('tool_calls');
@@ -205,64 +249,115 @@ export function runContractSuite(fx: ContractFixture): void {
       fx.expect.tools(fake.calls[0]);
     });
 
-    caseIt('stream_tools', 'stream tools: tool-call deltas assemble into the call, finish_reason tool_calls', async () => {
-      fake.script({ type: 'tool_call', id: 'toolu_02', name: I.tool.name, args: { ...I.toolArgs }, usage: { input: 30, output: 10 } });
-      const s = await client.chat.completions.create({ ...base(), tools: TOOLS, stream: true, stream_options: { include_usage: true } });
-      let name = '';
-      let args = '';
-      let id: string | undefined;
-      let finish: string | null | undefined;
-      let pieces = 0;
-      let usage: OpenAI.CompletionUsage | undefined | null;
-      for await (const c of s) {
-        if (c.usage) usage = c.usage;
-        const ch = c.choices[0];
-        if (!ch) continue;
-        for (const t of ch.delta.tool_calls ?? []) {
-          expect(t.index).toBe(0);
-          id ??= t.id;
-          name += t.function?.name ?? '';
-          if (t.function?.arguments) {
-            args += t.function.arguments;
-            pieces++;
+    caseIt(
+      'stream_tools',
+      'stream tools: tool-call deltas assemble into the call, finish_reason tool_calls',
+      async () => {
+        fake.script({
+          type: 'tool_call',
+          id: 'toolu_02',
+          name: I.tool.name,
+          args: { ...I.toolArgs },
+          usage: { input: 30, output: 10 },
+        });
+        const s = await client.chat.completions.create({
+          ...base(),
+          tools: TOOLS,
+          stream: true,
+          stream_options: { include_usage: true },
+        });
+        let name = '';
+        let args = '';
+        let id: string | undefined;
+        let finish: string | null | undefined;
+        let pieces = 0;
+        let usage: OpenAI.CompletionUsage | undefined | null;
+        for await (const c of s) {
+          if (c.usage) usage = c.usage;
+          const ch = c.choices[0];
+          if (!ch) continue;
+          for (const t of ch.delta.tool_calls ?? []) {
+            expect(t.index).toBe(0);
+            id ??= t.id;
+            name += t.function?.name ?? '';
+            if (t.function?.arguments) {
+              args += t.function.arguments;
+              pieces++;
+            }
           }
+          if (ch.finish_reason) finish = ch.finish_reason;
         }
-        if (ch.finish_reason) finish = ch.finish_reason;
-      }
-      expect(typeof id).toBe('string');
-      expect(name).toBe(I.tool.name);
-      expect(JSON.parse(args)).toEqual(I.toolArgs);
-      expect(pieces).toBeGreaterThanOrEqual(1);
-      expect(finish).toBe('tool_calls');
-      expect(usage?.total_tokens).toBe(40);
-    });
+        expect(typeof id).toBe('string');
+        expect(name).toBe(I.tool.name);
+        expect(JSON.parse(args)).toEqual(I.toolArgs);
+        expect(pieces).toBeGreaterThanOrEqual(1);
+        expect(finish).toBe('tool_calls');
+        expect(usage?.total_tokens).toBe(40);
+      },
+    );
 
-    caseIt('tool_result', 'tool-result round trip: assistant tool_calls + tool message reach the provider in its format', async () => {
-      fake.script({ type: 'text', text: 'It is 21 C in Paris.', usage: { input: 40, output: 8 } });
-      const r = await client.chat.completions.create({
-        model: 'contract',
-        tools: TOOLS,
-        messages: [
-          { role: 'system', content: I.system },
-          { role: 'user', content: 'Weather in Paris?' },
-          { role: 'assistant', content: null, tool_calls: [{ id: I.toolCallId, type: 'function', function: { name: I.tool.name, arguments: JSON.stringify(I.toolArgs) } }] },
-          { role: 'tool', tool_call_id: I.toolCallId, content: I.toolResult },
-        ],
-      });
-      expect(r.choices[0].message.content).toBe('It is 21 C in Paris.');
-      fx.expect.toolResult(fake.calls[0]);
-    });
+    caseIt(
+      'tool_result',
+      'tool-result round trip: assistant tool_calls + tool message reach the provider in its format',
+      async () => {
+        fake.script({ type: 'text', text: 'It is 21 C in Paris.', usage: { input: 40, output: 8 } });
+        const r = await client.chat.completions.create({
+          model: 'contract',
+          tools: TOOLS,
+          messages: [
+            { role: 'system', content: I.system },
+            { role: 'user', content: 'Weather in Paris?' },
+            {
+              role: 'assistant',
+              content: null,
+              tool_calls: [
+                {
+                  id: I.toolCallId,
+                  type: 'function',
+                  function: { name: I.tool.name, arguments: JSON.stringify(I.toolArgs) },
+                },
+              ],
+            },
+            { role: 'tool', tool_call_id: I.toolCallId, content: I.toolResult },
+          ],
+        });
+        expect(r.choices[0].message.content).toBe('It is 21 C in Paris.');
+        fx.expect.toolResult(fake.calls[0]);
+      },
+    );
 
     caseIt('image_data_url', 'image input as a base64 data URL', async () => {
       fake.script({ type: 'text', text: 'A pixel.', usage: { input: 20, output: 3 } });
-      const r = await client.chat.completions.create({ model: 'contract', messages: [{ role: 'user', content: [{ type: 'text', text: 'What is this?' }, { type: 'image_url', image_url: { url: I.dataUrl } }] }] });
+      const r = await client.chat.completions.create({
+        model: 'contract',
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'What is this?' },
+              { type: 'image_url', image_url: { url: I.dataUrl } },
+            ],
+          },
+        ],
+      });
       expect(r.choices[0].message.content).toBe('A pixel.');
       fx.expect.imageDataUrl(fake.calls[0]);
     });
 
     caseIt('image_https_url', 'image input as an https URL', async () => {
       fake.script({ type: 'text', text: 'A cat.', usage: { input: 20, output: 3 } });
-      const r = await client.chat.completions.create({ model: 'contract', messages: [{ role: 'user', content: [{ type: 'text', text: 'What is this?' }, { type: 'image_url', image_url: { url: I.httpsUrl } }] }] });
+      const r = await client.chat.completions.create({
+        model: 'contract',
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'What is this?' },
+              { type: 'image_url', image_url: { url: I.httpsUrl } },
+            ],
+          },
+        ],
+      });
       expect(r.choices[0].message.content).toBe('A cat.');
       fx.expect.imageHttpsUrl(fake.calls[0]);
     });
@@ -270,25 +365,37 @@ export function runContractSuite(fx: ContractFixture): void {
     for (const ec of Object.keys(ERROR_EXPECT) as ErrorCase[]) {
       const why = skip('errors') ?? (fx.unsupportedErrors?.includes(ec) ? `${fx.name} has no such error` : undefined);
       const want = ERROR_EXPECT[ec];
-      (why ? it.skip : it)(`error ${ec}: HTTP ${want.status}${want.code ? ` ${want.code}` : ''}, the provider's message kept`, async () => {
-        const message = `fake ${ec} message ${Math.random().toString(36).slice(2, 8)}`;
-        fake.script({ type: 'error', error: ec, message, retryAfter: ec === 'rate_limit' ? '7' : undefined });
-        const err = await client.chat.completions.create(base()).then(() => undefined, (e: unknown) => e);
-        expect(err).toBeInstanceOf(OpenAI.APIError);
-        const e = err as InstanceType<typeof OpenAI.APIError>;
-        expect(e.status).toBe(want.status);
-        if (want.code) expect(e.code).toBe(want.code);
-        expect(e.message).toContain(message);
-        if (ec === 'rate_limit') expect(e.headers?.get('retry-after')).toBe('7');
-        // the same class through a stream request (errors before the first byte)
-        const err2 = await client.chat.completions.create({ ...base(), stream: true }).then(() => undefined, (x: unknown) => x);
-        expect((err2 as InstanceType<typeof OpenAI.APIError>).status).toBe(want.status);
-      });
+      (why ? it.skip : it)(
+        `error ${ec}: HTTP ${want.status}${want.code ? ` ${want.code}` : ''}, the provider's message kept`,
+        async () => {
+          const message = `fake ${ec} message ${Math.random().toString(36).slice(2, 8)}`;
+          fake.script({ type: 'error', error: ec, message, retryAfter: ec === 'rate_limit' ? '7' : undefined });
+          const err = await client.chat.completions.create(base()).then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          expect(err).toBeInstanceOf(OpenAI.APIError);
+          const e = err as InstanceType<typeof OpenAI.APIError>;
+          expect(e.status).toBe(want.status);
+          if (want.code) expect(e.code).toBe(want.code);
+          expect(e.message).toContain(message);
+          if (ec === 'rate_limit') expect(e.headers?.get('retry-after')).toBe('7');
+          // the same class through a stream request (errors before the first byte)
+          const err2 = await client.chat.completions.create({ ...base(), stream: true }).then(
+            () => undefined,
+            (x: unknown) => x,
+          );
+          expect((err2 as InstanceType<typeof OpenAI.APIError>).status).toBe(want.status);
+        },
+      );
     }
 
     caseIt('timeout', 'an upstream that never answers: 504 after the deployment timeout', async () => {
       fake.script({ type: 'hang' });
-      const err = await client.chat.completions.create({ ...base(), model: 'contract-timeout' }).then(() => undefined, (e: unknown) => e);
+      const err = await client.chat.completions.create({ ...base(), model: 'contract-timeout' }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(504);
       expect((err as InstanceType<typeof OpenAI.APIError>).code).toBe('timeout');
     });

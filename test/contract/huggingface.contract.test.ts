@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { huggingfaceAdapter } from '../../src/engine/providers/huggingface/index.js';
 import type { CallContext, DeploymentSpec } from '../../src/engine/providers/types.js';
 import { HF_FAKE_TOKEN, startHuggingFaceUpstream } from '../fakes/huggingface-upstream.js';
-import { CONTRACT_INPUTS as I, runContractSuite, type RecordedCall } from './harness.js';
+import { CONTRACT_INPUTS as I, type RecordedCall, runContractSuite } from './harness.js';
 
 const MODEL = 'meta-llama/Llama-3.1-8B-Instruct';
 
@@ -25,8 +25,15 @@ runContractSuite({
       commonChecks(call);
       expect(call.body).toEqual({
         model: MODEL,
-        messages: [{ role: 'system', content: I.system }, { role: 'user', content: I.user }],
-        temperature: I.temperature, top_p: I.top_p, max_tokens: I.max_tokens, stop: I.stop, user: I.endUser,
+        messages: [
+          { role: 'system', content: I.system },
+          { role: 'user', content: I.user },
+        ],
+        temperature: I.temperature,
+        top_p: I.top_p,
+        max_tokens: I.max_tokens,
+        stop: I.stop,
+        user: I.endUser,
       });
     },
     stream(call) {
@@ -40,7 +47,10 @@ runContractSuite({
     toolResult(call) {
       commonChecks(call);
       expect(call.body.messages.at(-1)).toEqual({ role: 'tool', tool_call_id: I.toolCallId, content: I.toolResult });
-      expect(call.body.messages.at(-2).tool_calls[0].function).toEqual({ name: I.tool.name, arguments: JSON.stringify(I.toolArgs) });
+      expect(call.body.messages.at(-2).tool_calls[0].function).toEqual({
+        name: I.tool.name,
+        arguments: JSON.stringify(I.toolArgs),
+      });
     },
     imageDataUrl(call) {
       commonChecks(call);
@@ -54,8 +64,23 @@ runContractSuite({
 });
 
 describe('Hugging Face base URLs', () => {
-  const spec = (params: Record<string, unknown>, env: Record<string, string> = {}): DeploymentSpec => ({ modelName: 'm', provider: 'huggingface', model: MODEL, params, info: {}, env, at: 'model_list[0]' });
-  const call: CallContext = { kind: 'chat', body: { model: MODEL, messages: [] }, model: MODEL, stream: false, signal: new AbortController().signal, requestId: 'r' };
+  const spec = (params: Record<string, unknown>, env: Record<string, string> = {}): DeploymentSpec => ({
+    modelName: 'm',
+    provider: 'huggingface',
+    model: MODEL,
+    params,
+    info: {},
+    env,
+    at: 'model_list[0]',
+  });
+  const call: CallContext = {
+    kind: 'chat',
+    body: { model: MODEL, messages: [] },
+    model: MODEL,
+    stream: false,
+    signal: new AbortController().signal,
+    requestId: 'r',
+  };
   const where = async (params: Record<string, unknown>, env?: Record<string, string>) => {
     const state = huggingfaceAdapter.prepare(spec(params, env));
     const req = await huggingfaceAdapter.buildRequest(state, call);
@@ -70,8 +95,14 @@ describe('Hugging Face base URLs', () => {
   });
 
   it('accepts an endpoint URL given with /v1, with /v1/chat/completions, or bare', async () => {
-    for (const b of ['https://x.endpoints.huggingface.cloud', 'https://x.endpoints.huggingface.cloud/v1/', 'https://x.endpoints.huggingface.cloud/v1/chat/completions']) {
-      expect((await where({ api_base: b, api_key: 'k' })).url).toBe('https://x.endpoints.huggingface.cloud/v1/chat/completions');
+    for (const b of [
+      'https://x.endpoints.huggingface.cloud',
+      'https://x.endpoints.huggingface.cloud/v1/',
+      'https://x.endpoints.huggingface.cloud/v1/chat/completions',
+    ]) {
+      expect((await where({ api_base: b, api_key: 'k' })).url).toBe(
+        'https://x.endpoints.huggingface.cloud/v1/chat/completions',
+      );
     }
   });
 });

@@ -11,7 +11,12 @@ afterAll(() => tokens.close());
 runContractSuite({
   name: 'Vertex AI',
   startFake: () => startGoogleUpstream({ tokens: () => tokens.issued }),
-  deploymentParams: (url) => ({ model: 'vertex_ai/gemini-2.0-flash', api_base: url, vertex_location: 'europe-west4', vertex_credentials: JSON.stringify(tokens.serviceAccount) }),
+  deploymentParams: (url) => ({
+    model: 'vertex_ai/gemini-2.0-flash',
+    api_base: url,
+    vertex_location: 'europe-west4',
+    vertex_credentials: JSON.stringify(tokens.serviceAccount),
+  }),
   expect: googleChecks('/v1/projects/contract-proj/locations/europe-west4/publishers/google/models', (call) => {
     expect(call.headers.authorization).toBe(`Bearer ${tokens.issued[0]}`);
     expect(call.headers['x-goog-api-key']).toBeUndefined();

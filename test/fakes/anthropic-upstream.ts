@@ -5,16 +5,24 @@
  * `{"type":"error","error":{"type":...,"message":...}}` with Anthropic's statuses (529 = overloaded).
  */
 import type http from 'node:http';
-import { halves, pieces, sendJson, sendSse, startScriptedFake } from './fake-server.js';
 import type { ContractFake, ErrorCase, RecordedCall, Script } from '../contract/harness.js';
+import { halves, pieces, sendJson, sendSse, startScriptedFake } from './fake-server.js';
 
 export const ANTHROPIC_FAKE_KEY = 'sk-ant-fake-key-0123456789';
 
 const ERRORS: Record<ErrorCase, [number, string, (m: string) => string]> = {
   auth: [401, 'authentication_error', (m) => `invalid x-api-key (${m})`],
-  permission: [403, 'permission_error', (m) => `Your API key does not have permission to use the specified resource (${m})`],
+  permission: [
+    403,
+    'permission_error',
+    (m) => `Your API key does not have permission to use the specified resource (${m})`,
+  ],
   not_found: [404, 'not_found_error', (m) => `model: claude-nope (${m})`],
-  rate_limit: [429, 'rate_limit_error', (m) => `Number of request tokens has exceeded your per-minute rate limit (${m})`],
+  rate_limit: [
+    429,
+    'rate_limit_error',
+    (m) => `Number of request tokens has exceeded your per-minute rate limit (${m})`,
+  ],
   context_window: [400, 'invalid_request_error', (m) => `prompt is too long: 210345 tokens > 200000 maximum (${m})`],
   content_policy: [400, 'invalid_request_error', (m) => `Output blocked by content filtering policy (${m})`],
   overloaded: [529, 'overloaded_error', (m) => `Overloaded (${m})`],
@@ -36,7 +44,8 @@ function problem(call: RecordedCall): string | undefined {
   for (let i = 0; i < b.messages.length; i++) {
     const m = b.messages[i];
     if (m.role !== 'user' && m.role !== 'assistant') return `messages.${i}.role: Input should be 'user' or 'assistant'`;
-    if (i > 0 && b.messages[i - 1].role === m.role) return 'messages: roles must alternate between "user" and "assistant"';
+    if (i > 0 && b.messages[i - 1].role === m.role)
+      return 'messages: roles must alternate between "user" and "assistant"';
   }
   return undefined;
 }
@@ -47,12 +56,22 @@ function problem(call: RecordedCall): string | undefined {
  */
 export type AnthropicStreamFault = 'error-event' | 'error-at-start' | 'cut' | undefined;
 
-function answer(call: RecordedCall, s: Script, res: http.ServerResponse, fault: AnthropicStreamFault): Promise<void> | void {
+function answer(
+  call: RecordedCall,
+  s: Script,
+  res: http.ServerResponse,
+  fault: AnthropicStreamFault,
+): Promise<void> | void {
   const why = problem(call);
   if (why) return invalid(res, why);
   if (s.type === 'error') {
     const [status, type, msg] = ERRORS[s.error];
-    return sendJson(res, status, { type: 'error', error: { type, message: msg(s.message) } }, s.retryAfter ? { 'retry-after': s.retryAfter } : {});
+    return sendJson(
+      res,
+      status,
+      { type: 'error', error: { type, message: msg(s.message) } },
+      s.retryAfter ? { 'retry-after': s.retryAfter } : {},
+    );
   }
   if (s.type === 'hang') return;
   const model = call.body.model as string;
@@ -68,25 +87,81 @@ function answer(call: RecordedCall, s: Script, res: http.ServerResponse, fault: 
   const stopReason = isTool ? 'tool_use' : matched !== null ? 'stop_sequence' : 'end_turn';
   if (!call.body.stream) {
     const content = isTool ? [{ type: 'tool_use', id: s.id, name: s.name, input: s.args }] : [{ type: 'text', text }];
-    return sendJson(res, 200, { id: 'msg_fake01', type: 'message', role: 'assistant', model, content, stop_reason: stopReason, stop_sequence: matched, usage });
+    return sendJson(res, 200, {
+      id: 'msg_fake01',
+      type: 'message',
+      role: 'assistant',
+      model,
+      content,
+      stop_reason: stopReason,
+      stop_sequence: matched,
+      usage,
+    });
   }
   const ev: [string, unknown][] = [
-    ['message_start', { type: 'message_start', message: { id: 'msg_fake02', type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: s.usage.input, output_tokens: 1 } } }],
+    [
+      'message_start',
+      {
+        type: 'message_start',
+        message: {
+          id: 'msg_fake02',
+          type: 'message',
+          role: 'assistant',
+          model,
+          content: [],
+          stop_reason: null,
+          stop_sequence: null,
+          usage: { input_tokens: s.usage.input, output_tokens: 1 },
+        },
+      },
+    ],
     ['ping', { type: 'ping' }],
   ];
   if (isTool) {
-    ev.push(['content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'tool_use', id: s.id, name: s.name, input: {} } }]);
-    ev.push(['content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: '' } }]);
-    for (const p of halves(JSON.stringify(s.args))) ev.push(['content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: p } }]);
+    ev.push([
+      'content_block_start',
+      { type: 'content_block_start', index: 0, content_block: { type: 'tool_use', id: s.id, name: s.name, input: {} } },
+    ]);
+    ev.push([
+      'content_block_delta',
+      { type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: '' } },
+    ]);
+    for (const p of halves(JSON.stringify(s.args)))
+      ev.push([
+        'content_block_delta',
+        { type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: p } },
+      ]);
   } else {
-    ev.push(['content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }]);
-    for (const p of pieces(text)) ev.push(['content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: p } }]);
+    ev.push([
+      'content_block_start',
+      { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },
+    ]);
+    for (const p of pieces(text))
+      ev.push([
+        'content_block_delta',
+        { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: p } },
+      ]);
   }
   ev.push(['content_block_stop', { type: 'content_block_stop', index: 0 }]);
-  ev.push(['message_delta', { type: 'message_delta', delta: { stop_reason: stopReason, stop_sequence: matched }, usage: { output_tokens: s.usage.output } }]);
+  ev.push([
+    'message_delta',
+    {
+      type: 'message_delta',
+      delta: { stop_reason: stopReason, stop_sequence: matched },
+      usage: { output_tokens: s.usage.output },
+    },
+  ]);
   ev.push(['message_stop', { type: 'message_stop' }]);
-  if (fault === 'error-event') return sendSse(res, [...ev.slice(0, 4), ['error', { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }]]);
-  if (fault === 'error-at-start') return sendSse(res, [...ev.slice(0, 2), ['error', { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }]]);
+  if (fault === 'error-event')
+    return sendSse(res, [
+      ...ev.slice(0, 4),
+      ['error', { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }],
+    ]);
+  if (fault === 'error-at-start')
+    return sendSse(res, [
+      ...ev.slice(0, 2),
+      ['error', { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }],
+    ]);
   if (fault === 'cut') return sendSse(res, ev.slice(0, -2));
   return sendSse(res, ev);
 }

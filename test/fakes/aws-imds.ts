@@ -13,7 +13,10 @@ export interface FakeImds {
 }
 
 /** Start the fake; it serves one role with these credentials. */
-export async function startFakeImds(role: string, creds: { accessKeyId: string; secretAccessKey: string; token: string }): Promise<FakeImds> {
+export async function startFakeImds(
+  role: string,
+  creds: { accessKeyId: string; secretAccessKey: string; token: string },
+): Promise<FakeImds> {
   const requests: string[] = [];
   const token = `imds-token-${Math.random().toString(36).slice(2)}`;
   const fake = await startFake((req, res) => {
@@ -30,7 +33,19 @@ export async function startFakeImds(role: string, creds: { accessKeyId: string; 
     if (req.method === 'GET' && req.path === '/latest/meta-data/iam/security-credentials/') return send(200, role);
     if (req.method === 'GET' && req.path === `/latest/meta-data/iam/security-credentials/${role}`) {
       const expiration = new Date(Date.now() + 6 * 3600_000).toISOString().replace(/\.\d+Z$/, 'Z');
-      return send(200, JSON.stringify({ Code: 'Success', LastUpdated: new Date().toISOString(), Type: 'AWS-HMAC', AccessKeyId: creds.accessKeyId, SecretAccessKey: creds.secretAccessKey, Token: creds.token, Expiration: expiration }), 'application/json');
+      return send(
+        200,
+        JSON.stringify({
+          Code: 'Success',
+          LastUpdated: new Date().toISOString(),
+          Type: 'AWS-HMAC',
+          AccessKeyId: creds.accessKeyId,
+          SecretAccessKey: creds.secretAccessKey,
+          Token: creds.token,
+          Expiration: expiration,
+        }),
+        'application/json',
+      );
     }
     return send(404, 'Not Found');
   });

@@ -11,14 +11,20 @@ export interface FakeSts {
 }
 
 /** Start the fake; every AssumeRole returns these temporary credentials. */
-export async function startFakeSts(creds: { accessKeyId: string; secretAccessKey: string; sessionToken: string }): Promise<FakeSts> {
+export async function startFakeSts(creds: {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+}): Promise<FakeSts> {
   const calls: FakeSts['calls'] = [];
   const fake = await startFake((call, res) => {
     const params = Object.fromEntries(new URLSearchParams(call.raw));
     calls.push({ params, authorization: String(call.headers.authorization ?? '') });
     if (params.Action !== 'AssumeRole') {
       res.writeHead(400, { 'content-type': 'text/xml' });
-      res.end(`<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>unknown action</Message></Error></ErrorResponse>`);
+      res.end(
+        `<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>unknown action</Message></Error></ErrorResponse>`,
+      );
       return;
     }
     const expiration = new Date(Date.now() + 3600_000).toISOString().replace(/\.\d+Z$/, 'Z');

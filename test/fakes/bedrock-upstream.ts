@@ -10,8 +10,8 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { EventStreamCodec } from '@smithy/eventstream-codec';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
-import { sendJson, startScriptedFake } from './fake-server.js';
 import type { ContractFake, RecordedCall, Script } from '../contract/harness.js';
+import { sendJson, startScriptedFake } from './fake-server.js';
 
 /** Bedrock-only scripts on top of the contract ones. */
 export type BedrockScript =
@@ -32,7 +32,8 @@ export interface BedrockFake extends ContractFake {
   scopes: { accessKeyId: string; region: string; service: string }[];
 }
 
-const AUTH = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$/;
+const AUTH =
+  /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$/;
 const codec = new EventStreamCodec(toUtf8, fromUtf8);
 /** piece sizes for stream writes: frames are cut across the prelude, the headers and the payload */
 const SPLITS = [1, 3, 7, 2, 13, 5, 29, 11, 64];
@@ -43,9 +44,25 @@ export async function startBedrockUpstream(keys: FakeAwsKeys): Promise<BedrockFa
   const scopes: BedrockFake['scopes'] = [];
   const fake = await startScriptedFake(async (call, _s, res) => {
     const problem = await checkSignature(call, keys, scopes);
-    if (problem) return sendJson(res, 403, { message: problem }, { 'x-amzn-errortype': problem.startsWith('The security token') ? 'UnrecognizedClientException:http://internal.amazon.com/coral/com.amazon.coral.service/' : 'InvalidSignatureException:http://internal.amazon.com/coral/com.amazon.coral.service/' });
+    if (problem)
+      return sendJson(
+        res,
+        403,
+        { message: problem },
+        {
+          'x-amzn-errortype': problem.startsWith('The security token')
+            ? 'UnrecognizedClientException:http://internal.amazon.com/coral/com.amazon.coral.service/'
+            : 'InvalidSignatureException:http://internal.amazon.com/coral/com.amazon.coral.service/',
+        },
+      );
     const m = /^\/model\/([^/]+)\/(converse|converse-stream|invoke)$/.exec(call.path);
-    if (!m) return sendJson(res, 404, { message: `no route ${call.path}` }, { 'x-amzn-errortype': 'UnknownOperationException' });
+    if (!m)
+      return sendJson(
+        res,
+        404,
+        { message: `no route ${call.path}` },
+        { 'x-amzn-errortype': 'UnknownOperationException' },
+      );
     const modelId = decodeURIComponent(m[1]);
     if (m[2] === 'invoke') return embed(res, modelId, call.body);
     await answer(res, current, m[2] === 'converse-stream');
@@ -60,11 +77,16 @@ export async function startBedrockUpstream(keys: FakeAwsKeys): Promise<BedrockFa
   });
 }
 
-async function checkSignature(call: RecordedCall, keys: FakeAwsKeys, scopes: BedrockFake['scopes']): Promise<string | undefined> {
+async function checkSignature(
+  call: RecordedCall,
+  keys: FakeAwsKeys,
+  scopes: BedrockFake['scopes'],
+): Promise<string | undefined> {
   const auth = String(call.headers.authorization ?? '');
   const date = String(call.headers['x-amz-date'] ?? '');
   const m = AUTH.exec(auth);
-  if (!m || !/^\d{8}T\d{6}Z$/.test(date)) return `Missing or malformed SigV4 Authorization / x-amz-date (got ${JSON.stringify(auth.slice(0, 40))})`;
+  if (!m || !/^\d{8}T\d{6}Z$/.test(date))
+    return `Missing or malformed SigV4 Authorization / x-amz-date (got ${JSON.stringify(auth.slice(0, 40))})`;
   const [, accessKeyId, day, region, service, signedHeaders, signature] = m;
   scopes.push({ accessKeyId, region, service });
   const key = keys[accessKeyId];
@@ -72,23 +94,60 @@ async function checkSignature(call: RecordedCall, keys: FakeAwsKeys, scopes: Bed
   if (!key || key.sessionToken !== token) return 'The security token included in the request is invalid.';
   if (day !== date.slice(0, 8)) return 'Credential scope date does not match x-amz-date';
   const headers: Record<string, string> = {};
-  for (const h of signedHeaders.split(';')) if (h !== 'x-amz-date' && h !== 'x-amz-security-token') headers[h] = String(call.headers[h] ?? '');
+  for (const h of signedHeaders.split(';'))
+    if (h !== 'x-amz-date' && h !== 'x-amz-security-token') headers[h] = String(call.headers[h] ?? '');
   const [host, port] = String(call.headers.host).split(':');
-  const signer = new SignatureV4({ credentials: { accessKeyId, secretAccessKey: key.secret, sessionToken: token }, region, service, sha256: Sha256, applyChecksum: false });
-  const when = new Date(`${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 8)}T${date.slice(9, 11)}:${date.slice(11, 13)}:${date.slice(13, 15)}Z`);
-  const again = await signer.sign({ method: call.method, protocol: 'http:', hostname: host, port: port ? Number(port) : undefined, path: call.path, query: {}, headers, body: call.raw }, { signingDate: when });
+  const signer = new SignatureV4({
+    credentials: { accessKeyId, secretAccessKey: key.secret, sessionToken: token },
+    region,
+    service,
+    sha256: Sha256,
+    applyChecksum: false,
+  });
+  const when = new Date(
+    `${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 8)}T${date.slice(9, 11)}:${date.slice(11, 13)}:${date.slice(13, 15)}Z`,
+  );
+  const again = await signer.sign(
+    {
+      method: call.method,
+      protocol: 'http:',
+      hostname: host,
+      port: port ? Number(port) : undefined,
+      path: call.path,
+      query: {},
+      headers,
+      body: call.raw,
+    },
+    { signingDate: when },
+  );
   const expected = /Signature=([0-9a-f]{64})/.exec(String(again.headers.authorization))?.[1];
-  return expected === signature ? undefined : 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.';
+  return expected === signature
+    ? undefined
+    : 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.';
 }
 
 function frame(eventType: string, payload: unknown): Uint8Array {
   // real ConverseStream payloads carry a "p" padding field; decoders must ignore it
   const body = fromUtf8(JSON.stringify({ ...(payload as object), p: 'abcdefghij' }));
-  return codec.encode({ headers: { ':event-type': { type: 'string', value: eventType }, ':content-type': { type: 'string', value: 'application/json' }, ':message-type': { type: 'string', value: 'event' } }, body });
+  return codec.encode({
+    headers: {
+      ':event-type': { type: 'string', value: eventType },
+      ':content-type': { type: 'string', value: 'application/json' },
+      ':message-type': { type: 'string', value: 'event' },
+    },
+    body,
+  });
 }
 
 function exceptionFrame(type: string, message: string): Uint8Array {
-  return codec.encode({ headers: { ':exception-type': { type: 'string', value: type }, ':content-type': { type: 'string', value: 'application/json' }, ':message-type': { type: 'string', value: 'exception' } }, body: fromUtf8(JSON.stringify({ message })) });
+  return codec.encode({
+    headers: {
+      ':exception-type': { type: 'string', value: type },
+      ':content-type': { type: 'string', value: 'application/json' },
+      ':message-type': { type: 'string', value: 'exception' },
+    },
+    body: fromUtf8(JSON.stringify({ message })),
+  });
 }
 
 async function writeSplit(res: http.ServerResponse, frames: Uint8Array[], end = true): Promise<void> {
@@ -108,7 +167,11 @@ async function writeSplit(res: http.ServerResponse, frames: Uint8Array[], end = 
 
 const ERRORS: Record<string, [number, string, (m: string) => string]> = {
   auth: [403, 'UnrecognizedClientException', (m) => `The security token included in the request is invalid. ${m}`],
-  permission: [403, 'AccessDeniedException', (m) => `You don't have access to the model with the specified model ID. ${m}`],
+  permission: [
+    403,
+    'AccessDeniedException',
+    (m) => `You don't have access to the model with the specified model ID. ${m}`,
+  ],
   not_found: [404, 'ResourceNotFoundException', (m) => `Could not resolve the foundation model. ${m}`],
   rate_limit: [429, 'ThrottlingException', (m) => `Too many requests, please wait before trying again. ${m}`],
   context_window: [400, 'ValidationException', (m) => `Input is too long for requested model. ${m}`],
@@ -118,28 +181,70 @@ const ERRORS: Record<string, [number, string, (m: string) => string]> = {
 async function answer(res: http.ServerResponse, s: BedrockScript, stream: boolean): Promise<void> {
   if (s.type === 'error') {
     const [status, type, text] = ERRORS[s.error] ?? [400, 'ValidationException', (m: string) => m];
-    return sendJson(res, status, { message: text(s.message) }, { 'x-amzn-errortype': `${type}:http://internal.amazon.com/coral/com.amazon.bedrock/`, ...(s.retryAfter ? { 'retry-after': s.retryAfter } : {}) });
+    return sendJson(
+      res,
+      status,
+      { message: text(s.message) },
+      {
+        'x-amzn-errortype': `${type}:http://internal.amazon.com/coral/com.amazon.bedrock/`,
+        ...(s.retryAfter ? { 'retry-after': s.retryAfter } : {}),
+      },
+    );
   }
-  if (s.type === 'raw-error') return sendJson(res, s.status, { message: s.message }, { 'x-amzn-errortype': s.errorType });
+  if (s.type === 'raw-error')
+    return sendJson(res, s.status, { message: s.message }, { 'x-amzn-errortype': s.errorType });
   if (s.type === 'hang') return;
-  const usage = s.type === 'text' || s.type === 'tool_call' ? { inputTokens: s.usage.input, outputTokens: s.usage.output, totalTokens: s.usage.input + s.usage.output } : { inputTokens: 1, outputTokens: 1, totalTokens: 2 };
+  const usage =
+    s.type === 'text' || s.type === 'tool_call'
+      ? { inputTokens: s.usage.input, outputTokens: s.usage.output, totalTokens: s.usage.input + s.usage.output }
+      : { inputTokens: 1, outputTokens: 1, totalTokens: 2 };
   if (!stream) {
-    if (s.type === 'text') return sendJson(res, 200, { output: { message: { role: 'assistant', content: [{ text: s.text }] } }, stopReason: 'end_turn', usage, metrics: { latencyMs: 12 } });
-    if (s.type === 'tool_call') return sendJson(res, 200, { output: { message: { role: 'assistant', content: [{ text: 'Let me check.' }, { toolUse: { toolUseId: s.id, name: s.name, input: s.args } }] } }, stopReason: 'tool_use', usage, metrics: { latencyMs: 12 } });
-    return sendJson(res, 500, { message: 'script not for non-stream' }, { 'x-amzn-errortype': 'InternalServerException' });
+    if (s.type === 'text')
+      return sendJson(res, 200, {
+        output: { message: { role: 'assistant', content: [{ text: s.text }] } },
+        stopReason: 'end_turn',
+        usage,
+        metrics: { latencyMs: 12 },
+      });
+    if (s.type === 'tool_call')
+      return sendJson(res, 200, {
+        output: {
+          message: {
+            role: 'assistant',
+            content: [{ text: 'Let me check.' }, { toolUse: { toolUseId: s.id, name: s.name, input: s.args } }],
+          },
+        },
+        stopReason: 'tool_use',
+        usage,
+        metrics: { latencyMs: 12 },
+      });
+    return sendJson(
+      res,
+      500,
+      { message: 'script not for non-stream' },
+      { 'x-amzn-errortype': 'InternalServerException' },
+    );
   }
   const frames: Uint8Array[] = [frame('messageStart', { role: 'assistant' })];
   if (s.type === 'tool_call') {
     const args = JSON.stringify(s.args);
     const mid = Math.floor(args.length / 2);
-    frames.push(frame('contentBlockStart', { contentBlockIndex: 0, start: { toolUse: { toolUseId: s.id, name: s.name } } }));
-    frames.push(frame('contentBlockDelta', { contentBlockIndex: 0, delta: { toolUse: { input: args.slice(0, mid) } } }));
+    frames.push(
+      frame('contentBlockStart', { contentBlockIndex: 0, start: { toolUse: { toolUseId: s.id, name: s.name } } }),
+    );
+    frames.push(
+      frame('contentBlockDelta', { contentBlockIndex: 0, delta: { toolUse: { input: args.slice(0, mid) } } }),
+    );
     frames.push(frame('contentBlockDelta', { contentBlockIndex: 0, delta: { toolUse: { input: args.slice(mid) } } }));
     frames.push(frame('contentBlockStop', { contentBlockIndex: 0 }));
     frames.push(frame('messageStop', { stopReason: 'tool_use' }));
   } else {
     const text = s.type === 'text' ? s.text : 'partial';
-    text.split(' ').forEach((w, i) => frames.push(frame('contentBlockDelta', { contentBlockIndex: 0, delta: { text: (i ? ' ' : '') + w } })));
+    text
+      .split(' ')
+      .forEach((w, i) =>
+        frames.push(frame('contentBlockDelta', { contentBlockIndex: 0, delta: { text: (i ? ' ' : '') + w } })),
+      );
     if (s.type === 'stream-exception') return writeSplit(res, [...frames, exceptionFrame(s.exceptionType, s.message)]);
     if (s.type === 'stream-cut') return writeSplit(res, frames, false);
     frames.push(frame('contentBlockStop', { contentBlockIndex: 0 }));
@@ -149,15 +254,39 @@ async function answer(res: http.ServerResponse, s: BedrockScript, stream: boolea
   return writeSplit(res, frames);
 }
 
-function embed(res: http.ServerResponse, modelId: string, body: { inputText?: string; texts?: string[]; input_type?: string; dimensions?: number }): void {
+function embed(
+  res: http.ServerResponse,
+  modelId: string,
+  body: { inputText?: string; texts?: string[]; input_type?: string; dimensions?: number },
+): void {
   const vec = (t: string, n = 4) => Array.from({ length: n }, (_, i) => (t.length + i) / 100);
   if (modelId.startsWith('amazon.titan-embed')) {
-    if (typeof body?.inputText !== 'string') return sendJson(res, 400, { message: 'inputText required' }, { 'x-amzn-errortype': 'ValidationException' });
-    return sendJson(res, 200, { embedding: vec(body.inputText, body.dimensions ?? 4), inputTextTokenCount: body.inputText.split(' ').length });
+    if (typeof body?.inputText !== 'string')
+      return sendJson(res, 400, { message: 'inputText required' }, { 'x-amzn-errortype': 'ValidationException' });
+    return sendJson(res, 200, {
+      embedding: vec(body.inputText, body.dimensions ?? 4),
+      inputTextTokenCount: body.inputText.split(' ').length,
+    });
   }
   if (modelId.startsWith('cohere.embed')) {
-    if (!Array.isArray(body?.texts) || !body.input_type) return sendJson(res, 400, { message: 'texts and input_type required' }, { 'x-amzn-errortype': 'ValidationException' });
-    return sendJson(res, 200, { id: 'emb-1', response_type: 'embeddings_floats', texts: body.texts, embeddings: body.texts.map((t) => vec(t)) });
+    if (!Array.isArray(body?.texts) || !body.input_type)
+      return sendJson(
+        res,
+        400,
+        { message: 'texts and input_type required' },
+        { 'x-amzn-errortype': 'ValidationException' },
+      );
+    return sendJson(res, 200, {
+      id: 'emb-1',
+      response_type: 'embeddings_floats',
+      texts: body.texts,
+      embeddings: body.texts.map((t) => vec(t)),
+    });
   }
-  return sendJson(res, 404, { message: `unknown model ${modelId}` }, { 'x-amzn-errortype': 'ResourceNotFoundException' });
+  return sendJson(
+    res,
+    404,
+    { message: `unknown model ${modelId}` },
+    { 'x-amzn-errortype': 'ResourceNotFoundException' },
+  );
 }

@@ -33,10 +33,17 @@ export async function startFakeControlPlane(initial: Behaviour): Promise<FakeCon
       return;
     }
     if (behaviour.kind === 'status') {
-      res.writeHead(behaviour.status, { 'content-type': 'application/json' }).end(behaviour.body ?? '{"detail":"error"}');
+      res
+        .writeHead(behaviour.status, { 'content-type': 'application/json' })
+        .end(behaviour.body ?? '{"detail":"error"}');
       return;
     }
-    const body = { queue_id: decodeURIComponent(m[1]), name: 'test queue', ...(behaviour.extra ?? {}), settings: behaviour.settings };
+    const body = {
+      queue_id: decodeURIComponent(m[1]),
+      name: 'test queue',
+      ...(behaviour.extra ?? {}),
+      settings: behaviour.settings,
+    };
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   });
   return {

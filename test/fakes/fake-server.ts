@@ -94,7 +94,12 @@ export async function refusedUrl(): Promise<string> {
 }
 
 /** Write a JSON answer with a content-length. */
-export function sendJson(res: http.ServerResponse, status: number, value: unknown, headers: http.OutgoingHttpHeaders = {}) {
+export function sendJson(
+  res: http.ServerResponse,
+  status: number,
+  value: unknown,
+  headers: http.OutgoingHttpHeaders = {},
+) {
   const s = typeof value === 'string' ? value : JSON.stringify(value);
   const length = String(Buffer.byteLength(s));
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': length, ...headers });

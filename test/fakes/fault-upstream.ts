@@ -38,8 +38,20 @@ export interface FaultUpstream {
   close(): Promise<void>;
 }
 
-const POLICY_BODY = { error: { message: 'Your request was rejected as a result of our safety system.', type: 'invalid_request_error', code: 'content_policy_violation' } };
-const WINDOW_BODY = { error: { message: "This model's maximum context length is 8192 tokens.", type: 'invalid_request_error', code: 'context_length_exceeded' } };
+const POLICY_BODY = {
+  error: {
+    message: 'Your request was rejected as a result of our safety system.',
+    type: 'invalid_request_error',
+    code: 'content_policy_violation',
+  },
+};
+const WINDOW_BODY = {
+  error: {
+    message: "This model's maximum context length is 8192 tokens.",
+    type: 'invalid_request_error',
+    code: 'context_length_exceeded',
+  },
+};
 
 /** Start a named fake on 127.0.0.1; `log` is shared between fakes to see the order across them. */
 export async function startFaultUpstream(name: string, log: Call[] = []): Promise<FaultUpstream> {
@@ -54,26 +66,53 @@ export async function startFaultUpstream(name: string, log: Call[] = []): Promis
     return answer(queue.length ? queue.shift()! : fallback, body, req, res);
   });
 
-  async function answer(f: RouterFault, body: Record<string, unknown>, req: http.IncomingMessage, res: http.ServerResponse) {
+  async function answer(
+    f: RouterFault,
+    body: Record<string, unknown>,
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+  ) {
     if (f.kind === 'delay') await new Promise((r) => setTimeout(r, f.ms));
     if (f.kind === 'hang') return;
     if (f.kind === 'reset') return void req.socket.destroy();
     if (f.kind === 'status' || f.kind === 'context-window' || f.kind === 'content-policy') {
       const status = f.kind === 'status' ? f.status : 400;
-      const out = f.kind === 'status' ? (f.body ?? { error: { message: `${name} fails with ${status}`, type: 'fake', code: null } }) : f.kind === 'context-window' ? WINDOW_BODY : POLICY_BODY;
+      const out =
+        f.kind === 'status'
+          ? (f.body ?? { error: { message: `${name} fails with ${status}`, type: 'fake', code: null } })
+          : f.kind === 'context-window'
+            ? WINDOW_BODY
+            : POLICY_BODY;
       res.writeHead(status, { 'content-type': 'application/json', ...(f.kind === 'status' ? f.headers : {}) });
       return void res.end(JSON.stringify(out));
     }
     const text = `${name} says hi`;
     const created = Math.floor(Date.now() / 1000);
     if (body.stream !== true) {
-      const s = JSON.stringify({ id: `chatcmpl-${name}`, object: 'chat.completion', created, model: body.model, choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }], usage: { prompt_tokens: 10, completion_tokens: 4, total_tokens: 14 } });
+      const s = JSON.stringify({
+        id: `chatcmpl-${name}`,
+        object: 'chat.completion',
+        created,
+        model: body.model,
+        choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }],
+        usage: { prompt_tokens: 10, completion_tokens: 4, total_tokens: 14 },
+      });
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(s) });
       return void res.end(s);
     }
     res.writeHead(200, { 'content-type': 'text/event-stream' });
-    const chunk = (delta: Record<string, unknown>, finish: string | null = null) => ({ id: `chatcmpl-${name}`, object: 'chat.completion.chunk', created, model: body.model, choices: [{ index: 0, delta, finish_reason: finish }] });
-    const events = [chunk({ role: 'assistant', content: '' }), ...text.split(' ').map((w, i) => chunk({ content: (i ? ' ' : '') + w })), chunk({}, 'stop')];
+    const chunk = (delta: Record<string, unknown>, finish: string | null = null) => ({
+      id: `chatcmpl-${name}`,
+      object: 'chat.completion.chunk',
+      created,
+      model: body.model,
+      choices: [{ index: 0, delta, finish_reason: finish }],
+    });
+    const events = [
+      chunk({ role: 'assistant', content: '' }),
+      ...text.split(' ').map((w, i) => chunk({ content: (i ? ' ' : '') + w })),
+      chunk({}, 'stop'),
+    ];
     if (f.kind === 'cut-stream' && f.after === 0) {
       res.flushHeaders();
       await new Promise((r) => setTimeout(r, 20));

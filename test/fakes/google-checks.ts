@@ -15,7 +15,12 @@ export function googleChecks(prefix: string, checkAuth: (call: RecordedCall) => 
       expect(call.body).toEqual({
         contents: [{ role: 'user', parts: [{ text: I.user }] }],
         systemInstruction: { parts: [{ text: I.system }] },
-        generationConfig: { temperature: I.temperature, topP: I.top_p, maxOutputTokens: I.max_tokens, stopSequences: I.stop },
+        generationConfig: {
+          temperature: I.temperature,
+          topP: I.top_p,
+          maxOutputTokens: I.max_tokens,
+          stopSequences: I.stop,
+        },
       });
     },
     stream(call: RecordedCall) {
@@ -32,12 +37,18 @@ export function googleChecks(prefix: string, checkAuth: (call: RecordedCall) => 
       expect(call.body.contents).toEqual([
         { role: 'user', parts: [{ text: 'Weather in Paris?' }] },
         { role: 'model', parts: [{ functionCall: { name: I.tool.name, args: I.toolArgs } }] },
-        { role: 'user', parts: [{ functionResponse: { name: I.tool.name, response: { content: JSON.parse(I.toolResult) } } }] },
+        {
+          role: 'user',
+          parts: [{ functionResponse: { name: I.tool.name, response: { content: JSON.parse(I.toolResult) } } }],
+        },
       ]);
     },
     imageDataUrl(call: RecordedCall) {
       common(call, 'generateContent');
-      expect(call.body.contents[0].parts).toEqual([{ text: 'What is this?' }, { inlineData: { mimeType: 'image/png', data: I.pngBase64 } }]);
+      expect(call.body.contents[0].parts).toEqual([
+        { text: 'What is this?' },
+        { inlineData: { mimeType: 'image/png', data: I.pngBase64 } },
+      ]);
     },
     imageHttpsUrl(call: RecordedCall) {
       common(call, 'generateContent');
@@ -45,4 +56,3 @@ export function googleChecks(prefix: string, checkAuth: (call: RecordedCall) => 
     },
   };
 }
-

@@ -41,7 +41,11 @@ export async function startOllamaUpstream(): Promise<FakeOllama> {
     if (path === '/api/tags') return json(res, 200, { models: [{ name: 'llama3:latest' }] });
     if (path === '/api/embed') {
       const inputs = Array.isArray(body.input) ? body.input : [body.input];
-      return json(res, 200, { model: body.model, embeddings: inputs.map((_, i) => [0.5, -0.5, i]), prompt_eval_count: 4 });
+      return json(res, 200, {
+        model: body.model,
+        embeddings: inputs.map((_, i) => [0.5, -0.5, i]),
+        prompt_eval_count: 4,
+      });
     }
     const chat = path === '/api/chat';
     if (!chat && path !== '/api/generate') {
@@ -50,18 +54,47 @@ export async function startOllamaUpstream(): Promise<FakeOllama> {
       return;
     }
     const msgs = (body.messages ?? []) as { role: string; content: string }[];
-    const text = chat ? `ollama says: ${msgs.filter((m) => m.role === 'user').pop()?.content ?? ''}` : `generated: ${String(body.prompt)}`;
-    const tools = Array.isArray(body.tools) && body.tools.length > 0 ? (body.tools as { function: { name: string } }[]) : undefined;
-    const toolCalls = tools ? [{ function: { name: tools[0].function.name, arguments: { city: 'Paris' } } }] : undefined;
-    const final = { model: body.model, created_at, done: true, done_reason: 'stop', prompt_eval_count: 12, eval_count: 6, total_duration: 1000 };
+    const text = chat
+      ? `ollama says: ${msgs.filter((m) => m.role === 'user').pop()?.content ?? ''}`
+      : `generated: ${String(body.prompt)}`;
+    const tools =
+      Array.isArray(body.tools) && body.tools.length > 0 ? (body.tools as { function: { name: string } }[]) : undefined;
+    const toolCalls = tools
+      ? [{ function: { name: tools[0].function.name, arguments: { city: 'Paris' } } }]
+      : undefined;
+    const final = {
+      model: body.model,
+      created_at,
+      done: true,
+      done_reason: 'stop',
+      prompt_eval_count: 12,
+      eval_count: 6,
+      total_duration: 1000,
+    };
     if (body.stream === false) {
-      if (chat) return json(res, 200, { ...final, message: { role: 'assistant', content: toolCalls ? '' : text, tool_calls: toolCalls } });
+      if (chat)
+        return json(res, 200, {
+          ...final,
+          message: { role: 'assistant', content: toolCalls ? '' : text, tool_calls: toolCalls },
+        });
       return json(res, 200, { ...final, response: text });
     }
     res.writeHead(200, { 'content-type': 'application/x-ndjson' });
     const lines: unknown[] = [];
-    if (toolCalls && chat) lines.push({ model: body.model, created_at, message: { role: 'assistant', content: '', tool_calls: toolCalls }, done: false });
-    else for (const w of text.split(' ')) lines.push(chat ? { model: body.model, created_at, message: { role: 'assistant', content: `${w} ` }, done: false } : { model: body.model, created_at, response: `${w} `, done: false });
+    if (toolCalls && chat)
+      lines.push({
+        model: body.model,
+        created_at,
+        message: { role: 'assistant', content: '', tool_calls: toolCalls },
+        done: false,
+      });
+    else
+      for (const w of text.split(' '))
+        lines.push(
+          chat
+            ? { model: body.model, created_at, message: { role: 'assistant', content: `${w} ` }, done: false }
+            : { model: body.model, created_at, response: `${w} `, done: false },
+        );
     lines.push(chat ? { ...final, message: { role: 'assistant', content: '' } } : { ...final, response: '' });
     let sent = 0;
     for (const l of lines) {

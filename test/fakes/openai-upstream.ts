@@ -2,7 +2,7 @@
  * A fake OpenAI-compatible upstream (JSON and SSE) with fault injection, for engine tests.
  * Chat answers echo the last user message; tools come back as a tool call; every request is recorded.
  */
-import http from 'node:http';
+import type http from 'node:http';
 import { sendJson as json, startFake } from './fake-server.js';
 
 export type Fault =
@@ -75,7 +75,12 @@ export async function startOpenAIUpstream(initial: FakeUpstreamOptions = {}): Pr
     return answer(call.path.replace(/^\/v1/, ''), body ?? {}, req, res);
   });
 
-  async function answer(path: string, body: Record<string, unknown>, req: http.IncomingMessage, res: http.ServerResponse) {
+  async function answer(
+    path: string,
+    body: Record<string, unknown>,
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+  ) {
     const f = fault;
     if (f?.kind === 'delay') await new Promise((r) => setTimeout(r, f.ms));
     if (f?.kind === 'hang') return;
@@ -85,7 +90,11 @@ export async function startOpenAIUpstream(initial: FakeUpstreamOptions = {}): Pr
     }
     if (f?.kind === 'status') {
       res.writeHead(f.status, { 'content-type': 'application/json', ...f.headers });
-      res.end(typeof f.body === 'string' ? f.body : JSON.stringify(f.body ?? { error: { message: `fake error ${f.status}`, type: 'fake', code: null } }));
+      res.end(
+        typeof f.body === 'string'
+          ? f.body
+          : JSON.stringify(f.body ?? { error: { message: `fake error ${f.status}`, type: 'fake', code: null } }),
+      );
       return;
     }
     if (f?.kind === 'non-json') {
@@ -93,13 +102,18 @@ export async function startOpenAIUpstream(initial: FakeUpstreamOptions = {}): Pr
       res.end('<html>oops</html>');
       return;
     }
-    if (req.method === 'GET' && path.startsWith('/models')) return json(res, 200, { object: 'list', data: [{ id: 'fake-model', object: 'model', owned_by: 'fake' }] });
+    if (req.method === 'GET' && path.startsWith('/models'))
+      return json(res, 200, { object: 'list', data: [{ id: 'fake-model', object: 'model', owned_by: 'fake' }] });
     if (path.startsWith('/embeddings')) {
       const inputs = Array.isArray(body.input) ? body.input : [body.input];
       const data = inputs.map((_, index) => {
         const v = [0.1, 0.2, 0.3, index];
         const f32 = new Float32Array(v);
-        return { object: 'embedding', index, embedding: body.encoding_format === 'base64' ? Buffer.from(f32.buffer).toString('base64') : v };
+        return {
+          object: 'embedding',
+          index,
+          embedding: body.encoding_format === 'base64' ? Buffer.from(f32.buffer).toString('base64') : v,
+        };
       });
       return json(res, 200, { object: 'list', data, model: body.model, usage: { prompt_tokens: 5, total_tokens: 5 } });
     }
@@ -110,34 +124,100 @@ export async function startOpenAIUpstream(initial: FakeUpstreamOptions = {}): Pr
       return;
     }
     const text = chat ? `echo: ${lastUserText(body)}` : `completion: ${String(body.prompt)}`;
-    const tools = Array.isArray(body.tools) && body.tools.length > 0 ? (body.tools as { function: { name: string } }[]) : undefined;
+    const tools =
+      Array.isArray(body.tools) && body.tools.length > 0 ? (body.tools as { function: { name: string } }[]) : undefined;
     const n = typeof body.n === 'number' ? body.n : 1;
     const created = Math.floor(Date.now() / 1000);
     if (body.stream !== true) {
       const choices = Array.from({ length: n }, (_, index) =>
         chat
           ? tools
-            ? { index, message: { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: tools[0].function.name, arguments: '{"city":"Paris"}' } }] }, finish_reason: 'tool_calls' }
+            ? {
+                index,
+                message: {
+                  role: 'assistant',
+                  content: null,
+                  tool_calls: [
+                    {
+                      id: 'call_1',
+                      type: 'function',
+                      function: { name: tools[0].function.name, arguments: '{"city":"Paris"}' },
+                    },
+                  ],
+                },
+                finish_reason: 'tool_calls',
+              }
             : { index, message: { role: 'assistant', content: text }, finish_reason: 'stop' }
           : { index, text, finish_reason: 'stop', logprobs: null },
       );
-      return json(res, 200, { id: 'chatcmpl-fake', object: chat ? 'chat.completion' : 'text_completion', created, model: body.model, choices, usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 } });
+      return json(res, 200, {
+        id: 'chatcmpl-fake',
+        object: chat ? 'chat.completion' : 'text_completion',
+        created,
+        model: body.model,
+        choices,
+        usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 },
+      });
     }
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     const object = chat ? 'chat.completion.chunk' : 'text_completion';
-    const chunk = (choice: Record<string, unknown>) => ({ id: 'chatcmpl-fake', object, created, model: body.model, choices: [choice] });
+    const chunk = (choice: Record<string, unknown>) => ({
+      id: 'chatcmpl-fake',
+      object,
+      created,
+      model: body.model,
+      choices: [choice],
+    });
     const words = Array.from({ length: options.repeat ?? 1 }, () => text.split(' ')).flat();
     const events: unknown[] = [];
     if (chat) events.push(chunk({ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }));
     if (tools && chat) {
-      events.push(chunk({ index: 0, delta: { tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: tools[0].function.name, arguments: '' } }] }, finish_reason: null }));
-      events.push(chunk({ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: '{"city":"Paris"}' } }] }, finish_reason: null }));
+      events.push(
+        chunk({
+          index: 0,
+          delta: {
+            tool_calls: [
+              { index: 0, id: 'call_1', type: 'function', function: { name: tools[0].function.name, arguments: '' } },
+            ],
+          },
+          finish_reason: null,
+        }),
+      );
+      events.push(
+        chunk({
+          index: 0,
+          delta: { tool_calls: [{ index: 0, function: { arguments: '{"city":"Paris"}' } }] },
+          finish_reason: null,
+        }),
+      );
     } else {
-      words.forEach((w, i) => events.push(chunk(chat ? { index: 0, delta: { content: (i ? ' ' : '') + w }, finish_reason: null } : { index: 0, text: (i ? ' ' : '') + w, finish_reason: null })));
+      words.forEach((w, i) =>
+        events.push(
+          chunk(
+            chat
+              ? { index: 0, delta: { content: (i ? ' ' : '') + w }, finish_reason: null }
+              : { index: 0, text: (i ? ' ' : '') + w, finish_reason: null },
+          ),
+        ),
+      );
     }
-    events.push(chunk(chat ? { index: 0, delta: {}, finish_reason: tools ? 'tool_calls' : 'stop' } : { index: 0, text: '', finish_reason: 'stop' }));
+    events.push(
+      chunk(
+        chat
+          ? { index: 0, delta: {}, finish_reason: tools ? 'tool_calls' : 'stop' }
+          : { index: 0, text: '', finish_reason: 'stop' },
+      ),
+    );
     const so = body.stream_options as { include_usage?: boolean } | undefined;
-    if (so?.include_usage) events.push({ id: 'chatcmpl-fake', object, created, model: body.model, choices: [], usage: { prompt_tokens: 11, completion_tokens: words.length, total_tokens: 11 + words.length } });
+    if (so?.include_usage)
+      events.push({
+        id: 'chatcmpl-fake',
+        object,
+        created,
+        model: body.model,
+        choices: [],
+        usage: { prompt_tokens: 11, completion_tokens: words.length, total_tokens: 11 + words.length },
+      });
     let sent = 0;
     for (const ev of events) {
       if (res.destroyed) return;

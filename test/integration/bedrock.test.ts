@@ -3,15 +3,18 @@
  * route prefixes and cross-region ids, mid-stream exception events, cut streams, JSON mode, image
  * URLs downloaded from a loopback server, Titan / Cohere embeddings, and the exception table.
  */
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EventStreamDecoder } from '../../src/engine/providers/bedrock/event-stream.js';
-import { startBedrockUpstream, type BedrockFake } from '../fakes/bedrock-upstream.js';
-import { startFake, type Listening } from '../fakes/fake-server.js';
+import { type BedrockFake, startBedrockUpstream } from '../fakes/bedrock-upstream.js';
+import { type Listening, startFake } from '../fakes/fake-server.js';
 import { startTestEngine, type TestEngine } from './engine-helpers.js';
 
 const ENV_KEY = { id: 'ASIAENVKEY000000001', secret: 'env-secret-0123456789abcdef', token: 'env-session-token-123' };
-const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
+  'base64',
+);
 
 let fake: BedrockFake;
 let engine: TestEngine;
@@ -29,12 +32,37 @@ beforeAll(async () => {
   engine = await startTestEngine(
     {
       model_list: [
-        { model_name: 'claude', litellm_params: { model: 'bedrock/converse/us.anthropic.claude-3-5-haiku-20241022-v1:0', ...ep } },
-        { model_name: 'wrong-secret', litellm_params: { model: 'bedrock/anthropic.claude-3-haiku-20240307-v1:0', ...ep, aws_access_key_id: ENV_KEY.id, aws_secret_access_key: 'not-the-secret-value-987', aws_session_token: ENV_KEY.token } },
-        { model_name: 'titan', litellm_params: { model: 'bedrock/amazon.titan-embed-text-v2:0', ...ep }, model_info: { mode: 'embedding' } },
-        { model_name: 'cohere-embed', litellm_params: { model: 'bedrock/cohere.embed-english-v3', ...ep }, model_info: { mode: 'embedding' } },
+        {
+          model_name: 'claude',
+          litellm_params: { model: 'bedrock/converse/us.anthropic.claude-3-5-haiku-20241022-v1:0', ...ep },
+        },
+        {
+          model_name: 'wrong-secret',
+          litellm_params: {
+            model: 'bedrock/anthropic.claude-3-haiku-20240307-v1:0',
+            ...ep,
+            aws_access_key_id: ENV_KEY.id,
+            aws_secret_access_key: 'not-the-secret-value-987',
+            aws_session_token: ENV_KEY.token,
+          },
+        },
+        {
+          model_name: 'titan',
+          litellm_params: { model: 'bedrock/amazon.titan-embed-text-v2:0', ...ep },
+          model_info: { mode: 'embedding' },
+        },
+        {
+          model_name: 'cohere-embed',
+          litellm_params: { model: 'bedrock/cohere.embed-english-v3', ...ep },
+          model_info: { mode: 'embedding' },
+        },
       ],
-      environment_variables: { AWS_ACCESS_KEY_ID: ENV_KEY.id, AWS_SECRET_ACCESS_KEY: ENV_KEY.secret, AWS_SESSION_TOKEN: ENV_KEY.token, AWS_REGION: 'ap-southeast-2' },
+      environment_variables: {
+        AWS_ACCESS_KEY_ID: ENV_KEY.id,
+        AWS_SECRET_ACCESS_KEY: ENV_KEY.secret,
+        AWS_SESSION_TOKEN: ENV_KEY.token,
+        AWS_REGION: 'ap-southeast-2',
+      },
     },
     { env: { AWS_EC2_METADATA_DISABLED: 'true' } },
   );
@@ -49,7 +77,10 @@ beforeEach(() => {
   fake.scopes.length = 0;
 });
 
-const user = (content: OpenAI.ChatCompletionUserMessageParam['content']) => ({ model: 'claude', messages: [{ role: 'user' as const, content }] });
+const user = (content: OpenAI.ChatCompletionUserMessageParam['content']) => ({
+  model: 'claude',
+  messages: [{ role: 'user' as const, content }],
+});
 
 describe('Bedrock adapter', () => {
   it('signs with the environment keys and session token, in AWS_REGION, with the converse/ prefix dropped from the id', async () => {
@@ -62,7 +93,9 @@ describe('Bedrock adapter', () => {
   });
 
   it('a wrong secret key is a 401 with AWS message, and the secret appears nowhere', async () => {
-    const err = (await engine.openai.chat.completions.create({ ...user('x'), model: 'wrong-secret' }).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+    const err = (await engine.openai.chat.completions
+      .create({ ...user('x'), model: 'wrong-secret' })
+      .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
     expect(err.status).toBe(401);
     expect(err.message).toContain('signature we calculated does not match');
     expect(JSON.stringify(err.error)).not.toContain('not-the-secret-value-987');
@@ -70,7 +103,11 @@ describe('Bedrock adapter', () => {
   });
 
   it('an exception event in the middle of a stream reaches the client as an error after the text so far', async () => {
-    fake.script({ type: 'stream-exception', exceptionType: 'throttlingException', message: 'Too many tokens, slow down' });
+    fake.script({
+      type: 'stream-exception',
+      exceptionType: 'throttlingException',
+      message: 'Too many tokens, slow down',
+    });
     const s = await engine.openai.chat.completions.create({ ...user('x'), stream: true });
     let text = '';
     const err = await (async () => {
@@ -90,14 +127,38 @@ describe('Bedrock adapter', () => {
   });
 
   it('JSON mode forces a schema tool and returns its input as the message content', async () => {
-    fake.script({ type: 'tool_call', id: 'tooluse_1', name: 'json_tool_call', args: { answer: 42 }, usage: { input: 5, output: 5 } });
+    fake.script({
+      type: 'tool_call',
+      id: 'tooluse_1',
+      name: 'json_tool_call',
+      args: { answer: 42 },
+      usage: { input: 5, output: 5 },
+    });
     const schema = { type: 'object', properties: { answer: { type: 'number' } }, required: ['answer'] };
-    const r = await engine.openai.chat.completions.create({ ...user('x'), response_format: { type: 'json_schema', json_schema: { name: 'a', schema } } });
+    const r = await engine.openai.chat.completions.create({
+      ...user('x'),
+      response_format: { type: 'json_schema', json_schema: { name: 'a', schema } },
+    });
     expect(r.choices[0].finish_reason).toBe('stop');
     expect(r.choices[0].message.tool_calls).toBeUndefined();
     expect(JSON.parse(r.choices[0].message.content!)).toEqual({ answer: 42 });
-    expect(fake.calls[0].body.toolConfig).toEqual({ tools: [{ toolSpec: { name: 'json_tool_call', description: 'Respond with a JSON object.', inputSchema: { json: schema } } }], toolChoice: { tool: { name: 'json_tool_call' } } });
-    const s = await engine.openai.chat.completions.create({ ...user('x'), stream: true, response_format: { type: 'json_object' } });
+    expect(fake.calls[0].body.toolConfig).toEqual({
+      tools: [
+        {
+          toolSpec: {
+            name: 'json_tool_call',
+            description: 'Respond with a JSON object.',
+            inputSchema: { json: schema },
+          },
+        },
+      ],
+      toolChoice: { tool: { name: 'json_tool_call' } },
+    });
+    const s = await engine.openai.chat.completions.create({
+      ...user('x'),
+      stream: true,
+      response_format: { type: 'json_object' },
+    });
     let text = '';
     for await (const c of s) text += c.choices[0]?.delta?.content ?? '';
     expect(JSON.parse(text)).toEqual({ answer: 42 });
@@ -105,8 +166,15 @@ describe('Bedrock adapter', () => {
 
   it('downloads an image URL and sends its bytes', async () => {
     fake.script({ type: 'text', text: 'a pixel', usage: { input: 4, output: 2 } });
-    await engine.openai.chat.completions.create(user([{ type: 'text', text: 'what?' }, { type: 'image_url', image_url: { url: imageUrl } }]));
-    expect(fake.calls[0].body.messages[0].content[1]).toEqual({ image: { format: 'png', source: { bytes: PNG.toString('base64') } } });
+    await engine.openai.chat.completions.create(
+      user([
+        { type: 'text', text: 'what?' },
+        { type: 'image_url', image_url: { url: imageUrl } },
+      ]),
+    );
+    expect(fake.calls[0].body.messages[0].content[1]).toEqual({
+      image: { format: 'png', source: { bytes: PNG.toString('base64') } },
+    });
   });
 
   it.each([
@@ -116,7 +184,9 @@ describe('Bedrock adapter', () => {
     [503, 'ModelNotReadyException', 'Model is not ready', 503],
   ])('HTTP %i %s (%s) becomes HTTP %i', async (status, errorType, message, want) => {
     fake.script({ type: 'raw-error', status, errorType, message });
-    const err = (await engine.openai.chat.completions.create(user('x')).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+    const err = (await engine.openai.chat.completions.create(user('x')).catch((e: unknown) => e)) as InstanceType<
+      typeof OpenAI.APIError
+    >;
     expect(err.status).toBe(want);
     expect(err.message).toContain(message);
   });
@@ -130,7 +200,9 @@ describe('Bedrock adapter', () => {
     const c = await engine.openai.embeddings.create({ model: 'cohere-embed', input: ['a', 'bb'] });
     expect(c.data.map((d) => d.embedding.length)).toEqual([4, 4]);
     expect(fake.calls[1].body).toEqual({ texts: ['a', 'bb'], input_type: 'search_document' });
-    const err = (await engine.openai.embeddings.create({ model: 'titan', input: ['a', 'b'] }).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+    const err = (await engine.openai.embeddings
+      .create({ model: 'titan', input: ['a', 'b'] })
+      .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
     expect(err.status).toBe(400);
     expect(err.message).toMatch(/one text per request/);
   });
@@ -141,12 +213,22 @@ describe('event-stream framing', () => {
     const { EventStreamCodec } = await import('@smithy/eventstream-codec');
     const { fromUtf8, toUtf8 } = await import('@smithy/util-utf8');
     const codec = new EventStreamCodec(toUtf8, fromUtf8);
-    const msg = (t: string, p: unknown) => codec.encode({ headers: { ':event-type': { type: 'string', value: t }, ':message-type': { type: 'string', value: 'event' } }, body: fromUtf8(JSON.stringify(p)) });
-    const bytes = Buffer.concat([msg('messageStart', { role: 'assistant' }), msg('contentBlockDelta', { delta: { text: 'hé' } })]);
+    const msg = (t: string, p: unknown) =>
+      codec.encode({
+        headers: { ':event-type': { type: 'string', value: t }, ':message-type': { type: 'string', value: 'event' } },
+        body: fromUtf8(JSON.stringify(p)),
+      });
+    const bytes = Buffer.concat([
+      msg('messageStart', { role: 'assistant' }),
+      msg('contentBlockDelta', { delta: { text: 'hé' } }),
+    ]);
     const d = new EventStreamDecoder();
     const got = [];
     for (const b of bytes) got.push(...d.push(Uint8Array.of(b)));
-    expect(got.map((e) => [e.eventType, JSON.parse(e.payload)])).toEqual([['messageStart', { role: 'assistant' }], ['contentBlockDelta', { delta: { text: 'hé' } }]]);
+    expect(got.map((e) => [e.eventType, JSON.parse(e.payload)])).toEqual([
+      ['messageStart', { role: 'assistant' }],
+      ['contentBlockDelta', { delta: { text: 'hé' } }],
+    ]);
     expect(d.pending).toBe(0);
     const bad = Buffer.from(msg('messageStart', {}));
     bad[bad.length - 1] ^= 0xff;

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { makeHome, type CliHome } from './config-run.js';
+import { type CliHome, makeHome } from './config-run.js';
 
 let h: CliHome;
 beforeEach(() => {
@@ -18,14 +18,42 @@ describe('kubiya config', () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ currentContext: null, contexts: [] });
     const c = await h.run(['config', 'current-context']);
-    expect([c.code, c.stderr.trim()]).toEqual([1, 'error: current-context is not set\nSet one with: kubiya config use-context NAME']);
+    expect([c.code, c.stderr.trim()]).toEqual([
+      1,
+      'error: current-context is not set\nSet one with: kubiya config use-context NAME',
+    ]);
   });
 
   it('set-context writes a 0600 file; get-contexts marks the current one', async () => {
-    let r = await h.run(['config', 'set-context', 'prod', '--api-url', 'https://cp.example.com', '--organization', 'acme', '--user', 'me@acme.com', '--token', TOKEN]);
+    let r = await h.run([
+      'config',
+      'set-context',
+      'prod',
+      '--api-url',
+      'https://cp.example.com',
+      '--organization',
+      'acme',
+      '--user',
+      'me@acme.com',
+      '--token',
+      TOKEN,
+    ]);
     expect([r.code, r.stdout.trim()]).toEqual([0, 'Context "prod" created.']);
-    r = await h.run(['config', 'set-context', 'dev', '--api-url', 'http://localhost:8000', '--worker-command', 'python -m w', '--llm-gateway-url', 'http://gw:4000']);
-    expect(JSON.parse((await h.run(['config', 'get-contexts', '-o', 'json'])).stdout).contexts[1]).toMatchObject({ workerCommand: 'python -m w', llmGatewayUrl: 'http://gw:4000' });
+    r = await h.run([
+      'config',
+      'set-context',
+      'dev',
+      '--api-url',
+      'http://localhost:8000',
+      '--worker-command',
+      'python -m w',
+      '--llm-gateway-url',
+      'http://gw:4000',
+    ]);
+    expect(JSON.parse((await h.run(['config', 'get-contexts', '-o', 'json'])).stdout).contexts[1]).toMatchObject({
+      workerCommand: 'python -m w',
+      llmGatewayUrl: 'http://gw:4000',
+    });
     expect(fs.statSync(h.configPath).mode & 0o777).toBe(0o600);
     const text = fs.readFileSync(h.configPath, 'utf8');
     expect(text).toContain(`token: ${TOKEN}`);
@@ -45,14 +73,21 @@ describe('kubiya config', () => {
     expect(r.stdout.trim()).toBe('Context "prod" modified.');
     const j = JSON.parse((await h.run(['config', 'get-contexts', '-o', 'json'])).stdout);
     expect(j.contexts[0]).toMatchObject({
-      name: 'prod', current: true, apiUrl: 'https://cp.example.com', organization: 'neworg', hasToken: true,
+      name: 'prod',
+      current: true,
+      apiUrl: 'https://cp.example.com',
+      organization: 'neworg',
+      hasToken: true,
       litellmProxy: { enabled: true, configFile: '~/.kubiya/litellm.yaml', configJson: null, model: 'gpt-4' },
     });
   });
 
   it('keeps comments and unknown keys on rewrite', async () => {
     fs.mkdirSync(path.dirname(h.configPath), { recursive: true });
-    fs.writeFileSync(h.configPath, '# hand written\napiVersion: v1\nkind: Config\nextensions: [{name: x}]\ncurrent-context: a\ncontexts:\n  - name: a\n    context: {api-url: "http://a:1", team: blue}\nusers: []\n');
+    fs.writeFileSync(
+      h.configPath,
+      '# hand written\napiVersion: v1\nkind: Config\nextensions: [{name: x}]\ncurrent-context: a\ncontexts:\n  - name: a\n    context: {api-url: "http://a:1", team: blue}\nusers: []\n',
+    );
     expect((await h.run(['config', 'set-context', 'a', '--organization', 'o'])).code).toBe(0);
     const text = fs.readFileSync(h.configPath, 'utf8');
     expect(text).toContain('# hand written');
@@ -75,11 +110,18 @@ describe('kubiya config', () => {
     expect(r.code).toBe(0);
     expect((await h.run(['config', 'current-context'])).stdout.trim()).toBe('beta');
     r = await h.run(['config', 'rename-context', 'beta', 'a']);
-    expect([r.code, r.stderr.trim()]).toEqual([2, 'error: cannot rename "beta" to "a": a context named "a" already exists']);
+    expect([r.code, r.stderr.trim()]).toEqual([
+      2,
+      'error: cannot rename "beta" to "a": a context named "a" already exists',
+    ]);
     r = await h.run(['config', 'delete-context', 'beta']);
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('"beta" was the current context; none is current now');
-    expect(JSON.parse((await h.run(['config', 'get-contexts', '-o', 'json'])).stdout).contexts.map((c: { name: string }) => c.name)).toEqual(['a']);
+    expect(
+      JSON.parse((await h.run(['config', 'get-contexts', '-o', 'json'])).stdout).contexts.map(
+        (c: { name: string }) => c.name,
+      ),
+    ).toEqual(['a']);
   });
 
   it('set-proxy validates its flags', async () => {
@@ -87,8 +129,14 @@ describe('kubiya config', () => {
     const cases: [string[], string][] = [
       [['--enable', '--disable'], 'error: set-proxy: --enable and --disable cannot be used together'],
       [[], 'error: set-proxy: say --enable or --disable'],
-      [['--enable', '--config-file', 'x', '--config-json', '{}'], 'error: set-proxy: give --config-file or --config-json, not both'],
-      [['--enable', '--config-json', '[1]'], 'error: --config-json: expected a JSON object such as {"model_list": [...]}'],
+      [
+        ['--enable', '--config-file', 'x', '--config-json', '{}'],
+        'error: set-proxy: give --config-file or --config-json, not both',
+      ],
+      [
+        ['--enable', '--config-json', '[1]'],
+        'error: --config-json: expected a JSON object such as {"model_list": [...]}',
+      ],
       [['--enable', '--context', 'nope'], `error: no context named "nope" in ${h.configPath}; contexts: a`],
     ];
     for (const [args, msg] of cases) {
@@ -102,9 +150,15 @@ describe('kubiya config', () => {
 
   it('view masks tokens and inline keys unless --raw', async () => {
     await h.run(['config', 'set-context', 'a', '--api-url', 'http://a:1', '--token', TOKEN]);
-    const json = JSON.stringify({ model_list: [{ model_name: 'm', litellm_params: { model: 'openai/m', api_key: INLINE_KEY } }] });
+    const json = JSON.stringify({
+      model_list: [{ model_name: 'm', litellm_params: { model: 'openai/m', api_key: INLINE_KEY } }],
+    });
     await h.run(['config', 'set-proxy', '--enable', '--config-json', json]);
-    for (const args of [['config', 'view'], ['config', 'view', '-o', 'json'], ['config', 'get-contexts', '-o', 'json']]) {
+    for (const args of [
+      ['config', 'view'],
+      ['config', 'view', '-o', 'json'],
+      ['config', 'get-contexts', '-o', 'json'],
+    ]) {
       const r = await h.run(args);
       expect(r.code).toBe(0);
       expect(r.stdout).not.toContain(TOKEN);
@@ -190,7 +244,11 @@ describe('secrets under every secret-looking key stay masked', () => {
       ].join('\n'),
       { mode: 0o600 },
     );
-    for (const args of [['config', 'view'], ['config', 'view', '-o', 'json'], ['config', 'get-contexts', '-o', 'json']]) {
+    for (const args of [
+      ['config', 'view'],
+      ['config', 'view', '-o', 'json'],
+      ['config', 'get-contexts', '-o', 'json'],
+    ]) {
       const r = await h.run(args);
       expect(r.code).toBe(0);
       for (const s of SECRETS) expect(r.stdout + r.stderr, `${args.join(' ')} shows ${s}`).not.toContain(s);

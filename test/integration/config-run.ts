@@ -69,13 +69,25 @@ export interface CliHome {
 export function makeHome(): CliHome {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'kubiya-home-'));
   const configPath = path.join(home, '.kubiya', 'config');
-  const envOf = (env: Record<string, string>) => ({ HOME: home, KUBIYA_CONFIG: configPath, PATH: process.env.PATH ?? '', NO_COLOR: '1', ...env });
+  const envOf = (env: Record<string, string>) => ({
+    HOME: home,
+    KUBIYA_CONFIG: configPath,
+    PATH: process.env.PATH ?? '',
+    NO_COLOR: '1',
+    ...env,
+  });
   return {
     home,
     configPath,
     run: (args, env = {}) => runCli(args, { env: envOf(env), cwd: home }),
     async runReal(args, env = {}) {
-      const r = await execa(process.execPath, [BIN, ...args], { env: envOf(env), extendEnv: false, reject: false, timeout: 20_000, cwd: home });
+      const r = await execa(process.execPath, [BIN, ...args], {
+        env: envOf(env),
+        extendEnv: false,
+        reject: false,
+        timeout: 20_000,
+        cwd: home,
+      });
       return { code: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
     },
     cleanup: () => fs.rmSync(home, { recursive: true, force: true }),

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { makeHome, proxyTestConfig, type CliHome } from './config-run.js';
+import { type CliHome, makeHome, proxyTestConfig } from './config-run.js';
 
 // `kubiya proxy validate`, run in-process: it loads the config and asks the engine what it serves,
 // without starting anything.
@@ -27,7 +27,13 @@ const CONFIG = () => proxyTestConfig('http://127.0.0.1:9/v1');
 
 describe('kubiya proxy validate', () => {
   it('lists models and warnings, exit 0', async () => {
-    const cfg = writeConfig('v.yaml', `${CONFIG()}  - model_name: later\n    litellm_params: {model: replicate/llama}\n`.replace('general_settings:\n  master_key: sk-cli-master-1234\n', '') + 'general_settings:\n  master_key: sk-cli-master-1234\n');
+    const cfg = writeConfig(
+      'v.yaml',
+      `${CONFIG()}  - model_name: later\n    litellm_params: {model: replicate/llama}\n`.replace(
+        'general_settings:\n  master_key: sk-cli-master-1234\n',
+        '',
+      ) + 'general_settings:\n  master_key: sk-cli-master-1234\n',
+    );
     const p = await validate([cfg]);
     expect(p.code).toBe(0);
     expect(p.stdout).toMatch(/MODEL NAME\s+MODEL\s+PROVIDER/);
@@ -51,7 +57,10 @@ describe('kubiya proxy validate', () => {
     const r = await validate(['rel.yaml']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^rel\.yaml: 2 deployments in 2 model group\(s\)/);
-    const env = await h.run(['proxy', 'validate', '-o', 'json'], { UP_KEY: UPSTREAM_KEY, CONFIG_FILE_PATH: 'rel.yaml' });
+    const env = await h.run(['proxy', 'validate', '-o', 'json'], {
+      UP_KEY: UPSTREAM_KEY,
+      CONFIG_FILE_PATH: 'rel.yaml',
+    });
     expect([env.code, JSON.parse(env.stdout).source]).toEqual([0, 'rel.yaml']);
   });
 });
@@ -60,15 +69,20 @@ describe('kubiya proxy validate', () => {
 // provider variables are set yet: warnings (unset keys) are fine, errors are not.
 describe('templates/', () => {
   it('holds the promised configs', () => {
-    expect(configs).toEqual(expect.arrayContaining(['mock.yaml', 'ollama.json', 'bedrock.yaml', 'azure.yaml', 'multi-provider.yaml']));
+    expect(configs).toEqual(
+      expect.arrayContaining(['mock.yaml', 'ollama.json', 'bedrock.yaml', 'azure.yaml', 'multi-provider.yaml']),
+    );
   });
 
-  it.each(configs)('proxy validate templates/%s exits 0 and serves at least one model without any provider env', async (file) => {
-    const r = await h.run(['proxy', 'validate', path.join(TEMPLATES, file)]);
-    expect(r.stderr).not.toMatch(/^error:/m);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/[1-9]\d* deployments? in/);
-  });
+  it.each(configs)(
+    'proxy validate templates/%s exits 0 and serves at least one model without any provider env',
+    async (file) => {
+      const r = await h.run(['proxy', 'validate', path.join(TEMPLATES, file)]);
+      expect(r.stderr).not.toMatch(/^error:/m);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/[1-9]\d* deployments? in/);
+    },
+  );
 });
 
 describe('proxy validate exit codes match its --help', () => {

@@ -1,12 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startOpenAIUpstream, type FakeUpstream } from '../fakes/openai-upstream.js';
-import { proxyTestConfig } from './config-run.js';
+import { type FakeUpstream, startOpenAIUpstream } from '../fakes/openai-upstream.js';
 import { makeTempHome, type TempHome } from '../fakes/temp-home.js';
+import { proxyTestConfig } from './config-run.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = path.join(ROOT, 'bin/kubiya.js');
@@ -45,7 +45,8 @@ interface Proc {
 
 function run(args: string[], env: Record<string, string> = {}): Proc {
   const base = { ...process.env, NO_COLOR: '1', UP_KEY: UPSTREAM_KEY, ...env };
-  for (const k of ['CONFIG_FILE_PATH', 'LITELLM_MASTER_KEY', 'OPENAI_API_KEY', 'OPENAI_BASE_URL']) if (!(k in env)) delete base[k];
+  for (const k of ['CONFIG_FILE_PATH', 'LITELLM_MASTER_KEY', 'OPENAI_API_KEY', 'OPENAI_BASE_URL'])
+    if (!(k in env)) delete base[k];
   const child = spawn(process.execPath, [BIN, ...args], { env: base, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let out = '';
@@ -83,13 +84,22 @@ describe('kubiya proxy start', () => {
     const portFile = path.join(dir, 'run', 'engine.json');
     const p = run(['proxy', 'start', '--config', cfg, '--port', '0', '--port-file', portFile, '--json-logs']);
     const info = await waitFor(readPortFile(portFile));
-    expect(info).toEqual({ pid: p.child.pid, host: '127.0.0.1', port: expect.any(Number), url: `http://127.0.0.1:${info.port}` });
+    expect(info).toEqual({
+      pid: p.child.pid,
+      host: '127.0.0.1',
+      port: expect.any(Number),
+      url: `http://127.0.0.1:${info.port}`,
+    });
     expect(fs.statSync(portFile).mode & 0o777).toBe(0o600);
     const ready = await fetch(`${info.url}/health/readiness`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ status: 'healthy' });
     // start-up logs: JSON, one line per model group, the port, no secret
-    const lines = p.out().trim().split('\n').map((l) => JSON.parse(l));
+    const lines = p
+      .out()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.filter((l) => l.msg === 'serving model').map((l) => l.model_name)).toEqual(['m', 'mock']);
     expect(p.out()).toContain(String(info.port));
     expect(p.out()).not.toContain(UPSTREAM_KEY);
@@ -136,7 +146,10 @@ describe('kubiya proxy start', () => {
   });
 
   it('a config error: the file and key path on stderr, exit 2', async () => {
-    const cfg = writeConfig('bad.yaml', 'model_list:\n  - model_name: x\n    litellm_params:\n      api_base: http://x\n');
+    const cfg = writeConfig(
+      'bad.yaml',
+      'model_list:\n  - model_name: x\n    litellm_params:\n      api_base: http://x\n',
+    );
     const p = run(['proxy', 'start', '--config', cfg, '--port', '0']);
     expect(await p.exit).toBe(2);
     expect(p.err()).toContain('bad.yaml');
@@ -147,13 +160,27 @@ describe('kubiya proxy start', () => {
   });
 
   it('honours CONFIG_FILE_PATH and LITELLM_MASTER_KEY, logs requests with --detailed-debug', async () => {
-    const cfg = writeConfig('c.yaml', 'model_list:\n  - model_name: mock\n    litellm_params: {model: openai/mock, mock_response: "hi"}\n');
+    const cfg = writeConfig(
+      'c.yaml',
+      'model_list:\n  - model_name: mock\n    litellm_params: {model: openai/mock, mock_response: "hi"}\n',
+    );
     const portFile = path.join(dir, 'c.json');
-    const p = run(['proxy', 'start', '--port', '0', '--port-file', portFile, '--detailed-debug'], { CONFIG_FILE_PATH: cfg, LITELLM_MASTER_KEY: 'sk-env-master-77' });
+    const p = run(['proxy', 'start', '--port', '0', '--port-file', portFile, '--detailed-debug'], {
+      CONFIG_FILE_PATH: cfg,
+      LITELLM_MASTER_KEY: 'sk-env-master-77',
+    });
     const info = await waitFor(readPortFile(portFile));
     const body = JSON.stringify({ model: 'mock', messages: [{ role: 'user', content: 'x' }] });
     expect((await fetch(`${info.url}/v1/chat/completions`, { method: 'POST', body })).status).toBe(401);
-    expect((await fetch(`${info.url}/v1/chat/completions`, { method: 'POST', body, headers: { authorization: 'Bearer sk-env-master-77' } })).status).toBe(200);
+    expect(
+      (
+        await fetch(`${info.url}/v1/chat/completions`, {
+          method: 'POST',
+          body,
+          headers: { authorization: 'Bearer sk-env-master-77' },
+        })
+      ).status,
+    ).toBe(200);
     await waitFor(() => (p.out().includes('request') ? true : undefined));
     p.child.kill('SIGINT');
     expect(await p.exit).toBe(0);
@@ -162,7 +189,10 @@ describe('kubiya proxy start', () => {
   });
 
   it('warns when binding beyond loopback without a master key', async () => {
-    const cfg = writeConfig('d.yaml', 'model_list:\n  - model_name: mock\n    litellm_params: {model: openai/mock, mock_response: "hi"}\n');
+    const cfg = writeConfig(
+      'd.yaml',
+      'model_list:\n  - model_name: mock\n    litellm_params: {model: openai/mock, mock_response: "hi"}\n',
+    );
     const portFile = path.join(dir, 'd.json');
     const p = run(['proxy', 'start', '--config', cfg, '--host', '0.0.0.0', '--port', '0', '--port-file', portFile]);
     await waitFor(readPortFile(portFile));

@@ -2,7 +2,7 @@ import http from 'node:http';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { refusedUrl } from '../fakes/fake-server.js';
-import { startOpenAIUpstream, type FakeUpstream } from '../fakes/openai-upstream.js';
+import { type FakeUpstream, startOpenAIUpstream } from '../fakes/openai-upstream.js';
 import { post, startTestEngine, type TestEngine } from './engine-helpers.js';
 
 let up: FakeUpstream;
@@ -33,7 +33,11 @@ beforeEach(() => {
   up.setOptions({ chunkIntervalMs: 0, repeat: 1 });
 });
 
-const chat = (extra: Record<string, unknown> = {}) => ({ model: 'm', messages: [{ role: 'user', content: 'hi' }], ...extra });
+const chat = (extra: Record<string, unknown> = {}) => ({
+  model: 'm',
+  messages: [{ role: 'user', content: 'hi' }],
+  ...extra,
+});
 
 describe('bad input', () => {
   it('invalid JSON: 400', async () => {
@@ -61,11 +65,15 @@ describe('bad input', () => {
 
   it('body over max_request_size_mb: 413 from Content-Length alone, without reading the rest', async () => {
     const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = http.request(`${engine.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(50 * 1024 * 1024) } }, (res) => {
-        let body = '';
-        res.on('data', (d) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode!, body }));
-      });
+      const req = http.request(
+        `${engine.url}/v1/chat/completions`,
+        { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(50 * 1024 * 1024) } },
+        (res) => {
+          let body = '';
+          res.on('data', (d) => (body += d));
+          res.on('end', () => resolve({ status: res.statusCode!, body }));
+        },
+      );
       req.on('error', reject);
       req.write('{"model":"m","messages":[');
       // never send the remaining 50 MB
@@ -76,7 +84,11 @@ describe('bad input', () => {
 
   it('chunked body over the limit: 413 once the limit is passed', async () => {
     const big = JSON.stringify(chat({ pad: 'x'.repeat(20_000) }));
-    const r = await fetch(`${engine.url}/v1/chat/completions`, { method: 'POST', body: new Blob([big]).stream(), duplex: 'half' } as RequestInit).catch((e) => e);
+    const r = await fetch(`${engine.url}/v1/chat/completions`, {
+      method: 'POST',
+      body: new Blob([big]).stream(),
+      duplex: 'half',
+    } as RequestInit).catch((e) => e);
     if (r instanceof Error) return; // the connection may close while the client is still sending: also fine
     expect(r.status).toBe(413);
   });
@@ -94,7 +106,11 @@ describe('bad input', () => {
     const empty = await post(`${engine.url}/v1/chat/completions`, { model: 'demo', messages: [] });
     expect(empty.status).toBe(400);
     expect(empty.json.error).toMatchObject({ param: 'messages', code: 'invalid_value', type: 'invalid_request_error' });
-    const st = await post(`${engine.url}/v1/chat/completions`, { model: 'demo', stream: 'yes', messages: [{ role: 'user', content: 'x' }] });
+    const st = await post(`${engine.url}/v1/chat/completions`, {
+      model: 'demo',
+      stream: 'yes',
+      messages: [{ role: 'user', content: 'x' }],
+    });
     expect(st.status).toBe(400);
     expect(st.json.error).toMatchObject({ param: 'stream', code: 'invalid_type' });
     expect(st.json.error.message).toContain('"yes"');
@@ -148,7 +164,11 @@ describe('upstream faults', () => {
 
   it('broken stream, error event, cut stream: an error event for the client, the engine stays up', async () => {
     up.setOptions({ chunkIntervalMs: 5 }); // let the first chunks reach the engine before the fault
-    for (const fault of [{ kind: 'broken-stream' }, { kind: 'error-event' }, { kind: 'cut-stream', after: 2 }] as const) {
+    for (const fault of [
+      { kind: 'broken-stream' },
+      { kind: 'error-event' },
+      { kind: 'cut-stream', after: 2 },
+    ] as const) {
       up.setFault(fault);
       const client = new OpenAI({ baseURL: `${engine.url}/v1`, apiKey: 'x', maxRetries: 0 });
       // before the first token the break is an error status (it could fall back); after it, an error event
@@ -195,7 +215,12 @@ describe('client goes away', () => {
     const abortedBefore = up.aborted;
     const socketsBefore = up.openSockets(); // idle keep-alive sockets of the engine's pool
     const ac = new AbortController();
-    const res = await fetch(`${engine.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify(chat({ stream: true })), signal: ac.signal, headers: { connection: 'close' } });
+    const res = await fetch(`${engine.url}/v1/chat/completions`, {
+      method: 'POST',
+      body: JSON.stringify(chat({ stream: true })),
+      signal: ac.signal,
+      headers: { connection: 'close' },
+    });
     const reader = res.body!.getReader();
     await reader.read();
     await reader.read();
@@ -214,7 +239,11 @@ describe('client goes away', () => {
     up.setFault({ kind: 'delay', ms: 400 });
     const abortedBefore = up.aborted;
     const ac = new AbortController();
-    const p = fetch(`${engine.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify(chat()), signal: ac.signal }).catch(() => undefined);
+    const p = fetch(`${engine.url}/v1/chat/completions`, {
+      method: 'POST',
+      body: JSON.stringify(chat()),
+      signal: ac.signal,
+    }).catch(() => undefined);
     await new Promise((r) => setTimeout(r, 100));
     ac.abort();
     await p;

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startGoogleUpstream, type GoogleFake } from '../fakes/gemini-upstream.js';
-import { startOpenAIUpstream, type FakeUpstream } from '../fakes/openai-upstream.js';
+import { type GoogleFake, startGoogleUpstream } from '../fakes/gemini-upstream.js';
+import { type FakeUpstream, startOpenAIUpstream } from '../fakes/openai-upstream.js';
 import { startTestEngine, type TestEngine } from './engine-helpers.js';
 
 let up: FakeUpstream | undefined;
@@ -25,7 +25,9 @@ function readAll(sock: net.Socket): Promise<string> {
 
 describe('/health for mock_response deployments', () => {
   it('does not show a provider URL the deployment never calls', async () => {
-    engine = await startTestEngine({ model_list: [{ model_name: 'demo', litellm_params: { model: 'openai/gpt-4o', mock_response: 'hi' } }] });
+    engine = await startTestEngine({
+      model_list: [{ model_name: 'demo', litellm_params: { model: 'openai/gpt-4o', mock_response: 'hi' } }],
+    });
     const health = await (await fetch(`${engine.url}/health`)).json();
     expect(health.healthy_count).toBe(1);
     expect(JSON.stringify(health)).not.toContain('api.openai.com');
@@ -38,9 +40,16 @@ describe('probes while draining', () => {
   it('a keep-alive connection that probes during the drain gets 503 and connection: close', async () => {
     // about 1 s of stream: the drain below starts after 0.25 s
     up = await startOpenAIUpstream({ chunkIntervalMs: 40, repeat: 6 });
-    engine = await startTestEngine({ model_list: [{ model_name: 'm', litellm_params: { model: 'openai/m', api_base: `${up.url}/v1` } }] }, { drainTimeoutMs: 5000 });
+    engine = await startTestEngine(
+      { model_list: [{ model_name: 'm', litellm_params: { model: 'openai/m', api_base: `${up.url}/v1` } }] },
+      { drainTimeoutMs: 5000 },
+    );
     // a stream in flight keeps the drain going
-    const stream = fetch(`${engine.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm', stream: true, messages: [{ role: 'user', content: 'a b c' }] }) }).then((r) => r.text());
+    const stream = fetch(`${engine.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'm', stream: true, messages: [{ role: 'user', content: 'a b c' }] }),
+    }).then((r) => r.text());
     // a probe connection: one answered probe, then a second probe started before the drain and finished during it
     const sock = net.connect(engine.port, '127.0.0.1');
     await new Promise((r) => sock.once('connect', r));
@@ -70,12 +79,18 @@ describe('/health for wildcard deployments', () => {
     engine = await startTestEngine({
       model_list: [
         { model_name: 'gemini/*', litellm_params: { model: 'gemini/*', api_base: google.url, api_key: key } },
-        { model_name: 'g/*', litellm_params: { model: 'gemini/*', api_base: google.url, api_key: key }, model_info: { health_check_model: 'gemini/gemini-2.0-flash' } },
+        {
+          model_name: 'g/*',
+          litellm_params: { model: 'gemini/*', api_base: google.url, api_key: key },
+          model_info: { health_check_model: 'gemini/gemini-2.0-flash' },
+        },
       ],
     });
     const health = await (await fetch(`${engine.url}/health`)).json();
     expect(google.calls.map((c) => c.path).filter((p) => p.includes('*'))).toEqual([]);
-    expect(google.calls.map((c) => c.path)).toContainEqual(expect.stringContaining('/models/gemini-2.0-flash:countTokens'));
+    expect(google.calls.map((c) => c.path)).toContainEqual(
+      expect.stringContaining('/models/gemini-2.0-flash:countTokens'),
+    );
     expect(health.healthy_endpoints.map((e: { model_name: string }) => e.model_name)).toEqual(['g/*']);
     expect(health.unhealthy_endpoints).toHaveLength(1);
     expect(health.unhealthy_endpoints[0]).toMatchObject({ model_name: 'gemini/*' });

@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import { loadLiteLLMConfig } from '../../src/config/litellm/load.js';
-import { createLogger, startEngine, type EngineHandle } from '../../src/engine/index.js';
+import { createLogger, type EngineHandle, startEngine } from '../../src/engine/index.js';
 
 export interface TestEngine extends EngineHandle {
   /** the official openai client, pointed at the engine with the given key */
@@ -10,19 +10,46 @@ export interface TestEngine extends EngineHandle {
 }
 
 /** Start an engine in-process on a free port for a config object; logs are captured, not printed. */
-export async function startTestEngine(config: Record<string, unknown>, opts: { env?: NodeJS.ProcessEnv; apiKey?: string; debug?: boolean; drainTimeoutMs?: number } = {}): Promise<TestEngine> {
+export async function startTestEngine(
+  config: Record<string, unknown>,
+  opts: { env?: NodeJS.ProcessEnv; apiKey?: string; debug?: boolean; drainTimeoutMs?: number } = {},
+): Promise<TestEngine> {
   const env = opts.env ?? {};
   const loaded = loadLiteLLMConfig({ kind: 'object', value: config, label: 'test-config' }, { env });
   const logs: string[] = [];
-  const logger = createLogger({ level: opts.debug ? 'debug' : 'info', secrets: loaded.secretValues, write: (l) => logs.push(l) });
-  const engine = await startEngine({ loaded, port: 0, logger, env, debug: opts.debug, drainTimeoutMs: opts.drainTimeoutMs ?? 2000 });
-  const openai = new OpenAI({ baseURL: `${engine.url}/v1`, apiKey: opts.apiKey ?? 'none', maxRetries: 0, timeout: 10_000 });
+  const logger = createLogger({
+    level: opts.debug ? 'debug' : 'info',
+    secrets: loaded.secretValues,
+    write: (l) => logs.push(l),
+  });
+  const engine = await startEngine({
+    loaded,
+    port: 0,
+    logger,
+    env,
+    debug: opts.debug,
+    drainTimeoutMs: opts.drainTimeoutMs ?? 2000,
+  });
+  const openai = new OpenAI({
+    baseURL: `${engine.url}/v1`,
+    apiKey: opts.apiKey ?? 'none',
+    maxRetries: 0,
+    timeout: 10_000,
+  });
   return Object.assign(engine, { openai, logs });
 }
 
 /** POST JSON with fetch and return status, headers and parsed body (or text). */
-export async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; json: any; text: string }> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+export async function post(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Headers; json: any; text: string }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
   const text = await res.text();
   let json: any;
   try {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadLiteLLMConfig } from '../../src/config/litellm/load.js';
 import { engineSecrets } from '../../src/engine/index.js';
-import { sendJson, startFake, type Listening } from '../fakes/fake-server.js';
+import { type Listening, sendJson, startFake } from '../fakes/fake-server.js';
 import { post, startTestEngine, type TestEngine } from './engine-helpers.js';
 
 // keys from the config, from an os.environ/ reference, and from the provider's default variable
@@ -41,7 +41,11 @@ describe('provider keys never reach clients or logs, even when an upstream echoe
   it('OpenAI-shape errors, streams included', async () => {
     for (const model of ['cfg', 'ref', 'env']) {
       for (const stream of [false, true]) {
-        const r = await post(`${engine.url}/v1/chat/completions`, { model, stream, messages: [{ role: 'user', content: 'x' }] });
+        const r = await post(`${engine.url}/v1/chat/completions`, {
+          model,
+          stream,
+          messages: [{ role: 'user', content: 'x' }],
+        });
         expect(r.status).toBe(401);
         expect(r.text).toContain('Invalid API key');
         expect(leaks(r.text)).toEqual([]);
@@ -50,7 +54,11 @@ describe('provider keys never reach clients or logs, even when an upstream echoe
   });
 
   it('Anthropic-shape errors on /v1/messages', async () => {
-    const r = await post(`${engine.url}/v1/messages`, { model: 'env', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] });
+    const r = await post(`${engine.url}/v1/messages`, {
+      model: 'env',
+      max_tokens: 5,
+      messages: [{ role: 'user', content: 'x' }],
+    });
     expect(r.status).toBe(401);
     expect(leaks(r.text)).toEqual([]);
   });
@@ -79,7 +87,11 @@ describe('provider keys never reach clients or logs, even when an upstream echoe
 
   it('engineSecrets masks key-like environment variables the adapters may read', () => {
     const loaded = loadLiteLLMConfig({ kind: 'object', value: { model_list: [] }, label: 't' }, { env: {} });
-    const { secretValues } = engineSecrets(loaded, { OPENAI_API_KEY: KEYS.env, AWS_SECRET_ACCESS_KEY: 'aws-secret-value-1', HOME: '/home/user-directory' });
+    const { secretValues } = engineSecrets(loaded, {
+      OPENAI_API_KEY: KEYS.env,
+      AWS_SECRET_ACCESS_KEY: 'aws-secret-value-1',
+      HOME: '/home/user-directory',
+    });
     expect(secretValues).toEqual(expect.arrayContaining([KEYS.env, 'aws-secret-value-1']));
     expect(secretValues).not.toContain('/home/user-directory');
   });

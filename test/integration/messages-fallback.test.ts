@@ -1,7 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRig, type Rig } from './router-helpers.js';
 import type { TestEngine } from './engine-helpers.js';
+import { type Rig, startRig } from './router-helpers.js';
 
 let rig: Rig;
 let engine: TestEngine;

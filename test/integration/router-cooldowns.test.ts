@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { TestEngine } from './engine-helpers.js';
-import { chat, order, reset, startRig, type Rig } from './router-helpers.js';
+import { chat, order, type Rig, reset, startRig } from './router-helpers.js';
 
 let rig: Rig;
 beforeAll(async () => {
@@ -16,8 +16,19 @@ describe('cooldowns', () => {
   let engine: TestEngine;
   beforeAll(async () => {
     engine = await rig.engine({
-      model_list: [rig.dep('pair', 'a1'), rig.dep('pair', 'a2'), rig.dep('both', 'b1'), rig.dep('both', 'b2'), rig.dep('single', 'solo')],
-      router_settings: { allowed_fails: 0, cooldown_time: 0.6, allowed_fails_policy: { InternalServerErrorAllowedFails: 0 }, fallbacks: [{ both: ['pair'] }] },
+      model_list: [
+        rig.dep('pair', 'a1'),
+        rig.dep('pair', 'a2'),
+        rig.dep('both', 'b1'),
+        rig.dep('both', 'b2'),
+        rig.dep('single', 'solo'),
+      ],
+      router_settings: {
+        allowed_fails: 0,
+        cooldown_time: 0.6,
+        allowed_fails_policy: { InternalServerErrorAllowedFails: 0 },
+        fallbacks: [{ both: ['pair'] }],
+      },
     });
   });
 
@@ -73,7 +84,10 @@ describe('cooldowns', () => {
 
 describe('cooldown settings', () => {
   it('allowed_fails lets that many failures a minute through before the cooldown', async () => {
-    const engine = await rig.engine({ model_list: [rig.dep('pair', 'a1'), rig.dep('pair', 'a2')], router_settings: { allowed_fails: 2, cooldown_time: 30 } });
+    const engine = await rig.engine({
+      model_list: [rig.dep('pair', 'a1'), rig.dep('pair', 'a2')],
+      router_settings: { allowed_fails: 2, cooldown_time: 30 },
+    });
     rig.ups.a1.script([], { kind: 'status', status: 500 });
     for (let i = 0; i < 80 && rig.ups.a1.calls.length < 3; i++) await chat(engine, 'pair', { num_retries: 0 });
     expect(rig.ups.a1.calls).toHaveLength(3);
@@ -82,7 +96,10 @@ describe('cooldown settings', () => {
   });
 
   it('disable_cooldowns keeps a failing deployment in rotation', async () => {
-    const engine = await rig.engine({ model_list: [rig.dep('pair', 'a1'), rig.dep('pair', 'a2')], router_settings: { disable_cooldowns: true, allowed_fails: 0 } });
+    const engine = await rig.engine({
+      model_list: [rig.dep('pair', 'a1'), rig.dep('pair', 'a2')],
+      router_settings: { disable_cooldowns: true, allowed_fails: 0 },
+    });
     rig.ups.a1.script([], { kind: 'status', status: 500 });
     for (let i = 0; i < 100 && rig.ups.a1.calls.length < 5; i++) expect((await chat(engine, 'pair')).status).toBe(200);
     expect(rig.ups.a1.calls).toHaveLength(5);
@@ -91,9 +108,14 @@ describe('cooldown settings', () => {
 
 describe('load while a deployment fails', () => {
   it('no request is lost: 40 concurrent requests, one of two deployments resetting connections', async () => {
-    const engine = await rig.engine({ model_list: [rig.dep('pair', 'a1'), rig.dep('pair', 'a2')], router_settings: { cooldown_time: 0.2, allowed_fails: 1 } });
+    const engine = await rig.engine({
+      model_list: [rig.dep('pair', 'a1'), rig.dep('pair', 'a2')],
+      router_settings: { cooldown_time: 0.2, allowed_fails: 1 },
+    });
     rig.ups.a1.script([], { kind: 'reset' });
-    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => chat(engine, 'pair', i % 2 ? { stream: true } : {})));
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => chat(engine, 'pair', i % 2 ? { stream: true } : {})),
+    );
     expect(results.map((r) => r.status)).toEqual(Array(40).fill(200));
     for (const r of results.filter((_, i) => i % 2)) expect(r.text).toContain('data: [DONE]');
     expect(rig.ups.a2.calls).toHaveLength(40);
@@ -105,7 +127,11 @@ describe('load while a deployment fails', () => {
     const client = new OpenAI({ baseURL: `${engine.url}/v1`, apiKey: 'x', maxRetries: 0 });
     const texts = await Promise.all(
       Array.from({ length: 12 }, async () => {
-        const s = await client.chat.completions.create({ model: 'pair', messages: [{ role: 'user', content: 'hi' }], stream: true });
+        const s = await client.chat.completions.create({
+          model: 'pair',
+          messages: [{ role: 'user', content: 'hi' }],
+          stream: true,
+        });
         let t = '';
         for await (const c of s) t += c.choices[0]?.delta?.content ?? '';
         return t;

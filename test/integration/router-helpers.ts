@@ -1,4 +1,4 @@
-import { startFaultUpstream, type Call, type FaultUpstream } from '../fakes/fault-upstream.js';
+import { type Call, type FaultUpstream, startFaultUpstream } from '../fakes/fault-upstream.js';
 import { post, startTestEngine, type TestEngine } from './engine-helpers.js';
 
 /** Fakes by name, sharing one call log, and engines, all closed by `closeAll()`. */
@@ -7,7 +7,12 @@ export interface Rig {
   ups: Record<string, FaultUpstream>;
   engines: TestEngine[];
   /** a model_list entry for group `group` served by fake `up` (upstream model `model`, default `${up}-model`) */
-  dep(group: string, up: string, params?: Record<string, unknown>, modelInfo?: Record<string, unknown>): Record<string, unknown>;
+  dep(
+    group: string,
+    up: string,
+    params?: Record<string, unknown>,
+    modelInfo?: Record<string, unknown>,
+  ): Record<string, unknown>;
   engine(config: Record<string, unknown>): Promise<TestEngine>;
   closeAll(): Promise<void>;
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { TestEngine } from './engine-helpers.js';
-import { chat, order, reset, startRig, type Rig } from './router-helpers.js';
+import { chat, order, type Rig, reset, startRig } from './router-helpers.js';
 
 let rig: Rig;
 beforeAll(async () => {
@@ -19,7 +19,10 @@ describe('retries', () => {
         rig.dep('solo', 'solo'),
         rig.dep('solo-policy', 'solo'),
       ],
-      router_settings: { disable_cooldowns: true, model_group_retry_policy: { 'solo-policy': { BadRequestErrorRetries: 1, RateLimitErrorRetries: 1 } } },
+      router_settings: {
+        disable_cooldowns: true,
+        model_group_retry_policy: { 'solo-policy': { BadRequestErrorRetries: 1, RateLimitErrorRetries: 1 } },
+      },
     });
   });
 
@@ -96,7 +99,15 @@ describe('fallbacks', () => {
   let engine: TestEngine;
   beforeAll(async () => {
     engine = await rig.engine({
-      model_list: [rig.dep('a', 'solo'), rig.dep('b', 'b'), rig.dep('c', 'c'), rig.dep('d', 'd'), rig.dep('loop-x', 'b'), rig.dep('loop-y', 'c'), rig.dep('plain', 'd')],
+      model_list: [
+        rig.dep('a', 'solo'),
+        rig.dep('b', 'b'),
+        rig.dep('c', 'c'),
+        rig.dep('d', 'd'),
+        rig.dep('loop-x', 'b'),
+        rig.dep('loop-y', 'c'),
+        rig.dep('plain', 'd'),
+      ],
       router_settings: {
         fallbacks: [{ a: ['b', 'c'] }, { 'loop-x': ['loop-y'] }, { 'loop-y': ['loop-x'] }],
         context_window_fallbacks: [{ a: ['d'] }],
@@ -121,7 +132,10 @@ describe('fallbacks', () => {
 
   it('the chain is walked in order, each group after its own retries', async () => {
     rig.ups.solo.script([], { kind: 'status', status: 500 });
-    rig.ups.b.script([{ kind: 'status', status: 429 }, { kind: 'status', status: 500 }]);
+    rig.ups.b.script([
+      { kind: 'status', status: 429 },
+      { kind: 'status', status: 500 },
+    ]);
     const r = await chat(engine, 'a', { num_retries: 1 });
     expect(r.status).toBe(200);
     expect(order(rig)).toEqual(['solo', 'solo', 'b', 'b', 'c']);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { chat, order, reset, startRig, type Rig } from './router-helpers.js';
+import { chat, order, type Rig, reset, startRig } from './router-helpers.js';
 
 let rig: Rig;
 beforeAll(async () => {
@@ -12,7 +12,10 @@ const count = (name: string) => rig.log.filter((c) => c.upstream === name).lengt
 
 describe('rpm / tpm limits', () => {
   it('a deployment at its rpm is skipped; all at their limits: 429 with Retry-After, nothing called', async () => {
-    const engine = await rig.engine({ model_list: [rig.dep('g', 'x', { rpm: 2 }), rig.dep('g', 'y', { rpm: 3 })], router_settings: { routing_strategy: 'usage-based-routing-v2' } });
+    const engine = await rig.engine({
+      model_list: [rig.dep('g', 'x', { rpm: 2 }), rig.dep('g', 'y', { rpm: 3 })],
+      router_settings: { routing_strategy: 'usage-based-routing-v2' },
+    });
     for (let i = 0; i < 5; i++) expect((await chat(engine, 'g')).status).toBe(200);
     expect([count('x'), count('y')]).toEqual([2, 3]);
     const r = await chat(engine, 'g');
@@ -48,7 +51,10 @@ describe('strategies', () => {
   });
 
   it('latency-based-routing moves traffic to the faster deployment', async () => {
-    const engine = await rig.engine({ model_list: [rig.dep('g', 'x'), rig.dep('g', 'y')], router_settings: { routing_strategy: 'latency-based-routing' } });
+    const engine = await rig.engine({
+      model_list: [rig.dep('g', 'x'), rig.dep('g', 'y')],
+      router_settings: { routing_strategy: 'latency-based-routing' },
+    });
     rig.ups.x.script([], { kind: 'delay', ms: 150 });
     for (let i = 0; i < 10; i++) expect((await chat(engine, 'g')).status).toBe(200);
     expect(count('x')).toBe(1); // measured once, then never the lowest
@@ -56,7 +62,10 @@ describe('strategies', () => {
   });
 
   it('least-busy sends new requests away from a deployment holding slow ones', async () => {
-    const engine = await rig.engine({ model_list: [rig.dep('g', 'x'), rig.dep('g', 'y')], router_settings: { routing_strategy: 'least-busy' } });
+    const engine = await rig.engine({
+      model_list: [rig.dep('g', 'x'), rig.dep('g', 'y')],
+      router_settings: { routing_strategy: 'least-busy' },
+    });
     rig.ups.x.script([], { kind: 'delay', ms: 400 });
     rig.ups.y.script([], { kind: 'delay', ms: 400 });
     const first = chat(engine, 'g');
@@ -68,11 +77,16 @@ describe('strategies', () => {
 
   it('tag filtering: requests with tags go to deployments with those tags; untagged ones to "default"', async () => {
     const engine = await rig.engine({
-      model_list: [rig.dep('g', 'x', { tags: ['teamA'] }), rig.dep('g', 'y', { tags: ['teamB'] }), rig.dep('g', 'z', { tags: ['default'] })],
+      model_list: [
+        rig.dep('g', 'x', { tags: ['teamA'] }),
+        rig.dep('g', 'y', { tags: ['teamB'] }),
+        rig.dep('g', 'z', { tags: ['default'] }),
+      ],
       router_settings: { enable_tag_filtering: true },
     });
     for (let i = 0; i < 4; i++) expect((await chat(engine, 'g', { tags: ['teamB'] })).json.model).toBe('y-model');
-    for (let i = 0; i < 4; i++) expect((await chat(engine, 'g', { metadata: { tags: ['teamA'] } })).json.model).toBe('x-model');
+    for (let i = 0; i < 4; i++)
+      expect((await chat(engine, 'g', { metadata: { tags: ['teamA'] } })).json.model).toBe('x-model');
     for (let i = 0; i < 4; i++) expect((await chat(engine, 'g')).json.model).toBe('z-model');
     expect((await chat(engine, 'g', { tags: ['nobody'] })).json.model).toBe('z-model');
   });
@@ -83,10 +97,14 @@ describe('pre-call checks', () => {
 
   it('skips deployments whose context window is too small, counting tokens with the real tokenizer', async () => {
     const engine = await rig.engine({
-      model_list: [rig.dep('g', 'x', {}, { max_input_tokens: 200 }), rig.dep('g', 'y', {}, { max_input_tokens: 100_000 })],
+      model_list: [
+        rig.dep('g', 'x', {}, { max_input_tokens: 200 }),
+        rig.dep('g', 'y', {}, { max_input_tokens: 100_000 }),
+      ],
       router_settings: { enable_pre_call_checks: true },
     });
-    for (let i = 0; i < 5; i++) expect((await chat(engine, 'g', { messages: [{ role: 'user', content: long }] })).json.model).toBe('y-model');
+    for (let i = 0; i < 5; i++)
+      expect((await chat(engine, 'g', { messages: [{ role: 'user', content: long }] })).json.model).toBe('y-model');
     expect(count('x')).toBe(0);
     // a short prompt fits both
     for (let i = 0; i < 30 && count('x') === 0; i++) await chat(engine, 'g');
@@ -95,7 +113,10 @@ describe('pre-call checks', () => {
 
   it('goes to context_window_fallbacks before calling anything that cannot fit the prompt', async () => {
     const engine = await rig.engine({
-      model_list: [rig.dep('small', 'x', {}, { max_input_tokens: 100 }), rig.dep('big', 'y', { model: 'openai/gpt-4o' })],
+      model_list: [
+        rig.dep('small', 'x', {}, { max_input_tokens: 100 }),
+        rig.dep('big', 'y', { model: 'openai/gpt-4o' }),
+      ],
       router_settings: { enable_pre_call_checks: true, context_window_fallbacks: [{ small: ['big'] }] },
     });
     const r = await chat(engine, 'small', { messages: [{ role: 'user', content: long }] });

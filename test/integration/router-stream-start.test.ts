@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ANTHROPIC_FAKE_KEY, startAnthropicUpstream } from '../fakes/anthropic-upstream.js';
-import { startRig, type Rig } from './router-helpers.js';
 import { post, type TestEngine } from './engine-helpers.js';
+import { type Rig, startRig } from './router-helpers.js';
 
 let rig: Rig;
 let engine: TestEngine;
@@ -13,7 +13,14 @@ beforeAll(async () => {
     model_list: [
       rig.dep('main', 'primary'),
       rig.dep('spare', 'backup'),
-      { model_name: 'claude', litellm_params: { model: 'anthropic/claude-3-5-sonnet-20241022', api_base: claude.url, api_key: ANTHROPIC_FAKE_KEY } },
+      {
+        model_name: 'claude',
+        litellm_params: {
+          model: 'anthropic/claude-3-5-sonnet-20241022',
+          api_base: claude.url,
+          api_key: ANTHROPIC_FAKE_KEY,
+        },
+      },
     ],
     router_settings: { fallbacks: [{ main: ['spare'] }, { claude: ['spare'] }] },
   });
@@ -23,9 +30,14 @@ afterAll(async () => {
   await claude.close();
 });
 
-const stream = (model: string) => post(`${engine.url}/v1/chat/completions`, { model, stream: true, messages: [{ role: 'user', content: 'hi' }] });
+const stream = (model: string) =>
+  post(`${engine.url}/v1/chat/completions`, { model, stream: true, messages: [{ role: 'user', content: 'hi' }] });
 /** The `data:` payloads of an SSE body, parsed (except [DONE]). */
-const events = (text: string) => text.split('\n').filter((l) => l.startsWith('data: ') && l !== 'data: [DONE]').map((l) => JSON.parse(l.slice(6)));
+const events = (text: string) =>
+  text
+    .split('\n')
+    .filter((l) => l.startsWith('data: ') && l !== 'data: [DONE]')
+    .map((l) => JSON.parse(l.slice(6)));
 
 describe('a stream that breaks before its first token falls back', () => {
   it('cut right after the role-only opening chunk: the client sees only the fallback', async () => {
@@ -63,7 +75,13 @@ describe('a stream that breaks before its first token falls back', () => {
 
   it('a first token later than stream_timeout: 504 naming the configured stream_timeout', async () => {
     rig.ups.primary.script([{ kind: 'slow-first-token', ms: 1500 }]);
-    const r = await post(`${engine.url}/v1/chat/completions`, { model: 'main', stream: true, stream_timeout: 0.5, disable_fallbacks: true, messages: [{ role: 'user', content: 'hi' }] });
+    const r = await post(`${engine.url}/v1/chat/completions`, {
+      model: 'main',
+      stream: true,
+      stream_timeout: 0.5,
+      disable_fallbacks: true,
+      messages: [{ role: 'user', content: 'hi' }],
+    });
     expect(r.status).toBe(504);
     expect(r.json.error.message).toMatch(/stream timeout \(0\.5s\)/);
   });

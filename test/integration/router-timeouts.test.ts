@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { TestEngine } from './engine-helpers.js';
-import { chat, order, reset, startRig, type Rig } from './router-helpers.js';
+import { chat, order, type Rig, reset, startRig } from './router-helpers.js';
 
 let rig: Rig;
 let engine: TestEngine;
@@ -21,7 +21,11 @@ afterAll(() => rig?.closeAll());
 beforeEach(() => reset(rig));
 
 /** SSE events of a raw response text. */
-const events = (text: string) => text.split('\n\n').filter(Boolean).map((e) => e.replace(/^data: /, ''));
+const events = (text: string) =>
+  text
+    .split('\n\n')
+    .filter(Boolean)
+    .map((e) => e.replace(/^data: /, ''));
 
 describe('timeouts', () => {
   it('a hung upstream with timeout 0.5 s: the fallback answers within a few seconds', async () => {
@@ -67,7 +71,12 @@ describe('timeouts', () => {
       expect(Date.now() - t0).toBeLessThan(2500);
       const ev = events(r.text);
       expect(ev.at(-1)).toBe('[DONE]');
-      expect(ev.slice(0, -1).map((e) => JSON.parse(e).choices[0]?.delta?.content ?? '').join('')).toBe('pair2 says hi');
+      expect(
+        ev
+          .slice(0, -1)
+          .map((e) => JSON.parse(e).choices[0]?.delta?.content ?? '')
+          .join(''),
+      ).toBe('pair2 says hi');
     }
     expect(rig.ups.pair1.calls).toHaveLength(1);
   });
@@ -80,7 +89,9 @@ describe('streams that break', () => {
     expect(r.status).toBe(200);
     expect(order(rig)).toEqual(['streamy', 'backup']);
     expect(r.headers.get('x-litellm-attempted-fallbacks')).toBe('1');
-    const chunks = events(r.text).slice(0, -1).map((e) => JSON.parse(e));
+    const chunks = events(r.text)
+      .slice(0, -1)
+      .map((e) => JSON.parse(e));
     expect(chunks.every((c) => c.model === 'backup-model')).toBe(true);
     expect(chunks.map((c) => c.choices[0]?.delta?.content ?? '').join('')).toBe('backup says hi');
   });

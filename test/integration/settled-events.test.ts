@@ -6,8 +6,8 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SettledEvent } from '../../src/engine/index.js';
-import { startFaultUpstream, type FaultUpstream } from '../fakes/fault-upstream.js';
-import { startOpenAIUpstream, type FakeUpstream } from '../fakes/openai-upstream.js';
+import { type FaultUpstream, startFaultUpstream } from '../fakes/fault-upstream.js';
+import { type FakeUpstream, startOpenAIUpstream } from '../fakes/openai-upstream.js';
 import { post, startTestEngine, type TestEngine } from './engine-helpers.js';
 
 const MASTER = 'sk-master-settled-0123';
@@ -46,13 +46,41 @@ beforeAll(async () => {
   engine = await startTestEngine(
     {
       model_list: [
-        { model_name: 'mocked', litellm_params: { model: 'openai/whatever', mock_response: 'Hi from the mock.' }, model_info: { id: 'dep-mock' } },
-        { model_name: 'gpt', litellm_params: { model: 'openai/gpt-4o', api_base: `${up.url}/v1`, api_key: UPSTREAM_KEY }, model_info: { id: 'dep-gpt' } },
-        { model_name: 'embedder', litellm_params: { model: 'openai/text-embedding-3-small', api_base: `${up.url}/v1`, api_key: UPSTREAM_KEY }, model_info: { id: 'dep-emb' } },
-        { model_name: 'pair', litellm_params: { model: 'openai/p-model', api_base: primary.base, api_key: UPSTREAM_KEY }, model_info: { id: 'pair-primary' } },
-        { model_name: 'pair', litellm_params: { model: 'openai/b-model', api_base: backup.base, api_key: UPSTREAM_KEY }, model_info: { id: 'pair-backup' } },
-        { model_name: 'main', litellm_params: { model: 'openai/p-model', api_base: primary.base, api_key: UPSTREAM_KEY }, model_info: { id: 'main-primary' } },
-        { model_name: 'spare', litellm_params: { model: 'openai/b-model', api_base: backup.base, api_key: UPSTREAM_KEY }, model_info: { id: 'spare-backup' } },
+        {
+          model_name: 'mocked',
+          litellm_params: { model: 'openai/whatever', mock_response: 'Hi from the mock.' },
+          model_info: { id: 'dep-mock' },
+        },
+        {
+          model_name: 'gpt',
+          litellm_params: { model: 'openai/gpt-4o', api_base: `${up.url}/v1`, api_key: UPSTREAM_KEY },
+          model_info: { id: 'dep-gpt' },
+        },
+        {
+          model_name: 'embedder',
+          litellm_params: { model: 'openai/text-embedding-3-small', api_base: `${up.url}/v1`, api_key: UPSTREAM_KEY },
+          model_info: { id: 'dep-emb' },
+        },
+        {
+          model_name: 'pair',
+          litellm_params: { model: 'openai/p-model', api_base: primary.base, api_key: UPSTREAM_KEY },
+          model_info: { id: 'pair-primary' },
+        },
+        {
+          model_name: 'pair',
+          litellm_params: { model: 'openai/b-model', api_base: backup.base, api_key: UPSTREAM_KEY },
+          model_info: { id: 'pair-backup' },
+        },
+        {
+          model_name: 'main',
+          litellm_params: { model: 'openai/p-model', api_base: primary.base, api_key: UPSTREAM_KEY },
+          model_info: { id: 'main-primary' },
+        },
+        {
+          model_name: 'spare',
+          litellm_params: { model: 'openai/b-model', api_base: backup.base, api_key: UPSTREAM_KEY },
+          model_info: { id: 'spare-backup' },
+        },
       ],
       router_settings: { fallbacks: [{ main: ['spare'] }], disable_cooldowns: true },
       general_settings: { master_key: MASTER },
@@ -76,12 +104,30 @@ beforeEach(() => {
 
 describe('one settled event per request', () => {
   it('a mock answer: ids, principal (with the end user), model, usage, metadata and tags', async () => {
-    const body = { model: 'mocked', messages: msgs, user: 'end-user-7', metadata: { team: 'blue', tags: ['ignored'] }, tags: ['t1', 't2'] };
+    const body = {
+      model: 'mocked',
+      messages: msgs,
+      user: 'end-user-7',
+      metadata: { team: 'blue', tags: ['ignored'] },
+      tags: ['t1', 't2'],
+    };
     const r = await post(`${engine.url}/v1/chat/completions`, body, auth);
     expect(r.status).toBe(200);
     const e = await oneEvent(r.headers.get('x-request-id'));
-    expect(e).toMatchObject({ endpoint: 'chat', requestedModel: 'mocked', modelGroup: 'mocked', deploymentId: 'dep-mock', stream: false, status: 'success', httpStatus: 200 });
-    expect(e.principal).toEqual({ kind: 'master', keyHash: createHash('sha256').update(MASTER).digest('hex'), endUserId: 'end-user-7' });
+    expect(e).toMatchObject({
+      endpoint: 'chat',
+      requestedModel: 'mocked',
+      modelGroup: 'mocked',
+      deploymentId: 'dep-mock',
+      stream: false,
+      status: 'success',
+      httpStatus: 200,
+    });
+    expect(e.principal).toEqual({
+      kind: 'master',
+      keyHash: createHash('sha256').update(MASTER).digest('hex'),
+      endUserId: 'end-user-7',
+    });
     expect(e.usage.prompt).toBe(r.json.usage.prompt_tokens);
     expect(e.usage.completion).toBe(r.json.usage.completion_tokens);
     expect(e.usageReported).toBe(true);
@@ -94,12 +140,40 @@ describe('one settled event per request', () => {
   });
 
   it('a streamed answer from an upstream: provider, api_base, reported usage, time to first token; tags from metadata', async () => {
-    const r = await post(`${engine.url}/v1/chat/completions`, { model: 'gpt', messages: msgs, stream: true, stream_options: { include_usage: true }, metadata: { tags: ['m1'] } }, auth);
+    const r = await post(
+      `${engine.url}/v1/chat/completions`,
+      {
+        model: 'gpt',
+        messages: msgs,
+        stream: true,
+        stream_options: { include_usage: true },
+        metadata: { tags: ['m1'] },
+      },
+      auth,
+    );
     expect(r.status).toBe(200);
     const e = await oneEvent(r.headers.get('x-request-id'));
-    expect(e).toMatchObject({ endpoint: 'chat', stream: true, status: 'success', provider: 'openai', apiBase: `${up.url}/v1`, litellmModel: 'openai/gpt-4o', deploymentId: 'dep-gpt' });
-    const usage = JSON.parse(r.text.split('\n\n').filter((l) => l.includes('"usage"')).pop()!.slice(6)).usage;
-    expect(e.usage).toMatchObject({ prompt: usage.prompt_tokens, completion: usage.completion_tokens, total: usage.total_tokens });
+    expect(e).toMatchObject({
+      endpoint: 'chat',
+      stream: true,
+      status: 'success',
+      provider: 'openai',
+      apiBase: `${up.url}/v1`,
+      litellmModel: 'openai/gpt-4o',
+      deploymentId: 'dep-gpt',
+    });
+    const usage = JSON.parse(
+      r.text
+        .split('\n\n')
+        .filter((l) => l.includes('"usage"'))
+        .pop()!
+        .slice(6),
+    ).usage;
+    expect(e.usage).toMatchObject({
+      prompt: usage.prompt_tokens,
+      completion: usage.completion_tokens,
+      total: usage.total_tokens,
+    });
     expect(e.usageReported).toBe(true);
     expect(e.tags).toEqual(['m1']);
     expect(e.timeToFirstTokenMs).toBeGreaterThan(0);
@@ -111,17 +185,43 @@ describe('one settled event per request', () => {
     const c = await post(`${engine.url}/v1/completions`, { model: 'gpt', prompt: 'say hi' }, auth);
     const m = await post(`${engine.url}/v1/embeddings`, { model: 'embedder', input: ['a', 'b'] }, auth);
     expect([c.status, m.status]).toEqual([200, 200]);
-    expect(await oneEvent(c.headers.get('x-request-id'))).toMatchObject({ endpoint: 'completion', status: 'success', usage: { prompt: 11, completion: 7 } });
-    expect(await oneEvent(m.headers.get('x-request-id'))).toMatchObject({ endpoint: 'embedding', status: 'success', deploymentId: 'dep-emb', usage: { prompt: 5 } });
+    expect(await oneEvent(c.headers.get('x-request-id'))).toMatchObject({
+      endpoint: 'completion',
+      status: 'success',
+      usage: { prompt: 11, completion: 7 },
+    });
+    expect(await oneEvent(m.headers.get('x-request-id'))).toMatchObject({
+      endpoint: 'embedding',
+      status: 'success',
+      deploymentId: 'dep-emb',
+      usage: { prompt: 5 },
+    });
   });
 
   it('a 401 and a 400 settle as failures; /v1/models and count_tokens do not settle', async () => {
     const before = events.length;
-    const denied = await post(`${engine.url}/v1/chat/completions`, { model: 'gpt', messages: msgs }, { authorization: 'Bearer wrong' });
+    const denied = await post(
+      `${engine.url}/v1/chat/completions`,
+      { model: 'gpt', messages: msgs },
+      { authorization: 'Bearer wrong' },
+    );
     const bad = await post(`${engine.url}/v1/chat/completions`, { model: 'gpt', messages: [], stream: true }, auth);
     expect([denied.status, bad.status]).toEqual([401, 400]);
-    expect(await oneEvent(denied.headers.get('x-request-id'))).toMatchObject({ status: 'failure', httpStatus: 401, errorClass: 'auth', principal: { kind: 'anonymous' }, attempts: 0 });
-    expect(await oneEvent(bad.headers.get('x-request-id'))).toMatchObject({ status: 'failure', httpStatus: 400, errorClass: 'bad_request', requestedModel: 'gpt', stream: true, principal: { kind: 'master' } });
+    expect(await oneEvent(denied.headers.get('x-request-id'))).toMatchObject({
+      status: 'failure',
+      httpStatus: 401,
+      errorClass: 'auth',
+      principal: { kind: 'anonymous' },
+      attempts: 0,
+    });
+    expect(await oneEvent(bad.headers.get('x-request-id'))).toMatchObject({
+      status: 'failure',
+      httpStatus: 400,
+      errorClass: 'bad_request',
+      requestedModel: 'gpt',
+      stream: true,
+      principal: { kind: 'master' },
+    });
     const models = await fetch(`${engine.url}/v1/models`, { headers: auth });
     const count = await post(`${engine.url}/v1/messages/count_tokens`, { model: 'gpt', messages: msgs }, auth);
     expect([models.status, count.status]).toEqual([200, 200]);
@@ -142,7 +242,11 @@ describe('one settled event per request', () => {
   it('a stream that breaks after it started: failure with HTTP 200, still one event', async () => {
     up.setFault({ kind: 'cut-stream', after: 3 });
     up.setOptions({ chunkIntervalMs: 30 }); // the first chunks reach the client before the cut
-    const r = await post(`${engine.url}/v1/chat/completions`, { model: 'gpt', messages: [{ role: 'user', content: 'one two three four five six' }], stream: true }, auth);
+    const r = await post(
+      `${engine.url}/v1/chat/completions`,
+      { model: 'gpt', messages: [{ role: 'user', content: 'one two three four five six' }], stream: true },
+      auth,
+    );
     expect(r.status).toBe(200);
     const e = await oneEvent(r.headers.get('x-request-id'));
     expect(e).toMatchObject({ status: 'failure', httpStatus: 200, stream: true, deploymentId: 'dep-gpt' });
@@ -152,7 +256,12 @@ describe('one settled event per request', () => {
   it('a client that leaves mid-stream: one client_abort event', async () => {
     up.setOptions({ chunkIntervalMs: 20, repeat: 200 });
     const ac = new AbortController();
-    const res = await fetch(`${engine.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'gpt', messages: msgs, stream: true }), signal: ac.signal, headers: { ...auth, connection: 'close' } });
+    const res = await fetch(`${engine.url}/v1/chat/completions`, {
+      method: 'POST',
+      body: JSON.stringify({ model: 'gpt', messages: msgs, stream: true }),
+      signal: ac.signal,
+      headers: { ...auth, connection: 'close' },
+    });
     const reader = res.body!.getReader();
     await reader.read();
     await reader.read();
@@ -165,11 +274,20 @@ describe('one settled event per request', () => {
   it('a client that leaves before a whole answer: one client_abort event', async () => {
     up.setFault({ kind: 'delay', ms: 400 });
     const ac = new AbortController();
-    const p = fetch(`${engine.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'gpt', messages: msgs }), signal: ac.signal, headers: { ...auth, 'x-request-id': 'leaves-early-1' } }).catch(() => undefined);
+    const p = fetch(`${engine.url}/v1/chat/completions`, {
+      method: 'POST',
+      body: JSON.stringify({ model: 'gpt', messages: msgs }),
+      signal: ac.signal,
+      headers: { ...auth, 'x-request-id': 'leaves-early-1' },
+    }).catch(() => undefined);
     await sleep(100);
     ac.abort();
     await p;
-    expect(await oneEvent('leaves-early-1', 500)).toMatchObject({ status: 'client_abort', httpStatus: 499, stream: false });
+    expect(await oneEvent('leaves-early-1', 500)).toMatchObject({
+      status: 'client_abort',
+      httpStatus: 499,
+      stream: false,
+    });
   });
 });
 
@@ -181,7 +299,12 @@ describe('retries and fallbacks', () => {
       const r = await post(`${engine.url}/v1/chat/completions`, { model: 'pair', messages: msgs }, auth);
       expect(r.status).toBe(200);
       const e = await oneEvent(r.headers.get('x-request-id'));
-      expect(e).toMatchObject({ status: 'success', deploymentId: 'pair-backup', modelGroup: 'pair', attemptedFallbacks: 0 });
+      expect(e).toMatchObject({
+        status: 'success',
+        deploymentId: 'pair-backup',
+        modelGroup: 'pair',
+        attemptedFallbacks: 0,
+      });
       expect(e.attemptedRetries).toBe(Number(r.headers.get('x-litellm-attempted-retries')));
       expect(e.attempts).toBe(e.attemptedRetries + 1);
       sum += e.attemptedRetries;
@@ -194,7 +317,13 @@ describe('retries and fallbacks', () => {
     const r = await post(`${engine.url}/v1/chat/completions`, { model: 'main', messages: msgs, stream: true }, auth);
     expect(r.status).toBe(200);
     expect(await oneEvent(r.headers.get('x-request-id'))).toMatchObject({
-      status: 'success', requestedModel: 'main', modelGroup: 'spare', deploymentId: 'spare-backup', attemptedFallbacks: 1, attemptedRetries: 0, stream: true,
+      status: 'success',
+      requestedModel: 'main',
+      modelGroup: 'spare',
+      deploymentId: 'spare-backup',
+      attemptedFallbacks: 1,
+      attemptedRetries: 0,
+      stream: true,
     });
   });
 
@@ -203,7 +332,12 @@ describe('retries and fallbacks', () => {
     backup.script([], { kind: 'status', status: 503 });
     const r = await post(`${engine.url}/v1/chat/completions`, { model: 'main', messages: msgs }, auth);
     expect(r.status).toBe(503);
-    expect(await oneEvent(r.headers.get('x-request-id'))).toMatchObject({ status: 'failure', httpStatus: 503, errorClass: 'overloaded', requestedModel: 'main' });
+    expect(await oneEvent(r.headers.get('x-request-id'))).toMatchObject({
+      status: 'failure',
+      httpStatus: 503,
+      errorClass: 'overloaded',
+      requestedModel: 'main',
+    });
   });
 
   // these read per-attempt results (`RouteRequest.attempts`, filled by each Attempt when it settles)
@@ -213,7 +347,12 @@ describe('retries and fallbacks', () => {
     const r = await post(`${engine.url}/v1/chat/completions`, { model: 'main', messages: msgs }, auth);
     expect(r.status).toBe(503);
     expect(await oneEvent(r.headers.get('x-request-id'))).toMatchObject({
-      status: 'failure', modelGroup: 'spare', deploymentId: 'spare-backup', attemptedFallbacks: 1, attemptedRetries: 0, attempts: 2,
+      status: 'failure',
+      modelGroup: 'spare',
+      deploymentId: 'spare-backup',
+      attemptedFallbacks: 1,
+      attemptedRetries: 0,
+      attempts: 2,
     });
   });
 
@@ -236,17 +375,36 @@ describe('/v1/messages', () => {
     expect([plain.status, streamed.status]).toEqual([200, 200]);
     const a = await oneEvent(plain.headers.get('request-id'));
     const b = await oneEvent(streamed.headers.get('request-id'));
-    for (const e of [a, b]) expect(e).toMatchObject({ endpoint: 'messages', status: 'success', requestedModel: 'gpt', deploymentId: 'dep-gpt', principal: { kind: 'master', endUserId: 'claude-user' } });
-    expect(a.usage).toMatchObject({ prompt: plain.json.usage.input_tokens, completion: plain.json.usage.output_tokens });
+    for (const e of [a, b])
+      expect(e).toMatchObject({
+        endpoint: 'messages',
+        status: 'success',
+        requestedModel: 'gpt',
+        deploymentId: 'dep-gpt',
+        principal: { kind: 'master', endUserId: 'claude-user' },
+      });
+    expect(a.usage).toMatchObject({
+      prompt: plain.json.usage.input_tokens,
+      completion: plain.json.usage.output_tokens,
+    });
     expect(b.stream).toBe(true);
     expect(b.usageReported).toBe(true);
   });
 
   it('a 401 in Anthropic shape settles once', async () => {
-    const r = await post(`${engine.url}/v1/messages`, { model: 'gpt', max_tokens: 5, messages: msgs }, { 'x-api-key': 'nope' });
+    const r = await post(
+      `${engine.url}/v1/messages`,
+      { model: 'gpt', max_tokens: 5, messages: msgs },
+      { 'x-api-key': 'nope' },
+    );
     expect(r.status).toBe(401);
     expect(r.json.error.type).toBe('authentication_error');
-    expect(await oneEvent(r.headers.get('request-id'))).toMatchObject({ endpoint: 'messages', status: 'failure', httpStatus: 401, errorClass: 'auth' });
+    expect(await oneEvent(r.headers.get('request-id'))).toMatchObject({
+      endpoint: 'messages',
+      status: 'failure',
+      httpStatus: 401,
+      errorClass: 'auth',
+    });
   });
 });
 

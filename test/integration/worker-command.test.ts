@@ -1,10 +1,21 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { BIN, cli, FIXTURES, MOCK_CONFIG, testEnv, testHome } from './worker-helpers.js';
 
-const start = (q: string, ...extra: string[]) => [BIN, 'worker', 'start', `--queue-id=${q}`, '--enable-local-proxy', '--proxy-config-file', MOCK_CONFIG, '--grace', '2', ...extra];
+const start = (q: string, ...extra: string[]) => [
+  BIN,
+  'worker',
+  'start',
+  `--queue-id=${q}`,
+  '--enable-local-proxy',
+  '--proxy-config-file',
+  MOCK_CONFIG,
+  '--grace',
+  '2',
+  ...extra,
+];
 
 // concurrent: each test has its own HOME and queues; more time each, as they share two cores
 describe.concurrent('worker start without a worker command', { timeout: 60_000 }, () => {
@@ -13,17 +24,22 @@ describe.concurrent('worker start without a worker command', { timeout: 60_000 }
     const r = await cli(start('c-1'), testEnv(h, { KUBIYA_PYTHON: path.join(h, 'no-such-python') }));
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('no worker command given');
-    for (const how of ['-- node my-worker.mjs', '--worker-command', 'KUBIYA_WORKER_COMMAND']) expect(r.stderr).toContain(how);
+    for (const how of ['-- node my-worker.mjs', '--worker-command', 'KUBIYA_WORKER_COMMAND'])
+      expect(r.stderr).toContain(how);
     expect(fs.existsSync(path.join(h, '.kubiya/workers/c-1/worker.pid'))).toBe(false);
   });
 
-  it('creates the queue venv from --local-wheel and runs its kubiya-control-plane-worker behind the proxy', async ({ onTestFinished }) => {
+  it('creates the queue venv from --local-wheel and runs its kubiya-control-plane-worker behind the proxy', async ({
+    onTestFinished,
+  }) => {
     const h = testHome(onTestFinished);
     const wheel = execFileSync('python3', [path.join(FIXTURES, 'make-wheel.py'), h], { encoding: 'utf8' }).trim();
     const r = await cli(start('c-2', '--local-wheel', wheel, '--control-plane-url', 'http://127.0.0.1:9'), testEnv(h));
     expect(r.stderr).toContain('Installed');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/\[worker\] fake control-plane worker --queue-id c-2 --control-plane-url http:\/\/127\.0\.0\.1:9/);
+    expect(r.stdout).toMatch(
+      /\[worker\] fake control-plane worker --queue-id c-2 --control-plane-url http:\/\/127\.0\.0\.1:9/,
+    );
     expect(r.stdout).toMatch(/\[worker\] proxy http:\/\/127\.0\.0\.1:\d+\/v1/);
     expect(fs.existsSync(path.join(h, '.kubiya/workers/c-2/venv/bin/kubiya-control-plane-worker'))).toBe(true);
   }, 90_000);

@@ -1,7 +1,21 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, cliInProcess, FIXTURES, kubiya, pidFile, processesOf, queueFile, readOr, spawnCli, startArgs, testEnv, testHome, until } from './worker-helpers.js';
+import {
+  cli,
+  cliInProcess,
+  FIXTURES,
+  kubiya,
+  pidFile,
+  processesOf,
+  queueFile,
+  readOr,
+  spawnCli,
+  startArgs,
+  testEnv,
+  testHome,
+  until,
+} from './worker-helpers.js';
 
 const LOOP = ['node', path.join(FIXTURES, 'loop-worker.mjs')];
 /** Live and not a zombie (PID 1 in some containers never reaps orphans). */
@@ -9,7 +23,10 @@ const alive = (pid: number) => {
   const stat = readOr(`/proc/${pid}/stat`);
   return stat !== '' && stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
 };
-const okCalls = (h: string, q: string) => readOr(queueFile(h, q, 'worker.log')).split('\n').filter((l) => l.startsWith('call ok')).length;
+const okCalls = (h: string, q: string) =>
+  readOr(queueFile(h, q, 'worker.log'))
+    .split('\n')
+    .filter((l) => l.startsWith('call ok')).length;
 
 // Each block's tests run concurrently (each has its own HOME and queues); blocks run one after the
 // other, so at most three daemons (CLI, supervisor, engine, worker each) share the two cores.
@@ -29,7 +46,13 @@ describe.concurrent('worker start -d (daemon): lifecycle', { timeout: 60_000 }, 
     await until(() => okCalls(h, 'd-1') > 0, 'a call through the proxy');
     const st = await cliInProcess(['worker', 'status', '--queue-id', 'd-1', '--output', 'json'], env);
     const s = JSON.parse(st.stdout);
-    expect(s).toMatchObject({ state: 'running', mode: 'daemon', supervisor_pid: info.supervisor_pid, engine: { healthy: true, url: info.engine.url, restarts: 0 }, worker: { alive: true } });
+    expect(s).toMatchObject({
+      state: 'running',
+      mode: 'daemon',
+      supervisor_pid: info.supervisor_pid,
+      engine: { healthy: true, url: info.engine.url, restarts: 0 },
+      worker: { alive: true },
+    });
     expect(s.logs.worker.bytes).toBeGreaterThan(0);
 
     const logs = await cliInProcess(['worker', 'logs', '--queue-id', 'd-1', '-n', '3'], env);
@@ -47,7 +70,8 @@ describe.concurrent('worker start -d (daemon): lifecycle', { timeout: 60_000 }, 
     expect(stop.code).toBe(0);
     expect(stop.stdout).toContain('stopped queue d-1');
     expect(readOr(queueFile(h, 'd-1', 'worker.log'))).toContain('got SIGTERM');
-    for (const pid of [info.supervisor_pid, info.engine.pid, info.worker.pid]) expect(alive(pid), `pid ${pid} still alive`).toBe(false);
+    for (const pid of [info.supervisor_pid, info.engine.pid, info.worker.pid])
+      expect(alive(pid), `pid ${pid} still alive`).toBe(false);
     expect(pidFile(h, 'd-1')).toBeUndefined();
     const after = await cliInProcess(['worker', 'status', '--queue-id', 'd-1'], env);
     expect(after.stdout).toMatch(/state:\s+stopped/);
@@ -98,7 +122,9 @@ describe.concurrent('worker start -d (daemon): recovery', { timeout: 60_000 }, (
     expect((await cli(kubiya('worker', 'stop', '--queue-id', 'd-5'), env)).code).toBe(0);
   });
 
-  it('restarts a SIGKILLed engine on the same port and the worker\'s calls succeed again', async ({ onTestFinished }) => {
+  it("restarts a SIGKILLed engine on the same port and the worker's calls succeed again", async ({
+    onTestFinished,
+  }) => {
     const h = testHome(onTestFinished);
     const env = testEnv(h);
     expect((await cli(startArgs('d-2', LOOP, { daemon: true }), env)).code).toBe(0);
@@ -130,7 +156,9 @@ describe.concurrent('worker start -d (daemon): recovery', { timeout: 60_000 }, (
     }, 'the worker restart');
     expect(after.worker.last_exit).toBe('exit code 3');
     expect(after.engine.pid).toBe(before.engine.pid); // no second engine
-    expect(processesOf(h).filter((pid) => readOr(`/proc/${pid}/cmdline`).includes('proxy\0start'))).toEqual([before.engine.pid]);
+    expect(processesOf(h).filter((pid) => readOr(`/proc/${pid}/cmdline`).includes('proxy\0start'))).toEqual([
+      before.engine.pid,
+    ]);
     expect((await cli(kubiya('worker', 'stop', '--queue-id', 'd-3'), env)).code).toBe(0);
   });
 });
@@ -143,13 +171,17 @@ describe.concurrent('worker start -d (daemon): limits', { timeout: 60_000 }, () 
     await until(() => fs.existsSync(queueFile(h, 'd-6', 'worker.log.2')), 'a second rotated log');
     expect((await cli(kubiya('worker', 'stop', '--queue-id', 'd-6'), env)).code).toBe(0);
     expect(fs.existsSync(queueFile(h, 'd-6', 'worker.log.3'))).toBe(false);
-    for (const f of ['worker.log', 'worker.log.1', 'worker.log.2']) expect(fs.statSync(queueFile(h, 'd-6', f)).size).toBeLessThanOrEqual(2000);
+    for (const f of ['worker.log', 'worker.log.1', 'worker.log.2'])
+      expect(fs.statSync(queueFile(h, 'd-6', f)).size).toBeLessThanOrEqual(2000);
   });
 
   it('gives two queues running at once different ports', async ({ onTestFinished }) => {
     const h = testHome(onTestFinished);
     const env = testEnv(h);
-    const [a, b] = await Promise.all([cli(startArgs('d-7a', LOOP, { daemon: true }), env), cli(startArgs('d-7b', LOOP, { daemon: true }), env)]);
+    const [a, b] = await Promise.all([
+      cli(startArgs('d-7a', LOOP, { daemon: true }), env),
+      cli(startArgs('d-7b', LOOP, { daemon: true }), env),
+    ]);
     expect([a.code, b.code]).toEqual([0, 0]);
     expect(pidFile(h, 'd-7a')!.engine.port).not.toBe(pidFile(h, 'd-7b')!.engine.port);
     await Promise.all(['d-7a', 'd-7b'].map((q) => cli(kubiya('worker', 'stop', '--queue-id', q), env)));
@@ -158,12 +190,20 @@ describe.concurrent('worker start -d (daemon): limits', { timeout: 60_000 }, () 
   it('stop --timeout kills a worker that ignores SIGTERM, and leaves nothing behind', async ({ onTestFinished }) => {
     const h = testHome(onTestFinished);
     const env = testEnv(h);
-    expect((await cli(startArgs('d-8', ['node', path.join(FIXTURES, 'stubborn-worker.mjs')], { daemon: true, graceSeconds: 60 }), env)).code).toBe(0);
+    expect(
+      (
+        await cli(
+          startArgs('d-8', ['node', path.join(FIXTURES, 'stubborn-worker.mjs')], { daemon: true, graceSeconds: 60 }),
+          env,
+        )
+      ).code,
+    ).toBe(0);
     const info = pidFile(h, 'd-8')!;
     const stop = await cli(kubiya('worker', 'stop', '--queue-id', 'd-8', '--timeout', '1'), env);
     expect(stop.code).toBe(0);
     expect(stop.stdout).toContain('did not stop in time');
-    for (const pid of [info.supervisor_pid, info.engine.pid, info.worker.pid]) expect(alive(pid), `pid ${pid} still alive`).toBe(false);
+    for (const pid of [info.supervisor_pid, info.engine.pid, info.worker.pid])
+      expect(alive(pid), `pid ${pid} still alive`).toBe(false);
     expect(pidFile(h, 'd-8')).toBeUndefined();
   });
 });

@@ -2,16 +2,38 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, cli, cliInProcess, FIXTURES, kubiya, pidFile, spawnCli, startArgs, testEnv, testHome, until } from './worker-helpers.js';
+import {
+  BIN,
+  cli,
+  cliInProcess,
+  FIXTURES,
+  kubiya,
+  pidFile,
+  spawnCli,
+  startArgs,
+  testEnv,
+  testHome,
+  until,
+} from './worker-helpers.js';
 
 /** A fake LLM gateway on loopback that records the Authorization header it was sent. */
-async function fakeGateway(onTestFinished: (fn: () => Promise<void>) => void): Promise<{ url: string; auth: string[] }> {
+async function fakeGateway(
+  onTestFinished: (fn: () => Promise<void>) => void,
+): Promise<{ url: string; auth: string[] }> {
   const auth: string[] = [];
   const server = http.createServer((req, res) => {
     auth.push(String(req.headers.authorization));
     req.resume().on('end', () => {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ id: 'g', object: 'chat.completion', created: 0, model: 'gw', choices: [{ index: 0, message: { role: 'assistant', content: 'from the gateway' }, finish_reason: 'stop' }] }));
+      res.end(
+        JSON.stringify({
+          id: 'g',
+          object: 'chat.completion',
+          created: 0,
+          model: 'gw',
+          choices: [{ index: 0, message: { role: 'assistant', content: 'from the gateway' }, finish_reason: 'stop' }],
+        }),
+      );
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -21,12 +43,31 @@ async function fakeGateway(onTestFinished: (fn: () => Promise<void>) => void): P
 
 // concurrent: each test has its own HOME and queues; more time each, as they share two cores
 describe.concurrent('worker start edge cases', { timeout: 60_000 }, () => {
-  it('gateway mode starts no engine and points the SDK at the gateway with the user key', async ({ onTestFinished }) => {
+  it('gateway mode starts no engine and points the SDK at the gateway with the user key', async ({
+    onTestFinished,
+  }) => {
     const h = testHome(onTestFinished);
     const gw = await fakeGateway(onTestFinished);
     const worker = `const O=(await import('openai')).default; const r=await new O().chat.completions.create({model:'m',messages:[]}); console.log('got', r.choices[0].message.content)`;
     const r = await cli(
-      [BIN, 'worker', 'start', '--queue-id=g-1', '--disable-local-proxy', '--gateway-url', gw.url, '--api-key', 'kb-user-key-77', '--control-plane-url', 'http://127.0.0.1:1', '--', 'node', '--input-type=module', '-e', worker],
+      [
+        BIN,
+        'worker',
+        'start',
+        '--queue-id=g-1',
+        '--disable-local-proxy',
+        '--gateway-url',
+        gw.url,
+        '--api-key',
+        'kb-user-key-77',
+        '--control-plane-url',
+        'http://127.0.0.1:1',
+        '--',
+        'node',
+        '--input-type=module',
+        '-e',
+        worker,
+      ],
       testEnv(h, { NODE_PATH: path.join(FIXTURES, '../../../node_modules') }),
     );
     expect(r.stdout).toContain('[worker] got from the gateway');
@@ -36,9 +77,14 @@ describe.concurrent('worker start edge cases', { timeout: 60_000 }, () => {
     expect(r.stderr).not.toContain('kb-user-key-77'); // the key is masked in the supervisor's messages
   });
 
-  it('Ctrl-C stops the worker then the proxy and exits 130; a second Ctrl-C forces a stubborn worker', async ({ onTestFinished }) => {
+  it('Ctrl-C stops the worker then the proxy and exits 130; a second Ctrl-C forces a stubborn worker', async ({
+    onTestFinished,
+  }) => {
     const h = testHome(onTestFinished);
-    const p = spawnCli(startArgs('e-2', ['node', path.join(FIXTURES, 'stubborn-worker.mjs')], { graceSeconds: 60 }), testEnv(h));
+    const p = spawnCli(
+      startArgs('e-2', ['node', path.join(FIXTURES, 'stubborn-worker.mjs')], { graceSeconds: 60 }),
+      testEnv(h),
+    );
     await until(() => p.out().includes('stubborn worker ready'), 'the worker');
     p.kill('SIGINT');
     await until(() => p.out().includes('ignoring SIGTERM'), 'the worker to get SIGTERM');
@@ -48,17 +94,31 @@ describe.concurrent('worker start edge cases', { timeout: 60_000 }, () => {
     expect(r.stderr).toContain('second signal');
   });
 
-  it('gives up restarting an engine whose port stays taken and reports the crash loop in status', async ({ onTestFinished }) => {
+  it('gives up restarting an engine whose port stays taken and reports the crash loop in status', async ({
+    onTestFinished,
+  }) => {
     const h = testHome(onTestFinished);
     const env = testEnv(h, { KUBIYA_RESTART_LIMIT: '2' });
-    expect((await cli(startArgs('e-3', ['node', path.join(FIXTURES, 'loop-worker.mjs')], { daemon: true }), env)).code).toBe(0);
+    expect(
+      (await cli(startArgs('e-3', ['node', path.join(FIXTURES, 'loop-worker.mjs')], { daemon: true }), env)).code,
+    ).toBe(0);
     const info = pidFile(h, 'e-3')!;
     process.kill(info.engine.pid, 'SIGKILL');
     // squat on the engine's port so every restart on it fails (engine exit 98)
     const squatter = net.createServer((sock) => sock.destroy());
-    await until(() => new Promise<boolean>((r) => squatter.once('error', () => r(false)).listen(info.engine.port, '127.0.0.1', () => r(true))), 'the port to be free');
+    await until(
+      () =>
+        new Promise<boolean>((r) =>
+          squatter.once('error', () => r(false)).listen(info.engine.port, '127.0.0.1', () => r(true)),
+        ),
+      'the port to be free',
+    );
     onTestFinished(() => new Promise<void>((r) => squatter.close(() => r())));
-    const looped = await until(() => (pidFile(h, 'e-3')?.engine.state === 'crash-loop' ? pidFile(h, 'e-3') : undefined), 'the crash-loop state', 30_000);
+    const looped = await until(
+      () => (pidFile(h, 'e-3')?.engine.state === 'crash-loop' ? pidFile(h, 'e-3') : undefined),
+      'the crash-loop state',
+      30_000,
+    );
     expect(looped.engine.pid).toBeNull();
     const st = await cliInProcess(['worker', 'status', '--queue-id', 'e-3'], env);
     expect(st.stdout).toContain('crash-loop limit');

@@ -1,11 +1,25 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, cliInProcess, FIXTURES, kubiya, pidFile, queueFile, readOr, spawnCli, startArgs, testEnv, testHome, until } from './worker-helpers.js';
+import {
+  cli,
+  cliInProcess,
+  FIXTURES,
+  pidFile,
+  queueFile,
+  readOr,
+  spawnCli,
+  startArgs,
+  testEnv,
+  testHome,
+  until,
+} from './worker-helpers.js';
 
 // concurrent: each test has its own HOME and queues; more time each, as they share two cores
 describe.concurrent('worker start (foreground)', { timeout: 60_000 }, () => {
-  it('runs an openai-SDK worker through the proxy, injects the env, keeps files private and cleans up', async ({ onTestFinished }) => {
+  it('runs an openai-SDK worker through the proxy, injects the env, keeps files private and cleans up', async ({
+    onTestFinished,
+  }) => {
     const h = testHome(onTestFinished);
     const r = await cli(startArgs('fg-1', ['node', path.join(FIXTURES, 'sdk-worker.mjs')]), testEnv(h));
     expect(r.stderr).not.toContain('error');
@@ -29,12 +43,17 @@ describe.concurrent('worker start (foreground)', { timeout: 60_000 }, () => {
 
   it("exits with the worker's exit code (a CI step fails when the tests fail)", async ({ onTestFinished }) => {
     const h = testHome(onTestFinished);
-    const r = await cli(startArgs('fg-2', ['node', path.join(FIXTURES, 'sdk-worker.mjs')]), testEnv(h, { DEMO_EXIT_CODE: '7' }));
+    const r = await cli(
+      startArgs('fg-2', ['node', path.join(FIXTURES, 'sdk-worker.mjs')]),
+      testEnv(h, { DEMO_EXIT_CODE: '7' }),
+    );
     expect(r.stdout).toMatch(/chat: /);
     expect(r.code).toBe(7);
   });
 
-  it('stops the worker (SIGTERM, it exits cleanly) and then the proxy on SIGTERM to the supervisor', async ({ onTestFinished }) => {
+  it('stops the worker (SIGTERM, it exits cleanly) and then the proxy on SIGTERM to the supervisor', async ({
+    onTestFinished,
+  }) => {
     const h = testHome(onTestFinished);
     const p = spawnCli(startArgs('fg-3', ['node', path.join(FIXTURES, 'loop-worker.mjs')]), testEnv(h));
     await until(() => /call ok/.test(p.out()), 'a successful call');

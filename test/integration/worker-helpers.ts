@@ -1,7 +1,7 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { runCli } from './config-run.js';
 
@@ -41,7 +41,15 @@ export function testEnv(home: string, extra: Record<string, string> = {}): NodeJ
     KUBIYA_ENGINE_DRAIN_MS: '3000',
     ...extra,
   };
-  for (const k of ['OPENAI_API_KEY', 'OPENAI_BASE_URL', 'KUBIYA_API_KEY', 'KUBIYA_WORKER_COMMAND', 'KUBIYA_ENGINE_BIN', 'KUBIYA_CONTEXT']) if (!(k in extra)) delete env[k];
+  for (const k of [
+    'OPENAI_API_KEY',
+    'OPENAI_BASE_URL',
+    'KUBIYA_API_KEY',
+    'KUBIYA_WORKER_COMMAND',
+    'KUBIYA_ENGINE_BIN',
+    'KUBIYA_CONTEXT',
+  ])
+    if (!(k in extra)) delete env[k];
   return env;
 }
 
@@ -61,7 +69,17 @@ export interface StartOpts {
 
 /** Arguments (after `node`) for `kubiya worker start` of `queueId` running `command` behind the mock config. */
 export function startArgs(queueId: string, command: string[], o: StartOpts = {}): string[] {
-  const args = [BIN, 'worker', 'start', `--queue-id=${queueId}`, '--enable-local-proxy', '--proxy-config-file', o.config ?? MOCK_CONFIG, '--grace', String(o.graceSeconds ?? 2)];
+  const args = [
+    BIN,
+    'worker',
+    'start',
+    `--queue-id=${queueId}`,
+    '--enable-local-proxy',
+    '--proxy-config-file',
+    o.config ?? MOCK_CONFIG,
+    '--grace',
+    String(o.graceSeconds ?? 2),
+  ];
   if (o.daemon) args.push('-d');
   if (o.maxLogSize) args.push('--max-log-size', String(o.maxLogSize));
   if (o.maxLogBackups !== undefined) args.push('--max-log-backups', String(o.maxLogBackups));
@@ -74,7 +92,10 @@ export function kubiya(...args: string[]): string[] {
 }
 
 /** Spawn `node <args>` (not awaited): for tests that signal it while it runs. */
-export function spawnCli(args: string[], env: NodeJS.ProcessEnv): ChildProcess & { out: () => string; err: () => string; done: Promise<Run> } {
+export function spawnCli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): ChildProcess & { out: () => string; err: () => string; done: Promise<Run> } {
   const p = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';

@@ -12,7 +12,10 @@ describe('a worker.pid nobody can read', () => {
     fs.writeFileSync(queueFile(h, 'q', 'worker.pid'), 'not json at all');
 
     const st = await cli('status', '--queue-id', 'q', '-o', 'json');
-    expect(JSON.parse(st.stdout)).toMatchObject({ state: 'stale', problem: expect.stringContaining('worker.pid is unreadable') });
+    expect(JSON.parse(st.stdout)).toMatchObject({
+      state: 'stale',
+      problem: expect.stringContaining('worker.pid is unreadable'),
+    });
     const text = await cli('status', '--queue-id', 'q');
     expect(text.stdout).toMatch(/state:\s+stale \(.*unreadable/);
 

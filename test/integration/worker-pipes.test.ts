@@ -1,6 +1,6 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BIN, makeHome, testEnv } from './worker-helpers.js';
 
@@ -13,7 +13,10 @@ afterEach(() => {
 });
 
 /** Run the CLI with its stdout pipe closed from the start; resolves with its exit code and stderr, or 'hung'. */
-function runIntoClosedPipe(args: string[], appendTo?: string): Promise<{ code: number | null; stderr: string } | 'hung'> {
+function runIntoClosedPipe(
+  args: string[],
+  appendTo?: string,
+): Promise<{ code: number | null; stderr: string } | 'hung'> {
   const child = spawn(process.execPath, [BIN, ...args], { env: testEnv(home), stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.destroy(); // the reader is gone before the CLI writes anything
   let stderr = '';
@@ -41,7 +44,11 @@ describe('output into a closed pipe', () => {
     const log = path.join(dir, 'worker.log');
     fs.writeFileSync(log, Array.from({ length: 2000 }, (_, i) => `line ${i}`).join('\n') + '\n');
 
-    for (const [args, append] of [[['worker', 'logs', '--queue-id', 'q1', '-n', '2000'], undefined], [['worker', 'status', '--queue-id', 'q1'], undefined], [['worker', 'logs', '--queue-id', 'q1', '-f'], log]] as const) {
+    for (const [args, append] of [
+      [['worker', 'logs', '--queue-id', 'q1', '-n', '2000'], undefined],
+      [['worker', 'status', '--queue-id', 'q1'], undefined],
+      [['worker', 'logs', '--queue-id', 'q1', '-f'], log],
+    ] as const) {
       const r = await runIntoClosedPipe([...args], append);
       expect(r, args.join(' ')).not.toBe('hung');
       if (r === 'hung') continue;

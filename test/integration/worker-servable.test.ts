@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { makeHome, type CliHome } from './config-run.js';
+import { type CliHome, makeHome } from './config-run.js';
 
 let h: CliHome;
 afterEach(() => h?.cleanup());
@@ -17,7 +17,24 @@ function writeConfig(dir: string, withMock: boolean): string {
 describe('worker start checks what the engine can actually serve', () => {
   it('the dry run lists only servable models and says why the others are not served', async () => {
     h = makeHome();
-    const r = await h.run(['worker', 'start', '--queue-id', 'q', '--proxy-config-file', writeConfig(h.home, true), '--dry-run', '-o', 'json', '--', 'node', '-e', '1'], { AZURE_API_BASE: '' });
+    const r = await h.run(
+      [
+        'worker',
+        'start',
+        '--queue-id',
+        'q',
+        '--proxy-config-file',
+        writeConfig(h.home, true),
+        '--dry-run',
+        '-o',
+        'json',
+        '--',
+        'node',
+        '-e',
+        '1',
+      ],
+      { AZURE_API_BASE: '' },
+    );
     expect(r.code).toBe(0);
     const plan = JSON.parse(r.stdout);
     expect(plan.config.models).toEqual(['ok']);
@@ -26,7 +43,21 @@ describe('worker start checks what the engine can actually serve', () => {
 
   it('a config that would serve no model is an error before anything starts (exit 2)', async () => {
     h = makeHome();
-    const r = await h.run(['worker', 'start', '--queue-id', 'q', '--proxy-config-file', writeConfig(h.home, false), '--', 'node', '-e', '1'], { AZURE_API_BASE: '' });
+    const r = await h.run(
+      [
+        'worker',
+        'start',
+        '--queue-id',
+        'q',
+        '--proxy-config-file',
+        writeConfig(h.home, false),
+        '--',
+        'node',
+        '-e',
+        '1',
+      ],
+      { AZURE_API_BASE: '' },
+    );
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('the local proxy would serve no model');
     expect(r.stderr).toContain('Azure needs the resource endpoint');

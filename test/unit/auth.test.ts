@@ -56,8 +56,18 @@ describe('the end user of a request', () => {
   });
 
   it('log fields name the principal by a 12-character hash prefix', () => {
-    const p = forEndUser({ kind: 'virtual_key', keyHash: 'a'.repeat(64), keyAlias: 'bot', userId: 'u', teamId: 't' }, 'e');
-    expect(principalFields(p)).toEqual({ principal: 'virtual_key', key: 'a'.repeat(12), key_alias: 'bot', user: 'u', team: 't', end_user: 'e' });
+    const p = forEndUser(
+      { kind: 'virtual_key', keyHash: 'a'.repeat(64), keyAlias: 'bot', userId: 'u', teamId: 't' },
+      'e',
+    );
+    expect(principalFields(p)).toEqual({
+      principal: 'virtual_key',
+      key: 'a'.repeat(12),
+      key_alias: 'bot',
+      user: 'u',
+      team: 't',
+      end_user: 'e',
+    });
     expect(principalFields(ANONYMOUS)).toEqual({ principal: 'anonymous' });
   });
 });

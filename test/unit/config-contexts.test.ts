@@ -2,7 +2,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { currentContext, deleteContext, loadKubiyaConfig, kubiyaConfigPath, renameContext, setContext, setProxy, useContext } from '../../src/config/contexts/index.js';
+import {
+  currentContext,
+  deleteContext,
+  kubiyaConfigPath,
+  loadKubiyaConfig,
+  renameContext,
+  setContext,
+  setProxy,
+  useContext,
+} from '../../src/config/contexts/index.js';
 import { ConfigError, UserError } from '../../src/errors.js';
 
 const SAMPLE = `# my kubiya config
@@ -50,8 +59,18 @@ describe('reading ~/.kubiya/config', () => {
   it('types the contexts and looks up the user token', () => {
     fs.writeFileSync(file, SAMPLE);
     const c = currentContext(loadKubiyaConfig(file), {})!;
-    expect(c).toMatchObject({ name: 'default', apiUrl: 'https://control-plane.kubiya.ai', organization: 'acme', token: 'kb-secret-token-1234' });
-    expect(c.litellmProxy).toEqual({ enabled: true, configFile: '~/.kubiya/litellm_production.yaml', configJson: undefined, model: 'gpt-4' });
+    expect(c).toMatchObject({
+      name: 'default',
+      apiUrl: 'https://control-plane.kubiya.ai',
+      organization: 'acme',
+      token: 'kb-secret-token-1234',
+    });
+    expect(c.litellmProxy).toEqual({
+      enabled: true,
+      configFile: '~/.kubiya/litellm_production.yaml',
+      configJson: undefined,
+      model: 'gpt-4',
+    });
     const dev = loadKubiyaConfig(file).get('dev')!;
     expect(dev.workerCommand).toBe('python -m worker --dev');
     expect(dev.llmGatewayUrl).toBe('http://localhost:4001');
@@ -61,19 +80,27 @@ describe('reading ~/.kubiya/config', () => {
     fs.writeFileSync(file, SAMPLE);
     const cfg = loadKubiyaConfig(file);
     expect(currentContext(cfg, { KUBIYA_CONTEXT: 'dev' })!.name).toBe('dev');
-    expect(() => currentContext(cfg, { KUBIYA_CONTEXT: 'prod' })).toThrow(`KUBIYA_CONTEXT names "prod", which is not a context in ${file}; contexts: default, dev`);
+    expect(() => currentContext(cfg, { KUBIYA_CONTEXT: 'prod' })).toThrow(
+      `KUBIYA_CONTEXT names "prod", which is not a context in ${file}; contexts: default, dev`,
+    );
   });
 
   it('a malformed file is an error naming the file and line', () => {
     fs.writeFileSync(file, 'apiVersion: v1\ncontexts:\n  - name: a\n   context: {\n');
-    const e = (() => { try { loadKubiyaConfig(file); } catch (err) { return err as ConfigError; } })();
+    const e = (() => {
+      try {
+        loadKubiyaConfig(file);
+      } catch (err) {
+        return err as ConfigError;
+      }
+    })();
     expect(e).toBeInstanceOf(ConfigError);
     expect(e!.message).toMatch(new RegExp(`^${file.replace(/[.]/g, '\\.')}:4:\\d+: YAML syntax error`));
     fs.writeFileSync(file, 'apiVersion: v1\ncontexts:\n  - name: a\n    context:\n      api-url: [1]\n');
     expect(() => loadKubiyaConfig(file)).toThrow(`${file}:5:16: contexts[0].context.api-url: expected string`);
   });
 
-  it('KUBIYA_CONFIG overrides the path; without it the file is under the given environment\'s HOME', () => {
+  it("KUBIYA_CONFIG overrides the path; without it the file is under the given environment's HOME", () => {
     expect(kubiyaConfigPath({ KUBIYA_CONFIG: file })).toBe(file);
     // the environment is injected (the CLI runs in-process in tests): its HOME wins over the process's
     expect(kubiyaConfigPath({ HOME: '/h' })).toBe(path.join('/h', '.kubiya', 'config'));
@@ -105,7 +132,11 @@ describe('editing keeps what it does not touch', () => {
     cfg.save();
     const again = loadKubiyaConfig(file);
     expect(again.currentName).toBe('prod');
-    expect(again.require('prod')).toMatchObject({ apiUrl: 'https://cp.example.com', user: 'prod', token: 'kb-x-123456' });
+    expect(again.require('prod')).toMatchObject({
+      apiUrl: 'https://cp.example.com',
+      user: 'prod',
+      token: 'kb-x-123456',
+    });
   });
 
   it('set-proxy: one config source at a time; enable/disable kept with the rest', () => {
@@ -131,7 +162,9 @@ describe('editing keeps what it does not touch', () => {
     cfg.save();
     expect(loadKubiyaConfig(file).currentName).toBe('prod');
     const cfg2 = loadKubiyaConfig(file);
-    expect(() => renameContext(cfg2, 'prod', 'dev')).toThrow('cannot rename "prod" to "dev": a context named "dev" already exists');
+    expect(() => renameContext(cfg2, 'prod', 'dev')).toThrow(
+      'cannot rename "prod" to "dev": a context named "dev" already exists',
+    );
     expect(deleteContext(cfg2, 'prod')).toBe(true);
     cfg2.save();
     const left = loadKubiyaConfig(file);
@@ -142,6 +175,8 @@ describe('editing keeps what it does not touch', () => {
   it('rejects bad names and URLs', () => {
     const cfg = loadKubiyaConfig(file);
     expect(() => setContext(cfg, 'a b', {})).toThrow(UserError);
-    expect(() => setContext(cfg, 'ok', { apiUrl: 'ftp://x' })).toThrow('--api-url: expected an http(s) URL, found the scheme "ftp:" in "ftp://x"');
+    expect(() => setContext(cfg, 'ok', { apiUrl: 'ftp://x' })).toThrow(
+      '--api-url: expected an http(s) URL, found the scheme "ftp:" in "ftp://x"',
+    );
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlPlaneTimeoutMs, fetchQueueConfig } from '../../src/control-plane/client.js';
-import { startFakeControlPlane, type FakeControlPlane } from '../fakes/control-plane.js';
+import { type FakeControlPlane, startFakeControlPlane } from '../fakes/control-plane.js';
 
 let cp: FakeControlPlane;
 beforeAll(async () => {
@@ -8,11 +8,20 @@ beforeAll(async () => {
 });
 afterAll(() => cp.close());
 
-const get = (queueId = 'q-1') => fetchQueueConfig({ controlPlaneUrl: `${cp.url}/`, apiKey: 'key-1', queueId, timeoutMs: 1000 });
+const get = (queueId = 'q-1') =>
+  fetchQueueConfig({ controlPlaneUrl: `${cp.url}/`, apiKey: 'key-1', queueId, timeoutMs: 1000 });
 
 describe('control-plane client', () => {
   it('reads the settings it uses and flags values of the wrong type', async () => {
-    cp.set({ kind: 'ok', settings: { enable_local_litellm_proxy: 'yes', litellm_config: '{"model_list": []}', local_proxy_timeout_seconds: '30', local_proxy_max_retries: -1 } });
+    cp.set({
+      kind: 'ok',
+      settings: {
+        enable_local_litellm_proxy: 'yes',
+        litellm_config: '{"model_list": []}',
+        local_proxy_timeout_seconds: '30',
+        local_proxy_max_retries: -1,
+      },
+    });
     const r = await get();
     expect(r).toEqual({
       ok: true,
@@ -22,7 +31,11 @@ describe('control-plane client', () => {
         'queue settings: local_proxy_max_retries: expected a non-negative number, found -1; ignored',
       ],
     });
-    expect(cp.requests.at(-1)).toEqual({ method: 'GET', path: '/api/v1/worker-queues/q-1/config', authorization: 'Bearer key-1' });
+    expect(cp.requests.at(-1)).toEqual({
+      method: 'GET',
+      path: '/api/v1/worker-queues/q-1/config',
+      authorization: 'Bearer key-1',
+    });
   });
 
   it('a body that is not JSON is a failure, not a crash', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { GatewayError } from '../../src/engine/errors.js';
 import { OllamaStreamDecoder } from '../../src/engine/providers/ollama/stream.js';
 import { OpenAISseDecoder } from '../../src/engine/providers/openai-compatible/stream.js';
-import { GatewayError } from '../../src/engine/errors.js';
 import { NdjsonParser } from '../../src/engine/stream/ndjson.js';
 import { SseParser } from '../../src/engine/stream/sse.js';
 
@@ -16,7 +16,8 @@ function pieces(text: string, step: number): Uint8Array[] {
 }
 
 describe('SseParser', () => {
-  const text = 'event: message\ndata: {"a":1}\n\n: keep-alive\n\ndata: line1\r\ndata: line2\r\n\r\ndata: héllo ✓\n\ndata: [DONE]\n\n';
+  const text =
+    'event: message\ndata: {"a":1}\n\n: keep-alive\n\ndata: line1\r\ndata: line2\r\n\r\ndata: héllo ✓\n\ndata: [DONE]\n\n';
   for (const step of [1, 2, 3, 7, 1000]) {
     it(`gives the same events whatever the chunking (${step} bytes)`, () => {
       const p = new SseParser();
@@ -53,7 +54,8 @@ describe('NdjsonParser', () => {
 });
 
 describe('OpenAISseDecoder', () => {
-  const chunk = (content: string, finish: string | null = null) => `data: ${JSON.stringify({ id: 'c', choices: [{ index: 0, delta: { content }, finish_reason: finish }] })}\n\n`;
+  const chunk = (content: string, finish: string | null = null) =>
+    `data: ${JSON.stringify({ id: 'c', choices: [{ index: 0, delta: { content }, finish_reason: finish }] })}\n\n`;
 
   it('passes chunks through and stops at [DONE]', () => {
     const d = new OpenAISseDecoder('X');
@@ -78,12 +80,32 @@ describe('OllamaStreamDecoder', () => {
   it('emits role, content, finish and usage chunks', () => {
     const d = new OllamaStreamDecoder('chat', 'llama3', 'Ollama');
     const lines = [
-      { model: 'llama3', created_at: '2024-01-01T00:00:00Z', message: { role: 'assistant', content: 'Hi' }, done: false },
-      { model: 'llama3', created_at: '2024-01-01T00:00:00Z', message: { role: 'assistant', content: '' }, done: true, done_reason: 'length', prompt_eval_count: 3, eval_count: 2 },
-    ].map((l) => `${JSON.stringify(l)}\n`).join('');
+      {
+        model: 'llama3',
+        created_at: '2024-01-01T00:00:00Z',
+        message: { role: 'assistant', content: 'Hi' },
+        done: false,
+      },
+      {
+        model: 'llama3',
+        created_at: '2024-01-01T00:00:00Z',
+        message: { role: 'assistant', content: '' },
+        done: true,
+        done_reason: 'length',
+        prompt_eval_count: 3,
+        eval_count: 2,
+      },
+    ]
+      .map((l) => `${JSON.stringify(l)}\n`)
+      .join('');
     const out = pieces(lines, 4).flatMap((b) => d.push(b));
     out.push(...d.end());
-    expect(out.map((c) => (c.choices as any[])[0]?.delta ?? null)).toEqual([{ role: 'assistant', content: '' }, { content: 'Hi' }, {}, null]);
+    expect(out.map((c) => (c.choices as any[])[0]?.delta ?? null)).toEqual([
+      { role: 'assistant', content: '' },
+      { content: 'Hi' },
+      {},
+      null,
+    ]);
     expect((out[2].choices as any[])[0].finish_reason).toBe('length');
     expect(out[3].usage).toEqual({ prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 });
     expect(out[0].created).toBe(1704067200);

@@ -5,7 +5,12 @@ import { describe, expect, it } from 'vitest';
 import { LITELLM_PARAMS } from '../../src/config/litellm/keys.js';
 import { isSecretKey } from '../../src/config/litellm/secrets.js';
 import {
-  isProviderId, loadAdapter, PROVIDER_IDS, providerFacts, providerParamKeys, providersWith,
+  isProviderId,
+  loadAdapter,
+  PROVIDER_IDS,
+  providerFacts,
+  providerParamKeys,
+  providersWith,
 } from '../../src/engine/providers/registry.js';
 import { splitProvider } from '../../src/engine/providers/resolve.js';
 import { OTHER_LITELLM_PROVIDERS } from '../../src/engine/providers/unsupported.js';
@@ -99,7 +104,15 @@ describe('provider registry', () => {
 
   it('keeps top_k for the providers that take it', () => {
     expect([...providersWith('topK')].sort()).toEqual([
-      'anthropic', 'bedrock', 'cohere', 'cohere_chat', 'gemini', 'hosted_vllm', 'huggingface', 'ollama', 'ollama_chat',
+      'anthropic',
+      'bedrock',
+      'cohere',
+      'cohere_chat',
+      'gemini',
+      'hosted_vllm',
+      'huggingface',
+      'ollama',
+      'ollama_chat',
       'vertex_ai',
     ]);
   });
@@ -109,8 +122,15 @@ describe('provider registry', () => {
     expect(new Set(supported).size).toBe(supported.length);
     for (const k of providerParamKeys()) expect(supported).toContain(k);
     const known = [
-      'aws_secret_access_key', 'aws_bedrock_runtime_endpoint', 'region_name', 'azure_ad_token', 'tenant_id',
-      'client_secret', 'vertex_project', 'vertex_credentials', 'anthropic_version',
+      'aws_secret_access_key',
+      'aws_bedrock_runtime_endpoint',
+      'region_name',
+      'azure_ad_token',
+      'tenant_id',
+      'client_secret',
+      'vertex_project',
+      'vertex_credentials',
+      'anthropic_version',
     ];
     for (const k of known) expect(supported).toContain(k);
   });
@@ -151,7 +171,9 @@ function importClosure(entries: string[]): Set<string> {
 describe('provider facts stay light', () => {
   it('reads no adapter, SDK or package when config loading, the CLI or a request reads the facts', () => {
     const closure = importClosure([
-      'src/engine/providers/registry.ts', 'src/engine/providers/resolve.ts', 'src/engine/providers/unsupported.ts',
+      'src/engine/providers/registry.ts',
+      'src/engine/providers/resolve.ts',
+      'src/engine/providers/unsupported.ts',
       'src/config/litellm/keys.ts',
     ]);
     expect(closure).toContain('src/engine/providers/bedrock/facts.ts');

@@ -67,7 +67,13 @@ async function router(models: Record<string, unknown>[], settings: Record<string
   const route = (body: Record<string, unknown> = {}, client = new ClientLink()) => {
     const full = { model: 'g', messages: [], ...body };
     const req: RouteRequest = {
-      kind: 'chat', body: full, model: 'g', stream: false, requestId: 'r', client, principal: ANONYMOUS,
+      kind: 'chat',
+      body: full,
+      model: 'g',
+      stream: false,
+      requestId: 'r',
+      client,
+      principal: ANONYMOUS,
     };
     return dispatch(deps, req);
   };
@@ -122,7 +128,10 @@ describe('strategies choose from the state', () => {
 describe('what the router skips', () => {
   it('deployments cooling down or at their rpm/tpm limit', async () => {
     const r = await router([dep('g', 'a'), dep('g', 'b', { rpm: 5 }), dep('g', 'c', { tpm: 100 }), dep('g', 'd')]);
-    r.state.loads.set('a', { cooldownUntil: Date.now() + 10_000 }).set('b', { requests: 5 }).set('c', { tokens: 100 });
+    r.state.loads
+      .set('a', { cooldownUntil: Date.now() + 10_000 })
+      .set('b', { requests: 5 })
+      .set('c', { tokens: 100 });
     expect(await picks(() => r.route())).toEqual(new Set(['d']));
   });
 

@@ -1,33 +1,48 @@
 import { describe, expect, it } from 'vitest';
 import type { ConfigWarning } from '../../src/config/litellm/load.js';
 import { litellmConfigSchema } from '../../src/config/litellm/schema.js';
-import { GatewayError } from '../../src/engine/errors.js';
 import type { Deployment, ModelGroup } from '../../src/engine/deployment.js';
-import { MemoryRouterState } from '../../src/engine/state/memory.js';
+import { GatewayError } from '../../src/engine/errors.js';
 import { newStats, recordFailure, retryAfterSeconds } from '../../src/engine/router/cooldown.js';
 import { fallbackChain } from '../../src/engine/router/fallbacks.js';
 import { catalogEntry, encodingFor } from '../../src/engine/router/model-catalog.js';
 import { countPromptTokens } from '../../src/engine/router/pre-call.js';
 import { retriesFor, retryDelayMs } from '../../src/engine/router/retry.js';
 import { readRouterSettings } from '../../src/engine/router/settings.js';
+import { MemoryRouterState } from '../../src/engine/state/memory.js';
 
 function settings(router: Record<string, unknown> = {}, litellm: Record<string, unknown> = {}) {
   const warnings: ConfigWarning[] = [];
   const cfg = litellmConfigSchema.parse({ router_settings: router, litellm_settings: litellm });
   return { s: readRouterSettings(cfg, warnings), warnings };
 }
-const err = (status: number, cls?: GatewayError['errorClass'], retryAfter?: string) => new GatewayError(status, { message: 'x', errorClass: cls, retryAfter });
+const err = (status: number, cls?: GatewayError['errorClass'], retryAfter?: string) =>
+  new GatewayError(status, { message: 'x', errorClass: cls, retryAfter });
 
 describe('router settings', () => {
   it('maps retry_policy names to error classes; router_settings beats litellm_settings', () => {
-    const { s, warnings } = settings({ retry_policy: { RateLimitErrorRetries: 5, BadRequestErrorRetries: 1, ContentPolicyViolationErrorRetries: 0, Bogus: 1 }, num_retries: 4 }, { num_retries: 9 });
+    const { s, warnings } = settings(
+      {
+        retry_policy: {
+          RateLimitErrorRetries: 5,
+          BadRequestErrorRetries: 1,
+          ContentPolicyViolationErrorRetries: 0,
+          Bogus: 1,
+        },
+        num_retries: 4,
+      },
+      { num_retries: 9 },
+    );
     expect(s.numRetries).toBe(4);
     expect(s.retryPolicy).toMatchObject({ rate_limit: 5, bad_request: 1, context_window: 1, content_policy: 0 });
     expect(warnings.map((w) => w.path)).toEqual(['router_settings.retry_policy.Bogus']);
   });
 
   it('reads fallbacks from either section and warns about an unknown strategy', () => {
-    const { s, warnings } = settings({ fallbacks: [{ a: ['b'] }], routing_strategy: 'fastest' }, { fallbacks: [{ a: ['z'] }, { c: ['d'] }], default_fallbacks: ['e'] });
+    const { s, warnings } = settings(
+      { fallbacks: [{ a: ['b'] }], routing_strategy: 'fastest' },
+      { fallbacks: [{ a: ['z'] }, { c: ['d'] }], default_fallbacks: ['e'] },
+    );
     expect(s.fallbacks.get('a')).toEqual(['b']);
     expect(s.fallbacks.get('c')).toEqual(['d']);
     expect(s.defaultFallbacks).toEqual(['e']);
@@ -36,7 +51,13 @@ describe('router settings', () => {
   });
 
   it('selects every routing strategy LiteLLM names, and its aliases, without a warning', () => {
-    const names = ['simple-shuffle', 'least-busy', 'latency-based-routing', 'usage-based-routing-v2', 'cost-based-routing'];
+    const names = [
+      'simple-shuffle',
+      'least-busy',
+      'latency-based-routing',
+      'usage-based-routing-v2',
+      'cost-based-routing',
+    ];
     for (const n of names) {
       const { s, warnings } = settings({ routing_strategy: n });
       expect([s.strategy.name, warnings]).toEqual([n, []]);
@@ -80,7 +101,11 @@ describe('retries', () => {
 
 describe('cooldowns', () => {
   it('cools down past allowed_fails in a minute, per-class policy first, 429 at once; request errors never count', () => {
-    const { s } = settings({ allowed_fails: 1, cooldown_time: 10, allowed_fails_policy: { TimeoutErrorAllowedFails: 3 } });
+    const { s } = settings({
+      allowed_fails: 1,
+      cooldown_time: 10,
+      allowed_fails_policy: { TimeoutErrorAllowedFails: 3 },
+    });
     const now = 1_000_000;
     const st = newStats();
     expect(recordFailure(s, st, 2, err(400), now)).toBe(false);
@@ -105,7 +130,10 @@ describe('cooldowns', () => {
 });
 
 describe('fallback chains', () => {
-  const { s } = settings({ fallbacks: [{ a: ['b'] }, { '*': ['star'] }], context_window_fallbacks: [{ a: ['big'] }] }, { default_fallbacks: ['dflt'] });
+  const { s } = settings(
+    { fallbacks: [{ a: ['b'] }, { '*': ['star'] }], context_window_fallbacks: [{ a: ['big'] }] },
+    { default_fallbacks: ['dflt'] },
+  );
   it('picks the list by error class and name', () => {
     expect(fallbackChain(s, ['a'], err(500), {}).map((t) => t.model)).toEqual(['b']);
     expect(fallbackChain(s, ['x'], err(503), {}).map((t) => t.model)).toEqual(['star']);
@@ -133,7 +161,11 @@ describe('catalog, tokens, usage', () => {
 
   it('counts prompt tokens with the BPE tokenizer', async () => {
     expect(await countPromptTokens('completion', { prompt: 'hello world' }, 'cl100k_base')).toBe(2);
-    const chat = await countPromptTokens('chat', { messages: [{ role: 'user', content: 'hello world' }] }, 'o200k_base');
+    const chat = await countPromptTokens(
+      'chat',
+      { messages: [{ role: 'user', content: 'hello world' }] },
+      'o200k_base',
+    );
     expect(chat).toBe(3 + 3 + 1 + 2); // priming + message overhead + role + text
   });
 

@@ -14,8 +14,13 @@ const rules = (router: Record<string, unknown> = {}) => {
 const a = { id: 'a' } as Deployment;
 const b = { id: 'b' } as Deployment;
 const group = { name: 'g', deployments: [a, b] } as unknown as ModelGroup;
-const settled = (over: Partial<SettledAttempt> = {}): SettledAttempt =>
-  ({ deployment: a, groupSize: 2, windowTokens: 0, latencyMs: -1, ...over });
+const settled = (over: Partial<SettledAttempt> = {}): SettledAttempt => ({
+  deployment: a,
+  groupSize: 2,
+  windowTokens: 0,
+  latencyMs: -1,
+  ...over,
+});
 const T = 60_000 * 100 + 1_000; // one second into a minute
 
 describe('the memory RouterState', () => {

@@ -12,7 +12,12 @@ describe('the engine child-process contract', () => {
     const args = engineChildArgs({ configFile: '/q/litellm_config.yaml', port: 0, portFile: '/q/engine.port.json' });
     expect(args.slice(0, 2)).toEqual(['proxy', 'start']);
     const flag = (f: string) => args[args.indexOf(f) + 1];
-    expect([flag('--config'), flag('--host'), flag('--port'), flag('--port-file')]).toEqual(['/q/litellm_config.yaml', '127.0.0.1', '0', '/q/engine.port.json']);
+    expect([flag('--config'), flag('--host'), flag('--port'), flag('--port-file')]).toEqual([
+      '/q/litellm_config.yaml',
+      '127.0.0.1',
+      '0',
+      '/q/engine.port.json',
+    ]);
     expect(args).toContain('--exit-with-parent');
   });
 

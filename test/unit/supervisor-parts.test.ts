@@ -2,13 +2,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { maskCommandLine } from '../../src/config/litellm/secrets.js';
 import type { ProxyPlan } from '../../src/config/plan.js';
-import { backoffMs, RestartTracker } from '../../src/supervisor/policy.js';
 import { validateQueueId } from '../../src/config/queue-id.js';
+import { backoffMs, RestartTracker } from '../../src/supervisor/policy.js';
 import { LineSplitter, RotatingLog, tailLines } from '../../src/supervisor/rotating-log.js';
 import { packageSpec } from '../../src/supervisor/worker-command.js';
 import { engineKey, gatewayEndpoint, PLACEHOLDER_KEY, workerEnv } from '../../src/supervisor/worker-env.js';
-import { maskCommandLine } from '../../src/config/litellm/secrets.js';
 
 const plan = (over: Partial<ProxyPlan> = {}): ProxyPlan => ({
   queueId: 'q1',
@@ -92,7 +92,11 @@ describe('restart policy', () => {
 
 describe('worker environment', () => {
   it('points every SDK at the local engine with the placeholder key when there is no master key', () => {
-    const env = workerEnv(plan({ model: 'mock', apiKey: 'kb-key' }), { base: 'http://127.0.0.1:4100', key: engineKey(plan()) }, { PATH: '/bin' });
+    const env = workerEnv(
+      plan({ model: 'mock', apiKey: 'kb-key' }),
+      { base: 'http://127.0.0.1:4100', key: engineKey(plan()) },
+      { PATH: '/bin' },
+    );
     expect(env).toMatchObject({
       PATH: '/bin',
       LITELLM_API_BASE: 'http://127.0.0.1:4100',
@@ -110,7 +114,9 @@ describe('worker environment', () => {
   });
 
   it("uses the config's master key, and no model override without a model", () => {
-    const p = plan({ config: { config: { general_settings: { master_key: 'sk-master-1' } } } as unknown as ProxyPlan['config'] });
+    const p = plan({
+      config: { config: { general_settings: { master_key: 'sk-master-1' } } } as unknown as ProxyPlan['config'],
+    });
     expect(engineKey(p)).toBe('sk-master-1');
     const env = workerEnv(p, { base: 'http://127.0.0.1:1', key: engineKey(p) }, { KUBIYA_MODEL_OVERRIDE: undefined });
     expect(env.OPENAI_API_KEY).toBe('sk-master-1');
@@ -126,14 +132,20 @@ describe('worker environment', () => {
   });
 
   it('masks secrets in recorded command lines', () => {
-    expect(maskCommandLine(['w', '--api-key', 'kb-secret', '--x=kb-secret'], ['kb-secret', undefined])).toEqual(['w', '--api-key', '***', '--x=***']);
+    expect(maskCommandLine(['w', '--api-key', 'kb-secret', '--x=kb-secret'], ['kb-secret', undefined])).toEqual([
+      'w',
+      '--api-key',
+      '***',
+      '--x=***',
+    ]);
   });
 });
 
 describe('queue ids and package specs', () => {
   it('accepts plain ids and rejects path tricks', () => {
     expect(validateQueueId('prod-queue_1.a')).toBe('prod-queue_1.a');
-    for (const bad of ['../x', 'a/b', '.hidden', 'a..b', '', 'x'.repeat(129), 'a b']) expect(() => validateQueueId(bad)).toThrow();
+    for (const bad of ['../x', 'a/b', '.hidden', 'a..b', '', 'x'.repeat(129), 'a b'])
+      expect(() => validateQueueId(bad)).toThrow();
   });
   it('installs from a wheel, a source, or a pinned version of the worker package', () => {
     expect(packageSpec({ localWheel: '/w/x.whl' })).toBe('/w/x.whl');

@@ -92,10 +92,17 @@ class CountingState extends MemoryRouterState {
 }
 
 const ANSWER = JSON.stringify({
-  id: 'x', object: 'chat.completion', created: 1, model: 'up-model',
+  id: 'x',
+  object: 'chat.completion',
+  created: 1,
+  model: 'up-model',
   choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }],
-  usage: { prompt_tokens: 4, completion_tokens: 2, total_tokens: 6,
-    completion_tokens_details: { reasoning_tokens: 1 } },
+  usage: {
+    prompt_tokens: 4,
+    completion_tokens: 2,
+    total_tokens: 6,
+    completion_tokens_details: { reasoning_tokens: 1 },
+  },
 });
 const sse = (o: unknown) => `data: ${JSON.stringify(o)}\n\n`;
 const CHUNK = { id: 'c', object: 'chat.completion.chunk', created: 1, model: 'up-model' };

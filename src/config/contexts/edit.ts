@@ -23,7 +23,9 @@ export interface ProxyPatch {
 /** A context name must be usable on a command line and in a file: no spaces, slashes or control characters. */
 export function checkContextName(name: string): void {
   if (!/^[A-Za-z0-9][A-Za-z0-9._@:-]*$/.test(name)) {
-    throw new UserError(`invalid context name "${name}": use letters, digits and . _ @ : - (starting with a letter or digit)`);
+    throw new UserError(
+      `invalid context name "${name}": use letters, digits and . _ @ : - (starting with a letter or digit)`,
+    );
   }
 }
 

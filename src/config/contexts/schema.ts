@@ -73,7 +73,9 @@ export function contextsFromData(data: KubiyaConfigData): KubiyaContext[] {
       organization: c.organization,
       user: c.user,
       token: c.user ? tokens.get(c.user) : undefined,
-      litellmProxy: p ? { enabled: p.enabled, configFile: p['config-file'], configJson: p['config-json'], model: p.model } : undefined,
+      litellmProxy: p
+        ? { enabled: p.enabled, configFile: p['config-file'], configJson: p['config-json'], model: p.model }
+        : undefined,
       workerCommand: c['worker-command'],
       llmGatewayUrl: c['llm-gateway-url'],
     };

@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { Document, LineCounter, isMap, isNode, isSeq, parseDocument, type YAMLMap, type YAMLSeq } from 'yaml';
+import { Document, isMap, isNode, isSeq, LineCounter, parseDocument, type YAMLMap, type YAMLSeq } from 'yaml';
 import { ConfigError, UserError } from '../../errors.js';
-import { expandHome, kubiyaDir } from '../../util/paths.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
+import { expandHome, kubiyaDir } from '../../util/paths.js';
 import { formatPath } from '../litellm/load.js';
-import { contextsFromData, kubiyaConfigSchema, type KubiyaContext } from './schema.js';
+import { contextsFromData, type KubiyaContext, kubiyaConfigSchema } from './schema.js';
 
 /** `$KUBIYA_CONFIG` or `~/.kubiya/config`. */
 export function kubiyaConfigPath(env: NodeJS.ProcessEnv = process.env): string {
@@ -42,14 +42,21 @@ export class KubiyaConfigFile {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return new KubiyaConfigFile(file, false, emptyDoc());
-      throw new ConfigError(file, '', `cannot read the kubiya config: ${code === 'EACCES' ? 'permission denied' : (e as Error).message}`);
+      throw new ConfigError(
+        file,
+        '',
+        `cannot read the kubiya config: ${code === 'EACCES' ? 'permission denied' : (e as Error).message}`,
+      );
     }
     const lc = new LineCounter();
     const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
     if (doc.errors.length > 0) {
       const err = doc.errors[0];
       const pos = lc.linePos(err.pos[0]);
-      throw new ConfigError(file, '', `YAML syntax error: ${err.message.split('\n')[0]}`, { line: pos.line, column: pos.col });
+      throw new ConfigError(file, '', `YAML syntax error: ${err.message.split('\n')[0]}`, {
+        line: pos.line,
+        column: pos.col,
+      });
     }
     if (doc.contents === null) return new KubiyaConfigFile(file, true, emptyDoc());
     const data = doc.toJS();
@@ -136,7 +143,10 @@ export function loadKubiyaConfig(file?: string): KubiyaConfigFile {
  * The context in effect for this invocation (honours `KUBIYA_CONTEXT`), or undefined when none is set.
  * A `KUBIYA_CONTEXT` naming a context that does not exist is an error.
  */
-export function currentContext(cfg: KubiyaConfigFile = loadKubiyaConfig(), env: NodeJS.ProcessEnv = process.env): KubiyaContext | undefined {
+export function currentContext(
+  cfg: KubiyaConfigFile = loadKubiyaConfig(),
+  env: NodeJS.ProcessEnv = process.env,
+): KubiyaContext | undefined {
   const eff = cfg.effectiveName(env);
   if (!eff.name) return undefined;
   const c = cfg.get(eff.name);
@@ -148,11 +158,15 @@ export function currentContext(cfg: KubiyaConfigFile = loadKubiyaConfig(), env: 
 }
 
 function unknownContext(name: string, cfg: KubiyaConfigFile, prefix = 'no context named'): UserError {
-  const lead = prefix === 'no context named' ? `no context named "${name}"` : `${prefix} "${name}", which is not a context`;
+  const lead =
+    prefix === 'no context named' ? `no context named "${name}"` : `${prefix} "${name}", which is not a context`;
   const list = cfg.contexts.map((c) => c.name);
-  return new UserError(`${lead} in ${cfg.path}; ${list.length ? `contexts: ${list.join(', ')}` : 'there are no contexts yet'}`, {
-    hint: list.length ? undefined : 'Create one with: kubiya config set-context NAME --api-url URL --token KEY',
-  });
+  return new UserError(
+    `${lead} in ${cfg.path}; ${list.length ? `contexts: ${list.join(', ')}` : 'there are no contexts yet'}`,
+    {
+      hint: list.length ? undefined : 'Create one with: kubiya config set-context NAME --api-url URL --token KEY',
+    },
+  );
 }
 
 function names(cfg: KubiyaConfigFile): string {

@@ -1,9 +1,9 @@
 import type { z } from 'zod';
 import { ConfigError } from '../../errors.js';
 import { didYouMean } from '../../util/did-you-mean.js';
-import { parseSource, sourceLabel, type ConfigSource, type Parsed } from './parse.js';
 import * as K from './keys.js';
-import { litellmConfigSchema, type LiteLLMConfig } from './schema.js';
+import { type ConfigSource, type Parsed, parseSource, sourceLabel } from './parse.js';
+import { type LiteLLMConfig, litellmConfigSchema } from './schema.js';
 import { isSecretKey, resolveSecretRefs, secretRefName } from './secrets.js';
 
 export type { ConfigSource } from './parse.js';
@@ -42,7 +42,11 @@ export function loadLiteLLMConfig(source: ConfigSource, opts: LoadOptions = {}):
     throw new ConfigError(label, '', 'the config is empty: expected a mapping with a model_list');
   }
   if (typeof value !== 'object' || Array.isArray(value)) {
-    throw new ConfigError(label, '', `expected a mapping at the top level (model_list, litellm_settings, ...), found ${describe(value)}`);
+    throw new ConfigError(
+      label,
+      '',
+      `expected a mapping at the top level (model_list, litellm_settings, ...), found ${describe(value)}`,
+    );
   }
   const raw = value as Record<string, unknown>;
   const warnings: ConfigWarning[] = [];
@@ -50,9 +54,14 @@ export function loadLiteLLMConfig(source: ConfigSource, opts: LoadOptions = {}):
 
   checkKeys(work, '', K.TOP_LEVEL, warnings);
   for (const section of ['litellm_settings', 'router_settings', 'general_settings'] as const) {
-    const set = { litellm_settings: K.LITELLM_SETTINGS, router_settings: K.ROUTER_SETTINGS, general_settings: K.GENERAL_SETTINGS }[section];
+    const set = {
+      litellm_settings: K.LITELLM_SETTINGS,
+      router_settings: K.ROUTER_SETTINGS,
+      general_settings: K.GENERAL_SETTINGS,
+    }[section];
     const v = work[section];
-    if (v === null) delete work[section]; // an empty `section:` in YAML
+    if (v === null)
+      delete work[section]; // an empty `section:` in YAML
     else if (isMap(v)) checkKeys(v, section, set, warnings);
   }
   if (work.model_list === null) work.model_list = [];
@@ -72,14 +81,25 @@ export function loadLiteLLMConfig(source: ConfigSource, opts: LoadOptions = {}):
     }
   }
   const env = { ...baseEnv, ...environment };
-  const secretValues = new Set<string>(Object.entries(environment).filter(([k]) => isSecretKey(k)).map(([, v]) => v));
+  const secretValues = new Set<string>(
+    Object.entries(environment)
+      .filter(([k]) => isSecretKey(k))
+      .map(([, v]) => v),
+  );
   const unset = new Map<string, string>();
   const refs = { env, warnings, secrets: secretValues, label, unset };
   const resolvedTree = resolveSecretRefs(work, '', refs) as Record<string, unknown>;
   delete resolvedTree.environment_variables;
 
   const result = litellmConfigSchema.safeParse(resolvedTree);
-  if (!result.success) throw zodToConfigError(result.error, { label, tree: resolvedTree, lineOf: parsed.lineOf, unset, secrets: secretValues });
+  if (!result.success)
+    throw zodToConfigError(result.error, {
+      label,
+      tree: resolvedTree,
+      lineOf: parsed.lineOf,
+      unset,
+      secrets: secretValues,
+    });
   result.data.environment_variables = environment;
   return { source: label, raw, config: result.data, warnings, secretValues: [...secretValues], environment };
 }
@@ -95,12 +115,16 @@ function checkModelList(list: unknown[], warnings: ConfigWarning[]): unknown[] {
     checkKeys(entry, p, { supported: [...K.MODEL_ENTRY.supported, 'rpm', 'tpm'], later: [] }, warnings);
     const params = entry.litellm_params;
     if (params === undefined || params === null) {
-      warnings.push({ path: `${p}.litellm_params`, message: `missing, so model "${String(entry.model_name ?? '?')}" is not served (expected litellm_params.model, e.g. openai/gpt-4o)` });
+      warnings.push({
+        path: `${p}.litellm_params`,
+        message: `missing, so model "${String(entry.model_name ?? '?')}" is not served (expected litellm_params.model, e.g. openai/gpt-4o)`,
+      });
       return;
     }
     if (isMap(params)) {
       // LiteLLM also takes rpm/tpm beside litellm_params; they belong inside it.
-      for (const k of ['rpm', 'tpm'] as const) if (entry[k] !== undefined && params[k] === undefined) params[k] = entry[k];
+      for (const k of ['rpm', 'tpm'] as const)
+        if (entry[k] !== undefined && params[k] === undefined) params[k] = entry[k];
       checkKeys(params, `${p}.litellm_params`, K.LITELLM_PARAMS, warnings, true);
     }
     if (isMap(entry.model_info)) checkKeys(entry.model_info, `${p}.model_info`, K.MODEL_INFO, warnings, true);
@@ -110,7 +134,13 @@ function checkModelList(list: unknown[], warnings: ConfigWarning[]): unknown[] {
 }
 
 /** Warn about keys that are unknown (with a suggestion) or known but not implemented yet. */
-function checkKeys(obj: Record<string, unknown>, at: string, set: K.KeySet, warnings: ConfigWarning[], quietUnknown = false) {
+function checkKeys(
+  obj: Record<string, unknown>,
+  at: string,
+  set: K.KeySet,
+  warnings: ConfigWarning[],
+  quietUnknown = false,
+) {
   for (const key of Object.keys(obj)) {
     if (set.supported.includes(key)) continue;
     const p = at ? `${at}.${key}` : key;
@@ -151,7 +181,10 @@ function zodToConfigError(err: z.ZodError, ctx: ErrorCtx): ConfigError {
   if (unsetVar && found === undefined) {
     problem = `required, but it refers to the environment variable ${unsetVar}, which is not set`;
   } else if (issue.code === 'invalid_type') {
-    problem = found === undefined ? `required: expected ${issue.expected}, found nothing${misspelling(ctx.tree, ipath)}` : `expected ${issue.expected}, found ${describe(found)}`;
+    problem =
+      found === undefined
+        ? `required: expected ${issue.expected}, found nothing${misspelling(ctx.tree, ipath)}`
+        : `expected ${issue.expected}, found ${describe(found)}`;
   } else if (found === undefined && issue.code === 'invalid_union') {
     problem = `required: expected a string, found nothing${misspelling(ctx.tree, ipath)}`; // model_name (string or number)
   } else if (issue.code === 'too_small') {
@@ -159,7 +192,8 @@ function zodToConfigError(err: z.ZodError, ctx: ErrorCtx): ConfigError {
   } else {
     problem = `${issue.message}${found === undefined ? '' : `, found ${describe(found)}`}`;
   }
-  const extra = err.issues.length > 1 ? ` (and ${err.issues.length - 1} more problem${err.issues.length > 2 ? 's' : ''})` : '';
+  const extra =
+    err.issues.length > 1 ? ` (and ${err.issues.length - 1} more problem${err.issues.length > 2 ? 's' : ''})` : '';
   const pos = ctx.lineOf?.(ipath);
   return new ConfigError(ctx.label, keyPath, problem + extra, pos ?? {});
 }
@@ -190,7 +224,8 @@ function valueAt(tree: unknown, p: (string | number)[]): unknown {
 function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
-  if (typeof v === 'object' && HIDDEN in v) return `a ${(v as Record<symbol, string>)[HIDDEN]} (not shown: it is a secret)`;
+  if (typeof v === 'object' && HIDDEN in v)
+    return `a ${(v as Record<symbol, string>)[HIDDEN]} (not shown: it is a secret)`;
   if (typeof v === 'object') return 'a mapping';
   if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v)}`;
   return `${typeof v} ${String(v)}`;

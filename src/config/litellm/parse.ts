@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import { type Document, isNode, LineCounter, parseDocument } from 'yaml';
 import { ConfigError } from '../../errors.js';
 import { expandHome } from '../../util/paths.js';
 
@@ -35,7 +35,14 @@ export function parseSource(source: ConfigSource): Parsed {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory, not a file' : String((e as Error).message);
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : code === 'EISDIR'
+            ? 'is a directory, not a file'
+            : String((e as Error).message);
     throw new ConfigError(label, '', `cannot read the config file: ${why}`);
   }
   return parseText(text, label, !file.toLowerCase().endsWith('.json'));
@@ -68,7 +75,10 @@ export function parseText(text: string, label: string, yamlFirst: boolean): Pars
   if (doc.errors.length > 0) {
     const err = doc.errors[0];
     const pos = lineCounter.linePos(err.pos[0]);
-    throw new ConfigError(label, '', `YAML syntax error: ${err.message.split('\n')[0]}`, { line: pos.line, column: pos.col });
+    throw new ConfigError(label, '', `YAML syntax error: ${err.message.split('\n')[0]}`, {
+      line: pos.line,
+      column: pos.col,
+    });
   }
   return { value: doc.toJS({ maxAliasCount: 1000 }), lineOf: (p) => yamlLineOf(doc, lineCounter, p) };
 }

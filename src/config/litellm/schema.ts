@@ -2,7 +2,8 @@ import { z } from 'zod';
 
 /** A string list or a single string (LiteLLM accepts both for `stop`, tags, ...). */
 /** Numbers may arrive as strings (from `os.environ/...` references or quoted YAML): accept "100" and "20_000". */
-const toNum = (v: unknown) => (typeof v === 'string' && /^\s*-?[\d_]+(\.\d+)?\s*$/.test(v) ? Number(v.replace(/_/g, '')) : v);
+const toNum = (v: unknown) =>
+  typeof v === 'string' && /^\s*-?[\d_]+(\.\d+)?\s*$/.test(v) ? Number(v.replace(/_/g, '')) : v;
 const num = z.preprocess(toNum, z.number());
 const int = z.preprocess(toNum, z.number().int());
 const positive = z.preprocess(toNum, z.number().positive());
@@ -92,7 +93,9 @@ export const litellmConfigSchema = z.looseObject({
   litellm_settings: litellmSettingsSchema.default({}),
   router_settings: routerSettingsSchema.default({}),
   general_settings: generalSettingsSchema.default({}),
-  environment_variables: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).default({}),
+  environment_variables: z
+    .record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String))
+    .default({}),
 });
 
 export type LiteLLMConfig = z.infer<typeof litellmConfigSchema>;

@@ -13,11 +13,15 @@ const isObject = (v: unknown): v is JsonObject => v !== null && typeof v === 'ob
 function sourceUrl(src: unknown, at: string): string {
   if (!isObject(src)) throw invalidRequest(`${at}.source: Field required`, at);
   if (src.type === 'base64') {
-    if (typeof src.data !== 'string' || typeof src.media_type !== 'string') throw invalidRequest(`${at}.source: base64 sources need media_type and data`, at);
+    if (typeof src.data !== 'string' || typeof src.media_type !== 'string')
+      throw invalidRequest(`${at}.source: base64 sources need media_type and data`, at);
     return `data:${src.media_type};base64,${src.data}`;
   }
   if (src.type === 'url' && typeof src.url === 'string') return src.url;
-  throw invalidRequest(`${at}.source.type: "${String(src.type)}" is not supported through this gateway (use base64 or url)`, at);
+  throw invalidRequest(
+    `${at}.source.type: "${String(src.type)}" is not supported through this gateway (use base64 or url)`,
+    at,
+  );
 }
 
 /** One user-side block (text, image, document) -> an OpenAI content part. */
@@ -32,13 +36,17 @@ function userPart(b: Block, at: string): JsonObject {
       const src = b.source;
       if (isObject(src) && src.type === 'text' && typeof src.data === 'string') return { type: 'text', text: src.data };
       const url = sourceUrl(src, at);
-      if (!url.startsWith('data:')) throw invalidRequest(`${at}.source: documents by URL are not supported through this gateway (send base64)`, at);
+      if (!url.startsWith('data:'))
+        throw invalidRequest(`${at}.source: documents by URL are not supported through this gateway (send base64)`, at);
       const file: JsonObject = { file_data: url };
       if (typeof b.title === 'string') file.filename = b.title;
       return { type: 'file', file };
     }
     default:
-      throw invalidRequest(`${at}.type: content block type "${String(b.type)}" is not supported through this gateway`, at);
+      throw invalidRequest(
+        `${at}.type: content block type "${String(b.type)}" is not supported through this gateway`,
+        at,
+      );
   }
 }
 
@@ -86,10 +94,14 @@ export function assistantMessage(blocks: unknown[], at: string): JsonObject {
       if (typeof b.text !== 'string') throw invalidRequest(`${bat}.text: Field required`, bat);
       text += b.text;
     } else if (b.type === 'tool_use') {
-      if (typeof b.id !== 'string' || typeof b.name !== 'string') throw invalidRequest(`${bat}: tool_use blocks need id and name`, bat);
+      if (typeof b.id !== 'string' || typeof b.name !== 'string')
+        throw invalidRequest(`${bat}: tool_use blocks need id and name`, bat);
       calls.push({ id: b.id, type: 'function', function: { name: b.name, arguments: JSON.stringify(b.input ?? {}) } });
     } else if (b.type !== 'thinking' && b.type !== 'redacted_thinking') {
-      throw invalidRequest(`${bat}.type: content block type "${String(b.type)}" is not supported in assistant turns through this gateway`, bat);
+      throw invalidRequest(
+        `${bat}.type: content block type "${String(b.type)}" is not supported in assistant turns through this gateway`,
+        bat,
+      );
     }
   });
   const msg: JsonObject = { role: 'assistant', content: text === '' && calls.length > 0 ? null : text };
@@ -103,7 +115,8 @@ export function systemText(system: unknown): string {
   if (!Array.isArray(system)) throw invalidRequest('system: expected a string or a list of text blocks', 'system');
   return system
     .map((b, k) => {
-      if (!isObject(b) || b.type !== 'text' || typeof b.text !== 'string') throw invalidRequest(`system.${k}: expected a text block`, 'system');
+      if (!isObject(b) || b.type !== 'text' || typeof b.text !== 'string')
+        throw invalidRequest(`system.${k}: expected a text block`, 'system');
       return b.text;
     })
     .join('\n');

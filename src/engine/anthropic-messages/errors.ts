@@ -1,5 +1,5 @@
+import { type ErrorClass, GatewayError } from '../errors.js';
 import type { ApiFormat } from '../http/response-writer.js';
-import { GatewayError, type ErrorClass } from '../errors.js';
 
 /** Anthropic's error `type` for each engine error class (what the @anthropic-ai/sdk and Claude clients read). */
 const ANTHROPIC_TYPE: Record<ErrorClass, string> = {
@@ -27,7 +27,10 @@ export interface AnthropicErrorBody {
 
 /** A GatewayError in Anthropic's error shape (the HTTP status stays the engine's). */
 export function anthropicError(err: GatewayError, requestId?: string): AnthropicErrorBody {
-  const body: AnthropicErrorBody = { type: 'error', error: { type: ANTHROPIC_TYPE[err.errorClass] ?? 'api_error', message: err.message } };
+  const body: AnthropicErrorBody = {
+    type: 'error',
+    error: { type: ANTHROPIC_TYPE[err.errorClass] ?? 'api_error', message: err.message },
+  };
   if (requestId) body.request_id = requestId;
   return body;
 }

@@ -1,9 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { EngineContext } from '../context.js';
-import { providersWith } from '../providers/registry.js';
 import { readJsonBody } from '../http/body.js';
-import type { ResponseWriter } from '../http/response-writer.js';
 import { sendJson } from '../http/respond.js';
+import type { ResponseWriter } from '../http/response-writer.js';
+import { providersWith } from '../providers/registry.js';
 import { dispatch } from '../router/dispatch.js';
 import { resolveModel, unknownModel } from '../router/resolve.js';
 import { estimateChatPromptTokens } from '../tokens.js';
@@ -28,7 +28,12 @@ function acceptsTopK(ctx: EngineContext, model: string): boolean {
  * stream) is translated back. The writer sends every error, auth included, in Anthropic's shape
  * (ANTHROPIC_FORMAT).
  */
-export async function handleMessages(route: string, ctx: EngineContext, req: IncomingMessage, w: ResponseWriter): Promise<void> {
+export async function handleMessages(
+  route: string,
+  ctx: EngineContext,
+  req: IncomingMessage,
+  w: ResponseWriter,
+): Promise<void> {
   const raw = (w.body = await readJsonBody(req, ctx.maxRequestBytes));
   if (route === '/messages/count_tokens') {
     const t = toOpenAIRequest(raw, { requireMaxTokens: false });

@@ -32,7 +32,11 @@ const isObject = (v: unknown): v is JsonObject => v !== null && typeof v === 'ob
 export function toOpenAIRequest(a: JsonObject, opts: TranslateOptions): TranslatedRequest {
   const model = a.model;
   if (typeof model !== 'string' || model === '') throw invalidRequest('model: Field required', 'model');
-  if (!Array.isArray(a.messages)) throw invalidRequest(a.messages === undefined ? 'messages: Field required' : 'messages: Input should be a valid list', 'messages');
+  if (!Array.isArray(a.messages))
+    throw invalidRequest(
+      a.messages === undefined ? 'messages: Field required' : 'messages: Input should be a valid list',
+      'messages',
+    );
   const mt = a.max_tokens;
   if (mt === undefined || mt === null) {
     if (opts.requireMaxTokens) throw invalidRequest('max_tokens: Field required', 'max_tokens');
@@ -48,10 +52,12 @@ export function toOpenAIRequest(a: JsonObject, opts: TranslateOptions): Translat
   a.messages.forEach((m, i) => {
     const at = `messages.${i}`;
     if (!isObject(m)) throw invalidRequest(`${at}: expected an object`, 'messages');
-    if (m.role !== 'user' && m.role !== 'assistant') throw invalidRequest(`${at}.role: Input should be 'user' or 'assistant'`, 'messages');
+    if (m.role !== 'user' && m.role !== 'assistant')
+      throw invalidRequest(`${at}.role: Input should be 'user' or 'assistant'`, 'messages');
     const c = m.content;
     if (typeof c === 'string') messages.push({ role: m.role, content: c });
-    else if (!Array.isArray(c)) throw invalidRequest(`${at}.content: expected a string or a list of content blocks`, 'messages');
+    else if (!Array.isArray(c))
+      throw invalidRequest(`${at}.content: expected a string or a list of content blocks`, 'messages');
     else if (m.role === 'assistant') messages.push(assistantMessage(c, `${at}.content`));
     else userMessages(c, `${at}.content`, messages);
   });
@@ -76,7 +82,8 @@ export function toOpenAIRequest(a: JsonObject, opts: TranslateOptions): Translat
 
 function stopList(v: unknown): string[] {
   if (v === undefined || v === null) return [];
-  if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) throw invalidRequest('stop_sequences: Input should be a list of strings', 'stop_sequences');
+  if (!Array.isArray(v) || v.some((s) => typeof s !== 'string'))
+    throw invalidRequest('stop_sequences: Input should be a list of strings', 'stop_sequences');
   return v as string[];
 }
 
@@ -87,11 +94,18 @@ function addTools(a: JsonObject, body: JsonObject): void {
   if (!Array.isArray(tools)) throw invalidRequest('tools: Input should be a valid list', 'tools');
   if (tools.length === 0) return;
   body.tools = tools.map((t, i) => {
-    if (!isObject(t) || typeof t.name !== 'string' || t.name === '') throw invalidRequest(`tools.${i}.name: Field required`, 'tools');
+    if (!isObject(t) || typeof t.name !== 'string' || t.name === '')
+      throw invalidRequest(`tools.${i}.name: Field required`, 'tools');
     if (t.input_schema === undefined && typeof t.type === 'string' && t.type !== 'custom') {
-      throw invalidRequest(`tools.${i}: server tool "${t.type}" is not supported through this gateway; define it as a custom tool with an input_schema`, 'tools');
+      throw invalidRequest(
+        `tools.${i}: server tool "${t.type}" is not supported through this gateway; define it as a custom tool with an input_schema`,
+        'tools',
+      );
     }
-    const fn: JsonObject = { name: t.name, parameters: isObject(t.input_schema) ? t.input_schema : { type: 'object', properties: {} } };
+    const fn: JsonObject = {
+      name: t.name,
+      parameters: isObject(t.input_schema) ? t.input_schema : { type: 'object', properties: {} },
+    };
     if (typeof t.description === 'string') fn.description = t.description;
     return { type: 'function', function: fn };
   });
@@ -99,9 +113,15 @@ function addTools(a: JsonObject, body: JsonObject): void {
   if (tc === undefined || tc === null) return;
   if (!isObject(tc)) throw invalidRequest('tool_choice: expected an object', 'tool_choice');
   switch (tc.type) {
-    case 'auto': body.tool_choice = 'auto'; break;
-    case 'any': body.tool_choice = 'required'; break;
-    case 'none': body.tool_choice = 'none'; break;
+    case 'auto':
+      body.tool_choice = 'auto';
+      break;
+    case 'any':
+      body.tool_choice = 'required';
+      break;
+    case 'none':
+      body.tool_choice = 'none';
+      break;
     case 'tool':
       if (typeof tc.name !== 'string') throw invalidRequest('tool_choice.name: Field required', 'tool_choice');
       body.tool_choice = { type: 'function', function: { name: tc.name } };

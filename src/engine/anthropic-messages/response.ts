@@ -2,8 +2,8 @@
  * An OpenAI-format chat completion -> an Anthropic Messages response (`type: "message"`).
  */
 import { randomBytes } from 'node:crypto';
-import type { JsonObject, OpenAIResponse } from '../wire.js';
 import { contentText } from '../tokens.js';
+import type { JsonObject, OpenAIResponse } from '../wire.js';
 
 /** Anthropic's usage object. `input_tokens` excludes cache reads, as Anthropic counts them. */
 export interface AnthropicUsage {
@@ -37,7 +37,12 @@ export function anthropicUsage(u: unknown): AnthropicUsage {
  * A stop sequence is known from the upstream's `stop_reason` (vLLM and some adapters name the matched
  * string) or from the text ending with one; otherwise a plain stop is `end_turn`.
  */
-export function stopReason(finish: unknown, matched: unknown, tail: string, stops: string[]): { stop_reason: string; stop_sequence: string | null } {
+export function stopReason(
+  finish: unknown,
+  matched: unknown,
+  tail: string,
+  stops: string[],
+): { stop_reason: string; stop_sequence: string | null } {
   switch (finish) {
     case 'length':
       return { stop_reason: 'max_tokens', stop_sequence: null };
@@ -48,7 +53,8 @@ export function stopReason(finish: unknown, matched: unknown, tail: string, stop
       return { stop_reason: 'refusal', stop_sequence: null };
   }
   if (stops.length > 0) {
-    if (typeof matched === 'string' && stops.includes(matched)) return { stop_reason: 'stop_sequence', stop_sequence: matched };
+    if (typeof matched === 'string' && stops.includes(matched))
+      return { stop_reason: 'stop_sequence', stop_sequence: matched };
     const hit = stops.find((s) => s !== '' && tail.endsWith(s));
     if (hit !== undefined) return { stop_reason: 'stop_sequence', stop_sequence: hit };
   }
@@ -78,7 +84,12 @@ export function toAnthropicMessage(r: OpenAIResponse, model: string, stops: stri
   const calls = Array.isArray(msg.tool_calls) ? (msg.tool_calls as JsonObject[]) : [];
   for (const tc of calls) {
     const fn = (tc.function ?? {}) as JsonObject;
-    content.push({ type: 'tool_use', id: typeof tc.id === 'string' ? tc.id : `toolu_${randomBytes(12).toString('base64url')}`, name: String(fn.name ?? ''), input: parseArguments(fn.arguments) });
+    content.push({
+      type: 'tool_use',
+      id: typeof tc.id === 'string' ? tc.id : `toolu_${randomBytes(12).toString('base64url')}`,
+      name: String(fn.name ?? ''),
+      input: parseArguments(fn.arguments),
+    });
   }
   const finish = calls.length > 0 && choice.finish_reason === 'stop' ? 'tool_calls' : choice.finish_reason;
   return {

@@ -5,8 +5,8 @@
  * message_delta (stop_reason, usage) and message_stop.
  */
 import { randomBytes } from 'node:crypto';
-import type { JsonObject, OpenAIChunk } from '../wire.js';
 import { estimateTokens } from '../tokens.js';
+import type { JsonObject, OpenAIChunk } from '../wire.js';
 import { anthropicUsage, messageId, stopReason } from './response.js';
 
 /** One SSE frame with Anthropic's `event:` line. */
@@ -35,14 +35,32 @@ export class AnthropicStreamTranslator {
    * @param inputEstimate estimated prompt tokens for message_start (the upstream's count, when it
    *   reports one, follows in message_delta)
    */
-  constructor(private readonly model: string, private readonly stops: string[], private readonly inputEstimate: number) {
+  constructor(
+    private readonly model: string,
+    private readonly stops: string[],
+    private readonly inputEstimate: number,
+  ) {
     this.tailMax = stops.reduce((m, s) => Math.max(m, s.length), 0);
   }
 
   /** message_start (empty content, estimated input tokens) and a ping. */
   start(): string {
-    const usage = { input_tokens: this.inputEstimate, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
-    const message = { id: this.id, type: 'message', role: 'assistant', model: this.model, content: [], stop_reason: null, stop_sequence: null, usage };
+    const usage = {
+      input_tokens: this.inputEstimate,
+      output_tokens: 0,
+      cache_creation_input_tokens: 0,
+      cache_read_input_tokens: 0,
+    };
+    const message = {
+      id: this.id,
+      type: 'message',
+      role: 'assistant',
+      model: this.model,
+      content: [],
+      stop_reason: null,
+      stop_sequence: null,
+      usage,
+    };
     return frame('message_start', { type: 'message_start', message }) + frame('ping', { type: 'ping' });
   }
 
@@ -73,7 +91,8 @@ export class AnthropicStreamTranslator {
   finish(): string {
     let out = this.close();
     const hadTools = this.toolBlocks.size > 0;
-    const finish = hadTools && (this.finishReason === 'stop' || this.finishReason === undefined) ? 'tool_calls' : this.finishReason;
+    const finish =
+      hadTools && (this.finishReason === 'stop' || this.finishReason === undefined) ? 'tool_calls' : this.finishReason;
     const delta = stopReason(finish, this.matchedStop, this.tail, this.stops);
     let usage: JsonObject;
     const reported = this.usage as JsonObject | undefined;
@@ -98,17 +117,33 @@ export class AnthropicStreamTranslator {
     if (this.open !== 'text') {
       out += this.close();
       this.open = 'text';
-      out += frame('content_block_start', { type: 'content_block_start', index: ++this.index, content_block: { type: 'text', text: '' } });
+      out += frame('content_block_start', {
+        type: 'content_block_start',
+        index: ++this.index,
+        content_block: { type: 'text', text: '' },
+      });
     }
     this.outputEstimate += estimateTokens(t);
     if (this.tailMax > 0) this.tail = (this.tail + t).slice(-this.tailMax);
-    return out + frame('content_block_delta', { type: 'content_block_delta', index: this.index, delta: { type: 'text_delta', text: t } });
+    return (
+      out +
+      frame('content_block_delta', {
+        type: 'content_block_delta',
+        index: this.index,
+        delta: { type: 'text_delta', text: t },
+      })
+    );
   }
 
   private tool(tc: JsonObject): string {
     let out = '';
     const fn = (tc.function ?? {}) as JsonObject;
-    const key = typeof tc.index === 'number' ? tc.index : typeof tc.id === 'string' ? this.toolBlocks.size : this.toolBlocks.size - 1;
+    const key =
+      typeof tc.index === 'number'
+        ? tc.index
+        : typeof tc.id === 'string'
+          ? this.toolBlocks.size
+          : this.toolBlocks.size - 1;
     let block = this.toolBlocks.get(key);
     if (block === undefined) {
       out += this.close();
@@ -116,11 +151,27 @@ export class AnthropicStreamTranslator {
       block = ++this.index;
       this.toolBlocks.set(key, block);
       const id = typeof tc.id === 'string' ? tc.id : `toolu_${randomBytes(12).toString('base64url')}`;
-      out += frame('content_block_start', { type: 'content_block_start', index: block, content_block: { type: 'tool_use', id, name: String(fn.name ?? ''), input: {} } });
+      out += frame('content_block_start', {
+        type: 'content_block_start',
+        index: block,
+        content_block: { type: 'tool_use', id, name: String(fn.name ?? ''), input: {} },
+      });
     }
-    const args = typeof fn.arguments === 'string' ? fn.arguments : fn.arguments && typeof fn.arguments === 'object' ? JSON.stringify(fn.arguments) : '';
+    const args =
+      typeof fn.arguments === 'string'
+        ? fn.arguments
+        : fn.arguments && typeof fn.arguments === 'object'
+          ? JSON.stringify(fn.arguments)
+          : '';
     if (args === '') return out;
     this.outputEstimate += estimateTokens(args);
-    return out + frame('content_block_delta', { type: 'content_block_delta', index: block, delta: { type: 'input_json_delta', partial_json: args } });
+    return (
+      out +
+      frame('content_block_delta', {
+        type: 'content_block_delta',
+        index: block,
+        delta: { type: 'input_json_delta', partial_json: args },
+      })
+    );
   }
 }

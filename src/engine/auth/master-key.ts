@@ -33,11 +33,19 @@ export class MasterKeyAuth implements Authenticator {
     if (!key) return ANONYMOUS;
     const presented = presentedKey(headers);
     if (presented === undefined) {
-      throw new GatewayError(401, { message: 'Authentication Error: no API key passed. Send "Authorization: Bearer <key>".', code: '401', errorClass: 'auth' });
+      throw new GatewayError(401, {
+        message: 'Authentication Error: no API key passed. Send "Authorization: Bearer <key>".',
+        code: '401',
+        errorClass: 'auth',
+      });
     }
     const b = Buffer.from(presented, 'utf8');
     if (b.length !== key.length || !timingSafeEqual(b, key)) {
-      throw new GatewayError(401, { message: 'Authentication Error: invalid proxy API key.', code: '401', errorClass: 'auth' });
+      throw new GatewayError(401, {
+        message: 'Authentication Error: invalid proxy API key.',
+        code: '401',
+        errorClass: 'auth',
+      });
     }
     return this.principal;
   }

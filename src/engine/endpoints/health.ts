@@ -1,8 +1,8 @@
-import type { EngineContext } from '../context.js';
-import { GatewayError } from '../errors.js';
 import { maskText } from '../../config/litellm/secrets.js';
-import { failureOf, type Exchange } from '../upstream/client.js';
+import type { EngineContext } from '../context.js';
 import type { Deployment } from '../deployment.js';
+import { GatewayError } from '../errors.js';
+import { type Exchange, failureOf } from '../upstream/client.js';
 
 const HEALTH_TIMEOUT_MS = 10_000;
 
@@ -26,7 +26,12 @@ export async function healthReport(ctx: EngineContext): Promise<Record<string, u
     if (err === undefined) healthy.push(e);
     else unhealthy.push({ ...e, error: maskText(err, ctx.secretValues) });
   }
-  return { healthy_endpoints: healthy, unhealthy_endpoints: unhealthy, healthy_count: healthy.length, unhealthy_count: unhealthy.length };
+  return {
+    healthy_endpoints: healthy,
+    unhealthy_endpoints: unhealthy,
+    healthy_count: healthy.length,
+    unhealthy_count: unhealthy.length,
+  };
 }
 
 async function checkOne(ctx: EngineContext, d: Deployment): Promise<string | undefined> {
@@ -46,7 +51,9 @@ async function checkOne(ctx: EngineContext, d: Deployment): Promise<string | und
     }
     ex = ctx.client.send(req, { headersTimeout: timeout, bodyTimeout: timeout, mode: 'whole', limit: 65536 });
     const res = await ex.whole!;
-    if (res.status >= 400) return d.adapter.mapError(d.state, { status: res.status, headers: res.headers, body: res.body.toString('utf8') }).message;
+    if (res.status >= 400)
+      return d.adapter.mapError(d.state, { status: res.status, headers: res.headers, body: res.body.toString('utf8') })
+        .message;
     return undefined;
   } catch (e) {
     return (e instanceof GatewayError ? e : failureOf(e, d.adapter.label, timedOut, timeout)).message;

@@ -2,7 +2,10 @@ import { maskSecrets } from '../../config/litellm/secrets.js';
 import type { RouteTable } from '../router/table.js';
 
 /** Bodies of GET /v1/models and /v1/model/info, computed once at start-up (the config cannot change). */
-export function staticBodies(table: RouteTable, secretValues: string[]): { models: string; modelsWithWildcards: string; modelInfo: string } {
+export function staticBodies(
+  table: RouteTable,
+  secretValues: string[],
+): { models: string; modelsWithWildcards: string; modelInfo: string } {
   const created = Math.floor(Date.now() / 1000);
   const entry = (id: string) => ({ id, object: 'model', created, owned_by: 'openai' });
   const names = [...table.groups.keys(), ...[...table.aliases].filter(([, a]) => !a.hidden).map(([k]) => k)];

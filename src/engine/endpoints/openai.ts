@@ -3,9 +3,9 @@ import type { EngineContext } from '../context.js';
 import { badRequest } from '../errors.js';
 import { readJsonBody } from '../http/body.js';
 import type { ResponseWriter, StreamFraming } from '../http/response-writer.js';
-import type { EndpointKind, JsonObject, OpenAIChunk } from '../wire.js';
 import { dispatch } from '../router/dispatch.js';
 import { contentText, estimateTokens } from '../tokens.js';
+import type { EndpointKind, JsonObject, OpenAIChunk } from '../wire.js';
 
 /** The field each endpoint cannot do without. */
 const REQUIRED: Record<EndpointKind, string> = { chat: 'messages', completion: 'prompt', embedding: 'input' };
@@ -14,25 +14,42 @@ const REQUIRED: Record<EndpointKind, string> = { chat: 'messages', completion: '
  * POST /v1/chat/completions, /v1/completions, /v1/embeddings: parse once, validate the few fields
  * routing needs, dispatch, then write JSON or SSE. Everything else is forwarded as the client sent it.
  */
-export async function handleOpenAI(kind: EndpointKind, ctx: EngineContext, req: IncomingMessage, w: ResponseWriter): Promise<void> {
+export async function handleOpenAI(
+  kind: EndpointKind,
+  ctx: EngineContext,
+  req: IncomingMessage,
+  w: ResponseWriter,
+): Promise<void> {
   const body = (w.body = await readJsonBody(req, ctx.maxRequestBytes));
   const model = body.model;
   if (typeof model !== 'string' || model === '') {
     const missing = model === undefined || model === null || model === '';
-    throw badRequest(missing ? 'Missing required parameter: "model".' : 'Invalid "model": expected a model name (a string).', 'model', missing ? 'missing_required_parameter' : 'invalid_type');
+    throw badRequest(
+      missing ? 'Missing required parameter: "model".' : 'Invalid "model": expected a model name (a string).',
+      'model',
+      missing ? 'missing_required_parameter' : 'invalid_type',
+    );
   }
   const need = REQUIRED[kind];
   const v = body[need];
   if (v === undefined || v === null || (kind === 'chat' && !Array.isArray(v))) {
     throw badRequest(
-      v === undefined || v === null ? `Missing required parameter: "${need}".` : `Invalid "${need}": expected a list of messages.`,
+      v === undefined || v === null
+        ? `Missing required parameter: "${need}".`
+        : `Invalid "${need}": expected a list of messages.`,
       need,
       v === undefined || v === null ? 'missing_required_parameter' : 'invalid_type',
     );
   }
-  if (kind === 'chat' && (v as unknown[]).length === 0) throw badRequest('Invalid "messages": expected at least one message, got an empty list.', 'messages', 'invalid_value');
+  if (kind === 'chat' && (v as unknown[]).length === 0)
+    throw badRequest(
+      'Invalid "messages": expected at least one message, got an empty list.',
+      'messages',
+      'invalid_value',
+    );
   const st = body.stream;
-  if (st !== undefined && st !== null && typeof st !== 'boolean') throw badRequest(`Invalid "stream": expected true or false, got ${JSON.stringify(st)}.`, 'stream', 'invalid_type');
+  if (st !== undefined && st !== null && typeof st !== 'boolean')
+    throw badRequest(`Invalid "stream": expected true or false, got ${JSON.stringify(st)}.`, 'stream', 'invalid_type');
   const stream = st === true && kind !== 'embedding';
   const outcome = await dispatch(ctx, w.route(kind, body, model, stream));
   if (outcome.type === 'json') return w.sendAnswer(outcome, outcome.raw ?? JSON.stringify(outcome.response));

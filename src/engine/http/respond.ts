@@ -2,7 +2,12 @@ import type { ServerResponse } from 'node:http';
 import type { GatewayError } from '../errors.js';
 
 /** Send a JSON body with the given headers (content-length computed once). */
-export function sendJson(res: ServerResponse, status: number, body: string | Buffer, headers: Record<string, string | number> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: string | Buffer,
+  headers: Record<string, string | number> = {},
+): void {
   headers['content-type'] = 'application/json';
   headers['content-length'] = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
   res.writeHead(status, headers);
@@ -10,7 +15,12 @@ export function sendJson(res: ServerResponse, status: number, body: string | Buf
 }
 
 /** Send a GatewayError (in OpenAI shape unless `body` says otherwise), with Retry-After when the upstream gave one. */
-export function sendError(res: ServerResponse, err: GatewayError, headers: Record<string, string | number> = {}, body?: string): void {
+export function sendError(
+  res: ServerResponse,
+  err: GatewayError,
+  headers: Record<string, string | number> = {},
+  body?: string,
+): void {
   if (res.headersSent) {
     res.destroy();
     return;

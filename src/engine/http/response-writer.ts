@@ -1,10 +1,10 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import { ANONYMOUS, endUserOf, forEndUser, principalFields, type Principal } from '../auth/principal.js';
+import { ANONYMOUS, endUserOf, forEndUser, type Principal, principalFields } from '../auth/principal.js';
 import type { EngineContext } from '../context.js';
-import { toGatewayError, type GatewayError } from '../errors.js';
+import { type GatewayError, toGatewayError } from '../errors.js';
 import { redactError } from '../observability/logger.js';
-import { settledEvent, type SettledSource } from '../observability/settled-event.js';
 import type { SettledEndpoint, SettledEvent } from '../observability/settled.js';
+import { type SettledSource, settledEvent } from '../observability/settled-event.js';
 import type { RouteRequest } from '../router/attempt.js';
 import type { RoutedOutcome } from '../router/dispatch.js';
 import type { AttemptResult } from '../upstream/result.js';
@@ -149,8 +149,7 @@ export class ResponseWriter implements SettledSource {
     const log = this.ctx.logger;
     if (err.errorClass === 'internal') {
       log.error(this.logFields({ error: e instanceof Error ? e.stack : String(e) }), 'internal error');
-    }
-    else if (this.ctx.debug) log.debug(this.logFields({ status: err.status, error: err.message }), 'request failed');
+    } else if (this.ctx.debug) log.debug(this.logFields({ status: err.status, error: err.message }), 'request failed');
     // after a failed answer (a header it cannot send): the error goes out with the first headers only
     const headers = this.outcome ? this.format.headers(this.requestId) : this.headers;
     if (!gone) sendError(res, err, headers, this.format.errorBody(err, this.requestId));

@@ -9,7 +9,8 @@ import v8 from 'node:v8';
  * setting it to 1 keeps it there. Call once, in the engine's own process (it changes a V8 flag).
  */
 export function capYoungGeneration(capBytes = 8 * 1024 * 1024): void {
-  const reached = () => (v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0) >= capBytes;
+  const reached = () =>
+    (v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0) >= capBytes;
   const freeze = () => v8.setFlagsFromString('--semi-space-growth-factor=1');
   if (reached()) {
     freeze();

@@ -1,10 +1,10 @@
+import { maskText } from '../../config/litellm/secrets.js';
 import { endUserOf, forEndUser, type Principal } from '../auth/principal.js';
 import type { Deployment } from '../deployment.js';
 import type { GatewayError } from '../errors.js';
 import type { RoutedOutcome } from '../router/dispatch.js';
-import { tokenUsage, type AttemptResult, type TokenUsage } from '../upstream/result.js';
+import { type AttemptResult, type TokenUsage, tokenUsage } from '../upstream/result.js';
 import type { JsonObject } from '../wire.js';
-import { maskText } from '../../config/litellm/secrets.js';
 import type { SettledEndpoint, SettledEvent } from './settled.js';
 
 /** What the response writer knows about one request when it settles (the writer itself, read-only). */

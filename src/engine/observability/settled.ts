@@ -57,7 +57,7 @@ export interface SettledEvent {
 export type SettledEndpoint = 'chat' | 'completion' | 'embedding' | 'messages';
 
 /** A subscriber; one that returns a promise is not awaited (a rejection is reported like a throw). */
-export type SettledSubscriber = (event: SettledEvent) => void | Promise<unknown>;
+export type SettledSubscriber = (event: SettledEvent) => undefined | Promise<unknown>;
 
 /**
  * Fan-out of settled events. `emit` only queues: subscribers run later in one batch per tick, off the

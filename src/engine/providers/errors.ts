@@ -1,8 +1,10 @@
-import { GatewayError, classOfStatus, type ErrorClass } from '../errors.js';
+import { classOfStatus, type ErrorClass, GatewayError } from '../errors.js';
 import type { UpstreamErrorInfo } from './types.js';
 
-const CONTEXT_WINDOW = /context[_ ]length[_ ]exceeded|maximum context length|context window|too many tokens|prompt is too long|input is too long|reduce the length/i;
-const CONTENT_POLICY = /content[_ ]policy|content management policy|content_filter|safety system|responsibleaipolicyviolation/i;
+const CONTEXT_WINDOW =
+  /context[_ ]length[_ ]exceeded|maximum context length|context window|too many tokens|prompt is too long|input is too long|reduce the length/i;
+const CONTENT_POLICY =
+  /content[_ ]policy|content management policy|content_filter|safety system|responsibleaipolicyviolation/i;
 
 /** What a provider said about an error, pulled out of its body. */
 export interface ProviderErrorDetail {
@@ -37,7 +39,8 @@ export function extractErrorDetail(body: string): ProviderErrorDetail {
       param: typeof eo.param === 'string' ? eo.param : null,
     };
   }
-  if (typeof o.message === 'string') return { message: o.message, type: typeof o.type === 'string' ? o.type : undefined };
+  if (typeof o.message === 'string')
+    return { message: o.message, type: typeof o.type === 'string' ? o.type : undefined };
   if (typeof o.detail === 'string') return { message: o.detail };
   return { message: JSON.stringify(o).slice(0, 500) };
 }
@@ -47,7 +50,11 @@ export function extractErrorDetail(body: string): ProviderErrorDetail {
  * the provider's code and message (context window, content policy), Retry-After kept for 429/503.
  * Adapters call it with their own label and, if their bodies differ, their own detail extractor.
  */
-export function mapHttpError(label: string, err: UpstreamErrorInfo, detail: ProviderErrorDetail = extractErrorDetail(err.body)): GatewayError {
+export function mapHttpError(
+  label: string,
+  err: UpstreamErrorInfo,
+  detail: ProviderErrorDetail = extractErrorDetail(err.body),
+): GatewayError {
   let status = err.status;
   let errorClass: ErrorClass = classOfStatus(status);
   const msg = detail.message ?? `HTTP ${status}`;
@@ -81,5 +88,10 @@ export function mapHttpError(label: string, err: UpstreamErrorInfo, detail: Prov
 
 /** 502 for an upstream that answered 2xx with something that is not what the wire format promises. */
 export function badUpstreamAnswer(label: string, what: string): GatewayError {
-  return new GatewayError(502, { message: `${label} returned ${what}`, errorClass: 'connection', code: 'bad_upstream_response', provider: label });
+  return new GatewayError(502, {
+    message: `${label} returned ${what}`,
+    errorClass: 'connection',
+    code: 'bad_upstream_response',
+    provider: label,
+  });
 }

@@ -10,7 +10,8 @@ export function str(v: unknown): string | undefined {
 /** A headers-like mapping with lower-cased names and string values (`extra_headers`, `headers`). */
 export function lowerKeys(v: unknown): Record<string, string> {
   const out: Record<string, string> = {};
-  if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) if (x != null) out[k.toLowerCase()] = String(x);
+  if (v && typeof v === 'object')
+    for (const [k, x] of Object.entries(v)) if (x != null) out[k.toLowerCase()] = String(x);
   return out;
 }
 

@@ -4,10 +4,18 @@
  * the HTTP client (one undici pool per origin), timeouts, aborts, routing and the client response.
  */
 import type { GatewayError } from '../errors.js';
-import type { EndpointKind, JsonObject, OpenAIChunk, OpenAIResponse, StreamDecoder, UpstreamRequest } from '../wire.js';
+import type { EndpointKind, JsonObject, OpenAIResponse, StreamDecoder, UpstreamRequest } from '../wire.js';
 import type { ProviderId } from './registry.js';
 
-export type { EndpointKind, JsonObject, OpenAIChunk, OpenAIResponse, StreamDecoder, Usage, UpstreamRequest } from '../wire.js';
+export type {
+  EndpointKind,
+  JsonObject,
+  OpenAIChunk,
+  OpenAIResponse,
+  StreamDecoder,
+  UpstreamRequest,
+  Usage,
+} from '../wire.js';
 export { ENDPOINT_KINDS } from '../wire.js';
 
 // ids come from the provider folders' facts: one folder plus one line in registry.ts per provider

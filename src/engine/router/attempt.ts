@@ -2,11 +2,12 @@
  * The attempt seam as the router sees it: what it hands an attempt (the request), what it gets back
  * (the outcome), and the runner it calls (upstream/attempt.ts in production, fakes in unit tests).
  */
-import type { ClientLink } from '../http/client-link.js';
-import type { EndpointKind, JsonObject, OpenAIChunk, OpenAIResponse } from '../wire.js';
+
 import type { Principal } from '../auth/principal.js';
-import type { AttemptResult } from '../upstream/result.js';
 import type { Deployment, ModelGroup } from '../deployment.js';
+import type { ClientLink } from '../http/client-link.js';
+import type { AttemptResult } from '../upstream/result.js';
+import type { EndpointKind, JsonObject, OpenAIChunk, OpenAIResponse } from '../wire.js';
 import type { RouterDeps } from './dispatch.js';
 
 /** A request as the router sees it (the client's body is parsed once, never copied on the way in). */
@@ -43,5 +44,9 @@ export type Outcome =
  * (RouterState bookkeeping, `req.attempts`), a stream when it ends.
  */
 export type AttemptRunner = (
-  deps: RouterDeps, dep: Deployment, group: ModelGroup, req: RouteRequest, captures: string[] | undefined,
+  deps: RouterDeps,
+  dep: Deployment,
+  group: ModelGroup,
+  req: RouteRequest,
+  captures: string[] | undefined,
 ) => Promise<Outcome>;

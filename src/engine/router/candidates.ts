@@ -1,5 +1,5 @@
-import { GatewayError } from '../errors.js';
 import type { Deployment, ModelGroup } from '../deployment.js';
+import { GatewayError } from '../errors.js';
 import type { StateView } from '../state/router-state.js';
 import type { RouteTable } from './table.js';
 
@@ -46,7 +46,11 @@ function byTags(table: RouteTable, list: Deployment[], tags: readonly string[] |
  * the group's own array (no allocation) when nothing is filtered out, which is the common case.
  */
 export function available(
-  table: RouteTable, group: ModelGroup, view: StateView, f: RequestFilter, why?: Exclusions,
+  table: RouteTable,
+  group: ModelGroup,
+  view: StateView,
+  f: RequestFilter,
+  why?: Exclusions,
 ): Deployment[] {
   const all = group.deployments;
   let base = all;
@@ -96,7 +100,12 @@ export function noExclusions(): Exclusions {
 export function noDeployment(group: ModelGroup, why: Exclusions, promptTokens?: number): GatewayError {
   if (why.cooling + why.limited > 0) {
     const s = Math.max(1, Math.ceil(why.soonestMs / 1000));
-    const what = [why.cooling && `${why.cooling} cooling down after failures`, why.limited && `${why.limited} at their rpm/tpm limit`].filter(Boolean).join(', ');
+    const what = [
+      why.cooling && `${why.cooling} cooling down after failures`,
+      why.limited && `${why.limited} at their rpm/tpm limit`,
+    ]
+      .filter(Boolean)
+      .join(', ');
     return new GatewayError(429, {
       message: `No deployment of model group "${group.name}" can take the request now (${what}). Try again in ${s}s.`,
       code: 'no_deployments_available',

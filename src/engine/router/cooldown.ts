@@ -23,7 +23,16 @@ export function newStats(): DeploymentStats {
 }
 
 /** Failures that say something about the deployment (not about the request). Only these count toward a cooldown. */
-const DEPLOYMENT_FAULTS: ReadonlySet<ErrorClass> = new Set(['auth', 'permission', 'not_found', 'rate_limit', 'upstream', 'connection', 'overloaded', 'timeout']);
+const DEPLOYMENT_FAULTS: ReadonlySet<ErrorClass> = new Set([
+  'auth',
+  'permission',
+  'not_found',
+  'rate_limit',
+  'upstream',
+  'connection',
+  'overloaded',
+  'timeout',
+]);
 
 /** A Retry-After above this is not trusted for a cooldown (seconds). */
 const MAX_RETRY_AFTER_S = 300;
@@ -43,7 +52,13 @@ export function retryAfterSeconds(v: string | undefined, now = Date.now()): numb
  * The only deployment of a group is never cooled down (LiteLLM does the same): there is nothing to route to
  * instead, and its retries would all be refused. Returns true when the deployment went into cooldown.
  */
-export function recordFailure(s: RouterSettings, stats: DeploymentStats, groupSize: number, err: GatewayError, now: number): boolean {
+export function recordFailure(
+  s: RouterSettings,
+  stats: DeploymentStats,
+  groupSize: number,
+  err: GatewayError,
+  now: number,
+): boolean {
   const cls = err.errorClass;
   if (!DEPLOYMENT_FAULTS.has(cls) || s.disableCooldowns || groupSize <= 1) return false;
   const minute = Math.floor(now / 60_000);

@@ -1,15 +1,15 @@
+import type { Deployment, ModelGroup } from '../deployment.js';
 import { GatewayError, toGatewayError } from '../errors.js';
-import type { JsonObject } from '../wire.js';
-import type { UpstreamClient } from '../upstream/client.js';
-import { runAttempt } from '../upstream/attempt.js';
 import type { RouterState, StateView } from '../state/router-state.js';
+import { runAttempt } from '../upstream/attempt.js';
+import type { UpstreamClient } from '../upstream/client.js';
+import type { JsonObject } from '../wire.js';
 import type { AttemptRunner, Outcome, RouteRequest } from './attempt.js';
 import { available, noDeployment, noExclusions, type RequestFilter } from './candidates.js';
 import { fallbackChain } from './fallbacks.js';
 import { countPromptTokens } from './pre-call.js';
-import { resolveModel, unknownModel, type Resolved } from './resolve.js';
+import { type Resolved, resolveModel, unknownModel } from './resolve.js';
 import { retriesFor, retryDelayMs, sleep } from './retry.js';
-import type { Deployment, ModelGroup } from '../deployment.js';
 import type { RouteTable } from './table.js';
 
 /** What the router works with (an EngineContext is one). */
@@ -92,12 +92,22 @@ export async function dispatch(deps: RouterDeps, req: RouteRequest): Promise<Rou
 /** Tags of a request: body `tags`, else `metadata.tags`. */
 function requestTags(body: JsonObject): string[] | undefined {
   const meta = body.metadata as JsonObject | undefined;
-  const t = Array.isArray(body.tags) ? body.tags : meta && typeof meta === 'object' && Array.isArray(meta.tags) ? meta.tags : undefined;
+  const t = Array.isArray(body.tags)
+    ? body.tags
+    : meta && typeof meta === 'object' && Array.isArray(meta.tags)
+      ? meta.tags
+      : undefined;
   return t?.filter((x): x is string => typeof x === 'string');
 }
 
 /** Retries within one group. Throws the last failure (or why nothing could be tried). */
-async function runGroup(deps: RouterDeps, resolved: Resolved, req: RouteRequest, plan: Plan, mockFail: boolean): Promise<RoutedOutcome> {
+async function runGroup(
+  deps: RouterDeps,
+  resolved: Resolved,
+  req: RouteRequest,
+  plan: Plan,
+  mockFail: boolean,
+): Promise<RoutedOutcome> {
   const table = deps.table;
   const s = table.settings;
   const group = resolved.group;
@@ -122,7 +132,12 @@ async function runGroup(deps: RouterDeps, resolved: Resolved, req: RouteRequest,
     }
     const dep = s.strategy.choose(list, group, view);
     try {
-      if (mockFail) throw new GatewayError(500, { message: 'mock_testing_fallbacks: this model group fails on purpose', errorClass: 'upstream', provider: 'mock' });
+      if (mockFail)
+        throw new GatewayError(500, {
+          message: 'mock_testing_fallbacks: this model group fails on purpose',
+          errorClass: 'upstream',
+          provider: 'mock',
+        });
       // the attempt settles itself: in flight, usage, latency and the failure count (cooldowns) are done
       const out: RoutedOutcome = await (deps.attempt ?? runAttempt)(deps, dep, group, req, resolved.captures);
       out.attemptedRetries = n;
@@ -152,12 +167,36 @@ function readState(state: RouterState, group: ModelGroup, f: RequestFilter): Sta
 }
 
 /** The error the client gets when every try failed: the last failure, or a 429 with the soonest comeback. */
-function finalError(last: GatewayError, first: GatewayError, group: string, fallbacks: number, plan: Plan): GatewayError {
+function finalError(
+  last: GatewayError,
+  first: GatewayError,
+  group: string,
+  fallbacks: number,
+  plan: Plan,
+): GatewayError {
   let e = last;
-  if (e.errorClass === 'rate_limit' && e.code === 'no_deployments_available' && plan.soonestS !== undefined && String(plan.soonestS) !== e.retryAfter) {
-    e = new GatewayError(429, { message: e.message, code: e.code, errorClass: 'rate_limit', retryAfter: String(plan.soonestS) });
+  if (
+    e.errorClass === 'rate_limit' &&
+    e.code === 'no_deployments_available' &&
+    plan.soonestS !== undefined &&
+    String(plan.soonestS) !== e.retryAfter
+  ) {
+    e = new GatewayError(429, {
+      message: e.message,
+      code: e.code,
+      errorClass: 'rate_limit',
+      retryAfter: String(plan.soonestS),
+    });
   }
   if (fallbacks === 0) return e;
   const note = ` (model group "${group}" failed with: ${first.message}; ${fallbacks} fallback${fallbacks === 1 ? '' : 's'} tried)`;
-  return new GatewayError(e.status, { message: e.message + note, type: e.type, code: e.code, param: e.param, errorClass: e.errorClass, retryAfter: e.retryAfter, provider: e.provider });
+  return new GatewayError(e.status, {
+    message: e.message + note,
+    type: e.type,
+    code: e.code,
+    param: e.param,
+    errorClass: e.errorClass,
+    retryAfter: e.retryAfter,
+    provider: e.provider,
+  });
 }

@@ -45,7 +45,12 @@ function fromConfig(m: Map<string, string[]>, names: readonly string[]): Fallbac
  * entry for the group, else its `*` entry, else `default_fallbacks`). A bad request has no fallbacks:
  * it would fail the same way anywhere. `disable_fallbacks: true` in the body turns them all off.
  */
-export function fallbackChain(s: RouterSettings, names: readonly string[], err: GatewayError, body: JsonObject): FallbackTarget[] {
+export function fallbackChain(
+  s: RouterSettings,
+  names: readonly string[],
+  err: GatewayError,
+  body: JsonObject,
+): FallbackTarget[] {
   if (body.disable_fallbacks === true) return [];
   switch (err.errorClass) {
     case 'context_window':
@@ -57,6 +62,11 @@ export function fallbackChain(s: RouterSettings, names: readonly string[], err: 
     case 'internal':
       return [];
     default:
-      return fromBody(body.fallbacks, names) ?? fromConfig(s.fallbacks, names) ?? fromConfig(s.fallbacks, ['*']) ?? s.defaultFallbacks.map((model) => ({ model }));
+      return (
+        fromBody(body.fallbacks, names) ??
+        fromConfig(s.fallbacks, names) ??
+        fromConfig(s.fallbacks, ['*']) ??
+        s.defaultFallbacks.map((model) => ({ model }))
+      );
   }
 }

@@ -25,9 +25,9 @@ const T: Record<string, [number, number, number]> = {
   'gpt-4': [8_192, 30 * M, 60 * M],
   'gpt-3.5-turbo': [16_385, 0.5 * M, 1.5 * M],
   'o1-mini': [128_000, 1.1 * M, 4.4 * M],
-  'o1': [200_000, 15 * M, 60 * M],
+  o1: [200_000, 15 * M, 60 * M],
   'o3-mini': [200_000, 1.1 * M, 4.4 * M],
-  'o3': [200_000, 2 * M, 8 * M],
+  o3: [200_000, 2 * M, 8 * M],
   'o4-mini': [200_000, 1.1 * M, 4.4 * M],
   'text-embedding-3-small': [8_191, 0.02 * M, 0],
   'text-embedding-3-large': [8_191, 0.13 * M, 0],
@@ -54,7 +54,10 @@ const KEYS = Object.keys(T).sort((a, b) => b.length - a.length);
 
 /** The entry for an upstream model name (`gpt-4o-2024-08-06`, `us.anthropic.claude-3-5-sonnet-...`), if known. */
 export function catalogEntry(model: string): CatalogEntry | undefined {
-  const name = model.slice(model.lastIndexOf('/') + 1).replace(/^(?:(?:us|eu|apac)\.)?(?:anthropic|meta|mistral)\./, '').toLowerCase();
+  const name = model
+    .slice(model.lastIndexOf('/') + 1)
+    .replace(/^(?:(?:us|eu|apac)\.)?(?:anthropic|meta|mistral)\./, '')
+    .toLowerCase();
   for (const k of KEYS) {
     if (name === k || (name.startsWith(k) && /[-@:.]/.test(name.charAt(k.length)))) {
       const [maxInputTokens, inputCost, outputCost] = T[k];

@@ -1,6 +1,6 @@
 import type { Tiktoken } from 'js-tiktoken/lite';
-import type { EndpointKind, JsonObject } from '../wire.js';
 import { contentText } from '../tokens.js';
+import type { EndpointKind, JsonObject } from '../wire.js';
 
 type EncodingName = 'o200k_base' | 'cl100k_base';
 const loading = new Map<EncodingName, Promise<Tiktoken>>();
@@ -11,7 +11,10 @@ function encoder(name: EncodingName): Promise<Tiktoken> {
   if (!p) {
     p = (async () => {
       const { Tiktoken } = await import('js-tiktoken/lite');
-      const ranks = name === 'o200k_base' ? (await import('js-tiktoken/ranks/o200k_base')).default : (await import('js-tiktoken/ranks/cl100k_base')).default;
+      const ranks =
+        name === 'o200k_base'
+          ? (await import('js-tiktoken/ranks/o200k_base')).default
+          : (await import('js-tiktoken/ranks/cl100k_base')).default;
       return new Tiktoken(ranks);
     })();
     loading.set(name, p);

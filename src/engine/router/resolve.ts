@@ -1,5 +1,5 @@
-import { GatewayError } from '../errors.js';
 import type { ModelGroup } from '../deployment.js';
+import { GatewayError } from '../errors.js';
 import type { RouteTable } from './table.js';
 
 /** A requested model name resolved to its group; `captures` fill the `*` of wildcard deployments. */
@@ -30,7 +30,11 @@ export function substitute(template: string, captures: string[] | undefined): st
 
 /** 400 naming the models that do exist. */
 export function unknownModel(table: RouteTable, name: string): GatewayError {
-  const names = [...table.groups.keys(), ...[...table.aliases].filter(([, a]) => !a.hidden).map(([k]) => k), ...table.wildcards.map((w) => w.pattern)];
+  const names = [
+    ...table.groups.keys(),
+    ...[...table.aliases].filter(([, a]) => !a.hidden).map(([k]) => k),
+    ...table.wildcards.map((w) => w.pattern),
+  ];
   const shown = names.slice(0, 30).join(', ') + (names.length > 30 ? `, ... (${names.length - 30} more)` : '');
   return new GatewayError(400, {
     message: `Invalid model name passed in model=${name}. Available models: ${shown || '(none configured)'}. Call /v1/models to list them.`,

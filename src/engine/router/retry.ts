@@ -22,7 +22,13 @@ export const DEFAULT_RETRIES = 2;
  * when nothing was configured: then a retry only goes to another healthy deployment, without waiting
  * (the client's SDK already retries the same endpoint with backoff; doubling that up multiplies load).
  */
-export function retriesFor(s: RouterSettings, group: string, groupRetries: number | undefined, requestRetries: number | undefined, cls: ErrorClass): { retries: number; inPlace: boolean } {
+export function retriesFor(
+  s: RouterSettings,
+  group: string,
+  groupRetries: number | undefined,
+  requestRetries: number | undefined,
+  cls: ErrorClass,
+): { retries: number; inPlace: boolean } {
   const policy = s.groupRetryPolicy.get(group)?.[cls] ?? s.retryPolicy?.[cls];
   if (policy !== undefined) return { retries: policy, inPlace: true };
   if (!RETRYABLE.has(cls)) return { retries: 0, inPlace: false };

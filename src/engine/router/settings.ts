@@ -1,8 +1,7 @@
 import type { ConfigWarning } from '../../config/litellm/load.js';
 import type { LiteLLMConfig } from '../../config/litellm/schema.js';
 import type { ErrorClass } from '../errors.js';
-import { STRATEGIES, strategyNamed, type RoutingStrategy } from './strategies/index.js';
-
+import { type RoutingStrategy, STRATEGIES, strategyNamed } from './strategies/index.js';
 
 /** Per error class counts (retries, or failures allowed per minute before a cooldown). */
 export type ClassCounts = Partial<Record<ErrorClass, number>>;
@@ -44,7 +43,12 @@ const POLICY_CLASSES: Record<string, ErrorClass[]> = {
 };
 
 /** Turn `{RateLimitErrorRetries: 3, ...}` (suffix `Retries` or `AllowedFails`) into per-class counts. */
-export function parsePolicy(v: unknown, suffix: 'Retries' | 'AllowedFails', at: string, warnings: ConfigWarning[]): ClassCounts | undefined {
+export function parsePolicy(
+  v: unknown,
+  suffix: 'Retries' | 'AllowedFails',
+  at: string,
+  warnings: ConfigWarning[],
+): ClassCounts | undefined {
   if (v == null) return undefined;
   if (typeof v !== 'object' || Array.isArray(v)) {
     warnings.push({ path: at, message: `expected a mapping such as {RateLimitError${suffix}: 3}` });
@@ -52,12 +56,21 @@ export function parsePolicy(v: unknown, suffix: 'Retries' | 'AllowedFails', at: 
   }
   const out: ClassCounts = {};
   // specific classes win over the BadRequestError umbrella: apply it first
-  const entries = Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a.startsWith('BadRequest') ? -1 : b.startsWith('BadRequest') ? 1 : 0));
+  const entries = Object.entries(v as Record<string, unknown>).sort(([a], [b]) =>
+    a.startsWith('BadRequest') ? -1 : b.startsWith('BadRequest') ? 1 : 0,
+  );
   for (const [k, n] of entries) {
     const classes = k.endsWith(suffix) ? POLICY_CLASSES[k.slice(0, -suffix.length)] : undefined;
     const count = typeof n === 'number' ? n : typeof n === 'string' ? Number(n) : NaN;
-    if (!classes) warnings.push({ path: `${at}.${k}`, message: `unknown key; expected one of ${Object.keys(POLICY_CLASSES).map((c) => c + suffix).join(', ')}` });
-    else if (!Number.isFinite(count) || count < 0) warnings.push({ path: `${at}.${k}`, message: 'expected a number >= 0' });
+    if (!classes)
+      warnings.push({
+        path: `${at}.${k}`,
+        message: `unknown key; expected one of ${Object.keys(POLICY_CLASSES)
+          .map((c) => c + suffix)
+          .join(', ')}`,
+      });
+    else if (!Number.isFinite(count) || count < 0)
+      warnings.push({ path: `${at}.${k}`, message: 'expected a number >= 0' });
     else for (const c of classes) out[c] = Math.floor(count);
   }
   return out;
@@ -113,7 +126,12 @@ export function readRouterSettings(cfg: LiteLLMConfig, warnings: ConfigWarning[]
   const defaults = pick('default_fallbacks');
   return {
     numRetries: num(pick('num_retries')) !== undefined ? Math.max(0, Math.floor(num(pick('num_retries'))!)) : undefined,
-    retryPolicy: parsePolicy(pick('retry_policy'), 'Retries', rs.retry_policy !== undefined ? 'router_settings.retry_policy' : 'litellm_settings.retry_policy', warnings),
+    retryPolicy: parsePolicy(
+      pick('retry_policy'),
+      'Retries',
+      rs.retry_policy !== undefined ? 'router_settings.retry_policy' : 'litellm_settings.retry_policy',
+      warnings,
+    ),
     groupRetryPolicy,
     retryAfterMs: Math.max(0, (num(pick('retry_after')) ?? 0) * 1000),
     fallbacks: fallbackMap(rs.fallbacks, ls.fallbacks),
@@ -122,7 +140,12 @@ export function readRouterSettings(cfg: LiteLLMConfig, warnings: ConfigWarning[]
     defaultFallbacks: Array.isArray(defaults) ? defaults.filter((x): x is string => typeof x === 'string') : [],
     maxFallbacks: Math.max(0, Math.floor(num(rs.max_fallbacks) ?? 5)),
     allowedFails: Math.max(0, Math.floor(num(pick('allowed_fails')) ?? 3)),
-    allowedFailsPolicy: parsePolicy(rs.allowed_fails_policy, 'AllowedFails', 'router_settings.allowed_fails_policy', warnings),
+    allowedFailsPolicy: parsePolicy(
+      rs.allowed_fails_policy,
+      'AllowedFails',
+      'router_settings.allowed_fails_policy',
+      warnings,
+    ),
     cooldownMs: Math.max(0, (num(pick('cooldown_time')) ?? 5) * 1000),
     disableCooldowns: pick('disable_cooldowns') === true,
     strategy,
@@ -137,16 +160,39 @@ export function readRouterSettings(cfg: LiteLLMConfig, warnings: ConfigWarning[]
  * `fallbacks` would otherwise surface only when the primary fails, as a 400 for the fallback.
  * `serves` says whether a name is a group, an alias or a wildcard match.
  */
-export function checkFallbackNames(cfg: LiteLLMConfig, s: RouterSettings, serves: (name: string) => boolean, warnings: ConfigWarning[]): void {
+export function checkFallbackNames(
+  cfg: LiteLLMConfig,
+  s: RouterSettings,
+  serves: (name: string) => boolean,
+  warnings: ConfigWarning[],
+): void {
   const rs = (cfg.router_settings ?? {}) as Record<string, unknown>;
-  const kinds = [['fallbacks', s.fallbacks], ['context_window_fallbacks', s.contextWindowFallbacks], ['content_policy_fallbacks', s.contentPolicyFallbacks]] as const;
+  const kinds = [
+    ['fallbacks', s.fallbacks],
+    ['context_window_fallbacks', s.contextWindowFallbacks],
+    ['content_policy_fallbacks', s.contentPolicyFallbacks],
+  ] as const;
   for (const [key, map] of kinds) {
     const at = `${rs[key] !== undefined ? 'router_settings' : 'litellm_settings'}.${key}`;
     for (const [group, targets] of map) {
-      if (group !== '*' && !serves(group)) warnings.push({ path: `${at}.${group}`, message: `"${group}" is not a model group this config serves, so these fallbacks never apply` });
-      for (const t of targets) if (!serves(t)) warnings.push({ path: `${at}.${group}`, message: `fallback "${t}" is not a model group this config serves (a fallback to it cannot succeed)` });
+      if (group !== '*' && !serves(group))
+        warnings.push({
+          path: `${at}.${group}`,
+          message: `"${group}" is not a model group this config serves, so these fallbacks never apply`,
+        });
+      for (const t of targets)
+        if (!serves(t))
+          warnings.push({
+            path: `${at}.${group}`,
+            message: `fallback "${t}" is not a model group this config serves (a fallback to it cannot succeed)`,
+          });
     }
   }
   const at = `${rs.default_fallbacks !== undefined ? 'router_settings' : 'litellm_settings'}.default_fallbacks`;
-  for (const t of s.defaultFallbacks) if (!serves(t)) warnings.push({ path: at, message: `fallback "${t}" is not a model group this config serves (a fallback to it cannot succeed)` });
+  for (const t of s.defaultFallbacks)
+    if (!serves(t))
+      warnings.push({
+        path: at,
+        message: `fallback "${t}" is not a model group this config serves (a fallback to it cannot succeed)`,
+      });
 }

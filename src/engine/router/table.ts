@@ -1,17 +1,18 @@
 import { createHash } from 'node:crypto';
 import type { ConfigWarning, LoadedConfig } from '../../config/litellm/load.js';
-import { isSecretKey } from '../../config/litellm/secrets.js';
 import type { ModelEntry } from '../../config/litellm/schema.js';
+import { isSecretKey } from '../../config/litellm/secrets.js';
+import type { Deployment, ModelGroup, WildcardRoute } from '../deployment.js';
 import { isProviderId, loadAdapter } from '../providers/registry.js';
 import { splitProvider } from '../providers/resolve.js';
-import { OTHER_LITELLM_PROVIDERS } from '../providers/unsupported.js';
-import { type JsonObject } from '../wire.js';
 import type { ProviderAdapter, ProviderId } from '../providers/types.js';
-import type { Deployment, ModelGroup, WildcardRoute } from '../deployment.js';
+import { OTHER_LITELLM_PROVIDERS } from '../providers/unsupported.js';
+import type { JsonObject } from '../wire.js';
 
 export type { Deployment, ModelGroup, WildcardRoute } from '../deployment.js';
+
 import { catalogEntry, encodingFor } from './model-catalog.js';
-import { checkFallbackNames, num, readRouterSettings, type RouterSettings } from './settings.js';
+import { checkFallbackNames, num, type RouterSettings, readRouterSettings } from './settings.js';
 
 export interface RouteTable {
   groups: Map<string, ModelGroup>;
@@ -26,9 +27,23 @@ export interface RouteTable {
 
 /** OpenAI params a deployment may set in litellm_params; they become request defaults. */
 const FORWARDED = [
-  'temperature', 'max_tokens', 'max_completion_tokens', 'top_p', 'seed', 'stop', 'n', 'user', 'presence_penalty',
-  'frequency_penalty', 'response_format', 'reasoning_effort', 'logit_bias', 'logprobs', 'top_logprobs',
-  'parallel_tool_calls', 'tool_choice',
+  'temperature',
+  'max_tokens',
+  'max_completion_tokens',
+  'top_p',
+  'seed',
+  'stop',
+  'n',
+  'user',
+  'presence_penalty',
+  'frequency_penalty',
+  'response_format',
+  'reasoning_effort',
+  'logit_bias',
+  'logprobs',
+  'top_logprobs',
+  'parallel_tool_calls',
+  'tool_choice',
 ] as const;
 // provider-specific litellm_params (keep_alive, thinking, max_new_tokens, ...) reach adapters through spec.params
 
@@ -38,7 +53,10 @@ const DEFAULT_TIMEOUT_S = 600;
  * Build the routing table from a loaded config: resolve providers, load and prepare their adapters,
  * compile wildcard patterns and weights. Models that cannot be served become warnings, never crashes.
  */
-export async function buildRouteTable(loaded: LoadedConfig, env: Readonly<Record<string, string | undefined>> = process.env): Promise<RouteTable> {
+export async function buildRouteTable(
+  loaded: LoadedConfig,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<RouteTable> {
   const cfg = loaded.config;
   const warnings: ConfigWarning[] = [];
   const fullEnv = { ...env, ...loaded.environment };
@@ -52,7 +70,11 @@ export async function buildRouteTable(loaded: LoadedConfig, env: Readonly<Record
   const deployments: Deployment[] = [];
   for (const [i, entry] of cfg.model_list.entries()) {
     const at = `model_list[${indexes[i] ?? i}]`;
-    const d = await buildDeployment(entry, at, fullEnv, warnings, { globalTimeout, globalStreamTimeout, dropParams: ls.drop_params === true });
+    const d = await buildDeployment(entry, at, fullEnv, warnings, {
+      globalTimeout,
+      globalStreamTimeout,
+      dropParams: ls.drop_params === true,
+    });
     if (d) deployments.push(d);
   }
 
@@ -78,11 +100,17 @@ export async function buildRouteTable(loaded: LoadedConfig, env: Readonly<Record
     const target = typeof v === 'string' ? v : typeof v.model === 'string' ? v.model : undefined;
     const at = `router_settings.model_group_alias.${alias}`;
     if (!target) warnings.push({ path: at, message: 'expected a model name or {model: <name>, hidden: true|false}' });
-    else if (!groups.has(target) && !wildcards.some((w) => w.regex.test(target))) warnings.push({ path: at, message: `points at "${target}", which no model_list entry serves` });
+    else if (!groups.has(target) && !wildcards.some((w) => w.regex.test(target)))
+      warnings.push({ path: at, message: `points at "${target}", which no model_list entry serves` });
     else aliases.set(alias, { target, hidden: typeof v === 'object' && v.hidden === true });
   }
   const settings = readRouterSettings(cfg, warnings);
-  checkFallbackNames(cfg, settings, (n) => groups.has(n) || aliases.has(n) || wildcards.some((w) => w.regex.test(n)), warnings);
+  checkFallbackNames(
+    cfg,
+    settings,
+    (n) => groups.has(n) || aliases.has(n) || wildcards.some((w) => w.regex.test(n)),
+    warnings,
+  );
   return { groups, aliases, wildcards, deployments, warnings, settings };
 }
 
@@ -92,7 +120,13 @@ interface Globals {
   dropParams: boolean;
 }
 
-async function buildDeployment(entry: ModelEntry, at: string, env: Record<string, string | undefined>, warnings: ConfigWarning[], g: Globals): Promise<Deployment | undefined> {
+async function buildDeployment(
+  entry: ModelEntry,
+  at: string,
+  env: Record<string, string | undefined>,
+  warnings: ConfigWarning[],
+  g: Globals,
+): Promise<Deployment | undefined> {
   const p = entry.litellm_params as Record<string, unknown>;
   const info = (entry.model_info ?? {}) as Record<string, unknown>;
   const split = splitProvider(entry.litellm_params.model, entry.litellm_params.custom_llm_provider);
@@ -106,13 +140,25 @@ async function buildDeployment(entry: ModelEntry, at: string, env: Record<string
     adapter = await loadAdapter(provider);
   }
   if (!adapter && mock === undefined) {
-    const why = provider || OTHER_LITELLM_PROVIDERS.has(split.provider ?? '') ? `provider "${split.provider}" is not supported yet` : `unknown provider "${split.provider}" (expected a prefix such as openai/, ollama/, groq/, hosted_vllm/)`;
+    const why =
+      provider || OTHER_LITELLM_PROVIDERS.has(split.provider ?? '')
+        ? `provider "${split.provider}" is not supported yet`
+        : `unknown provider "${split.provider}" (expected a prefix such as openai/, ollama/, groq/, hosted_vllm/)`;
     warn(`${why}; model "${entry.model_name}" is not served`);
     return undefined;
   }
   if (adapter) {
     try {
-      state = adapter.prepare({ modelName: entry.model_name, provider: adapter.id, model: split.model, params: p, info, env, at, warn: mock === undefined ? warn : undefined });
+      state = adapter.prepare({
+        modelName: entry.model_name,
+        provider: adapter.id,
+        model: split.model,
+        params: p,
+        info,
+        env,
+        at,
+        warn: mock === undefined ? warn : undefined,
+      });
     } catch (e) {
       if (mock === undefined) {
         warnings.push({ path: at, message: `${(e as Error).message}; model "${entry.model_name}" is not served` });
@@ -126,7 +172,15 @@ async function buildDeployment(entry: ModelEntry, at: string, env: Record<string
   if (adapter && typeof hcm === 'string' && hcm !== '') {
     const model = hcm.startsWith(`${split.provider}/`) ? hcm.slice(String(split.provider).length + 1) : hcm;
     try {
-      healthState = adapter.prepare({ modelName: entry.model_name, provider: adapter.id, model, params: p, info, env, at });
+      healthState = adapter.prepare({
+        modelName: entry.model_name,
+        provider: adapter.id,
+        model,
+        params: p,
+        info,
+        env,
+        at,
+      });
     } catch {
       /* the deployment's own state is checked instead */
     }
@@ -134,13 +188,27 @@ async function buildDeployment(entry: ModelEntry, at: string, env: Record<string
   const timeoutS = num(p.timeout) ?? g.globalTimeout;
   const defaults: JsonObject = {};
   for (const k of FORWARDED) if (p[k] !== undefined) defaults[k] = p[k];
-  const id = info.id !== undefined ? String(info.id) : createHash('sha256').update(`${at}\0${entry.model_name}\0${entry.litellm_params.model}\0${String(p.api_base ?? '')}`).digest('hex').slice(0, 32);
+  const id =
+    info.id !== undefined
+      ? String(info.id)
+      : createHash('sha256')
+          .update(`${at}\0${entry.model_name}\0${entry.litellm_params.model}\0${String(p.api_base ?? '')}`)
+          .digest('hex')
+          .slice(0, 32);
   // a mock_response deployment calls nothing: no provider default URL (api.openai.com...) in /health or /model/info
-  const apiBase = adapter && mock === undefined ? adapter.describe(state).api_base : typeof p.api_base === 'string' ? p.api_base : undefined;
-  const known = catalogEntry(split.model) ?? (typeof info.base_model === 'string' ? catalogEntry(info.base_model) : undefined);
+  const apiBase =
+    adapter && mock === undefined
+      ? adapter.describe(state).api_base
+      : typeof p.api_base === 'string'
+        ? p.api_base
+        : undefined;
+  const known =
+    catalogEntry(split.model) ?? (typeof info.base_model === 'string' ? catalogEntry(info.base_model) : undefined);
   const inCost = num(info.input_cost_per_token) ?? num(p.input_cost_per_token) ?? known?.inputCost;
   const outCost = num(info.output_cost_per_token) ?? num(p.output_cost_per_token) ?? known?.outputCost;
-  const tags = Array.isArray(p.tags) ? (p.tags as unknown[]).filter((t): t is string => typeof t === 'string') : undefined;
+  const tags = Array.isArray(p.tags)
+    ? (p.tags as unknown[]).filter((t): t is string => typeof t === 'string')
+    : undefined;
   return {
     id,
     modelName: entry.model_name,
@@ -163,7 +231,7 @@ async function buildDeployment(entry: ModelEntry, at: string, env: Record<string
     publicInfo: publicInfo(entry, id, apiBase, provider),
     rpm: positive(p.rpm),
     tpm: positive(p.tpm),
-    tags: tags && tags.length ? tags : undefined,
+    tags: tags?.length ? tags : undefined,
     numRetries: num(p.num_retries),
     maxInputTokens: positive(info.max_input_tokens) ?? positive(info.max_tokens) ?? known?.maxInputTokens,
     cost: inCost === undefined && outCost === undefined ? Infinity : (inCost ?? 0) + (outCost ?? 0),
@@ -205,7 +273,12 @@ function makeGroup(name: string, list: Deployment[]): ModelGroup {
 }
 
 /** litellm_params without secrets or header values, for /v1/model/info. */
-function publicInfo(entry: ModelEntry, id: string, apiBase: string | undefined, provider: ProviderId | undefined): JsonObject {
+function publicInfo(
+  entry: ModelEntry,
+  id: string,
+  apiBase: string | undefined,
+  provider: ProviderId | undefined,
+): JsonObject {
   const params: JsonObject = {};
   for (const [k, v] of Object.entries(entry.litellm_params)) {
     if (isSecretKey(k) || k.startsWith('aws_') || k === 'vertex_credentials' || k === 'client_secret') continue;
@@ -228,7 +301,8 @@ function originalIndexes(rawList: unknown): number[] {
   if (!Array.isArray(rawList)) return [];
   const out: number[] = [];
   rawList.forEach((e, i) => {
-    const dropped = e && typeof e === 'object' && !Array.isArray(e) && (e as Record<string, unknown>).litellm_params == null;
+    const dropped =
+      e && typeof e === 'object' && !Array.isArray(e) && (e as Record<string, unknown>).litellm_params == null;
     if (!dropped) out.push(i);
   });
   return out;

@@ -1,5 +1,5 @@
 import type { Deployment, ModelGroup } from '../deployment.js';
-import { recordFailure, recordLatency, type DeploymentStats } from '../router/cooldown.js';
+import { type DeploymentStats, recordFailure, recordLatency } from '../router/cooldown.js';
 import type { RouterSettings } from '../router/settings.js';
 import type { DeploymentLoad, RouterState, SettledAttempt, StateView } from './router-state.js';
 

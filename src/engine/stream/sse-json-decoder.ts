@@ -18,7 +18,11 @@ export abstract class SseJsonDecoder implements StreamDecoder {
    * @param label provider name for error messages
    * @param endMarker how the provider ends a stream, for the "cut short" message
    */
-  constructor(protected readonly label: string, protected model: string, private readonly endMarker: string) {}
+  constructor(
+    protected readonly label: string,
+    protected model: string,
+    private readonly endMarker: string,
+  ) {}
 
   /** Translate one event; `type` is the JSON `type` field, else the SSE `event:` name. */
   protected abstract handle(o: JsonObject, type: string | undefined, out: OpenAIChunk[]): void;
@@ -35,12 +39,25 @@ export abstract class SseJsonDecoder implements StreamDecoder {
 
   /** A chat chunk with one choice. */
   protected chunk(delta: JsonObject, finish: string | null = null): OpenAIChunk {
-    return { id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [{ index: 0, delta, finish_reason: finish }] };
+    return {
+      id: this.id,
+      object: 'chat.completion.chunk',
+      created: this.created,
+      model: this.model,
+      choices: [{ index: 0, delta, finish_reason: finish }],
+    };
   }
 
   /** The final usage chunk (`choices: []`). */
   protected usageChunk(usage: JsonObject): OpenAIChunk {
-    return { id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [], usage };
+    return {
+      id: this.id,
+      object: 'chat.completion.chunk',
+      created: this.created,
+      model: this.model,
+      choices: [],
+      usage,
+    };
   }
 
   private decode(events: { event?: string; data: string }[]): OpenAIChunk[] {

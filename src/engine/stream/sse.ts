@@ -37,7 +37,8 @@ export class SseParser {
       start = nl + 1;
       if (line.endsWith('\r')) line = line.slice(0, -1);
       if (line === '') {
-        if (this.data.length > 0) out.push({ event: this.event, data: this.data.length === 1 ? this.data[0] : this.data.join('\n') });
+        if (this.data.length > 0)
+          out.push({ event: this.event, data: this.data.length === 1 ? this.data[0] : this.data.join('\n') });
         this.data = [];
         this.event = undefined;
         continue;

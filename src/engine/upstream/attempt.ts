@@ -1,18 +1,18 @@
-import { badRequest, GatewayError, toGatewayError, type ErrorClass } from '../errors.js';
+import type { Deployment, ModelGroup } from '../deployment.js';
+import { badRequest, type ErrorClass, GatewayError, toGatewayError } from '../errors.js';
+import type { ClientLink, ClientWatcher } from '../http/client-link.js';
 import { mockChunks, mockResponse } from '../mock.js';
 import { badUpstreamAnswer } from '../providers/errors.js';
 import type { CallContext } from '../providers/types.js';
-import type { EndpointKind, JsonObject, OpenAIResponse } from '../wire.js';
-import type { ClientLink, ClientWatcher } from '../http/client-link.js';
-import type { Deployment, ModelGroup } from '../deployment.js';
 import type { Outcome, RouteRequest } from '../router/attempt.js';
 import type { RouterDeps } from '../router/dispatch.js';
 import { substitute } from '../router/resolve.js';
 import type { SettledAttempt } from '../state/router-state.js';
-import type { Deadline } from './deadlines.js';
+import type { EndpointKind, JsonObject, OpenAIResponse } from '../wire.js';
 import { upstreamBody } from './body.js';
-import { failureOf, type Exchange, type WholeResponse } from './client.js';
-import { tokenUsage, type AttemptResult, type AttemptStatus, type AttemptTimings, type TokenUsage } from './result.js';
+import { type Exchange, failureOf, type WholeResponse } from './client.js';
+import type { Deadline } from './deadlines.js';
+import { type AttemptResult, type AttemptStatus, type AttemptTimings, type TokenUsage, tokenUsage } from './result.js';
 import { AttemptStream, type StreamOwner } from './stream.js';
 
 const ERROR_BODY_LIMIT = 64 * 1024;
@@ -25,11 +25,13 @@ const ANSWER = 1;
 const FIRST_TOKEN = 2;
 const STREAMING = 3;
 
-const USAGE_BASED = 'usage-based-routing-v2';
-
 /** The router's default runner: one real upstream call (or a mock_response). */
 export function runAttempt(
-  deps: RouterDeps, dep: Deployment, group: ModelGroup, req: RouteRequest, captures: string[] | undefined,
+  deps: RouterDeps,
+  dep: Deployment,
+  group: ModelGroup,
+  req: RouteRequest,
+  captures: string[] | undefined,
 ): Promise<Outcome> {
   return new Attempt(deps, dep, group, req, captures).run();
 }
@@ -81,7 +83,7 @@ export class Attempt implements AttemptResult, AttemptTimings, SettledAttempt, D
     this.groupSize = group.deployments.length;
     // the usage window counts only where limits or usage-based routing read it
     const d = deployment;
-    this.counted = d.rpm !== undefined || d.tpm !== undefined || deps.table.settings.strategy === USAGE_BASED;
+    this.counted = d.rpm !== undefined || d.tpm !== undefined || deps.table.settings.strategy.readsUsage === true;
   }
 
   get timings(): AttemptTimings {
@@ -294,7 +296,11 @@ class RawAnswer {
   readonly type = 'json' as const;
   private parsed?: OpenAIResponse;
 
-  constructor(readonly deployment: Deployment, readonly raw: Buffer, readonly upstreamMs: number) {}
+  constructor(
+    readonly deployment: Deployment,
+    readonly raw: Buffer,
+    readonly upstreamMs: number,
+  ) {}
 
   get response(): OpenAIResponse {
     return (this.parsed ??= JSON.parse(this.raw.toString('utf8')) as OpenAIResponse);

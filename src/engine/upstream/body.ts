@@ -1,21 +1,56 @@
-import { badRequest } from '../errors.js';
 import type { Deployment } from '../deployment.js';
+import { badRequest } from '../errors.js';
 import type { ProviderAdapter } from '../providers/types.js';
 import type { JsonObject } from '../wire.js';
 
 /** Request keys that steer LiteLLM itself and are never sent upstream. */
 const LITELLM_ONLY = new Set([
-  'mock_response', 'mock_testing_fallbacks', 'mock_testing_rate_limit_error', 'mock_timeout', 'mock_delay',
-  'fallbacks', 'context_window_fallbacks', 'content_policy_fallbacks', 'num_retries', 'max_retries', 'caching',
-  'cache', 'ttl', 'drop_params', 'additional_drop_params', 'metadata', 'litellm_metadata', 'tags', 'timeout',
-  'stream_timeout', 'api_key', 'api_base', 'base_url', 'api_version', 'custom_llm_provider', 'extra_body',
-  'disable_fallbacks', 'input_cost_per_token', 'output_cost_per_token', 'litellm_call_id', 'proxy_server_request',
-  'guardrails', 'litellm_logging_obj', 'model_list', 'user_api_key', 'user_api_key_alias', 'user_api_key_team_id',
+  'mock_response',
+  'mock_testing_fallbacks',
+  'mock_testing_rate_limit_error',
+  'mock_timeout',
+  'mock_delay',
+  'fallbacks',
+  'context_window_fallbacks',
+  'content_policy_fallbacks',
+  'num_retries',
+  'max_retries',
+  'caching',
+  'cache',
+  'ttl',
+  'drop_params',
+  'additional_drop_params',
+  'metadata',
+  'litellm_metadata',
+  'tags',
+  'timeout',
+  'stream_timeout',
+  'api_key',
+  'api_base',
+  'base_url',
+  'api_version',
+  'custom_llm_provider',
+  'extra_body',
+  'disable_fallbacks',
+  'input_cost_per_token',
+  'output_cost_per_token',
+  'litellm_call_id',
+  'proxy_server_request',
+  'guardrails',
+  'litellm_logging_obj',
+  'model_list',
+  'user_api_key',
+  'user_api_key_alias',
+  'user_api_key_team_id',
 ]);
 
 /** The body the adapter receives: config defaults, then the request (it wins), then extra_body; params dropped. */
 export function upstreamBody(
-  dep: Deployment, adapter: ProviderAdapter, body: JsonObject, model: string, stream: boolean,
+  dep: Deployment,
+  adapter: ProviderAdapter,
+  body: JsonObject,
+  model: string,
+  stream: boolean,
 ): JsonObject {
   const out: JsonObject = dep.defaults ? { ...dep.defaults } : {};
   let drop = dep.dropParams;

@@ -1,8 +1,8 @@
 import { createRequire } from 'node:module';
 import type { Dispatcher, Pool as PoolType } from 'undici';
 import { GatewayError } from '../errors.js';
-import { Deadlines } from './deadlines.js';
 import type { UpstreamRequest } from '../wire.js';
+import { Deadlines } from './deadlines.js';
 
 // Only the Pool class, not undici's index (fetch, websocket, mocks, caches): a quarter of the import
 // time, which is most of the engine's cold start. Falls back to the package entry if undici moves it.
@@ -113,7 +113,11 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (this.ended) return;
     this.ended = true;
     if (!this.streaming || this.status >= 400) {
-      this.finish({ status: this.status, headers: this.headers, body: this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.size) });
+      this.finish({
+        status: this.status,
+        headers: this.headers,
+        body: this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.size),
+      });
     } else this.notify();
   }
 
@@ -183,7 +187,14 @@ export class UpstreamClient {
   send(req: UpstreamRequest, opts: SendOptions): Exchange {
     const ex = new Exchange(opts);
     this.pool(req.origin).dispatch(
-      { path: req.path, method: req.method, headers: req.headers, body: req.body, headersTimeout: opts.headersTimeout, bodyTimeout: opts.bodyTimeout },
+      {
+        path: req.path,
+        method: req.method,
+        headers: req.headers,
+        body: req.body,
+        headersTimeout: opts.headersTimeout,
+        bodyTimeout: opts.bodyTimeout,
+      },
       ex,
     );
     return ex;
@@ -197,7 +208,12 @@ export class UpstreamClient {
   }
 }
 
-const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT']);
+const TIMEOUT_CODES = new Set([
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ETIMEDOUT',
+]);
 
 /** Map a network failure (refused, reset, timeout) to a GatewayError: 504 for timeouts, 502 otherwise. */
 export function failureOf(e: unknown, label: string, timedOut: boolean, timeoutMs: number): GatewayError {
@@ -213,9 +229,17 @@ export function failureOf(e: unknown, label: string, timedOut: boolean, timeoutM
     });
   }
   const why =
-    code === 'ECONNREFUSED' ? 'connection refused' :
-    code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' ? 'connection reset by the upstream' :
-    code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? 'host not found' :
-    err?.message || String(e);
-  return new GatewayError(502, { message: `${label} is unreachable: ${why}`, code: 'api_connection_error', errorClass: 'connection', provider: label });
+    code === 'ECONNREFUSED'
+      ? 'connection refused'
+      : code === 'ECONNRESET' || code === 'UND_ERR_SOCKET'
+        ? 'connection reset by the upstream'
+        : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+          ? 'host not found'
+          : err?.message || String(e);
+  return new GatewayError(502, {
+    message: `${label} is unreachable: ${why}`,
+    code: 'api_connection_error',
+    errorClass: 'connection',
+    provider: label,
+  });
 }

@@ -49,7 +49,7 @@ export class AttemptStream implements AsyncIterable<OpenAIChunk[]>, AsyncIterato
     let first = await this.read();
     // a role-only opening chunk (OpenAI's `{role, content: ""}`, Anthropic's message_start) is no token
     // yet: hold it until one comes, so a stream that breaks right after it still fails over
-    while (first !== undefined && first.every(isPreamble)) {
+    while (first?.every(isPreamble)) {
       const next = await this.read();
       if (next === undefined) break;
       first = first.concat(next);

@@ -7,7 +7,10 @@ let n = 0;
 const timer = setInterval(async () => {
   n += 1;
   try {
-    const r = await client.chat.completions.create({ model: 'mock', messages: [{ role: 'user', content: `call ${n}` }] });
+    const r = await client.chat.completions.create({
+      model: 'mock',
+      messages: [{ role: 'user', content: `call ${n}` }],
+    });
     console.log(`call ok ${n} ${r.choices[0].message.content}`);
   } catch (e) {
     console.log(`call failed ${n} ${e.message}`);

@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { UserError } from '../../../errors.js';
-import { formatTable } from '../../output.js';
-import type { Handler } from '../../command.js';
-import type { KubiyaContext } from '../../../config/contexts/index.js';
 import * as edit from '../../../config/contexts/edit.js';
+import type { KubiyaContext } from '../../../config/contexts/index.js';
+import { UserError } from '../../../errors.js';
+import type { Handler } from '../../command.js';
+import { formatTable } from '../../output.js';
 import { contextJson, maskedDocument } from './present.js';
 
 /** The options of `config set-proxy`. */
@@ -30,14 +30,26 @@ export const getContexts: Handler<object> = async (ctx) => {
   const cfg = await ctx.configStore();
   const current = cfg.effectiveName(ctx.env).name;
   if (ctx.output === 'json') {
-    ctx.out.json({ currentContext: current ?? null, contexts: cfg.contexts.map((c) => ({ current: c.name === current, ...contextJson(c) })) });
+    ctx.out.json({
+      currentContext: current ?? null,
+      contexts: cfg.contexts.map((c) => ({ current: c.name === current, ...contextJson(c) })),
+    });
     return;
   }
   if (cfg.contexts.length === 0) {
-    ctx.out.line(`No contexts in ${cfg.path}. Create one with: kubiya config set-context NAME --api-url URL --token KEY`);
+    ctx.out.line(
+      `No contexts in ${cfg.path}. Create one with: kubiya config set-context NAME --api-url URL --token KEY`,
+    );
     return;
   }
-  const rows = cfg.contexts.map((c) => [c.name === current ? '*' : '', c.name, c.apiUrl ?? '', c.organization ?? '', c.user ?? '', proxySummary(c)]);
+  const rows = cfg.contexts.map((c) => [
+    c.name === current ? '*' : '',
+    c.name,
+    c.apiUrl ?? '',
+    c.organization ?? '',
+    c.user ?? '',
+    proxySummary(c),
+  ]);
   ctx.out.line(formatTable(['CURRENT', 'NAME', 'API-URL', 'ORGANIZATION', 'USER', 'LOCAL-PROXY'], rows));
 };
 
@@ -49,7 +61,11 @@ export const currentContext: Handler<object> = async (ctx) => {
     ctx.out.json({ currentContext: eff.name ?? null, from: eff.from, file: cfg.path });
     return eff.name ? 0 : 1; // as in text mode: "none set" is a failure scripts can test
   }
-  if (!eff.name) throw new UserError('current-context is not set', { exitCode: 1, hint: 'Set one with: kubiya config use-context NAME' });
+  if (!eff.name)
+    throw new UserError('current-context is not set', {
+      exitCode: 1,
+      hint: 'Set one with: kubiya config use-context NAME',
+    });
   ctx.out.line(eff.name);
 };
 
@@ -76,18 +92,25 @@ export const setProxy: Handler<SetProxyOpts> = async (ctx, opts) => {
   if (opts.configFile !== undefined && opts.configJson !== undefined) {
     throw new UserError('set-proxy: give --config-file or --config-json, not both');
   }
-  if (opts.configFile !== undefined && opts.configFile.trim() === '') throw new UserError('--config-file must not be empty');
+  if (opts.configFile !== undefined && opts.configFile.trim() === '')
+    throw new UserError('--config-file must not be empty');
   if (opts.configJson !== undefined) checkJson(opts.configJson);
   const cfg = await ctx.configStore();
   const name = opts.context ?? cfg.effectiveName(ctx.env).name;
-  if (!name) throw new UserError('set-proxy: no current context; pass --context NAME or run kubiya config use-context NAME');
+  if (!name)
+    throw new UserError('set-proxy: no current context; pass --context NAME or run kubiya config use-context NAME');
   // a relative path means "from here" on the command line; in the file it would mean "from ~/.kubiya"
-  const configFile = opts.configFile === undefined || opts.configFile.startsWith('~') ? opts.configFile : path.resolve(ctx.cwd, opts.configFile);
+  const configFile =
+    opts.configFile === undefined || opts.configFile.startsWith('~')
+      ? opts.configFile
+      : path.resolve(ctx.cwd, opts.configFile);
   edit.setProxy(cfg, name, { enabled: !!opts.enable, configFile, configJson: opts.configJson, model: opts.model });
   cfg.save();
   const c = cfg.require(name);
   if (c.litellmProxy?.enabled && !c.litellmProxy.configFile && c.litellmProxy.configJson === undefined) {
-    ctx.out.warn(`context "${name}" enables the local proxy without a config; worker start will use the queue's config or fail`);
+    ctx.out.warn(
+      `context "${name}" enables the local proxy without a config; worker start will use the queue's config or fail`,
+    );
   }
   ctx.out.line(`Context "${name}": local proxy ${proxySummary(c)}.`);
 };
@@ -98,7 +121,8 @@ export const deleteContext: Handler<object, [string]> = async (ctx, _opts, name)
   const wasCurrent = edit.deleteContext(cfg, name);
   cfg.save();
   ctx.out.line(`Deleted context "${name}".`);
-  if (wasCurrent) ctx.out.warn(`"${name}" was the current context; none is current now (kubiya config use-context NAME)`);
+  if (wasCurrent)
+    ctx.out.warn(`"${name}" was the current context; none is current now (kubiya config use-context NAME)`);
 };
 
 /** `config rename-context OLD NEW`. */

@@ -1,5 +1,5 @@
-import { defineCommand, type CommandGroup } from '../../command.js';
 import type { ContextPatch } from '../../../config/contexts/index.js';
+import { type CommandGroup, defineCommand } from '../../command.js';
 import type { SetProxyOpts } from './handlers.js';
 
 const HELP = `
@@ -42,7 +42,8 @@ export const configCommands: CommandGroup = {
     }),
     defineCommand<ContextPatch, [string]>({
       name: 'set-context <name>',
-      description: 'Create a context, or change fields of an existing one (other fields, litellm-proxy included, are kept)',
+      description:
+        'Create a context, or change fields of an existing one (other fields, litellm-proxy included, are kept)',
       options: [
         { flags: '--api-url <url>', description: 'control plane URL, e.g. https://control-plane.kubiya.ai' },
         { flags: '--organization <org>', description: 'organization name' },
@@ -65,7 +66,11 @@ export const configCommands: CommandGroup = {
         { flags: '--context <name>', description: 'context to change (default: the current one)' },
         { flags: '--enable', description: 'run the local proxy for workers of this context' },
         { flags: '--disable', description: 'do not run the local proxy' },
-        { flags: '--config-file <file>', description: 'LiteLLM config file (YAML or JSON; ~ expands when used; a relative path is stored as an absolute one)' },
+        {
+          flags: '--config-file <file>',
+          description:
+            'LiteLLM config file (YAML or JSON; ~ expands when used; a relative path is stored as an absolute one)',
+        },
         { flags: '--config-json <json>', description: 'inline LiteLLM config as JSON' },
         { flags: '--model <model>', description: 'default model for the worker' },
       ],

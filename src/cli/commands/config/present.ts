@@ -12,7 +12,14 @@ export function contextJson(c: KubiyaContext): Record<string, unknown> {
     hasToken: !!c.token,
     workerCommand: c.workerCommand ?? null,
     llmGatewayUrl: c.llmGatewayUrl ?? null,
-    litellmProxy: p ? { enabled: p.enabled ?? null, configFile: p.configFile ?? null, configJson: maskInline(p.configJson) ?? null, model: p.model ?? null } : null,
+    litellmProxy: p
+      ? {
+          enabled: p.enabled ?? null,
+          configFile: p.configFile ?? null,
+          configJson: maskInline(p.configJson) ?? null,
+          model: p.model ?? null,
+        }
+      : null,
   };
 }
 
@@ -31,10 +38,15 @@ export function maskedDocument(cfg: KubiyaConfigFile): unknown {
   const data = (cfg.doc.toJS() ?? {}) as Record<string, unknown>;
   const masked = maskSecrets(data) as Record<string, unknown>;
   for (const entry of asList(masked.contexts)) {
-    const proxy = (entry?.context as Record<string, unknown> | undefined)?.['litellm-proxy'] as Record<string, unknown> | undefined;
+    const proxy = (entry?.context as Record<string, unknown> | undefined)?.['litellm-proxy'] as
+      | Record<string, unknown>
+      | undefined;
     if (proxy && proxy['config-json'] !== undefined) {
       const m = maskInline(proxy['config-json'] as string | Record<string, unknown>);
-      proxy['config-json'] = typeof m === 'string' && typeof proxy['config-json'] === 'string' && proxy['config-json'].endsWith('\n') ? `${m}\n` : m;
+      proxy['config-json'] =
+        typeof m === 'string' && typeof proxy['config-json'] === 'string' && proxy['config-json'].endsWith('\n')
+          ? `${m}\n`
+          : m;
     }
   }
   for (const u of asList(masked.users)) {

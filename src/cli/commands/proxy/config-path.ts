@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { UserError } from '../../../errors.js';
 import type { ConfigSource } from '../../../config/litellm/load.js';
+import { UserError } from '../../../errors.js';
 import { expandHome } from '../../../util/paths.js';
 import type { CliContext } from '../../context.js';
 

@@ -1,4 +1,4 @@
-import { defineCommand, type CommandGroup } from '../../command.js';
+import { type CommandGroup, defineCommand } from '../../command.js';
 import type { ProxyStartOptions } from './start.js';
 
 /** `kubiya proxy ...`: the bundled engine on its own, and a config check. */
@@ -13,13 +13,26 @@ export const proxyCommands: CommandGroup = {
         { flags: '-c, --config <file>', description: 'LiteLLM config file (default: $CONFIG_FILE_PATH)' },
         { flags: '--host <host>', description: 'address to bind', default: '127.0.0.1' },
         { flags: '-p, --port <port>', description: 'port to bind; 0 picks a free one and prints it', default: '4000' },
-        { flags: '--port-file <file>', description: 'after binding, write {"pid","host","port","url"} here (atomically)' },
-        { flags: '--drain-timeout <seconds>', description: 'on SIGTERM, how long to let in-flight requests and streams finish', default: '30' },
-        { flags: '--detailed-debug', description: 'log every request (method, path, status, time, request id); never secrets' },
+        {
+          flags: '--port-file <file>',
+          description: 'after binding, write {"pid","host","port","url"} here (atomically)',
+        },
+        {
+          flags: '--drain-timeout <seconds>',
+          description: 'on SIGTERM, how long to let in-flight requests and streams finish',
+          default: '30',
+        },
+        {
+          flags: '--detailed-debug',
+          description: 'log every request (method, path, status, time, request id); never secrets',
+        },
         { flags: '--detailed_debug', hidden: true },
         { flags: '--debug', description: 'same as --detailed-debug', hidden: true },
         { flags: '--json-logs', description: 'structured JSON log lines (also litellm_settings.json_logs)' },
-        { flags: '--exit-with-parent', description: 'drain and exit when the process that started the engine goes away (used by worker start)' },
+        {
+          flags: '--exit-with-parent',
+          description: 'drain and exit when the process that started the engine goes away (used by worker start)',
+        },
         { flags: '--num_workers <n>', hidden: true },
       ],
       examples: [
@@ -30,7 +43,8 @@ export const proxyCommands: CommandGroup = {
     }),
     defineCommand<{ config?: string }, [string | undefined]>({
       name: 'validate',
-      description: 'Load a config, print the models it serves and its warnings; exit 2 when it does not load, 1 when it serves no model',
+      description:
+        'Load a config, print the models it serves and its warnings; exit 2 when it does not load, 1 when it serves no model',
       args: [{ name: '[config]', description: 'LiteLLM config file (default: --config or $CONFIG_FILE_PATH)' }],
       options: [{ flags: '-c, --config <file>', description: 'LiteLLM config file' }],
       output: 'text or json',

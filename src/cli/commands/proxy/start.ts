@@ -1,7 +1,12 @@
 import { loadLiteLLMConfig } from '../../../config/litellm/load.js';
-import { UserError } from '../../../errors.js';
+import {
+  capYoungGeneration,
+  EXIT_PORT_IN_USE,
+  removeOwnPortFile,
+  writePortFile,
+} from '../../../engine/child-contract.js';
 import { createLogger, engineSecrets, startEngine } from '../../../engine/index.js';
-import { EXIT_PORT_IN_USE, capYoungGeneration, removeOwnPortFile, writePortFile } from '../../../engine/child-contract.js';
+import { UserError } from '../../../errors.js';
 import type { Handler } from '../../command.js';
 import { configSource } from './config-path.js';
 
@@ -24,9 +29,11 @@ export interface ProxyStartOptions {
  */
 export const proxyStart: Handler<ProxyStartOptions> = async (ctx, opts) => {
   const port = Number(opts.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port must be an integer from 0 to 65535, not "${opts.port}"`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UserError(`--port must be an integer from 0 to 65535, not "${opts.port}"`);
   const drainS = Number(opts.drainTimeout);
-  if (!Number.isFinite(drainS) || drainS < 0) throw new UserError(`--drain-timeout must be a number of seconds, not "${opts.drainTimeout}"`);
+  if (!Number.isFinite(drainS) || drainS < 0)
+    throw new UserError(`--drain-timeout must be a number of seconds, not "${opts.drainTimeout}"`);
   const { env } = ctx;
   const loaded = loadLiteLLMConfig(configSource(opts.config, ctx), { env });
   capYoungGeneration(); // this process is the engine's alone: keep its memory small under load
@@ -34,15 +41,24 @@ export const proxyStart: Handler<ProxyStartOptions> = async (ctx, opts) => {
   Object.assign(env, loaded.environment);
   const ls = loaded.config.litellm_settings;
   const debug = !!(opts.detailedDebug || opts.detailed_debug || opts.debug || ls.set_verbose);
-  const logger = createLogger({ json: !!(opts.jsonLogs || ls.json_logs), level: debug ? 'debug' : 'info', secrets: engineSecrets(loaded, env).secretValues });
+  const logger = createLogger({
+    json: !!(opts.jsonLogs || ls.json_logs),
+    level: debug ? 'debug' : 'info',
+    secrets: engineSecrets(loaded, env).secretValues,
+  });
 
-  let engine;
+  let engine: Awaited<ReturnType<typeof startEngine>>;
   try {
     engine = await startEngine({ loaded, host: opts.host, port, logger, debug, env, drainTimeoutMs: drainS * 1000 });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') throw new UserError(`port ${port} on ${opts.host} is already in use (pick another with --port, or --port 0 for a free one)`, { exitCode: EXIT_PORT_IN_USE });
-    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new UserError(`cannot bind ${opts.host}: no such local address`);
+    if (code === 'EADDRINUSE')
+      throw new UserError(
+        `port ${port} on ${opts.host} is already in use (pick another with --port, or --port 0 for a free one)`,
+        { exitCode: EXIT_PORT_IN_USE },
+      );
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
+      throw new UserError(`cannot bind ${opts.host}: no such local address`);
     if (code === 'EACCES') throw new UserError(`not allowed to bind port ${port} (ports below 1024 need privileges)`);
     throw e;
   }

@@ -12,8 +12,8 @@ export const proxyValidate: Handler<{ config?: string }, [string | undefined]> =
   const models = seen.deployments.map((d) => ({
     model_name: d.modelName,
     model: d.model,
-    provider: d.mock ? 'mock_response' : d.provider ?? '',
-    api_base: d.mock ? '' : d.apiBase ?? '',
+    provider: d.mock ? 'mock_response' : (d.provider ?? ''),
+    api_base: d.mock ? '' : (d.apiBase ?? ''),
     model_id: d.id,
   }));
   const aliases = seen.aliases.map((a) => ({ alias: a.alias, model_name: a.target, hidden: a.hidden }));
@@ -23,8 +23,16 @@ export const proxyValidate: Handler<{ config?: string }, [string | undefined]> =
     return ok ? 0 : 1;
   }
   const groups = new Set(models.map((m) => m.model_name)).size;
-  ctx.out.line(`${loaded.source}: ${models.length} deployment${models.length === 1 ? '' : 's'} in ${groups} model group(s)\n`);
-  if (models.length) ctx.out.line(formatTable(['MODEL NAME', 'MODEL', 'PROVIDER', 'API BASE'], models.map((m) => [m.model_name, m.model, m.provider, m.api_base])));
+  ctx.out.line(
+    `${loaded.source}: ${models.length} deployment${models.length === 1 ? '' : 's'} in ${groups} model group(s)\n`,
+  );
+  if (models.length)
+    ctx.out.line(
+      formatTable(
+        ['MODEL NAME', 'MODEL', 'PROVIDER', 'API BASE'],
+        models.map((m) => [m.model_name, m.model, m.provider, m.api_base]),
+      ),
+    );
   for (const a of aliases) ctx.out.line(`alias ${a.alias} -> ${a.model_name}${a.hidden ? ' (hidden)' : ''}`);
   if (warnings.length) {
     ctx.out.line(`\n${warnings.length} warning${warnings.length === 1 ? '' : 's'}:`);

@@ -1,6 +1,6 @@
-import { defineCommand, type CommandGroup } from '../../command.js';
-import type { StartFlags } from './start.js';
+import { type CommandGroup, defineCommand } from '../../command.js';
 import type { LogsOpts, StopOpts } from './manage.js';
+import type { StartFlags } from './start.js';
 
 const RESOLUTION = `Where the worker's LLM settings come from (a higher level wins, setting by setting):
   1. flags     --enable-local-proxy, --proxy-config-file, --proxy-config-json, --model
@@ -29,10 +29,23 @@ export const workerCommands: CommandGroup = {
         { flags: '--proxy-config-file <file>', description: 'LiteLLM config file (YAML or JSON)' },
         { flags: '--proxy-config-json <json>', description: 'LiteLLM config as inline JSON' },
         { flags: '--model <model>', description: 'default model for the worker' },
-        { flags: '--control-plane-url <url>', description: 'control plane URL (default https://control-plane.kubiya.ai)' },
-        { flags: '--api-key <key>', description: 'Kubiya API key (prefer KUBIYA_API_KEY or a context token: flags show in ps)' },
-        { flags: '--gateway-url <url>', description: 'LLM gateway URL when no local proxy runs (default https://llm-proxy.kubiya.ai)' },
-        { flags: '--proxy-timeout <s>', description: 'seconds to wait for the local proxy to become ready (default: the queue\'s local_proxy_timeout_seconds, else 30)' },
+        {
+          flags: '--control-plane-url <url>',
+          description: 'control plane URL (default https://control-plane.kubiya.ai)',
+        },
+        {
+          flags: '--api-key <key>',
+          description: 'Kubiya API key (prefer KUBIYA_API_KEY or a context token: flags show in ps)',
+        },
+        {
+          flags: '--gateway-url <url>',
+          description: 'LLM gateway URL when no local proxy runs (default https://llm-proxy.kubiya.ai)',
+        },
+        {
+          flags: '--proxy-timeout <s>',
+          description:
+            "seconds to wait for the local proxy to become ready (default: the queue's local_proxy_timeout_seconds, else 30)",
+        },
         { flags: '-d, --daemon', description: 'run in the background (see kubiya worker status|logs|stop)' },
         { flags: '--worker-command <cmd>', description: 'worker command line (quoted); "-- cmd args" wins over it' },
         { flags: '--package-source <src>', description: 'where the worker package is installed from' },
@@ -40,7 +53,11 @@ export const workerCommands: CommandGroup = {
         { flags: '--local-wheel <file>', description: 'install the worker from a local wheel' },
         { flags: '--max-log-size <size>', description: 'rotate logs at this size (10KB, 5MB, 1GB)', default: '100MB' },
         { flags: '--max-log-backups <n>', description: 'rotated log files to keep', default: '5' },
-        { flags: '--grace <s>', description: 'seconds the worker gets to exit after SIGTERM before SIGKILL', default: '30' },
+        {
+          flags: '--grace <s>',
+          description: 'seconds the worker gets to exit after SIGTERM before SIGKILL',
+          default: '30',
+        },
         { flags: '--dry-run', description: 'print the resolved plan and start nothing' },
       ],
       output: 'text or json (with --dry-run)',
@@ -55,13 +72,21 @@ export const workerCommands: CommandGroup = {
     }),
     defineCommand<StopOpts>({
       name: 'stop',
-      description: 'Stop a queue\'s worker and its proxy (worker first, then the proxy drains)',
+      description: "Stop a queue's worker and its proxy (worker first, then the proxy drains)",
       options: [
         { flags: '--queue-id <id>', description: 'the queue to stop', required: true },
         { flags: '--force', description: 'kill the supervisor, worker and proxy at once (SIGKILL)', default: false },
-        { flags: '--timeout <seconds>', description: 'how long to wait for an orderly stop before killing what is left', default: '30' },
+        {
+          flags: '--timeout <seconds>',
+          description: 'how long to wait for an orderly stop before killing what is left',
+          default: '30',
+        },
       ],
-      examples: ['kubiya worker stop --queue-id prod', 'kubiya worker stop --queue-id prod --timeout 60', 'kubiya worker stop --queue-id prod --force'],
+      examples: [
+        'kubiya worker stop --queue-id prod',
+        'kubiya worker stop --queue-id prod --timeout 60',
+        'kubiya worker stop --queue-id prod --force',
+      ],
       handler: async () => (await manage()).workerStop,
     }),
     defineCommand<{ queueId?: string }>({
@@ -78,10 +103,18 @@ export const workerCommands: CommandGroup = {
       options: [
         { flags: '--queue-id <id>', description: 'the queue', required: true },
         { flags: '-f, --follow', description: 'keep printing new lines (Ctrl-C to stop)', default: false },
-        { flags: '--proxy', description: 'the proxy log (litellm_proxy.log) instead of the worker log', default: false },
+        {
+          flags: '--proxy',
+          description: 'the proxy log (litellm_proxy.log) instead of the worker log',
+          default: false,
+        },
         { flags: '-n, --lines <n>', description: 'how many lines from the end', default: '100' },
       ],
-      examples: ['kubiya worker logs --queue-id prod -n 20', 'kubiya worker logs --queue-id prod -f', 'kubiya worker logs --queue-id prod --proxy -f'],
+      examples: [
+        'kubiya worker logs --queue-id prod -n 20',
+        'kubiya worker logs --queue-id prod -f',
+        'kubiya worker logs --queue-id prod --proxy -f',
+      ],
       handler: async () => (await manage()).workerLogs,
     }),
     defineCommand({

@@ -3,21 +3,41 @@ import { formatBytes, formatUptime, type QueueStatus } from '../../../supervisor
 
 /** The text form of `worker status` for one queue. */
 export function printStatus(s: QueueStatus, chalk: ChalkInstance): string {
-  const state = s.state === 'running' ? chalk.green('running') : s.state === 'stale' ? chalk.yellow('stale') : chalk.dim('stopped');
+  const state =
+    s.state === 'running' ? chalk.green('running') : s.state === 'stale' ? chalk.yellow('stale') : chalk.dim('stopped');
   const lines: [string, string][] = [['queue', s.queue_id]];
-  if (s.state === 'running') lines.push(['state', `${state} (${s.mode}, supervisor pid ${s.supervisor_pid}, up ${formatUptime(s.uptime_seconds)})`]);
-  else if (s.problem) lines.push(['state', `${state} (${s.problem}; \`kubiya worker stop --queue-id ${s.queue_id}\` cleans up)`]);
-  else if (s.state === 'stale') lines.push(['state', `${state} (supervisor pid ${s.supervisor_pid} is gone; \`kubiya worker stop --queue-id ${s.queue_id}\` cleans up)`]);
+  if (s.state === 'running')
+    lines.push([
+      'state',
+      `${state} (${s.mode}, supervisor pid ${s.supervisor_pid}, up ${formatUptime(s.uptime_seconds)})`,
+    ]);
+  else if (s.problem)
+    lines.push(['state', `${state} (${s.problem}; \`kubiya worker stop --queue-id ${s.queue_id}\` cleans up)`]);
+  else if (s.state === 'stale')
+    lines.push([
+      'state',
+      `${state} (supervisor pid ${s.supervisor_pid} is gone; \`kubiya worker stop --queue-id ${s.queue_id}\` cleans up)`,
+    ]);
   else lines.push(['state', state]);
   if (s.state === 'running' && s.engine) {
     const e = s.engine;
     const health = e.healthy ? chalk.green('healthy') : chalk.red('not answering');
-    lines.push(['proxy', `${e.url ?? '-'} (engine pid ${e.pid ?? '-'}, ${e.state}, ${health}, restarts ${e.restarts}${e.last_exit ? `, last exit: ${e.last_exit}` : ''})`]);
-    if (e.state === 'crash-loop') lines.push(['', chalk.red('the proxy engine hit its crash-loop limit and is no longer restarted; see the proxy log')]);
+    lines.push([
+      'proxy',
+      `${e.url ?? '-'} (engine pid ${e.pid ?? '-'}, ${e.state}, ${health}, restarts ${e.restarts}${e.last_exit ? `, last exit: ${e.last_exit}` : ''})`,
+    ]);
+    if (e.state === 'crash-loop')
+      lines.push([
+        '',
+        chalk.red('the proxy engine hit its crash-loop limit and is no longer restarted; see the proxy log'),
+      ]);
   } else if (s.state === 'running' && s.gateway_url) lines.push(['gateway', s.gateway_url]);
   if (s.state === 'running' && s.worker) {
     const w = s.worker;
-    lines.push(['worker', `pid ${w.pid ?? '-'}, ${w.state}, restarts ${w.restarts}${w.last_exit ? `, last exit: ${w.last_exit}` : ''}`]);
+    lines.push([
+      'worker',
+      `pid ${w.pid ?? '-'}, ${w.state}, restarts ${w.restarts}${w.last_exit ? `, last exit: ${w.last_exit}` : ''}`,
+    ]);
     lines.push(['command', w.command.join(' ')]);
   }
   lines.push(['worker log', `${s.logs.worker.path} (${formatBytes(s.logs.worker.bytes)})`]);

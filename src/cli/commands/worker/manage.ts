@@ -26,7 +26,8 @@ const NO_QUEUES = 'no queues yet; start one with `kubiya worker start --queue-id
 export const workerStop: Handler<StopOpts> = async (ctx, o) => {
   const id = validateQueueId(o.queueId);
   const timeout = Number(o.timeout);
-  if (!Number.isFinite(timeout) || timeout < 0) throw new UserError(`--timeout must be a number of seconds, not "${o.timeout}"`);
+  if (!Number.isFinite(timeout) || timeout < 0)
+    throw new UserError(`--timeout must be a number of seconds, not "${o.timeout}"`);
   const { stopQueue } = await ctx.supervisor();
   const r = await stopQueue(id, { force: o.force, timeoutMs: timeout * 1000 }, ctx.env);
   if (r.outcome === 'not-running') ctx.out.line(`queue ${id} is not running`);
@@ -35,7 +36,8 @@ export const workerStop: Handler<StopOpts> = async (ctx, o) => {
     ctx.out.line(`queue ${id} was not running (${why}); cleaned up: ${r.notes.join(', ') || 'nothing'}`);
   } else {
     ctx.out.line(`${ctx.color.green('✓')} stopped queue ${id} (supervisor pid ${r.supervisorPid})`);
-    if (r.killed.length > 0) ctx.out.line(`  killed ${r.killed.length} process(es) that did not stop in time: ${r.killed.join(', ')}`);
+    if (r.killed.length > 0)
+      ctx.out.line(`  killed ${r.killed.length} process(es) that did not stop in time: ${r.killed.join(', ')}`);
   }
 };
 
@@ -53,11 +55,15 @@ export const workerStatus: Handler<{ queueId?: string }> = async (ctx, o) => {
 export const workerLogs: Handler<LogsOpts> = async (ctx, o) => {
   const id = validateQueueId(o.queueId);
   const lines = Number(o.lines);
-  if (!Number.isInteger(lines) || lines < 0) throw new UserError(`-n must be a whole number of lines, not "${o.lines}"`);
+  if (!Number.isInteger(lines) || lines < 0)
+    throw new UserError(`-n must be a whole number of lines, not "${o.lines}"`);
   const { queuePaths, showLog } = await ctx.supervisor();
   const p = queuePaths(id, ctx.env);
   const file = o.proxy ? p.proxyLog : p.workerLog;
-  if (!fs.existsSync(p.dir)) throw new UserError(`queue "${id}" has never run here (no ${p.dir})`, { hint: 'See the queues with: kubiya worker list' });
+  if (!fs.existsSync(p.dir))
+    throw new UserError(`queue "${id}" has never run here (no ${p.dir})`, {
+      hint: 'See the queues with: kubiya worker list',
+    });
   if (!fs.existsSync(file) && !o.follow) throw new UserError(`no log yet: ${file}`, { exitCode: 1 });
   const ac = new AbortController();
   const stop = () => ac.abort();

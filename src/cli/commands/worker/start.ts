@@ -1,10 +1,10 @@
-import { UserError } from '../../../errors.js';
+import type { KubiyaContext } from '../../../config/contexts/index.js';
 import type { ProxyPlan, WorkerStartOptions } from '../../../config/plan.js';
 import { validateQueueId } from '../../../config/queue-id.js';
 import { parseCount, parseSeconds, parseSize, splitCommand } from '../../../config/worker-options.js';
-import type { KubiyaContext } from '../../../config/contexts/index.js';
-import type { CliContext } from '../../context.js';
+import { UserError } from '../../../errors.js';
 import type { Handler } from '../../command.js';
+import type { CliContext } from '../../context.js';
 
 /** The raw options commander hands the handler. */
 export interface StartFlags {
@@ -47,7 +47,10 @@ export const workerStart: Handler<StartFlags, [string[]]> = async (ctx, flags, c
     maxLogBackups: parseCount(flags.maxLogBackups, '--max-log-backups'),
     graceSeconds: parseSeconds(flags.grace, '--grace'),
   };
-  const proxyTimeoutSeconds = flags.proxyTimeout === undefined ? undefined : parseSeconds(flags.proxyTimeout, '--proxy-timeout', { positive: true });
+  const proxyTimeoutSeconds =
+    flags.proxyTimeout === undefined
+      ? undefined
+      : parseSeconds(flags.proxyTimeout, '--proxy-timeout', { positive: true });
 
   const { currentContext } = await import('../../../config/contexts/index.js');
   const { resolveProxyPlan } = await import('../../../config/resolve.js');
@@ -92,11 +95,25 @@ export const workerStart: Handler<StartFlags, [string[]]> = async (ctx, flags, c
 };
 
 /** The worker command: `-- cmd args` > --worker-command > KUBIYA_WORKER_COMMAND > context worker-command. */
-function workerCommand(ctx: CliContext, options: WorkerStartOptions, args: string[], flag: string | undefined, context?: KubiyaContext): void {
+function workerCommand(
+  ctx: CliContext,
+  options: WorkerStartOptions,
+  args: string[],
+  flag: string | undefined,
+  context?: KubiyaContext,
+): void {
   const envCmd = ctx.env.KUBIYA_WORKER_COMMAND?.trim() ? ctx.env.KUBIYA_WORKER_COMMAND : undefined;
   if (args.length > 0) [options.workerCommand, options.workerCommandSource] = [args, 'flag (after --)'];
-  else if (flag !== undefined) [options.workerCommand, options.workerCommandSource] = [splitCommand(flag, '--worker-command'), 'flag (--worker-command)'];
-  else if (envCmd) [options.workerCommand, options.workerCommandSource] = [splitCommand(envCmd, 'KUBIYA_WORKER_COMMAND'), 'env (KUBIYA_WORKER_COMMAND)'];
+  else if (flag !== undefined)
+    [options.workerCommand, options.workerCommandSource] = [
+      splitCommand(flag, '--worker-command'),
+      'flag (--worker-command)',
+    ];
+  else if (envCmd)
+    [options.workerCommand, options.workerCommandSource] = [
+      splitCommand(envCmd, 'KUBIYA_WORKER_COMMAND'),
+      'env (KUBIYA_WORKER_COMMAND)',
+    ];
   else if (context?.workerCommand?.trim()) {
     options.workerCommand = splitCommand(context.workerCommand, `context "${context.name}" worker-command`);
     options.workerCommandSource = `context (${context.name})`;
@@ -115,7 +132,11 @@ async function checkServable(plan: ProxyPlan, failWhenNone: boolean, env: NodeJS
   for (const w of fresh) plan.warnings.push(`${loaded.source}: ${w.path}: ${w.message}`);
   plan.servedModels = seen.servedModels;
   if (plan.servedModels.length > 0) return;
-  const why = fresh.length > 0 ? `:\n${fresh.map((w) => `  ${w.path}: ${w.message}`).join('\n')}` : ' (its model_list is empty)';
-  if (failWhenNone) throw new UserError(`${loaded.source}: the local proxy would serve no model${why}`, { hint: 'Check the config with: kubiya proxy validate <file>' });
+  const why =
+    fresh.length > 0 ? `:\n${fresh.map((w) => `  ${w.path}: ${w.message}`).join('\n')}` : ' (its model_list is empty)';
+  if (failWhenNone)
+    throw new UserError(`${loaded.source}: the local proxy would serve no model${why}`, {
+      hint: 'Check the config with: kubiya proxy validate <file>',
+    });
   plan.warnings.push(`${loaded.source}: the local proxy would serve no model`);
 }

@@ -17,7 +17,8 @@ interface Turn {
 
 /** One OpenAI content part (text or image_url) -> an Anthropic block, or undefined to skip. */
 export function contentBlock(part: JsonObject, at: string): Block | undefined {
-  if (part.type === 'text') return typeof part.text === 'string' && part.text !== '' ? { type: 'text', text: part.text } : undefined;
+  if (part.type === 'text')
+    return typeof part.text === 'string' && part.text !== '' ? { type: 'text', text: part.text } : undefined;
   if (part.type === 'image_url') {
     const url = typeof part.image_url === 'string' ? part.image_url : (part.image_url as JsonObject | undefined)?.url;
     if (typeof url !== 'string') throw badRequest(`${at}.image_url.url: expected a string`, 'messages');
@@ -25,14 +26,18 @@ export function contentBlock(part: JsonObject, at: string): Block | undefined {
   }
   // parts already in Anthropic shape (document, image with source, ...) pass through
   if (typeof part.type === 'string' && part.type !== 'input_audio') return part;
-  throw badRequest(`${at}: content part of type ${JSON.stringify(part.type)} is not supported by Anthropic`, 'messages');
+  throw badRequest(
+    `${at}: content part of type ${JSON.stringify(part.type)} is not supported by Anthropic`,
+    'messages',
+  );
 }
 
 /** A data URL becomes a base64 source, anything else a URL source. */
 function imageSource(url: string, at: string): JsonObject {
   if (!url.startsWith('data:')) return { type: 'url', url };
   const m = /^data:([^;,]+)(;base64)?,(.*)$/s.exec(url);
-  if (!m || !m[2]) throw badRequest(`${at}.image_url.url: expected a base64 data URL (data:image/png;base64,...)`, 'messages');
+  if (!m?.[2])
+    throw badRequest(`${at}.image_url.url: expected a base64 data URL (data:image/png;base64,...)`, 'messages');
   return { type: 'base64', media_type: m[1], data: m[3] };
 }
 
@@ -62,7 +67,8 @@ function parseArgs(args: unknown): unknown {
 
 /** Split messages into the `system` blocks and alternating user/assistant turns. */
 export function anthropicMessages(messages: unknown): { system: Block[]; messages: Turn[] } {
-  if (!Array.isArray(messages) || messages.length === 0) throw badRequest('messages: expected a non-empty list of messages', 'messages');
+  if (!Array.isArray(messages) || messages.length === 0)
+    throw badRequest('messages: expected a non-empty list of messages', 'messages');
   const system: Block[] = [];
   const turns: Turn[] = [];
   const push = (role: Turn['role'], blocks: Block[]) => {
@@ -101,11 +107,16 @@ export function anthropicMessages(messages: unknown): { system: Block[]; message
         break;
       }
       default:
-        throw badRequest(`${at}.role: ${JSON.stringify(m.role)} is not one of system, user, assistant, tool`, 'messages');
+        throw badRequest(
+          `${at}.role: ${JSON.stringify(m.role)} is not one of system, user, assistant, tool`,
+          'messages',
+        );
     }
   });
   // tool_result blocks must come first in their user turn
-  for (const t of turns) if (t.role === 'user') t.content.sort((a, b) => Number(b.type === 'tool_result') - Number(a.type === 'tool_result'));
+  for (const t of turns)
+    if (t.role === 'user')
+      t.content.sort((a, b) => Number(b.type === 'tool_result') - Number(a.type === 'tool_result'));
   return { system, messages: turns };
 }
 

@@ -1,9 +1,9 @@
 import { extractErrorDetail, mapHttpError } from '../errors.js';
+import { lowerKeys, str } from '../params.js';
 import { defineProvider, type ProviderAdapter, type UpstreamRequest } from '../types.js';
 import { anthropicBody, defaultMaxTokens } from './request.js';
 import { parseAnthropicResponse } from './response.js';
 import { AnthropicStreamDecoder } from './stream.js';
-import { str, lowerKeys } from '../params.js';
 
 interface AnthropicState {
   label: string;
@@ -29,19 +29,28 @@ export const anthropicAdapter: ProviderAdapter = defineProvider<AnthropicState>(
   unsupportedParams: ['n', 'logit_bias', 'logprobs', 'top_logprobs', 'frequency_penalty', 'presence_penalty', 'seed'],
   prepare(spec) {
     const p = spec.params;
-    const base = str(p.api_base) ?? str(p.base_url) ?? str(spec.env.ANTHROPIC_API_BASE) ?? str(spec.env.ANTHROPIC_BASE_URL) ?? DEFAULT_BASE;
+    const base =
+      str(p.api_base) ??
+      str(p.base_url) ??
+      str(spec.env.ANTHROPIC_API_BASE) ??
+      str(spec.env.ANTHROPIC_BASE_URL) ??
+      DEFAULT_BASE;
     let url: URL;
     try {
       url = new URL(base);
     } catch {
-      throw new Error(`${spec.at}.litellm_params.api_base: expected a URL like ${DEFAULT_BASE}, found ${JSON.stringify(base)}`);
+      throw new Error(
+        `${spec.at}.litellm_params.api_base: expected a URL like ${DEFAULT_BASE}, found ${JSON.stringify(base)}`,
+      );
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`${spec.at}.litellm_params.api_base: expected an http(s) URL, found ${JSON.stringify(base)}`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new Error(`${spec.at}.litellm_params.api_base: expected an http(s) URL, found ${JSON.stringify(base)}`);
     // accept https://host, https://host/v1 and https://host/v1/messages alike
     let path = url.pathname.replace(/\/+$/, '');
     if (!path.endsWith('/messages')) path = `${path.endsWith('/v1') ? path : `${path}/v1`}/messages`;
     const key = str(p.api_key) ?? str(spec.env.ANTHROPIC_API_KEY);
-    if (!key) spec.warn?.('no API key: set litellm_params.api_key or ANTHROPIC_API_KEY (requests will be refused upstream)');
+    if (!key)
+      spec.warn?.('no API key: set litellm_params.api_key or ANTHROPIC_API_KEY (requests will be refused upstream)');
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       accept: 'application/json',
@@ -49,12 +58,25 @@ export const anthropicAdapter: ProviderAdapter = defineProvider<AnthropicState>(
     };
     if (key) headers['x-api-key'] = key;
     Object.assign(headers, lowerKeys(p.headers), lowerKeys(p.extra_headers));
-    return { label: LABEL, origin: url.origin, messagesPath: path + url.search, apiBase: url.origin + path.replace(/\/messages$/, ''), headers, info: spec.info };
+    return {
+      label: LABEL,
+      origin: url.origin,
+      messagesPath: path + url.search,
+      apiBase: url.origin + path.replace(/\/messages$/, ''),
+      headers,
+      info: spec.info,
+    };
   },
   describe: (s) => ({ api_base: s.apiBase }),
   buildRequest(s, call): UpstreamRequest {
     const body = anthropicBody(call.body, call.model, call.stream, defaultMaxTokens(call.model, s.info));
-    return { origin: s.origin, path: s.messagesPath, method: 'POST', headers: call.stream ? { ...s.headers, accept: 'text/event-stream' } : s.headers, body: JSON.stringify(body) };
+    return {
+      origin: s.origin,
+      path: s.messagesPath,
+      method: 'POST',
+      headers: call.stream ? { ...s.headers, accept: 'text/event-stream' } : s.headers,
+      body: JSON.stringify(body),
+    };
   },
   parseResponse: (s, call, json) => parseAnthropicResponse(s.label, call.model, json),
   streamDecoder: (s, call) => new AnthropicStreamDecoder(s.label, call.model),
@@ -62,9 +84,14 @@ export const anthropicAdapter: ProviderAdapter = defineProvider<AnthropicState>(
   mapError(s, err) {
     const detail = extractErrorDetail(err.body);
     // Anthropic words its policy refusals "blocked by content filtering policy"
-    if (err.status === 400 && /content filtering policy/i.test(detail.message ?? '')) detail.code = 'content_policy_violation';
+    if (err.status === 400 && /content filtering policy/i.test(detail.message ?? ''))
+      detail.code = 'content_policy_violation';
     return mapHttpError(s.label, err, detail);
   },
-  healthRequest: (s) => ({ origin: s.origin, path: s.messagesPath.replace(/\/messages(\?|$)/, '/models$1'), method: 'GET', headers: s.headers }),
+  healthRequest: (s) => ({
+    origin: s.origin,
+    path: s.messagesPath.replace(/\/messages(\?|$)/, '/models$1'),
+    method: 'GET',
+    headers: s.headers,
+  }),
 });
-

@@ -25,7 +25,8 @@ const THINKING_BUDGET: Record<string, number> = { minimal: 1024, low: 1024, medi
 export function anthropicBody(body: JsonObject, model: string, stream: boolean, maxTokensDefault: number): JsonObject {
   const { system, messages } = anthropicMessages(body.messages);
   const out: JsonObject = { model, messages };
-  if (system.length > 0) out.system = system.length === 1 && system[0].type === 'text' && !system[0].cache_control ? system[0].text : system;
+  if (system.length > 0)
+    out.system = system.length === 1 && system[0].type === 'text' && !system[0].cache_control ? system[0].text : system;
   const max = body.max_completion_tokens ?? body.max_tokens;
   out.max_tokens = typeof max === 'number' ? max : maxTokensDefault;
   if (body.temperature != null) out.temperature = body.temperature;
@@ -45,7 +46,10 @@ export function anthropicBody(body: JsonObject, model: string, stream: boolean, 
   const schema = jsonSchemaOf(body.response_format);
   if (schema) {
     // no JSON mode in the Messages API: force one tool whose input is the answer
-    out.tools = [...((out.tools as JsonObject[] | undefined) ?? []), { name: JSON_TOOL, description: 'Respond with a JSON object.', input_schema: schema }];
+    out.tools = [
+      ...((out.tools as JsonObject[] | undefined) ?? []),
+      { name: JSON_TOOL, description: 'Respond with a JSON object.', input_schema: schema },
+    ];
     out.tool_choice = { type: 'tool', name: JSON_TOOL };
   }
   if (stream) out.stream = true;

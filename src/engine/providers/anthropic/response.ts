@@ -52,7 +52,12 @@ export function parseAnthropicResponse(label: string, model: string, json: unkno
       if (b.name === JSON_TOOL) {
         jsonMode = true;
         text = JSON.stringify(b.input ?? {});
-      } else toolCalls.push({ id: b.id, type: 'function', function: { name: b.name, arguments: JSON.stringify(b.input ?? {}) } });
+      } else
+        toolCalls.push({
+          id: b.id,
+          type: 'function',
+          function: { name: b.name, arguments: JSON.stringify(b.input ?? {}) },
+        });
     }
   }
   const message: JsonObject = { role: 'assistant', content: text === '' && toolCalls.length > 0 ? null : text };
@@ -65,7 +70,15 @@ export function parseAnthropicResponse(label: string, model: string, json: unkno
     created: Math.floor(Date.now() / 1000),
     model: typeof o.model === 'string' ? o.model : model,
     // like vLLM, name the stop sequence that ended the text, so /v1/messages can report it
-    choices: [{ index: 0, message, finish_reason: finish, logprobs: null, ...(typeof o.stop_sequence === 'string' ? { stop_reason: o.stop_sequence } : {}) }],
+    choices: [
+      {
+        index: 0,
+        message,
+        finish_reason: finish,
+        logprobs: null,
+        ...(typeof o.stop_sequence === 'string' ? { stop_reason: o.stop_sequence } : {}),
+      },
+    ],
     usage: usageOf(o.usage as JsonObject | undefined),
   };
 }

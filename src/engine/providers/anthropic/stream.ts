@@ -51,13 +51,14 @@ export class AnthropicStreamDecoder extends SseJsonDecoder {
         if (o.usage && typeof o.usage === 'object') Object.assign(this.usage, o.usage as JsonObject);
         break;
       }
-      case 'message_stop':
+      case 'message_stop': {
         this.done = true;
         const last = this.chunk({}, this.jsonMode ? 'stop' : finishReasonOf(this.stopReason));
         if (this.stopSequence !== undefined) (last.choices as JsonObject[])[0].stop_reason = this.stopSequence;
         out.push(last);
         out.push(this.usageChunk(usageOf(this.usage)));
         break;
+      }
       case 'error':
         throw streamErrorOf(this.label, o);
       default:
@@ -77,7 +78,11 @@ export class AnthropicStreamDecoder extends SseJsonDecoder {
     } else if (b.type === 'tool_use') {
       const toolIndex = this.tools++;
       this.blocks.set(index, { kind: 'tool', toolIndex });
-      out.push(this.chunk({ tool_calls: [{ index: toolIndex, id: b.id, type: 'function', function: { name: b.name, arguments: '' } }] }));
+      out.push(
+        this.chunk({
+          tool_calls: [{ index: toolIndex, id: b.id, type: 'function', function: { name: b.name, arguments: '' } }],
+        }),
+      );
     } else if (b.type === 'thinking') {
       this.blocks.set(index, { kind: 'thinking', toolIndex: -1 });
     } else this.blocks.set(index, { kind: 'other', toolIndex: -1 });
@@ -87,10 +92,12 @@ export class AnthropicStreamDecoder extends SseJsonDecoder {
     const d = (o.delta ?? {}) as JsonObject;
     const block = this.blocks.get(typeof o.index === 'number' ? o.index : -1);
     if (d.type === 'text_delta' && typeof d.text === 'string') out.push(this.chunk({ content: d.text }));
-    else if (d.type === 'thinking_delta' && typeof d.thinking === 'string') out.push(this.chunk({ reasoning_content: d.thinking }));
+    else if (d.type === 'thinking_delta' && typeof d.thinking === 'string')
+      out.push(this.chunk({ reasoning_content: d.thinking }));
     else if (d.type === 'input_json_delta' && typeof d.partial_json === 'string' && d.partial_json !== '') {
       if (block?.kind === 'json') out.push(this.chunk({ content: d.partial_json }));
-      else if (block?.kind === 'tool') out.push(this.chunk({ tool_calls: [{ index: block.toolIndex, function: { arguments: d.partial_json } }] }));
+      else if (block?.kind === 'tool')
+        out.push(this.chunk({ tool_calls: [{ index: block.toolIndex, function: { arguments: d.partial_json } }] }));
     }
   }
 }

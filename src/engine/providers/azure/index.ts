@@ -1,9 +1,16 @@
 import { parseOpenAIResponse, prepareOpenAIStyle } from '../openai-compatible/base.js';
 import { OpenAISseDecoder } from '../openai-compatible/stream.js';
-import { defineProvider, type DeploymentSpec, type EndpointKind, type OpenAIChunk, type ProviderAdapter, type StreamDecoder } from '../types.js';
+import { str } from '../params.js';
+import {
+  type DeploymentSpec,
+  defineProvider,
+  type EndpointKind,
+  type OpenAIChunk,
+  type ProviderAdapter,
+  type StreamDecoder,
+} from '../types.js';
 import { azureAiAdapter } from './azure-ai.js';
 import { mapAzureError } from './errors.js';
-import { str } from '../params.js';
 
 /** api-version used when neither litellm_params.api_version nor AZURE_API_VERSION is set (a GA version). */
 export const AZURE_DEFAULT_API_VERSION = '2024-10-21';
@@ -18,14 +25,25 @@ interface AzureState {
   headers: Record<string, string>;
 }
 
-const PATHS: Record<EndpointKind, string> = { chat: '/chat/completions', completion: '/completions', embedding: '/embeddings' };
+const PATHS: Record<EndpointKind, string> = {
+  chat: '/chat/completions',
+  completion: '/completions',
+  embedding: '/embeddings',
+};
 
 function prepareAzure(spec: DeploymentSpec): AzureState {
   const p = spec.params;
-  const base = str(p.api_base) ?? str(p.base_url) ?? str(spec.env.AZURE_API_BASE) ?? str(spec.env.AZURE_OPENAI_ENDPOINT);
-  if (!base) throw new Error(`${spec.at}.litellm_params.api_base: Azure needs the resource endpoint (https://<resource>.openai.azure.com), or AZURE_API_BASE`);
+  const base =
+    str(p.api_base) ?? str(p.base_url) ?? str(spec.env.AZURE_API_BASE) ?? str(spec.env.AZURE_OPENAI_ENDPOINT);
+  if (!base)
+    throw new Error(
+      `${spec.at}.litellm_params.api_base: Azure needs the resource endpoint (https://<resource>.openai.azure.com), or AZURE_API_BASE`,
+    );
   // base URL and extra headers the OpenAI-style way, but never the key as a Bearer token
-  const s = prepareOpenAIStyle({ ...spec, params: { ...p, api_base: base, api_key: undefined, organization: undefined } }, { label: 'Azure OpenAI', defaultApiBase: base, keyEnv: [], baseEnv: [] });
+  const s = prepareOpenAIStyle(
+    { ...spec, params: { ...p, api_base: base, api_key: undefined, organization: undefined } },
+    { label: 'Azure OpenAI', defaultApiBase: base, keyEnv: [], baseEnv: [] },
+  );
   const headers = { ...s.headers };
   const token = str(p.azure_ad_token) ?? str(spec.env.AZURE_AD_TOKEN);
   const key = str(p.api_key) ?? str(spec.env.AZURE_API_KEY) ?? str(spec.env.AZURE_OPENAI_API_KEY);
@@ -34,7 +52,11 @@ function prepareAzure(spec: DeploymentSpec): AzureState {
   else spec.warn?.('no credentials: set litellm_params.api_key (or AZURE_API_KEY) or azure_ad_token');
   // accept https://res.openai.azure.com, .../ and .../openai alike
   const basePath = s.basePath.split('?')[0].replace(/\/openai$/, '');
-  const apiVersion = str(p.api_version) ?? str(spec.env.AZURE_API_VERSION) ?? str(spec.env.OPENAI_API_VERSION) ?? AZURE_DEFAULT_API_VERSION;
+  const apiVersion =
+    str(p.api_version) ??
+    str(spec.env.AZURE_API_VERSION) ??
+    str(spec.env.OPENAI_API_VERSION) ??
+    AZURE_DEFAULT_API_VERSION;
   return { label: 'Azure OpenAI', origin: s.origin, basePath, apiBase: s.origin + basePath, apiVersion, headers };
 }
 
@@ -76,7 +98,12 @@ export const azureAdapter: ProviderAdapter = defineProvider<AzureState>({
   parseResponse: (s, call, json) => parseOpenAIResponse(s.label, call, json),
   streamDecoder: (s) => new AzureSseDecoder(s.label),
   mapError: (s, err) => mapAzureError(s.label, err),
-  healthRequest: (s) => ({ origin: s.origin, path: `${s.basePath}/openai/models?api-version=${encodeURIComponent(s.apiVersion)}`, method: 'GET', headers: s.headers }),
+  healthRequest: (s) => ({
+    origin: s.origin,
+    path: `${s.basePath}/openai/models?api-version=${encodeURIComponent(s.apiVersion)}`,
+    method: 'GET',
+    headers: s.headers,
+  }),
 });
 
 /** The adapter for each id of this folder (the registry's loader): Azure OpenAI or Azure AI. */

@@ -5,13 +5,19 @@
  */
 import { badRequest } from '../../errors.js';
 import { imageUrlOf, loadImage } from '../google/media.js';
-import type { JsonObject } from '../types.js';
 import { toolArguments } from '../params.js';
+import type { JsonObject } from '../types.js';
 
 /** The tool LiteLLM-style JSON mode forces when `response_format` asks for JSON (Converse has no JSON mode). */
 export const JSON_TOOL = 'json_tool_call';
 
-const IMAGE_FORMATS: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpeg', 'image/jpg': 'jpeg', 'image/gif': 'gif', 'image/webp': 'webp' };
+const IMAGE_FORMATS: Record<string, string> = {
+  'image/png': 'png',
+  'image/jpeg': 'jpeg',
+  'image/jpg': 'jpeg',
+  'image/gif': 'gif',
+  'image/webp': 'webp',
+};
 
 /** Build the Converse body for a chat request (async: image URLs are downloaded). */
 export async function converseBody(body: JsonObject, signal: AbortSignal): Promise<JsonObject> {
@@ -29,7 +35,8 @@ export async function converseBody(body: JsonObject, signal: AbortSignal): Promi
     if (!m || typeof m !== 'object') throw badRequest(`messages[${i}]: expected an object`, 'messages');
     const msg = m as JsonObject;
     if (msg.role === 'system' || msg.role === 'developer') {
-      for (const b of await contentBlocks(msg.content, signal)) if (typeof b.text === 'string') system.push({ text: b.text });
+      for (const b of await contentBlocks(msg.content, signal))
+        if (typeof b.text === 'string') system.push({ text: b.text });
     } else if (msg.role === 'user') {
       push('user', await contentBlocks(msg.content, signal));
     } else if (msg.role === 'assistant') {
@@ -60,7 +67,9 @@ export async function converseBody(body: JsonObject, signal: AbortSignal): Promi
   const tools = Array.isArray(body.tools) ? (body.tools as JsonObject[]).map(toolSpec) : [];
   let toolChoice = toolChoiceOf(body.tool_choice);
   if (jsonSchema) {
-    tools.push({ toolSpec: { name: JSON_TOOL, description: 'Respond with a JSON object.', inputSchema: { json: jsonSchema } } });
+    tools.push({
+      toolSpec: { name: JSON_TOOL, description: 'Respond with a JSON object.', inputSchema: { json: jsonSchema } },
+    });
     toolChoice = { tool: { name: JSON_TOOL } };
   }
   if (tools.length) request.toolConfig = toolChoice ? { tools, toolChoice } : { tools };
@@ -84,7 +93,8 @@ async function contentBlocks(content: unknown, signal: AbortSignal): Promise<Jso
       if (!url) throw badRequest('image_url: missing url', 'messages');
       const img = await loadImage(url, signal);
       const format = IMAGE_FORMATS[img.mimeType.toLowerCase()];
-      if (!format) throw badRequest(`image_url: Bedrock takes png, jpeg, gif or webp images, not ${img.mimeType}`, 'messages');
+      if (!format)
+        throw badRequest(`image_url: Bedrock takes png, jpeg, gif or webp images, not ${img.mimeType}`, 'messages');
       out.push({ image: { format, source: { bytes: img.data } } });
     }
   }
@@ -98,8 +108,12 @@ function textOf(content: unknown): string {
 
 function toolSpec(t: JsonObject, i: number): JsonObject {
   const fn = t?.function as JsonObject | undefined;
-  if (t?.type !== 'function' || !fn || typeof fn.name !== 'string') throw badRequest(`tools[${i}]: expected {type: "function", function: {name, parameters}}`, 'tools');
-  const spec: JsonObject = { name: fn.name, inputSchema: { json: fn.parameters ?? { type: 'object', properties: {} } } };
+  if (t?.type !== 'function' || !fn || typeof fn.name !== 'string')
+    throw badRequest(`tools[${i}]: expected {type: "function", function: {name, parameters}}`, 'tools');
+  const spec: JsonObject = {
+    name: fn.name,
+    inputSchema: { json: fn.parameters ?? { type: 'object', properties: {} } },
+  };
   if (typeof fn.description === 'string' && fn.description) spec.description = fn.description;
   return { toolSpec: spec };
 }
@@ -119,6 +133,7 @@ export function jsonModeSchema(rf: unknown): JsonObject | undefined {
   if (!rf || typeof rf !== 'object') return undefined;
   const r = rf as JsonObject;
   if (r.type === 'json_object') return { type: 'object' };
-  if (r.type === 'json_schema') return ((r.json_schema as JsonObject | undefined)?.schema as JsonObject | undefined) ?? { type: 'object' };
+  if (r.type === 'json_schema')
+    return ((r.json_schema as JsonObject | undefined)?.schema as JsonObject | undefined) ?? { type: 'object' };
   return undefined;
 }

@@ -18,7 +18,8 @@ export function embedFamily(modelId: string): 'titan' | 'cohere' | undefined {
 function inputs(body: JsonObject): string[] {
   const input = body.input;
   const list = Array.isArray(input) ? input : [input];
-  if (list.length === 0 || !list.every((x) => typeof x === 'string')) throw badRequest('input: Bedrock embeddings take a string or a list of strings', 'input');
+  if (list.length === 0 || !list.every((x) => typeof x === 'string'))
+    throw badRequest('input: Bedrock embeddings take a string or a list of strings', 'input');
   return list as string[];
 }
 
@@ -27,10 +28,18 @@ export function embedBody(modelId: string, body: JsonObject): string {
   const family = embedFamily(modelId);
   const texts = inputs(body);
   if (family === 'cohere') {
-    return JSON.stringify({ texts, input_type: typeof body.input_type === 'string' ? body.input_type : 'search_document' });
+    return JSON.stringify({
+      texts,
+      input_type: typeof body.input_type === 'string' ? body.input_type : 'search_document',
+    });
   }
-  if (family !== 'titan') throw badRequest(`model: ${modelId} is not a Bedrock embedding model this proxy knows (amazon.titan-embed-*, cohere.embed-*)`, 'model');
-  if (texts.length !== 1) throw badRequest('input: Amazon Titan embeds one text per request; send one input at a time', 'input');
+  if (family !== 'titan')
+    throw badRequest(
+      `model: ${modelId} is not a Bedrock embedding model this proxy knows (amazon.titan-embed-*, cohere.embed-*)`,
+      'model',
+    );
+  if (texts.length !== 1)
+    throw badRequest('input: Amazon Titan embeds one text per request; send one input at a time', 'input');
   const out: JsonObject = { inputText: texts[0] };
   if (typeof body.dimensions === 'number' && /v2/.test(modelId)) out.dimensions = body.dimensions;
   return JSON.stringify(out);

@@ -28,7 +28,8 @@ const STATUS_OF: Record<string, number> = {
 };
 
 // Bedrock's ways of saying the prompt does not fit ("Input is too long", "max_tokens ... exceeds ...")
-const CONTEXT = /too long|input is too long|max tokens|max_tokens|context window|exceeds? the (?:maximum|model)|prompt is too long|too many (?:input )?tokens/i;
+const CONTEXT =
+  /too long|input is too long|max tokens|max_tokens|context window|exceeds? the (?:maximum|model)|prompt is too long|too many (?:input )?tokens/i;
 
 /** Map an HTTP error answer from Bedrock. */
 export function mapBedrockError(label: string, err: UpstreamErrorInfo): GatewayError {
@@ -46,12 +47,21 @@ export function mapBedrockError(label: string, err: UpstreamErrorInfo): GatewayE
 }
 
 /** Map an exception by type name (HTTP or stream event) and message. */
-export function bedrockError(label: string, type: string | undefined, message: string | undefined, httpStatus: number, headers: UpstreamErrorInfo['headers'] = {}): GatewayError {
+export function bedrockError(
+  label: string,
+  type: string | undefined,
+  message: string | undefined,
+  httpStatus: number,
+  headers: UpstreamErrorInfo['headers'] = {},
+): GatewayError {
   const key = type?.toLowerCase();
   let status = (key && STATUS_OF[key]) || httpStatus;
   if (/signature/i.test(message ?? '') && status === 403) status = 401; // a bad secret key is a 403 "signature does not match"
   const msg = message ?? type ?? `HTTP ${httpStatus}`;
   const context = status === 400 && CONTEXT.test(msg);
-  const detail = { message: type && !msg.includes(type) ? `${type}: ${msg}` : msg, code: context ? 'context_length_exceeded' : (type ?? String(status)) };
+  const detail = {
+    message: type && !msg.includes(type) ? `${type}: ${msg}` : msg,
+    code: context ? 'context_length_exceeded' : (type ?? String(status)),
+  };
   return mapHttpError(label, { status, headers, body: '' }, detail);
 }

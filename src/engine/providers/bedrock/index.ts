@@ -4,13 +4,13 @@
  * SigV4-signed with credentials from a cached provider built at load time.
  */
 import { mapHttpError } from '../errors.js';
-import { defineProvider, type CallContext, type ProviderAdapter } from '../types.js';
+import { type CallContext, defineProvider, type ProviderAdapter } from '../types.js';
 import { converseBody, jsonModeSchema } from './convert.js';
-import { awsCredentials, awsRegion, type AwsCredentialSource } from './credentials.js';
+import { type AwsCredentialSource, awsCredentials, awsRegion } from './credentials.js';
 import { embedBody, embedFamily, parseEmbedding } from './embed.js';
 import { mapBedrockError } from './errors.js';
 import { parseConverse } from './response.js';
-import { bedrockEndpoint, modelPath, signedPost, type BedrockEndpoint } from './sign.js';
+import { type BedrockEndpoint, bedrockEndpoint, modelPath, signedPost } from './sign.js';
 import { ConverseStreamDecoder } from './stream.js';
 
 interface BedrockState {
@@ -43,33 +43,56 @@ export const bedrockAdapter: ProviderAdapter = defineProvider<BedrockState>({
   unsupportedParams: ['n', 'logit_bias', 'logprobs', 'top_logprobs', 'presence_penalty', 'frequency_penalty', 'seed'],
   prepare(spec) {
     const region = awsRegion(spec);
-    const raw = typeof spec.params.aws_bedrock_runtime_endpoint === 'string' && spec.params.aws_bedrock_runtime_endpoint.trim()
-      ? spec.params.aws_bedrock_runtime_endpoint.trim()
-      : `https://bedrock-runtime.${region}.amazonaws.com`;
+    const raw =
+      typeof spec.params.aws_bedrock_runtime_endpoint === 'string' && spec.params.aws_bedrock_runtime_endpoint.trim()
+        ? spec.params.aws_bedrock_runtime_endpoint.trim()
+        : `https://bedrock-runtime.${region}.amazonaws.com`;
     let url: URL;
     try {
       url = new URL(raw);
       if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('not http');
     } catch {
-      throw new Error(`${spec.at}.litellm_params.aws_bedrock_runtime_endpoint: expected an http(s) URL, found ${JSON.stringify(raw)}`);
+      throw new Error(
+        `${spec.at}.litellm_params.aws_bedrock_runtime_endpoint: expected an http(s) URL, found ${JSON.stringify(raw)}`,
+      );
     }
     const { provider, source } = awsCredentials(spec, region);
     const extra: Record<string, string> = {};
     for (const h of [spec.params.headers, spec.params.extra_headers]) {
-      if (h && typeof h === 'object') for (const [k, v] of Object.entries(h)) if (v != null) extra[k.toLowerCase()] = String(v);
+      if (h && typeof h === 'object')
+        for (const [k, v] of Object.entries(h)) if (v != null) extra[k.toLowerCase()] = String(v);
     }
     const endpoint = bedrockEndpoint(url, region, provider, extra);
-    return { label: LABEL, region, endpoint, apiBase: endpoint.origin + endpoint.basePath, source, modelId: modelIdOf(spec.model) };
+    return {
+      label: LABEL,
+      region,
+      endpoint,
+      apiBase: endpoint.origin + endpoint.basePath,
+      source,
+      modelId: modelIdOf(spec.model),
+    };
   },
   describe: (s) => ({ api_base: s.apiBase }),
   async buildRequest(s, call) {
     const modelId = modelIdOf(call.model);
     if (call.kind === 'embedding') {
-      return signedPost(s.endpoint, s.label, modelPath(s.endpoint, modelId, 'invoke'), embedBody(modelId, call.body), 'application/json');
+      return signedPost(
+        s.endpoint,
+        s.label,
+        modelPath(s.endpoint, modelId, 'invoke'),
+        embedBody(modelId, call.body),
+        'application/json',
+      );
     }
     const request = await converseBody(call.body, call.signal);
     const op = call.stream ? 'converse-stream' : 'converse';
-    return signedPost(s.endpoint, s.label, modelPath(s.endpoint, modelId, op), JSON.stringify(request), call.stream ? 'application/vnd.amazon.eventstream' : 'application/json');
+    return signedPost(
+      s.endpoint,
+      s.label,
+      modelPath(s.endpoint, modelId, op),
+      JSON.stringify(request),
+      call.stream ? 'application/vnd.amazon.eventstream' : 'application/json',
+    );
   },
   parseResponse(s, call, json) {
     const modelId = modelIdOf(call.model);
@@ -80,9 +103,21 @@ export const bedrockAdapter: ProviderAdapter = defineProvider<BedrockState>({
   mapError: (s, err) => (err.status >= 400 ? mapBedrockError(s.label, err) : mapHttpError(s.label, err)),
   healthRequest(s) {
     if (embedFamily(s.modelId)) {
-      return signedPost(s.endpoint, s.label, modelPath(s.endpoint, s.modelId, 'invoke'), embedBody(s.modelId, { input: 'ping' }), 'application/json');
+      return signedPost(
+        s.endpoint,
+        s.label,
+        modelPath(s.endpoint, s.modelId, 'invoke'),
+        embedBody(s.modelId, { input: 'ping' }),
+        'application/json',
+      );
     }
     const body = { messages: [{ role: 'user', content: [{ text: 'ping' }] }], inferenceConfig: { maxTokens: 1 } };
-    return signedPost(s.endpoint, s.label, modelPath(s.endpoint, s.modelId, 'converse'), JSON.stringify(body), 'application/json');
+    return signedPost(
+      s.endpoint,
+      s.label,
+      modelPath(s.endpoint, s.modelId, 'converse'),
+      JSON.stringify(body),
+      'application/json',
+    );
   },
 });

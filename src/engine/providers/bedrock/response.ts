@@ -25,8 +25,13 @@ export function usageOf(u: unknown): Usage {
   const o = (u && typeof u === 'object' ? u : {}) as JsonObject;
   const p = typeof o.inputTokens === 'number' ? o.inputTokens : 0;
   const c = typeof o.outputTokens === 'number' ? o.outputTokens : 0;
-  const usage: Usage = { prompt_tokens: p, completion_tokens: c, total_tokens: typeof o.totalTokens === 'number' ? o.totalTokens : p + c };
-  if (typeof o.cacheReadInputTokens === 'number') usage.prompt_tokens_details = { cached_tokens: o.cacheReadInputTokens };
+  const usage: Usage = {
+    prompt_tokens: p,
+    completion_tokens: c,
+    total_tokens: typeof o.totalTokens === 'number' ? o.totalTokens : p + c,
+  };
+  if (typeof o.cacheReadInputTokens === 'number')
+    usage.prompt_tokens_details = { cached_tokens: o.cacheReadInputTokens };
   return usage;
 }
 
@@ -50,7 +55,11 @@ export function parseConverse(label: string, model: string, json: unknown, jsonM
         jsonText = JSON.stringify(tu.input ?? {});
         finish = 'stop';
       } else {
-        toolCalls.push({ id: tu.toolUseId, type: 'function', function: { name: tu.name, arguments: JSON.stringify(tu.input ?? {}) } });
+        toolCalls.push({
+          id: tu.toolUseId,
+          type: 'function',
+          function: { name: tu.name, arguments: JSON.stringify(tu.input ?? {}) },
+        });
       }
     }
   }

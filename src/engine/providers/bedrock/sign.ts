@@ -22,8 +22,20 @@ export interface BedrockEndpoint {
 }
 
 /** Parse the runtime endpoint and create the signer. */
-export function bedrockEndpoint(url: URL, region: string, credentials: AwsCredentialIdentityProvider, extraHeaders: Record<string, string>): BedrockEndpoint {
-  const signer = new SignatureV4({ credentials, region, service: 'bedrock', sha256: Sha256, uriEscapePath: true, applyChecksum: false });
+export function bedrockEndpoint(
+  url: URL,
+  region: string,
+  credentials: AwsCredentialIdentityProvider,
+  extraHeaders: Record<string, string>,
+): BedrockEndpoint {
+  const signer = new SignatureV4({
+    credentials,
+    region,
+    service: 'bedrock',
+    sha256: Sha256,
+    uriEscapePath: true,
+    applyChecksum: false,
+  });
   return {
     origin: url.origin,
     basePath: url.pathname.replace(/\/+$/, ''),
@@ -42,15 +54,39 @@ export function modelPath(ep: BedrockEndpoint, modelId: string, op: 'converse' |
 }
 
 /** Sign a JSON POST and return it as an UpstreamRequest (the exact body bytes that were hashed). */
-export async function signedPost(ep: BedrockEndpoint, label: string, path: string, body: string, accept: string): Promise<UpstreamRequest> {
-  const headers: Record<string, string> = { ...ep.extraHeaders, host: ep.host, 'content-type': 'application/json', accept };
+export async function signedPost(
+  ep: BedrockEndpoint,
+  label: string,
+  path: string,
+  body: string,
+  accept: string,
+): Promise<UpstreamRequest> {
+  const headers: Record<string, string> = {
+    ...ep.extraHeaders,
+    host: ep.host,
+    'content-type': 'application/json',
+    accept,
+  };
   let signed: { headers: Record<string, string> };
   try {
-    signed = (await ep.signer.sign({ method: 'POST', protocol: ep.protocol, hostname: ep.hostname, port: ep.port, path, query: {}, headers, body })) as { headers: Record<string, string> };
+    signed = (await ep.signer.sign({
+      method: 'POST',
+      protocol: ep.protocol,
+      hostname: ep.hostname,
+      port: ep.port,
+      path,
+      query: {},
+      headers,
+      body,
+    })) as { headers: Record<string, string> };
   } catch (e) {
     // no credentials anywhere in the chain, or STS refused the role: the client cannot be served
     const why = e instanceof Error ? e.message : String(e);
-    throw new GatewayError(401, { message: `${label}: could not get AWS credentials: ${why}`, errorClass: 'auth', provider: label });
+    throw new GatewayError(401, {
+      message: `${label}: could not get AWS credentials: ${why}`,
+      errorClass: 'auth',
+      provider: label,
+    });
   }
   return { origin: ep.origin, path, method: 'POST', headers: signed.headers, body };
 }

@@ -4,7 +4,7 @@
  * JSON input, messageStop the finish reason, metadata the usage. Exception events become errors.
  */
 import { randomUUID } from 'node:crypto';
-import { GatewayError } from '../../errors.js';
+import type { GatewayError } from '../../errors.js';
 import { badUpstreamAnswer } from '../errors.js';
 import type { JsonObject, OpenAIChunk, StreamDecoder } from '../types.js';
 import { JSON_TOOL } from './convert.js';
@@ -25,7 +25,11 @@ export class ConverseStreamDecoder implements StreamDecoder {
   /** an exception met after chunks in the same read: those chunks go out first, the error next */
   private pendingError: Error | undefined;
 
-  constructor(private readonly label: string, private readonly model: string, private readonly jsonMode: boolean) {}
+  constructor(
+    private readonly label: string,
+    private readonly model: string,
+    private readonly jsonMode: boolean,
+  ) {}
 
   push(bytes: Uint8Array): OpenAIChunk[] {
     if (this.pendingError) throw this.pendingError;
@@ -33,7 +37,10 @@ export class ConverseStreamDecoder implements StreamDecoder {
     try {
       events = this.frames.push(bytes);
     } catch (e) {
-      throw badUpstreamAnswer(this.label, `a corrupt event-stream frame (${e instanceof Error ? e.message : String(e)})`);
+      throw badUpstreamAnswer(
+        this.label,
+        `a corrupt event-stream frame (${e instanceof Error ? e.message : String(e)})`,
+      );
     }
     const out: OpenAIChunk[] = [];
     for (const ev of events) {
@@ -50,12 +57,19 @@ export class ConverseStreamDecoder implements StreamDecoder {
 
   end(): OpenAIChunk[] {
     if (this.pendingError) throw this.pendingError;
-    if (!this.stopped || this.frames.pending > 0) throw badUpstreamAnswer(this.label, 'a stream that ended before it was complete');
+    if (!this.stopped || this.frames.pending > 0)
+      throw badUpstreamAnswer(this.label, 'a stream that ended before it was complete');
     return [];
   }
 
   private chunk(delta: JsonObject, finish: string | null = null): OpenAIChunk {
-    return { id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [{ index: 0, delta, finish_reason: finish }] };
+    return {
+      id: this.id,
+      object: 'chat.completion.chunk',
+      created: this.created,
+      model: this.model,
+      choices: [{ index: 0, delta, finish_reason: finish }],
+    };
   }
 
   private start(out: OpenAIChunk[]): void {
@@ -87,7 +101,11 @@ export class ConverseStreamDecoder implements StreamDecoder {
         }
         const index = this.nextTool++;
         this.tools.set(block, index);
-        out.push(this.chunk({ tool_calls: [{ index, id: tu.toolUseId, type: 'function', function: { name: tu.name, arguments: '' } }] }));
+        out.push(
+          this.chunk({
+            tool_calls: [{ index, id: tu.toolUseId, type: 'function', function: { name: tu.name, arguments: '' } }],
+          }),
+        );
         break;
       }
       case 'contentBlockDelta': {
@@ -100,7 +118,8 @@ export class ConverseStreamDecoder implements StreamDecoder {
         if (typeof input === 'string') {
           const index = this.tools.get(Number(p.contentBlockIndex ?? 0));
           if (index === -1) out.push(this.chunk({ content: input }));
-          else if (index !== undefined) out.push(this.chunk({ tool_calls: [{ index, function: { arguments: input } }] }));
+          else if (index !== undefined)
+            out.push(this.chunk({ tool_calls: [{ index, function: { arguments: input } }] }));
         }
         break;
       }
@@ -113,7 +132,15 @@ export class ConverseStreamDecoder implements StreamDecoder {
         break;
       }
       case 'metadata':
-        if (p.usage) out.push({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [], usage: usageOf(p.usage) });
+        if (p.usage)
+          out.push({
+            id: this.id,
+            object: 'chat.completion.chunk',
+            created: this.created,
+            model: this.model,
+            choices: [],
+            usage: usageOf(p.usage),
+          });
         break;
       default:
         break; // contentBlockStop and events added later carry nothing to forward

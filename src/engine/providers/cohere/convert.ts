@@ -11,7 +11,10 @@ import type { JsonObject, OpenAIResponse, Usage } from '../types.js';
 function text(content: unknown): string {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return content == null ? '' : JSON.stringify(content);
-  return (content as JsonObject[]).filter((p) => p?.type === 'text' && typeof p.text === 'string').map((p) => p.text as string).join('\n');
+  return (content as JsonObject[])
+    .filter((p) => p?.type === 'text' && typeof p.text === 'string')
+    .map((p) => p.text as string)
+    .join('\n');
 }
 
 function userContent(content: unknown, at: string): unknown {
@@ -23,13 +26,17 @@ function userContent(content: unknown, at: string): unknown {
       if (typeof url !== 'string') throw badRequest(`${at}.content[${i}].image_url.url: expected a string`, 'messages');
       return { type: 'image_url', image_url: { url } };
     }
-    throw badRequest(`${at}.content[${i}]: content part of type ${JSON.stringify(p?.type)} is not supported by Cohere`, 'messages');
+    throw badRequest(
+      `${at}.content[${i}]: content part of type ${JSON.stringify(p?.type)} is not supported by Cohere`,
+      'messages',
+    );
   });
 }
 
 /** OpenAI messages -> Cohere v2 messages. */
 export function cohereMessages(messages: unknown): JsonObject[] {
-  if (!Array.isArray(messages) || messages.length === 0) throw badRequest('messages: expected a non-empty list of messages', 'messages');
+  if (!Array.isArray(messages) || messages.length === 0)
+    throw badRequest('messages: expected a non-empty list of messages', 'messages');
   return messages.map((raw, i) => {
     const at = `messages[${i}]`;
     if (!raw || typeof raw !== 'object') throw badRequest(`${at}: expected an object`, 'messages');
@@ -47,7 +54,14 @@ export function cohereMessages(messages: unknown): JsonObject[] {
           role: 'assistant',
           tool_calls: (m.tool_calls as JsonObject[]).map((tc) => {
             const fn = (tc.function ?? {}) as JsonObject;
-            return { id: tc.id, type: 'function', function: { name: fn.name, arguments: typeof fn.arguments === 'string' ? fn.arguments : JSON.stringify(fn.arguments ?? {}) } };
+            return {
+              id: tc.id,
+              type: 'function',
+              function: {
+                name: fn.name,
+                arguments: typeof fn.arguments === 'string' ? fn.arguments : JSON.stringify(fn.arguments ?? {}),
+              },
+            };
           }),
         };
         if (t) out.tool_plan = t;
@@ -56,7 +70,10 @@ export function cohereMessages(messages: unknown): JsonObject[] {
       case 'tool':
         return { role: 'tool', tool_call_id: m.tool_call_id, content: text(m.content) };
       default:
-        throw badRequest(`${at}.role: ${JSON.stringify(m.role)} is not one of system, user, assistant, tool`, 'messages');
+        throw badRequest(
+          `${at}.role: ${JSON.stringify(m.role)} is not one of system, user, assistant, tool`,
+          'messages',
+        );
     }
   });
 }
@@ -121,7 +138,14 @@ export function openAIToolCalls(calls: unknown): JsonObject[] | undefined {
   if (!Array.isArray(calls) || calls.length === 0) return undefined;
   return (calls as JsonObject[]).map((tc, i) => {
     const fn = (tc.function ?? {}) as JsonObject;
-    return { id: typeof tc.id === 'string' ? tc.id : `call_${i}`, type: 'function', function: { name: fn.name, arguments: typeof fn.arguments === 'string' ? fn.arguments : JSON.stringify(fn.arguments ?? {}) } };
+    return {
+      id: typeof tc.id === 'string' ? tc.id : `call_${i}`,
+      type: 'function',
+      function: {
+        name: fn.name,
+        arguments: typeof fn.arguments === 'string' ? fn.arguments : JSON.stringify(fn.arguments ?? {}),
+      },
+    };
   });
 }
 
@@ -141,7 +165,9 @@ export function parseCohereChat(label: string, model: string, json: unknown): Op
     object: 'chat.completion',
     created: Math.floor(Date.now() / 1000),
     model,
-    choices: [{ index: 0, message, finish_reason: toolCalls ? 'tool_calls' : cohereFinish(o.finish_reason), logprobs: null }],
+    choices: [
+      { index: 0, message, finish_reason: toolCalls ? 'tool_calls' : cohereFinish(o.finish_reason), logprobs: null },
+    ],
     usage: cohereUsage(o.usage) ?? { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 },
   };
 }

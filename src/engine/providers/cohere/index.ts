@@ -3,7 +3,13 @@ import { badRequest } from '../../errors.js';
 import { estimatePromptTokens } from '../../tokens.js';
 import { badUpstreamAnswer, mapHttpError } from '../errors.js';
 import { prepareOpenAIStyle } from '../openai-compatible/base.js';
-import { defineProvider, type CallContext, type JsonObject, type ProviderAdapter, type UpstreamRequest } from '../types.js';
+import {
+  type CallContext,
+  defineProvider,
+  type JsonObject,
+  type ProviderAdapter,
+  type UpstreamRequest,
+} from '../types.js';
 import { cohereChatBody, parseCohereChat } from './convert.js';
 import { CohereStreamDecoder } from './stream.js';
 
@@ -22,8 +28,14 @@ const LABEL = 'Cohere';
 function embedBody(call: CallContext): JsonObject {
   const input = call.body.input;
   const texts = typeof input === 'string' ? [input] : input;
-  if (!Array.isArray(texts) || !texts.every((t) => typeof t === 'string')) throw badRequest('input: Cohere embeds strings or lists of strings', 'input');
-  const out: JsonObject = { model: call.model, texts, input_type: call.body.input_type ?? 'search_document', embedding_types: ['float'] };
+  if (!Array.isArray(texts) || !texts.every((t) => typeof t === 'string'))
+    throw badRequest('input: Cohere embeds strings or lists of strings', 'input');
+  const out: JsonObject = {
+    model: call.model,
+    texts,
+    input_type: call.body.input_type ?? 'search_document',
+    embedding_types: ['float'],
+  };
   if (typeof call.body.dimensions === 'number') out.output_dimension = call.body.dimensions;
   if (call.body.truncate !== undefined) out.truncate = call.body.truncate;
   return out;
@@ -49,8 +61,14 @@ export function cohereAdapter(id: 'cohere' | 'cohere_chat'): ProviderAdapter {
     endpoints: ['chat', 'embedding'],
     unsupportedParams: ['n', 'logit_bias', 'top_logprobs', 'user', 'parallel_tool_calls'],
     prepare(spec) {
-      const s = prepareOpenAIStyle(spec, { label: LABEL, defaultApiBase: 'https://api.cohere.com', keyEnv: ['COHERE_API_KEY', 'CO_API_KEY'], baseEnv: ['COHERE_API_BASE'] });
-      if (!s.headers.authorization) spec.warn?.('no API key: set litellm_params.api_key or COHERE_API_KEY (requests will be refused upstream)');
+      const s = prepareOpenAIStyle(spec, {
+        label: LABEL,
+        defaultApiBase: 'https://api.cohere.com',
+        keyEnv: ['COHERE_API_KEY', 'CO_API_KEY'],
+        baseEnv: ['COHERE_API_BASE'],
+      });
+      if (!s.headers.authorization)
+        spec.warn?.('no API key: set litellm_params.api_key or COHERE_API_KEY (requests will be refused upstream)');
       // accept https://api.cohere.com, .../v1, .../v2 and .../v2/chat alike
       const basePath = s.basePath.split('?')[0].replace(/\/v[12](\/chat)?$/, '');
       return { ...s, basePath, apiBase: s.origin + basePath };
@@ -60,12 +78,24 @@ export function cohereAdapter(id: 'cohere' | 'cohere_chat'): ProviderAdapter {
       const embed = call.kind === 'embedding';
       const body = embed ? embedBody(call) : cohereChatBody(call.body, call.model, call.stream);
       const headers = call.stream ? { ...s.headers, accept: 'text/event-stream' } : s.headers;
-      return { origin: s.origin, path: `${s.basePath}/v2/${embed ? 'embed' : 'chat'}`, method: 'POST', headers, body: JSON.stringify(body) };
+      return {
+        origin: s.origin,
+        path: `${s.basePath}/v2/${embed ? 'embed' : 'chat'}`,
+        method: 'POST',
+        headers,
+        body: JSON.stringify(body),
+      };
     },
-    parseResponse: (s, call, json) => (call.kind === 'embedding' ? parseEmbed(call, json) : parseCohereChat(s.label, call.model, json)),
+    parseResponse: (s, call, json) =>
+      call.kind === 'embedding' ? parseEmbed(call, json) : parseCohereChat(s.label, call.model, json),
     streamDecoder: (s, call) => new CohereStreamDecoder(s.label, call.model),
     // Cohere errors are {"message": ...}; its 498 "invalid token" is an auth failure
     mapError: (s, err) => mapHttpError(s.label, err.status === 498 ? { ...err, status: 401 } : err),
-    healthRequest: (s) => ({ origin: s.origin, path: `${s.basePath}/v1/models?page_size=1`, method: 'GET', headers: s.headers }),
+    healthRequest: (s) => ({
+      origin: s.origin,
+      path: `${s.basePath}/v1/models?page_size=1`,
+      method: 'GET',
+      headers: s.headers,
+    }),
   });
 }

@@ -35,25 +35,39 @@ export class CohereStreamDecoder extends SseJsonDecoder {
         break;
       }
       case 'tool-plan-delta':
-        if (typeof msg.tool_plan === 'string' && msg.tool_plan) out.push(this.chunk({ reasoning_content: msg.tool_plan }));
+        if (typeof msg.tool_plan === 'string' && msg.tool_plan)
+          out.push(this.chunk({ reasoning_content: msg.tool_plan }));
         break;
       case 'tool-call-start': {
         const tc = (msg.tool_calls ?? {}) as JsonObject;
         const fn = (tc.function ?? {}) as JsonObject;
         this.sawTools = true;
         const args = typeof fn.arguments === 'string' ? fn.arguments : '';
-        out.push(this.chunk({ tool_calls: [{ index: this.tools++, id: tc.id, type: 'function', function: { name: fn.name, arguments: args } }] }));
+        out.push(
+          this.chunk({
+            tool_calls: [
+              { index: this.tools++, id: tc.id, type: 'function', function: { name: fn.name, arguments: args } },
+            ],
+          }),
+        );
         break;
       }
       case 'tool-call-delta': {
         const a = (((msg.tool_calls ?? {}) as JsonObject).function as JsonObject | undefined)?.arguments;
-        if (typeof a === 'string' && a !== '') out.push(this.chunk({ tool_calls: [{ index: Math.max(0, this.tools - 1), function: { arguments: a } }] }));
+        if (typeof a === 'string' && a !== '')
+          out.push(this.chunk({ tool_calls: [{ index: Math.max(0, this.tools - 1), function: { arguments: a } }] }));
         break;
       }
       case 'message-end': {
         this.done = true;
         const d = (o.delta ?? {}) as JsonObject;
-        if (d.error) throw new GatewayError(502, { message: `${this.label} error in stream: ${String(d.error)}`, code: 'stream_error', errorClass: 'upstream', provider: this.label });
+        if (d.error)
+          throw new GatewayError(502, {
+            message: `${this.label} error in stream: ${String(d.error)}`,
+            code: 'stream_error',
+            errorClass: 'upstream',
+            provider: this.label,
+          });
         out.push(this.chunk({}, this.sawTools ? 'tool_calls' : cohereFinish(d.finish_reason)));
         const usage = cohereUsage(d.usage);
         if (usage) out.push(this.usageChunk(usage));

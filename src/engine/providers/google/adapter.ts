@@ -2,7 +2,13 @@
  * The adapter Gemini (AI Studio) and Vertex AI share: same request/response/stream translation,
  * different base URL, auth (API key header vs OAuth bearer token) and embedding endpoint.
  */
-import { defineProvider, type DeploymentSpec, type ProviderAdapter, type ProviderId, type UpstreamRequest } from '../types.js';
+import {
+  type DeploymentSpec,
+  defineProvider,
+  type ProviderAdapter,
+  type ProviderId,
+  type UpstreamRequest,
+} from '../types.js';
 import { geminiBody } from './convert.js';
 import { batchEmbedBody, parseGoogleEmbedding, predictEmbedBody } from './embed.js';
 import { mapGoogleError } from './errors.js';
@@ -52,15 +58,27 @@ export function googleAdapter(f: GoogleFlavour): ProviderAdapter {
     buildRequest(s, call) {
       const base = s.modelPath(call.model);
       if (call.kind === 'embedding') {
-        return s.embedStyle === 'batch' ? post(s, `${base}:batchEmbedContents`, batchEmbedBody(cleanModel(call.model), call.body)) : post(s, `${base}:predict`, predictEmbedBody(call.body));
+        return s.embedStyle === 'batch'
+          ? post(s, `${base}:batchEmbedContents`, batchEmbedBody(cleanModel(call.model), call.body))
+          : post(s, `${base}:predict`, predictEmbedBody(call.body));
       }
       const body = JSON.stringify(geminiBody(call.body));
-      return call.stream ? post(s, `${base}:streamGenerateContent?alt=sse`, body, 'text/event-stream') : post(s, `${base}:generateContent`, body);
+      return call.stream
+        ? post(s, `${base}:streamGenerateContent?alt=sse`, body, 'text/event-stream')
+        : post(s, `${base}:generateContent`, body);
     },
-    parseResponse: (s, call, json) => (call.kind === 'embedding' ? parseGoogleEmbedding(s.label, call.model, call.body, json) : parseGemini(s.label, call.model, json)),
+    parseResponse: (s, call, json) =>
+      call.kind === 'embedding'
+        ? parseGoogleEmbedding(s.label, call.model, call.body, json)
+        : parseGemini(s.label, call.model, json),
     streamDecoder: (s, call) => new GeminiStreamDecoder(s.label, call.model),
     mapError: (s, err) => mapGoogleError(s.label, err),
     // countTokens proves the key/token and the model without generating anything
-    healthRequest: (s) => post(s, `${s.modelPath(s.model)}:countTokens`, JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'ping' }] }] })),
+    healthRequest: (s) =>
+      post(
+        s,
+        `${s.modelPath(s.model)}:countTokens`,
+        JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'ping' }] }] }),
+      ),
   });
 }

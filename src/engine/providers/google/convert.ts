@@ -5,9 +5,9 @@
  * calls and results, `tools[].functionDeclarations`, `toolConfig`, and `generationConfig`.
  */
 import { badRequest } from '../../errors.js';
+import { toolArguments } from '../params.js';
 import type { JsonObject } from '../types.js';
 import { imageUrlOf, mimeOfUrl, parseDataUrl } from './media.js';
-import { toolArguments } from '../params.js';
 
 /** Build the generateContent body for a chat request. */
 export function geminiBody(body: JsonObject): JsonObject {
@@ -25,7 +25,8 @@ export function geminiBody(body: JsonObject): JsonObject {
   for (const [i, m] of (body.messages as unknown[]).entries()) {
     if (!m || typeof m !== 'object') throw badRequest(`messages[${i}]: expected an object`, 'messages');
     const msg = m as JsonObject;
-    if (msg.role === 'system' || msg.role === 'developer') system.push(...partsOf(msg.content).filter((p) => typeof p.text === 'string'));
+    if (msg.role === 'system' || msg.role === 'developer')
+      system.push(...partsOf(msg.content).filter((p) => typeof p.text === 'string'));
     else if (msg.role === 'user') push('user', partsOf(msg.content));
     else if (msg.role === 'assistant') {
       const parts = partsOf(msg.content);
@@ -37,8 +38,14 @@ export function geminiBody(body: JsonObject): JsonObject {
       push('model', parts);
     } else if (msg.role === 'tool' || msg.role === 'function') {
       const name = (typeof msg.tool_call_id === 'string' && toolNames.get(msg.tool_call_id)) || msg.name;
-      if (typeof name !== 'string') throw badRequest(`messages[${i}]: a tool result whose tool_call_id matches no earlier tool call`, 'messages');
-      const text = typeof msg.content === 'string' ? msg.content : partsOf(msg.content).map((p) => p.text ?? '').join('');
+      if (typeof name !== 'string')
+        throw badRequest(`messages[${i}]: a tool result whose tool_call_id matches no earlier tool call`, 'messages');
+      const text =
+        typeof msg.content === 'string'
+          ? msg.content
+          : partsOf(msg.content)
+              .map((p) => p.text ?? '')
+              .join('');
       push('user', [{ functionResponse: { name, response: { content: jsonOrText(text) } } }]);
     } else throw badRequest(`messages[${i}].role: unknown role ${JSON.stringify(msg.role)}`, 'messages');
   }
@@ -67,7 +74,11 @@ function partsOf(content: unknown): JsonObject[] {
       if (!url) throw badRequest('image_url: missing url', 'messages');
       const inline = parseDataUrl(url);
       const format = (part.image_url as JsonObject | undefined)?.format;
-      out.push(inline ? { inlineData: inline } : { fileData: { mimeType: typeof format === 'string' ? format : mimeOfUrl(url), fileUri: url } });
+      out.push(
+        inline
+          ? { inlineData: inline }
+          : { fileData: { mimeType: typeof format === 'string' ? format : mimeOfUrl(url), fileUri: url } },
+      );
     }
   }
   return out;
@@ -83,12 +94,17 @@ function jsonOrText(text: string): unknown {
 
 function declaration(t: JsonObject, i: number): JsonObject {
   const fn = t?.function as JsonObject | undefined;
-  if (t?.type !== 'function' || !fn || typeof fn.name !== 'string') throw badRequest(`tools[${i}]: expected {type: "function", function: {name, parameters}}`, 'tools');
+  if (t?.type !== 'function' || !fn || typeof fn.name !== 'string')
+    throw badRequest(`tools[${i}]: expected {type: "function", function: {name, parameters}}`, 'tools');
   const d: JsonObject = { name: fn.name };
   if (typeof fn.description === 'string' && fn.description) d.description = fn.description;
   const params = fn.parameters as JsonObject | undefined;
   // Gemini rejects an object schema with no properties
-  if (params && !(params.type === 'object' && (!params.properties || Object.keys(params.properties as JsonObject).length === 0))) d.parameters = cleanSchema(params);
+  if (
+    params &&
+    !(params.type === 'object' && (!params.properties || Object.keys(params.properties as JsonObject).length === 0))
+  )
+    d.parameters = cleanSchema(params);
   return d;
 }
 

@@ -11,7 +11,8 @@ import type { JsonObject, OpenAIResponse } from '../types.js';
 
 function inputs(body: JsonObject): string[] {
   const list = Array.isArray(body.input) ? body.input : [body.input];
-  if (list.length === 0 || !list.every((x) => typeof x === 'string')) throw badRequest('input: Google embeddings take a string or a list of strings', 'input');
+  if (list.length === 0 || !list.every((x) => typeof x === 'string'))
+    throw badRequest('input: Google embeddings take a string or a list of strings', 'input');
   return list as string[];
 }
 
@@ -29,7 +30,11 @@ export function batchEmbedBody(model: string, body: JsonObject): string {
 
 /** Body for Vertex's predict on a text-embedding model. */
 export function predictEmbedBody(body: JsonObject): string {
-  const out: JsonObject = { instances: inputs(body).map((content) => (typeof body.task_type === 'string' ? { content, task_type: body.task_type } : { content })) };
+  const out: JsonObject = {
+    instances: inputs(body).map((content) =>
+      typeof body.task_type === 'string' ? { content, task_type: body.task_type } : { content },
+    ),
+  };
   if (typeof body.dimensions === 'number') out.parameters = { outputDimensionality: body.dimensions };
   return JSON.stringify(out);
 }

@@ -26,7 +26,8 @@ export function mapGoogleError(label: string, err: UpstreamErrorInfo): GatewayEr
   const status = typeof e.status === 'string' ? e.status : undefined;
   const details = Array.isArray(e.details) ? (e.details as JsonObject[]) : [];
   let http = err.status;
-  if (details.some((d) => d?.reason === 'API_KEY_INVALID') || /API key not valid|API key expired/i.test(message)) http = 401;
+  if (details.some((d) => d?.reason === 'API_KEY_INVALID') || /API key not valid|API key expired/i.test(message))
+    http = 401;
   else if (status === 'UNAUTHENTICATED') http = 401;
   else if (status === 'PERMISSION_DENIED') http = 403;
   else if (status === 'RESOURCE_EXHAUSTED') http = 429;

@@ -33,7 +33,17 @@ export function parseDataUrl(url: string): InlineImage | undefined {
 /** A MIME type guessed from a URL's extension (for URLs passed by reference). */
 export function mimeOfUrl(url: string): string {
   const ext = /\.([a-z0-9]+)(?:[?#].*)?$/i.exec(url)?.[1]?.toLowerCase();
-  const known: Record<string, string> = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp', pdf: 'application/pdf', mp4: 'video/mp4', mp3: 'audio/mpeg', wav: 'audio/wav' };
+  const known: Record<string, string> = {
+    png: 'image/png',
+    jpg: 'image/jpeg',
+    jpeg: 'image/jpeg',
+    gif: 'image/gif',
+    webp: 'image/webp',
+    pdf: 'application/pdf',
+    mp4: 'video/mp4',
+    mp3: 'audio/mpeg',
+    wav: 'audio/wav',
+  };
   return (ext && known[ext]) || 'image/jpeg';
 }
 
@@ -41,7 +51,11 @@ export function mimeOfUrl(url: string): string {
 export async function loadImage(url: string, signal: AbortSignal): Promise<InlineImage> {
   const inline = parseDataUrl(url);
   if (inline) return inline;
-  if (!/^https?:\/\//i.test(url)) throw badRequest(`image_url: expected a data: URL or an http(s) URL, found ${JSON.stringify(url.slice(0, 60))}`, 'messages');
+  if (!/^https?:\/\//i.test(url))
+    throw badRequest(
+      `image_url: expected a data: URL or an http(s) URL, found ${JSON.stringify(url.slice(0, 60))}`,
+      'messages',
+    );
   let res: Response;
   try {
     res = await fetch(url, { signal });
@@ -50,7 +64,11 @@ export async function loadImage(url: string, signal: AbortSignal): Promise<Inlin
   }
   if (!res.ok) throw badRequest(`image_url: downloading ${url} answered HTTP ${res.status}`, 'messages');
   const buf = Buffer.from(await res.arrayBuffer());
-  if (buf.length > MAX_IMAGE_BYTES) throw badRequest(`image_url: ${url} is larger than ${MAX_IMAGE_BYTES} bytes`, 'messages');
+  if (buf.length > MAX_IMAGE_BYTES)
+    throw badRequest(`image_url: ${url} is larger than ${MAX_IMAGE_BYTES} bytes`, 'messages');
   const type = res.headers.get('content-type')?.split(';')[0].trim();
-  return { mimeType: type && type !== 'application/octet-stream' ? type : mimeOfUrl(url), data: buf.toString('base64') };
+  return {
+    mimeType: type && type !== 'application/octet-stream' ? type : mimeOfUrl(url),
+    data: buf.toString('base64'),
+  };
 }

@@ -27,9 +27,14 @@ export function usageOf(u: unknown): Usage {
   const p = typeof o.promptTokenCount === 'number' ? o.promptTokenCount : 0;
   const thoughts = typeof o.thoughtsTokenCount === 'number' ? o.thoughtsTokenCount : 0;
   const c = (typeof o.candidatesTokenCount === 'number' ? o.candidatesTokenCount : 0) + thoughts;
-  const usage: Usage = { prompt_tokens: p, completion_tokens: c, total_tokens: typeof o.totalTokenCount === 'number' ? o.totalTokenCount : p + c };
+  const usage: Usage = {
+    prompt_tokens: p,
+    completion_tokens: c,
+    total_tokens: typeof o.totalTokenCount === 'number' ? o.totalTokenCount : p + c,
+  };
   if (thoughts) usage.completion_tokens_details = { reasoning_tokens: thoughts };
-  if (typeof o.cachedContentTokenCount === 'number') usage.prompt_tokens_details = { cached_tokens: o.cachedContentTokenCount };
+  if (typeof o.cachedContentTokenCount === 'number')
+    usage.prompt_tokens_details = { cached_tokens: o.cachedContentTokenCount };
   return usage;
 }
 
@@ -45,7 +50,11 @@ export function readParts(parts: unknown): { text: string; reasoning: string; ca
     }
     const fc = p?.functionCall as JsonObject | undefined;
     if (fc && typeof fc.name === 'string') {
-      calls.push({ id: typeof fc.id === 'string' ? fc.id : `call_${randomUUID().replace(/-/g, '').slice(0, 24)}`, type: 'function', function: { name: fc.name, arguments: JSON.stringify(fc.args ?? {}) } });
+      calls.push({
+        id: typeof fc.id === 'string' ? fc.id : `call_${randomUUID().replace(/-/g, '').slice(0, 24)}`,
+        type: 'function',
+        function: { name: fc.name, arguments: JSON.stringify(fc.args ?? {}) },
+      });
     }
   }
   return { text, reasoning, calls };
@@ -63,7 +72,12 @@ export function parseGemini(label: string, model: string, json: unknown): OpenAI
     if (calls.length) message.tool_calls = calls;
     if (reasoning) message.reasoning_content = reasoning;
     const blocked = !candidates && (o.promptFeedback as JsonObject | undefined)?.blockReason;
-    return { index: typeof c.index === 'number' ? c.index : i, message, finish_reason: blocked ? 'content_filter' : finishReasonOf(c.finishReason, calls.length > 0), logprobs: null };
+    return {
+      index: typeof c.index === 'number' ? c.index : i,
+      message,
+      finish_reason: blocked ? 'content_filter' : finishReasonOf(c.finishReason, calls.length > 0),
+      logprobs: null,
+    };
   });
   return {
     id: typeof o.responseId === 'string' ? o.responseId : `chatcmpl-${randomUUID()}`,

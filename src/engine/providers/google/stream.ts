@@ -22,7 +22,10 @@ export class GeminiStreamDecoder implements StreamDecoder {
   /** an error met after chunks in the same read: those chunks go out first, the error next */
   private pendingError: Error | undefined;
 
-  constructor(private readonly label: string, private readonly model: string) {}
+  constructor(
+    private readonly label: string,
+    private readonly model: string,
+  ) {}
 
   push(bytes: Uint8Array): OpenAIChunk[] {
     if (this.pendingError) throw this.pendingError;
@@ -33,12 +36,26 @@ export class GeminiStreamDecoder implements StreamDecoder {
     if (this.pendingError) throw this.pendingError;
     const out = this.decode(this.sse.end().map((e) => e.data));
     if (!this.finished) throw badUpstreamAnswer(this.label, 'a stream that ended before it was complete');
-    if (this.usage) out.push({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [], usage: usageOf(this.usage) });
+    if (this.usage)
+      out.push({
+        id: this.id,
+        object: 'chat.completion.chunk',
+        created: this.created,
+        model: this.model,
+        choices: [],
+        usage: usageOf(this.usage),
+      });
     return out;
   }
 
   private chunk(delta: JsonObject, finish: string | null = null): OpenAIChunk {
-    return { id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [{ index: 0, delta, finish_reason: finish }] };
+    return {
+      id: this.id,
+      object: 'chat.completion.chunk',
+      created: this.created,
+      model: this.model,
+      choices: [{ index: 0, delta, finish_reason: finish }],
+    };
   }
 
   private decode(datas: string[]): OpenAIChunk[] {
@@ -51,7 +68,11 @@ export class GeminiStreamDecoder implements StreamDecoder {
         throw badUpstreamAnswer(this.label, 'a stream event that is not JSON');
       }
       if (o.error) {
-        const e = mapGoogleError(this.label, { status: Number((o.error as JsonObject).code) || 500, headers: {}, body: data });
+        const e = mapGoogleError(this.label, {
+          status: Number((o.error as JsonObject).code) || 500,
+          headers: {},
+          body: data,
+        });
         if (out.length === 0) throw e;
         this.pendingError = e;
         return out;

@@ -28,13 +28,17 @@ export const huggingfaceAdapter: ProviderAdapter = defineProvider({
   prepare(spec) {
     const s = base.prepare(spec);
     // https://x.endpoints.huggingface.cloud, .../v1 and .../v1/chat/completions all mean the same server
-    let basePath = s.basePath.split('?')[0].replace(/\/chat\/completions$/, '').replace(/\/+$/, '');
+    let basePath = s.basePath
+      .split('?')[0]
+      .replace(/\/chat\/completions$/, '')
+      .replace(/\/+$/, '');
     if (!basePath.endsWith('/v1')) basePath += '/v1';
     return { ...s, basePath, apiBase: s.origin + basePath };
   },
   mapError(s, err) {
     const detail = extractErrorDetail(err.body);
-    if ((err.status === 400 || err.status === 422) && TGI_CONTEXT.test(detail.message ?? '')) detail.code = 'context_length_exceeded';
+    if ((err.status === 400 || err.status === 422) && TGI_CONTEXT.test(detail.message ?? ''))
+      detail.code = 'context_length_exceeded';
     return mapHttpError(s.label, err, detail);
   },
 });

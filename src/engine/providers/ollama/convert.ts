@@ -4,12 +4,29 @@ import type { JsonObject } from '../types.js';
 
 /** OpenAI sampling params -> Ollama `options` names. */
 const OPTION_OF: Record<string, string> = {
-  temperature: 'temperature', top_p: 'top_p', seed: 'seed', stop: 'stop', max_tokens: 'num_predict',
-  max_completion_tokens: 'num_predict', frequency_penalty: 'frequency_penalty', presence_penalty: 'presence_penalty',
+  temperature: 'temperature',
+  top_p: 'top_p',
+  seed: 'seed',
+  stop: 'stop',
+  max_tokens: 'num_predict',
+  max_completion_tokens: 'num_predict',
+  frequency_penalty: 'frequency_penalty',
+  presence_penalty: 'presence_penalty',
   // Ollama's own option names, accepted as top-level request fields like LiteLLM does
-  num_ctx: 'num_ctx', top_k: 'top_k', min_p: 'min_p', repeat_penalty: 'repeat_penalty', repeat_last_n: 'repeat_last_n',
-  mirostat: 'mirostat', mirostat_eta: 'mirostat_eta', mirostat_tau: 'mirostat_tau', num_gpu: 'num_gpu',
-  num_thread: 'num_thread', num_keep: 'num_keep', tfs_z: 'tfs_z', typical_p: 'typical_p', num_predict: 'num_predict',
+  num_ctx: 'num_ctx',
+  top_k: 'top_k',
+  min_p: 'min_p',
+  repeat_penalty: 'repeat_penalty',
+  repeat_last_n: 'repeat_last_n',
+  mirostat: 'mirostat',
+  mirostat_eta: 'mirostat_eta',
+  mirostat_tau: 'mirostat_tau',
+  num_gpu: 'num_gpu',
+  num_thread: 'num_thread',
+  num_keep: 'num_keep',
+  tfs_z: 'tfs_z',
+  typical_p: 'typical_p',
+  num_predict: 'num_predict',
 };
 
 /** The `options` object for a request body (undefined when nothing maps). */
@@ -47,7 +64,8 @@ export function ollamaMessages(messages: unknown): JsonObject[] {
       for (const part of msg.content as JsonObject[]) {
         if (part?.type === 'text' && typeof part.text === 'string') text += (text ? '\n' : '') + part.text;
         else if (part?.type === 'image_url') {
-          const url = typeof part.image_url === 'string' ? part.image_url : (part.image_url as JsonObject | undefined)?.url;
+          const url =
+            typeof part.image_url === 'string' ? part.image_url : (part.image_url as JsonObject | undefined)?.url;
           if (typeof url === 'string') images.push(url.startsWith('data:') ? url.slice(url.indexOf(',') + 1) : url);
         }
       }
@@ -82,7 +100,10 @@ export function openAIToolCalls(calls: unknown, withIndex: boolean): JsonObject[
     const call: JsonObject = {
       id: typeof tc.id === 'string' ? tc.id : `call_${randomUUID().replace(/-/g, '').slice(0, 24)}`,
       type: 'function',
-      function: { name: fn.name, arguments: typeof fn.arguments === 'string' ? fn.arguments : JSON.stringify(fn.arguments ?? {}) },
+      function: {
+        name: fn.name,
+        arguments: typeof fn.arguments === 'string' ? fn.arguments : JSON.stringify(fn.arguments ?? {}),
+      },
     };
     return withIndex ? { index, ...call } : call;
   });

@@ -4,8 +4,22 @@ import { badRequest } from '../../errors.js';
 import { estimatePromptTokens } from '../../tokens.js';
 import { badUpstreamAnswer, mapHttpError } from '../errors.js';
 import { prepareOpenAIStyle } from '../openai-compatible/base.js';
-import { defineProvider, type CallContext, type JsonObject, type ProviderAdapter, type UpstreamRequest } from '../types.js';
-import { createdOf, finishReason, ollamaFormat, ollamaMessages, ollamaOptions, ollamaUsage, openAIToolCalls } from './convert.js';
+import {
+  type CallContext,
+  defineProvider,
+  type JsonObject,
+  type ProviderAdapter,
+  type UpstreamRequest,
+} from '../types.js';
+import {
+  createdOf,
+  finishReason,
+  ollamaFormat,
+  ollamaMessages,
+  ollamaOptions,
+  ollamaUsage,
+  openAIToolCalls,
+} from './convert.js';
 import { OllamaStreamDecoder } from './stream.js';
 
 interface OllamaState {
@@ -25,7 +39,12 @@ export function ollamaAdapter(id: 'ollama' | 'ollama_chat'): ProviderAdapter {
     endpoints: ['chat', 'completion', 'embedding'],
     unsupportedParams: ['logit_bias', 'logprobs', 'top_logprobs', 'n'],
     prepare(spec) {
-      const s = prepareOpenAIStyle(spec, { label: 'Ollama', defaultApiBase: 'http://localhost:11434', keyEnv: ['OLLAMA_API_KEY'], baseEnv: ['OLLAMA_API_BASE'] });
+      const s = prepareOpenAIStyle(spec, {
+        label: 'Ollama',
+        defaultApiBase: 'http://localhost:11434',
+        keyEnv: ['OLLAMA_API_KEY'],
+        baseEnv: ['OLLAMA_API_BASE'],
+      });
       // an api_base copied from an OpenAI-style config often ends in /v1; the native API lives at the root
       const basePath = s.basePath.replace(/\/v1$/, '');
       return { ...s, basePath, apiBase: s.origin + basePath, keepAlive: spec.params.keep_alive };
@@ -59,7 +78,13 @@ export function ollamaAdapter(id: 'ollama' | 'ollama_chat'): ProviderAdapter {
       }
       const keepAlive = b.keep_alive ?? s.keepAlive;
       if (keepAlive !== undefined) body.keep_alive = keepAlive;
-      return { origin: s.origin, path: s.basePath + path, method: 'POST', headers: s.headers, body: JSON.stringify(body) };
+      return {
+        origin: s.origin,
+        path: s.basePath + path,
+        method: 'POST',
+        headers: s.headers,
+        body: JSON.stringify(body),
+      };
     },
     parseResponse(s, call, json) {
       if (!json || typeof json !== 'object') throw badUpstreamAnswer(s.label, 'an answer that is not a JSON object');
@@ -71,19 +96,30 @@ export function ollamaAdapter(id: 'ollama' | 'ollama_chat'): ProviderAdapter {
       if (call.kind === 'completion') {
         if (typeof o.response !== 'string') throw badUpstreamAnswer(s.label, 'an answer without "response"');
         return {
-          id: `cmpl-${randomUUID()}`, object: 'text_completion', created, model,
-          choices: [{ index: 0, text: o.response, finish_reason: finishReason(o.done_reason, false), logprobs: null }], usage,
+          id: `cmpl-${randomUUID()}`,
+          object: 'text_completion',
+          created,
+          model,
+          choices: [{ index: 0, text: o.response, finish_reason: finishReason(o.done_reason, false), logprobs: null }],
+          usage,
         };
       }
       const m = o.message as JsonObject | undefined;
       if (!m || typeof m !== 'object') throw badUpstreamAnswer(s.label, 'an answer without "message"');
       const toolCalls = openAIToolCalls(m.tool_calls, false);
-      const message: JsonObject = { role: 'assistant', content: typeof m.content === 'string' && (m.content !== '' || !toolCalls) ? m.content : null };
+      const message: JsonObject = {
+        role: 'assistant',
+        content: typeof m.content === 'string' && (m.content !== '' || !toolCalls) ? m.content : null,
+      };
       if (toolCalls) message.tool_calls = toolCalls;
       if (typeof m.thinking === 'string' && m.thinking !== '') message.reasoning_content = m.thinking;
       return {
-        id: `chatcmpl-${randomUUID()}`, object: 'chat.completion', created, model,
-        choices: [{ index: 0, message, finish_reason: finishReason(o.done_reason, !!toolCalls), logprobs: null }], usage,
+        id: `chatcmpl-${randomUUID()}`,
+        object: 'chat.completion',
+        created,
+        model,
+        choices: [{ index: 0, message, finish_reason: finishReason(o.done_reason, !!toolCalls), logprobs: null }],
+        usage,
       };
     },
     streamDecoder: (s, call) => new OllamaStreamDecoder(call.kind, call.model, s.label),
@@ -95,5 +131,10 @@ export function ollamaAdapter(id: 'ollama' | 'ollama_chat'): ProviderAdapter {
 function parseEmbed(s: OllamaState, call: CallContext, o: JsonObject) {
   if (!Array.isArray(o.embeddings)) throw badUpstreamAnswer(s.label, 'an answer without "embeddings"');
   const prompt = typeof o.prompt_eval_count === 'number' ? o.prompt_eval_count : estimatePromptTokens(call.body.input);
-  return embeddingList(o.embeddings as number[][], typeof o.model === 'string' ? o.model : call.model, call.body.encoding_format, prompt);
+  return embeddingList(
+    o.embeddings as number[][],
+    typeof o.model === 'string' ? o.model : call.model,
+    call.body.encoding_format,
+    prompt,
+  );
 }

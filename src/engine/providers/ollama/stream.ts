@@ -20,7 +20,11 @@ export class OllamaStreamDecoder implements StreamDecoder {
   private toolIndex = 0;
   private created = 0;
 
-  constructor(private readonly kind: EndpointKind, private readonly model: string, private readonly label: string) {
+  constructor(
+    private readonly kind: EndpointKind,
+    private readonly model: string,
+    private readonly label: string,
+  ) {
     this.id = kind === 'chat' ? `chatcmpl-${randomUUID()}` : `cmpl-${randomUUID()}`;
     this.object = kind === 'chat' ? 'chat.completion.chunk' : 'text_completion';
   }
@@ -58,12 +62,18 @@ export class OllamaStreamDecoder implements StreamDecoder {
       if (!l || typeof l !== 'object') throw badUpstreamAnswer(this.label, 'a stream line that is not an object');
       const o = l as JsonObject;
       if (o.error !== undefined) {
-        throw new GatewayError(502, { message: `${this.label} error in stream: ${typeof o.error === 'string' ? o.error : JSON.stringify(o.error)}`, code: 'stream_error', errorClass: 'upstream', provider: this.label });
+        throw new GatewayError(502, {
+          message: `${this.label} error in stream: ${typeof o.error === 'string' ? o.error : JSON.stringify(o.error)}`,
+          code: 'stream_error',
+          errorClass: 'upstream',
+          provider: this.label,
+        });
       }
       if (!this.started) {
         this.started = true;
         this.created = createdOf(o.created_at);
-        if (this.kind === 'chat') out.push(this.chunk({ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }));
+        if (this.kind === 'chat')
+          out.push(this.chunk({ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }));
       }
       if (this.kind === 'chat') {
         const m = (o.message ?? {}) as JsonObject;
@@ -76,15 +86,29 @@ export class OllamaStreamDecoder implements StreamDecoder {
         const delta: JsonObject = {};
         if (typeof m.content === 'string' && m.content !== '') delta.content = m.content;
         if (typeof m.thinking === 'string' && m.thinking !== '') delta.reasoning_content = m.thinking;
-        if (delta.content !== undefined || delta.reasoning_content !== undefined) out.push(this.chunk({ index: 0, delta, finish_reason: null }));
+        if (delta.content !== undefined || delta.reasoning_content !== undefined)
+          out.push(this.chunk({ index: 0, delta, finish_reason: null }));
       } else if (typeof o.response === 'string' && o.response !== '') {
         out.push(this.chunk({ index: 0, text: o.response, finish_reason: null, logprobs: null }));
       }
       if (o.done === true) {
         this.done = true;
         const fr = finishReason(o.done_reason, this.sawToolCalls);
-        out.push(this.chunk(this.kind === 'chat' ? { index: 0, delta: {}, finish_reason: fr } : { index: 0, text: '', finish_reason: fr, logprobs: null }));
-        out.push({ id: this.id, object: this.object, created: this.created, model: this.model, choices: [], usage: ollamaUsage(o) });
+        out.push(
+          this.chunk(
+            this.kind === 'chat'
+              ? { index: 0, delta: {}, finish_reason: fr }
+              : { index: 0, text: '', finish_reason: fr, logprobs: null },
+          ),
+        );
+        out.push({
+          id: this.id,
+          object: this.object,
+          created: this.created,
+          model: this.model,
+          choices: [],
+          usage: ollamaUsage(o),
+        });
       }
     }
     return out;

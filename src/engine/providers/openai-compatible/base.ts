@@ -1,8 +1,17 @@
-import { estimateChatPromptTokens, estimatePromptTokens, estimateTokens, contentText, usageOf } from '../../tokens.js';
+import { contentText, estimateChatPromptTokens, estimatePromptTokens, estimateTokens, usageOf } from '../../tokens.js';
 import { badUpstreamAnswer, mapHttpError } from '../errors.js';
-import type { CallContext, DeploymentSpec, EndpointKind, JsonObject, OpenAIResponse, ProviderAdapter, ProviderId, UpstreamRequest } from '../types.js';
+import { lowerKeys, str } from '../params.js';
+import type {
+  CallContext,
+  DeploymentSpec,
+  EndpointKind,
+  JsonObject,
+  OpenAIResponse,
+  ProviderAdapter,
+  ProviderId,
+  UpstreamRequest,
+} from '../types.js';
 import { OpenAISseDecoder } from './stream.js';
-import { str, lowerKeys } from '../params.js';
 
 /** What makes one OpenAI-compatible provider different from another: a few defaults. */
 export interface OpenAICompatiblePreset {
@@ -30,17 +39,26 @@ export interface OpenAICompatibleState {
   headers: Record<string, string>;
 }
 
-const PATHS: Record<EndpointKind, string> = { chat: '/chat/completions', completion: '/completions', embedding: '/embeddings' };
+const PATHS: Record<EndpointKind, string> = {
+  chat: '/chat/completions',
+  completion: '/completions',
+  embedding: '/embeddings',
+};
 
 /** Resolve base URL, key and static headers for an OpenAI-style deployment (shared with Azure-like adapters). */
-export function prepareOpenAIStyle(spec: DeploymentSpec, preset: Pick<OpenAICompatiblePreset, 'label' | 'defaultApiBase' | 'keyEnv' | 'baseEnv'>): OpenAICompatibleState {
+export function prepareOpenAIStyle(
+  spec: DeploymentSpec,
+  preset: Pick<OpenAICompatiblePreset, 'label' | 'defaultApiBase' | 'keyEnv' | 'baseEnv'>,
+): OpenAICompatibleState {
   const p = spec.params;
   const base = str(p.api_base) ?? str(p.base_url) ?? firstEnv(spec.env, preset.baseEnv) ?? preset.defaultApiBase;
   let url: URL;
   try {
     url = new URL(base);
   } catch {
-    throw new Error(`${spec.at}.litellm_params.api_base: expected a URL like https://host/v1, found ${JSON.stringify(base)}`);
+    throw new Error(
+      `${spec.at}.litellm_params.api_base: expected a URL like https://host/v1, found ${JSON.stringify(base)}`,
+    );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new Error(`${spec.at}.litellm_params.api_base: expected an http(s) URL, found ${JSON.stringify(base)}`);
@@ -52,14 +70,21 @@ export function prepareOpenAIStyle(spec: DeploymentSpec, preset: Pick<OpenAIComp
   if (org) headers['openai-organization'] = org;
   Object.assign(headers, lowerKeys(p.headers), lowerKeys(p.extra_headers));
   const basePath = url.pathname.replace(/\/+$/, '');
-  return { label: preset.label, origin: url.origin, basePath: basePath + url.search, apiBase: `${url.origin}${basePath}`, headers };
+  return {
+    label: preset.label,
+    origin: url.origin,
+    basePath: basePath + url.search,
+    apiBase: `${url.origin}${basePath}`,
+    headers,
+  };
 }
 
 /** Make sure an OpenAI-shaped answer carries usage (estimated when the upstream left it out). */
 export function ensureUsage(kind: EndpointKind, req: JsonObject, res: JsonObject): void {
   const u = res.usage as Record<string, unknown> | undefined | null;
   if (u && typeof u.prompt_tokens === 'number') {
-    if (typeof u.total_tokens !== 'number') u.total_tokens = u.prompt_tokens + (typeof u.completion_tokens === 'number' ? u.completion_tokens : 0);
+    if (typeof u.total_tokens !== 'number')
+      u.total_tokens = u.prompt_tokens + (typeof u.completion_tokens === 'number' ? u.completion_tokens : 0);
     if (typeof u.completion_tokens !== 'number') u.completion_tokens = 0;
     return;
   }
@@ -78,11 +103,17 @@ export function ensureUsage(kind: EndpointKind, req: JsonObject, res: JsonObject
 
 /** Check the answer is the shape the endpoint promises, then ensure usage. */
 export function parseOpenAIResponse(label: string, call: CallContext, json: unknown): OpenAIResponse {
-  if (!json || typeof json !== 'object' || Array.isArray(json)) throw badUpstreamAnswer(label, 'an answer that is not a JSON object');
+  if (!json || typeof json !== 'object' || Array.isArray(json))
+    throw badUpstreamAnswer(label, 'an answer that is not a JSON object');
   const o = json as JsonObject;
   if (call.kind === 'embedding' ? !Array.isArray(o.data) : !Array.isArray(o.choices)) {
     // some gateways (OpenRouter, LiteLLM-style proxies) answer 200 with an error object: keep its message and class
-    if (o.error) throw mapHttpError(label, { status: errorStatusOf(o.error), headers: {}, body: JSON.stringify(typeof o.error === 'object' ? o : { error: { message: String(o.error) } }) });
+    if (o.error)
+      throw mapHttpError(label, {
+        status: errorStatusOf(o.error),
+        headers: {},
+        body: JSON.stringify(typeof o.error === 'object' ? o : { error: { message: String(o.error) } }),
+      });
     throw badUpstreamAnswer(label, `an answer without ${call.kind === 'embedding' ? '"data"' : '"choices"'}`);
   }
   ensureUsage(call.kind, call.body, o);
@@ -123,8 +154,15 @@ export function createOpenAICompatible(preset: OpenAICompatiblePreset): Provider
     unsupportedParams: preset.unsupportedParams,
     prepare: (spec) => {
       const state = prepareOpenAIStyle(spec, preset);
-      if (!state.headers.authorization && preset.keyEnv.length > 0 && !str(spec.params.api_base) && state.apiBase === preset.defaultApiBase.replace(/\/+$/, '')) {
-        spec.warn?.(`no API key: set litellm_params.api_key or ${preset.keyEnv[0]} (requests will be refused upstream)`);
+      if (
+        !state.headers.authorization &&
+        preset.keyEnv.length > 0 &&
+        !str(spec.params.api_base) &&
+        state.apiBase === preset.defaultApiBase.replace(/\/+$/, '')
+      ) {
+        spec.warn?.(
+          `no API key: set litellm_params.api_key or ${preset.keyEnv[0]} (requests will be refused upstream)`,
+        );
       }
       return state;
     },
@@ -151,4 +189,3 @@ function firstEnv(env: Readonly<Record<string, string | undefined>>, names: read
   }
   return undefined;
 }
-

@@ -40,10 +40,11 @@ export class OpenAISseDecoder implements StreamDecoder {
       } catch {
         throw badUpstreamAnswer(this.label, `a stream event that is not JSON: ${JSON.stringify(data.slice(0, 80))}`);
       }
-      if (chunk === null || typeof chunk !== 'object') throw badUpstreamAnswer(this.label, 'a stream event that is not an object');
+      if (chunk === null || typeof chunk !== 'object')
+        throw badUpstreamAnswer(this.label, 'a stream event that is not an object');
       if (chunk.error !== undefined || ev.event === 'error') throw streamError(this.label, chunk);
       if (!this.finished && Array.isArray(chunk.choices)) {
-        for (const c of chunk.choices as { finish_reason?: unknown }[]) if (c && c.finish_reason) this.finished = true;
+        for (const c of chunk.choices as { finish_reason?: unknown }[]) if (c?.finish_reason) this.finished = true;
       }
       out.push(chunk);
     }
@@ -53,7 +54,13 @@ export class OpenAISseDecoder implements StreamDecoder {
 
 function streamError(label: string, chunk: OpenAIChunk): GatewayError {
   const e = chunk.error as Record<string, unknown> | string | undefined;
-  const message = typeof e === 'string' ? e : typeof e?.message === 'string' ? e.message : JSON.stringify(chunk).slice(0, 300);
+  const message =
+    typeof e === 'string' ? e : typeof e?.message === 'string' ? e.message : JSON.stringify(chunk).slice(0, 300);
   const code = typeof e === 'object' && e?.code != null ? String(e.code) : 'stream_error';
-  return new GatewayError(502, { message: `${label} error in stream: ${message}`, code, errorClass: 'upstream', provider: label });
+  return new GatewayError(502, {
+    message: `${label} error in stream: ${message}`,
+    code,
+    errorClass: 'upstream',
+    provider: label,
+  });
 }

@@ -38,7 +38,11 @@ function readOr(path: string, at: string): string {
 }
 
 /** A cached token function for a deployment. */
-export function tokenProvider(creds: GoogleCredentials | undefined, label: string, keyFile?: string): () => Promise<string> {
+export function tokenProvider(
+  creds: GoogleCredentials | undefined,
+  label: string,
+  keyFile?: string,
+): () => Promise<string> {
   const fetchToken = creds?.type === 'service_account' ? () => serviceAccountToken(creds) : adcToken(creds, keyFile);
   let token: { value: string; expires: number } | undefined;
   let pending: Promise<string> | undefined;
@@ -50,7 +54,11 @@ export function tokenProvider(creds: GoogleCredentials | undefined, label: strin
         return t.value;
       })
       .catch((e: unknown) => {
-        throw new GatewayError(401, { message: `${label}: could not get a Google access token: ${e instanceof Error ? e.message : String(e)}`, errorClass: 'auth', provider: label });
+        throw new GatewayError(401, {
+          message: `${label}: could not get a Google access token: ${e instanceof Error ? e.message : String(e)}`,
+          errorClass: 'auth',
+          provider: label,
+        });
       })
       .finally(() => {
         pending = undefined;
@@ -62,7 +70,8 @@ export function tokenProvider(creds: GoogleCredentials | undefined, label: strin
 async function serviceAccountToken(creds: GoogleCredentials): Promise<{ value: string; expires: number }> {
   const email = creds.client_email;
   const key = creds.private_key;
-  if (typeof email !== 'string' || typeof key !== 'string') throw new Error('the service-account key has no client_email / private_key');
+  if (typeof email !== 'string' || typeof key !== 'string')
+    throw new Error('the service-account key has no client_email / private_key');
   const tokenUri = typeof creds.token_uri === 'string' ? creds.token_uri : DEFAULT_TOKEN_URI;
   const now = Math.floor(Date.now() / 1000);
   const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
@@ -71,7 +80,10 @@ async function serviceAccountToken(creds: GoogleCredentials): Promise<{ value: s
   const res = await fetch(tokenUri, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: `${unsigned}.${signature}` }),
+    body: new URLSearchParams({
+      grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+      assertion: `${unsigned}.${signature}`,
+    }),
     signal: AbortSignal.timeout(30_000),
   });
   const text = await res.text();
@@ -82,15 +94,26 @@ async function serviceAccountToken(creds: GoogleCredentials): Promise<{ value: s
     /* reported below */
   }
   if (!res.ok || typeof o.access_token !== 'string') {
-    const why = typeof o.error_description === 'string' ? o.error_description : typeof o.error === 'string' ? o.error : `HTTP ${res.status}`;
+    const why =
+      typeof o.error_description === 'string'
+        ? o.error_description
+        : typeof o.error === 'string'
+          ? o.error
+          : `HTTP ${res.status}`;
     throw new Error(`the token endpoint refused the service account ${email}: ${why}`);
   }
   const ttl = typeof o.expires_in === 'number' ? o.expires_in : 3600;
   return { value: o.access_token, expires: Date.now() + ttl * 1000 };
 }
 
-function adcToken(creds: GoogleCredentials | undefined, keyFile?: string): () => Promise<{ value: string; expires: number }> {
-  const auth = new GoogleAuth({ scopes: [SCOPE], ...(creds ? { credentials: creds } : keyFile ? { keyFilename: keyFile } : {}) });
+function adcToken(
+  creds: GoogleCredentials | undefined,
+  keyFile?: string,
+): () => Promise<{ value: string; expires: number }> {
+  const auth = new GoogleAuth({
+    scopes: [SCOPE],
+    ...(creds ? { credentials: creds } : keyFile ? { keyFilename: keyFile } : {}),
+  });
   return async () => {
     const client = await auth.getClient();
     const t = await client.getAccessToken();

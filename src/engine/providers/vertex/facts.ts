@@ -2,8 +2,14 @@ import type { FolderFacts } from '../facts.js';
 
 // the families LiteLLM serves from Vertex AI when the model has no prefix
 const FAMILIES = [
-  'gemini-', 'textembedding-gecko', 'text-multilingual-embedding-', 'text-embedding-00\\d',
-  'chat-bison', 'text-bison', 'codechat-bison', 'code-bison',
+  'gemini-',
+  'textembedding-gecko',
+  'text-multilingual-embedding-',
+  'text-embedding-00\\d',
+  'chat-bison',
+  'text-bison',
+  'codechat-bison',
+  'code-bison',
 ];
 const VERTEX_BARE = new RegExp(`^(?:${FAMILIES.join('|')})`);
 
