@@ -1,9 +1,8 @@
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { execa } from 'execa';
 import { runCli as runProgram } from '../../src/cli/main.js';
+import { makeTempHome } from '../fakes/temp-home.js';
 
 const BIN = path.resolve(__dirname, '../../bin/kubiya.js');
 
@@ -67,8 +66,7 @@ export interface CliHome {
 
 /** Make a temp HOME. A run gets only HOME, KUBIYA_CONFIG, PATH, NO_COLOR and what the test passes. */
 export function makeHome(): CliHome {
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'kubiya-home-'));
-  const configPath = path.join(home, '.kubiya', 'config');
+  const { home, configPath, cleanup } = makeTempHome();
   const envOf = (env: Record<string, string>) => ({
     HOME: home,
     KUBIYA_CONFIG: configPath,
@@ -90,7 +88,7 @@ export function makeHome(): CliHome {
       });
       return { code: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
     },
-    cleanup: () => fs.rmSync(home, { recursive: true, force: true }),
+    cleanup,
   };
 }
 

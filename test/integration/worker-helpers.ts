@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { makeTempHome } from '../fakes/temp-home.js';
 import { runCli } from './config-run.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -12,7 +13,7 @@ export const MOCK_CONFIG = path.join(ROOT, 'templates/mock.yaml');
 
 /** A temporary HOME; everything a test starts carries it in its environment. */
 export function makeHome(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'kubiya-worker-test-'));
+  return makeTempHome('kubiya-worker-test-').home;
 }
 
 /**

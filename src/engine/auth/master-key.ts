@@ -51,7 +51,8 @@ export class MasterKeyAuth implements Authenticator {
   }
 }
 
-function presentedKey(h: IncomingHttpHeaders): string | undefined {
+/** The key a request presents: `Authorization: Bearer <key>`, else `api-key` / `x-api-key` (every authenticator). */
+export function presentedKey(h: IncomingHttpHeaders): string | undefined {
   const auth = h.authorization;
   if (auth) {
     const a = auth.trim();
