@@ -36,6 +36,27 @@ export const MODEL_ENTRY: KeySet = {
   later: [],
 };
 
+/** OpenAI params a deployment may set in litellm_params: they become defaults under every request (the request wins). */
+export const FORWARDED_PARAMS = [
+  'temperature',
+  'max_tokens',
+  'max_completion_tokens',
+  'top_p',
+  'seed',
+  'stop',
+  'n',
+  'user',
+  'presence_penalty',
+  'frequency_penalty',
+  'response_format',
+  'reasoning_effort',
+  'logit_bias',
+  'logprobs',
+  'top_logprobs',
+  'parallel_tool_calls',
+  'tool_choice',
+] as const;
+
 export const LITELLM_PARAMS: KeySet = {
   supported: [
     'model',
@@ -60,18 +81,7 @@ export const LITELLM_PARAMS: KeySet = {
     'extra_headers',
     'headers',
     'extra_body',
-    'temperature',
-    'max_tokens',
-    'max_completion_tokens',
-    'top_p',
-    'seed',
-    'stop',
-    'n',
-    'user',
-    'presence_penalty',
-    'frequency_penalty',
-    'response_format',
-    'reasoning_effort',
+    ...FORWARDED_PARAMS,
     'thinking',
     'keep_alive',
     'input_cost_per_token',

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { FORWARDED_PARAMS } from '../../config/litellm/keys.js';
 import type { ConfigWarning, LoadedConfig } from '../../config/litellm/load.js';
 import type { ModelEntry } from '../../config/litellm/schema.js';
 import { isSecretKey } from '../../config/litellm/secrets.js';
@@ -25,26 +26,6 @@ export interface RouteTable {
   settings: RouterSettings;
 }
 
-/** OpenAI params a deployment may set in litellm_params; they become request defaults. */
-const FORWARDED = [
-  'temperature',
-  'max_tokens',
-  'max_completion_tokens',
-  'top_p',
-  'seed',
-  'stop',
-  'n',
-  'user',
-  'presence_penalty',
-  'frequency_penalty',
-  'response_format',
-  'reasoning_effort',
-  'logit_bias',
-  'logprobs',
-  'top_logprobs',
-  'parallel_tool_calls',
-  'tool_choice',
-] as const;
 // provider-specific litellm_params (keep_alive, thinking, max_new_tokens, ...) reach adapters through spec.params
 
 const DEFAULT_TIMEOUT_S = 600;
@@ -187,7 +168,7 @@ async function buildDeployment(
   }
   const timeoutS = num(p.timeout) ?? g.globalTimeout;
   const defaults: JsonObject = {};
-  for (const k of FORWARDED) if (p[k] !== undefined) defaults[k] = p[k];
+  for (const k of FORWARDED_PARAMS) if (p[k] !== undefined) defaults[k] = p[k];
   const id =
     info.id !== undefined
       ? String(info.id)
