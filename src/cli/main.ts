@@ -112,7 +112,8 @@ function reportError(err: unknown, json: boolean, io: CliIo): number {
   }
   const e = err as Error;
   io.stderr.write(
-    `${red('internal error:')} ${e?.stack ?? String(err)}\nThis is a bug in kubiya; please report it with the command you ran.\n`,
+    `${red('internal error:')} ${e?.stack ?? String(err)}\n` +
+      'This is a bug in kubiya; please report it with the command you ran.\n',
   );
   return ExitCode.internal;
 }

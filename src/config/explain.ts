@@ -72,10 +72,12 @@ const LABELS: Record<string, string> = {
 
 /** The human form of the report. */
 export function formatPlanText(r: PlanReport): string {
+  const mode =
+    r.mode === 'local-proxy' ? 'local proxy (bundled LiteLLM-compatible engine)' : 'LLM gateway (no local proxy)';
   const lines = [
     `Queue:   ${r.queueId}`,
     `Context: ${r.context ?? '(none)'}`,
-    `Mode:    ${r.mode === 'local-proxy' ? 'local proxy (bundled LiteLLM-compatible engine)' : 'LLM gateway (no local proxy)'}`,
+    `Mode:    ${mode}`,
     '',
     'Setting (winning level in brackets)',
   ];
@@ -92,7 +94,9 @@ export function formatPlanText(r: PlanReport): string {
     `Worker command: ${r.worker.command ? r.worker.command.join(' ') : "the queue venv's worker"}   [${r.worker.from}]`,
   );
   lines.push(
-    `Daemon: ${r.options.daemon ? 'yes' : 'no'}   logs rotate at ${humanSize(r.options.maxLogSizeBytes)}, ${r.options.maxLogBackups} backups   grace: ${r.options.graceSeconds}s`,
+    `Daemon: ${r.options.daemon ? 'yes' : 'no'}   ` +
+      `logs rotate at ${humanSize(r.options.maxLogSizeBytes)}, ${r.options.maxLogBackups} backups   ` +
+      `grace: ${r.options.graceSeconds}s`,
   );
   if (r.warnings.length) lines.push('', 'Warnings:', ...r.warnings.map((w) => `  - ${w}`));
   if (r.notes.length) lines.push('', 'Notes:', ...r.notes.map((n) => `  - ${n}`));

@@ -160,7 +160,9 @@ export async function resolveProxyPlan(input: ResolveInput): Promise<ProxyPlan> 
       throw new UserError(
         `the local proxy is enabled by ${enableAt.enableLabel}, but no LiteLLM config was given (${why})`,
         {
-          hint: 'Give one with --proxy-config-file FILE, --proxy-config-json JSON, KUBIYA_PROXY_CONFIG_FILE, or: kubiya config set-proxy --enable --config-file FILE',
+          hint:
+            'Give one with --proxy-config-file FILE, --proxy-config-json JSON, KUBIYA_PROXY_CONFIG_FILE, ' +
+            'or: kubiya config set-proxy --enable --config-file FILE',
         },
       );
     }
@@ -232,7 +234,8 @@ function gatewayPlan(base: Base, input: ResolveInput, env: NodeJS.ProcessEnv): P
   base.origins.gatewayUrl = hit[0];
   if (!base.apiKey)
     base.warnings.push(
-      'no API key: the worker reaches the LLM gateway without credentials (set --api-key, KUBIYA_API_KEY or a context token)',
+      'no API key: the worker reaches the LLM gateway without credentials ' +
+        '(set --api-key, KUBIYA_API_KEY or a context token)',
     );
   return {
     ...base,

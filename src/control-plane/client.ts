@@ -37,7 +37,8 @@ export function controlPlaneTimeoutMs(env: NodeJS.ProcessEnv = process.env): num
  */
 export async function fetchQueueConfig(args: FetchQueueArgs): Promise<QueueConfigResult> {
   const timeoutMs = args.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const url = `${args.controlPlaneUrl.replace(/\/+$/, '')}/api/v1/worker-queues/${encodeURIComponent(args.queueId)}/config`;
+  const base = args.controlPlaneUrl.replace(/\/+$/, '');
+  const url = `${base}/api/v1/worker-queues/${encodeURIComponent(args.queueId)}/config`;
   let status: number;
   let text: string;
   try {

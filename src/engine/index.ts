@@ -46,7 +46,10 @@ export interface EngineHandle {
   host: string;
   url: string;
   table: RouteTable;
-  /** Subscribe to settled events (one per inference request, delivered off the response path); returns the unsubscribe */
+  /**
+   * Subscribe to settled events (one per inference request, delivered off the response path);
+   * returns the unsubscribe
+   */
   onSettled(fn: SettledSubscriber): () => void;
   /** stop accepting, drain in-flight requests up to the drain timeout, then close everything */
   close(): Promise<void>;
@@ -54,7 +57,8 @@ export interface EngineHandle {
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
-// environment variables adapters read keys from when the config names none (OPENAI_API_KEY, AWS_SECRET_ACCESS_KEY, HF_TOKEN, ...)
+// environment variables adapters read keys from when the config names none
+// (OPENAI_API_KEY, AWS_SECRET_ACCESS_KEY, HF_TOKEN, ...)
 const SECRET_ENV_NAME = /(?:KEY|SECRET|TOKEN|PASSWORD)$/i;
 
 /**
@@ -136,7 +140,9 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
   if (!ctx.auth.enabled && !LOOPBACK.test(host)) {
     logger.warn(
       { host },
-      'listening on a non-loopback address without a master key: anyone who can reach it can use your provider keys (set general_settings.master_key or LITELLM_MASTER_KEY)',
+      'listening on a non-loopback address without a master key: ' +
+        'anyone who can reach it can use your provider keys ' +
+        '(set general_settings.master_key or LITELLM_MASTER_KEY)',
     );
   }
   logger.info({ url, version: VERSION, auth: ctx.auth.enabled ? ctx.auth.name : 'none' }, 'proxy engine listening');

@@ -140,7 +140,9 @@ async function handle(ctx: EngineContext, req: IncomingMessage, w: ResponseWrite
   throw new GatewayError(known ? 405 : 404, {
     message: known
       ? `Method ${method} is not allowed on ${route}.`
-      : `No route ${method} ${route}. The engine serves /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models, /v1/model/info and /health.`,
+      : `No route ${method} ${route}. ` +
+        'The engine serves /v1/chat/completions, /v1/completions, /v1/embeddings, ' +
+        '/v1/models, /v1/model/info and /health.',
     code: known ? '405' : '404',
     errorClass: known ? 'bad_request' : 'not_found',
   });

@@ -38,7 +38,10 @@ export interface Spawned {
 /** Where a child's output goes: its log file, and (foreground) the terminal with a prefix. */
 export interface OutputSink {
   log: RotatingLog;
-  /** foreground: each line also goes to the terminal after `prefix` (e.g. a coloured "[worker]"); none means "log file only" */
+  /**
+   * foreground: each line also goes to the terminal after `prefix` (e.g. a coloured "[worker]");
+   * none means "log file only"
+   */
   echo?: { prefix: string; stdout: EchoStream; stderr: EchoStream };
 }
 

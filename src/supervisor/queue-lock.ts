@@ -40,7 +40,9 @@ export async function cleanStale(paths: QueuePaths, graceMs = 2000): Promise<str
 export function alreadyRunning(queueId: string, info: PidInfo): UserError {
   return new UserError(`queue "${queueId}" is already running (supervisor pid ${info.supervisor_pid})`, {
     exitCode: 1,
-    hint: `Stop it first: kubiya worker stop --queue-id ${queueId}   (or see: kubiya worker status --queue-id ${queueId})`,
+    hint:
+      `Stop it first: kubiya worker stop --queue-id ${queueId}   ` +
+      `(or see: kubiya worker status --queue-id ${queueId})`,
   });
 }
 

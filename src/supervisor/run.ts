@@ -38,7 +38,8 @@ export async function runWorker(plan: ProxyPlan, options: WorkerStartOptions, io
     if (info.logs.proxy) out(`  proxy log:      ${info.logs.proxy}`);
     out(`  supervisor log: ${info.logs.supervisor}`);
     out(
-      `Follow it with \`kubiya worker logs --queue-id ${plan.queueId} -f\`; stop it with \`kubiya worker stop --queue-id ${plan.queueId}\`.`,
+      `Follow it with \`kubiya worker logs --queue-id ${plan.queueId} -f\`; ` +
+        `stop it with \`kubiya worker stop --queue-id ${plan.queueId}\`.`,
     );
     return 0;
   }

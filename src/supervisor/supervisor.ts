@@ -213,7 +213,8 @@ export class Supervisor {
           break;
         } catch (e) {
           if (this.stopSignal) return;
-          why = `could not restart: ${(e as Error).message.split('\n')[0].replace(/^the proxy engine did not start: /, '')}`;
+          const firstLine = (e as Error).message.split('\n')[0];
+          why = `could not restart: ${firstLine.replace(/^the proxy engine did not start: /, '')}`;
         }
       }
     }

@@ -36,7 +36,10 @@ export const MODEL_ENTRY: KeySet = {
   later: [],
 };
 
-/** OpenAI params a deployment may set in litellm_params: they become defaults under every request (the request wins). */
+/**
+ * OpenAI params a deployment may set in litellm_params: they become defaults under every request
+ * (the request wins).
+ */
 export const FORWARDED_PARAMS = [
   'temperature',
   'max_tokens',

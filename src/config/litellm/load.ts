@@ -117,7 +117,9 @@ function checkModelList(list: unknown[], warnings: ConfigWarning[]): unknown[] {
     if (params === undefined || params === null) {
       warnings.push({
         path: `${p}.litellm_params`,
-        message: `missing, so model "${String(entry.model_name ?? '?')}" is not served (expected litellm_params.model, e.g. openai/gpt-4o)`,
+        message:
+          `missing, so model "${String(entry.model_name ?? '?')}" is not served ` +
+          '(expected litellm_params.model, e.g. openai/gpt-4o)',
       });
       return;
     }
@@ -186,7 +188,8 @@ function zodToConfigError(err: z.ZodError, ctx: ErrorCtx): ConfigError {
         ? `required: expected ${issue.expected}, found nothing${misspelling(ctx.tree, ipath)}`
         : `expected ${issue.expected}, found ${describe(found)}`;
   } else if (found === undefined && issue.code === 'invalid_union') {
-    problem = `required: expected a string, found nothing${misspelling(ctx.tree, ipath)}`; // model_name (string or number)
+    // model_name (string or number)
+    problem = `required: expected a string, found nothing${misspelling(ctx.tree, ipath)}`;
   } else if (issue.code === 'too_small') {
     problem = `expected a non-empty value, found ${describe(found)}`;
   } else {
@@ -198,7 +201,10 @@ function zodToConfigError(err: z.ZodError, ctx: ErrorCtx): ConfigError {
   return new ConfigError(ctx.label, keyPath, problem + extra, pos ?? {});
 }
 
-/** For a missing required key: a sibling key that looks like a typo of it, e.g. ` (found "modle": did you mean "model"?)`. */
+/**
+ * For a missing required key: a sibling key that looks like a typo of it,
+ * e.g. ` (found "modle": did you mean "model"?)`.
+ */
 function misspelling(tree: unknown, p: (string | number)[]): string {
   const parent = valueAt(tree, p.slice(0, -1));
   const want = p[p.length - 1];

@@ -83,7 +83,10 @@ export function parseText(text: string, label: string, yamlFirst: boolean): Pars
   return { value: doc.toJS({ maxAliasCount: 1000 }), lineOf: (p) => yamlLineOf(doc, lineCounter, p) };
 }
 
-/** A JSON syntax error with line and column: from V8's "position N" when given, else from a YAML parse of the same text. */
+/**
+ * A JSON syntax error with line and column: from V8's "position N" when given,
+ * else from a YAML parse of the same text.
+ */
 function jsonError(text: string, label: string, e: Error): ConfigError {
   const msg = e.message.split('\n')[0].replace(/, ".*$/s, '');
   const m = /position (\d+)/.exec(e.message);

@@ -16,8 +16,12 @@ export function secretRefName(value: unknown): string | undefined {
 }
 
 /** Keys whose values are secrets wherever they appear (masked in every output). */
-const SECRET_KEY =
-  /(api_?key|master_key|secret|secret_key|access_key|access_key_id|private_key|key_data|password|passwd|credentials?|^token|_ad_token|session_token|identity_token|auth_token|access_token|refresh_token|bearer_token|^key)$/i;
+const SECRET_KEY = new RegExp(
+  '(api_?key|master_key|secret|secret_key|access_key|access_key_id|private_key|key_data|password|passwd|' +
+    'credentials?|^token|_ad_token|session_token|identity_token|auth_token|access_token|refresh_token|' +
+    'bearer_token|^key)$',
+  'i',
+);
 
 /** Whether a key (`aws_secret_access_key`, `client-key-data`, `api_key`, ...) holds a secret; `-` counts as `_`. */
 export function isSecretKey(key: string): boolean {

@@ -98,7 +98,8 @@ function addTools(a: JsonObject, body: JsonObject): void {
       throw invalidRequest(`tools.${i}.name: Field required`, 'tools');
     if (t.input_schema === undefined && typeof t.type === 'string' && t.type !== 'custom') {
       throw invalidRequest(
-        `tools.${i}: server tool "${t.type}" is not supported through this gateway; define it as a custom tool with an input_schema`,
+        `tools.${i}: server tool "${t.type}" is not supported through this gateway; ` +
+          'define it as a custom tool with an input_schema',
         'tools',
       );
     }

@@ -47,7 +47,11 @@ async function checkOne(ctx: EngineContext, d: Deployment): Promise<string | und
     const req = await d.adapter.healthRequest(d.healthState ?? d.state);
     // a per-model check of a wildcard deployment would ask the provider about a model named "*"
     if (d.healthState === undefined && d.model.includes('*') && req.path.includes('*')) {
-      return `wildcard deployment: ${d.adapter.label} has no model-independent check; set model_info.health_check_model to a concrete model (e.g. ${d.litellmModel.replace('*', 'some-model')}) to check it`;
+      return (
+        `wildcard deployment: ${d.adapter.label} has no model-independent check; ` +
+        'set model_info.health_check_model to a concrete model ' +
+        `(e.g. ${d.litellmModel.replace('*', 'some-model')}) to check it`
+      );
     }
     ex = ctx.client.send(req, { headersTimeout: timeout, bodyTimeout: timeout, mode: 'whole', limit: 65536 });
     const res = await ex.whole!;

@@ -16,7 +16,10 @@ export class ClientLink {
   private watcher?: ClientWatcher;
   private controller?: AbortController;
 
-  /** The link of a response: the one the server attached (it fires it from its own 'close' listener), else a new one. */
+  /**
+   * The link of a response: the one the server attached (it fires it from its own 'close' listener),
+   * else a new one.
+   */
   static of(res: ServerResponse): ClientLink {
     const attached = (res as WithLink)[LINK];
     if (attached) return attached;

@@ -22,7 +22,10 @@ export interface LoggerOptions {
   write?: (line: string) => void;
 }
 
-/** Mask known secrets in an error's message before it reaches a client or a log (error paths only: upstreams may echo a key). */
+/**
+ * Mask known secrets in an error's message before it reaches a client or a log
+ * (error paths only: upstreams may echo a key).
+ */
 export function redactError<E extends { message: string }>(err: E, secrets: readonly string[]): E {
   const m = maskText(err.message, secrets);
   if (m !== err.message) err.message = m;

@@ -1,8 +1,11 @@
 import { classOfStatus, type ErrorClass, GatewayError } from '../errors.js';
 import type { UpstreamErrorInfo } from './types.js';
 
-const CONTEXT_WINDOW =
-  /context[_ ]length[_ ]exceeded|maximum context length|context window|too many tokens|prompt is too long|input is too long|reduce the length/i;
+const CONTEXT_WINDOW = new RegExp(
+  'context[_ ]length[_ ]exceeded|maximum context length|context window|too many tokens|' +
+    'prompt is too long|input is too long|reduce the length',
+  'i',
+);
 const CONTENT_POLICY =
   /content[_ ]policy|content management policy|content_filter|safety system|responsibleaipolicyviolation/i;
 

@@ -30,7 +30,10 @@ function tagged(d: Deployment, tags: readonly string[], any: boolean): boolean {
   return any ? tags.some((t) => d.tags!.includes(t)) : tags.every((t) => d.tags!.includes(t));
 }
 
-/** Deployments that match the request's tags: any (or all) of them; else those tagged `default`; untagged requests go anywhere. */
+/**
+ * Deployments that match the request's tags: any (or all) of them; else those tagged `default`;
+ * untagged requests go anywhere.
+ */
 function byTags(table: RouteTable, list: Deployment[], tags: readonly string[] | undefined): Deployment[] {
   const any = table.settings.tagMatchAny;
   if (tags && tags.length > 0) {
@@ -115,7 +118,9 @@ export function noDeployment(group: ModelGroup, why: Exclusions, promptTokens?: 
   }
   if (why.window > 0) {
     return new GatewayError(400, {
-      message: `The prompt has ${promptTokens} tokens, more than the context window of every deployment of model group "${group.name}" (largest: ${why.largestWindow}).`,
+      message:
+        `The prompt has ${promptTokens} tokens, more than the context window of every deployment ` +
+        `of model group "${group.name}" (largest: ${why.largestWindow}).`,
       code: 'context_length_exceeded',
       errorClass: 'context_window',
       param: 'messages',

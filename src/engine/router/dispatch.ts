@@ -189,7 +189,9 @@ function finalError(
     });
   }
   if (fallbacks === 0) return e;
-  const note = ` (model group "${group}" failed with: ${first.message}; ${fallbacks} fallback${fallbacks === 1 ? '' : 's'} tried)`;
+  const note =
+    ` (model group "${group}" failed with: ${first.message}; ` +
+    `${fallbacks} fallback${fallbacks === 1 ? '' : 's'} tried)`;
   return new GatewayError(e.status, {
     message: e.message + note,
     type: e.type,

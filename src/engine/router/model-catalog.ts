@@ -67,7 +67,10 @@ export function catalogEntry(model: string): CatalogEntry | undefined {
   return undefined;
 }
 
-/** The tokenizer OpenAI uses for a model: o200k_base for the gpt-4o / o-series / gpt-4.1 / gpt-5 families, cl100k_base otherwise. */
+/**
+ * The tokenizer OpenAI uses for a model: o200k_base for the gpt-4o / o-series / gpt-4.1 / gpt-5 families,
+ * cl100k_base otherwise.
+ */
 export function encodingFor(model: string): 'o200k_base' | 'cl100k_base' {
   const name = model.slice(model.lastIndexOf('/') + 1).toLowerCase();
   return /^(gpt-4o|gpt-4\.1|gpt-5|o1|o3|o4|chatgpt-4o)/.test(name) ? 'o200k_base' : 'cl100k_base';

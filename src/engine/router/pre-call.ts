@@ -5,7 +5,10 @@ import type { EndpointKind, JsonObject } from '../wire.js';
 type EncodingName = 'o200k_base' | 'cl100k_base';
 const loading = new Map<EncodingName, Promise<Tiktoken>>();
 
-/** The BPE tokenizer, loaded on first use only (the ranks are megabytes: engines without pre-call checks never load them). */
+/**
+ * The BPE tokenizer, loaded on first use only
+ * (the ranks are megabytes: engines without pre-call checks never load them).
+ */
 function encoder(name: EncodingName): Promise<Tiktoken> {
   let p = loading.get(name);
   if (!p) {

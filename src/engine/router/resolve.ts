@@ -37,7 +37,9 @@ export function unknownModel(table: RouteTable, name: string): GatewayError {
   ];
   const shown = names.slice(0, 30).join(', ') + (names.length > 30 ? `, ... (${names.length - 30} more)` : '');
   return new GatewayError(400, {
-    message: `Invalid model name passed in model=${name}. Available models: ${shown || '(none configured)'}. Call /v1/models to list them.`,
+    message:
+      `Invalid model name passed in model=${name}. ` +
+      `Available models: ${shown || '(none configured)'}. Call /v1/models to list them.`,
     param: 'model',
     code: 'model_not_found',
     errorClass: 'bad_request',

@@ -7,7 +7,10 @@ export interface TokenUsage {
   prompt: number;
   completion: number;
   total: number;
-  /** prompt tokens read from the provider's cache (OpenAI `prompt_tokens_details.cached_tokens`, Anthropic cache reads) */
+  /**
+   * prompt tokens read from the provider's cache
+   * (OpenAI `prompt_tokens_details.cached_tokens`, Anthropic cache reads)
+   */
   cached: number;
   /** prompt tokens written to the provider's cache (Anthropic `cache_creation_input_tokens`) */
   cacheCreation: number;

@@ -53,7 +53,8 @@ export const configCommands: CommandGroup = {
         { flags: '--llm-gateway-url <url>', description: 'LLM gateway URL when no local proxy runs' },
       ],
       examples: [
-        'kubiya config set-context prod --api-url https://control-plane.kubiya.ai --organization acme --user me@acme.com',
+        'kubiya config set-context prod --api-url https://control-plane.kubiya.ai' +
+          ' --organization acme --user me@acme.com',
         'kubiya config set-context prod --token "$KUBIYA_API_KEY"',
         'kubiya config set-context dev --worker-command "python -m my_worker"',
       ],
@@ -76,7 +77,8 @@ export const configCommands: CommandGroup = {
       ],
       examples: [
         'kubiya config set-proxy --enable --config-file ~/.kubiya/litellm_production.yaml',
-        `kubiya config set-proxy --context dev --enable --config-json '{"model_list":[{"model_name":"llama3","litellm_params":{"model":"ollama/llama3"}}]}'`,
+        'kubiya config set-proxy --context dev --enable --config-json ' +
+          `'{"model_list":[{"model_name":"llama3","litellm_params":{"model":"ollama/llama3"}}]}'`,
         'kubiya config set-proxy --disable',
       ],
       handler: async () => (await handlers()).setProxy,

@@ -9,7 +9,9 @@ export function configSource(flag: string | undefined, ctx: Pick<CliContext, 'en
   const file = flag ?? ctx.env.CONFIG_FILE_PATH;
   if (!file) {
     throw new UserError('no config file: pass --config <file> (or set CONFIG_FILE_PATH)', {
-      hint: 'A minimal offline config:\n  model_list:\n    - model_name: demo\n      litellm_params: {model: openai/demo, mock_response: "Hello!"}',
+      hint:
+        'A minimal offline config:\n  model_list:\n    - model_name: demo\n' +
+        '      litellm_params: {model: openai/demo, mock_response: "Hello!"}',
     });
   }
   // messages name the file as the user wrote it

@@ -44,7 +44,8 @@ export const proxyCommands: CommandGroup = {
     defineCommand<{ config?: string }, [string | undefined]>({
       name: 'validate',
       description:
-        'Load a config, print the models it serves and its warnings; exit 2 when it does not load, 1 when it serves no model',
+        'Load a config, print the models it serves and its warnings; ' +
+        'exit 2 when it does not load, 1 when it serves no model',
       args: [{ name: '[config]', description: 'LiteLLM config file (default: --config or $CONFIG_FILE_PATH)' }],
       options: [{ flags: '-c, --config <file>', description: 'LiteLLM config file' }],
       output: 'text or json',

@@ -44,7 +44,8 @@ export const workerCommands: CommandGroup = {
         {
           flags: '--proxy-timeout <s>',
           description:
-            "seconds to wait for the local proxy to become ready (default: the queue's local_proxy_timeout_seconds, else 30)",
+            'seconds to wait for the local proxy to become ready ' +
+            "(default: the queue's local_proxy_timeout_seconds, else 30)",
         },
         { flags: '-d, --daemon', description: 'run in the background (see kubiya worker status|logs|stop)' },
         { flags: '--worker-command <cmd>', description: 'worker command line (quoted); "-- cmd args" wins over it' },

@@ -16,7 +16,8 @@ export function printStatus(s: QueueStatus, chalk: ChalkInstance): string {
   else if (s.state === 'stale')
     lines.push([
       'state',
-      `${state} (supervisor pid ${s.supervisor_pid} is gone; \`kubiya worker stop --queue-id ${s.queue_id}\` cleans up)`,
+      `${state} (supervisor pid ${s.supervisor_pid} is gone; ` +
+        `\`kubiya worker stop --queue-id ${s.queue_id}\` cleans up)`,
     ]);
   else lines.push(['state', state]);
   if (s.state === 'running' && s.engine) {
@@ -24,7 +25,8 @@ export function printStatus(s: QueueStatus, chalk: ChalkInstance): string {
     const health = e.healthy ? chalk.green('healthy') : chalk.red('not answering');
     lines.push([
       'proxy',
-      `${e.url ?? '-'} (engine pid ${e.pid ?? '-'}, ${e.state}, ${health}, restarts ${e.restarts}${e.last_exit ? `, last exit: ${e.last_exit}` : ''})`,
+      `${e.url ?? '-'} (engine pid ${e.pid ?? '-'}, ${e.state}, ${health}, ` +
+        `restarts ${e.restarts}${e.last_exit ? `, last exit: ${e.last_exit}` : ''})`,
     ]);
     if (e.state === 'crash-loop')
       lines.push([

@@ -37,7 +37,8 @@ function prepareAzure(spec: DeploymentSpec): AzureState {
     str(p.api_base) ?? str(p.base_url) ?? str(spec.env.AZURE_API_BASE) ?? str(spec.env.AZURE_OPENAI_ENDPOINT);
   if (!base)
     throw new Error(
-      `${spec.at}.litellm_params.api_base: Azure needs the resource endpoint (https://<resource>.openai.azure.com), or AZURE_API_BASE`,
+      `${spec.at}.litellm_params.api_base: ` +
+        'Azure needs the resource endpoint (https://<resource>.openai.azure.com), or AZURE_API_BASE',
     );
   // base URL and extra headers the OpenAI-style way, but never the key as a Bearer token
   const s = prepareOpenAIStyle(
@@ -90,7 +91,9 @@ export const azureAdapter: ProviderAdapter = defineProvider<AzureState>({
   describe: (s) => ({ api_base: s.apiBase }),
   buildRequest: (s, call) => ({
     origin: s.origin,
-    path: `${s.basePath}/openai/deployments/${encodeURIComponent(call.model)}${PATHS[call.kind]}?api-version=${encodeURIComponent(s.apiVersion)}`,
+    path:
+      `${s.basePath}/openai/deployments/${encodeURIComponent(call.model)}${PATHS[call.kind]}` +
+      `?api-version=${encodeURIComponent(s.apiVersion)}`,
     method: 'POST',
     headers: s.headers,
     body: JSON.stringify(call.body),

@@ -28,8 +28,11 @@ const STATUS_OF: Record<string, number> = {
 };
 
 // Bedrock's ways of saying the prompt does not fit ("Input is too long", "max_tokens ... exceeds ...")
-const CONTEXT =
-  /too long|input is too long|max tokens|max_tokens|context window|exceeds? the (?:maximum|model)|prompt is too long|too many (?:input )?tokens/i;
+const CONTEXT = new RegExp(
+  'too long|input is too long|max tokens|max_tokens|context window|exceeds? the (?:maximum|model)|' +
+    'prompt is too long|too many (?:input )?tokens',
+  'i',
+);
 
 /** Map an HTTP error answer from Bedrock. */
 export function mapBedrockError(label: string, err: UpstreamErrorInfo): GatewayError {
@@ -56,7 +59,8 @@ export function bedrockError(
 ): GatewayError {
   const key = type?.toLowerCase();
   let status = (key && STATUS_OF[key]) || httpStatus;
-  if (/signature/i.test(message ?? '') && status === 403) status = 401; // a bad secret key is a 403 "signature does not match"
+  // a bad secret key is a 403 "signature does not match"
+  if (/signature/i.test(message ?? '') && status === 403) status = 401;
   const msg = message ?? type ?? `HTTP ${httpStatus}`;
   const context = status === 400 && CONTEXT.test(msg);
   const detail = {

@@ -50,7 +50,10 @@ export function ollamaFormat(rf: unknown): unknown {
   return undefined;
 }
 
-/** OpenAI chat messages -> Ollama messages (text parts joined, data-URL images to base64, tool call args to objects). */
+/**
+ * OpenAI chat messages -> Ollama messages
+ * (text parts joined, data-URL images to base64, tool call args to objects).
+ */
 export function ollamaMessages(messages: unknown): JsonObject[] {
   if (!Array.isArray(messages)) throw badRequest('messages: expected a list of messages', 'messages');
   return messages.map((m, i) => {

@@ -75,7 +75,10 @@ async function serviceAccountToken(creds: GoogleCredentials): Promise<{ value: s
   const tokenUri = typeof creds.token_uri === 'string' ? creds.token_uri : DEFAULT_TOKEN_URI;
   const now = Math.floor(Date.now() / 1000);
   const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
-  const unsigned = `${b64({ alg: 'RS256', typ: 'JWT', ...(typeof creds.private_key_id === 'string' ? { kid: creds.private_key_id } : {}) })}.${b64({ iss: email, scope: SCOPE, aud: tokenUri, iat: now, exp: now + 3600 })}`;
+  const kid = typeof creds.private_key_id === 'string' ? { kid: creds.private_key_id } : {};
+  const header = b64({ alg: 'RS256', typ: 'JWT', ...kid });
+  const claims = b64({ iss: email, scope: SCOPE, aud: tokenUri, iat: now, exp: now + 3600 });
+  const unsigned = `${header}.${claims}`;
   const signature = createSign('RSA-SHA256').update(unsigned).sign(key).toString('base64url');
   const res = await fetch(tokenUri, {
     method: 'POST',

@@ -1,6 +1,7 @@
 /**
  * Vertex AI (`vertex_ai/<model>`): Gemini models under
- * https://{location}-aiplatform.googleapis.com/v1/projects/{project}/locations/{location}/publishers/google/models/{model},
+ * https://{location}-aiplatform.googleapis.com/v1/projects/{project}/locations/{location}
+ *   /publishers/google/models/{model},
  * with an OAuth bearer token from `vertex_credentials` or application default credentials;
  * text-embedding models through `:predict`.
  */
@@ -26,7 +27,8 @@ export const vertexAdapter: ProviderAdapter = googleAdapter({
       str(spec.env.GOOGLE_CLOUD_PROJECT);
     if (!project)
       throw new Error(
-        `${at}.vertex_project: required (or VERTEXAI_PROJECT / GOOGLE_CLOUD_PROJECT, or a project_id in vertex_credentials)`,
+        `${at}.vertex_project: required ` +
+          '(or VERTEXAI_PROJECT / GOOGLE_CLOUD_PROJECT, or a project_id in vertex_credentials)',
       );
     const location =
       str(p.vertex_location) ??
@@ -44,7 +46,9 @@ export const vertexAdapter: ProviderAdapter = googleAdapter({
     } catch {
       throw new Error(`${at}.api_base: expected an http(s) URL, found ${JSON.stringify(base)}`);
     }
-    const prefix = `${url.pathname.replace(/\/+$/, '')}/v1/projects/${encodeURIComponent(project)}/locations/${encodeURIComponent(location)}/publishers/google/models/`;
+    const prefix =
+      `${url.pathname.replace(/\/+$/, '')}/v1/projects/${encodeURIComponent(project)}` +
+      `/locations/${encodeURIComponent(location)}/publishers/google/models/`;
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
     for (const h of [p.headers, p.extra_headers])
       if (h && typeof h === 'object')
