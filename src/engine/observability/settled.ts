@@ -35,6 +35,12 @@ export interface SettledEvent {
   /** usage as reported upstream; zeros when unknown (`usageReported` false) */
   usage: TokenUsage;
   usageReported: boolean;
+  /**
+   * USD this call cost, from its usage and the model's price (the price map, or model_info / litellm_params
+   * overrides); undefined when the model has no price (then `unpriced` is true) or nothing priced it yet
+   */
+  responseCost?: number;
+  unpriced?: boolean;
   /** epoch ms */
   startTime: number;
   endTime: number;
