@@ -50,8 +50,10 @@ if (process.argv[2] === '--upstream') {
         res.end(answer);
         return;
       }
-      const chunk = (delta, finish = null) =>
-        `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+      const chunk = (delta, finish = null) => {
+        const choices = [{ index: 0, delta, finish_reason: finish }];
+        return `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices })}\n\n`;
+      };
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.flushHeaders();
       res.write(chunk({ role: 'assistant', content: '' }));
@@ -100,7 +102,17 @@ async function main() {
   const cfg = path.join(tmp, 'bench.yaml');
   fs.writeFileSync(
     cfg,
-    `model_list:\n  - model_name: bench\n    litellm_params:\n      model: openai/bench-model\n      api_base: http://127.0.0.1:${upPort}/v1\n      api_key: sk-bench-upstream\ngeneral_settings:\n  master_key: ${MASTER}\n`,
+    [
+      'model_list:',
+      '  - model_name: bench',
+      '    litellm_params:',
+      '      model: openai/bench-model',
+      `      api_base: http://127.0.0.1:${upPort}/v1`,
+      '      api_key: sk-bench-upstream',
+      'general_settings:',
+      `  master_key: ${MASTER}`,
+      '',
+    ].join('\n'),
   );
 
   // cold start: spawn -> /health/readiness 200 (five times, median)
@@ -180,8 +192,10 @@ async function main() {
     cpuSum.nd += d.requests.total;
     cpuSum.nt += e.requests.total;
     rounds.push({ d, e, ratio: e.requests.average / d.requests.average });
+    const pct = ((100 * e.requests.average) / d.requests.average).toFixed(1);
     log(
-      `  round ${i + 1}: direct ${Math.round(d.requests.average)} req/s, through ${Math.round(e.requests.average)} req/s (${((100 * e.requests.average) / d.requests.average).toFixed(1)}%)`,
+      `  round ${i + 1}: direct ${Math.round(d.requests.average)} req/s, ` +
+        `through ${Math.round(e.requests.average)} req/s (${pct}%)`,
     );
   }
   // the median round (by ratio) stands for the run; CPU per request is over all rounds
@@ -266,26 +280,34 @@ async function main() {
   p(`\nkubiya engine benchmark (${r.machine})\n`);
   p('                        direct        through engine   engine cost');
   p(
-    `1 conn   p50 latency    ${f(r.c1.direct_p50_ms)} ms      ${f(r.c1.engine_p50_ms)} ms         +${r.c1.added_p50_ms} ms`,
+    `1 conn   p50 latency    ${f(r.c1.direct_p50_ms)} ms      ${f(r.c1.engine_p50_ms)} ms         ` +
+      `+${r.c1.added_p50_ms} ms`,
   );
   p(
-    `1 conn   p99 latency    ${f(r.c1.direct_p99_ms)} ms      ${f(r.c1.engine_p99_ms)} ms         +${r.c1.added_p99_ms} ms`,
+    `1 conn   p99 latency    ${f(r.c1.direct_p99_ms)} ms      ${f(r.c1.engine_p99_ms)} ms         ` +
+      `+${r.c1.added_p99_ms} ms`,
   );
   p(
-    `50 conn  requests/s     ${f(r.c50.direct_rps, 0)}         ${f(r.c50.engine_rps, 0)}            ${(r.c50.throughput_ratio * 100).toFixed(1)}% of direct`,
+    `50 conn  requests/s     ${f(r.c50.direct_rps, 0)}         ${f(r.c50.engine_rps, 0)}            ` +
+      `${(r.c50.throughput_ratio * 100).toFixed(1)}% of direct`,
   );
   p(
-    `50 conn  p50 / p99      ${r.c50.direct_p50_ms} / ${r.c50.direct_p99_ms} ms      ${r.c50.engine_p50_ms} / ${r.c50.engine_p99_ms} ms        +${r.c50.added_mean_ms} ms mean`,
+    `50 conn  p50 / p99      ${r.c50.direct_p50_ms} / ${r.c50.direct_p99_ms} ms      ` +
+      `${r.c50.engine_p50_ms} / ${r.c50.engine_p99_ms} ms        +${r.c50.added_mean_ms} ms mean`,
   );
   const cu = r.c50.cpu_us_per_request;
   p(
-    `50 conn  CPU µs/req     load ${cu.direct.load_generator} + upstream ${cu.direct.upstream}   load ${cu.through.load_generator} + upstream ${cu.through.upstream} + engine ${cu.through.engine}`,
+    `50 conn  CPU µs/req     load ${cu.direct.load_generator} + upstream ${cu.direct.upstream}   ` +
+      `load ${cu.through.load_generator} + upstream ${cu.through.upstream} + engine ${cu.through.engine}`,
   );
   p(
-    `stream   TTFB p50       ${f(r.stream_ttfb.direct_p50_ms)} ms      ${f(r.stream_ttfb.engine_p50_ms)} ms         +${r.stream_ttfb.added_p50_ms} ms`,
+    `stream   TTFB p50       ${f(r.stream_ttfb.direct_p50_ms)} ms      ${f(r.stream_ttfb.engine_p50_ms)} ms         ` +
+      `+${r.stream_ttfb.added_p50_ms} ms`,
   );
   p(
-    `engine RSS under load ${r.engine_rss_under_load_mb} MB (lifetime peak incl. warm-up ${r.engine_peak_rss_mb} MB), cold start to readiness ${r.cold_start_ms} ms, errors under load ${errors}\n`,
+    `engine RSS under load ${r.engine_rss_under_load_mb} MB ` +
+      `(lifetime peak incl. warm-up ${r.engine_peak_rss_mb} MB), ` +
+      `cold start to readiness ${r.cold_start_ms} ms, errors under load ${errors}\n`,
   );
   for (const [name, ok, v] of targets) p(`${ok ? 'PASS' : 'MISS'}  ${name}: ${v}`);
   p('\n(results also in .bench/last.json)');

@@ -96,68 +96,75 @@ describe('Anthropic specifics', () => {
   beforeEach(() => fake.streamFault(undefined));
   const last = () => fake.calls.at(-1)!.body;
 
-  it('routes a bare claude-* model with ANTHROPIC_API_BASE, defaults max_tokens to 4096, merges same-role turns', async () => {
-    fake.script({ type: 'text', text: 'ok', usage: { input: 5, output: 1 } });
-    await client.chat.completions.create({
-      model: 'haiku',
-      messages: [
-        { role: 'system', content: 'a' },
-        { role: 'system', content: 'b' },
-        { role: 'user', content: 'one' },
-        { role: 'user', content: 'two' },
-        {
-          role: 'assistant',
-          content: null,
-          tool_calls: [
-            { id: 't1', type: 'function', function: { name: 'f', arguments: '{}' } },
-            { id: 't2', type: 'function', function: { name: 'g', arguments: '{"x":1}' } },
-          ],
-        },
-        { role: 'tool', tool_call_id: 't1', content: 'r1' },
-        { role: 'tool', tool_call_id: 't2', content: 'r2' },
-        { role: 'user', content: 'and?' },
-      ],
-    });
-    const b = last();
-    expect(b.model).toBe('claude-3-haiku-20240307');
-    expect(b.max_tokens).toBe(4096);
-    expect(b.system).toEqual([
-      { type: 'text', text: 'a' },
-      { type: 'text', text: 'b' },
-    ]);
-    expect(b.messages.map((m: { role: string }) => m.role)).toEqual(['user', 'assistant', 'user']);
-    expect(b.messages[0].content).toEqual([
-      { type: 'text', text: 'one' },
-      { type: 'text', text: 'two' },
-    ]);
-    expect(b.messages[2].content).toEqual([
-      { type: 'tool_result', tool_use_id: 't1', content: 'r1' },
-      { type: 'tool_result', tool_use_id: 't2', content: 'r2' },
-      { type: 'text', text: 'and?' },
-    ]);
-  });
+  it(
+    'routes a bare claude-* model with ANTHROPIC_API_BASE, defaults max_tokens to 4096, ' + 'merges same-role turns',
+    async () => {
+      fake.script({ type: 'text', text: 'ok', usage: { input: 5, output: 1 } });
+      await client.chat.completions.create({
+        model: 'haiku',
+        messages: [
+          { role: 'system', content: 'a' },
+          { role: 'system', content: 'b' },
+          { role: 'user', content: 'one' },
+          { role: 'user', content: 'two' },
+          {
+            role: 'assistant',
+            content: null,
+            tool_calls: [
+              { id: 't1', type: 'function', function: { name: 'f', arguments: '{}' } },
+              { id: 't2', type: 'function', function: { name: 'g', arguments: '{"x":1}' } },
+            ],
+          },
+          { role: 'tool', tool_call_id: 't1', content: 'r1' },
+          { role: 'tool', tool_call_id: 't2', content: 'r2' },
+          { role: 'user', content: 'and?' },
+        ],
+      });
+      const b = last();
+      expect(b.model).toBe('claude-3-haiku-20240307');
+      expect(b.max_tokens).toBe(4096);
+      expect(b.system).toEqual([
+        { type: 'text', text: 'a' },
+        { type: 'text', text: 'b' },
+      ]);
+      expect(b.messages.map((m: { role: string }) => m.role)).toEqual(['user', 'assistant', 'user']);
+      expect(b.messages[0].content).toEqual([
+        { type: 'text', text: 'one' },
+        { type: 'text', text: 'two' },
+      ]);
+      expect(b.messages[2].content).toEqual([
+        { type: 'tool_result', tool_use_id: 't1', content: 'r1' },
+        { type: 'tool_result', tool_use_id: 't2', content: 'r2' },
+        { type: 'text', text: 'and?' },
+      ]);
+    },
+  );
 
-  it('maps tool_choice required -> any, a named function -> tool, parallel_tool_calls false -> disable_parallel_tool_use', async () => {
-    fake.script({ type: 'text', text: 'ok', usage: { input: 5, output: 1 } });
-    const tools: OpenAI.ChatCompletionTool[] = [
-      { type: 'function', function: { name: 'f', parameters: { type: 'object', properties: {} } } },
-    ];
-    await client.chat.completions.create({
-      model: 'haiku',
-      messages: [{ role: 'user', content: 'x' }],
-      tools,
-      tool_choice: 'required',
-      parallel_tool_calls: false,
-    });
-    expect(last().tool_choice).toEqual({ type: 'any', disable_parallel_tool_use: true });
-    await client.chat.completions.create({
-      model: 'haiku',
-      messages: [{ role: 'user', content: 'x' }],
-      tools,
-      tool_choice: { type: 'function', function: { name: 'f' } },
-    });
-    expect(last().tool_choice).toEqual({ type: 'tool', name: 'f' });
-  });
+  it(
+    'maps tool_choice required -> any, a named function -> tool, ' +
+      'parallel_tool_calls false -> disable_parallel_tool_use',
+    async () => {
+      fake.script({ type: 'text', text: 'ok', usage: { input: 5, output: 1 } });
+      const tools: OpenAI.ChatCompletionTool[] = [
+        { type: 'function', function: { name: 'f', parameters: { type: 'object', properties: {} } } },
+      ];
+      await client.chat.completions.create({
+        model: 'haiku',
+        messages: [{ role: 'user', content: 'x' }],
+        tools,
+        tool_choice: 'required',
+        parallel_tool_calls: false,
+      });
+      expect(last().tool_choice).toEqual({ type: 'any', disable_parallel_tool_use: true });
+      await client.chat.completions.create({
+        model: 'haiku',
+        messages: [{ role: 'user', content: 'x' }],
+        tools,
+        tool_choice: { type: 'function', function: { name: 'f' } },
+      });
+      expect(last().tool_choice).toEqual({ type: 'tool', name: 'f' });
+    },
+  );
 
   it('emulates response_format json_schema with a forced tool and returns its input as the message text', async () => {
     const schema = { type: 'object', properties: { answer: { type: 'string' } } };

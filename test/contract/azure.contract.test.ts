@@ -118,17 +118,21 @@ describe('Azure OpenAI specifics', () => {
     await fake?.close();
   });
 
-  it('sends azure_ad_token as a Bearer token, takes the api-version from AZURE_API_VERSION and an api_base ending in /openai', async () => {
-    fake.script({ type: 'text', text: 'hi', usage: { input: 3, output: 1 } });
-    const r = await client.chat.completions.create({ model: 'ad', messages: [{ role: 'user', content: 'x' }] });
-    expect(r.choices[0].message.content).toBe('hi');
-    const call = fake.calls.at(-1)!;
-    expect(call.path).toBe(
-      `/openai/deployments/${AZURE_FAKE_DEPLOYMENT}/chat/completions?api-version=${AZURE_FAKE_VERSION}`,
-    );
-    expect(call.headers.authorization).toBe(`Bearer ${AZURE_FAKE_AD_TOKEN}`);
-    expect(call.headers['api-key']).toBeUndefined();
-  });
+  it(
+    'sends azure_ad_token as a Bearer token, ' +
+      'takes the api-version from AZURE_API_VERSION and an api_base ending in /openai',
+    async () => {
+      fake.script({ type: 'text', text: 'hi', usage: { input: 3, output: 1 } });
+      const r = await client.chat.completions.create({ model: 'ad', messages: [{ role: 'user', content: 'x' }] });
+      expect(r.choices[0].message.content).toBe('hi');
+      const call = fake.calls.at(-1)!;
+      expect(call.path).toBe(
+        `/openai/deployments/${AZURE_FAKE_DEPLOYMENT}/chat/completions?api-version=${AZURE_FAKE_VERSION}`,
+      );
+      expect(call.headers.authorization).toBe(`Bearer ${AZURE_FAKE_AD_TOKEN}`);
+      expect(call.headers['api-key']).toBeUndefined();
+    },
+  );
 
   it('drops the prompt_filter_results chunk that has no choices from streams', async () => {
     fake.script({ type: 'text', text: 'a b', usage: { input: 3, output: 2 } });
@@ -180,16 +184,19 @@ describe('Azure AI (azure_ai/)', () => {
     await up?.close();
   });
 
-  it('sends OpenAI-style {api_base}/chat/completions with the key as api-key and Bearer, api-version when set', async () => {
-    const r = await client.chat.completions.create({ model: 'foundry', messages: [{ role: 'user', content: 'hi' }] });
-    expect(r.choices[0].message.content).toBe('echo: hi');
-    expect(up.requests.at(-1)!.path).toBe('/v1/chat/completions');
-    expect(up.requests.at(-1)!.headers['api-key']).toBe('foundry-key-abc');
-    expect(up.requests.at(-1)!.headers.authorization).toBe('Bearer foundry-key-abc');
-    await client.chat.completions.create({ model: 'foundry-versioned', messages: [{ role: 'user', content: 'hi' }] });
-    expect(up.requests.at(-1)!.path).toBe('/v1/chat/completions?api-version=2024-05-01-preview');
-    expect(up.requests.at(-1)!.headers['api-key']).toBe('explicit-key-123');
-  });
+  it(
+    'sends OpenAI-style {api_base}/chat/completions with the key as api-key and Bearer, ' + 'api-version when set',
+    async () => {
+      const r = await client.chat.completions.create({ model: 'foundry', messages: [{ role: 'user', content: 'hi' }] });
+      expect(r.choices[0].message.content).toBe('echo: hi');
+      expect(up.requests.at(-1)!.path).toBe('/v1/chat/completions');
+      expect(up.requests.at(-1)!.headers['api-key']).toBe('foundry-key-abc');
+      expect(up.requests.at(-1)!.headers.authorization).toBe('Bearer foundry-key-abc');
+      await client.chat.completions.create({ model: 'foundry-versioned', messages: [{ role: 'user', content: 'hi' }] });
+      expect(up.requests.at(-1)!.path).toBe('/v1/chat/completions?api-version=2024-05-01-preview');
+      expect(up.requests.at(-1)!.headers['api-key']).toBe('explicit-key-123');
+    },
+  );
 
   it('maps an Azure content filter answer to 400 content_policy_violation', async () => {
     up.setFault({

@@ -12,7 +12,8 @@ function commonChecks(call: RecordedCall, op: 'converse' | 'converse-stream'): v
   expect(call.path).toBe(`/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/${op}`);
   expect(call.headers.authorization).toMatch(
     new RegExp(
-      `^AWS4-HMAC-SHA256 Credential=${KEY_ID}/\\d{8}/eu-west-1/bedrock/aws4_request, SignedHeaders=[a-z0-9;-]*host[a-z0-9;-]*, Signature=[0-9a-f]{64}$`,
+      `^AWS4-HMAC-SHA256 Credential=${KEY_ID}/\\d{8}/eu-west-1/bedrock/aws4_request, ` +
+        'SignedHeaders=[a-z0-9;-]*host[a-z0-9;-]*, Signature=[0-9a-f]{64}$',
     ),
   );
   expect(call.headers['x-amz-date']).toMatch(/^\d{8}T\d{6}Z$/);
@@ -78,7 +79,8 @@ runContractSuite({
   },
   unsupported: {
     image_https_url:
-      'Bedrock takes image bytes only: the adapter downloads URLs (tested against a loopback image server in test/integration/bedrock.test.ts, never example.com)',
+      'Bedrock takes image bytes only: the adapter downloads URLs (tested against a loopback image server ' +
+      'in test/integration/bedrock.test.ts, never example.com)',
   },
   unsupportedErrors: ['content_policy'],
 });

@@ -116,7 +116,8 @@ describe('Cohere embeddings and tool_choice', () => {
       input_type: 'search_document',
       embedding_types: ['float'],
     });
-    const b = await client.embeddings.create({ model: 'embed', input: 'hello' }); // the SDK asks for base64 and decodes it
+    // the SDK asks for base64 and decodes it
+    const b = await client.embeddings.create({ model: 'embed', input: 'hello' });
     expect(b.data[0].embedding).toEqual([0.5, 0.5, 0]);
   });
 

@@ -87,12 +87,15 @@ describe('Hugging Face base URLs', () => {
     return { url: req.origin + req.path, auth: req.headers.authorization, body: JSON.parse(String(req.body)) };
   };
 
-  it('without api_base goes to the HF router with the model in the body and HUGGINGFACE_API_KEY as Bearer', async () => {
-    const r = await where({}, { HUGGINGFACE_API_KEY: 'hf_x' });
-    expect(r.url).toBe('https://router.huggingface.co/v1/chat/completions');
-    expect(r.auth).toBe('Bearer hf_x');
-    expect(r.body.model).toBe(MODEL);
-  });
+  it(
+    'without api_base goes to the HF router with the model in the body ' + 'and HUGGINGFACE_API_KEY as Bearer',
+    async () => {
+      const r = await where({}, { HUGGINGFACE_API_KEY: 'hf_x' });
+      expect(r.url).toBe('https://router.huggingface.co/v1/chat/completions');
+      expect(r.auth).toBe('Bearer hf_x');
+      expect(r.body.model).toBe(MODEL);
+    },
+  );
 
   it('accepts an endpoint URL given with /v1, with /v1/chat/completions, or bare', async () => {
     for (const b of [

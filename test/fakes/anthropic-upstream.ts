@@ -52,7 +52,8 @@ function problem(call: RecordedCall): string | undefined {
 
 /**
  * Stream faults for adapter-specific tests: an `error` event after the first text delta, an `error`
- * event right after `message_start` (overloaded before any token, as the real API does), or a stream cut before `message_stop`.
+ * event right after `message_start` (overloaded before any token, as the real API does), or a stream
+ * cut before `message_stop`.
  */
 export type AnthropicStreamFault = 'error-event' | 'error-at-start' | 'cut' | undefined;
 

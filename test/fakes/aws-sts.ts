@@ -23,7 +23,8 @@ export async function startFakeSts(creds: {
     if (params.Action !== 'AssumeRole') {
       res.writeHead(400, { 'content-type': 'text/xml' });
       res.end(
-        `<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>unknown action</Message></Error></ErrorResponse>`,
+        '<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code>' +
+          '<Message>unknown action</Message></Error></ErrorResponse>',
       );
       return;
     }

@@ -40,7 +40,9 @@ const ERRORS: Record<ErrorCase, [number, (m: string) => unknown]> = {
     (m) => ({
       error: {
         code: '429',
-        message: `Requests to the ChatCompletions_Create Operation have exceeded token rate limit. Please retry after 7 seconds. (${m})`,
+        message:
+          'Requests to the ChatCompletions_Create Operation have exceeded token rate limit. ' +
+          `Please retry after 7 seconds. (${m})`,
       },
     }),
   ],
@@ -48,7 +50,9 @@ const ERRORS: Record<ErrorCase, [number, (m: string) => unknown]> = {
     400,
     (m) => ({
       error: {
-        message: `This model's maximum context length is 128000 tokens. However, your messages resulted in 130512 tokens. (${m})`,
+        message:
+          "This model's maximum context length is 128000 tokens. " +
+          `However, your messages resulted in 130512 tokens. (${m})`,
         type: 'invalid_request_error',
         param: 'messages',
         code: 'context_length_exceeded',
@@ -59,7 +63,9 @@ const ERRORS: Record<ErrorCase, [number, (m: string) => unknown]> = {
     400,
     (m) => ({
       error: {
-        message: `The response was filtered due to the prompt triggering Azure OpenAI's content management policy. (${m})`,
+        message:
+          'The response was filtered due to the prompt triggering ' +
+          `Azure OpenAI's content management policy. (${m})`,
         type: null,
         param: 'prompt',
         code: 'content_filter',

@@ -32,8 +32,10 @@ export interface BedrockFake extends ContractFake {
   scopes: { accessKeyId: string; region: string; service: string }[];
 }
 
-const AUTH =
-  /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$/;
+const AUTH = new RegExp(
+  '^AWS4-HMAC-SHA256 Credential=([^/]+)\\/(\\d{8})\\/([^/]+)\\/([^/]+)\\/aws4_request, ' +
+    'SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$',
+);
 const codec = new EventStreamCodec(toUtf8, fromUtf8);
 /** piece sizes for stream writes: frames are cut across the prelude, the headers and the payload */
 const SPLITS = [1, 3, 7, 2, 13, 5, 29, 11, 64];
@@ -104,9 +106,8 @@ async function checkSignature(
     sha256: Sha256,
     applyChecksum: false,
   });
-  const when = new Date(
-    `${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 8)}T${date.slice(9, 11)}:${date.slice(11, 13)}:${date.slice(13, 15)}Z`,
-  );
+  const ymd = `${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 8)}`;
+  const when = new Date(`${ymd}T${date.slice(9, 11)}:${date.slice(11, 13)}:${date.slice(13, 15)}Z`);
   const again = await signer.sign(
     {
       method: call.method,
@@ -123,7 +124,8 @@ async function checkSignature(
   const expected = /Signature=([0-9a-f]{64})/.exec(String(again.headers.authorization))?.[1];
   return expected === signature
     ? undefined
-    : 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.';
+    : 'The request signature we calculated does not match the signature you provided. ' +
+        'Check your AWS Secret Access Key and signing method.';
 }
 
 function frame(eventType: string, payload: unknown): Uint8Array {

@@ -28,8 +28,10 @@ export interface GoogleFake extends ContractFake {
   script(s: GoogleScript): void;
 }
 
-const ROUTE =
-  /^(?:\/v1beta\/models\/|\/v1\/projects\/[^/]+\/locations\/[^/]+\/publishers\/google\/models\/)([^/:]+):(generateContent|streamGenerateContent|batchEmbedContents|predict|countTokens)(\?alt=sse)?$/;
+const ROUTE = new RegExp(
+  '^(?:\\/v1beta\\/models\\/|\\/v1\\/projects\\/[^/]+\\/locations\\/[^/]+\\/publishers\\/google\\/models\\/)' +
+    '([^/:]+):(generateContent|streamGenerateContent|batchEmbedContents|predict|countTokens)(\\?alt=sse)?$',
+);
 
 /** Start the fake. */
 export async function startGoogleUpstream(opts: GoogleFakeOptions): Promise<GoogleFake> {

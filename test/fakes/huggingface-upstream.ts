@@ -23,7 +23,9 @@ const ERRORS: Record<Exclude<ErrorCase, 'content_policy'>, [number, (m: string) 
   context_window: [
     422,
     (m) => ({
-      error: `Input validation error: \`inputs\` tokens + \`max_new_tokens\` must be <= 4096. Given: 4050 \`inputs\` tokens and 50 \`max_new_tokens\` (${m})`,
+      error:
+        'Input validation error: `inputs` tokens + `max_new_tokens` must be <= 4096. ' +
+        `Given: 4050 \`inputs\` tokens and 50 \`max_new_tokens\` (${m})`,
       error_type: 'validation',
     }),
   ],

@@ -83,14 +83,18 @@ const user = (content: OpenAI.ChatCompletionUserMessageParam['content']) => ({
 });
 
 describe('Bedrock adapter', () => {
-  it('signs with the environment keys and session token, in AWS_REGION, with the converse/ prefix dropped from the id', async () => {
-    fake.script({ type: 'text', text: 'hi there', usage: { input: 4, output: 2 } });
-    const r = await engine.openai.chat.completions.create(user('hello'));
-    expect(r.choices[0].message.content).toBe('hi there');
-    expect(fake.calls[0].path).toBe('/model/us.anthropic.claude-3-5-haiku-20241022-v1%3A0/converse');
-    expect(fake.scopes[0]).toEqual({ accessKeyId: ENV_KEY.id, region: 'ap-southeast-2', service: 'bedrock' });
-    expect(fake.calls[0].headers['x-amz-security-token']).toBe(ENV_KEY.token);
-  });
+  it(
+    'signs with the environment keys and session token, in AWS_REGION, ' +
+      'with the converse/ prefix dropped from the id',
+    async () => {
+      fake.script({ type: 'text', text: 'hi there', usage: { input: 4, output: 2 } });
+      const r = await engine.openai.chat.completions.create(user('hello'));
+      expect(r.choices[0].message.content).toBe('hi there');
+      expect(fake.calls[0].path).toBe('/model/us.anthropic.claude-3-5-haiku-20241022-v1%3A0/converse');
+      expect(fake.scopes[0]).toEqual({ accessKeyId: ENV_KEY.id, region: 'ap-southeast-2', service: 'bedrock' });
+      expect(fake.calls[0].headers['x-amz-security-token']).toBe(ENV_KEY.token);
+    },
+  );
 
   it('a wrong secret key is a 401 with AWS message, and the secret appears nowhere', async () => {
     const err = (await engine.openai.chat.completions

@@ -86,7 +86,8 @@ describe('kubiya config', () => {
     fs.mkdirSync(path.dirname(h.configPath), { recursive: true });
     fs.writeFileSync(
       h.configPath,
-      '# hand written\napiVersion: v1\nkind: Config\nextensions: [{name: x}]\ncurrent-context: a\ncontexts:\n  - name: a\n    context: {api-url: "http://a:1", team: blue}\nusers: []\n',
+      '# hand written\napiVersion: v1\nkind: Config\nextensions: [{name: x}]\ncurrent-context: a\n' +
+        'contexts:\n  - name: a\n    context: {api-url: "http://a:1", team: blue}\nusers: []\n',
     );
     expect((await h.run(['config', 'set-context', 'a', '--organization', 'o'])).code).toBe(0);
     const text = fs.readFileSync(h.configPath, 'utf8');
@@ -236,7 +237,8 @@ describe('secrets under every secret-looking key stay masked', () => {
         '        config-json:',
         '          model_list:',
         '            - model_name: m',
-        `              litellm_params: {model: bedrock/x, aws_secret_access_key: ${SECRETS[0]}, private_key: ${SECRETS[2]}, aws_bearer_token: ${SECRETS[3]}}`,
+        `              litellm_params: {model: bedrock/x, aws_secret_access_key: ${SECRETS[0]}, ` +
+          `private_key: ${SECRETS[2]}, aws_bearer_token: ${SECRETS[3]}}`,
         'users:',
         '  - name: u1',
         `    user: {token: tok-ABCDEFGH, client-key-data: ${SECRETS[1]}}`,

@@ -146,14 +146,17 @@ describe('upstream faults', () => {
     expect(Date.now() - t0).toBeLessThan(4000);
   });
 
-  it('a stream that stalls after its role-only opening chunk: 504 within the timeout (no token reached the client)', async () => {
-    up.setOptions({ chunkIntervalMs: 1500 });
-    const t0 = Date.now();
-    const r = await post(`${engine.url}/v1/chat/completions`, chat({ stream: true }));
-    expect(r.status).toBe(504);
-    expect(r.json.error.message).toMatch(/OpenAI sent no first token within the stream timeout/);
-    expect(Date.now() - t0).toBeLessThan(3000);
-  });
+  it(
+    'a stream that stalls after its role-only opening chunk: ' + '504 within the timeout (no token reached the client)',
+    async () => {
+      up.setOptions({ chunkIntervalMs: 1500 });
+      const t0 = Date.now();
+      const r = await post(`${engine.url}/v1/chat/completions`, chat({ stream: true }));
+      expect(r.status).toBe(504);
+      expect(r.json.error.message).toMatch(/OpenAI sent no first token within the stream timeout/);
+      expect(Date.now() - t0).toBeLessThan(3000);
+    },
+  );
 
   it('non-JSON answer: 502', async () => {
     up.setFault({ kind: 'non-json' });

@@ -73,27 +73,31 @@ describe('probes while draining', () => {
 });
 
 describe('/health for wildcard deployments', () => {
-  it('never asks a provider about a model named "*": health_check_model is checked instead, or the report says to set it', async () => {
-    const key = 'AIzaHealthKey000000000000001';
-    google = await startGoogleUpstream({ apiKey: key });
-    engine = await startTestEngine({
-      model_list: [
-        { model_name: 'gemini/*', litellm_params: { model: 'gemini/*', api_base: google.url, api_key: key } },
-        {
-          model_name: 'g/*',
-          litellm_params: { model: 'gemini/*', api_base: google.url, api_key: key },
-          model_info: { health_check_model: 'gemini/gemini-2.0-flash' },
-        },
-      ],
-    });
-    const health = await (await fetch(`${engine.url}/health`)).json();
-    expect(google.calls.map((c) => c.path).filter((p) => p.includes('*'))).toEqual([]);
-    expect(google.calls.map((c) => c.path)).toContainEqual(
-      expect.stringContaining('/models/gemini-2.0-flash:countTokens'),
-    );
-    expect(health.healthy_endpoints.map((e: { model_name: string }) => e.model_name)).toEqual(['g/*']);
-    expect(health.unhealthy_endpoints).toHaveLength(1);
-    expect(health.unhealthy_endpoints[0]).toMatchObject({ model_name: 'gemini/*' });
-    expect(health.unhealthy_endpoints[0].error).toMatch(/health_check_model/);
-  });
+  it(
+    'never asks a provider about a model named "*": health_check_model is checked instead, ' +
+      'or the report says to set it',
+    async () => {
+      const key = 'AIzaHealthKey000000000000001';
+      google = await startGoogleUpstream({ apiKey: key });
+      engine = await startTestEngine({
+        model_list: [
+          { model_name: 'gemini/*', litellm_params: { model: 'gemini/*', api_base: google.url, api_key: key } },
+          {
+            model_name: 'g/*',
+            litellm_params: { model: 'gemini/*', api_base: google.url, api_key: key },
+            model_info: { health_check_model: 'gemini/gemini-2.0-flash' },
+          },
+        ],
+      });
+      const health = await (await fetch(`${engine.url}/health`)).json();
+      expect(google.calls.map((c) => c.path).filter((p) => p.includes('*'))).toEqual([]);
+      expect(google.calls.map((c) => c.path)).toContainEqual(
+        expect.stringContaining('/models/gemini-2.0-flash:countTokens'),
+      );
+      expect(health.healthy_endpoints.map((e: { model_name: string }) => e.model_name)).toEqual(['g/*']);
+      expect(health.unhealthy_endpoints).toHaveLength(1);
+      expect(health.unhealthy_endpoints[0]).toMatchObject({ model_name: 'gemini/*' });
+      expect(health.unhealthy_endpoints[0].error).toMatch(/health_check_model/);
+    },
+  );
 });

@@ -90,79 +90,86 @@ describe('Gemini adapter', () => {
     expect(r.usage?.prompt_tokens).toBe(3);
   });
 
-  it('sends JSON schema mode, a named tool choice and seed in Gemini terms; thoughts come back as reasoning_content', async () => {
-    fake.script({
-      type: 'raw',
-      body: {
-        candidates: [
-          {
-            content: { role: 'model', parts: [{ text: 'thinking...', thought: true }, { text: '{"a":1}' }] },
-            finishReason: 'STOP',
-          },
-        ],
-        usageMetadata: { promptTokenCount: 5, candidatesTokenCount: 4, thoughtsTokenCount: 6, totalTokenCount: 15 },
-      },
-    });
-    const schema = {
-      type: 'object',
-      properties: { a: { type: 'integer' } },
-      required: ['a'],
-      additionalProperties: false,
-    };
-    const tools = [
-      {
-        type: 'function',
-        function: {
-          name: 'f',
-          parameters: { type: 'object', properties: { x: { type: 'string' } }, additionalProperties: false },
+  it(
+    'sends JSON schema mode, a named tool choice and seed in Gemini terms; ' +
+      'thoughts come back as reasoning_content',
+    async () => {
+      fake.script({
+        type: 'raw',
+        body: {
+          candidates: [
+            {
+              content: { role: 'model', parts: [{ text: 'thinking...', thought: true }, { text: '{"a":1}' }] },
+              finishReason: 'STOP',
+            },
+          ],
+          usageMetadata: { promptTokenCount: 5, candidatesTokenCount: 4, thoughtsTokenCount: 6, totalTokenCount: 15 },
         },
-      },
-    ];
-    const r = await ask({
-      response_format: { type: 'json_schema', json_schema: { name: 's', schema, strict: true } },
-      tools,
-      tool_choice: { type: 'function', function: { name: 'f' } },
-      seed: 7,
-    });
-    expect(r.choices[0].message.content).toBe('{"a":1}');
-    expect((r.choices[0].message as unknown as { reasoning_content: string }).reasoning_content).toBe('thinking...');
-    expect(r.usage).toMatchObject({ prompt_tokens: 5, completion_tokens: 10, total_tokens: 15 });
-    const body = fake.calls[0].body;
-    expect(body.generationConfig).toEqual({
-      seed: 7,
-      responseMimeType: 'application/json',
-      responseSchema: { type: 'object', properties: { a: { type: 'integer' } }, required: ['a'] },
-    });
-    expect(body.toolConfig).toEqual({ functionCallingConfig: { mode: 'ANY', allowedFunctionNames: ['f'] } });
-    expect(body.tools[0].functionDeclarations[0].parameters).toEqual({
-      type: 'object',
-      properties: { x: { type: 'string' } },
-    });
-  });
-
-  it('an error object inside a stream reaches the client as that error; a stream without finishReason is an error', async () => {
-    const text = { candidates: [{ content: { role: 'model', parts: [{ text: 'part' }] } }] };
-    fake.script({
-      type: 'raw',
-      body: {},
-      events: [text, { error: { code: 503, message: 'The model is overloaded mid-stream', status: 'UNAVAILABLE' } }],
-    });
-    let got = '';
-    const drain = async () => {
-      const s = await engine.openai.chat.completions.create({
-        model: 'flash',
-        messages: [{ role: 'user', content: 'x' }],
-        stream: true,
       });
-      for await (const c of s) got += c.choices[0]?.delta?.content ?? '';
-    };
-    const e1 = await drain().catch((e: unknown) => e);
-    // the text before the error may or may not have reached the client (the engine batches reads); the error must
-    expect(got === '' || got === 'part').toBe(true);
-    expect(String(e1)).toContain('overloaded mid-stream');
-    fake.script({ type: 'raw', body: {}, events: [text] });
-    expect(await drain().catch((e: unknown) => e)).toBeInstanceOf(Error);
-  });
+      const schema = {
+        type: 'object',
+        properties: { a: { type: 'integer' } },
+        required: ['a'],
+        additionalProperties: false,
+      };
+      const tools = [
+        {
+          type: 'function',
+          function: {
+            name: 'f',
+            parameters: { type: 'object', properties: { x: { type: 'string' } }, additionalProperties: false },
+          },
+        },
+      ];
+      const r = await ask({
+        response_format: { type: 'json_schema', json_schema: { name: 's', schema, strict: true } },
+        tools,
+        tool_choice: { type: 'function', function: { name: 'f' } },
+        seed: 7,
+      });
+      expect(r.choices[0].message.content).toBe('{"a":1}');
+      expect((r.choices[0].message as unknown as { reasoning_content: string }).reasoning_content).toBe('thinking...');
+      expect(r.usage).toMatchObject({ prompt_tokens: 5, completion_tokens: 10, total_tokens: 15 });
+      const body = fake.calls[0].body;
+      expect(body.generationConfig).toEqual({
+        seed: 7,
+        responseMimeType: 'application/json',
+        responseSchema: { type: 'object', properties: { a: { type: 'integer' } }, required: ['a'] },
+      });
+      expect(body.toolConfig).toEqual({ functionCallingConfig: { mode: 'ANY', allowedFunctionNames: ['f'] } });
+      expect(body.tools[0].functionDeclarations[0].parameters).toEqual({
+        type: 'object',
+        properties: { x: { type: 'string' } },
+      });
+    },
+  );
+
+  it(
+    'an error object inside a stream reaches the client as that error; ' + 'a stream without finishReason is an error',
+    async () => {
+      const text = { candidates: [{ content: { role: 'model', parts: [{ text: 'part' }] } }] };
+      fake.script({
+        type: 'raw',
+        body: {},
+        events: [text, { error: { code: 503, message: 'The model is overloaded mid-stream', status: 'UNAVAILABLE' } }],
+      });
+      let got = '';
+      const drain = async () => {
+        const s = await engine.openai.chat.completions.create({
+          model: 'flash',
+          messages: [{ role: 'user', content: 'x' }],
+          stream: true,
+        });
+        for await (const c of s) got += c.choices[0]?.delta?.content ?? '';
+      };
+      const e1 = await drain().catch((e: unknown) => e);
+      // the text before the error may or may not have reached the client (the engine batches reads); the error must
+      expect(got === '' || got === 'part').toBe(true);
+      expect(String(e1)).toContain('overloaded mid-stream');
+      fake.script({ type: 'raw', body: {}, events: [text] });
+      expect(await drain().catch((e: unknown) => e)).toBeInstanceOf(Error);
+    },
+  );
 
   it('embeds a batch through batchEmbedContents with outputDimensionality', async () => {
     const r = await engine.openai.embeddings.create({

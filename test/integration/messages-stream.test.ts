@@ -175,40 +175,46 @@ describe('streaming /v1/messages', () => {
     expect(final.stop_reason).toBe('tool_use');
   });
 
-  it('deltas reach the client while the upstream is still sending (leaving mid-stream aborts the upstream)', async () => {
-    up.setOptions({ chunkIntervalMs: 20, repeat: 100 });
-    const stream = client.messages.stream({
-      model: 'gpt-4o',
-      max_tokens: 500,
-      messages: [{ role: 'user', content: 'long' }],
-    });
-    let seen = 0;
-    await new Promise<void>((resolve) => {
-      stream.on('end', () => resolve());
-      stream.on('error', () => resolve());
-      stream.on('text', () => {
-        if (++seen === 2) {
-          stream.abort();
-          resolve();
-        }
+  it(
+    'deltas reach the client while the upstream is still sending ' + '(leaving mid-stream aborts the upstream)',
+    async () => {
+      up.setOptions({ chunkIntervalMs: 20, repeat: 100 });
+      const stream = client.messages.stream({
+        model: 'gpt-4o',
+        max_tokens: 500,
+        messages: [{ role: 'user', content: 'long' }],
       });
-    });
-    await stream.done().catch(() => undefined);
-    // a buffering engine would only have sent text after the upstream finished, so nothing would be aborted
-    await vi.waitFor(() => expect(up.aborted).toBeGreaterThan(0), { timeout: 5000 });
-  });
+      let seen = 0;
+      await new Promise<void>((resolve) => {
+        stream.on('end', () => resolve());
+        stream.on('error', () => resolve());
+        stream.on('text', () => {
+          if (++seen === 2) {
+            stream.abort();
+            resolve();
+          }
+        });
+      });
+      await stream.done().catch(() => undefined);
+      // a buffering engine would only have sent text after the upstream finished, so nothing would be aborted
+      await vi.waitFor(() => expect(up.aborted).toBeGreaterThan(0), { timeout: 5000 });
+    },
+  );
 
-  it('an upstream cut after text was sent becomes an `event: error` in Anthropic shape, with no message_stop', async () => {
-    up.setOptions({ chunkIntervalMs: 30, repeat: 3 });
-    up.setFault({ kind: 'cut-stream', after: 4 });
-    const r = await rawEvents({ model: 'gpt-4o', max_tokens: 50, messages: [{ role: 'user', content: 'x' }] });
-    expect(r.status).toBe(200);
-    expect(r.events.some((e) => e.event === 'content_block_delta')).toBe(true);
-    const last = r.events[r.events.length - 1];
-    expect(last.event).toBe('error');
-    expect(last.data).toEqual({ type: 'error', error: { type: 'api_error', message: expect.any(String) } });
-    expect(r.events.some((e) => e.event === 'message_stop')).toBe(false);
-  });
+  it(
+    'an upstream cut after text was sent becomes an `event: error` in Anthropic shape, ' + 'with no message_stop',
+    async () => {
+      up.setOptions({ chunkIntervalMs: 30, repeat: 3 });
+      up.setFault({ kind: 'cut-stream', after: 4 });
+      const r = await rawEvents({ model: 'gpt-4o', max_tokens: 50, messages: [{ role: 'user', content: 'x' }] });
+      expect(r.status).toBe(200);
+      expect(r.events.some((e) => e.event === 'content_block_delta')).toBe(true);
+      const last = r.events[r.events.length - 1];
+      expect(last.event).toBe('error');
+      expect(last.data).toEqual({ type: 'error', error: { type: 'api_error', message: expect.any(String) } });
+      expect(r.events.some((e) => e.event === 'message_stop')).toBe(false);
+    },
+  );
 
   it('an upstream error event reaches the SDK as an APIError with the upstream message', async () => {
     up.setFault({ kind: 'error-event' });

@@ -89,15 +89,18 @@ describe('stream translation', () => {
     });
   });
 
-  it('finds a stop sequence that ended the text across chunk boundaries; estimates output without upstream usage', () => {
-    const tr = new AnthropicStreamTranslator('m', ['</answer>'], 5);
-    tr.start();
-    tr.push([chunk({ content: 'yes</ans' }), chunk({ content: 'wer>' }), chunk({}, 'stop')]);
-    const end = parse(tr.finish());
-    expect(end[end.length - 2].data.delta).toEqual({ stop_reason: 'stop_sequence', stop_sequence: '</answer>' });
-    expect(end[end.length - 2].data.usage.output_tokens).toBeGreaterThan(0);
-    expect(end[end.length - 2].data.usage.input_tokens).toBeUndefined();
-  });
+  it(
+    'finds a stop sequence that ended the text across chunk boundaries; ' + 'estimates output without upstream usage',
+    () => {
+      const tr = new AnthropicStreamTranslator('m', ['</answer>'], 5);
+      tr.start();
+      tr.push([chunk({ content: 'yes</ans' }), chunk({ content: 'wer>' }), chunk({}, 'stop')]);
+      const end = parse(tr.finish());
+      expect(end[end.length - 2].data.delta).toEqual({ stop_reason: 'stop_sequence', stop_sequence: '</answer>' });
+      expect(end[end.length - 2].data.usage.output_tokens).toBeGreaterThan(0);
+      expect(end[end.length - 2].data.usage.input_tokens).toBeUndefined();
+    },
+  );
 });
 
 describe('response translation', () => {
@@ -139,49 +142,52 @@ describe('response translation', () => {
 });
 
 describe('request translation', () => {
-  it('tool results come first as tool messages, images inside them follow in a user message; thinking is dropped', () => {
-    const t = toOpenAIRequest(
-      {
-        model: 'm',
-        max_tokens: 10,
-        messages: [
-          { role: 'user', content: 'look' },
-          {
-            role: 'assistant',
-            content: [
-              { type: 'thinking', thinking: 'hmm', signature: 's' },
-              { type: 'tool_use', id: 'u1', name: 'shot', input: {} },
-            ],
-          },
-          {
-            role: 'user',
-            content: [
-              {
-                type: 'tool_result',
-                tool_use_id: 'u1',
-                is_error: false,
-                content: [
-                  { type: 'text', text: 'taken' },
-                  { type: 'image', source: { type: 'base64', media_type: 'image/jpeg', data: 'QQ==' } },
-                ],
-              },
-            ],
-          },
-        ],
-      },
-      { requireMaxTokens: true },
-    );
-    expect(t.body.messages).toEqual([
-      { role: 'user', content: 'look' },
-      {
-        role: 'assistant',
-        content: null,
-        tool_calls: [{ id: 'u1', type: 'function', function: { name: 'shot', arguments: '{}' } }],
-      },
-      { role: 'tool', tool_call_id: 'u1', content: 'taken' },
-      { role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/jpeg;base64,QQ==' } }] },
-    ]);
-  });
+  it(
+    'tool results come first as tool messages, images inside them follow in a user message; ' + 'thinking is dropped',
+    () => {
+      const t = toOpenAIRequest(
+        {
+          model: 'm',
+          max_tokens: 10,
+          messages: [
+            { role: 'user', content: 'look' },
+            {
+              role: 'assistant',
+              content: [
+                { type: 'thinking', thinking: 'hmm', signature: 's' },
+                { type: 'tool_use', id: 'u1', name: 'shot', input: {} },
+              ],
+            },
+            {
+              role: 'user',
+              content: [
+                {
+                  type: 'tool_result',
+                  tool_use_id: 'u1',
+                  is_error: false,
+                  content: [
+                    { type: 'text', text: 'taken' },
+                    { type: 'image', source: { type: 'base64', media_type: 'image/jpeg', data: 'QQ==' } },
+                  ],
+                },
+              ],
+            },
+          ],
+        },
+        { requireMaxTokens: true },
+      );
+      expect(t.body.messages).toEqual([
+        { role: 'user', content: 'look' },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [{ id: 'u1', type: 'function', function: { name: 'shot', arguments: '{}' } }],
+        },
+        { role: 'tool', tool_call_id: 'u1', content: 'taken' },
+        { role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/jpeg;base64,QQ==' } }] },
+      ]);
+    },
+  );
 
   it('documents: base64 PDF as a file part, plain text as text; server tools and bad fields are 400s', () => {
     const t = toOpenAIRequest(

@@ -76,36 +76,49 @@ describe('POST /v1/messages against an OpenAI upstream', () => {
     expect(sent.body).toEqual({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hello' }], max_tokens: 64 });
   });
 
-  it('turns system (string or blocks), sampling params, stop_sequences and metadata.user_id into OpenAI fields', async () => {
-    await client.messages.create({
-      model: 'gpt-4o',
-      max_tokens: 10,
-      system: 'Be brief.',
-      ...sampling({ temperature: 0.3, top_p: 0.9, top_k: 5 }),
-      stop_sequences: ['END', '###'],
-      metadata: { user_id: 'user-42' },
-      messages: [{ role: 'user', content: 'hi' }],
-    });
-    expect(up.requests[0].body).toEqual({
-      model: 'gpt-4o',
-      max_tokens: 10,
-      temperature: 0.3,
-      top_p: 0.9,
-      stop: ['END', '###'],
-      user: 'user-42',
-      messages: [
-        { role: 'system', content: 'Be brief.' },
-        { role: 'user', content: 'hi' },
-      ],
-    });
-    await client.messages.create({
-      model: 'gpt-4o',
-      max_tokens: 10,
-      system: [
-        { type: 'text', text: 'One.' },
-        { type: 'text', text: 'Two.' },
-      ],
-      messages: [
+  it(
+    'turns system (string or blocks), sampling params, ' + 'stop_sequences and metadata.user_id into OpenAI fields',
+    async () => {
+      await client.messages.create({
+        model: 'gpt-4o',
+        max_tokens: 10,
+        system: 'Be brief.',
+        ...sampling({ temperature: 0.3, top_p: 0.9, top_k: 5 }),
+        stop_sequences: ['END', '###'],
+        metadata: { user_id: 'user-42' },
+        messages: [{ role: 'user', content: 'hi' }],
+      });
+      expect(up.requests[0].body).toEqual({
+        model: 'gpt-4o',
+        max_tokens: 10,
+        temperature: 0.3,
+        top_p: 0.9,
+        stop: ['END', '###'],
+        user: 'user-42',
+        messages: [
+          { role: 'system', content: 'Be brief.' },
+          { role: 'user', content: 'hi' },
+        ],
+      });
+      await client.messages.create({
+        model: 'gpt-4o',
+        max_tokens: 10,
+        system: [
+          { type: 'text', text: 'One.' },
+          { type: 'text', text: 'Two.' },
+        ],
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'a' },
+              { type: 'text', text: 'b' },
+            ],
+          },
+        ],
+      });
+      expect(up.requests[1].body?.messages).toEqual([
+        { role: 'system', content: 'One.\nTwo.' },
         {
           role: 'user',
           content: [
@@ -113,19 +126,9 @@ describe('POST /v1/messages against an OpenAI upstream', () => {
             { type: 'text', text: 'b' },
           ],
         },
-      ],
-    });
-    expect(up.requests[1].body?.messages).toEqual([
-      { role: 'system', content: 'One.\nTwo.' },
-      {
-        role: 'user',
-        content: [
-          { type: 'text', text: 'a' },
-          { type: 'text', text: 'b' },
-        ],
-      },
-    ]);
-  });
+      ]);
+    },
+  );
 
   it('sends images (base64 and url) as OpenAI image_url parts', async () => {
     const png = Buffer.from('fake png bytes').toString('base64');
@@ -324,28 +327,32 @@ describe('errors in Anthropic shape', () => {
     expect(up.requests).toHaveLength(0);
   });
 
-  it('an unknown model, a bad block and a broken body are BadRequestErrors; an overloaded upstream is overloaded_error', async () => {
-    const unknown = await client.messages
-      .create({ model: 'nope', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] })
-      .catch((x: unknown) => x);
-    expect(unknown).toBeInstanceOf(Anthropic.BadRequestError);
-    expect((unknown as Error).message).toContain('nope');
-    const block = await post(
-      `${engine.url}/v1/messages`,
-      { model: 'gpt-4o', max_tokens: 5, messages: [{ role: 'user', content: [{ type: 'hologram' }] }] },
-      { 'x-api-key': MASTER },
-    );
-    expect(block.status).toBe(400);
-    expect(block.json.error.message).toContain('messages.0.content.0');
-    const broken = await post(`${engine.url}/v1/messages`, '{"model":', { 'x-api-key': MASTER });
-    expect(broken.json).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
-    up.setFault({ kind: 'status', status: 503 });
-    const busy = await client.messages
-      .create({ model: 'gpt-4o', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] })
-      .catch((x: unknown) => x);
-    expect(busy).toBeInstanceOf(Anthropic.InternalServerError);
-    expect((busy as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({
-      error: { type: 'overloaded_error' },
-    });
-  });
+  it(
+    'an unknown model, a bad block and a broken body are BadRequestErrors; ' +
+      'an overloaded upstream is overloaded_error',
+    async () => {
+      const unknown = await client.messages
+        .create({ model: 'nope', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] })
+        .catch((x: unknown) => x);
+      expect(unknown).toBeInstanceOf(Anthropic.BadRequestError);
+      expect((unknown as Error).message).toContain('nope');
+      const block = await post(
+        `${engine.url}/v1/messages`,
+        { model: 'gpt-4o', max_tokens: 5, messages: [{ role: 'user', content: [{ type: 'hologram' }] }] },
+        { 'x-api-key': MASTER },
+      );
+      expect(block.status).toBe(400);
+      expect(block.json.error.message).toContain('messages.0.content.0');
+      const broken = await post(`${engine.url}/v1/messages`, '{"model":', { 'x-api-key': MASTER });
+      expect(broken.json).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+      up.setFault({ kind: 'status', status: 503 });
+      const busy = await client.messages
+        .create({ model: 'gpt-4o', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] })
+        .catch((x: unknown) => x);
+      expect(busy).toBeInstanceOf(Anthropic.InternalServerError);
+      expect((busy as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({
+        error: { type: 'overloaded_error' },
+      });
+    },
+  );
 });

@@ -151,7 +151,8 @@ describe('worker start: contexts, text output and bad input', () => {
     const file = path.join(h.home, 'c.yaml');
     fs.writeFileSync(
       file,
-      'model_list:\n  - model_name: m1\n    litellm_params: {model: openai/x, api_key: os.environ/PROVIDER_KEY}\nlitellm_settings: {callbacks: [langfuse]}\n',
+      'model_list:\n  - model_name: m1\n    litellm_params: {model: openai/x, api_key: os.environ/PROVIDER_KEY}\n' +
+        'litellm_settings: {callbacks: [langfuse]}\n',
     );
     const r = await h.run(
       [

@@ -45,22 +45,26 @@ describe('cooldowns', () => {
     expect(rig.ups.a1.calls.length).toBe(2); // back in rotation
   });
 
-  it('every deployment of a group and its fallbacks cooling down: 429 with the Retry-After of the first to come back', async () => {
-    for (const u of ['a1', 'a2', 'b1', 'b2'] as const) rig.ups[u].script([], { kind: 'status', status: 503 });
-    const first = await chat(engine, 'both');
-    expect(first.status).toBe(503); // all four tried: the last real error
-    expect(order(rig).sort()).toEqual(['a1', 'a2', 'b1', 'b2']);
-    reset(rig);
-    const second = await chat(engine, 'both');
-    expect(second.status).toBe(429);
-    expect(order(rig)).toEqual([]); // nothing was called
-    const ra = Number(second.headers.get('retry-after'));
-    expect(ra).toBeGreaterThanOrEqual(1);
-    expect(ra).toBeLessThanOrEqual(1);
-    expect(second.json.error.code).toBe('no_deployments_available');
-    await sleep(700);
-    expect((await chat(engine, 'both')).status).toBe(200);
-  });
+  it(
+    'every deployment of a group and its fallbacks cooling down: ' +
+      '429 with the Retry-After of the first to come back',
+    async () => {
+      for (const u of ['a1', 'a2', 'b1', 'b2'] as const) rig.ups[u].script([], { kind: 'status', status: 503 });
+      const first = await chat(engine, 'both');
+      expect(first.status).toBe(503); // all four tried: the last real error
+      expect(order(rig).sort()).toEqual(['a1', 'a2', 'b1', 'b2']);
+      reset(rig);
+      const second = await chat(engine, 'both');
+      expect(second.status).toBe(429);
+      expect(order(rig)).toEqual([]); // nothing was called
+      const ra = Number(second.headers.get('retry-after'));
+      expect(ra).toBeGreaterThanOrEqual(1);
+      expect(ra).toBeLessThanOrEqual(1);
+      expect(second.json.error.code).toBe('no_deployments_available');
+      await sleep(700);
+      expect((await chat(engine, 'both')).status).toBe(200);
+    },
+  );
 
   it('a 429 with Retry-After cools the deployment down at least that long', async () => {
     rig.ups.b1.script([], { kind: 'status', status: 429, headers: { 'retry-after': '2' } });

@@ -139,47 +139,51 @@ describe('one settled event per request', () => {
     expect(JSON.stringify(e)).not.toContain(MASTER);
   });
 
-  it('a streamed answer from an upstream: provider, api_base, reported usage, time to first token; tags from metadata', async () => {
-    const r = await post(
-      `${engine.url}/v1/chat/completions`,
-      {
-        model: 'gpt',
-        messages: msgs,
+  it(
+    'a streamed answer from an upstream: provider, api_base, reported usage, time to first token; ' +
+      'tags from metadata',
+    async () => {
+      const r = await post(
+        `${engine.url}/v1/chat/completions`,
+        {
+          model: 'gpt',
+          messages: msgs,
+          stream: true,
+          stream_options: { include_usage: true },
+          metadata: { tags: ['m1'] },
+        },
+        auth,
+      );
+      expect(r.status).toBe(200);
+      const e = await oneEvent(r.headers.get('x-request-id'));
+      expect(e).toMatchObject({
+        endpoint: 'chat',
         stream: true,
-        stream_options: { include_usage: true },
-        metadata: { tags: ['m1'] },
-      },
-      auth,
-    );
-    expect(r.status).toBe(200);
-    const e = await oneEvent(r.headers.get('x-request-id'));
-    expect(e).toMatchObject({
-      endpoint: 'chat',
-      stream: true,
-      status: 'success',
-      provider: 'openai',
-      apiBase: `${up.url}/v1`,
-      litellmModel: 'openai/gpt-4o',
-      deploymentId: 'dep-gpt',
-    });
-    const usage = JSON.parse(
-      r.text
-        .split('\n\n')
-        .filter((l) => l.includes('"usage"'))
-        .pop()!
-        .slice(6),
-    ).usage;
-    expect(e.usage).toMatchObject({
-      prompt: usage.prompt_tokens,
-      completion: usage.completion_tokens,
-      total: usage.total_tokens,
-    });
-    expect(e.usageReported).toBe(true);
-    expect(e.tags).toEqual(['m1']);
-    expect(e.timeToFirstTokenMs).toBeGreaterThan(0);
-    expect(e.timeToFirstTokenMs!).toBeLessThanOrEqual(e.durationMs);
-    expect(JSON.stringify(e)).not.toContain(UPSTREAM_KEY);
-  });
+        status: 'success',
+        provider: 'openai',
+        apiBase: `${up.url}/v1`,
+        litellmModel: 'openai/gpt-4o',
+        deploymentId: 'dep-gpt',
+      });
+      const usage = JSON.parse(
+        r.text
+          .split('\n\n')
+          .filter((l) => l.includes('"usage"'))
+          .pop()!
+          .slice(6),
+      ).usage;
+      expect(e.usage).toMatchObject({
+        prompt: usage.prompt_tokens,
+        completion: usage.completion_tokens,
+        total: usage.total_tokens,
+      });
+      expect(e.usageReported).toBe(true);
+      expect(e.tags).toEqual(['m1']);
+      expect(e.timeToFirstTokenMs).toBeGreaterThan(0);
+      expect(e.timeToFirstTokenMs!).toBeLessThanOrEqual(e.durationMs);
+      expect(JSON.stringify(e)).not.toContain(UPSTREAM_KEY);
+    },
+  );
 
   it('completions and embeddings settle too, under their own endpoint', async () => {
     const c = await post(`${engine.url}/v1/completions`, { model: 'gpt', prompt: 'say hi' }, auth);

@@ -173,37 +173,40 @@ describe('principal', () => {
     },
   };
 
-  it('an injected (async) authenticator: its principal reaches the events and the debug log lines, never the key', async () => {
-    const got: SettledEvent[] = [];
-    const { engine, logs } = await start(MOCK, {
-      authenticator: keys,
-      subscribers: [(e) => void got.push(e)],
-      debug: true,
-    });
-    const ok = await post(
-      `${engine.url}/v1/chat/completions`,
-      { ...chat, user: 'u-1' },
-      { authorization: 'Bearer vk-good-key' },
-    );
-    const denied = await post(`${engine.url}/v1/chat/completions`, chat, { authorization: 'Bearer vk-bad' });
-    expect([ok.status, denied.status]).toEqual([200, 401]);
-    expect(denied.json.error.message).toBe('Authentication Error: unknown key.');
-    await until(() => got.length === 2);
-    expect(got[0].principal).toMatchObject({
-      kind: 'virtual_key',
-      keyAlias: 'ci-bot',
-      teamId: 'team-9',
-      endUserId: 'u-1',
-    });
-    expect(got[1]).toMatchObject({ status: 'failure', httpStatus: 401, principal: { kind: 'anonymous' } });
-    await until(() => logs.filter((l) => / request requestId=/.test(l)).length === 2);
-    const line = logs.find(
-      (l) => l.includes(`requestId=${ok.headers.get('x-request-id')}`) && / request requestId=/.test(l),
-    )!;
-    expect(line).toMatch(/principal=virtual_key key=[0-9a-f]{12} key_alias=ci-bot team=team-9 end_user=u-1/);
-    expect(logs.join('')).not.toContain('vk-good-key');
-    expect(logs.find((l) => l.includes('proxy engine listening'))).toMatch(/auth=test_keys/);
-  });
+  it(
+    'an injected (async) authenticator: ' + 'its principal reaches the events and the debug log lines, never the key',
+    async () => {
+      const got: SettledEvent[] = [];
+      const { engine, logs } = await start(MOCK, {
+        authenticator: keys,
+        subscribers: [(e) => void got.push(e)],
+        debug: true,
+      });
+      const ok = await post(
+        `${engine.url}/v1/chat/completions`,
+        { ...chat, user: 'u-1' },
+        { authorization: 'Bearer vk-good-key' },
+      );
+      const denied = await post(`${engine.url}/v1/chat/completions`, chat, { authorization: 'Bearer vk-bad' });
+      expect([ok.status, denied.status]).toEqual([200, 401]);
+      expect(denied.json.error.message).toBe('Authentication Error: unknown key.');
+      await until(() => got.length === 2);
+      expect(got[0].principal).toMatchObject({
+        kind: 'virtual_key',
+        keyAlias: 'ci-bot',
+        teamId: 'team-9',
+        endUserId: 'u-1',
+      });
+      expect(got[1]).toMatchObject({ status: 'failure', httpStatus: 401, principal: { kind: 'anonymous' } });
+      await until(() => logs.filter((l) => / request requestId=/.test(l)).length === 2);
+      const line = logs.find(
+        (l) => l.includes(`requestId=${ok.headers.get('x-request-id')}`) && / request requestId=/.test(l),
+      )!;
+      expect(line).toMatch(/principal=virtual_key key=[0-9a-f]{12} key_alias=ci-bot team=team-9 end_user=u-1/);
+      expect(logs.join('')).not.toContain('vk-good-key');
+      expect(logs.find((l) => l.includes('proxy engine listening'))).toMatch(/auth=test_keys/);
+    },
+  );
 
   it('the master key: the principal in the request and "request failed" log lines, by hash prefix only', async () => {
     const master = 'sk-master-principal-42';

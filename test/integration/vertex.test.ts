@@ -47,40 +47,46 @@ afterAll(async () => {
 });
 
 describe('Vertex AI adapter', () => {
-  it('reads vertex_credentials from a file (project from the key, default location) and embeds through :predict', async () => {
-    const r = await engine.openai.embeddings.create({
-      model: 'embed',
-      input: ['hello there', 'x'],
-      dimensions: 2,
-      encoding_format: 'float',
-    });
-    expect(r.data.map((d) => d.embedding)).toEqual([
-      [1.1, 1.2],
-      [0.1, 0.2],
-    ]);
-    expect(r.usage.prompt_tokens).toBe(3);
-    expect(fake.calls[0].path).toBe(
-      '/v1/projects/file-proj/locations/us-central1/publishers/google/models/text-embedding-005:predict',
-    );
-    expect(fake.calls[0].body).toEqual({
-      instances: [{ content: 'hello there' }, { content: 'x' }],
-      parameters: { outputDimensionality: 2 },
-    });
-    expect(tokens.grants[0]).toMatchObject({
-      scope: 'https://www.googleapis.com/auth/cloud-platform',
-      iss: 'svc@fake-project.iam.gserviceaccount.com',
-    });
-  });
+  it(
+    'reads vertex_credentials from a file ' + '(project from the key, default location) and embeds through :predict',
+    async () => {
+      const r = await engine.openai.embeddings.create({
+        model: 'embed',
+        input: ['hello there', 'x'],
+        dimensions: 2,
+        encoding_format: 'float',
+      });
+      expect(r.data.map((d) => d.embedding)).toEqual([
+        [1.1, 1.2],
+        [0.1, 0.2],
+      ]);
+      expect(r.usage.prompt_tokens).toBe(3);
+      expect(fake.calls[0].path).toBe(
+        '/v1/projects/file-proj/locations/us-central1/publishers/google/models/text-embedding-005:predict',
+      );
+      expect(fake.calls[0].body).toEqual({
+        instances: [{ content: 'hello there' }, { content: 'x' }],
+        parameters: { outputDimensionality: 2 },
+      });
+      expect(tokens.grants[0]).toMatchObject({
+        scope: 'https://www.googleapis.com/auth/cloud-platform',
+        iss: 'svc@fake-project.iam.gserviceaccount.com',
+      });
+    },
+  );
 
-  it('a service account the token endpoint refuses is a 401 naming it, without an upstream call or the private key', async () => {
-    const before = fake.calls.length;
-    const e = (await engine.openai.chat.completions
-      .create({ model: 'refused', messages: [{ role: 'user', content: 'x' }] })
-      .catch((x: unknown) => x)) as InstanceType<typeof OpenAI.APIError>;
-    expect(e.status).toBe(401);
-    expect(e.message).toContain('intruder@elsewhere.iam.gserviceaccount.com');
-    expect(e.message).toContain('Invalid JWT claims');
-    expect(e.message).not.toContain('PRIVATE KEY');
-    expect(fake.calls.length).toBe(before);
-  });
+  it(
+    'a service account the token endpoint refuses is a 401 naming it, ' + 'without an upstream call or the private key',
+    async () => {
+      const before = fake.calls.length;
+      const e = (await engine.openai.chat.completions
+        .create({ model: 'refused', messages: [{ role: 'user', content: 'x' }] })
+        .catch((x: unknown) => x)) as InstanceType<typeof OpenAI.APIError>;
+      expect(e.status).toBe(401);
+      expect(e.message).toContain('intruder@elsewhere.iam.gserviceaccount.com');
+      expect(e.message).toContain('Invalid JWT claims');
+      expect(e.message).not.toContain('PRIVATE KEY');
+      expect(fake.calls.length).toBe(before);
+    },
+  );
 });

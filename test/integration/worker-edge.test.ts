@@ -48,7 +48,10 @@ describe.concurrent('worker start edge cases', { timeout: 60_000 }, () => {
   }) => {
     const h = testHome(onTestFinished);
     const gw = await fakeGateway(onTestFinished);
-    const worker = `const O=(await import('openai')).default; const r=await new O().chat.completions.create({model:'m',messages:[]}); console.log('got', r.choices[0].message.content)`;
+    const worker =
+      `const O=(await import('openai')).default; ` +
+      `const r=await new O().chat.completions.create({model:'m',messages:[]}); ` +
+      `console.log('got', r.choices[0].message.content)`;
     const r = await cli(
       [
         BIN,

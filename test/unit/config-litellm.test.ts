@@ -92,7 +92,9 @@ describe('one loader for every source', () => {
       {
         kind: 'text',
         label: 't',
-        text: 'model_list:\n  - model_name: a\n    litellm_params: {model: openai/a, api_bse: "http://x"}\nrouter_setings: {}\n',
+        text:
+          'model_list:\n  - model_name: a\n    litellm_params: {model: openai/a, api_bse: "http://x"}\n' +
+          'router_setings: {}\n',
       },
       { env: {} },
     );
@@ -112,7 +114,9 @@ describe('one loader for every source', () => {
       {
         kind: 'text',
         label: 't',
-        text: 'model_list:\n  - model_name: "g/*"\n    litellm_params: {model: "gemini/*"}\n    model_info: {health_check_model: gemini/gemini-2.0-flash}\n',
+        text:
+          'model_list:\n  - model_name: "g/*"\n    litellm_params: {model: "gemini/*"}\n' +
+          '    model_info: {health_check_model: gemini/gemini-2.0-flash}\n',
       },
       { env: {} },
     );
@@ -124,7 +128,9 @@ describe('one loader for every source', () => {
       {
         kind: 'text',
         label: 't',
-        text: 'model_list:\n  - model_name: a\n    litellm_params:\n      model: azure/a\n      api_version: 2024-02-01\n',
+        text:
+          'model_list:\n  - model_name: a\n    litellm_params:\n' +
+          '      model: azure/a\n      api_version: 2024-02-01\n',
       },
       { env: {} },
     );
@@ -146,7 +152,8 @@ describe('errors name the source, key path, expectation and finding', () => {
       text: '{"model_list":[{"model_name":"a","litellm_params":{"modle":"x"}}]}',
     });
     expect(e.message).toBe(
-      '--proxy-config-json: model_list[0].litellm_params.model: required: expected string, found nothing (found "modle": did you mean "model"?)',
+      '--proxy-config-json: model_list[0].litellm_params.model: required: expected string, found nothing ' +
+        '(found "modle": did you mean "model"?)',
     );
     expect(e.exitCode).toBe(2);
   });
@@ -161,7 +168,8 @@ describe('errors name the source, key path, expectation and finding', () => {
       text: '{"model_list":[{"model_nme":"a","litellm_params":{"model":"x"}}]}',
     });
     expect(e.message).toContain(
-      'model_list[0].model_name: required: expected a string, found nothing (found "model_nme": did you mean "model_name"?)',
+      'model_list[0].model_name: required: expected a string, found nothing ' +
+        '(found "model_nme": did you mean "model_name"?)',
     );
   });
   it('required value from an unset variable', () => {
@@ -171,7 +179,8 @@ describe('errors name the source, key path, expectation and finding', () => {
       value: { model_list: [{ model_name: 'a', litellm_params: { model: 'os.environ/THE_MODEL' } }] },
     });
     expect(e.message).toBe(
-      'queue settings: model_list[0].litellm_params.model: required, but it refers to the environment variable THE_MODEL, which is not set',
+      'queue settings: model_list[0].litellm_params.model: required, ' +
+        'but it refers to the environment variable THE_MODEL, which is not set',
     );
   });
   it('model_list that is not a list', () => {

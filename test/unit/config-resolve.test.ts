@@ -202,7 +202,8 @@ describe('failures', () => {
     }).catch((x) => x);
     expect(e).toBeInstanceOf(UserError);
     expect(e.message).toBe(
-      'the local proxy is enabled by --enable-local-proxy, but no LiteLLM config was given (the control plane refused the connection (x))',
+      'the local proxy is enabled by --enable-local-proxy, but no LiteLLM config was given ' +
+        '(the control plane refused the connection (x))',
     );
   });
   it("enabled at level 1-3 takes the queue's config", async () => {
@@ -248,7 +249,8 @@ describe('failures', () => {
       3,
     ]);
     expect(p.warnings).toContain(
-      "could not read the queue's settings (the control plane refused the connection (u)); using defaults for the proxy timeout and retries",
+      "could not read the queue's settings (the control plane refused the connection (u)); " +
+        'using defaults for the proxy timeout and retries',
     );
     const t = await plan({
       flags: { proxyConfigFile: flagFile, apiKey: 'k-123456', proxyTimeoutSeconds: 9 },

@@ -17,7 +17,8 @@ function pieces(text: string, step: number): Uint8Array[] {
 
 describe('SseParser', () => {
   const text =
-    'event: message\ndata: {"a":1}\n\n: keep-alive\n\ndata: line1\r\ndata: line2\r\n\r\ndata: héllo ✓\n\ndata: [DONE]\n\n';
+    'event: message\ndata: {"a":1}\n\n: keep-alive\n\n' +
+    'data: line1\r\ndata: line2\r\n\r\ndata: héllo ✓\n\ndata: [DONE]\n\n';
   for (const step of [1, 2, 3, 7, 1000]) {
     it(`gives the same events whatever the chunking (${step} bytes)`, () => {
       const p = new SseParser();

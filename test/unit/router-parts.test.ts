@@ -79,18 +79,21 @@ describe('retries', () => {
     expect(retriesFor(settings().s, 'g', undefined, undefined, 'timeout')).toEqual({ retries: 2, inPlace: false });
   });
 
-  it('waits: retry_after only when another deployment is free; Retry-After honoured; exponential backoff otherwise', () => {
-    const { s } = settings({ retry_after: 0.2 });
-    expect(retryDelayMs(s, err(500), 1, true)).toBe(200);
-    expect(retryDelayMs(s, err(429, 'rate_limit', '3'), 1, false)).toBe(3000);
-    expect(retryDelayMs(s, err(429, 'rate_limit', '3600'), 1, false)).toBe(-1);
-    const d1 = retryDelayMs(s, err(500), 1, false);
-    const d3 = retryDelayMs(s, err(500), 3, false);
-    expect(d1).toBeGreaterThanOrEqual(375);
-    expect(d1).toBeLessThanOrEqual(500);
-    expect(d3).toBeGreaterThanOrEqual(1500);
-    expect(d3).toBeLessThanOrEqual(2000);
-  });
+  it(
+    'waits: retry_after only when another deployment is free; Retry-After honoured; ' + 'exponential backoff otherwise',
+    () => {
+      const { s } = settings({ retry_after: 0.2 });
+      expect(retryDelayMs(s, err(500), 1, true)).toBe(200);
+      expect(retryDelayMs(s, err(429, 'rate_limit', '3'), 1, false)).toBe(3000);
+      expect(retryDelayMs(s, err(429, 'rate_limit', '3600'), 1, false)).toBe(-1);
+      const d1 = retryDelayMs(s, err(500), 1, false);
+      const d3 = retryDelayMs(s, err(500), 3, false);
+      expect(d1).toBeGreaterThanOrEqual(375);
+      expect(d1).toBeLessThanOrEqual(500);
+      expect(d3).toBeGreaterThanOrEqual(1500);
+      expect(d3).toBeLessThanOrEqual(2000);
+    },
+  );
 
   it('reads Retry-After as seconds or an HTTP date', () => {
     expect(retryAfterSeconds('2')).toBe(2);
@@ -100,26 +103,29 @@ describe('retries', () => {
 });
 
 describe('cooldowns', () => {
-  it('cools down past allowed_fails in a minute, per-class policy first, 429 at once; request errors never count', () => {
-    const { s } = settings({
-      allowed_fails: 1,
-      cooldown_time: 10,
-      allowed_fails_policy: { TimeoutErrorAllowedFails: 3 },
-    });
-    const now = 1_000_000;
-    const st = newStats();
-    expect(recordFailure(s, st, 2, err(400), now)).toBe(false);
-    expect(recordFailure(s, st, 2, err(500), now)).toBe(false);
-    expect(recordFailure(s, st, 2, err(500), now)).toBe(true);
-    expect(st.cooldownUntil).toBe(now + 10_000);
-    const t = newStats();
-    for (let i = 0; i < 3; i++) expect(recordFailure(s, t, 2, err(504), now)).toBe(false);
-    expect(recordFailure(s, t, 2, err(504), now)).toBe(true);
-    const r = newStats();
-    expect(recordFailure(s, r, 2, err(429, 'rate_limit', '30'), now)).toBe(true);
-    expect(r.cooldownUntil).toBe(now + 30_000);
-    expect(recordFailure(s, newStats(), 1, err(429), now)).toBe(false); // the only deployment
-  });
+  it(
+    'cools down past allowed_fails in a minute, per-class policy first, 429 at once; ' + 'request errors never count',
+    () => {
+      const { s } = settings({
+        allowed_fails: 1,
+        cooldown_time: 10,
+        allowed_fails_policy: { TimeoutErrorAllowedFails: 3 },
+      });
+      const now = 1_000_000;
+      const st = newStats();
+      expect(recordFailure(s, st, 2, err(400), now)).toBe(false);
+      expect(recordFailure(s, st, 2, err(500), now)).toBe(false);
+      expect(recordFailure(s, st, 2, err(500), now)).toBe(true);
+      expect(st.cooldownUntil).toBe(now + 10_000);
+      const t = newStats();
+      for (let i = 0; i < 3; i++) expect(recordFailure(s, t, 2, err(504), now)).toBe(false);
+      expect(recordFailure(s, t, 2, err(504), now)).toBe(true);
+      const r = newStats();
+      expect(recordFailure(s, r, 2, err(429, 'rate_limit', '30'), now)).toBe(true);
+      expect(r.cooldownUntil).toBe(now + 30_000);
+      expect(recordFailure(s, newStats(), 1, err(429), now)).toBe(false); // the only deployment
+    },
+  );
 
   it('failures from an earlier minute are forgotten', () => {
     const { s } = settings({ allowed_fails: 1 });

@@ -21,16 +21,20 @@ describe('the engine child-process contract', () => {
     expect(args).toContain('--exit-with-parent');
   });
 
-  it('the port file the engine writes is what the supervisor reads, for that pid only; the engine removes only its own', () => {
-    const file = path.join(dir, 'engine.port.json');
-    expect(readPortFile(file, 42)).toBeUndefined();
-    writePortFile(file, { pid: 42, host: '127.0.0.1', port: 4321, url: 'http://127.0.0.1:4321' });
-    expect((fs.statSync(file).mode & 0o777).toString(8)).toBe('600');
-    expect(readPortFile(file, 42)).toEqual({ port: 4321, url: 'http://127.0.0.1:4321' });
-    expect(readPortFile(file, 43)).toBeUndefined(); // a previous engine's file
-    removeOwnPortFile(file, 43);
-    expect(fs.existsSync(file)).toBe(true);
-    removeOwnPortFile(file, 42);
-    expect(fs.existsSync(file)).toBe(false);
-  });
+  it(
+    'the port file the engine writes is what the supervisor reads, for that pid only; ' +
+      'the engine removes only its own',
+    () => {
+      const file = path.join(dir, 'engine.port.json');
+      expect(readPortFile(file, 42)).toBeUndefined();
+      writePortFile(file, { pid: 42, host: '127.0.0.1', port: 4321, url: 'http://127.0.0.1:4321' });
+      expect((fs.statSync(file).mode & 0o777).toString(8)).toBe('600');
+      expect(readPortFile(file, 42)).toEqual({ port: 4321, url: 'http://127.0.0.1:4321' });
+      expect(readPortFile(file, 43)).toBeUndefined(); // a previous engine's file
+      removeOwnPortFile(file, 43);
+      expect(fs.existsSync(file)).toBe(true);
+      removeOwnPortFile(file, 42);
+      expect(fs.existsSync(file)).toBe(false);
+    },
+  );
 });

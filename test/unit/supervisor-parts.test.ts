@@ -46,18 +46,21 @@ describe('RotatingLog', () => {
     expect(fs.readFileSync(file, 'utf8')).toBe('before\nafter\n');
   });
 
-  it('drops what a child writes after the log was closed instead of throwing EBADF (the supervisor would exit 1)', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rot-'));
-    const file = path.join(dir, 'late.log');
-    const log = new RotatingLog(file, 1000, 1);
-    log.write('last line\n');
-    log.close();
-    const other = fs.openSync(path.join(dir, 'other'), 'w'); // may reuse the closed fd number
-    expect(() => log.write('too late\n')).not.toThrow();
-    fs.closeSync(other);
-    expect(fs.readFileSync(file, 'utf8')).toBe('last line\n');
-    expect(fs.readFileSync(path.join(dir, 'other'), 'utf8')).toBe('');
-  });
+  it(
+    'drops what a child writes after the log was closed instead of throwing EBADF ' + '(the supervisor would exit 1)',
+    () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rot-'));
+      const file = path.join(dir, 'late.log');
+      const log = new RotatingLog(file, 1000, 1);
+      log.write('last line\n');
+      log.close();
+      const other = fs.openSync(path.join(dir, 'other'), 'w'); // may reuse the closed fd number
+      expect(() => log.write('too late\n')).not.toThrow();
+      fs.closeSync(other);
+      expect(fs.readFileSync(file, 'utf8')).toBe('last line\n');
+      expect(fs.readFileSync(path.join(dir, 'other'), 'utf8')).toBe('');
+    },
+  );
 });
 
 describe('LineSplitter', () => {

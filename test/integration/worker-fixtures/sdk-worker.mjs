@@ -24,7 +24,8 @@ const keys = [
   'KUBIYA_MODEL_OVERRIDE',
 ];
 console.log(`env: ${JSON.stringify(Object.fromEntries(keys.map((k) => [k, process.env[k]])))}`);
-console.log(
-  `keys-set: ${['LITELLM_API_KEY', 'OPENAI_API_KEY', 'ANTHROPIC_API_KEY'].every((k) => process.env[k] === process.env.OPENAI_API_KEY && !!process.env[k])}`,
+const keysSet = ['LITELLM_API_KEY', 'OPENAI_API_KEY', 'ANTHROPIC_API_KEY'].every(
+  (k) => process.env[k] === process.env.OPENAI_API_KEY && !!process.env[k],
 );
+console.log(`keys-set: ${keysSet}`);
 process.exit(Number(process.env.DEMO_EXIT_CODE ?? 0));
