@@ -258,6 +258,32 @@ describe('GET /metrics (callbacks: ["prometheus"])', () => {
     expect(sum(e, 'litellm_proxy_failed_requests_metric_total', { requested_model: 'main' })).toBe(0);
   });
 
+  it('a fallback that fails too: one failed fallback main -> spare, one failed request for main', async () => {
+    primary.script([{ kind: 'status', status: 500 }]);
+    backup.script([{ kind: 'status', status: 503 }]);
+    const r = await post(`${engine.url}/v1/chat/completions`, { model: 'main', messages: msgs }, auth);
+    expect(r.status).toBe(503);
+    const e = await scrapeUntil((x) => sum(x, 'litellm_deployment_failed_fallbacks_total') > 0);
+    expect(
+      sum(e, 'litellm_deployment_failed_fallbacks_total', {
+        requested_model: 'main',
+        fallback_model: 'spare',
+        exception_status: '500',
+      }),
+    ).toBe(1);
+    expect(sum(e, 'litellm_deployment_successful_fallbacks_total')).toBe(1); // the earlier test's
+    expect(
+      sum(e, 'litellm_proxy_failed_requests_metric_total', {
+        requested_model: 'main',
+        exception_status: '503',
+        exception_class: 'Openai.ServiceUnavailableError',
+      }),
+    ).toBe(1);
+    expect(
+      sum(e, 'litellm_deployment_failure_responses_total', { model_id: 'spare-backup', exception_status: '503' }),
+    ).toBe(1);
+  });
+
   it('a 401 is not recorded (no series per guessed key), as LiteLLM does', async () => {
     const before = sum(await scrape(), 'litellm_proxy_total_requests_metric_total');
     const r = await post(

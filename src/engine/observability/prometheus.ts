@@ -114,8 +114,8 @@ export interface PrometheusSinkOptions {
 export class PrometheusSink {
   readonly registry = new Registry();
   readonly requireAuth: boolean;
-  private readonly cfg: PrometheusConfig;
-  private readonly extra: string[];
+  readonly cfg: PrometheusConfig;
+  readonly extra: string[];
   private readonly m;
   /** deployment id -> whether its last call failed (litellm_deployment_state 1 until it answers again) */
   private readonly lastFailed = new Map<string, boolean>();
@@ -124,6 +124,10 @@ export class PrometheusSink {
   private readonly byId = new Map<string, Deployment>();
   private readonly groupOf = new Map<Deployment, ModelGroup>();
   private readonly bases = new Map<Deployment, string>();
+  // labelled children by label values: the success and failure series of requests, the series of calls
+  private readonly okSeries = new Map<string, OkSeries>();
+  private readonly failSeries = new Map<string, FailSeries>();
+  private readonly callSeries = new Map<string, { total: Inc; outcome: Inc }>();
 
   constructor(private readonly opts: PrometheusSinkOptions) {
     const cfg = opts.config;
@@ -307,80 +311,28 @@ export class PrometheusSink {
   private record(e: SettledEvent): void {
     // LiteLLM records nothing for a request rejected as unauthenticated (no series per guessed key)
     if (e.httpStatus === 401) return;
-    const m = this.m;
-    const p = e.principal;
-    const who: Labels = {
-      end_user: this.cfg.endUser ? (p.endUserId ?? '') : '',
-      hashed_api_key: p.keyHash ?? '',
-      api_key_alias: p.keyAlias ?? '',
-      team: p.teamId ?? '',
-      team_alias: str(p.metadata?.team_alias),
-      user: p.userId ?? '',
-    };
-    const extra = this.extraLabels(e);
-    const model = bareModel(e.litellmModel);
-    const modelId = e.deploymentId ?? '';
-    const route = ROUTE[e.endpoint];
-    const userEmail = str(p.metadata?.user_email);
+    const l = new EventLabels(this, e);
     const details = e.attemptDetails ?? [];
-
     if (e.status === 'success') {
-      const requested = e.modelGroup ?? e.requestedModel;
-      m.proxyTotal.inc({
-        ...who,
-        requested_model: requested,
-        status_code: '200',
-        user_email: userEmail,
-        route,
-        model_id: modelId,
-        ...this.stream(e),
-        ...extra,
-      });
-      const perModel = { ...who, model, user_email: userEmail, model_id: modelId, ...extra };
-      m.requests.inc({ ...perModel, api_provider: e.provider ?? '' });
-      m.spend.inc({ ...perModel, api_provider: e.provider ?? '' }, e.responseCost ?? 0);
-      const tok = { ...perModel, requested_model: requested };
-      m.totalTokens.inc(tok, e.usage.total);
-      m.inputTokens.inc(tok, e.usage.prompt);
-      m.outputTokens.inc(tok, e.usage.completion);
-      const lat = { ...who, requested_model: requested, model, model_id: modelId, ...extra };
-      m.totalLatency.observe(lat, e.durationMs / 1000);
+      const s = this.series(this.okSeries, l.key(e.requestedModel), () => this.okChildren(e, l));
+      s.total.inc();
+      s.requests.inc();
+      s.spend.inc(e.responseCost ?? 0);
+      s.totalTokens.inc(e.usage.total);
+      s.inputTokens.inc(e.usage.prompt);
+      s.outputTokens.inc(e.usage.completion);
+      s.totalLatency.observe(e.durationMs / 1000);
       const last = details.length > 0 ? details[details.length - 1] : undefined;
-      const apiMs = last ? last.durationMs : e.upstreamMs;
-      m.apiLatency.observe(lat, apiMs / 1000);
+      s.apiLatency.observe((last ? last.durationMs : e.upstreamMs) / 1000);
       const ttft = last ? last.timeToFirstTokenMs : e.timeToFirstTokenMs;
-      if (e.stream && ttft !== undefined) m.ttft.observe(lat, ttft / 1000);
-      m.overhead.observe(
-        {
-          model_group: e.modelGroup ?? '',
-          api_provider: e.provider ?? '',
-          api_base: e.apiBase ?? '',
-          litellm_model_name: model,
-          hashed_api_key: who.hashed_api_key,
-          api_key_alias: who.api_key_alias,
-          model_id: modelId,
-          ...extra,
-        },
-        Math.max(0, e.durationMs - e.upstreamMs) / 1000,
-      );
+      if (e.stream && ttft !== undefined) s.ttft.observe(ttft / 1000);
+      s.overhead.observe(Math.max(0, e.durationMs - e.upstreamMs) / 1000);
     } else {
       const status = e.httpStatus >= 400 ? e.httpStatus : e.errorClass ? STATUS_OF[e.errorClass] : e.httpStatus;
-      const base = {
-        ...who,
-        requested_model: e.requestedModel,
-        user_email: userEmail,
-        route,
-        model_id: modelId,
-        ...extra,
-      };
-      m.proxyTotal.inc({ ...base, status_code: String(status), ...this.stream(e) });
-      if (e.status === 'failure') {
-        m.proxyFailed.inc({
-          ...base,
-          exception_status: String(status),
-          exception_class: exceptionClass(e.errorClass ?? 'internal', e.provider),
-        });
-      }
+      const key = l.key(`${e.status}\u0001${e.requestedModel}\u0001${status}\u0001${e.errorClass}`);
+      const s = this.series(this.failSeries, key, () => this.failChildren(e, l, status));
+      s.total.inc();
+      s.failed?.inc();
     }
 
     // one series per upstream call: success / failure per deployment, cooldowns, fallbacks
@@ -398,40 +350,123 @@ export class PrometheusSink {
               durationMs: e.upstreamMs,
             },
           ];
-    for (const a of calls) this.recordCall(a, who, extra);
-    this.recordFallbacks(calls, who, extra);
+    for (const a of calls) this.recordCall(a, l);
+    if (calls.length > 1) this.recordFallbacks(calls, l.who(), l.extra());
   }
 
-  private recordCall(a: SettledAttemptDetail, who: Labels, extra: Labels): void {
+  /** The labelled children of one label combination, made once (prom-client hashes label objects per call). */
+  private series<T>(cache: Map<string, T>, key: string, make: () => T): T {
+    let s = cache.get(key);
+    if (s === undefined) {
+      if (cache.size >= MAX_SERIES_CACHE) cache.clear();
+      cache.set(key, (s = make()));
+    }
+    return s;
+  }
+
+  private okChildren(e: SettledEvent, l: EventLabels): OkSeries {
+    const m = this.m;
+    const who = l.who();
+    const extra = l.extra();
+    const model = bareModel(e.litellmModel);
+    const modelId = e.deploymentId ?? '';
+    const requested = e.modelGroup ?? e.requestedModel;
+    const userEmail = str(e.principal.metadata?.user_email);
+    const route = ROUTE[e.endpoint];
+    const perModel = { ...who, model, user_email: userEmail, model_id: modelId, ...extra };
+    const tok = { ...perModel, requested_model: requested };
+    const lat = { ...who, requested_model: requested, model, model_id: modelId, ...extra };
+    return {
+      total: m.proxyTotal.labels({
+        ...who,
+        requested_model: requested,
+        status_code: '200',
+        user_email: userEmail,
+        route,
+        model_id: modelId,
+        ...this.stream(e),
+        ...extra,
+      }),
+      requests: m.requests.labels({ ...perModel, api_provider: e.provider ?? '' }),
+      spend: m.spend.labels({ ...perModel, api_provider: e.provider ?? '' }),
+      totalTokens: m.totalTokens.labels(tok),
+      inputTokens: m.inputTokens.labels(tok),
+      outputTokens: m.outputTokens.labels(tok),
+      totalLatency: m.totalLatency.labels(lat),
+      apiLatency: m.apiLatency.labels(lat),
+      ttft: m.ttft.labels(lat),
+      overhead: m.overhead.labels({
+        model_group: e.modelGroup ?? '',
+        api_provider: e.provider ?? '',
+        api_base: e.apiBase ?? '',
+        litellm_model_name: model,
+        hashed_api_key: who.hashed_api_key,
+        api_key_alias: who.api_key_alias,
+        model_id: modelId,
+        ...extra,
+      }),
+    };
+  }
+
+  private failChildren(e: SettledEvent, l: EventLabels, status: number): FailSeries {
+    const base = {
+      ...l.who(),
+      requested_model: e.requestedModel,
+      user_email: str(e.principal.metadata?.user_email),
+      route: ROUTE[e.endpoint],
+      model_id: e.deploymentId ?? '',
+      ...l.extra(),
+    };
+    return {
+      total: this.m.proxyTotal.labels({ ...base, status_code: String(status), ...this.stream(e) }),
+      failed:
+        e.status === 'failure'
+          ? this.m.proxyFailed.labels({
+              ...base,
+              exception_status: String(status),
+              exception_class: exceptionClass(e.errorClass ?? 'internal', e.provider),
+            })
+          : undefined,
+    };
+  }
+
+  private recordCall(a: SettledAttemptDetail, l: EventLabels): void {
     if (a.status === 'client_abort') return;
     const errorStatus = a.errorStatus ?? (a.errorClass ? STATUS_OF[a.errorClass] : 500);
     if (a.status === 'error' && errorStatus === 401) return; // as LiteLLM: auth failures are not recorded
-    const labels: Labels = {
-      requested_model: a.modelGroup,
-      litellm_model_name: bareModel(a.litellmModel),
-      model_id: a.deploymentId,
-      api_base: a.apiBase ?? '',
-      api_provider: a.provider ?? '',
-      hashed_api_key: who.hashed_api_key,
-      api_key_alias: who.api_key_alias,
-      team: who.team,
-      team_alias: who.team_alias,
-      ...extra,
-    };
-    this.m.depTotal.inc(labels);
-    if (a.status === 'ok') {
-      this.m.depSuccess.inc(labels);
-      this.lastFailed.set(a.deploymentId, false);
+    const ok = a.status === 'ok';
+    const key = l.key(`${a.deploymentId}\u0001${a.modelGroup}\u0001${ok ? '' : `${errorStatus}${a.errorClass}`}`);
+    const s = this.series(this.callSeries, key, () => {
+      const who = l.who();
+      const labels: Labels = {
+        requested_model: a.modelGroup,
+        litellm_model_name: bareModel(a.litellmModel),
+        model_id: a.deploymentId,
+        api_base: a.apiBase ?? '',
+        api_provider: a.provider ?? '',
+        hashed_api_key: who.hashed_api_key,
+        api_key_alias: who.api_key_alias,
+        team: who.team,
+        team_alias: who.team_alias,
+        ...l.extra(),
+      };
+      const outcome = ok
+        ? this.m.depSuccess.labels(labels)
+        : this.m.depFailure.labels({
+            ...labels,
+            exception_status: String(errorStatus),
+            exception_class: exceptionClass(a.errorClass ?? 'upstream', a.provider),
+          });
+      return { total: this.m.depTotal.labels(labels), outcome };
+    });
+    s.total.inc();
+    s.outcome.inc();
+    if (ok) {
+      if (this.lastFailed.get(a.deploymentId)) this.lastFailed.set(a.deploymentId, false);
       return;
     }
     this.lastFailed.set(a.deploymentId, true);
-    const status = String(errorStatus);
-    this.m.depFailure.inc({
-      ...labels,
-      exception_status: status,
-      exception_class: exceptionClass(a.errorClass ?? 'upstream', a.provider),
-    });
-    this.countCooldown(a, status, extra);
+    this.countCooldown(a, String(errorStatus), l.extra());
   }
 
   /** A failed call that put its deployment into cooldown (a new deadline in the RouterState) counts once. */
@@ -485,7 +520,8 @@ export class PrometheusSink {
     return this.cfg.streamLabel ? { stream: e.stream ? 'True' : 'False' } : {};
   }
 
-  private extraLabels(e: SettledEvent): Labels {
+  /** custom_prometheus_metadata_labels and custom_prometheus_tags of one event */
+  extraLabels(e: SettledEvent): Labels {
     if (this.extra.length === 0) return NO_LABELS;
     const out: Labels = {};
     for (const { label, path } of this.cfg.metadataLabels) out[label] = str(dig(e.metadata, path));
@@ -517,6 +553,72 @@ export class PrometheusSink {
 }
 
 const NO_LABELS: Labels = Object.freeze({}) as Labels;
+// label combinations whose children are kept; past it the cache starts over (the series stay in the registry)
+const MAX_SERIES_CACHE = 10_000;
+
+type Inc = { inc(v?: number): void };
+type Obs = { observe(v: number): void };
+interface OkSeries {
+  total: Inc;
+  requests: Inc;
+  spend: Inc;
+  totalTokens: Inc;
+  inputTokens: Inc;
+  outputTokens: Inc;
+  totalLatency: Obs;
+  apiLatency: Obs;
+  ttft: Obs;
+  overhead: Obs;
+}
+interface FailSeries {
+  total: Inc;
+  failed?: Inc;
+}
+
+/** The principal and custom labels of one event: a cache key from the values, label objects only when needed. */
+class EventLabels {
+  private readonly base: string;
+  private whoLabels?: Labels;
+  private extraValues?: Labels;
+
+  constructor(
+    private readonly sink: PrometheusSink,
+    private readonly e: SettledEvent,
+  ) {
+    const p = e.principal;
+    let k =
+      `${p.keyHash}\u0001${p.keyAlias}\u0001${p.teamId}\u0001${str(p.metadata?.team_alias)}\u0001${p.userId}` +
+      `\u0001${str(p.metadata?.user_email)}\u0001${sink.cfg.endUser ? p.endUserId : ''}\u0001${e.modelGroup}` +
+      `\u0001${e.deploymentId}\u0001${e.litellmModel}\u0001${e.provider}\u0001${e.apiBase}\u0001${e.endpoint}` +
+      `\u0001${e.stream}`;
+    if (sink.extra.length > 0) for (const v of Object.values(this.extra())) k += `\u0001${v}`;
+    this.base = k;
+  }
+
+  /** a cache key: the event's label values plus `more` */
+  key(more: string): string {
+    return `${this.base}\u0002${more}`;
+  }
+
+  who(): Labels {
+    if (this.whoLabels) return this.whoLabels;
+    const p = this.e.principal;
+    this.whoLabels = {
+      end_user: this.sink.cfg.endUser ? (p.endUserId ?? '') : '',
+      hashed_api_key: p.keyHash ?? '',
+      api_key_alias: p.keyAlias ?? '',
+      team: p.teamId ?? '',
+      team_alias: str(p.metadata?.team_alias),
+      user: p.userId ?? '',
+    };
+    return this.whoLabels;
+  }
+
+  extra(): Labels {
+    this.extraValues ??= this.sink.extraLabels(this.e);
+    return this.extraValues;
+  }
+}
 
 const str = (v: unknown): string =>
   typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : '';
