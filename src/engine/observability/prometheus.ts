@@ -20,6 +20,17 @@ type Labels = Record<string, string>;
 // label sets as LiteLLM declares them (PrometheusMetricLabels); client_ip, user_agent and org labels are not kept
 const KEY = ['hashed_api_key', 'api_key_alias', 'team', 'team_alias'];
 const WHO = ['end_user', ...KEY, 'user'];
+const DEPLOYMENT = ['requested_model', 'litellm_model_name', 'model_id', 'api_base', 'api_provider', ...KEY];
+// overhead latency and remaining requests/tokens: a deployment and the key
+const PER_DEPLOYMENT_KEY = [
+  'model_group',
+  'api_provider',
+  'api_base',
+  'litellm_model_name',
+  'hashed_api_key',
+  'api_key_alias',
+  'model_id',
+];
 const L = {
   proxyTotal: [...WHO, 'requested_model', 'status_code', 'user_email', 'route', 'model_id'],
   proxyFailed: [...WHO, 'requested_model', 'user_email', 'exception_status', 'exception_class', 'route', 'model_id'],
@@ -27,38 +38,13 @@ const L = {
   tokens: [...WHO, 'model', 'user_email', 'requested_model', 'model_id'],
   totalLatency: [...WHO, 'requested_model', 'model', 'model_id'],
   apiLatency: [...WHO, 'model', 'requested_model', 'model_id'],
-  overhead: [
-    'model_group',
-    'api_provider',
-    'api_base',
-    'litellm_model_name',
-    'hashed_api_key',
-    'api_key_alias',
-    'model_id',
-  ],
-  deployment: ['requested_model', 'litellm_model_name', 'model_id', 'api_base', 'api_provider', ...KEY],
-  deploymentFailure: [
-    'requested_model',
-    'litellm_model_name',
-    'model_id',
-    'api_base',
-    'api_provider',
-    ...KEY,
-    'exception_status',
-    'exception_class',
-  ],
+  overhead: PER_DEPLOYMENT_KEY,
+  deployment: DEPLOYMENT,
+  deploymentFailure: [...DEPLOYMENT, 'exception_status', 'exception_class'],
   state: ['litellm_model_name', 'model_id', 'api_base', 'api_provider'],
   cooled: ['litellm_model_name', 'model_id', 'api_base', 'api_provider', 'exception_status'],
   fallback: ['requested_model', 'fallback_model', ...KEY, 'exception_status', 'exception_class'],
-  remaining: [
-    'model_group',
-    'api_provider',
-    'api_base',
-    'litellm_model_name',
-    'hashed_api_key',
-    'api_key_alias',
-    'model_id',
-  ],
+  remaining: PER_DEPLOYMENT_KEY,
 };
 
 const ROUTE: Record<SettledEndpoint, string> = {
