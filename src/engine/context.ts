@@ -1,5 +1,6 @@
 import type { Authenticator } from './auth/principal.js';
 import type { EngineLogger } from './observability/logger.js';
+import type { PrometheusSink } from './observability/prometheus.js';
 import type { SettledBus } from './observability/settled.js';
 import type { RouteTable } from './router/table.js';
 import type { RouterState } from './state/router-state.js';
@@ -13,6 +14,8 @@ export interface EngineContext {
   auth: Authenticator;
   /** settled events of the inference requests (built only while someone subscribes) */
   settled: SettledBus;
+  /** the Prometheus sink behind GET /metrics (`callbacks: ["prometheus"]`); undefined: /metrics is a 404 */
+  metrics?: PrometheusSink;
   logger: EngineLogger;
   /** per-request logs (off unless --detailed-debug / set_verbose) */
   debug: boolean;

@@ -6,6 +6,8 @@ import type { Authenticator } from './auth/principal.js';
 import type { EngineContext } from './context.js';
 import { staticBodies } from './endpoints/models.js';
 import { createLogger, type EngineLogger } from './observability/logger.js';
+import type { PrometheusSink } from './observability/prometheus.js';
+import { prometheusConfig } from './observability/prometheus-config.js';
 import { SettledBus, type SettledSubscriber } from './observability/settled.js';
 import { buildRouteTable, type RouteTable } from './router/table.js';
 import { createServer } from './server.js';
@@ -90,9 +92,13 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
   const host = opts.host ?? '127.0.0.1';
   const table = await buildRouteTable(loaded, env);
   const client = new UpstreamClient();
-  const settled = new SettledBus((err) => {
-    logger.warn({ error: err instanceof Error ? err.message : String(err) }, 'settled-event subscriber failed');
-  });
+  let metrics: PrometheusSink | undefined;
+  const settled = new SettledBus(
+    (err) => {
+      logger.warn({ error: err instanceof Error ? err.message : String(err) }, 'settled-event subscriber failed');
+    },
+    (fn) => metrics?.callbackFailure(fn.name || 'custom_callback'),
+  );
   for (const fn of opts.subscribers ?? []) settled.subscribe(fn);
   const ctx: EngineContext = {
     table,
@@ -109,6 +115,19 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
     inflight: 0,
     settling: 0,
   };
+  const prom = prometheusConfig(cfg);
+  if (prom) {
+    // prom-client is loaded only when the config asks for it
+    const { PrometheusSink } = await import('./observability/prometheus.js');
+    ctx.metrics = metrics = new PrometheusSink({
+      config: prom,
+      table,
+      state: ctx.state,
+      inflight: () => ctx.inflight,
+      secrets: secretValues,
+    });
+    settled.subscribe(metrics.observe);
+  }
   const server = createServer(ctx);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -5,6 +5,7 @@ import { ANTHROPIC_FORMAT } from './anthropic-messages/errors.js';
 import { handleMessages } from './anthropic-messages/handler.js';
 import type { EngineContext } from './context.js';
 import { healthReport } from './endpoints/health.js';
+import { sendBacklog, sendMetrics } from './endpoints/metrics.js';
 import { handleOpenAI } from './endpoints/openai.js';
 import { GatewayError } from './errors.js';
 import { sendJson } from './http/respond.js';
@@ -116,6 +117,7 @@ async function handle(ctx: EngineContext, req: IncomingMessage, w: ResponseWrite
   const method = req.method;
   if (method === 'GET' || method === 'HEAD') {
     if (OPEN_GET.has(route)) return sendProbe(ctx, route, w);
+    if (route === '/metrics' && ctx.metrics) return sendMetrics(ctx.metrics, w, req.headers);
     const pending = w.authenticate(req.headers);
     if (pending) await pending;
     const res = w.res;
@@ -133,10 +135,15 @@ async function handle(ctx: EngineContext, req: IncomingMessage, w: ResponseWrite
         return sendJson(res, 200, ctx.staticBodies.modelInfo, w.headers);
       case '/health':
         return sendJson(res, 200, JSON.stringify(await healthReport(ctx)), w.headers);
+      case '/health/backlog':
+        return sendBacklog(ctx, w);
     }
   }
   const known =
-    OPENAI_POST.includes(route) || OPEN_GET.has(route) || ['/models', '/model/info', '/health'].includes(route);
+    OPENAI_POST.includes(route) ||
+    OPEN_GET.has(route) ||
+    ['/models', '/model/info', '/health', '/health/backlog'].includes(route) ||
+    (route === '/metrics' && ctx.metrics !== undefined);
   throw new GatewayError(known ? 405 : 404, {
     message: known
       ? `Method ${method} is not allowed on ${route}.`

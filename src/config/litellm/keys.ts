@@ -196,11 +196,19 @@ export const LITELLM_SETTINGS: KeySet = {
     'cooldown_time',
     'retry_policy',
     'stream_timeout',
-  ],
-  later: [
+    // callbacks: each name is checked against IMPLEMENTED_CALLBACKS (load.ts warns about the others)
     'callbacks',
     'success_callback',
     'failure_callback',
+    'require_auth_for_metrics_endpoint',
+    'enable_end_user_cost_tracking_prometheus_only',
+    'disable_end_user_cost_tracking',
+    'custom_prometheus_metadata_labels',
+    'custom_prometheus_tags',
+    'prometheus_emit_stream_label',
+    'prometheus_latency_buckets',
+  ],
+  later: [
     'service_callback',
     'cache',
     'cache_params',
@@ -230,9 +238,14 @@ export const LITELLM_SETTINGS: KeySet = {
   ],
 };
 
+/** Names in `litellm_settings.callbacks` / `success_callback` / `failure_callback` that the engine implements. */
+export const IMPLEMENTED_CALLBACKS: readonly string[] = ['prometheus'];
+
 export const GENERAL_SETTINGS: KeySet = {
   supported: [
     'master_key',
+    // LiteLLM reads it from litellm_settings; accepted here too
+    'require_auth_for_metrics_endpoint',
     'max_request_size_mb',
     'max_response_size_mb',
     'health_check_interval',

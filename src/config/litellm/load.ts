@@ -64,6 +64,7 @@ export function loadLiteLLMConfig(source: ConfigSource, opts: LoadOptions = {}):
       delete work[section]; // an empty `section:` in YAML
     else if (isMap(v)) checkKeys(v, section, set, warnings);
   }
+  if (isMap(work.litellm_settings)) checkCallbacks(work.litellm_settings, warnings);
   if (work.model_list === null) work.model_list = [];
   if (Array.isArray(work.model_list)) work.model_list = checkModelList(work.model_list, warnings);
 
@@ -133,6 +134,22 @@ function checkModelList(list: unknown[], warnings: ConfigWarning[]): unknown[] {
     kept.push(entry);
   });
   return kept;
+}
+
+/** Warn about each callback name the engine does not implement yet (langfuse, otel, ...), by name. */
+function checkCallbacks(ls: Record<string, unknown>, warnings: ConfigWarning[]): void {
+  for (const key of ['callbacks', 'success_callback', 'failure_callback']) {
+    const v = ls[key];
+    const names = typeof v === 'string' ? [v] : Array.isArray(v) ? v : [];
+    const later = names.filter((n) => typeof n !== 'string' || !K.IMPLEMENTED_CALLBACKS.includes(n));
+    if (later.length === 0) continue;
+    warnings.push({
+      path: `litellm_settings.${key}`,
+      message:
+        `not supported yet; ignored: ${later.map((n) => JSON.stringify(n)).join(', ')} ` +
+        `(implemented: ${K.IMPLEMENTED_CALLBACKS.join(', ')})`,
+    });
+  }
 }
 
 /** Warn about keys that are unknown (with a suggestion) or known but not implemented yet. */

@@ -5,7 +5,7 @@ import type { GatewayError } from '../errors.js';
 import type { RoutedOutcome } from '../router/dispatch.js';
 import { type AttemptResult, type TokenUsage, tokenUsage } from '../upstream/result.js';
 import type { JsonObject } from '../wire.js';
-import type { SettledEndpoint, SettledEvent } from './settled.js';
+import type { SettledAttemptDetail, SettledEndpoint, SettledEvent } from './settled.js';
 
 /** What the response writer knows about one request when it settles (the writer itself, read-only). */
 export interface SettledSource {
@@ -91,7 +91,28 @@ export function settledEvent(
     metadata: meta,
     tags: tagsOf(body, meta),
   };
+  if (attempts.length > 0) event.attemptDetails = attemptDetails(attempts, secrets);
   return event;
+}
+
+/** Each attempt as plain data for sinks (no Deployment reference, so no secret travels with the event). */
+function attemptDetails(attempts: readonly AttemptResult[], secrets: readonly string[]): SettledAttemptDetail[] {
+  return attempts.map((a) => {
+    const d = a.deployment;
+    const t = a.timings;
+    return {
+      deploymentId: d.id,
+      modelGroup: d.modelName,
+      litellmModel: d.litellmModel,
+      provider: d.provider,
+      apiBase: d.apiBase === undefined ? undefined : publicBase(d, secrets),
+      status: a.status,
+      errorClass: a.status === 'error' ? (a.errorClass ?? a.error?.errorClass) : undefined,
+      errorStatus: a.status === 'error' ? a.error?.status : undefined,
+      durationMs: t.end - t.start,
+      timeToFirstTokenMs: t.firstToken === undefined ? undefined : t.firstToken - t.start,
+    };
+  });
 }
 
 /** Retries and fallbacks of a failed request, from its attempts: groups after the first, tries in the last one. */

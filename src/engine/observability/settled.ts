@@ -53,10 +53,30 @@ export interface SettledEvent {
   attemptedFallbacks: number;
   /** upstream calls made for this request */
   attempts: number;
+  /** each upstream call, in order (the last one answered or failed last); absent when none was recorded */
+  attemptDetails?: readonly SettledAttemptDetail[];
   cacheHit: boolean;
   /** the request's `metadata` (LiteLLM's requester metadata) and tags */
   metadata?: JsonObject;
   tags: readonly string[];
+}
+
+/** One upstream call of a request, as sinks see it (per-deployment and fallback metrics). Never a secret. */
+export interface SettledAttemptDetail {
+  deploymentId: string;
+  /** the model group the deployment belongs to (a fallback group for fallback calls) */
+  modelGroup: string;
+  litellmModel: string;
+  provider?: ProviderId;
+  /** the deployment's public api_base (known secrets masked) */
+  apiBase?: string;
+  status: 'ok' | 'error' | 'client_abort';
+  errorClass?: ErrorClass;
+  /** the HTTP status of the failure (the upstream's, mapped) */
+  errorStatus?: number;
+  /** ms from the call's start to its end, and to its first token (when known) */
+  durationMs: number;
+  timeToFirstTokenMs?: number;
 }
 
 /** The inference APIs that settle: `/v1/chat/completions`, `/v1/completions`, `/v1/embeddings`, `/v1/messages`. */
@@ -76,7 +96,14 @@ export class SettledBus {
   /** subscribers that failed once already (reported once, not per event) */
   private readonly failed = new WeakSet<SettledSubscriber>();
 
-  constructor(private readonly onError: (err: unknown) => void = () => {}) {}
+  /**
+   * `onError` hears the first failure of each subscriber (a log line); `onEachFailure`, if given, every
+   * failure (a metric such as litellm_callback_logging_failures_metric)
+   */
+  constructor(
+    private readonly onError: (err: unknown) => void = () => {},
+    private readonly onEachFailure?: (fn: SettledSubscriber) => void,
+  ) {}
 
   /** true when someone listens: callers skip building events otherwise */
   get active(): boolean {
@@ -121,6 +148,7 @@ export class SettledBus {
   };
 
   private report(fn: SettledSubscriber, err: unknown): void {
+    this.onEachFailure?.(fn);
     if (this.failed.has(fn)) return;
     this.failed.add(fn);
     this.onError(err);

@@ -1,0 +1,638 @@
+/**
+ * The Prometheus sink: LiteLLM's metric names, types, labels and latency buckets, fed only by settled
+ * events (counters and histograms, updated in the settled bus's batch, off the response path) and by
+ * the route table and RouterState read at scrape time (deployment state, remaining requests/tokens,
+ * requests in flight). Each engine has its own prom-client Registry, so engines in one process never
+ * share or collide. Imported lazily: an engine without `callbacks: ["prometheus"]` never loads it.
+ */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { maskText } from '../../config/litellm/secrets.js';
+import type { Deployment, ModelGroup } from '../deployment.js';
+import type { ErrorClass } from '../errors.js';
+import type { RouteTable } from '../router/table.js';
+import type { RouterState, StateView } from '../state/router-state.js';
+import type { JsonObject } from '../wire.js';
+import type { PrometheusConfig } from './prometheus-config.js';
+import type { SettledAttemptDetail, SettledEndpoint, SettledEvent } from './settled.js';
+
+type Labels = Record<string, string>;
+
+// label sets as LiteLLM declares them (PrometheusMetricLabels); client_ip, user_agent and org labels are not kept
+const KEY = ['hashed_api_key', 'api_key_alias', 'team', 'team_alias'];
+const WHO = ['end_user', ...KEY, 'user'];
+const DEPLOYMENT = ['requested_model', 'litellm_model_name', 'model_id', 'api_base', 'api_provider', ...KEY];
+// overhead latency and remaining requests/tokens: a deployment and the key
+const PER_DEPLOYMENT_KEY = [
+  'model_group',
+  'api_provider',
+  'api_base',
+  'litellm_model_name',
+  'hashed_api_key',
+  'api_key_alias',
+  'model_id',
+];
+const L = {
+  proxyTotal: [...WHO, 'requested_model', 'status_code', 'user_email', 'route', 'model_id'],
+  proxyFailed: [...WHO, 'requested_model', 'user_email', 'exception_status', 'exception_class', 'route', 'model_id'],
+  requests: [...WHO, 'model', 'user_email', 'model_id', 'api_provider'],
+  tokens: [...WHO, 'model', 'user_email', 'requested_model', 'model_id'],
+  totalLatency: [...WHO, 'requested_model', 'model', 'model_id'],
+  apiLatency: [...WHO, 'model', 'requested_model', 'model_id'],
+  overhead: PER_DEPLOYMENT_KEY,
+  deployment: DEPLOYMENT,
+  deploymentFailure: [...DEPLOYMENT, 'exception_status', 'exception_class'],
+  state: ['litellm_model_name', 'model_id', 'api_base', 'api_provider'],
+  cooled: ['litellm_model_name', 'model_id', 'api_base', 'api_provider', 'exception_status'],
+  fallback: ['requested_model', 'fallback_model', ...KEY, 'exception_status', 'exception_class'],
+  remaining: PER_DEPLOYMENT_KEY,
+};
+
+const ROUTE: Record<SettledEndpoint, string> = {
+  chat: '/v1/chat/completions',
+  completion: '/v1/completions',
+  embedding: '/v1/embeddings',
+  messages: '/v1/messages',
+};
+
+// the status and the LiteLLM exception class (OpenAI SDK names) of each error class
+const STATUS_OF: Record<ErrorClass, number> = {
+  bad_request: 400,
+  context_window: 400,
+  content_policy: 400,
+  auth: 401,
+  permission: 403,
+  not_found: 404,
+  too_large: 413,
+  rate_limit: 429,
+  upstream: 500,
+  connection: 502,
+  overloaded: 503,
+  timeout: 504,
+  internal: 500,
+};
+const CLASS_OF: Record<ErrorClass, string> = {
+  bad_request: 'BadRequestError',
+  context_window: 'ContextWindowExceededError',
+  content_policy: 'ContentPolicyViolationError',
+  auth: 'AuthenticationError',
+  permission: 'PermissionDeniedError',
+  not_found: 'NotFoundError',
+  too_large: 'BadRequestError',
+  rate_limit: 'RateLimitError',
+  upstream: 'InternalServerError',
+  connection: 'APIConnectionError',
+  overloaded: 'ServiceUnavailableError',
+  timeout: 'Timeout',
+  internal: 'InternalServerError',
+};
+
+export interface PrometheusSinkOptions {
+  config: PrometheusConfig;
+  table: RouteTable;
+  state: RouterState;
+  /** HTTP requests in flight in the engine now (the scrape included, as LiteLLM counts) */
+  inflight: () => number;
+  /** secrets to mask out of api_base labels */
+  secrets: readonly string[];
+}
+
+/** One engine's metrics: `observe` is its settled-event subscriber, `scrape` renders the text exposition. */
+export class PrometheusSink {
+  readonly registry = new Registry();
+  readonly requireAuth: boolean;
+  readonly cfg: PrometheusConfig;
+  readonly extra: string[];
+  private readonly m;
+  /** deployment id -> whether its last call failed (litellm_deployment_state 1 until it answers again) */
+  private readonly lastFailed = new Map<string, boolean>();
+  /** deployment id -> the cooldown deadline last counted in litellm_deployment_cooled_down */
+  private readonly cooledUntil = new Map<string, number>();
+  private readonly byId = new Map<string, Deployment>();
+  private readonly groupOf = new Map<Deployment, ModelGroup>();
+  private readonly bases = new Map<Deployment, string>();
+  // labelled children by label values: the success and failure series of requests, the series of calls
+  private readonly okSeries = new Map<string, OkSeries>();
+  private readonly failSeries = new Map<string, FailSeries>();
+  private readonly callSeries = new Map<string, { total: Inc; outcome: Inc }>();
+
+  constructor(private readonly opts: PrometheusSinkOptions) {
+    const cfg = opts.config;
+    this.cfg = cfg;
+    this.requireAuth = cfg.requireAuth;
+    this.extra = [...cfg.metadataLabels.map((x) => x.label), ...cfg.tagLabels.map((x) => x.label)];
+    for (const g of [...opts.table.groups.values(), ...opts.table.wildcards.map((w) => w.group)])
+      for (const d of g.deployments) this.groupOf.set(d, g);
+    for (const d of opts.table.deployments) {
+      if (!this.byId.has(d.id)) this.byId.set(d.id, d);
+      this.bases.set(d, d.apiBase === undefined ? '' : maskText(d.apiBase, opts.secrets));
+    }
+    const registers = [this.registry];
+    const x = this.extra;
+    const counter = (name: string, help: string, labels: string[]) =>
+      new Counter({ name: `${name}_total`, help, labelNames: [...labels, ...x], registers });
+    const histogram = (name: string, help: string, labels: string[]) =>
+      new Histogram({ name, help, labelNames: [...labels, ...x], buckets: [...cfg.buckets], registers });
+    const sink = this;
+    this.m = {
+      proxyTotal: counter(
+        'litellm_proxy_total_requests_metric',
+        'Total number of requests made to the proxy server - track number of client side requests',
+        cfg.streamLabel ? [...L.proxyTotal, 'stream'] : L.proxyTotal,
+      ),
+      proxyFailed: counter(
+        'litellm_proxy_failed_requests_metric',
+        'Total number of failed responses from proxy - the client did not get a success response from litellm proxy',
+        L.proxyFailed,
+      ),
+      requests: counter(
+        'litellm_requests_metric',
+        'deprecated - use litellm_proxy_total_requests_metric. Total number of LLM calls to litellm',
+        L.requests,
+      ),
+      spend: counter('litellm_spend_metric', 'Total spend on LLM requests', L.requests),
+      totalTokens: counter(
+        'litellm_total_tokens_metric',
+        'Total number of input + output tokens from LLM requests',
+        L.tokens,
+      ),
+      inputTokens: counter('litellm_input_tokens_metric', 'Total number of input tokens from LLM requests', L.tokens),
+      outputTokens: counter(
+        'litellm_output_tokens_metric',
+        'Total number of output tokens from LLM requests',
+        L.tokens,
+      ),
+      totalLatency: histogram(
+        'litellm_request_total_latency_metric',
+        'Total latency (seconds) for a request to LiteLLM',
+        L.totalLatency,
+      ),
+      apiLatency: histogram(
+        'litellm_llm_api_latency_metric',
+        'Total latency (seconds) for a models LLM API call',
+        L.apiLatency,
+      ),
+      ttft: histogram(
+        'litellm_llm_api_time_to_first_token_metric',
+        'Time to first token for a models LLM API call',
+        L.apiLatency,
+      ),
+      overhead: histogram(
+        'litellm_overhead_latency_metric',
+        'Latency overhead (seconds) added by LiteLLM processing',
+        L.overhead,
+      ),
+      depSuccess: counter(
+        'litellm_deployment_success_responses',
+        'LLM Deployment Analytics - Total number of successful LLM API calls via litellm',
+        L.deployment,
+      ),
+      depFailure: counter(
+        'litellm_deployment_failure_responses',
+        'LLM Deployment Analytics - Total number of failed LLM API calls for a specific LLM deployment',
+        L.deploymentFailure,
+      ),
+      depTotal: counter(
+        'litellm_deployment_total_requests',
+        'LLM Deployment Analytics - Total number of LLM API calls via litellm - success + failure',
+        L.deployment,
+      ),
+      cooled: counter(
+        'litellm_deployment_cooled_down',
+        'LLM Deployment Analytics - Number of times a deployment has been cooled down by LiteLLM load balancing logic',
+        L.cooled,
+      ),
+      fallbackOk: counter(
+        'litellm_deployment_successful_fallbacks',
+        'LLM Deployment Analytics - Number of successful fallback requests from primary model -> fallback model',
+        L.fallback,
+      ),
+      fallbackFailed: counter(
+        'litellm_deployment_failed_fallbacks',
+        'LLM Deployment Analytics - Number of failed fallback requests from primary model -> fallback model',
+        L.fallback,
+      ),
+      callbackFailures: new Counter({
+        name: 'litellm_callback_logging_failures_metric_total',
+        help: 'Total number of failures when emitting logs to callbacks (e.g. s3_v2, langfuse, etc)',
+        labelNames: ['callback_name'],
+        registers,
+      }),
+    };
+    new Gauge({
+      name: 'litellm_deployment_state',
+      help:
+        'LLM Deployment Analytics - The state of the deployment: ' +
+        '0 = healthy, 1 = partial outage, 2 = complete outage',
+      labelNames: L.state,
+      registers,
+      async collect() {
+        this.reset();
+        await sink.eachDeployment((d, view, now) => {
+          const state = view.of(d).cooldownUntil > now ? 2 : sink.lastFailed.get(d.id) ? 1 : 0;
+          this.set(sink.deploymentLabels(d), state);
+        });
+      },
+    });
+    const remaining = (name: string, help: string, pick: (d: Deployment, view: StateView) => number | undefined) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: L.remaining,
+        registers,
+        async collect() {
+          this.reset();
+          await sink.eachDeployment((d, view) => {
+            const left = pick(d, view);
+            if (left === undefined) return;
+            const base = sink.deploymentLabels(d);
+            const labels = { ...base, model_group: d.modelName, hashed_api_key: '', api_key_alias: '' };
+            this.set(labels, Math.max(0, left));
+          });
+        },
+      });
+    remaining(
+      'litellm_remaining_requests_metric',
+      'LLM Deployment Analytics - remaining requests for model (its rpm limit minus the requests this minute)',
+      (d, v) => (d.rpm === undefined ? undefined : d.rpm - v.of(d).requests),
+    );
+    remaining(
+      'litellm_remaining_tokens_metric',
+      'remaining tokens for model (its tpm limit minus the tokens this minute)',
+      (d, v) => (d.tpm === undefined ? undefined : d.tpm - v.of(d).tokens),
+    );
+    new Gauge({
+      name: 'litellm_in_flight_requests',
+      help: 'Number of HTTP requests currently in flight on this engine',
+      registers,
+      collect() {
+        this.set(opts.inflight());
+      },
+    });
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** The text exposition of every metric. */
+  scrape(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** Count a failed delivery to a callback (a settled-event subscriber that threw, a sink that dropped events). */
+  callbackFailure(name: string): void {
+    this.m.callbackFailures.inc({ callback_name: name });
+  }
+
+  /** The settled-event subscriber: never throws (its own failures count as callback_name="prometheus"). */
+  readonly observe = (e: SettledEvent): undefined => {
+    try {
+      this.record(e);
+    } catch {
+      this.callbackFailure('prometheus');
+    }
+    return undefined;
+  };
+
+  private record(e: SettledEvent): void {
+    // LiteLLM records nothing for a request rejected as unauthenticated (no series per guessed key)
+    if (e.httpStatus === 401) return;
+    const l = new EventLabels(this, e);
+    const details = e.attemptDetails ?? [];
+    if (e.status === 'success') {
+      const s = this.series(this.okSeries, l.key(e.requestedModel), () => this.okChildren(e, l));
+      s.total.inc();
+      s.requests.inc();
+      s.spend.inc(e.responseCost ?? 0);
+      s.totalTokens.inc(e.usage.total);
+      s.inputTokens.inc(e.usage.prompt);
+      s.outputTokens.inc(e.usage.completion);
+      s.totalLatency.observe(e.durationMs / 1000);
+      const last = details.length > 0 ? details[details.length - 1] : undefined;
+      s.apiLatency.observe((last ? last.durationMs : e.upstreamMs) / 1000);
+      const ttft = last ? last.timeToFirstTokenMs : e.timeToFirstTokenMs;
+      if (e.stream && ttft !== undefined) s.ttft.observe(ttft / 1000);
+      s.overhead.observe(Math.max(0, e.durationMs - e.upstreamMs) / 1000);
+    } else {
+      const status = e.httpStatus >= 400 ? e.httpStatus : e.errorClass ? STATUS_OF[e.errorClass] : e.httpStatus;
+      const key = l.key(`${e.status}\u0001${e.requestedModel}\u0001${status}\u0001${e.errorClass}`);
+      const s = this.series(this.failSeries, key, () => this.failChildren(e, l, status));
+      s.total.inc();
+      s.failed?.inc();
+    }
+
+    // one series per upstream call: success / failure per deployment, cooldowns, fallbacks
+    const calls: readonly SettledAttemptDetail[] =
+      details.length > 0 || e.status !== 'success' || !e.deploymentId
+        ? details
+        : [
+            {
+              deploymentId: e.deploymentId,
+              modelGroup: e.modelGroup ?? e.requestedModel,
+              litellmModel: e.litellmModel ?? '',
+              provider: e.provider,
+              apiBase: e.apiBase,
+              status: 'ok',
+              durationMs: e.upstreamMs,
+            },
+          ];
+    for (const a of calls) this.recordCall(a, l);
+    if (calls.length > 1) this.recordFallbacks(calls, l.who(), l.extra());
+  }
+
+  /** The labelled children of one label combination, made once (prom-client hashes label objects per call). */
+  private series<T>(cache: Map<string, T>, key: string, make: () => T): T {
+    let s = cache.get(key);
+    if (s === undefined) {
+      if (cache.size >= MAX_SERIES_CACHE) cache.clear();
+      cache.set(key, (s = make()));
+    }
+    return s;
+  }
+
+  private okChildren(e: SettledEvent, l: EventLabels): OkSeries {
+    const m = this.m;
+    const who = l.who();
+    const extra = l.extra();
+    const model = bareModel(e.litellmModel);
+    const modelId = e.deploymentId ?? '';
+    const requested = e.modelGroup ?? e.requestedModel;
+    const userEmail = str(e.principal.metadata?.user_email);
+    const route = ROUTE[e.endpoint];
+    const perModel = { ...who, model, user_email: userEmail, model_id: modelId, ...extra };
+    const tok = { ...perModel, requested_model: requested };
+    const lat = { ...who, requested_model: requested, model, model_id: modelId, ...extra };
+    return {
+      total: m.proxyTotal.labels({
+        ...who,
+        requested_model: requested,
+        status_code: '200',
+        user_email: userEmail,
+        route,
+        model_id: modelId,
+        ...this.stream(e),
+        ...extra,
+      }),
+      requests: m.requests.labels({ ...perModel, api_provider: e.provider ?? '' }),
+      spend: m.spend.labels({ ...perModel, api_provider: e.provider ?? '' }),
+      totalTokens: m.totalTokens.labels(tok),
+      inputTokens: m.inputTokens.labels(tok),
+      outputTokens: m.outputTokens.labels(tok),
+      totalLatency: m.totalLatency.labels(lat),
+      apiLatency: m.apiLatency.labels(lat),
+      ttft: m.ttft.labels(lat),
+      overhead: m.overhead.labels({
+        model_group: e.modelGroup ?? '',
+        api_provider: e.provider ?? '',
+        api_base: e.apiBase ?? '',
+        litellm_model_name: model,
+        hashed_api_key: who.hashed_api_key,
+        api_key_alias: who.api_key_alias,
+        model_id: modelId,
+        ...extra,
+      }),
+    };
+  }
+
+  private failChildren(e: SettledEvent, l: EventLabels, status: number): FailSeries {
+    const base = {
+      ...l.who(),
+      requested_model: e.requestedModel,
+      user_email: str(e.principal.metadata?.user_email),
+      route: ROUTE[e.endpoint],
+      model_id: e.deploymentId ?? '',
+      ...l.extra(),
+    };
+    return {
+      total: this.m.proxyTotal.labels({ ...base, status_code: String(status), ...this.stream(e) }),
+      failed:
+        e.status === 'failure'
+          ? this.m.proxyFailed.labels({
+              ...base,
+              exception_status: String(status),
+              exception_class: exceptionClass(e.errorClass ?? 'internal', e.provider),
+            })
+          : undefined,
+    };
+  }
+
+  private recordCall(a: SettledAttemptDetail, l: EventLabels): void {
+    if (a.status === 'client_abort') return;
+    const errorStatus = a.errorStatus ?? (a.errorClass ? STATUS_OF[a.errorClass] : 500);
+    if (a.status === 'error' && errorStatus === 401) return; // as LiteLLM: auth failures are not recorded
+    const ok = a.status === 'ok';
+    const key = l.key(`${a.deploymentId}\u0001${a.modelGroup}\u0001${ok ? '' : `${errorStatus}${a.errorClass}`}`);
+    const s = this.series(this.callSeries, key, () => {
+      const who = l.who();
+      const labels: Labels = {
+        requested_model: a.modelGroup,
+        litellm_model_name: bareModel(a.litellmModel),
+        model_id: a.deploymentId,
+        api_base: a.apiBase ?? '',
+        api_provider: a.provider ?? '',
+        hashed_api_key: who.hashed_api_key,
+        api_key_alias: who.api_key_alias,
+        team: who.team,
+        team_alias: who.team_alias,
+        ...l.extra(),
+      };
+      const outcome = ok
+        ? this.m.depSuccess.labels(labels)
+        : this.m.depFailure.labels({
+            ...labels,
+            exception_status: String(errorStatus),
+            exception_class: exceptionClass(a.errorClass ?? 'upstream', a.provider),
+          });
+      return { total: this.m.depTotal.labels(labels), outcome };
+    });
+    s.total.inc();
+    s.outcome.inc();
+    if (ok) {
+      if (this.lastFailed.get(a.deploymentId)) this.lastFailed.set(a.deploymentId, false);
+      return;
+    }
+    this.lastFailed.set(a.deploymentId, true);
+    this.countCooldown(a, String(errorStatus), l.extra());
+  }
+
+  /** A failed call that put its deployment into cooldown (a new deadline in the RouterState) counts once. */
+  private countCooldown(a: SettledAttemptDetail, status: string, extra: Labels): void {
+    const d = this.byId.get(a.deploymentId);
+    const g = d && this.groupOf.get(d);
+    if (!d || !g) return;
+    const now = Date.now();
+    const check = (view: StateView) => {
+      const until = view.of(d).cooldownUntil;
+      if (until <= now || this.cooledUntil.get(d.id) === until) return;
+      this.cooledUntil.set(d.id, until);
+      const { litellm_model_name, model_id, api_base, api_provider } = this.deploymentLabels(d);
+      this.m.cooled.inc({ litellm_model_name, model_id, api_base, api_provider, exception_status: status, ...extra });
+    };
+    const v = this.opts.state.read(g, now);
+    if (v instanceof Promise) v.then(check, () => this.callbackFailure('prometheus'));
+    else check(v);
+  }
+
+  /**
+   * LiteLLM counts each fallback group tried: successful when it answered, failed otherwise, labelled
+   * with the group first asked and the error that sent the request away from it.
+   */
+  private recordFallbacks(calls: readonly SettledAttemptDetail[], who: Labels, extra: Labels): void {
+    if (calls.length < 2) return;
+    const first = calls[0].modelGroup;
+    let i = 0;
+    while (i < calls.length && calls[i].modelGroup === first) i++;
+    if (i === calls.length) return;
+    const cause = calls[i - 1];
+    const key = {
+      requested_model: first,
+      hashed_api_key: who.hashed_api_key,
+      api_key_alias: who.api_key_alias,
+      team: who.team,
+      team_alias: who.team_alias,
+      exception_status: String(cause.errorStatus ?? (cause.errorClass ? STATUS_OF[cause.errorClass] : '')),
+      exception_class: cause.errorClass ? exceptionClass(cause.errorClass, cause.provider) : '',
+      ...extra,
+    };
+    while (i < calls.length) {
+      const group = calls[i].modelGroup;
+      let ok = false;
+      for (; i < calls.length && calls[i].modelGroup === group; i++) if (calls[i].status === 'ok') ok = true;
+      (ok ? this.m.fallbackOk : this.m.fallbackFailed).inc({ ...key, fallback_model: group });
+    }
+  }
+
+  private stream(e: SettledEvent): Labels {
+    return this.cfg.streamLabel ? { stream: e.stream ? 'True' : 'False' } : {};
+  }
+
+  /** custom_prometheus_metadata_labels and custom_prometheus_tags of one event */
+  extraLabels(e: SettledEvent): Labels {
+    if (this.extra.length === 0) return NO_LABELS;
+    const out: Labels = {};
+    for (const { label, path } of this.cfg.metadataLabels) out[label] = str(dig(e.metadata, path));
+    for (const { label, match } of this.cfg.tagLabels) out[label] = e.tags.some(match) ? 'true' : 'false';
+    return out;
+  }
+
+  private deploymentLabels(d: Deployment): Labels {
+    return {
+      litellm_model_name: bareModel(d.litellmModel),
+      model_id: d.id,
+      api_base: this.bases.get(d) ?? '',
+      api_provider: d.provider ?? '',
+    };
+  }
+
+  /** One RouterState read per group, then `fn` for each of its deployments. */
+  private async eachDeployment(fn: (d: Deployment, view: StateView, now: number) => void): Promise<void> {
+    const seen = new Set<ModelGroup>();
+    for (const g of this.groupOf.values()) {
+      if (seen.has(g)) continue;
+      seen.add(g);
+      const now = Date.now();
+      const r = this.opts.state.read(g, now);
+      const view = r instanceof Promise ? await r : r;
+      for (const d of g.deployments) fn(d, view, now);
+    }
+  }
+}
+
+const NO_LABELS: Labels = Object.freeze({}) as Labels;
+// label combinations whose children are kept; past it the cache starts over (the series stay in the registry)
+const MAX_SERIES_CACHE = 10_000;
+
+type Inc = { inc(v?: number): void };
+type Obs = { observe(v: number): void };
+interface OkSeries {
+  total: Inc;
+  requests: Inc;
+  spend: Inc;
+  totalTokens: Inc;
+  inputTokens: Inc;
+  outputTokens: Inc;
+  totalLatency: Obs;
+  apiLatency: Obs;
+  ttft: Obs;
+  overhead: Obs;
+}
+interface FailSeries {
+  total: Inc;
+  failed?: Inc;
+}
+
+/** The principal and custom labels of one event: a cache key from the values, label objects only when needed. */
+class EventLabels {
+  private readonly base: string;
+  private whoLabels?: Labels;
+  private extraValues?: Labels;
+
+  constructor(
+    private readonly sink: PrometheusSink,
+    private readonly e: SettledEvent,
+  ) {
+    const p = e.principal;
+    let k =
+      `${p.keyHash}\u0001${p.keyAlias}\u0001${p.teamId}\u0001${str(p.metadata?.team_alias)}\u0001${p.userId}` +
+      `\u0001${str(p.metadata?.user_email)}\u0001${sink.cfg.endUser ? p.endUserId : ''}\u0001${e.modelGroup}` +
+      `\u0001${e.deploymentId}\u0001${e.litellmModel}\u0001${e.provider}\u0001${e.apiBase}\u0001${e.endpoint}` +
+      `\u0001${e.stream}`;
+    if (sink.extra.length > 0) for (const v of Object.values(this.extra())) k += `\u0001${v}`;
+    this.base = k;
+  }
+
+  /** a cache key: the event's label values plus `more` */
+  key(more: string): string {
+    return `${this.base}\u0002${more}`;
+  }
+
+  who(): Labels {
+    if (this.whoLabels) return this.whoLabels;
+    const p = this.e.principal;
+    this.whoLabels = {
+      end_user: this.sink.cfg.endUser ? (p.endUserId ?? '') : '',
+      hashed_api_key: p.keyHash ?? '',
+      api_key_alias: p.keyAlias ?? '',
+      team: p.teamId ?? '',
+      team_alias: str(p.metadata?.team_alias),
+      user: p.userId ?? '',
+    };
+    return this.whoLabels;
+  }
+
+  extra(): Labels {
+    this.extraValues ??= this.sink.extraLabels(this.e);
+    return this.extraValues;
+  }
+}
+
+const str = (v: unknown): string =>
+  typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : '';
+
+function dig(o: JsonObject | undefined, path: readonly string[]): unknown {
+  let v: unknown = o;
+  for (const k of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as JsonObject)[k];
+  }
+  return v;
+}
+
+// `openai/gpt-4o` -> `gpt-4o`: LiteLLM's `model` / `litellm_model_name` labels carry the model without its provider
+const bare = new Map<string, string>();
+function bareModel(m: string | undefined): string {
+  if (!m) return '';
+  let b = bare.get(m);
+  if (b === undefined) {
+    const i = m.indexOf('/');
+    b = i === -1 ? m : m.slice(i + 1);
+    if (bare.size < 10_000) bare.set(m, b);
+  }
+  return b;
+}
+
+/** LiteLLM's `exception_class`: `Openai.RateLimitError` (provider capitalised), or the bare class without one. */
+function exceptionClass(c: ErrorClass, provider: string | undefined): string {
+  const name = CLASS_OF[c];
+  return provider ? `${provider[0].toUpperCase()}${provider.slice(1)}.${name}` : name;
+}
