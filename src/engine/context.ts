@@ -1,4 +1,5 @@
 import type { Authenticator } from './auth/principal.js';
+import type { PriceMap } from './cost/prices.js';
 import type { EngineLogger } from './observability/logger.js';
 import type { SettledBus } from './observability/settled.js';
 import type { RouteTable } from './router/table.js';
@@ -14,6 +15,8 @@ export interface EngineContext {
   /** settled events of the inference requests (built only while someone subscribes) */
   settled: SettledBus;
   logger: EngineLogger;
+  /** the model price map (POST /spend/calculate; deployments carry their own price) */
+  prices: PriceMap;
   /** per-request logs (off unless --detailed-debug / set_verbose) */
   debug: boolean;
   maxRequestBytes: number;

@@ -6,6 +6,7 @@ import { handleMessages } from './anthropic-messages/handler.js';
 import type { EngineContext } from './context.js';
 import { healthReport } from './endpoints/health.js';
 import { handleOpenAI } from './endpoints/openai.js';
+import { handleSpendCalculate } from './endpoints/spend.js';
 import { GatewayError } from './errors.js';
 import { sendJson } from './http/respond.js';
 import { type ApiFormat, OPENAI_FORMAT, ResponseWriter } from './http/response-writer.js';
@@ -37,6 +38,7 @@ const POST_ROUTES = new Map<string, PostRoute>([
   ['/embeddings', openai('embedding')],
   ['/messages', messages('messages')],
   ['/messages/count_tokens', messages()],
+  ['/spend/calculate', { format: OPENAI_FORMAT, handle: (ctx, req, w) => handleSpendCalculate(ctx, req, w) }],
 ]);
 const OPENAI_POST = ['/chat/completions', '/completions', '/embeddings'];
 const OPEN_GET = new Set(['/health/liveliness', '/health/liveness', '/health/readiness']);
