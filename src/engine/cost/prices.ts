@@ -46,8 +46,10 @@ export const PRICE_FIELDS = {
   output_cost_per_second: 'outputPerSecond',
 } as const;
 
-const TIER =
-  /^(input_cost_per_token|output_cost_per_token|cache_read_input_token_cost|cache_creation_input_token_cost)_above_(\d+)k_tokens$/;
+const TIER = new RegExp(
+  '^(input_cost_per_token|output_cost_per_token|cache_read_input_token_cost|cache_creation_input_token_cost)' +
+    '_above_(\\d+)k_tokens$',
+);
 const TIER_FIELD = {
   input_cost_per_token: 'input',
   output_cost_per_token: 'output',

@@ -53,6 +53,7 @@ export async function buildRouteTable(
   const indexes = originalIndexes(loaded.raw.model_list);
 
   const deployments: Deployment[] = [];
+  const unpriced = new Set<string>();
   for (const [i, entry] of cfg.model_list.entries()) {
     const at = `model_list[${indexes[i] ?? i}]`;
     const d = await buildDeployment(entry, at, fullEnv, warnings, {
@@ -60,7 +61,7 @@ export async function buildRouteTable(
       globalStreamTimeout,
       dropParams: ls.drop_params === true,
       prices,
-      unpriced: new Set(),
+      unpriced,
     });
     if (d) deployments.push(d);
   }
