@@ -63,7 +63,7 @@ beforeEach(() => {
 });
 
 describe('x-litellm response headers and the cost of each call', () => {
-  it('a whole answer: call id, api base, cost, durations, version, rate limits; the event has the same cost', async () => {
+  it("a whole answer: call id, api base, cost, durations, version, rate limits; the event's cost", async () => {
     const r = await post(`${engine.url}/v1/chat/completions`, { model: 'mini', messages: msgs }, auth);
     expect(r.status).toBe(200);
     const h = r.headers;

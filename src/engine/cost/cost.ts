@@ -93,6 +93,9 @@ export function candidates(m: PricedModel): string[] {
   add(m.litellmModel);
   if (m.provider) add(`${m.provider}/${m.model}`);
   add(m.model);
+  // Bedrock's route prefixes (bedrock/converse/<id>, bedrock/invoke/<id>) are not part of the model id
+  const route = /^(?:converse|invoke)\//.exec(m.model);
+  if (route) add(m.model.slice(route[0].length));
   return out;
 }
 

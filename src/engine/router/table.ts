@@ -239,8 +239,17 @@ async function buildDeployment(
     tpm: positive(p.tpm),
     tags: tags?.length ? tags : undefined,
     numRetries: num(p.num_retries),
-    maxInputTokens: positive(info.max_input_tokens) ?? positive(info.max_tokens) ?? known?.maxInputTokens,
-    cost: inCost === undefined && outCost === undefined ? Infinity : (inCost ?? 0) + (outCost ?? 0),
+    // the price map (with the overrides) when one was loaded, else the small built-in catalog
+    maxInputTokens:
+      positive(info.max_input_tokens) ??
+      positive(info.max_tokens) ??
+      positive(price?.maxInputTokens) ??
+      known?.maxInputTokens,
+    cost: price
+      ? price.input + price.output
+      : inCost === undefined && outCost === undefined
+        ? Infinity
+        : (inCost ?? 0) + (outCost ?? 0),
     encoding: encodingFor(typeof info.base_model === 'string' ? info.base_model : split.model),
     price,
     healthState,
