@@ -5,10 +5,9 @@
  * fake OpenAI upstream. Expected costs are written out from the bundled map's numbers.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { SettledEvent } from '../../src/engine/index.js';
 import { VERSION } from '../../src/version.js';
 import { type FakeUpstream, startOpenAIUpstream } from '../fakes/openai-upstream.js';
-import { post, startTestEngine, type TestEngine } from './engine-helpers.js';
+import { post, recordSettled, startTestEngine, type TestEngine } from './engine-helpers.js';
 
 const MASTER = 'sk-master-headers-0123';
 const UPSTREAM_KEY = 'sk-upstream-headers-secret';
@@ -18,17 +17,7 @@ const RATE = { 'x-ratelimit-remaining-requests': '4999', 'x-ratelimit-limit-toke
 
 let up: FakeUpstream;
 let engine: TestEngine;
-const events: SettledEvent[] = [];
-
-async function eventOf(callId: string | null): Promise<SettledEvent> {
-  expect(callId).toBeTruthy();
-  const t0 = Date.now();
-  while (!events.some((e) => e.callId === callId) && Date.now() - t0 < 5000)
-    await new Promise((r) => setTimeout(r, 10));
-  const list = events.filter((e) => e.callId === callId);
-  expect(list).toHaveLength(1);
-  return list[0];
-}
+let eventOf: ReturnType<typeof recordSettled>['eventOf'];
 
 beforeAll(async () => {
   up = await startOpenAIUpstream();
@@ -49,9 +38,7 @@ beforeAll(async () => {
     },
     { apiKey: MASTER },
   );
-  engine.onSettled((e) => {
-    events.push(e);
-  });
+  eventOf = recordSettled(engine).eventOf;
 });
 afterAll(async () => {
   await engine?.close();

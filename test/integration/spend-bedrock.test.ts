@@ -5,22 +5,13 @@
  * us.anthropic.claude-3-5-haiku-20241022-v1:0: $8e-7 per input token, $4e-6 per output token.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SettledEvent } from '../../src/engine/index.js';
 import { type BedrockFake, startBedrockUpstream } from '../fakes/bedrock-upstream.js';
-import { post, startTestEngine, type TestEngine } from './engine-helpers.js';
+import { post, recordSettled, startTestEngine, type TestEngine } from './engine-helpers.js';
 
 const KEY = { id: 'ASIASPENDKEY0000001', secret: 'spend-secret-0123456789abcdef' };
 let fake: BedrockFake;
 let engine: TestEngine;
-const events: SettledEvent[] = [];
-
-async function eventOf(callId: string | null): Promise<SettledEvent> {
-  expect(callId).toBeTruthy();
-  const t0 = Date.now();
-  while (!events.some((e) => e.callId === callId) && Date.now() - t0 < 5000)
-    await new Promise((r) => setTimeout(r, 10));
-  return events.find((e) => e.callId === callId)!;
-}
+let eventOf: ReturnType<typeof recordSettled>['eventOf'];
 
 beforeAll(async () => {
   fake = await startBedrockUpstream({ [KEY.id]: { secret: KEY.secret } });
@@ -39,9 +30,7 @@ beforeAll(async () => {
     },
     { env: { AWS_EC2_METADATA_DISABLED: 'true' } },
   );
-  engine.onSettled((e) => {
-    events.push(e);
-  });
+  eventOf = recordSettled(engine).eventOf;
 });
 afterAll(async () => {
   await engine?.close();

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { callCost, deploymentPrice, type PricedModel } from '../../src/engine/cost/cost.js';
 import { bundledPrices, type PriceMap } from '../../src/engine/cost/prices.js';
 import { rawUsage } from '../../src/engine/cost/usage.js';
-import type { TokenUsage } from '../../src/engine/upstream/result.js';
+import { type TokenUsage, tokenUsage } from '../../src/engine/upstream/result.js';
 
 // Expected values are written out from the bundled map's numbers (src/engine/cost/prices.json), never
 // computed with the code under test.
@@ -11,15 +11,7 @@ beforeAll(async () => {
   prices = await bundledPrices();
 });
 
-const usage = (u: Partial<TokenUsage>): TokenUsage => ({
-  prompt: 0,
-  completion: 0,
-  total: 0,
-  cached: 0,
-  cacheCreation: 0,
-  reasoning: 0,
-  ...u,
-});
+const usage = (u: Partial<TokenUsage>): TokenUsage => ({ ...tokenUsage({})!, ...u });
 
 function priced(litellmModel: string, info: Record<string, unknown> = {}, params: Record<string, unknown> = {}) {
   const slash = litellmModel.indexOf('/');
