@@ -33,7 +33,45 @@ export interface ModelPrice {
   source: string;
 }
 
-export type PriceMap = Map<string, ModelPrice>;
+/**
+ * A price map: LiteLLM's format (model name -> entry), parsed once; an entry is compiled the first time it is
+ * looked up (a config names a handful of models out of thousands, so start-up compiles only those).
+ */
+export class PriceMap {
+  private readonly compiled = new Map<string, ModelPrice | null>();
+  private count?: number;
+
+  constructor(private readonly raw: Readonly<Record<string, unknown>>) {}
+
+  /** The price of a model name exactly as the map keys it; undefined when it has none. */
+  get(name: string): ModelPrice | undefined {
+    let p = this.compiled.get(name);
+    if (p === undefined) {
+      const e = name !== 'sample_spec' && Object.hasOwn(this.raw, name) ? this.raw[name] : undefined;
+      p = (isEntry(e) && compileEntry(name, e)) || null;
+      this.compiled.set(name, p);
+    }
+    return p ?? undefined;
+  }
+
+  /** No model in it has a price (stops at the first that has one). */
+  get empty(): boolean {
+    for (const name of Object.keys(this.raw)) if (this.get(name)) return false;
+    return true;
+  }
+
+  /** How many models have a price (compiles every entry: for checks and tests, not requests). */
+  get size(): number {
+    if (this.count === undefined) {
+      let n = 0;
+      for (const name of Object.keys(this.raw)) if (this.get(name)) n++;
+      this.count = n;
+    }
+    return this.count;
+  }
+}
+
+const isEntry = (e: unknown): e is Record<string, unknown> => !!e && typeof e === 'object' && !Array.isArray(e);
 
 /** The cost fields /v1/model/info shows, LiteLLM's names -> ModelPrice's. */
 export const PRICE_FIELDS = {
@@ -101,14 +139,7 @@ export function compileEntry(name: string, e: Record<string, unknown>): ModelPri
 
 /** A whole map (LiteLLM's format: model name -> entry; other values such as `last_updated` are skipped). */
 export function compilePriceMap(raw: unknown): PriceMap {
-  const map: PriceMap = new Map();
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return map;
-  for (const [name, e] of Object.entries(raw as Record<string, unknown>)) {
-    if (name === 'sample_spec' || !e || typeof e !== 'object' || Array.isArray(e)) continue;
-    const p = compileEntry(name, e as Record<string, unknown>);
-    if (p) map.set(name, p);
-  }
-  return map;
+  return new PriceMap(isEntry(raw) ? raw : {});
 }
 
 const BUNDLED = new URL('./prices.json', import.meta.url);
@@ -140,7 +171,7 @@ export async function loadPrices(opts: LoadPricesOptions): Promise<PriceMap> {
     const res = await fetch(url, { signal: AbortSignal.timeout(opts.timeoutMs ?? 5000) });
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     const map = compilePriceMap(await res.json());
-    if (map.size === 0) throw new Error('no priced model in it');
+    if (map.empty) throw new Error('no priced model in it');
     return map;
   } catch (e) {
     const why = e instanceof Error ? (e.name === 'TimeoutError' ? 'timed out' : e.message) : String(e);
