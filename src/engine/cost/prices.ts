@@ -47,7 +47,9 @@ export class PriceMap {
   get(name: string): ModelPrice | undefined {
     let p = this.compiled.get(name);
     if (p === undefined) {
-      const e = name !== 'sample_spec' && Object.hasOwn(this.raw, name) ? this.raw[name] : undefined;
+      // names the map lacks are not remembered (/spend/calculate may ask for any name)
+      if (name === 'sample_spec' || !Object.hasOwn(this.raw, name)) return undefined;
+      const e = this.raw[name];
       p = (isEntry(e) && compileEntry(name, e)) || null;
       this.compiled.set(name, p);
     }
