@@ -33,6 +33,7 @@ beforeAll(async () => {
         },
         { model_name: 'nameless', litellm_params: base('openai/no-such-model-xyz'), model_info: { id: 'dep-n1' } },
         { model_name: 'nameless-2', litellm_params: base('openai/no-such-model-xyz'), model_info: { id: 'dep-n2' } },
+        { model_name: 'gpt-*', litellm_params: base('openai/gpt-*'), model_info: { id: 'dep-wild' } },
       ],
       general_settings: { master_key: MASTER },
     },
@@ -140,6 +141,18 @@ describe('x-litellm response headers and the cost of each call', () => {
     const warned = engine.logs.filter((l) => l.includes('no price known for') && l.includes('no-such-model-xyz'));
     expect(warned).toHaveLength(1);
     expect(warned[0]).toContain('model_list[2].litellm_params.model');
+  });
+
+  it('a wildcard deployment is priced by the model the request names', async () => {
+    const r = await post(`${engine.url}/v1/chat/completions`, { model: 'gpt-4o-mini', messages: msgs }, auth);
+    expect(r.headers.get('x-litellm-model-id')).toBe('dep-wild');
+    // 11 × 1.5e-7 + 7 × 6e-7
+    expect(Number(r.headers.get('x-litellm-response-cost'))).toBeCloseTo(0.00000585, 15);
+    expect((await eventOf(r.headers.get('x-request-id'))).responseCost).toBeCloseTo(0.00000585, 15);
+    const unknown = await post(`${engine.url}/v1/chat/completions`, { model: 'gpt-nope-xyz', messages: msgs }, auth);
+    expect(unknown.headers.get('x-litellm-response-cost')).toBeNull();
+    expect((await eventOf(unknown.headers.get('x-request-id'))).unpriced).toBe(true);
+    expect(engine.logs.some((l) => l.includes('no price known for "openai/gpt-*"'))).toBe(false);
   });
 
   it('/v1/model/info shows the price fields, and unpriced for a model without one', async () => {

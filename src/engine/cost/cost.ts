@@ -5,6 +5,8 @@
  * output price; a tier's prices (`..._above_200k_tokens`, `_above_128k_tokens`) once the prompt passes
  * it; a per-second price (input_cost_per_second) bills the call's duration instead.
  */
+import type { Deployment } from '../deployment.js';
+import { substitute } from '../router/resolve.js';
 import type { TokenUsage } from '../upstream/result.js';
 import { type ModelPrice, PRICE_FIELDS, type PriceMap } from './prices.js';
 
@@ -75,6 +77,49 @@ export function deploymentPrice(prices: PriceMap, m: PricedModel): ModelPrice | 
     }
   }
   return over ?? found;
+}
+
+/** A wildcard deployment (`model_name: gpt-*`, `openai/gpt-*`) is priced per requested model. */
+interface WildcardPricing {
+  regex: RegExp;
+  model: PricedModel;
+  prices: PriceMap;
+  /** requested model -> price (bounded: clients choose the names) */
+  cache: Map<string, ModelPrice | null>;
+}
+const wildcards = new WeakMap<Deployment, WildcardPricing>();
+const WILDCARD_CACHE = 1000;
+
+/** Register a wildcard deployment (its `price` is null): its calls are priced by the model they asked for. */
+export function priceWildcard(dep: Deployment, model: PricedModel, prices: PriceMap): void {
+  const regex = new RegExp(`^${dep.modelName.split('*').map(escapeRegex).join('(.*)')}$`);
+  wildcards.set(dep, { regex, model, prices, cache: new Map() });
+}
+
+/**
+ * The price of a call a deployment answered for `requested` (the client's model name): the deployment's
+ * own, or for a wildcard deployment the map's price of the model the name fills in. null: no price.
+ */
+export function priceOf(dep: Deployment, requested: unknown): ModelPrice | null | undefined {
+  if (dep.price !== null) return dep.price;
+  const w = wildcards.get(dep);
+  if (w === undefined || typeof requested !== 'string') return null;
+  let p = w.cache.get(requested);
+  if (p !== undefined) return p;
+  const match = w.regex.exec(requested);
+  if (match) {
+    const captures = match.slice(1);
+    const m = w.model;
+    const filled = { ...m, model: substitute(m.model, captures), litellmModel: substitute(m.litellmModel, captures) };
+    p = deploymentPrice(w.prices, filled) ?? null;
+  } else p = null;
+  if (w.cache.size >= WILDCARD_CACHE) w.cache.clear();
+  w.cache.set(requested, p);
+  return p;
+}
+
+function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /** The names a deployment's model may have in the map, most specific first. */

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { EngineContext } from '../context.js';
-import { callCost, candidates } from '../cost/cost.js';
+import { callCost, candidates, priceOf } from '../cost/cost.js';
 import type { ModelPrice } from '../cost/prices.js';
 import { badRequest } from '../errors.js';
 import { readJsonBody } from '../http/body.js';
@@ -35,7 +35,7 @@ export async function handleSpendCalculate(ctx: EngineContext, req: IncomingMess
   }
   const resolved = resolveModel(ctx.table, model);
   const dep = resolved?.group.deployments[0];
-  const price: ModelPrice | undefined = dep?.price ?? mapPrice(ctx, model);
+  const price: ModelPrice | undefined = (dep && priceOf(dep, model)) || mapPrice(ctx, model);
   let usage = cr ? tokenUsage(cr.usage) : undefined;
   if (cr && !usage) {
     throw badRequest('Invalid "completion_response": it has no "usage".', 'completion_response', 'invalid_value');

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { VERSION } from '../../version.js';
 import { ANONYMOUS, endUserOf, forEndUser, type Principal, principalFields } from '../auth/principal.js';
 import type { EngineContext } from '../context.js';
-import { callCost } from '../cost/cost.js';
+import { callCost, priceOf } from '../cost/cost.js';
 import { rawUsage } from '../cost/usage.js';
 import { type GatewayError, toGatewayError } from '../errors.js';
 import { redactError } from '../observability/logger.js';
@@ -176,9 +176,10 @@ export class ResponseWriter implements SettledSource {
     h['x-litellm-model-group'] = dep.modelName;
     if (dep.apiBase !== undefined) h['x-litellm-model-api-base'] = publicBase(dep, this.ctx.secretValues);
     // a whole answer's cost (a stream's is known at its end: the settled event carries it)
-    if (outcome.type === 'json' && dep.price) {
-      const usage = tokenUsage((outcome.raw && rawUsage(outcome.raw)) ?? outcome.response.usage);
-      if (usage) h['x-litellm-response-cost'] = String(callCost(dep.price, usage, outcome.upstreamMs));
+    if (outcome.type === 'json') {
+      const price = priceOf(dep, this.body?.model);
+      const usage = price ? tokenUsage((outcome.raw && rawUsage(outcome.raw)) || outcome.response.usage) : undefined;
+      if (usage) h['x-litellm-response-cost'] = String(callCost(price!, usage, outcome.upstreamMs));
     }
     h['x-litellm-response-duration-ms'] = ms.toFixed(3);
     h['x-litellm-overhead-duration-ms'] = (ms - outcome.upstreamMs).toFixed(3);

@@ -1,6 +1,6 @@
 import { maskText } from '../../config/litellm/secrets.js';
 import { endUserOf, forEndUser, type Principal } from '../auth/principal.js';
-import { callCost } from '../cost/cost.js';
+import { callCost, priceOf } from '../cost/cost.js';
 import type { Deployment } from '../deployment.js';
 import type { GatewayError } from '../errors.js';
 import type { RoutedOutcome } from '../router/dispatch.js';
@@ -62,7 +62,7 @@ export function settledEvent(
   const firstToken = last?.timings.firstToken ?? src.firstTokenAt;
   let upstreamMs = 0;
   for (const a of attempts) upstreamMs += a.timings.end - a.timings.start;
-  const price = dep?.price;
+  const price = dep && priceOf(dep, body?.model);
   const event: SettledEvent = {
     callId: src.requestId,
     principal: forEndUser(src.principal, endUserOf(body)),

@@ -3,7 +3,7 @@ import { FORWARDED_PARAMS } from '../../config/litellm/keys.js';
 import type { ConfigWarning, LoadedConfig } from '../../config/litellm/load.js';
 import type { ModelEntry } from '../../config/litellm/schema.js';
 import { isSecretKey } from '../../config/litellm/secrets.js';
-import { deploymentPrice, priceInfo } from '../cost/cost.js';
+import { deploymentPrice, type PricedModel, priceInfo, priceWildcard } from '../cost/cost.js';
 import type { PriceMap } from '../cost/prices.js';
 import type { Deployment, ModelGroup, WildcardRoute } from '../deployment.js';
 import { isProviderId, loadAdapter } from '../providers/registry.js';
@@ -198,11 +198,20 @@ async function buildDeployment(
   const inCost = num(info.input_cost_per_token) ?? num(p.input_cost_per_token) ?? known?.inputCost;
   const outCost = num(info.output_cost_per_token) ?? num(p.output_cost_per_token) ?? known?.outputCost;
   let price: Deployment['price'];
+  let priced: PricedModel | undefined;
   if (g.prices) {
-    const priced = { litellmModel: entry.litellm_params.model, provider: split.provider, model: split.model, info };
-    price = deploymentPrice(g.prices, { ...priced, params: p }) ?? null;
+    priced = {
+      litellmModel: entry.litellm_params.model,
+      provider: split.provider,
+      model: split.model,
+      info,
+      params: p,
+    };
+    price = deploymentPrice(g.prices, priced) ?? null;
     const name = typeof info.base_model === 'string' ? info.base_model : entry.litellm_params.model;
-    if (price === null && !g.unpriced.has(name)) {
+    // a wildcard is priced per requested model; a mock calls nothing
+    const perModel = entry.model_name.includes('*') && split.model.includes('*');
+    if (price === null && !perModel && mock === undefined && !g.unpriced.has(name)) {
       g.unpriced.add(name);
       warnings.push({
         path: `${at}.litellm_params.model`,
@@ -215,7 +224,7 @@ async function buildDeployment(
   const tags = Array.isArray(p.tags)
     ? (p.tags as unknown[]).filter((t): t is string => typeof t === 'string')
     : undefined;
-  return {
+  const dep: Deployment = {
     id,
     modelName: entry.model_name,
     litellmModel: entry.litellm_params.model,
@@ -254,6 +263,8 @@ async function buildDeployment(
     price,
     healthState,
   };
+  if (price === null && priced && g.prices && dep.modelName.includes('*')) priceWildcard(dep, priced, g.prices);
+  return dep;
 }
 
 /** Weights by LiteLLM's simple-shuffle rule: `weight`, else `rpm`, else `tpm`, else uniform. */
