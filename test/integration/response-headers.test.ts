@@ -143,6 +143,17 @@ describe('x-litellm response headers and the cost of each call', () => {
     expect(warned[0]).toContain('model_list[2].litellm_params.model');
   });
 
+  it('a failed call costs 0 (priced model, no usage) and carries no cost header', async () => {
+    up.setFault({ kind: 'status', status: 400, body: { error: { message: 'bad', type: 'invalid_request_error' } } });
+    const r = await post(`${engine.url}/v1/chat/completions`, { model: 'mini', messages: msgs }, auth);
+    expect(r.status).toBe(400);
+    expect(r.headers.get('x-litellm-response-cost')).toBeNull();
+    const e = await eventOf(r.headers.get('x-request-id'));
+    expect(e.status).toBe('failure');
+    expect(e.responseCost).toBe(0);
+    expect(e.unpriced).toBeUndefined();
+  });
+
   it('a wildcard deployment is priced by the model the request names', async () => {
     const r = await post(`${engine.url}/v1/chat/completions`, { model: 'gpt-4o-mini', messages: msgs }, auth);
     expect(r.headers.get('x-litellm-model-id')).toBe('dep-wild');
