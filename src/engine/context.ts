@@ -1,4 +1,5 @@
 import type { Authenticator } from './auth/principal.js';
+import type { PriceMap } from './cost/prices.js';
 import type { EngineLogger } from './observability/logger.js';
 import type { PrometheusSink } from './observability/prometheus.js';
 import type { SettledBus } from './observability/settled.js';
@@ -17,6 +18,8 @@ export interface EngineContext {
   /** the Prometheus sink behind GET /metrics (`callbacks: ["prometheus"]`); undefined: /metrics is a 404 */
   metrics?: PrometheusSink;
   logger: EngineLogger;
+  /** the model price map (POST /spend/calculate; deployments carry their own price) */
+  prices: PriceMap;
   /** per-request logs (off unless --detailed-debug / set_verbose) */
   debug: boolean;
   maxRequestBytes: number;

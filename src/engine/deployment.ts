@@ -3,6 +3,7 @@
  * load time (router/table.ts builds them), and the model groups that hold them. What changes at run
  * time (in flight, latency, cooldowns, usage) lives in the RouterState (state/), not here.
  */
+import type { ModelPrice } from './cost/prices.js';
 import type { ProviderAdapter, ProviderId } from './providers/types.js';
 import type { JsonObject } from './wire.js';
 
@@ -50,6 +51,11 @@ export interface Deployment {
   maxInputTokens?: number;
   /** $ per input + output token (cost-based routing); Infinity when unknown */
   cost: number;
+  /**
+   * the price of a call (cost/cost.ts callCost): from the price map or model_info / litellm_params overrides;
+   * null when the model has none (its calls are reported unpriced); undefined when no price map was loaded
+   */
+  price?: ModelPrice | null;
   /** the tokenizer for pre-call checks */
   encoding: 'o200k_base' | 'cl100k_base';
   /** adapter state for /health built for model_info.health_check_model (a concrete model for a wildcard deployment) */

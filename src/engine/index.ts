@@ -4,6 +4,7 @@ import { VERSION } from '../version.js';
 import { MasterKeyAuth } from './auth/master-key.js';
 import type { Authenticator } from './auth/principal.js';
 import type { EngineContext } from './context.js';
+import { loadPrices } from './cost/prices.js';
 import { staticBodies } from './endpoints/models.js';
 import { createLogger, type EngineLogger } from './observability/logger.js';
 import type { PrometheusSink } from './observability/prometheus.js';
@@ -90,7 +91,9 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
     opts.logger ??
     createLogger({ json: ls.json_logs === true, level: ls.set_verbose ? 'debug' : 'info', secrets: secretValues });
   const host = opts.host ?? '127.0.0.1';
-  const table = await buildRouteTable(loaded, env);
+  // the model price map (bundled, or LITELLM_MODEL_COST_MAP_URL's): each deployment's price is set at table build
+  const prices = await loadPrices({ env, warn: (msg, fields) => logger.warn(fields, msg) });
+  const table = await buildRouteTable(loaded, env, prices);
   const client = new UpstreamClient();
   let metrics: PrometheusSink | undefined;
   const settled = new SettledBus(
@@ -107,6 +110,7 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
     auth: opts.authenticator ?? new MasterKeyAuth(masterKey),
     settled,
     logger,
+    prices,
     debug: opts.debug ?? logger.isLevelEnabled?.('debug') ?? false,
     maxRequestBytes: (cfg.general_settings.max_request_size_mb ?? 32) * 1024 * 1024,
     secretValues,

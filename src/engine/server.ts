@@ -7,6 +7,7 @@ import type { EngineContext } from './context.js';
 import { healthReport } from './endpoints/health.js';
 import { sendBacklog, sendMetrics } from './endpoints/metrics.js';
 import { handleOpenAI } from './endpoints/openai.js';
+import { handleSpendCalculate } from './endpoints/spend.js';
 import { GatewayError } from './errors.js';
 import { sendJson } from './http/respond.js';
 import { type ApiFormat, OPENAI_FORMAT, ResponseWriter } from './http/response-writer.js';
@@ -38,6 +39,7 @@ const POST_ROUTES = new Map<string, PostRoute>([
   ['/embeddings', openai('embedding')],
   ['/messages', messages('messages')],
   ['/messages/count_tokens', messages()],
+  ['/spend/calculate', { format: OPENAI_FORMAT, handle: (ctx, req, w) => handleSpendCalculate(ctx, req, w) }],
 ]);
 const OPENAI_POST = ['/chat/completions', '/completions', '/embeddings'];
 const OPEN_GET = new Set(['/health/liveliness', '/health/liveness', '/health/readiness']);

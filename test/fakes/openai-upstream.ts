@@ -34,6 +34,10 @@ export interface FakeUpstreamOptions {
   chunkIntervalMs?: number;
   /** words in a streamed answer are repeated this many times (default 1) */
   repeat?: number;
+  /** extra response headers on every answer (e.g. `x-ratelimit-remaining-requests`) */
+  headers?: Record<string, string>;
+  /** the chat / completion answers' `usage` (default 11 prompt, 7 completion; streams: 11 and the words) */
+  usage?: Record<string, unknown>;
 }
 
 export interface FakeUpstream {
@@ -69,6 +73,7 @@ export async function startOpenAIUpstream(initial: FakeUpstreamOptions = {}): Pr
   const fake = await startFake((call, res, req) => {
     const body = call.body as Record<string, unknown> | undefined;
     requests.push({ method: call.method, path: call.path, headers: call.headers, body });
+    for (const [k, v] of Object.entries(options.headers ?? {})) res.setHeader(k, v);
     res.on('close', () => {
       if (!res.writableFinished) state.aborted++;
     });
@@ -156,7 +161,7 @@ export async function startOpenAIUpstream(initial: FakeUpstreamOptions = {}): Pr
         created,
         model: body.model,
         choices,
-        usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 },
+        usage: options.usage ?? { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 },
       });
     }
     res.writeHead(200, { 'content-type': 'text/event-stream' });
@@ -216,7 +221,7 @@ export async function startOpenAIUpstream(initial: FakeUpstreamOptions = {}): Pr
         created,
         model: body.model,
         choices: [],
-        usage: { prompt_tokens: 11, completion_tokens: words.length, total_tokens: 11 + words.length },
+        usage: options.usage ?? { prompt_tokens: 11, completion_tokens: words.length, total_tokens: 11 + words.length },
       });
     let sent = 0;
     for (const ev of events) {

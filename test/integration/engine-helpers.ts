@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import { loadLiteLLMConfig } from '../../src/config/litellm/load.js';
-import { createLogger, type EngineHandle, startEngine } from '../../src/engine/index.js';
+import { createLogger, type EngineHandle, type SettledEvent, startEngine } from '../../src/engine/index.js';
 
 export interface TestEngine extends EngineHandle {
   /** the official openai client, pointed at the engine with the given key */
@@ -58,4 +58,27 @@ export async function post(
     json = undefined;
   }
   return { status: res.status, headers: res.headers, json, text };
+}
+
+/**
+ * Record an engine's settled events; `eventOf(callId)` waits (up to 5 s) for that request's event and
+ * throws unless there is exactly one.
+ */
+export function recordSettled(engine: EngineHandle): {
+  events: SettledEvent[];
+  eventOf(callId: string | null): Promise<SettledEvent>;
+} {
+  const events: SettledEvent[] = [];
+  engine.onSettled((e) => {
+    events.push(e);
+  });
+  const eventOf = async (callId: string | null) => {
+    const t0 = Date.now();
+    while (!events.some((e) => e.callId === callId) && Date.now() - t0 < 5000)
+      await new Promise((r) => setTimeout(r, 10));
+    const list = events.filter((e) => e.callId === callId);
+    if (list.length !== 1) throw new Error(`${list.length} settled events for call id ${callId}`);
+    return list[0];
+  };
+  return { events, eventOf };
 }

@@ -1,13 +1,16 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import { VERSION } from '../../version.js';
 import { ANONYMOUS, endUserOf, forEndUser, type Principal, principalFields } from '../auth/principal.js';
 import type { EngineContext } from '../context.js';
+import { callCost, priceOf } from '../cost/cost.js';
+import { rawUsage } from '../cost/usage.js';
 import { type GatewayError, toGatewayError } from '../errors.js';
 import { redactError } from '../observability/logger.js';
 import type { SettledEndpoint, SettledEvent } from '../observability/settled.js';
-import { type SettledSource, settledEvent } from '../observability/settled-event.js';
+import { publicBase, type SettledSource, settledEvent } from '../observability/settled-event.js';
 import type { RouteRequest } from '../router/attempt.js';
 import type { RoutedOutcome } from '../router/dispatch.js';
-import type { AttemptResult } from '../upstream/result.js';
+import { type AttemptResult, tokenUsage } from '../upstream/result.js';
 import type { EndpointKind, JsonObject, OpenAIChunk } from '../wire.js';
 import { ClientLink } from './client-link.js';
 import { drained, sendError, sendJson } from './respond.js';
@@ -166,11 +169,30 @@ export class ResponseWriter implements SettledSource {
   private answerHeaders(outcome: RoutedOutcome): Headers {
     this.outcome = outcome;
     const h = this.headers;
-    h['x-litellm-model-id'] = outcome.deployment.id;
-    h['x-litellm-model-group'] = outcome.deployment.modelName;
-    h['x-litellm-overhead-duration-ms'] = (performance.now() - this.t0 - outcome.upstreamMs).toFixed(3);
+    const dep = outcome.deployment;
+    const ms = performance.now() - this.t0;
+    h['x-litellm-call-id'] = this.requestId;
+    h['x-litellm-model-id'] = dep.id;
+    h['x-litellm-model-group'] = dep.modelName;
+    if (dep.apiBase !== undefined) h['x-litellm-model-api-base'] = publicBase(dep, this.ctx.secretValues);
+    // a whole answer's cost (a stream's is known at its end: the settled event carries it)
+    if (outcome.type === 'json') {
+      const price = priceOf(dep, this.body?.model);
+      const usage = price ? tokenUsage((outcome.raw && rawUsage(outcome.raw)) || outcome.response.usage) : undefined;
+      if (usage) h['x-litellm-response-cost'] = String(callCost(price!, usage, outcome.upstreamMs));
+    }
+    h['x-litellm-response-duration-ms'] = ms.toFixed(3);
+    h['x-litellm-overhead-duration-ms'] = (ms - outcome.upstreamMs).toFixed(3);
     h['x-litellm-attempted-retries'] = outcome.attemptedRetries ?? 0;
     h['x-litellm-attempted-fallbacks'] = outcome.attemptedFallbacks ?? 0;
+    h['x-litellm-version'] = VERSION;
+    const up = outcome.headers;
+    if (up !== undefined) {
+      for (const k in up) {
+        const v = up[k];
+        if (v !== undefined && k.startsWith('x-ratelimit-')) h[k] = Array.isArray(v) ? v.join(', ') : v;
+      }
+    }
     if (this.ctx.draining) h.connection = 'close';
     return h;
   }

@@ -1,5 +1,6 @@
 import { maskText } from '../../config/litellm/secrets.js';
 import { endUserOf, forEndUser, type Principal } from '../auth/principal.js';
+import { callCost, priceOf } from '../cost/cost.js';
 import type { Deployment } from '../deployment.js';
 import type { GatewayError } from '../errors.js';
 import type { RoutedOutcome } from '../router/dispatch.js';
@@ -61,6 +62,7 @@ export function settledEvent(
   const firstToken = last?.timings.firstToken ?? src.firstTokenAt;
   let upstreamMs = 0;
   for (const a of attempts) upstreamMs += a.timings.end - a.timings.start;
+  const price = dep && priceOf(dep, body?.model);
   const event: SettledEvent = {
     callId: src.requestId,
     principal: forEndUser(src.principal, endUserOf(body)),
@@ -78,6 +80,11 @@ export function settledEvent(
     errorMessage: status === 'failure' ? err?.message : undefined,
     usage: usage ?? NO_USAGE,
     usageReported: usage !== undefined,
+    // the answering call's cost; a deployment without a price is unpriced, not free
+    responseCost: price
+      ? callCost(price, usage ?? NO_USAGE, last ? last.timings.end - last.timings.start : (out?.upstreamMs ?? 0))
+      : undefined,
+    unpriced: price === null ? true : undefined,
     startTime: performance.timeOrigin + src.t0,
     endTime: performance.timeOrigin + now,
     timeToFirstTokenMs: firstToken === undefined ? undefined : firstToken - src.t0,
@@ -134,7 +141,8 @@ function tagsOf(body: JsonObject | undefined, meta: JsonObject | undefined): rea
   return t ? t.filter((x): x is string => typeof x === 'string') : NO_TAGS;
 }
 
-function publicBase(dep: Deployment, secrets: readonly string[]): string {
+/** A deployment's api_base with the engine's secrets masked (computed once per deployment). */
+export function publicBase(dep: Deployment, secrets: readonly string[]): string {
   let b = publicBases.get(dep);
   if (b === undefined) publicBases.set(dep, (b = maskText(dep.apiBase!, secrets)));
   return b;

@@ -30,13 +30,24 @@ export interface RouteRequest {
 /** What a successful attempt gives back: a whole answer, or a stream whose first token arrived. */
 export type Outcome =
   /** `raw`, when set, is exactly what the client gets; `response` is then its parsed view, made on first read */
-  | { type: 'json'; deployment: Deployment; response: OpenAIResponse; raw?: Buffer; upstreamMs: number }
+  | {
+      type: 'json';
+      deployment: Deployment;
+      response: OpenAIResponse;
+      raw?: Buffer;
+      upstreamMs: number;
+      headers?: UpstreamHeaders;
+    }
   | {
       type: 'stream';
       deployment: Deployment;
       chunks: AsyncIterable<OpenAIChunk[]> | Iterable<OpenAIChunk[]>;
       upstreamMs: number;
+      headers?: UpstreamHeaders;
     };
+
+/** The upstream's response headers (lower-case names; the writer echoes its `x-ratelimit-*`). */
+export type UpstreamHeaders = Readonly<Record<string, string | string[] | undefined>>;
 
 /**
  * Runs one attempt of `req` against `dep` (a deployment of `group`; `captures` fill a wildcard's `*`).

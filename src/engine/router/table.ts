@@ -3,6 +3,8 @@ import { FORWARDED_PARAMS } from '../../config/litellm/keys.js';
 import type { ConfigWarning, LoadedConfig } from '../../config/litellm/load.js';
 import type { ModelEntry } from '../../config/litellm/schema.js';
 import { isSecretKey } from '../../config/litellm/secrets.js';
+import { deploymentPrice, type PricedModel, priceInfo, priceWildcard } from '../cost/cost.js';
+import type { PriceMap } from '../cost/prices.js';
 import type { Deployment, ModelGroup, WildcardRoute } from '../deployment.js';
 import { isProviderId, loadAdapter } from '../providers/registry.js';
 import { splitProvider } from '../providers/resolve.js';
@@ -33,10 +35,12 @@ const DEFAULT_TIMEOUT_S = 600;
 /**
  * Build the routing table from a loaded config: resolve providers, load and prepare their adapters,
  * compile wildcard patterns and weights. Models that cannot be served become warnings, never crashes.
+ * With `prices` (the engine's price map) each deployment gets its price; a model without one is warned once.
  */
 export async function buildRouteTable(
   loaded: LoadedConfig,
   env: Readonly<Record<string, string | undefined>> = process.env,
+  prices?: PriceMap,
 ): Promise<RouteTable> {
   const cfg = loaded.config;
   const warnings: ConfigWarning[] = [];
@@ -49,12 +53,15 @@ export async function buildRouteTable(
   const indexes = originalIndexes(loaded.raw.model_list);
 
   const deployments: Deployment[] = [];
+  const unpriced = new Set<string>();
   for (const [i, entry] of cfg.model_list.entries()) {
     const at = `model_list[${indexes[i] ?? i}]`;
     const d = await buildDeployment(entry, at, fullEnv, warnings, {
       globalTimeout,
       globalStreamTimeout,
       dropParams: ls.drop_params === true,
+      prices,
+      unpriced,
     });
     if (d) deployments.push(d);
   }
@@ -99,6 +106,9 @@ interface Globals {
   globalTimeout: number;
   globalStreamTimeout?: number;
   dropParams: boolean;
+  prices?: PriceMap;
+  /** models already warned about as unpriced (one warning per model) */
+  unpriced: Set<string>;
 }
 
 async function buildDeployment(
@@ -187,10 +197,34 @@ async function buildDeployment(
     catalogEntry(split.model) ?? (typeof info.base_model === 'string' ? catalogEntry(info.base_model) : undefined);
   const inCost = num(info.input_cost_per_token) ?? num(p.input_cost_per_token) ?? known?.inputCost;
   const outCost = num(info.output_cost_per_token) ?? num(p.output_cost_per_token) ?? known?.outputCost;
+  let price: Deployment['price'];
+  let priced: PricedModel | undefined;
+  if (g.prices) {
+    priced = {
+      litellmModel: entry.litellm_params.model,
+      provider: split.provider,
+      model: split.model,
+      info,
+      params: p,
+    };
+    price = deploymentPrice(g.prices, priced) ?? null;
+    const name = typeof info.base_model === 'string' ? info.base_model : entry.litellm_params.model;
+    // a wildcard is priced per requested model; a mock calls nothing
+    const perModel = entry.model_name.includes('*') && split.model.includes('*');
+    if (price === null && !perModel && mock === undefined && !g.unpriced.has(name)) {
+      g.unpriced.add(name);
+      warnings.push({
+        path: `${at}.litellm_params.model`,
+        message:
+          `no price known for "${name}": its calls cost 0 and are reported as unpriced ` +
+          '(set model_info.input_cost_per_token and output_cost_per_token, or model_info.base_model)',
+      });
+    }
+  }
   const tags = Array.isArray(p.tags)
     ? (p.tags as unknown[]).filter((t): t is string => typeof t === 'string')
     : undefined;
-  return {
+  const dep: Deployment = {
     id,
     modelName: entry.model_name,
     litellmModel: entry.litellm_params.model,
@@ -209,16 +243,28 @@ async function buildDeployment(
     mockResponse: mock,
     mode: typeof info.mode === 'string' ? info.mode : undefined,
     apiBase,
-    publicInfo: publicInfo(entry, id, apiBase, provider),
+    publicInfo: publicInfo(entry, id, apiBase, provider, price),
     rpm: positive(p.rpm),
     tpm: positive(p.tpm),
     tags: tags?.length ? tags : undefined,
     numRetries: num(p.num_retries),
-    maxInputTokens: positive(info.max_input_tokens) ?? positive(info.max_tokens) ?? known?.maxInputTokens,
-    cost: inCost === undefined && outCost === undefined ? Infinity : (inCost ?? 0) + (outCost ?? 0),
+    // the price map (with the overrides) when one was loaded, else the small built-in catalog
+    maxInputTokens:
+      positive(info.max_input_tokens) ??
+      positive(info.max_tokens) ??
+      positive(price?.maxInputTokens) ??
+      known?.maxInputTokens,
+    cost: price
+      ? price.input + price.output
+      : inCost === undefined && outCost === undefined
+        ? Infinity
+        : (inCost ?? 0) + (outCost ?? 0),
     encoding: encodingFor(typeof info.base_model === 'string' ? info.base_model : split.model),
+    price,
     healthState,
   };
+  if (price === null && priced && g.prices && dep.modelName.includes('*')) priceWildcard(dep, priced, g.prices);
+  return dep;
 }
 
 /** Weights by LiteLLM's simple-shuffle rule: `weight`, else `rpm`, else `tpm`, else uniform. */
@@ -259,6 +305,7 @@ function publicInfo(
   id: string,
   apiBase: string | undefined,
   provider: ProviderId | undefined,
+  price: Deployment['price'],
 ): JsonObject {
   const params: JsonObject = {};
   for (const [k, v] of Object.entries(entry.litellm_params)) {
@@ -273,7 +320,14 @@ function publicInfo(
   return {
     model_name: entry.model_name,
     litellm_params: params,
-    model_info: { ...(entry.model_info ?? {}), id, litellm_provider: provider ?? null, db_model: false },
+    model_info: {
+      // the price map's fields (LiteLLM's names) under what the config says; `unpriced` when none is known
+      ...(price ? priceInfo(price) : price === null ? { unpriced: true } : {}),
+      ...(entry.model_info ?? {}),
+      id,
+      litellm_provider: provider ?? null,
+      db_model: false,
+    },
   };
 }
 

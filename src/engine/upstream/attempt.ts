@@ -4,7 +4,7 @@ import type { ClientLink, ClientWatcher } from '../http/client-link.js';
 import { mockChunks, mockResponse } from '../mock.js';
 import { badUpstreamAnswer } from '../providers/errors.js';
 import type { CallContext } from '../providers/types.js';
-import type { Outcome, RouteRequest } from '../router/attempt.js';
+import type { Outcome, RouteRequest, UpstreamHeaders } from '../router/attempt.js';
 import type { RouterDeps } from '../router/dispatch.js';
 import { substitute } from '../router/resolve.js';
 import type { SettledAttempt } from '../state/router-state.js';
@@ -148,7 +148,7 @@ export class Attempt implements AttemptResult, AttemptTimings, SettledAttempt, D
         const upstreamMs = (this.latencyMs = performance.now() - this.start);
         const raw = (answer as WholeResponse).body;
         let out: Outcome;
-        if (adapter.passthrough?.(dep.state, call, raw)) out = new RawAnswer(dep, raw, upstreamMs);
+        if (adapter.passthrough?.(dep.state, call, raw)) out = new RawAnswer(dep, raw, upstreamMs, ex.headers);
         else {
           const text = raw.toString('utf8');
           let json: unknown;
@@ -157,7 +157,8 @@ export class Attempt implements AttemptResult, AttemptTimings, SettledAttempt, D
           } catch {
             throw badUpstreamAnswer(adapter.label, `an answer that is not JSON: ${JSON.stringify(text.slice(0, 80))}`);
           }
-          out = { type: 'json', deployment: dep, response: adapter.parseResponse(dep.state, call, json), upstreamMs };
+          const response = adapter.parseResponse(dep.state, call, json);
+          out = { type: 'json', deployment: dep, response, upstreamMs, headers: ex.headers };
         }
         this.answer = out;
         this.settle(undefined, false);
@@ -174,7 +175,7 @@ export class Attempt implements AttemptResult, AttemptTimings, SettledAttempt, D
       this.phase = STREAMING;
       const t1 = (this.firstToken = performance.now());
       const upstreamMs = (this.latencyMs = t1 - this.start);
-      return { type: 'stream', deployment: dep, chunks: stream, upstreamMs };
+      return { type: 'stream', deployment: dep, chunks: stream, upstreamMs, headers: ex.headers };
     } catch (e) {
       const err = this.errorOf(e);
       this.settle(err, false);
@@ -300,6 +301,7 @@ class RawAnswer {
     readonly deployment: Deployment,
     readonly raw: Buffer,
     readonly upstreamMs: number,
+    readonly headers: UpstreamHeaders,
   ) {}
 
   get response(): OpenAIResponse {

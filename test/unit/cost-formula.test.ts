@@ -1,0 +1,124 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { callCost, deploymentPrice, type PricedModel } from '../../src/engine/cost/cost.js';
+import { bundledPrices, type PriceMap } from '../../src/engine/cost/prices.js';
+import { rawUsage } from '../../src/engine/cost/usage.js';
+import { type TokenUsage, tokenUsage } from '../../src/engine/upstream/result.js';
+
+// Expected values are written out from the bundled map's numbers (src/engine/cost/prices.json), never
+// computed with the code under test.
+let prices: PriceMap;
+beforeAll(async () => {
+  prices = await bundledPrices();
+});
+
+const usage = (u: Partial<TokenUsage>): TokenUsage => ({ ...tokenUsage({})!, ...u });
+
+function priced(litellmModel: string, info: Record<string, unknown> = {}, params: Record<string, unknown> = {}) {
+  const slash = litellmModel.indexOf('/');
+  const m: PricedModel = {
+    litellmModel,
+    provider: litellmModel.slice(0, slash),
+    model: litellmModel.slice(slash + 1),
+    info,
+    params,
+  };
+  return deploymentPrice(prices, m);
+}
+
+describe('the cost of a call (LiteLLM formula, bundled prices)', () => {
+  it('prices an OpenAI model: gpt-4o-mini at $0.15 / $0.60 per million tokens', () => {
+    const p = priced('openai/gpt-4o-mini')!;
+    expect(p.source).toBe('gpt-4o-mini');
+    // 1000 × 1.5e-7 + 500 × 6e-7
+    expect(callCost(p, usage({ prompt: 1000, completion: 500 }), 0)).toBeCloseTo(0.00045, 15);
+  });
+
+  it('prices a Bedrock Claude model id with its provider prefix', () => {
+    const p = priced('bedrock/anthropic.claude-3-5-sonnet-20240620-v1:0')!;
+    expect(p.source).toBe('anthropic.claude-3-5-sonnet-20240620-v1:0');
+    // 2000 × 3e-6 + 300 × 1.5e-5
+    expect(callCost(p, usage({ prompt: 2000, completion: 300 }), 0)).toBeCloseTo(0.0105, 15);
+  });
+
+  it('bills Anthropic cache reads and cache writes at their own prices', () => {
+    const p = priced('anthropic/claude-sonnet-4-5-20250929')!;
+    // prompt 3000 = 1500 text + 1000 cache reads + 500 cache writes:
+    // 1500 × 3e-6 + 1000 × 3e-7 + 500 × 3.75e-6 + 100 × 1.5e-5
+    const u = usage({ prompt: 3000, completion: 100, cached: 1000, cacheCreation: 500 });
+    expect(callCost(p, u, 0)).toBeCloseTo(0.008175, 15);
+  });
+
+  it('bills OpenAI cached_tokens at the cache-read price', () => {
+    const p = priced('openai/gpt-4o-mini')!;
+    // 976 × 1.5e-7 + 1024 × 7.5e-8 + 100 × 6e-7
+    expect(callCost(p, usage({ prompt: 2000, cached: 1024, completion: 100 }), 0)).toBeCloseTo(0.0002832, 15);
+  });
+
+  it('bills reasoning tokens at output_cost_per_reasoning_token', () => {
+    const p = priced('dashscope/qwen-turbo')!;
+    // 100 × 5e-8 + (300 − 200) × 2e-7 + 200 × 5e-7
+    expect(callCost(p, usage({ prompt: 100, completion: 300, reasoning: 200 }), 0)).toBeCloseTo(0.000125, 15);
+  });
+
+  it('bills reasoning tokens at the output price when the model has no reasoning price', () => {
+    const p = priced('openai/o3-mini')!;
+    // 100 × 1.1e-6 + 300 × 4.4e-6
+    expect(callCost(p, usage({ prompt: 100, completion: 300, reasoning: 200 }), 0)).toBeCloseTo(0.00143, 15);
+  });
+
+  it('switches to the _above_200k_tokens prices once the prompt passes 200k tokens', () => {
+    const p = priced('gemini/gemini-2.5-pro')!;
+    // at 200,000 (not above): 200000 × 1.25e-6 + 1000 × 1e-5
+    expect(callCost(p, usage({ prompt: 200_000, completion: 1000 }), 0)).toBeCloseTo(0.26, 12);
+    // above: 250000 × 2.5e-6 + 1000 × 1.5e-5
+    expect(callCost(p, usage({ prompt: 250_000, completion: 1000 }), 0)).toBeCloseTo(0.64, 12);
+    // cache reads above the tier: 240000 × 2.5e-6 + 10000 × 2.5e-7 + 1000 × 1.5e-5
+    expect(callCost(p, usage({ prompt: 250_000, cached: 10_000, completion: 1000 }), 0)).toBeCloseTo(0.6175, 12);
+  });
+
+  it('uses model_info.base_model, then per-deployment overrides (model_info over litellm_params)', () => {
+    const base = priced('azure/my-deployment', { base_model: 'gpt-4o-mini' })!;
+    expect(base.source).toBe('gpt-4o-mini');
+    const over = priced(
+      'openai/my-finetune',
+      { input_cost_per_token: 0.000001 },
+      { input_cost_per_token: 0.5, output_cost_per_token: '0.000002' },
+    )!;
+    expect(over.source).toBe('model_info');
+    // 10 × 1e-6 + 20 × 2e-6
+    expect(callCost(over, usage({ prompt: 10, completion: 20 }), 0)).toBeCloseTo(0.00005, 15);
+    // an override of a priced model keeps the map's other fields (cache read 7.5e-8)
+    const cheap = priced('openai/gpt-4o-mini', { output_cost_per_token: 0.000001 })!;
+    // 900 × 1.5e-7 + 100 × 7.5e-8 + 10 × 1e-6
+    expect(callCost(cheap, usage({ prompt: 1000, cached: 100, completion: 10 }), 0)).toBeCloseTo(0.0001525, 15);
+  });
+
+  it('bills input_cost_per_second by the call duration', () => {
+    const p = priced('openai/my-hosted', { input_cost_per_second: 0.0001 })!;
+    // 0.0001 $/s × 2.5 s
+    expect(callCost(p, usage({ prompt: 10, completion: 10 }), 2500)).toBeCloseTo(0.00025, 15);
+  });
+
+  it('knows no price for an unknown model (the caller reports it unpriced)', () => {
+    expect(priced('openai/no-such-model-anywhere')).toBeUndefined();
+  });
+});
+
+describe('rawUsage', () => {
+  it('reads the usage object of a raw answer from its end', () => {
+    const raw = Buffer.from(
+      JSON.stringify({
+        id: 'x',
+        choices: [{ message: { content: 'the "usage": {"prompt_tokens": 999}' } }],
+        usage: { prompt_tokens: 11, completion_tokens: 7, prompt_tokens_details: { cached_tokens: 3 } },
+      }),
+    );
+    expect(rawUsage(raw)).toEqual({
+      prompt_tokens: 11,
+      completion_tokens: 7,
+      prompt_tokens_details: { cached_tokens: 3 },
+    });
+    expect(rawUsage(Buffer.from('{"id":"x","choices":[]}'))).toBeUndefined();
+    expect(rawUsage(Buffer.from('{"usage": null}'))).toBeUndefined();
+  });
+});
