@@ -18,7 +18,7 @@ export const VERTEX = {
   vertex_ai: {
     topK: true,
     bareModels: VERTEX_BARE,
-    params: ['vertex_project', 'vertex_location', 'vertex_credentials'],
+    params: ['vertex_project', 'vertex_location', 'vertex_credentials', 'vertex_ai_project', 'vertex_ai_location'],
     secretParams: ['vertex_credentials'],
   },
 } as const satisfies FolderFacts;

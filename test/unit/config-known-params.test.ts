@@ -27,3 +27,19 @@ describe('OpenAI params in litellm_params', () => {
     });
   });
 });
+
+describe('provider keys in litellm_params', () => {
+  it("Vertex's vertex_ai_project / vertex_ai_location spellings are known (the adapter reads them)", () => {
+    const text = [
+      'model_list:',
+      '  - model_name: g',
+      '    litellm_params:',
+      '      model: vertex_ai/gemini-2.0-flash',
+      '      vertex_ai_project: my-project',
+      '      vertex_ai_location: europe-west4',
+      '',
+    ].join('\n');
+    const loaded = loadLiteLLMConfig({ kind: 'text', label: 'cfg.yaml', text }, { env: {} });
+    expect(loaded.warnings).toEqual([]);
+  });
+});
