@@ -301,7 +301,7 @@ describe('langfuse configuration', () => {
     }
   });
 
-  it('a Langfuse that hangs: requests stay fast, close() waits a bounded time and warns of what it dropped', async () => {
+  it('a Langfuse that hangs: requests stay fast, close() waits a bounded time, warns of the drop', async () => {
     const fake = await startFakeLangfuse('pk-lf-slow', 'sk-lf-slow-secret');
     fake.mode = 'hang';
     const e = await startTestEngine(
