@@ -197,6 +197,34 @@ describe('langfuse sink', () => {
     expect(gen.metadata.trace_id).toBeUndefined();
   });
 
+  it('/v1/messages: the system prompt and messages as input, the answer as output', async () => {
+    const r = await post(
+      `${engine.url}/v1/messages`,
+      { model: 'mocked', max_tokens: 50, system: 'be brief', messages: msgs },
+      { 'x-api-key': MASTER },
+    );
+    expect(r.status).toBe(200);
+    const { gen, trace } = await traceOf(lf, r.headers.get('x-litellm-call-id'));
+    expect(trace.name).toBe('litellm-anthropic_messages');
+    expect(gen.input).toEqual({ system: 'be brief', messages: msgs });
+    expect(JSON.stringify(gen.output)).toContain('Hi from the mock.');
+    expect(gen.modelParameters).toEqual({ max_tokens: 50 });
+  });
+
+  it('a rejected key (401) sends nothing, as LiteLLM', async () => {
+    const before = lf.events.length;
+    const r = await post(
+      `${engine.url}/v1/chat/completions`,
+      { model: 'mocked', messages: msgs },
+      {
+        authorization: 'Bearer sk-wrong',
+      },
+    );
+    expect(r.status).toBe(401);
+    await new Promise((res) => setTimeout(res, 1300));
+    expect(lf.events.length).toBe(before);
+  });
+
   it('existing_trace_id: the generation joins that trace, no trace is created', async () => {
     const before = lf.traces().length;
     const metadata = { existing_trace_id: 'outer-trace-7' };

@@ -103,6 +103,7 @@ export class LangfuseSink {
   readonly observe = (e: SettledEvent): undefined => {
     const c = this.opts.config;
     if (e.status === 'success' ? !c.successes : !c.failures) return;
+    if (e.httpStatus === 401) return; // as LiteLLM: a rejected key is no call (and no trace per guessed key)
     const events = langfuseEvents(e, c);
     if (this.queue.length + events.length > this.maxQueue) {
       this.drop(events.length, 'langfuse queue full: events dropped');
@@ -309,6 +310,7 @@ function metadataOf(e: SettledEvent, meta: JsonObject): Record<string, unknown> 
     }));
   }
   if (e.unpriced) out.unpriced = true;
+  if (e.principal.keyHash !== undefined) out.user_api_key_hash = e.principal.keyHash;
   if (e.principal.keyAlias !== undefined) out.user_api_key_alias = e.principal.keyAlias;
   if (e.principal.teamId !== undefined) out.user_api_key_team_id = e.principal.teamId;
   return out;

@@ -109,9 +109,14 @@ export function settledEvent(
     event.request = body;
     // the response went out already: reading a whole answer's parsed view here costs the client nothing
     if (out?.type === 'json' && event.endpoint !== 'embedding' && status === 'success') {
-      const choices = out.response.choices;
-      const first = Array.isArray(choices) && isObject(choices[0]) ? choices[0] : undefined;
-      event.response = first ? (first.message ?? first.text) : undefined;
+      const answer = out.response;
+      const first = Array.isArray(answer.choices) && isObject(answer.choices[0]) ? answer.choices[0] : undefined;
+      // an Anthropic answer passed through as is carries `content` blocks instead of choices
+      event.response = first
+        ? (first.message ?? first.text)
+        : Array.isArray(answer.content)
+          ? { role: 'assistant', content: answer.content }
+          : undefined;
     } else if (src.streamText !== undefined) event.response = src.streamText;
   }
   return event;
