@@ -50,6 +50,13 @@ const models = () => [
   },
 ];
 
+/** The environment that points an engine at a fake Langfuse with its keys. */
+const keysOf = (f: FakeLangfuse) => ({
+  LANGFUSE_PUBLIC_KEY: f.publicKey,
+  LANGFUSE_SECRET_KEY: f.secretKey,
+  LANGFUSE_HOST: f.url,
+});
+
 /** The generation and trace of one call id (waits until the generation arrived). */
 async function traceOf(fake: FakeLangfuse, callId: string | null, traceId = callId) {
   expect(callId).toBeTruthy();
@@ -78,7 +85,7 @@ beforeAll(async () => {
     },
     {
       apiKey: MASTER,
-      env: { LANGFUSE_PUBLIC_KEY: lf.publicKey, LANGFUSE_SECRET_KEY: lf.secretKey, LANGFUSE_HOST: lf.url },
+      env: keysOf(lf),
     },
   );
 });
@@ -244,7 +251,7 @@ describe('langfuse configuration', () => {
         model_list: models(),
         litellm_settings: { success_callback: ['langfuse'], turn_off_message_logging: true },
       },
-      { env: { LANGFUSE_PUBLIC_KEY: fake.publicKey, LANGFUSE_SECRET_KEY: fake.secretKey, LANGFUSE_HOST: fake.url } },
+      { env: keysOf(fake) },
     );
     try {
       expect(e.logs.join('\n')).not.toContain('turn_off_message_logging');
@@ -334,7 +341,7 @@ describe('langfuse configuration', () => {
     fake.mode = 'hang';
     const e = await startTestEngine(
       { model_list: models(), litellm_settings: { callbacks: ['prometheus', 'langfuse'] } },
-      { env: { LANGFUSE_PUBLIC_KEY: fake.publicKey, LANGFUSE_SECRET_KEY: fake.secretKey, LANGFUSE_HOST: fake.url } },
+      { env: keysOf(fake) },
     );
     try {
       const t0 = performance.now();
@@ -363,7 +370,7 @@ describe('langfuse configuration', () => {
     fake.mode = 'fail';
     const e = await startTestEngine(
       { model_list: models(), litellm_settings: { callbacks: ['prometheus', 'langfuse'] } },
-      { env: { LANGFUSE_PUBLIC_KEY: fake.publicKey, LANGFUSE_SECRET_KEY: fake.secretKey, LANGFUSE_HOST: fake.url } },
+      { env: keysOf(fake) },
     );
     try {
       const r = await post(`${e.url}/v1/chat/completions`, { model: 'mocked', messages: msgs });
@@ -383,7 +390,7 @@ describe('langfuse configuration', () => {
     const fake = await startFakeLangfuse('pk-lf-close', 'sk-lf-close-secret');
     const e = await startTestEngine(
       { model_list: models(), litellm_settings: { success_callback: ['langfuse'] } },
-      { env: { LANGFUSE_PUBLIC_KEY: fake.publicKey, LANGFUSE_SECRET_KEY: fake.secretKey, LANGFUSE_HOST: fake.url } },
+      { env: keysOf(fake) },
     );
     try {
       const ids: (string | null)[] = [];
