@@ -79,7 +79,7 @@ beforeAll(async () => {
         callbacks: ['prometheus'],
         success_callback: ['langfuse'],
         failure_callback: ['langfuse'],
-        langfuse_default_tags: ['gateway'],
+        langfuse_default_tags: ['cache_hit', 'model_group'],
       },
       general_settings: { master_key: MASTER },
     },
@@ -113,7 +113,8 @@ describe('langfuse sink', () => {
     const { gens, traces, gen, trace } = await traceOf(lf, callId);
     expect(gens).toHaveLength(1);
     expect(traces).toHaveLength(1);
-    expect(trace).toMatchObject({ id: callId, name: 'litellm-acompletion', tags: ['gateway'], input: msgs });
+    expect(trace).toMatchObject({ id: callId, name: 'litellm-acompletion', input: msgs });
+    expect(trace.tags).toEqual(['cache_hit:false', 'model_group:gpt']);
     expect(gen.traceId).toBe(callId);
     expect(gen.name).toBe('litellm-acompletion');
     expect(gen.model).toBe('gpt-4o');
@@ -187,6 +188,8 @@ describe('langfuse sink', () => {
       trace_user_id: 'user-42',
       tags: ['batch', 'eu'],
       project: 'apollo',
+      trace_version: 'v7',
+      mask_input: true,
     };
     const r = await post(`${engine.url}/v1/chat/completions`, { model: 'mocked', messages: msgs, metadata }, auth);
     expect(r.status).toBe(200);
@@ -197,11 +200,15 @@ describe('langfuse sink', () => {
       name: 'nightly-job',
       sessionId: 'sess-9',
       userId: 'user-42',
-      tags: ['gateway', 'batch', 'eu'],
+      version: 'v7',
+      tags: ['batch', 'eu', 'cache_hit:false', 'model_group:mocked'],
+      input: 'redacted-by-litellm',
     });
     expect(gen).toMatchObject({ id: 'gen-abc-1', traceId: 'trace-abc-1', name: 'summarize' });
     expect(gen.metadata.project).toBe('apollo');
     expect(gen.metadata.trace_id).toBeUndefined();
+    expect(gen.input).toBe('redacted-by-litellm'); // mask_input hides the prompt, not the answer
+    expect(gen.output).toMatchObject({ content: 'Hi from the mock.' });
   });
 
   it('/v1/messages: the system prompt and messages as input, the answer as output', async () => {

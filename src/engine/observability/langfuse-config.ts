@@ -12,7 +12,7 @@ export interface LangfuseConfig {
   failures: boolean;
   /** prompts and answers go to Langfuse unless `turn_off_message_logging: true` */
   content: boolean;
-  /** `langfuse_default_tags`: added to every trace's tags */
+  /** `langfuse_default_tags`: which fields become `name:value` tags on every trace (`cache_hit`, ...) */
   defaultTags: readonly string[];
 }
 

@@ -36,6 +36,11 @@ const CONTROL_KEYS = new Set([
   'trace_name',
   'trace_user_id',
   'trace_metadata',
+  'trace_version',
+  'trace_release',
+  'version',
+  'mask_input',
+  'mask_output',
   'tags',
 ]);
 // the request parameters sent as the generation's modelParameters (scalars only; never keys or headers)
@@ -208,20 +213,32 @@ export function langfuseEvents(e: SettledEvent, c: LangfuseConfig): IngestionEve
   const str = (k: string) => (typeof meta[k] === 'string' && meta[k] !== '' ? (meta[k] as string) : undefined);
   const existing = str('existing_trace_id');
   const traceId = existing ?? str('trace_id') ?? e.callId;
-  const generationName = str('generation_name') ?? `litellm-${CALL_TYPE[e.endpoint]}`;
+  const callType = `litellm-${CALL_TYPE[e.endpoint]}`;
+  const keyAlias = e.principal.keyAlias;
+  const generationName = str('generation_name') ?? (keyAlias ? `litellm:${keyAlias}` : callType);
   const start = new Date(e.startTime).toISOString();
   const end = new Date(e.endTime).toISOString();
-  const input = e.request ? inputOf(e) : undefined;
-  const output = e.response;
-  const tags = [...c.defaultTags, ...e.tags];
+  // per request, as LiteLLM: metadata.mask_input / mask_output hide one side (turn_off_message_logging: both)
+  const redacted = 'redacted-by-litellm';
+  const input = e.request ? (meta.mask_input === true ? redacted : inputOf(e)) : undefined;
+  const output = e.response === undefined ? undefined : meta.mask_output === true ? redacted : e.response;
+  const generationMeta = metadataOf(e, meta);
+  // langfuse_default_tags names what to add as `name:value` tags (cache_hit, user_api_key_alias, ...)
+  const tags = [...e.tags];
+  for (const name of c.defaultTags) {
+    const v = generationMeta[name];
+    if (v !== undefined && v !== null && typeof v !== 'object') tags.push(`${name}:${String(v)}`);
+  }
   const out: IngestionEvent[] = [];
   if (existing === undefined) {
     const trace: Record<string, unknown> = {
       id: traceId,
       timestamp: start,
-      name: str('trace_name') ?? generationName,
+      name: str('trace_name') ?? callType,
       userId: str('trace_user_id') ?? e.principal.endUserId,
       sessionId: str('session_id'),
+      version: str('trace_version') ?? str('version'),
+      release: str('trace_release'),
       tags: tags.length > 0 ? [...new Set(tags)] : undefined,
       input,
       output,
@@ -254,7 +271,8 @@ export function langfuseEvents(e: SettledEvent, c: LangfuseConfig): IngestionEve
     costDetails: e.responseCost === undefined ? undefined : { total: e.responseCost },
     level: e.status === 'failure' ? 'ERROR' : e.status === 'client_abort' ? 'WARNING' : 'DEFAULT',
     statusMessage: failed ? (e.errorMessage ?? 'the client closed the request') : undefined,
-    metadata: metadataOf(e, meta),
+    version: str('version'),
+    metadata: generationMeta,
   };
   out.push({ id: randomUUID(), type: 'generation-create', timestamp: end, body: generation });
   return out;
@@ -309,6 +327,8 @@ function metadataOf(e: SettledEvent, meta: JsonObject): Record<string, unknown> 
       ...(a.errorStatus ? { error_status: a.errorStatus } : {}),
     }));
   }
+  out.cache_hit = e.cacheHit;
+  if (e.responseCost !== undefined) out.litellm_response_cost = e.responseCost;
   if (e.unpriced) out.unpriced = true;
   if (e.principal.keyHash !== undefined) out.user_api_key_hash = e.principal.keyHash;
   if (e.principal.keyAlias !== undefined) out.user_api_key_alias = e.principal.keyAlias;
