@@ -64,6 +64,12 @@ describe('langfuseConfig', () => {
     );
   });
 
+  it('LANGFUSE_FLUSH_INTERVAL (seconds) sets the flush period', () => {
+    expect(config({ callbacks: ['langfuse'] }).c!.flushMs).toBe(1000);
+    expect(config({ callbacks: ['langfuse'] }, { ...KEYS, LANGFUSE_FLUSH_INTERVAL: '0.5' }).c!.flushMs).toBe(500);
+    expect(config({ callbacks: ['langfuse'] }, { ...KEYS, LANGFUSE_FLUSH_INTERVAL: 'x' }).c!.flushMs).toBe(1000);
+  });
+
   it('missing keys: a warning naming them, the sink off', () => {
     const { c, warnings } = config({ success_callback: ['langfuse'] }, {});
     expect(c).toBeUndefined();
@@ -91,6 +97,7 @@ describe('LangfuseSink', () => {
     failures: false,
     content: true,
     defaultTags: [],
+    flushMs: 1000,
   };
 
   it('a bounded queue: beyond it events are dropped, counted and warned once', async () => {

@@ -14,6 +14,8 @@ export interface LangfuseConfig {
   content: boolean;
   /** `langfuse_default_tags`: which fields become `name:value` tags on every trace (`cache_hit`, ...) */
   defaultTags: readonly string[];
+  /** `LANGFUSE_FLUSH_INTERVAL` (seconds) as ms; default 1 s */
+  flushMs: number;
 }
 
 export const LANGFUSE_DEFAULT_HOST = 'https://cloud.langfuse.com';
@@ -46,6 +48,7 @@ export function langfuseConfig(
   const tags = Array.isArray(ls.langfuse_default_tags) ? ls.langfuse_default_tags : [];
   let host = (env.LANGFUSE_HOST || LANGFUSE_DEFAULT_HOST).replace(/\/+$/, '');
   if (!/^https?:\/\//i.test(host)) host = `http://${host}`; // as LiteLLM reads a bare host
+  const flushInterval = Number(env.LANGFUSE_FLUSH_INTERVAL);
   return {
     publicKey: env.LANGFUSE_PUBLIC_KEY!,
     secretKey: env.LANGFUSE_SECRET_KEY!,
@@ -54,5 +57,6 @@ export function langfuseConfig(
     failures: both || listed('failure_callback'),
     content: ls.turn_off_message_logging !== true,
     defaultTags: tags.filter((t): t is string => typeof t === 'string'),
+    flushMs: flushInterval > 0 ? flushInterval * 1000 : 1000,
   };
 }

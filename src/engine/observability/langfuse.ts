@@ -19,7 +19,7 @@ export interface LangfuseSinkOptions {
   onDrop?: (count: number) => void;
   /** queued ingestion events beyond which new ones are dropped (default 10,000) */
   maxQueue?: number;
-  /** events per POST (default 100) and the flush period (default 1 s) */
+  /** events per POST (default 100) and the flush period (default: the config's, 1 s unless LANGFUSE_FLUSH_INTERVAL) */
   batchSize?: number;
   flushMs?: number;
   /** per POST (default 10 s) */
@@ -100,7 +100,7 @@ export class LangfuseSink {
     this.maxQueue = opts.maxQueue ?? 10_000;
     this.batchSize = opts.batchSize ?? 100;
     this.timeoutMs = opts.timeoutMs ?? 10_000;
-    this.timer = setInterval(() => void this.flush(), opts.flushMs ?? 1000);
+    this.timer = setInterval(() => void this.flush(), opts.flushMs ?? c.flushMs);
     this.timer.unref();
   }
 
