@@ -6,6 +6,8 @@ import type { Authenticator } from './auth/principal.js';
 import type { EngineContext } from './context.js';
 import { loadPrices } from './cost/prices.js';
 import { staticBodies } from './endpoints/models.js';
+import type { LangfuseSink } from './observability/langfuse.js';
+import { langfuseConfig } from './observability/langfuse-config.js';
 import { createLogger, type EngineLogger } from './observability/logger.js';
 import type { PrometheusSink } from './observability/prometheus.js';
 import { prometheusConfig } from './observability/prometheus-config.js';
@@ -132,6 +134,23 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
     });
     settled.subscribe(metrics.observe);
   }
+  // Langfuse (`success_callback` / `failure_callback` / `callbacks: ["langfuse"]`): keys from the environment,
+  // the config's environment_variables included; loaded only when enabled
+  const lf = langfuseConfig(cfg, { ...env, ...loaded.environment }, (msg) => logger.warn({}, msg));
+  let langfuse: LangfuseSink | undefined;
+  if (lf) {
+    const { LangfuseSink } = await import('./observability/langfuse.js');
+    langfuse = new LangfuseSink({
+      config: lf,
+      warn: (fields, msg) => logger.warn(fields, msg),
+      onDrop: (n) => {
+        for (let i = 0; i < n; i++) metrics?.callbackFailure('langfuse');
+      },
+    });
+    settled.subscribe(langfuse.observe);
+    if (lf.content) settled.content = true;
+    logger.info({ host: lf.host, message_logging: lf.content }, 'langfuse callback on');
+  }
   const server = createServer(ctx);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -172,7 +191,7 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
 
   const drainTimeoutMs = opts.drainTimeoutMs ?? 30_000;
   let closing: Promise<void> | undefined;
-  const close = () => (closing ??= drain(ctx, server, drainTimeoutMs));
+  const close = () => (closing ??= drain(ctx, server, drainTimeoutMs).then(() => langfuse?.close()));
   return { port, host, url, table, onSettled: (fn) => settled.subscribe(fn), close };
 }
 

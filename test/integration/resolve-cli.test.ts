@@ -152,7 +152,7 @@ describe('worker start: contexts, text output and bad input', () => {
     fs.writeFileSync(
       file,
       'model_list:\n  - model_name: m1\n    litellm_params: {model: openai/x, api_key: os.environ/PROVIDER_KEY}\n' +
-        'litellm_settings: {callbacks: [langfuse]}\n',
+        'litellm_settings: {callbacks: [s3_v2]}\n', // a callback not implemented (langfuse is, now)
     );
     const r = await h.run(
       [

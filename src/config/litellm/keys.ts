@@ -207,6 +207,8 @@ export const LITELLM_SETTINGS: KeySet = {
     'custom_prometheus_tags',
     'prometheus_emit_stream_label',
     'prometheus_latency_buckets',
+    'turn_off_message_logging',
+    'langfuse_default_tags',
   ],
   later: [
     'service_callback',
@@ -221,7 +223,6 @@ export const LITELLM_SETTINGS: KeySet = {
     'max_budget',
     'budget_duration',
     'redact_messages_in_exceptions',
-    'turn_off_message_logging',
     'upperbound_key_generate_params',
     'default_internal_user_params',
     'max_internal_user_budget',
@@ -231,7 +232,6 @@ export const LITELLM_SETTINGS: KeySet = {
     'return_response_headers',
     'callback_settings',
     'guardrails',
-    'langfuse_default_tags',
     'default_key_generate_params',
     'key_generation_settings',
     'enable_json_schema_validation',
@@ -239,7 +239,7 @@ export const LITELLM_SETTINGS: KeySet = {
 };
 
 /** Names in `litellm_settings.callbacks` / `success_callback` / `failure_callback` that the engine implements. */
-export const IMPLEMENTED_CALLBACKS: readonly string[] = ['prometheus'];
+export const IMPLEMENTED_CALLBACKS: readonly string[] = ['prometheus', 'langfuse'];
 
 export const GENERAL_SETTINGS: KeySet = {
   supported: [

@@ -60,6 +60,8 @@ export class ResponseWriter implements SettledSource {
   attempts?: AttemptResult[];
   firstTokenAt?: number;
   streamUsage?: unknown;
+  /** a stream's text, assembled only while a sink wants content (`SettledBus.content`) */
+  streamText?: string;
   readonly headers: Headers;
   readonly link: ClientLink;
   private settled = false;
@@ -199,7 +201,11 @@ export class ResponseWriter implements SettledSource {
 
   /** Keep the usage a stream reports (the settled event's fallback until attempts report it). */
   private see(batch: OpenAIChunk[]): void {
-    for (const c of batch) if (c.usage !== undefined && c.usage !== null) this.streamUsage = c.usage;
+    const text = this.ctx.settled.content;
+    for (const c of batch) {
+      if (c.usage !== undefined && c.usage !== null) this.streamUsage = c.usage;
+      if (text) this.streamText = (this.streamText ?? '') + chunkText(c);
+    }
   }
 
   /** Exactly once per inference request: emit its settled event (built only when someone listens). */
@@ -208,6 +214,15 @@ export class ResponseWriter implements SettledSource {
     this.settled = true;
     this.ctx.settling--;
     const bus = this.ctx.settled;
-    if (bus.active) bus.emit(settledEvent(this, status, httpStatus, err, this.ctx.secretValues));
+    if (bus.active) bus.emit(settledEvent(this, status, httpStatus, err, this.ctx.secretValues, bus.content));
   }
+}
+
+/** The text a chunk adds (chat `delta.content`, or a completion's `text`); '' when none. */
+function chunkText(c: OpenAIChunk): string {
+  const choices = c.choices;
+  if (!Array.isArray(choices) || choices.length === 0) return '';
+  const ch = choices[0] as { delta?: { content?: unknown }; text?: unknown } | null;
+  const t = ch?.delta?.content ?? ch?.text;
+  return typeof t === 'string' ? t : '';
 }

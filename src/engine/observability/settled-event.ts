@@ -26,6 +26,8 @@ export interface SettledSource {
   readonly firstTokenAt?: number;
   /** the last usage a stream carried (before attempts report usage themselves) */
   readonly streamUsage?: unknown;
+  /** a stream's text so far, assembled only while a sink wants content */
+  readonly streamText?: string;
 }
 
 const NO_TAGS: readonly string[] = Object.freeze([]);
@@ -40,13 +42,17 @@ const NO_USAGE: TokenUsage = Object.freeze({
 // api_base with any secret it embeds masked, once per deployment
 const publicBases = new WeakMap<Deployment, string>();
 
-/** Build the one event of a request. `err` is already masked; `secrets` mask what a deployment's api_base may carry. */
+/**
+ * Build the one event of a request. `err` is already masked; `secrets` mask what a deployment's api_base may
+ * carry; `content` adds the request body and the answer (a sink asked for them).
+ */
 export function settledEvent(
   src: SettledSource,
   status: SettledEvent['status'],
   httpStatus: number,
   err: GatewayError | undefined,
   secrets: readonly string[],
+  content = false,
 ): SettledEvent {
   const now = performance.now();
   const attempts = src.attempts ?? [];
@@ -99,6 +105,20 @@ export function settledEvent(
     tags: tagsOf(body, meta),
   };
   if (attempts.length > 0) event.attemptDetails = attemptDetails(attempts, secrets);
+  if (content && body) {
+    event.request = body;
+    // the response went out already: reading a whole answer's parsed view here costs the client nothing
+    if (out?.type === 'json' && event.endpoint !== 'embedding' && status === 'success') {
+      const answer = out.response;
+      const first = Array.isArray(answer.choices) && isObject(answer.choices[0]) ? answer.choices[0] : undefined;
+      // an Anthropic answer passed through as is carries `content` blocks instead of choices
+      event.response = first
+        ? (first.message ?? first.text)
+        : Array.isArray(answer.content)
+          ? { role: 'assistant', content: answer.content }
+          : undefined;
+    } else if (src.streamText !== undefined) event.response = src.streamText;
+  }
   return event;
 }
 

@@ -59,6 +59,13 @@ export interface SettledEvent {
   /** the request's `metadata` (LiteLLM's requester metadata) and tags */
   metadata?: JsonObject;
   tags: readonly string[];
+  /**
+   * The client's request body as parsed (messages, parameters), and the answer (a whole answer's first
+   * choice's message, a stream's assembled text): set only while a sink asked for content
+   * (`SettledBus.content`) and `turn_off_message_logging` is off. Sinks pick the fields they send.
+   */
+  request?: JsonObject;
+  response?: unknown;
 }
 
 /** One upstream call of a request, as sinks see it (per-deployment and fallback metrics). Never a secret. */
@@ -95,6 +102,8 @@ export class SettledBus {
   private scheduled = false;
   /** subscribers that failed once already (reported once, not per event) */
   private readonly failed = new WeakSet<SettledSubscriber>();
+  /** set at start-up when a sink wants prompts and answers (Langfuse with message logging on) */
+  content = false;
 
   /**
    * `onError` hears the first failure of each subscriber (a log line); `onEachFailure`, if given, every

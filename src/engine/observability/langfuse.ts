@@ -1,0 +1,339 @@
+import { randomUUID } from 'node:crypto';
+import { request } from 'undici';
+import type { JsonObject } from '../wire.js';
+import type { LangfuseConfig } from './langfuse-config.js';
+import type { SettledEvent } from './settled.js';
+
+/** One event of Langfuse's public ingestion API (`POST /api/public/ingestion`, `{"batch": [...]}`). */
+export interface IngestionEvent {
+  id: string;
+  type: 'trace-create' | 'generation-create';
+  timestamp: string;
+  body: Record<string, unknown>;
+}
+
+export interface LangfuseSinkOptions {
+  config: LangfuseConfig;
+  warn: (fields: Record<string, unknown>, message: string) => void;
+  /** each ingestion event dropped (queue full, POST failed twice, rejected): litellm_callback_logging_failures */
+  onDrop?: (count: number) => void;
+  /** queued ingestion events beyond which new ones are dropped (default 10,000) */
+  maxQueue?: number;
+  /** events per POST (default 100) and the flush period (default: the config's, 1 s unless LANGFUSE_FLUSH_INTERVAL) */
+  batchSize?: number;
+  flushMs?: number;
+  /** per POST (default 10 s) */
+  timeoutMs?: number;
+}
+
+// the requester-metadata keys LiteLLM reads for Langfuse itself (kept out of the generation's metadata)
+const CONTROL_KEYS = new Set([
+  'trace_id',
+  'existing_trace_id',
+  'session_id',
+  'generation_name',
+  'generation_id',
+  'trace_name',
+  'trace_user_id',
+  'trace_metadata',
+  'trace_version',
+  'trace_release',
+  'version',
+  'mask_input',
+  'mask_output',
+  'tags',
+]);
+// the request parameters sent as the generation's modelParameters (scalars only; never keys or headers)
+const PARAMS = [
+  'temperature',
+  'top_p',
+  'max_tokens',
+  'max_completion_tokens',
+  'n',
+  'stop',
+  'presence_penalty',
+  'frequency_penalty',
+  'seed',
+  'stream',
+  'reasoning_effort',
+  'top_k',
+  'dimensions',
+  'encoding_format',
+];
+// LiteLLM's call types, which name a generation when the request names none (`litellm-acompletion`)
+const CALL_TYPE = {
+  chat: 'acompletion',
+  completion: 'atext_completion',
+  embedding: 'aembedding',
+  messages: 'anthropic_messages',
+};
+const WARN_EVERY_MS = 60_000;
+
+/**
+ * The Langfuse sink (`success_callback` / `failure_callback` / `callbacks: ["langfuse"]`): each settled event
+ * becomes a trace and a generation, mapped as LiteLLM maps a call. `observe` only queues (bounded: beyond it
+ * events are dropped and counted); a timer sends batches to the public ingestion API, one POST at a time,
+ * retried once. Langfuse being down or slow never touches a request. `close()` sends what is queued.
+ */
+export class LangfuseSink {
+  private queue: IngestionEvent[] = [];
+  private sending: Promise<void> | undefined;
+  private readonly timer: NodeJS.Timeout;
+  private readonly url: string;
+  private readonly auth: string;
+  private readonly maxQueue: number;
+  private readonly batchSize: number;
+  private readonly timeoutMs: number;
+  private lastWarn = 0;
+  private kick = false;
+  /** aborts a POST still in flight when close() gave up waiting */
+  private readonly abort = new AbortController();
+  /** ingestion events dropped so far (queue full, POST failed twice, rejected by Langfuse) */
+  dropped = 0;
+  /** ingestion events Langfuse accepted */
+  sent = 0;
+
+  constructor(private readonly opts: LangfuseSinkOptions) {
+    const c = opts.config;
+    this.url = `${c.host}/api/public/ingestion`;
+    this.auth = `Basic ${Buffer.from(`${c.publicKey}:${c.secretKey}`).toString('base64')}`;
+    this.maxQueue = opts.maxQueue ?? 10_000;
+    this.batchSize = opts.batchSize ?? 100;
+    this.timeoutMs = opts.timeoutMs ?? 10_000;
+    this.timer = setInterval(() => void this.flush(), opts.flushMs ?? c.flushMs);
+    this.timer.unref();
+  }
+
+  /** The settled-event subscriber: maps and queues, never waits and never throws. */
+  readonly observe = (e: SettledEvent): undefined => {
+    const c = this.opts.config;
+    if (e.status === 'success' ? !c.successes : !c.failures) return;
+    if (e.httpStatus === 401) return; // as LiteLLM: a rejected key is no call (and no trace per guessed key)
+    const events = langfuseEvents(e, c);
+    if (this.queue.length + events.length > this.maxQueue) {
+      this.drop(events.length, 'langfuse queue full: events dropped');
+      return;
+    }
+    for (const ev of events) this.queue.push(ev);
+    if (this.queue.length >= this.batchSize && !this.kick) {
+      this.kick = true;
+      setImmediate(() => {
+        this.kick = false;
+        void this.flush();
+      });
+    }
+  };
+
+  /** Send everything queued now, batch by batch (one POST at a time); resolves when done. */
+  flush(): Promise<void> {
+    if (this.sending) return this.sending;
+    if (this.queue.length === 0) return Promise.resolve();
+    this.sending = this.sendAll().finally(() => {
+      this.sending = undefined;
+    });
+    return this.sending;
+  }
+
+  /** Stop the timer and send what is queued, waiting at most `timeoutMs` (default 5 s). */
+  async close(timeoutMs = 5000): Promise<void> {
+    clearInterval(this.timer);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((r) => {
+      timer = setTimeout(r, timeoutMs);
+    });
+    const drainAll = async () => {
+      // events queued while a POST was in flight go in the next round
+      while (this.queue.length > 0 || this.sending) await this.flush();
+    };
+    await Promise.race([drainAll(), deadline]);
+    clearTimeout(timer);
+    this.abort.abort(); // a POST still hanging ends now; its batch counts as dropped
+    if (this.queue.length > 0) {
+      const n = this.queue.length;
+      this.queue = [];
+      this.drop(n, 'langfuse: events still queued at shutdown were dropped', true);
+    }
+  }
+
+  private async sendAll(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.batchSize);
+      const body = JSON.stringify({ batch });
+      let failure: string | undefined;
+      for (let attempt = 0; attempt < 2; attempt++) {
+        failure = await this.post(body, batch.length);
+        if (failure === undefined) break;
+      }
+      if (failure !== undefined) this.drop(batch.length, 'langfuse ingestion failed: events dropped', false, failure);
+    }
+  }
+
+  /** One POST; undefined when Langfuse took it (207/200: events it rejected are counted as dropped). */
+  private async post(body: string, n: number): Promise<string | undefined> {
+    try {
+      const res = await request(this.url, {
+        method: 'POST',
+        headers: { authorization: this.auth, 'content-type': 'application/json' },
+        body,
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
+        signal: this.abort.signal,
+      });
+      const text = await res.body.text();
+      if (res.statusCode !== 207 && res.statusCode !== 200) return `HTTP ${res.statusCode}`;
+      let rejected = 0;
+      try {
+        const parsed = JSON.parse(text) as { errors?: unknown[] };
+        rejected = Array.isArray(parsed.errors) ? parsed.errors.length : 0;
+      } catch {
+        // a 2xx without a JSON body: taken as accepted
+      }
+      this.sent += n - rejected;
+      if (rejected > 0) this.drop(rejected, 'langfuse rejected events', false, `${rejected} of ${n}`);
+      return undefined;
+    } catch (e) {
+      return e instanceof Error ? e.message : String(e);
+    }
+  }
+
+  private drop(n: number, message: string, always = false, error?: string): void {
+    this.dropped += n;
+    this.opts.onDrop?.(n);
+    const now = Date.now();
+    if (!always && now - this.lastWarn < WARN_EVERY_MS) return;
+    this.lastWarn = now;
+    // the error text is the transport's (no key: the auth header is never part of it)
+    this.opts.warn({ dropped: n, dropped_total: this.dropped, ...(error ? { error } : {}) }, message);
+  }
+}
+
+/** A settled event as Langfuse ingestion events: trace-create (unless `existing_trace_id`) and generation-create. */
+export function langfuseEvents(e: SettledEvent, c: LangfuseConfig): IngestionEvent[] {
+  const meta = e.metadata ?? {};
+  const str = (k: string) => (typeof meta[k] === 'string' && meta[k] !== '' ? (meta[k] as string) : undefined);
+  const existing = str('existing_trace_id');
+  const traceId = existing ?? str('trace_id') ?? e.callId;
+  const callType = `litellm-${CALL_TYPE[e.endpoint]}`;
+  const keyAlias = e.principal.keyAlias;
+  const generationName = str('generation_name') ?? (keyAlias ? `litellm:${keyAlias}` : callType);
+  const start = new Date(e.startTime).toISOString();
+  const end = new Date(e.endTime).toISOString();
+  // per request, as LiteLLM: metadata.mask_input / mask_output hide one side (turn_off_message_logging: both)
+  const redacted = 'redacted-by-litellm';
+  const input = e.request ? (meta.mask_input === true ? redacted : inputOf(e)) : undefined;
+  const output = e.response === undefined ? undefined : meta.mask_output === true ? redacted : e.response;
+  const generationMeta = metadataOf(e, meta);
+  // langfuse_default_tags names what to add as `name:value` tags (cache_hit, user_api_key_alias, ...)
+  const tags = [...e.tags];
+  for (const name of c.defaultTags) {
+    const v = generationMeta[name];
+    if (v !== undefined && v !== null && typeof v !== 'object') tags.push(`${name}:${String(v)}`);
+  }
+  const out: IngestionEvent[] = [];
+  if (existing === undefined) {
+    const trace: Record<string, unknown> = {
+      id: traceId,
+      timestamp: start,
+      name: str('trace_name') ?? callType,
+      userId: str('trace_user_id') ?? e.principal.endUserId,
+      sessionId: str('session_id'),
+      version: str('trace_version') ?? str('version'),
+      release: str('trace_release'),
+      tags: tags.length > 0 ? [...new Set(tags)] : undefined,
+      input,
+      output,
+    };
+    if (isObject(meta.trace_metadata)) trace.metadata = meta.trace_metadata;
+    out.push({ id: randomUUID(), type: 'trace-create', timestamp: start, body: trace });
+  }
+  const u = e.usage;
+  const usageDetails: Record<string, number> = { input: u.prompt, output: u.completion, total: u.total };
+  if (u.cached > 0) usageDetails.cache_read_input_tokens = u.cached;
+  if (u.cacheCreation > 0) usageDetails.cache_creation_input_tokens = u.cacheCreation;
+  if (u.reasoning > 0) usageDetails.reasoning_tokens = u.reasoning;
+  const failed = e.status !== 'success';
+  const generation: Record<string, unknown> = {
+    id: str('generation_id') ?? e.callId,
+    traceId,
+    name: generationName,
+    startTime: start,
+    endTime: end,
+    completionStartTime:
+      e.timeToFirstTokenMs === undefined ? undefined : new Date(e.startTime + e.timeToFirstTokenMs).toISOString(),
+    model: modelOf(e),
+    modelParameters: e.request ? paramsOf(e.request) : undefined,
+    input,
+    output,
+    usage: e.usageReported
+      ? { input: u.prompt, output: u.completion, total: u.total, unit: 'TOKENS', totalCost: e.responseCost }
+      : undefined,
+    usageDetails: e.usageReported ? usageDetails : undefined,
+    costDetails: e.responseCost === undefined ? undefined : { total: e.responseCost },
+    level: e.status === 'failure' ? 'ERROR' : e.status === 'client_abort' ? 'WARNING' : 'DEFAULT',
+    statusMessage: failed ? (e.errorMessage ?? 'the client closed the request') : undefined,
+    version: str('version'),
+    metadata: generationMeta,
+  };
+  out.push({ id: randomUUID(), type: 'generation-create', timestamp: end, body: generation });
+  return out;
+}
+
+/** The deployment's model without its provider prefix (`openai/gpt-4o` -> `gpt-4o`), as LiteLLM reports it. */
+function modelOf(e: SettledEvent): string {
+  const m = e.litellmModel ?? e.requestedModel;
+  const slash = m.indexOf('/');
+  return slash > 0 && e.provider !== undefined && m.slice(0, slash) === e.provider ? m.slice(slash + 1) : m;
+}
+
+/** What the client sent as the prompt: chat/messages `messages` (with `system`), a completion's `prompt`, `input`. */
+function inputOf(e: SettledEvent): unknown {
+  const b = e.request!;
+  if (b.messages !== undefined) return b.system === undefined ? b.messages : { system: b.system, messages: b.messages };
+  return b.prompt ?? b.input;
+}
+
+function paramsOf(body: JsonObject): Record<string, unknown> | undefined {
+  let out: Record<string, unknown> | undefined;
+  for (const k of PARAMS) {
+    const v = body[k];
+    if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'string') (out ??= {})[k] = v;
+    else if (Array.isArray(v) && v.every((x) => typeof x === 'string')) (out ??= {})[k] = v;
+  }
+  return out;
+}
+
+/** The requester metadata (minus the keys that steer Langfuse) and how the call went. */
+function metadataOf(e: SettledEvent, meta: JsonObject): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k in meta) if (!CONTROL_KEYS.has(k)) out[k] = meta[k];
+  out.litellm_call_id = e.callId;
+  out.requested_model = e.requestedModel;
+  if (e.modelGroup !== undefined) out.model_group = e.modelGroup;
+  if (e.deploymentId !== undefined) out.model_id = e.deploymentId;
+  if (e.provider !== undefined) out.custom_llm_provider = e.provider;
+  if (e.apiBase !== undefined) out.api_base = e.apiBase;
+  out.stream = e.stream;
+  out.status = e.status;
+  out.http_status = e.httpStatus;
+  if (e.errorClass !== undefined) out.error_class = e.errorClass;
+  out.attempted_retries = e.attemptedRetries;
+  out.attempted_fallbacks = e.attemptedFallbacks;
+  if (e.attemptDetails !== undefined && e.attemptDetails.length > 1) {
+    out.attempts = e.attemptDetails.map((a) => ({
+      model_group: a.modelGroup,
+      model_id: a.deploymentId,
+      status: a.status,
+      ...(a.errorClass ? { error_class: a.errorClass } : {}),
+      ...(a.errorStatus ? { error_status: a.errorStatus } : {}),
+    }));
+  }
+  out.cache_hit = e.cacheHit;
+  if (e.responseCost !== undefined) out.litellm_response_cost = e.responseCost;
+  if (e.unpriced) out.unpriced = true;
+  if (e.principal.keyHash !== undefined) out.user_api_key_hash = e.principal.keyHash;
+  if (e.principal.keyAlias !== undefined) out.user_api_key_alias = e.principal.keyAlias;
+  if (e.principal.teamId !== undefined) out.user_api_key_team_id = e.principal.teamId;
+  return out;
+}
+
+const isObject = (v: unknown): v is JsonObject => v !== null && typeof v === 'object' && !Array.isArray(v);

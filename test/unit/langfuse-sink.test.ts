@@ -1,0 +1,144 @@
+/**
+ * The Langfuse sink on its own: which config turns it on (and which side, successes or failures), the
+ * missing-key warning, the host default, the bounded queue (drops counted) and the event mapping.
+ */
+import { describe, expect, it } from 'vitest';
+import { loadLiteLLMConfig } from '../../src/config/litellm/load.js';
+import type { SettledEvent } from '../../src/engine/index.js';
+import { LangfuseSink, langfuseEvents } from '../../src/engine/observability/langfuse.js';
+import { type LangfuseConfig, langfuseConfig } from '../../src/engine/observability/langfuse-config.js';
+
+const load = (value: Record<string, unknown>) => loadLiteLLMConfig({ kind: 'object', value, label: 't' }, { env: {} });
+const model_list = [{ model_name: 'g', litellm_params: { model: 'openai/a', mock_response: 'x' } }];
+const KEYS = { LANGFUSE_PUBLIC_KEY: 'pk-lf-1', LANGFUSE_SECRET_KEY: 'sk-lf-1' };
+
+function config(litellm_settings: Record<string, unknown>, env: Record<string, string> = KEYS) {
+  const warnings: string[] = [];
+  const c = langfuseConfig(load({ model_list, litellm_settings }).config, env, (m) => warnings.push(m));
+  return { c, warnings };
+}
+
+function event(over: Partial<SettledEvent> = {}): SettledEvent {
+  return {
+    callId: 'c1',
+    principal: { kind: 'master' },
+    endpoint: 'chat',
+    requestedModel: 'g',
+    modelGroup: 'g',
+    deploymentId: 'dep-a',
+    litellmModel: 'openai/a',
+    provider: 'openai',
+    stream: false,
+    status: 'success',
+    httpStatus: 200,
+    usage: { prompt: 3, completion: 4, total: 7, cached: 2, cacheCreation: 0, reasoning: 0 },
+    usageReported: true,
+    responseCost: 0.25,
+    startTime: Date.UTC(2026, 0, 1),
+    endTime: Date.UTC(2026, 0, 1) + 10,
+    timeToFirstTokenMs: 4,
+    durationMs: 10,
+    upstreamMs: 8,
+    attemptedRetries: 0,
+    attemptedFallbacks: 0,
+    attempts: 1,
+    cacheHit: false,
+    tags: [],
+    ...over,
+  };
+}
+
+describe('langfuseConfig', () => {
+  it('off unless langfuse is listed; which side each list turns on', () => {
+    expect(config({ callbacks: ['prometheus'] }).c).toBeUndefined();
+    expect(config({ success_callback: ['langfuse'] }).c).toMatchObject({ successes: true, failures: false });
+    expect(config({ failure_callback: 'langfuse' }).c).toMatchObject({ successes: false, failures: true });
+    expect(config({ callbacks: ['langfuse'] }).c).toMatchObject({ successes: true, failures: true, content: true });
+    expect(config({ callbacks: ['langfuse'], turn_off_message_logging: true }).c!.content).toBe(false);
+  });
+
+  it('host: the cloud by default, a bare host gets http://, no trailing slash', () => {
+    expect(config({ callbacks: ['langfuse'] }).c!.host).toBe('https://cloud.langfuse.com');
+    expect(config({ callbacks: ['langfuse'] }, { ...KEYS, LANGFUSE_HOST: 'lf.local:3000/' }).c!.host).toBe(
+      'http://lf.local:3000',
+    );
+  });
+
+  it('LANGFUSE_FLUSH_INTERVAL (seconds) sets the flush period', () => {
+    expect(config({ callbacks: ['langfuse'] }).c!.flushMs).toBe(1000);
+    expect(config({ callbacks: ['langfuse'] }, { ...KEYS, LANGFUSE_FLUSH_INTERVAL: '0.5' }).c!.flushMs).toBe(500);
+    expect(config({ callbacks: ['langfuse'] }, { ...KEYS, LANGFUSE_FLUSH_INTERVAL: 'x' }).c!.flushMs).toBe(1000);
+  });
+
+  it('missing keys: a warning naming them, the sink off', () => {
+    const { c, warnings } = config({ success_callback: ['langfuse'] }, {});
+    expect(c).toBeUndefined();
+    expect(warnings).toEqual([
+      'langfuse callback is off: LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY are not set ' +
+        '(set them in the environment or in environment_variables)',
+    ]);
+  });
+
+  it('the loader no longer calls langfuse "not supported yet"; turn_off_message_logging is known', () => {
+    const loaded = load({
+      model_list,
+      litellm_settings: { success_callback: ['langfuse'], turn_off_message_logging: true, langfuse_default_tags: [] },
+    });
+    expect(loaded.warnings).toEqual([]);
+  });
+});
+
+describe('LangfuseSink', () => {
+  const cfg: LangfuseConfig = {
+    publicKey: 'pk',
+    secretKey: 'sk',
+    host: 'http://127.0.0.1:9', // never reached: nothing is flushed in these tests
+    successes: true,
+    failures: false,
+    content: true,
+    defaultTags: [],
+    flushMs: 1000,
+  };
+
+  it('a bounded queue: beyond it events are dropped, counted and warned once', async () => {
+    const warned: string[] = [];
+    let dropped = 0;
+    const s = new LangfuseSink({
+      config: cfg,
+      warn: (_f, m) => warned.push(m),
+      onDrop: (n) => {
+        dropped += n;
+      },
+      maxQueue: 4,
+      flushMs: 60_000,
+      batchSize: 1000,
+    });
+    for (let i = 0; i < 5; i++) s.observe(event({ callId: `c${i}` }));
+    expect(s.dropped).toBe(6); // 2 calls fit (a trace and a generation each), 3 do not
+    expect(dropped).toBe(6);
+    expect(warned).toEqual(['langfuse queue full: events dropped']);
+    s.observe(event({ status: 'failure' })); // failures are not asked for
+    expect(s.dropped).toBe(6);
+    await s.close(50);
+  });
+
+  it('maps usage details, cost, times and the generation name from the endpoint', () => {
+    const [trace, gen] = langfuseEvents(event({ endpoint: 'embedding' }), cfg);
+    expect(trace.type).toBe('trace-create');
+    expect(trace.body).toMatchObject({ id: 'c1', name: 'litellm-aembedding' });
+    expect(gen.type).toBe('generation-create');
+    expect(gen.body).toMatchObject({
+      id: 'c1',
+      traceId: 'c1',
+      model: 'a',
+      startTime: '2026-01-01T00:00:00.000Z',
+      endTime: '2026-01-01T00:00:00.010Z',
+      completionStartTime: '2026-01-01T00:00:00.004Z',
+      usage: { input: 3, output: 4, total: 7, unit: 'TOKENS', totalCost: 0.25 },
+      usageDetails: { input: 3, output: 4, total: 7, cache_read_input_tokens: 2 },
+      costDetails: { total: 0.25 },
+      level: 'DEFAULT',
+    });
+    expect(gen.body.input).toBeUndefined(); // no content on the event: none sent
+  });
+});
