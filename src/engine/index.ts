@@ -9,6 +9,8 @@ import { staticBodies } from './endpoints/models.js';
 import type { LangfuseSink } from './observability/langfuse.js';
 import { langfuseConfig } from './observability/langfuse-config.js';
 import { createLogger, type EngineLogger } from './observability/logger.js';
+import type { OtelSink } from './observability/otel.js';
+import { otelConfig, publicUrl } from './observability/otel-config.js';
 import type { PrometheusSink } from './observability/prometheus.js';
 import { prometheusConfig } from './observability/prometheus-config.js';
 import { SettledBus, type SettledSubscriber } from './observability/settled.js';
@@ -151,6 +153,32 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
     if (lf.content) settled.content = true;
     logger.info({ host: lf.host, message_logging: lf.content }, 'langfuse callback on');
   }
+  // OpenTelemetry (`callbacks: ["otel"]`): OTEL_EXPORTER_OTLP_* from the environment or environment_variables;
+  // the SDK is loaded only when enabled, with a tracer provider of the engine's own (not the global one)
+  const oc = otelConfig(cfg, { ...env, ...loaded.environment }, (msg) => logger.warn({}, msg));
+  let otel: OtelSink | undefined;
+  if (oc) {
+    const { OtelSink, otlpExporter } = await import('./observability/otel.js');
+    otel = new OtelSink(
+      {
+        config: oc,
+        warn: (fields, msg) => logger.warn(fields, msg),
+        onDrop: (n) => {
+          for (let i = 0; i < n; i++) metrics?.callbackFailure('otel');
+        },
+        scheduledDelayMs: Number(env.OTEL_BSP_SCHEDULE_DELAY) > 0 ? Number(env.OTEL_BSP_SCHEDULE_DELAY) : undefined,
+      },
+      await otlpExporter(oc),
+    );
+    settled.subscribe(otel.observe);
+    settled.trace = true;
+    // the endpoint without credentials or query; the headers' values are never logged
+    const headers = Object.keys(oc.headers).join(',') || undefined;
+    logger.info(
+      { endpoint: publicUrl(oc.url), protocol: oc.protocol, service: oc.serviceName, headers },
+      'otel callback on',
+    );
+  }
   const server = createServer(ctx);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -191,7 +219,10 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
 
   const drainTimeoutMs = opts.drainTimeoutMs ?? 30_000;
   let closing: Promise<void> | undefined;
-  const close = () => (closing ??= drain(ctx, server, drainTimeoutMs).then(() => langfuse?.close()));
+  const close = () =>
+    (closing ??= drain(ctx, server, drainTimeoutMs).then(() =>
+      Promise.all([langfuse?.close(), otel?.close()]).then(() => {}),
+    ));
   return { port, host, url, table, onSettled: (fn) => settled.subscribe(fn), close };
 }
 

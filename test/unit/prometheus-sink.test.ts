@@ -81,13 +81,13 @@ describe('prometheusConfig', () => {
     expect(quiet.warnings.filter((w) => w.path.includes('callback'))).toEqual([]);
     const loud = load({
       model_list,
-      litellm_settings: { callbacks: ['prometheus', 'otel'], success_callback: ['langfuse'] },
+      litellm_settings: { callbacks: ['prometheus', 'datadog'], success_callback: ['langfuse'] },
     });
-    // langfuse is implemented too (its own sink): only otel is named
+    // langfuse (and otel) are implemented too (their own sinks): only datadog is named
     expect(loud.warnings.filter((w) => w.path.includes('callback'))).toEqual([
       {
         path: 'litellm_settings.callbacks',
-        message: 'not supported yet; ignored: "otel" (implemented: prometheus, langfuse)',
+        message: 'not supported yet; ignored: "datadog" (implemented: prometheus, langfuse, otel)',
       },
     ]);
   });

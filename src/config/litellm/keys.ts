@@ -239,7 +239,7 @@ export const LITELLM_SETTINGS: KeySet = {
 };
 
 /** Names in `litellm_settings.callbacks` / `success_callback` / `failure_callback` that the engine implements. */
-export const IMPLEMENTED_CALLBACKS: readonly string[] = ['prometheus', 'langfuse'];
+export const IMPLEMENTED_CALLBACKS: readonly string[] = ['prometheus', 'langfuse', 'otel'];
 
 export const GENERAL_SETTINGS: KeySet = {
   supported: [

@@ -62,6 +62,8 @@ export class ResponseWriter implements SettledSource {
   streamUsage?: unknown;
   /** a stream's text, assembled only while a sink wants content (`SettledBus.content`) */
   streamText?: string;
+  /** the request's W3C `traceparent`, kept only while a tracing sink wants it (`SettledBus.trace`) */
+  traceparent?: string;
   readonly headers: Headers;
   readonly link: ClientLink;
   private settled = false;
@@ -82,6 +84,7 @@ export class ResponseWriter implements SettledSource {
 
   /** Authenticate the request; a promise only when the authenticator is async. */
   authenticate(headers: IncomingHttpHeaders): Promise<void> | undefined {
+    if (this.ctx.settled.trace && typeof headers.traceparent === 'string') this.traceparent = headers.traceparent;
     const p = this.ctx.auth.authenticate(headers);
     if (!(p instanceof Promise)) {
       this.principal = p;
@@ -214,7 +217,9 @@ export class ResponseWriter implements SettledSource {
     this.settled = true;
     this.ctx.settling--;
     const bus = this.ctx.settled;
-    if (bus.active) bus.emit(settledEvent(this, status, httpStatus, err, this.ctx.secretValues, bus.content));
+    if (bus.active) {
+      bus.emit(settledEvent(this, status, httpStatus, err, this.ctx.secretValues, bus.content, bus.trace));
+    }
   }
 }
 

@@ -279,7 +279,7 @@ export function langfuseEvents(e: SettledEvent, c: LangfuseConfig): IngestionEve
 }
 
 /** The deployment's model without its provider prefix (`openai/gpt-4o` -> `gpt-4o`), as LiteLLM reports it. */
-function modelOf(e: SettledEvent): string {
+export function modelOf(e: SettledEvent): string {
   const m = e.litellmModel ?? e.requestedModel;
   const slash = m.indexOf('/');
   return slash > 0 && e.provider !== undefined && m.slice(0, slash) === e.provider ? m.slice(slash + 1) : m;

@@ -28,6 +28,8 @@ export interface SettledSource {
   readonly streamUsage?: unknown;
   /** a stream's text so far, assembled only while a sink wants content */
   readonly streamText?: string;
+  /** the request's `traceparent`, kept only while a tracing sink wants it */
+  readonly traceparent?: string;
 }
 
 const NO_TAGS: readonly string[] = Object.freeze([]);
@@ -53,6 +55,7 @@ export function settledEvent(
   err: GatewayError | undefined,
   secrets: readonly string[],
   content = false,
+  trace = false,
 ): SettledEvent {
   const now = performance.now();
   const attempts = src.attempts ?? [];
@@ -105,6 +108,10 @@ export function settledEvent(
     tags: tagsOf(body, meta),
   };
   if (attempts.length > 0) event.attemptDetails = attemptDetails(attempts, secrets);
+  if (trace) {
+    if (src.traceparent !== undefined) event.traceparent = src.traceparent;
+    if (body) event.params = paramsOf(body);
+  }
   if (content && body) {
     event.request = body;
     // the response went out already: reading a whole answer's parsed view here costs the client nothing
@@ -120,6 +127,18 @@ export function settledEvent(
     } else if (src.streamText !== undefined) event.response = src.streamText;
   }
   return event;
+}
+
+// the sampling parameters a tracing sink reports (gen_ai.request.*), numbers only
+const TRACE_PARAMS = ['temperature', 'top_p', 'max_tokens', 'max_completion_tokens'] as const;
+
+function paramsOf(body: JsonObject): Record<string, number> | undefined {
+  let out: Record<string, number> | undefined;
+  for (const k of TRACE_PARAMS) {
+    const v = body[k];
+    if (typeof v === 'number' && Number.isFinite(v)) (out ??= {})[k] = v;
+  }
+  return out;
 }
 
 /** Each attempt as plain data for sinks (no Deployment reference, so no secret travels with the event). */

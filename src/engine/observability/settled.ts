@@ -66,6 +66,12 @@ export interface SettledEvent {
    */
   request?: JsonObject;
   response?: unknown;
+  /**
+   * Set only while a tracing sink asked for them (`SettledBus.trace`): the request's W3C `traceparent`
+   * header as received, and its numeric sampling parameters (temperature, top_p, max_tokens, ...)
+   */
+  traceparent?: string;
+  params?: Readonly<Record<string, number>>;
 }
 
 /** One upstream call of a request, as sinks see it (per-deployment and fallback metrics). Never a secret. */
@@ -104,6 +110,8 @@ export class SettledBus {
   private readonly failed = new WeakSet<SettledSubscriber>();
   /** set at start-up when a sink wants prompts and answers (Langfuse with message logging on) */
   content = false;
+  /** set at start-up when a tracing sink wants `traceparent` and the request's parameters (OpenTelemetry) */
+  trace = false;
 
   /**
    * `onError` hears the first failure of each subscriber (a log line); `onEachFailure`, if given, every
