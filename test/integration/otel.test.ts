@@ -4,6 +4,10 @@
  * makes it the caller's child; streams; a failure (status ERROR, error.type); http/protobuf; a collector
  * that is down (requests stay fast, drops counted); close() flushes what is queued.
  */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type FaultUpstream, startFaultUpstream } from '../fakes/fault-upstream.js';
 import { type FakeUpstream, startOpenAIUpstream } from '../fakes/openai-upstream.js';
@@ -290,6 +294,34 @@ describe('otel sink edges', () => {
       expect(r.status).toBe(200);
     } finally {
       await e.close();
+    }
+  });
+});
+
+describe('loading', () => {
+  it('kubiya --help never loads the OpenTelemetry SDK (a resolve hook sees what is imported)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'otel-lazy-'));
+    try {
+      const hooks = path.join(dir, 'hooks.mjs');
+      fs.writeFileSync(
+        hooks,
+        'export async function resolve(s, c, next) { const r = await next(s, c); ' +
+          "if (r.url.includes('@opentelemetry')) process.stderr.write('LOADED ' + s + '\\n'); return r; }\n",
+      );
+      const reg = path.join(dir, 'register.mjs');
+      fs.writeFileSync(
+        reg,
+        `import { register } from 'node:module';\nregister(${JSON.stringify(`file://${hooks}`)});\n`,
+      );
+      const run = (args: string[]) => spawnSync(process.execPath, ['--import', reg, ...args], { encoding: 'utf8' });
+      const help = run(['bin/kubiya.js', '--help']);
+      expect(help.stdout).toContain('Usage');
+      expect(help.stderr).not.toContain('LOADED');
+      // the probe works: importing the module it watches for is seen
+      const probe = run(['--input-type=module', '-e', "await import('@opentelemetry/api');"]);
+      expect(probe.stderr).toContain('LOADED @opentelemetry/api');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });
