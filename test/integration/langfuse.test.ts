@@ -15,6 +15,7 @@ import { type FakeLangfuse, startFakeLangfuse } from '../fakes/langfuse.js';
 import { type FakeUpstream, startOpenAIUpstream } from '../fakes/openai-upstream.js';
 import { post, startTestEngine, type TestEngine } from './engine-helpers.js';
 import { parseExposition, sum } from './prometheus-text.js';
+import { sinkModels } from './sink-fixtures.js';
 
 const MASTER = 'sk-master-langfuse-0123';
 const UPSTREAM_KEY = 'sk-upstream-langfuse-secret';
@@ -27,28 +28,7 @@ let primary: FaultUpstream;
 let backup: FaultUpstream;
 let engine: TestEngine;
 
-const models = () => [
-  {
-    model_name: 'mocked',
-    litellm_params: { model: 'openai/whatever', mock_response: 'Hi from the mock.' },
-    model_info: { id: 'dep-mock' },
-  },
-  {
-    model_name: 'gpt',
-    litellm_params: { model: 'openai/gpt-4o', api_base: `${up.url}/v1`, api_key: UPSTREAM_KEY },
-    model_info: { id: 'dep-gpt' },
-  },
-  {
-    model_name: 'main',
-    litellm_params: { model: 'openai/p-model', api_base: primary.base, api_key: UPSTREAM_KEY },
-    model_info: { id: 'main-primary' },
-  },
-  {
-    model_name: 'spare',
-    litellm_params: { model: 'openai/b-model', api_base: backup.base, api_key: UPSTREAM_KEY },
-    model_info: { id: 'spare-backup' },
-  },
-];
+const models = () => sinkModels(up.url, primary.base, backup.base, UPSTREAM_KEY);
 
 /** The environment that points an engine at a fake Langfuse with its keys. */
 const keysOf = (f: FakeLangfuse) => ({

@@ -14,6 +14,7 @@ import { type FakeUpstream, startOpenAIUpstream } from '../fakes/openai-upstream
 import { type FakeOtlpReceiver, type ReceivedSpan, startFakeOtlpReceiver } from '../fakes/otlp-receiver.js';
 import { post, startTestEngine, type TestEngine } from './engine-helpers.js';
 import { parseExposition, sum } from './prometheus-text.js';
+import { sinkModels } from './sink-fixtures.js';
 
 const MASTER = 'sk-master-otel-0123';
 const UPSTREAM_KEY = 'sk-upstream-otel-secret';
@@ -27,28 +28,7 @@ let primary: FaultUpstream;
 let backup: FaultUpstream;
 let engine: TestEngine;
 
-const models = () => [
-  {
-    model_name: 'mocked',
-    litellm_params: { model: 'openai/whatever', mock_response: 'Hi from the mock.' },
-    model_info: { id: 'dep-mock' },
-  },
-  {
-    model_name: 'gpt',
-    litellm_params: { model: 'openai/gpt-4o', api_base: `${up.url}/v1`, api_key: UPSTREAM_KEY },
-    model_info: { id: 'dep-gpt' },
-  },
-  {
-    model_name: 'main',
-    litellm_params: { model: 'openai/p-model', api_base: primary.base, api_key: UPSTREAM_KEY },
-    model_info: { id: 'main-primary' },
-  },
-  {
-    model_name: 'spare',
-    litellm_params: { model: 'openai/b-model', api_base: backup.base, api_key: UPSTREAM_KEY },
-    model_info: { id: 'spare-backup' },
-  },
-];
+const models = () => sinkModels(up.url, primary.base, backup.base, UPSTREAM_KEY);
 
 const envOf = (r: FakeOtlpReceiver, extra: Record<string, string> = {}) => ({
   OTEL_EXPORTER_OTLP_ENDPOINT: r.url,
@@ -101,7 +81,8 @@ describe('otel sink', () => {
   });
 
   it('a call: one SERVER span with the GenAI attributes, resource and headers', async () => {
-    const body = { model: 'gpt', messages: msgs, temperature: 0.2, max_tokens: 50, top_p: 0.9 };
+    const metadata = { env: 'prod', n: 3, nested: { a: 1 } };
+    const body = { model: 'gpt', messages: msgs, temperature: 0.2, max_tokens: 50, top_p: 0.9, metadata };
     const r = await post(`${engine.url}/v1/chat/completions`, body, auth);
     expect(r.status).toBe(200);
     const s = await spanOf(rx, r.headers.get('x-litellm-call-id'));
@@ -130,6 +111,9 @@ describe('otel sink', () => {
       'litellm.attempted_retries': 0,
       'litellm.attempted_fallbacks': 0,
       'http.response.status_code': 200,
+      'metadata.env': 'prod',
+      'metadata.n': 3,
+      'metadata.nested': '{"a":1}',
     });
     expect(s.attributes['litellm.response_cost']).toBeCloseTo(Number(r.headers.get('x-litellm-response-cost')), 12);
     expect(s.attributes['error.type']).toBeUndefined();

@@ -1,5 +1,5 @@
 import type { LiteLLMConfig } from '../../config/litellm/schema.js';
-import { callbackNames } from './prometheus-config.js';
+import { callbackNames, callbackSides } from './prometheus-config.js';
 
 /** What the Langfuse sink reads from the config and the environment, once at start-up. */
 export interface LangfuseConfig {
@@ -30,10 +30,6 @@ export function langfuseConfig(
   warn: (message: string) => void,
 ): LangfuseConfig | undefined {
   const ls = cfg.litellm_settings as Record<string, unknown>;
-  const listed = (key: string) => {
-    const v = ls[key];
-    return v === 'langfuse' || (Array.isArray(v) && v.includes('langfuse'));
-  };
   if (!callbackNames(cfg).includes('langfuse')) return undefined;
   const missing = ['LANGFUSE_PUBLIC_KEY', 'LANGFUSE_SECRET_KEY'].filter((k) => !env[k]);
   if (missing.length > 0) {
@@ -44,7 +40,6 @@ export function langfuseConfig(
     );
     return undefined;
   }
-  const both = listed('callbacks');
   const tags = Array.isArray(ls.langfuse_default_tags) ? ls.langfuse_default_tags : [];
   let host = (env.LANGFUSE_HOST || LANGFUSE_DEFAULT_HOST).replace(/\/+$/, '');
   if (!/^https?:\/\//i.test(host)) host = `http://${host}`; // as LiteLLM reads a bare host
@@ -53,8 +48,7 @@ export function langfuseConfig(
     publicKey: env.LANGFUSE_PUBLIC_KEY!,
     secretKey: env.LANGFUSE_SECRET_KEY!,
     host,
-    successes: both || listed('success_callback'),
-    failures: both || listed('failure_callback'),
+    ...callbackSides(cfg, 'langfuse'),
     content: ls.turn_off_message_logging !== true,
     defaultTags: tags.filter((t): t is string => typeof t === 'string'),
     flushMs: flushInterval > 0 ? flushInterval * 1000 : 1000,

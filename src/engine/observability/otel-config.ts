@@ -1,5 +1,5 @@
 import type { LiteLLMConfig } from '../../config/litellm/schema.js';
-import { callbackNames } from './prometheus-config.js';
+import { callbackNames, callbackSides } from './prometheus-config.js';
 
 /** What the OpenTelemetry sink reads from the config and the environment, once at start-up. */
 export interface OtelConfig {
@@ -28,11 +28,6 @@ export function otelConfig(
   warn: (message: string) => void,
 ): OtelConfig | undefined {
   if (!callbackNames(cfg).includes('otel')) return undefined;
-  const ls = cfg.litellm_settings as Record<string, unknown>;
-  const listed = (key: string) => {
-    const v = ls[key];
-    return v === 'otel' || (Array.isArray(v) && v.includes('otel'));
-  };
   const protocol = (
     env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ||
     env.OTEL_EXPORTER_OTLP_PROTOCOL ||
@@ -55,8 +50,7 @@ export function otelConfig(
     headers: parseHeaders(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS || env.OTEL_EXPORTER_OTLP_HEADERS || env.OTEL_HEADERS),
     protocol,
     serviceName: env.OTEL_SERVICE_NAME?.trim() || OTEL_DEFAULT_SERVICE,
-    successes: listed('callbacks') || listed('success_callback'),
-    failures: listed('callbacks') || listed('failure_callback'),
+    ...callbackSides(cfg, 'otel'),
   };
 }
 

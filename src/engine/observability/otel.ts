@@ -32,6 +32,8 @@ export const SPAN_NAME = 'litellm_request';
 // gen_ai.operation.name per endpoint (GenAI semantic conventions)
 const OPERATION = { chat: 'chat', completion: 'text_completion', embedding: 'embeddings', messages: 'chat' } as const;
 const WARN_EVERY_MS = 60_000;
+// request metadata keys put on a span at most (the rest are left out)
+const MAX_METADATA_KEYS = 64;
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
 /**
@@ -178,6 +180,17 @@ export function spanAttributes(e: SettledEvent): Attributes {
   if (e.responseCost !== undefined) a['litellm.response_cost'] = e.responseCost;
   if (e.unpriced) a['litellm.unpriced'] = true;
   if (e.tags.length > 0) a['litellm.tags'] = [...e.tags];
+  // the requester metadata as LiteLLM puts it on its span: `metadata.<key>`, objects as JSON
+  const meta = e.metadata;
+  if (meta) {
+    let n = 0;
+    for (const k in meta) {
+      if (++n > MAX_METADATA_KEYS) break;
+      const v = meta[k];
+      if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') a[`metadata.${k}`] = v;
+      else if (v !== null && v !== undefined) a[`metadata.${k}`] = JSON.stringify(v);
+    }
+  }
   const pr = e.principal;
   if (pr.keyHash !== undefined) a['metadata.user_api_key_hash'] = pr.keyHash;
   if (pr.keyAlias !== undefined) a['metadata.user_api_key_alias'] = pr.keyAlias;

@@ -32,6 +32,20 @@ export function callbackNames(cfg: LiteLLMConfig): string[] {
   return out;
 }
 
+/**
+ * Which outcomes a callback hears: `callbacks` both, `success_callback` successes, `failure_callback`
+ * failures (a string or a list each)
+ */
+export function callbackSides(cfg: LiteLLMConfig, name: string): { successes: boolean; failures: boolean } {
+  const ls = cfg.litellm_settings as Record<string, unknown>;
+  const listed = (key: string) => {
+    const v = ls[key];
+    return v === name || (Array.isArray(v) && v.includes(name));
+  };
+  const both = listed('callbacks');
+  return { successes: both || listed('success_callback'), failures: both || listed('failure_callback') };
+}
+
 /** The sink's settings when `prometheus` is among the callbacks; undefined otherwise (no /metrics). */
 export function prometheusConfig(cfg: LiteLLMConfig): PrometheusConfig | undefined {
   if (!callbackNames(cfg).includes('prometheus')) return undefined;
