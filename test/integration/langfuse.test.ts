@@ -4,18 +4,16 @@
  * per-request metadata keys; turn_off_message_logging; keys from environment_variables; missing keys;
  * a Langfuse that is down (requests unaffected, drops counted); close() flushes what is queued.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type FaultUpstream, startFaultUpstream } from '../fakes/fault-upstream.js';
 import { type FakeLangfuse, startFakeLangfuse } from '../fakes/langfuse.js';
 import { type FakeUpstream, startOpenAIUpstream } from '../fakes/openai-upstream.js';
 import { post, startTestEngine, type TestEngine } from './engine-helpers.js';
 import { parseExposition, sum } from './prometheus-text.js';
-import { sinkModels } from './sink-fixtures.js';
+import { sinkModels, startProxyCli } from './sink-fixtures.js';
 
 const MASTER = 'sk-master-langfuse-0123';
 const UPSTREAM_KEY = 'sk-upstream-langfuse-secret';
@@ -400,10 +398,8 @@ describe('kubiya proxy start with langfuse', () => {
     const fake = await startFakeLangfuse('pk-lf-cli', 'sk-lf-cli-secret');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubiya-langfuse-'));
     try {
-      const cfg = path.join(dir, 'config.yaml');
-      const portFile = path.join(dir, 'engine.json');
-      fs.writeFileSync(
-        cfg,
+      const { url, child, exit, output } = await startProxyCli(
+        dir,
         [
           'model_list:',
           '  - model_name: mock',
@@ -414,29 +410,10 @@ describe('kubiya proxy start with langfuse', () => {
           `  LANGFUSE_PUBLIC_KEY: ${fake.publicKey}`,
           `  LANGFUSE_SECRET_KEY: ${fake.secretKey}`,
           `  LANGFUSE_HOST: ${fake.url}`,
-          '',
-        ].join('\n'),
+        ],
+        ['LANGFUSE_PUBLIC_KEY', 'LANGFUSE_SECRET_KEY', 'LANGFUSE_HOST'],
       );
-      const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/kubiya.js');
-      const env = { ...process.env, NO_COLOR: '1' };
-      for (const k of ['LANGFUSE_PUBLIC_KEY', 'LANGFUSE_SECRET_KEY', 'LANGFUSE_HOST', 'LITELLM_MASTER_KEY'])
-        delete env[k];
-      const child = spawn(
-        process.execPath,
-        [bin, 'proxy', 'start', '--config', cfg, '--port', '0', '--port-file', portFile],
-        {
-          env,
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
-      let out = '';
-      child.stdout!.on('data', (d) => (out += d));
-      child.stderr!.on('data', (d) => (out += d));
-      const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
       try {
-        const t0 = Date.now();
-        while (!fs.existsSync(portFile) && Date.now() - t0 < 15_000) await new Promise((r) => setTimeout(r, 20));
-        const { url } = JSON.parse(fs.readFileSync(portFile, 'utf8')) as { url: string };
         const r = await post(`${url}/v1/chat/completions`, { model: 'mock', messages: msgs });
         expect(r.status).toBe(200);
         child.kill('SIGTERM'); // before the 1 s flush timer: close() must send it
@@ -445,8 +422,8 @@ describe('kubiya proxy start with langfuse', () => {
         expect(gens).toHaveLength(1);
         expect(gens[0].body.metadata.litellm_call_id).toBe(r.headers.get('x-litellm-call-id'));
         expect(fake.traces()).toHaveLength(1);
-        expect(out).not.toContain('not supported yet');
-        expect(out).not.toContain(fake.secretKey);
+        expect(output()).not.toContain('not supported yet');
+        expect(output()).not.toContain(fake.secretKey);
       } finally {
         if (child.exitCode === null) child.kill('SIGKILL');
       }

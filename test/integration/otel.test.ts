@@ -14,7 +14,7 @@ import { type FakeUpstream, startOpenAIUpstream } from '../fakes/openai-upstream
 import { type FakeOtlpReceiver, type ReceivedSpan, startFakeOtlpReceiver } from '../fakes/otlp-receiver.js';
 import { post, startTestEngine, type TestEngine } from './engine-helpers.js';
 import { parseExposition, sum } from './prometheus-text.js';
-import { sinkModels } from './sink-fixtures.js';
+import { sinkModels, startProxyCli } from './sink-fixtures.js';
 
 const MASTER = 'sk-master-otel-0123';
 const UPSTREAM_KEY = 'sk-upstream-otel-secret';
@@ -280,6 +280,48 @@ describe('otel sink edges', () => {
       await e.close();
     }
   });
+});
+
+describe('kubiya proxy start with otel', () => {
+  it('a YAML config with environment_variables: a call is traced, SIGTERM exports it before exit', async () => {
+    const r5 = await startFakeOtlpReceiver();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubiya-otel-'));
+    try {
+      const { url, child, exit, output } = await startProxyCli(
+        dir,
+        [
+          'model_list:',
+          '  - model_name: mock',
+          '    litellm_params: {model: openai/whatever, mock_response: "Hi from the mock."}',
+          'litellm_settings:',
+          '  callbacks: ["otel"]',
+          'environment_variables:',
+          `  OTEL_EXPORTER_OTLP_ENDPOINT: ${r5.url}`,
+          '  OTEL_EXPORTER_OTLP_PROTOCOL: http/json',
+          `  OTEL_EXPORTER_OTLP_HEADERS: x-token=${OTLP_TOKEN}`,
+          '  OTEL_SERVICE_NAME: kubiya-cli',
+        ],
+        Object.keys(process.env).filter((k) => k.startsWith('OTEL_')),
+      );
+      try {
+        const r = await post(`${url}/v1/chat/completions`, { model: 'mock', messages: msgs });
+        expect(r.status).toBe(200);
+        child.kill('SIGTERM'); // before the 1 s export period: close() must export it
+        expect(await exit).toBe(0);
+        expect(r5.spans).toHaveLength(1);
+        expect(r5.spans[0]!.attributes['litellm.call_id']).toBe(r.headers.get('x-litellm-call-id'));
+        expect(r5.spans[0]!.resource['service.name']).toBe('kubiya-cli');
+        expect(r5.spans[0]!.headers['x-token']).toBe(OTLP_TOKEN);
+        expect(output()).not.toContain('not supported yet');
+        expect(output()).not.toContain(OTLP_TOKEN);
+      } finally {
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+      await r5.close();
+    }
+  }, 30_000);
 });
 
 describe('loading', () => {
