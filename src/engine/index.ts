@@ -151,7 +151,7 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
     if (lf.content) settled.content = true;
     logger.info({ host: lf.host, message_logging: lf.content }, 'langfuse callback on');
   }
-  const server = createServer(ctx);
+  const server = createServer(ctx, env.KUBIYA_USAGE_TOKEN);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host, port: opts.port ?? 4000 }, () => {
