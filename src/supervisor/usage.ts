@@ -1,21 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import type { UsageReport } from '../engine/observability/usage-tally.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 
 /** The engine route with the queue's usage since the engine started (see engine/observability/usage-tally.ts). */
 export const USAGE_PATH = '/kubiya/usage';
 
 /** What `GET /kubiya/usage` answers (the fields `worker status` shows). */
-export interface EngineUsage {
-  since: string;
-  requests: number;
-  failures: number;
-  input_tokens: number;
-  output_tokens: number;
-  cost_usd: number;
-  unpriced_requests: number;
-  by_model: Record<string, Omit<EngineUsage, 'since' | 'by_model'>>;
-}
+export type EngineUsage = UsageReport;
 
 /** A new per-run token, saved 0600 in the queue directory for `worker status` / `worker stop`. */
 export function newUsageToken(file: string): string {
