@@ -179,7 +179,7 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
       'otel callback on',
     );
   }
-  const server = createServer(ctx);
+  const server = createServer(ctx, env.KUBIYA_USAGE_TOKEN);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host, port: opts.port ?? 4000 }, () => {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import http, { type IncomingMessage } from 'node:http';
 import { VERSION } from '../version.js';
 import { ANTHROPIC_FORMAT } from './anthropic-messages/errors.js';
@@ -12,6 +12,7 @@ import { GatewayError } from './errors.js';
 import { sendJson } from './http/respond.js';
 import { type ApiFormat, OPENAI_FORMAT, ResponseWriter } from './http/response-writer.js';
 import type { SettledEndpoint } from './observability/settled.js';
+import { UsageTally } from './observability/usage-tally.js';
 import type { EndpointKind } from './wire.js';
 
 /** A POST route: the API it speaks, the endpoint its settled event names (none: no event), its handler. */
@@ -63,8 +64,15 @@ function routeOf(url: string): string {
   return p;
 }
 
-/** The engine's node:http server: routes, auth, one response writer per request. */
-export function createServer(ctx: EngineContext): http.Server {
+/**
+ * The engine's node:http server: routes, auth, one response writer per request. `usageToken` (the
+ * supervisor's per-run KUBIYA_USAGE_TOKEN) also opens `GET /kubiya/usage`, besides the master key.
+ */
+export function createServer(ctx: EngineContext, usageToken?: string): http.Server {
+  // always on: what `kubiya worker status` / `worker stop` show per queue
+  const usage = new UsageTally();
+  ctx.settled.subscribe(usage.observe);
+  const token = usageToken ? Buffer.from(`Bearer ${usageToken}`) : undefined;
   const server = http.createServer(
     { keepAliveTimeout: 65_000, headersTimeout: 60_000, requestTimeout: 0 },
     (req, res) => {
@@ -83,7 +91,8 @@ export function createServer(ctx: EngineContext): http.Server {
         const ms = +(performance.now() - t0).toFixed(2);
         ctx.logger.debug(w.logFields({ method: req.method, path: req.url, status: res.statusCode, ms }), 'request');
       });
-      void serve(ctx, req, w, route, post);
+      if (route === USAGE_ROUTE && req.method === 'GET') void sendUsage(req, w, usage, token);
+      else void serve(ctx, req, w, route, post);
     },
   );
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
@@ -110,6 +119,23 @@ async function serve(
       if (pending) await pending;
       await post.handle(ctx, req, w, route);
     } else await handle(ctx, req, w, route);
+  } catch (e) {
+    w.fail(e);
+  }
+}
+
+const USAGE_ROUTE = '/kubiya/usage';
+
+/** `GET /kubiya/usage`: the engine's usage tally, for the supervisor's token or the master key. */
+async function sendUsage(req: IncomingMessage, w: ResponseWriter, usage: UsageTally, token?: Buffer): Promise<void> {
+  try {
+    const sent = req.headers.authorization;
+    const b = typeof sent === 'string' ? Buffer.from(sent) : undefined;
+    if (!(token && b && b.length === token.length && timingSafeEqual(b, token))) {
+      const pending = w.authenticate(req.headers);
+      if (pending) await pending;
+    }
+    sendJson(w.res, 200, JSON.stringify(usage.report()), w.headers);
   } catch (e) {
     w.fail(e);
   }
@@ -144,7 +170,7 @@ async function handle(ctx: EngineContext, req: IncomingMessage, w: ResponseWrite
   const known =
     OPENAI_POST.includes(route) ||
     OPEN_GET.has(route) ||
-    ['/models', '/model/info', '/health', '/health/backlog'].includes(route) ||
+    ['/models', '/model/info', '/health', '/health/backlog', USAGE_ROUTE].includes(route) ||
     (route === '/metrics' && ctx.metrics !== undefined);
   throw new GatewayError(known ? 405 : 404, {
     message: known

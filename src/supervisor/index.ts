@@ -12,6 +12,7 @@ export { showLog } from './logs.js';
 export { listQueueIds, type QueuePaths, queuePaths } from './queue-dir.js';
 export { formatBytes, formatUptime, type QueueStatus, queueStatus } from './status.js';
 export { type StopResult, stopQueue } from './stop.js';
+export { type EngineUsage, formatUsage, usageSummary } from './usage.js';
 
 /** Run a worker for a resolved plan (see run.ts); resolves to the CLI's exit code. */
 export async function runWorker(plan: ProxyPlan, options: WorkerStartOptions, io: SupervisorIo): Promise<number> {

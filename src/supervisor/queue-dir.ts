@@ -13,6 +13,8 @@ export interface QueuePaths {
   pidFile: string;
   portFile: string;
   planFile: string;
+  /** the per-run token that opens the engine's `GET /kubiya/usage` (0600, removed at the end) */
+  usageToken: string;
   venv: string;
 }
 
@@ -33,6 +35,7 @@ export function queuePaths(queueId: string, env: NodeJS.ProcessEnv = process.env
     pidFile: path.join(dir, 'worker.pid'),
     portFile: path.join(dir, 'engine.port.json'),
     planFile: path.join(dir, 'supervisor-plan.json'),
+    usageToken: path.join(dir, 'usage.token'),
     venv: path.join(dir, 'venv'),
   };
 }

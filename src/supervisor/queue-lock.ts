@@ -31,6 +31,7 @@ export async function cleanStale(paths: QueuePaths, graceMs = 2000): Promise<str
   if (info ? !isAlive(info.supervisor_pid) : fs.existsSync(paths.pidFile)) {
     removePidFile(paths.pidFile);
     fs.rmSync(paths.portFile, { force: true });
+    fs.rmSync(paths.usageToken, { force: true });
     cleaned.push('stale pid file');
   }
   return cleaned;

@@ -3,6 +3,7 @@ import { engineReady } from './engine.js';
 import { type PidInfo, readPidFile } from './pid-file.js';
 import { isAlive } from './process-tree.js';
 import { queuePaths } from './queue-dir.js';
+import { type EngineUsage, fetchUsage } from './usage.js';
 
 /** One queue's state as `worker status` / `worker list` report it. */
 export interface QueueStatus {
@@ -18,6 +19,11 @@ export interface QueueStatus {
   gateway_url?: string;
   worker?: PidInfo['worker'] & { alive: boolean };
   logs: Record<'worker' | 'proxy' | 'supervisor', { path: string; bytes: number | null }>;
+  /**
+   * requests, failures, tokens and USD since the engine started (a running local-proxy queue); null when
+   * the engine is down or did not answer
+   */
+  usage?: EngineUsage | null;
   /** what is wrong with the queue's files, when something is */
   problem?: string;
 }
@@ -52,6 +58,10 @@ export async function queueStatus(queueId: string, env: NodeJS.ProcessEnv = proc
   if (!info) return { queue_id: queueId, state: 'stopped', worker_dir: p.dir, logs };
   const running = isAlive(info.supervisor_pid);
   const started = Date.parse(info.started_at);
+  const url = running && info.engine?.pid ? info.engine.url : null;
+  const [healthy, usage] = url
+    ? await Promise.all([engineReady(url, 1500), fetchUsage(url, p.usageToken, 1500)])
+    : [false, undefined];
   return {
     queue_id: queueId,
     state: running ? 'running' : 'stale',
@@ -61,15 +71,11 @@ export async function queueStatus(queueId: string, env: NodeJS.ProcessEnv = proc
     started_at: info.started_at,
     uptime_seconds:
       running && Number.isFinite(started) ? Math.max(0, Math.round((Date.now() - started) / 1000)) : undefined,
-    engine: info.engine
-      ? {
-          ...info.engine,
-          healthy: running && info.engine.url && info.engine.pid ? await engineReady(info.engine.url, 1500) : false,
-        }
-      : null,
+    engine: info.engine ? { ...info.engine, healthy } : null,
     gateway_url: info.gateway_url,
     worker: { ...info.worker, alive: running && isAlive(info.worker.pid ?? undefined) },
     logs,
+    ...(running && info.engine ? { usage: usage ?? null } : {}),
   };
 }
 

@@ -3,6 +3,7 @@ import { readPidFile, removePidFile } from './pid-file.js';
 import { isAlive, leadsGroup, signalAll, terminateTree, treeOf, waitGone } from './process-tree.js';
 import { queuePaths } from './queue-dir.js';
 import { cleanStale } from './queue-lock.js';
+import { type EngineUsage, fetchUsage } from './usage.js';
 
 /** The result of `worker stop`. */
 export interface StopResult {
@@ -11,6 +12,8 @@ export interface StopResult {
   /** processes that had to be killed after the timeout (or with --force) */
   killed: number[];
   notes: string[];
+  /** the queue's usage since its engine started, read just before the stop (when the engine answered) */
+  usage?: EngineUsage;
 }
 
 /**
@@ -34,6 +37,8 @@ export async function stopQueue(
     return { outcome: 'stale-cleaned', supervisorPid: info.supervisor_pid, killed: [], notes: await cleanStale(p) };
   }
   const pid = info.supervisor_pid;
+  const url = info.engine?.pid ? info.engine.url : null;
+  const usage = url ? await fetchUsage(url, p.usageToken, 1000) : undefined;
   const trees = () => {
     const latest = readPidFile(p.pidFile) ?? info; // the engine may have been restarted meanwhile
     return [
@@ -62,5 +67,5 @@ export async function stopQueue(
   const left = [info.worker.pid, info.engine?.pid].filter((x): x is number => !!x && isAlive(x) && leadsGroup(x));
   for (const l of left) await terminateTree(l, 1000);
   removePidFile(p.pidFile, pid);
-  return { outcome: 'stopped', supervisorPid: pid, killed, notes: [] };
+  return { outcome: 'stopped', supervisorPid: pid, killed, notes: [], ...(usage ? { usage } : {}) };
 }

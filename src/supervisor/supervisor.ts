@@ -14,6 +14,7 @@ import { signalAll, terminateTree, treeOf } from './process-tree.js';
 import { ensureQueueDir, type QueuePaths } from './queue-dir.js';
 import { acquireQueue } from './queue-lock.js';
 import { RotatingLog } from './rotating-log.js';
+import { fetchUsage, newUsageToken, usageSummary } from './usage.js';
 import { type Endpoint, engineKey, gatewayEndpoint, workerEnv } from './worker-env.js';
 
 /** Everything one supervisor run needs. */
@@ -48,6 +49,8 @@ export class Supervisor {
   private workerLog?: RotatingLog;
   /** how long the engine gets to drain in-flight requests after SIGTERM (KUBIYA_ENGINE_DRAIN_MS) */
   private readonly drainMs: number;
+  /** opens the engine's GET /kubiya/usage (see usage.ts) */
+  private usageToken?: string;
 
   constructor(private readonly req: SuperviseRequest) {
     this.paths = ensureQueueDir(req.plan.queueId, req.io.env);
@@ -99,6 +102,13 @@ export class Supervisor {
     return daemon ? undefined : { prefix: io.color[color](prefix), stdout: io.stdout, stderr: io.stderr };
   }
 
+  /** The queue's usage since the engine started, one line, before the engine stops (when it answers). */
+  private async sayUsage(): Promise<void> {
+    const url = this.info.engine?.state === 'running' ? this.info.engine.url : null;
+    const u = url ? await fetchUsage(url, this.paths.usageToken, 1000) : undefined;
+    if (u) this.req.say(usageSummary(this.req.plan.queueId, u));
+  }
+
   private save(): void {
     writePidFile(this.paths.pidFile, this.info);
   }
@@ -129,6 +139,7 @@ export class Supervisor {
       this.proxyLog?.close();
       this.workerLog?.close();
       fs.rmSync(this.paths.portFile, { force: true });
+      if (this.usageToken) fs.rmSync(this.paths.usageToken, { force: true });
       removePidFile(this.paths.pidFile, process.pid);
     }
   }
@@ -139,7 +150,7 @@ export class Supervisor {
       configFile: this.paths.config,
       portFile: this.paths.portFile,
       logFile: this.paths.proxyLog,
-      env: { ...this.req.io.env, ...(plan.config?.environment ?? {}) },
+      env: { ...this.req.io.env, ...(plan.config?.environment ?? {}), KUBIYA_USAGE_TOKEN: this.usageToken },
       timeoutMs: plan.proxyTimeoutSeconds * 1000,
       maxRetries: plan.proxyMaxRetries,
       sink: { log: this.proxyLog!, echo: this.echo('[proxy]', 'magenta') },
@@ -150,6 +161,7 @@ export class Supervisor {
   private async startFirstEngine() {
     const { plan, options } = this.req;
     writeFileAtomic(this.paths.config, stringify(plan.config?.raw ?? {}), 0o600);
+    this.usageToken = newUsageToken(this.paths.usageToken);
     this.proxyLog = new RotatingLog(this.paths.proxyLog, options.maxLogSizeBytes, options.maxLogBackups);
     this.proxyLog.write(
       `--- ${new Date().toISOString()} kubiya supervisor ${process.pid}: starting the proxy engine\n`,
@@ -282,6 +294,7 @@ export class Supervisor {
   /** Stop in order: the worker's tree (grace, then SIGKILL), then drain the engine. */
   private async shutdown(engineTask: Promise<void>): Promise<void> {
     if (this.worker) await stopChild(this.worker, this.req.options.graceSeconds * 1000);
+    await this.sayUsage(); // the worker is done: its calls are all counted
     if (!this.stopSignal) {
       this.stopSignal = 'SIGTERM';
       this.wakeStop();

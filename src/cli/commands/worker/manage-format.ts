@@ -1,5 +1,5 @@
 import type { ChalkInstance } from 'chalk';
-import { formatBytes, formatUptime, type QueueStatus } from '../../../supervisor/index.js';
+import { formatBytes, formatUptime, formatUsage, type QueueStatus } from '../../../supervisor/index.js';
 
 /** The text form of `worker status` for one queue. */
 export function printStatus(s: QueueStatus, chalk: ChalkInstance): string {
@@ -33,6 +33,7 @@ export function printStatus(s: QueueStatus, chalk: ChalkInstance): string {
         '',
         chalk.red('the proxy engine hit its crash-loop limit and is no longer restarted; see the proxy log'),
       ]);
+    lines.push(['usage', s.usage ? formatUsage(s.usage) : chalk.dim('- (the proxy engine is down or did not answer)')]);
   } else if (s.state === 'running' && s.gateway_url) lines.push(['gateway', s.gateway_url]);
   if (s.state === 'running' && s.worker) {
     const w = s.worker;

@@ -28,7 +28,7 @@ export const workerStop: Handler<StopOpts> = async (ctx, o) => {
   const timeout = Number(o.timeout);
   if (!Number.isFinite(timeout) || timeout < 0)
     throw new UserError(`--timeout must be a number of seconds, not "${o.timeout}"`);
-  const { stopQueue } = await ctx.supervisor();
+  const { stopQueue, usageSummary } = await ctx.supervisor();
   const r = await stopQueue(id, { force: o.force, timeoutMs: timeout * 1000 }, ctx.env);
   if (r.outcome === 'not-running') ctx.out.line(`queue ${id} is not running`);
   else if (r.outcome === 'stale-cleaned') {
@@ -38,6 +38,7 @@ export const workerStop: Handler<StopOpts> = async (ctx, o) => {
     ctx.out.line(`${ctx.color.green('✓')} stopped queue ${id} (supervisor pid ${r.supervisorPid})`);
     if (r.killed.length > 0)
       ctx.out.line(`  killed ${r.killed.length} process(es) that did not stop in time: ${r.killed.join(', ')}`);
+    if (r.usage) ctx.stderr.write(`${ctx.errColor.dim('kubiya:')} ${usageSummary(id, r.usage)}\n`);
   }
 };
 
