@@ -1,3 +1,4 @@
+import { rawUsage } from '../cost/usage.js';
 import type { Deployment, ModelGroup } from '../deployment.js';
 import { badRequest, type ErrorClass, GatewayError, toGatewayError } from '../errors.js';
 import type { ClientLink, ClientWatcher } from '../http/client-link.js';
@@ -68,7 +69,7 @@ export class Attempt implements AttemptResult, AttemptTimings, SettledAttempt, D
   private timeoutMs = 0;
   private firstTokenMs = 0;
   /** where usage is read from: the whole answer, or what the stream reported */
-  private answer?: { response: OpenAIResponse };
+  private answer?: { response: OpenAIResponse; raw?: Buffer };
   private reported?: JsonObject;
   private parsedUsage?: TokenUsage | null;
 
@@ -93,7 +94,10 @@ export class Attempt implements AttemptResult, AttemptTimings, SettledAttempt, D
   /** Tokens as the upstream reported them (read on demand: a passed-through answer is parsed only if asked). */
   get usage(): TokenUsage | undefined {
     if (this.parsedUsage === undefined && this.settled) {
-      this.parsedUsage = tokenUsage(this.reported ?? this.answer?.response.usage) ?? null;
+      // a passed-through answer: only its usage object is parsed, never the whole body
+      const a = this.answer;
+      const fromAnswer = a && ((a.raw && rawUsage(a.raw)) || a.response.usage);
+      this.parsedUsage = tokenUsage(this.reported ?? fromAnswer) ?? null;
     }
     return this.parsedUsage ?? undefined;
   }
