@@ -183,7 +183,11 @@ export class ResponseWriter implements SettledSource {
     // a whole answer's cost (a stream's is known at its end: the settled event carries it)
     if (outcome.type === 'json') {
       const price = priceOf(dep, this.body?.model);
-      const usage = price ? tokenUsage((outcome.raw && rawUsage(outcome.raw)) || outcome.response.usage) : undefined;
+      // the answering attempt already read the usage (once, cached); without attempts, read it here
+      const answered = this.attempts?.[this.attempts.length - 1];
+      const usage = !price
+        ? undefined
+        : (answered?.usage ?? tokenUsage((outcome.raw && rawUsage(outcome.raw)) || outcome.response.usage));
       if (usage) h['x-litellm-response-cost'] = String(callCost(price!, usage, outcome.upstreamMs));
     }
     h['x-litellm-response-duration-ms'] = ms.toFixed(3);
