@@ -73,7 +73,8 @@ export const workerCommands: CommandGroup = {
     }),
     defineCommand<StopOpts>({
       name: 'stop',
-      description: "Stop a queue's worker and its proxy (worker first, then the proxy drains)",
+      description:
+        "Stop a queue's worker and its proxy (worker first, then the proxy drains); prints what the queue used",
       options: [
         { flags: '--queue-id <id>', description: 'the queue to stop', required: true },
         { flags: '--force', description: 'kill the supervisor, worker and proxy at once (SIGKILL)', default: false },
@@ -92,7 +93,9 @@ export const workerCommands: CommandGroup = {
     }),
     defineCommand<{ queueId?: string }>({
       name: 'status',
-      description: 'Show whether queues are running: pids, uptime, proxy URL and health, restarts, log sizes',
+      description:
+        'Show whether queues are running: pids, uptime, proxy URL and health, restarts, log sizes, ' +
+        'and requests, tokens and cost since the engine started',
       options: [{ flags: '--queue-id <id>', description: 'one queue (default: every queue)' }],
       output: 'text or json',
       examples: ['kubiya worker status --queue-id prod', 'kubiya worker status --output json'],
