@@ -1,5 +1,7 @@
 import type { Authenticator } from './auth/principal.js';
 import type { PriceMap } from './cost/prices.js';
+import type { Governance } from './governance/governance.js';
+import type { Admission } from './governance/types.js';
 import type { EngineLogger } from './observability/logger.js';
 import type { PrometheusSink } from './observability/prometheus.js';
 import type { SettledBus } from './observability/settled.js';
@@ -13,6 +15,10 @@ export interface EngineContext {
   client: UpstreamClient;
   state: RouterState;
   auth: Authenticator;
+  /** virtual keys, budgets, spend (on when a master key is set); undefined: master key or anonymous only */
+  governance?: Governance;
+  /** per-request checks of virtual keys (model access, budgets, limits), run before routing */
+  admission?: Admission;
   /** settled events of the inference requests (built only while someone subscribes) */
   settled: SettledBus;
   /** the Prometheus sink behind GET /metrics (`callbacks: ["prometheus"]`); undefined: /metrics is a 404 */

@@ -1,11 +1,16 @@
+import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { LoadedConfig } from '../config/litellm/load.js';
 import { VERSION } from '../version.js';
 import { MasterKeyAuth } from './auth/master-key.js';
 import type { Authenticator } from './auth/principal.js';
+import { virtualKeyAuth } from './auth/virtual-key.js';
 import type { EngineContext } from './context.js';
 import { loadPrices } from './cost/prices.js';
 import { staticBodies } from './endpoints/models.js';
+import { createAdmission } from './governance/admission.js';
+import { type Governance, startGovernance } from './governance/governance.js';
+import { startSpendWriter } from './governance/spend/writer.js';
 import type { LangfuseSink } from './observability/langfuse.js';
 import { langfuseConfig } from './observability/langfuse-config.js';
 import { createLogger, type EngineLogger } from './observability/logger.js';
@@ -46,6 +51,14 @@ export interface StartEngineOptions {
   authenticator?: Authenticator;
   /** told once per inference request when it settled (see `EngineHandle.onSettled`) */
   subscribers?: SettledSubscriber[];
+  /**
+   * Virtual keys, budgets and spend, on when a master key is set. Default: the store named by DATABASE_URL /
+   * general_settings.database_url (Postgres) or KUBIYA_DB_PATH / ~/.kubiya/proxy/governance.db (SQLite).
+   * An object names the store; false turns governance off (the master key alone authenticates).
+   */
+  governance?: false | { url?: string; path?: string; schema?: string; migrate?: boolean };
+  /** epoch ms clock for budgets, expiry and resets (tests cross windows with it); default Date.now */
+  now?: () => number;
 }
 
 export interface EngineHandle {
@@ -107,11 +120,29 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
     (fn) => metrics?.callbackFailure(fn.name || 'custom_callback'),
   );
   for (const fn of opts.subscribers ?? []) settled.subscribe(fn);
+  // virtual keys, budgets and spend: only with a master key (as LiteLLM), in the store the config names
+  let governance: Governance | undefined;
+  if (masterKey && opts.governance !== false) {
+    governance = await startGovernance({
+      loaded,
+      env,
+      masterKeyHash: createHash('sha256').update(masterKey).digest('hex'),
+      logger,
+      table,
+      prices,
+      db: opts.governance || undefined,
+      now: opts.now,
+    });
+  }
   const ctx: EngineContext = {
     table,
     client,
     state: opts.state ?? new MemoryRouterState(),
-    auth: opts.authenticator ?? new MasterKeyAuth(masterKey),
+    auth:
+      opts.authenticator ??
+      (governance && masterKey ? virtualKeyAuth(governance, masterKey) : new MasterKeyAuth(masterKey)),
+    governance,
+    admission: governance && createAdmission(governance),
     settled,
     logger,
     prices,
@@ -179,6 +210,10 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
       'otel callback on',
     );
   }
+  if (governance) {
+    const writer = startSpendWriter(governance);
+    if (writer) settled.subscribe(writer);
+  }
   const server = createServer(ctx, env.KUBIYA_USAGE_TOKEN);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -221,7 +256,7 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= drain(ctx, server, drainTimeoutMs).then(() =>
-      Promise.all([langfuse?.close(), otel?.close()]).then(() => {}),
+      Promise.all([langfuse?.close(), otel?.close(), governance?.close()]).then(() => {}),
     ));
   return { port, host, url, table, onSettled: (fn) => settled.subscribe(fn), close };
 }

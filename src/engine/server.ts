@@ -9,6 +9,7 @@ import { sendBacklog, sendMetrics } from './endpoints/metrics.js';
 import { handleOpenAI } from './endpoints/openai.js';
 import { handleSpendCalculate } from './endpoints/spend.js';
 import { GatewayError } from './errors.js';
+import { findManagementRoute, handleManagement } from './governance/api/index.js';
 import { sendJson } from './http/respond.js';
 import { type ApiFormat, OPENAI_FORMAT, ResponseWriter } from './http/response-writer.js';
 import type { SettledEndpoint } from './observability/settled.js';
@@ -143,6 +144,8 @@ async function sendUsage(req: IncomingMessage, w: ResponseWriter, usage: UsageTa
 
 async function handle(ctx: EngineContext, req: IncomingMessage, w: ResponseWriter, route: string): Promise<void> {
   const method = req.method;
+  const mgmt = findManagementRoute(method ?? 'GET', route);
+  if (mgmt !== undefined && mgmt !== 'method') return handleManagement(ctx, req, w, route, mgmt);
   if (method === 'GET' || method === 'HEAD') {
     if (OPEN_GET.has(route)) return sendProbe(ctx, route, w);
     if (route === '/metrics' && ctx.metrics) return sendMetrics(ctx.metrics, w, req.headers);
@@ -168,6 +171,7 @@ async function handle(ctx: EngineContext, req: IncomingMessage, w: ResponseWrite
     }
   }
   const known =
+    mgmt === 'method' ||
     OPENAI_POST.includes(route) ||
     OPEN_GET.has(route) ||
     ['/models', '/model/info', '/health', '/health/backlog', USAGE_ROUTE].includes(route) ||

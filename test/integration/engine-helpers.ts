@@ -1,6 +1,12 @@
 import OpenAI from 'openai';
 import { loadLiteLLMConfig } from '../../src/config/litellm/load.js';
-import { createLogger, type EngineHandle, type SettledEvent, startEngine } from '../../src/engine/index.js';
+import {
+  createLogger,
+  type EngineHandle,
+  type SettledEvent,
+  type StartEngineOptions,
+  startEngine,
+} from '../../src/engine/index.js';
 
 export interface TestEngine extends EngineHandle {
   /** the official openai client, pointed at the engine with the given key */
@@ -12,7 +18,15 @@ export interface TestEngine extends EngineHandle {
 /** Start an engine in-process on a free port for a config object; logs are captured, not printed. */
 export async function startTestEngine(
   config: Record<string, unknown>,
-  opts: { env?: NodeJS.ProcessEnv; apiKey?: string; debug?: boolean; drainTimeoutMs?: number } = {},
+  opts: {
+    env?: NodeJS.ProcessEnv;
+    apiKey?: string;
+    debug?: boolean;
+    drainTimeoutMs?: number;
+    /** the governance store (with a master key); default: a throwaway in-memory SQLite */
+    governance?: StartEngineOptions['governance'];
+    now?: () => number;
+  } = {},
 ): Promise<TestEngine> {
   const env = opts.env ?? {};
   const loaded = loadLiteLLMConfig({ kind: 'object', value: config, label: 'test-config' }, { env });
@@ -29,6 +43,8 @@ export async function startTestEngine(
     env,
     debug: opts.debug,
     drainTimeoutMs: opts.drainTimeoutMs ?? 2000,
+    governance: opts.governance ?? { path: ':memory:' },
+    now: opts.now,
   });
   const openai = new OpenAI({
     baseURL: `${engine.url}/v1`,

@@ -42,6 +42,9 @@ export async function handleMessages(
     return;
   }
   const t = toOpenAIRequest(raw, { requireMaxTokens: true, acceptsTopK: (m) => acceptsTopK(ctx, m) });
+  // admission sees the translated (OpenAI) body: one shape for budgets' token estimates
+  const admitted = w.admit(t.model, t.body, req.headers);
+  if (admitted) await admitted;
   const outcome = await dispatch(ctx, w.route('chat', t.body, t.model, t.stream));
   // `model` echoes the requested name, unless a fallback group answered: then it names that group
   const model = outcome.attemptedFallbacks ? outcome.deployment.modelName : t.model;

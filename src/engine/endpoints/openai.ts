@@ -51,6 +51,8 @@ export async function handleOpenAI(
   if (st !== undefined && st !== null && typeof st !== 'boolean')
     throw badRequest(`Invalid "stream": expected true or false, got ${JSON.stringify(st)}.`, 'stream', 'invalid_type');
   const stream = st === true && kind !== 'embedding';
+  const admitted = w.admit(model, body, req.headers);
+  if (admitted) await admitted;
   const outcome = await dispatch(ctx, w.route(kind, body, model, stream));
   if (outcome.type === 'json') return w.sendAnswer(outcome, outcome.raw ?? JSON.stringify(outcome.response));
   const so = body.stream_options as JsonObject | undefined;

@@ -5,6 +5,7 @@ import type { EngineContext } from '../context.js';
 import { callCost, priceOf } from '../cost/cost.js';
 import { rawUsage } from '../cost/usage.js';
 import { type GatewayError, toGatewayError } from '../errors.js';
+import type { AdmitTicket } from '../governance/types.js';
 import { redactError } from '../observability/logger.js';
 import type { SettledEndpoint, SettledEvent } from '../observability/settled.js';
 import { publicBase, type SettledSource, settledEvent } from '../observability/settled-event.js';
@@ -67,6 +68,8 @@ export class ResponseWriter implements SettledSource {
   readonly headers: Headers;
   readonly link: ClientLink;
   private settled = false;
+  /** what admission (virtual keys: budgets, limits) holds for this request until it settles */
+  private ticket?: AdmitTicket;
 
   constructor(
     private readonly ctx: EngineContext,
@@ -95,10 +98,28 @@ export class ResponseWriter implements SettledSource {
     });
   }
 
+  /**
+   * Admission, once the body is read and before routing (virtual keys: model access, budgets, rate limits).
+   * Throws the refusal; a promise only when admission is async. Nothing happens without governance.
+   */
+  admit(model: string, body: JsonObject, headers: IncomingHttpHeaders): Promise<void> | undefined {
+    const adm = this.ctx.admission;
+    if (!adm || !this.endpoint) return undefined;
+    const endUserId = customerOf(headers) ?? endUserOf(body);
+    const t = adm.admit(this.principal, { endpoint: this.endpoint, model, body, headers, endUserId });
+    if (!(t instanceof Promise)) {
+      this.ticket = t;
+      return undefined;
+    }
+    return t.then((ticket) => {
+      this.ticket = ticket;
+    });
+  }
+
   /** The router's view of this request (the client's parsed body is `body`, or its translation). */
   route(kind: EndpointKind, body: JsonObject, model: string, stream: boolean): RouteRequest {
     this.stream = stream;
-    if (this.endpoint && this.ctx.settled.active) this.attempts = [];
+    if (this.endpoint && (this.ctx.settled.active || this.ticket)) this.attempts = [];
     const { requestId, link: client, principal, attempts } = this;
     return { kind, body, model, stream, requestId, client, principal, attempts };
   }
@@ -221,10 +242,25 @@ export class ResponseWriter implements SettledSource {
     this.settled = true;
     this.ctx.settling--;
     const bus = this.ctx.settled;
-    if (bus.active) {
-      bus.emit(settledEvent(this, status, httpStatus, err, this.ctx.secretValues, bus.content, bus.trace));
+    const ticket = this.ticket;
+    if (bus.active || ticket) {
+      const event = settledEvent(this, status, httpStatus, err, this.ctx.secretValues, bus.content, bus.trace);
+      if (ticket) {
+        try {
+          ticket.settle(event);
+        } catch (e) {
+          this.ctx.logger.warn(this.logFields({ error: (e as Error).message }), 'admission settle failed');
+        }
+      }
+      bus.emit(event);
     }
   }
+}
+
+/** The end user a request names in LiteLLM's headers (`x-litellm-customer-id`, `x-litellm-end-user-id`). */
+function customerOf(h: IncomingHttpHeaders): string | undefined {
+  const v = h['x-litellm-customer-id'] ?? h['x-litellm-end-user-id'];
+  return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
 /** The text a chunk adds (chat `delta.content`, or a completion's `text`); '' when none. */

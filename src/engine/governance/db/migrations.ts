@@ -1,0 +1,315 @@
+/**
+ * Versioned migrations, one list for both dialects (Kysely's schema builder writes each dialect's SQL).
+ * Kysely's Migrator applies them in order inside a transaction and holds a lock table while it does, so
+ * several engines starting at once against one Postgres apply each migration exactly once. A migration,
+ * once released, never changes: a schema change is a new entry at the end.
+ */
+import { type CreateTableBuilder, type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+
+// biome-ignore lint/suspicious/noExplicitAny: migrations run before (and regardless of) the typed schema
+type AnyDb = Kysely<any>;
+
+const money = 'double precision';
+const ms = 'bigint';
+
+/** Columns every budget-bearing table has (schema.ts: BudgetColumns and LimitColumns). */
+function budgetAndLimits(t: CreateTable): CreateTable {
+  return t
+    .addColumn('max_budget', money)
+    .addColumn('soft_budget', money)
+    .addColumn('budget_duration', 'text')
+    .addColumn('budget_reset_at', ms)
+    .addColumn('tpm_limit', ms)
+    .addColumn('rpm_limit', ms)
+    .addColumn('max_parallel_requests', 'integer');
+}
+// biome-ignore lint/suspicious/noExplicitAny: the builder's column-name tracking is of no use here
+type CreateTable = CreateTableBuilder<string, any>;
+
+const json = (t: CreateTable, name: string, empty: '[]' | '{}'): CreateTable =>
+  t.addColumn(name, 'text', (c) => c.notNull().defaultTo(empty));
+
+const v1: Migration = {
+  async up(db: AnyDb) {
+    let keys = db.schema
+      .createTable('keys')
+      .addColumn('token', 'text', (c) => c.primaryKey())
+      .addColumn('key_name', 'text', (c) => c.notNull())
+      .addColumn('key_alias', 'text')
+      .addColumn('user_id', 'text')
+      .addColumn('team_id', 'text')
+      .addColumn('organization_id', 'text');
+    keys = json(json(json(json(keys, 'models', '[]'), 'aliases', '{}'), 'metadata', '{}'), 'tags', '[]');
+    keys = budgetAndLimits(keys)
+      .addColumn('blocked', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('expires', ms)
+      .addColumn('spend', money, (c) => c.notNull().defaultTo(0));
+    keys = json(json(json(keys, 'model_max_budget', '{}'), 'model_rpm_limit', '{}'), 'model_tpm_limit', '{}');
+    await keys
+      .addColumn('budget_id', 'text')
+      .addColumn('key_type', 'text', (c) => c.notNull().defaultTo('default'))
+      .addColumn('created_at', ms, (c) => c.notNull())
+      .addColumn('created_by', 'text')
+      .addColumn('updated_at', ms, (c) => c.notNull())
+      .addColumn('updated_by', 'text')
+      .addColumn('last_active', ms)
+      .execute();
+    await db.schema.createIndex('keys_user_team').on('keys').columns(['user_id', 'team_id']).execute();
+    await db.schema.createIndex('keys_team').on('keys').column('team_id').execute();
+    await db.schema.createIndex('keys_alias').on('keys').column('key_alias').execute();
+    await db.schema.createIndex('keys_reset').on('keys').columns(['budget_reset_at', 'expires']).execute();
+
+    await db.schema
+      .createTable('deprecated_keys')
+      .addColumn('token', 'text', (c) => c.primaryKey())
+      .addColumn('active_token', 'text', (c) => c.notNull())
+      .addColumn('revoke_at', ms, (c) => c.notNull())
+      .addColumn('created_at', ms, (c) => c.notNull())
+      .execute();
+
+    let users = db.schema
+      .createTable('users')
+      .addColumn('user_id', 'text', (c) => c.primaryKey())
+      .addColumn('user_alias', 'text')
+      .addColumn('user_email', 'text')
+      .addColumn('user_role', 'text', (c) => c.notNull().defaultTo('internal_user'))
+      .addColumn('organization_id', 'text');
+    users = budgetAndLimits(json(json(users, 'models', '[]'), 'metadata', '{}'));
+    users = json(
+      users.addColumn('spend', money, (c) => c.notNull().defaultTo(0)),
+      'model_max_budget',
+      '{}',
+    );
+    await users
+      .addColumn('created_at', ms, (c) => c.notNull())
+      .addColumn('updated_at', ms, (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('users_email').on('users').column('user_email').execute();
+
+    let teams = db.schema
+      .createTable('teams')
+      .addColumn('team_id', 'text', (c) => c.primaryKey())
+      .addColumn('team_alias', 'text')
+      .addColumn('organization_id', 'text');
+    teams = budgetAndLimits(json(json(json(teams, 'models', '[]'), 'metadata', '{}'), 'tags', '[]'));
+    teams = teams
+      .addColumn('blocked', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('spend', money, (c) => c.notNull().defaultTo(0));
+    teams = json(json(json(teams, 'model_max_budget', '{}'), 'model_rpm_limit', '{}'), 'model_tpm_limit', '{}');
+    await json(teams, 'member_defaults', '{}')
+      .addColumn('created_at', ms, (c) => c.notNull())
+      .addColumn('updated_at', ms, (c) => c.notNull())
+      .execute();
+
+    await db.schema
+      .createTable('team_members')
+      .addColumn('team_id', 'text', (c) => c.notNull())
+      .addColumn('user_id', 'text', (c) => c.notNull())
+      .addColumn('role', 'text', (c) => c.notNull().defaultTo('user'))
+      .addColumn('spend', money, (c) => c.notNull().defaultTo(0))
+      .addColumn('budget_id', 'text')
+      .addColumn('created_at', ms, (c) => c.notNull())
+      .addPrimaryKeyConstraint('team_members_pk', ['team_id', 'user_id'])
+      .execute();
+    await db.schema.createIndex('team_members_user').on('team_members').column('user_id').execute();
+
+    const budgets = budgetAndLimits(
+      db.schema.createTable('budgets').addColumn('budget_id', 'text', (c) => c.primaryKey()),
+    );
+    await json(budgets, 'model_max_budget', '{}')
+      .addColumn('created_at', ms, (c) => c.notNull())
+      .addColumn('created_by', 'text')
+      .addColumn('updated_at', ms, (c) => c.notNull())
+      .addColumn('updated_by', 'text')
+      .execute();
+
+    const endUsers = db.schema
+      .createTable('end_users')
+      .addColumn('user_id', 'text', (c) => c.primaryKey())
+      .addColumn('alias', 'text')
+      .addColumn('spend', money, (c) => c.notNull().defaultTo(0))
+      .addColumn('budget_id', 'text')
+      .addColumn('blocked', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('allowed_model_region', 'text')
+      .addColumn('default_model', 'text');
+    await json(endUsers, 'metadata', '{}')
+      .addColumn('budget_reset_at', ms)
+      .addColumn('created_at', ms, (c) => c.notNull())
+      .addColumn('updated_at', ms, (c) => c.notNull())
+      .execute();
+
+    const orgs = db.schema
+      .createTable('organizations')
+      .addColumn('organization_id', 'text', (c) => c.primaryKey())
+      .addColumn('organization_alias', 'text')
+      .addColumn('budget_id', 'text');
+    await json(json(orgs, 'models', '[]'), 'metadata', '{}')
+      .addColumn('spend', money, (c) => c.notNull().defaultTo(0))
+      .addColumn('budget_reset_at', ms)
+      .addColumn('created_at', ms, (c) => c.notNull())
+      .addColumn('updated_at', ms, (c) => c.notNull())
+      .execute();
+
+    const logs = db.schema
+      .createTable('spend_logs')
+      .addColumn('request_id', 'text', (c) => c.primaryKey())
+      .addColumn('call_type', 'text', (c) => c.notNull())
+      .addColumn('api_key', 'text', (c) => c.notNull().defaultTo(''))
+      .addColumn('principal', 'text', (c) => c.notNull())
+      .addColumn('spend', money, (c) => c.notNull().defaultTo(0))
+      .addColumn('total_tokens', ms, (c) => c.notNull().defaultTo(0))
+      .addColumn('prompt_tokens', ms, (c) => c.notNull().defaultTo(0))
+      .addColumn('completion_tokens', ms, (c) => c.notNull().defaultTo(0))
+      .addColumn('cache_read_input_tokens', ms, (c) => c.notNull().defaultTo(0))
+      .addColumn('cache_creation_input_tokens', ms, (c) => c.notNull().defaultTo(0))
+      .addColumn('start_time', ms, (c) => c.notNull())
+      .addColumn('end_time', ms, (c) => c.notNull())
+      .addColumn('request_duration_ms', money, (c) => c.notNull())
+      .addColumn('completion_start_time', ms)
+      .addColumn('model', 'text', (c) => c.notNull().defaultTo(''))
+      .addColumn('model_id', 'text')
+      .addColumn('model_group', 'text')
+      .addColumn('custom_llm_provider', 'text')
+      .addColumn('api_base', 'text')
+      .addColumn('user_id', 'text')
+      .addColumn('team_id', 'text')
+      .addColumn('organization_id', 'text')
+      .addColumn('end_user', 'text')
+      .addColumn('key_alias', 'text');
+    await json(json(logs, 'metadata', '{}'), 'request_tags', '[]')
+      .addColumn('cache_hit', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('http_status', 'integer', (c) => c.notNull())
+      .addColumn('messages', 'text')
+      .addColumn('response', 'text')
+      .addColumn('session_id', 'text')
+      .execute();
+    // the report queries' access paths: by time, and by key/user/team/end user within a time range
+    await db.schema.createIndex('spend_logs_time').on('spend_logs').column('start_time').execute();
+    for (const col of ['api_key', 'user_id', 'team_id', 'end_user']) {
+      await db.schema.createIndex(`spend_logs_${col}_time`).on('spend_logs').columns([col, 'start_time']).execute();
+    }
+
+    await db.schema
+      .createTable('daily_spend')
+      .addColumn('entity_type', 'text', (c) => c.notNull())
+      .addColumn('entity_id', 'text', (c) => c.notNull())
+      .addColumn('date', 'text', (c) => c.notNull())
+      .addColumn('api_key', 'text', (c) => c.notNull().defaultTo(''))
+      .addColumn('model', 'text', (c) => c.notNull().defaultTo(''))
+      .addColumn('model_group', 'text', (c) => c.notNull().defaultTo(''))
+      .addColumn('custom_llm_provider', 'text', (c) => c.notNull().defaultTo(''))
+      .addColumn('endpoint', 'text', (c) => c.notNull().defaultTo(''))
+      .addColumn('prompt_tokens', ms, (c) => c.notNull().defaultTo(0))
+      .addColumn('completion_tokens', ms, (c) => c.notNull().defaultTo(0))
+      .addColumn('cache_read_input_tokens', ms, (c) => c.notNull().defaultTo(0))
+      .addColumn('cache_creation_input_tokens', ms, (c) => c.notNull().defaultTo(0))
+      .addColumn('spend', money, (c) => c.notNull().defaultTo(0))
+      .addColumn('api_requests', ms, (c) => c.notNull().defaultTo(0))
+      .addColumn('successful_requests', ms, (c) => c.notNull().defaultTo(0))
+      .addColumn('failed_requests', ms, (c) => c.notNull().defaultTo(0))
+      .addUniqueConstraint('daily_spend_unique', [
+        'entity_type',
+        'entity_id',
+        'date',
+        'api_key',
+        'model',
+        'custom_llm_provider',
+        'endpoint',
+      ])
+      .execute();
+    await db.schema.createIndex('daily_spend_date').on('daily_spend').columns(['date', 'entity_type']).execute();
+
+    await db.schema
+      .createTable('model_spend')
+      .addColumn('entity_type', 'text', (c) => c.notNull())
+      .addColumn('entity_id', 'text', (c) => c.notNull())
+      .addColumn('model', 'text', (c) => c.notNull())
+      .addColumn('spend', money, (c) => c.notNull().defaultTo(0))
+      .addColumn('budget_reset_at', ms)
+      .addPrimaryKeyConstraint('model_spend_pk', ['entity_type', 'entity_id', 'model'])
+      .execute();
+  },
+};
+
+/** Every migration, in order; the name is what the migration table records (never rename one). */
+export const MIGRATIONS: Readonly<Record<string, Migration>> = {
+  '0001_init': v1,
+};
+
+class StaticProvider implements MigrationProvider {
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return { ...MIGRATIONS };
+  }
+}
+
+/**
+ * The migrator for `db`, recording applied versions in `kubiya_migration` (and its lock table).
+ * `ownTransaction`: the caller already holds a transaction around the run (SQLite, below).
+ */
+export function migrator(db: AnyDb, ownTransaction = false): Migrator {
+  return new Migrator({
+    db,
+    provider: new StaticProvider(),
+    migrationTableName: 'kubiya_migration',
+    migrationLockTableName: 'kubiya_migration_lock',
+    disableTransactions: ownTransaction,
+  });
+}
+
+/**
+ * Apply every pending migration; throws naming the one that failed. Returns the names applied now.
+ * `sqlite`: the file's handle. Kysely's lock is a no-op on SQLite (one connection), so two processes opening
+ * one file at once would both migrate; `BEGIN IMMEDIATE` takes the file's write lock for the whole run instead.
+ */
+export async function migrateToLatest(db: AnyDb, sqlite?: { exec(sql: string): unknown }): Promise<string[]> {
+  if (sqlite) {
+    await beginImmediate(sqlite);
+    try {
+      const applied = await runMigrations(migrator(db, true));
+      sqlite.exec('COMMIT');
+      return applied;
+    } catch (e) {
+      sqlite.exec('ROLLBACK');
+      throw e;
+    }
+  }
+  return runMigrations(migrator(db));
+}
+
+/**
+ * BEGIN IMMEDIATE without blocking the event loop: SQLite's busy timeout would wait synchronously (and
+ * forever, when the lock holder is this very process awaiting something); poll instead, up to 30 s.
+ */
+async function beginImmediate(sqlite: { exec(sql: string): unknown }): Promise<void> {
+  sqlite.exec('PRAGMA busy_timeout = 0');
+  try {
+    for (let waited = 0; ; waited += 25) {
+      try {
+        sqlite.exec('BEGIN IMMEDIATE');
+        return;
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'SQLITE_BUSY' || waited >= 30_000) throw e;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    }
+  } finally {
+    sqlite.exec('PRAGMA busy_timeout = 5000');
+  }
+}
+
+async function runMigrations(m: Migrator): Promise<string[]> {
+  const { error, results } = await m.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+    const msg = error instanceof Error ? error.message : String(error);
+    throw new Error(`database migration ${failed ?? ''} failed: ${msg}`.replace('  ', ' '));
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/** Names of migrations not yet applied (for `--skip-migrations` start-up checks). */
+export async function pendingMigrations(db: AnyDb): Promise<string[]> {
+  const all = await migrator(db).getMigrations();
+  return all.filter((m) => m.executedAt === undefined).map((m) => m.name);
+}

@@ -1,0 +1,64 @@
+/**
+ * The two stores every governance test runs against: SQLite (a temp file) and the machine's Postgres
+ * (127.0.0.1:5432, database `test`), each test file in its own Postgres schema so files running in
+ * parallel never see each other's rows. `describe.each(STORES)` parametrizes a suite over both.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { type GovernanceDb, openGovernanceDb } from '../../../src/engine/governance/db/open.js';
+
+export type StoreKind = 'sqlite' | 'postgres';
+export const STORES: StoreKind[] = ['sqlite', 'postgres'];
+
+/** The test Postgres (override with KUBIYA_TEST_DATABASE_URL). */
+export const TEST_PG_URL = process.env.KUBIYA_TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
+
+export interface TestStore {
+  kind: StoreKind;
+  /** what to hand an engine: `{url, schema}` for Postgres, `{path}` for SQLite */
+  options: { url?: string; path?: string; schema?: string };
+  /** for an engine started through its config/env: DATABASE_URL with the schema as search_path */
+  databaseUrl?: string;
+  /** open a (migrated) connection to this store */
+  open(): Promise<GovernanceDb>;
+  /** drop the schema / delete the file */
+  cleanup(): Promise<void>;
+}
+
+/** A fresh, empty store of `kind` (a new schema or a new file). */
+export async function testStore(kind: StoreKind): Promise<TestStore> {
+  if (kind === 'postgres') {
+    const schema = `t_${randomBytes(6).toString('hex')}`;
+    const options = { url: TEST_PG_URL, schema };
+    const u = new URL(TEST_PG_URL);
+    u.searchParams.set('options', `-c search_path=${schema}`);
+    return {
+      kind,
+      options,
+      databaseUrl: u.toString(),
+      open: () => openGovernanceDb(options),
+      async cleanup() {
+        const c = new pg.Client({ connectionString: TEST_PG_URL });
+        await c.connect();
+        try {
+          await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+        } finally {
+          await c.end();
+        }
+      },
+    };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'kubiya-db-'));
+  const options = { path: join(dir, 'governance.db') };
+  return {
+    kind,
+    options,
+    open: () => openGovernanceDb(options),
+    async cleanup() {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
