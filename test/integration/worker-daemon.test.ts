@@ -44,6 +44,14 @@ describe.concurrent('worker start -d (daemon): lifecycle', { timeout: 60_000 }, 
     expect(processesOf(h)).toEqual(expect.arrayContaining([info.supervisor_pid, info.engine.pid, info.worker.pid]));
 
     await until(() => okCalls(h, 'd-1') > 0, 'a call through the proxy');
+    // `logs -n 3` below needs three lines; under load the worker may not have written them yet
+    await until(
+      () =>
+        readOr(queueFile(h, 'd-1', 'worker.log'))
+          .trim()
+          .split('\n').length >= 3,
+      'three log lines',
+    );
     const st = await cliInProcess(['worker', 'status', '--queue-id', 'd-1', '--output', 'json'], env);
     const s = JSON.parse(st.stdout);
     expect(s).toMatchObject({
