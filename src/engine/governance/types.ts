@@ -13,7 +13,6 @@ import type { SettledEndpoint, SettledEvent } from '../observability/settled.js'
 import type { JsonObject } from '../wire.js';
 import type {
   BudgetRow,
-  EndUserRow,
   KeyRow,
   OrganizationRow,
   TeamMemberRow,

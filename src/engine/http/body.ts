@@ -11,6 +11,40 @@ export function tooLarge(limit: number): GatewayError {
   });
 }
 
+/**
+ * The deepest nesting of objects and arrays a request body may have. Real requests (tool schemas included)
+ * stay far below it; a body nested thousands deep would overflow the stack of whatever walks it later.
+ */
+export const MAX_JSON_DEPTH = 256;
+
+const OPEN_BRACE = 0x7b;
+const OPEN_BRACKET = 0x5b;
+
+/**
+ * True when `b`, a JSON text, nests objects/arrays deeper than `limit`. Most bodies hold fewer than `limit`
+ * opening brackets in all, which native `indexOf` counts without a byte loop; only the others are scanned
+ * (skipping strings, whose brackets are text).
+ */
+export function nestedDeeperThan(b: Buffer, limit: number): boolean {
+  let opens = 0;
+  for (let i = b.indexOf(OPEN_BRACE); i !== -1 && opens <= limit; i = b.indexOf(OPEN_BRACE, i + 1)) opens++;
+  for (let i = b.indexOf(OPEN_BRACKET); i !== -1 && opens <= limit; i = b.indexOf(OPEN_BRACKET, i + 1)) opens++;
+  if (opens <= limit) return false;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i];
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+      if (++depth > limit) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
+}
+
 /** The state of one body being read; the listeners below are shared, so reading makes no closures. */
 class BodyRead {
   parts: Buffer[] = [];
@@ -43,7 +77,18 @@ function onEnd(this: Reading): void {
   const st = this[STATE];
   if (st.done) return;
   st.done = true;
-  const text = (st.parts.length === 1 ? st.parts[0] : Buffer.concat(st.parts, st.size)).toString('utf8');
+  const bytes = st.parts.length === 1 ? st.parts[0] : Buffer.concat(st.parts, st.size);
+  if (nestedDeeperThan(bytes, MAX_JSON_DEPTH)) {
+    st.reject(
+      badRequest(
+        `The request body is nested deeper than ${MAX_JSON_DEPTH} levels of objects and arrays.`,
+        null,
+        'json_too_deep',
+      ),
+    );
+    return;
+  }
+  const text = bytes.toString('utf8');
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -13,11 +13,18 @@ const MAX_HONOURED_RETRY_AFTER_S = 60;
 
 /** Retries when nothing configures them: only onto other healthy deployments of the group, never in place. */
 export const DEFAULT_RETRIES = 2;
+/**
+ * The most retries a request may ask for itself (`num_retries` in the body) when the config sets no
+ * `num_retries`; with one, the configured value is the most a request gets. A client cannot turn one request
+ * into thousands of upstream calls.
+ */
+export const MAX_REQUEST_RETRIES = 5;
 
 /**
  * How many retries a failure of this class gets in this group: `model_group_retry_policy[group]`,
- * then `retry_policy`, then (for retryable classes only) the request's `num_retries`, the deployments'
- * `num_retries`, router_settings / litellm_settings `num_retries`. Bad requests, auth, permission,
+ * then `retry_policy`, then (for retryable classes only) the request's `num_retries` (at most the configured
+ * `num_retries`, or MAX_REQUEST_RETRIES when none is), the deployments' `num_retries`, router_settings /
+ * litellm_settings `num_retries`. Bad requests, auth, permission,
  * not found, context window and content policy get 0 unless a policy names them. `inPlace` is false
  * when nothing was configured: then a retry only goes to another healthy deployment, without waiting
  * (the client's SDK already retries the same endpoint with backoff; doubling that up multiplies load).
@@ -32,7 +39,8 @@ export function retriesFor(
   const policy = s.groupRetryPolicy.get(group)?.[cls] ?? s.retryPolicy?.[cls];
   if (policy !== undefined) return { retries: policy, inPlace: true };
   if (!RETRYABLE.has(cls)) return { retries: 0, inPlace: false };
-  const n = requestRetries ?? groupRetries ?? s.numRetries;
+  const configured = groupRetries ?? s.numRetries;
+  const n = requestRetries === undefined ? configured : Math.min(requestRetries, configured ?? MAX_REQUEST_RETRIES);
   return n === undefined ? { retries: DEFAULT_RETRIES, inPlace: false } : { retries: n, inPlace: true };
 }
 

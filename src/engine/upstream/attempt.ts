@@ -61,6 +61,8 @@ export class Attempt implements AttemptResult, AttemptTimings, SettledAttempt, D
   /** the current deadline (epoch ms) */
   at = 0;
   private phase = PREPARE;
+  /** while the upstream request is being built: a failure then is the engine's, unless the network's */
+  private building = false;
   private timedOut = false;
   private settled = false;
   private readonly counted: boolean;
@@ -129,8 +131,10 @@ export class Attempt implements AttemptResult, AttemptTimings, SettledAttempt, D
       client.deadlines.add(this);
       req.client.watch(this);
       const call = new Call(req.kind, body, model, req.stream, req.requestId, req.client);
+      this.building = true;
       const built = adapter.buildRequest(dep.state, call);
       const upstreamReq = built instanceof Promise ? await built : built;
+      this.building = false;
       if (req.client.gone) throw new Error('the client went away');
       if (this.timedOut) throw new Error('deadline passed');
       // the deadline covers the whole answer (streams: until the headers), so undici needs no timers of
@@ -211,7 +215,9 @@ export class Attempt implements AttemptResult, AttemptTimings, SettledAttempt, D
   /** The error a failure becomes, by what the attempt was waiting for. */
   errorOf(e: unknown): GatewayError {
     const phase = this.phase;
-    if (phase === PREPARE) return toGatewayError(e);
+    // the engine's own failure (not a socket's: those carry a code) is never the deployment's fault
+    if (phase === PREPARE || (this.building && !this.timedOut && !(e as { code?: unknown })?.code))
+      return toGatewayError(e);
     if (phase === FIRST_TOKEN && this.timedOut) {
       const label = this.label;
       return new GatewayError(504, {

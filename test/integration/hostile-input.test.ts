@@ -1,0 +1,105 @@
+/**
+ * Hostile or broken input never hurts healthy traffic (issue 15): deep JSON is refused before anything walks
+ * it and never counts against a deployment; a request cannot ask for unbounded retries.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { MAX_JSON_DEPTH, nestedDeeperThan } from '../../src/engine/http/body.js';
+import { MAX_REQUEST_RETRIES } from '../../src/engine/router/retry.js';
+import { type FakeUpstream, startOpenAIUpstream } from '../fakes/openai-upstream.js';
+import { post, startTestEngine, type TestEngine } from './engine-helpers.js';
+
+let up: FakeUpstream;
+let engine: TestEngine;
+let retrying: TestEngine;
+let capped: TestEngine;
+
+beforeAll(async () => {
+  up = await startOpenAIUpstream();
+  const two = (name: string) => [
+    { model_name: name, litellm_params: { model: 'openai/a', api_base: `${up.url}/v1` } },
+    { model_name: name, litellm_params: { model: 'openai/b', api_base: `${up.url}/v1` } },
+  ];
+  engine = await startTestEngine({ model_list: two('m') });
+  // no cooldowns: each retry goes straight to the other healthy deployment, without a backoff wait
+  retrying = await startTestEngine({ model_list: two('m'), router_settings: { disable_cooldowns: true } });
+  capped = await startTestEngine({
+    model_list: two('m'),
+    router_settings: { num_retries: 1, disable_cooldowns: true },
+  });
+});
+afterAll(async () => {
+  await engine?.close();
+  await capped?.close();
+  await retrying?.close();
+  await up?.close();
+});
+beforeEach(() => {
+  up.setFault(undefined);
+  up.requests.length = 0;
+});
+
+const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+const chatWith = (extra: string) => `{"model":"m","messages":[{"role":"user","content":"hi"}],"extra":${extra}}`;
+
+describe('deeply nested JSON', () => {
+  it('is a 400 naming the limit on every endpoint, and sends nothing upstream', async () => {
+    const deep = nested(6000);
+    for (const [path, body] of [
+      ['/v1/chat/completions', chatWith(deep)],
+      ['/v1/embeddings', `{"model":"m","input":${deep}}`],
+      ['/v1/messages', `{"model":"m","max_tokens":5,"messages":${deep}}`],
+    ] as const) {
+      const r = await post(engine.url + path, body);
+      expect(r.status, path).toBe(400);
+      expect(r.text, path).toContain(`deeper than ${MAX_JSON_DEPTH} levels`);
+    }
+    expect(up.requests).toHaveLength(0);
+  });
+
+  it('never cools down healthy deployments: normal traffic right after a burst of deep bodies is served', async () => {
+    for (let i = 0; i < 10; i++)
+      expect((await post(`${engine.url}/v1/chat/completions`, chatWith(nested(6000)))).status).toBe(400);
+    for (let i = 0; i < 10; i++) {
+      const r = await post(`${engine.url}/v1/chat/completions`, chatWith('1'));
+      expect(r.status).toBe(200);
+    }
+  });
+
+  it('accepts nesting up to the limit, and brackets inside strings are text', async () => {
+    expect((await post(`${engine.url}/v1/chat/completions`, chatWith(nested(MAX_JSON_DEPTH - 3)))).status).toBe(200);
+    const text = JSON.stringify('['.repeat(20_000));
+    const r = await post(
+      `${engine.url}/v1/chat/completions`,
+      `{"model":"m","messages":[{"role":"user","content":${text}}]}`,
+    );
+    expect(r.status).toBe(200);
+  });
+
+  it('counts depth, not brackets: many siblings pass, escaped quotes do not end a string', () => {
+    const siblings = Buffer.from(`[${'[],'.repeat(5000)}[]]`);
+    expect(nestedDeeperThan(siblings, 8)).toBe(false);
+    expect(nestedDeeperThan(Buffer.from('[[[[]]]]'), 3)).toBe(true);
+    expect(nestedDeeperThan(Buffer.from(`["\\"[[[[[[", ${'{"a":'.repeat(3)}1}}}]`), 4)).toBe(false);
+  });
+});
+
+describe('num_retries from the request', () => {
+  it(`is capped at ${MAX_REQUEST_RETRIES} when the config sets none`, async () => {
+    // Retry-After: 0 keeps the in-place retries from backing off (the test counts calls, it does not wait)
+    up.setFault({ kind: 'status', status: 500, body: { error: { message: 'boom' } }, headers: { 'retry-after': '0' } });
+    const r = await post(
+      `${retrying.url}/v1/chat/completions`,
+      chatWith('1').replace('"extra":1', '"num_retries":1e9'),
+    );
+    expect(r.status).toBe(500);
+    expect(up.requests.length).toBe(1 + MAX_REQUEST_RETRIES);
+  });
+
+  it('is capped at the configured num_retries', async () => {
+    // Retry-After: 0 keeps the in-place retries from backing off (the test counts calls, it does not wait)
+    up.setFault({ kind: 'status', status: 500, body: { error: { message: 'boom' } }, headers: { 'retry-after': '0' } });
+    const r = await post(`${capped.url}/v1/chat/completions`, chatWith('1').replace('"extra":1', '"num_retries":50'));
+    expect(r.status).toBe(500);
+    expect(up.requests.length).toBe(2);
+  });
+});
