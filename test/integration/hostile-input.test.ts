@@ -2,6 +2,7 @@
  * Hostile or broken input never hurts healthy traffic (issue 15): deep JSON is refused before anything walks
  * it and never counts against a deployment; a request cannot ask for unbounded retries.
  */
+import net from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MAX_JSON_DEPTH, nestedDeeperThan } from '../../src/engine/http/body.js';
 import { MAX_REQUEST_RETRIES } from '../../src/engine/router/retry.js';
@@ -101,5 +102,27 @@ describe('num_retries from the request', () => {
     const r = await post(`${capped.url}/v1/chat/completions`, chatWith('1').replace('"extra":1', '"num_retries":50'));
     expect(r.status).toBe(500);
     expect(up.requests.length).toBe(2);
+  });
+});
+
+describe('a client that aborts mid-upload', () => {
+  it('is no engine error: nothing logged at error level, no stack, and the engine serves on', async () => {
+    const before = engine.logs.length;
+    await new Promise<void>((resolve) => {
+      const s = net.connect(engine.port, '127.0.0.1', () => {
+        s.write(
+          'POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n' +
+            'content-length: 1000\r\n\r\n{"model":"m",',
+        );
+        setTimeout(() => {
+          s.destroy();
+          resolve();
+        }, 50);
+      });
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    const lines = engine.logs.slice(before).join('');
+    expect(lines).not.toMatch(/ERROR|internal error|abortIncoming/);
+    expect((await post(`${engine.url}/v1/chat/completions`, chatWith('1'))).status).toBe(200);
   });
 });

@@ -176,7 +176,11 @@ export class ResponseWriter implements SettledSource {
     const started = res.headersSent;
     const err = redactError(toGatewayError(e), this.ctx.secretValues);
     const log = this.ctx.logger;
-    if (err.errorClass === 'internal') {
+    // a client that left (mid-upload included: the body read fails with "aborted") is no engine error, and
+    // logging each at error level with a stack would let anyone flood the logs
+    if (gone || this.link.gone) {
+      if (this.ctx.debug) log.debug(this.logFields({ error: err.message }), 'client went away');
+    } else if (err.errorClass === 'internal') {
       log.error(this.logFields({ error: e instanceof Error ? e.stack : String(e) }), 'internal error');
     } else if (this.ctx.debug) log.debug(this.logFields({ status: err.status, error: err.message }), 'request failed');
     // after a failed answer (a header it cannot send): the error goes out with the first headers only
