@@ -50,4 +50,6 @@ export const ANTHROPIC_FORMAT: ApiFormat = {
   headers: (requestId) => ({ 'x-request-id': requestId, 'request-id': requestId }),
   errorBody: (err, requestId) => JSON.stringify(anthropicError(err, requestId)),
   streamError: errorEvent,
+  // Anthropic answers overload with 529, which its SDKs raise as OverloadedError (the OpenAI side says 503)
+  errorStatus: (err) => (err.errorClass === 'overloaded' ? 529 : err.status),
 };

@@ -20,6 +20,7 @@ export function sendError(
   err: GatewayError,
   headers: Record<string, string | number> = {},
   body?: string,
+  status = err.status,
 ): void {
   if (res.headersSent) {
     res.destroy();
@@ -27,7 +28,7 @@ export function sendError(
   }
   if (err.retryAfter) headers['retry-after'] = err.retryAfter;
   if (err.status === 413) headers.connection = 'close';
-  sendJson(res, err.status, body ?? JSON.stringify(err.toJSON()), headers);
+  sendJson(res, status, body ?? JSON.stringify(err.toJSON()), headers);
 }
 
 /** Resolve when the response can take more data (or is gone). */

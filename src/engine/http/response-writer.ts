@@ -26,6 +26,8 @@ export interface ApiFormat {
   errorBody(err: GatewayError, requestId: string): string;
   /** the SSE text that ends a stream which failed after it started */
   streamError(err: GatewayError): string;
+  /** the HTTP status of an error in this API, when it differs from the engine's (Anthropic: 529 overloaded) */
+  errorStatus?(err: GatewayError): number;
 }
 
 /** One stream's framing (one per request: it may keep state, such as open blocks or usage seen). */
@@ -185,9 +187,10 @@ export class ResponseWriter implements SettledSource {
     } else if (this.ctx.debug) log.debug(this.logFields({ status: err.status, error: err.message }), 'request failed');
     // after a failed answer (a header it cannot send): the error goes out with the first headers only
     const headers = this.outcome ? this.format.headers(this.requestId) : this.headers;
-    if (!gone) sendError(res, err, headers, this.format.errorBody(err, this.requestId));
+    const status = this.format.errorStatus?.(err) ?? err.status;
+    if (!gone) sendError(res, err, headers, this.format.errorBody(err, this.requestId), status);
     if (gone) this.settle('client_abort', started ? res.statusCode : 499);
-    else this.settle('failure', started ? res.statusCode : err.status, err);
+    else this.settle('failure', started ? res.statusCode : status, err);
   }
 
   /** `requestId`, the principal's fields (end user included) and `extra`, for a log line of this request. */
