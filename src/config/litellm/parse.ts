@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { type Document, isNode, LineCounter, parseDocument } from 'yaml';
+import { type Document, isNode, LineCounter, parseDocument, visit } from 'yaml';
 import { ConfigError } from '../../errors.js';
 import { expandHome } from '../../util/paths.js';
 
@@ -26,7 +26,9 @@ export function parseSource(source: ConfigSource): Parsed {
   const label = sourceLabel(source);
   if (source.kind === 'object') {
     if (typeof source.value === 'string') return parseText(source.value, label, false);
-    return { value: structuredClone(source.value) };
+    const value = structuredClone(source.value);
+    checkShape(value, label);
+    return { value };
   }
   if (source.kind === 'text') return parseText(source.text, label, false);
   const file = path.resolve(expandHome(source.path));
@@ -57,11 +59,18 @@ export function parseText(text: string, label: string, yamlFirst: boolean): Pars
   const trimmed = text.trim();
   if (trimmed === '') return { value: undefined };
   if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
+    let value: unknown;
+    let parsed = false;
     try {
-      return { value: JSON.parse(trimmed) };
+      value = JSON.parse(trimmed);
+      parsed = true;
     } catch (e) {
       // a YAML file may hold flow-style YAML that is not strict JSON; inline text must be JSON
       if (!yamlFirst) throw jsonError(text, label, e as Error);
+    }
+    if (parsed) {
+      checkShape(value, label);
+      return { value };
     }
   }
   const lineCounter = new LineCounter();
@@ -80,7 +89,63 @@ export function parseText(text: string, label: string, yamlFirst: boolean): Pars
       column: pos.col,
     });
   }
-  return { value: doc.toJS({ maxAliasCount: 1000 }), lineOf: (p) => yamlLineOf(doc, lineCounter, p) };
+  const lineOf = (p: (string | number)[]) => yamlLineOf(doc, lineCounter, p);
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 1000 });
+  } catch (e) {
+    // the yaml library refuses alias bombs (aliases expanding to millions of nodes) while building the data
+    const at = firstAlias(doc, lineCounter);
+    throw new ConfigError(label, '', `YAML aliases expand too far: ${(e as Error).message}`, at);
+  }
+  checkShape(value, label, lineOf);
+  return { value, lineOf };
+}
+
+/** The deepest a config may nest (real ones stay under 10); deeper input is refused before anything walks it. */
+export const MAX_CONFIG_DEPTH = 64;
+
+/**
+ * Refuse data no config has: nesting deeper than MAX_CONFIG_DEPTH, or a cycle (a YAML alias inside its own
+ * anchor), each of which would overflow the stack of whatever walks the config next. Names the key path.
+ */
+export function checkShape(value: unknown, label: string, lineOf?: Parsed['lineOf']): void {
+  const ancestors = new Set<object>();
+  const walk = (v: unknown, path: (string | number)[]): void => {
+    if (v === null || typeof v !== 'object') return;
+    const where = () => lineOf?.(path) ?? {};
+    if (ancestors.has(v))
+      throw new ConfigError(label, keyPathText(path), 'refers to itself (an alias inside its own anchor)', where());
+    if (path.length >= MAX_CONFIG_DEPTH)
+      throw new ConfigError(label, keyPathText(path), `nested deeper than ${MAX_CONFIG_DEPTH} levels`, where());
+    ancestors.add(v);
+    if (Array.isArray(v)) for (let i = 0; i < v.length; i++) walk(v[i], [...path, i]);
+    else for (const [k, x] of Object.entries(v)) walk(x, [...path, k]);
+    ancestors.delete(v);
+  };
+  walk(value, []);
+}
+
+function keyPathText(full: (string | number)[]): string {
+  // a path 64 levels deep says no more than its first steps do
+  const path = full.length > 8 ? full.slice(0, 8) : full;
+  const text = path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+  return full.length > 8 ? `${text}...` : text;
+}
+
+/** Line and column of the document's first alias (where an alias bomb starts). */
+function firstAlias(doc: Document, lc: LineCounter): { line?: number; column?: number } {
+  let at: { line?: number; column?: number } = {};
+  visit(doc, {
+    Alias(_, node) {
+      if (node.range) {
+        const pos = lc.linePos(node.range[0]);
+        at = { line: pos.line, column: pos.col };
+      }
+      return visit.BREAK;
+    },
+  });
+  return at;
 }
 
 /**
