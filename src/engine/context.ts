@@ -1,5 +1,6 @@
 import type { Authenticator } from './auth/principal.js';
 import type { PriceMap } from './cost/prices.js';
+import type { BodyBytes } from './http/body.js';
 import type { Governance } from './governance/governance.js';
 import type { Admission } from './governance/types.js';
 import type { EngineLogger } from './observability/logger.js';
@@ -8,6 +9,13 @@ import type { SettledBus } from './observability/settled.js';
 import type { RouteTable } from './router/table.js';
 import type { RouterState } from './state/router-state.js';
 import type { UpstreamClient } from './upstream/client.js';
+
+/** What clients may hold: connections at once, and how long their headers and whole request may take to arrive. */
+export interface ClientLimits {
+  maxConnections: number;
+  headerTimeoutMs: number;
+  bodyTimeoutMs: number;
+}
 
 /** Everything a request handler needs, built once at start-up. */
 export interface EngineContext {
@@ -29,6 +37,10 @@ export interface EngineContext {
   /** per-request logs (off unless --detailed-debug / set_verbose) */
   debug: boolean;
   maxRequestBytes: number;
+  /** connection cap and arrival deadlines for clients (general_settings; see docs/engine.md) */
+  clientLimits: ClientLimits;
+  /** request-body bytes held at once (general_settings.max_inflight_request_mb) */
+  bodyBytes: BodyBytes;
   /** resolved secrets, masked out of anything sent back or logged */
   secretValues: string[];
   /** precomputed bodies for the static endpoints */

@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { LoadedConfig } from '../config/litellm/load.js';
 import { VERSION } from '../version.js';
 import { MasterKeyAuth } from './auth/master-key.js';
 import type { Authenticator } from './auth/principal.js';
 import { virtualKeyAuth } from './auth/virtual-key.js';
-import type { EngineContext } from './context.js';
+import type { ClientLimits, EngineContext } from './context.js';
+import { BodyBytes } from './http/body.js';
 import { loadPrices } from './cost/prices.js';
 import { staticBodies } from './endpoints/models.js';
 import { createAdmission } from './governance/admission.js';
@@ -97,6 +99,30 @@ export function engineSecrets(
   return { masterKey, secretValues: [...all] };
 }
 
+/**
+ * Connections at once (general_settings.max_client_connections; default: half the process's open-file limit,
+ * at most 16384, so upstream sockets and files always have room), and the arrival deadlines of a request's
+ * headers (client_header_timeout, default 30 s) and of the whole request (client_body_timeout, default 120 s).
+ */
+function clientLimits(gs: LoadedConfig['config']['general_settings']): ClientLimits {
+  return {
+    maxConnections: gs.max_client_connections ?? defaultConnectionCap(),
+    headerTimeoutMs: (gs.client_header_timeout ?? 30) * 1000,
+    bodyTimeoutMs: (gs.client_body_timeout ?? 120) * 1000,
+  };
+}
+
+/** Half the soft open-file limit (Linux: /proc/self/limits), 64..16384; 4096 where it cannot be read. */
+function defaultConnectionCap(): number {
+  try {
+    const m = /Max open files\s+(\d+)/.exec(readFileSync('/proc/self/limits', 'utf8'));
+    if (m) return Math.min(16384, Math.max(64, Math.floor(Number(m[1]) / 2)));
+  } catch {
+    // not Linux: the default below
+  }
+  return 4096;
+}
+
 /** Start the proxy engine in this process. Rejects with an `EADDRINUSE` error when the port is taken. */
 export async function startEngine(opts: StartEngineOptions): Promise<EngineHandle> {
   const { loaded } = opts;
@@ -148,6 +174,8 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
     prices,
     debug: opts.debug ?? logger.isLevelEnabled?.('debug') ?? false,
     maxRequestBytes: (cfg.general_settings.max_request_size_mb ?? 32) * 1024 * 1024,
+    clientLimits: clientLimits(cfg.general_settings),
+    bodyBytes: new BodyBytes((cfg.general_settings.max_inflight_request_mb ?? 512) * 1024 * 1024),
     secretValues,
     staticBodies: staticBodies(table, secretValues),
     draining: false,

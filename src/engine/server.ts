@@ -10,6 +10,7 @@ import { handleOpenAI } from './endpoints/openai.js';
 import { handleSpendCalculate } from './endpoints/spend.js';
 import { GatewayError } from './errors.js';
 import { findManagementRoute, handleManagement } from './governance/api/index.js';
+import { attachBodyPool, releaseBody } from './http/body.js';
 import { sendJson } from './http/respond.js';
 import { type ApiFormat, OPENAI_FORMAT, ResponseWriter } from './http/response-writer.js';
 import type { SettledEndpoint } from './observability/settled.js';
@@ -52,6 +53,14 @@ const READY_BODY = JSON.stringify({
   db: 'Not connected',
 });
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
+const FULL_BODY = JSON.stringify({
+  error: {
+    message: 'The engine has as many client connections open as it allows (general_settings.max_client_connections).',
+    type: 'service_unavailable_error',
+    param: null,
+    code: '503',
+  },
+});
 // request ids: a random per-process prefix and a counter (unique without a UUID per request)
 const ID_PREFIX = `req-${randomBytes(6).toString('hex')}-`;
 let idCounter = 0;
@@ -74,11 +83,21 @@ export function createServer(ctx: EngineContext, usageToken?: string): http.Serv
   const usage = new UsageTally();
   ctx.settled.subscribe(usage.observe);
   const token = usageToken ? Buffer.from(`Bearer ${usageToken}`) : undefined;
+  const lim = ctx.clientLimits;
   const server = http.createServer(
-    { keepAliveTimeout: 65_000, headersTimeout: 60_000, requestTimeout: 0 },
+    {
+      keepAliveTimeout: 65_000,
+      // a client that trickles its headers or body gets a 408 and its socket closed at these deadlines (Node
+      // checks them every few seconds, no timer per request); a long answer is never cut by them
+      headersTimeout: Math.min(lim.headerTimeoutMs, lim.bodyTimeoutMs),
+      requestTimeout: lim.bodyTimeoutMs,
+      connectionsCheckingInterval: Math.min(5000, lim.headerTimeoutMs),
+    },
     (req, res) => {
       const t0 = performance.now();
       ctx.inflight++;
+      attachBodyPool(req, ctx.bodyBytes);
+      if (req.socket.timeout) req.socket.setTimeout(0);
       const sent = req.headers['x-request-id'];
       const requestId =
         typeof sent === 'string' && REQUEST_ID.test(sent) ? sent : ID_PREFIX + (++idCounter).toString(36);
@@ -87,6 +106,7 @@ export function createServer(ctx: EngineContext, usageToken?: string): http.Serv
       const w = new ResponseWriter(ctx, res, requestId, t0, post ? post.format : OPENAI_FORMAT, post?.endpoint);
       res.once('close', () => {
         ctx.inflight--;
+        releaseBody(req);
         if (!res.writableFinished) w.link.fire();
         if (!ctx.debug) return;
         const ms = +(performance.now() - t0).toFixed(2);
@@ -96,9 +116,32 @@ export function createServer(ctx: EngineContext, usageToken?: string): http.Serv
       else void serve(ctx, req, w, route, post);
     },
   );
+  // past the connection cap, a new client gets a clear 503 and is closed (instead of starving everyone of files)
+  let open = 0;
+  server.on('connection', (socket) => {
+    if (open >= lim.maxConnections) {
+      socket.end(
+        'HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-type: application/json\r\n' +
+          `retry-after: 1\r\ncontent-length: ${FULL_BODY.length}\r\n\r\n${FULL_BODY}`,
+      );
+      return;
+    }
+    open++;
+    socket.once('close', () => {
+      open--;
+    });
+    // a connection that never sends a request is closed at the header deadline (Node's own deadlines start
+    // only with a request's first byte); the first request clears it (keepAliveTimeout covers idle ones after)
+    socket.setTimeout(lim.headerTimeoutMs, () => socket.destroy());
+  });
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (err.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();
+      return;
+    }
+    // headers or body not in by their deadline (client_header_timeout / client_body_timeout)
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      socket.end('HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       return;
     }
     socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');

@@ -126,3 +126,66 @@ describe('a client that aborts mid-upload', () => {
     expect((await post(`${engine.url}/v1/chat/completions`, chatWith('1'))).status).toBe(200);
   });
 });
+
+describe('slow, idle and greedy clients', () => {
+  let tight: TestEngine;
+  beforeAll(async () => {
+    tight = await startTestEngine(
+      {
+        model_list: [{ model_name: 'm', litellm_params: { model: 'openai/a', mock_response: 'hi' } }],
+        general_settings: {
+          master_key: 'sk-master-hostile',
+          max_client_connections: 3,
+          client_header_timeout: 1,
+          client_body_timeout: 1,
+          max_inflight_request_mb: 0.05,
+        },
+      },
+      { apiKey: 'sk-master-hostile' },
+    );
+  });
+  afterAll(() => tight?.close());
+  const auth = { authorization: 'Bearer sk-master-hostile' };
+  const body = (pad: number) => JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'x'.repeat(pad) }] });
+
+  it('past the connection cap a client gets a 503 in OpenAI shape; idle connections close at the header deadline', async () => {
+    const idle = [0, 1, 2].map(() => net.connect(tight.port, '127.0.0.1').on('error', () => {}));
+    const closed = idle.map((s) => new Promise((r) => s.once('close', r)));
+    await new Promise((r) => setTimeout(r, 100));
+    const over = await post(`${tight.url}/v1/chat/completions`, body(1), auth);
+    expect(over.status).toBe(503);
+    expect(over.json.error.message).toContain('max_client_connections');
+    await Promise.all(closed);
+    expect((await post(`${tight.url}/v1/chat/completions`, body(1), auth)).status).toBe(200);
+  });
+
+  it('a client that trickles its body gets a 408 and is disconnected at the body deadline', async () => {
+    const s = net.connect(tight.port, '127.0.0.1');
+    const got: string[] = [];
+    s.on('data', (d) => got.push(d.toString()));
+    const timer = setInterval(() => s.writable && s.write('a'), 200);
+    s.write(
+      'POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer sk-master-hostile\r\n' +
+        'content-type: application/json\r\ncontent-length: 5000\r\n\r\n{',
+    );
+    await new Promise((r) => s.once('close', r));
+    clearInterval(timer);
+    expect(got.join('')).toMatch(/^HTTP\/1\.1 408/);
+  });
+
+  it('a rejected key closes the connection with the 401', async () => {
+    const r = await post(`${tight.url}/v1/chat/completions`, body(1), { authorization: 'Bearer wrong' });
+    expect(r.status).toBe(401);
+    expect(r.headers.get('connection')).toBe('close');
+  });
+
+  it('request bodies held at once are bounded (503), and freed when their responses end', async () => {
+    const big = await post(`${tight.url}/v1/chat/completions`, body(60_000), auth);
+    expect(big.status).toBe(503);
+    expect(big.json.error.message).toContain('max_inflight_request_mb');
+    expect(big.headers.get('retry-after')).toBe('1');
+    // each 30 KB body fits alone; were they not released, the second would already be refused
+    for (let i = 0; i < 4; i++)
+      expect((await post(`${tight.url}/v1/chat/completions`, body(30_000), auth)).status).toBe(200);
+  });
+});

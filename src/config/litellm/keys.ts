@@ -248,6 +248,11 @@ export const GENERAL_SETTINGS: KeySet = {
     'require_auth_for_metrics_endpoint',
     'max_request_size_mb',
     'max_response_size_mb',
+    // kubiya's own: client connection cap, arrival deadlines, bytes of request bodies held at once
+    'max_client_connections',
+    'client_header_timeout',
+    'client_body_timeout',
+    'max_inflight_request_mb',
     'health_check_interval',
     'background_health_checks',
     'health_check_details',

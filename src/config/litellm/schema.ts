@@ -86,6 +86,11 @@ export const generalSettingsSchema = z.looseObject({
   master_key: z.string().optional(),
   max_request_size_mb: positive.optional(),
   health_check_interval: num.optional(),
+  // kubiya's own (LiteLLM has no equivalents): client connection cap and the deadlines of a request's arrival
+  max_client_connections: positive.optional(),
+  client_header_timeout: positive.optional(),
+  client_body_timeout: positive.optional(),
+  max_inflight_request_mb: positive.optional(),
 });
 
 export const litellmConfigSchema = z.looseObject({

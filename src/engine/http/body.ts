@@ -45,6 +45,27 @@ export function nestedDeeperThan(b: Buffer, limit: number): boolean {
   return false;
 }
 
+/**
+ * The bytes of request bodies an engine holds at once (read, parsed, in use until the response ends), and
+ * the most it may: a burst of huge bodies gets 503s instead of growing the process without bound.
+ */
+export class BodyBytes {
+  held = 0;
+  constructor(readonly max: number) {}
+}
+
+/** 503 when taking `n` more bytes would pass what the engine may hold for request bodies at once. */
+function tooManyBytes(pool: BodyBytes): GatewayError {
+  return new GatewayError(503, {
+    message:
+      `The engine is holding ${Math.round(pool.held / 1048576)} MB of request bodies, its limit ` +
+      `(general_settings.max_inflight_request_mb = ${Math.round(pool.max / 1048576)}); retry shortly.`,
+    code: 'too_many_request_bytes',
+    errorClass: 'overloaded',
+    retryAfter: '1',
+  });
+}
+
 /** The state of one body being read; the listeners below are shared, so reading makes no closures. */
 class BodyRead {
   parts: Buffer[] = [];
@@ -58,7 +79,24 @@ class BodyRead {
 }
 
 const STATE = Symbol('kubiya.bodyRead');
-type Reading = IncomingMessage & { [STATE]: BodyRead };
+const POOL = Symbol('kubiya.bodyPool');
+const HELD = Symbol('kubiya.bodyHeld');
+type Reading = IncomingMessage & { [STATE]: BodyRead; [POOL]?: BodyBytes; [HELD]?: number };
+
+/** Count this request's body against `pool` while it is read and until `releaseBody` (its response ended). */
+export function attachBodyPool(req: IncomingMessage, pool: BodyBytes): void {
+  (req as Reading)[POOL] = pool;
+}
+
+/** The request's response ended: the bytes its body held are free again. */
+export function releaseBody(req: IncomingMessage): void {
+  const r = req as Reading;
+  const n = r[HELD];
+  if (n) {
+    r[POOL]!.held -= n;
+    r[HELD] = 0;
+  }
+}
 
 function onData(this: Reading, b: Buffer): void {
   const st = this[STATE];
@@ -69,6 +107,17 @@ function onData(this: Reading, b: Buffer): void {
     this.pause();
     st.reject(tooLarge(st.limit));
     return;
+  }
+  const pool = this[POOL];
+  if (pool) {
+    if (pool.held + b.length > pool.max) {
+      st.done = true;
+      this.pause();
+      st.reject(tooManyBytes(pool));
+      return;
+    }
+    pool.held += b.length;
+    this[HELD] = (this[HELD] ?? 0) + b.length;
   }
   st.parts.push(b);
 }
@@ -117,6 +166,8 @@ function onError(this: Reading, e: Error): void {
 export function readJsonBody(req: IncomingMessage, limit: number): Promise<JsonObject> {
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) return Promise.reject(tooLarge(limit));
+  const pool = (req as Reading)[POOL];
+  if (pool && declared !== undefined && pool.held + Number(declared) > pool.max) return Promise.reject(tooManyBytes(pool));
   return new Promise((resolve, reject) => {
     (req as Reading)[STATE] = new BodyRead(limit, resolve, reject);
     req.on('data', onData);

@@ -27,7 +27,8 @@ export function sendError(
     return;
   }
   if (err.retryAfter) headers['retry-after'] = err.retryAfter;
-  if (err.status === 413) headers.connection = 'close';
+  // 413: the rest of the body is never read; 401: an unauthenticated client keeps no socket open
+  if (err.status === 413 || err.status === 401) headers.connection = 'close';
   sendJson(res, status, body ?? JSON.stringify(err.toJSON()), headers);
 }
 
