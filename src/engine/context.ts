@@ -1,8 +1,8 @@
 import type { Authenticator } from './auth/principal.js';
 import type { PriceMap } from './cost/prices.js';
-import type { BodyBytes } from './http/body.js';
 import type { Governance } from './governance/governance.js';
 import type { Admission } from './governance/types.js';
+import type { BodyBytes } from './http/body.js';
 import type { EngineLogger } from './observability/logger.js';
 import type { PrometheusSink } from './observability/prometheus.js';
 import type { SettledBus } from './observability/settled.js';

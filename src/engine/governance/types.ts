@@ -11,15 +11,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Principal } from '../auth/principal.js';
 import type { SettledEndpoint, SettledEvent } from '../observability/settled.js';
 import type { JsonObject } from '../wire.js';
-import type {
-  BudgetRow,
-  KeyRow,
-  OrganizationRow,
-  TeamMemberRow,
-  TeamRow,
-  UserRole,
-  UserRow,
-} from './db/schema.js';
+import type { BudgetRow, KeyRow, OrganizationRow, TeamMemberRow, TeamRow, UserRole, UserRow } from './db/schema.js';
 
 /**
  * What authentication found for a virtual key, read in one go and cached (TTL) by the authenticator.

@@ -167,7 +167,8 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<JsonO
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) return Promise.reject(tooLarge(limit));
   const pool = (req as Reading)[POOL];
-  if (pool && declared !== undefined && pool.held + Number(declared) > pool.max) return Promise.reject(tooManyBytes(pool));
+  if (pool && declared !== undefined && pool.held + Number(declared) > pool.max)
+    return Promise.reject(tooManyBytes(pool));
   return new Promise((resolve, reject) => {
     (req as Reading)[STATE] = new BodyRead(limit, resolve, reject);
     req.on('data', onData);

@@ -1,5 +1,6 @@
 import { type CommandGroup, defineCommand } from '../../command.js';
 import type { ProxyStartOptions } from './start.js';
+import { STORE_OPTIONS, type StoreFlags } from './store-flags.js';
 
 /** `kubiya proxy ...`: the bundled engine on its own, and a config check. */
 export const proxyCommands: CommandGroup = {
@@ -33,11 +34,13 @@ export const proxyCommands: CommandGroup = {
           flags: '--exit-with-parent',
           description: 'drain and exit when the process that started the engine goes away (used by worker start)',
         },
+        ...STORE_OPTIONS,
         { flags: '--num_workers <n>', hidden: true },
       ],
       examples: [
         'kubiya proxy start --config templates/mock.yaml --port 4000',
         'CONFIG_FILE_PATH=litellm.yaml LITELLM_MASTER_KEY=sk-... kubiya proxy start --port 0 --json-logs',
+        'LITELLM_MASTER_KEY=sk-... kubiya proxy start -c litellm.yaml --database-url postgresql://llm@db/llm',
       ],
       handler: async () => (await import('./start.js')).proxyStart,
     }),
@@ -51,6 +54,22 @@ export const proxyCommands: CommandGroup = {
       output: 'text or json',
       examples: ['kubiya proxy validate templates/multi-provider.yaml', 'kubiya proxy validate litellm.json -o json'],
       handler: async () => (await import('./validate.js')).proxyValidate,
+    }),
+    defineCommand<StoreFlags & { config?: string }>({
+      name: 'migrate',
+      description:
+        'Apply the pending migrations of the virtual-key and spend store (SQLite or Postgres), then exit; ' +
+        'for engines started with --skip-migrations',
+      options: [
+        { flags: '-c, --config <file>', description: 'LiteLLM config whose general_settings.database_url to use' },
+        ...STORE_OPTIONS.filter((o) => !o.flags.startsWith('--skip')),
+      ],
+      output: 'text or json',
+      examples: [
+        'DATABASE_URL=postgresql://llm@db/llm kubiya proxy migrate',
+        'kubiya proxy migrate --db-path ./gov.db',
+      ],
+      handler: async () => (await import('./migrate.js')).proxyMigrate,
     }),
   ],
 };

@@ -5,12 +5,14 @@ import {
   removeOwnPortFile,
   writePortFile,
 } from '../../../engine/child-contract.js';
+import { StoreError } from '../../../engine/governance/db/open.js';
 import { createLogger, engineSecrets, startEngine } from '../../../engine/index.js';
 import { UserError } from '../../../errors.js';
 import type { Handler } from '../../command.js';
 import { configSource } from './config-path.js';
+import { type StoreFlags, storeEnv } from './store-flags.js';
 
-export interface ProxyStartOptions {
+export interface ProxyStartOptions extends StoreFlags {
   config?: string;
   host: string;
   port: string;
@@ -35,6 +37,8 @@ export const proxyStart: Handler<ProxyStartOptions> = async (ctx, opts) => {
   if (!Number.isFinite(drainS) || drainS < 0)
     throw new UserError(`--drain-timeout must be a number of seconds, not "${opts.drainTimeout}"`);
   const { env } = ctx;
+  // the store flags act as their environment variables (DATABASE_URL, KUBIYA_DB_PATH, KUBIYA_SKIP_MIGRATIONS)
+  Object.assign(env, storeEnv({}, opts));
   const loaded = loadLiteLLMConfig(configSource(opts.config, ctx), { env });
   capYoungGeneration(); // this process is the engine's alone: keep its memory small under load
   // like LiteLLM: environment_variables from the config become the engine's environment
@@ -60,6 +64,8 @@ export const proxyStart: Handler<ProxyStartOptions> = async (ctx, opts) => {
     if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
       throw new UserError(`cannot bind ${opts.host}: no such local address`);
     if (code === 'EACCES') throw new UserError(`not allowed to bind port ${port} (ports below 1024 need privileges)`);
+    // the virtual-key store (a master key is set) cannot be opened, reached or migrated
+    if (e instanceof StoreError) throw new UserError(e.message, { exitCode: 1 });
     throw e;
   }
   const { portFile } = opts;

@@ -247,12 +247,14 @@ class StaticProvider implements MigrationProvider {
  * The migrator for `db`, recording applied versions in `kubiya_migration` (and its lock table).
  * `ownTransaction`: the caller already holds a transaction around the run (SQLite, below).
  */
-export function migrator(db: AnyDb, ownTransaction = false): Migrator {
+export function migrator(db: AnyDb, ownTransaction = false, schema?: string): Migrator {
   return new Migrator({
     db,
     provider: new StaticProvider(),
     migrationTableName: 'kubiya_migration',
     migrationLockTableName: 'kubiya_migration_lock',
+    // Postgres: Kysely looks for its tables in every schema unless told which; another schema's would do
+    migrationTableSchema: schema,
     disableTransactions: ownTransaction,
   });
 }
@@ -262,7 +264,11 @@ export function migrator(db: AnyDb, ownTransaction = false): Migrator {
  * `sqlite`: the file's handle. Kysely's lock is a no-op on SQLite (one connection), so two processes opening
  * one file at once would both migrate; `BEGIN IMMEDIATE` takes the file's write lock for the whole run instead.
  */
-export async function migrateToLatest(db: AnyDb, sqlite?: { exec(sql: string): unknown }): Promise<string[]> {
+export async function migrateToLatest(
+  db: AnyDb,
+  sqlite?: { exec(sql: string): unknown },
+  schema?: string,
+): Promise<string[]> {
   if (sqlite) {
     await beginImmediate(sqlite);
     try {
@@ -274,7 +280,7 @@ export async function migrateToLatest(db: AnyDb, sqlite?: { exec(sql: string): u
       throw e;
     }
   }
-  return runMigrations(migrator(db));
+  return runMigrations(migrator(db, false, schema));
 }
 
 /**
@@ -303,13 +309,13 @@ async function runMigrations(m: Migrator): Promise<string[]> {
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
     const msg = error instanceof Error ? error.message : String(error);
-    throw new Error(`database migration ${failed ?? ''} failed: ${msg}`.replace('  ', ' '));
+    throw new Error(failed ? `database migration ${failed} failed: ${msg}` : `database migration failed: ${msg}`);
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
 
 /** Names of migrations not yet applied (for `--skip-migrations` start-up checks). */
-export async function pendingMigrations(db: AnyDb): Promise<string[]> {
-  const all = await migrator(db).getMigrations();
+export async function pendingMigrations(db: AnyDb, schema?: string): Promise<string[]> {
+  const all = await migrator(db, false, schema).getMigrations();
   return all.filter((m) => m.executedAt === undefined).map((m) => m.name);
 }
