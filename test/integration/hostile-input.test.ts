@@ -148,7 +148,7 @@ describe('slow, idle and greedy clients', () => {
   const auth = { authorization: 'Bearer sk-master-hostile' };
   const body = (pad: number) => JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'x'.repeat(pad) }] });
 
-  it('past the connection cap a client gets a 503 in OpenAI shape; idle connections close at the header deadline', async () => {
+  it('past the connection cap: a 503 in OpenAI shape; idle connections close at the header deadline', async () => {
     const idle = [0, 1, 2].map(() => net.connect(tight.port, '127.0.0.1').on('error', () => {}));
     const closed = idle.map((s) => new Promise((r) => s.once('close', r)));
     await new Promise((r) => setTimeout(r, 100));
