@@ -14,7 +14,7 @@ export const ERROR_CLASSES = [
   'upstream', // 500 / unexpected upstream answer
   'connection', // 502: refused, reset, broken stream, non-JSON answer
   'overloaded', // 503 / 529
-  'timeout', // 504
+  'timeout', // 408 (LiteLLM's Timeout; an upstream 504 too)
   'internal', // a bug in the engine
 ] as const;
 export type ErrorClass = (typeof ERROR_CLASSES)[number];

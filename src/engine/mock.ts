@@ -20,7 +20,7 @@ const MOCK_ERRORS: Record<string, [number, ErrorClass, string]> = {
   InternalServerError: [500, 'upstream', '500'],
   APIConnectionError: [502, 'connection', 'api_connection_error'],
   ServiceUnavailableError: [503, 'overloaded', '503'],
-  Timeout: [504, 'timeout', 'timeout'],
+  Timeout: [408, 'timeout', 'timeout'],
 };
 
 function mockError(text: string): GatewayError | undefined {

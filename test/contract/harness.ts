@@ -23,7 +23,7 @@
  *   - `{type:'error', error, message, retryAfter?}`: the provider's error answer for that class with
  *     `message` in it (auth 401, permission 403, not_found 404, rate_limit 429 with Retry-After,
  *     context_window and content_policy as the provider reports them, overloaded 503 or 529);
- *   - `{type:'hang'}`: accept and never answer (the harness checks the engine's 504).
+ *   - `{type:'hang'}`: accept and never answer (the harness checks the engine's 408).
  * The `expect` hooks assert (with vitest `expect`) what the fake received for each case: path,
  * auth headers, body shape. The inputs they check are the constants in `CONTRACT_INPUTS`.
  * Unknown-to-the-provider params are dropped (`drop_params: true`), as LiteLLM users usually run.
@@ -390,13 +390,13 @@ export function runContractSuite(fx: ContractFixture): void {
       );
     }
 
-    caseIt('timeout', 'an upstream that never answers: 504 after the deployment timeout', async () => {
+    caseIt('timeout', 'an upstream that never answers: 408 after the deployment timeout', async () => {
       fake.script({ type: 'hang' });
       const err = await client.chat.completions.create({ ...base(), model: 'contract-timeout' }).then(
         () => undefined,
         (e: unknown) => e,
       );
-      expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(504);
+      expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(408);
       expect((err as InstanceType<typeof OpenAI.APIError>).code).toBe('timeout');
     });
   });

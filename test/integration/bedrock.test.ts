@@ -182,7 +182,7 @@ describe('Bedrock adapter', () => {
   });
 
   it.each([
-    [408, 'ModelTimeoutException', 'Model has timed out', 504],
+    [408, 'ModelTimeoutException', 'Model has timed out', 408],
     [400, 'ValidationException', 'Malformed input request: extraneous key', 400],
     [424, 'ModelErrorException', 'The model returned an error', 500],
     [503, 'ModelNotReadyException', 'Model is not ready', 503],

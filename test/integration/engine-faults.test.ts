@@ -135,24 +135,24 @@ describe('upstream faults', () => {
     expect(r.status).toBe(502);
   });
 
-  it('over its timeout: 504, not a hang (non-stream and stream)', async () => {
+  it('over its timeout: 408 (as LiteLLM), not a hang (non-stream and stream)', async () => {
     up.setFault({ kind: 'hang' });
     const t0 = Date.now();
     const r = await post(`${engine.url}/v1/chat/completions`, chat());
-    expect(r.status).toBe(504);
+    expect(r.status).toBe(408);
     expect(r.json.error.code).toBe('timeout');
     const s = await post(`${engine.url}/v1/chat/completions`, chat({ stream: true }));
-    expect(s.status).toBe(504);
+    expect(s.status).toBe(408);
     expect(Date.now() - t0).toBeLessThan(4000);
   });
 
   it(
-    'a stream that stalls after its role-only opening chunk: ' + '504 within the timeout (no token reached the client)',
+    'a stream that stalls after its role-only opening chunk: ' + '408 within the timeout (no token reached the client)',
     async () => {
       up.setOptions({ chunkIntervalMs: 1500 });
       const t0 = Date.now();
       const r = await post(`${engine.url}/v1/chat/completions`, chat({ stream: true }));
-      expect(r.status).toBe(504);
+      expect(r.status).toBe(408);
       expect(r.json.error.message).toMatch(/OpenAI sent no first token within the stream timeout/);
       expect(Date.now() - t0).toBeLessThan(3000);
     },

@@ -39,6 +39,19 @@ beforeEach(() => {
   up.requests.length = 0;
 });
 
+/** `p`, or a failure naming what did not happen within 8 s (instead of the test's bare timeout). */
+async function within<T>(p: Promise<T>, what: string): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    t = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), 8000);
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(t);
+  }
+}
+
 const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
 const chatWith = (extra: string) => `{"model":"m","messages":[{"role":"user","content":"hi"}],"extra":${extra}}`;
 
@@ -151,11 +164,12 @@ describe('slow, idle and greedy clients', () => {
   it('past the connection cap: a 503 in OpenAI shape; idle connections close at the header deadline', async () => {
     const idle = [0, 1, 2].map(() => net.connect(tight.port, '127.0.0.1').on('error', () => {}));
     const closed = idle.map((s) => new Promise((r) => s.once('close', r)));
-    await new Promise((r) => setTimeout(r, 100));
-    const over = await post(`${tight.url}/v1/chat/completions`, body(1), auth);
+    await within(Promise.all(idle.map((s) => new Promise((r) => s.once('connect', r)))), 'the idle connections');
+    await new Promise((r) => setTimeout(r, 200)); // the server's accept of all three
+    const over = await within(post(`${tight.url}/v1/chat/completions`, body(1), auth), 'the answer past the cap');
     expect(over.status).toBe(503);
     expect(over.json.error.message).toContain('max_client_connections');
-    await Promise.all(closed);
+    await within(Promise.all(closed), 'the idle connections to be closed');
     expect((await post(`${tight.url}/v1/chat/completions`, body(1), auth)).status).toBe(200);
   });
 

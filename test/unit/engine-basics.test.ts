@@ -59,7 +59,8 @@ describe('provider error mapping', () => {
       errorClass: 'content_policy',
     });
     expect(map(529, 'overloaded')).toMatchObject({ status: 503, errorClass: 'overloaded' });
-    expect(map(408, '')).toMatchObject({ status: 504, errorClass: 'timeout' });
+    expect(map(408, '')).toMatchObject({ status: 408, errorClass: 'timeout' });
+    expect(map(504, '')).toMatchObject({ status: 408, errorClass: 'timeout' });
     expect(map(401, { error: 'bad key' }).message).toBe('P error (HTTP 401): bad key');
     expect(map(422, { detail: 'field required' })).toMatchObject({ status: 400, errorClass: 'bad_request' });
     expect(map(402, 'pay up')).toMatchObject({ status: 402, errorClass: 'bad_request' });

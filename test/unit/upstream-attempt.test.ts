@@ -206,12 +206,12 @@ describe('an attempt settles exactly once', () => {
     expect(load(a).cooldownUntil).toBe(0);
   });
 
-  it('a timeout: 504, the upstream call cancelled, a latency sample, settled once', async () => {
+  it('a timeout: 408, the upstream call cancelled, a latency sample, settled once', async () => {
     const { upstream, state, deps, group, a, load } = rig();
     const req = request({ timeout: 0.03 });
     const p = runAttempt(deps, a, group, req, undefined);
     const wire = await upstream.next();
-    await expect(p).rejects.toMatchObject({ status: 504, errorClass: 'timeout' });
+    await expect(p).rejects.toMatchObject({ status: 408, errorClass: 'timeout' });
     expect(wire.aborted).toBeDefined();
     expect(state.settles).toHaveLength(1);
     expect(req.attempts[0]).toMatchObject({ status: 'error', errorClass: 'timeout' });
@@ -273,7 +273,7 @@ describe('a stream settles when it ends', () => {
     expect(load(a).cooldownUntil).toBe(0);
   });
 
-  it('no first token within stream_timeout (a role-only chunk is none): 504, settled once', async () => {
+  it('no first token within stream_timeout (a role-only chunk is none): 408, settled once', async () => {
     const { upstream, state, deps, group, a } = rig();
     const req = request({ stream: true, stream_timeout: 0.03 });
     const p = runAttempt(deps, a, group, req, undefined);

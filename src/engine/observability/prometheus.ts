@@ -67,7 +67,7 @@ const STATUS_OF: Record<ErrorClass, number> = {
   upstream: 500,
   connection: 502,
   overloaded: 503,
-  timeout: 504,
+  timeout: 408,
   internal: 500,
 };
 const CLASS_OF: Record<ErrorClass, string> = {

@@ -74,7 +74,8 @@ export function mapHttpError(
     } else if (status === 422) status = 400;
   }
   if (status === 529) status = 503;
-  if (status === 408) status = 504;
+  // a timeout is 408 `timeout_error`, as LiteLLM answers (its Timeout exception), whoever timed out
+  if (status === 504) status = 408;
   // statuses a client cannot act on as such become 502 (the upstream misbehaved)
   if (status < 400 || (status > 504 && status !== 529)) status = 502;
   const retry = err.headers['retry-after'];

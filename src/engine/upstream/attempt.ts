@@ -220,7 +220,7 @@ export class Attempt implements AttemptResult, AttemptTimings, SettledAttempt, D
       return toGatewayError(e);
     if (phase === FIRST_TOKEN && this.timedOut) {
       const label = this.label;
-      return new GatewayError(504, {
+      return new GatewayError(408, {
         message: `${label} sent no first token within the stream timeout (${this.firstTokenMs / 1000}s)`,
         code: 'timeout',
         errorClass: 'timeout',

@@ -215,13 +215,13 @@ const TIMEOUT_CODES = new Set([
   'ETIMEDOUT',
 ]);
 
-/** Map a network failure (refused, reset, timeout) to a GatewayError: 504 for timeouts, 502 otherwise. */
+/** Map a network failure (refused, reset, timeout) to a GatewayError: 408 for timeouts (LiteLLM's), 502 otherwise. */
 export function failureOf(e: unknown, label: string, timedOut: boolean, timeoutMs: number): GatewayError {
   if (e instanceof GatewayError) return e;
   const err = e as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
   const code = err?.code ?? err?.cause?.code;
   if (timedOut || (code && TIMEOUT_CODES.has(code))) {
-    return new GatewayError(504, {
+    return new GatewayError(408, {
       message: `${label} did not answer within the timeout (${timeoutMs / 1000}s)`,
       code: 'timeout',
       errorClass: 'timeout',
