@@ -94,7 +94,7 @@ export async function startPeopleEngine(kind: StoreKind): Promise<PeopleEngine> 
           authorization: `Bearer ${key}`,
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined || typeof body === 'string' ? body : JSON.stringify(body),
       });
       const text = await res.text();
       return { status: res.status, json: text ? JSON.parse(text) : undefined };

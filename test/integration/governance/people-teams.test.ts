@@ -83,7 +83,7 @@ describe.each(STORES)('team management API on %s', (kind) => {
     const neg = await t.call('POST', '/team/new', { max_budget: -1 });
     expect(neg.status).toBe(400);
     expect(neg.json.error).toMatchObject({
-      message: 'max_budget must be a non-negative finite number. Received: -1',
+      message: 'max_budget must be a non-negative finite number. Received: -1.0',
       param: 'max_budget',
       code: '400',
     });

@@ -53,8 +53,16 @@ export function optMoney(o: JsonObject, k: string): number | null | undefined {
   const v = o[k];
   if (v === undefined || v === null) return v as null | undefined;
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
-    throw invalid(k, `${k} must be a non-negative finite number. Received: ${JSON.stringify(v)}`);
+    throw invalid(k, `${k} must be a non-negative finite number. Received: ${pyFloat(v)}`);
   return v;
+}
+
+/** A number as Python prints a float (LiteLLM's messages come from pydantic floats): -1 -> -1.0, Infinity -> inf. */
+function pyFloat(v: unknown): string {
+  if (typeof v !== 'number') return JSON.stringify(v);
+  if (Number.isNaN(v)) return 'nan';
+  if (!Number.isFinite(v)) return v > 0 ? 'inf' : '-inf';
+  return Number.isInteger(v) ? v.toFixed(1) : String(v);
 }
 
 /** tpm/rpm/parallel limits: non-negative integers. */
