@@ -70,7 +70,10 @@ describe.each(STORES)('user management API on %s', (kind) => {
     expect(taken.status).toBe(400);
     expect(taken.json.error.param).toBe('user_id');
     const email = await t.call('POST', '/user/new', { user_email: 'ann@example.com' });
-    expect(email.json.error.param).toBe('user_email');
+    expect(email.json.error).toMatchObject({
+      message: 'User with email ann@example.com already exists',
+      param: 'user_email',
+    });
     const role = await t.call('POST', '/user/new', { user_role: 'god' });
     expect(role.status).toBe(400);
     expect(role.json.error.param).toBe('user_role');
@@ -91,6 +94,8 @@ describe.each(STORES)('user management API on %s', (kind) => {
     expect(r.json.keys).toHaveLength(1);
     expect(r.json.keys[0]).toMatchObject({ user_id: 'ann', key_name: `sk-...${annKey.slice(-4)}` });
     expect(r.json.teams.map((x: { team_id: string }) => x.team_id)).toEqual(['research']);
+    // every management path also answers under /v1, as LiteLLM's do
+    expect((await t.call('GET', '/v1/user/info?user_id=ann')).json.user_id).toBe('ann');
     const missing = await t.call('GET', '/user/info?user_id=ghost');
     expect(missing.status).toBe(404);
     expect(missing.json.error.message).toBe('User not found, passed user_id=ghost');

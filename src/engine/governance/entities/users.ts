@@ -71,10 +71,12 @@ function readUserFields(g: Governance, body: JsonObject): Updateable<UsersTable>
 
 /** `teams`: ids, or `{team_id, max_budget_in_team, user_role}` (NewUserRequest). */
 function readTeams(body: JsonObject): { team_id: string; max_budget_in_team?: number; role: string }[] {
-  const v = body.teams;
+  // `team_id` is LiteLLM's older single-team form of the same thing
+  const one = optString(body, 'team_id');
+  const v = one ? [one, ...((Array.isArray(body.teams) ? body.teams : []) as unknown[])] : body.teams;
   if (v === undefined || v === null) return [];
   if (!Array.isArray(v)) throw invalid('teams', `teams must be a list. Received: ${JSON.stringify(v)}`);
-  return v.map((t, i) => {
+  const list = v.map((t, i) => {
     if (typeof t === 'string') return { team_id: t, role: 'user' };
     if (!t || typeof t !== 'object' || Array.isArray(t) || typeof (t as JsonObject).team_id !== 'string')
       throw invalid('teams', `teams[${i}] must be a team id or {team_id, max_budget_in_team, user_role}`);
@@ -84,6 +86,8 @@ function readTeams(body: JsonObject): { team_id: string; max_budget_in_team?: nu
       throw invalid('teams', `teams[${i}].user_role must be "admin" or "user". Received: ${JSON.stringify(role)}`);
     return { team_id: o.team_id as string, max_budget_in_team: optMoney(o, 'max_budget_in_team') ?? undefined, role };
   });
+  // a team named twice joins once
+  return list.filter((t, i) => list.findIndex((x) => x.team_id === t.team_id) === i);
 }
 
 const userMissing = (id: string, param = 'user_id') => notFound(param, `User not found, passed user_id=${id}`);
@@ -115,7 +119,7 @@ export async function createUser(g: Governance, p: GovernedPrincipal, body: Json
       .select('user_id')
       .where('user_email', '=', fields.user_email)
       .executeTakeFirst();
-    if (same) throw invalid('user_email', `User with email=${fields.user_email} already exists`);
+    if (same) throw invalid('user_email', `User with email ${fields.user_email} already exists`);
   }
   const teamRows: TeamRow[] = [];
   for (const t of teams) {
