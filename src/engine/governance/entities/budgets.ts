@@ -1,7 +1,7 @@
 /**
  * Budgets (LiteLLM's LiteLLM_BudgetTable): reusable limits that end users, team memberships, orgs and keys
- * point at through `budget_id`. The budget fields of a request body are read here for every area that
- * creates a budget row (/budget/new, /customer/new, /team/member_add's `max_budget_in_team`).
+ * point at through `budget_id`. The budget and limit fields of a request body are read here for every entity
+ * that has them (budgets, users, teams, customers' budget rows).
  */
 import type { Insertable, Updateable } from 'kysely';
 import type { JsonObject } from '../../wire.js';
@@ -14,6 +14,7 @@ import {
   firstResetAt,
   invalid,
   iso,
+  NO_LIMITS,
   newId,
   notFound,
   optCount,
@@ -39,8 +40,9 @@ export const BUDGET_FIELDS = [
 ] as const;
 
 /**
- * The budget fields `body` sent (validated; 400 naming the first bad one). A new `budget_duration` without
- * an explicit `budget_reset_at` starts its first window now, aligned (LiteLLM's get_budget_reset_time).
+ * The budget and limit fields `body` sent (validated; 400 naming the first bad one): the columns budgets share
+ * with users and teams. A new `budget_duration` without an explicit `budget_reset_at` starts its first window
+ * now, aligned (LiteLLM's get_budget_reset_time).
  */
 export function readBudgetFields(g: Governance, body: JsonObject): BudgetFields {
   const out: BudgetFields = {};
@@ -104,13 +106,7 @@ export async function insertBudget(
   const now = g.now();
   const row: Insertable<BudgetsTable> = {
     budget_id: budgetId,
-    max_budget: null,
-    soft_budget: null,
-    budget_duration: null,
-    budget_reset_at: null,
-    tpm_limit: null,
-    rpm_limit: null,
-    max_parallel_requests: null,
+    ...NO_LIMITS,
     model_max_budget: '{}',
     ...fields,
     created_at: now,

@@ -145,6 +145,17 @@ export function optDuration(o: JsonObject, k: string): string | null | undefined
   return v.trim();
 }
 
+/** The budget and limit columns of a new row that sets none of them (keys, users, teams, budgets). */
+export const NO_LIMITS = {
+  max_budget: null,
+  soft_budget: null,
+  budget_duration: null,
+  budget_reset_at: null,
+  tpm_limit: null,
+  rpm_limit: null,
+  max_parallel_requests: null,
+} as const;
+
 // --- callers ---------------------------------------------------------------------------------------------------
 
 export const isAdmin = (p: GovernedPrincipal): boolean => roleOf(p) === 'proxy_admin';

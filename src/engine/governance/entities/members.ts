@@ -2,13 +2,15 @@
  * Team memberships: who is in a team with which role, and each member's budget inside it. Shared by
  * /team/member_* , /team/new's `members_with_roles` and /user/new's `teams`.
  */
+
+import type { Updateable } from 'kysely';
 import type { JsonObject } from '../../wire.js';
-import type { TeamMemberRow, TeamRow, UserRow } from '../db/schema.js';
+import type { TeamMemberRow, TeamRow, UserRow, UsersTable } from '../db/schema.js';
 import { parseJson } from '../db/schema.js';
 import type { Governance } from '../governance.js';
 import type { GovernedPrincipal } from '../types.js';
 import { insertBudget } from './budgets.js';
-import { forbidden, invalid, isAdmin, newId, notFound } from './common.js';
+import { forbidden, invalid, isAdmin, NO_LIMITS, newId, notFound } from './common.js';
 
 /** One entry of `member` / `members_with_roles`: `{role, user_id | user_email}`. */
 export interface MemberInput {
@@ -51,31 +53,35 @@ export async function resolveUser(
   else if (m.user_email)
     u = await db.selectFrom('users').selectAll().where('user_email', '=', m.user_email).executeTakeFirst();
   if (u) return u;
-  const now = g.now();
-  const row = {
-    user_id: m.user_id ?? newId(),
-    user_email: m.user_email ?? null,
-    user_alias: null,
-    user_role: 'internal_user' as const,
-    organization_id: null,
-    max_budget: null,
-    soft_budget: null,
-    budget_duration: null,
-    budget_reset_at: null,
-    tpm_limit: null,
-    rpm_limit: null,
-    max_parallel_requests: null,
-    models: '[]',
-    metadata: '{}',
-    model_max_budget: '{}',
-    spend: 0,
-    created_at: now,
-    updated_at: now,
-  };
-  await db.insertInto('users').values(row).execute();
-  const made = await db.selectFrom('users').selectAll().where('user_id', '=', row.user_id).executeTakeFirstOrThrow();
+  const made = await insertUser(g, { user_id: m.user_id ?? newId(), user_email: m.user_email ?? null });
   created.push(made);
   return made;
+}
+
+/** Insert a user row: `fields` over the defaults (an internal_user with no limits); returns it. */
+export async function insertUser(
+  g: Governance,
+  fields: Updateable<UsersTable> & { user_id: string },
+): Promise<UserRow> {
+  const now = g.now();
+  await g.store.db
+    .insertInto('users')
+    .values({
+      user_alias: null,
+      user_email: null,
+      user_role: 'internal_user',
+      organization_id: null,
+      ...NO_LIMITS,
+      models: '[]',
+      metadata: '{}',
+      model_max_budget: '{}',
+      spend: 0,
+      ...fields,
+      created_at: now,
+      updated_at: now,
+    })
+    .execute();
+  return g.store.db.selectFrom('users').selectAll().where('user_id', '=', fields.user_id).executeTakeFirstOrThrow();
 }
 
 /**

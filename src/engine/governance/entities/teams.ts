@@ -9,20 +9,20 @@ import type { TeamRow, TeamsTable, UserRow } from '../db/schema.js';
 import { parseJson } from '../db/schema.js';
 import type { Governance } from '../governance.js';
 import type { GovernedPrincipal } from '../types.js';
-import { budgetView, getBudget, insertBudget, patchBudget } from './budgets.js';
+import { budgetView, getBudget, insertBudget, patchBudget, readBudgetFields } from './budgets.js';
 import {
   actor,
   canReadAll,
   firstResetAt,
   forbidden,
   invalid,
+  NO_LIMITS,
   newId,
   notFound,
   optBool,
   optCount,
   optCountMap,
   optDuration,
-  optModelMaxBudget,
   optMoney,
   optObject,
   optString,
@@ -43,7 +43,7 @@ import { budgetsById, keyView, membershipView, membersOf, teamView, userView } f
 
 /** The team columns a /team/new or /team/update body sets (only the fields sent). */
 function readTeamFields(g: Governance, body: JsonObject): Updateable<TeamsTable> {
-  const out: Updateable<TeamsTable> = {};
+  const out: Updateable<TeamsTable> = readBudgetFields(g, body);
   const alias = optString(body, 'team_alias');
   if (alias !== undefined) out.team_alias = alias;
   const org = optString(body, 'organization_id');
@@ -56,21 +56,6 @@ function readTeamFields(g: Governance, body: JsonObject): Updateable<TeamsTable>
   if (metadata) out.metadata = JSON.stringify(metadata);
   const blocked = optBool(body, 'blocked');
   if (blocked !== undefined) out.blocked = blocked ? 1 : 0;
-  for (const k of ['max_budget', 'soft_budget'] as const) {
-    const v = optMoney(body, k);
-    if (v !== undefined) out[k] = v;
-  }
-  for (const k of ['tpm_limit', 'rpm_limit', 'max_parallel_requests'] as const) {
-    const v = optCount(body, k);
-    if (v !== undefined) out[k] = v;
-  }
-  const duration = optDuration(body, 'budget_duration');
-  if (duration !== undefined) {
-    out.budget_duration = duration;
-    out.budget_reset_at = duration === null ? null : firstResetAt(duration, g.now());
-  }
-  const mmb = optModelMaxBudget(body, 'model_max_budget');
-  if (mmb) out.model_max_budget = JSON.stringify(mmb);
   for (const k of ['model_rpm_limit', 'model_tpm_limit'] as const) {
     const v = optCountMap(body, k);
     if (v) out[k] = JSON.stringify(v);
@@ -142,13 +127,7 @@ export async function createTeam(g: Governance, p: GovernedPrincipal, body: Json
       team_id: teamId,
       team_alias: null,
       organization_id: null,
-      max_budget: null,
-      soft_budget: null,
-      budget_duration: null,
-      budget_reset_at: null,
-      tpm_limit: null,
-      rpm_limit: null,
-      max_parallel_requests: null,
+      ...NO_LIMITS,
       models: '[]',
       metadata: '{}',
       tags: '[]',

@@ -7,33 +7,31 @@ import type { JsonObject } from '../../wire.js';
 import type { TeamRow, UserRole, UserRow, UsersTable } from '../db/schema.js';
 import type { Governance } from '../governance.js';
 import type { GovernedPrincipal } from '../types.js';
+import { readBudgetFields } from './budgets.js';
 import {
   actor,
   canReadAll,
-  firstResetAt,
   forbidden,
   invalid,
+  NO_LIMITS,
   newId,
   newVirtualKey,
   notFound,
   optBool,
-  optCount,
-  optDuration,
-  optModelMaxBudget,
   optMoney,
   optObject,
   optString,
   optStringList,
   roleName,
 } from './common.js';
-import { addMembership, getTeam } from './members.js';
+import { addMembership, getTeam, insertUser } from './members.js';
 import { keyView, membersOf, teamView, userView } from './views.js';
 
 /** The roles /user/new and /user/update accept (NewUserRequest.user_role). */
 const USER_ROLES: readonly UserRole[] = ['proxy_admin', 'proxy_admin_viewer', 'internal_user', 'internal_user_viewer'];
 
 function readUserFields(g: Governance, body: JsonObject): Updateable<UsersTable> {
-  const out: Updateable<UsersTable> = {};
+  const out: Updateable<UsersTable> = readBudgetFields(g, body);
   for (const k of ['user_alias', 'user_email', 'organization_id'] as const) {
     const v = optString(body, k);
     if (v !== undefined) out[k] = v;
@@ -51,21 +49,6 @@ function readUserFields(g: Governance, body: JsonObject): Updateable<UsersTable>
   if (models) out.models = JSON.stringify(models);
   const metadata = optObject(body, 'metadata');
   if (metadata) out.metadata = JSON.stringify(metadata);
-  for (const k of ['max_budget', 'soft_budget'] as const) {
-    const v = optMoney(body, k);
-    if (v !== undefined) out[k] = v;
-  }
-  for (const k of ['tpm_limit', 'rpm_limit', 'max_parallel_requests'] as const) {
-    const v = optCount(body, k);
-    if (v !== undefined) out[k] = v;
-  }
-  const duration = optDuration(body, 'budget_duration');
-  if (duration !== undefined) {
-    out.budget_duration = duration;
-    out.budget_reset_at = duration === null ? null : firstResetAt(duration, g.now());
-  }
-  const mmb = optModelMaxBudget(body, 'model_max_budget');
-  if (mmb) out.model_max_budget = JSON.stringify(mmb);
   return out;
 }
 
@@ -127,31 +110,8 @@ export async function createUser(g: Governance, p: GovernedPrincipal, body: Json
     if (!row) throw notFound('teams', `Team not found, passed team_id=${t.team_id}`);
     teamRows.push(row);
   }
+  await insertUser(g, { ...fields, user_id: userId });
   const now = g.now();
-  await g.store.db
-    .insertInto('users')
-    .values({
-      user_id: userId,
-      user_alias: null,
-      user_email: null,
-      user_role: 'internal_user',
-      organization_id: null,
-      max_budget: null,
-      soft_budget: null,
-      budget_duration: null,
-      budget_reset_at: null,
-      tpm_limit: null,
-      rpm_limit: null,
-      max_parallel_requests: null,
-      models: '[]',
-      metadata: '{}',
-      model_max_budget: '{}',
-      spend: 0,
-      ...fields,
-      created_at: now,
-      updated_at: now,
-    })
-    .execute();
   const by = actor(p);
   for (const [i, t] of teams.entries()) {
     await addMembership(g, teamRows[i], userId, t.role, t.max_budget_in_team, by);
@@ -176,13 +136,7 @@ export async function createUser(g: Governance, p: GovernedPrincipal, body: Json
         blocked: 0,
         expires: null,
         spend: 0,
-        max_budget: null,
-        soft_budget: null,
-        budget_duration: null,
-        budget_reset_at: null,
-        tpm_limit: null,
-        rpm_limit: null,
-        max_parallel_requests: null,
+        ...NO_LIMITS,
         model_max_budget: '{}',
         model_rpm_limit: '{}',
         model_tpm_limit: '{}',
