@@ -75,6 +75,8 @@ export interface EngineHandle {
   onSettled(fn: SettledSubscriber): () => void;
   /** stop accepting, drain in-flight requests up to the drain timeout, then close everything */
   close(): Promise<void>;
+  /** the governance runtime (with a master key and a store); tests listen to its change notices */
+  governance?: Governance;
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
@@ -286,7 +288,7 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
     (closing ??= drain(ctx, server, drainTimeoutMs).then(() =>
       Promise.all([langfuse?.close(), otel?.close(), governance?.close()]).then(() => {}),
     ));
-  return { port, host, url, table, onSettled: (fn) => settled.subscribe(fn), close };
+  return { port, host, url, table, onSettled: (fn) => settled.subscribe(fn), close, governance };
 }
 
 /** Stop accepting, let in-flight requests and streams finish up to the deadline, then cut what is left. */
