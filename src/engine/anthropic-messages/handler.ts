@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { EngineContext } from '../context.js';
 import { readJsonBody } from '../http/body.js';
+import { applyControlHeaders } from '../http/litellm-headers.js';
 import { sendJson } from '../http/respond.js';
 import type { ResponseWriter } from '../http/response-writer.js';
 import { providersWith } from '../providers/registry.js';
@@ -43,6 +44,7 @@ export async function handleMessages(
   }
   const t = toOpenAIRequest(raw, { requireMaxTokens: true, acceptsTopK: (m) => acceptsTopK(ctx, m) });
   // admission sees the translated (OpenAI) body: one shape for budgets' token estimates
+  applyControlHeaders(t.body, req.headers);
   const admitted = w.admit(t.model, t.body, req.headers);
   if (admitted) await admitted;
   const outcome = await dispatch(ctx, w.route('chat', t.body, t.model, t.stream));

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { EngineContext } from '../context.js';
 import { badRequest } from '../errors.js';
 import { readJsonBody } from '../http/body.js';
+import { applyControlHeaders } from '../http/litellm-headers.js';
 import type { ResponseWriter, StreamFraming } from '../http/response-writer.js';
 import { dispatch } from '../router/dispatch.js';
 import { contentText, estimateTokens } from '../tokens.js';
@@ -51,6 +52,7 @@ export async function handleOpenAI(
   if (st !== undefined && st !== null && typeof st !== 'boolean')
     throw badRequest(`Invalid "stream": expected true or false, got ${JSON.stringify(st)}.`, 'stream', 'invalid_type');
   const stream = st === true && kind !== 'embedding';
+  applyControlHeaders(body, req.headers);
   const admitted = w.admit(model, body, req.headers);
   if (admitted) await admitted;
   const outcome = await dispatch(ctx, w.route(kind, body, model, stream));

@@ -1,5 +1,5 @@
 import type { Deployment, ModelGroup } from '../deployment.js';
-import { GatewayError, toGatewayError } from '../errors.js';
+import { type ErrorClass, GatewayError, toGatewayError } from '../errors.js';
 import type { RouterState, StateView } from '../state/router-state.js';
 import { runAttempt } from '../upstream/attempt.js';
 import type { UpstreamClient } from '../upstream/client.js';
@@ -62,7 +62,7 @@ export async function dispatch(deps: RouterDeps, req: RouteRequest): Promise<Rou
 
   let err: GatewayError;
   try {
-    return await runGroup(deps, resolved, req, plan, body.mock_testing_fallbacks === true);
+    return await runGroup(deps, resolved, req, plan, mockFailureOf(body, resolved.group.deployments[0]));
   } catch (e) {
     err = toGatewayError(e);
   }
@@ -79,7 +79,7 @@ export async function dispatch(deps: RouterDeps, req: RouteRequest): Promise<Rou
     tried++;
     const fr: RouteRequest = target.overrides ? { ...req, body: { ...body, ...target.overrides } } : req;
     try {
-      const out = await runGroup(deps, r, fr, plan, false);
+      const out = await runGroup(deps, r, fr, plan, undefined);
       out.attemptedFallbacks = tried;
       return out;
     } catch (e) {
@@ -87,6 +87,69 @@ export async function dispatch(deps: RouterDeps, req: RouteRequest): Promise<Rou
     }
   }
   throw finalError(last, err, resolved.group.name, tried, plan);
+}
+
+/** A failure the request asks for (LiteLLM's test hooks), thrown by the first group only, after `waitMs`. */
+interface MockFailure {
+  error: GatewayError;
+  waitMs: number;
+}
+
+const mockError = (status: number, errorClass: ErrorClass, code: string, message: string) =>
+  new GatewayError(status, { message, errorClass, code, provider: 'mock' });
+
+/**
+ * LiteLLM's request-body test hooks: `mock_testing_fallbacks` (a 500), `mock_testing_context_fallbacks` (a
+ * context window error: context_window_fallbacks), `mock_testing_content_policy_fallbacks` (content policy:
+ * content_policy_fallbacks), `mock_testing_rate_limit_error` (a 429), `mock_timeout` (a 408 once the request's
+ * `timeout` has passed, default 1 s). Only the requested group fails, so the fallbacks are what gets tested.
+ */
+function mockFailureOf(body: JsonObject, first: Deployment): MockFailure | undefined {
+  const on = (k: string) => body[k] === true;
+  if (on('mock_testing_fallbacks'))
+    return {
+      waitMs: 0,
+      error: mockError(500, 'upstream', '500', 'mock_testing_fallbacks: this model group fails on purpose'),
+    };
+  if (on('mock_testing_context_fallbacks'))
+    return {
+      waitMs: 0,
+      error: mockError(
+        400,
+        'context_window',
+        'context_length_exceeded',
+        'mock_testing_context_fallbacks: the context window is exceeded on purpose',
+      ),
+    };
+  if (on('mock_testing_content_policy_fallbacks'))
+    return {
+      waitMs: 0,
+      error: mockError(
+        400,
+        'content_policy',
+        'content_policy_violation',
+        'mock_testing_content_policy_fallbacks: a content policy violation on purpose',
+      ),
+    };
+  if (on('mock_testing_rate_limit_error'))
+    return {
+      waitMs: 0,
+      error: mockError(429, 'rate_limit', '429', 'mock_testing_rate_limit_error: a rate limit on purpose'),
+    };
+  if (on('mock_timeout')) {
+    const t = typeof body.timeout === 'number' && body.timeout > 0 ? body.timeout : 1;
+    const ms = Math.min(t, 600) * 1000;
+    return {
+      waitMs: ms,
+      error: mockError(
+        408,
+        'timeout',
+        'timeout',
+        `mock_timeout: ${first.modelName} did not answer within the timeout (${ms / 1000}s)`,
+      ),
+    };
+  }
+  return undefined;
 }
 
 /** Tags of a request: body `tags`, else `metadata.tags`. */
@@ -106,7 +169,7 @@ async function runGroup(
   resolved: Resolved,
   req: RouteRequest,
   plan: Plan,
-  mockFail: boolean,
+  mockFail: MockFailure | undefined,
 ): Promise<RoutedOutcome> {
   const table = deps.table;
   const s = table.settings;
@@ -132,12 +195,10 @@ async function runGroup(
     }
     const dep = s.strategy.choose(list, group, view);
     try {
-      if (mockFail)
-        throw new GatewayError(500, {
-          message: 'mock_testing_fallbacks: this model group fails on purpose',
-          errorClass: 'upstream',
-          provider: 'mock',
-        });
+      if (mockFail) {
+        if (mockFail.waitMs > 0 && !(await sleep(mockFail.waitMs, req.client.signal))) throw mockFail.error;
+        throw mockFail.error;
+      }
       // the attempt settles itself: in flight, usage, latency and the failure count (cooldowns) are done
       const out: RoutedOutcome = await (deps.attempt ?? runAttempt)(deps, dep, group, req, resolved.captures);
       out.attemptedRetries = n;
@@ -145,7 +206,7 @@ async function runGroup(
     } catch (e) {
       const err = toGatewayError(e);
       lastErr = err;
-      if (req.client.gone) throw err; // the client left: no retry
+      if (req.client.gone || mockFail) throw err; // the client left, or a test hook failed the group: no retry
       const { retries, inPlace } = retriesFor(s, group.name, group.numRetries, plan.requestRetries, err.errorClass);
       if (n >= retries) throw err;
       (tried ??= new Set()).add(dep);

@@ -7,6 +7,8 @@ import type { JsonObject } from '../wire.js';
 const LITELLM_ONLY = new Set([
   'mock_response',
   'mock_testing_fallbacks',
+  'mock_testing_context_fallbacks',
+  'mock_testing_content_policy_fallbacks',
   'mock_testing_rate_limit_error',
   'mock_timeout',
   'mock_delay',
