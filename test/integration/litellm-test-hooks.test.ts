@@ -97,3 +97,32 @@ describe('per-request control headers', () => {
     expect(up.requests).toHaveLength(6); // one call and at most 5 retries without a configured num_retries
   });
 });
+
+describe('bare model names through provider wildcards', () => {
+  let wild: TestEngine;
+  beforeAll(async () => {
+    wild = await startTestEngine({
+      model_list: [{ model_name: 'openai/*', litellm_params: { model: 'openai/*', api_base: `${up.url}/v1` } }],
+    });
+  });
+  afterAll(() => wild?.close());
+
+  it('with only openai/* configured, gpt-4 is served (the provider inferred from the model map)', async () => {
+    const r = await post(`${wild.url}/v1/chat/completions`, {
+      model: 'gpt-4',
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    expect(r.status).toBe(200);
+    expect(up.requests[0].body?.model).toBe('gpt-4');
+  });
+
+  it('a name no configured provider serves is still a 400 naming what exists', async () => {
+    const r = await post(`${wild.url}/v1/chat/completions`, {
+      model: 'claude-sonnet-4-5-20250929',
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    expect(r.status).toBe(400);
+    expect(r.json.error.message).toContain('Available models: openai/*');
+    expect(up.requests).toHaveLength(0);
+  });
+});

@@ -18,6 +18,19 @@ export function resolveModel(table: RouteTable, name: string): Resolved | undefi
     const m = w.regex.exec(name);
     if (m) return { group: w.group, captures: m.slice(1) };
   }
+  // a bare name through a provider wildcard: `gpt-4` with only `openai/*` configured (LiteLLM infers the
+  // provider from its model map the same way)
+  if (table.wildcards.length > 0 && !name.includes('/')) {
+    const provider = table.providerOf?.(name);
+    // the map's provider names are LiteLLM's prefixes, or a variant of one (vertex_ai-language-models, cohere_chat)
+    for (const p of provider ? new Set([provider, provider.split('-')[0], provider.replace(/_chat$/, '')]) : []) {
+      const full = `${p}/${name}`;
+      for (const w of table.wildcards) {
+        const m = w.regex.exec(full);
+        if (m) return { group: w.group, captures: m.slice(1) };
+      }
+    }
+  }
   return undefined;
 }
 

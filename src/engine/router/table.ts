@@ -26,6 +26,11 @@ export interface RouteTable {
   warnings: ConfigWarning[];
   /** retries, fallbacks, cooldowns, strategy (router_settings / litellm_settings) */
   settings: RouterSettings;
+  /**
+   * The provider LiteLLM's model map names for a bare model name (`gpt-4` -> openai), so a provider wildcard
+   * (`openai/*`) serves it as LiteLLM's router does; undefined without a price map or for unknown names
+   */
+  providerOf?: (model: string) => string | undefined;
 }
 
 // provider-specific litellm_params (keep_alive, thinking, max_new_tokens, ...) reach adapters through spec.params
@@ -99,7 +104,8 @@ export async function buildRouteTable(
     (n) => groups.has(n) || aliases.has(n) || wildcards.some((w) => w.regex.test(n)),
     warnings,
   );
-  return { groups, aliases, wildcards, deployments, warnings, settings };
+  const providerOf = prices ? (model: string) => prices.get(model)?.provider : undefined;
+  return { groups, aliases, wildcards, deployments, warnings, settings, providerOf };
 }
 
 interface Globals {
