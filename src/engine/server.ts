@@ -45,6 +45,24 @@ const POST_ROUTES = new Map<string, PostRoute>([
   ['/spend/calculate', { format: OPENAI_FORMAT, handle: (ctx, req, w) => handleSpendCalculate(ctx, req, w) }],
 ]);
 const OPENAI_POST = ['/chat/completions', '/completions', '/embeddings'];
+// Azure OpenAI's paths (the AzureOpenAI SDK: `api-version` in the query, `api-key` header) and the legacy
+// /engines/{model}/... ones: the model is in the path
+const MODEL_PATH = /^\/(?:openai\/deployments|engines)\/([^/]+)\/(chat\/completions|completions|embeddings)$/;
+const KIND_OF: Record<string, EndpointKind> = {
+  'chat/completions': 'chat',
+  completions: 'completion',
+  embeddings: 'embedding',
+};
+
+/** The route of an inference path that names its model (`/openai/deployments/gpt-4o/chat/completions`). */
+function modelPathRoute(route: string): PostRoute | undefined {
+  if (route.charCodeAt(1) !== 111 && route.charCodeAt(1) !== 101) return undefined; // 'o' / 'e': skip the rest
+  const m = MODEL_PATH.exec(route);
+  if (!m) return undefined;
+  const kind = KIND_OF[m[2]];
+  const model = decodeURIComponent(m[1]);
+  return { format: OPENAI_FORMAT, endpoint: kind, handle: (ctx, req, w) => handleOpenAI(kind, ctx, req, w, model) };
+}
 const OPEN_GET = new Set(['/health/liveliness', '/health/liveness', '/health/readiness']);
 const READY_BODY = JSON.stringify({
   status: 'healthy',
@@ -102,7 +120,7 @@ export function createServer(ctx: EngineContext, usageToken?: string): http.Serv
       const requestId =
         typeof sent === 'string' && REQUEST_ID.test(sent) ? sent : ID_PREFIX + (++idCounter).toString(36);
       const route = routeOf(req.url ?? '/');
-      const post = req.method === 'POST' ? POST_ROUTES.get(route) : undefined;
+      const post = req.method === 'POST' ? (POST_ROUTES.get(route) ?? modelPathRoute(route)) : undefined;
       const w = new ResponseWriter(ctx, res, requestId, t0, post ? post.format : OPENAI_FORMAT, post?.endpoint);
       res.once('close', () => {
         ctx.inflight--;

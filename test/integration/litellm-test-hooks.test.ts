@@ -2,6 +2,7 @@
  * LiteLLM's request-body test hooks and per-request control headers (issue 15): what a LiteLLM user's
  * fallback tests and clients send works the same here.
  */
+import { AzureOpenAI } from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type FakeUpstream, startOpenAIUpstream } from '../fakes/openai-upstream.js';
 import { post, startTestEngine, type TestEngine } from './engine-helpers.js';
@@ -124,5 +125,33 @@ describe('bare model names through provider wildcards', () => {
     expect(r.status).toBe(400);
     expect(r.json.error.message).toContain('Available models: openai/*');
     expect(up.requests).toHaveLength(0);
+  });
+});
+
+describe('Azure OpenAI paths, for AzureOpenAI clients unchanged', () => {
+  it('the AzureOpenAI SDK chats and embeds through /openai/deployments/{model}/... (api-key header)', async () => {
+    const azure = new AzureOpenAI({
+      endpoint: engine.url,
+      apiKey: 'sk-any',
+      apiVersion: '2024-10-21',
+      deployment: 'real',
+    });
+    const chatR = await azure.chat.completions.create({
+      model: 'ignored',
+      messages: [{ role: 'user', content: 'hi az' }],
+    });
+    expect(chatR.choices[0].message.content).toContain('hi az');
+    const emb = await azure.embeddings.create({ model: 'ignored', input: 'x' });
+    expect(emb.data.length).toBe(1);
+    // the model named by the path wins, as in LiteLLM
+    expect(up.requests.map((r) => r.body?.model)).toEqual(['x', 'x']);
+  });
+
+  it('the legacy /engines/{model}/chat/completions path', async () => {
+    const r = await post(`${engine.url}/engines/main/chat/completions`, {
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    expect(r.status).toBe(200);
+    expect(answer(r)).toBe('from main');
   });
 });

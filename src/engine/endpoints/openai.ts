@@ -20,8 +20,11 @@ export async function handleOpenAI(
   ctx: EngineContext,
   req: IncomingMessage,
   w: ResponseWriter,
+  /** the model named by the path (Azure's /openai/deployments/{model}/..., /engines/{model}/...): it wins */
+  pathModel?: string,
 ): Promise<void> {
   const body = (w.body = await readJsonBody(req, ctx.maxRequestBytes));
+  if (pathModel !== undefined) body.model = pathModel;
   const model = body.model;
   if (typeof model !== 'string' || model === '') {
     const missing = model === undefined || model === null || model === '';
