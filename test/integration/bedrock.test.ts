@@ -47,6 +47,11 @@ beforeAll(async () => {
           },
         },
         {
+          // api_base is the endpoint too (LiteLLM's order: api_base, aws_bedrock_runtime_endpoint, env, AWS)
+          model_name: 'claude-by-api-base',
+          litellm_params: { model: 'bedrock/converse/us.anthropic.claude-3-5-haiku-20241022-v1:0', api_base: fake.url },
+        },
+        {
           model_name: 'titan',
           litellm_params: { model: 'bedrock/amazon.titan-embed-text-v2:0', ...ep },
           model_info: { mode: 'embedding' },
@@ -95,6 +100,14 @@ describe('Bedrock adapter', () => {
       expect(fake.calls[0].headers['x-amz-security-token']).toBe(ENV_KEY.token);
     },
   );
+
+  it('api_base is the endpoint: a config meant for a local Bedrock never calls AWS', async () => {
+    fake.script({ type: 'text', text: 'local bedrock', usage: { input: 1, output: 2 } });
+    const r = await engine.openai.chat.completions.create({ ...user('hello'), model: 'claude-by-api-base' });
+    expect(r.choices[0].message.content).toBe('local bedrock');
+    expect(fake.calls).toHaveLength(1);
+    expect(engine.logs.join('')).not.toMatch(/api_base.*(ignored|not used)/);
+  });
 
   it('a wrong secret key is a 401 with AWS message, and the secret appears nowhere', async () => {
     const err = (await engine.openai.chat.completions

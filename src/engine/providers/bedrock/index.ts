@@ -43,18 +43,26 @@ export const bedrockAdapter: ProviderAdapter = defineProvider<BedrockState>({
   unsupportedParams: ['n', 'logit_bias', 'logprobs', 'top_logprobs', 'presence_penalty', 'frequency_penalty', 'seed'],
   prepare(spec) {
     const region = awsRegion(spec);
-    const raw =
-      typeof spec.params.aws_bedrock_runtime_endpoint === 'string' && spec.params.aws_bedrock_runtime_endpoint.trim()
-        ? spec.params.aws_bedrock_runtime_endpoint.trim()
-        : `https://bedrock-runtime.${region}.amazonaws.com`;
+    // where to send calls, as LiteLLM picks it: api_base, aws_bedrock_runtime_endpoint,
+    // AWS_BEDROCK_RUNTIME_ENDPOINT, else AWS's regional endpoint (a config meant for a local endpoint never calls AWS)
+    const text = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined);
+    const [key, raw] = ((): [string, string] => {
+      const p = spec.params;
+      const base = text(p.api_base);
+      if (base) return ['litellm_params.api_base', base];
+      const ep = text(p.aws_bedrock_runtime_endpoint);
+      if (ep) return ['litellm_params.aws_bedrock_runtime_endpoint', ep];
+      const env = text(spec.env.AWS_BEDROCK_RUNTIME_ENDPOINT);
+      if (env) return ['AWS_BEDROCK_RUNTIME_ENDPOINT', env];
+      return ['', `https://bedrock-runtime.${region}.amazonaws.com`];
+    })();
     let url: URL;
     try {
       url = new URL(raw);
       if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('not http');
     } catch {
-      throw new Error(
-        `${spec.at}.litellm_params.aws_bedrock_runtime_endpoint: expected an http(s) URL, found ${JSON.stringify(raw)}`,
-      );
+      const where = key.startsWith('litellm_params') ? `${spec.at}.${key}` : key;
+      throw new Error(`${where}: expected an http(s) URL, found ${JSON.stringify(raw)}`);
     }
     const { provider, source } = awsCredentials(spec, region);
     const extra: Record<string, string> = {};
