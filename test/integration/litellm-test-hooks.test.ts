@@ -155,3 +155,29 @@ describe('Azure OpenAI paths, for AzureOpenAI clients unchanged', () => {
     expect(answer(r)).toBe('from main');
   });
 });
+
+describe('a provider the engine does not serve', () => {
+  it('through a "*" wildcard is a 400 naming the provider, never a call to the wildcard deployment', async () => {
+    const star = await startTestEngine({
+      model_list: [{ model_name: '*', litellm_params: { model: '*', api_base: `${up.url}/v1` } }],
+    });
+    try {
+      const r = await post(`${star.url}/v1/chat/completions`, {
+        model: 'sagemaker/my-endpoint',
+        messages: [{ role: 'user', content: 'hi' }],
+      });
+      expect(r.status).toBe(400);
+      expect(r.json.error).toMatchObject({ code: 'unsupported_provider', param: 'model' });
+      expect(r.json.error.message).toContain('"sagemaker"');
+      expect(up.requests).toHaveLength(0);
+      // a name without a provider it cannot serve still goes through
+      const ok = await post(`${star.url}/v1/chat/completions`, {
+        model: 'gpt-4',
+        messages: [{ role: 'user', content: 'hi' }],
+      });
+      expect(ok.status).toBe(200);
+    } finally {
+      await star.close();
+    }
+  });
+});

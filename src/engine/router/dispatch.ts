@@ -1,5 +1,6 @@
 import type { Deployment, ModelGroup } from '../deployment.js';
 import { type ErrorClass, GatewayError, toGatewayError } from '../errors.js';
+import { OTHER_LITELLM_PROVIDERS } from '../providers/unsupported.js';
 import type { RouterState, StateView } from '../state/router-state.js';
 import { runAttempt } from '../upstream/attempt.js';
 import type { UpstreamClient } from '../upstream/client.js';
@@ -49,6 +50,7 @@ export async function dispatch(deps: RouterDeps, req: RouteRequest): Promise<Rou
   const table = deps.table;
   const resolved = resolveModel(table, req.model);
   if (!resolved) throw unknownModel(table, req.model);
+  if (resolved.captures) unsupportedThroughWildcard(req.model, resolved.captures);
   const s = table.settings;
   const body = req.body;
   const plan: Plan = { filter: { now: 0 } };
@@ -87,6 +89,27 @@ export async function dispatch(deps: RouterDeps, req: RouteRequest): Promise<Rou
     }
   }
   throw finalError(last, err, resolved.group.name, tried, plan);
+}
+
+/**
+ * A name a wildcard matched whose provider prefix is one LiteLLM knows and this engine does not serve
+ * (`sagemaker/my-endpoint` through a `*` deployment): a 400 naming the provider, never a silent call to
+ * whatever provider the wildcard's deployment uses.
+ */
+function unsupportedThroughWildcard(model: string, captures: string[]): void {
+  const slash = model.indexOf('/');
+  if (slash <= 0) return;
+  const provider = model.slice(0, slash);
+  // only when the `*` swallowed the prefix: a configured `vllm/*` names its provider itself
+  if (!OTHER_LITELLM_PROVIDERS.has(provider) || !captures[0]?.startsWith(`${provider}/`)) return;
+  throw new GatewayError(400, {
+    message:
+      `model=${model} names the provider "${provider}", which this engine does not serve yet ` +
+      '(see docs/providers.md for the ones it does); it was not sent to the wildcard deployment.',
+    param: 'model',
+    code: 'unsupported_provider',
+    errorClass: 'bad_request',
+  });
 }
 
 /** A failure the request asks for (LiteLLM's test hooks), thrown by the first group only, after `waitMs`. */
