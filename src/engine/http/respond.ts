@@ -25,6 +25,7 @@ export function sendError(
     res.destroy();
     return;
   }
+  if (err.headers) Object.assign(headers, err.headers);
   if (err.retryAfter) headers['retry-after'] = err.retryAfter;
   if (err.status === 413) headers.connection = 'close';
   sendJson(res, err.status, body ?? JSON.stringify(err.toJSON()), headers);
