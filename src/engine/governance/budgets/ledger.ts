@@ -9,8 +9,9 @@
  * The same steps run on both stores: they are written once as a generator of statements that a synchronous
  * (SQLite) or asynchronous (Postgres) driver executes.
  *
- * After the call the difference to the real cost is queued and written at the next tick (reconciliations) or
- * every `batchWriteMs` (plain charges of rows without a budget). A write that fails stays queued and is
+ * After the call the difference to the real cost is queued and written within RECONCILE_MS (reconciliations:
+ * one transaction for every call that settled meanwhile) or every `batchWriteMs` (plain charges of rows without
+ * a budget). A write that fails stays queued and is
  * retried: nothing is lost while the database is away.
  */
 import type { Database, Statement } from 'better-sqlite3';
@@ -55,6 +56,13 @@ const get = (sql: string, params: readonly unknown[], lock = true): Query => ({
 });
 const run = (sql: string, params: readonly unknown[]): Query => ({ op: 'run', sql, params: [...params] });
 const numOrNull = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+
+/**
+ * How soon a reservation's reconciliation is written. Until then the row holds the reservation (the most the
+ * call could cost), which only errs on the safe side; batching spares a write per call (a SQLite commit costs
+ * more than the whole reservation's reads).
+ */
+export const RECONCILE_MS = 50;
 
 /** The statements of one reservation; each `yield` returns the row (get) or the changed-row count (run). */
 function* reserveSteps(
@@ -194,10 +202,10 @@ export class Ledger {
     else this.queue.set(k, { target, amount, window });
     if (reconcile && !this.soon) {
       this.soon = true;
-      setImmediate(() => {
+      setTimeout(() => {
         this.soon = false;
         void this.flush();
-      });
+      }, RECONCILE_MS).unref();
     }
   }
 
