@@ -11,7 +11,7 @@ import type { SettledEvent } from '../observability/settled.js';
 import { checkModelAccess } from './access.js';
 import { type CallEstimate, CostEstimator } from './budgets/estimate.js';
 import { type BudgetRefusal, Ledger, type Reservation, type ReserveResult } from './budgets/ledger.js';
-import { type BudgetTarget, endUserTarget, proxyTarget, recordTargets } from './budgets/targets.js';
+import { type BudgetTarget, endUserTarget, keyModelTarget, proxyTarget, recordTargets } from './budgets/targets.js';
 import type { BudgetRow, EndUserRow } from './db/schema.js';
 import { parseJson } from './db/schema.js';
 import type { Governance } from './governance.js';
@@ -28,6 +28,8 @@ interface Plan {
   keyHash?: string;
   modelRpm?: Record<string, number>;
   modelTpm?: Record<string, number>;
+  /** the key's model_max_budget, one target per model name (undefined: none set) */
+  modelBudgets?: Map<string, BudgetTarget>;
 }
 
 const EMPTY: Plan = { targets: [], budgeted: [], limits: [] };
@@ -99,10 +101,11 @@ export class GovernanceAdmission implements Admission {
     const plan = rec ? this.planOf(rec) : EMPTY;
     let targets = plan.targets;
     let budgeted = plan.budgeted;
-    if (eu || this.proxy) {
+    const modelBudget = plan.modelBudgets?.get(req.model);
+    if (eu || this.proxy || modelBudget) {
       targets = targets.slice();
       budgeted = budgeted.slice();
-      for (const t of [eu?.target, this.proxy]) {
+      for (const t of [modelBudget, eu?.target, this.proxy]) {
         if (!t) continue;
         targets.push(t);
         if (t.maxBudget !== undefined) budgeted.push(t);
@@ -229,6 +232,11 @@ export class GovernanceAdmission implements Admission {
     if (teamD) limits.push(teamD);
     const modelRpm = parseJson<Record<string, number>>(key.model_rpm_limit, {});
     const modelTpm = parseJson<Record<string, number>>(key.model_tpm_limit, {});
+    let modelBudgets: Map<string, BudgetTarget> | undefined;
+    for (const [model, b] of Object.entries(parseJson<Record<string, object>>(key.model_max_budget, {}))) {
+      const t = b && typeof b === 'object' ? keyModelTarget(key.token, key.key_alias, model, b) : undefined;
+      if (t) (modelBudgets ??= new Map()).set(model, t);
+    }
     plan = {
       targets,
       budgeted: targets.filter((t) => t.maxBudget !== undefined),
@@ -237,6 +245,7 @@ export class GovernanceAdmission implements Admission {
       keyHash: key.token,
       modelRpm: Object.keys(modelRpm).length > 0 ? modelRpm : undefined,
       modelTpm: Object.keys(modelTpm).length > 0 ? modelTpm : undefined,
+      modelBudgets,
     };
     this.plans.set(rec, plan);
     return plan;
@@ -317,7 +326,7 @@ function descriptor(
 function budgetExceeded(r: BudgetRefusal, now: number): GatewayError {
   const retry = r.resetAt === null ? undefined : String(Math.max(1, Math.ceil((r.resetAt - now) / 1000)));
   return new GatewayError(429, {
-    message: `Budget has been exceeded! ${r.target.label} Current cost: ${r.spend}, Max budget: ${r.max}`,
+    message: `${r.target.kind === 'model' ? '' : 'Budget has been exceeded! '}${r.target.label} Current cost: ${r.spend}, Max budget: ${r.max}`,
     type: 'budget_exceeded',
     errorClass: 'rate_limit',
     retryAfter: retry,

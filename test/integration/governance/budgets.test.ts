@@ -245,6 +245,66 @@ describe.each(STORES)('budgets on %s', (kind) => {
     expect(r?.error.type).toBe('budget_exceeded');
   });
 
+  it('model_max_budget: a key over its budget for one model can still call another', async () => {
+    await setup();
+    const key = await f.key({
+      key_alias: 'per-model',
+      model_max_budget: JSON.stringify({ m: { budget_limit: 0.02, time_period: '1d' } }),
+    });
+    const e = await start({
+      model_list: [
+        ...config().model_list,
+        { model_name: 'n', litellm_params: { model: 'openai/n', api_base: `${upstream.url}/v1`, api_key: 'x' } },
+      ],
+    });
+    const c = e.client(key);
+    await chat(c);
+    const r = await refusal(chat(c));
+    expect(r?.status).toBe(429);
+    expect(r?.error.type).toBe('budget_exceeded');
+    expect(r?.error.message).toMatch(
+      new RegExp(`^LiteLLM Virtual Key: ${f.sha(key)}, key_alias: per-model, exceeded budget for model=m\\. `),
+    );
+    expect(r?.headers.get('retry-after')).not.toBeNull();
+    await chat(c, { model: 'n' });
+  });
+
+  it('a failed call gives its reservation back; a client that leaves early pays its input', async () => {
+    await setup();
+    const key = await f.key({ max_budget: 1 });
+    const e = await start();
+    const c = e.client(key);
+    const spend = () => f.spendOf('keys', { token: f.sha(key) });
+    upstream.setFault({
+      kind: 'status',
+      status: 400,
+      body: { error: { message: 'bad', type: 'invalid_request_error' } },
+    });
+    try {
+      expect((await refusal(chat(c)))?.status).toBe(400);
+    } finally {
+      upstream.setFault(undefined);
+    }
+    expect(await eventually(spend, (v) => near(v, 0))).toBe(0);
+    upstream.setFault({ kind: 'delay', ms: 2000 });
+    try {
+      const seen = upstream.requests.length;
+      const ac = new AbortController();
+      const gone = refusal(chat(c)).catch(() => undefined);
+      const aborted = c.chat.completions
+        .create({ model: 'm', messages: [{ role: 'user', content: 'hi' }], max_tokens: 10 }, { signal: ac.signal })
+        .catch((err: Error) => err);
+      while (upstream.requests.length < seen + 2) await new Promise((r) => setTimeout(r, 5));
+      ac.abort();
+      expect(await aborted).toBeInstanceOf(Error);
+      await gone;
+    } finally {
+      upstream.setFault(undefined);
+    }
+    // one call answered (0.025); the aborted one is charged its 7 estimated input tokens at 0.001
+    expect(await eventually(spend, (v) => near(v, CALL + 0.007))).toBeCloseTo(CALL + 0.007, 10);
+  });
+
   it('database unavailable: 503 naming the cause, or let through and charged once it is back', async () => {
     await setup();
     const key = await f.key({ max_budget: 1 });

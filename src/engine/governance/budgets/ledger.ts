@@ -77,6 +77,10 @@ function* reserveSteps(
     const max = t.maxBudget as number;
     const select = `SELECT spend${t.windowBudgetId ? '' : ', budget_reset_at'} FROM ${t.table} WHERE ${t.where}`;
     let row = (yield get(select, t.params)) as Row;
+    if (!row && t.insert) {
+      yield run(t.insert, t.params);
+      row = (yield get(select, t.params)) as Row;
+    }
     if (!row) continue; // deleted since its record was read: nothing to hold
     let spend = Number(row.spend);
     let window: number | null;
@@ -192,7 +196,12 @@ export class Ledger {
     return this.reservePg(targets, amount, now);
   }
 
-  /** Queue `spend += amount` on a row: after a reservation (`window` given: reconcile at the next tick). */
+  /**
+   * Queue `spend += amount` on a row. `window` given: it reconciles a reservation, written within RECONCILE_MS
+   * when it gives back (the row held more than was spent: safe to wait), at once when it adds (the call cost
+   * more than it held, as a reservation cut to the budget's remainder does: until written, the row would show
+   * less than was spent, and a refund landing first would let another call through).
+   */
   add(target: BudgetTarget, amount: number, window?: number | null): void {
     if (amount === 0) return;
     const reconcile = window !== undefined;
@@ -200,7 +209,9 @@ export class Ledger {
     const p = this.queue.get(k);
     if (p) p.amount += amount;
     else this.queue.set(k, { target, amount, window });
-    if (reconcile && !this.soon) {
+    if (!reconcile) return;
+    if (amount > 0) void this.flush();
+    else if (!this.soon) {
       this.soon = true;
       setTimeout(() => {
         this.soon = false;

@@ -7,8 +7,8 @@
 import type { BudgetRow, EndUserRow } from '../db/schema.js';
 import type { AuthRecord } from '../types.js';
 
-export type TargetKind = 'key' | 'user' | 'team' | 'member' | 'org' | 'end_user' | 'proxy';
-export type SpendTable = 'keys' | 'users' | 'teams' | 'team_members' | 'organizations' | 'end_users';
+export type TargetKind = 'key' | 'model' | 'user' | 'team' | 'member' | 'org' | 'end_user' | 'proxy';
+export type SpendTable = 'keys' | 'users' | 'teams' | 'team_members' | 'organizations' | 'end_users' | 'model_spend';
 
 export interface BudgetTarget {
   kind: TargetKind;
@@ -27,6 +27,8 @@ export interface BudgetTarget {
   windowBudgetId?: string;
   /** how the refusal names it: `Key=prod (sk-...abcd)`, `Team=t1`, `User=u1 in Team=t1` */
   label: string;
+  /** the statement (with `params`) that creates the row when it is missing (per-model spend rows) */
+  insert?: string;
 }
 
 /** The user row that holds the proxy-wide spend (LiteLLM keeps it in its user table under this id). */
@@ -106,6 +108,30 @@ export function recordTargets(rec: AuthRecord): BudgetTarget[] {
     });
   }
   return out;
+}
+
+/** A key's budget for one model (`model_max_budget: {model: {budget_limit, time_period}}`), in `model_spend`. */
+export function keyModelTarget(
+  keyHash: string,
+  keyAlias: string | null,
+  model: string,
+  budget: { budget_limit?: unknown; time_period?: unknown },
+): BudgetTarget | undefined {
+  const max = budget.budget_limit;
+  if (typeof max !== 'number' || !Number.isFinite(max)) return undefined;
+  return {
+    kind: 'model',
+    id: `model:key:${keyHash}:${model}`,
+    table: 'model_spend',
+    where: "entity_type = 'key' AND entity_id = ? AND model = ?",
+    params: [keyHash, model],
+    maxBudget: max,
+    duration: typeof budget.time_period === 'string' ? budget.time_period : undefined,
+    // LiteLLM's words for a per-model budget
+    label: `LiteLLM Virtual Key: ${keyHash}, key_alias: ${keyAlias ?? 'None'}, exceeded budget for model=${model}.`,
+    insert:
+      "INSERT INTO model_spend (entity_type, entity_id, model, spend) VALUES ('key', ?, ?, 0) ON CONFLICT DO NOTHING",
+  };
 }
 
 /** An end user's target: its budget is a `budgets` row, its window its own `budget_reset_at`. */
