@@ -325,8 +325,10 @@ function descriptor(
 /** 429 budget_exceeded naming the budget and its figures; Retry-After: seconds until it resets. */
 function budgetExceeded(r: BudgetRefusal, now: number): GatewayError {
   const retry = r.resetAt === null ? undefined : String(Math.max(1, Math.ceil((r.resetAt - now) / 1000)));
+  // a per-model budget has its own words in LiteLLM; the others start the same way
+  const prefix = r.target.kind === 'model' ? '' : 'Budget has been exceeded! ';
   return new GatewayError(429, {
-    message: `${r.target.kind === 'model' ? '' : 'Budget has been exceeded! '}${r.target.label} Current cost: ${r.spend}, Max budget: ${r.max}`,
+    message: `${prefix}${r.target.label} Current cost: ${r.spend}, Max budget: ${r.max}`,
     type: 'budget_exceeded',
     errorClass: 'rate_limit',
     retryAfter: retry,

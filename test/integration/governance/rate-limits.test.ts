@@ -57,7 +57,7 @@ describe.each(STORES)('rate limits on %s', (kind) => {
     await store?.cleanup();
   });
 
-  it('rpm per key: LiteLLM message, retry-after and the x-ratelimit-* headers; a new window lets it through', async () => {
+  it('rpm per key: LiteLLM message, retry-after, x-ratelimit-* headers; a new window lets it through', async () => {
     await start();
     const key = await f.key({ rpm_limit: 2 });
     const c = (await engineUp()).client(key);
@@ -92,7 +92,7 @@ describe.each(STORES)('rate limits on %s', (kind) => {
     expect(r.headers.get('rate_limit_type')).toBe('tokens');
   });
 
-  it('max_parallel_requests: a second call while one is in flight is refused; the slot frees when it ends', async () => {
+  it('max_parallel_requests: a second call in flight is refused; the slot frees when it ends', async () => {
     await start();
     const key = await f.key({ max_parallel_requests: 1 });
     const c = (await engineUp()).client(key);
