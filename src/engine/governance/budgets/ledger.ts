@@ -151,6 +151,7 @@ export class Ledger {
   private queue = new Map<string, Pending>();
   private soon = false;
   private flushing?: Promise<void>;
+  private again = false;
   private readonly timer: NodeJS.Timeout;
   private failing = false;
   private proxyRow?: Promise<void>;
@@ -222,7 +223,11 @@ export class Ledger {
 
   /** Write what is queued (one transaction). A failure keeps it queued for the next try. */
   flush(): Promise<void> {
-    if (this.flushing) return this.flushing;
+    if (this.flushing) {
+      // what queued meanwhile (an addition, say) is written right after, not at the next timer
+      this.again = true;
+      return this.flushing;
+    }
     if (this.queue.size === 0) return Promise.resolve();
     const batch = this.queue;
     this.queue = new Map();
@@ -266,6 +271,10 @@ export class Ledger {
       )
       .finally(() => {
         this.flushing = undefined;
+        if (this.again && !this.failing) {
+          this.again = false;
+          void this.flush();
+        }
       });
     return this.flushing;
   }

@@ -36,76 +36,51 @@ export const PROXY_BUDGET_USER = 'litellm-proxy-budget';
 
 const n = (v: number | null | undefined) => (v === null || v === undefined ? undefined : v);
 
+type BudgetFields = Pick<BudgetRow, 'max_budget' | 'soft_budget' | 'budget_duration'>;
+
+/** A row charged with the budget `b` (its own columns, or the `budgets` row it points at). */
+function target(
+  kind: TargetKind,
+  table: SpendTable,
+  where: string,
+  params: string[],
+  b: BudgetFields | undefined,
+  label: string,
+): BudgetTarget {
+  return {
+    kind,
+    id: `${kind}:${params.join(':')}`,
+    table,
+    where,
+    params,
+    maxBudget: n(b?.max_budget),
+    softBudget: n(b?.soft_budget),
+    duration: b?.budget_duration ?? undefined,
+    label,
+  };
+}
+
 /** The targets a virtual key's record charges (the end user and the proxy are added per request). */
 export function recordTargets(rec: AuthRecord): BudgetTarget[] {
-  const out: BudgetTarget[] = [];
   const { key, team, user, membership, org, budgets } = rec;
-  const keyBudget = key.budget_id ? budgets.get(key.budget_id) : undefined;
-  out.push({
-    kind: 'key',
-    id: `key:${key.token}`,
-    table: 'keys',
-    where: 'token = ?',
-    params: [key.token],
-    maxBudget: n(key.max_budget) ?? n(keyBudget?.max_budget),
-    softBudget: n(key.soft_budget) ?? n(keyBudget?.soft_budget),
-    duration: (key.max_budget !== null ? key.budget_duration : keyBudget?.budget_duration) ?? undefined,
-    label: `Key=${key.key_alias ?? 'None'} (${key.key_name})`,
-  });
-  if (user && !key.team_id) {
-    out.push({
-      kind: 'user',
-      id: `user:${user.user_id}`,
-      table: 'users',
-      where: 'user_id = ?',
-      params: [user.user_id],
-      maxBudget: n(user.max_budget),
-      softBudget: n(user.soft_budget),
-      duration: user.budget_duration ?? undefined,
-      label: `User=${user.user_id}`,
-    });
-  }
-  if (team) {
-    out.push({
-      kind: 'team',
-      id: `team:${team.team_id}`,
-      table: 'teams',
-      where: 'team_id = ?',
-      params: [team.team_id],
-      maxBudget: n(team.max_budget),
-      softBudget: n(team.soft_budget),
-      duration: team.budget_duration ?? undefined,
-      label: `Team=${team.team_id}`,
-    });
-  }
+  const budgetOf = (id: string | null) => (id ? budgets.get(id) : undefined);
+  // the key's own budget, else the budgets row it points at
+  const kb = key.max_budget !== null ? key : (budgetOf(key.budget_id) ?? key);
+  const out = [target('key', 'keys', 'token = ?', [key.token], kb, `Key=${key.key_alias ?? 'None'} (${key.key_name})`)];
+  if (user && !key.team_id)
+    out.push(target('user', 'users', 'user_id = ?', [user.user_id], user, `User=${user.user_id}`));
+  if (team) out.push(target('team', 'teams', 'team_id = ?', [team.team_id], team, `Team=${team.team_id}`));
   if (team && membership) {
-    const b = membership.budget_id ? budgets.get(membership.budget_id) : undefined;
-    out.push({
-      kind: 'member',
-      id: `member:${membership.team_id}:${membership.user_id}`,
-      table: 'team_members',
-      where: 'team_id = ? AND user_id = ?',
-      params: [membership.team_id, membership.user_id],
-      maxBudget: n(b?.max_budget),
-      softBudget: n(b?.soft_budget),
-      duration: b?.budget_duration ?? undefined,
-      windowBudgetId: b?.budget_id,
-      label: `User=${membership.user_id} in Team=${membership.team_id}`,
-    });
+    const b = budgetOf(membership.budget_id);
+    const { team_id, user_id } = membership;
+    const t = target('member', 'team_members', 'team_id = ? AND user_id = ?', [team_id, user_id], b, '');
+    out.push({ ...t, windowBudgetId: b?.budget_id, label: `User=${user_id} in Team=${team_id}` });
   }
   if (org) {
-    const b = org.budget_id ? budgets.get(org.budget_id) : undefined;
-    out.push({
-      kind: 'org',
-      id: `org:${org.organization_id}`,
-      table: 'organizations',
-      where: 'organization_id = ?',
-      params: [org.organization_id],
-      maxBudget: n(b?.max_budget),
-      softBudget: n(b?.soft_budget),
-      duration: b?.budget_duration ?? undefined,
-      label: `Organization=${org.organization_id}`,
-    });
+    const id = org.organization_id;
+    out.push(
+      target('org', 'organizations', 'organization_id = ?', [id], budgetOf(org.budget_id), `Organization=${id}`),
+    );
   }
   return out;
 }
@@ -136,29 +111,11 @@ export function keyModelTarget(
 
 /** An end user's target: its budget is a `budgets` row, its window its own `budget_reset_at`. */
 export function endUserTarget(row: EndUserRow, budget: BudgetRow | undefined): BudgetTarget {
-  return {
-    kind: 'end_user',
-    id: `end_user:${row.user_id}`,
-    table: 'end_users',
-    where: 'user_id = ?',
-    params: [row.user_id],
-    maxBudget: n(budget?.max_budget),
-    softBudget: n(budget?.soft_budget),
-    duration: budget?.budget_duration ?? undefined,
-    label: `End User=${row.user_id}`,
-  };
+  return target('end_user', 'end_users', 'user_id = ?', [row.user_id], budget, `End User=${row.user_id}`);
 }
 
 /** The proxy-wide budget (litellm_settings.max_budget / budget_duration). */
 export function proxyTarget(maxBudget: number, duration: string | undefined): BudgetTarget {
-  return {
-    kind: 'proxy',
-    id: `proxy:${PROXY_BUDGET_USER}`,
-    table: 'users',
-    where: 'user_id = ?',
-    params: [PROXY_BUDGET_USER],
-    maxBudget,
-    duration,
-    label: 'Proxy=litellm_settings.max_budget',
-  };
+  const b = { max_budget: maxBudget, soft_budget: null, budget_duration: duration ?? null };
+  return target('proxy', 'users', 'user_id = ?', [PROXY_BUDGET_USER], b, 'Proxy=litellm_settings.max_budget');
 }
