@@ -154,7 +154,8 @@ export class Ledger {
   private again = false;
   private readonly timer: NodeJS.Timeout;
   private failing = false;
-  private proxyRow?: Promise<void>;
+  /** Postgres: the proxy-wide budget's row, written before the first reservation (again after a failure) */
+  private proxyRow?: Query;
 
   constructor(
     private readonly store: GovernanceDb,
@@ -182,7 +183,7 @@ export class Ledger {
         [PROXY_BUDGET_USER, p.maxBudget, p.duration ?? null, '{"kubiya":"litellm_settings.max_budget"}', p.now, p.now],
       );
       if (this.sqlite) this.exec(q);
-      else this.proxyRow = store.db.executeQuery(CompiledQuery.raw(this.pg(q), q.params)).then(() => {});
+      else this.proxyRow = q;
     }
     this.timer = setInterval(() => void this.flush(), opts.batchWriteMs);
     this.timer.unref();
@@ -291,7 +292,11 @@ export class Ledger {
   };
 
   private async reservePg(targets: readonly BudgetTarget[], amount: number, now: number): Promise<ReserveResult> {
-    if (this.proxyRow) await this.proxyRow;
+    const row = this.proxyRow;
+    if (row) {
+      await this.store.db.executeQuery(CompiledQuery.raw(this.pg(row), row.params));
+      this.proxyRow = undefined;
+    }
     return this.store.db.transaction().execute(async (trx: Transaction<GovernanceTables>) => {
       const gen = reserveSteps(targets, amount, now, this.opts.timezone, this.soft);
       let step = gen.next();
