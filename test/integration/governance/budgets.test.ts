@@ -208,7 +208,7 @@ describe.each(STORES)('budgets on %s', (kind) => {
     ).toBeCloseTo(CALL, 10);
   });
 
-  it('50 concurrent calls via two engines on one store overshoot a nearly spent budget by one reservation at most', async () => {
+  it('50 calls at once via two engines on one store overshoot a nearly spent budget by one reservation', async () => {
     await setup();
     const key = await f.key({ max_budget: 1, spend: 0.99 });
     const e = await start();
