@@ -71,6 +71,8 @@ function* reserveSteps(
   now: number,
   timezone: string,
   onSoft: (t: BudgetTarget, spend: number) => void,
+  /** USD this engine owes the row and has not written yet (additions queued or in flight) */
+  owed: (t: BudgetTarget) => number,
 ): Generator<Query, ReserveResult, unknown> {
   const reservations: Reservation[] = [];
   for (const t of targets) {
@@ -118,20 +120,22 @@ function* reserveSteps(
         }
       }
     }
-    if (spend >= max) {
+    // what this engine's settled calls added and has not written yet counts (a refund may have landed first)
+    const held = spend + owed(t);
+    if (held >= max) {
       // give back what this call already holds on the rows before it
       for (const r of reservations)
         yield run(`UPDATE ${r.target.table} SET spend = spend - ? WHERE ${r.target.where}`, [
           r.amount,
           ...r.target.params,
         ]);
-      return { refused: { target: t, spend, max, resetAt: t.duration ? window : null } };
+      return { refused: { target: t, spend: held, max, resetAt: t.duration ? window : null } };
     }
-    const left = max - spend;
-    const after = amount >= left ? max : spend + amount;
-    if (after !== spend) yield run(`UPDATE ${t.table} SET spend = ? WHERE ${t.where}`, [after, ...t.params]);
-    if (t.softBudget !== undefined && spend < t.softBudget && after >= t.softBudget) onSoft(t, after);
-    reservations.push({ target: t, amount: after - spend, window });
+    const take = Math.min(amount, max - held);
+    const after = spend + take;
+    if (take > 0) yield run(`UPDATE ${t.table} SET spend = ? WHERE ${t.where}`, [after, ...t.params]);
+    if (t.softBudget !== undefined && held < t.softBudget && held + take >= t.softBudget) onSoft(t, held + take);
+    reservations.push({ target: t, amount: take, window });
   }
   return { reservations };
 }
@@ -152,6 +156,9 @@ export class Ledger {
   private soon = false;
   private flushing?: Promise<void>;
   private again = false;
+  /** reconciliations that add (USD per target id), queued / being written: reservations count them as spent */
+  private adding = new Map<string, number>();
+  private writingAdds = new Map<string, number>();
   private readonly timer: NodeJS.Timeout;
   private failing = false;
   /** Postgres: the proxy-wide budget's row, written before the first reservation (again after a failure) */
@@ -170,7 +177,7 @@ export class Ledger {
     this.sqlite = store.sqlite;
     if (this.sqlite) {
       const tx = this.sqlite.transaction((targets: readonly BudgetTarget[], amount: number, now: number) =>
-        this.driveSync(reserveSteps(targets, amount, now, opts.timezone, this.soft)),
+        this.driveSync(reserveSteps(targets, amount, now, opts.timezone, this.soft, this.owed)),
       );
       this.reserveTx = (targets, amount, now) => tx.immediate(targets, amount, now);
     }
@@ -212,8 +219,10 @@ export class Ledger {
     if (p) p.amount += amount;
     else this.queue.set(k, { target, amount, window });
     if (!reconcile) return;
-    if (amount > 0) void this.flush();
-    else if (!this.soon) {
+    if (amount > 0) {
+      this.adding.set(target.id, (this.adding.get(target.id) ?? 0) + amount);
+      void this.flush();
+    } else if (!this.soon) {
       this.soon = true;
       setTimeout(() => {
         this.soon = false;
@@ -232,7 +241,12 @@ export class Ledger {
     if (this.queue.size === 0) return Promise.resolve();
     const batch = this.queue;
     this.queue = new Map();
+    this.writingAdds = this.adding;
+    this.adding = new Map();
     const done = (e?: unknown) => {
+      const adds = this.writingAdds;
+      this.writingAdds = new Map();
+      if (e !== undefined) for (const [id, v] of adds) this.adding.set(id, (this.adding.get(id) ?? 0) + v);
       if (e === undefined) {
         if (this.failing) this.opts.warn({}, 'spend writes resumed');
         this.failing = false;
@@ -287,6 +301,8 @@ export class Ledger {
     await this.flush();
   }
 
+  private readonly owed = (t: BudgetTarget): number => (this.adding.get(t.id) ?? 0) + (this.writingAdds.get(t.id) ?? 0);
+
   private readonly soft = (t: BudgetTarget, spend: number): void => {
     this.opts.warn({ budget: t.label, spend, soft_budget: t.softBudget }, 'soft budget crossed');
   };
@@ -298,7 +314,7 @@ export class Ledger {
       this.proxyRow = undefined;
     }
     return this.store.db.transaction().execute(async (trx: Transaction<GovernanceTables>) => {
-      const gen = reserveSteps(targets, amount, now, this.opts.timezone, this.soft);
+      const gen = reserveSteps(targets, amount, now, this.opts.timezone, this.soft, this.owed);
       let step = gen.next();
       while (!step.done) {
         const q = step.value;
