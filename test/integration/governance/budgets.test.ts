@@ -75,7 +75,7 @@ describe.each(STORES)('budgets on %s', (kind) => {
 
   it('a key over its budget gets 429 budget_exceeded naming it; the spend survives a restart', async () => {
     await setup();
-    const key = await f.key({ key_alias: 'prod', max_budget: 0.05 });
+    const key = await f.key({ key_alias: 'prod', max_budget: 0.05, soft_budget: 0.04 });
     const e = await start();
     const c = e.client(key);
     const spent = (n: number) =>
@@ -96,6 +96,8 @@ describe.each(STORES)('budgets on %s', (kind) => {
     );
     // no budget_duration: it never resets, so no Retry-After
     expect(r?.headers.get('retry-after')).toBeNull();
+    // the soft budget only speaks (alerts come later): once, when the second call crossed it
+    expect(e.logs.filter((l) => l.includes('soft budget crossed'))).toHaveLength(1);
     await e.close();
     engine = undefined;
     expect(await f.spendOf('keys', { token: f.sha(key) })).toBeCloseTo(2 * CALL, 10);
