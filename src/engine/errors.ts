@@ -47,6 +47,8 @@ export interface GatewayErrorInit {
   retryAfter?: string;
   /** which provider answered, for logs */
   provider?: string;
+  /** extra response headers (the proxy's own refusals: `x-ratelimit-*` of a key's limits, `rate_limit_type`) */
+  headers?: Readonly<Record<string, string>>;
 }
 
 /** The one engine error: an HTTP status plus the OpenAI error body `{error:{message,type,param,code}}`. */
@@ -58,6 +60,7 @@ export class GatewayError extends Error {
   readonly errorClass: ErrorClass;
   readonly retryAfter?: string;
   readonly provider?: string;
+  readonly headers?: Readonly<Record<string, string>>;
   constructor(status: number, init: GatewayErrorInit) {
     super(init.message);
     this.name = 'GatewayError';
@@ -68,6 +71,7 @@ export class GatewayError extends Error {
     this.param = init.param ?? null;
     this.retryAfter = init.retryAfter;
     this.provider = init.provider;
+    if (init.headers) this.headers = init.headers;
   }
 
   toJSON(): { error: { message: string; type: string; param: string | null; code: string | null } } {

@@ -54,6 +54,8 @@ export interface AdmitRequest {
  */
 export interface AdmitTicket {
   settle(event: SettledEvent): void;
+  /** response headers for this request (the key's `x-ratelimit-*`); the writer adds them to the answer */
+  readonly headers?: Readonly<Record<string, string | number>>;
 }
 
 /** Admission: throws a GatewayError (LiteLLM's types and statuses) to refuse; undefined: nothing to settle. */

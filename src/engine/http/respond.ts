@@ -26,6 +26,7 @@ export function sendError(
     res.destroy();
     return;
   }
+  if (err.headers) Object.assign(headers, err.headers);
   if (err.retryAfter) headers['retry-after'] = err.retryAfter;
   // 413: the rest of the body is never read; 401: an unauthenticated client keeps no socket open
   if (err.status === 413 || err.status === 401) headers.connection = 'close';

@@ -110,12 +110,16 @@ export class ResponseWriter implements SettledSource {
     const endUserId = customerOf(headers) ?? endUserOf(body);
     const t = adm.admit(this.principal, { endpoint: this.endpoint, model, body, headers, endUserId });
     if (!(t instanceof Promise)) {
-      this.ticket = t;
+      this.hold(t);
       return undefined;
     }
-    return t.then((ticket) => {
-      this.ticket = ticket;
-    });
+    return t.then((ticket) => this.hold(ticket));
+  }
+
+  /** Keep the ticket; its headers (the key's `x-ratelimit-*`) go out with the answer, before upstream ones. */
+  private hold(ticket: AdmitTicket | undefined): void {
+    this.ticket = ticket;
+    if (ticket?.headers) Object.assign(this.headers, ticket.headers);
   }
 
   /** The router's view of this request (the client's parsed body is `body`, or its translation). */
@@ -227,7 +231,8 @@ export class ResponseWriter implements SettledSource {
     if (up !== undefined) {
       for (const k in up) {
         const v = up[k];
-        if (v !== undefined && k.startsWith('x-ratelimit-')) h[k] = Array.isArray(v) ? v.join(', ') : v;
+        // the key's own limits (set at admission) win over the provider's, as in LiteLLM
+        if (v !== undefined && k.startsWith('x-ratelimit-') && !(k in h)) h[k] = Array.isArray(v) ? v.join(', ') : v;
       }
     }
     if (this.ctx.draining) h.connection = 'close';
