@@ -1,10 +1,15 @@
 /**
- * Versioned migrations, one list for both dialects (Kysely's schema builder writes each dialect's SQL).
- * Kysely's Migrator applies them in order inside a transaction and holds a lock table while it does, so
- * several engines starting at once against one Postgres apply each migration exactly once. A migration,
- * once released, never changes: a schema change is a new entry at the end.
+ * Versioned migrations, one list for both dialects (Kysely's schema builder writes each dialect's SQL),
+ * applied in order under one lock (see migrateToLatest), so several engines starting at once against one
+ * store apply each migration exactly once. A migration, once released, never changes: a schema change is
+ * a new entry at the end.
  */
-import { type CreateTableBuilder, type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+import { type CreateTableBuilder, type Kysely, sql } from 'kysely';
+
+/** One schema change: `up` runs inside the migration run's lock (and, on Postgres, its transaction). */
+export interface Migration {
+  up(db: AnyDb): Promise<void>;
+}
 
 // biome-ignore lint/suspicious/noExplicitAny: migrations run before (and regardless of) the typed schema
 type AnyDb = Kysely<any>;
@@ -237,42 +242,19 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_init': v1,
 };
 
-class StaticProvider implements MigrationProvider {
-  async getMigrations(): Promise<Record<string, Migration>> {
-    return { ...MIGRATIONS };
-  }
-}
-
-/**
- * The migrator for `db`, recording applied versions in `kubiya_migration` (and its lock table).
- * `ownTransaction`: the caller already holds a transaction around the run (SQLite, below).
- */
-export function migrator(db: AnyDb, ownTransaction = false, schema?: string): Migrator {
-  return new Migrator({
-    db,
-    provider: new StaticProvider(),
-    migrationTableName: 'kubiya_migration',
-    migrationLockTableName: 'kubiya_migration_lock',
-    // Postgres: Kysely looks for its tables in every schema unless told which; another schema's would do
-    migrationTableSchema: schema,
-    disableTransactions: ownTransaction,
-  });
-}
-
 /**
  * Apply every pending migration; throws naming the one that failed. Returns the names applied now.
- * `sqlite`: the file's handle. Kysely's lock is a no-op on SQLite (one connection), so two processes opening
- * one file at once would both migrate; `BEGIN IMMEDIATE` takes the file's write lock for the whole run instead.
+ * Our own runner rather than Kysely's Migrator: that one looks for its tables by listing every table of
+ * every Postgres schema, which fails when another schema is dropped meanwhile and can find another
+ * schema's tables. Here the record table is created if missing in the current schema, and one lock is held
+ * for the whole run: Postgres, a transaction-scoped advisory lock; SQLite (`sqlite`: the file's handle),
+ * `BEGIN IMMEDIATE`, the file's write lock. Each migration and its record commit together.
  */
-export async function migrateToLatest(
-  db: AnyDb,
-  sqlite?: { exec(sql: string): unknown },
-  schema?: string,
-): Promise<string[]> {
+export async function migrateToLatest(db: AnyDb, sqlite?: { exec(sql: string): unknown }): Promise<string[]> {
   if (sqlite) {
     await beginImmediate(sqlite);
     try {
-      const applied = await runMigrations(migrator(db, true));
+      const applied = await applyPending(db);
       sqlite.exec('COMMIT');
       return applied;
     } catch (e) {
@@ -280,8 +262,38 @@ export async function migrateToLatest(
       throw e;
     }
   }
-  return runMigrations(migrator(db, false, schema));
+  return db.transaction().execute(async (trx) => {
+    await sql`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`.execute(trx);
+    return applyPending(trx);
+  });
 }
+
+// the advisory lock's key (any constant; "kubiya" in ASCII)
+const MIGRATION_LOCK = 0x6b7562697961;
+
+async function applyPending(db: AnyDb): Promise<string[]> {
+  await db.schema
+    .createTable(RECORD)
+    .ifNotExists()
+    .addColumn('name', 'text', (c) => c.primaryKey())
+    .addColumn('applied_at', ms, (c) => c.notNull())
+    .execute();
+  const done = new Set((await db.selectFrom(RECORD).select('name').execute()).map((r) => r.name as string));
+  const applied: string[] = [];
+  for (const [name, m] of Object.entries(MIGRATIONS)) {
+    if (done.has(name)) continue;
+    try {
+      await m.up(db);
+    } catch (e) {
+      throw new Error(`database migration ${name} failed: ${(e as Error).message}`);
+    }
+    await db.insertInto(RECORD).values({ name, applied_at: Date.now() }).execute();
+    applied.push(name);
+  }
+  return applied;
+}
+
+const RECORD = 'kubiya_migration';
 
 /**
  * BEGIN IMMEDIATE without blocking the event loop: SQLite's busy timeout would wait synchronously (and
@@ -304,18 +316,13 @@ async function beginImmediate(sqlite: { exec(sql: string): unknown }): Promise<v
   }
 }
 
-async function runMigrations(m: Migrator): Promise<string[]> {
-  const { error, results } = await m.migrateToLatest();
-  if (error) {
-    const failed = results?.find((r) => r.status === 'Error')?.migrationName;
-    const msg = error instanceof Error ? error.message : String(error);
-    throw new Error(failed ? `database migration ${failed} failed: ${msg}` : `database migration failed: ${msg}`);
-  }
-  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
-}
-
 /** Names of migrations not yet applied (for `--skip-migrations` start-up checks). */
-export async function pendingMigrations(db: AnyDb, schema?: string): Promise<string[]> {
-  const all = await migrator(db, false, schema).getMigrations();
-  return all.filter((m) => m.executedAt === undefined).map((m) => m.name);
+export async function pendingMigrations(db: AnyDb): Promise<string[]> {
+  let done: Set<string>;
+  try {
+    done = new Set((await db.selectFrom(RECORD).select('name').execute()).map((r) => r.name as string));
+  } catch {
+    done = new Set(); // no record table: nothing applied yet
+  }
+  return Object.keys(MIGRATIONS).filter((n) => !done.has(n));
 }

@@ -116,13 +116,13 @@ export async function openGovernanceDb(opts: GovernanceDbOptions): Promise<Gover
   let applied: string[] = [];
   try {
     if (opts.migrate === false) {
-      const pending = await pendingMigrations(db, schema);
+      const pending = await pendingMigrations(db);
       if (pending.length > 0)
         throw new StoreError(
           `the database at ${where} is missing migrations ${pending.join(', ')} and migrations are turned off ` +
             '(--skip-migrations / DISABLE_SCHEMA_UPDATE): run `kubiya proxy migrate` first',
         );
-    } else applied = await migrateToLatest(db, sqlite, schema);
+    } else applied = await migrateToLatest(db, sqlite);
   } catch (e) {
     await db.destroy();
     throw e instanceof StoreError ? e : new StoreError(`the database at ${where}: ${(e as Error).message}`);
