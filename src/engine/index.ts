@@ -8,6 +8,7 @@ import { virtualKeyAuth } from './auth/virtual-key.js';
 import type { EngineContext } from './context.js';
 import { loadPrices } from './cost/prices.js';
 import { staticBodies } from './endpoints/models.js';
+import { modelAccessAdmission } from './governance/access.js';
 import { createAdmission } from './governance/admission.js';
 import { type Governance, startGovernance } from './governance/governance.js';
 import { startSpendWriter } from './governance/spend/writer.js';
@@ -142,7 +143,8 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
       opts.authenticator ??
       (governance && masterKey ? virtualKeyAuth(governance, masterKey) : new MasterKeyAuth(masterKey)),
     governance,
-    admission: governance && createAdmission(governance),
+    // until the limits admission is wired, model access alone (that admission checks it first)
+    admission: governance && (createAdmission(governance) ?? modelAccessAdmission(governance)),
     settled,
     logger,
     prices,
