@@ -60,11 +60,9 @@ export class VirtualKeyAuth implements Authenticator {
     masterKey: string,
   ) {
     this.master = Buffer.from(masterKey, 'utf8');
-    this.masterPrincipal = Object.freeze({
-      kind: 'master' as const,
-      keyHash: g.settings.masterKeyHash,
-      role: 'proxy_admin' as const,
-    });
+    // no `role` on it: roleOf() makes the master key proxy_admin, and its principal stays the one MasterKeyAuth
+    // gives (what settled events and sinks already see)
+    this.masterPrincipal = Object.freeze({ kind: 'master' as const, keyHash: g.settings.masterKeyHash });
     g.onChange((c) => this.forget(c));
     this.timer = setInterval(() => void this.flushLastActive(), LAST_ACTIVE_FLUSH_MS);
     this.timer.unref();

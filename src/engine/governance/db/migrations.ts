@@ -247,8 +247,11 @@ class StaticProvider implements MigrationProvider {
  * The migrator for `db`, recording applied versions in `kubiya_migration` (and its lock table).
  * `ownTransaction`: the caller already holds a transaction around the run (SQLite, below).
  */
-export function migrator(db: AnyDb, ownTransaction = false): Migrator {
+export function migrator(db: AnyDb, ownTransaction = false, schema?: string): Migrator {
   return new Migrator({
+    // Kysely looks for its tables in every schema unless told which: with two schemas on one server (tests, or
+    // two deployments), one schema's lock table would hide the other's missing one
+    ...(schema ? { migrationTableSchema: schema } : {}),
     db,
     provider: new StaticProvider(),
     migrationTableName: 'kubiya_migration',
@@ -262,7 +265,11 @@ export function migrator(db: AnyDb, ownTransaction = false): Migrator {
  * `sqlite`: the file's handle. Kysely's lock is a no-op on SQLite (one connection), so two processes opening
  * one file at once would both migrate; `BEGIN IMMEDIATE` takes the file's write lock for the whole run instead.
  */
-export async function migrateToLatest(db: AnyDb, sqlite?: { exec(sql: string): unknown }): Promise<string[]> {
+export async function migrateToLatest(
+  db: AnyDb,
+  sqlite?: { exec(sql: string): unknown },
+  schema?: string,
+): Promise<string[]> {
   if (sqlite) {
     await beginImmediate(sqlite);
     try {
@@ -274,7 +281,7 @@ export async function migrateToLatest(db: AnyDb, sqlite?: { exec(sql: string): u
       throw e;
     }
   }
-  return runMigrations(migrator(db));
+  return runMigrations(migrator(db, false, schema));
 }
 
 /**
@@ -309,7 +316,7 @@ async function runMigrations(m: Migrator): Promise<string[]> {
 }
 
 /** Names of migrations not yet applied (for `--skip-migrations` start-up checks). */
-export async function pendingMigrations(db: AnyDb): Promise<string[]> {
-  const all = await migrator(db).getMigrations();
+export async function pendingMigrations(db: AnyDb, schema?: string): Promise<string[]> {
+  const all = await migrator(db, false, schema).getMigrations();
   return all.filter((m) => m.executedAt === undefined).map((m) => m.name);
 }

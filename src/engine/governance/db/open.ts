@@ -101,13 +101,13 @@ export async function openGovernanceDb(opts: GovernanceDbOptions): Promise<Gover
   let applied: string[] = [];
   try {
     if (opts.migrate === false) {
-      const pending = await pendingMigrations(db);
+      const pending = await pendingMigrations(db, isPg ? opts.schema : undefined);
       if (pending.length > 0)
         throw new Error(
           `the database at ${where} is missing migrations ${pending.join(', ')} and migrations are turned off ` +
             '(--skip-migrations / DISABLE_SCHEMA_UPDATE): run `kubiya proxy migrate` first',
         );
-    } else applied = await migrateToLatest(db, sqlite);
+    } else applied = await migrateToLatest(db, sqlite, isPg ? opts.schema : undefined);
   } catch (e) {
     await db.destroy();
     throw e;
