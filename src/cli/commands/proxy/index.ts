@@ -1,10 +1,12 @@
 import { type CommandGroup, defineCommand } from '../../command.js';
+import { keysCommands } from './keys/index.js';
 import type { ProxyStartOptions } from './start.js';
 
 /** `kubiya proxy ...`: the bundled engine on its own, and a config check. */
 export const proxyCommands: CommandGroup = {
   name: 'proxy',
   description: 'Run the bundled LiteLLM-compatible proxy engine on its own',
+  groups: [keysCommands],
   commands: [
     defineCommand<ProxyStartOptions>({
       name: 'start',
