@@ -249,13 +249,12 @@ class StaticProvider implements MigrationProvider {
  */
 export function migrator(db: AnyDb, ownTransaction = false, schema?: string): Migrator {
   return new Migrator({
-    // Kysely looks for its tables in every schema unless told which: with two schemas on one server (tests, or
-    // two deployments), one schema's lock table would hide the other's missing one
-    ...(schema ? { migrationTableSchema: schema } : {}),
     db,
     provider: new StaticProvider(),
     migrationTableName: 'kubiya_migration',
     migrationLockTableName: 'kubiya_migration_lock',
+    // Postgres: Kysely looks for its tables in every schema unless told which; another schema's would do
+    migrationTableSchema: schema,
     disableTransactions: ownTransaction,
   });
 }
@@ -310,7 +309,7 @@ async function runMigrations(m: Migrator): Promise<string[]> {
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
     const msg = error instanceof Error ? error.message : String(error);
-    throw new Error(`database migration ${failed ?? ''} failed: ${msg}`.replace('  ', ' '));
+    throw new Error(failed ? `database migration ${failed} failed: ${msg}` : `database migration failed: ${msg}`);
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
