@@ -44,7 +44,8 @@ export const keysCommands: CommandGroup = {
       ],
       output: 'text or json (json includes the key)',
       examples: [
-        'LITELLM_MASTER_KEY=sk-... kubiya proxy keys create --url http://127.0.0.1:4000 --alias ci --models gpt-4o-mini --max-budget 5 --budget-duration 1d',
+        'kubiya proxy keys create --url http://127.0.0.1:4000 --alias ci --models gpt-4o-mini',
+        'kubiya proxy keys create --max-budget 5 --budget-duration 1d --duration 30d',
         'kubiya proxy keys create --duration 30d -o json | jq -r .key',
       ],
       handler: async () => (await import('./handlers.js')).keysCreate,
