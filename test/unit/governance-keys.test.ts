@@ -10,6 +10,7 @@ import { addDuration, nextBudgetReset, parseDuration } from '../../src/engine/go
 import { abbreviate, hashKey, newKey, tokenOf } from '../../src/engine/governance/keys/secret.js';
 import type { AuthRecord } from '../../src/engine/governance/types.js';
 import { buildRouteTable } from '../../src/engine/router/table.js';
+import { CONFIG } from '../integration/governance/key-helpers.js';
 
 describe('key values', () => {
   it('are sk- and 22 url-safe characters, hashed with plain sha256, shown as sk-...last4', () => {
@@ -60,26 +61,7 @@ describe('durations and aligned budget resets', () => {
 });
 
 describe('model access', async () => {
-  const loaded = loadLiteLLMConfig(
-    {
-      kind: 'object',
-      label: 't',
-      value: {
-        model_list: [
-          { model_name: 'gpt-a', litellm_params: { model: 'openai/a', mock_response: 'x' } },
-          {
-            model_name: 'gpt-b',
-            litellm_params: { model: 'openai/b', mock_response: 'x' },
-            model_info: { access_groups: ['beta'] },
-          },
-          { model_name: 'gpt-c', litellm_params: { model: 'openai/c', mock_response: 'x' } },
-          { model_name: 'vendor/*', litellm_params: { model: 'openai/*', mock_response: 'x' } },
-        ],
-        router_settings: { model_group_alias: { short: 'gpt-a' } },
-      },
-    },
-    { env: {} },
-  );
+  const loaded = loadLiteLLMConfig({ kind: 'object', label: 't', value: CONFIG }, { env: {} });
   const table = await buildRouteTable(loaded, {});
   const rec = (key: Partial<KeyRow>, team?: Partial<TeamRow>, user?: Partial<UserRow>): AuthRecord => ({
     key: { token: 't', models: '[]', aliases: '{}', team_id: team ? 'tm' : null, user_id: null, ...key } as KeyRow,
@@ -93,8 +75,8 @@ describe('model access', async () => {
   it('[] and all-proxy-models allow everything; names, access groups, wildcards and aliases match', () => {
     expect(ok(rec({}), 'gpt-c')).toBe(true);
     expect(ok(rec({ models: '["all-proxy-models"]' }), 'gpt-c')).toBe(true);
-    const r = rec({ models: '["gpt-a","beta","vendor/*"]', aliases: '{"mine":"gpt-b"}' });
-    expect(['gpt-a', 'gpt-b', 'vendor/z', 'short', 'mine'].map((m) => ok(r, m))).toEqual([
+    const r = rec({ models: '["gpt-a","beta-models","vendor/*"]', aliases: '{"mine":"gpt-b"}' });
+    expect(['gpt-a', 'gpt-b', 'vendor/z', 'a-alias', 'mine'].map((m) => ok(r, m))).toEqual([
       true,
       true,
       true,

@@ -38,7 +38,7 @@ describe.each(STORES)('key management on %s', (kind) => {
   });
 
   it('stores every LiteLLM field and answers them as LiteLLM does', async () => {
-    const k = await generate(engine, {
+    const fields = {
       key_alias: 'full',
       models: ['gpt-a'],
       aliases: { short: 'gpt-a' },
@@ -48,7 +48,6 @@ describe.each(STORES)('key management on %s', (kind) => {
       tpm_limit: 1000,
       rpm_limit: 10,
       max_parallel_requests: 2,
-      metadata: { owner: 'ops' },
       tags: ['prod'],
       model_max_budget: { 'gpt-a': { budget_limit: 1, time_period: '1d' } },
       model_rpm_limit: { 'gpt-a': 5 },
@@ -56,26 +55,13 @@ describe.each(STORES)('key management on %s', (kind) => {
       key_type: 'llm_api',
       user_id: 'alice',
       team_id: 'team-1',
-      send_invite_email: false,
-    });
+    };
+    const k = await generate(engine, { ...fields, metadata: { owner: 'ops' }, send_invite_email: false });
     expect(k).toMatchObject({
-      key_alias: 'full',
-      models: ['gpt-a'],
-      aliases: { short: 'gpt-a' },
-      max_budget: 10,
-      soft_budget: 8,
-      budget_duration: '7d',
+      ...fields,
       // 7d resets at the next Monday midnight (UTC)
       budget_reset_at: '2026-03-09T00:00:00.000Z',
-      tpm_limit: 1000,
-      rpm_limit: 10,
-      max_parallel_requests: 2,
       metadata: { owner: 'ops', model_rpm_limit: { 'gpt-a': 5 }, model_tpm_limit: { 'gpt-a': 500 } },
-      tags: ['prod'],
-      model_max_budget: { 'gpt-a': { budget_limit: 1, time_period: '1d' } },
-      key_type: 'llm_api',
-      user_id: 'alice',
-      team_id: 'team-1',
       spend: 0,
       expires: null,
       blocked: false,

@@ -177,13 +177,16 @@ describe('virtual keys across two engines sharing one store', () => {
     for (const e of engines.splice(0)) await e.close();
     await store?.cleanup();
   });
-
-  it('a block on one engine reaches the other once its cache entry is older than the TTL', async () => {
+  /** two engines on one fresh SQLite file, on the test's clock */
+  const twoEngines = async () => {
     store = await testStore('sqlite');
     const opts = { apiKey: MASTER, governance: store.options, now: () => clock };
-    const a = await startTestEngine(CONFIG, opts);
-    const b = await startTestEngine(CONFIG, opts);
-    engines.push(a, b);
+    engines.push(await startTestEngine(CONFIG, opts), await startTestEngine(CONFIG, opts));
+    return engines;
+  };
+
+  it('a block on one engine reaches the other once its cache entry is older than the TTL', async () => {
+    const [a, b] = await twoEngines();
     const k = await generate(a);
     expect(await chat(b, k.key)).toBe('from a');
     await call(a, 'POST', '/key/block', { key: k.key });
@@ -197,11 +200,7 @@ describe('virtual keys across two engines sharing one store', () => {
   });
 
   it('a key made on one engine is found by the other (unknown keys are forgotten after a second)', async () => {
-    store = await testStore('sqlite');
-    const opts = { apiKey: MASTER, governance: store.options, now: () => clock };
-    const a = await startTestEngine(CONFIG, opts);
-    const b = await startTestEngine(CONFIG, opts);
-    engines.push(a, b);
+    const [a, b] = await twoEngines();
     const custom = 'sk-custom-shared-key-1';
     expect((await chat(b, custom)).status).toBe(401);
     await generate(a, { key: custom });

@@ -15,6 +15,24 @@ const TARGET: OptionSpec[] = [
 ];
 const KEY_ARG = [{ name: '<key>', description: 'the key, or its sha256 hash (the TOKEN column of `keys list`)' }];
 
+/** A command that acts on one key given as its argument. */
+function oneKey(
+  name: string,
+  description: string,
+  handler: 'keysInfo' | 'keysBlock' | 'keysUnblock',
+  examples = [`kubiya proxy keys ${name} 4f1c2e...`],
+) {
+  return defineCommand<TargetOptions, [string]>({
+    name,
+    description,
+    args: KEY_ARG,
+    options: TARGET,
+    output: 'text or json',
+    examples,
+    handler: async () => (await import('./handlers.js'))[handler],
+  });
+}
+
 /** `kubiya proxy keys ...`: virtual keys on a running engine (LiteLLM's /key/* API), without curl. */
 export const keysCommands: CommandGroup = {
   name: 'keys',
@@ -65,33 +83,16 @@ export const keysCommands: CommandGroup = {
       examples: ['kubiya proxy keys list', 'kubiya proxy keys list --team-id ml -o json'],
       handler: async () => (await import('./handlers.js')).keysList,
     }),
-    defineCommand<TargetOptions, [string]>({
-      name: 'info',
-      description: "Show one key's settings, spend and limits (never the key itself)",
-      args: KEY_ARG,
-      options: TARGET,
-      output: 'text or json',
-      examples: ['kubiya proxy keys info sk-...', 'kubiya proxy keys info 4f1c2e... -o json'],
-      handler: async () => (await import('./handlers.js')).keysInfo,
-    }),
-    defineCommand<TargetOptions, [string]>({
-      name: 'block',
-      description: 'Refuse every request with this key until unblocked (takes effect at once on this engine)',
-      args: KEY_ARG,
-      options: TARGET,
-      output: 'text or json',
-      examples: ['kubiya proxy keys block 4f1c2e...'],
-      handler: async () => (await import('./handlers.js')).keysBlock,
-    }),
-    defineCommand<TargetOptions, [string]>({
-      name: 'unblock',
-      description: 'Accept a blocked key again',
-      args: KEY_ARG,
-      options: TARGET,
-      output: 'text or json',
-      examples: ['kubiya proxy keys unblock 4f1c2e...'],
-      handler: async () => (await import('./handlers.js')).keysUnblock,
-    }),
+    oneKey('info', "Show one key's settings, spend and limits (never the key itself)", 'keysInfo', [
+      'kubiya proxy keys info sk-...',
+      'kubiya proxy keys info 4f1c2e... -o json',
+    ]),
+    oneKey(
+      'block',
+      'Refuse every request with this key until unblocked (takes effect at once on this engine)',
+      'keysBlock',
+    ),
+    oneKey('unblock', 'Accept a blocked key again', 'keysUnblock'),
     defineCommand<DeleteOptions, [string[]]>({
       name: 'delete',
       description: 'Delete keys (by key, hash or --alias); all or none',
