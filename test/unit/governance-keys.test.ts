@@ -7,6 +7,7 @@ import { loadLiteLLMConfig } from '../../src/config/litellm/load.js';
 import { checkModelAccess, modelAllowed } from '../../src/engine/governance/access.js';
 import type { KeyRow, TeamRow, UserRow } from '../../src/engine/governance/db/schema.js';
 import { addDuration, nextBudgetReset, parseDuration } from '../../src/engine/governance/keys/duration.js';
+import { recordRefers } from '../../src/engine/governance/keys/load.js';
 import { abbreviate, hashKey, newKey, tokenOf } from '../../src/engine/governance/keys/secret.js';
 import type { AuthRecord } from '../../src/engine/governance/types.js';
 import { buildRouteTable } from '../../src/engine/router/table.js';
@@ -104,5 +105,28 @@ describe('model access', async () => {
       err = e;
     }
     expect(err).toMatchObject({ status: 403, type: 'user_model_access_denied', param: 'model', code: '403' });
+  });
+});
+
+describe('which cached keys a change notice drops', () => {
+  const record = (over: Partial<AuthRecord>): AuthRecord =>
+    ({
+      key: { token: 'h1', team_id: 't1', user_id: null },
+      budgets: new Map([['b1', {}]]),
+      loadedAt: 0,
+      ...over,
+    }) as unknown as AuthRecord;
+  it('by key hash, team, user, org or budget id; every entry for `all`', () => {
+    const r = record({});
+    expect(recordRefers(r, 'key', 'h1')).toBe(true);
+    expect(recordRefers(r, 'key', 'h2')).toBe(false);
+    expect(recordRefers(r, 'team', 't1')).toBe(true);
+    expect(recordRefers(r, 'team', 't2')).toBe(false);
+    expect(recordRefers(r, 'user', undefined)).toBe(false);
+    expect(recordRefers(r, 'budget', 'b1')).toBe(true);
+    expect(recordRefers(r, 'org', 'o1')).toBe(false);
+    expect(recordRefers(record({ org: { organization_id: 'o1' } as AuthRecord['org'] }), 'org', 'o1')).toBe(true);
+    expect(recordRefers(r, 'end_user', 'x')).toBe(false);
+    expect(recordRefers(r, 'all', undefined)).toBe(true);
   });
 });

@@ -6,7 +6,7 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestEngine, type TestEngine } from '../engine-helpers.js';
-import { CONFIG, chat, generate, MASTER } from './key-helpers.js';
+import { CONFIG, call, chat, generate, MASTER } from './key-helpers.js';
 import { TEST_PG_URL, type TestStore, testStore } from './stores.js';
 
 /** A relay to the test Postgres; `cut()` closes it and every connection through it. */
@@ -65,6 +65,13 @@ describe('virtual keys while the Postgres store is down', () => {
     expect(e.error.type).toBe('no_db_connection');
     expect(e.error.message).toContain(`the key store at postgresql://postgres@127.0.0.1:${new URL(link.url).port}`);
     expect(e.error.message).toMatch(/unreachable \(.+\)/);
+    // management needs the store: a 503 that says so
+    const mgmt = await call(engine, 'POST', '/key/generate', {});
+    expect(mgmt.status).toBe(503);
+    expect(mgmt.json.error.type).toBe('no_db_connection');
+    expect(mgmt.json.error.message).toMatch(
+      /^the key store at postgresql:\/\/postgres@127\.0\.0\.1:\d+\/test cannot be used: /,
+    );
     // past the cache TTL the refresh fails and the cached record keeps serving
     clock += 60_000;
     expect(await chat(engine, used.key)).toBe('from a');

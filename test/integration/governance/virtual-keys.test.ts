@@ -163,6 +163,11 @@ describe.each(STORES)('virtual keys on %s', (kind) => {
     const k = await generate(engine, { models: ['gpt-b'] });
     expect(await chat(engine, k.key, 'gpt-b')).toBe('from b');
     await engine.close();
+    // last_active is written in batches; closing the engine writes what is queued
+    const db = await store.open();
+    const row = await db.db.selectFrom('keys').select('last_active').where('token', '=', k.token).executeTakeFirst();
+    await db.close();
+    expect(row?.last_active).toBe(clock);
     engine = await start();
     expect(await chat(engine, k.key, 'gpt-b')).toBe('from b');
     expect((await chat(engine, k.key, 'gpt-a')).status).toBe(403);
