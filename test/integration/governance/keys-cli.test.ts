@@ -90,13 +90,28 @@ describe('kubiya proxy keys', () => {
     const byContext = await home.run(['proxy', 'keys', 'list', '-o', 'json'], {});
     expect(byContext.code).toBe(0);
     expect(JSON.parse(byContext.stdout).total_count).toBeGreaterThan(0);
+    // the master key of the config the context's local proxy runs (config-file, relative to ~/.kubiya)
+    fs.writeFileSync(
+      path.join(path.dirname(home.configPath), 'proxy.yaml'),
+      `general_settings:\n  master_key: ${MASTER}\n`,
+    );
+    fs.writeFileSync(
+      home.configPath,
+      'current-context: local\ncontexts:\n  - name: local\n    context:\n      litellm-proxy:\n' +
+        '        config-file: proxy.yaml\n',
+    );
+    const byConfig = await home.run(['proxy', 'keys', 'list', '--url', engine.url], {});
+    expect(byConfig.code).toBe(0);
     fs.rmSync(home.configPath);
   });
 
   it('explains what is missing or wrong, with exit codes', async () => {
     const none = await home.run(['proxy', 'keys', 'list'], {});
     expect(none.code).toBe(2);
-    expect(none.stderr).toContain('no engine URL: pass --url, or set KUBIYA_PROXY_URL');
+    expect(none.stderr).toContain('no master key: pass --master-key or set LITELLM_MASTER_KEY');
+    expect((await home.run(['proxy', 'keys', 'list', '--url', 'ftp://x'], env)).stderr).toContain(
+      '--url must be an http:// or https:// URL; found "ftp://x"',
+    );
     const wrong = await home.run(['proxy', 'keys', 'list'], { ...env, LITELLM_MASTER_KEY: 'sk-not-the-master' });
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toContain('GET /key/list');

@@ -2,12 +2,10 @@ import { UserError } from '../../../../errors.js';
 import type { Handler } from '../../../command.js';
 import type { CliContext } from '../../../context.js';
 import { formatTable } from '../../../output.js';
+import { type ProxyTargetOptions, proxyTarget } from '../target.js';
 
 /** Where the engine is and the key to manage it with (every `proxy keys` command takes these). */
-export interface TargetOptions {
-  url?: string;
-  masterKey?: string;
-}
+export type TargetOptions = ProxyTargetOptions;
 
 export interface CreateOptions extends TargetOptions {
   alias?: string;
@@ -65,39 +63,6 @@ interface KeyList {
   total_pages: number;
 }
 
-/**
- * The engine's URL and a key that may manage keys: flags, else the environment (KUBIYA_PROXY_URL /
- * LITELLM_PROXY_URL, LITELLM_MASTER_KEY / LITELLM_PROXY_API_KEY), else the current context's `litellm-proxy`
- * block (`url`, `master-key`).
- */
-async function target(ctx: CliContext, o: TargetOptions): Promise<{ url: string; key: string }> {
-  const env = ctx.env;
-  let url = o.url || env.KUBIYA_PROXY_URL || env.LITELLM_PROXY_URL || undefined;
-  let key = o.masterKey || env.LITELLM_MASTER_KEY || env.LITELLM_PROXY_API_KEY || undefined;
-  let where = '';
-  if (!url || !key) {
-    const store = await ctx.configStore();
-    const name = store.effectiveName(env).name;
-    const data = (store.doc.toJS() ?? {}) as { contexts?: { name: string; context?: Record<string, unknown> }[] };
-    const block = data.contexts?.find((c) => c.name === name)?.context?.['litellm-proxy'] as
-      | Record<string, unknown>
-      | undefined;
-    if (typeof block?.url === 'string' && !url) url = block.url;
-    if (typeof block?.['master-key'] === 'string' && !key) key = block['master-key'];
-    where = name ? ` or litellm-proxy.url / master-key in context "${name}"` : '';
-  }
-  if (!url)
-    throw new UserError(`no engine URL: pass --url, or set KUBIYA_PROXY_URL${where}`, {
-      hint: 'e.g. kubiya proxy keys list --url http://127.0.0.1:4000',
-    });
-  if (!key)
-    throw new UserError(`no master key: pass --master-key, or set LITELLM_MASTER_KEY${where}`, {
-      hint: 'the engine manages keys only when it runs with a master key (general_settings.master_key)',
-    });
-  if (!/^https?:\/\//.test(url)) throw new UserError(`--url must be an http:// or https:// URL; found "${url}"`);
-  return { url: url.replace(/\/+$/, ''), key };
-}
-
 /** One management call; an error answer becomes a UserError with the engine's message (exit 1). */
 async function request(
   ctx: CliContext,
@@ -106,7 +71,7 @@ async function request(
   path: string,
   body?: Record<string, unknown>,
 ): Promise<unknown> {
-  const t = await target(ctx, o);
+  const t = await proxyTarget(ctx, o);
   let res: Response;
   try {
     res = await fetch(`${t.url}${path}`, {

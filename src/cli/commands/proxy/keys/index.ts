@@ -5,12 +5,13 @@ import type { CreateOptions, DeleteOptions, ListOptions, TargetOptions } from '.
 const TARGET: OptionSpec[] = [
   {
     flags: '--url <url>',
-    description: "the engine (default: $KUBIYA_PROXY_URL, else the context's litellm-proxy.url)",
+    description: "the engine (default: $KUBIYA_PROXY_URL, the context's litellm-proxy.url, else http://127.0.0.1:4000)",
   },
   {
     flags: '--master-key <key>',
     description:
-      "a key allowed to manage keys (default: $LITELLM_MASTER_KEY, else the context's litellm-proxy.master-key)",
+      'a key allowed to manage keys (default: $LITELLM_MASTER_KEY, else the current context: litellm-proxy.master-key ' +
+      "or its config-file's master_key)",
   },
 ];
 const KEY_ARG = [{ name: '<key>', description: 'the key, or its sha256 hash (the TOKEN column of `keys list`)' }];
@@ -40,7 +41,8 @@ export const keysCommands: CommandGroup = {
   helpText:
     '\nThe engine must run with a master key (general_settings.master_key or LITELLM_MASTER_KEY).\n' +
     'Target: --url/--master-key, else KUBIYA_PROXY_URL (or LITELLM_PROXY_URL) and LITELLM_MASTER_KEY,\n' +
-    "else `url` and `master-key` in the current context's litellm-proxy block.",
+    "else the current context's litellm-proxy block (url, master-key, or its config-file's master_key);\n" +
+    'the URL defaults to http://127.0.0.1:4000.',
   commands: [
     defineCommand<CreateOptions>({
       name: 'create',
