@@ -10,8 +10,8 @@ const TARGET: OptionSpec[] = [
   {
     flags: '--master-key <key>',
     description:
-      'a key allowed to manage keys (default: $LITELLM_MASTER_KEY, else the current context: litellm-proxy.master-key ' +
-      "or its config-file's master_key)",
+      'a key allowed to manage keys (default: $LITELLM_MASTER_KEY, else the current context: ' +
+      "litellm-proxy.master-key or its config-file's master_key)",
   },
 ];
 const KEY_ARG = [{ name: '<key>', description: 'the key, or its sha256 hash (the TOKEN column of `keys list`)' }];
