@@ -304,8 +304,30 @@ async function beginImmediate(sqlite: { exec(sql: string): unknown }): Promise<v
   }
 }
 
+/**
+ * Postgres: Kysely's check for its own tables lists the tables of every schema, and that query fails with
+ * 3F000 (invalid_schema_name) when another schema is dropped meanwhile (tests dropping theirs, an operator
+ * cleaning up). Nothing was applied then: the check is simply run again.
+ */
+async function retryingSchemaRace<T>(fn: () => Promise<T>, failed: (r: T) => unknown = () => undefined): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    let r: T;
+    try {
+      r = await fn();
+    } catch (e) {
+      if ((e as { code?: string }).code === '3F000' && attempt < 5) continue;
+      throw e;
+    }
+    if ((failed(r) as { code?: string } | undefined)?.code === '3F000' && attempt < 5) continue;
+    return r;
+  }
+}
+
 async function runMigrations(m: Migrator): Promise<string[]> {
-  const { error, results } = await m.migrateToLatest();
+  const { error, results } = await retryingSchemaRace(
+    () => m.migrateToLatest(),
+    (r) => r.error,
+  );
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
     const msg = error instanceof Error ? error.message : String(error);
@@ -316,6 +338,7 @@ async function runMigrations(m: Migrator): Promise<string[]> {
 
 /** Names of migrations not yet applied (for `--skip-migrations` start-up checks). */
 export async function pendingMigrations(db: AnyDb, schema?: string): Promise<string[]> {
-  const all = await migrator(db, false, schema).getMigrations();
+  const m = migrator(db, false, schema);
+  const all = await retryingSchemaRace(() => m.getMigrations());
   return all.filter((m) => m.executedAt === undefined).map((m) => m.name);
 }
