@@ -245,7 +245,11 @@ function principalOf(r: AuthRecord): GovernedPrincipal {
   const k = r.key;
   const keyModels = parseJson<string[]>(k.models, []);
   const teamModels = r.team ? parseJson<string[]>(r.team.models, []) : [];
-  const models = keyModels.length > 0 ? keyModels : teamModels.length > 0 ? teamModels : undefined;
+  // what the key may call as one list (access.ts decides; this is for logs and sinks): the team's when the key
+  // defers to it, neither list meaning every model
+  const own = keyModels.length > 0 && !(r.team && keyModels.includes('all-team-models'));
+  const list = own ? keyModels : teamModels;
+  const models = list.length > 0 && !list.includes('all-proxy-models') ? list : undefined;
   const limits: { rpm?: number; tpm?: number; maxParallelRequests?: number; maxBudget?: number } = {};
   if (k.rpm_limit !== null) limits.rpm = k.rpm_limit;
   if (k.tpm_limit !== null) limits.tpm = k.tpm_limit;

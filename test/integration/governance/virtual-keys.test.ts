@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTestEngine, type TestEngine } from '../engine-helpers.js';
+import { recordSettled, startTestEngine, type TestEngine } from '../engine-helpers.js';
 import { CONFIG, call, chat, client, generate, MASTER } from './key-helpers.js';
 import { STORES, type TestStore, testStore } from './stores.js';
 
@@ -87,8 +87,20 @@ describe.each(STORES)('virtual keys on %s', (kind) => {
     const e = await chat(engine, k.key, 'gpt-c');
     expect(e.status).toBe(403);
     expect(e.error.type).toBe('team_model_access_denied');
-    const inherit = await generate(engine, { team_id: 'team-m', models: ['all-team-models'] });
-    expect(await chat(engine, inherit.key, 'gpt-a')).toBe('from a');
+    const inherit = await generate(engine, { team_id: 'team-m', models: ['all-team-models'], key_alias: 'inherit' });
+    const seen = recordSettled(engine);
+    const { response } = await client(engine, inherit.key)
+      .chat.completions.create({ model: 'gpt-a', messages: [{ role: 'user', content: 'hi' }] })
+      .withResponse();
+    // the request carries the key's principal: what sinks and spend logs name it by
+    expect((await seen.eventOf(response.headers.get('x-request-id'))).principal).toMatchObject({
+      kind: 'virtual_key',
+      keyHash: inherit.token,
+      keyAlias: 'inherit',
+      teamId: 'team-m',
+      role: 'internal_user',
+      models: ['gpt-a', 'gpt-b'],
+    });
     expect((await chat(engine, inherit.key, 'gpt-c')).error.type).toBe('team_model_access_denied');
   });
 
