@@ -152,6 +152,16 @@ describe.each(STORES)('key management on %s', (kind) => {
     expect((await call(engine, 'POST', '/key/delete', { keys: [bobKey.token] }, alice)).status).toBe(403);
     expect((await call(engine, 'POST', '/key/update', { key: bobKey.token, max_budget: 1 }, alice)).status).toBe(403);
     expect((await call(engine, 'GET', '/key/info', { key: own.json.token }, alice)).status).toBe(200);
+    // on their own keys: alias, metadata and tags; not what an admin granted
+    const rename = await call(engine, 'POST', '/key/update', { key: own.json.token, key_alias: 'alice-2' }, alice);
+    expect(rename.json.key_alias).toBe('alice-2');
+    const raise = await call(engine, 'POST', '/key/update', { key: own.json.token, max_budget: 1000 }, alice);
+    expect(raise.status).toBe(403);
+    expect(raise.json.error.message).toMatch(/^Only a proxy admin can change max_budget of an existing key/);
+    const rotated = await call(engine, 'POST', '/key/regenerate', { key: own.json.key }, alice);
+    expect(rotated.status).toBe(200);
+    own.json.key = rotated.json.key;
+    own.json.token = rotated.json.token;
     // /key/info without ?key= is the calling key itself
     expect((await call(engine, 'GET', '/key/info', {}, alice)).json.info.user_id).toBe('alice');
     // block is admin-only

@@ -112,11 +112,24 @@ async function checkTeam(g: Governance, c: Caller, teamId: string | null | undef
   if (!member) throw forbidden(`You are not a member of team_id=${teamId}: only its members can make keys for it.`);
 }
 
-/** Narrow what a non-admin may set: only their own user, no moving a key to someone else. */
-function checkOwnerFields(c: Caller, cols: KeyUpdate): void {
+/** What an owner may change on an existing key: naming and notes, not what an admin granted or limited. */
+const OWNER_EDITABLE = new Set(['key_alias', 'metadata', 'tags']);
+
+/**
+ * Narrow what a non-admin may set: keys only for themselves; on an existing key (`existing`), only its alias,
+ * metadata and tags (raising a budget, limit, model list or expiry an admin set is the admin's call).
+ */
+function checkOwnerFields(c: Caller, cols: KeyUpdate, existing = false): void {
   if (c.admin) return;
   if (cols.user_id !== undefined && cols.user_id !== c.userId)
     throw forbidden('You can only give keys to yourself (user_id must be your own).');
+  if (!existing) return;
+  const locked = Object.keys(cols).filter((k) => !OWNER_EDITABLE.has(k));
+  if (locked.length > 0)
+    throw forbidden(
+      `Only a proxy admin can change ${locked.join(', ')} of an existing key; you may change its ` +
+        'key_alias, metadata and tags.',
+    );
 }
 
 /** The key as LiteLLM shows it (no raw key; times as ISO strings, JSON columns parsed). */
@@ -207,7 +220,7 @@ export async function generateKey(g: Governance, c: Caller, body: JsonObject): P
 export async function updateKey(g: Governance, c: Caller, body: JsonObject): Promise<JsonObject> {
   const row = await ownedRow(g, c, requiredString(body, 'key'), 'key', 'update');
   const cols = keyColumns(body, g.now());
-  checkOwnerFields(c, cols);
+  checkOwnerFields(c, cols, true);
   if (cols.key_alias !== undefined) await checkAlias(g, cols.key_alias, row.token);
   if (cols.team_id !== undefined && cols.team_id !== row.team_id) await checkTeam(g, c, cols.team_id);
   await write(g, row.token, cols, c);
@@ -353,7 +366,7 @@ export async function regenerateKey(
   const rest = { ...body };
   for (const k of ['key', 'new_key', 'new_master_key', 'grace_period']) delete rest[k];
   const cols = keyColumns(rest, now);
-  checkOwnerFields(c, cols);
+  checkOwnerFields(c, cols, true);
   if (cols.key_alias !== undefined) await checkAlias(g, cols.key_alias, row.token);
   const key = customKey(body, 'new_key') ?? newKey();
   const token = hashKey(key);
