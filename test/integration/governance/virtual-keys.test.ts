@@ -69,6 +69,17 @@ describe.each(STORES)('virtual keys on %s', (kind) => {
     expect(models.data.map((m) => m.id).sort()).toEqual(['a-alias', 'gpt-a', 'gpt-b']);
     const info = await call(engine, 'GET', '/v1/model/info', {}, k.key);
     expect(info.json.data.map((d: any) => d.model_name).sort()).toEqual(['gpt-a', 'gpt-b', 'vendor/*']);
+    // /v1/messages (the Anthropic SDK's x-api-key header): the same rule, in Anthropic's error shape
+    const messages = (model: string) =>
+      fetch(`${engine.url}/v1/messages`, {
+        method: 'POST',
+        headers: { 'x-api-key': k.key, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+        body: JSON.stringify({ model, max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }),
+      });
+    expect((await messages('gpt-a')).status).toBe(200);
+    const refused = await messages('gpt-c');
+    expect(refused.status).toBe(403);
+    expect((await refused.json()).error.type).toBe('permission_error');
     // an empty list means every model
     const all = await generate(engine, { models: [] });
     expect(await chat(engine, all.key, 'gpt-c')).toBe('from c');
