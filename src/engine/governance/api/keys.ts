@@ -20,9 +20,7 @@ import type { ManagementCall, ManagementRoute } from '../types.js';
  * A handler whose store failures become a 503 naming the store and the cause (LiteLLM answers "DB not
  * connected"); its own refusals (GatewayErrors) pass as they are.
  */
-function guarded(
-  fn: (g: Governance, c: ManagementCall) => Promise<unknown>,
-): (g: Governance, c: ManagementCall) => Promise<unknown> {
+function guarded(fn: Handler): Handler {
   return async (g, c) => {
     try {
       return await fn(g, c);
@@ -44,60 +42,25 @@ function storeFailure(e: unknown): boolean {
   return typeof code === 'string' || /connect|terminat|destroyed|timeout/i.test((e as Error)?.message ?? '');
 }
 
+type Handler = (g: Governance, c: ManagementCall) => Promise<unknown>;
+const route = (method: 'GET' | 'POST', path: string, access: 'any' | 'admin', fn: Handler) => ({
+  method,
+  path,
+  access,
+  handle: guarded(fn),
+});
+
 /** /key/* */
 export const KEY_ROUTES: ManagementRoute<Governance>[] = [
-  {
-    method: 'POST',
-    path: '/key/generate',
-    access: 'any',
-    handle: guarded((g, c) => generateKey(g, callerOf(c.principal, g), c.body)),
-  },
-  {
-    method: 'POST',
-    path: '/key/update',
-    access: 'any',
-    handle: guarded((g, c) => updateKey(g, callerOf(c.principal, g), c.body)),
-  },
-  {
-    method: 'POST',
-    path: '/key/delete',
-    access: 'any',
-    handle: guarded((g, c) => deleteKeys(g, callerOf(c.principal, g), c.body)),
-  },
-  {
-    method: 'GET',
-    path: '/key/info',
-    access: 'any',
-    handle: guarded((g, c) => keyInfo(g, callerOf(c.principal, g), c.query)),
-  },
-  {
-    method: 'GET',
-    path: '/key/list',
-    access: 'any',
-    handle: guarded((g, c) => listKeys(g, callerOf(c.principal, g), c.query)),
-  },
-  {
-    method: 'POST',
-    path: '/key/block',
-    access: 'admin',
-    handle: guarded((g, c) => setBlocked(g, callerOf(c.principal, g), c.body, true)),
-  },
-  {
-    method: 'POST',
-    path: '/key/unblock',
-    access: 'admin',
-    handle: guarded((g, c) => setBlocked(g, callerOf(c.principal, g), c.body, false)),
-  },
-  {
-    method: 'POST',
-    path: '/key/regenerate',
-    access: 'any',
-    handle: guarded((g, c) => regenerateKey(g, callerOf(c.principal, g), c.body, undefined)),
-  },
-  {
-    method: 'POST',
-    path: '/key/{key_id}/regenerate',
-    access: 'any',
-    handle: guarded((g, c) => regenerateKey(g, callerOf(c.principal, g), c.body, c.params.key_id)),
-  },
+  route('POST', '/key/generate', 'any', (g, c) => generateKey(g, callerOf(c.principal, g), c.body)),
+  route('POST', '/key/update', 'any', (g, c) => updateKey(g, callerOf(c.principal, g), c.body)),
+  route('POST', '/key/delete', 'any', (g, c) => deleteKeys(g, callerOf(c.principal, g), c.body)),
+  route('GET', '/key/info', 'any', (g, c) => keyInfo(g, callerOf(c.principal, g), c.query)),
+  route('GET', '/key/list', 'any', (g, c) => listKeys(g, callerOf(c.principal, g), c.query)),
+  route('POST', '/key/block', 'admin', (g, c) => setBlocked(g, callerOf(c.principal, g), c.body, true)),
+  route('POST', '/key/unblock', 'admin', (g, c) => setBlocked(g, callerOf(c.principal, g), c.body, false)),
+  route('POST', '/key/regenerate', 'any', (g, c) => regenerateKey(g, callerOf(c.principal, g), c.body, undefined)),
+  route('POST', '/key/{key_id}/regenerate', 'any', (g, c) =>
+    regenerateKey(g, callerOf(c.principal, g), c.body, c.params.key_id),
+  ),
 ];
