@@ -64,6 +64,8 @@ export interface CommandGroup {
   /** text shown at the end of the group's --help */
   helpText?: string;
   commands: Command[];
+  /** nested groups (`kubiya proxy keys ...`) */
+  groups?: CommandGroup[];
 }
 
 /** An "Examples:" block for --help. */

@@ -26,12 +26,15 @@ export function buildProgram(io: CliIo, done: (code: number) => void): Program {
       getErrHasColors: () => colorFor(io.stderr, io.env).level > 0,
     })
     .exitOverride();
-  for (const group of GROUPS) {
-    const g = program.command(group.name).description(group.description);
-    if (group.helpText) g.addHelpText('after', group.helpText);
-    for (const c of group.commands) addCommand(g, c, io, done);
-  }
+  for (const group of GROUPS) addGroup(program, group, io, done);
   return program;
+}
+
+function addGroup(parent: Program, group: CommandGroup, io: CliIo, done: (code: number) => void): void {
+  const g = parent.command(group.name).description(group.description);
+  if (group.helpText) g.addHelpText('after', group.helpText);
+  for (const c of group.commands) addCommand(g, c, io, done);
+  for (const sub of group.groups ?? []) addGroup(g, sub, io, done);
 }
 
 function addCommand(parent: Program, decl: Command, io: CliIo, done: (code: number) => void): void {

@@ -170,6 +170,7 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
       opts.authenticator ??
       (governance && masterKey ? virtualKeyAuth(governance, masterKey) : new MasterKeyAuth(masterKey)),
     governance,
+    // model access, budgets (reserving), rate limits: before routing, for virtual keys and end users
     admission: governance && createAdmission(governance),
     settled,
     logger,

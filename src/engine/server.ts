@@ -9,7 +9,9 @@ import { sendBacklog, sendMetrics } from './endpoints/metrics.js';
 import { handleOpenAI } from './endpoints/openai.js';
 import { handleSpendCalculate } from './endpoints/spend.js';
 import { GatewayError } from './errors.js';
+import { modelInfoBodyFor, modelsBodyFor } from './governance/access.js';
 import { findManagementRoute, handleManagement } from './governance/api/index.js';
+import type { GovernedPrincipal } from './governance/types.js';
 import { attachBodyPool, releaseBody } from './http/body.js';
 import { sendJson } from './http/respond.js';
 import { type ApiFormat, OPENAI_FORMAT, ResponseWriter } from './http/response-writer.js';
@@ -213,17 +215,17 @@ async function handle(ctx: EngineContext, req: IncomingMessage, w: ResponseWrite
     const pending = w.authenticate(req.headers);
     if (pending) await pending;
     const res = w.res;
+    // a virtual key sees only the models it may call
+    const record = (w.principal as GovernedPrincipal).record;
     switch (route) {
-      case '/models':
-        return sendJson(
-          res,
-          200,
-          /[?&]return_wildcard_routes=true/.test(req.url ?? '')
-            ? ctx.staticBodies.modelsWithWildcards
-            : ctx.staticBodies.models,
-          w.headers,
-        );
+      case '/models': {
+        const wild = /[?&]return_wildcard_routes=true/.test(req.url ?? '');
+        if (record) return sendJson(res, 200, modelsBodyFor(record, ctx.table, wild), w.headers);
+        return sendJson(res, 200, wild ? ctx.staticBodies.modelsWithWildcards : ctx.staticBodies.models, w.headers);
+      }
       case '/model/info':
+        if (record)
+          return sendJson(res, 200, modelInfoBodyFor(record, ctx.table, ctx.staticBodies.modelInfo), w.headers);
         return sendJson(res, 200, ctx.staticBodies.modelInfo, w.headers);
       case '/health':
         return sendJson(res, 200, JSON.stringify(await healthReport(ctx)), w.headers);

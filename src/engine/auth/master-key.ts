@@ -51,13 +51,19 @@ export class MasterKeyAuth implements Authenticator {
   }
 }
 
-/** The key a request presents: `Authorization: Bearer <key>`, else `api-key` / `x-api-key` (every authenticator). */
+/**
+ * The key a request presents (every authenticator): `x-litellm-api-key` first (LiteLLM's header for when
+ * `Authorization` carries something else), else `Authorization: Bearer <key>`, else `api-key` / `x-api-key`.
+ */
 export function presentedKey(h: IncomingHttpHeaders): string | undefined {
+  const own = h['x-litellm-api-key'];
+  if (typeof own === 'string' && own !== '') return withoutBearer(own.trim());
   const auth = h.authorization;
-  if (auth) {
-    const a = auth.trim();
-    return a.length > 7 && a.charCodeAt(6) === 32 && a.slice(0, 6).toLowerCase() === 'bearer' ? a.slice(7).trim() : a;
-  }
+  if (auth) return withoutBearer(auth.trim());
   const k = h['api-key'] ?? h['x-api-key'];
   return typeof k === 'string' ? k.trim() : Array.isArray(k) ? k[0] : undefined;
+}
+
+function withoutBearer(a: string): string {
+  return a.length > 7 && a.charCodeAt(6) === 32 && a.slice(0, 6).toLowerCase() === 'bearer' ? a.slice(7).trim() : a;
 }

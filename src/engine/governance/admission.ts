@@ -44,7 +44,7 @@ const NO_RESERVATIONS: ReserveResult = { reservations: [] };
 const ZERO_ESTIMATE: CallEstimate = { max: 0, input: 0 };
 
 /** Per-request checks with virtual keys (and the proxy-wide and end-user budgets for every caller). */
-export function createAdmission(g: Governance): Admission | undefined {
+export function createAdmission(g: Governance): Admission {
   return new GovernanceAdmission(g);
 }
 

@@ -1,4 +1,5 @@
 import { type CommandGroup, defineCommand } from '../../command.js';
+import { keysCommands } from './keys/index.js';
 import type { ProxyStartOptions } from './start.js';
 import { STORE_OPTIONS, type StoreFlags } from './store-flags.js';
 
@@ -6,6 +7,7 @@ import { STORE_OPTIONS, type StoreFlags } from './store-flags.js';
 export const proxyCommands: CommandGroup = {
   name: 'proxy',
   description: 'Run the bundled LiteLLM-compatible proxy engine on its own',
+  groups: [keysCommands],
   commands: [
     defineCommand<ProxyStartOptions>({
       name: 'start',
