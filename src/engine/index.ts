@@ -107,6 +107,9 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
     (fn) => metrics?.callbackFailure(fn.name || 'custom_callback'),
   );
   for (const fn of opts.subscribers ?? []) settled.subscribe(fn);
+  // prompts and answers reach no sink with turn_off_message_logging; the config's metadata reaches all
+  settled.messageLogging = ls.turn_off_message_logging !== true;
+  settled.metadata = ls.metadata;
   const ctx: EngineContext = {
     table,
     client,

@@ -209,6 +209,7 @@ export const LITELLM_SETTINGS: KeySet = {
     'prometheus_latency_buckets',
     'turn_off_message_logging',
     'langfuse_default_tags',
+    'metadata',
   ],
   later: [
     'service_callback',

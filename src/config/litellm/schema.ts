@@ -80,6 +80,8 @@ export const litellmSettingsSchema = z.looseObject({
   context_window_fallbacks: fallbackList.optional(),
   content_policy_fallbacks: fallbackList.optional(),
   default_fallbacks: z.array(z.string()).optional(),
+  // custom metadata (environment, team, project, ...) every call's sinks get under the request's own
+  metadata: z.record(z.string(), z.unknown()).optional(),
 });
 
 export const generalSettingsSchema = z.looseObject({

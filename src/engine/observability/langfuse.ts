@@ -218,10 +218,9 @@ export function langfuseEvents(e: SettledEvent, c: LangfuseConfig): IngestionEve
   const generationName = str('generation_name') ?? (keyAlias ? `litellm:${keyAlias}` : callType);
   const start = new Date(e.startTime).toISOString();
   const end = new Date(e.endTime).toISOString();
-  // per request, as LiteLLM: metadata.mask_input / mask_output hide one side (turn_off_message_logging: both)
-  const redacted = 'redacted-by-litellm';
-  const input = e.request ? (meta.mask_input === true ? redacted : inputOf(e)) : undefined;
-  const output = e.response === undefined ? undefined : meta.mask_output === true ? redacted : e.response;
+  // the event is already masked (mask_input / mask_output) or without content (turn_off_message_logging)
+  const input = e.request ? inputOf(e) : undefined;
+  const output = e.response;
   const generationMeta = metadataOf(e, meta);
   // langfuse_default_tags names what to add as `name:value` tags (cache_hit, user_api_key_alias, ...)
   const tags = [...e.tags];
@@ -306,6 +305,8 @@ function paramsOf(body: JsonObject): Record<string, unknown> | undefined {
 function metadataOf(e: SettledEvent, meta: JsonObject): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const k in meta) if (!CONTROL_KEYS.has(k)) out[k] = meta[k];
+  // the request's and the x-litellm-spend-logs-metadata header's, merged (as the spend log stores it)
+  if (e.spendLogsMetadata !== undefined) out.spend_logs_metadata = e.spendLogsMetadata;
   out.litellm_call_id = e.callId;
   out.requested_model = e.requestedModel;
   if (e.modelGroup !== undefined) out.model_group = e.modelGroup;

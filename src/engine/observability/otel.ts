@@ -23,6 +23,8 @@ export interface OtelSinkOptions {
   warn: (fields: Record<string, unknown>, message: string) => void;
   /** the batch processor's delay (default 1 s; tests shorten it) */
   scheduledDelayMs?: number;
+  /** spans waiting for export beyond which new ones are dropped, counted and warned (default 10,000) */
+  maxQueue?: number;
   /** per export (default 10 s) */
   timeoutMs?: number;
 }
@@ -47,19 +49,26 @@ export class OtelSink {
   private readonly provider: BasicTracerProvider;
   private readonly tracer: Tracer;
   private lastWarn = 0;
-  /** spans the exporter reported as not delivered */
+  private readonly maxQueue: number;
+  /** spans recorded and not yet handed to the exporter (the batch processor's queue) */
+  private queued = 0;
+  /** spans dropped: the queue was full, or the exporter reported them as not delivered */
   dropped = 0;
 
   constructor(
     private readonly opts: OtelSinkOptions,
     exporter: SpanExporter,
   ) {
+    this.maxQueue = opts.maxQueue ?? 10_000;
     const counted: SpanExporter = {
-      export: (spans, done) =>
+      export: (spans, done) => {
+        this.queued = Math.max(0, this.queued - spans.length);
         exporter.export(spans, (r: ExportResult) => {
-          if (r.code !== ExportResultCode.SUCCESS) this.drop(spans.length, r.error);
+          if (r.code !== ExportResultCode.SUCCESS)
+            this.drop(spans.length, 'otel export failed: spans dropped', r.error);
           done(r);
-        }),
+        });
+      },
       shutdown: () => exporter.shutdown(),
       forceFlush: exporter.forceFlush ? () => exporter.forceFlush!() : undefined,
     };
@@ -73,7 +82,8 @@ export class OtelSink {
         new BatchSpanProcessor(counted, {
           scheduledDelayMillis: opts.scheduledDelayMs ?? 1000,
           exportTimeoutMillis: opts.timeoutMs ?? 10_000,
-          maxQueueSize: 10_000,
+          // one above ours: the processor would drop silently, the sink counts and warns first
+          maxQueueSize: this.maxQueue + 1,
           maxExportBatchSize: 512,
         }),
       ],
@@ -86,6 +96,11 @@ export class OtelSink {
     const c = this.opts.config;
     if (e.status === 'success' ? !c.successes : !c.failures) return;
     if (e.httpStatus === 401) return; // as the Langfuse sink: a rejected key is no call
+    if (this.queued >= this.maxQueue) {
+      this.drop(1, 'otel queue full: spans dropped');
+      return;
+    }
+    this.queued++;
     const span = this.tracer.startSpan(
       SPAN_NAME,
       { kind: SpanKind.SERVER, startTime: new Date(e.startTime), attributes: spanAttributes(e) },
@@ -112,17 +127,14 @@ export class OtelSink {
     clearTimeout(timer);
   }
 
-  private drop(n: number, error?: Error): void {
+  private drop(n: number, message: string, error?: Error): void {
     this.dropped += n;
     this.opts.onDrop?.(n);
     const now = Date.now();
     if (now - this.lastWarn < WARN_EVERY_MS) return;
     this.lastWarn = now;
     // the exporter's error text (status or transport), never the headers
-    this.opts.warn(
-      { dropped: n, dropped_total: this.dropped, ...(error ? { error: error.message } : {}) },
-      'otel export failed: spans dropped',
-    );
+    this.opts.warn({ dropped: n, dropped_total: this.dropped, ...(error ? { error: error.message } : {}) }, message);
   }
 }
 
@@ -179,8 +191,8 @@ export function spanAttributes(e: SettledEvent): Attributes {
   if (e.apiBase !== undefined) a['litellm.api_base'] = e.apiBase;
   if (e.responseCost !== undefined) a['litellm.response_cost'] = e.responseCost;
   if (e.unpriced) a['litellm.unpriced'] = true;
-  if (e.tags.length > 0) a['litellm.tags'] = [...e.tags];
-  // the requester metadata as LiteLLM puts it on its span: `metadata.<key>`, objects as JSON
+  // the requester metadata (the config's custom metadata under it) as LiteLLM puts it on its span:
+  // `metadata.<key>`, objects as JSON
   const meta = e.metadata;
   if (meta) {
     let n = 0;
@@ -191,7 +203,15 @@ export function spanAttributes(e: SettledEvent): Attributes {
       else if (v !== null && v !== undefined) a[`metadata.${k}`] = JSON.stringify(v);
     }
   }
+  // every tag (body, metadata and x-litellm-tags header), where LiteLLM's merged metadata.tags would be
+  if (e.tags.length > 0) {
+    a['litellm.tags'] = [...e.tags];
+    a['metadata.tags'] = JSON.stringify(e.tags);
+  }
+  if (e.spendLogsMetadata !== undefined) a['metadata.spend_logs_metadata'] = JSON.stringify(e.spendLogsMetadata);
   const pr = e.principal;
+  // the body's `user`, as LiteLLM's llm.user
+  if (pr.endUserId !== undefined) a['llm.user'] = pr.endUserId;
   if (pr.keyHash !== undefined) a['metadata.user_api_key_hash'] = pr.keyHash;
   if (pr.keyAlias !== undefined) a['metadata.user_api_key_alias'] = pr.keyAlias;
   if (pr.userId !== undefined) a['metadata.user_api_key_user_id'] = pr.userId;
