@@ -6,9 +6,9 @@
  * `x-litellm-enable-message-redaction` keep prompts and answers out of every sink.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SettledEvent } from '../../src/engine/observability/settled.js';
 import { type FakeLangfuse, startFakeLangfuse } from '../fakes/langfuse.js';
 import { type FakeOtlpReceiver, type ReceivedSpan, startFakeOtlpReceiver } from '../fakes/otlp-receiver.js';
-import type { SettledEvent } from '../../src/engine/observability/settled.js';
 import { post, recordSettled, startTestEngine, type TestEngine } from './engine-helpers.js';
 import { parseExposition, select } from './prometheus-text.js';
 
