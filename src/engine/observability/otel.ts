@@ -1,16 +1,15 @@
+import { randomFillSync } from 'node:crypto';
 import {
   type Attributes,
-  type Context,
-  ROOT_CONTEXT,
+  type HrTime,
+  type SpanContext,
   SpanKind,
   SpanStatusCode,
   TraceFlags,
-  type Tracer,
-  trace,
 } from '@opentelemetry/api';
-import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { type ExportResult, ExportResultCode, type InstrumentationScope } from '@opentelemetry/core';
+import { type Resource, resourceFromAttributes } from '@opentelemetry/resources';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { VERSION } from '../../version.js';
 import { modelOf } from './langfuse.js';
 import type { OtelConfig } from './otel-config.js';
@@ -18,15 +17,17 @@ import type { SettledEvent } from './settled.js';
 
 export interface OtelSinkOptions {
   config: OtelConfig;
-  /** each span the exporter failed to deliver: litellm_callback_logging_failures */
+  /** each span dropped (queue full, or the exporter failed to deliver it): litellm_callback_logging_failures */
   onDrop?: (count: number) => void;
   warn: (fields: Record<string, unknown>, message: string) => void;
-  /** the batch processor's delay (default 1 s; tests shorten it) */
+  /** the export period (default 1 s, OTEL_BSP_SCHEDULE_DELAY; tests shorten it) */
   scheduledDelayMs?: number;
-  /** spans waiting for export beyond which new ones are dropped, counted and warned (default 10,000) */
-  maxQueue?: number;
   /** per export (default 10 s) */
   timeoutMs?: number;
+  /** spans waiting for export beyond which new ones are dropped, counted and warned (default 10,000) */
+  maxQueue?: number;
+  /** spans per export (default 512, as the SDK's batch processor) */
+  batchSize?: number;
 }
 
 /** The span's name, as LiteLLM names its request span (dashboards built on LiteLLM's traces find it). */
@@ -37,117 +38,197 @@ const WARN_EVERY_MS = 60_000;
 // request metadata keys put on a span at most (the rest are left out)
 const MAX_METADATA_KEYS = 64;
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+const OK_STATUS = Object.freeze({ code: SpanStatusCode.UNSET });
+const NONE: never[] = [];
 
 /**
  * The OpenTelemetry sink (`callbacks: ["otel"]`): each settled event becomes one SERVER span, a child of
  * the caller's span when the request carried a W3C `traceparent`, with the GenAI semantic-convention
- * attributes and LiteLLM's extras. A tracer provider of its own (never the global one) batches spans to
- * an OTLP/HTTP collector off the request path: a collector that is down drops spans (counted), nothing
- * waits on it. No prompt or answer content is exported.
+ * attributes and LiteLLM's extras. The span is built as the finished, read-only span the OTLP exporter
+ * serialises (no tracer, no live span, no attribute copy: the SDK's per-span work cost more than the
+ * request itself), queued (bounded) and exported in batches to an OTLP/HTTP collector off the request
+ * path: a collector that is down drops spans (counted), nothing waits on it. No prompt or answer is
+ * ever exported.
  */
 export class OtelSink {
-  private readonly provider: BasicTracerProvider;
-  private readonly tracer: Tracer;
-  private lastWarn = 0;
+  private readonly resource: Resource;
+  private readonly scope: InstrumentationScope = { name: 'kubiya', version: VERSION };
+  private queue: ReadableSpan[] = [];
+  private exporting: Promise<void> | undefined;
+  private readonly timer: NodeJS.Timeout;
   private readonly maxQueue: number;
-  /** spans recorded and not yet handed to the exporter (the batch processor's queue) */
-  private queued = 0;
+  private readonly batchSize: number;
+  private readonly timeoutMs: number;
+  private lastWarn = 0;
+  private kick = false;
+  private closed = false;
   /** spans dropped: the queue was full, or the exporter reported them as not delivered */
   dropped = 0;
 
   constructor(
     private readonly opts: OtelSinkOptions,
-    exporter: SpanExporter,
+    private readonly exporter: SpanExporter,
   ) {
-    this.maxQueue = opts.maxQueue ?? 10_000;
-    const counted: SpanExporter = {
-      export: (spans, done) => {
-        this.queued = Math.max(0, this.queued - spans.length);
-        exporter.export(spans, (r: ExportResult) => {
-          if (r.code !== ExportResultCode.SUCCESS)
-            this.drop(spans.length, 'otel export failed: spans dropped', r.error);
-          done(r);
-        });
-      },
-      shutdown: () => exporter.shutdown(),
-      forceFlush: exporter.forceFlush ? () => exporter.forceFlush!() : undefined,
-    };
-    this.provider = new BasicTracerProvider({
-      resource: resourceFromAttributes({
-        'service.name': opts.config.serviceName,
-        'service.version': VERSION,
-        'telemetry.sdk.language': 'nodejs',
-      }),
-      spanProcessors: [
-        new BatchSpanProcessor(counted, {
-          scheduledDelayMillis: opts.scheduledDelayMs ?? 1000,
-          exportTimeoutMillis: opts.timeoutMs ?? 10_000,
-          // one above ours: the processor would drop silently, the sink counts and warns first
-          maxQueueSize: this.maxQueue + 1,
-          maxExportBatchSize: 512,
-        }),
-      ],
+    this.resource = resourceFromAttributes({
+      'service.name': opts.config.serviceName,
+      'service.version': VERSION,
+      'telemetry.sdk.language': 'nodejs',
     });
-    this.tracer = this.provider.getTracer('kubiya', VERSION);
+    this.maxQueue = opts.maxQueue ?? 10_000;
+    this.batchSize = opts.batchSize ?? 512;
+    this.timeoutMs = opts.timeoutMs ?? 10_000;
+    this.timer = setInterval(() => void this.flush(), opts.scheduledDelayMs ?? 1000);
+    this.timer.unref();
   }
 
-  /** The settled-event subscriber: records one span (the processor queues it), never waits. */
+  /** The settled-event subscriber: queues one finished span, never waits. */
   readonly observe = (e: SettledEvent): undefined => {
     const c = this.opts.config;
     if (e.status === 'success' ? !c.successes : !c.failures) return;
-    if (e.httpStatus === 401) return; // as the Langfuse sink: a rejected key is no call
-    if (this.queued >= this.maxQueue) {
+    if (e.httpStatus === 401 || this.closed) return; // as the Langfuse sink: a rejected key is no call
+    if (this.queue.length >= this.maxQueue) {
       this.drop(1, 'otel queue full: spans dropped');
       return;
     }
-    this.queued++;
-    const span = this.tracer.startSpan(
-      SPAN_NAME,
-      { kind: SpanKind.SERVER, startTime: new Date(e.startTime), attributes: spanAttributes(e) },
-      parentOf(e.traceparent),
-    );
-    if (e.status === 'failure') {
-      span.setStatus({ code: SpanStatusCode.ERROR, message: e.errorMessage });
+    const parent = parentOf(e.traceparent);
+    const context: SpanContext = {
+      traceId: parent ? parent.traceId : randomHex(16),
+      spanId: randomHex(8),
+      traceFlags: parent ? parent.traceFlags : TraceFlags.SAMPLED,
+    };
+    const status = e.status === 'failure' ? { code: SpanStatusCode.ERROR, message: e.errorMessage } : OK_STATUS;
+    const start = hrTime(e.startTime);
+    const end = hrTime(e.endTime);
+    this.queue.push({
+      name: SPAN_NAME,
+      kind: SpanKind.SERVER,
+      spanContext: () => context,
+      parentSpanContext: parent,
+      startTime: start,
+      endTime: end,
+      duration: hrTime(e.endTime - e.startTime),
+      status,
+      attributes: spanAttributes(e),
+      links: NONE,
+      events: NONE,
+      ended: true,
+      resource: this.resource,
+      instrumentationScope: this.scope,
+      droppedAttributesCount: 0,
+      droppedEventsCount: 0,
+      droppedLinksCount: 0,
+    });
+    if (this.queue.length >= this.batchSize && !this.kick) {
+      this.kick = true;
+      setImmediate(() => {
+        this.kick = false;
+        void this.flush();
+      });
     }
-    span.end(new Date(e.endTime));
   };
 
-  /** Export what is queued, waiting at most `timeoutMs` (default 5 s), then shut the provider down. */
+  /** Export everything queued now, batch by batch (one export at a time); resolves when done. */
+  flush(): Promise<void> {
+    if (this.exporting) return this.exporting;
+    if (this.queue.length === 0) return Promise.resolve();
+    this.exporting = this.exportAll().finally(() => {
+      this.exporting = undefined;
+    });
+    return this.exporting;
+  }
+
+  /** Export what is queued, waiting at most `timeoutMs` (default 5 s), then shut the exporter down. */
   async close(timeoutMs = 5000): Promise<void> {
+    this.closed = true;
+    clearInterval(this.timer);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((r) => {
       timer = setTimeout(r, timeoutMs);
       timer.unref();
     });
-    const done = this.provider
-      .forceFlush()
-      .then(() => this.provider.shutdown())
-      .catch(() => {});
-    await Promise.race([done, deadline]);
+    const drainAll = async () => {
+      while (this.queue.length > 0 || this.exporting) await this.flush();
+    };
+    const drained = await Promise.race([drainAll().then(() => true), deadline.then(() => false)]);
     clearTimeout(timer);
+    if (this.queue.length > 0) {
+      const n = this.queue.length;
+      this.queue = [];
+      this.drop(n, 'otel: spans still queued at shutdown were dropped', undefined, true);
+    }
+    // past the deadline nothing more is awaited: an export still hanging ends with the process
+    const shutdown = this.exporter.shutdown().catch(() => {});
+    if (drained) await shutdown;
   }
 
-  private drop(n: number, message: string, error?: Error): void {
+  private async exportAll(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.batchSize);
+      const r = await this.exportOne(batch);
+      if (r.code !== ExportResultCode.SUCCESS) this.drop(batch.length, 'otel export failed: spans dropped', r.error);
+    }
+  }
+
+  /** One export, bounded by `timeoutMs` (an exporter that never calls back counts as failed). */
+  private exportOne(batch: ReadableSpan[]): Promise<ExportResult> {
+    return new Promise((resolve) => {
+      const t = setTimeout(
+        () => resolve({ code: ExportResultCode.FAILED, error: new Error('export timed out') }),
+        this.timeoutMs,
+      );
+      t.unref();
+      try {
+        this.exporter.export(batch, (r) => {
+          clearTimeout(t);
+          resolve(r);
+        });
+      } catch (err) {
+        clearTimeout(t);
+        resolve({ code: ExportResultCode.FAILED, error: err instanceof Error ? err : new Error(String(err)) });
+      }
+    });
+  }
+
+  private drop(n: number, message: string, error?: Error, always = false): void {
     this.dropped += n;
     this.opts.onDrop?.(n);
     const now = Date.now();
-    if (now - this.lastWarn < WARN_EVERY_MS) return;
+    if (!always && now - this.lastWarn < WARN_EVERY_MS) return;
     this.lastWarn = now;
     // the exporter's error text (status or transport), never the headers
     this.opts.warn({ dropped: n, dropped_total: this.dropped, ...(error ? { error: error.message } : {}) }, message);
   }
 }
 
-/** The caller's span from a W3C `traceparent` (version 00), as a remote parent; the root context otherwise. */
-export function parentOf(traceparent: string | undefined): Context {
+/** Epoch ms as OpenTelemetry's [seconds, nanoseconds]. */
+function hrTime(ms: number): HrTime {
+  const s = Math.floor(ms / 1000);
+  return [s, Math.round((ms - s * 1000) * 1e6)];
+}
+
+// random ids from a pooled buffer (one crypto call per 256 spans)
+const pool = Buffer.alloc(24 * 256);
+let poolAt = pool.length;
+function randomHex(bytes: number): string {
+  if (poolAt + bytes > pool.length) {
+    randomFillSync(pool);
+    poolAt = 0;
+  }
+  const hex = pool.toString('hex', poolAt, poolAt + bytes);
+  poolAt += bytes;
+  return hex;
+}
+
+/** The caller's span from a W3C `traceparent` (version 00), as a remote parent; undefined otherwise. */
+export function parentOf(traceparent: string | undefined): SpanContext | undefined {
   const m = traceparent === undefined ? null : TRACEPARENT.exec(traceparent.trim().toLowerCase());
-  if (!m || /^0+$/.test(m[1]!) || /^0+$/.test(m[2]!)) return ROOT_CONTEXT;
-  return trace.setSpanContext(ROOT_CONTEXT, {
+  if (!m || /^0+$/.test(m[1]!) || /^0+$/.test(m[2]!)) return undefined;
+  return {
     traceId: m[1]!,
     spanId: m[2]!,
     traceFlags: Number.parseInt(m[3]!, 16) & TraceFlags.SAMPLED,
     isRemote: true,
-  });
+  };
 }
 
 /** A settled event as span attributes: GenAI semantic conventions, then LiteLLM's (`litellm.*`, `metadata.*`). */

@@ -5,7 +5,7 @@
  * requests in flight). Each engine has its own prom-client Registry, so engines in one process never
  * share or collide. Imported lazily: an engine without `callbacks: ["prometheus"]` never loads it.
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, type Registry as PromRegistry, Registry } from 'prom-client';
 import { maskText } from '../../config/litellm/secrets.js';
 import type { Deployment, ModelGroup } from '../deployment.js';
 import type { ErrorClass } from '../errors.js';
@@ -128,10 +128,11 @@ export class PrometheusSink {
     }
     const registers = [this.registry];
     const x = this.extra;
+    // the families every request updates: plain accumulators per series (see FastCounter)
     const counter = (name: string, help: string, labels: string[]) =>
-      new Counter({ name: `${name}_total`, help, labelNames: [...labels, ...x], registers });
+      new FastCounter(`${name}_total`, help, [...labels, ...x], this.registry);
     const histogram = (name: string, help: string, labels: string[]) =>
-      new Histogram({ name, help, labelNames: [...labels, ...x], buckets: [...cfg.buckets], registers });
+      new FastHistogram(name, help, [...labels, ...x], cfg.buckets, this.registry);
     const sink = this;
     this.m = {
       proxyTotal: counter(
@@ -537,6 +538,147 @@ export class PrometheusSink {
     }
   }
 }
+
+/** One labelled series of a fast family, made on its first update (as prom-client shows no series before). */
+interface CounterSeries {
+  labels: Labels;
+  value: number;
+}
+interface HistogramSeries {
+  labels: Labels;
+  /** per bucket (not cumulative), the last one +Inf */
+  counts: Float64Array;
+  sum: number;
+  count: number;
+}
+
+/**
+ * A counter family registered in a prom-client Registry (which renders it with the others) whose
+ * labelled children are plain numbers: prom-client hashes the label object on every update of a child,
+ * ten times per request here; these hash a label set once, when its child is made.
+ */
+class FastCounter {
+  readonly type = 'counter';
+  readonly aggregator = 'sum';
+  private readonly series = new Map<string, CounterSeries>();
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly labelNames: readonly string[],
+    registry: PromRegistry,
+  ) {
+    registry.registerMetric(this as never);
+  }
+
+  /** The child of one label set (labels not named by the family are ignored, missing ones are ''). */
+  labels(labels: Labels): Inc {
+    const key = seriesKey(this.labelNames, labels);
+    let s: CounterSeries | undefined;
+    return {
+      inc: (v = 1) => {
+        s ??= this.seriesOf(key, labels);
+        s.value += v;
+      },
+    };
+  }
+
+  inc(labels: Labels, v = 1): void {
+    this.seriesOf(seriesKey(this.labelNames, labels), labels).value += v;
+  }
+
+  private seriesOf(key: string, labels: Labels): CounterSeries {
+    let s = this.series.get(key);
+    if (s === undefined) this.series.set(key, (s = { labels: pick(this.labelNames, labels), value: 0 }));
+    return s;
+  }
+
+  get() {
+    const values = [...this.series.values()].map((s) => ({ labels: s.labels, value: s.value }));
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+
+  reset(): void {
+    this.series.clear();
+  }
+}
+
+/** A histogram family like FastCounter: each child counts into its own buckets; cumulated at scrape time. */
+class FastHistogram {
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  private readonly series = new Map<string, HistogramSeries>();
+  private readonly bounds: readonly number[];
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly labelNames: readonly string[],
+    buckets: readonly number[],
+    registry: PromRegistry,
+  ) {
+    this.bounds = [...buckets].sort((a, b) => a - b);
+    registry.registerMetric(this as never);
+  }
+
+  labels(labels: Labels): Obs {
+    const key = seriesKey(this.labelNames, labels);
+    let s: HistogramSeries | undefined;
+    return {
+      observe: (v) => {
+        if (s === undefined) {
+          s = this.series.get(key);
+          if (s === undefined) {
+            s = {
+              labels: pick(this.labelNames, labels),
+              counts: new Float64Array(this.bounds.length + 1),
+              sum: 0,
+              count: 0,
+            };
+            this.series.set(key, s);
+          }
+        }
+        const b = this.bounds;
+        let i = 0;
+        while (i < b.length && v > b[i]!) i++;
+        s.counts[i]!++;
+        s.sum += v;
+        s.count++;
+      },
+    };
+  }
+
+  get() {
+    const values: { labels: Record<string, string | number>; value: number; metricName: string }[] = [];
+    for (const s of this.series.values()) {
+      let acc = 0;
+      for (let i = 0; i < this.bounds.length; i++) {
+        acc += s.counts[i]!;
+        values.push({ labels: { ...s.labels, le: this.bounds[i]! }, value: acc, metricName: `${this.name}_bucket` });
+      }
+      values.push({ labels: { ...s.labels, le: '+Inf' }, value: s.count, metricName: `${this.name}_bucket` });
+      values.push({ labels: s.labels, value: s.sum, metricName: `${this.name}_sum` });
+      values.push({ labels: s.labels, value: s.count, metricName: `${this.name}_count` });
+    }
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+
+  reset(): void {
+    this.series.clear();
+  }
+}
+
+const seriesKey = (names: readonly string[], labels: Labels): string => {
+  let k = '';
+  for (const n of names) k += `${labels[n] ?? ''}\u0001`;
+  return k;
+};
+
+const pick = (names: readonly string[], labels: Labels): Labels => {
+  const out: Labels = {};
+  for (const n of names) out[n] = labels[n] ?? '';
+  return out;
+};
 
 const NO_LABELS: Labels = Object.freeze({}) as Labels;
 // label combinations whose children are kept; past it the cache starts over (the series stay in the registry)
