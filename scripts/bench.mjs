@@ -284,10 +284,21 @@ async function main() {
   }
   const sinkLat = { plain: stats(p1), sinks: stats(s1) };
   const sinkRounds = [];
+  // engine CPU per request too: on a shared machine it drifts less than throughput does
+  const cpuPer = { plain: [0, 0], sinks: [0, 0] };
+  const loadOn = async (target) => {
+    const pid = target === plain ? engine.child.pid : sinkEngine.child.pid;
+    const c0 = cpuOf([pid])[1];
+    const res = await ac(target, sinkBody);
+    const side = cpuPer[target === plain ? 'plain' : 'sinks'];
+    side[0] += cpuOf([pid])[1] - c0;
+    side[1] += res.requests.total;
+    return res;
+  };
   for (let i = 0; i < secs.rounds + 2; i++) {
     const first = i % 2 === 0 ? plain : sinks;
-    const ra = await ac(first, sinkBody);
-    const rb = await ac(first === plain ? sinks : plain, sinkBody);
+    const ra = await loadOn(first);
+    const rb = await loadOn(first === plain ? sinks : plain);
     const [p, s] = first === plain ? [ra, rb] : [rb, ra];
     sinkRounds.push({ p, s, ratio: s.requests.average / p.requests.average });
     log(
@@ -347,6 +358,10 @@ async function main() {
       sinks_rps: round(sinkMid.s.requests.average),
       throughput_ratio: round(sinkMid.ratio, 3),
       round_ratios: sinkRounds.map((r) => round(r.ratio, 3)),
+      engine_cpu_us_per_request: {
+        plain: round(cpuPer.plain[0] / cpuPer.plain[1], 1),
+        sinks: round(cpuPer.sinks[0] / cpuPer.sinks[1], 1),
+      },
       errors: sinkErrors,
     },
   };
@@ -421,7 +436,12 @@ async function main() {
   p(`1 conn   p50 latency    ${f(sk.plain_p50_ms)} ms      ${f(sk.sinks_p50_ms)} ms         +${sk.added_p50_ms} ms`);
   p(
     `50 conn  requests/s     ${f(sk.plain_rps, 0)}         ${f(sk.sinks_rps, 0)}            ` +
-      `${(sk.throughput_ratio * 100).toFixed(1)}% of plain\n`,
+      `${(sk.throughput_ratio * 100).toFixed(1)}% of plain`,
+  );
+  const ec = sk.engine_cpu_us_per_request;
+  p(
+    `50 conn  engine CPU     ${f(ec.plain, 1)} µs/req   ${f(ec.sinks, 1)} µs/req       ` +
+      `${((100 * ec.plain) / ec.sinks).toFixed(1)}% (plain / sinks on)\n`,
   );
   for (const [name, ok, v] of targets) p(`${ok ? 'PASS' : 'MISS'}  ${name}: ${v}`);
   p('\n(results also in .bench/last.json)');
