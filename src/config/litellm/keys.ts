@@ -210,6 +210,7 @@ export const LITELLM_SETTINGS: KeySet = {
     'turn_off_message_logging',
     'langfuse_default_tags',
     'metadata',
+    'prometheus_metrics_config',
   ],
   later: [
     'service_callback',

@@ -5,7 +5,7 @@
  * requests in flight). Each engine has its own prom-client Registry, so engines in one process never
  * share or collide. Imported lazily: an engine without `callbacks: ["prometheus"]` never loads it.
  */
-import { Counter, Gauge, type Registry as PromRegistry, Registry } from 'prom-client';
+import { Gauge, type Registry as PromRegistry, Registry } from 'prom-client';
 import { maskText } from '../../config/litellm/secrets.js';
 import type { Deployment, ModelGroup } from '../deployment.js';
 import type { ErrorClass } from '../errors.js';
@@ -128,12 +128,33 @@ export class PrometheusSink {
     }
     const registers = [this.registry];
     const x = this.extra;
+    // prometheus_metrics_config: a metric no group lists is not made; a group's include_labels keep only those
+    const on = (name: string) => cfg.enabled === undefined || cfg.enabled.has(name);
+    const labelsOf = (name: string, labels: readonly string[]) => {
+      const keep = cfg.includeLabels.get(name);
+      return keep === undefined ? [...labels] : labels.filter((l) => keep.has(l));
+    };
     // the families every request updates: plain accumulators per series (see FastCounter)
-    const counter = (name: string, help: string, labels: string[]) =>
-      new FastCounter(`${name}_total`, help, [...labels, ...x], this.registry);
-    const histogram = (name: string, help: string, labels: string[]) =>
-      new FastHistogram(name, help, [...labels, ...x], cfg.buckets, this.registry);
-    const sink = this;
+    const counter = (name: string, help: string, labels: string[], custom = true): CounterFamily =>
+      on(name)
+        ? new FastCounter(`${name}_total`, help, labelsOf(name, custom ? [...labels, ...x] : labels), this.registry)
+        : NOOP;
+    const histogram = (name: string, help: string, labels: string[]): HistogramFamily =>
+      on(name) ? new FastHistogram(name, help, labelsOf(name, [...labels, ...x]), cfg.buckets, this.registry) : NOOP;
+    const gauge = (name: string, help: string, labels: readonly string[], collect: (set: GaugeSet) => unknown) => {
+      if (!on(name)) return;
+      const names = labelsOf(name, labels);
+      new Gauge({
+        name,
+        help,
+        labelNames: names,
+        registers,
+        async collect() {
+          this.reset();
+          await collect((l, v) => this.set(pick(names, l), v));
+        },
+      });
+    };
     this.m = {
       proxyTotal: counter(
         'litellm_proxy_total_requests_metric',
@@ -212,45 +233,36 @@ export class PrometheusSink {
         'LLM Deployment Analytics - Number of failed fallback requests from primary model -> fallback model',
         L.fallback,
       ),
-      callbackFailures: new Counter({
-        name: 'litellm_callback_logging_failures_metric_total',
-        help: 'Total number of failures when emitting logs to callbacks (e.g. s3_v2, langfuse, etc)',
-        labelNames: ['callback_name'],
-        registers,
-      }),
+      callbackFailures: counter(
+        'litellm_callback_logging_failures_metric',
+        'Total number of failures when emitting logs to callbacks (e.g. s3_v2, langfuse, etc)',
+        ['callback_name'],
+        false,
+      ),
     };
-    new Gauge({
-      name: 'litellm_deployment_state',
-      help:
-        'LLM Deployment Analytics - The state of the deployment: ' +
-        '0 = healthy, 1 = partial outage, 2 = complete outage',
-      labelNames: L.state,
-      registers,
-      async collect() {
-        this.reset();
-        await sink.eachDeployment((d, view, now) => {
-          const state = view.of(d).cooldownUntil > now ? 2 : sink.lastFailed.get(d.id) ? 1 : 0;
-          this.set(sink.deploymentLabels(d), state);
-        });
-      },
-    });
-    const remaining = (name: string, help: string, pick: (d: Deployment, view: StateView) => number | undefined) =>
-      new Gauge({
-        name,
-        help,
-        labelNames: L.remaining,
-        registers,
-        async collect() {
-          this.reset();
-          await sink.eachDeployment((d, view) => {
-            const left = pick(d, view);
-            if (left === undefined) return;
-            const base = sink.deploymentLabels(d);
-            const labels = { ...base, model_group: d.modelName, hashed_api_key: '', api_key_alias: '' };
-            this.set(labels, Math.max(0, left));
-          });
-        },
-      });
+    gauge(
+      'litellm_deployment_state',
+      'LLM Deployment Analytics - The state of the deployment: 0 = healthy, 1 = partial outage, 2 = complete outage',
+      L.state,
+      (set) =>
+        this.eachDeployment((d, view, now) => {
+          set(this.deploymentLabels(d), view.of(d).cooldownUntil > now ? 2 : this.lastFailed.get(d.id) ? 1 : 0);
+        }),
+    );
+    const remaining = (name: string, help: string, left: (d: Deployment, view: StateView) => number | undefined) =>
+      gauge(name, help, L.remaining, (set) =>
+        this.eachDeployment((d, view) => {
+          const n = left(d, view);
+          if (n === undefined) return;
+          const labels = {
+            ...this.deploymentLabels(d),
+            model_group: d.modelName,
+            hashed_api_key: '',
+            api_key_alias: '',
+          };
+          set(labels, Math.max(0, n));
+        }),
+      );
     remaining(
       'litellm_remaining_requests_metric',
       'LLM Deployment Analytics - remaining requests for model (its rpm limit minus the requests this minute)',
@@ -261,14 +273,9 @@ export class PrometheusSink {
       'remaining tokens for model (its tpm limit minus the tokens this minute)',
       (d, v) => (d.tpm === undefined ? undefined : d.tpm - v.of(d).tokens),
     );
-    new Gauge({
-      name: 'litellm_in_flight_requests',
-      help: 'Number of HTTP requests currently in flight on this engine',
-      registers,
-      collect() {
-        this.set(opts.inflight());
-      },
-    });
+    gauge('litellm_in_flight_requests', 'Number of HTTP requests currently in flight on this engine', [], (set) =>
+      set({}, opts.inflight()),
+    );
   }
 
   get contentType(): string {
@@ -667,6 +674,18 @@ class FastHistogram {
     this.series.clear();
   }
 }
+
+/** A family as the sink uses it; NOOP stands for a metric prometheus_metrics_config leaves out. */
+interface CounterFamily {
+  labels(labels: Labels): Inc;
+  inc(labels: Labels, v?: number): void;
+}
+interface HistogramFamily {
+  labels(labels: Labels): Obs;
+}
+type GaugeSet = (labels: Labels, value: number) => void;
+const NOOP_HANDLE = { inc() {}, observe() {} };
+const NOOP = { labels: () => NOOP_HANDLE, inc() {} };
 
 const seriesKey = (names: readonly string[], labels: Labels): string => {
   let k = '';
