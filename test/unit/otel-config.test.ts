@@ -20,9 +20,23 @@ describe('otelConfig', () => {
       headers: {},
       protocol: 'http/protobuf',
       serviceName: 'litellm',
+      resourceAttributes: {},
       successes: true,
       failures: true,
     });
+  });
+
+  it('OTEL_RESOURCE_ATTRIBUTES: pairs URL-decoded, keys kept; OTEL_SERVICE_NAME wins over its service.name', () => {
+    const env = {
+      OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=prod, team.name=ml%20ops,bad,service.name=from-attrs',
+    };
+    expect(otelConfig(cfg({ callbacks: ['otel'] }), env, quiet)).toMatchObject({
+      serviceName: 'from-attrs',
+      resourceAttributes: { 'deployment.environment': 'prod', 'team.name': 'ml ops', 'service.name': 'from-attrs' },
+    });
+    expect(otelConfig(cfg({ callbacks: ['otel'] }), { ...env, OTEL_SERVICE_NAME: 'svc' }, quiet)?.serviceName).toBe(
+      'svc',
+    );
   });
 
   it('standard variables first (traces-specific over general), LiteLLM names as fallbacks', () => {

@@ -70,8 +70,9 @@ export class OtelSink {
     private readonly exporter: SpanExporter,
   ) {
     this.resource = resourceFromAttributes({
-      'service.name': opts.config.serviceName,
       'service.version': VERSION,
+      ...opts.config.resourceAttributes,
+      'service.name': opts.config.serviceName,
       'telemetry.sdk.language': 'nodejs',
     });
     this.maxQueue = opts.maxQueue ?? 10_000;
