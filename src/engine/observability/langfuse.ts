@@ -24,6 +24,8 @@ export interface LangfuseSinkOptions {
   flushMs?: number;
   /** per POST (default 10 s) */
   timeoutMs?: number;
+  /** Langfuse projects per-request keys may name at most (default 16); calls for more are dropped */
+  maxProjects?: number;
 }
 
 // the requester-metadata keys LiteLLM reads for Langfuse itself (kept out of the generation's metadata)
@@ -69,6 +71,21 @@ const CALL_TYPE = {
 };
 const WARN_EVERY_MS = 60_000;
 
+/** A per-request `langfuse_host` as the sink reads LANGFUSE_HOST: http(s) only, no trailing slash. */
+function hostOf(raw: string | undefined, fallback: string): string | undefined {
+  if (raw === undefined) return fallback;
+  let h = raw.trim().replace(/\/+$/, '');
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(h)) {
+    if (!/^https?:\/\//i.test(h)) return undefined; // another scheme: not a Langfuse
+  } else h = `http://${h}`;
+  try {
+    const u = new URL(h);
+    return u.protocol === 'http:' || u.protocol === 'https:' ? h : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The Langfuse sink (`success_callback` / `failure_callback` / `callbacks: ["langfuse"]`): each settled event
  * becomes a trace and a generation, mapped as LiteLLM maps a call. `observe` only queues (bounded: beyond it
@@ -92,6 +109,8 @@ export class LangfuseSink {
   dropped = 0;
   /** ingestion events Langfuse accepted */
   sent = 0;
+  /** sinks of the projects per-request keys named (`metadata.langfuse_public_key`, ...), by keys and host */
+  private readonly projects = new Map<string, LangfuseSink>();
 
   constructor(private readonly opts: LangfuseSinkOptions) {
     const c = opts.config;
@@ -100,7 +119,7 @@ export class LangfuseSink {
     this.maxQueue = opts.maxQueue ?? 10_000;
     this.batchSize = opts.batchSize ?? 100;
     this.timeoutMs = opts.timeoutMs ?? 10_000;
-    this.timer = setInterval(() => void this.flush(), opts.flushMs ?? c.flushMs);
+    this.timer = setInterval(() => void this.flushOwn(), opts.flushMs ?? c.flushMs);
     this.timer.unref();
   }
 
@@ -109,6 +128,13 @@ export class LangfuseSink {
     const c = this.opts.config;
     if (e.status === 'success' ? !c.successes : !c.failures) return;
     if (e.httpStatus === 401) return; // as LiteLLM: a rejected key is no call (and no trace per guessed key)
+    if (e.langfuseKeys !== undefined) {
+      const project = this.projectOf(e.langfuseKeys);
+      if (project !== this) {
+        project?.observe(e);
+        return;
+      }
+    }
     const events = langfuseEvents(e, c);
     if (this.queue.length + events.length > this.maxQueue) {
       this.drop(events.length, 'langfuse queue full: events dropped');
@@ -119,13 +145,44 @@ export class LangfuseSink {
       this.kick = true;
       setImmediate(() => {
         this.kick = false;
-        void this.flush();
+        void this.flushOwn();
       });
     }
   };
 
+  /**
+   * The sink of a project named per request (made on first use, the same options, its own queue); this
+   * sink for its own project; undefined when the call cannot be sent (dropped, counted).
+   */
+  private projectOf(k: NonNullable<SettledEvent['langfuseKeys']>): LangfuseSink | undefined {
+    const c = this.opts.config;
+    const host = hostOf(k.host, c.host);
+    if (host === undefined) {
+      this.drop(1, 'langfuse: a per-request langfuse_host that is not an http(s) URL: call not sent');
+      return undefined;
+    }
+    if (host === c.host && k.publicKey === c.publicKey && k.secretKey === c.secretKey) return this;
+    const id = `${host}\u0001${k.publicKey}\u0001${k.secretKey}`;
+    let sink = this.projects.get(id);
+    if (sink === undefined) {
+      if (this.projects.size >= (this.opts.maxProjects ?? 16)) {
+        this.drop(1, 'langfuse: too many projects named by per-request keys: call not sent');
+        return undefined;
+      }
+      const config = { ...c, publicKey: k.publicKey, secretKey: k.secretKey, host };
+      this.projects.set(id, (sink = new LangfuseSink({ ...this.opts, config })));
+    }
+    return sink;
+  }
+
   /** Send everything queued now, batch by batch (one POST at a time); resolves when done. */
   flush(): Promise<void> {
+    if (this.projects.size > 0)
+      return Promise.all([this.flushOwn(), ...[...this.projects.values()].map((p) => p.flush())]).then(() => {});
+    return this.flushOwn();
+  }
+
+  private flushOwn(): Promise<void> {
     if (this.sending) return this.sending;
     if (this.queue.length === 0) return Promise.resolve();
     this.sending = this.sendAll().finally(() => {
@@ -136,6 +193,11 @@ export class LangfuseSink {
 
   /** Stop the timer and send what is queued, waiting at most `timeoutMs` (default 5 s). */
   async close(timeoutMs = 5000): Promise<void> {
+    const projects = [...this.projects.values()].map((p) => p.close(timeoutMs));
+    await Promise.all([this.closeOwn(timeoutMs), ...projects]);
+  }
+
+  private async closeOwn(timeoutMs: number): Promise<void> {
     clearInterval(this.timer);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((r) => {
@@ -143,7 +205,7 @@ export class LangfuseSink {
     });
     const drainAll = async () => {
       // events queued while a POST was in flight go in the next round
-      while (this.queue.length > 0 || this.sending) await this.flush();
+      while (this.queue.length > 0 || this.sending) await this.flushOwn();
     };
     await Promise.race([drainAll(), deadline]);
     clearTimeout(timer);

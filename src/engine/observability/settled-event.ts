@@ -84,7 +84,11 @@ export function settledEvent(
   const tries = out
     ? { retries: out.attemptedRetries ?? 0, fallbacks: out.attemptedFallbacks ?? 0 }
     : triesOf(attempts);
-  const own = body && isObject(body.metadata) ? body.metadata : undefined;
+  let own = body && isObject(body.metadata) ? body.metadata : undefined;
+  // per-request Langfuse keys: kept apart, never in the metadata the sinks send or the spend log stores
+  let langfuseKeys: SettledEvent['langfuseKeys'];
+  const split = own !== undefined && hasLangfuseKeys(own);
+  if (split) ({ own, langfuseKeys } = splitLangfuseKeys(own!));
   const base = opts.metadata;
   // a copy only when both exist: the config's keys first, the request's over them
   const meta = base === undefined ? own : own === undefined ? base : { ...base, ...own };
@@ -128,13 +132,15 @@ export function settledEvent(
     tags: tagsOf(body, own, src.headerTags),
     spendLogsMetadata: spendLogsOf(own, src.spendLogsHeader),
   };
+  if (langfuseKeys !== undefined) event.langfuseKeys = langfuseKeys;
   if (attempts.length > 0) event.attemptDetails = attemptDetails(attempts, secrets);
   if (opts.trace) {
     if (src.traceparent !== undefined) event.traceparent = src.traceparent;
     if (body) event.params = paramsOf(body);
   }
   if (opts.content && body && src.redact !== true) {
-    event.request = meta?.mask_input === true ? maskedRequest(body) : body;
+    const req = split ? { ...body, metadata: own } : body; // the body without the Langfuse keys
+    event.request = meta?.mask_input === true ? maskedRequest(req) : req;
     if (meta?.mask_output === true) {
       if (status === 'success' && event.endpoint !== 'embedding') event.response = REDACTED;
     } else if (out?.type === 'json' && event.endpoint !== 'embedding' && status === 'success') {
@@ -150,6 +156,24 @@ export function settledEvent(
     } else if (src.streamText !== undefined) event.response = src.streamText;
   }
   return event;
+}
+
+const LANGFUSE_KEYS = ['langfuse_public_key', 'langfuse_secret_key', 'langfuse_secret', 'langfuse_host'] as const;
+
+function hasLangfuseKeys(meta: JsonObject): boolean {
+  for (const k of LANGFUSE_KEYS) if (meta[k] !== undefined) return true;
+  return false;
+}
+
+/** The metadata without the Langfuse keys, and the keys when both the public and the secret one are strings. */
+function splitLangfuseKeys(meta: JsonObject): { own: JsonObject; langfuseKeys: SettledEvent['langfuseKeys'] } {
+  const own: JsonObject = { ...meta };
+  for (const k of LANGFUSE_KEYS) delete own[k];
+  const publicKey = meta.langfuse_public_key;
+  const secretKey = meta.langfuse_secret_key ?? meta.langfuse_secret;
+  const host = typeof meta.langfuse_host === 'string' && meta.langfuse_host !== '' ? meta.langfuse_host : undefined;
+  const ok = typeof publicKey === 'string' && publicKey !== '' && typeof secretKey === 'string' && secretKey !== '';
+  return { own, langfuseKeys: ok ? { publicKey, secretKey, host } : undefined };
 }
 
 /** The body with its prompt fields replaced by the marker (`system` dropped: the marker stands for all of it). */

@@ -75,6 +75,13 @@ export interface SettledEvent {
    */
   spendLogsMetadata?: JsonObject;
   /**
+   * Per-request Langfuse credentials (`metadata.langfuse_public_key`, `langfuse_secret_key` or
+   * `langfuse_secret`, `langfuse_host`), as LiteLLM takes them: the call goes to that Langfuse project.
+   * Taken out of `metadata` (which every sink and the spend log read), so the only place they are; the
+   * Langfuse sink alone reads them, nothing logs or stores them.
+   */
+  langfuseKeys?: { publicKey: string; secretKey: string; host?: string };
+  /**
    * The client's request body as parsed (messages, parameters), and the answer (a whole answer's first
    * choice's message, a stream's assembled text): set only while a sink asked for content
    * (`SettledBus.content`), `turn_off_message_logging` is off and the request did not ask for redaction
