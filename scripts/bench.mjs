@@ -113,15 +113,19 @@ async function main() {
     if (!jsonOut) process.stderr.write(`${s}\n`);
   };
 
-  // upstream
-  const upstream = spawn(process.execPath, [fileURLToPath(import.meta.url), '--upstream'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  kids.push(upstream);
-  const upPort = await new Promise((resolve, reject) => {
-    upstream.stdout.once('data', (d) => resolve(JSON.parse(String(d)).port));
-    upstream.once('exit', () => reject(new Error('upstream failed to start')));
-  });
+  // a child mode of this script (the upstream, the sinks' receivers): its process and the port it listens on
+  const child = async (mode) => {
+    const proc = spawn(process.execPath, [fileURLToPath(import.meta.url), mode], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    kids.push(proc);
+    const port = await new Promise((resolve, reject) => {
+      proc.stdout.once('data', (d) => resolve(JSON.parse(String(d)).port));
+      proc.once('exit', () => reject(new Error(`${mode} failed to start`)));
+    });
+    return { proc, port };
+  };
+  const { proc: upstream, port: upPort } = await child('--upstream');
   const MASTER = 'sk-bench-master-key';
   const cfg = path.join(tmp, 'bench.yaml');
   fs.writeFileSync(
@@ -240,14 +244,7 @@ async function main() {
 
   // sinks: the same engine with prometheus, langfuse and otel on, against the plain one, rounds alternating
   log('sinks on (prometheus, langfuse, otel) against the plain engine ...');
-  const receivers = spawn(process.execPath, [fileURLToPath(import.meta.url), '--receivers'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  kids.push(receivers);
-  const rcvPort = await new Promise((resolve, reject) => {
-    receivers.stdout.once('data', (d) => resolve(JSON.parse(String(d)).port));
-    receivers.once('exit', () => reject(new Error('receivers failed to start')));
-  });
+  const { proc: receivers, port: rcvPort } = await child('--receivers');
   const sinkCfg = path.join(tmp, 'bench-sinks.yaml');
   fs.writeFileSync(
     sinkCfg,
