@@ -7,8 +7,9 @@ import type { JsonObject } from '../wire.js';
 /**
  * One request, settled: everything a spend writer, metrics, traces or a cache need, emitted exactly
  * once per client request to an inference endpoint when its response ended (success or failure,
- * stream or not, client aborts and fallbacks included). Never holds a secret: `apiBase` is the
- * deployment's public URL (known secrets masked) and error messages are masked.
+ * stream or not, client aborts and fallbacks included). Holds no secret of the engine's: `apiBase` is
+ * the deployment's public URL (known secrets masked) and error messages are masked; the one secret it may
+ * carry is the client's own per-request Langfuse key (`langfuseKeys`, for the Langfuse sink alone).
  */
 export interface SettledEvent {
   /** the request id (`x-request-id`; LiteLLM's `litellm_call_id`) */
