@@ -302,13 +302,15 @@ export function spanAttributes(e: SettledEvent): Attributes {
   return a;
 }
 
-/** The exporter for the configured protocol (each module loaded only when chosen). */
+/**
+ * The exporter for the configured protocol: protobuf (the default) through the sink's own encoder and POST
+ * (otlp-proto.ts), JSON through the SDK's exporter (loaded only when chosen).
+ */
 export async function otlpExporter(c: OtelConfig, timeoutMs = 10_000): Promise<SpanExporter> {
-  const config = { url: c.url, headers: c.headers, timeoutMillis: timeoutMs };
   if (c.protocol === 'http/json') {
     const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http');
-    return new OTLPTraceExporter(config);
+    return new OTLPTraceExporter({ url: c.url, headers: c.headers, timeoutMillis: timeoutMs });
   }
-  const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-proto');
-  return new OTLPTraceExporter(config);
+  const { OtlpProtoExporter } = await import('./otlp-proto.js');
+  return new OtlpProtoExporter(c.url, c.headers, timeoutMs);
 }
