@@ -93,7 +93,11 @@ function hostOf(raw: string | undefined, fallback: string): string | undefined {
  * retried once. Langfuse being down or slow never touches a request. `close()` sends what is queued.
  */
 export class LangfuseSink {
-  private queue: IngestionEvent[] = [];
+  /**
+   * Each ingestion event as JSON, serialised when queued: a string is all the garbage collector sees of a
+   * queued event (the mapped objects die young), and a batch is their join
+   */
+  private queue: string[] = [];
   private sending: Promise<void> | undefined;
   private readonly timer: NodeJS.Timeout;
   private readonly url: string;
@@ -140,7 +144,7 @@ export class LangfuseSink {
       this.drop(events.length, 'langfuse queue full: events dropped');
       return;
     }
-    for (const ev of events) this.queue.push(ev);
+    for (const ev of events) this.queue.push(JSON.stringify(ev));
     if (this.queue.length >= this.batchSize && !this.kick) {
       this.kick = true;
       setImmediate(() => {
@@ -220,7 +224,7 @@ export class LangfuseSink {
   private async sendAll(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.batchSize);
-      const body = JSON.stringify({ batch });
+      const body = `{"batch":[${batch.join(',')}]}`;
       let failure: string | undefined;
       for (let attempt = 0; attempt < 2; attempt++) {
         failure = await this.post(body, batch.length);

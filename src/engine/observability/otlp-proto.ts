@@ -24,8 +24,13 @@ const MAX_KEYS = 2000;
 
 /** A growable buffer with protobuf writes; a nested message reserves one length byte and is patched after. */
 class Writer {
-  buf = Buffer.allocUnsafe(64 * 1024);
+  buf: Buffer;
   pos = 0;
+
+  /** `size`: a first guess of the bytes needed (growing copies, and a big buffer is memory the GC counts) */
+  constructor(size = 256) {
+    this.buf = Buffer.allocUnsafe(size);
+  }
 
   ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
@@ -274,7 +279,7 @@ function span(w: Writer, s: ReadableSpan): void {
  * the bytes the SDK's ProtobufTraceSerializer writes for them.
  */
 export function encodeTraceRequest(spans: readonly ReadableSpan[]): Uint8Array {
-  const w = new Writer();
+  const w = new Writer(1024 + spans.length * 1536);
   if (spans.length === 0) return new Uint8Array(0);
   const first = spans[0]!;
   const rs = w.open(1);
