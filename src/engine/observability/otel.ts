@@ -13,6 +13,7 @@ import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { VERSION } from '../../version.js';
 import { modelOf } from './langfuse.js';
 import type { OtelConfig } from './otel-config.js';
+import { encodeSpan, OtlpProtoExporter, type SpanSource } from './otlp-proto.js';
 import type { SettledEvent } from './settled.js';
 
 export interface OtelSinkOptions {
@@ -53,7 +54,10 @@ const NONE: never[] = [];
 export class OtelSink {
   private readonly resource: Resource;
   private readonly scope: InstrumentationScope = { name: 'kubiya', version: VERSION };
-  private queue: ReadableSpan[] = [];
+  /** finished spans; encoded already (encodeSpan) when the exporter is the sink's own protobuf one */
+  private queue: (ReadableSpan | Buffer)[] = [];
+  private readonly encoded: OtlpProtoExporter | undefined;
+  private readonly head: SpanSource;
   private exporting: Promise<void> | undefined;
   private readonly timer: NodeJS.Timeout;
   private readonly maxQueue: number;
@@ -75,6 +79,8 @@ export class OtelSink {
       'service.name': opts.config.serviceName,
       'telemetry.sdk.language': 'nodejs',
     });
+    this.encoded = exporter instanceof OtlpProtoExporter ? exporter : undefined;
+    this.head = { resource: this.resource, instrumentationScope: this.scope };
     this.maxQueue = opts.maxQueue ?? 10_000;
     this.batchSize = opts.batchSize ?? 512;
     this.timeoutMs = opts.timeoutMs ?? 10_000;
@@ -100,7 +106,7 @@ export class OtelSink {
     const status = e.status === 'failure' ? { code: SpanStatusCode.ERROR, message: e.errorMessage } : OK_STATUS;
     const start = hrTime(e.startTime);
     const end = hrTime(e.endTime);
-    this.queue.push({
+    const span: ReadableSpan = {
       name: SPAN_NAME,
       kind: SpanKind.SERVER,
       spanContext: () => context,
@@ -118,7 +124,8 @@ export class OtelSink {
       droppedAttributesCount: 0,
       droppedEventsCount: 0,
       droppedLinksCount: 0,
-    });
+    };
+    this.queue.push(this.encoded ? encodeSpan(span) : span);
     if (this.queue.length >= this.batchSize && !this.kick) {
       this.kick = true;
       setImmediate(() => {
@@ -171,7 +178,7 @@ export class OtelSink {
   }
 
   /** One export, bounded by `timeoutMs` (an exporter that never calls back counts as failed). */
-  private exportOne(batch: ReadableSpan[]): Promise<ExportResult> {
+  private exportOne(batch: (ReadableSpan | Buffer)[]): Promise<ExportResult> {
     return new Promise((resolve) => {
       const t = setTimeout(
         () => resolve({ code: ExportResultCode.FAILED, error: new Error('export timed out') }),
@@ -179,10 +186,12 @@ export class OtelSink {
       );
       t.unref();
       try {
-        this.exporter.export(batch, (r) => {
+        const done = (r: ExportResult) => {
           clearTimeout(t);
           resolve(r);
-        });
+        };
+        if (this.encoded) this.encoded.exportEncoded(this.head, batch as Buffer[], done);
+        else this.exporter.export(batch as ReadableSpan[], done);
       } catch (err) {
         clearTimeout(t);
         resolve({ code: ExportResultCode.FAILED, error: err instanceof Error ? err : new Error(String(err)) });

@@ -274,22 +274,38 @@ function span(w: Writer, s: ReadableSpan): void {
   w.close(at);
 }
 
+// one scratch writer for single spans (the result is copied out: small copies come from Buffer's pool)
+const scratch = new Writer(4096);
+
 /**
- * The OTLP `ExportTraceServiceRequest` of spans that share one resource and one scope (the sink's own):
- * the bytes the SDK's ProtobufTraceSerializer writes for them.
+ * One span as its bytes inside ScopeSpans (field 2: tag, length, Span), to queue instead of the span: the
+ * garbage collector then sees one small buffer per queued span, not an object graph.
  */
-export function encodeTraceRequest(spans: readonly ReadableSpan[]): Uint8Array {
-  const w = new Writer(1024 + spans.length * 1536);
-  if (spans.length === 0) return new Uint8Array(0);
-  const first = spans[0]!;
+export function encodeSpan(s: ReadableSpan): Buffer {
+  scratch.pos = 0;
+  span(scratch, s);
+  return Buffer.from(scratch.buf.subarray(0, scratch.pos));
+}
+
+/** The shared head of a request: its resource and scope, written around the encoded spans. */
+export interface SpanSource {
+  readonly resource: { readonly attributes: Attributes };
+  readonly instrumentationScope: { readonly name: string; readonly version?: string };
+}
+
+/** The OTLP `ExportTraceServiceRequest` of encoded spans (encodeSpan) that share `head`'s resource and scope. */
+export function encodeRequest(head: SpanSource, parts: readonly Buffer[]): Uint8Array {
+  let size = 0;
+  for (const p of parts) size += p.length;
+  const w = new Writer(1024 + size);
   const rs = w.open(1);
   const res = w.open(1);
-  attributes(w, first.resource.attributes as Attributes, 1);
+  attributes(w, head.resource.attributes, 1);
   w.tag(2, VARINT);
   w.varint(0);
   w.close(res);
   const ss = w.open(2);
-  const scope = first.instrumentationScope;
+  const scope = head.instrumentationScope;
   const sc = w.open(1);
   w.tag(1, LEN);
   w.string(scope.name);
@@ -298,10 +314,19 @@ export function encodeTraceRequest(spans: readonly ReadableSpan[]): Uint8Array {
     w.string(scope.version);
   }
   w.close(sc);
-  for (const s of spans) span(w, s);
+  for (const p of parts) w.raw(p);
   w.close(ss);
   w.close(rs);
   return new Uint8Array(w.buf.buffer, w.buf.byteOffset, w.pos);
+}
+
+/**
+ * The OTLP `ExportTraceServiceRequest` of spans that share one resource and one scope (the sink's own):
+ * the bytes the SDK's ProtobufTraceSerializer writes for them.
+ */
+export function encodeTraceRequest(spans: readonly ReadableSpan[]): Uint8Array {
+  if (spans.length === 0) return new Uint8Array(0);
+  return encodeRequest(spans[0]!, spans.map(encodeSpan));
 }
 
 const RETRYABLE = new Set([429, 502, 503, 504]);
@@ -321,7 +346,15 @@ export class OtlpProtoExporter implements SpanExporter {
   ) {}
 
   export(spans: ReadableSpan[], done: (r: ExportResult) => void): void {
-    const body = encodeTraceRequest(spans);
+    this.send(encodeTraceRequest(spans), done);
+  }
+
+  /** Export spans already encoded (encodeSpan), under `head`'s resource and scope. */
+  exportEncoded(head: SpanSource, parts: readonly Buffer[], done: (r: ExportResult) => void): void {
+    this.send(encodeRequest(head, parts), done);
+  }
+
+  private send(body: Uint8Array, done: (r: ExportResult) => void): void {
     this.post(body)
       .then((err) => (err !== undefined && err.retry ? delay(250).then(() => this.post(body)) : err))
       .then((err) =>
