@@ -297,10 +297,11 @@ async function main() {
     const ra = await loadOn(first);
     const rb = await loadOn(first === plain ? sinks : plain);
     const [p, s] = first === plain ? [ra, rb] : [rb, ra];
-    sinkRounds.push({ p, s, ratio: s.requests.average / p.requests.average });
+    const ratio = s.requests.average / p.requests.average;
+    sinkRounds.push({ p, s, ratio });
     log(
       `  round ${i + 1}: plain ${Math.round(p.requests.average)} req/s, ` +
-        `sinks on ${Math.round(s.requests.average)} req/s (${((100 * s.requests.average) / p.requests.average).toFixed(1)}%)`,
+        `sinks on ${Math.round(s.requests.average)} req/s (${(100 * ratio).toFixed(1)}%)`,
     );
   }
   const sinkMid = [...sinkRounds].sort((a, b) => a.ratio - b.ratio)[Math.floor(sinkRounds.length / 2)];

@@ -256,7 +256,7 @@ describe('langfuse configuration', () => {
     }
   });
 
-  it('per-request keys (metadata.langfuse_public_key / _secret_key / _host): that project gets the call, no sink the keys', async () => {
+  it('per-request keys (metadata.langfuse_public_key, _secret_key, _host): that project gets the call', async () => {
     const own = await startFakeLangfuse('pk-lf-own', 'sk-lf-own-secret');
     const other = await startFakeLangfuse('pk-lf-other', 'sk-lf-other-secret-77');
     const e = await startTestEngine(

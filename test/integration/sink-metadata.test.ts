@@ -91,7 +91,7 @@ describe('metadata everywhere', () => {
   });
   afterAll(() => stopSinks(s));
 
-  it('config metadata under the request metadata, body and header tags, spend-logs metadata, the end user', async () => {
+  it('config metadata under the request one, body and header tags, spend-logs metadata, the end user', async () => {
     const body = {
       model: 'mocked',
       messages: msgs,
@@ -153,7 +153,7 @@ describe('metadata everywhere', () => {
     expect(total?.labels).not.toHaveProperty('metadata_team');
   });
 
-  it('without metadata or headers: the config metadata alone; a spend-logs header that is not JSON is ignored', async () => {
+  it('without metadata or headers: the config metadata alone; a spend-logs header not JSON is ignored', async () => {
     const r = await post(
       `${s.engine.url}/v1/chat/completions`,
       { model: 'mocked', messages: msgs },
@@ -209,7 +209,7 @@ describe('prompts and answers kept out of every sink', () => {
     });
     afterAll(() => stopSinks(s));
 
-    it('metadata.mask_input and mask_output: the marker instead of the prompt and the answer, in every sink', async () => {
+    it('metadata.mask_input and mask_output: the marker instead of prompt and answer, in every sink', async () => {
       const ids: (string | null)[] = [];
       for (const stream of [false, true]) {
         const metadata = { mask_input: true, mask_output: true };

@@ -68,7 +68,10 @@ class Writer {
 
   /** An int64 as protobuf writes it (negatives as ten bytes of two's complement). */
   int64(v: number): void {
-    if (v >= 0 && v <= Number.MAX_SAFE_INTEGER) return this.varint(v);
+    if (v >= 0 && v <= Number.MAX_SAFE_INTEGER) {
+      this.varint(v);
+      return;
+    }
     let u = BigInt.asUintN(64, BigInt(v));
     this.ensure(10);
     while (u >= 0x80n) {
@@ -356,7 +359,7 @@ export class OtlpProtoExporter implements SpanExporter {
 
   private send(body: Uint8Array, done: (r: ExportResult) => void): void {
     this.post(body)
-      .then((err) => (err !== undefined && err.retry ? delay(250).then(() => this.post(body)) : err))
+      .then((err) => (err?.retry ? delay(250).then(() => this.post(body)) : err))
       .then((err) =>
         done(
           err === undefined ? { code: ExportResultCode.SUCCESS } : { code: ExportResultCode.FAILED, error: err.error },
