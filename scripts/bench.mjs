@@ -3,6 +3,9 @@
 // on loopback; this process drives load at the upstream directly and through the engine, in the same
 // run, and prints the engine's cost as ratios against that direct baseline. Bounded: ~1 minute.
 //
+// A second engine with the prometheus, langfuse and otel callbacks on (sinks pointed at local receivers
+// that just answer) is measured against the plain engine in alternating rounds: what the sinks cost.
+//
 //   node scripts/bench.mjs [--quick] [--json]      (build first: npm run build)
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -64,6 +67,27 @@ if (process.argv[2] === '--upstream') {
   });
   server.listen(0, '127.0.0.1', () => process.stdout.write(`${JSON.stringify({ port: server.address().port })}\n`));
   process.on('SIGTERM', () => process.exit(0));
+} else if (process.argv[2] === '--receivers') {
+  // Child mode: where the sinks send (Langfuse ingestion and OTLP/HTTP traces): reads each body, answers at once
+  let posts = 0;
+  const server = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
+    req.on('data', () => {});
+    req.on('end', () => {
+      posts++;
+      if (req.url === '/api/public/ingestion') {
+        res.writeHead(207, { 'content-type': 'application/json' });
+        res.end('{"successes":[],"errors":[]}');
+      } else {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{}');
+      }
+    });
+  });
+  server.listen(0, '127.0.0.1', () => process.stdout.write(`${JSON.stringify({ port: server.address().port })}\n`));
+  process.on('SIGTERM', () => {
+    process.stderr.write(`receivers: ${posts} posts\n`);
+    process.exit(0);
+  });
 } else {
   await main();
 }
@@ -89,15 +113,19 @@ async function main() {
     if (!jsonOut) process.stderr.write(`${s}\n`);
   };
 
-  // upstream
-  const upstream = spawn(process.execPath, [fileURLToPath(import.meta.url), '--upstream'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  kids.push(upstream);
-  const upPort = await new Promise((resolve, reject) => {
-    upstream.stdout.once('data', (d) => resolve(JSON.parse(String(d)).port));
-    upstream.once('exit', () => reject(new Error('upstream failed to start')));
-  });
+  // a child mode of this script (the upstream, the sinks' receivers): its process and the port it listens on
+  const child = async (mode) => {
+    const proc = spawn(process.execPath, [fileURLToPath(import.meta.url), mode], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    kids.push(proc);
+    const port = await new Promise((resolve, reject) => {
+      proc.stdout.once('data', (d) => resolve(JSON.parse(String(d)).port));
+      proc.once('exit', () => reject(new Error(`${mode} failed to start`)));
+    });
+    return { proc, port };
+  };
+  const { proc: upstream, port: upPort } = await child('--upstream');
   const MASTER = 'sk-bench-master-key';
   const cfg = path.join(tmp, 'bench.yaml');
   fs.writeFileSync(
@@ -214,6 +242,73 @@ async function main() {
   const es = await sequential(through, streamBody, secs.ttfb * 1000, true);
   const ttfb = { direct: stats(ds), engine: stats(es) };
 
+  // sinks: the same engine with prometheus, langfuse and otel on, against the plain one, rounds alternating
+  log('sinks on (prometheus, langfuse, otel) against the plain engine ...');
+  const { proc: receivers, port: rcvPort } = await child('--receivers');
+  const sinkCfg = path.join(tmp, 'bench-sinks.yaml');
+  fs.writeFileSync(
+    sinkCfg,
+    [
+      fs.readFileSync(cfg, 'utf8').trimEnd(),
+      'litellm_settings:',
+      '  callbacks: ["prometheus", "otel"]',
+      '  success_callback: ["langfuse"]',
+      '  failure_callback: ["langfuse"]',
+      'environment_variables:',
+      '  LANGFUSE_PUBLIC_KEY: pk-lf-bench',
+      '  LANGFUSE_SECRET_KEY: sk-lf-bench',
+      `  LANGFUSE_HOST: http://127.0.0.1:${rcvPort}`,
+      `  OTEL_EXPORTER_OTLP_ENDPOINT: http://127.0.0.1:${rcvPort}`,
+      '',
+    ].join('\n'),
+  );
+  const sinkEngine = await startEngine(sinkCfg, path.join(tmp, 'port-sinks.json'));
+  kids.push(sinkEngine.child);
+  const sinks = { ...through, port: sinkEngine.port, headers: { ...through.headers, 'x-litellm-tags': 'bench,load' } };
+  const plain = { ...through, headers: sinks.headers };
+  // what a traced call carries: metadata the sinks map, an end user
+  const sinkBody = body.replace('{', '{"user":"bench-user","metadata":{"session_id":"bench-s1","project":"bench"},');
+  await sequential(sinks, sinkBody, secs.warm * 1000);
+  await ac(sinks, sinkBody);
+  const p1 = [];
+  const s1 = [];
+  for (let i = 0; i < 6; i++) {
+    const [a, b] = i % 2 === 0 ? [plain, sinks] : [sinks, plain];
+    const ra = await sequential(a, sinkBody, (secs.lat * 1000) / 4);
+    const rb = await sequential(b, sinkBody, (secs.lat * 1000) / 4);
+    (a === plain ? p1 : s1).push(...ra);
+    (b === plain ? p1 : s1).push(...rb);
+  }
+  const sinkLat = { plain: stats(p1), sinks: stats(s1) };
+  const sinkRounds = [];
+  // engine CPU per request too: on a shared machine it drifts less than throughput does
+  const cpuPer = { plain: [0, 0], sinks: [0, 0] };
+  const loadOn = async (target) => {
+    const pid = target === plain ? engine.child.pid : sinkEngine.child.pid;
+    const c0 = cpuOf([pid])[1];
+    const res = await ac(target, sinkBody);
+    const side = cpuPer[target === plain ? 'plain' : 'sinks'];
+    side[0] += cpuOf([pid])[1] - c0;
+    side[1] += res.requests.total;
+    return res;
+  };
+  for (let i = 0; i < secs.rounds + 2; i++) {
+    const first = i % 2 === 0 ? plain : sinks;
+    const ra = await loadOn(first);
+    const rb = await loadOn(first === plain ? sinks : plain);
+    const [p, s] = first === plain ? [ra, rb] : [rb, ra];
+    const ratio = s.requests.average / p.requests.average;
+    sinkRounds.push({ p, s, ratio });
+    log(
+      `  round ${i + 1}: plain ${Math.round(p.requests.average)} req/s, ` +
+        `sinks on ${Math.round(s.requests.average)} req/s (${(100 * ratio).toFixed(1)}%)`,
+    );
+  }
+  const sinkMid = [...sinkRounds].sort((a, b) => a.ratio - b.ratio)[Math.floor(sinkRounds.length / 2)];
+  const sinkErrors = sinkRounds.reduce((n, r) => n + r.s.errors + r.s.non2xx + r.s.timeouts, 0);
+  await stopEngine(sinkEngine.child);
+  receivers.kill('SIGTERM');
+
   await stopEngine(engine.child);
   upstream.kill('SIGTERM');
 
@@ -253,6 +348,20 @@ async function main() {
     },
     engine_rss_under_load_mb: round(rss.underLoad / 1024 / 1024, 1),
     engine_peak_rss_mb: round(rss.lifetime / 1024 / 1024, 1),
+    sinks: {
+      plain_p50_ms: round(sinkLat.plain.p50, 3),
+      sinks_p50_ms: round(sinkLat.sinks.p50, 3),
+      added_p50_ms: round(sinkLat.sinks.p50 - sinkLat.plain.p50, 3),
+      plain_rps: round(sinkMid.p.requests.average),
+      sinks_rps: round(sinkMid.s.requests.average),
+      throughput_ratio: round(sinkMid.ratio, 3),
+      round_ratios: sinkRounds.map((r) => round(r.ratio, 3)),
+      engine_cpu_us_per_request: {
+        plain: round(cpuPer.plain[0] / cpuPer.plain[1], 1),
+        sinks: round(cpuPer.sinks[0] / cpuPer.sinks[1], 1),
+      },
+      errors: sinkErrors,
+    },
   };
   const targets = [
     [
@@ -268,6 +377,17 @@ async function main() {
     ],
     ['cold start to readiness <= 300 ms', r.cold_start_ms <= 300, `${r.cold_start_ms} ms`],
     ['no errors under load', errors === 0, String(errors)],
+    [
+      'throughput with prometheus, langfuse and otel on >= 90% of the plain engine',
+      r.sinks.throughput_ratio >= 0.9,
+      `${(r.sinks.throughput_ratio * 100).toFixed(1)}% (rounds ${r.sinks.round_ratios.join(', ')})`,
+    ],
+    [
+      'added p50 at 1 connection with the sinks on <= 0.05 ms',
+      r.sinks.added_p50_ms <= 0.05,
+      `${r.sinks.added_p50_ms} ms`,
+    ],
+    ['no errors with the sinks on', sinkErrors === 0, String(sinkErrors)],
   ];
   r.targets = Object.fromEntries(targets.map(([name, ok, v]) => [name, { ok, value: v }]));
   fs.mkdirSync(path.join(ROOT, '.bench'), { recursive: true });
@@ -308,6 +428,18 @@ async function main() {
     `engine RSS under load ${r.engine_rss_under_load_mb} MB ` +
       `(lifetime peak incl. warm-up ${r.engine_peak_rss_mb} MB), ` +
       `cold start to readiness ${r.cold_start_ms} ms, errors under load ${errors}\n`,
+  );
+  const sk = r.sinks;
+  p('                        plain engine  sinks on         sinks cost');
+  p(`1 conn   p50 latency    ${f(sk.plain_p50_ms)} ms      ${f(sk.sinks_p50_ms)} ms         +${sk.added_p50_ms} ms`);
+  p(
+    `50 conn  requests/s     ${f(sk.plain_rps, 0)}         ${f(sk.sinks_rps, 0)}            ` +
+      `${(sk.throughput_ratio * 100).toFixed(1)}% of plain`,
+  );
+  const ec = sk.engine_cpu_us_per_request;
+  p(
+    `50 conn  engine CPU     ${f(ec.plain, 1)} µs/req   ${f(ec.sinks, 1)} µs/req       ` +
+      `${((100 * ec.plain) / ec.sinks).toFixed(1)}% (plain / sinks on)\n`,
   );
   for (const [name, ok, v] of targets) p(`${ok ? 'PASS' : 'MISS'}  ${name}: ${v}`);
   p('\n(results also in .bench/last.json)');

@@ -162,6 +162,9 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
       now: opts.now,
     });
   }
+  // prompts and answers reach no sink with turn_off_message_logging; the config's metadata reaches all
+  settled.messageLogging = ls.turn_off_message_logging !== true;
+  settled.metadata = ls.metadata;
   const ctx: EngineContext = {
     table,
     client,

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type FaultUpstream, startFaultUpstream } from '../fakes/fault-upstream.js';
 import { type FakeLangfuse, startFakeLangfuse } from '../fakes/langfuse.js';
 import { type FakeUpstream, startOpenAIUpstream } from '../fakes/openai-upstream.js';
-import { post, startTestEngine, type TestEngine } from './engine-helpers.js';
+import { post, recordSettled, startTestEngine, type TestEngine } from './engine-helpers.js';
 import { parseExposition, sum } from './prometheus-text.js';
 import { sinkModels, startProxyCli } from './sink-fixtures.js';
 
@@ -253,6 +253,50 @@ describe('langfuse configuration', () => {
     } finally {
       await e.close();
       await fake.close();
+    }
+  });
+
+  it('per-request keys (metadata.langfuse_public_key, _secret_key, _host): that project gets the call', async () => {
+    const own = await startFakeLangfuse('pk-lf-own', 'sk-lf-own-secret');
+    const other = await startFakeLangfuse('pk-lf-other', 'sk-lf-other-secret-77');
+    const e = await startTestEngine(
+      { model_list: models(), litellm_settings: { callbacks: ['langfuse', 'prometheus'] } },
+      { env: { ...keysOf(own), LANGFUSE_FLUSH_INTERVAL: '0.05' } },
+    );
+    const { eventOf } = recordSettled(e);
+    try {
+      const metadata = {
+        langfuse_public_key: other.publicKey,
+        langfuse_secret: other.secretKey, // LiteLLM's other name for the secret key
+        langfuse_host: `${other.url}/`,
+        project: 'apollo',
+      };
+      const r = await post(`${e.url}/v1/chat/completions`, { model: 'mocked', messages: msgs, metadata });
+      const plain = await post(`${e.url}/v1/chat/completions`, { model: 'mocked', messages: msgs });
+      const id = r.headers.get('x-litellm-call-id');
+      const { gen } = await traceOf(other, id); // authenticated with the request's keys, or the fake refuses it
+      expect(gen.metadata.project).toBe('apollo');
+      await traceOf(own, plain.headers.get('x-litellm-call-id'));
+      expect(own.generations().some((g) => g.body.id === id)).toBe(false);
+      // the keys are in no payload and not in the event's metadata (what the spend log stores)
+      const ev = await eventOf(id);
+      expect(ev.metadata).toEqual({ project: 'apollo' });
+      expect(ev.langfuseKeys).toEqual({
+        publicKey: other.publicKey,
+        secretKey: other.secretKey,
+        host: `${other.url}/`,
+      });
+      const sent = [...own.calls, ...other.calls].map((c) => c.raw).join('');
+      expect(sent).not.toContain(other.secretKey);
+      // a host of another scheme: the call is not sent anywhere, the drop is counted
+      const bad = { ...metadata, langfuse_host: 'ftp://127.0.0.1:9' };
+      const b = await post(`${e.url}/v1/chat/completions`, { model: 'mocked', messages: msgs, metadata: bad });
+      await eventOf(b.headers.get('x-litellm-call-id'));
+      const m = parseExposition(await (await fetch(`${e.url}/metrics`)).text());
+      expect(sum(m, 'litellm_callback_logging_failures_metric_total', { callback_name: 'langfuse' })).toBe(1);
+    } finally {
+      await e.close();
+      await Promise.all([own.close(), other.close()]);
     }
   });
 

@@ -336,6 +336,67 @@ describe('/metrics configuration', () => {
     }
   });
 
+  it('prometheus_metrics_config: only the listed metrics, with the listed labels (LiteLLM groups)', async () => {
+    const e = await startTestEngine({
+      model_list,
+      litellm_settings: {
+        callbacks: ['prometheus'],
+        custom_prometheus_metadata_labels: ['metadata.project'],
+        prometheus_metrics_config: [
+          {
+            group: 'requests',
+            metrics: ['litellm_proxy_total_requests_metric', 'litellm_request_total_latency_metric'],
+            include_labels: ['requested_model', 'status_code', 'metadata_project'],
+          },
+          { group: 'health', metrics: ['litellm_deployment_state'] },
+        ],
+      },
+    });
+    try {
+      const r = await post(`${e.url}/v1/chat/completions`, {
+        model: 'm',
+        messages: msgs,
+        metadata: { project: 'apollo' },
+      });
+      expect(r.status).toBe(200);
+      await sleep(50);
+      const x = parseExposition(await (await fetch(`${e.url}/metrics`)).text());
+      expect([...x.types.keys()].sort()).toEqual(
+        [
+          'litellm_deployment_state',
+          'litellm_proxy_total_requests_metric_total',
+          'litellm_request_total_latency_metric',
+        ].sort(),
+      );
+      expect(select(x, 'litellm_proxy_total_requests_metric_total')).toEqual([
+        {
+          name: 'litellm_proxy_total_requests_metric_total',
+          labels: { requested_model: 'm', status_code: '200', metadata_project: 'apollo' },
+          value: 1,
+        },
+      ]);
+      expect(select(x, 'litellm_request_total_latency_metric_count')[0]?.labels).toEqual({
+        requested_model: 'm',
+        metadata_project: 'apollo',
+      });
+      // a group without include_labels keeps every default label
+      expect(Object.keys(select(x, 'litellm_deployment_state')[0]?.labels ?? {}).sort()).toEqual(
+        ['api_base', 'api_provider', 'litellm_model_name', 'model_id'].sort(),
+      );
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('prometheus_metrics_config of the wrong shape: a config error naming the key', async () => {
+    await expect(
+      startTestEngine({
+        model_list,
+        litellm_settings: { callbacks: ['prometheus'], prometheus_metrics_config: [{ group: 'g', metrics: 'all' }] },
+      }),
+    ).rejects.toThrow(/litellm_settings\.prometheus_metrics_config\[0\]\.metrics.*expected array/);
+  });
+
   it('two engines in one process keep their own registries', async () => {
     const cfg = { model_list, litellm_settings: { callbacks: ['prometheus'] } };
     const [a, b] = await Promise.all([startTestEngine(cfg), startTestEngine(cfg)]);

@@ -57,7 +57,11 @@ beforeAll(async () => {
       litellm_settings: { callbacks: ['otel', 'prometheus'] },
       general_settings: { master_key: MASTER },
       // the service name and a header from the config's environment_variables
-      environment_variables: { OTEL_SERVICE_NAME: 'kubiya-test', OTEL_EXPORTER_OTLP_HEADERS: `x-token=${OTLP_TOKEN}` },
+      environment_variables: {
+        OTEL_SERVICE_NAME: 'kubiya-test',
+        OTEL_EXPORTER_OTLP_HEADERS: `x-token=${OTLP_TOKEN}`,
+        OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=staging,service.name=overridden',
+      },
     },
     { apiKey: MASTER, env: envOf(rx) },
   );
@@ -90,7 +94,8 @@ describe('otel sink', () => {
     expect(s.kind).toBe(2); // SPAN_KIND_SERVER
     expect(s.parentSpanId).toBeUndefined();
     expect(s.status.code ?? 0).toBe(0);
-    expect(s.resource['service.name']).toBe('kubiya-test');
+    expect(s.resource['service.name']).toBe('kubiya-test'); // OTEL_SERVICE_NAME over OTEL_RESOURCE_ATTRIBUTES
+    expect(s.resource['deployment.environment']).toBe('staging');
     expect(s.headers['x-token']).toBe(OTLP_TOKEN);
     expect(s.headers['content-type']).toContain('application/json');
     const u = r.json.usage;

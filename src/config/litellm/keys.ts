@@ -209,6 +209,8 @@ export const LITELLM_SETTINGS: KeySet = {
     'prometheus_latency_buckets',
     'turn_off_message_logging',
     'langfuse_default_tags',
+    'metadata',
+    'prometheus_metrics_config',
   ],
   later: [
     'service_callback',

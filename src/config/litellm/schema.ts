@@ -80,6 +80,18 @@ export const litellmSettingsSchema = z.looseObject({
   context_window_fallbacks: fallbackList.optional(),
   content_policy_fallbacks: fallbackList.optional(),
   default_fallbacks: z.array(z.string()).optional(),
+  // custom metadata (environment, team, project, ...) every call's sinks get under the request's own
+  metadata: z.record(z.string(), z.unknown()).optional(),
+  // which Prometheus metrics exist and with which labels (LiteLLM's PrometheusMetricsConfig groups)
+  prometheus_metrics_config: z
+    .array(
+      z.looseObject({
+        group: z.string(),
+        metrics: z.array(z.string()),
+        include_labels: z.array(z.string()).optional(),
+      }),
+    )
+    .optional(),
 });
 
 export const generalSettingsSchema = z.looseObject({

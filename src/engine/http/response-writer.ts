@@ -67,6 +67,10 @@ export class ResponseWriter implements SettledSource {
   streamText?: string;
   /** the request's W3C `traceparent`, kept only while a tracing sink wants it (`SettledBus.trace`) */
   traceparent?: string;
+  /** `x-litellm-tags`, `x-litellm-spend-logs-metadata`, `x-litellm-enable-message-redaction`: kept only when sent */
+  headerTags?: string;
+  spendLogsHeader?: string;
+  redact?: boolean;
   readonly headers: Headers;
   readonly link: ClientLink;
   private settled = false;
@@ -89,7 +93,16 @@ export class ResponseWriter implements SettledSource {
 
   /** Authenticate the request; a promise only when the authenticator is async. */
   authenticate(headers: IncomingHttpHeaders): Promise<void> | undefined {
-    if (this.ctx.settled.trace && typeof headers.traceparent === 'string') this.traceparent = headers.traceparent;
+    if (this.endpoint) {
+      if (this.ctx.settled.trace && typeof headers.traceparent === 'string') this.traceparent = headers.traceparent;
+      // a lookup each; parsed only when the request settles, and only when sent
+      const tags = headers['x-litellm-tags'];
+      if (typeof tags === 'string') this.headerTags = tags;
+      const spend = headers['x-litellm-spend-logs-metadata'];
+      if (typeof spend === 'string') this.spendLogsHeader = spend;
+      const redaction = headers['x-litellm-enable-message-redaction'];
+      if (typeof redaction === 'string') this.redact = redaction.trim().toLowerCase() === 'true';
+    }
     const p = this.ctx.auth.authenticate(headers);
     if (!(p instanceof Promise)) {
       this.principal = p;
@@ -241,7 +254,7 @@ export class ResponseWriter implements SettledSource {
 
   /** Keep the usage a stream reports (the settled event's fallback until attempts report it). */
   private see(batch: OpenAIChunk[]): void {
-    const text = this.ctx.settled.content;
+    const text = this.ctx.settled.content && this.redact !== true;
     for (const c of batch) {
       if (c.usage !== undefined && c.usage !== null) this.streamUsage = c.usage;
       if (text) this.streamText = (this.streamText ?? '') + chunkText(c);
@@ -256,7 +269,7 @@ export class ResponseWriter implements SettledSource {
     const bus = this.ctx.settled;
     const ticket = this.ticket;
     if (bus.active || ticket) {
-      const event = settledEvent(this, status, httpStatus, err, this.ctx.secretValues, bus.content, bus.trace);
+      const event = settledEvent(this, status, httpStatus, err, this.ctx.secretValues, bus);
       if (ticket) {
         try {
           ticket.settle(event);

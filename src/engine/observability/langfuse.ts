@@ -24,6 +24,8 @@ export interface LangfuseSinkOptions {
   flushMs?: number;
   /** per POST (default 10 s) */
   timeoutMs?: number;
+  /** Langfuse projects per-request keys may name at most (default 16); calls for more are dropped */
+  maxProjects?: number;
 }
 
 // the requester-metadata keys LiteLLM reads for Langfuse itself (kept out of the generation's metadata)
@@ -69,6 +71,21 @@ const CALL_TYPE = {
 };
 const WARN_EVERY_MS = 60_000;
 
+/** A per-request `langfuse_host` as the sink reads LANGFUSE_HOST: http(s) only, no trailing slash. */
+function hostOf(raw: string | undefined, fallback: string): string | undefined {
+  if (raw === undefined) return fallback;
+  let h = raw.trim().replace(/\/+$/, '');
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(h)) {
+    if (!/^https?:\/\//i.test(h)) return undefined; // another scheme: not a Langfuse
+  } else h = `http://${h}`;
+  try {
+    const u = new URL(h);
+    return u.protocol === 'http:' || u.protocol === 'https:' ? h : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The Langfuse sink (`success_callback` / `failure_callback` / `callbacks: ["langfuse"]`): each settled event
  * becomes a trace and a generation, mapped as LiteLLM maps a call. `observe` only queues (bounded: beyond it
@@ -76,7 +93,11 @@ const WARN_EVERY_MS = 60_000;
  * retried once. Langfuse being down or slow never touches a request. `close()` sends what is queued.
  */
 export class LangfuseSink {
-  private queue: IngestionEvent[] = [];
+  /**
+   * Each ingestion event as JSON, serialised when queued: a string is all the garbage collector sees of a
+   * queued event (the mapped objects die young), and a batch is their join
+   */
+  private queue: string[] = [];
   private sending: Promise<void> | undefined;
   private readonly timer: NodeJS.Timeout;
   private readonly url: string;
@@ -92,6 +113,8 @@ export class LangfuseSink {
   dropped = 0;
   /** ingestion events Langfuse accepted */
   sent = 0;
+  /** sinks of the projects per-request keys named (`metadata.langfuse_public_key`, ...), by keys and host */
+  private readonly projects = new Map<string, LangfuseSink>();
 
   constructor(private readonly opts: LangfuseSinkOptions) {
     const c = opts.config;
@@ -100,7 +123,7 @@ export class LangfuseSink {
     this.maxQueue = opts.maxQueue ?? 10_000;
     this.batchSize = opts.batchSize ?? 100;
     this.timeoutMs = opts.timeoutMs ?? 10_000;
-    this.timer = setInterval(() => void this.flush(), opts.flushMs ?? c.flushMs);
+    this.timer = setInterval(() => void this.flushOwn(), opts.flushMs ?? c.flushMs);
     this.timer.unref();
   }
 
@@ -109,23 +132,61 @@ export class LangfuseSink {
     const c = this.opts.config;
     if (e.status === 'success' ? !c.successes : !c.failures) return;
     if (e.httpStatus === 401) return; // as LiteLLM: a rejected key is no call (and no trace per guessed key)
+    if (e.langfuseKeys !== undefined) {
+      const project = this.projectOf(e.langfuseKeys);
+      if (project !== this) {
+        project?.observe(e);
+        return;
+      }
+    }
     const events = langfuseEvents(e, c);
     if (this.queue.length + events.length > this.maxQueue) {
       this.drop(events.length, 'langfuse queue full: events dropped');
       return;
     }
-    for (const ev of events) this.queue.push(ev);
+    for (const ev of events) this.queue.push(JSON.stringify(ev));
     if (this.queue.length >= this.batchSize && !this.kick) {
       this.kick = true;
       setImmediate(() => {
         this.kick = false;
-        void this.flush();
+        void this.flushOwn();
       });
     }
   };
 
+  /**
+   * The sink of a project named per request (made on first use, the same options, its own queue); this
+   * sink for its own project; undefined when the call cannot be sent (dropped, counted).
+   */
+  private projectOf(k: NonNullable<SettledEvent['langfuseKeys']>): LangfuseSink | undefined {
+    const c = this.opts.config;
+    const host = hostOf(k.host, c.host);
+    if (host === undefined) {
+      this.drop(1, 'langfuse: a per-request langfuse_host that is not an http(s) URL: call not sent');
+      return undefined;
+    }
+    if (host === c.host && k.publicKey === c.publicKey && k.secretKey === c.secretKey) return this;
+    const id = `${host}\u0001${k.publicKey}\u0001${k.secretKey}`;
+    let sink = this.projects.get(id);
+    if (sink === undefined) {
+      if (this.projects.size >= (this.opts.maxProjects ?? 16)) {
+        this.drop(1, 'langfuse: too many projects named by per-request keys: call not sent');
+        return undefined;
+      }
+      const config = { ...c, publicKey: k.publicKey, secretKey: k.secretKey, host };
+      this.projects.set(id, (sink = new LangfuseSink({ ...this.opts, config })));
+    }
+    return sink;
+  }
+
   /** Send everything queued now, batch by batch (one POST at a time); resolves when done. */
   flush(): Promise<void> {
+    if (this.projects.size > 0)
+      return Promise.all([this.flushOwn(), ...[...this.projects.values()].map((p) => p.flush())]).then(() => {});
+    return this.flushOwn();
+  }
+
+  private flushOwn(): Promise<void> {
     if (this.sending) return this.sending;
     if (this.queue.length === 0) return Promise.resolve();
     this.sending = this.sendAll().finally(() => {
@@ -136,6 +197,11 @@ export class LangfuseSink {
 
   /** Stop the timer and send what is queued, waiting at most `timeoutMs` (default 5 s). */
   async close(timeoutMs = 5000): Promise<void> {
+    const projects = [...this.projects.values()].map((p) => p.close(timeoutMs));
+    await Promise.all([this.closeOwn(timeoutMs), ...projects]);
+  }
+
+  private async closeOwn(timeoutMs: number): Promise<void> {
     clearInterval(this.timer);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((r) => {
@@ -143,7 +209,7 @@ export class LangfuseSink {
     });
     const drainAll = async () => {
       // events queued while a POST was in flight go in the next round
-      while (this.queue.length > 0 || this.sending) await this.flush();
+      while (this.queue.length > 0 || this.sending) await this.flushOwn();
     };
     await Promise.race([drainAll(), deadline]);
     clearTimeout(timer);
@@ -158,7 +224,7 @@ export class LangfuseSink {
   private async sendAll(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.batchSize);
-      const body = JSON.stringify({ batch });
+      const body = `{"batch":[${batch.join(',')}]}`;
       let failure: string | undefined;
       for (let attempt = 0; attempt < 2; attempt++) {
         failure = await this.post(body, batch.length);
@@ -218,10 +284,9 @@ export function langfuseEvents(e: SettledEvent, c: LangfuseConfig): IngestionEve
   const generationName = str('generation_name') ?? (keyAlias ? `litellm:${keyAlias}` : callType);
   const start = new Date(e.startTime).toISOString();
   const end = new Date(e.endTime).toISOString();
-  // per request, as LiteLLM: metadata.mask_input / mask_output hide one side (turn_off_message_logging: both)
-  const redacted = 'redacted-by-litellm';
-  const input = e.request ? (meta.mask_input === true ? redacted : inputOf(e)) : undefined;
-  const output = e.response === undefined ? undefined : meta.mask_output === true ? redacted : e.response;
+  // the event is already masked (mask_input / mask_output) or without content (turn_off_message_logging)
+  const input = e.request ? inputOf(e) : undefined;
+  const output = e.response;
   const generationMeta = metadataOf(e, meta);
   // langfuse_default_tags names what to add as `name:value` tags (cache_hit, user_api_key_alias, ...)
   const tags = [...e.tags];
@@ -306,6 +371,8 @@ function paramsOf(body: JsonObject): Record<string, unknown> | undefined {
 function metadataOf(e: SettledEvent, meta: JsonObject): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const k in meta) if (!CONTROL_KEYS.has(k)) out[k] = meta[k];
+  // the request's and the x-litellm-spend-logs-metadata header's, merged (as the spend log stores it)
+  if (e.spendLogsMetadata !== undefined) out.spend_logs_metadata = e.spendLogsMetadata;
   out.litellm_call_id = e.callId;
   out.requested_model = e.requestedModel;
   if (e.modelGroup !== undefined) out.model_group = e.modelGroup;

@@ -9,6 +9,8 @@ export interface OtelConfig {
   headers: Record<string, string>;
   protocol: 'http/protobuf' | 'http/json';
   serviceName: string;
+  /** `OTEL_RESOURCE_ATTRIBUTES` (`k=v,k2=v2`, values URL-decoded): on every span's resource */
+  resourceAttributes?: Record<string, string>;
   /** send successes (`success_callback` or `callbacks`) and failures (`failure_callback` or `callbacks`) */
   successes: boolean;
   failures: boolean;
@@ -45,17 +47,25 @@ export function otelConfig(
   // LiteLLM's OTEL_ENDPOINT is the whole traces URL
   url ??= env.OTEL_ENDPOINT?.trim() || OTEL_DEFAULT_URL;
   if (!/^https?:\/\//i.test(url)) url = `http://${url}`;
+  const resourceAttributes = parsePairs(env.OTEL_RESOURCE_ATTRIBUTES, false);
   return {
     url,
     headers: parseHeaders(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS || env.OTEL_EXPORTER_OTLP_HEADERS || env.OTEL_HEADERS),
     protocol,
-    serviceName: env.OTEL_SERVICE_NAME?.trim() || OTEL_DEFAULT_SERVICE,
+    // as the SDKs: OTEL_SERVICE_NAME wins over a service.name in OTEL_RESOURCE_ATTRIBUTES
+    serviceName: env.OTEL_SERVICE_NAME?.trim() || resourceAttributes['service.name'] || OTEL_DEFAULT_SERVICE,
+    resourceAttributes,
     ...callbackSides(cfg, 'otel'),
   };
 }
 
 /** `k1=v1,k2=v2` (values URL-decoded, as the OTLP exporter spec says); malformed pairs are skipped. */
 export function parseHeaders(raw: string | undefined): Record<string, string> {
+  return parsePairs(raw, true);
+}
+
+/** `k1=v1,k2=v2` with values URL-decoded; keys lower-cased for headers, kept for resource attributes. */
+function parsePairs(raw: string | undefined, lowerKeys: boolean): Record<string, string> {
   const out: Record<string, string> = {};
   for (const pair of (raw ?? '').split(',')) {
     const eq = pair.indexOf('=');
@@ -67,7 +77,7 @@ export function parseHeaders(raw: string | undefined): Record<string, string> {
     } catch {
       // kept as written
     }
-    if (k) out[k.toLowerCase()] = v;
+    if (k) out[lowerKeys ? k.toLowerCase() : k] = v;
   }
   return out;
 }

@@ -1,30 +1,34 @@
+import { randomFillSync } from 'node:crypto';
 import {
   type Attributes,
-  type Context,
-  ROOT_CONTEXT,
+  type HrTime,
+  type SpanContext,
   SpanKind,
   SpanStatusCode,
   TraceFlags,
-  type Tracer,
-  trace,
 } from '@opentelemetry/api';
-import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { type ExportResult, ExportResultCode, type InstrumentationScope } from '@opentelemetry/core';
+import { type Resource, resourceFromAttributes } from '@opentelemetry/resources';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { VERSION } from '../../version.js';
 import { modelOf } from './langfuse.js';
 import type { OtelConfig } from './otel-config.js';
+import { encodeSpan, OtlpProtoExporter, type SpanSource } from './otlp-proto.js';
 import type { SettledEvent } from './settled.js';
 
 export interface OtelSinkOptions {
   config: OtelConfig;
-  /** each span the exporter failed to deliver: litellm_callback_logging_failures */
+  /** each span dropped (queue full, or the exporter failed to deliver it): litellm_callback_logging_failures */
   onDrop?: (count: number) => void;
   warn: (fields: Record<string, unknown>, message: string) => void;
-  /** the batch processor's delay (default 1 s; tests shorten it) */
+  /** the export period (default 1 s, OTEL_BSP_SCHEDULE_DELAY; tests shorten it) */
   scheduledDelayMs?: number;
   /** per export (default 10 s) */
   timeoutMs?: number;
+  /** spans waiting for export beyond which new ones are dropped, counted and warned (default 10,000) */
+  maxQueue?: number;
+  /** spans per export (default 512, as the SDK's batch processor) */
+  batchSize?: number;
 }
 
 /** The span's name, as LiteLLM names its request span (dashboards built on LiteLLM's traces find it). */
@@ -35,107 +39,206 @@ const WARN_EVERY_MS = 60_000;
 // request metadata keys put on a span at most (the rest are left out)
 const MAX_METADATA_KEYS = 64;
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+const OK_STATUS = Object.freeze({ code: SpanStatusCode.UNSET });
+const NONE: never[] = [];
 
 /**
  * The OpenTelemetry sink (`callbacks: ["otel"]`): each settled event becomes one SERVER span, a child of
  * the caller's span when the request carried a W3C `traceparent`, with the GenAI semantic-convention
- * attributes and LiteLLM's extras. A tracer provider of its own (never the global one) batches spans to
- * an OTLP/HTTP collector off the request path: a collector that is down drops spans (counted), nothing
- * waits on it. No prompt or answer content is exported.
+ * attributes and LiteLLM's extras. The span is built as the finished, read-only span the OTLP exporter
+ * serialises (no tracer, no live span, no attribute copy: the SDK's per-span work cost more than the
+ * request itself), queued (bounded) and exported in batches to an OTLP/HTTP collector off the request
+ * path: a collector that is down drops spans (counted), nothing waits on it. No prompt or answer is
+ * ever exported.
  */
 export class OtelSink {
-  private readonly provider: BasicTracerProvider;
-  private readonly tracer: Tracer;
+  private readonly resource: Resource;
+  private readonly scope: InstrumentationScope = { name: 'kubiya', version: VERSION };
+  /** finished spans; encoded already (encodeSpan) when the exporter is the sink's own protobuf one */
+  private queue: (ReadableSpan | Buffer)[] = [];
+  private readonly encoded: OtlpProtoExporter | undefined;
+  private readonly head: SpanSource;
+  private exporting: Promise<void> | undefined;
+  private readonly timer: NodeJS.Timeout;
+  private readonly maxQueue: number;
+  private readonly batchSize: number;
+  private readonly timeoutMs: number;
   private lastWarn = 0;
-  /** spans the exporter reported as not delivered */
+  private kick = false;
+  private closed = false;
+  /** spans dropped: the queue was full, or the exporter reported them as not delivered */
   dropped = 0;
 
   constructor(
     private readonly opts: OtelSinkOptions,
-    exporter: SpanExporter,
+    private readonly exporter: SpanExporter,
   ) {
-    const counted: SpanExporter = {
-      export: (spans, done) =>
-        exporter.export(spans, (r: ExportResult) => {
-          if (r.code !== ExportResultCode.SUCCESS) this.drop(spans.length, r.error);
-          done(r);
-        }),
-      shutdown: () => exporter.shutdown(),
-      forceFlush: exporter.forceFlush ? () => exporter.forceFlush!() : undefined,
-    };
-    this.provider = new BasicTracerProvider({
-      resource: resourceFromAttributes({
-        'service.name': opts.config.serviceName,
-        'service.version': VERSION,
-        'telemetry.sdk.language': 'nodejs',
-      }),
-      spanProcessors: [
-        new BatchSpanProcessor(counted, {
-          scheduledDelayMillis: opts.scheduledDelayMs ?? 1000,
-          exportTimeoutMillis: opts.timeoutMs ?? 10_000,
-          maxQueueSize: 10_000,
-          maxExportBatchSize: 512,
-        }),
-      ],
+    this.resource = resourceFromAttributes({
+      'service.version': VERSION,
+      ...opts.config.resourceAttributes,
+      'service.name': opts.config.serviceName,
+      'telemetry.sdk.language': 'nodejs',
     });
-    this.tracer = this.provider.getTracer('kubiya', VERSION);
+    this.encoded = exporter instanceof OtlpProtoExporter ? exporter : undefined;
+    this.head = { resource: this.resource, instrumentationScope: this.scope };
+    this.maxQueue = opts.maxQueue ?? 10_000;
+    this.batchSize = opts.batchSize ?? 512;
+    this.timeoutMs = opts.timeoutMs ?? 10_000;
+    this.timer = setInterval(() => void this.flush(), opts.scheduledDelayMs ?? 1000);
+    this.timer.unref();
   }
 
-  /** The settled-event subscriber: records one span (the processor queues it), never waits. */
+  /** The settled-event subscriber: queues one finished span, never waits. */
   readonly observe = (e: SettledEvent): undefined => {
     const c = this.opts.config;
     if (e.status === 'success' ? !c.successes : !c.failures) return;
-    if (e.httpStatus === 401) return; // as the Langfuse sink: a rejected key is no call
-    const span = this.tracer.startSpan(
-      SPAN_NAME,
-      { kind: SpanKind.SERVER, startTime: new Date(e.startTime), attributes: spanAttributes(e) },
-      parentOf(e.traceparent),
-    );
-    if (e.status === 'failure') {
-      span.setStatus({ code: SpanStatusCode.ERROR, message: e.errorMessage });
+    if (e.httpStatus === 401 || this.closed) return; // as the Langfuse sink: a rejected key is no call
+    if (this.queue.length >= this.maxQueue) {
+      this.drop(1, 'otel queue full: spans dropped');
+      return;
     }
-    span.end(new Date(e.endTime));
+    const parent = parentOf(e.traceparent);
+    const context: SpanContext = {
+      traceId: parent ? parent.traceId : randomHex(16),
+      spanId: randomHex(8),
+      traceFlags: parent ? parent.traceFlags : TraceFlags.SAMPLED,
+    };
+    const status = e.status === 'failure' ? { code: SpanStatusCode.ERROR, message: e.errorMessage } : OK_STATUS;
+    const start = hrTime(e.startTime);
+    const end = hrTime(e.endTime);
+    const span: ReadableSpan = {
+      name: SPAN_NAME,
+      kind: SpanKind.SERVER,
+      spanContext: () => context,
+      parentSpanContext: parent,
+      startTime: start,
+      endTime: end,
+      duration: hrTime(e.endTime - e.startTime),
+      status,
+      attributes: spanAttributes(e),
+      links: NONE,
+      events: NONE,
+      ended: true,
+      resource: this.resource,
+      instrumentationScope: this.scope,
+      droppedAttributesCount: 0,
+      droppedEventsCount: 0,
+      droppedLinksCount: 0,
+    };
+    this.queue.push(this.encoded ? encodeSpan(span) : span);
+    if (this.queue.length >= this.batchSize && !this.kick) {
+      this.kick = true;
+      setImmediate(() => {
+        this.kick = false;
+        void this.flush();
+      });
+    }
   };
 
-  /** Export what is queued, waiting at most `timeoutMs` (default 5 s), then shut the provider down. */
+  /** Export everything queued now, batch by batch (one export at a time); resolves when done. */
+  flush(): Promise<void> {
+    if (this.exporting) return this.exporting;
+    if (this.queue.length === 0) return Promise.resolve();
+    this.exporting = this.exportAll().finally(() => {
+      this.exporting = undefined;
+    });
+    return this.exporting;
+  }
+
+  /** Export what is queued, waiting at most `timeoutMs` (default 5 s), then shut the exporter down. */
   async close(timeoutMs = 5000): Promise<void> {
+    this.closed = true;
+    clearInterval(this.timer);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((r) => {
       timer = setTimeout(r, timeoutMs);
       timer.unref();
     });
-    const done = this.provider
-      .forceFlush()
-      .then(() => this.provider.shutdown())
-      .catch(() => {});
-    await Promise.race([done, deadline]);
+    const drainAll = async () => {
+      while (this.queue.length > 0 || this.exporting) await this.flush();
+    };
+    const drained = await Promise.race([drainAll().then(() => true), deadline.then(() => false)]);
     clearTimeout(timer);
+    if (this.queue.length > 0) {
+      const n = this.queue.length;
+      this.queue = [];
+      this.drop(n, 'otel: spans still queued at shutdown were dropped', undefined, true);
+    }
+    // past the deadline nothing more is awaited: an export still hanging ends with the process
+    const shutdown = this.exporter.shutdown().catch(() => {});
+    if (drained) await shutdown;
   }
 
-  private drop(n: number, error?: Error): void {
+  private async exportAll(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.batchSize);
+      const r = await this.exportOne(batch);
+      if (r.code !== ExportResultCode.SUCCESS) this.drop(batch.length, 'otel export failed: spans dropped', r.error);
+    }
+  }
+
+  /** One export, bounded by `timeoutMs` (an exporter that never calls back counts as failed). */
+  private exportOne(batch: (ReadableSpan | Buffer)[]): Promise<ExportResult> {
+    return new Promise((resolve) => {
+      const t = setTimeout(
+        () => resolve({ code: ExportResultCode.FAILED, error: new Error('export timed out') }),
+        this.timeoutMs,
+      );
+      t.unref();
+      try {
+        const done = (r: ExportResult) => {
+          clearTimeout(t);
+          resolve(r);
+        };
+        if (this.encoded) this.encoded.exportEncoded(this.head, batch as Buffer[], done);
+        else this.exporter.export(batch as ReadableSpan[], done);
+      } catch (err) {
+        clearTimeout(t);
+        resolve({ code: ExportResultCode.FAILED, error: err instanceof Error ? err : new Error(String(err)) });
+      }
+    });
+  }
+
+  private drop(n: number, message: string, error?: Error, always = false): void {
     this.dropped += n;
     this.opts.onDrop?.(n);
     const now = Date.now();
-    if (now - this.lastWarn < WARN_EVERY_MS) return;
+    if (!always && now - this.lastWarn < WARN_EVERY_MS) return;
     this.lastWarn = now;
     // the exporter's error text (status or transport), never the headers
-    this.opts.warn(
-      { dropped: n, dropped_total: this.dropped, ...(error ? { error: error.message } : {}) },
-      'otel export failed: spans dropped',
-    );
+    this.opts.warn({ dropped: n, dropped_total: this.dropped, ...(error ? { error: error.message } : {}) }, message);
   }
 }
 
-/** The caller's span from a W3C `traceparent` (version 00), as a remote parent; the root context otherwise. */
-export function parentOf(traceparent: string | undefined): Context {
+/** Epoch ms as OpenTelemetry's [seconds, nanoseconds]. */
+function hrTime(ms: number): HrTime {
+  const s = Math.floor(ms / 1000);
+  return [s, Math.round((ms - s * 1000) * 1e6)];
+}
+
+// random ids from a pooled buffer (one crypto call per 256 spans)
+const pool = Buffer.alloc(24 * 256);
+let poolAt = pool.length;
+function randomHex(bytes: number): string {
+  if (poolAt + bytes > pool.length) {
+    randomFillSync(pool);
+    poolAt = 0;
+  }
+  const hex = pool.toString('hex', poolAt, poolAt + bytes);
+  poolAt += bytes;
+  return hex;
+}
+
+/** The caller's span from a W3C `traceparent` (version 00), as a remote parent; undefined otherwise. */
+export function parentOf(traceparent: string | undefined): SpanContext | undefined {
   const m = traceparent === undefined ? null : TRACEPARENT.exec(traceparent.trim().toLowerCase());
-  if (!m || /^0+$/.test(m[1]!) || /^0+$/.test(m[2]!)) return ROOT_CONTEXT;
-  return trace.setSpanContext(ROOT_CONTEXT, {
+  if (!m || /^0+$/.test(m[1]!) || /^0+$/.test(m[2]!)) return undefined;
+  return {
     traceId: m[1]!,
     spanId: m[2]!,
     traceFlags: Number.parseInt(m[3]!, 16) & TraceFlags.SAMPLED,
     isRemote: true,
-  });
+  };
 }
 
 /** A settled event as span attributes: GenAI semantic conventions, then LiteLLM's (`litellm.*`, `metadata.*`). */
@@ -179,8 +282,8 @@ export function spanAttributes(e: SettledEvent): Attributes {
   if (e.apiBase !== undefined) a['litellm.api_base'] = e.apiBase;
   if (e.responseCost !== undefined) a['litellm.response_cost'] = e.responseCost;
   if (e.unpriced) a['litellm.unpriced'] = true;
-  if (e.tags.length > 0) a['litellm.tags'] = [...e.tags];
-  // the requester metadata as LiteLLM puts it on its span: `metadata.<key>`, objects as JSON
+  // the requester metadata (the config's custom metadata under it) as LiteLLM puts it on its span:
+  // `metadata.<key>`, objects as JSON
   const meta = e.metadata;
   if (meta) {
     let n = 0;
@@ -191,7 +294,15 @@ export function spanAttributes(e: SettledEvent): Attributes {
       else if (v !== null && v !== undefined) a[`metadata.${k}`] = JSON.stringify(v);
     }
   }
+  // every tag (body, metadata and x-litellm-tags header), where LiteLLM's merged metadata.tags would be
+  if (e.tags.length > 0) {
+    a['litellm.tags'] = [...e.tags];
+    a['metadata.tags'] = JSON.stringify(e.tags);
+  }
+  if (e.spendLogsMetadata !== undefined) a['metadata.spend_logs_metadata'] = JSON.stringify(e.spendLogsMetadata);
   const pr = e.principal;
+  // the body's `user`, as LiteLLM's llm.user
+  if (pr.endUserId !== undefined) a['llm.user'] = pr.endUserId;
   if (pr.keyHash !== undefined) a['metadata.user_api_key_hash'] = pr.keyHash;
   if (pr.keyAlias !== undefined) a['metadata.user_api_key_alias'] = pr.keyAlias;
   if (pr.userId !== undefined) a['metadata.user_api_key_user_id'] = pr.userId;
@@ -200,13 +311,15 @@ export function spanAttributes(e: SettledEvent): Attributes {
   return a;
 }
 
-/** The exporter for the configured protocol (each module loaded only when chosen). */
+/**
+ * The exporter for the configured protocol: protobuf (the default) through the sink's own encoder and POST
+ * (otlp-proto.ts), JSON through the SDK's exporter (loaded only when chosen).
+ */
 export async function otlpExporter(c: OtelConfig, timeoutMs = 10_000): Promise<SpanExporter> {
-  const config = { url: c.url, headers: c.headers, timeoutMillis: timeoutMs };
   if (c.protocol === 'http/json') {
     const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http');
-    return new OTLPTraceExporter(config);
+    return new OTLPTraceExporter({ url: c.url, headers: c.headers, timeoutMillis: timeoutMs });
   }
-  const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-proto');
-  return new OTLPTraceExporter(config);
+  const { OtlpProtoExporter } = await import('./otlp-proto.js');
+  return new OtlpProtoExporter(c.url, c.headers, timeoutMs);
 }

@@ -19,6 +19,12 @@ export interface PrometheusConfig {
   /** `custom_prometheus_tags: ["prod", "User-Agent: claude-cli/*"]` -> label `tag_prod="true"|"false"` */
   tagLabels: readonly { label: string; match: (tag: string) => boolean }[];
   buckets: readonly number[];
+  /**
+   * `prometheus_metrics_config: [{group, metrics: [...], include_labels: [...]}]`: the metrics made (names
+   * without `_total`; undefined: all), and per metric the labels kept (of its default and custom labels)
+   */
+  enabled?: ReadonlySet<string>;
+  includeLabels: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
 /** Every callback name the config lists (`callbacks`, `success_callback`, `failure_callback`). */
@@ -66,7 +72,31 @@ export function prometheusConfig(cfg: LiteLLMConfig): PrometheusConfig | undefin
     })),
     tagLabels: strings(ls.custom_prometheus_tags).map((t) => ({ label: labelName(`tag_${t}`), match: globMatcher(t) })),
     buckets: buckets.length > 0 ? buckets : LATENCY_BUCKETS,
+    ...metricsConfig(ls.prometheus_metrics_config),
   };
+}
+
+/**
+ * As LiteLLM reads `prometheus_metrics_config`: the union of the groups' metrics is what is made (an empty
+ * union: everything); a group's `include_labels` apply to each of its metrics (the config's schema checked
+ * the shape at load time).
+ */
+function metricsConfig(v: unknown): Pick<PrometheusConfig, 'enabled' | 'includeLabels'> {
+  const includeLabels = new Map<string, Set<string>>();
+  if (!Array.isArray(v)) return { includeLabels };
+  const enabled = new Set<string>();
+  for (const g of v as { metrics?: unknown; include_labels?: unknown }[]) {
+    const metrics = Array.isArray(g.metrics) ? g.metrics.filter((m): m is string => typeof m === 'string') : [];
+    for (const m of metrics) {
+      // a name with the exposition's `_total` suffix means the same counter
+      const name = m.endsWith('_total') ? m.slice(0, -'_total'.length) : m;
+      enabled.add(name);
+      if (Array.isArray(g.include_labels)) {
+        includeLabels.set(name, new Set(g.include_labels.filter((l): l is string => typeof l === 'string')));
+      }
+    }
+  }
+  return { enabled: enabled.size > 0 ? enabled : undefined, includeLabels };
 }
 
 /** A valid Prometheus label name: anything outside [a-zA-Z0-9_] becomes `_`, and it never starts with a digit. */

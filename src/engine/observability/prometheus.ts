@@ -5,7 +5,7 @@
  * requests in flight). Each engine has its own prom-client Registry, so engines in one process never
  * share or collide. Imported lazily: an engine without `callbacks: ["prometheus"]` never loads it.
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Gauge, type Registry as PromRegistry, Registry } from 'prom-client';
 import { maskText } from '../../config/litellm/secrets.js';
 import type { Deployment, ModelGroup } from '../deployment.js';
 import type { ErrorClass } from '../errors.js';
@@ -128,11 +128,33 @@ export class PrometheusSink {
     }
     const registers = [this.registry];
     const x = this.extra;
-    const counter = (name: string, help: string, labels: string[]) =>
-      new Counter({ name: `${name}_total`, help, labelNames: [...labels, ...x], registers });
-    const histogram = (name: string, help: string, labels: string[]) =>
-      new Histogram({ name, help, labelNames: [...labels, ...x], buckets: [...cfg.buckets], registers });
-    const sink = this;
+    // prometheus_metrics_config: a metric no group lists is not made; a group's include_labels keep only those
+    const on = (name: string) => cfg.enabled === undefined || cfg.enabled.has(name);
+    const labelsOf = (name: string, labels: readonly string[]) => {
+      const keep = cfg.includeLabels.get(name);
+      return keep === undefined ? [...labels] : labels.filter((l) => keep.has(l));
+    };
+    // the families every request updates: plain accumulators per series (see FastCounter)
+    const counter = (name: string, help: string, labels: string[], custom = true): CounterFamily =>
+      on(name)
+        ? new FastCounter(`${name}_total`, help, labelsOf(name, custom ? [...labels, ...x] : labels), this.registry)
+        : NOOP;
+    const histogram = (name: string, help: string, labels: string[]): HistogramFamily =>
+      on(name) ? new FastHistogram(name, help, labelsOf(name, [...labels, ...x]), cfg.buckets, this.registry) : NOOP;
+    const gauge = (name: string, help: string, labels: readonly string[], collect: (set: GaugeSet) => unknown) => {
+      if (!on(name)) return;
+      const names = labelsOf(name, labels);
+      new Gauge({
+        name,
+        help,
+        labelNames: names,
+        registers,
+        async collect() {
+          this.reset();
+          await collect((l, v) => this.set(pick(names, l), v));
+        },
+      });
+    };
     this.m = {
       proxyTotal: counter(
         'litellm_proxy_total_requests_metric',
@@ -211,45 +233,36 @@ export class PrometheusSink {
         'LLM Deployment Analytics - Number of failed fallback requests from primary model -> fallback model',
         L.fallback,
       ),
-      callbackFailures: new Counter({
-        name: 'litellm_callback_logging_failures_metric_total',
-        help: 'Total number of failures when emitting logs to callbacks (e.g. s3_v2, langfuse, etc)',
-        labelNames: ['callback_name'],
-        registers,
-      }),
+      callbackFailures: counter(
+        'litellm_callback_logging_failures_metric',
+        'Total number of failures when emitting logs to callbacks (e.g. s3_v2, langfuse, etc)',
+        ['callback_name'],
+        false,
+      ),
     };
-    new Gauge({
-      name: 'litellm_deployment_state',
-      help:
-        'LLM Deployment Analytics - The state of the deployment: ' +
-        '0 = healthy, 1 = partial outage, 2 = complete outage',
-      labelNames: L.state,
-      registers,
-      async collect() {
-        this.reset();
-        await sink.eachDeployment((d, view, now) => {
-          const state = view.of(d).cooldownUntil > now ? 2 : sink.lastFailed.get(d.id) ? 1 : 0;
-          this.set(sink.deploymentLabels(d), state);
-        });
-      },
-    });
-    const remaining = (name: string, help: string, pick: (d: Deployment, view: StateView) => number | undefined) =>
-      new Gauge({
-        name,
-        help,
-        labelNames: L.remaining,
-        registers,
-        async collect() {
-          this.reset();
-          await sink.eachDeployment((d, view) => {
-            const left = pick(d, view);
-            if (left === undefined) return;
-            const base = sink.deploymentLabels(d);
-            const labels = { ...base, model_group: d.modelName, hashed_api_key: '', api_key_alias: '' };
-            this.set(labels, Math.max(0, left));
-          });
-        },
-      });
+    gauge(
+      'litellm_deployment_state',
+      'LLM Deployment Analytics - The state of the deployment: 0 = healthy, 1 = partial outage, 2 = complete outage',
+      L.state,
+      (set) =>
+        this.eachDeployment((d, view, now) => {
+          set(this.deploymentLabels(d), view.of(d).cooldownUntil > now ? 2 : this.lastFailed.get(d.id) ? 1 : 0);
+        }),
+    );
+    const remaining = (name: string, help: string, left: (d: Deployment, view: StateView) => number | undefined) =>
+      gauge(name, help, L.remaining, (set) =>
+        this.eachDeployment((d, view) => {
+          const n = left(d, view);
+          if (n === undefined) return;
+          const labels = {
+            ...this.deploymentLabels(d),
+            model_group: d.modelName,
+            hashed_api_key: '',
+            api_key_alias: '',
+          };
+          set(labels, Math.max(0, n));
+        }),
+      );
     remaining(
       'litellm_remaining_requests_metric',
       'LLM Deployment Analytics - remaining requests for model (its rpm limit minus the requests this minute)',
@@ -260,14 +273,9 @@ export class PrometheusSink {
       'remaining tokens for model (its tpm limit minus the tokens this minute)',
       (d, v) => (d.tpm === undefined ? undefined : d.tpm - v.of(d).tokens),
     );
-    new Gauge({
-      name: 'litellm_in_flight_requests',
-      help: 'Number of HTTP requests currently in flight on this engine',
-      registers,
-      collect() {
-        this.set(opts.inflight());
-      },
-    });
+    gauge('litellm_in_flight_requests', 'Number of HTTP requests currently in flight on this engine', [], (set) =>
+      set({}, opts.inflight()),
+    );
   }
 
   get contentType(): string {
@@ -537,6 +545,159 @@ export class PrometheusSink {
     }
   }
 }
+
+/** One labelled series of a fast family, made on its first update (as prom-client shows no series before). */
+interface CounterSeries {
+  labels: Labels;
+  value: number;
+}
+interface HistogramSeries {
+  labels: Labels;
+  /** per bucket (not cumulative), the last one +Inf */
+  counts: Float64Array;
+  sum: number;
+  count: number;
+}
+
+/**
+ * A counter family registered in a prom-client Registry (which renders it with the others) whose
+ * labelled children are plain numbers: prom-client hashes the label object on every update of a child,
+ * ten times per request here; these hash a label set once, when its child is made.
+ */
+class FastCounter {
+  readonly type = 'counter';
+  readonly aggregator = 'sum';
+  private readonly series = new Map<string, CounterSeries>();
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly labelNames: readonly string[],
+    registry: PromRegistry,
+  ) {
+    registry.registerMetric(this as never);
+  }
+
+  /** The child of one label set (labels not named by the family are ignored, missing ones are ''). */
+  labels(labels: Labels): Inc {
+    const key = seriesKey(this.labelNames, labels);
+    let s: CounterSeries | undefined;
+    return {
+      inc: (v = 1) => {
+        s ??= this.seriesOf(key, labels);
+        s.value += v;
+      },
+    };
+  }
+
+  inc(labels: Labels, v = 1): void {
+    this.seriesOf(seriesKey(this.labelNames, labels), labels).value += v;
+  }
+
+  private seriesOf(key: string, labels: Labels): CounterSeries {
+    let s = this.series.get(key);
+    if (s === undefined) this.series.set(key, (s = { labels: pick(this.labelNames, labels), value: 0 }));
+    return s;
+  }
+
+  get() {
+    const values = [...this.series.values()].map((s) => ({ labels: s.labels, value: s.value }));
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+
+  reset(): void {
+    this.series.clear();
+  }
+}
+
+/** A histogram family like FastCounter: each child counts into its own buckets; cumulated at scrape time. */
+class FastHistogram {
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  private readonly series = new Map<string, HistogramSeries>();
+  private readonly bounds: readonly number[];
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly labelNames: readonly string[],
+    buckets: readonly number[],
+    registry: PromRegistry,
+  ) {
+    this.bounds = [...buckets].sort((a, b) => a - b);
+    registry.registerMetric(this as never);
+  }
+
+  labels(labels: Labels): Obs {
+    const key = seriesKey(this.labelNames, labels);
+    let s: HistogramSeries | undefined;
+    return {
+      observe: (v) => {
+        if (s === undefined) {
+          s = this.series.get(key);
+          if (s === undefined) {
+            s = {
+              labels: pick(this.labelNames, labels),
+              counts: new Float64Array(this.bounds.length + 1),
+              sum: 0,
+              count: 0,
+            };
+            this.series.set(key, s);
+          }
+        }
+        const b = this.bounds;
+        let i = 0;
+        while (i < b.length && v > b[i]!) i++;
+        s.counts[i]!++;
+        s.sum += v;
+        s.count++;
+      },
+    };
+  }
+
+  get() {
+    const values: { labels: Record<string, string | number>; value: number; metricName: string }[] = [];
+    for (const s of this.series.values()) {
+      let acc = 0;
+      for (let i = 0; i < this.bounds.length; i++) {
+        acc += s.counts[i]!;
+        values.push({ labels: { ...s.labels, le: this.bounds[i]! }, value: acc, metricName: `${this.name}_bucket` });
+      }
+      values.push({ labels: { ...s.labels, le: '+Inf' }, value: s.count, metricName: `${this.name}_bucket` });
+      values.push({ labels: s.labels, value: s.sum, metricName: `${this.name}_sum` });
+      values.push({ labels: s.labels, value: s.count, metricName: `${this.name}_count` });
+    }
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+
+  reset(): void {
+    this.series.clear();
+  }
+}
+
+/** A family as the sink uses it; NOOP stands for a metric prometheus_metrics_config leaves out. */
+interface CounterFamily {
+  labels(labels: Labels): Inc;
+  inc(labels: Labels, v?: number): void;
+}
+interface HistogramFamily {
+  labels(labels: Labels): Obs;
+}
+type GaugeSet = (labels: Labels, value: number) => void;
+const NOOP_HANDLE = { inc() {}, observe() {} };
+const NOOP = { labels: () => NOOP_HANDLE, inc() {} };
+
+const seriesKey = (names: readonly string[], labels: Labels): string => {
+  let k = '';
+  for (const n of names) k += `${labels[n] ?? ''}\u0001`;
+  return k;
+};
+
+const pick = (names: readonly string[], labels: Labels): Labels => {
+  const out: Labels = {};
+  for (const n of names) out[n] = labels[n] ?? '';
+  return out;
+};
 
 const NO_LABELS: Labels = Object.freeze({}) as Labels;
 // label combinations whose children are kept; past it the cache starts over (the series stay in the registry)

@@ -30,7 +30,22 @@ export interface SettledSource {
   readonly streamText?: string;
   /** the request's `traceparent`, kept only while a tracing sink wants it */
   readonly traceparent?: string;
+  /** the `x-litellm-tags` and `x-litellm-spend-logs-metadata` headers as received (only when present) */
+  readonly headerTags?: string;
+  readonly spendLogsHeader?: string;
+  /** `x-litellm-enable-message-redaction: true`: no prompt or answer for this request in any sink */
+  readonly redact?: boolean;
 }
+
+/** What the bus adds to every event (`SettledBus` is one): content and trace wishes, the config's metadata. */
+export interface SettledOptions {
+  readonly content: boolean;
+  readonly trace: boolean;
+  readonly metadata?: JsonObject;
+}
+
+/** What `mask_input` / `mask_output` put in place of a prompt or an answer (LiteLLM's marker). */
+export const REDACTED = 'redacted-by-litellm';
 
 const NO_TAGS: readonly string[] = Object.freeze([]);
 const NO_USAGE: TokenUsage = Object.freeze({
@@ -44,9 +59,12 @@ const NO_USAGE: TokenUsage = Object.freeze({
 // api_base with any secret it embeds masked, once per deployment
 const publicBases = new WeakMap<Deployment, string>();
 
+const NO_OPTIONS: SettledOptions = { content: false, trace: false };
+
 /**
  * Build the one event of a request. `err` is already masked; `secrets` mask what a deployment's api_base may
- * carry; `content` adds the request body and the answer (a sink asked for them).
+ * carry; `opts.content` adds the request body and the answer (a sink asked for them), `opts.trace` the
+ * traceparent and parameters, `opts.metadata` the config's metadata under the request's.
  */
 export function settledEvent(
   src: SettledSource,
@@ -54,8 +72,7 @@ export function settledEvent(
   httpStatus: number,
   err: GatewayError | undefined,
   secrets: readonly string[],
-  content = false,
-  trace = false,
+  opts: SettledOptions = NO_OPTIONS,
 ): SettledEvent {
   const now = performance.now();
   const attempts = src.attempts ?? [];
@@ -67,7 +84,14 @@ export function settledEvent(
   const tries = out
     ? { retries: out.attemptedRetries ?? 0, fallbacks: out.attemptedFallbacks ?? 0 }
     : triesOf(attempts);
-  const meta = body && isObject(body.metadata) ? body.metadata : undefined;
+  let own = body && isObject(body.metadata) ? body.metadata : undefined;
+  // per-request Langfuse keys: kept apart, never in the metadata the sinks send or the spend log stores
+  let langfuseKeys: SettledEvent['langfuseKeys'];
+  const split = own !== undefined && hasLangfuseKeys(own);
+  if (split) ({ own, langfuseKeys } = splitLangfuseKeys(own!));
+  const base = opts.metadata;
+  // a copy only when both exist: the config's keys first, the request's over them
+  const meta = base === undefined ? own : own === undefined ? base : { ...base, ...own };
   const firstToken = last?.timings.firstToken ?? src.firstTokenAt;
   let upstreamMs = 0;
   for (const a of attempts) upstreamMs += a.timings.end - a.timings.start;
@@ -105,17 +129,22 @@ export function settledEvent(
     attempts: attempts.length > 0 ? attempts.length : out ? tries.retries + 1 + tries.fallbacks : 0,
     cacheHit: false,
     metadata: meta,
-    tags: tagsOf(body, meta),
+    tags: tagsOf(body, own, src.headerTags),
+    spendLogsMetadata: spendLogsOf(own, src.spendLogsHeader),
   };
+  if (langfuseKeys !== undefined) event.langfuseKeys = langfuseKeys;
   if (attempts.length > 0) event.attemptDetails = attemptDetails(attempts, secrets);
-  if (trace) {
+  if (opts.trace) {
     if (src.traceparent !== undefined) event.traceparent = src.traceparent;
     if (body) event.params = paramsOf(body);
   }
-  if (content && body) {
-    event.request = body;
-    // the response went out already: reading a whole answer's parsed view here costs the client nothing
-    if (out?.type === 'json' && event.endpoint !== 'embedding' && status === 'success') {
+  if (opts.content && body && src.redact !== true) {
+    const req = split ? { ...body, metadata: own } : body; // the body without the Langfuse keys
+    event.request = meta?.mask_input === true ? maskedRequest(req) : req;
+    if (meta?.mask_output === true) {
+      if (status === 'success' && event.endpoint !== 'embedding') event.response = REDACTED;
+    } else if (out?.type === 'json' && event.endpoint !== 'embedding' && status === 'success') {
+      // the response went out already: reading a whole answer's parsed view here costs the client nothing
       const answer = out.response;
       const first = Array.isArray(answer.choices) && isObject(answer.choices[0]) ? answer.choices[0] : undefined;
       // an Anthropic answer passed through as is carries `content` blocks instead of choices
@@ -127,6 +156,46 @@ export function settledEvent(
     } else if (src.streamText !== undefined) event.response = src.streamText;
   }
   return event;
+}
+
+const LANGFUSE_KEYS = ['langfuse_public_key', 'langfuse_secret_key', 'langfuse_secret', 'langfuse_host'] as const;
+
+function hasLangfuseKeys(meta: JsonObject): boolean {
+  for (const k of LANGFUSE_KEYS) if (meta[k] !== undefined) return true;
+  return false;
+}
+
+/** The metadata without the Langfuse keys, and the keys when both the public and the secret one are strings. */
+function splitLangfuseKeys(meta: JsonObject): { own: JsonObject; langfuseKeys: SettledEvent['langfuseKeys'] } {
+  const own: JsonObject = { ...meta };
+  for (const k of LANGFUSE_KEYS) delete own[k];
+  const publicKey = meta.langfuse_public_key;
+  const secretKey = meta.langfuse_secret_key ?? meta.langfuse_secret;
+  const host = typeof meta.langfuse_host === 'string' && meta.langfuse_host !== '' ? meta.langfuse_host : undefined;
+  const ok = typeof publicKey === 'string' && publicKey !== '' && typeof secretKey === 'string' && secretKey !== '';
+  return { own, langfuseKeys: ok ? { publicKey, secretKey, host } : undefined };
+}
+
+/** The body with its prompt fields replaced by the marker (`system` dropped: the marker stands for all of it). */
+function maskedRequest(body: JsonObject): JsonObject {
+  const out: JsonObject = { ...body };
+  for (const k of ['messages', 'prompt', 'input'] as const) if (out[k] !== undefined) out[k] = REDACTED;
+  delete out.system;
+  return out;
+}
+
+/** `metadata.spend_logs_metadata` with the header's JSON object over it; undefined when neither holds one. */
+function spendLogsOf(own: JsonObject | undefined, header: string | undefined): JsonObject | undefined {
+  const fromBody = own && isObject(own.spend_logs_metadata) ? own.spend_logs_metadata : undefined;
+  if (header === undefined) return fromBody;
+  let fromHeader: unknown;
+  try {
+    fromHeader = JSON.parse(header);
+  } catch {
+    return fromBody; // as LiteLLM: a header that is not JSON is ignored, the call goes on
+  }
+  if (!isObject(fromHeader)) return fromBody;
+  return fromBody ? { ...fromBody, ...fromHeader } : fromHeader;
 }
 
 // the sampling parameters a tracing sink reports (gen_ai.request.*), numbers only
@@ -174,10 +243,24 @@ function triesOf(attempts: readonly AttemptResult[]): { retries: number; fallbac
   return { retries, fallbacks: groups.size - 1 };
 }
 
-/** Body `tags`, else `metadata.tags` (strings only), as the router's tag filtering reads them. */
-function tagsOf(body: JsonObject | undefined, meta: JsonObject | undefined): readonly string[] {
+/**
+ * Body `tags`, else `metadata.tags` (strings only), as the router's tag filtering reads them, then the
+ * `x-litellm-tags` header's comma-separated tags; each tag once.
+ */
+function tagsOf(
+  body: JsonObject | undefined,
+  meta: JsonObject | undefined,
+  header: string | undefined,
+): readonly string[] {
   const t = Array.isArray(body?.tags) ? body.tags : Array.isArray(meta?.tags) ? meta.tags : undefined;
-  return t ? t.filter((x): x is string => typeof x === 'string') : NO_TAGS;
+  const own = t ? t.filter((x): x is string => typeof x === 'string') : NO_TAGS;
+  if (header === undefined) return own;
+  const out = [...own];
+  for (const part of header.split(',')) {
+    const tag = part.trim();
+    if (tag !== '' && !out.includes(tag)) out.push(tag);
+  }
+  return out;
 }
 
 /** A deployment's api_base with the engine's secrets masked (computed once per deployment). */

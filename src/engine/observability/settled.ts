@@ -7,8 +7,9 @@ import type { JsonObject } from '../wire.js';
 /**
  * One request, settled: everything a spend writer, metrics, traces or a cache need, emitted exactly
  * once per client request to an inference endpoint when its response ended (success or failure,
- * stream or not, client aborts and fallbacks included). Never holds a secret: `apiBase` is the
- * deployment's public URL (known secrets masked) and error messages are masked.
+ * stream or not, client aborts and fallbacks included). Holds no secret of the engine's: `apiBase` is
+ * the deployment's public URL (known secrets masked) and error messages are masked; the one secret it may
+ * carry is the client's own per-request Langfuse key (`langfuseKeys`, for the Langfuse sink alone).
  */
 export interface SettledEvent {
   /** the request id (`x-request-id`; LiteLLM's `litellm_call_id`) */
@@ -56,13 +57,38 @@ export interface SettledEvent {
   /** each upstream call, in order (the last one answered or failed last); absent when none was recorded */
   attemptDetails?: readonly SettledAttemptDetail[];
   cacheHit: boolean;
-  /** the request's `metadata` (LiteLLM's requester metadata) and tags */
+  /**
+   * The call's metadata, as every sink (and the spend-log writer) reads it: the config's custom metadata
+   * (`litellm_settings.metadata`, e.g. environment, team, project) with the request's `metadata` over it
+   * (a request key wins). The same object as the request's when the config has none; never copied per
+   * sink. The end user (the body's `user`) is `principal.endUserId`, not a key here.
+   */
   metadata?: JsonObject;
+  /**
+   * The request's tags: the body's `tags` (else `metadata.tags`), then those of the `x-litellm-tags`
+   * header (comma-separated), strings only, each once, in that order.
+   */
   tags: readonly string[];
+  /**
+   * What the spend log stores as this call's `metadata.spend_logs_metadata`: the request's
+   * `metadata.spend_logs_metadata` object with the `x-litellm-spend-logs-metadata` header's (a JSON
+   * object) keys over it; undefined when neither is there (a header that is not a JSON object is ignored).
+   */
+  spendLogsMetadata?: JsonObject;
+  /**
+   * Per-request Langfuse credentials (`metadata.langfuse_public_key`, `langfuse_secret_key` or
+   * `langfuse_secret`, `langfuse_host`), as LiteLLM takes them: the call goes to that Langfuse project.
+   * Taken out of `metadata` (which every sink and the spend log read), so the only place they are; the
+   * Langfuse sink alone reads them, nothing logs or stores them.
+   */
+  langfuseKeys?: { publicKey: string; secretKey: string; host?: string };
   /**
    * The client's request body as parsed (messages, parameters), and the answer (a whole answer's first
    * choice's message, a stream's assembled text): set only while a sink asked for content
-   * (`SettledBus.content`) and `turn_off_message_logging` is off. Sinks pick the fields they send.
+   * (`SettledBus.content`), `turn_off_message_logging` is off and the request did not ask for redaction
+   * (`x-litellm-enable-message-redaction: true`). `metadata.mask_input` / `mask_output: true` replace the
+   * prompt fields (`messages`, `prompt`, `input`; `system` dropped) / the answer with `redacted-by-litellm`.
+   * Sinks pick the fields they send; no other field carries a prompt or an answer.
    */
   request?: JsonObject;
   response?: unknown;
@@ -108,10 +134,24 @@ export class SettledBus {
   private scheduled = false;
   /** subscribers that failed once already (reported once, not per event) */
   private readonly failed = new WeakSet<SettledSubscriber>();
-  /** set at start-up when a sink wants prompts and answers (Langfuse with message logging on) */
-  content = false;
+  private wantContent = false;
+  /** false with `litellm_settings.turn_off_message_logging: true`: no sink ever gets prompts or answers */
+  messageLogging = true;
+  /** the config's custom metadata (`litellm_settings.metadata`), under every request's own */
+  metadata?: JsonObject;
   /** set at start-up when a tracing sink wants `traceparent` and the request's parameters (OpenTelemetry) */
   trace = false;
+
+  /**
+   * Whether events carry prompts and answers: a sink asked for them (set at start-up, e.g. Langfuse) and
+   * message logging is on. Reading it is all the response path pays when nobody wants content.
+   */
+  get content(): boolean {
+    return this.wantContent && this.messageLogging;
+  }
+  set content(on: boolean) {
+    this.wantContent = on;
+  }
 
   /**
    * `onError` hears the first failure of each subscriber (a log line); `onEachFailure`, if given, every
