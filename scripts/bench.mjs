@@ -205,6 +205,51 @@ async function main() {
       pipelining: 1,
       duration: secs.load,
     });
+  /**
+   * Two targets against each other, alternating so drift on a shared machine hits both alike: p50 at
+   * 1 connection, then rounds at 50 connections with each side's engine CPU per request.
+   */
+  const versus = async (a, pidA, b, pidB, b0, nameA, nameB) => {
+    const la = [];
+    const lb = [];
+    for (let i = 0; i < 6; i++) {
+      const [x, y] = i % 2 === 0 ? [a, b] : [b, a];
+      const rx = await sequential(x, b0, (secs.lat * 1000) / 4);
+      const ry = await sequential(y, b0, (secs.lat * 1000) / 4);
+      (x === a ? la : lb).push(...rx);
+      (y === a ? la : lb).push(...ry);
+    }
+    const cpu = { a: [0, 0], b: [0, 0] };
+    const loadOn = async (t) => {
+      const pid = t === a ? pidA : pidB;
+      const c0 = cpuOf([pid])[1];
+      const res = await ac(t, b0);
+      const side = cpu[t === a ? 'a' : 'b'];
+      side[0] += cpuOf([pid])[1] - c0;
+      side[1] += res.requests.total;
+      return res;
+    };
+    const out = [];
+    for (let i = 0; i < secs.rounds + 2; i++) {
+      const first = i % 2 === 0 ? a : b;
+      const rx = await loadOn(first);
+      const ry = await loadOn(first === a ? b : a);
+      const [p, s] = first === a ? [rx, ry] : [ry, rx];
+      const ratio = s.requests.average / p.requests.average;
+      out.push({ p, s, ratio });
+      log(
+        `  round ${i + 1}: ${nameA} ${Math.round(p.requests.average)} req/s, ` +
+          `${nameB} ${Math.round(s.requests.average)} req/s (${(100 * ratio).toFixed(1)}%)`,
+      );
+    }
+    return {
+      lat: { a: stats(la), b: stats(lb) },
+      rounds: out,
+      mid: [...out].sort((x, y) => x.ratio - y.ratio)[Math.floor(out.length / 2)],
+      cpu: { a: round(cpu.a[0] / cpu.a[1], 1), b: round(cpu.b[0] / cpu.b[1], 1) },
+      errors: out.reduce((n, r) => n + r.s.errors + r.s.non2xx + r.s.timeouts, 0),
+    };
+  };
   const rounds = [];
   const cpuSum = { direct: [0, 0, 0], through: [0, 0, 0], nd: 0, nt: 0 };
   for (let i = 0; i < secs.rounds; i++) {
@@ -242,6 +287,20 @@ async function main() {
   const es = await sequential(through, streamBody, secs.ttfb * 1000, true);
   const ttfb = { direct: stats(ds), engine: stats(es) };
 
+  // virtual key: the same engine called with a key from /key/generate (cached auth, admission, spend logged)
+  // against the master key (spend logged too)
+  log('a virtual key against the master key ...');
+  const made = await fetch(`http://127.0.0.1:${engine.port}/key/generate`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${MASTER}` },
+    body: JSON.stringify({ key_alias: 'bench', models: ['bench'], max_budget: 1e9, rpm_limit: 1e9 }),
+  });
+  if (!made.ok) throw new Error(`/key/generate answered ${made.status}: ${await made.text()}`);
+  const vkey = (await made.json()).key;
+  const keyed = { ...through, headers: { ...through.headers, authorization: `Bearer ${vkey}` } };
+  await sequential(keyed, body, secs.warm * 1000);
+  const keyAB = await versus(through, engine.child.pid, keyed, engine.child.pid, body, 'master key', 'virtual key');
+
   // sinks: the same engine with prometheus, langfuse and otel on, against the plain one, rounds alternating
   log('sinks on (prometheus, langfuse, otel) against the plain engine ...');
   const { proc: receivers, port: rcvPort } = await child('--receivers');
@@ -270,42 +329,12 @@ async function main() {
   const sinkBody = body.replace('{', '{"user":"bench-user","metadata":{"session_id":"bench-s1","project":"bench"},');
   await sequential(sinks, sinkBody, secs.warm * 1000);
   await ac(sinks, sinkBody);
-  const p1 = [];
-  const s1 = [];
-  for (let i = 0; i < 6; i++) {
-    const [a, b] = i % 2 === 0 ? [plain, sinks] : [sinks, plain];
-    const ra = await sequential(a, sinkBody, (secs.lat * 1000) / 4);
-    const rb = await sequential(b, sinkBody, (secs.lat * 1000) / 4);
-    (a === plain ? p1 : s1).push(...ra);
-    (b === plain ? p1 : s1).push(...rb);
-  }
-  const sinkLat = { plain: stats(p1), sinks: stats(s1) };
-  const sinkRounds = [];
-  // engine CPU per request too: on a shared machine it drifts less than throughput does
-  const cpuPer = { plain: [0, 0], sinks: [0, 0] };
-  const loadOn = async (target) => {
-    const pid = target === plain ? engine.child.pid : sinkEngine.child.pid;
-    const c0 = cpuOf([pid])[1];
-    const res = await ac(target, sinkBody);
-    const side = cpuPer[target === plain ? 'plain' : 'sinks'];
-    side[0] += cpuOf([pid])[1] - c0;
-    side[1] += res.requests.total;
-    return res;
-  };
-  for (let i = 0; i < secs.rounds + 2; i++) {
-    const first = i % 2 === 0 ? plain : sinks;
-    const ra = await loadOn(first);
-    const rb = await loadOn(first === plain ? sinks : plain);
-    const [p, s] = first === plain ? [ra, rb] : [rb, ra];
-    const ratio = s.requests.average / p.requests.average;
-    sinkRounds.push({ p, s, ratio });
-    log(
-      `  round ${i + 1}: plain ${Math.round(p.requests.average)} req/s, ` +
-        `sinks on ${Math.round(s.requests.average)} req/s (${(100 * ratio).toFixed(1)}%)`,
-    );
-  }
-  const sinkMid = [...sinkRounds].sort((a, b) => a.ratio - b.ratio)[Math.floor(sinkRounds.length / 2)];
-  const sinkErrors = sinkRounds.reduce((n, r) => n + r.s.errors + r.s.non2xx + r.s.timeouts, 0);
+  const sinkAB = await versus(plain, engine.child.pid, sinks, sinkEngine.child.pid, sinkBody, 'plain', 'sinks on');
+  const sinkLat = sinkAB.lat;
+  const sinkRounds = sinkAB.rounds;
+  const cpuPer = sinkAB.cpu;
+  const sinkMid = sinkAB.mid;
+  const sinkErrors = sinkAB.errors;
   await stopEngine(sinkEngine.child);
   receivers.kill('SIGTERM');
 
@@ -349,18 +378,25 @@ async function main() {
     engine_rss_under_load_mb: round(rss.underLoad / 1024 / 1024, 1),
     engine_peak_rss_mb: round(rss.lifetime / 1024 / 1024, 1),
     sinks: {
-      plain_p50_ms: round(sinkLat.plain.p50, 3),
-      sinks_p50_ms: round(sinkLat.sinks.p50, 3),
-      added_p50_ms: round(sinkLat.sinks.p50 - sinkLat.plain.p50, 3),
+      plain_p50_ms: round(sinkLat.a.p50, 3),
+      sinks_p50_ms: round(sinkLat.b.p50, 3),
+      added_p50_ms: round(sinkLat.b.p50 - sinkLat.a.p50, 3),
       plain_rps: round(sinkMid.p.requests.average),
       sinks_rps: round(sinkMid.s.requests.average),
       throughput_ratio: round(sinkMid.ratio, 3),
       round_ratios: sinkRounds.map((r) => round(r.ratio, 3)),
-      engine_cpu_us_per_request: {
-        plain: round(cpuPer.plain[0] / cpuPer.plain[1], 1),
-        sinks: round(cpuPer.sinks[0] / cpuPer.sinks[1], 1),
-      },
+      engine_cpu_us_per_request: { plain: cpuPer.a, sinks: cpuPer.b },
       errors: sinkErrors,
+    },
+    virtual_key: {
+      master_p50_ms: round(keyAB.lat.a.p50, 3),
+      virtual_key_p50_ms: round(keyAB.lat.b.p50, 3),
+      added_p50_ms: round(keyAB.lat.b.p50 - keyAB.lat.a.p50, 3),
+      master_rps: round(keyAB.mid.p.requests.average),
+      virtual_key_rps: round(keyAB.mid.s.requests.average),
+      throughput_ratio: round(keyAB.mid.ratio, 3),
+      round_ratios: keyAB.rounds.map((x) => round(x.ratio, 3)),
+      errors: keyAB.errors,
     },
   };
   const targets = [
@@ -388,6 +424,17 @@ async function main() {
       `${r.sinks.added_p50_ms} ms`,
     ],
     ['no errors with the sinks on', sinkErrors === 0, String(sinkErrors)],
+    [
+      'virtual key (budget and rpm limit, spend logged) adds <= 0.1 ms p50 at 1 connection over the master key',
+      r.virtual_key.added_p50_ms <= 0.1,
+      `${r.virtual_key.added_p50_ms} ms`,
+    ],
+    [
+      'virtual key throughput >= 90% of the master key',
+      r.virtual_key.throughput_ratio >= 0.9,
+      `${(r.virtual_key.throughput_ratio * 100).toFixed(1)}% (rounds ${r.virtual_key.round_ratios.join(', ')})`,
+    ],
+    ['no errors with a virtual key', keyAB.errors === 0, String(keyAB.errors)],
   ];
   r.targets = Object.fromEntries(targets.map(([name, ok, v]) => [name, { ok, value: v }]));
   fs.mkdirSync(path.join(ROOT, '.bench'), { recursive: true });
@@ -441,6 +488,16 @@ async function main() {
     `50 conn  engine CPU     ${f(ec.plain, 1)} µs/req   ${f(ec.sinks, 1)} µs/req       ` +
       `${((100 * ec.plain) / ec.sinks).toFixed(1)}% (plain / sinks on)\n`,
   );
+  const vk = r.virtual_key;
+  p('                        master key    virtual key      key cost');
+  p(
+    `1 conn   p50 latency    ${f(vk.master_p50_ms)} ms      ${f(vk.virtual_key_p50_ms)} ms         ` +
+      `+${vk.added_p50_ms} ms`,
+  );
+  p(
+    `50 conn  requests/s     ${f(vk.master_rps, 0)}         ${f(vk.virtual_key_rps, 0)}            ` +
+      `${(vk.throughput_ratio * 100).toFixed(1)}% of master\n`,
+  );
   for (const [name, ok, v] of targets) p(`${ok ? 'PASS' : 'MISS'}  ${name}: ${v}`);
   p('\n(results also in .bench/last.json)');
 }
@@ -461,6 +518,9 @@ async function startEngine(cfg, portFile) {
       portFile,
       '--drain-timeout',
       '2',
+      // the virtual-key and spend store (the master key turns it on): its own file, never ~/.kubiya
+      '--db-path',
+      `${portFile}.db`,
     ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
