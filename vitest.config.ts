@@ -12,6 +12,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // a safety net: an engine a test starts with a master key (in process or as a child inheriting this
+    // environment) keeps its virtual-key store in memory unless the test names one, never in ~/.kubiya
+    env: { KUBIYA_DB_PATH: ':memory:' },
     // files share a process (below): undo spies and stubbed env or globals after each test, so none leaks
     restoreMocks: true,
     unstubEnvs: true,

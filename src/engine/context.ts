@@ -10,6 +10,12 @@ import type { RouteTable } from './router/table.js';
 import type { RouterState } from './state/router-state.js';
 import type { UpstreamClient } from './upstream/client.js';
 
+/** The management API's router and handler (governance/api/index.ts), present with governance only. */
+export interface Management {
+  find: typeof import('./governance/api/index.js').findManagementRoute;
+  handle: typeof import('./governance/api/index.js').handleManagement;
+}
+
 /** What clients may hold: connections at once, and how long their headers and whole request may take to arrive. */
 export interface ClientLimits {
   maxConnections: number;
@@ -27,6 +33,8 @@ export interface EngineContext {
   governance?: Governance;
   /** per-request checks of virtual keys (model access, budgets, limits), run before routing */
   admission?: Admission;
+  /** the management API (/key/*, /team/*, /spend/*, ...), loaded with governance */
+  management?: Management;
   /** settled events of the inference requests (built only while someone subscribes) */
   settled: SettledBus;
   /** the Prometheus sink behind GET /metrics (`callbacks: ["prometheus"]`); undefined: /metrics is a 404 */

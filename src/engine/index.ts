@@ -5,13 +5,10 @@ import type { LoadedConfig } from '../config/litellm/load.js';
 import { VERSION } from '../version.js';
 import { MasterKeyAuth } from './auth/master-key.js';
 import type { Authenticator } from './auth/principal.js';
-import { virtualKeyAuth } from './auth/virtual-key.js';
 import type { ClientLimits, EngineContext } from './context.js';
 import { loadPrices } from './cost/prices.js';
 import { staticBodies } from './endpoints/models.js';
-import { createAdmission } from './governance/admission.js';
-import { type Governance, startGovernance } from './governance/governance.js';
-import { startSpendWriter } from './governance/spend/writer.js';
+import type { Governance } from './governance/governance.js';
 import { BodyBytes } from './http/body.js';
 import type { LangfuseSink } from './observability/langfuse.js';
 import { langfuseConfig } from './observability/langfuse-config.js';
@@ -150,8 +147,10 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
   for (const fn of opts.subscribers ?? []) settled.subscribe(fn);
   // virtual keys, budgets and spend: only with a master key (as LiteLLM), in the store the config names
   let governance: Governance | undefined;
-  if (masterKey && opts.governance !== false) {
-    governance = await startGovernance({
+  // loaded only here: an engine without a master key never pays for the store's drivers
+  const gov = masterKey && opts.governance !== false ? await import('./governance/runtime.js') : undefined;
+  if (gov && masterKey) {
+    governance = await gov.startGovernance({
       loaded,
       env,
       masterKeyHash: createHash('sha256').update(masterKey).digest('hex'),
@@ -171,10 +170,11 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
     state: opts.state ?? new MemoryRouterState(),
     auth:
       opts.authenticator ??
-      (governance && masterKey ? virtualKeyAuth(governance, masterKey) : new MasterKeyAuth(masterKey)),
+      (gov && governance && masterKey ? gov.virtualKeyAuth(governance, masterKey) : new MasterKeyAuth(masterKey)),
     governance,
     // model access, budgets (reserving), rate limits: before routing, for virtual keys and end users
-    admission: governance && createAdmission(governance),
+    admission: gov && governance && gov.createAdmission(governance),
+    management: gov && { find: gov.findManagementRoute, handle: gov.handleManagement },
     settled,
     logger,
     prices,
@@ -245,7 +245,7 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
     );
   }
   if (governance) {
-    const writer = startSpendWriter(governance);
+    const writer = gov?.startSpendWriter(governance);
     if (writer) settled.subscribe(writer);
   }
   const server = createServer(ctx, env.KUBIYA_USAGE_TOKEN);

@@ -10,7 +10,7 @@ import { handleOpenAI } from './endpoints/openai.js';
 import { handleSpendCalculate } from './endpoints/spend.js';
 import { GatewayError } from './errors.js';
 import { modelInfoBodyFor, modelsBodyFor } from './governance/access.js';
-import { findManagementRoute, handleManagement } from './governance/api/index.js';
+import { looksLikeManagement, noStore } from './governance/api/no-store.js';
 import type { GovernedPrincipal } from './governance/types.js';
 import { attachBodyPool, releaseBody } from './http/body.js';
 import { sendJson } from './http/respond.js';
@@ -207,8 +207,14 @@ async function sendUsage(req: IncomingMessage, w: ResponseWriter, usage: UsageTa
 
 async function handle(ctx: EngineContext, req: IncomingMessage, w: ResponseWriter, route: string): Promise<void> {
   const method = req.method;
-  const mgmt = findManagementRoute(method ?? 'GET', route);
-  if (mgmt !== undefined && mgmt !== 'method') return handleManagement(ctx, req, w, route, mgmt);
+  const mgmt = ctx.management?.find(method ?? 'GET', route);
+  if (mgmt !== undefined && mgmt !== 'method') return ctx.management!.handle(ctx, req, w, route, mgmt);
+  if (!ctx.management && looksLikeManagement(route)) {
+    // no master key, so no store: say what turns key management on (after the usual auth)
+    const pending = w.authenticate(req.headers);
+    if (pending) await pending;
+    throw noStore(route);
+  }
   if (method === 'GET' || method === 'HEAD') {
     if (OPEN_GET.has(route)) return sendProbe(ctx, route, w);
     if (route === '/metrics' && ctx.metrics) return sendMetrics(ctx.metrics, w, req.headers);

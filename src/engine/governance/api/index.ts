@@ -15,6 +15,7 @@ import type { GovernedPrincipal, ManagementRoute } from '../types.js';
 import { BUDGET_ROUTES } from './budgets.js';
 import { CUSTOMER_ROUTES } from './customers.js';
 import { KEY_ROUTES } from './keys.js';
+import { noStore } from './no-store.js';
 import { SPEND_ROUTES } from './spend.js';
 import { TEAM_ROUTES } from './teams.js';
 import { USER_ROUTES } from './users.js';
@@ -127,17 +128,4 @@ export async function handleManagement(
   const body = req.method === 'POST' && hasBody ? await readJsonBody(req, ctx.maxRequestBytes) : {};
   const out = await match.route.handle(g, { principal, body, query, params: match.params, headers: req.headers });
   sendJson(w.res, 200, JSON.stringify(out ?? {}), w.headers);
-}
-
-/** Management without a store: virtual keys need a master key (the store is opened only then). */
-export function noStore(path: string): GatewayError {
-  return new GatewayError(400, {
-    message:
-      `${path} manages virtual keys, which need a master key: set general_settings.master_key ` +
-      '(or LITELLM_MASTER_KEY) and restart; keys and spend are then kept in a local SQLite file, or in ' +
-      'Postgres with DATABASE_URL.',
-    type: 'no_db_connection',
-    code: '400',
-    errorClass: 'bad_request',
-  });
 }

@@ -7,7 +7,7 @@ import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
-import pg from 'pg';
+import type { Pool } from 'pg';
 import { migrateToLatest, pendingMigrations } from './migrations.js';
 import type { GovernanceTables } from './schema.js';
 
@@ -69,6 +69,8 @@ export async function openGovernanceDb(opts: GovernanceDbOptions): Promise<Gover
   if (isPg) {
     if (opts.schema !== undefined && !SAFE_SCHEMA.test(opts.schema))
       throw new StoreError(`invalid Postgres schema name ${JSON.stringify(opts.schema)}`);
+    // the Postgres driver loads only for a Postgres store
+    const pg = (await import('pg')).default;
     const pool = new pg.Pool({
       connectionString: opts.url,
       max: opts.poolSize ?? 10,
@@ -138,7 +140,7 @@ export async function openGovernanceDb(opts: GovernanceDbOptions): Promise<Gover
 }
 
 /** CREATE SCHEMA IF NOT EXISTS, which still races with itself: a concurrent creator's win is fine. */
-async function createSchema(pool: pg.Pool, schema: string): Promise<void> {
+async function createSchema(pool: Pool, schema: string): Promise<void> {
   try {
     await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
   } catch (e) {
