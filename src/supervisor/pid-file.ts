@@ -1,9 +1,12 @@
 import fs from 'node:fs';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import type { ProcIdentity } from './identity.js';
 
 /** What `worker.pid` holds: everything `status` and `stop` need, no secrets. */
 export interface PidInfo {
   supervisor_pid: number;
+  /** who each pid was when recorded (see identity.ts): checked before every signal and every "running" */
+  supervisor_identity?: ProcIdentity;
   queue_id: string;
   worker_dir: string;
   started_at: string;
@@ -11,6 +14,7 @@ export interface PidInfo {
   /** local-proxy mode only */
   engine: null | {
     pid: number | null;
+    identity?: ProcIdentity;
     port: number | null;
     url: string | null;
     /** starting | running | restarting | crash-loop | stopped */
@@ -21,6 +25,7 @@ export interface PidInfo {
   gateway_url?: string;
   worker: {
     pid: number | null;
+    identity?: ProcIdentity;
     /** the command with secrets masked */
     command: string[];
     state: string;

@@ -7,6 +7,7 @@ import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { type ChildExit, describeExit, exitStatus, type Spawned, spawnChild } from './child.js';
 import { type EngineSpec, spawnEngine } from './engine.js';
+import { identityOf } from './identity.js';
 import type { SupervisorIo } from './io.js';
 import { type PidInfo, removePidFile, writePidFile } from './pid-file.js';
 import { envNumber, RestartTracker, restartPolicy } from './policy.js';
@@ -58,6 +59,7 @@ export class Supervisor {
     const local = req.plan.mode !== 'gateway';
     this.info = {
       supervisor_pid: process.pid,
+      supervisor_identity: identityOf(process.pid),
       queue_id: req.plan.queueId,
       worker_dir: this.paths.dir,
       started_at: new Date().toISOString(),
@@ -173,7 +175,14 @@ export class Supervisor {
       if (this.stopSignal) return undefined; // stopped while starting: not a failure
       throw e;
     }
-    this.info.engine = { pid: engine.pid, port: engine.port, url: engine.url, state: 'running', restarts: 0 };
+    this.info.engine = {
+      pid: engine.pid,
+      identity: identityOf(engine.pid),
+      port: engine.port,
+      url: engine.url,
+      state: 'running',
+      restarts: 0,
+    };
     this.save();
     this.req.say(`proxy ready at ${engine.url} (pid ${engine.pid})`);
     if (this.stopSignal) {
@@ -219,7 +228,7 @@ export class Supervisor {
           );
           const engine = await spawnEngine(this.engineSpec(), port);
           tracker.started();
-          Object.assign(eng, { pid: engine.pid, state: 'running' });
+          Object.assign(eng, { pid: engine.pid, identity: identityOf(engine.pid), state: 'running' });
           this.save();
           this.req.say(`proxy restarted at ${engine.url} (pid ${engine.pid})`);
           break;
@@ -254,6 +263,7 @@ export class Supervisor {
       tracker.started();
       Object.assign(w, {
         pid: this.worker.pid > 0 ? this.worker.pid : null,
+        identity: identityOf(this.worker.pid),
         state: 'running',
         restarts: tracker.total,
       });
