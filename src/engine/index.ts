@@ -6,6 +6,7 @@ import { VERSION } from '../version.js';
 import { MasterKeyAuth } from './auth/master-key.js';
 import type { Authenticator } from './auth/principal.js';
 import { virtualKeyAuth } from './auth/virtual-key.js';
+import { LOCAL_KEY_ENV } from './child-contract.js';
 import type { ClientLimits, EngineContext } from './context.js';
 import { BodyBytes } from './http/body.js';
 import { loadPrices } from './cost/prices.js';
@@ -166,7 +167,9 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
     state: opts.state ?? new MemoryRouterState(),
     auth:
       opts.authenticator ??
-      (governance && masterKey ? virtualKeyAuth(governance, masterKey) : new MasterKeyAuth(masterKey)),
+      (governance && masterKey
+        ? virtualKeyAuth(governance, masterKey)
+        : new MasterKeyAuth(masterKey, { extraKeys: env[LOCAL_KEY_ENV] ? [env[LOCAL_KEY_ENV]] : [] })),
     governance,
     admission: governance && createAdmission(governance),
     settled,
@@ -242,7 +245,7 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
     const writer = startSpendWriter(governance);
     if (writer) settled.subscribe(writer);
   }
-  const server = createServer(ctx, env.KUBIYA_USAGE_TOKEN);
+  const server = createServer(ctx, env.KUBIYA_USAGE_TOKEN, env[LOCAL_KEY_ENV]);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host, port: opts.port ?? 4000 }, () => {

@@ -19,7 +19,7 @@ const KEY_ENV = 'KUBIYA_SUPERVISOR_API_KEY';
 interface PlanFile {
   plan: Omit<ProxyPlan, 'config' | 'apiKey'> & { config?: { source: string; raw: Record<string, unknown> } };
   options: WorkerStartOptions;
-  /** null: the queue venv's default worker (its command line carries the API key, so it is rebuilt) */
+  /** null: the queue venv's default worker (rebuilt by the daemon from the plan) */
   command: string[] | null;
 }
 

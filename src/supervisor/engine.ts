@@ -1,12 +1,17 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import {
+  CHALLENGE_HEADER,
   ENGINE_HOST,
   EXIT_CONFIG_REJECTED,
   EXIT_PORT_IN_USE,
   engineChildArgs,
+  LOCAL_KEY_ENV,
+  PROOF_HEADER,
   READINESS_PATH,
+  readinessProof,
   readPortFile,
 } from '../engine/child-contract.js';
 import { UserError } from '../errors.js';
@@ -50,14 +55,23 @@ export interface RunningEngine extends Spawned {
   url: string;
 }
 
-/** GET the engine's readiness path; true on 200. */
-export async function engineReady(url: string, timeoutMs = 1000): Promise<boolean> {
+/**
+ * GET the engine's readiness path; true on 200. With `localKey` (the supervisor's), only an answer that
+ * proves it holds that key counts (a fresh challenge each time; the key itself is never sent): whatever
+ * else listens on the port is not our engine.
+ */
+export async function engineReady(url: string, timeoutMs = 1000, localKey?: string): Promise<boolean> {
   // a ref'd timer (AbortSignal.timeout's is not): a short-lived CLI must not exit mid-check
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), timeoutMs);
+  const challenge = localKey ? randomBytes(18).toString('base64url') : undefined;
   try {
-    const res = await fetch(`${url}${READINESS_PATH}`, { signal: ac.signal });
+    const res = await fetch(`${url}${READINESS_PATH}`, {
+      signal: ac.signal,
+      headers: challenge ? { [CHALLENGE_HEADER]: challenge } : {},
+    });
     await res.arrayBuffer().catch(() => undefined);
+    if (localKey && challenge && res.headers.get(PROOF_HEADER) !== readinessProof(localKey, challenge)) return false;
     return res.status === 200;
   } catch {
     return false;
@@ -82,7 +96,7 @@ async function startOnce(
   while (Date.now() < until) {
     if (exit) return { exit };
     const at = readPortFile(spec.portFile, child.pid);
-    if (at && (await engineReady(at.url))) return { ...child, ...at };
+    if (at && (await engineReady(at.url, 1000, spec.env[LOCAL_KEY_ENV]))) return { ...child, ...at };
     await sleep(100);
   }
   return { timeout: true, child };

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
 import { maskCommandLine } from '../config/litellm/secrets.js';
 import type { ProxyPlan, WorkerStartOptions } from '../config/plan.js';
+import { LOCAL_KEY_ENV } from '../engine/child-contract.js';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { type ChildExit, describeExit, exitStatus, type Spawned, spawnChild } from './child.js';
@@ -16,7 +17,7 @@ import { ensureQueueDir, type QueuePaths } from './queue-dir.js';
 import { acquireQueue } from './queue-lock.js';
 import { RotatingLog } from './rotating-log.js';
 import { fetchUsage, newUsageToken, usageSummary } from './usage.js';
-import { type Endpoint, engineKey, gatewayEndpoint, workerEnv } from './worker-env.js';
+import { type Endpoint, engineKey, gatewayEndpoint, newLocalKey, workerEnv } from './worker-env.js';
 
 /** Everything one supervisor run needs. */
 export interface SuperviseRequest {
@@ -52,6 +53,8 @@ export class Supervisor {
   private readonly drainMs: number;
   /** opens the engine's GET /kubiya/usage (see usage.ts) */
   private usageToken?: string;
+  /** the worker's key for this run's engine, which requires it (see newLocalKey) */
+  private readonly localKey = newLocalKey();
 
   constructor(private readonly req: SuperviseRequest) {
     this.paths = ensureQueueDir(req.plan.queueId, req.io.env);
@@ -128,7 +131,7 @@ export class Supervisor {
       } else {
         const engine = await this.startFirstEngine();
         if (!engine) return this.stopExitCode();
-        endpoint = { base: engine.url, key: engineKey(plan) };
+        endpoint = { base: engine.url, key: engineKey(plan, this.localKey) };
         engineTask = this.watchEngine(engine.port);
       }
       const code = await this.runWorker(endpoint);
@@ -152,7 +155,12 @@ export class Supervisor {
       configFile: this.paths.config,
       portFile: this.paths.portFile,
       logFile: this.paths.proxyLog,
-      env: { ...this.req.io.env, ...(plan.config?.environment ?? {}), KUBIYA_USAGE_TOKEN: this.usageToken },
+      env: {
+        ...this.req.io.env,
+        ...(plan.config?.environment ?? {}),
+        KUBIYA_USAGE_TOKEN: this.usageToken,
+        [LOCAL_KEY_ENV]: this.localKey,
+      },
       timeoutMs: plan.proxyTimeoutSeconds * 1000,
       maxRetries: plan.proxyMaxRetries,
       sink: { log: this.proxyLog!, echo: this.echo('[proxy]', 'magenta') },

@@ -106,8 +106,7 @@ export async function resolveWorkerCommand(
 ): Promise<string[]> {
   if (o.workerCommand && o.workerCommand.length > 0) return o.workerCommand;
   const entry = await ensureWorkerVenv(paths, o, io);
-  const args = [entry, '--queue-id', plan.queueId];
-  if (plan.apiKey) args.push('--api-key', plan.apiKey);
-  args.push('--control-plane-url', plan.controlPlaneUrl);
-  return args;
+  // no --api-key: every local user can read a command line (ps, /proc/PID/cmdline); the worker reads
+  // KUBIYA_API_KEY from the environment workerEnv() gives it
+  return [entry, '--queue-id', plan.queueId, '--control-plane-url', plan.controlPlaneUrl];
 }

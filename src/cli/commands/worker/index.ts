@@ -27,7 +27,12 @@ export const workerCommands: CommandGroup = {
         { flags: '--no-enable-local-proxy', description: 'do not run the local proxy (use the LLM gateway)' },
         { flags: '--disable-local-proxy', description: 'same as --no-enable-local-proxy' },
         { flags: '--proxy-config-file <file>', description: 'LiteLLM config file (YAML or JSON)' },
-        { flags: '--proxy-config-json <json>', description: 'LiteLLM config as inline JSON' },
+        {
+          flags: '--proxy-config-json <json>',
+          description:
+            'LiteLLM config as inline JSON (visible to every local user in ps while the command runs: ' +
+            'keep keys out of it with os.environ/NAME, or use --proxy-config-file)',
+        },
         { flags: '--model <model>', description: 'default model for the worker' },
         {
           flags: '--control-plane-url <url>',
