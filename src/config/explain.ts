@@ -96,7 +96,7 @@ export function formatPlanText(r: PlanReport): string {
   lines.push(
     `Daemon: ${r.options.daemon ? 'yes' : 'no'}   ` +
       `logs rotate at ${humanSize(r.options.maxLogSizeBytes)}, ${r.options.maxLogBackups} backups   ` +
-      `grace: ${r.options.graceSeconds}s`,
+      `grace: ${r.options.graceSeconds}s   drain: ${r.options.drainSeconds ?? 30}s`,
   );
   if (r.warnings.length) lines.push('', 'Warnings:', ...r.warnings.map((w) => `  - ${w}`));
   if (r.notes.length) lines.push('', 'Notes:', ...r.notes.map((n) => `  - ${n}`));

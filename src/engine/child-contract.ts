@@ -56,6 +56,8 @@ export interface EngineChildArgs {
   /** 0: the engine binds a free port itself and reports it in the port file (no probe-then-close race) */
   port: number;
   portFile: string;
+  /** the drain budget after SIGTERM (the supervisor kills the engine only after it) */
+  drainTimeoutSeconds?: number;
 }
 
 /**
@@ -75,6 +77,7 @@ export function engineChildArgs(a: EngineChildArgs): string[] {
     '--port-file',
     a.portFile,
     '--exit-with-parent',
+    ...(a.drainTimeoutSeconds !== undefined ? ['--drain-timeout', String(a.drainTimeoutSeconds)] : []),
   ];
 }
 

@@ -42,6 +42,8 @@ export interface EngineSpec {
   logFile: string;
   env: NodeJS.ProcessEnv;
   timeoutMs: number;
+  /** the engine's drain budget after SIGTERM (its --drain-timeout) */
+  drainMs: number;
   /** how often to retry a start that failed because the port was taken */
   maxRetries: number;
   sink: OutputSink;
@@ -87,7 +89,15 @@ async function startOnce(
 ): Promise<RunningEngine | { exit: ChildExit } | { timeout: true; child: Spawned }> {
   fs.rmSync(spec.portFile, { force: true });
   const [cmd, ...pre] = engineCommand(spec.env);
-  const args = [...pre, ...engineChildArgs({ configFile: spec.configFile, port, portFile: spec.portFile })];
+  const args = [
+    ...pre,
+    ...engineChildArgs({
+      configFile: spec.configFile,
+      port,
+      portFile: spec.portFile,
+      drainTimeoutSeconds: spec.drainMs / 1000,
+    }),
+  ];
   const child = spawnChild(cmd, args, { env: spec.env }, spec.sink);
   spec.onSpawn?.(child);
   let exit: ChildExit | undefined;

@@ -11,6 +11,9 @@ export interface PidInfo {
   worker_dir: string;
   started_at: string;
   mode: 'foreground' | 'daemon';
+  /** the worker's grace and the engine's drain budget (seconds): how long an orderly stop may take */
+  grace_s?: number;
+  drain_timeout_s?: number;
   /** local-proxy mode only */
   engine: null | {
     pid: number | null;

@@ -19,12 +19,12 @@ export interface StopResult {
 
 /**
  * Stop a queue: SIGTERM to the supervisor (it stops the worker, then drains the engine); after
- * `timeoutMs` (or at once with `force`) SIGKILL whatever is left of the supervisor's, the worker's
+ * `timeoutMs` (default: the queue's grace + drain + 5 s; at once with `force`) SIGKILL whatever is left of the supervisor's, the worker's
  * and the engine's process trees. The pid file is removed either way.
  */
 export async function stopQueue(
   queueId: string,
-  opts: { force: boolean; timeoutMs: number },
+  opts: { force: boolean; timeoutMs?: number },
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<StopResult> {
   const p = queuePaths(queueId, env);
@@ -44,6 +44,12 @@ export async function stopQueue(
     };
   }
   const pid = info.supervisor_pid;
+  // by default as long as an orderly stop may take: the worker's grace, then the engine's drain (plus a margin)
+  const timeoutMs =
+    opts.timeoutMs ??
+    (info.grace_s !== undefined && info.drain_timeout_s !== undefined
+      ? (info.grace_s + info.drain_timeout_s + 5) * 1000
+      : 30_000);
   const url = info.engine?.pid ? info.engine.url : null;
   const usage = url ? await fetchUsage(url, p.usageToken, 1000) : undefined;
   // only processes that are still the ones recorded (the engine may have been restarted meanwhile)
@@ -58,7 +64,7 @@ export async function stopQueue(
     await waitGone(killed, 3000);
   } else {
     process.kill(pid, 'SIGTERM');
-    if (!(await waitGone([pid], opts.timeoutMs))) {
+    if (!(await waitGone([pid], timeoutMs))) {
       killed = trees().filter(isAlive);
       await terminateTree(pid, 0);
       signalAll(killed, 'SIGKILL');

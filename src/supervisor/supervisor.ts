@@ -19,6 +19,9 @@ import { RotatingLog } from './rotating-log.js';
 import { fetchUsage, newUsageToken, usageSummary } from './usage.js';
 import { type Endpoint, engineKey, gatewayEndpoint, newLocalKey, workerEnv } from './worker-env.js';
 
+/** After its drain budget the engine closes what is left and exits; it is SIGKILLed only this much later. */
+const DRAIN_MARGIN_MS = 2000;
+
 /** Everything one supervisor run needs. */
 export interface SuperviseRequest {
   plan: ProxyPlan;
@@ -49,7 +52,7 @@ export class Supervisor {
   private worker?: Spawned;
   private proxyLog?: RotatingLog;
   private workerLog?: RotatingLog;
-  /** how long the engine gets to drain in-flight requests after SIGTERM (KUBIYA_ENGINE_DRAIN_MS) */
+  /** the drain budget: the engine's --drain-timeout; it is killed only a margin after it */
   private readonly drainMs: number;
   /** opens the engine's GET /kubiya/usage (see usage.ts) */
   private usageToken?: string;
@@ -58,7 +61,10 @@ export class Supervisor {
 
   constructor(private readonly req: SuperviseRequest) {
     this.paths = ensureQueueDir(req.plan.queueId, req.io.env);
-    this.drainMs = envNumber(req.io.env, 'KUBIYA_ENGINE_DRAIN_MS', 0) || 10_000;
+    this.drainMs =
+      req.options.drainSeconds !== undefined
+        ? req.options.drainSeconds * 1000
+        : envNumber(req.io.env, 'KUBIYA_ENGINE_DRAIN_MS', 0) || 30_000;
     const local = req.plan.mode !== 'gateway';
     this.info = {
       supervisor_pid: process.pid,
@@ -67,6 +73,8 @@ export class Supervisor {
       worker_dir: this.paths.dir,
       started_at: new Date().toISOString(),
       mode: req.daemon ? 'daemon' : 'foreground',
+      grace_s: req.options.graceSeconds,
+      drain_timeout_s: this.drainMs / 1000,
       engine: local ? { pid: null, port: null, url: null, state: 'starting', restarts: 0 } : null,
       worker: {
         pid: null,
@@ -98,7 +106,7 @@ export class Supervisor {
     this.wakeStop();
     // an engine still starting has no worker to wait for: stop it now
     if (this.engineChild && this.info.engine?.state === 'starting')
-      void terminateTree(this.engineChild.pid, this.drainMs);
+      void terminateTree(this.engineChild.pid, this.drainMs + DRAIN_MARGIN_MS);
   }
 
   /** Foreground: children's lines also go to the terminal behind a coloured prefix. Daemon: log files only. */
@@ -162,6 +170,7 @@ export class Supervisor {
         [LOCAL_KEY_ENV]: this.localKey,
       },
       timeoutMs: plan.proxyTimeoutSeconds * 1000,
+      drainMs: this.drainMs,
       maxRetries: plan.proxyMaxRetries,
       sink: { log: this.proxyLog!, echo: this.echo('[proxy]', 'magenta') },
       onSpawn: (child) => (this.engineChild = child),
@@ -194,7 +203,7 @@ export class Supervisor {
     this.save();
     this.req.say(`proxy ready at ${engine.url} (pid ${engine.pid})`);
     if (this.stopSignal) {
-      await terminateTree(engine.pid, this.drainMs);
+      await terminateTree(engine.pid, this.drainMs + DRAIN_MARGIN_MS);
       return undefined;
     }
     return engine;
@@ -319,10 +328,11 @@ export class Supervisor {
     }
     const child = this.engineChild;
     if (this.info.engine) this.info.engine.state = 'stopping';
-    if (child) await stopChild(child, this.drainMs);
+    if (child) await stopChild(child, this.drainMs + DRAIN_MARGIN_MS);
     await engineTask;
     // a restart that was under way when the stop came
-    if (this.engineChild && this.engineChild !== child) await stopChild(this.engineChild, this.drainMs);
+    if (this.engineChild && this.engineChild !== child)
+      await stopChild(this.engineChild, this.drainMs + DRAIN_MARGIN_MS);
   }
 }
 

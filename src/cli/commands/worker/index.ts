@@ -64,6 +64,12 @@ export const workerCommands: CommandGroup = {
           description: 'seconds the worker gets to exit after SIGTERM before SIGKILL',
           default: '30',
         },
+        {
+          flags: '--drain-timeout <s>',
+          description:
+            'seconds the proxy may finish in-flight requests and streams after a stop before it is killed ' +
+            '(default 30); `worker stop` waits for it',
+        },
         { flags: '--dry-run', description: 'print the resolved plan and start nothing' },
       ],
       output: 'text or json (with --dry-run)',
@@ -85,8 +91,9 @@ export const workerCommands: CommandGroup = {
         { flags: '--force', description: 'kill the supervisor, worker and proxy at once (SIGKILL)', default: false },
         {
           flags: '--timeout <seconds>',
-          description: 'how long to wait for an orderly stop before killing what is left',
-          default: '30',
+          description:
+            'how long to wait for an orderly stop before killing what is left ' +
+            "(default: the queue's --grace plus --drain-timeout plus 5 s)",
         },
       ],
       examples: [

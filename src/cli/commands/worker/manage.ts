@@ -9,7 +9,7 @@ import { printStatus } from './manage-format.js';
 export interface StopOpts {
   queueId: string;
   force: boolean;
-  timeout: string;
+  timeout?: string;
 }
 
 /** The options of `worker logs`. */
@@ -25,11 +25,12 @@ const NO_QUEUES = 'no queues yet; start one with `kubiya worker start --queue-id
 /** `worker stop`: SIGTERM the supervisor (worker first, then the engine drains); kill what is left after --timeout. */
 export const workerStop: Handler<StopOpts> = async (ctx, o) => {
   const id = validateQueueId(o.queueId);
-  const timeout = Number(o.timeout);
-  if (!Number.isFinite(timeout) || timeout < 0)
+  const timeout = o.timeout === undefined ? undefined : Number(o.timeout);
+  if (timeout !== undefined && (!Number.isFinite(timeout) || timeout < 0))
     throw new UserError(`--timeout must be a number of seconds, not "${o.timeout}"`);
   const { stopQueue, usageSummary } = await ctx.supervisor();
-  const r = await stopQueue(id, { force: o.force, timeoutMs: timeout * 1000 }, ctx.env);
+  const timeoutMs = timeout === undefined ? undefined : timeout * 1000;
+  const r = await stopQueue(id, { force: o.force, timeoutMs }, ctx.env);
   if (r.outcome === 'not-running') ctx.out.line(`queue ${id} is not running`);
   else if (r.outcome === 'stale-cleaned') {
     const why = r.supervisorPid ? `supervisor pid ${r.supervisorPid} is gone` : 'no live supervisor';

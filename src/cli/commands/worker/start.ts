@@ -27,6 +27,7 @@ export interface StartFlags {
   maxLogSize: string;
   maxLogBackups: string;
   grace: string;
+  drainTimeout?: string;
   dryRun?: boolean;
 }
 
@@ -46,6 +47,7 @@ export const workerStart: Handler<StartFlags, [string[]]> = async (ctx, flags, c
     maxLogSizeBytes: parseSize(flags.maxLogSize),
     maxLogBackups: parseCount(flags.maxLogBackups, '--max-log-backups'),
     graceSeconds: parseSeconds(flags.grace, '--grace'),
+    drainSeconds: flags.drainTimeout === undefined ? undefined : parseSeconds(flags.drainTimeout, '--drain-timeout'),
   };
   const proxyTimeoutSeconds =
     flags.proxyTimeout === undefined
