@@ -23,7 +23,9 @@ interface PlanFile {
   command: string[] | null;
 }
 
-type Handshake = { type: 'ready'; info: PidInfo } | { type: 'failed'; message: string; hint?: string };
+type Handshake =
+  | { type: 'ready'; info: PidInfo }
+  | { type: 'failed'; message: string; hint?: string; exitCode?: number };
 
 function kubiyaBin(): string {
   return fileURLToPath(new URL('../../bin/kubiya.js', import.meta.url));
@@ -69,7 +71,8 @@ export async function startDaemon(
   child.unref();
   if (result.type === 'ready') return result.info;
   fs.rmSync(paths.planFile, { force: true });
-  if (result.type === 'failed') throw new UserError(result.message, { exitCode: 1, hint: result.hint });
+  if (result.type === 'failed')
+    throw new UserError(result.message, { exitCode: result.exitCode ?? 1, hint: result.hint });
   const tail = tailLines(paths.supervisorLog, 10)
     .map((l) => `  ${l}`)
     .join('\n');
@@ -129,7 +132,7 @@ export async function runDaemon(queueId: string, io: SupervisorIo): Promise<numb
   } catch (e) {
     const err = e as UserError;
     say(`error: ${err.message}`);
-    report({ type: 'failed', message: err.message, hint: err.hint });
+    report({ type: 'failed', message: err.message, hint: err.hint, exitCode: err.exitCode });
     return err.exitCode ?? 1;
   }
 }

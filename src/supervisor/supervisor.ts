@@ -17,6 +17,7 @@ import { ensureQueueDir, type QueuePaths } from './queue-dir.js';
 import { acquireQueue } from './queue-lock.js';
 import { RotatingLog } from './rotating-log.js';
 import { fetchUsage, newUsageToken, usageSummary } from './usage.js';
+import { workerNotFound } from './worker-command.js';
 import { type Endpoint, engineKey, gatewayEndpoint, newLocalKey, workerEnv } from './worker-env.js';
 
 /** After its drain budget the engine closes what is left and exits; it is SIGKILLed only this much later. */
@@ -286,7 +287,12 @@ export class Supervisor {
       });
       this.save();
       if (first) {
-        // a command that cannot run at all fails here, before the daemon reports success
+        // a command that cannot run at all (spawn failed: no pid) is an error, exit 127, never "started"
+        if (this.worker.pid <= 0) {
+          await this.worker.exited;
+          throw workerNotFound(cmd);
+        }
+        // a command that exits at once fails here, before the daemon reports success
         const early = await Promise.race([this.worker.exited, sleep(300).then(() => undefined)]);
         if (early && daemon)
           throw new UserError(`the worker exited right away (${describeExit(early)}); see ${this.paths.workerLog}`);

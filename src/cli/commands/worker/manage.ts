@@ -46,7 +46,12 @@ export const workerStop: Handler<StopOpts> = async (ctx, o) => {
 /** `worker status [--queue-id ID]`: one queue, or every queue. */
 export const workerStatus: Handler<{ queueId?: string }> = async (ctx, o) => {
   const ids = o.queueId !== undefined ? [validateQueueId(o.queueId)] : undefined;
-  const { listQueueIds, queueStatus } = await ctx.supervisor();
+  const { listQueueIds, queuePaths, queueStatus } = await ctx.supervisor();
+  if (ids && !fs.existsSync(queuePaths(ids[0], ctx.env).dir))
+    throw new UserError(`queue "${ids[0]}" is unknown here (it has never run: no ${queuePaths(ids[0], ctx.env).dir})`, {
+      exitCode: 1,
+      hint: 'See the queues with: kubiya worker list',
+    });
   const all = await Promise.all((ids ?? listQueueIds(ctx.env)).map((id) => queueStatus(id, ctx.env)));
   if (ctx.output === 'json') ctx.out.json(ids ? all[0] : all);
   else if (all.length === 0) ctx.out.line(NO_QUEUES);
