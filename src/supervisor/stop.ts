@@ -19,8 +19,8 @@ export interface StopResult {
 
 /**
  * Stop a queue: SIGTERM to the supervisor (it stops the worker, then drains the engine); after
- * `timeoutMs` (default: the queue's grace + drain + 5 s; at once with `force`) SIGKILL whatever is left of the supervisor's, the worker's
- * and the engine's process trees. The pid file is removed either way.
+ * `timeoutMs` (default: the queue's grace + drain + 5 s; at once with `force`) SIGKILL whatever is left
+ * of the supervisor's, the worker's and the engine's process trees. The pid file is removed either way.
  */
 export async function stopQueue(
   queueId: string,

@@ -13,7 +13,9 @@ describe('terminals and messages', { timeout: 60_000 }, () => {
     async ({ onTestFinished }) => {
       const h = testHome(onTestFinished);
       // no worker command: the queue venv is made first, with a "python" that fails at once
-      const cmd = `'${process.execPath}' '${BIN}' worker start --queue-id t --enable-local-proxy --proxy-config-file '${MOCK_CONFIG}'`;
+      const cmd =
+        `'${process.execPath}' '${BIN}' worker start --queue-id t --enable-local-proxy ` +
+        `--proxy-config-file '${MOCK_CONFIG}'`;
       const p = spawn('script', ['-qec', cmd, '/dev/null'], {
         env: testEnv(h, { KUBIYA_PYTHON: '/bin/false' }),
         stdio: ['ignore', 'pipe', 'pipe'],
