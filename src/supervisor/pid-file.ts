@@ -49,18 +49,22 @@ export function readPidFile(file: string): PidInfo | undefined {
 }
 
 /**
- * Claim the pid file for this process: created exclusively, so two supervisors of one queue
- * cannot both win. Returns false when it already exists.
+ * Claim the pid file for this process: created exclusively, so two supervisors of one queue cannot
+ * both win, and complete from its first instant (written aside, then hard-linked into place: link(2)
+ * fails if the name exists), so the loser never reads a half-written file and takes it for a stale one.
+ * Returns false when it already exists.
  */
 export function claimPidFile(file: string, info: PidInfo): boolean {
+  const tmp = `${file}.${process.pid}.claim`;
+  fs.writeFileSync(tmp, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
   try {
-    const fd = fs.openSync(file, 'wx', 0o600);
-    fs.writeSync(fd, `${JSON.stringify(info, null, 2)}\n`);
-    fs.closeSync(fd);
+    fs.linkSync(tmp, file);
     return true;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw e;
+  } finally {
+    fs.rmSync(tmp, { force: true });
   }
 }
 

@@ -13,7 +13,6 @@ export interface QueuePaths {
   supervisorLog: string;
   pidFile: string;
   portFile: string;
-  planFile: string;
   /** the per-run token that opens the engine's `GET /kubiya/usage` (0600, removed at the end) */
   usageToken: string;
   venv: string;
@@ -35,7 +34,6 @@ export function queuePaths(queueId: string, env: NodeJS.ProcessEnv = process.env
     supervisorLog: path.join(dir, 'supervisor.log'),
     pidFile: path.join(dir, 'worker.pid'),
     portFile: path.join(dir, 'engine.port.json'),
-    planFile: path.join(dir, 'supervisor-plan.json'),
     usageToken: path.join(dir, 'usage.token'),
     venv: path.join(dir, 'venv'),
   };

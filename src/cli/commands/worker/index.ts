@@ -140,10 +140,13 @@ export const workerCommands: CommandGroup = {
       examples: ['kubiya worker list', 'kubiya worker list -o json'],
       handler: async () => (await manage()).workerList,
     }),
-    defineCommand<{ queueId: string }>({
+    defineCommand<{ queueId: string; plan: string }>({
       name: '__supervise',
       description: 'internal: the detached supervisor started by `worker start --daemon`',
-      options: [{ flags: '--queue-id <id>', required: true }],
+      options: [
+        { flags: '--queue-id <id>', required: true },
+        { flags: '--plan <token>', description: 'which supervisor-plan.<token>.json to read', required: true },
+      ],
       hidden: true,
       handler: async () => (await manage()).supervise,
     }),

@@ -102,7 +102,7 @@ export const workerList: Handler<object> = async (ctx) => {
 };
 
 /** `worker __supervise` (hidden): the detached supervisor `worker start --daemon` spawns. */
-export const supervise: Handler<{ queueId: string }> = async (ctx, o) => {
+export const supervise: Handler<{ queueId: string; plan: string }> = async (ctx, o) => {
   const { runDaemon } = await ctx.supervisor();
-  return runDaemon(validateQueueId(o.queueId), ctx.supervisorIo());
+  return runDaemon(validateQueueId(o.queueId), o.plan, ctx.supervisorIo());
 };
