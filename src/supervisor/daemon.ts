@@ -108,6 +108,8 @@ export async function startDaemon(
 export async function runDaemon(queueId: string, planToken: string, io: SupervisorIo): Promise<number> {
   const paths = queuePaths(queueId, io.env);
   const say = (m: string) => io.stdout.write(`${new Date().toISOString()} ${m}\n`);
+  // stdout is supervisor.log: a write it cannot make (a full disk) must not end the supervision
+  io.stdout.on('error', () => undefined);
   const report = (m: Handshake) => {
     if (process.connected) {
       process.send?.(m);

@@ -133,7 +133,12 @@ export class Supervisor {
     await acquireQueue(this.paths, this.info, this.req.say);
     let engineTask: Promise<void> = Promise.resolve();
     try {
-      this.workerLog = new RotatingLog(this.paths.workerLog, options.maxLogSizeBytes, options.maxLogBackups);
+      this.workerLog = new RotatingLog(
+        this.paths.workerLog,
+        options.maxLogSizeBytes,
+        options.maxLogBackups,
+        this.req.say,
+      );
       let endpoint: Endpoint;
       if (plan.mode === 'gateway') {
         endpoint = gatewayEndpoint(plan);
@@ -182,7 +187,7 @@ export class Supervisor {
     const { plan, options } = this.req;
     writeFileAtomic(this.paths.config, stringify(plan.config?.raw ?? {}), 0o600);
     this.usageToken = newUsageToken(this.paths.usageToken);
-    this.proxyLog = new RotatingLog(this.paths.proxyLog, options.maxLogSizeBytes, options.maxLogBackups);
+    this.proxyLog = new RotatingLog(this.paths.proxyLog, options.maxLogSizeBytes, options.maxLogBackups, this.req.say);
     this.proxyLog.write(
       `--- ${new Date().toISOString()} kubiya supervisor ${process.pid}: starting the proxy engine\n`,
     );

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cliInProcess, queueFile, testEnv, testHome } from './worker-helpers.js';
+import { BIN, cli, cliInProcess, queueFile, testEnv, testHome } from './worker-helpers.js';
 
 // gateway mode, so a start that wrongly goes ahead runs one short worker and no engine
 const start = (queueId: string) => [
@@ -46,5 +46,22 @@ describe('a queue directory kubiya did not make', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('it belongs to uid 65534, not to you');
     expect(fs.statSync(queueFile(h, 'q', '')).mode & 0o777).toBe(0o755);
+  });
+});
+
+describe('a log file that cannot be written (full disk)', { timeout: 60_000 }, () => {
+  it('drops what it cannot write and says so; supervision goes on and the worker ends normally', async ({
+    onTestFinished,
+  }) => {
+    const h = testHome(onTestFinished);
+    fs.mkdirSync(queueFile(h, 'full', ''), { recursive: true, mode: 0o700 });
+    fs.symlinkSync('/dev/full', queueFile(h, 'full', 'worker.log')); // every write: ENOSPC
+    const args = start('full');
+    args.splice(args.length - 1, 1, 'for (let i = 0; i < 50; i++) console.log("line " + i)');
+    const r = await cli([BIN, ...args], testEnv(h));
+    expect(r.stderr).toMatch(/cannot write .*worker\.log \(ENOSPC\): dropped \d+ write/);
+    expect(r.stderr.match(/cannot write/g)).toHaveLength(1); // once a minute, not once a line
+    expect(r.stdout).toContain('[worker] line 49');
+    expect(r.code).toBe(0);
   });
 });
