@@ -57,12 +57,6 @@ export const workerStart: Handler<StartFlags, [string[]]> = async (ctx, flags, c
   const { currentContext } = await import('../../../config/contexts/index.js');
   const { resolveProxyPlan } = await import('../../../config/resolve.js');
   const { controlPlaneTimeoutMs } = await import('../../../control-plane/client.js');
-  if (flags.proxyConfigJson !== undefined)
-    ctx.out.warn(
-      '--proxy-config-json is readable by every local user (ps, /proc/PID/cmdline) while this command runs; ' +
-        'keep keys out of it (os.environ/NAME references) or use --proxy-config-file. ' +
-        'It is snapshotted to the queue directory and put on no other command line.',
-    );
   const cfg = await ctx.configStore();
   const context = currentContext(cfg, ctx.env);
   workerCommand(ctx, options, command, flags.workerCommand, context);
@@ -97,6 +91,12 @@ export const workerStart: Handler<StartFlags, [string[]]> = async (ctx, flags, c
     ctx.stdout.write(maskText(text, secrets));
     return 0;
   }
+  if (flags.proxyConfigJson !== undefined)
+    ctx.out.warn(
+      '--proxy-config-json is readable by every local user (ps, /proc/PID/cmdline) while this command runs; ' +
+        'keep keys out of it (os.environ/NAME references) or use --proxy-config-file. ' +
+        'It is snapshotted to the queue directory and put on no other command line.',
+    );
   for (const w of plan.warnings) ctx.out.warn(maskText(w, secrets));
   const { runWorker } = await ctx.supervisor();
   return runWorker(plan, options, ctx.supervisorIo());
