@@ -58,6 +58,8 @@ export interface EngineChildArgs {
   portFile: string;
   /** the drain budget after SIGTERM (the supervisor kills the engine only after it) */
   drainTimeoutSeconds?: number;
+  /** the supervisor's pid: the engine exits as soon as its parent is no longer this one */
+  parentPid?: number;
 }
 
 /**
@@ -77,6 +79,7 @@ export function engineChildArgs(a: EngineChildArgs): string[] {
     '--port-file',
     a.portFile,
     '--exit-with-parent',
+    ...(a.parentPid !== undefined ? ['--parent-pid', String(a.parentPid)] : []),
     ...(a.drainTimeoutSeconds !== undefined ? ['--drain-timeout', String(a.drainTimeoutSeconds)] : []),
   ];
 }

@@ -96,6 +96,7 @@ async function startOnce(
       port,
       portFile: spec.portFile,
       drainTimeoutSeconds: spec.drainMs / 1000,
+      parentPid: process.pid,
     }),
   ];
   const child = spawnChild(cmd, args, { env: spec.env }, spec.sink);

@@ -179,7 +179,14 @@ export class Supervisor {
       drainMs: this.drainMs,
       maxRetries: plan.proxyMaxRetries,
       sink: { log: this.proxyLog!, echo: this.echo('[proxy]', 'magenta') },
-      onSpawn: (child) => (this.engineChild = child),
+      onSpawn: (child) => {
+        this.engineChild = child;
+        // recorded before it binds, so a stop (or the clean-up after a crash) can reach an engine still starting
+        if (this.info.engine && child.pid > 0) {
+          Object.assign(this.info.engine, { pid: child.pid, identity: identityOf(child.pid) });
+          this.save();
+        }
+      },
     };
   }
 

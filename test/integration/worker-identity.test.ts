@@ -1,7 +1,21 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, cli, cliInProcess, queueFile, testEnv, testHome } from './worker-helpers.js';
+import {
+  BIN,
+  cli,
+  cliInProcess,
+  FIXTURES,
+  MOCK_CONFIG,
+  pidFile,
+  queueFile,
+  spawnCli,
+  startArgs,
+  testEnv,
+  testHome,
+  until,
+} from './worker-helpers.js';
 
 /** Whether `pid` runs (and is not a zombie). */
 function alive(pid: number): boolean {
@@ -84,5 +98,32 @@ describe('a stale worker.pid naming an unrelated live process', { timeout: 60_00
     expect(start.code).toBe(0);
     expect(alive(pid)).toBe(true);
     expect((await cliInProcess(['worker', 'status', '--queue-id', 'q'], env)).stdout).toMatch(/state:\s+stopped/);
+  });
+});
+
+describe('an engine whose supervisor is gone while it still starts', { timeout: 60_000 }, () => {
+  it('exits before serving when its parent is not the --parent-pid it was given', async ({ onTestFinished }) => {
+    const h = testHome(onTestFinished);
+    const gone = spawnSync('true').pid; // a pid that is nobody's parent any more
+    const portFile = path.join(h, 'port.json');
+    const args = ['proxy', 'start', '--config', MOCK_CONFIG, '--port', '0', '--port-file', portFile];
+    const r = await cli([BIN, ...args, '--exit-with-parent', '--parent-pid', String(gone)], testEnv(h));
+    expect(r.stderr).toContain(`the process that started the engine (pid ${gone}) is gone`);
+    expect(r.code).toBe(0);
+    expect(fs.existsSync(portFile)).toBe(false);
+  });
+
+  it('is recorded in worker.pid from its spawn, so worker stop ends it after the supervisor was killed', async ({
+    onTestFinished,
+  }) => {
+    const h = testHome(onTestFinished);
+    const env = testEnv(h, { KUBIYA_ENGINE_BIN: path.join(FIXTURES, 'slow-engine.mjs') });
+    const start = spawnCli(startArgs('slow', ['node', '-e', '0'], { daemon: true }), env);
+    const info = await until(() => pidFile(h, 'slow')?.engine?.pid && pidFile(h, 'slow'), 'the engine pid');
+    process.kill(info.supervisor_pid, 'SIGKILL');
+    await start.done;
+    const stop = await cliInProcess(['worker', 'stop', '--queue-id', 'slow'], env);
+    expect(stop.stdout).toContain(`engine pid ${info.engine.pid}`);
+    await until(() => !alive(info.engine.pid), 'the engine to be gone', 5000);
   });
 });
