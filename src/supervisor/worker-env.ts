@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ProxyPlan } from '../config/plan.js';
+import { defaultModel } from '../config/resolve.js';
 
 /**
  * A fresh per-run key for the worker to use against its local engine (which requires it: see LOCAL_KEY_ENV
@@ -53,5 +54,7 @@ export function workerEnv(
   });
   if (plan.apiKey) env.KUBIYA_API_KEY = plan.apiKey;
   if (plan.model) env.KUBIYA_MODEL_OVERRIDE = plan.model;
+  const dflt = defaultModel(plan);
+  if (dflt) env.LITELLM_DEFAULT_MODEL = dflt;
   return env;
 }

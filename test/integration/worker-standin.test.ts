@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, cli, FIXTURES, queueFile, testEnv, testHome } from './worker-helpers.js';
+import { BIN, cli, cliInProcess, FIXTURES, queueFile, testEnv, testHome } from './worker-helpers.js';
 
 const API_KEY = 'kk-STANDIN-KEY-42';
 const CONFIG_SECRET = 'sk-INLINE-CFG-SECRET-9';
@@ -48,6 +48,32 @@ describe('the default Kubiya worker behind the local proxy', { timeout: 60_000 }
     expect(report.localKey).toMatch(/^sk-kubiya-local-.{20,}/);
     expect(report.withoutKey).toBe(401);
     expect(report.withKey).toBe(200);
+    // the Kubiya worker's own default (kubiya/claude-sonnet-4) is served by no local config: it is told one that is
+    expect(report.defaultModel).toBe('mock');
+    expect(r.stderr).toContain("the config serves neither kubiya/claude-sonnet-4 (the Kubiya worker's default)");
     expect(r.code).toBe(0);
+  });
+
+  it('without an API key in gateway mode is refused by the CLI, saying which key and how to set it', async ({
+    onTestFinished,
+  }) => {
+    const h = testHome(onTestFinished);
+    const args = [
+      'worker',
+      'start',
+      '--queue-id=g',
+      '--disable-local-proxy',
+      '--control-plane-url',
+      'http://127.0.0.1:1',
+    ];
+    const env = testEnv(h, { KUBIYA_PYTHON: '/bin/false' }); // never a real venv or pip
+    const dry = await cliInProcess([...args, '--dry-run'], env);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain('worker start refuses this');
+    const r = await cliInProcess(args, env);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('needs your Kubiya API key');
+    expect(r.stderr).toContain('KUBIYA_API_KEY');
+    expect(fs.existsSync(queueFile(h, 'g', 'worker.pid'))).toBe(false);
   });
 });

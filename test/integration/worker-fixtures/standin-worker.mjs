@@ -29,6 +29,7 @@ const report = {
   leaks,
   apiKeyInEnv: process.env.KUBIYA_API_KEY === secrets[0],
   localKey: process.env.OPENAI_API_KEY,
+  defaultModel: process.env.LITELLM_DEFAULT_MODEL,
   withoutKey: await chat(undefined),
   withKey: await chat(process.env.OPENAI_API_KEY),
 };

@@ -55,7 +55,7 @@ export const workerStart: Handler<StartFlags, [string[]]> = async (ctx, flags, c
       : parseSeconds(flags.proxyTimeout, '--proxy-timeout', { positive: true });
 
   const { currentContext } = await import('../../../config/contexts/index.js');
-  const { resolveProxyPlan } = await import('../../../config/resolve.js');
+  const { resolveProxyPlan, defaultModel } = await import('../../../config/resolve.js');
   const { controlPlaneTimeoutMs } = await import('../../../control-plane/client.js');
   const cfg = await ctx.configStore();
   const context = currentContext(cfg, ctx.env);
@@ -81,6 +81,7 @@ export const workerStart: Handler<StartFlags, [string[]]> = async (ctx, flags, c
   });
 
   if (plan.mode === 'local-proxy' && plan.config) await checkServable(plan, !flags.dryRun, ctx.env);
+  if (!options.workerCommand) kubiyaWorkerChecks(plan, !flags.dryRun, defaultModel(plan));
 
   const { planReport, formatPlanText } = await import('../../../config/explain.js');
   const { maskText } = await import('../../../config/litellm/secrets.js');
@@ -126,6 +127,31 @@ function workerCommand(
     options.workerCommand = splitCommand(context.workerCommand, `context "${context.name}" worker-command`);
     options.workerCommandSource = `context (${context.name})`;
   }
+}
+
+/** What the Kubiya worker asks for when no agent or --model names a model (its own default). */
+const KUBIYA_DEFAULT_MODEL = 'kubiya/claude-sonnet-4';
+
+/**
+ * The default worker is the Kubiya worker: against the gateway it needs the API key (it refuses to start
+ * with an empty LITELLM_API_KEY, so say so here first); behind the local proxy, say when an agent's
+ * `kubiya/...` model id would find nothing to serve it.
+ */
+function kubiyaWorkerChecks(plan: ProxyPlan, real: boolean, dflt: string | undefined): void {
+  if (plan.mode === 'gateway' && !plan.apiKey) {
+    const why =
+      'the Kubiya worker needs your Kubiya API key to reach the LLM gateway (and its control plane), and none is set';
+    const hint = 'Set KUBIYA_API_KEY, pass --api-key, or give the context a token; or run the local proxy';
+    if (real) throw new UserError(why, { hint });
+    plan.warnings.push(`${why}: worker start refuses this (${hint.toLowerCase()})`);
+  }
+  const names = plan.servedModels ?? [];
+  if (plan.mode === 'local-proxy' && !names.some((n) => n === KUBIYA_DEFAULT_MODEL || n === 'kubiya/*' || n === '*'))
+    plan.warnings.push(
+      `the config serves neither ${KUBIYA_DEFAULT_MODEL} (the Kubiya worker's default) nor kubiya/*: the worker ` +
+        `gets LITELLM_DEFAULT_MODEL=${dflt ?? '(none)'}, but an agent whose model is a kubiya/ id gets a 400; ` +
+        `add model_name "${KUBIYA_DEFAULT_MODEL}" (or the kubiya/ ids your agents use) to the config`,
+    );
 }
 
 /**
