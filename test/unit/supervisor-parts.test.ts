@@ -120,12 +120,18 @@ describe('worker environment', () => {
 
   it("uses the config's master key, and no model override without a model", () => {
     const p = plan({
-      config: { config: { general_settings: { master_key: 'sk-master-1' } } } as unknown as ProxyPlan['config'],
+      config: {
+        config: {
+          general_settings: { master_key: 'sk-master-1' },
+          model_list: [{ model_name: 'm-*' }, { model_name: 'm1' }],
+        },
+      } as unknown as ProxyPlan['config'],
     });
     expect(engineKey(p, newLocalKey())).toBe('sk-master-1');
     const env = workerEnv(p, { base: 'http://127.0.0.1:1', key: 'sk-master-1' }, { KUBIYA_MODEL_OVERRIDE: undefined });
     expect(env.OPENAI_API_KEY).toBe('sk-master-1');
     expect(env.KUBIYA_MODEL_OVERRIDE).toBeUndefined();
+    expect(env.LITELLM_DEFAULT_MODEL).toBe('m1'); // the first model group that is not a wildcard
   });
 
   it("points at the gateway with the user's key in gateway mode", () => {
