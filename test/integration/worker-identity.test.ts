@@ -7,6 +7,7 @@ import {
   cli,
   cliInProcess,
   FIXTURES,
+  gatewayStartArgs,
   MOCK_CONFIG,
   pidFile,
   queueFile,
@@ -73,26 +74,7 @@ describe('a stale worker.pid naming an unrelated live process', { timeout: 60_00
     }
 
     writeStale();
-    const start = await cli(
-      [
-        BIN,
-        'worker',
-        'start',
-        '--queue-id=q',
-        '--disable-local-proxy',
-        '--gateway-url',
-        'http://127.0.0.1:1',
-        '--api-key',
-        'kb-k',
-        '--control-plane-url',
-        'http://127.0.0.1:1',
-        '--',
-        'node',
-        '-e',
-        'console.log("decoy-test worker ran")',
-      ],
-      env,
-    );
+    const start = await cli([BIN, ...gatewayStartArgs('q', 'console.log("decoy-test worker ran")')], env);
     expect(start.stderr).not.toContain('already running');
     expect(start.stdout).toContain('decoy-test worker ran');
     expect(start.code).toBe(0);

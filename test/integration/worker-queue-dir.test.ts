@@ -1,25 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, cli, cliInProcess, queueFile, testEnv, testHome } from './worker-helpers.js';
+import { BIN, cli, cliInProcess, gatewayStartArgs, queueFile, testEnv, testHome } from './worker-helpers.js';
 
 // gateway mode, so a start that wrongly goes ahead runs one short worker and no engine
-const start = (queueId: string) => [
-  'worker',
-  'start',
-  `--queue-id=${queueId}`,
-  '--disable-local-proxy',
-  '--gateway-url',
-  'http://127.0.0.1:1',
-  '--api-key',
-  'kb-k',
-  '--control-plane-url',
-  'http://127.0.0.1:1',
-  '--',
-  'node',
-  '-e',
-  '0',
-];
+const start = (queueId: string, script = '0') => gatewayStartArgs(queueId, script);
 
 describe('a queue directory kubiya did not make', () => {
   it('is refused when it is a symbolic link, and the target (a shared 1777 dir) is left as it was', async ({
@@ -56,8 +41,7 @@ describe('a log file that cannot be written (full disk)', { timeout: 60_000 }, (
     const h = testHome(onTestFinished);
     fs.mkdirSync(queueFile(h, 'full', ''), { recursive: true, mode: 0o700 });
     fs.symlinkSync('/dev/full', queueFile(h, 'full', 'worker.log')); // every write: ENOSPC
-    const args = start('full');
-    args.splice(args.length - 1, 1, 'for (let i = 0; i < 50; i++) console.log("line " + i)');
+    const args = start('full', 'for (let i = 0; i < 50; i++) console.log("line " + i)');
     const r = await cli([BIN, ...args], testEnv(h));
     expect(r.stderr).toMatch(/cannot write .*worker\.log \(ENOSPC\): dropped \d+ write/);
     expect(r.stderr.match(/cannot write/g)).toHaveLength(1); // once a minute, not once a line
