@@ -70,3 +70,24 @@ describe('terminals and messages', { timeout: 60_000 }, () => {
     }
   });
 });
+
+describe('worker prune', () => {
+  it('lists stopped queues with --dry-run, then removes only them (a stale queue is kept)', async ({
+    onTestFinished,
+  }) => {
+    const h = testHome(onTestFinished);
+    const env = testEnv(h);
+    for (const q of ['old-1', 'old-2', 'crashed']) fs.mkdirSync(queueFile(h, q, 'venv'), { recursive: true });
+    fs.writeFileSync(queueFile(h, 'crashed', 'worker.pid'), 'not json');
+    const dry = await cliInProcess(['worker', 'prune', '--dry-run'], env);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain('would remove old-1');
+    expect(dry.stdout).toContain('keeping crashed (stale');
+    expect(fs.existsSync(queueFile(h, 'old-1', ''))).toBe(true);
+    const r = await cliInProcess(['worker', 'prune'], env);
+    expect(r.stdout).toContain('removed old-2');
+    expect(fs.existsSync(queueFile(h, 'old-1', ''))).toBe(false);
+    expect(fs.existsSync(queueFile(h, 'old-2', ''))).toBe(false);
+    expect(fs.existsSync(queueFile(h, 'crashed', 'worker.pid'))).toBe(true);
+  });
+});

@@ -140,6 +140,15 @@ export const workerCommands: CommandGroup = {
       examples: ['kubiya worker list', 'kubiya worker list -o json'],
       handler: async () => (await manage()).workerList,
     }),
+    defineCommand<{ dryRun?: boolean }>({
+      name: 'prune',
+      description:
+        'Remove the directories of stopped queues (logs, config snapshot, venv); see what goes with --dry-run',
+      options: [{ flags: '--dry-run', description: 'list what would be removed and remove nothing' }],
+      notes: 'Running queues and stale ones (a pid file left by a crash: `kubiya worker stop` cleans them) are kept.',
+      examples: ['kubiya worker prune --dry-run', 'kubiya worker prune'],
+      handler: async () => (await manage()).workerPrune,
+    }),
     defineCommand<{ queueId: string; plan: string }>({
       name: '__supervise',
       description: 'internal: the detached supervisor started by `worker start --daemon`',

@@ -101,6 +101,21 @@ export const workerList: Handler<object> = async (ctx) => {
   ctx.out.line(formatTable(['QUEUE', 'STATE', 'MODE', 'PID', 'PROXY', 'UPTIME'], rows));
 };
 
+/** `worker prune [--dry-run]`: remove stopped queues' directories (never a running or stale one). */
+export const workerPrune: Handler<{ dryRun?: boolean }> = async (ctx, o) => {
+  const { listQueueIds, queueStatus } = await ctx.supervisor();
+  const all = await Promise.all(listQueueIds(ctx.env).map((id) => queueStatus(id, ctx.env)));
+  const gone = all.filter((s) => s.state === 'stopped');
+  for (const s of all.filter((x) => x.state !== 'stopped'))
+    ctx.out.line(`keeping ${s.queue_id} (${s.state}${s.state === 'stale' ? ': kubiya worker stop cleans it' : ''})`);
+  for (const s of gone) {
+    if (!o.dryRun) fs.rmSync(s.worker_dir, { recursive: true, force: true });
+    ctx.out.line(`${o.dryRun ? 'would remove' : 'removed'} ${s.queue_id} (${s.worker_dir})`);
+  }
+  if (gone.length === 0) ctx.out.line('no stopped queues to remove');
+  else if (o.dryRun) ctx.out.line('dry run: nothing was removed; run without --dry-run to remove them');
+};
+
 /** `worker __supervise` (hidden): the detached supervisor `worker start --daemon` spawns. */
 export const supervise: Handler<{ queueId: string; plan: string }> = async (ctx, o) => {
   const { runDaemon } = await ctx.supervisor();
