@@ -29,7 +29,12 @@ export function engineCommand(env: NodeJS.ProcessEnv): string[] {
 
 /** A failed engine start: the reason and the last lines of the proxy log. */
 export class EngineStartError extends UserError {
-  constructor(reason: string, logFile: string) {
+  constructor(
+    reason: string,
+    logFile: string,
+    /** the port was taken by another process (exit 98 on every retry) */
+    readonly portInUse = false,
+  ) {
     const tail = tailLines(logFile, 20);
     const shown = tail.length > 0 ? `\nlast lines of ${logFile}:\n${tail.map((l) => `  ${l}`).join('\n')}` : '';
     super(`the proxy engine did not start: ${reason}${shown}`, { exitCode: 1 });
@@ -140,6 +145,6 @@ export async function spawnEngine(spec: EngineSpec, port: number): Promise<Runni
         : r.exit.code === EXIT_CONFIG_REJECTED
           ? 'the config was rejected'
           : `it exited (${describeExit(r.exit)})`;
-    throw new EngineStartError(why, spec.logFile);
+    throw new EngineStartError(why, spec.logFile, r.exit.code === EXIT_PORT_IN_USE);
   }
 }

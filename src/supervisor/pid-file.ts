@@ -24,6 +24,8 @@ export interface PidInfo {
     state: string;
     restarts: number;
     last_exit?: string;
+    /** something the user must know, e.g. that another process took the engine's port and it moved */
+    note?: string;
   };
   gateway_url?: string;
   worker: {

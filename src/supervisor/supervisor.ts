@@ -7,7 +7,7 @@ import { LOCAL_KEY_ENV } from '../engine/child-contract.js';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { type ChildExit, describeExit, exitStatus, type Spawned, spawnChild } from './child.js';
-import { type EngineSpec, spawnEngine } from './engine.js';
+import { type EngineSpec, EngineStartError, spawnEngine } from './engine.js';
 import { identityOf } from './identity.js';
 import type { SupervisorIo } from './io.js';
 import { type PidInfo, removePidFile, writePidFile } from './pid-file.js';
@@ -57,8 +57,12 @@ export class Supervisor {
   private readonly drainMs: number;
   /** opens the engine's GET /kubiya/usage (see usage.ts) */
   private usageToken?: string;
-  /** the worker's key for this run's engine, which requires it (see newLocalKey) */
-  private readonly localKey = newLocalKey();
+  /** the worker's key for this run's engine, which requires it (see newLocalKey); renewed when the engine moves */
+  private localKey = newLocalKey();
+  /** where the worker's calls go (the engine's URL changes when its port was taken: see moveEngine) */
+  private endpoint?: Endpoint;
+  /** the worker is being stopped to start again with a new endpoint, not because it failed */
+  private workerRestart = false;
 
   constructor(private readonly req: SuperviseRequest) {
     this.paths = ensureQueueDir(req.plan.queueId, req.io.env);
@@ -139,16 +143,15 @@ export class Supervisor {
         options.maxLogBackups,
         this.req.say,
       );
-      let endpoint: Endpoint;
       if (plan.mode === 'gateway') {
-        endpoint = gatewayEndpoint(plan);
+        this.endpoint = gatewayEndpoint(plan);
       } else {
         const engine = await this.startFirstEngine();
         if (!engine) return this.stopExitCode();
-        endpoint = { base: engine.url, key: engineKey(plan, this.localKey) };
+        this.endpoint = { base: engine.url, key: engineKey(plan, this.localKey) };
         engineTask = this.watchEngine(engine.port);
       }
-      const code = await this.runWorker(endpoint);
+      const code = await this.runWorker();
       await this.shutdown(engineTask);
       return code;
     } catch (e) {
@@ -222,8 +225,12 @@ export class Supervisor {
     return engine;
   }
 
-  /** Restart the engine on the same port whenever it dies, until a stop or the crash-loop limit. */
-  private async watchEngine(port: number): Promise<void> {
+  /**
+   * Restart the engine on the same port whenever it dies, until a stop or the crash-loop limit; on a new
+   * port when another process took it (moveEngine).
+   */
+  private async watchEngine(startPort: number): Promise<void> {
+    let port = startPort;
     const tracker = new RestartTracker(restartPolicy(this.req.io.env));
     const eng = this.info.engine!;
     for (;;) {
@@ -264,6 +271,15 @@ export class Supervisor {
           break;
         } catch (e) {
           if (this.stopSignal) return;
+          if (e instanceof EngineStartError && e.portInUse) {
+            try {
+              port = await this.moveEngine(port);
+              tracker.started();
+              break;
+            } catch {
+              /* no engine on a new port either: counted as a failed restart */
+            }
+          }
           const firstLine = (e as Error).message.split('\n')[0];
           why = `could not restart: ${firstLine.replace(/^the proxy engine did not start: /, '')}`;
         }
@@ -271,12 +287,42 @@ export class Supervisor {
     }
   }
 
+  /**
+   * Another process took the engine's port while it was down: it answers there instead (it cannot prove
+   * the local key, and it has seen the worker's). Start the engine on a fresh port with a fresh key, say so
+   * loudly (and in `worker status`), and restart the worker with the new URL; its calls fail meanwhile.
+   */
+  private async moveEngine(oldPort: number): Promise<number> {
+    this.localKey = newLocalKey();
+    const engine = await spawnEngine(this.engineSpec(), 0);
+    const note =
+      `port ${oldPort} was taken by another process: the proxy moved to port ${engine.port} with a new key ` +
+      'and the worker was restarted';
+    Object.assign(this.info.engine!, {
+      pid: engine.pid,
+      identity: identityOf(engine.pid),
+      port: engine.port,
+      url: engine.url,
+      state: 'running',
+      note,
+    });
+    this.endpoint = { base: engine.url, key: engineKey(this.req.plan, this.localKey) };
+    this.save();
+    this.req.say(`WARNING: ${note}`);
+    this.proxyLog?.write(`--- ${new Date().toISOString()} kubiya supervisor: ${note}\n`);
+    if (this.worker && this.info.worker.pid) {
+      this.workerRestart = true;
+      void terminateTree(this.worker.pid, this.req.options.graceSeconds * 1000);
+    }
+    return engine.port;
+  }
+
   private stopExitCode(): number {
     return this.stopSignal === 'SIGINT' ? 130 : 0;
   }
 
   /** Start the worker; in daemon mode restart it when it fails. Resolves to its exit status. */
-  private async runWorker(endpoint: Endpoint): Promise<number> {
+  private async runWorker(): Promise<number> {
     const { plan, command, daemon } = this.req;
     const tracker = new RestartTracker(restartPolicy(this.req.io.env));
     const w = this.info.worker;
@@ -287,7 +333,7 @@ export class Supervisor {
       this.worker = spawnChild(
         cmd,
         args,
-        { env: workerEnv(plan, endpoint, this.req.io.env) },
+        { env: workerEnv(plan, this.endpoint!, this.req.io.env) },
         { log: this.workerLog!, echo: this.echo('[worker]', 'cyan') },
       );
       tracker.started();
@@ -315,6 +361,13 @@ export class Supervisor {
       if (!exit) return this.stopExitCode();
       w.last_exit = describeExit(exit);
       w.pid = null;
+      if (this.workerRestart) {
+        this.workerRestart = false;
+        w.state = 'restarting';
+        this.save();
+        this.req.say(`worker stopped (${describeExit(exit)}); starting it again with the proxy's new URL`);
+        continue;
+      }
       if (!daemon || exit.code === 0) {
         w.state = 'exited';
         this.save();
