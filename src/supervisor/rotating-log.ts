@@ -37,10 +37,21 @@ export class RotatingLog {
     return this.dropped.total;
   }
 
-  /** Append a chunk, rotating first when it would push the file past the size limit. */
+  /**
+   * Append a chunk, rotating first when it would push the file past the size limit. A chunk larger than
+   * the limit is split across files, so no file ever exceeds it.
+   */
   write(chunk: string | Buffer): void {
     if (this.closed) return; // a child's last bytes after the supervisor closed its log: the log is done
-    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    let buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    while (this.maxBytes > 0 && buf.length > this.maxBytes) {
+      this.append(buf.subarray(0, this.maxBytes));
+      buf = buf.subarray(this.maxBytes);
+    }
+    this.append(buf);
+  }
+
+  private append(buf: Buffer): void {
     try {
       if (this.maxBytes > 0 && this.size > 0 && this.size + buf.length > this.maxBytes) this.rotate();
       fs.writeSync(this.fd, buf);

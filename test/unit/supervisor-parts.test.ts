@@ -36,6 +36,16 @@ describe('RotatingLog', () => {
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
   });
 
+  it('splits a chunk larger than the limit across files, so no file exceeds it', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rot-'));
+    const file = path.join(dir, 'big.log');
+    const log = new RotatingLog(file, 100, 3);
+    log.write('x'.repeat(250));
+    log.close();
+    const sizes = fs.readdirSync(dir).map((f) => fs.statSync(path.join(dir, f)).size);
+    expect(sizes.sort((a, b) => a - b)).toEqual([50, 100, 100]);
+  });
+
   it('appends to an existing log instead of truncating it', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rot-'));
     const file = path.join(dir, 'a.log');
