@@ -350,11 +350,14 @@ export class Supervisor {
           await this.worker.exited;
           throw workerNotFound(cmd);
         }
+        // on a terminal, before the worker's own first lines (its output is echoed only from the next tick)
+        const started = `worker started (pid ${this.worker.pid}): ${w.command.join(' ')}`;
+        if (!daemon) this.req.say(started);
         // a command that exits at once fails here, before the daemon reports success
         const early = await Promise.race([this.worker.exited, sleep(300).then(() => undefined)]);
         if (early && daemon)
           throw new UserError(`the worker exited right away (${describeExit(early)}); see ${this.paths.workerLog}`);
-        this.req.say(`worker started (pid ${this.worker.pid}): ${w.command.join(' ')}`);
+        if (daemon) this.req.say(started);
         this.req.onReady?.(structuredClone(this.info));
       }
       const exit: ChildExit | undefined = await Promise.race([this.worker.exited, this.stopped.then(() => undefined)]);

@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { BIN, cliInProcess, MOCK_CONFIG, queueFile, testEnv, testHome, until } from './worker-helpers.js';
+import { BIN, cliInProcess, MOCK_CONFIG, queueFile, startArgs, testEnv, testHome, until } from './worker-helpers.js';
 
 const hasScript = spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
 
@@ -89,5 +89,24 @@ describe('worker prune', () => {
     expect(fs.existsSync(queueFile(h, 'old-1', ''))).toBe(false);
     expect(fs.existsSync(queueFile(h, 'old-2', ''))).toBe(false);
     expect(fs.existsSync(queueFile(h, 'crashed', 'worker.pid'))).toBe(true);
+  });
+});
+
+describe('a foreground run on one terminal', { timeout: 60_000 }, () => {
+  it('says "worker started" before the worker\'s own first line', async ({ onTestFinished }) => {
+    const h = testHome(onTestFinished);
+    const args = startArgs('o', ['node', '-e', 'console.log("first line of the worker")']);
+    // stdout and stderr on one stream, as on a terminal
+    const sh = spawn('sh', ['-c', '"$@" 2>&1', 'sh', process.execPath, ...args], {
+      env: testEnv(h),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    sh.stdout.on('data', (d) => (out += d));
+    const code = await new Promise((r) => sh.on('close', r));
+    expect(code, out).toBe(0);
+    const started = out.indexOf('worker started');
+    expect(started).toBeGreaterThan(-1);
+    expect(started).toBeLessThan(out.indexOf('[worker] first line of the worker'));
   });
 });
