@@ -80,7 +80,7 @@ export const workerStart: Handler<StartFlags, [string[]]> = async (ctx, flags, c
     timeoutMs: controlPlaneTimeoutMs(ctx.env),
   });
 
-  if (plan.mode === 'local-proxy' && plan.config) await checkServable(plan, !flags.dryRun, ctx.env);
+  if (plan.mode === 'local-proxy' && plan.config) await checkServable(plan, ctx.env);
   if (!options.workerCommand) kubiyaWorkerChecks(plan, !flags.dryRun, defaultModel(plan));
 
   const { planReport, formatPlanText } = await import('../../../config/explain.js');
@@ -158,7 +158,7 @@ function kubiyaWorkerChecks(plan: ProxyPlan, real: boolean, dflt: string | undef
  * Ask the engine what the config can serve (providers, credentials, api_base), so neither the dry
  * run nor a real start promises models the proxy would answer with errors.
  */
-async function checkServable(plan: ProxyPlan, failWhenNone: boolean, env: NodeJS.ProcessEnv): Promise<void> {
+async function checkServable(plan: ProxyPlan, env: NodeJS.ProcessEnv): Promise<void> {
   const loaded = plan.config!;
   const { inspectConfig } = await import('../../../engine/index.js');
   const seen = await inspectConfig(loaded, env);
@@ -168,9 +168,13 @@ async function checkServable(plan: ProxyPlan, failWhenNone: boolean, env: NodeJS
   if (plan.servedModels.length > 0) return;
   const why =
     fresh.length > 0 ? `:\n${fresh.map((w) => `  ${w.path}: ${w.message}`).join('\n')}` : ' (its model_list is empty)';
-  if (failWhenNone)
-    throw new UserError(`${loaded.source}: the local proxy would serve no model${why}`, {
-      hint: 'Check the config with: kubiya proxy validate <file>',
-    });
-  plan.warnings.push(`${loaded.source}: the local proxy would serve no model`);
+  // the dry run gives the same verdict as the start; the hint names something that exists
+  const { existsSync } = await import('node:fs');
+  throw new UserError(`${loaded.source}: the local proxy would serve no model${why}`, {
+    hint: existsSync(loaded.source)
+      ? `Check the config with: kubiya proxy validate ${loaded.source}`
+      : plan.configSource?.level === 'queue'
+        ? "Fix the queue's litellm_config in the control plane, or give one here with --proxy-config-file FILE"
+        : 'Give at least one model_list entry the proxy can serve (see the reasons above)',
+  });
 }
