@@ -1,6 +1,6 @@
 import { maskCommandLine, maskValue } from './litellm/secrets.js';
 import type { Level, ProxyPlan, WorkerStartOptions } from './plan.js';
-import { servedModels } from './resolve.js';
+import { defaultModel, servedModels } from './resolve.js';
 
 /** What `worker start --dry-run --output json` prints: every setting with the level that won it. */
 export interface PlanReport {
@@ -9,7 +9,8 @@ export interface PlanReport {
   context: string | null;
   mode: ProxyPlan['mode'];
   settings: Record<string, { value: unknown; from: Level | string }>;
-  config: { source: string; level: Level; models: string[] } | null;
+  /** default_model: what the worker gets as LITELLM_DEFAULT_MODEL */
+  config: { source: string; level: Level; models: string[]; default_model: string | null } | null;
   worker: { command: string[] | null; from: string };
   options: Omit<WorkerStartOptions, 'workerCommand' | 'workerCommandSource'>;
   warnings: string[];
@@ -45,6 +46,7 @@ export function planReport(plan: ProxyPlan, options: WorkerStartOptions): PlanRe
             source: plan.configSource.label,
             level: plan.configSource.level,
             models: plan.servedModels ?? servedModels(plan.config),
+            default_model: defaultModel(plan) ?? null,
           }
         : null,
     worker: {
@@ -88,7 +90,10 @@ export function formatPlanText(r: PlanReport): string {
   });
   const width = Math.max(5, ...rows.map((x) => x[1].length));
   for (const [label, v, from] of rows) lines.push(`  ${label.padEnd(19)}${v.padEnd(width)}   [${from}]`);
-  if (r.config) lines.push('', `Models served (${r.config.models.length}): ${r.config.models.join(', ') || '(none)'}`);
+  if (r.config) {
+    lines.push('', `Models served (${r.config.models.length}): ${r.config.models.join(', ') || '(none)'}`);
+    if (r.config.default_model) lines.push(`Worker's default model: ${r.config.default_model} (LITELLM_DEFAULT_MODEL)`);
+  }
   lines.push(
     '',
     `Worker command: ${r.worker.command ? r.worker.command.join(' ') : "the queue venv's worker"}   [${r.worker.from}]`,
@@ -96,7 +101,7 @@ export function formatPlanText(r: PlanReport): string {
   lines.push(
     `Daemon: ${r.options.daemon ? 'yes' : 'no'}   ` +
       `logs rotate at ${humanSize(r.options.maxLogSizeBytes)}, ${r.options.maxLogBackups} backups   ` +
-      `grace: ${r.options.graceSeconds}s`,
+      `grace: ${r.options.graceSeconds}s   drain: ${r.options.drainSeconds ?? 30}s`,
   );
   if (r.warnings.length) lines.push('', 'Warnings:', ...r.warnings.map((w) => `  - ${w}`));
   if (r.notes.length) lines.push('', 'Notes:', ...r.notes.map((n) => `  - ${n}`));

@@ -51,4 +51,9 @@ export interface WorkerStartOptions {
   maxLogBackups: number;
   /** seconds to wait for the worker to exit after SIGTERM before SIGKILL */
   graceSeconds: number;
+  /**
+   * the drain budget: seconds the engine may finish in-flight requests after SIGTERM (its --drain-timeout),
+   * and what `worker stop` waits for; undefined: KUBIYA_ENGINE_DRAIN_MS, else 30
+   */
+  drainSeconds?: number;
 }

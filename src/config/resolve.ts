@@ -246,6 +246,18 @@ function gatewayPlan(base: Base, input: ResolveInput, env: NodeJS.ProcessEnv): P
   };
 }
 
+/**
+ * The model a worker asks for when nothing else names one (the Kubiya worker: KUBIYA_MODEL_OVERRIDE > the
+ * agent's model > LITELLM_DEFAULT_MODEL > kubiya/claude-sonnet-4, which no local config serves by itself):
+ * the --model, else, behind the local proxy, the config's first model group that is not a wildcard.
+ */
+export function defaultModel(plan: ProxyPlan): string | undefined {
+  if (plan.model) return plan.model;
+  if (plan.mode === 'gateway' || !plan.config) return undefined;
+  const names = plan.servedModels ?? servedModels(plan.config);
+  return names.find((n) => !n.includes('*'));
+}
+
 /** The distinct model names a loaded config serves, in order. */
 export function servedModels(loaded: LoadedConfig): string[] {
   return [...new Set(loaded.config.model_list.map((m) => m.model_name))];

@@ -3,6 +3,7 @@
  * (`kubiya proxy start`): the arguments, the port file, the exit codes and the readiness path.
  * Both sides import this module, so it stays light: no engine code, only node:fs.
  */
+import { createHmac } from 'node:crypto';
 import fs from 'node:fs';
 import { ExitCode } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
@@ -22,6 +23,25 @@ export const EXIT_CONFIG_REJECTED = ExitCode.usage;
 /** GET here answers 200 once the engine serves requests. */
 export const READINESS_PATH = '/health/readiness';
 
+/**
+ * The env var carrying the supervisor's per-run key for its engine: the worker's key, which the engine
+ * accepts as it accepts a master key (and requires, even when the config sets no master key).
+ */
+export const LOCAL_KEY_ENV = 'KUBIYA_LOCAL_KEY';
+
+/** A readiness request may carry a random challenge here; the engine answers its proof in PROOF_HEADER. */
+export const CHALLENGE_HEADER = 'x-kubiya-challenge';
+export const PROOF_HEADER = 'x-kubiya-proof';
+
+/**
+ * Proof that whoever answers the readiness probe holds the local key: HMAC-SHA256(key, challenge). A
+ * process that took the engine's port after a crash never sees the key (the probe does not send it), so
+ * it cannot answer a fresh challenge: the supervisor knows the port serves its own engine.
+ */
+export function readinessProof(key: string, challenge: string): string {
+  return createHmac('sha256', key).update(challenge).digest('base64url');
+}
+
 /** What the engine writes to the port file once it is bound (atomically, mode 0600). */
 export interface PortFileInfo {
   pid: number;
@@ -36,6 +56,10 @@ export interface EngineChildArgs {
   /** 0: the engine binds a free port itself and reports it in the port file (no probe-then-close race) */
   port: number;
   portFile: string;
+  /** the drain budget after SIGTERM (the supervisor kills the engine only after it) */
+  drainTimeoutSeconds?: number;
+  /** the supervisor's pid: the engine exits as soon as its parent is no longer this one */
+  parentPid?: number;
 }
 
 /**
@@ -55,6 +79,8 @@ export function engineChildArgs(a: EngineChildArgs): string[] {
     '--port-file',
     a.portFile,
     '--exit-with-parent',
+    ...(a.parentPid !== undefined ? ['--parent-pid', String(a.parentPid)] : []),
+    ...(a.drainTimeoutSeconds !== undefined ? ['--drain-timeout', String(a.drainTimeoutSeconds)] : []),
   ];
 }
 

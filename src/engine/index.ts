@@ -5,6 +5,7 @@ import type { LoadedConfig } from '../config/litellm/load.js';
 import { VERSION } from '../version.js';
 import { MasterKeyAuth } from './auth/master-key.js';
 import type { Authenticator } from './auth/principal.js';
+import { LOCAL_KEY_ENV } from './child-contract.js';
 import type { ClientLimits, EngineContext } from './context.js';
 import { loadPrices } from './cost/prices.js';
 import { staticBodies } from './endpoints/models.js';
@@ -170,7 +171,9 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
     state: opts.state ?? new MemoryRouterState(),
     auth:
       opts.authenticator ??
-      (gov && governance && masterKey ? gov.virtualKeyAuth(governance, masterKey) : new MasterKeyAuth(masterKey)),
+      (gov && governance && masterKey
+        ? gov.virtualKeyAuth(governance, masterKey)
+        : new MasterKeyAuth(masterKey, { extraKeys: env[LOCAL_KEY_ENV] ? [env[LOCAL_KEY_ENV]] : [] })),
     governance,
     // model access, budgets (reserving), rate limits: before routing, for virtual keys and end users
     admission: gov && governance && gov.createAdmission(governance),
@@ -248,7 +251,7 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
     const writer = gov?.startSpendWriter(governance);
     if (writer) settled.subscribe(writer);
   }
-  const server = createServer(ctx, env.KUBIYA_USAGE_TOKEN);
+  const server = createServer(ctx, env.KUBIYA_USAGE_TOKEN, env[LOCAL_KEY_ENV]);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host, port: opts.port ?? 4000 }, () => {

@@ -3,6 +3,7 @@ import http, { type IncomingMessage } from 'node:http';
 import { VERSION } from '../version.js';
 import { ANTHROPIC_FORMAT } from './anthropic-messages/errors.js';
 import { handleMessages } from './anthropic-messages/handler.js';
+import { CHALLENGE_HEADER, PROOF_HEADER, READINESS_PATH, readinessProof } from './child-contract.js';
 import type { EngineContext } from './context.js';
 import { healthReport } from './endpoints/health.js';
 import { sendBacklog, sendMetrics } from './endpoints/metrics.js';
@@ -98,7 +99,7 @@ function routeOf(url: string): string {
  * The engine's node:http server: routes, auth, one response writer per request. `usageToken` (the
  * supervisor's per-run KUBIYA_USAGE_TOKEN) also opens `GET /kubiya/usage`, besides the master key.
  */
-export function createServer(ctx: EngineContext, usageToken?: string): http.Server {
+export function createServer(ctx: EngineContext, usageToken?: string, localKey?: string): http.Server {
   // always on: what `kubiya worker status` / `worker stop` show per queue
   const usage = new UsageTally();
   ctx.settled.subscribe(usage.observe);
@@ -132,6 +133,7 @@ export function createServer(ctx: EngineContext, usageToken?: string): http.Serv
         const ms = +(performance.now() - t0).toFixed(2);
         ctx.logger.debug(w.logFields({ method: req.method, path: req.url, status: res.statusCode, ms }), 'request');
       });
+      if (localKey && route === READINESS_PATH) proveIdentity(req, res, localKey);
       if (route === USAGE_ROUTE && req.method === 'GET') void sendUsage(req, w, usage, token);
       else void serve(ctx, req, w, route, post);
     },
@@ -189,6 +191,13 @@ async function serve(
 }
 
 const USAGE_ROUTE = '/kubiya/usage';
+
+/** A supervised engine answers its supervisor's readiness challenge (see readinessProof in child-contract.ts). */
+function proveIdentity(req: IncomingMessage, res: http.ServerResponse, localKey: string): void {
+  const challenge = req.headers[CHALLENGE_HEADER];
+  if (typeof challenge === 'string' && challenge.length <= 128)
+    res.setHeader(PROOF_HEADER, readinessProof(localKey, challenge));
+}
 
 /** `GET /kubiya/usage`: the engine's usage tally, for the supervisor's token or the master key. */
 async function sendUsage(req: IncomingMessage, w: ResponseWriter, usage: UsageTally, token?: Buffer): Promise<void> {

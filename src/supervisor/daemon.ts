@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadLiteLLMConfig } from '../config/litellm/load.js';
 import type { ProxyPlan, WorkerStartOptions } from '../config/plan.js';
@@ -15,15 +17,27 @@ import { resolveWorkerCommand } from './worker-command.js';
 /** The env var that hands the user's API key to the daemon (never written to disk). */
 const KEY_ENV = 'KUBIYA_SUPERVISOR_API_KEY';
 
-/** What the daemon reads from `supervisor-plan.json` (0600; removed once read). */
+/**
+ * The plan one start hands its daemon: a file of its own (`supervisor-plan.<token>.json`), so two starts of
+ * one queue racing each other never read each other's plan; which of them runs is decided by the exclusive
+ * creation of `worker.pid` (acquireQueue), the first file of the queue either writes.
+ */
+function planFile(paths: QueuePaths, token: string): string {
+  if (!/^[0-9a-f]{8,64}$/.test(token)) throw new UserError(`bad plan token "${token}"`);
+  return path.join(paths.dir, `supervisor-plan.${token}.json`);
+}
+
+/** What the daemon reads from its plan file (0600; removed once read). */
 interface PlanFile {
   plan: Omit<ProxyPlan, 'config' | 'apiKey'> & { config?: { source: string; raw: Record<string, unknown> } };
   options: WorkerStartOptions;
-  /** null: the queue venv's default worker (its command line carries the API key, so it is rebuilt) */
+  /** null: the queue venv's default worker (rebuilt by the daemon from the plan) */
   command: string[] | null;
 }
 
-type Handshake = { type: 'ready'; info: PidInfo } | { type: 'failed'; message: string; hint?: string };
+type Handshake =
+  | { type: 'ready'; info: PidInfo }
+  | { type: 'failed'; message: string; hint?: string; exitCode?: number };
 
 function kubiyaBin(): string {
   return fileURLToPath(new URL('../../bin/kubiya.js', import.meta.url));
@@ -47,11 +61,14 @@ export async function startDaemon(
     options: { ...options, localWheel: undefined, packageSource: undefined, packageVersion: undefined },
     command: options.workerCommand?.length ? command : null,
   };
-  writeFileAtomic(paths.planFile, JSON.stringify(file), 0o600);
+  const token = randomBytes(8).toString('hex');
+  const ownPlan = planFile(paths, token);
+  writeFileAtomic(ownPlan, JSON.stringify(file), 0o600);
   const out = fs.openSync(paths.supervisorLog, 'a', 0o600);
   const env: NodeJS.ProcessEnv = { ...baseEnv };
   if (apiKey) env[KEY_ENV] = apiKey;
-  const child = spawn(process.execPath, [kubiyaBin(), 'worker', '__supervise', '--queue-id', plan.queueId], {
+  const args = [kubiyaBin(), 'worker', '__supervise', '--queue-id', plan.queueId, '--plan', token];
+  const child = spawn(process.execPath, args, {
     detached: true,
     stdio: ['ignore', out, out, 'ipc'],
     env,
@@ -68,8 +85,9 @@ export async function startDaemon(
   if (child.connected) child.disconnect();
   child.unref();
   if (result.type === 'ready') return result.info;
-  fs.rmSync(paths.planFile, { force: true });
-  if (result.type === 'failed') throw new UserError(result.message, { exitCode: 1, hint: result.hint });
+  fs.rmSync(ownPlan, { force: true });
+  if (result.type === 'failed')
+    throw new UserError(result.message, { exitCode: result.exitCode ?? 1, hint: result.hint });
   const tail = tailLines(paths.supervisorLog, 10)
     .map((l) => `  ${l}`)
     .join('\n');
@@ -87,9 +105,11 @@ export async function startDaemon(
  * The daemon side (`kubiya worker __supervise`): read the plan, supervise, report via the handshake
  * (the IPC channel to the `worker start` that spawned this process).
  */
-export async function runDaemon(queueId: string, io: SupervisorIo): Promise<number> {
+export async function runDaemon(queueId: string, planToken: string, io: SupervisorIo): Promise<number> {
   const paths = queuePaths(queueId, io.env);
   const say = (m: string) => io.stdout.write(`${new Date().toISOString()} ${m}\n`);
+  // stdout is supervisor.log: a write it cannot make (a full disk) must not end the supervision
+  io.stdout.on('error', () => undefined);
   const report = (m: Handshake) => {
     if (process.connected) {
       process.send?.(m);
@@ -97,8 +117,9 @@ export async function runDaemon(queueId: string, io: SupervisorIo): Promise<numb
     }
   };
   try {
-    const file = JSON.parse(fs.readFileSync(paths.planFile, 'utf8')) as PlanFile;
-    fs.rmSync(paths.planFile, { force: true });
+    const own = planFile(paths, planToken);
+    const file = JSON.parse(fs.readFileSync(own, 'utf8')) as PlanFile;
+    fs.rmSync(own, { force: true });
     const apiKey = io.env[KEY_ENV];
     delete io.env[KEY_ENV];
     const { config, ...rest } = file.plan;
@@ -129,7 +150,7 @@ export async function runDaemon(queueId: string, io: SupervisorIo): Promise<numb
   } catch (e) {
     const err = e as UserError;
     say(`error: ${err.message}`);
-    report({ type: 'failed', message: err.message, hint: err.hint });
+    report({ type: 'failed', message: err.message, hint: err.hint, exitCode: err.exitCode });
     return err.exitCode ?? 1;
   }
 }

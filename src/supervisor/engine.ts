@@ -1,12 +1,17 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import {
+  CHALLENGE_HEADER,
   ENGINE_HOST,
   EXIT_CONFIG_REJECTED,
   EXIT_PORT_IN_USE,
   engineChildArgs,
+  LOCAL_KEY_ENV,
+  PROOF_HEADER,
   READINESS_PATH,
+  readinessProof,
   readPortFile,
 } from '../engine/child-contract.js';
 import { UserError } from '../errors.js';
@@ -24,7 +29,12 @@ export function engineCommand(env: NodeJS.ProcessEnv): string[] {
 
 /** A failed engine start: the reason and the last lines of the proxy log. */
 export class EngineStartError extends UserError {
-  constructor(reason: string, logFile: string) {
+  constructor(
+    reason: string,
+    logFile: string,
+    /** the port was taken by another process (exit 98 on every retry) */
+    readonly portInUse = false,
+  ) {
     const tail = tailLines(logFile, 20);
     const shown = tail.length > 0 ? `\nlast lines of ${logFile}:\n${tail.map((l) => `  ${l}`).join('\n')}` : '';
     super(`the proxy engine did not start: ${reason}${shown}`, { exitCode: 1 });
@@ -37,6 +47,8 @@ export interface EngineSpec {
   logFile: string;
   env: NodeJS.ProcessEnv;
   timeoutMs: number;
+  /** the engine's drain budget after SIGTERM (its --drain-timeout) */
+  drainMs: number;
   /** how often to retry a start that failed because the port was taken */
   maxRetries: number;
   sink: OutputSink;
@@ -50,14 +62,23 @@ export interface RunningEngine extends Spawned {
   url: string;
 }
 
-/** GET the engine's readiness path; true on 200. */
-export async function engineReady(url: string, timeoutMs = 1000): Promise<boolean> {
+/**
+ * GET the engine's readiness path; true on 200. With `localKey` (the supervisor's), only an answer that
+ * proves it holds that key counts (a fresh challenge each time; the key itself is never sent): whatever
+ * else listens on the port is not our engine.
+ */
+export async function engineReady(url: string, timeoutMs = 1000, localKey?: string): Promise<boolean> {
   // a ref'd timer (AbortSignal.timeout's is not): a short-lived CLI must not exit mid-check
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), timeoutMs);
+  const challenge = localKey ? randomBytes(18).toString('base64url') : undefined;
   try {
-    const res = await fetch(`${url}${READINESS_PATH}`, { signal: ac.signal });
+    const res = await fetch(`${url}${READINESS_PATH}`, {
+      signal: ac.signal,
+      headers: challenge ? { [CHALLENGE_HEADER]: challenge } : {},
+    });
     await res.arrayBuffer().catch(() => undefined);
+    if (localKey && challenge && res.headers.get(PROOF_HEADER) !== readinessProof(localKey, challenge)) return false;
     return res.status === 200;
   } catch {
     return false;
@@ -73,7 +94,16 @@ async function startOnce(
 ): Promise<RunningEngine | { exit: ChildExit } | { timeout: true; child: Spawned }> {
   fs.rmSync(spec.portFile, { force: true });
   const [cmd, ...pre] = engineCommand(spec.env);
-  const args = [...pre, ...engineChildArgs({ configFile: spec.configFile, port, portFile: spec.portFile })];
+  const args = [
+    ...pre,
+    ...engineChildArgs({
+      configFile: spec.configFile,
+      port,
+      portFile: spec.portFile,
+      drainTimeoutSeconds: spec.drainMs / 1000,
+      parentPid: process.pid,
+    }),
+  ];
   const child = spawnChild(cmd, args, { env: spec.env }, spec.sink);
   spec.onSpawn?.(child);
   let exit: ChildExit | undefined;
@@ -82,7 +112,7 @@ async function startOnce(
   while (Date.now() < until) {
     if (exit) return { exit };
     const at = readPortFile(spec.portFile, child.pid);
-    if (at && (await engineReady(at.url))) return { ...child, ...at };
+    if (at && (await engineReady(at.url, 1000, spec.env[LOCAL_KEY_ENV]))) return { ...child, ...at };
     await sleep(100);
   }
   return { timeout: true, child };
@@ -115,6 +145,6 @@ export async function spawnEngine(spec: EngineSpec, port: number): Promise<Runni
         : r.exit.code === EXIT_CONFIG_REJECTED
           ? 'the config was rejected'
           : `it exited (${describeExit(r.exit)})`;
-    throw new EngineStartError(why, spec.logFile);
+    throw new EngineStartError(why, spec.logFile, r.exit.code === EXIT_PORT_IN_USE);
   }
 }

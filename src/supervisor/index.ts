@@ -20,6 +20,6 @@ export async function runWorker(plan: ProxyPlan, options: WorkerStartOptions, io
 }
 
 /** The detached supervisor's side of `worker start --daemon` (see daemon.ts). */
-export async function runDaemon(queueId: string, io: SupervisorIo): Promise<number> {
-  return (await import('./daemon.js')).runDaemon(queueId, io);
+export async function runDaemon(queueId: string, planToken: string, io: SupervisorIo): Promise<number> {
+  return (await import('./daemon.js')).runDaemon(queueId, planToken, io);
 }

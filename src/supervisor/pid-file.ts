@@ -1,26 +1,36 @@
 import fs from 'node:fs';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import type { ProcIdentity } from './identity.js';
 
 /** What `worker.pid` holds: everything `status` and `stop` need, no secrets. */
 export interface PidInfo {
   supervisor_pid: number;
+  /** who each pid was when recorded (see identity.ts): checked before every signal and every "running" */
+  supervisor_identity?: ProcIdentity;
   queue_id: string;
   worker_dir: string;
   started_at: string;
   mode: 'foreground' | 'daemon';
+  /** the worker's grace and the engine's drain budget (seconds): how long an orderly stop may take */
+  grace_s?: number;
+  drain_timeout_s?: number;
   /** local-proxy mode only */
   engine: null | {
     pid: number | null;
+    identity?: ProcIdentity;
     port: number | null;
     url: string | null;
     /** starting | running | restarting | crash-loop | stopped */
     state: string;
     restarts: number;
     last_exit?: string;
+    /** something the user must know, e.g. that another process took the engine's port and it moved */
+    note?: string;
   };
   gateway_url?: string;
   worker: {
     pid: number | null;
+    identity?: ProcIdentity;
     /** the command with secrets masked */
     command: string[];
     state: string;
@@ -41,18 +51,22 @@ export function readPidFile(file: string): PidInfo | undefined {
 }
 
 /**
- * Claim the pid file for this process: created exclusively, so two supervisors of one queue
- * cannot both win. Returns false when it already exists.
+ * Claim the pid file for this process: created exclusively, so two supervisors of one queue cannot
+ * both win, and complete from its first instant (written aside, then hard-linked into place: link(2)
+ * fails if the name exists), so the loser never reads a half-written file and takes it for a stale one.
+ * Returns false when it already exists.
  */
 export function claimPidFile(file: string, info: PidInfo): boolean {
+  const tmp = `${file}.${process.pid}.claim`;
+  fs.writeFileSync(tmp, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
   try {
-    const fd = fs.openSync(file, 'wx', 0o600);
-    fs.writeSync(fd, `${JSON.stringify(info, null, 2)}\n`);
-    fs.closeSync(fd);
+    fs.linkSync(tmp, file);
     return true;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw e;
+  } finally {
+    fs.rmSync(tmp, { force: true });
   }
 }
 

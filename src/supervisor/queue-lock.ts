@@ -1,34 +1,46 @@
 import fs from 'node:fs';
 import { UserError } from '../errors.js';
+import { checkPid, isOurs } from './identity.js';
 import { claimPidFile, type PidInfo, readPidFile, removePidFile } from './pid-file.js';
-import { isAlive, leadsGroup, terminateTree } from './process-tree.js';
+import { leadsGroup, terminateTree } from './process-tree.js';
 import type { QueuePaths } from './queue-dir.js';
 
-/** Whether the queue's recorded supervisor is alive. */
+/** Whether the queue's recorded supervisor is alive and still the process that wrote the pid file. */
 export function runningSupervisor(paths: QueuePaths): PidInfo | undefined {
   const info = readPidFile(paths.pidFile);
-  return info && isAlive(info.supervisor_pid) ? info : undefined;
+  return info && isOurs(info.supervisor_pid, info.supervisor_identity) ? info : undefined;
 }
 
 /**
- * Kill what a dead supervisor left behind (its engine and worker lead their own process groups,
- * which guards against a recycled pid) and remove its pid file. Returns what was cleaned.
+ * Why a pid file's supervisor is not running: "gone", or its pid now names another process (a pid
+ * recycled after a reboot or crash: never signalled).
+ */
+export function staleReason(info: PidInfo): string {
+  return checkPid(info.supervisor_pid, info.supervisor_identity) === 'other'
+    ? `pid ${info.supervisor_pid} now belongs to another process (not signalled)`
+    : `supervisor pid ${info.supervisor_pid} is gone`;
+}
+
+/**
+ * Kill what a dead supervisor left behind (only processes that are still the ones recorded: same
+ * start time and command line, leading their own group) and remove its pid file. Returns what was cleaned.
  */
 export async function cleanStale(paths: QueuePaths, graceMs = 2000): Promise<string[]> {
   const info = readPidFile(paths.pidFile);
   const cleaned: string[] = [];
-  if (info && !isAlive(info.supervisor_pid)) {
-    for (const [name, pid] of [
-      ['worker', info.worker?.pid],
-      ['engine', info.engine?.pid],
+  const dead = info && !isOurs(info.supervisor_pid, info.supervisor_identity);
+  if (info && dead) {
+    for (const [name, pid, id] of [
+      ['worker', info.worker?.pid, info.worker?.identity],
+      ['engine', info.engine?.pid, info.engine?.identity],
     ] as const) {
-      if (pid && isAlive(pid) && leadsGroup(pid)) {
+      if (isOurs(pid, id) && leadsGroup(pid)) {
         await terminateTree(pid, graceMs);
         cleaned.push(`${name} pid ${pid}`);
       }
     }
   }
-  if (info ? !isAlive(info.supervisor_pid) : fs.existsSync(paths.pidFile)) {
+  if (info ? dead : fs.existsSync(paths.pidFile)) {
     removePidFile(paths.pidFile);
     fs.rmSync(paths.portFile, { force: true });
     fs.rmSync(paths.usageToken, { force: true });

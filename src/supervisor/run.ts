@@ -1,11 +1,11 @@
-import ora from 'ora';
 import type { ProxyPlan, WorkerStartOptions } from '../config/plan.js';
 import { startDaemon } from './daemon.js';
 import type { SupervisorIo } from './io.js';
+import { progress } from './progress.js';
 import { ensureQueueDir } from './queue-dir.js';
 import { alreadyRunning, runningSupervisor } from './queue-lock.js';
 import { Supervisor } from './supervisor.js';
-import { resolveWorkerCommand } from './worker-command.js';
+import { findCommand, resolveWorkerCommand, workerNotFound } from './worker-command.js';
 
 /**
  * Run a worker for a resolved plan; resolves to the CLI's exit code.
@@ -17,10 +17,13 @@ export async function runWorker(plan: ProxyPlan, options: WorkerStartOptions, io
   const live = runningSupervisor(paths);
   if (live) throw alreadyRunning(plan.queueId, live);
   const command = await resolveWorkerCommand(plan, options, paths, io);
+  // before anything starts: a missing binary is the error alone, exit 127 (no engine, no "worker started")
+  if (!findCommand(command[0], io.env)) throw workerNotFound(command[0]);
   if (options.daemon) {
-    // a spinner on a TTY while the daemon starts the engine and the worker; plain output otherwise
+    // a spinner on a terminal while the daemon starts the engine and the worker (a plain line on one that
+    // cannot draw it); nothing when stderr is not a terminal
     const spinner = io.stderr.isTTY
-      ? ora({ text: `Starting queue ${plan.queueId} in the background`, stream: io.stderr }).start()
+      ? progress(`Starting queue ${plan.queueId} in the background`, io.stderr)
       : undefined;
     let info: Awaited<ReturnType<typeof startDaemon>>;
     try {

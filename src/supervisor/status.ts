@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import { engineReady } from './engine.js';
+import { isOurs } from './identity.js';
 import { type PidInfo, readPidFile } from './pid-file.js';
-import { isAlive } from './process-tree.js';
 import { queuePaths } from './queue-dir.js';
+import { staleReason } from './queue-lock.js';
 import { type EngineUsage, fetchUsage } from './usage.js';
 
 /** One queue's state as `worker status` / `worker list` report it. */
@@ -56,7 +57,14 @@ export async function queueStatus(queueId: string, env: NodeJS.ProcessEnv = proc
     };
   }
   if (!info) return { queue_id: queueId, state: 'stopped', worker_dir: p.dir, logs };
-  const running = isAlive(info.supervisor_pid);
+  const running = isOurs(info.supervisor_pid, info.supervisor_identity);
+  // a child still running after its supervisor died (SIGKILL): say so, `worker stop` ends it
+  const workerAlive = isOurs(info.worker.pid, info.worker.identity);
+  const engineAlive = isOurs(info.engine?.pid, info.engine?.identity);
+  const orphans = [workerAlive && `worker pid ${info.worker.pid}`, engineAlive && `engine pid ${info.engine?.pid}`]
+    .filter(Boolean)
+    .join(' and ');
+  const problem = running ? undefined : `${staleReason(info)}${orphans ? `; orphaned ${orphans} still running` : ''}`;
   const started = Date.parse(info.started_at);
   const url = running && info.engine?.pid ? info.engine.url : null;
   const [healthy, usage] = url
@@ -73,8 +81,9 @@ export async function queueStatus(queueId: string, env: NodeJS.ProcessEnv = proc
       running && Number.isFinite(started) ? Math.max(0, Math.round((Date.now() - started) / 1000)) : undefined,
     engine: info.engine ? { ...info.engine, healthy } : null,
     gateway_url: info.gateway_url,
-    worker: { ...info.worker, alive: running && isAlive(info.worker.pid ?? undefined) },
+    worker: { ...info.worker, alive: workerAlive },
     logs,
+    ...(problem ? { problem } : {}),
     ...(running && info.engine ? { usage: usage ?? null } : {}),
   };
 }

@@ -1,8 +1,9 @@
 import fs from 'node:fs';
-import { readPidFile, removePidFile } from './pid-file.js';
+import { isOurs } from './identity.js';
+import { type PidInfo, readPidFile, removePidFile } from './pid-file.js';
 import { isAlive, leadsGroup, signalAll, terminateTree, treeOf, waitGone } from './process-tree.js';
 import { queuePaths } from './queue-dir.js';
-import { cleanStale } from './queue-lock.js';
+import { cleanStale, staleReason } from './queue-lock.js';
 import { type EngineUsage, fetchUsage } from './usage.js';
 
 /** The result of `worker stop`. */
@@ -18,12 +19,12 @@ export interface StopResult {
 
 /**
  * Stop a queue: SIGTERM to the supervisor (it stops the worker, then drains the engine); after
- * `timeoutMs` (or at once with `force`) SIGKILL whatever is left of the supervisor's, the worker's
- * and the engine's process trees. The pid file is removed either way.
+ * `timeoutMs` (default: the queue's grace + drain + 5 s; at once with `force`) SIGKILL whatever is left
+ * of the supervisor's, the worker's and the engine's process trees. The pid file is removed either way.
  */
 export async function stopQueue(
   queueId: string,
-  opts: { force: boolean; timeoutMs: number },
+  opts: { force: boolean; timeoutMs?: number },
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<StopResult> {
   const p = queuePaths(queueId, env);
@@ -33,21 +34,28 @@ export async function stopQueue(
     return { outcome: 'stale-cleaned', killed: [], notes: ['removed an unreadable worker.pid'] };
   }
   if (!info) return { outcome: 'not-running', killed: [], notes: [] };
-  if (!isAlive(info.supervisor_pid)) {
-    return { outcome: 'stale-cleaned', supervisorPid: info.supervisor_pid, killed: [], notes: await cleanStale(p) };
+  if (!isOurs(info.supervisor_pid, info.supervisor_identity)) {
+    const why = staleReason(info);
+    return {
+      outcome: 'stale-cleaned',
+      supervisorPid: info.supervisor_pid,
+      killed: [],
+      notes: [why, ...(await cleanStale(p))],
+    };
   }
   const pid = info.supervisor_pid;
+  // by default as long as an orderly stop may take: the worker's grace, then the engine's drain (plus a margin)
+  const timeoutMs =
+    opts.timeoutMs ??
+    (info.grace_s !== undefined && info.drain_timeout_s !== undefined
+      ? (info.grace_s + info.drain_timeout_s + 5) * 1000
+      : 30_000);
   const url = info.engine?.pid ? info.engine.url : null;
   const usage = url ? await fetchUsage(url, p.usageToken, 1000) : undefined;
+  // only processes that are still the ones recorded (the engine may have been restarted meanwhile)
   const trees = () => {
-    const latest = readPidFile(p.pidFile) ?? info; // the engine may have been restarted meanwhile
-    return [
-      ...new Set(
-        [pid, latest.worker.pid, latest.engine?.pid, info.worker.pid, info.engine?.pid]
-          .filter((x): x is number => !!x)
-          .flatMap(treeOf),
-      ),
-    ];
+    const latest = readPidFile(p.pidFile) ?? info;
+    return [...new Set([pid, ...ownChildren(latest), ...ownChildren(info)].flatMap(treeOf))];
   };
   let killed: number[] = [];
   if (opts.force) {
@@ -56,7 +64,7 @@ export async function stopQueue(
     await waitGone(killed, 3000);
   } else {
     process.kill(pid, 'SIGTERM');
-    if (!(await waitGone([pid], opts.timeoutMs))) {
+    if (!(await waitGone([pid], timeoutMs))) {
       killed = trees().filter(isAlive);
       await terminateTree(pid, 0);
       signalAll(killed, 'SIGKILL');
@@ -64,8 +72,16 @@ export async function stopQueue(
     }
   }
   // anything the supervisor left (it should leave nothing)
-  const left = [info.worker.pid, info.engine?.pid].filter((x): x is number => !!x && isAlive(x) && leadsGroup(x));
+  const left = ownChildren(info).filter(leadsGroup);
   for (const l of left) await terminateTree(l, 1000);
   removePidFile(p.pidFile, pid);
   return { outcome: 'stopped', supervisorPid: pid, killed, notes: [], ...(usage ? { usage } : {}) };
+}
+
+/** The recorded worker and engine pids that still name the processes recorded. */
+function ownChildren(info: PidInfo): number[] {
+  const out: number[] = [];
+  if (isOurs(info.worker.pid, info.worker.identity)) out.push(info.worker.pid);
+  if (isOurs(info.engine?.pid, info.engine?.identity)) out.push(info.engine.pid);
+  return out;
 }

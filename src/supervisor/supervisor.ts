@@ -3,10 +3,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
 import { maskCommandLine } from '../config/litellm/secrets.js';
 import type { ProxyPlan, WorkerStartOptions } from '../config/plan.js';
+import { LOCAL_KEY_ENV } from '../engine/child-contract.js';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { type ChildExit, describeExit, exitStatus, type Spawned, spawnChild } from './child.js';
-import { type EngineSpec, spawnEngine } from './engine.js';
+import { type EngineSpec, EngineStartError, spawnEngine } from './engine.js';
+import { identityOf } from './identity.js';
 import type { SupervisorIo } from './io.js';
 import { type PidInfo, removePidFile, writePidFile } from './pid-file.js';
 import { envNumber, RestartTracker, restartPolicy } from './policy.js';
@@ -15,7 +17,11 @@ import { ensureQueueDir, type QueuePaths } from './queue-dir.js';
 import { acquireQueue } from './queue-lock.js';
 import { RotatingLog } from './rotating-log.js';
 import { fetchUsage, newUsageToken, usageSummary } from './usage.js';
-import { type Endpoint, engineKey, gatewayEndpoint, workerEnv } from './worker-env.js';
+import { workerNotFound } from './worker-command.js';
+import { type Endpoint, engineKey, gatewayEndpoint, newLocalKey, workerEnv } from './worker-env.js';
+
+/** After its drain budget the engine closes what is left and exits; it is SIGKILLed only this much later. */
+const DRAIN_MARGIN_MS = 2000;
 
 /** Everything one supervisor run needs. */
 export interface SuperviseRequest {
@@ -47,21 +53,33 @@ export class Supervisor {
   private worker?: Spawned;
   private proxyLog?: RotatingLog;
   private workerLog?: RotatingLog;
-  /** how long the engine gets to drain in-flight requests after SIGTERM (KUBIYA_ENGINE_DRAIN_MS) */
+  /** the drain budget: the engine's --drain-timeout; it is killed only a margin after it */
   private readonly drainMs: number;
   /** opens the engine's GET /kubiya/usage (see usage.ts) */
   private usageToken?: string;
+  /** the worker's key for this run's engine, which requires it (see newLocalKey); renewed when the engine moves */
+  private localKey = newLocalKey();
+  /** where the worker's calls go (the engine's URL changes when its port was taken: see moveEngine) */
+  private endpoint?: Endpoint;
+  /** the worker is being stopped to start again with a new endpoint, not because it failed */
+  private workerRestart = false;
 
   constructor(private readonly req: SuperviseRequest) {
     this.paths = ensureQueueDir(req.plan.queueId, req.io.env);
-    this.drainMs = envNumber(req.io.env, 'KUBIYA_ENGINE_DRAIN_MS', 0) || 10_000;
+    this.drainMs =
+      req.options.drainSeconds !== undefined
+        ? req.options.drainSeconds * 1000
+        : envNumber(req.io.env, 'KUBIYA_ENGINE_DRAIN_MS', 0) || 30_000;
     const local = req.plan.mode !== 'gateway';
     this.info = {
       supervisor_pid: process.pid,
+      supervisor_identity: identityOf(process.pid),
       queue_id: req.plan.queueId,
       worker_dir: this.paths.dir,
       started_at: new Date().toISOString(),
       mode: req.daemon ? 'daemon' : 'foreground',
+      grace_s: req.options.graceSeconds,
+      drain_timeout_s: this.drainMs / 1000,
       engine: local ? { pid: null, port: null, url: null, state: 'starting', restarts: 0 } : null,
       worker: {
         pid: null,
@@ -93,7 +111,7 @@ export class Supervisor {
     this.wakeStop();
     // an engine still starting has no worker to wait for: stop it now
     if (this.engineChild && this.info.engine?.state === 'starting')
-      void terminateTree(this.engineChild.pid, this.drainMs);
+      void terminateTree(this.engineChild.pid, this.drainMs + DRAIN_MARGIN_MS);
   }
 
   /** Foreground: children's lines also go to the terminal behind a coloured prefix. Daemon: log files only. */
@@ -119,17 +137,21 @@ export class Supervisor {
     await acquireQueue(this.paths, this.info, this.req.say);
     let engineTask: Promise<void> = Promise.resolve();
     try {
-      this.workerLog = new RotatingLog(this.paths.workerLog, options.maxLogSizeBytes, options.maxLogBackups);
-      let endpoint: Endpoint;
+      this.workerLog = new RotatingLog(
+        this.paths.workerLog,
+        options.maxLogSizeBytes,
+        options.maxLogBackups,
+        this.req.say,
+      );
       if (plan.mode === 'gateway') {
-        endpoint = gatewayEndpoint(plan);
+        this.endpoint = gatewayEndpoint(plan);
       } else {
         const engine = await this.startFirstEngine();
         if (!engine) return this.stopExitCode();
-        endpoint = { base: engine.url, key: engineKey(plan) };
+        this.endpoint = { base: engine.url, key: engineKey(plan, this.localKey) };
         engineTask = this.watchEngine(engine.port);
       }
-      const code = await this.runWorker(endpoint);
+      const code = await this.runWorker();
       await this.shutdown(engineTask);
       return code;
     } catch (e) {
@@ -150,11 +172,24 @@ export class Supervisor {
       configFile: this.paths.config,
       portFile: this.paths.portFile,
       logFile: this.paths.proxyLog,
-      env: { ...this.req.io.env, ...(plan.config?.environment ?? {}), KUBIYA_USAGE_TOKEN: this.usageToken },
+      env: {
+        ...this.req.io.env,
+        ...(plan.config?.environment ?? {}),
+        KUBIYA_USAGE_TOKEN: this.usageToken,
+        [LOCAL_KEY_ENV]: this.localKey,
+      },
       timeoutMs: plan.proxyTimeoutSeconds * 1000,
+      drainMs: this.drainMs,
       maxRetries: plan.proxyMaxRetries,
       sink: { log: this.proxyLog!, echo: this.echo('[proxy]', 'magenta') },
-      onSpawn: (child) => (this.engineChild = child),
+      onSpawn: (child) => {
+        this.engineChild = child;
+        // recorded before it binds, so a stop (or the clean-up after a crash) can reach an engine still starting
+        if (this.info.engine && child.pid > 0) {
+          Object.assign(this.info.engine, { pid: child.pid, identity: identityOf(child.pid) });
+          this.save();
+        }
+      },
     };
   }
 
@@ -162,7 +197,7 @@ export class Supervisor {
     const { plan, options } = this.req;
     writeFileAtomic(this.paths.config, stringify(plan.config?.raw ?? {}), 0o600);
     this.usageToken = newUsageToken(this.paths.usageToken);
-    this.proxyLog = new RotatingLog(this.paths.proxyLog, options.maxLogSizeBytes, options.maxLogBackups);
+    this.proxyLog = new RotatingLog(this.paths.proxyLog, options.maxLogSizeBytes, options.maxLogBackups, this.req.say);
     this.proxyLog.write(
       `--- ${new Date().toISOString()} kubiya supervisor ${process.pid}: starting the proxy engine\n`,
     );
@@ -173,18 +208,29 @@ export class Supervisor {
       if (this.stopSignal) return undefined; // stopped while starting: not a failure
       throw e;
     }
-    this.info.engine = { pid: engine.pid, port: engine.port, url: engine.url, state: 'running', restarts: 0 };
+    this.info.engine = {
+      pid: engine.pid,
+      identity: identityOf(engine.pid),
+      port: engine.port,
+      url: engine.url,
+      state: 'running',
+      restarts: 0,
+    };
     this.save();
     this.req.say(`proxy ready at ${engine.url} (pid ${engine.pid})`);
     if (this.stopSignal) {
-      await terminateTree(engine.pid, this.drainMs);
+      await terminateTree(engine.pid, this.drainMs + DRAIN_MARGIN_MS);
       return undefined;
     }
     return engine;
   }
 
-  /** Restart the engine on the same port whenever it dies, until a stop or the crash-loop limit. */
-  private async watchEngine(port: number): Promise<void> {
+  /**
+   * Restart the engine on the same port whenever it dies, until a stop or the crash-loop limit; on a new
+   * port when another process took it (moveEngine).
+   */
+  private async watchEngine(startPort: number): Promise<void> {
+    let port = startPort;
     const tracker = new RestartTracker(restartPolicy(this.req.io.env));
     const eng = this.info.engine!;
     for (;;) {
@@ -219,12 +265,21 @@ export class Supervisor {
           );
           const engine = await spawnEngine(this.engineSpec(), port);
           tracker.started();
-          Object.assign(eng, { pid: engine.pid, state: 'running' });
+          Object.assign(eng, { pid: engine.pid, identity: identityOf(engine.pid), state: 'running' });
           this.save();
           this.req.say(`proxy restarted at ${engine.url} (pid ${engine.pid})`);
           break;
         } catch (e) {
           if (this.stopSignal) return;
+          if (e instanceof EngineStartError && e.portInUse) {
+            try {
+              port = await this.moveEngine(port);
+              tracker.started();
+              break;
+            } catch {
+              /* no engine on a new port either: counted as a failed restart */
+            }
+          }
           const firstLine = (e as Error).message.split('\n')[0];
           why = `could not restart: ${firstLine.replace(/^the proxy engine did not start: /, '')}`;
         }
@@ -232,12 +287,42 @@ export class Supervisor {
     }
   }
 
+  /**
+   * Another process took the engine's port while it was down: it answers there instead (it cannot prove
+   * the local key, and it has seen the worker's). Start the engine on a fresh port with a fresh key, say so
+   * loudly (and in `worker status`), and restart the worker with the new URL; its calls fail meanwhile.
+   */
+  private async moveEngine(oldPort: number): Promise<number> {
+    this.localKey = newLocalKey();
+    const engine = await spawnEngine(this.engineSpec(), 0);
+    const note =
+      `port ${oldPort} was taken by another process: the proxy moved to port ${engine.port} with a new key ` +
+      'and the worker was restarted';
+    Object.assign(this.info.engine!, {
+      pid: engine.pid,
+      identity: identityOf(engine.pid),
+      port: engine.port,
+      url: engine.url,
+      state: 'running',
+      note,
+    });
+    this.endpoint = { base: engine.url, key: engineKey(this.req.plan, this.localKey) };
+    this.save();
+    this.req.say(`WARNING: ${note}`);
+    this.proxyLog?.write(`--- ${new Date().toISOString()} kubiya supervisor: ${note}\n`);
+    if (this.worker && this.info.worker.pid) {
+      this.workerRestart = true;
+      void terminateTree(this.worker.pid, this.req.options.graceSeconds * 1000);
+    }
+    return engine.port;
+  }
+
   private stopExitCode(): number {
     return this.stopSignal === 'SIGINT' ? 130 : 0;
   }
 
   /** Start the worker; in daemon mode restart it when it fails. Resolves to its exit status. */
-  private async runWorker(endpoint: Endpoint): Promise<number> {
+  private async runWorker(): Promise<number> {
     const { plan, command, daemon } = this.req;
     const tracker = new RestartTracker(restartPolicy(this.req.io.env));
     const w = this.info.worker;
@@ -248,28 +333,44 @@ export class Supervisor {
       this.worker = spawnChild(
         cmd,
         args,
-        { env: workerEnv(plan, endpoint, this.req.io.env) },
+        { env: workerEnv(plan, this.endpoint!, this.req.io.env) },
         { log: this.workerLog!, echo: this.echo('[worker]', 'cyan') },
       );
       tracker.started();
       Object.assign(w, {
         pid: this.worker.pid > 0 ? this.worker.pid : null,
+        identity: identityOf(this.worker.pid),
         state: 'running',
         restarts: tracker.total,
       });
       this.save();
       if (first) {
-        // a command that cannot run at all fails here, before the daemon reports success
+        // a command that cannot run at all (spawn failed: no pid) is an error, exit 127, never "started"
+        if (this.worker.pid <= 0) {
+          await this.worker.exited;
+          throw workerNotFound(cmd);
+        }
+        // on a terminal, before the worker's own first lines (its output is echoed only from the next tick)
+        const started = `worker started (pid ${this.worker.pid}): ${w.command.join(' ')}`;
+        if (!daemon) this.req.say(started);
+        // a command that exits at once fails here, before the daemon reports success
         const early = await Promise.race([this.worker.exited, sleep(300).then(() => undefined)]);
         if (early && daemon)
           throw new UserError(`the worker exited right away (${describeExit(early)}); see ${this.paths.workerLog}`);
-        this.req.say(`worker started (pid ${this.worker.pid}): ${w.command.join(' ')}`);
+        if (daemon) this.req.say(started);
         this.req.onReady?.(structuredClone(this.info));
       }
       const exit: ChildExit | undefined = await Promise.race([this.worker.exited, this.stopped.then(() => undefined)]);
       if (!exit) return this.stopExitCode();
       w.last_exit = describeExit(exit);
       w.pid = null;
+      if (this.workerRestart) {
+        this.workerRestart = false;
+        w.state = 'restarting';
+        this.save();
+        this.req.say(`worker stopped (${describeExit(exit)}); starting it again with the proxy's new URL`);
+        continue;
+      }
       if (!daemon || exit.code === 0) {
         w.state = 'exited';
         this.save();
@@ -301,10 +402,11 @@ export class Supervisor {
     }
     const child = this.engineChild;
     if (this.info.engine) this.info.engine.state = 'stopping';
-    if (child) await stopChild(child, this.drainMs);
+    if (child) await stopChild(child, this.drainMs + DRAIN_MARGIN_MS);
     await engineTask;
     // a restart that was under way when the stop came
-    if (this.engineChild && this.engineChild !== child) await stopChild(this.engineChild, this.drainMs);
+    if (this.engineChild && this.engineChild !== child)
+      await stopChild(this.engineChild, this.drainMs + DRAIN_MARGIN_MS);
   }
 }
 

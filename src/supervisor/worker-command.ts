@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import ora from 'ora';
 import type { ProxyPlan, WorkerStartOptions } from '../config/plan.js';
 import { UserError } from '../errors.js';
 import type { SupervisorIo } from './io.js';
+import { progress } from './progress.js';
 import type { QueuePaths } from './queue-dir.js';
 
 /** The Python package that provides `kubiya-control-plane-worker`. */
@@ -36,17 +36,6 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ cod
   });
 }
 
-/** A progress line: ora spinner on a TTY, plain lines otherwise. */
-function progress(text: string, io: Pick<SupervisorIo, 'stderr'>) {
-  const err = io.stderr;
-  if (err.isTTY) {
-    const s = ora({ text, stream: err }).start();
-    return { ok: (t: string) => s.succeed(t), fail: (t: string) => s.fail(t) };
-  }
-  err.write(`${text}\n`);
-  return { ok: (t: string) => err.write(`${t}\n`), fail: (t: string) => err.write(`${t}\n`) };
-}
-
 function lastLines(text: string, n: number): string {
   return text
     .trimEnd()
@@ -66,7 +55,7 @@ export async function ensureWorkerVenv(
   if (fs.existsSync(entry) && !o.localWheel && !o.packageSource && !o.packageVersion) return entry;
   const python = io.env.KUBIYA_PYTHON || 'python3';
   if (!fs.existsSync(path.join(paths.venv, 'bin', 'pip'))) {
-    const p = progress(`Creating the worker's Python environment in ${paths.venv}`, io);
+    const p = progress(`Creating the worker's Python environment in ${paths.venv}`, io.stderr);
     const r = await run(python, ['-m', 'venv', paths.venv], io.env);
     if (r.code !== 0) {
       p.fail('Could not create the Python environment');
@@ -78,7 +67,7 @@ export async function ensureWorkerVenv(
     p.ok(`Created ${paths.venv}`);
   }
   const spec = packageSpec(o);
-  const p = progress(`Installing ${spec} (pip)`, io);
+  const p = progress(`Installing ${spec} (pip)`, io.stderr);
   const r = await run(
     path.join(paths.venv, 'bin', 'pip'),
     ['install', '--disable-pip-version-check', '--upgrade', spec],
@@ -97,6 +86,29 @@ export async function ensureWorkerVenv(
   return entry;
 }
 
+/** Where `cmd` would be found (as spawn looks for it: a path as given, else each PATH entry); undefined if nowhere. */
+export function findCommand(cmd: string, env: NodeJS.ProcessEnv): string | undefined {
+  const dirs = cmd.includes('/') ? [''] : (env.PATH ?? '').split(path.delimiter).filter(Boolean);
+  for (const dir of dirs) {
+    const file = dir ? path.join(dir, cmd) : cmd;
+    try {
+      fs.accessSync(file, fs.constants.X_OK);
+      if (fs.statSync(file).isFile()) return file;
+    } catch {
+      /* not here */
+    }
+  }
+  return undefined;
+}
+
+/** The error for a worker command that cannot run at all: exit 127, as a shell says it. */
+export function workerNotFound(cmd: string): UserError {
+  return new UserError(`cannot run the worker: ${cmd}: command not found (or not executable)`, {
+    exitCode: 127,
+    hint: HOW_TO,
+  });
+}
+
 /** The command to run: the user's, or the queue venv's worker entry point (installed on demand). */
 export async function resolveWorkerCommand(
   plan: ProxyPlan,
@@ -106,8 +118,7 @@ export async function resolveWorkerCommand(
 ): Promise<string[]> {
   if (o.workerCommand && o.workerCommand.length > 0) return o.workerCommand;
   const entry = await ensureWorkerVenv(paths, o, io);
-  const args = [entry, '--queue-id', plan.queueId];
-  if (plan.apiKey) args.push('--api-key', plan.apiKey);
-  args.push('--control-plane-url', plan.controlPlaneUrl);
-  return args;
+  // no --api-key: every local user can read a command line (ps, /proc/PID/cmdline); the worker reads
+  // KUBIYA_API_KEY from the environment workerEnv() gives it
+  return [entry, '--queue-id', plan.queueId, '--control-plane-url', plan.controlPlaneUrl];
 }

@@ -1,7 +1,15 @@
+import { randomBytes } from 'node:crypto';
 import type { ProxyPlan } from '../config/plan.js';
+import { defaultModel } from '../config/resolve.js';
 
-/** The key a worker uses against an engine without a master key (any key is accepted then). */
-export const PLACEHOLDER_KEY = 'sk-kubiya-local';
+/**
+ * A fresh per-run key for the worker to use against its local engine (which requires it: see LOCAL_KEY_ENV
+ * in engine/child-contract.ts). Never a constant: any local user could otherwise spend the queue's provider
+ * credits through 127.0.0.1, or a process that took the engine's port after a crash could pass for it.
+ */
+export function newLocalKey(): string {
+  return `sk-kubiya-local-${randomBytes(24).toString('base64url')}`;
+}
 
 /** Where the worker's LLM calls go and with which key. */
 export interface Endpoint {
@@ -10,10 +18,10 @@ export interface Endpoint {
   key: string;
 }
 
-/** The engine's key: the config's master key if set, else the placeholder the open engine accepts. */
-export function engineKey(plan: ProxyPlan): string {
+/** The worker's key for the engine: the config's master key if set, else the run's local key. */
+export function engineKey(plan: ProxyPlan, localKey: string): string {
   const mk = plan.config?.config.general_settings?.master_key;
-  return typeof mk === 'string' && mk !== '' ? mk : PLACEHOLDER_KEY;
+  return typeof mk === 'string' && mk !== '' ? mk : localKey;
 }
 
 /** The endpoint for gateway mode: the control plane's gateway with the user's key. */
@@ -46,5 +54,7 @@ export function workerEnv(
   });
   if (plan.apiKey) env.KUBIYA_API_KEY = plan.apiKey;
   if (plan.model) env.KUBIYA_MODEL_OVERRIDE = plan.model;
+  const dflt = defaultModel(plan);
+  if (dflt) env.LITELLM_DEFAULT_MODEL = dflt;
   return env;
 }

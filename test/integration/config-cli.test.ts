@@ -259,3 +259,26 @@ describe('secrets under every secret-looking key stay masked', () => {
     expect(raw.stdout).toContain(SECRETS[0]);
   });
 });
+
+describe('config set-proxy and current-context agree with worker start (issue 14)', () => {
+  it('set-proxy warns about a config file that does not exist and refuses a JSON config serving no model', async () => {
+    await h.run(['config', 'set-context', 'a', '--api-url', 'https://cp.example']);
+    await h.run(['config', 'use-context', 'a']);
+    const missing = await h.run(['config', 'set-proxy', '--enable', '--config-file', '/nonexistent/litellm.yaml']);
+    expect(missing.code).toBe(0);
+    expect(missing.stderr).toContain('--config-file /nonexistent/litellm.yaml does not exist');
+    const empty = await h.run(['config', 'set-proxy', '--enable', '--config-json', '{"model_list":[]}']);
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain('model_list is missing or empty');
+  });
+
+  it('current-context with a KUBIYA_CONTEXT that names no context is the error worker start gives', async () => {
+    await h.run(['config', 'set-context', 'a', '--api-url', 'https://cp.example']);
+    const r = await h.run(['config', 'current-context'], { KUBIYA_CONTEXT: 'zzz' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('KUBIYA_CONTEXT names "zzz", which is not a context');
+    expect(r.stdout).not.toContain('zzz');
+    const start = await h.run(['worker', 'start', '--queue-id', 'q', '--dry-run'], { KUBIYA_CONTEXT: 'zzz' });
+    expect(start.code).toBe(r.code);
+  });
+});

@@ -47,7 +47,12 @@ describe('worker start --dry-run against a control plane on 127.0.0.1', () => {
       { method: 'GET', path: '/api/v1/worker-queues/q1/config', authorization: `Bearer ${API_KEY}` },
     ]);
     expect(r.plan.mode).toBe('local-proxy');
-    expect(r.plan.config).toEqual({ source: 'queue settings', level: 'queue', models: ['q-model'] });
+    expect(r.plan.config).toEqual({
+      source: 'queue settings',
+      level: 'queue',
+      models: ['q-model'],
+      default_model: 'q-model',
+    });
     expect(r.plan.settings.proxyTimeoutSeconds).toEqual({ value: 45, from: 'queue' });
     expect(r.plan.settings.proxyMaxRetries).toEqual({ value: 2, from: 'queue' });
     expect(r.plan.settings.apiKey).toEqual({ value: 'kb-****91', from: 'env' });
@@ -91,7 +96,12 @@ describe('worker start --dry-run against a control plane on 127.0.0.1', () => {
       model_list: [{ model_name: 'flag-model', litellm_params: { model: 'ollama/llama3' } }],
     });
     const ok = await dryRun(['--control-plane-url', cp.url, '--proxy-config-json', json], withCp);
-    expect(ok.plan.config).toEqual({ source: '--proxy-config-json', level: 'flag', models: ['flag-model'] });
+    expect(ok.plan.config).toEqual({
+      source: '--proxy-config-json',
+      level: 'flag',
+      models: ['flag-model'],
+      default_model: 'flag-model',
+    });
     const bad = await dryRun(['--control-plane-url', cp.url, '--proxy-config-json', '{"model_list": [}'], withCp);
     expect(bad.code).toBe(2);
     expect(JSON.parse(bad.stderr).error.message).toMatch(/^--proxy-config-json:1:\d+: JSON syntax error/);
@@ -114,6 +124,7 @@ describe('worker start: contexts, text output and bad input', () => {
       source: path.join(h.home, '.kubiya', 'ctx.yaml'),
       level: 'context',
       models: ['ctx-model'],
+      default_model: 'ctx-model',
     });
     expect(a.plan.settings.model).toEqual({ value: 'ctx-model', from: 'context' });
     for (const off of ['--no-enable-local-proxy', '--disable-local-proxy']) {

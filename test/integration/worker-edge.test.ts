@@ -1,5 +1,5 @@
 import http from 'node:http';
-import net from 'node:net';
+import type net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -9,6 +9,8 @@ import {
   FIXTURES,
   kubiya,
   pidFile,
+  queueFile,
+  readOr,
   spawnCli,
   startArgs,
   testEnv,
@@ -97,18 +99,23 @@ describe.concurrent('worker start edge cases', { timeout: 60_000 }, () => {
     expect(r.stderr).toContain('second signal');
   });
 
-  it('gives up restarting an engine whose port stays taken and reports the crash loop in status', async ({
+  it('moves an engine whose port another process took to a new port, with a new key, and restarts the worker', async ({
     onTestFinished,
   }) => {
     const h = testHome(onTestFinished);
-    const env = testEnv(h, { KUBIYA_RESTART_LIMIT: '2' });
+    const env = testEnv(h);
     expect(
       (await cli(startArgs('e-3', ['node', path.join(FIXTURES, 'loop-worker.mjs')], { daemon: true }), env)).code,
     ).toBe(0);
     const info = pidFile(h, 'e-3')!;
+    const firstWorker = info.worker.pid;
     process.kill(info.engine.pid, 'SIGKILL');
-    // squat on the engine's port so every restart on it fails (engine exit 98)
-    const squatter = net.createServer((sock) => sock.destroy());
+    // squat on the engine's port (a local process answering in its place, as any local user could)
+    const seen: string[] = [];
+    const squatter = http.createServer((req, res) => {
+      seen.push(String(req.headers.authorization));
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"healthy"}');
+    });
     await until(
       () =>
         new Promise<boolean>((r) =>
@@ -117,15 +124,48 @@ describe.concurrent('worker start edge cases', { timeout: 60_000 }, () => {
       'the port to be free',
     );
     onTestFinished(() => new Promise<void>((r) => squatter.close(() => r())));
-    const looped = await until(
-      () => (pidFile(h, 'e-3')?.engine.state === 'crash-loop' ? pidFile(h, 'e-3') : undefined),
-      'the crash-loop state',
+    const moved = await until(
+      () => {
+        const p = pidFile(h, 'e-3');
+        return p?.engine.port !== info.engine.port &&
+          p?.engine.state === 'running' &&
+          p.worker.pid &&
+          p.worker.pid !== firstWorker
+          ? p
+          : undefined;
+      },
+      'the engine on a new port and the worker restarted',
       30_000,
     );
-    expect(looped.engine.pid).toBeNull();
+    expect(moved.engine.url).not.toBe(info.engine.url);
     const st = await cliInProcess(['worker', 'status', '--queue-id', 'e-3'], env);
+    expect(st.stdout).toContain(`port ${info.engine.port} was taken by another process`);
+    // the restarted worker's calls reach the moved engine, with a key the squatter never saw
+    const log = () => readOr(queueFile(h, 'e-3', 'worker.log'));
+    const before = log().length;
+    await until(() => log().slice(before).includes('call ok'), 'a call through the moved engine');
+    const newKey = readOr(`/proc/${moved.worker.pid}/environ`)
+      .split('\0')
+      .find((v) => v.startsWith('OPENAI_API_KEY='));
+    expect(seen.every((a) => a !== `Bearer ${newKey?.slice('OPENAI_API_KEY='.length)}`)).toBe(true);
+    expect((await cli(kubiya('worker', 'stop', '--queue-id', 'e-3'), env)).code).toBe(0);
+  });
+
+  it('gives up restarting an engine past the crash-loop limit and says so in status', async ({ onTestFinished }) => {
+    const h = testHome(onTestFinished);
+    const env = testEnv(h, { KUBIYA_RESTART_LIMIT: '0' }); // the first crash is already one too many
+    expect(
+      (await cli(startArgs('e-4', ['node', path.join(FIXTURES, 'loop-worker.mjs')], { daemon: true }), env)).code,
+    ).toBe(0);
+    process.kill(pidFile(h, 'e-4')!.engine.pid, 'SIGKILL');
+    const looped = await until(
+      () => pidFile(h, 'e-4')?.engine.state === 'crash-loop' && pidFile(h, 'e-4'),
+      'crash-loop',
+    );
+    expect(looped.engine.pid).toBeNull();
+    const st = await cliInProcess(['worker', 'status', '--queue-id', 'e-4'], env);
     expect(st.stdout).toContain('crash-loop limit');
     expect(st.stdout).toContain('not answering');
-    expect((await cli(kubiya('worker', 'stop', '--queue-id', 'e-3'), env)).code).toBe(0);
+    expect((await cli(kubiya('worker', 'stop', '--queue-id', 'e-4'), env)).code).toBe(0);
   });
 });

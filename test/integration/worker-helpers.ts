@@ -86,6 +86,25 @@ export function startArgs(queueId: string, command: string[], o: StartOpts = {})
   return [...args, '--', ...command];
 }
 
+/**
+ * Arguments (after `kubiya`) for a gateway-mode `worker start` of `queueId` running `node -e <script>`:
+ * no engine, and a gateway and control plane on a closed loopback port. For tests of what happens before
+ * or around a start, where an engine would only cost time.
+ */
+export function gatewayStartArgs(queueId: string, script: string): string[] {
+  const closed = 'http://127.0.0.1:1';
+  return ['worker', 'start', `--queue-id=${queueId}`, '--disable-local-proxy', '--gateway-url', closed].concat([
+    '--api-key',
+    'kb-k',
+    '--control-plane-url',
+    closed,
+    '--',
+    'node',
+    '-e',
+    script,
+  ]);
+}
+
 /** `kubiya <args>` as arguments after `node`. */
 export function kubiya(...args: string[]): string[] {
   return [BIN, ...args];

@@ -62,5 +62,13 @@ describe('worker start checks what the engine can actually serve', () => {
     expect(r.stderr).toContain('the local proxy would serve no model');
     expect(r.stderr).toContain('Azure needs the resource endpoint');
     expect(fs.existsSync(path.join(h.home, '.kubiya', 'workers', 'q'))).toBe(false);
+    // the dry run gives the same verdict, and the hint names the file
+    const cfg = writeConfig(h.home, false);
+    const dry = await h.run(['worker', 'start', '--queue-id', 'q', '--proxy-config-file', cfg, '--dry-run'], {
+      AZURE_API_BASE: '',
+    });
+    expect(dry.code).toBe(2);
+    expect(dry.stderr).toContain('the local proxy would serve no model');
+    expect(dry.stderr).toContain(`kubiya proxy validate ${cfg}`);
   });
 });

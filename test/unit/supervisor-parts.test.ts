@@ -8,7 +8,7 @@ import { validateQueueId } from '../../src/config/queue-id.js';
 import { backoffMs, RestartTracker } from '../../src/supervisor/policy.js';
 import { LineSplitter, RotatingLog, tailLines } from '../../src/supervisor/rotating-log.js';
 import { packageSpec } from '../../src/supervisor/worker-command.js';
-import { engineKey, gatewayEndpoint, PLACEHOLDER_KEY, workerEnv } from '../../src/supervisor/worker-env.js';
+import { engineKey, gatewayEndpoint, newLocalKey, workerEnv } from '../../src/supervisor/worker-env.js';
 
 const plan = (over: Partial<ProxyPlan> = {}): ProxyPlan => ({
   queueId: 'q1',
@@ -34,6 +34,16 @@ describe('RotatingLog', () => {
     expect(fs.readFileSync(`${file}.2`, 'utf8')).not.toContain('0'.repeat(39)); // oldest dropped
     expect(tailLines(file, 1)).toEqual(['9'.repeat(39)]);
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+  });
+
+  it('splits a chunk larger than the limit across files, so no file exceeds it', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rot-'));
+    const file = path.join(dir, 'big.log');
+    const log = new RotatingLog(file, 100, 3);
+    log.write('x'.repeat(250));
+    log.close();
+    const sizes = fs.readdirSync(dir).map((f) => fs.statSync(path.join(dir, f)).size);
+    expect(sizes.sort((a, b) => a - b)).toEqual([50, 100, 100]);
   });
 
   it('appends to an existing log instead of truncating it', () => {
@@ -94,21 +104,23 @@ describe('restart policy', () => {
 });
 
 describe('worker environment', () => {
-  it('points every SDK at the local engine with the placeholder key when there is no master key', () => {
+  it("points every SDK at the local engine with the run's local key when there is no master key", () => {
+    const local = newLocalKey();
+    expect(local).not.toBe(newLocalKey()); // per run, never a constant
     const env = workerEnv(
       plan({ model: 'mock', apiKey: 'kb-key' }),
-      { base: 'http://127.0.0.1:4100', key: engineKey(plan()) },
+      { base: 'http://127.0.0.1:4100', key: engineKey(plan(), local) },
       { PATH: '/bin' },
     );
     expect(env).toMatchObject({
       PATH: '/bin',
       LITELLM_API_BASE: 'http://127.0.0.1:4100',
-      LITELLM_API_KEY: PLACEHOLDER_KEY,
+      LITELLM_API_KEY: local,
       OPENAI_BASE_URL: 'http://127.0.0.1:4100/v1',
       OPENAI_API_BASE: 'http://127.0.0.1:4100/v1',
-      OPENAI_API_KEY: PLACEHOLDER_KEY,
+      OPENAI_API_KEY: local,
       ANTHROPIC_BASE_URL: 'http://127.0.0.1:4100',
-      ANTHROPIC_API_KEY: PLACEHOLDER_KEY,
+      ANTHROPIC_API_KEY: local,
       QUEUE_ID: 'q1',
       KUBIYA_API_KEY: 'kb-key',
       CONTROL_PLANE_URL: 'https://cp.example',
@@ -118,12 +130,18 @@ describe('worker environment', () => {
 
   it("uses the config's master key, and no model override without a model", () => {
     const p = plan({
-      config: { config: { general_settings: { master_key: 'sk-master-1' } } } as unknown as ProxyPlan['config'],
+      config: {
+        config: {
+          general_settings: { master_key: 'sk-master-1' },
+          model_list: [{ model_name: 'm-*' }, { model_name: 'm1' }],
+        },
+      } as unknown as ProxyPlan['config'],
     });
-    expect(engineKey(p)).toBe('sk-master-1');
-    const env = workerEnv(p, { base: 'http://127.0.0.1:1', key: engineKey(p) }, { KUBIYA_MODEL_OVERRIDE: undefined });
+    expect(engineKey(p, newLocalKey())).toBe('sk-master-1');
+    const env = workerEnv(p, { base: 'http://127.0.0.1:1', key: 'sk-master-1' }, { KUBIYA_MODEL_OVERRIDE: undefined });
     expect(env.OPENAI_API_KEY).toBe('sk-master-1');
     expect(env.KUBIYA_MODEL_OVERRIDE).toBeUndefined();
+    expect(env.LITELLM_DEFAULT_MODEL).toBe('m1'); // the first model group that is not a wildcard
   });
 
   it("points at the gateway with the user's key in gateway mode", () => {

@@ -1,8 +1,11 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import * as edit from '../../../config/contexts/edit.js';
 import type { KubiyaContext } from '../../../config/contexts/index.js';
+import { currentContext as currentStoreContext } from '../../../config/contexts/store.js';
 import { UserError } from '../../../errors.js';
+import { expandHome } from '../../../util/paths.js';
 import type { Handler } from '../../command.js';
 import { formatTable } from '../../output.js';
 import { contextJson, maskedDocument } from './present.js';
@@ -57,6 +60,8 @@ export const getContexts: Handler<object> = async (ctx) => {
 export const currentContext: Handler<object> = async (ctx) => {
   const cfg = await ctx.configStore();
   const eff = cfg.effectiveName(ctx.env);
+  // a name that is not a context (a KUBIYA_CONTEXT typo) is the error worker start gives, not an answer
+  if (eff.name) currentStoreContext(cfg, ctx.env);
   if (ctx.output === 'json') {
     ctx.out.json({ currentContext: eff.name ?? null, from: eff.from, file: cfg.path });
     return eff.name ? 0 : 1; // as in text mode: "none set" is a failure scripts can test
@@ -104,6 +109,8 @@ export const setProxy: Handler<SetProxyOpts> = async (ctx, opts) => {
     opts.configFile === undefined || opts.configFile.startsWith('~')
       ? opts.configFile
       : path.resolve(ctx.cwd, opts.configFile);
+  if (configFile !== undefined && !fs.existsSync(expandHome(configFile, ctx.env)))
+    ctx.out.warn(`--config-file ${configFile} does not exist (yet); worker start fails until it does`);
   edit.setProxy(cfg, name, { enabled: !!opts.enable, configFile, configJson: opts.configJson, model: opts.model });
   cfg.save();
   const c = cfg.require(name);
@@ -151,4 +158,10 @@ function checkJson(text: string): void {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) {
     throw new UserError('--config-json: expected a JSON object such as {"model_list": [...]}');
   }
+  // refused now rather than at the next `worker start`: a config without a model serves nothing
+  const list = (v as { model_list?: unknown }).model_list;
+  if (!Array.isArray(list) || list.length === 0)
+    throw new UserError('--config-json: model_list is missing or empty, so the local proxy would serve no model', {
+      hint: 'Give at least one entry: {"model_list": [{"model_name": "...", "litellm_params": {"model": "..."}}]}',
+    });
 }

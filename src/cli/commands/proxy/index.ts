@@ -36,6 +36,10 @@ export const proxyCommands: CommandGroup = {
           flags: '--exit-with-parent',
           description: 'drain and exit when the process that started the engine goes away (used by worker start)',
         },
+        {
+          flags: '--parent-pid <pid>',
+          description: 'with --exit-with-parent: the pid that started the engine (default: its parent now)',
+        },
         ...STORE_OPTIONS,
         { flags: '--num_workers <n>', hidden: true },
       ],

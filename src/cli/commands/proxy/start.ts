@@ -23,6 +23,7 @@ export interface ProxyStartOptions extends StoreFlags {
   debug?: boolean;
   jsonLogs?: boolean;
   exitWithParent?: boolean;
+  parentPid?: string;
 }
 
 /**
@@ -36,6 +37,8 @@ export const proxyStart: Handler<ProxyStartOptions> = async (ctx, opts) => {
   const drainS = Number(opts.drainTimeout);
   if (!Number.isFinite(drainS) || drainS < 0)
     throw new UserError(`--drain-timeout must be a number of seconds, not "${opts.drainTimeout}"`);
+  // watched from the first instant: a supervisor killed while this engine still starts must not leave it behind
+  const parent = opts.exitWithParent ? watchParent(opts.parentPid) : undefined;
   const { env } = ctx;
   // the store flags act as their environment variables (DATABASE_URL, KUBIYA_DB_PATH, KUBIYA_SKIP_MIGRATIONS)
   Object.assign(env, storeEnv({}, opts));
@@ -85,7 +88,10 @@ export const proxyStart: Handler<ProxyStartOptions> = async (ctx, opts) => {
       engine.close().then(resolve, resolve);
     };
     ctx.onSignal(['SIGTERM', 'SIGINT'], stop);
-    if (opts.exitWithParent) watchParent(() => stop('SIGTERM'), logger);
+    parent?.started(() => {
+      logger.warn({ parent_pid: parent.pid }, 'the process that started the engine is gone: draining and exiting');
+      stop('SIGTERM');
+    });
   });
   if (portFile) removeOwnPortFile(portFile, process.pid);
   logger.info({}, 'proxy engine stopped');
@@ -93,16 +99,24 @@ export const proxyStart: Handler<ProxyStartOptions> = async (ctx, opts) => {
 };
 
 /**
- * A supervisor that is SIGKILLed cannot stop its engine: the engine notices it was re-parented
- * (its parent pid changed) and drains itself, so no proxy is left orphaned.
+ * A supervisor that is SIGKILLed cannot stop its engine: the engine notices it was re-parented (its
+ * parent is no longer `--parent-pid`, the supervisor's pid: right even if the supervisor died before
+ * this process looked) and goes: at once while it still starts, draining once it serves.
  */
-function watchParent(stop: () => void, logger: { warn: (o: object, m: string) => void }): void {
-  const parent = process.ppid;
-  const timer = setInterval(() => {
-    if (process.ppid === parent) return;
+function watchParent(parentPid: string | undefined): { pid: number; started: (stop: () => void) => void } {
+  const pid = parentPid !== undefined ? Number(parentPid) : process.ppid;
+  if (!Number.isInteger(pid) || pid <= 0) throw new UserError(`--parent-pid must be a pid, not "${parentPid}"`);
+  let onGone: () => void = () => {
+    process.stderr.write(`the process that started the engine (pid ${pid}) is gone: exiting before serving\n`);
+    process.exit(0);
+  };
+  const check = () => {
+    if (process.ppid === pid) return;
     clearInterval(timer);
-    logger.warn({ parent_pid: parent }, 'the process that started the engine is gone: draining and exiting');
-    stop();
-  }, 1000);
+    onGone();
+  };
+  const timer = setInterval(check, 1000);
   timer.unref();
+  check();
+  return { pid, started: (stop) => (onGone = stop) };
 }

@@ -27,7 +27,12 @@ export const workerCommands: CommandGroup = {
         { flags: '--no-enable-local-proxy', description: 'do not run the local proxy (use the LLM gateway)' },
         { flags: '--disable-local-proxy', description: 'same as --no-enable-local-proxy' },
         { flags: '--proxy-config-file <file>', description: 'LiteLLM config file (YAML or JSON)' },
-        { flags: '--proxy-config-json <json>', description: 'LiteLLM config as inline JSON' },
+        {
+          flags: '--proxy-config-json <json>',
+          description:
+            'LiteLLM config as inline JSON (visible to every local user in ps while the command runs: ' +
+            'keep keys out of it with os.environ/NAME, or use --proxy-config-file)',
+        },
         { flags: '--model <model>', description: 'default model for the worker' },
         {
           flags: '--control-plane-url <url>',
@@ -59,6 +64,12 @@ export const workerCommands: CommandGroup = {
           description: 'seconds the worker gets to exit after SIGTERM before SIGKILL',
           default: '30',
         },
+        {
+          flags: '--drain-timeout <s>',
+          description:
+            'seconds the proxy may finish in-flight requests and streams after a stop before it is killed ' +
+            '(default 30); `worker stop` waits for it',
+        },
         { flags: '--dry-run', description: 'print the resolved plan and start nothing' },
       ],
       output: 'text or json (with --dry-run)',
@@ -80,8 +91,9 @@ export const workerCommands: CommandGroup = {
         { flags: '--force', description: 'kill the supervisor, worker and proxy at once (SIGKILL)', default: false },
         {
           flags: '--timeout <seconds>',
-          description: 'how long to wait for an orderly stop before killing what is left',
-          default: '30',
+          description:
+            'how long to wait for an orderly stop before killing what is left ' +
+            "(default: the queue's --grace plus --drain-timeout plus 5 s)",
         },
       ],
       examples: [
@@ -128,10 +140,22 @@ export const workerCommands: CommandGroup = {
       examples: ['kubiya worker list', 'kubiya worker list -o json'],
       handler: async () => (await manage()).workerList,
     }),
-    defineCommand<{ queueId: string }>({
+    defineCommand<{ dryRun?: boolean }>({
+      name: 'prune',
+      description:
+        'Remove the directories of stopped queues (logs, config snapshot, venv); see what goes with --dry-run',
+      options: [{ flags: '--dry-run', description: 'list what would be removed and remove nothing' }],
+      notes: 'Running queues and stale ones (a pid file left by a crash: `kubiya worker stop` cleans them) are kept.',
+      examples: ['kubiya worker prune --dry-run', 'kubiya worker prune'],
+      handler: async () => (await manage()).workerPrune,
+    }),
+    defineCommand<{ queueId: string; plan: string }>({
       name: '__supervise',
       description: 'internal: the detached supervisor started by `worker start --daemon`',
-      options: [{ flags: '--queue-id <id>', required: true }],
+      options: [
+        { flags: '--queue-id <id>', required: true },
+        { flags: '--plan <token>', description: 'which supervisor-plan.<token>.json to read', required: true },
+      ],
       hidden: true,
       handler: async () => (await manage()).supervise,
     }),

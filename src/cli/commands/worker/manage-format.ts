@@ -33,6 +33,7 @@ export function printStatus(s: QueueStatus, chalk: ChalkInstance): string {
         '',
         chalk.red('the proxy engine hit its crash-loop limit and is no longer restarted; see the proxy log'),
       ]);
+    if (e.note) lines.push(['', chalk.red(e.note)]);
     lines.push(['usage', s.usage ? formatUsage(s.usage) : chalk.dim('- (the proxy engine is down or did not answer)')]);
   } else if (s.state === 'running' && s.gateway_url) lines.push(['gateway', s.gateway_url]);
   if (s.state === 'running' && s.worker) {

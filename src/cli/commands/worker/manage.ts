@@ -9,7 +9,7 @@ import { printStatus } from './manage-format.js';
 export interface StopOpts {
   queueId: string;
   force: boolean;
-  timeout: string;
+  timeout?: string;
 }
 
 /** The options of `worker logs`. */
@@ -25,11 +25,12 @@ const NO_QUEUES = 'no queues yet; start one with `kubiya worker start --queue-id
 /** `worker stop`: SIGTERM the supervisor (worker first, then the engine drains); kill what is left after --timeout. */
 export const workerStop: Handler<StopOpts> = async (ctx, o) => {
   const id = validateQueueId(o.queueId);
-  const timeout = Number(o.timeout);
-  if (!Number.isFinite(timeout) || timeout < 0)
+  const timeout = o.timeout === undefined ? undefined : Number(o.timeout);
+  if (timeout !== undefined && (!Number.isFinite(timeout) || timeout < 0))
     throw new UserError(`--timeout must be a number of seconds, not "${o.timeout}"`);
   const { stopQueue, usageSummary } = await ctx.supervisor();
-  const r = await stopQueue(id, { force: o.force, timeoutMs: timeout * 1000 }, ctx.env);
+  const timeoutMs = timeout === undefined ? undefined : timeout * 1000;
+  const r = await stopQueue(id, { force: o.force, timeoutMs }, ctx.env);
   if (r.outcome === 'not-running') ctx.out.line(`queue ${id} is not running`);
   else if (r.outcome === 'stale-cleaned') {
     const why = r.supervisorPid ? `supervisor pid ${r.supervisorPid} is gone` : 'no live supervisor';
@@ -45,7 +46,12 @@ export const workerStop: Handler<StopOpts> = async (ctx, o) => {
 /** `worker status [--queue-id ID]`: one queue, or every queue. */
 export const workerStatus: Handler<{ queueId?: string }> = async (ctx, o) => {
   const ids = o.queueId !== undefined ? [validateQueueId(o.queueId)] : undefined;
-  const { listQueueIds, queueStatus } = await ctx.supervisor();
+  const { listQueueIds, queuePaths, queueStatus } = await ctx.supervisor();
+  if (ids && !fs.existsSync(queuePaths(ids[0], ctx.env).dir))
+    throw new UserError(`queue "${ids[0]}" is unknown here (it has never run: no ${queuePaths(ids[0], ctx.env).dir})`, {
+      exitCode: 1,
+      hint: 'See the queues with: kubiya worker list',
+    });
   const all = await Promise.all((ids ?? listQueueIds(ctx.env)).map((id) => queueStatus(id, ctx.env)));
   if (ctx.output === 'json') ctx.out.json(ids ? all[0] : all);
   else if (all.length === 0) ctx.out.line(NO_QUEUES);
@@ -95,8 +101,23 @@ export const workerList: Handler<object> = async (ctx) => {
   ctx.out.line(formatTable(['QUEUE', 'STATE', 'MODE', 'PID', 'PROXY', 'UPTIME'], rows));
 };
 
+/** `worker prune [--dry-run]`: remove stopped queues' directories (never a running or stale one). */
+export const workerPrune: Handler<{ dryRun?: boolean }> = async (ctx, o) => {
+  const { listQueueIds, queueStatus } = await ctx.supervisor();
+  const all = await Promise.all(listQueueIds(ctx.env).map((id) => queueStatus(id, ctx.env)));
+  const gone = all.filter((s) => s.state === 'stopped');
+  for (const s of all.filter((x) => x.state !== 'stopped'))
+    ctx.out.line(`keeping ${s.queue_id} (${s.state}${s.state === 'stale' ? ': kubiya worker stop cleans it' : ''})`);
+  for (const s of gone) {
+    if (!o.dryRun) fs.rmSync(s.worker_dir, { recursive: true, force: true });
+    ctx.out.line(`${o.dryRun ? 'would remove' : 'removed'} ${s.queue_id} (${s.worker_dir})`);
+  }
+  if (gone.length === 0) ctx.out.line('no stopped queues to remove');
+  else if (o.dryRun) ctx.out.line('dry run: nothing was removed; run without --dry-run to remove them');
+};
+
 /** `worker __supervise` (hidden): the detached supervisor `worker start --daemon` spawns. */
-export const supervise: Handler<{ queueId: string }> = async (ctx, o) => {
+export const supervise: Handler<{ queueId: string; plan: string }> = async (ctx, o) => {
   const { runDaemon } = await ctx.supervisor();
-  return runDaemon(validateQueueId(o.queueId), ctx.supervisorIo());
+  return runDaemon(validateQueueId(o.queueId), o.plan, ctx.supervisorIo());
 };

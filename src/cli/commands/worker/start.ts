@@ -27,6 +27,7 @@ export interface StartFlags {
   maxLogSize: string;
   maxLogBackups: string;
   grace: string;
+  drainTimeout?: string;
   dryRun?: boolean;
 }
 
@@ -46,6 +47,7 @@ export const workerStart: Handler<StartFlags, [string[]]> = async (ctx, flags, c
     maxLogSizeBytes: parseSize(flags.maxLogSize),
     maxLogBackups: parseCount(flags.maxLogBackups, '--max-log-backups'),
     graceSeconds: parseSeconds(flags.grace, '--grace'),
+    drainSeconds: flags.drainTimeout === undefined ? undefined : parseSeconds(flags.drainTimeout, '--drain-timeout'),
   };
   const proxyTimeoutSeconds =
     flags.proxyTimeout === undefined
@@ -53,7 +55,7 @@ export const workerStart: Handler<StartFlags, [string[]]> = async (ctx, flags, c
       : parseSeconds(flags.proxyTimeout, '--proxy-timeout', { positive: true });
 
   const { currentContext } = await import('../../../config/contexts/index.js');
-  const { resolveProxyPlan } = await import('../../../config/resolve.js');
+  const { resolveProxyPlan, defaultModel } = await import('../../../config/resolve.js');
   const { controlPlaneTimeoutMs } = await import('../../../control-plane/client.js');
   const cfg = await ctx.configStore();
   const context = currentContext(cfg, ctx.env);
@@ -78,7 +80,8 @@ export const workerStart: Handler<StartFlags, [string[]]> = async (ctx, flags, c
     timeoutMs: controlPlaneTimeoutMs(ctx.env),
   });
 
-  if (plan.mode === 'local-proxy' && plan.config) await checkServable(plan, !flags.dryRun, ctx.env);
+  if (plan.mode === 'local-proxy' && plan.config) await checkServable(plan, ctx.env);
+  if (!options.workerCommand) kubiyaWorkerChecks(plan, !flags.dryRun, defaultModel(plan));
 
   const { planReport, formatPlanText } = await import('../../../config/explain.js');
   const { maskText } = await import('../../../config/litellm/secrets.js');
@@ -89,6 +92,12 @@ export const workerStart: Handler<StartFlags, [string[]]> = async (ctx, flags, c
     ctx.stdout.write(maskText(text, secrets));
     return 0;
   }
+  if (flags.proxyConfigJson !== undefined)
+    ctx.out.warn(
+      '--proxy-config-json is readable by every local user (ps, /proc/PID/cmdline) while this command runs; ' +
+        'keep keys out of it (os.environ/NAME references) or use --proxy-config-file. ' +
+        'It is snapshotted to the queue directory and put on no other command line.',
+    );
   for (const w of plan.warnings) ctx.out.warn(maskText(w, secrets));
   const { runWorker } = await ctx.supervisor();
   return runWorker(plan, options, ctx.supervisorIo());
@@ -120,11 +129,36 @@ function workerCommand(
   }
 }
 
+/** What the Kubiya worker asks for when no agent or --model names a model (its own default). */
+const KUBIYA_DEFAULT_MODEL = 'kubiya/claude-sonnet-4';
+
+/**
+ * The default worker is the Kubiya worker: against the gateway it needs the API key (it refuses to start
+ * with an empty LITELLM_API_KEY, so say so here first); behind the local proxy, say when an agent's
+ * `kubiya/...` model id would find nothing to serve it.
+ */
+function kubiyaWorkerChecks(plan: ProxyPlan, real: boolean, dflt: string | undefined): void {
+  if (plan.mode === 'gateway' && !plan.apiKey) {
+    const why =
+      'the Kubiya worker needs your Kubiya API key to reach the LLM gateway (and its control plane), and none is set';
+    const hint = 'Set KUBIYA_API_KEY, pass --api-key, or give the context a token; or run the local proxy';
+    if (real) throw new UserError(why, { hint });
+    plan.warnings.push(`${why}: worker start refuses this (${hint.toLowerCase()})`);
+  }
+  const names = plan.servedModels ?? [];
+  if (plan.mode === 'local-proxy' && !names.some((n) => n === KUBIYA_DEFAULT_MODEL || n === 'kubiya/*' || n === '*'))
+    plan.warnings.push(
+      `the config serves neither ${KUBIYA_DEFAULT_MODEL} (the Kubiya worker's default) nor kubiya/*: the worker ` +
+        `gets LITELLM_DEFAULT_MODEL=${dflt ?? '(none)'}, but an agent whose model is a kubiya/ id gets a 400; ` +
+        `add model_name "${KUBIYA_DEFAULT_MODEL}" (or the kubiya/ ids your agents use) to the config`,
+    );
+}
+
 /**
  * Ask the engine what the config can serve (providers, credentials, api_base), so neither the dry
  * run nor a real start promises models the proxy would answer with errors.
  */
-async function checkServable(plan: ProxyPlan, failWhenNone: boolean, env: NodeJS.ProcessEnv): Promise<void> {
+async function checkServable(plan: ProxyPlan, env: NodeJS.ProcessEnv): Promise<void> {
   const loaded = plan.config!;
   const { inspectConfig } = await import('../../../engine/index.js');
   const seen = await inspectConfig(loaded, env);
@@ -134,9 +168,13 @@ async function checkServable(plan: ProxyPlan, failWhenNone: boolean, env: NodeJS
   if (plan.servedModels.length > 0) return;
   const why =
     fresh.length > 0 ? `:\n${fresh.map((w) => `  ${w.path}: ${w.message}`).join('\n')}` : ' (its model_list is empty)';
-  if (failWhenNone)
-    throw new UserError(`${loaded.source}: the local proxy would serve no model${why}`, {
-      hint: 'Check the config with: kubiya proxy validate <file>',
-    });
-  plan.warnings.push(`${loaded.source}: the local proxy would serve no model`);
+  // the dry run gives the same verdict as the start; the hint names something that exists
+  const { existsSync } = await import('node:fs');
+  throw new UserError(`${loaded.source}: the local proxy would serve no model${why}`, {
+    hint: existsSync(loaded.source)
+      ? `Check the config with: kubiya proxy validate ${loaded.source}`
+      : plan.configSource?.level === 'queue'
+        ? "Fix the queue's litellm_config in the control plane, or give one here with --proxy-config-file FILE"
+        : 'Give at least one model_list entry the proxy can serve (see the reasons above)',
+  });
 }
