@@ -212,7 +212,9 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
   }
   if (governance) {
     const writer = startSpendWriter(governance);
-    if (writer) settled.subscribe(writer);
+    settled.subscribe(writer);
+    // the rows keep prompts and answers only with store_prompts_in_spend_logs (and message logging on)
+    if (governance.settings.storePrompts && ls.turn_off_message_logging !== true) settled.content = true;
   }
   const server = createServer(ctx, env.KUBIYA_USAGE_TOKEN);
   await new Promise<void>((resolve, reject) => {

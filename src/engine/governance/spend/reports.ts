@@ -1,0 +1,344 @@
+/**
+ * The spend reports, in LiteLLM's response shapes. Every aggregate over a date range reads the daily rollups
+ * (`daily_spend`: a few rows per key, model and day) and never scans `spend_logs`; only row listings and a
+ * single request id read the logs, through their indexes.
+ */
+import { sql } from 'kysely';
+import type { SpendLogRow } from '../db/schema.js';
+import { parseJson } from '../db/schema.js';
+import type { Governance } from '../governance.js';
+import type { EntityType } from './row.js';
+
+/** An inclusive range of UTC days, `YYYY-MM-DD`. */
+export interface DayRange {
+  start: string;
+  end: string;
+}
+
+const DAY_MS = 86_400_000;
+const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v ?? 0));
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+/** The days from `start` to `end`, both included. */
+function daysOf(start: string, end: string): string[] {
+  const out: string[] = [];
+  for (let t = Date.parse(`${start}T00:00:00Z`); t <= Date.parse(`${end}T00:00:00Z`); t += DAY_MS)
+    out.push(new Date(t).toISOString().slice(0, 10));
+  return out;
+}
+
+/** Which logs a caller may see: every key (admins), or only these key hashes (internal users: their own). */
+export type KeyScope = readonly string[] | undefined;
+
+export interface LogFilter {
+  /** key hash */
+  apiKey?: string;
+  userId?: string;
+  requestId?: string;
+  /** epoch ms, start inclusive, end exclusive */
+  from?: number;
+  to?: number;
+  scope: KeyScope;
+  limit: number;
+}
+
+/** One day of `/spend/logs?summarize=true`: `{startTime, spend, <api_key>: spend, users: {...}, models: {...}}`. */
+export type SpendDay = Record<string, unknown> & {
+  startTime: string;
+  spend: number;
+  users: Record<string, number>;
+  models: Record<string, number>;
+};
+
+/** A spend_logs row as LiteLLM's `/spend/logs` returns it (its column names, times as ISO strings). */
+export function logView(r: SpendLogRow): Record<string, unknown> {
+  return {
+    request_id: r.request_id,
+    call_type: r.call_type,
+    api_key: r.api_key,
+    spend: r.spend,
+    total_tokens: num(r.total_tokens),
+    prompt_tokens: num(r.prompt_tokens),
+    completion_tokens: num(r.completion_tokens),
+    cache_read_input_tokens: num(r.cache_read_input_tokens),
+    cache_creation_input_tokens: num(r.cache_creation_input_tokens),
+    startTime: iso(r.start_time),
+    endTime: iso(r.end_time),
+    completionStartTime: iso(r.completion_start_time),
+    request_duration_ms: r.request_duration_ms,
+    model: r.model,
+    model_id: r.model_id ?? '',
+    model_group: r.model_group ?? '',
+    custom_llm_provider: r.custom_llm_provider ?? '',
+    api_base: r.api_base ?? '',
+    user: r.user_id ?? '',
+    team_id: r.team_id,
+    organization_id: r.organization_id,
+    end_user: r.end_user ?? '',
+    key_alias: r.key_alias,
+    metadata: parseJson(r.metadata, {}),
+    request_tags: parseJson(r.request_tags, []),
+    cache_hit: r.cache_hit ? 'True' : 'False',
+    cache_key: '',
+    status: r.status,
+    http_status: r.http_status,
+    principal: r.principal,
+    messages: parseJson(r.messages, {}),
+    response: parseJson(r.response, {}),
+    session_id: r.session_id,
+  };
+}
+
+/** Log rows matching `f`, newest first, at most `f.limit`. */
+export async function logRows(g: Governance, f: LogFilter): Promise<SpendLogRow[]> {
+  let q = g.store.db.selectFrom('spend_logs').selectAll();
+  if (f.requestId !== undefined) q = q.where('request_id', '=', f.requestId);
+  if (f.apiKey !== undefined) q = q.where('api_key', '=', f.apiKey);
+  if (f.userId !== undefined) q = q.where('user_id', '=', f.userId);
+  if (f.scope !== undefined) q = q.where('api_key', 'in', f.scope.length > 0 ? [...f.scope] : ['']);
+  if (f.from !== undefined) q = q.where('start_time', '>=', f.from);
+  if (f.to !== undefined) q = q.where('start_time', '<', f.to);
+  return q.orderBy('start_time', 'desc').limit(f.limit).execute();
+}
+
+/**
+ * `/spend/logs?summarize=true` over a day range, from the rollups: per day the total, each key's spend, the
+ * users' and the models'. As LiteLLM, days after the last one with spend are listed with zeros up to the end.
+ */
+export async function summarizeDays(
+  g: Governance,
+  range: DayRange,
+  f: { apiKey?: string; userId?: string; scope: KeyScope },
+): Promise<SpendDay[]> {
+  const db = g.store.db;
+  // the rows a filter by user reads are the user's own rollups; otherwise the keys'
+  const base: EntityType = f.userId !== undefined ? 'user' : 'key';
+  let q = db
+    .selectFrom('daily_spend')
+    .select(['date', 'api_key', 'model', (eb) => eb.fn.sum<number>('spend').as('spend')])
+    .where('entity_type', '=', base)
+    .where('date', '>=', range.start)
+    .where('date', '<=', range.end);
+  if (f.userId !== undefined) q = q.where('entity_id', '=', f.userId);
+  if (f.apiKey !== undefined) q = q.where('api_key', '=', f.apiKey);
+  if (f.scope !== undefined) q = q.where('api_key', 'in', f.scope.length > 0 ? [...f.scope] : ['']);
+  let u = db
+    .selectFrom('daily_spend')
+    .select(['date', 'entity_id', (eb) => eb.fn.sum<number>('spend').as('spend')])
+    .where('entity_type', '=', 'user')
+    .where('entity_id', '!=', '')
+    .where('date', '>=', range.start)
+    .where('date', '<=', range.end);
+  if (f.userId !== undefined) u = u.where('entity_id', '=', f.userId);
+  if (f.apiKey !== undefined) u = u.where('api_key', '=', f.apiKey);
+  if (f.scope !== undefined) u = u.where('api_key', 'in', f.scope.length > 0 ? [...f.scope] : ['']);
+  const [byKey, byUser] = await Promise.all([
+    q.groupBy(['date', 'api_key', 'model']).execute(),
+    u.groupBy(['date', 'entity_id']).execute(),
+  ]);
+  const days = new Map<string, SpendDay>();
+  const day = (d: string) => {
+    let v = days.get(d);
+    if (!v) days.set(d, (v = { startTime: d, spend: 0, users: {}, models: {} }));
+    return v;
+  };
+  for (const r of byKey) {
+    const s = num(r.spend);
+    const v = day(r.date);
+    v.spend += s;
+    v[r.api_key] = num(v[r.api_key]) + s;
+    v.models[r.model] = (v.models[r.model] ?? 0) + s;
+  }
+  for (const r of byUser) {
+    const v = days.get(r.date);
+    if (v) v.users[r.entity_id] = (v.users[r.entity_id] ?? 0) + num(r.spend);
+  }
+  const out = [...days.values()].sort((a, b) => (a.startTime < b.startTime ? -1 : 1));
+  if (out.length > 0) {
+    const last = out[out.length - 1].startTime;
+    for (const d of daysOf(last, range.end).slice(1)) out.push({ startTime: d, spend: 0, users: {}, models: {} });
+  }
+  return out;
+}
+
+/** The same per-day summary computed from log rows (a request id's row, or rows without a date range). */
+export function summarizeRows(rows: readonly SpendLogRow[]): SpendDay[] {
+  const days = new Map<string, SpendDay>();
+  for (const r of rows) {
+    const d = new Date(r.start_time).toISOString().slice(0, 10);
+    let v = days.get(d);
+    if (!v) days.set(d, (v = { startTime: d, spend: 0, users: {}, models: {} }));
+    v.spend += r.spend;
+    v[r.api_key] = num(v[r.api_key]) + r.spend;
+    if (r.user_id) v.users[r.user_id] = (v.users[r.user_id] ?? 0) + r.spend;
+    v.models[r.model] = (v.models[r.model] ?? 0) + r.spend;
+  }
+  return [...days.values()].sort((a, b) => (a.startTime < b.startTime ? -1 : 1));
+}
+
+interface GroupRow {
+  date: string;
+  entity_id: string;
+  api_key: string;
+  model: string;
+  spend: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+}
+
+/** Sum the rollups of one entity type over a range by (day, entity, key, model). */
+async function grouped(
+  g: Governance,
+  type: EntityType,
+  range: DayRange,
+  where: { entityId?: string; apiKey?: string } = {},
+): Promise<GroupRow[]> {
+  let q = g.store.db
+    .selectFrom('daily_spend')
+    .select([
+      'date',
+      'entity_id',
+      'api_key',
+      'model',
+      (eb) => eb.fn.sum<number>('spend').as('spend'),
+      (eb) => eb.fn.sum<number>('prompt_tokens').as('prompt_tokens'),
+      (eb) => eb.fn.sum<number>('completion_tokens').as('completion_tokens'),
+    ])
+    .where('entity_type', '=', type)
+    .where('date', '>=', range.start)
+    .where('date', '<=', range.end);
+  if (where.entityId !== undefined) q = q.where('entity_id', '=', where.entityId);
+  if (where.apiKey !== undefined) q = q.where('api_key', '=', where.apiKey);
+  const rows = await q.groupBy(['date', 'entity_id', 'api_key', 'model']).execute();
+  return rows.map((r) => ({
+    ...r,
+    spend: num(r.spend),
+    prompt_tokens: num(r.prompt_tokens),
+    completion_tokens: num(r.completion_tokens),
+  }));
+}
+
+/**
+ * `/global/spend/report?group_by=team|customer`: per day, each team (by alias, 'Unassigned Team' for calls
+ * without one) or customer with its total and its spend per model and key.
+ */
+export async function reportByDay(
+  g: Governance,
+  range: DayRange,
+  by: 'team' | 'customer',
+): Promise<Record<string, unknown>[]> {
+  const rows = await grouped(g, by === 'team' ? 'team' : 'end_user', range);
+  let names = new Map<string, string>();
+  if (by === 'team') {
+    const ids = [...new Set(rows.map((r) => r.entity_id).filter((id) => id !== ''))];
+    if (ids.length > 0) {
+      const teams = await g.store.db
+        .selectFrom('teams')
+        .select(['team_id', 'team_alias'])
+        .where('team_id', 'in', ids)
+        .execute();
+      names = new Map(teams.map((t) => [t.team_id, t.team_alias ?? t.team_id]));
+    }
+  }
+  const days = new Map<string, Map<string, { total_spend: number; metadata: Record<string, unknown>[] }>>();
+  for (const r of rows) {
+    let d = days.get(r.date);
+    if (!d) days.set(r.date, (d = new Map()));
+    let e = d.get(r.entity_id);
+    if (!e) d.set(r.entity_id, (e = { total_spend: 0, metadata: [] }));
+    e.total_spend += r.spend;
+    e.metadata.push({
+      model: r.model,
+      api_key: r.api_key,
+      spend: r.spend,
+      total_tokens: r.prompt_tokens + r.completion_tokens,
+    });
+  }
+  return [...days.keys()].sort().map((date) => {
+    const entries = [...days.get(date)!.entries()].map(([id, e]) =>
+      by === 'team'
+        ? { team_name: id === '' ? 'Unassigned Team' : (names.get(id) ?? id), ...e }
+        : { customer: id === '' ? null : id, ...e },
+    );
+    return { group_by_day: `${date}T00:00:00+00:00`, [by === 'team' ? 'teams' : 'customers']: entries };
+  });
+}
+
+/**
+ * `/global/spend/report?group_by=api_key` (and `api_key=` / `internal_user_id=`): per key, its cost and
+ * tokens, and the same per model; highest cost first.
+ */
+export async function reportByKey(
+  g: Governance,
+  range: DayRange,
+  where: { apiKey?: string; userId?: string } = {},
+): Promise<Record<string, unknown>[]> {
+  const rows =
+    where.userId !== undefined
+      ? await grouped(g, 'user', range, { entityId: where.userId })
+      : await grouped(g, 'key', range, { entityId: where.apiKey });
+  const keys = new Map<string, Map<string, { cost: number; input: number; output: number }>>();
+  for (const r of rows) {
+    let k = keys.get(r.api_key);
+    if (!k) keys.set(r.api_key, (k = new Map()));
+    const m = k.get(r.model) ?? { cost: 0, input: 0, output: 0 };
+    m.cost += r.spend;
+    m.input += r.prompt_tokens;
+    m.output += r.completion_tokens;
+    k.set(r.model, m);
+  }
+  const out = [...keys.entries()].map(([api_key, models]) => {
+    const details = [...models.entries()].map(([model, m]) => ({
+      model,
+      total_cost: m.cost,
+      total_input_tokens: m.input,
+      total_output_tokens: m.output,
+    }));
+    return {
+      api_key,
+      total_cost: details.reduce((s, d) => s + d.total_cost, 0),
+      total_input_tokens: details.reduce((s, d) => s + d.total_input_tokens, 0),
+      total_output_tokens: details.reduce((s, d) => s + d.total_output_tokens, 0),
+      model_details: details,
+    };
+  });
+  return out.sort((a, b) => b.total_cost - a.total_cost);
+}
+
+/** Total spend per entity of `type` over a range, highest first (the `/global/spend/*` top lists). */
+export async function topEntities(
+  g: Governance,
+  type: EntityType,
+  range: DayRange,
+  limit?: number,
+): Promise<{ id: string; spend: number; requests: number }[]> {
+  let q = g.store.db
+    .selectFrom('daily_spend')
+    .select([
+      'entity_id',
+      (eb) => eb.fn.sum<number>('spend').as('spend'),
+      (eb) => eb.fn.sum<number>('api_requests').as('requests'),
+    ])
+    .where('entity_type', '=', type)
+    .where('date', '>=', range.start)
+    .where('date', '<=', range.end)
+    .groupBy('entity_id')
+    .orderBy(sql`2`, 'desc');
+  if (limit !== undefined) q = q.limit(limit);
+  const rows = await q.execute();
+  return rows.map((r) => ({ id: r.entity_id, spend: num(r.spend), requests: num(r.requests) }));
+}
+
+/** Spend per team per day over a range (the `/global/spend/teams` chart). */
+export async function teamDays(g: Governance, range: DayRange): Promise<{ date: string; id: string; spend: number }[]> {
+  const rows = await g.store.db
+    .selectFrom('daily_spend')
+    .select(['date', 'entity_id', (eb) => eb.fn.sum<number>('spend').as('spend')])
+    .where('entity_type', '=', 'team')
+    .where('date', '>=', range.start)
+    .where('date', '<=', range.end)
+    .groupBy(['date', 'entity_id'])
+    .orderBy('date')
+    .execute();
+  return rows.map((r) => ({ date: r.date, id: r.entity_id, spend: num(r.spend) }));
+}
