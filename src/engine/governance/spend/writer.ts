@@ -168,16 +168,13 @@ export function startSpendWriter(g: Governance, opts: SpendWriterOptions = {}): 
       );
   });
 
-  return Object.assign(observe, {
-    flush,
-    prune,
-    get pending() {
-      return rows.length;
-    },
-    get dropped() {
-      return dropped;
-    },
-  });
+  // getters defined on the function itself (Object.assign would copy their values once)
+  return Object.defineProperties(observe, {
+    flush: { value: flush },
+    prune: { value: prune },
+    pending: { get: () => rows.length },
+    dropped: { get: () => dropped },
+  }) as SpendWriter;
 }
 
 /** One transaction: the log rows (a repeated request id is kept once) and the rollups added with `+=`. */
