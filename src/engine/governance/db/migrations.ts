@@ -232,9 +232,24 @@ const v1: Migration = {
   },
 };
 
+/**
+ * The spend reports' access path: a month of one entity type's rollups read from the index alone (the
+ * columns the reports group and sum), instead of each row fetched through the unique constraint's index.
+ */
+const spend: Migration = {
+  async up(db: AnyDb) {
+    await db.schema
+      .createIndex('daily_spend_report')
+      .on('daily_spend')
+      .columns(['entity_type', 'date', 'entity_id', 'api_key', 'model', 'spend', 'prompt_tokens', 'completion_tokens'])
+      .execute();
+  },
+};
+
 /** Every migration, in order; the name is what the migration table records (never rename one). */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_init': v1,
+  '0002_spend': spend,
 };
 
 class StaticProvider implements MigrationProvider {
@@ -247,13 +262,16 @@ class StaticProvider implements MigrationProvider {
  * The migrator for `db`, recording applied versions in `kubiya_migration` (and its lock table).
  * `ownTransaction`: the caller already holds a transaction around the run (SQLite, below).
  */
-export function migrator(db: AnyDb, ownTransaction = false): Migrator {
+export function migrator(db: AnyDb, ownTransaction = false, schema?: string): Migrator {
   return new Migrator({
     db,
     provider: new StaticProvider(),
     migrationTableName: 'kubiya_migration',
     migrationLockTableName: 'kubiya_migration_lock',
     disableTransactions: ownTransaction,
+    // Postgres: Kysely looks for its tables in every schema unless told which; another schema's (another
+    // engine's, another test's) would then pass for this one's and its lock table would never be created
+    ...(schema ? { migrationTableSchema: schema } : {}),
   });
 }
 
@@ -262,7 +280,11 @@ export function migrator(db: AnyDb, ownTransaction = false): Migrator {
  * `sqlite`: the file's handle. Kysely's lock is a no-op on SQLite (one connection), so two processes opening
  * one file at once would both migrate; `BEGIN IMMEDIATE` takes the file's write lock for the whole run instead.
  */
-export async function migrateToLatest(db: AnyDb, sqlite?: { exec(sql: string): unknown }): Promise<string[]> {
+export async function migrateToLatest(
+  db: AnyDb,
+  sqlite?: { exec(sql: string): unknown },
+  schema?: string,
+): Promise<string[]> {
   if (sqlite) {
     await beginImmediate(sqlite);
     try {
@@ -274,7 +296,7 @@ export async function migrateToLatest(db: AnyDb, sqlite?: { exec(sql: string): u
       throw e;
     }
   }
-  return runMigrations(migrator(db));
+  return runMigrations(migrator(db, false, schema));
 }
 
 /**
@@ -309,7 +331,7 @@ async function runMigrations(m: Migrator): Promise<string[]> {
 }
 
 /** Names of migrations not yet applied (for `--skip-migrations` start-up checks). */
-export async function pendingMigrations(db: AnyDb): Promise<string[]> {
-  const all = await migrator(db).getMigrations();
+export async function pendingMigrations(db: AnyDb, schema?: string): Promise<string[]> {
+  const all = await migrator(db, false, schema).getMigrations();
   return all.filter((m) => m.executedAt === undefined).map((m) => m.name);
 }

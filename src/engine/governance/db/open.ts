@@ -59,6 +59,8 @@ export async function openGovernanceDb(opts: GovernanceDbOptions): Promise<Gover
   const where = isPg ? publicDbUrl(opts.url!) : (opts.path ?? ':memory:');
   let sqlite: Sqlite.Database | undefined;
   let db: Kysely<GovernanceTables>;
+  /** Postgres: the schema the tables live in (the migrator must look there only) */
+  let schema: string | undefined;
   if (isPg) {
     if (opts.schema !== undefined && !SAFE_SCHEMA.test(opts.schema))
       throw new Error(`invalid Postgres schema name ${JSON.stringify(opts.schema)}`);
@@ -74,7 +76,7 @@ export async function openGovernanceDb(opts: GovernanceDbOptions): Promise<Gover
     db = new Kysely<GovernanceTables>({ dialect: new PostgresDialect({ pool }) });
     try {
       if (opts.schema) await createSchema(pool, opts.schema);
-      else await pool.query('SELECT 1');
+      schema = (await pool.query<{ s: string }>('SELECT current_schema() AS s')).rows[0]?.s ?? undefined;
     } catch (e) {
       await db.destroy();
       throw new Error(`cannot reach the database at ${where}: ${(e as Error).message}`);
@@ -101,13 +103,13 @@ export async function openGovernanceDb(opts: GovernanceDbOptions): Promise<Gover
   let applied: string[] = [];
   try {
     if (opts.migrate === false) {
-      const pending = await pendingMigrations(db);
+      const pending = await pendingMigrations(db, schema);
       if (pending.length > 0)
         throw new Error(
           `the database at ${where} is missing migrations ${pending.join(', ')} and migrations are turned off ` +
             '(--skip-migrations / DISABLE_SCHEMA_UPDATE): run `kubiya proxy migrate` first',
         );
-    } else applied = await migrateToLatest(db, sqlite);
+    } else applied = await migrateToLatest(db, sqlite, schema);
   } catch (e) {
     await db.destroy();
     throw e;

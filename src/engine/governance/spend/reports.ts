@@ -113,45 +113,38 @@ export async function summarizeDays(
   const db = g.store.db;
   // the rows a filter by user reads are the user's own rollups; otherwise the keys'
   const base: EntityType = f.userId !== undefined ? 'user' : 'key';
-  let q = db
-    .selectFrom('daily_spend')
-    .select(['date', 'api_key', 'model', (eb) => eb.fn.sum<number>('spend').as('spend')])
-    .where('entity_type', '=', base)
-    .where('date', '>=', range.start)
-    .where('date', '<=', range.end);
-  if (f.userId !== undefined) q = q.where('entity_id', '=', f.userId);
-  if (f.apiKey !== undefined) q = q.where('api_key', '=', f.apiKey);
-  if (f.scope !== undefined) q = q.where('api_key', 'in', f.scope.length > 0 ? [...f.scope] : ['']);
-  let u = db
-    .selectFrom('daily_spend')
-    .select(['date', 'entity_id', (eb) => eb.fn.sum<number>('spend').as('spend')])
-    .where('entity_type', '=', 'user')
-    .where('entity_id', '!=', '')
-    .where('date', '>=', range.start)
-    .where('date', '<=', range.end);
-  if (f.userId !== undefined) u = u.where('entity_id', '=', f.userId);
-  if (f.apiKey !== undefined) u = u.where('api_key', '=', f.apiKey);
-  if (f.scope !== undefined) u = u.where('api_key', 'in', f.scope.length > 0 ? [...f.scope] : ['']);
-  const [byKey, byUser] = await Promise.all([
-    q.groupBy(['date', 'api_key', 'model']).execute(),
-    u.groupBy(['date', 'entity_id']).execute(),
-  ]);
-  const days = new Map<string, SpendDay>();
-  const day = (d: string) => {
-    let v = days.get(d);
-    if (!v) days.set(d, (v = { startTime: d, spend: 0, users: {}, models: {} }));
-    return v;
+  // per day and key, and per day and model, in two groupings: half the rows of one (day, key, model) grouping
+  const sums = (type: EntityType, col: 'api_key' | 'model' | 'entity_id') => {
+    let q = db
+      .selectFrom('daily_spend')
+      .select(['date', `${col} as id`, (eb) => eb.fn.sum<number>('spend').as('spend')])
+      .where('entity_type', '=', type)
+      .where('date', '>=', range.start)
+      .where('date', '<=', range.end);
+    if (type === 'user')
+      q = f.userId !== undefined ? q.where('entity_id', '=', f.userId) : q.where('entity_id', '!=', '');
+    if (f.apiKey !== undefined) q = q.where('api_key', '=', f.apiKey);
+    if (f.scope !== undefined) q = q.where('api_key', 'in', f.scope.length > 0 ? [...f.scope] : ['']);
+    return q.groupBy(['date', col]).execute();
   };
+  const byKey = await sums(base, 'api_key');
+  const byModel = await sums(base, 'model');
+  const byUser = await sums('user', 'entity_id');
+  const days = new Map<string, SpendDay>();
   for (const r of byKey) {
     const s = num(r.spend);
-    const v = day(r.date);
+    let v = days.get(r.date);
+    if (!v) days.set(r.date, (v = { startTime: r.date, spend: 0, users: {}, models: {} }));
     v.spend += s;
-    v[r.api_key] = num(v[r.api_key]) + s;
-    v.models[r.model] = (v.models[r.model] ?? 0) + s;
+    v[r.id] = num(v[r.id]) + s;
+  }
+  for (const r of byModel) {
+    const v = days.get(r.date);
+    if (v) v.models[r.id] = (v.models[r.id] ?? 0) + num(r.spend);
   }
   for (const r of byUser) {
     const v = days.get(r.date);
-    if (v) v.users[r.entity_id] = (v.users[r.entity_id] ?? 0) + num(r.spend);
+    if (v) v.users[r.id] = (v.users[r.id] ?? 0) + num(r.spend);
   }
   const out = [...days.values()].sort((a, b) => (a.startTime < b.startTime ? -1 : 1));
   if (out.length > 0) {
