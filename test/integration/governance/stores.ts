@@ -33,6 +33,14 @@ export async function testStore(kind: StoreKind): Promise<TestStore> {
   if (kind === 'postgres') {
     const schema = `t_${randomBytes(6).toString('hex')}`;
     const options = { url: TEST_PG_URL, schema };
+    // created up front, as a real deployment's database exists before its engines start
+    const admin = new pg.Client({ connectionString: TEST_PG_URL });
+    await admin.connect();
+    try {
+      await admin.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    } finally {
+      await admin.end();
+    }
     const u = new URL(TEST_PG_URL);
     u.searchParams.set('options', `-c search_path=${schema}`);
     return {

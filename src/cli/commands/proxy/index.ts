@@ -1,4 +1,5 @@
 import { type CommandGroup, defineCommand } from '../../command.js';
+import { proxySpendCommand } from './spend.js';
 import type { ProxyStartOptions } from './start.js';
 
 /** `kubiya proxy ...`: the bundled engine on its own, and a config check. */
@@ -52,5 +53,6 @@ export const proxyCommands: CommandGroup = {
       examples: ['kubiya proxy validate templates/multi-provider.yaml', 'kubiya proxy validate litellm.json -o json'],
       handler: async () => (await import('./validate.js')).proxyValidate,
     }),
+    proxySpendCommand,
   ],
 };

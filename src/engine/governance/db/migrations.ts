@@ -232,24 +232,9 @@ const v1: Migration = {
   },
 };
 
-/**
- * The spend reports' access path: a month of one entity type's rollups read from the index alone (the
- * columns the reports group and sum), instead of each row fetched through the unique constraint's index.
- */
-const spend: Migration = {
-  async up(db: AnyDb) {
-    await db.schema
-      .createIndex('daily_spend_report')
-      .on('daily_spend')
-      .columns(['entity_type', 'date', 'entity_id', 'api_key', 'model', 'spend', 'prompt_tokens', 'completion_tokens'])
-      .execute();
-  },
-};
-
 /** Every migration, in order; the name is what the migration table records (never rename one). */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_init': v1,
-  '0002_spend': spend,
 };
 
 class StaticProvider implements MigrationProvider {
@@ -268,10 +253,9 @@ export function migrator(db: AnyDb, ownTransaction = false, schema?: string): Mi
     provider: new StaticProvider(),
     migrationTableName: 'kubiya_migration',
     migrationLockTableName: 'kubiya_migration_lock',
+    // Postgres: Kysely looks for its tables in every schema unless told which; another schema's would do
+    migrationTableSchema: schema,
     disableTransactions: ownTransaction,
-    // Postgres: Kysely looks for its tables in every schema unless told which; another schema's (another
-    // engine's, another test's) would then pass for this one's and its lock table would never be created
-    ...(schema ? { migrationTableSchema: schema } : {}),
   });
 }
 
@@ -325,7 +309,7 @@ async function runMigrations(m: Migrator): Promise<string[]> {
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
     const msg = error instanceof Error ? error.message : String(error);
-    throw new Error(`database migration ${failed ?? ''} failed: ${msg}`.replace('  ', ' '));
+    throw new Error(failed ? `database migration ${failed} failed: ${msg}` : `database migration failed: ${msg}`);
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

@@ -36,6 +36,11 @@ export interface GovernanceDb {
   close(): Promise<void>;
 }
 
+/** The store cannot be opened, reached or migrated; the message names the database (never its password). */
+export class StoreError extends Error {
+  override name = 'StoreError';
+}
+
 const PG_URL = /^postgres(ql)?:\/\//i;
 const INT8_OID = 20;
 const SAFE_SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -55,15 +60,15 @@ export function publicDbUrl(url: string): string {
 export async function openGovernanceDb(opts: GovernanceDbOptions): Promise<GovernanceDb> {
   const isPg = opts.url !== undefined && PG_URL.test(opts.url);
   if (opts.url !== undefined && !isPg)
-    throw new Error(`database_url must be a postgresql:// URL (got ${publicDbUrl(opts.url).slice(0, 40)})`);
+    throw new StoreError(`database_url must be a postgresql:// URL (got ${publicDbUrl(opts.url).slice(0, 40)})`);
   const where = isPg ? publicDbUrl(opts.url!) : (opts.path ?? ':memory:');
   let sqlite: Sqlite.Database | undefined;
   let db: Kysely<GovernanceTables>;
-  /** Postgres: the schema the tables live in (the migrator must look there only) */
+  // Postgres: the schema the tables live in (search_path's first)
   let schema: string | undefined;
   if (isPg) {
     if (opts.schema !== undefined && !SAFE_SCHEMA.test(opts.schema))
-      throw new Error(`invalid Postgres schema name ${JSON.stringify(opts.schema)}`);
+      throw new StoreError(`invalid Postgres schema name ${JSON.stringify(opts.schema)}`);
     const pool = new pg.Pool({
       connectionString: opts.url,
       max: opts.poolSize ?? 10,
@@ -76,23 +81,31 @@ export async function openGovernanceDb(opts: GovernanceDbOptions): Promise<Gover
     db = new Kysely<GovernanceTables>({ dialect: new PostgresDialect({ pool }) });
     try {
       if (opts.schema) await createSchema(pool, opts.schema);
-      schema = (await pool.query<{ s: string }>('SELECT current_schema() AS s')).rows[0]?.s ?? undefined;
+      schema = (await pool.query<{ s: string | null }>('SELECT current_schema() AS s')).rows[0]?.s ?? undefined;
     } catch (e) {
       await db.destroy();
-      throw new Error(`cannot reach the database at ${where}: ${(e as Error).message}`);
+      throw new StoreError(`cannot reach the database at ${where}: ${(e as Error).message}`);
+    }
+    if (!schema) {
+      await db.destroy();
+      throw new StoreError(`the database at ${where} has no schema to use (search_path names none that exists)`);
     }
   } else {
     const path = opts.path ?? ':memory:';
     if (path !== ':memory:') {
-      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-      // create it private before SQLite opens it (keys' hashes and spend live here)
-      closeSync(openSync(path, 'a', 0o600));
-      chmodSync(path, 0o600);
+      try {
+        mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+        // create it private before SQLite opens it (keys' hashes and spend live here)
+        closeSync(openSync(path, 'a', 0o600));
+        chmodSync(path, 0o600);
+      } catch (e) {
+        throw new StoreError(`cannot create the database file ${path}: ${(e as Error).message}`);
+      }
     }
     try {
       sqlite = new Sqlite(path);
     } catch (e) {
-      throw new Error(`cannot open the database file ${path}: ${(e as Error).message}`);
+      throw new StoreError(`cannot open the database file ${path}: ${(e as Error).message}`);
     }
     // WAL: readers never wait on the writer, and other engines on this machine can share the file
     sqlite.pragma('journal_mode = WAL');
@@ -105,14 +118,14 @@ export async function openGovernanceDb(opts: GovernanceDbOptions): Promise<Gover
     if (opts.migrate === false) {
       const pending = await pendingMigrations(db, schema);
       if (pending.length > 0)
-        throw new Error(
+        throw new StoreError(
           `the database at ${where} is missing migrations ${pending.join(', ')} and migrations are turned off ` +
             '(--skip-migrations / DISABLE_SCHEMA_UPDATE): run `kubiya proxy migrate` first',
         );
     } else applied = await migrateToLatest(db, sqlite, schema);
   } catch (e) {
     await db.destroy();
-    throw e;
+    throw e instanceof StoreError ? e : new StoreError(`the database at ${where}: ${(e as Error).message}`);
   }
   return {
     db,
