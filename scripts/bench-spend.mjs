@@ -156,9 +156,8 @@ async function bench(kind) {
   try {
     log(`${kind}: loading ${ROWS.toLocaleString('en')} rows...`);
     const loaded = await load(store);
-    log(
-      `${kind}: loaded in ${(loaded.loadMs / 1000).toFixed(1)} s (${loaded.rollupRows.toLocaleString('en')} rollup rows)`,
-    );
+    const rollups = loaded.rollupRows.toLocaleString('en');
+    log(`${kind}: loaded in ${(loaded.loadMs / 1000).toFixed(1)} s (${rollups} rollup rows)`);
     const config = loadLiteLLMConfig(
       { kind: 'object', value: { model_list: [], general_settings: { master_key: MASTER } }, label: 'bench' },
       { env: {} },
@@ -187,9 +186,8 @@ async function bench(kind) {
     try {
       for (const [name, p] of Object.entries(cases)) {
         out[name] = await time(`${engine.url}${p}`, headers);
-        log(
-          `  ${name.padEnd(44)} median ${String(out[name].medianMs).padStart(6)} ms   max ${out[name].maxMs} ms   ${out[name].bytes} bytes`,
-        );
+        const { medianMs, maxMs, bytes } = out[name];
+        log(`  ${name.padEnd(44)} median ${String(medianMs).padStart(6)} ms   max ${maxMs} ms   ${bytes} bytes`);
       }
     } finally {
       await engine.close();
