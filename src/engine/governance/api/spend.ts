@@ -16,6 +16,7 @@ import {
   reportByKey,
   summarizeDays,
   summarizeRows,
+  teamAliases,
   teamDays,
   topEntities,
 } from '../spend/reports.js';
@@ -253,16 +254,10 @@ export const SPEND_ROUTES: Route[] = [
     access: 'admin_read',
     async handle(g) {
       const rows = await teamDays(g, last30Days(g));
-      const ids = [...new Set(rows.map((r) => r.id).filter((id) => id !== ''))];
-      const aliases = new Map<string, string>();
-      if (ids.length > 0) {
-        const teams = await g.store.db
-          .selectFrom('teams')
-          .select(['team_id', 'team_alias'])
-          .where('team_id', 'in', ids)
-          .execute();
-        for (const t of teams) aliases.set(t.team_id, t.team_alias ?? t.team_id);
-      }
+      const aliases = await teamAliases(
+        g,
+        rows.map((r) => r.id),
+      );
       const name = (id: string) => (id === '' ? 'Unassigned' : (aliases.get(id) ?? id));
       const byDate = new Map<string, Record<string, unknown>>();
       const totals = new Map<string, number>();

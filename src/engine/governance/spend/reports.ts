@@ -211,6 +211,21 @@ async function grouped(
   }));
 }
 
+/** Team id -> alias (its id when it has none) for the teams among `ids`. */
+export async function teamAliases(g: Governance, ids: readonly string[]): Promise<Map<string, string>> {
+  const want = [...new Set(ids.filter((id) => id !== ''))];
+  const out = new Map<string, string>();
+  for (let i = 0; i < want.length; i += 500) {
+    const teams = await g.store.db
+      .selectFrom('teams')
+      .select(['team_id', 'team_alias'])
+      .where('team_id', 'in', want.slice(i, i + 500))
+      .execute();
+    for (const t of teams) out.set(t.team_id, t.team_alias ?? t.team_id);
+  }
+  return out;
+}
+
 /**
  * `/global/spend/report?group_by=team|customer`: per day, each team (by alias, 'Unassigned Team' for calls
  * without one) or customer with its total and its spend per model and key.
@@ -221,18 +236,13 @@ export async function reportByDay(
   by: 'team' | 'customer',
 ): Promise<Record<string, unknown>[]> {
   const rows = await grouped(g, by === 'team' ? 'team' : 'end_user', range);
-  let names = new Map<string, string>();
-  if (by === 'team') {
-    const ids = [...new Set(rows.map((r) => r.entity_id).filter((id) => id !== ''))];
-    if (ids.length > 0) {
-      const teams = await g.store.db
-        .selectFrom('teams')
-        .select(['team_id', 'team_alias'])
-        .where('team_id', 'in', ids)
-        .execute();
-      names = new Map(teams.map((t) => [t.team_id, t.team_alias ?? t.team_id]));
-    }
-  }
+  const names =
+    by === 'team'
+      ? await teamAliases(
+          g,
+          rows.map((r) => r.entity_id),
+        )
+      : new Map<string, string>();
   const days = new Map<string, Map<string, { total_spend: number; metadata: Record<string, unknown>[] }>>();
   for (const r of rows) {
     let d = days.get(r.date);

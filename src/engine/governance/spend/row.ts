@@ -4,7 +4,7 @@
  */
 import type { SettledEndpoint, SettledEvent } from '../../observability/settled.js';
 import type { JsonObject } from '../../wire.js';
-import type { NewSpendLogRow } from '../db/schema.js';
+import type { DailySpendTable, NewSpendLogRow } from '../db/schema.js';
 
 /** LiteLLM's `call_type` for each endpoint (what its clients filter spend logs on). */
 export const CALL_TYPES: Readonly<Record<SettledEndpoint, string>> = {
@@ -26,29 +26,22 @@ const ROUTES: Readonly<Record<SettledEndpoint, string>> = {
 export const ENTITY_TYPES = ['key', 'user', 'team', 'end_user', 'tag', 'model', 'org'] as const;
 export type EntityType = (typeof ENTITY_TYPES)[number];
 
-/** The additive part of a rollup row (what an upsert adds with `+=`). */
-export interface RollupDelta {
-  prompt_tokens: number;
-  completion_tokens: number;
-  cache_read_input_tokens: number;
-  cache_creation_input_tokens: number;
-  spend: number;
-  api_requests: number;
-  successful_requests: number;
-  failed_requests: number;
-}
+const ADDED_COLUMNS = [
+  'prompt_tokens',
+  'completion_tokens',
+  'cache_read_input_tokens',
+  'cache_creation_input_tokens',
+  'spend',
+  'api_requests',
+  'successful_requests',
+  'failed_requests',
+] as const;
 
-/** A rollup row's identity (the unique constraint's columns). */
-export interface RollupKey {
-  entity_type: EntityType;
-  entity_id: string;
-  date: string;
-  api_key: string;
-  model: string;
-  model_group: string;
-  custom_llm_provider: string;
-  endpoint: string;
-}
+/** The additive part of a rollup row (what an upsert adds with `+=`). */
+export type RollupDelta = Pick<DailySpendTable, (typeof ADDED_COLUMNS)[number]>;
+
+/** A rollup row's identity (the unique constraint's columns, and the model group). */
+export type RollupKey = Omit<DailySpendTable, keyof RollupDelta | 'entity_type'> & { entity_type: EntityType };
 
 export type RollupRow = RollupKey & RollupDelta;
 
@@ -176,14 +169,10 @@ export function rollupId(r: RollupKey): string {
   return JSON.stringify([r.entity_type, r.entity_id, r.date, r.api_key, r.model, r.custom_llm_provider, r.endpoint]);
 }
 
+/** The columns an upsert adds onto (`x = x + excluded.x`). */
+export const ROLLUP_SUMS: readonly (keyof RollupDelta)[] = ADDED_COLUMNS;
+
 /** Add `d`'s counters onto `into`. */
 export function addDelta(into: RollupDelta, d: RollupDelta): void {
-  into.prompt_tokens += d.prompt_tokens;
-  into.completion_tokens += d.completion_tokens;
-  into.cache_read_input_tokens += d.cache_read_input_tokens;
-  into.cache_creation_input_tokens += d.cache_creation_input_tokens;
-  into.spend += d.spend;
-  into.api_requests += d.api_requests;
-  into.successful_requests += d.successful_requests;
-  into.failed_requests += d.failed_requests;
+  for (const c of ADDED_COLUMNS) into[c] += d[c];
 }

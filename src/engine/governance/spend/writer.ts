@@ -12,7 +12,7 @@ import type { CompiledQuery } from 'kysely';
 import type { SettledEvent, SettledSubscriber } from '../../observability/settled.js';
 import type { NewSpendLogRow } from '../db/schema.js';
 import type { Governance } from '../governance.js';
-import { addDelta, type RollupRow, rollupId, rollupRows, spendLogRow } from './row.js';
+import { addDelta, ROLLUP_SUMS, type RollupRow, rollupId, rollupRows, spendLogRow } from './row.js';
 
 export interface SpendWriterOptions {
   /** write as soon as this many log rows wait (LiteLLM's SPEND_LOG_QUEUE_SIZE_THRESHOLD is 100) */
@@ -36,16 +36,6 @@ export interface SpendWriter extends SettledSubscriber {
 }
 
 const UNIQUE = ['entity_type', 'entity_id', 'date', 'api_key', 'model', 'custom_llm_provider', 'endpoint'] as const;
-const ADDED = [
-  'prompt_tokens',
-  'completion_tokens',
-  'cache_read_input_tokens',
-  'cache_creation_input_tokens',
-  'spend',
-  'api_requests',
-  'successful_requests',
-  'failed_requests',
-] as const;
 // rows per INSERT: under SQLite's 32766 and Postgres's 65535 bound parameters
 const LOG_CHUNK = 400;
 const ROLLUP_CHUNK = 1000;
@@ -201,7 +191,7 @@ async function write(g: Governance, batch: NewSpendLogRow[], sums: Map<string, R
         .onConflict((oc) =>
           oc.columns(UNIQUE).doUpdateSet((eb) => {
             const set: Record<string, unknown> = {};
-            for (const c of ADDED) set[c] = eb(`daily_spend.${c}`, '+', eb.ref(`excluded.${c}`));
+            for (const c of ROLLUP_SUMS) set[c] = eb(`daily_spend.${c}`, '+', eb.ref(`excluded.${c}`));
             return set as never;
           }),
         )
