@@ -9,6 +9,7 @@ import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadLiteLLMConfig } from '../../../src/config/litellm/load.js';
 import { type Governance, startGovernance } from '../../../src/engine/governance/governance.js';
+import { reportByDay } from '../../../src/engine/governance/spend/reports.js';
 import { startSpendWriter } from '../../../src/engine/governance/spend/writer.js';
 import { createLogger, type SettledEvent } from '../../../src/engine/index.js';
 import { STORES, TEST_PG_URL, type TestStore, testStore } from './stores.js';
@@ -121,6 +122,24 @@ describe.each(STORES)('spend writer on %s', (kind) => {
       .executeTakeFirst();
     expect(log).toMatchObject({ user_id: 'u1', team_id: 't1', organization_id: 'o1', end_user: 'c1', spend: 0.01 });
     expect(log?.cache_read_input_tokens).toBe(2);
+    // the team report names a team by its alias, and sums its day
+    await gv.store.db
+      .insertInto('teams')
+      .values({ team_id: 't1', team_alias: 'Team One', created_at: T0, updated_at: T0 })
+      .execute();
+    const report = await reportByDay(gv, { start: '2026-03-01', end: '2026-03-31' }, 'team');
+    expect(report).toEqual([
+      {
+        group_by_day: '2026-03-10T00:00:00+00:00',
+        teams: [
+          {
+            team_name: 'Team One',
+            total_spend: expect.closeTo(0.01, 12),
+            metadata: [{ model: 'gpt-x', api_key: 'h'.repeat(64), spend: expect.closeTo(0.01, 12), total_tokens: 30 }],
+          },
+        ],
+      },
+    ]);
   });
 
   it('keeps everything queued while the database is unavailable and writes it all when it is back', async () => {

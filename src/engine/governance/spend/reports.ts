@@ -227,44 +227,54 @@ export async function teamAliases(g: Governance, ids: readonly string[]): Promis
 }
 
 /**
- * `/global/spend/report?group_by=team|customer`: per day, each team (by alias, 'Unassigned Team' for calls
- * without one) or customer with its total and its spend per model and key.
+ * `/global/spend/report?group_by=team|customer`: per day, each team (by alias, else its id; 'Unassigned Team'
+ * for calls without one) or customer (null: none) with its total and its spend per model and key. The database
+ * builds the JSON itself: a month holds a metadata entry per (day, team, key, model), tens of thousands of
+ * them, and one string costs far less to hand over than as many rows.
  */
 export async function reportByDay(
   g: Governance,
   range: DayRange,
   by: 'team' | 'customer',
 ): Promise<Record<string, unknown>[]> {
-  const rows = await grouped(g, by === 'team' ? 'team' : 'end_user', range);
-  const names =
+  const type = by === 'team' ? 'team' : 'end_user';
+  const cells = sql`SELECT date, entity_id, api_key, model, SUM(spend) AS s,
+      SUM(prompt_tokens) + SUM(completion_tokens) AS tok
+    FROM daily_spend WHERE entity_type = ${type} AND date >= ${range.start} AND date <= ${range.end}
+    GROUP BY date, entity_id, api_key, model`;
+  // a team's name: its alias, else its id; calls without a team: 'Unassigned Team' (LiteLLM's words)
+  const name =
     by === 'team'
-      ? await teamAliases(
-          g,
-          rows.map((r) => r.entity_id),
-        )
-      : new Map<string, string>();
-  const days = new Map<string, Map<string, { total_spend: number; metadata: Record<string, unknown>[] }>>();
-  for (const r of rows) {
-    let d = days.get(r.date);
-    if (!d) days.set(r.date, (d = new Map()));
-    let e = d.get(r.entity_id);
-    if (!e) d.set(r.entity_id, (e = { total_spend: 0, metadata: [] }));
-    e.total_spend += r.spend;
-    e.metadata.push({
-      model: r.model,
-      api_key: r.api_key,
-      spend: r.spend,
-      total_tokens: r.prompt_tokens + r.completion_tokens,
-    });
-  }
-  return [...days.keys()].sort().map((date) => {
-    const entries = [...days.get(date)!.entries()].map(([id, e]) =>
-      by === 'team'
-        ? { team_name: id === '' ? 'Unassigned Team' : (names.get(id) ?? id), ...e }
-        : { customer: id === '' ? null : id, ...e },
-    );
-    return { group_by_day: `${date}T00:00:00+00:00`, [by === 'team' ? 'teams' : 'customers']: entries };
-  });
+      ? sql`'team_name', COALESCE(t.team_alias, NULLIF(x.entity_id, ''), 'Unassigned Team')`
+      : sql`'customer', NULLIF(x.entity_id, '')`;
+  const join = by === 'team' ? sql`LEFT JOIN teams t ON t.team_id = x.entity_id` : sql``;
+  const list = sql.lit(by === 'team' ? 'teams' : 'customers');
+  const q =
+    g.store.dialect === 'sqlite'
+      ? sql<{ out: string | null }>`SELECT json_group_array(json(day) ORDER BY date) AS out FROM (
+          SELECT date, json_object('group_by_day', date || 'T00:00:00+00:00', ${list},
+            json_group_array(json(ent))) AS day
+          FROM (
+            SELECT x.date AS date, json_object(${name}, 'total_spend', SUM(x.s), 'metadata',
+              json_group_array(json_object('model', x.model, 'api_key', x.api_key, 'spend', x.s,
+                'total_tokens', x.tok))) AS ent
+            FROM (${cells}) x ${join}
+            GROUP BY x.date, x.entity_id
+          ) y GROUP BY date
+        ) z`
+      : sql<{ out: string | null }>`SELECT json_agg(day ORDER BY date)::text AS out FROM (
+          SELECT date, json_build_object('group_by_day', date || 'T00:00:00+00:00', ${list}, json_agg(ent)) AS day
+          FROM (
+            SELECT x.date AS date, json_build_object(${name}, 'total_spend', SUM(x.s), 'metadata',
+              json_agg(json_build_object('model', x.model, 'api_key', x.api_key, 'spend', x.s,
+                'total_tokens', x.tok))) AS ent
+            FROM (${cells}) x ${join}
+            GROUP BY x.date, x.entity_id${by === 'team' ? sql`, t.team_alias` : sql``}
+          ) y GROUP BY date
+        ) z`;
+  const { rows } = await q.execute(g.store.db);
+  const out = rows[0]?.out;
+  return out ? (JSON.parse(out) as Record<string, unknown>[]) : [];
 }
 
 /**
