@@ -8,9 +8,11 @@ import Sqlite from 'better-sqlite3';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadLiteLLMConfig } from '../../../src/config/litellm/load.js';
+import { SPEND_ROUTES } from '../../../src/engine/governance/api/spend.js';
 import { type Governance, startGovernance } from '../../../src/engine/governance/governance.js';
 import { reportByDay } from '../../../src/engine/governance/spend/reports.js';
 import { startSpendWriter } from '../../../src/engine/governance/spend/writer.js';
+import type { GovernedPrincipal } from '../../../src/engine/governance/types.js';
 import { createLogger, type SettledEvent } from '../../../src/engine/index.js';
 import { STORES, TEST_PG_URL, type TestStore, testStore } from './stores.js';
 
@@ -208,6 +210,28 @@ describe.each(STORES)('spend writer on %s', (kind) => {
     expect(await count(gv)).toBe(0);
     // the daily totals are not the logs: they stay
     expect((await gv.store.db.selectFrom('daily_spend').selectAll().execute()).length).toBeGreaterThan(0);
+  });
+
+  it('/spend/logs shows internal users only their own keys; admins and viewers everything', async () => {
+    const gv = await governance();
+    const w = startSpendWriter(gv);
+    const mine = { kind: 'virtual_key' as const, keyHash: 'a'.repeat(64), userId: 'u1' };
+    const theirs = { kind: 'virtual_key' as const, keyHash: 'b'.repeat(64), userId: 'u2' };
+    w(event('mine-1', { principal: mine }));
+    w(event('theirs-1', { principal: theirs }));
+    await w.flush();
+    const route = SPEND_ROUTES.find((r) => r.path === '/spend/logs')!;
+    const call = (principal: GovernedPrincipal, q: string) =>
+      route.handle(gv, { principal, query: new URLSearchParams(q), body: {}, params: {}, headers: {} });
+    const ids = (rows: unknown) => (rows as { request_id: string }[]).map((r) => r.request_id).sort();
+    const user = { ...mine, role: 'internal_user' as const };
+    expect(ids(await call(user, 'summarize=false'))).toEqual(['mine-1']);
+    await expect(call(user, `api_key=${'b'.repeat(64)}`)).rejects.toMatchObject({ status: 403 });
+    await expect(call(user, 'user_id=u2')).rejects.toMatchObject({ status: 403 });
+    const day = await call(user, 'start_date=2026-03-10&end_date=2026-03-10');
+    expect(Object.keys((day as Record<string, unknown>[])[0])).not.toContain('b'.repeat(64));
+    const viewer = { ...theirs, role: 'proxy_admin_viewer' as const };
+    expect(ids(await call(viewer, ''))).toEqual(['mine-1', 'theirs-1']);
   });
 
   it('closing the runtime writes what is queued', async () => {
