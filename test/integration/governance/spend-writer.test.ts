@@ -232,6 +232,13 @@ describe.each(STORES)('spend writer on %s', (kind) => {
     expect(Object.keys((day as Record<string, unknown>[])[0])).not.toContain('b'.repeat(64));
     const viewer = { ...theirs, role: 'proxy_admin_viewer' as const };
     expect(ids(await call(viewer, ''))).toEqual(['mine-1', 'theirs-1']);
+    const [both] = (await call(viewer, 'start_date=2026-03-10&end_date=2026-03-10')) as Record<string, any>[];
+    expect(both).toMatchObject({ startTime: '2026-03-10', users: { u1: 0.01, u2: 0.01 }, models: { 'gpt-x': 0.02 } });
+    expect(both.spend).toBeCloseTo(0.02, 12);
+    expect(both['a'.repeat(64)]).toBeCloseTo(0.01, 12);
+    const [onlyU2] = (await call(viewer, 'start_date=2026-03-10&end_date=2026-03-10&user_id=u2')) as any[];
+    expect(onlyU2.users).toEqual({ u2: 0.01 });
+    expect(onlyU2['a'.repeat(64)]).toBeUndefined();
   });
 
   it('closing the runtime writes what is queued', async () => {
