@@ -250,6 +250,8 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
   if (governance) {
     const writer = gov?.startSpendWriter(governance);
     if (writer) settled.subscribe(writer);
+    // the rows keep prompts and answers only with store_prompts_in_spend_logs (and message logging on)
+    if (governance.settings.storePrompts) settled.content = true;
   }
   const server = createServer(ctx, env.KUBIYA_USAGE_TOKEN, env[LOCAL_KEY_ENV]);
   await new Promise<void>((resolve, reject) => {

@@ -1,5 +1,6 @@
 import { type CommandGroup, defineCommand } from '../../command.js';
 import { keysCommands } from './keys/index.js';
+import { proxySpendCommand } from './spend.js';
 import type { ProxyStartOptions } from './start.js';
 import { STORE_OPTIONS, type StoreFlags } from './store-flags.js';
 
@@ -77,5 +78,6 @@ export const proxyCommands: CommandGroup = {
       ],
       handler: async () => (await import('./migrate.js')).proxyMigrate,
     }),
+    proxySpendCommand,
   ],
 };

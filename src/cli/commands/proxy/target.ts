@@ -55,3 +55,43 @@ export async function proxyTarget(ctx: CliContext, o: ProxyTargetOptions): Promi
   if (!/^https?:\/\//.test(url)) throw new UserError(`--url must be an http:// or https:// URL; found "${url}"`);
   return { url: url.replace(/\/+$/, ''), key };
 }
+
+/** One management call; an error answer becomes a UserError with the engine's message (exit 1). */
+export async function callEngine(
+  t: { url: string; key: string },
+  method: 'GET' | 'POST',
+  path: string,
+  body?: Record<string, unknown>,
+): Promise<unknown> {
+  let res: Response;
+  try {
+    res = await fetch(`${t.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${t.key}`, 'content-type': 'application/json' },
+      body: body ? JSON.stringify(body) : undefined,
+      signal: AbortSignal.timeout(30_000),
+    });
+  } catch (e) {
+    const c = (e as { cause?: { code?: string; message?: string } }).cause;
+    const cause = c?.code ?? c?.message ?? (e as Error).message;
+    throw new UserError(`cannot reach the engine at ${t.url} (${cause})`, {
+      exitCode: 1,
+      hint: 'Is it running? Start one with: kubiya proxy start --config cfg.yaml',
+    });
+  }
+  const text = await res.text();
+  let json: { error?: { message?: string } } | undefined;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  if (!res.ok) {
+    const msg = json?.error?.message ?? (text.slice(0, 200) || res.statusText);
+    throw new UserError(`${method} ${path.split('?')[0]}: ${res.status} ${msg}`, {
+      exitCode: 1,
+      hint: res.status === 401 || res.status === 403 ? 'Management calls need the master key.' : undefined,
+    });
+  }
+  return json;
+}

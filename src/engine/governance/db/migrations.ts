@@ -237,9 +237,24 @@ const v1: Migration = {
   },
 };
 
+/**
+ * Spend reports: a covering index for a month of rollups by entity (`/spend/logs?summarize`,
+ * `/global/spend/report`), so they read the index alone.
+ */
+const spend: Migration = {
+  async up(db: AnyDb) {
+    await db.schema
+      .createIndex('daily_spend_report')
+      .on('daily_spend')
+      .columns(['entity_type', 'date', 'entity_id', 'api_key', 'model', 'spend', 'prompt_tokens', 'completion_tokens'])
+      .execute();
+  },
+};
+
 /** Every migration, in order; the name is what the migration table records (never rename one). */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_init': v1,
+  '0002_spend': spend,
 };
 
 /**

@@ -1,7 +1,236 @@
-import type { SettledSubscriber } from '../../observability/settled.js';
+/**
+ * The spend-log writer: one `spend_logs` row per settled request and its daily rollups (`daily_spend`),
+ * queued in memory and written in one transaction every `proxy_batch_write_at` (or as soon as `flushAt` rows
+ * wait), never on the response path. While the database is down the queue keeps everything and retries at
+ * each tick; past `maxQueue` rows the oldest log rows are dropped (counted, warned) but the rollups, being
+ * sums, keep every call. Old rows are deleted in small batches when a retention period is set.
+ *
+ * It does not touch the entities' `spend` columns: the budget ledger (reservations and their reconcile) owns
+ * those; the rollups here are what reports read.
+ */
+import type { CompiledQuery } from 'kysely';
+import type { SettledEvent, SettledSubscriber } from '../../observability/settled.js';
+import type { NewSpendLogRow } from '../db/schema.js';
 import type { Governance } from '../governance.js';
+import { addDelta, ROLLUP_SUMS, type RollupRow, rollupId, rollupRows, spendLogRow } from './row.js';
 
-/** The spend-log writer: one row per settled request and the daily rollups, written in batches. */
-export function startSpendWriter(_g: Governance): SettledSubscriber | undefined {
-  return undefined;
+export interface SpendWriterOptions {
+  /** write as soon as this many log rows wait (LiteLLM's SPEND_LOG_QUEUE_SIZE_THRESHOLD is 100) */
+  flushAt?: number;
+  /** the most log rows kept while the database is down (LiteLLM's MAX_SIZE_IN_MEMORY_QUEUE is 10000) */
+  maxQueue?: number;
+  /** rows deleted per retention statement (small: a delete never holds the table for long) */
+  pruneBatch?: number;
+}
+
+/** The subscriber, plus what shutdown and tests drive directly. */
+export interface SpendWriter extends SettledSubscriber {
+  /** write what is queued now (resolves when written or when the attempt failed; failures stay queued) */
+  flush(): Promise<void>;
+  /** delete rows older than the retention period now; resolves to how many went */
+  prune(): Promise<number>;
+  /** log rows waiting to be written */
+  readonly pending: number;
+  /** log rows dropped because the queue was full */
+  readonly dropped: number;
+}
+
+const UNIQUE = ['entity_type', 'entity_id', 'date', 'api_key', 'model', 'custom_llm_provider', 'endpoint'] as const;
+// rows per INSERT: under SQLite's 32766 and Postgres's 65535 bound parameters
+const LOG_CHUNK = 400;
+const ROLLUP_CHUNK = 1000;
+const MAX_BATCH = 2000;
+
+/** Start the writer (its timers are unref'd; `g.onClose` flushes it). */
+export function startSpendWriter(g: Governance, opts: SpendWriterOptions = {}): SpendWriter {
+  const flushAt = opts.flushAt ?? 100;
+  const maxQueue = opts.maxQueue ?? 10_000;
+  const pruneBatch = opts.pruneBatch ?? 1000;
+  const { storePrompts, disableSpendLogs, masterKeyHash, spendLogsRetentionMs } = g.settings;
+  let rows: NewSpendLogRow[] = [];
+  let rollups = new Map<string, RollupRow>();
+  let dropped = 0;
+  let failing = false;
+  let flushing: Promise<void> | undefined;
+
+  const observe = (e: SettledEvent): undefined => {
+    if (!disableSpendLogs) {
+      rows.push(spendLogRow(e, masterKeyHash, storePrompts));
+      if (rows.length > maxQueue) drop(rows.length - maxQueue);
+    }
+    for (const r of rollupRows(e, masterKeyHash)) merge(r);
+    if (rows.length >= flushAt && !failing) void flush();
+    return undefined;
+  };
+
+  const merge = (r: RollupRow) => {
+    const id = rollupId(r);
+    const have = rollups.get(id);
+    if (have) addDelta(have, r);
+    else rollups.set(id, { ...r });
+  };
+
+  const drop = (n: number) => {
+    rows = rows.slice(n);
+    // warn at the first drop and then every 1000: a long outage must not flood the log
+    if (dropped === 0 || Math.floor((dropped + n) / 1000) > Math.floor(dropped / 1000))
+      g.logger.warn(
+        { dropped: dropped + n, queued: rows.length },
+        'spend log queue full while the database is unavailable: dropping the oldest rows (daily totals keep them)',
+      );
+    dropped += n;
+  };
+
+  const flush = (): Promise<void> => {
+    flushing ??= drain().finally(() => {
+      flushing = undefined;
+    });
+    return flushing;
+  };
+
+  const drain = async () => {
+    while (rows.length > 0 || rollups.size > 0) {
+      const batch = rows.slice(0, MAX_BATCH);
+      rows = rows.slice(batch.length);
+      const sums = rollups;
+      rollups = new Map();
+      try {
+        await write(g, batch, sums);
+      } catch (e) {
+        // put it all back (ahead of what arrived meanwhile) and try again at the next tick
+        rows = batch.concat(rows);
+        if (rows.length > maxQueue) drop(rows.length - maxQueue);
+        for (const r of sums.values()) merge(r);
+        if (!failing)
+          g.logger.warn(
+            { error: (e as Error).message, queued: rows.length },
+            'cannot write spend logs; keeping them queued and retrying',
+          );
+        failing = true;
+        return;
+      }
+      if (failing) {
+        failing = false;
+        g.logger.info({ written: batch.length }, 'spend log writes recovered');
+      }
+    }
+  };
+
+  const prune = async (): Promise<number> => {
+    if (spendLogsRetentionMs === undefined) return 0;
+    const cutoff = g.now() - spendLogsRetentionMs;
+    const db = g.store.db;
+    let total = 0;
+    for (;;) {
+      const q = db
+        .deleteFrom('spend_logs')
+        .where('request_id', 'in', (eb) =>
+          eb.selectFrom('spend_logs').select('request_id').where('start_time', '<', cutoff).limit(pruneBatch),
+        )
+        .compile();
+      const n = await run(g, [q]);
+      total += n;
+      if (n < pruneBatch) return total;
+      // let requests and writes in between the batches
+      await new Promise((r) => setImmediate(r));
+    }
+  };
+
+  const tick = setInterval(() => void flush(), Math.max(10, g.settings.batchWriteMs));
+  tick.unref();
+  let pruner: NodeJS.Timeout | undefined;
+  if (spendLogsRetentionMs !== undefined) {
+    const every = Math.min(600_000, Math.max(1000, spendLogsRetentionMs / 10));
+    pruner = setInterval(() => {
+      prune().catch((e: unknown) => g.logger.warn({ error: (e as Error).message }, 'spend log retention failed'));
+    }, every);
+    pruner.unref();
+  }
+  g.onClose(async () => {
+    clearInterval(tick);
+    if (pruner) clearInterval(pruner);
+    await flushing;
+    await flush();
+    if (rows.length > 0 || rollups.size > 0)
+      g.logger.warn(
+        { rows: rows.length, rollups: rollups.size },
+        'closing with spend logs not written (the database is unavailable)',
+      );
+  });
+
+  // getters defined on the function itself (Object.assign would copy their values once)
+  return Object.defineProperties(observe, {
+    flush: { value: flush },
+    prune: { value: prune },
+    pending: { get: () => rows.length },
+    dropped: { get: () => dropped },
+  }) as SpendWriter;
+}
+
+/** One transaction: the log rows (a repeated request id is kept once) and the rollups added with `+=`. */
+async function write(g: Governance, batch: NewSpendLogRow[], sums: Map<string, RollupRow>): Promise<void> {
+  const db = g.store.db;
+  const queries: CompiledQuery[] = [];
+  for (let i = 0; i < batch.length; i += LOG_CHUNK) {
+    queries.push(
+      db
+        .insertInto('spend_logs')
+        .values(batch.slice(i, i + LOG_CHUNK))
+        .onConflict((oc) => oc.column('request_id').doNothing())
+        .compile(),
+    );
+  }
+  // one order for every writer: engines sharing a Postgres lock rollup rows in the same order (no deadlock)
+  const ids = [...sums.keys()].sort();
+  for (let i = 0; i < ids.length; i += ROLLUP_CHUNK) {
+    const chunk = ids.slice(i, i + ROLLUP_CHUNK).map((id) => sums.get(id)!);
+    queries.push(
+      db
+        .insertInto('daily_spend')
+        .values(chunk)
+        .onConflict((oc) =>
+          oc.columns(UNIQUE).doUpdateSet((eb) => {
+            const set: Record<string, unknown> = {};
+            for (const c of ROLLUP_SUMS) set[c] = eb(`daily_spend.${c}`, '+', eb.ref(`excluded.${c}`));
+            return set as never;
+          }),
+        )
+        .compile(),
+    );
+  }
+  if (queries.length > 0) await run(g, queries);
+}
+
+/**
+ * Run statements in one transaction; resolves to the rows the last one changed. SQLite runs them
+ * synchronously on its handle, taking the write lock without waiting: a file locked by another process
+ * must not stall the event loop for the busy timeout (it is retried at the next tick instead).
+ */
+async function run(g: Governance, queries: CompiledQuery[]): Promise<number> {
+  const sqlite = g.store.sqlite;
+  if (sqlite) {
+    // a transaction of the async query builder is open on this one connection: try again later
+    if (sqlite.inTransaction) throw new Error('the database connection is busy');
+    const timeout = sqlite.pragma('busy_timeout', { simple: true });
+    sqlite.pragma('busy_timeout = 0');
+    try {
+      sqlite.exec('BEGIN IMMEDIATE');
+    } finally {
+      sqlite.pragma(`busy_timeout = ${Number(timeout)}`);
+    }
+    try {
+      let changes = 0;
+      for (const q of queries) changes = sqlite.prepare(q.sql).run(...(q.parameters as unknown[])).changes;
+      sqlite.exec('COMMIT');
+      return changes;
+    } catch (e) {
+      if (sqlite.inTransaction) sqlite.exec('ROLLBACK');
+      throw e;
+    }
+  }
+  return g.store.db.transaction().execute(async (trx) => {
+    let changes = 0;
+    for (const q of queries) changes = Number((await trx.executeQuery(q)).numAffectedRows ?? 0);
+    return changes;
+  });
 }

@@ -2,7 +2,7 @@ import { UserError } from '../../../../errors.js';
 import type { Handler } from '../../../command.js';
 import type { CliContext } from '../../../context.js';
 import { formatTable } from '../../../output.js';
-import { type ProxyTargetOptions, proxyTarget } from '../target.js';
+import { callEngine, type ProxyTargetOptions, proxyTarget } from '../target.js';
 
 /** Where the engine is and the key to manage it with (every `proxy keys` command takes these). */
 export type TargetOptions = ProxyTargetOptions;
@@ -63,7 +63,7 @@ interface KeyList {
   total_pages: number;
 }
 
-/** One management call; an error answer becomes a UserError with the engine's message (exit 1). */
+/** One management call to the engine the flags, environment or context name. */
 async function request(
   ctx: CliContext,
   o: TargetOptions,
@@ -71,35 +71,7 @@ async function request(
   path: string,
   body?: Record<string, unknown>,
 ): Promise<unknown> {
-  const t = await proxyTarget(ctx, o);
-  let res: Response;
-  try {
-    res = await fetch(`${t.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${t.key}`, 'content-type': 'application/json' },
-      body: body ? JSON.stringify(body) : undefined,
-      signal: AbortSignal.timeout(30_000),
-    });
-  } catch (e) {
-    const c = (e as { cause?: { code?: string; message?: string } }).cause;
-    const cause = c?.code ?? c?.message ?? (e as Error).message;
-    throw new UserError(`cannot reach the engine at ${t.url} (${cause})`, {
-      exitCode: 1,
-      hint: 'Is it running? Start one with: kubiya proxy start --config cfg.yaml',
-    });
-  }
-  const text = await res.text();
-  let json: { error?: { message?: string } } | undefined;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  if (!res.ok) {
-    const msg = json?.error?.message ?? (text.slice(0, 200) || res.statusText);
-    throw new UserError(`${method} ${path}: ${res.status} ${msg}`, { exitCode: 1 });
-  }
-  return json;
+  return callEngine(await proxyTarget(ctx, o), method, path, body);
 }
 
 function number(v: string | undefined, flag: string): number | undefined {

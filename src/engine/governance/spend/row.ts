@@ -1,0 +1,163 @@
+/**
+ * One settled event as the spend store sees it: its `spend_logs` row and the daily rollup rows it adds to.
+ * Pure functions of the event (no I/O): the writer queues what they return.
+ */
+import type { SettledEndpoint, SettledEvent } from '../../observability/settled.js';
+import type { JsonObject } from '../../wire.js';
+import type { DailySpendTable, NewSpendLogRow } from '../db/schema.js';
+
+/** LiteLLM's `call_type` for each endpoint (what its clients filter spend logs on). */
+export const CALL_TYPES: Readonly<Record<SettledEndpoint, string>> = {
+  chat: 'acompletion',
+  completion: 'atext_completion',
+  embedding: 'aembedding',
+  messages: 'anthropic_messages',
+};
+
+/** The route each endpoint is served at (the rollups' `endpoint` column). */
+const ROUTES: Readonly<Record<SettledEndpoint, string>> = {
+  chat: '/v1/chat/completions',
+  completion: '/v1/completions',
+  embedding: '/v1/embeddings',
+  messages: '/v1/messages',
+};
+
+/** The rollup entity types, one row per (type, id, day, key, model, provider, endpoint). */
+export const ENTITY_TYPES = ['key', 'user', 'team', 'end_user', 'tag', 'model', 'org'] as const;
+export type EntityType = (typeof ENTITY_TYPES)[number];
+
+const ADDED_COLUMNS = [
+  'prompt_tokens',
+  'completion_tokens',
+  'cache_read_input_tokens',
+  'cache_creation_input_tokens',
+  'spend',
+  'api_requests',
+  'successful_requests',
+  'failed_requests',
+] as const;
+
+/** The additive part of a rollup row (what an upsert adds with `+=`). */
+export type RollupDelta = Pick<DailySpendTable, (typeof ADDED_COLUMNS)[number]>;
+
+/** A rollup row's identity (the unique constraint's columns, and the model group). */
+export type RollupKey = Omit<DailySpendTable, keyof RollupDelta | 'entity_type'> & { entity_type: EntityType };
+
+export type RollupRow = RollupKey & RollupDelta;
+
+/** YYYY-MM-DD (UTC) of an epoch-ms time. */
+export function utcDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+/** The key an event is charged to: the virtual key's hash, the master key's, '' for anonymous calls. */
+export function keyOf(e: SettledEvent, masterKeyHash: string): string {
+  const p = e.principal;
+  if (p.keyHash) return p.keyHash;
+  return p.kind === 'master' ? masterKeyHash : '';
+}
+
+/** The `spend_logs` row of an event. `content`: keep the request's messages and the answer. */
+export function spendLogRow(e: SettledEvent, masterKeyHash: string, content: boolean): NewSpendLogRow {
+  const p = e.principal;
+  const u = e.usage;
+  // LiteLLM's spend_logs_metadata (the request's and the x-litellm-spend-logs-metadata header's)
+  const extras = e.spendLogsMetadata;
+  const metadata = extras ? { ...(e.metadata ?? {}), spend_logs_metadata: extras } : (e.metadata ?? {});
+  const start = Math.round(e.startTime);
+  const row: NewSpendLogRow = {
+    request_id: e.callId,
+    call_type: CALL_TYPES[e.endpoint] ?? e.endpoint,
+    api_key: keyOf(e, masterKeyHash),
+    principal: p.kind,
+    spend: e.responseCost ?? 0,
+    total_tokens: u.total || u.prompt + u.completion,
+    prompt_tokens: u.prompt,
+    completion_tokens: u.completion,
+    cache_read_input_tokens: u.cached,
+    cache_creation_input_tokens: u.cacheCreation,
+    start_time: start,
+    end_time: Math.round(e.endTime),
+    request_duration_ms: Math.round(e.durationMs * 1000) / 1000,
+    completion_start_time: e.timeToFirstTokenMs === undefined ? null : Math.round(start + e.timeToFirstTokenMs),
+    model: e.requestedModel,
+    model_id: e.deploymentId ?? null,
+    model_group: e.modelGroup ?? null,
+    custom_llm_provider: e.provider ?? null,
+    api_base: e.apiBase ?? null,
+    user_id: p.userId ?? null,
+    team_id: p.teamId ?? null,
+    organization_id: p.orgId ?? null,
+    end_user: p.endUserId ?? null,
+    key_alias: p.keyAlias ?? null,
+    metadata: JSON.stringify(metadata),
+    request_tags: JSON.stringify(e.tags),
+    cache_hit: e.cacheHit ? 1 : 0,
+    status: e.status,
+    http_status: e.httpStatus,
+    messages: null,
+    response: null,
+    session_id: sessionOf(e.metadata),
+  };
+  if (content) {
+    const msgs = e.request?.messages ?? e.request?.prompt ?? e.request?.input;
+    row.messages = msgs === undefined ? null : JSON.stringify(msgs);
+    row.response = e.response === undefined ? null : JSON.stringify(e.response);
+  }
+  return row;
+}
+
+function sessionOf(meta: JsonObject | undefined): string | null {
+  const s = meta?.session_id ?? meta?.litellm_session_id;
+  return typeof s === 'string' ? s : null;
+}
+
+/**
+ * The rollup rows an event adds to: one per entity type. Key, user, team, end user and org rows are written
+ * for every call (entity id '' when the call had none: "Unassigned" in reports); one tag row per tag; the
+ * model row is keyed by the model group (the requested model when nothing was routed).
+ */
+export function rollupRows(e: SettledEvent, masterKeyHash: string): RollupRow[] {
+  const p = e.principal;
+  const u = e.usage;
+  const ok = e.status === 'success';
+  const base = {
+    date: utcDay(e.startTime),
+    api_key: keyOf(e, masterKeyHash),
+    model: e.requestedModel,
+    model_group: e.modelGroup ?? '',
+    custom_llm_provider: e.provider ?? '',
+    endpoint: ROUTES[e.endpoint] ?? e.endpoint,
+    prompt_tokens: u.prompt,
+    completion_tokens: u.completion,
+    cache_read_input_tokens: u.cached,
+    cache_creation_input_tokens: u.cacheCreation,
+    spend: e.responseCost ?? 0,
+    api_requests: 1,
+    successful_requests: ok ? 1 : 0,
+    failed_requests: ok ? 0 : 1,
+  };
+  const out: RollupRow[] = [
+    { entity_type: 'key', entity_id: base.api_key, ...base },
+    { entity_type: 'user', entity_id: p.userId ?? '', ...base },
+    { entity_type: 'team', entity_id: p.teamId ?? '', ...base },
+    { entity_type: 'end_user', entity_id: p.endUserId ?? '', ...base },
+    { entity_type: 'org', entity_id: p.orgId ?? '', ...base },
+    { entity_type: 'model', entity_id: e.modelGroup ?? e.requestedModel, ...base },
+  ];
+  for (const t of e.tags) out.push({ entity_type: 'tag', entity_id: t, ...base });
+  return out;
+}
+
+/** The identity of a rollup row as one string (the in-memory merge map's key). */
+export function rollupId(r: RollupKey): string {
+  return JSON.stringify([r.entity_type, r.entity_id, r.date, r.api_key, r.model, r.custom_llm_provider, r.endpoint]);
+}
+
+/** The columns an upsert adds onto (`x = x + excluded.x`). */
+export const ROLLUP_SUMS: readonly (keyof RollupDelta)[] = ADDED_COLUMNS;
+
+/** Add `d`'s counters onto `into`. */
+export function addDelta(into: RollupDelta, d: RollupDelta): void {
+  for (const c of ADDED_COLUMNS) into[c] += d[c];
+}
