@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { MIGRATIONS } from '../../../src/engine/governance/db/migrations.js';
 import { makeHome, runCli } from '../config-run.js';
 import { testStore } from './stores.js';
 
@@ -13,7 +14,7 @@ describe('kubiya proxy migrate', () => {
     const file = path.join(home.home, 'stores', 'gov.db');
     const first = await runCli(['proxy', 'migrate', '--db-path', file], { home: home.home });
     expect(first.code, first.stderr).toBe(0);
-    expect(first.stdout).toBe(`${file}: applied 0001_init`);
+    expect(first.stdout).toBe(`${file}: applied ${Object.keys(MIGRATIONS).join(', ')}`);
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
     const again = await runCli(['proxy', 'migrate', '--db-path', file, '-o', 'json'], { home: home.home });
     expect(JSON.parse(again.stdout)).toEqual({ database: file, dialect: 'sqlite', applied: [] });

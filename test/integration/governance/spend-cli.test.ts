@@ -91,12 +91,12 @@ describe('kubiya proxy spend', () => {
     expect(none.stderr).toContain('no master key');
     const wrong = await runCli(['proxy', 'spend', '--url', engine.url, '--master-key', 'sk-wrong-1234'], { env: home });
     expect(wrong.code).toBe(1);
-    expect(wrong.stderr).toMatch(/answered 401/);
+    expect(wrong.stderr).toMatch(/: 401 Authentication Error/);
     expect(wrong.stderr).not.toContain('sk-wrong-1234');
     const period = await runCli(['proxy', 'spend', '--since', 'lately', '--master-key', MASTER], { env: home });
     expect(period.stderr).toContain('--since must be a period');
     const down = await runCli(['proxy', 'spend', '--url', 'http://127.0.0.1:9', '--master-key', MASTER], { env: home });
     expect(down.code).toBe(1);
-    expect(down.stderr).toContain('cannot reach the proxy at http://127.0.0.1:9');
+    expect(down.stderr).toContain('cannot reach the engine at http://127.0.0.1:9');
   });
 });
