@@ -8,14 +8,15 @@
  * It does not touch the entities' `spend` columns: the budget ledger (reservations and their reconcile) owns
  * those; the rollups here are what reports read.
  */
+import type { Database, Statement } from 'better-sqlite3';
 import type { CompiledQuery } from 'kysely';
 import type { SettledEvent, SettledSubscriber } from '../../observability/settled.js';
 import type { NewSpendLogRow } from '../db/schema.js';
 import type { Governance } from '../governance.js';
-import { addDelta, ROLLUP_SUMS, type RollupRow, rollupId, rollupRows, spendLogRow } from './row.js';
+import { addDelta, forEachRollup, ROLLUP_SUMS, type RollupBase, type RollupRow, spendLogRow } from './row.js';
 
 export interface SpendWriterOptions {
-  /** write as soon as this many log rows wait (LiteLLM's SPEND_LOG_QUEUE_SIZE_THRESHOLD is 100) */
+  /** write as soon as this many log rows wait (default 1000; LiteLLM writes at 100, but polls only every 2 s) */
   flushAt?: number;
   /** the most log rows kept while the database is down (LiteLLM's MAX_SIZE_IN_MEMORY_QUEUE is 10000) */
   maxQueue?: number;
@@ -43,7 +44,7 @@ const MAX_BATCH = 2000;
 
 /** Start the writer (its timers are unref'd; `g.onClose` flushes it). */
 export function startSpendWriter(g: Governance, opts: SpendWriterOptions = {}): SpendWriter {
-  const flushAt = opts.flushAt ?? 100;
+  const flushAt = opts.flushAt ?? 1000;
   const maxQueue = opts.maxQueue ?? 10_000;
   const pruneBatch = opts.pruneBatch ?? 1000;
   const { storePrompts, disableSpendLogs, masterKeyHash, spendLogsRetentionMs } = g.settings;
@@ -58,17 +59,18 @@ export function startSpendWriter(g: Governance, opts: SpendWriterOptions = {}): 
       rows.push(spendLogRow(e, masterKeyHash, storePrompts));
       if (rows.length > maxQueue) drop(rows.length - maxQueue);
     }
-    for (const r of rollupRows(e, masterKeyHash)) merge(r);
+    forEachRollup(e, masterKeyHash, mergeOne);
     if (rows.length >= flushAt && !failing) void flush();
     return undefined;
   };
 
-  const merge = (r: RollupRow) => {
-    const id = rollupId(r);
+  const mergeOne = (id: string, entity_type: RollupRow['entity_type'], entity_id: string, base: RollupBase) => {
     const have = rollups.get(id);
-    if (have) addDelta(have, r);
-    else rollups.set(id, { ...r });
+    if (have) addDelta(have, base);
+    else rollups.set(id, { ...base, entity_type, entity_id });
   };
+  // a batch put back after a failed write: its rows merge into what arrived meanwhile
+  const merge = (id: string, r: RollupRow) => mergeOne(id, r.entity_type, r.entity_id, r);
 
   const drop = (n: number) => {
     rows = rows.slice(n);
@@ -100,7 +102,7 @@ export function startSpendWriter(g: Governance, opts: SpendWriterOptions = {}): 
         // put it all back (ahead of what arrived meanwhile) and try again at the next tick
         rows = batch.concat(rows);
         if (rows.length > maxQueue) drop(rows.length - maxQueue);
-        for (const r of sums.values()) merge(r);
+        for (const [id, r] of sums) merge(id, r);
         if (!failing)
           g.logger.warn(
             { error: (e as Error).message, queued: rows.length },
@@ -167,8 +169,82 @@ export function startSpendWriter(g: Governance, opts: SpendWriterOptions = {}): 
   }) as SpendWriter;
 }
 
+// spend_logs' columns, in the order the SQLite statement binds them
+const LOG_COLUMNS = [
+  'request_id',
+  'call_type',
+  'api_key',
+  'principal',
+  'spend',
+  'total_tokens',
+  'prompt_tokens',
+  'completion_tokens',
+  'cache_read_input_tokens',
+  'cache_creation_input_tokens',
+  'start_time',
+  'end_time',
+  'request_duration_ms',
+  'completion_start_time',
+  'model',
+  'model_id',
+  'model_group',
+  'custom_llm_provider',
+  'api_base',
+  'user_id',
+  'team_id',
+  'organization_id',
+  'end_user',
+  'key_alias',
+  'metadata',
+  'request_tags',
+  'cache_hit',
+  'status',
+  'http_status',
+  'messages',
+  'response',
+  'session_id',
+] as const satisfies readonly (keyof NewSpendLogRow)[];
+const ROLLUP_COLUMNS = [...UNIQUE, 'model_group', ...ROLLUP_SUMS] as const;
+const SQLITE_LOG_INSERT =
+  `INSERT INTO spend_logs (${LOG_COLUMNS.join(', ')}) VALUES (${LOG_COLUMNS.map(() => '?').join(', ')}) ` +
+  'ON CONFLICT (request_id) DO NOTHING';
+const SQLITE_ROLLUP_UPSERT =
+  `INSERT INTO daily_spend (${ROLLUP_COLUMNS.join(', ')}) VALUES (${ROLLUP_COLUMNS.map(() => '?').join(', ')}) ` +
+  `ON CONFLICT (${UNIQUE.join(', ')}) DO UPDATE SET ` +
+  ROLLUP_SUMS.map((c) => `${c} = ${c} + excluded.${c}`).join(', ');
+
+// SQLite: two statements prepared once per database and run per row inside the batch's transaction. Building
+// a many-row INSERT through the query builder, and preparing it anew for each batch size, cost more CPU than
+// the writes themselves at thousands of calls a second.
+const prepared = new WeakMap<object, { log: Statement; rollup: Statement }>();
+
 /** One transaction: the log rows (a repeated request id is kept once) and the rollups added with `+=`. */
 async function write(g: Governance, batch: NewSpendLogRow[], sums: Map<string, RollupRow>): Promise<void> {
+  const sqlite = g.store.sqlite;
+  if (sqlite) {
+    let st = prepared.get(sqlite);
+    if (!st)
+      prepared.set(
+        sqlite,
+        (st = { log: sqlite.prepare(SQLITE_LOG_INSERT), rollup: sqlite.prepare(SQLITE_ROLLUP_UPSERT) }),
+      );
+    const { log, rollup } = st;
+    inSqliteTransaction(sqlite, () => {
+      const args: unknown[] = new Array(LOG_COLUMNS.length);
+      for (const row of batch) {
+        for (let i = 0; i < LOG_COLUMNS.length; i++) args[i] = row[LOG_COLUMNS[i]] ?? null;
+        log.run(args);
+      }
+      const rargs: unknown[] = new Array(ROLLUP_COLUMNS.length);
+      for (const id of [...sums.keys()].sort()) {
+        const r = sums.get(id)!;
+        for (let i = 0; i < ROLLUP_COLUMNS.length; i++) rargs[i] = r[ROLLUP_COLUMNS[i]];
+        rollup.run(rargs);
+      }
+      return 0;
+    });
+    return;
+  }
   const db = g.store.db;
   const queries: CompiledQuery[] = [];
   for (let i = 0; i < batch.length; i += LOG_CHUNK) {
@@ -208,29 +284,41 @@ async function write(g: Governance, batch: NewSpendLogRow[], sums: Map<string, R
  */
 async function run(g: Governance, queries: CompiledQuery[]): Promise<number> {
   const sqlite = g.store.sqlite;
-  if (sqlite) {
-    // a transaction of the async query builder is open on this one connection: try again later
-    if (sqlite.inTransaction) throw new Error('the database connection is busy');
-    const timeout = sqlite.pragma('busy_timeout', { simple: true });
-    sqlite.pragma('busy_timeout = 0');
-    try {
-      sqlite.exec('BEGIN IMMEDIATE');
-    } finally {
-      sqlite.pragma(`busy_timeout = ${Number(timeout)}`);
-    }
-    try {
+  if (sqlite)
+    return inSqliteTransaction(sqlite, () => {
       let changes = 0;
       for (const q of queries) changes = sqlite.prepare(q.sql).run(...(q.parameters as unknown[])).changes;
-      sqlite.exec('COMMIT');
       return changes;
-    } catch (e) {
-      if (sqlite.inTransaction) sqlite.exec('ROLLBACK');
-      throw e;
-    }
-  }
+    });
   return g.store.db.transaction().execute(async (trx) => {
     let changes = 0;
     for (const q of queries) changes = Number((await trx.executeQuery(q)).numAffectedRows ?? 0);
     return changes;
   });
 }
+
+/**
+ * `body` inside BEGIN IMMEDIATE ... COMMIT on SQLite's one connection, taking the write lock without waiting:
+ * a file locked by another process must not stall the event loop for the busy timeout (the batch is retried
+ * at the next tick instead), nor may a transaction of the async query builder be open on it meanwhile.
+ */
+function inSqliteTransaction(sqlite: Database, body: () => number): number {
+  if (sqlite.inTransaction) throw new Error('the database connection is busy');
+  sqlite.exec('PRAGMA busy_timeout = 0');
+  try {
+    sqlite.exec('BEGIN IMMEDIATE');
+  } finally {
+    sqlite.exec(`PRAGMA busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+  }
+  try {
+    const n = body();
+    sqlite.exec('COMMIT');
+    return n;
+  } catch (e) {
+    if (sqlite.inTransaction) sqlite.exec('ROLLBACK');
+    throw e;
+  }
+}
+
+// what db/open.ts sets for the connection (restored after the no-wait BEGIN)
+const SQLITE_BUSY_TIMEOUT_MS = 5000;
