@@ -313,7 +313,11 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
   const close = () =>
     (closing ??= drain(ctx, server, drainTimeoutMs).then(() =>
       // alerts drain before the store closes (a budget alert reads names from it)
-      Promise.all([langfuse?.close(), otel?.close(), alerts?.close().then(() => governance?.close())]).then(() => {}),
+      Promise.all([
+        langfuse?.close(),
+        otel?.close(),
+        Promise.resolve(alerts?.close()).then(() => governance?.close()),
+      ]).then(() => {}),
     ));
   return { port, host, url, table, onSettled: (fn) => settled.subscribe(fn), close, governance };
 }
