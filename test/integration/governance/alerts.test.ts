@@ -272,6 +272,55 @@ describe('failing deployment alerts', () => {
   });
 });
 
+describe('slow requests and the alert_types filter', () => {
+  it('llm_too_slow goes to its own alert_to_webhook_url; types not listed stay quiet', async () => {
+    slack.calls.length = 0;
+    hook.calls.length = 0;
+    const engine = await startTestEngine(
+      config({
+        general_settings: {
+          master_key: MASTER,
+          alerting: ['slack', 'webhook'],
+          alerting_threshold: 0.05,
+          alert_types: ['llm_too_slow'],
+          alert_to_webhook_url: { llm_too_slow: `${slack.url}/slow/${SLACK_SECRET}` },
+        },
+      }),
+      { apiKey: MASTER },
+    );
+    try {
+      bad1.script(
+        [
+          { kind: 'delay', ms: 120 },
+          { kind: 'delay', ms: 120 },
+        ],
+        { kind: 'status', status: 500 },
+      );
+      bad2.script(
+        [
+          { kind: 'delay', ms: 120 },
+          { kind: 'delay', ms: 120 },
+        ],
+        { kind: 'status', status: 500 },
+      );
+      expect(await chat(engine.openai, 'flaky')).toBe(200);
+      await until(() => slack.calls.length === 1, 'the slow alert');
+      expect(slack.calls[0].path).toBe(`/slow/${SLACK_SECRET}`);
+      expect(texts()[0]).toMatch(/^Level: `Low`\nTimestamp: `\d\d:\d\d:\d\d`\n\nMessage: `Responses are slow - /);
+      expect(texts()[0]).toMatch(/ - [\d.]+s response time > Alerting threshold: 0\.05s`\nRequest Model: `flaky`\n/);
+      // a failure is not among the listed types: no llm_exceptions alert, and nothing for the webhook
+      expect(await chat(engine.openai, 'solo')).toBeGreaterThanOrEqual(500);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(slack.calls).toHaveLength(1);
+      expect(hook.calls).toHaveLength(0);
+    } finally {
+      bad1.script([], { kind: 'status', status: 500 });
+      bad2.script([], { kind: 'status', status: 500 });
+      await engine.close();
+    }
+  });
+});
+
 describe('a receiver that is down', () => {
   it('fails no request and is warned about once, without its URL', async () => {
     const gone = await startFake(() => {});
