@@ -11,6 +11,8 @@ import { loadPrices } from './cost/prices.js';
 import { staticBodies } from './endpoints/models.js';
 import type { Governance } from './governance/governance.js';
 import { BodyBytes } from './http/body.js';
+import { alertingConfig } from './observability/alerts/config.js';
+import type { AlertSink } from './observability/alerts/sink.js';
 import type { LangfuseSink } from './observability/langfuse.js';
 import { langfuseConfig } from './observability/langfuse-config.js';
 import { createLogger, type EngineLogger } from './observability/logger.js';
@@ -80,8 +82,8 @@ export interface EngineHandle {
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
 // environment variables adapters read keys from when the config names none
-// (OPENAI_API_KEY, AWS_SECRET_ACCESS_KEY, HF_TOKEN, ...)
-const SECRET_ENV_NAME = /(?:KEY|SECRET|TOKEN|PASSWORD)$/i;
+// (OPENAI_API_KEY, AWS_SECRET_ACCESS_KEY, HF_TOKEN, ...), and alert webhook URLs (a Slack URL is a credential)
+const SECRET_ENV_NAME = /(?:KEY|SECRET|TOKEN|PASSWORD|WEBHOOK_URL)$/i;
 
 /**
  * The master key (config, else LITELLM_MASTER_KEY) and every secret to keep out of output: the
@@ -94,7 +96,8 @@ export function engineSecrets(
   const masterKey = loaded.config.general_settings.master_key || env.LITELLM_MASTER_KEY || undefined;
   const all = new Set(loaded.secretValues);
   if (masterKey) all.add(masterKey);
-  for (const [name, value] of Object.entries(env))
+  // the config's environment_variables too: a SLACK_WEBHOOK_URL set there is as secret as one in the environment
+  for (const [name, value] of Object.entries({ ...env, ...loaded.environment }))
     if (value && value.length >= 8 && SECRET_ENV_NAME.test(name)) all.add(value);
   return { masterKey, secretValues: [...all] };
 }
@@ -247,6 +250,20 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
       'otel callback on',
     );
   }
+  // alerts (`general_settings.alerting: ["slack", "webhook"]`): URLs from the environment or environment_variables;
+  // loaded only when on. Budgets and new keys are heard through governance's hooks, deployments through the bus
+  const ac = alertingConfig(cfg, { ...env, ...loaded.environment }, (msg) => logger.warn({}, msg));
+  let alerts: AlertSink | undefined;
+  if (ac) {
+    const { AlertSink } = await import('./observability/alerts/sink.js');
+    alerts = new AlertSink({ config: ac, table, state: ctx.state, warn: (f, m) => logger.warn(f, m), now: opts.now });
+    settled.subscribe(alerts.observe);
+    if (governance) {
+      alerts.governance = governance;
+      governance.alerts = alerts;
+    }
+    logger.info({ slack: ac.slack !== undefined, webhook: ac.webhook !== undefined }, 'alerting on');
+  }
   if (governance) {
     const writer = gov?.startSpendWriter(governance);
     if (writer) settled.subscribe(writer);
@@ -295,7 +312,12 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= drain(ctx, server, drainTimeoutMs).then(() =>
-      Promise.all([langfuse?.close(), otel?.close(), governance?.close()]).then(() => {}),
+      // alerts drain before the store closes (a budget alert reads names from it)
+      Promise.all([
+        langfuse?.close(),
+        otel?.close(),
+        Promise.resolve(alerts?.close()).then(() => governance?.close()),
+      ]).then(() => {}),
     ));
   return { port, host, url, table, onSettled: (fn) => settled.subscribe(fn), close, governance };
 }

@@ -103,6 +103,12 @@ export const generalSettingsSchema = z.looseObject({
   client_header_timeout: positive.optional(),
   client_body_timeout: positive.optional(),
   max_inflight_request_mb: positive.optional(),
+  // alerts (docs/governance-alerts.md): channels, which alert types fire, the slow-request threshold (s)
+  alerting: z.array(z.string()).optional(),
+  alert_types: z.array(z.string()).optional(),
+  alerting_threshold: positive.optional(),
+  alerting_args: z.record(z.string(), z.unknown()).optional(),
+  alert_to_webhook_url: z.record(z.string(), z.union([z.string(), z.array(z.string())])).optional(),
 });
 
 export const litellmConfigSchema = z.looseObject({

@@ -68,6 +68,8 @@ export class GovernanceAdmission implements Admission {
       timezone: s.timezone,
       batchWriteMs: s.batchWriteMs,
       warn: (fields, msg) => g.logger.warn(fields, msg),
+      // alerts (soft_budget_crossed): read at the crossing, so alerts set after start are heard
+      onSoft: (t, spend, window) => g.alerts?.budget('soft', t, spend, window),
       proxy: this.proxy && { maxBudget: s.proxyMaxBudget as number, duration: s.proxyBudgetDuration, now: g.now() },
     });
     this.limiter = limiter ?? new MemoryRateLimiter();
@@ -146,7 +148,12 @@ export class GovernanceAdmission implements Admission {
     est: CallEstimate,
     now: number,
   ): AdmitTicket {
-    if (res.refused) throw budgetExceeded(res.refused, now);
+    if (res.refused) {
+      // alerts (budget_crossed): a row found at or over its budget is LiteLLM's moment for it
+      const r = res.refused;
+      this.g.alerts?.budget('max', r.target, r.spend, r.resetAt);
+      throw budgetExceeded(r, now);
+    }
     const reservations = res.reservations;
     let headers: Record<string, string> | undefined;
     if (limits.length > 0) {

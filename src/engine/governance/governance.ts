@@ -11,6 +11,7 @@ import type { PriceMap } from '../cost/prices.js';
 import type { EngineLogger } from '../observability/logger.js';
 import type { RouteTable } from '../router/table.js';
 import { type GovernanceDb, openGovernanceDb } from './db/open.js';
+import type { GovernanceAlertHooks } from './types.js';
 
 export interface GovernanceSettings {
   /** sha256 hex of the master key (spend logs name the master key's calls by it) */
@@ -56,6 +57,8 @@ export interface Governance {
   /** run at close, in order added: flush queued writes, stop timers */
   onClose(fn: () => Promise<void> | void): void;
   close(): Promise<void>;
+  /** budget and key events for the alerts (general_settings.alerting); unset: no alerts */
+  alerts?: GovernanceAlertHooks;
 }
 
 export interface StartGovernanceOptions {

@@ -11,6 +11,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Principal } from '../auth/principal.js';
 import type { SettledEndpoint, SettledEvent } from '../observability/settled.js';
 import type { JsonObject } from '../wire.js';
+import type { BudgetTarget } from './budgets/targets.js';
 import type { BudgetRow, KeyRow, OrganizationRow, TeamMemberRow, TeamRow, UserRole, UserRow } from './db/schema.js';
 
 /**
@@ -91,4 +92,22 @@ export interface ManagementRoute<G = unknown> {
   path: string;
   access: RouteAccess;
   handle(g: G, call: ManagementCall): Promise<unknown>;
+}
+
+/**
+ * What the alerts hear from governance (src/engine/observability/alerts/, docs/governance-alerts.md). Set on the
+ * runtime when `general_settings.alerting` is on; each call only queues (it may run inside a budget transaction)
+ * and never throws.
+ */
+export interface GovernanceAlertHooks {
+  /**
+   * A reservation found `target` at or over its max budget (`max`: the call is refused) or took it across its
+   * soft budget (`soft`); `spend` as the ledger counts it, `window` the row's `budget_reset_at` (null: none)
+   */
+  budget(kind: 'max' | 'soft', target: BudgetTarget, spend: number, window: number | null): void;
+  /**
+   * `/key/generate` stored a key (the row holds the hash and `sk-...last4`, never the key); `by` is who made it,
+   * as `created_by` records it (`default_user_id` for the master key)
+   */
+  keyCreated(row: KeyRow, caller: { by: string; role: UserRole }): void;
 }

@@ -23,7 +23,7 @@ export function newStats(): DeploymentStats {
 }
 
 /** Failures that say something about the deployment (not about the request). Only these count toward a cooldown. */
-const DEPLOYMENT_FAULTS: ReadonlySet<ErrorClass> = new Set([
+export const DEPLOYMENT_FAULTS: ReadonlySet<ErrorClass> = new Set([
   'auth',
   'permission',
   'not_found',

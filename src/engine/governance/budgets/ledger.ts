@@ -70,7 +70,7 @@ function* reserveSteps(
   amount: number,
   now: number,
   timezone: string,
-  onSoft: (t: BudgetTarget, spend: number) => void,
+  onSoft: (t: BudgetTarget, spend: number, window: number | null) => void,
   /** USD this engine owes the row and has not written yet (additions queued or in flight) */
   owed: (t: BudgetTarget) => number,
 ): Generator<Query, ReserveResult, unknown> {
@@ -134,7 +134,8 @@ function* reserveSteps(
     const take = Math.min(amount, max - held);
     const after = spend + take;
     if (take > 0) yield run(`UPDATE ${t.table} SET spend = ? WHERE ${t.where}`, [after, ...t.params]);
-    if (t.softBudget !== undefined && held < t.softBudget && held + take >= t.softBudget) onSoft(t, held + take);
+    if (t.softBudget !== undefined && held < t.softBudget && held + take >= t.softBudget)
+      onSoft(t, held + take, window);
     reservations.push({ target: t, amount: take, window });
   }
   return { reservations };
@@ -170,6 +171,8 @@ export class Ledger {
       timezone: string;
       batchWriteMs: number;
       warn: (fields: Record<string, unknown>, msg: string) => void;
+      /** a reservation took a row across its soft budget (the alerts' hook; called inside the transaction) */
+      onSoft?: (t: BudgetTarget, spend: number, window: number | null) => void;
       /** the proxy-wide budget, when set: its row is created (or its limit updated) before the first call */
       proxy?: { maxBudget: number; duration?: string; now: number };
     },
@@ -303,8 +306,9 @@ export class Ledger {
 
   private readonly owed = (t: BudgetTarget): number => (this.adding.get(t.id) ?? 0) + (this.writingAdds.get(t.id) ?? 0);
 
-  private readonly soft = (t: BudgetTarget, spend: number): void => {
+  private readonly soft = (t: BudgetTarget, spend: number, window: number | null): void => {
     this.opts.warn({ budget: t.label, spend, soft_budget: t.softBudget }, 'soft budget crossed');
+    this.opts.onSoft?.(t, spend, window);
   };
 
   private async reservePg(targets: readonly BudgetTarget[], amount: number, now: number): Promise<ReserveResult> {

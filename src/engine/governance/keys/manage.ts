@@ -213,6 +213,7 @@ export async function generateKey(g: Governance, c: Caller, body: JsonObject): P
     .execute();
   g.changed({ kind: 'key', id: token });
   const row = await rowOf(g, token, 'key');
+  g.alerts?.keyCreated(row, { by: c.by, role: c.role });
   return { ...keyView(row), key, token_id: token, duration: body.duration ?? null };
 }
 
