@@ -1,0 +1,210 @@
+/**
+ * Copy a LiteLLM database into our store: keys (their sha256 hashes, so every key keeps working), users,
+ * teams and their members, budgets, end users, organisations, spend logs, and the daily rollups rebuilt
+ * from those logs. One transaction on the destination: an import that fails leaves the store as it was.
+ *
+ * Re-running is an upsert keyed by each table's primary key (the rollups by their unique columns): for a
+ * row present on both sides LiteLLM's values win for every column the import writes, rows only in our
+ * store are left alone, and nothing is ever duplicated. So import before pointing traffic at our engine
+ * (or again just before, to pick up the last spend): a re-import after our engine has served a key resets
+ * that key's spend counters to LiteLLM's figures.
+ */
+import type { Kysely } from 'kysely';
+import type { GovernanceDb } from '../db/open.js';
+import type { DailySpendTable, GovernanceTables, NewSpendLogRow } from '../db/schema.js';
+import { addDelta, rollupId, utcDay } from '../spend/row.js';
+import {
+  budgetRow,
+  deprecatedKeyRow,
+  endUserRow,
+  keyRow,
+  orgRow,
+  routeOf,
+  spendLogRow,
+  teamMemberRows,
+  teamRow,
+  userRow,
+} from './map.js';
+import type { LiteLLMSource, SourceRow } from './source.js';
+
+/** Rows written (or, in a dry run, that would be) per destination table. */
+export interface ImportCounts {
+  keys: number;
+  deprecated_keys: number;
+  users: number;
+  teams: number;
+  team_members: number;
+  budgets: number;
+  end_users: number;
+  organizations: number;
+  spend_logs: number;
+  daily_spend: number;
+}
+
+export interface ImportOptions {
+  /** read and map everything, write nothing (the destination may be undefined) */
+  dryRun?: boolean;
+  /** the time stamped on rows LiteLLM keeps no time for */
+  now?: number;
+  /** rows read per page from the source */
+  pageSize?: number;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: one upsert helper for every table
+type AnyDb = Kysely<any>;
+
+const PRIMARY: Record<string, readonly string[]> = {
+  keys: ['token'],
+  deprecated_keys: ['token'],
+  users: ['user_id'],
+  teams: ['team_id'],
+  team_members: ['team_id', 'user_id'],
+  budgets: ['budget_id'],
+  end_users: ['user_id'],
+  organizations: ['organization_id'],
+  spend_logs: ['request_id'],
+  daily_spend: ['entity_type', 'entity_id', 'date', 'api_key', 'model', 'custom_llm_provider', 'endpoint'],
+};
+
+/** Import `source` into `dest`. Throws (having written nothing) when a read or write fails. */
+export async function importLiteLLM(
+  source: LiteLLMSource,
+  dest: GovernanceDb | undefined,
+  opts: ImportOptions = {},
+): Promise<ImportCounts> {
+  const now = opts.now ?? Date.now();
+  const page = opts.pageSize ?? 1000;
+  const run = async (db: AnyDb | undefined): Promise<ImportCounts> => {
+    const counts: ImportCounts = {
+      keys: 0,
+      deprecated_keys: 0,
+      users: 0,
+      teams: 0,
+      team_members: 0,
+      budgets: 0,
+      end_users: 0,
+      organizations: 0,
+      spend_logs: 0,
+      daily_spend: 0,
+    };
+    const put = async <T extends keyof ImportCounts>(table: T, rows: readonly object[]) => {
+      counts[table] += rows.length;
+      if (db && rows.length > 0) await upsert(db, table, rows);
+    };
+    const each = async <T extends keyof ImportCounts>(
+      from: Parameters<LiteLLMSource['rows']>[0],
+      table: T,
+      map: (r: SourceRow, now: number) => object,
+    ) => {
+      for await (const rows of source.rows(from, page))
+        await put(
+          table,
+          rows.map((r) => map(r, now)),
+        );
+    };
+    // budgets first: keys, memberships, end users and orgs point at them
+    await each('LiteLLM_BudgetTable', 'budgets', budgetRow);
+    await each('LiteLLM_OrganizationTable', 'organizations', orgRow);
+    await each('LiteLLM_UserTable', 'users', userRow);
+    const memberships = new Map<string, SourceRow[]>();
+    for await (const rows of source.rows('LiteLLM_TeamMembership', page))
+      for (const m of rows) {
+        const list = memberships.get(String(m.team_id));
+        if (list) list.push(m);
+        else memberships.set(String(m.team_id), [m]);
+      }
+    for await (const rows of source.rows('LiteLLM_TeamTable', page)) {
+      await put(
+        'teams',
+        rows.map((r) => teamRow(r, now)),
+      );
+      await put(
+        'team_members',
+        rows.flatMap((r) => teamMemberRows(r, memberships.get(String(r.team_id)) ?? [], now)),
+      );
+    }
+    await each('LiteLLM_EndUserTable', 'end_users', endUserRow);
+    await each('LiteLLM_VerificationToken', 'keys', keyRow);
+    if (source.tables.has('LiteLLM_DeprecatedVerificationToken'))
+      await each('LiteLLM_DeprecatedVerificationToken', 'deprecated_keys', deprecatedKeyRow);
+    const rollups = new Map<string, DailySpendTable>();
+    for await (const rows of source.rows('LiteLLM_SpendLogs', Math.max(page, 2000))) {
+      const logs = rows.map(spendLogRow);
+      for (const log of logs) for (const r of rollupsOf(log)) merge(rollups, r);
+      await put('spend_logs', logs);
+    }
+    await put('daily_spend', [...rollups.values()]);
+    return counts;
+  };
+  if (opts.dryRun || !dest) return run(undefined);
+  return (dest.db as unknown as Kysely<GovernanceTables>).transaction().execute((trx) => run(trx as AnyDb));
+}
+
+/**
+ * The rollup rows one imported log adds to, in the shape our spend writer writes (spend/row.ts rollupRows):
+ * one per key, user, team, end user, org and model group, one per tag; '' for an entity the call had none of.
+ */
+function rollupsOf(log: NewSpendLogRow): DailySpendTable[] {
+  const ok = log.status === 'success';
+  const base = {
+    date: utcDay(log.start_time),
+    api_key: log.api_key ?? '',
+    model: log.model ?? '',
+    model_group: log.model_group ?? '',
+    custom_llm_provider: log.custom_llm_provider ?? '',
+    endpoint: routeOf(log.call_type),
+    prompt_tokens: log.prompt_tokens ?? 0,
+    completion_tokens: log.completion_tokens ?? 0,
+    cache_read_input_tokens: log.cache_read_input_tokens ?? 0,
+    cache_creation_input_tokens: log.cache_creation_input_tokens ?? 0,
+    spend: log.spend ?? 0,
+    api_requests: 1,
+    successful_requests: ok ? 1 : 0,
+    failed_requests: ok ? 0 : 1,
+  };
+  const out: DailySpendTable[] = [
+    { entity_type: 'key', entity_id: base.api_key, ...base },
+    { entity_type: 'user', entity_id: log.user_id ?? '', ...base },
+    { entity_type: 'team', entity_id: log.team_id ?? '', ...base },
+    { entity_type: 'end_user', entity_id: log.end_user ?? '', ...base },
+    { entity_type: 'org', entity_id: log.organization_id ?? '', ...base },
+    { entity_type: 'model', entity_id: log.model_group || base.model, ...base },
+  ];
+  let tags: unknown = [];
+  try {
+    tags = JSON.parse(log.request_tags ?? '[]');
+  } catch {}
+  if (Array.isArray(tags))
+    for (const t of new Set(tags)) if (typeof t === 'string') out.push({ entity_type: 'tag', entity_id: t, ...base });
+  return out;
+}
+
+function merge(into: Map<string, DailySpendTable>, r: DailySpendTable): void {
+  const id = rollupId(r as Parameters<typeof rollupId>[0]);
+  const have = into.get(id);
+  if (have) addDelta(have, r);
+  else into.set(id, { ...r });
+}
+
+/**
+ * INSERT ... ON CONFLICT (primary key) DO UPDATE SET every other column = the new value, in chunks under
+ * both dialects' bound-parameter limits. The rollups too are set, not added: a re-import rewrites the same
+ * totals instead of doubling them.
+ */
+async function upsert(db: AnyDb, table: string, rows: readonly object[]): Promise<void> {
+  const pk = PRIMARY[table]!;
+  const cols = Object.keys(rows[0]!);
+  const rest = cols.filter((c) => !pk.includes(c));
+  const chunk = Math.max(1, Math.min(500, Math.floor(30_000 / cols.length)));
+  for (let i = 0; i < rows.length; i += chunk) {
+    await db
+      .insertInto(table)
+      .values(rows.slice(i, i + chunk) as Record<string, unknown>[])
+      .onConflict((oc) =>
+        oc
+          .columns(pk as string[])
+          .doUpdateSet((eb) => Object.fromEntries(rest.map((c) => [c, eb.ref(`excluded.${c}`)]))),
+      )
+      .execute();
+  }
+}
