@@ -81,6 +81,16 @@ CREATE TABLE "LiteLLM_SpendLogs" (
   metadata JSONB DEFAULT '{}', cache_hit TEXT DEFAULT '', cache_key TEXT DEFAULT '', request_tags JSONB DEFAULT '[]',
   team_id TEXT, organization_id TEXT, end_user TEXT, messages JSONB DEFAULT '{}', response JSONB DEFAULT '{}',
   session_id TEXT, status TEXT);
+CREATE TABLE "LiteLLM_DailyUserSpend" (
+  id TEXT PRIMARY KEY, user_id TEXT, date TEXT NOT NULL, api_key TEXT NOT NULL, model TEXT, model_group TEXT,
+  custom_llm_provider TEXT, mcp_namespaced_tool_name TEXT, endpoint TEXT, prompt_tokens BIGINT NOT NULL DEFAULT 0,
+  completion_tokens BIGINT NOT NULL DEFAULT 0, cache_read_input_tokens BIGINT NOT NULL DEFAULT 0,
+  cache_creation_input_tokens BIGINT NOT NULL DEFAULT 0, spend DOUBLE PRECISION NOT NULL DEFAULT 0,
+  api_requests BIGINT NOT NULL DEFAULT 0, successful_requests BIGINT NOT NULL DEFAULT 0,
+  failed_requests BIGINT NOT NULL DEFAULT 0, created_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  updated_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP);
+CREATE TABLE "LiteLLM_DailyTeamSpend" (LIKE "LiteLLM_DailyUserSpend" INCLUDING ALL);
+ALTER TABLE "LiteLLM_DailyTeamSpend" RENAME COLUMN user_id TO team_id;
 `;
 
 /** JSON for a Json column (node-postgres would turn a JS array into a Postgres array literal). */
@@ -262,6 +272,15 @@ const SAMPLE: Record<string, Record<string, unknown>[]> = {
       status: 'failure',
     },
   ],
+  // LiteLLM's rollups: 2026-10-15 has no log left (retention), 2026-11-01 is covered by the logs above
+  LiteLLM_DailyUserSpend: [
+    { id: 'du1', user_id: 'u1', date: '2026-10-15', spend: 4, api_requests: 8, successful_requests: 8 },
+    { id: 'du2', user_id: 'u1', date: '2026-11-01', spend: 99, api_requests: 1, successful_requests: 1 },
+  ].map((r) => ({ ...r, api_key: sha(TEAM_KEY), model: 'gpt-a', model_group: 'gpt-a', endpoint: '/chat/completions' })),
+  LiteLLM_DailyTeamSpend: [
+    { id: 'dt1', team_id: 't1', date: '2026-10-15', spend: 4, api_requests: 8, successful_requests: 8 },
+    { id: 'dt2', team_id: 't1', date: '2026-11-01', spend: 99, api_requests: 1, successful_requests: 1 },
+  ].map((r) => ({ ...r, api_key: sha(TEAM_KEY), model: 'gpt-a', model_group: 'gpt-a', endpoint: '/chat/completions' })),
 };
 
 async function insertSample(c: pg.Client): Promise<void> {
@@ -486,6 +505,19 @@ describe.each(STORES)('import-litellm into %s', (kind) => {
       expect(teamDays).toEqual([
         { date: '2026-11-01', spend: 0.5, api_requests: 1, prompt_tokens: 10 },
         { date: '2026-11-02', spend: 0.75, api_requests: 1, prompt_tokens: 15 },
+      ]);
+      // a day only LiteLLM's rollups remember: team, user, and the key and model made from the user rows
+      const october = await db.db
+        .selectFrom('daily_spend')
+        .select(['entity_type', 'entity_id', 'spend', 'api_requests'])
+        .where('date', '=', '2026-10-15')
+        .orderBy('entity_type')
+        .execute();
+      expect(october).toEqual([
+        { entity_type: 'key', entity_id: sha(TEAM_KEY), spend: 4, api_requests: 8 },
+        { entity_type: 'model', entity_id: 'gpt-a', spend: 4, api_requests: 8 },
+        { entity_type: 'team', entity_id: 't1', spend: 4, api_requests: 8 },
+        { entity_type: 'user', entity_id: 'u1', spend: 4, api_requests: 8 },
       ]);
       const failed = await db.db
         .selectFrom('daily_spend')

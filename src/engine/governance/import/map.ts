@@ -7,6 +7,7 @@
 import type { Insertable } from 'kysely';
 import type {
   BudgetsTable,
+  DailySpendTable,
   DeprecatedKeysTable,
   EndUsersTable,
   KeysTable,
@@ -315,5 +316,33 @@ export function spendLogRow(r: SourceRow): NewSpendLogRow {
     messages: content(r.messages),
     response: content(r.response),
     session_id: str(r.session_id),
+  };
+}
+
+/**
+ * A `LiteLLM_Daily*Spend` row -> a daily_spend row of `entityType` (its id from `idColumn`); undefined for
+ * a row without a date. LiteLLM's rows are also split by MCP tool name, ours are not: callers add up rows
+ * that land on the same identity.
+ */
+export function dailyRow(r: SourceRow, entityType: string, idColumn: string): DailySpendTable | undefined {
+  const date = str(r.date);
+  if (!date) return undefined;
+  return {
+    entity_type: entityType,
+    entity_id: str(r[idColumn]) ?? '',
+    date: date.slice(0, 10),
+    api_key: str(r.api_key) ?? '',
+    model: str(r.model) ?? '',
+    model_group: str(r.model_group) ?? '',
+    custom_llm_provider: str(r.custom_llm_provider) ?? '',
+    endpoint: str(r.endpoint) ?? '',
+    prompt_tokens: num(r.prompt_tokens) ?? 0,
+    completion_tokens: num(r.completion_tokens) ?? 0,
+    cache_read_input_tokens: num(r.cache_read_input_tokens) ?? 0,
+    cache_creation_input_tokens: num(r.cache_creation_input_tokens) ?? 0,
+    spend: num(r.spend) ?? 0,
+    api_requests: num(r.api_requests) ?? 0,
+    successful_requests: num(r.successful_requests) ?? 0,
+    failed_requests: num(r.failed_requests) ?? 0,
   };
 }

@@ -1,7 +1,8 @@
 /**
  * Copy a LiteLLM database into our store: keys (their sha256 hashes, so every key keeps working), users,
- * teams and their members, budgets, end users, organisations, spend logs, and the daily rollups rebuilt
- * from those logs. One transaction on the destination: an import that fails leaves the store as it was.
+ * teams and their members, budgets, end users, organisations, spend logs, and the daily rollups: rebuilt
+ * from those logs for the days they cover, copied from LiteLLM's own daily tables for the days they do not.
+ * One transaction on the destination: an import that fails leaves the store as it was.
  *
  * Re-running is an upsert keyed by each table's primary key (the rollups by their unique columns): for a
  * row present on both sides LiteLLM's values win for every column the import writes, rows only in our
@@ -15,6 +16,7 @@ import type { DailySpendTable, GovernanceTables, NewSpendLogRow } from '../db/sc
 import { addDelta, rollupId, utcDay } from '../spend/row.js';
 import {
   budgetRow,
+  dailyRow,
   deprecatedKeyRow,
   endUserRow,
   keyRow,
@@ -25,7 +27,7 @@ import {
   teamRow,
   userRow,
 } from './map.js';
-import type { LiteLLMSource, SourceRow } from './source.js';
+import type { LiteLLMSource, SourceRow, SourceTable } from './source.js';
 
 /** Rows written (or, in a dry run, that would be) per destination table. */
 export interface ImportCounts {
@@ -65,6 +67,15 @@ const PRIMARY: Record<string, readonly string[]> = {
   spend_logs: ['request_id'],
   daily_spend: ['entity_type', 'entity_id', 'date', 'api_key', 'model', 'custom_llm_provider', 'endpoint'],
 };
+
+/** LiteLLM's daily rollup tables: our entity type for each, and the column naming the entity. */
+const DAILY_TABLES: readonly [SourceTable, string, string][] = [
+  ['LiteLLM_DailyUserSpend', 'user', 'user_id'],
+  ['LiteLLM_DailyTeamSpend', 'team', 'team_id'],
+  ['LiteLLM_DailyOrganizationSpend', 'org', 'organization_id'],
+  ['LiteLLM_DailyEndUserSpend', 'end_user', 'end_user_id'],
+  ['LiteLLM_DailyTagSpend', 'tag', 'tag'],
+];
 
 /** Import `source` into `dest`. Throws (having written nothing) when a read or write fails. */
 export async function importLiteLLM(
@@ -128,10 +139,29 @@ export async function importLiteLLM(
     if (source.tables.has('LiteLLM_DeprecatedVerificationToken'))
       await each('LiteLLM_DeprecatedVerificationToken', 'deprecated_keys', deprecatedKeyRow);
     const rollups = new Map<string, DailySpendTable>();
+    const logDays = new Set<string>();
     for await (const rows of source.rows('LiteLLM_SpendLogs', Math.max(page, 2000))) {
       const logs = rows.map(spendLogRow);
-      for (const log of logs) for (const r of rollupsOf(log)) merge(rollups, r);
+      for (const log of logs) {
+        logDays.add(utcDay(log.start_time));
+        for (const r of rollupsOf(log)) merge(rollups, r);
+      }
       await put('spend_logs', logs);
+    }
+    // days with no log left (LiteLLM's retention deleted them) come from its own rollups, when it has them
+    for (const [table, type, idColumn] of DAILY_TABLES) {
+      if (!source.tables.has(table)) continue;
+      for await (const rows of source.rows(table, page))
+        for (const r of rows) {
+          const d = dailyRow(r, type, idColumn);
+          if (!d || logDays.has(d.date)) continue;
+          merge(rollups, d);
+          // LiteLLM keeps no key or model rollup; its user rows name each request's key and model
+          if (type === 'user') {
+            merge(rollups, { ...d, entity_type: 'key', entity_id: d.api_key });
+            merge(rollups, { ...d, entity_type: 'model', entity_id: d.model_group || d.model });
+          }
+        }
     }
     await put('daily_spend', [...rollups.values()]);
     return counts;

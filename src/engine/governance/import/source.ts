@@ -17,8 +17,18 @@ export const REQUIRED_TABLES = [
   'LiteLLM_OrganizationTable',
   'LiteLLM_SpendLogs',
 ] as const;
-/** Read when present: the old hashes still inside their grace period after a /key/regenerate. */
-export const OPTIONAL_TABLES = ['LiteLLM_DeprecatedVerificationToken'] as const;
+/**
+ * Read when present: the old hashes still inside their grace period after a /key/regenerate, and the daily
+ * rollups (newer releases), which still hold the days LiteLLM's log retention deleted from the spend logs.
+ */
+export const OPTIONAL_TABLES = [
+  'LiteLLM_DeprecatedVerificationToken',
+  'LiteLLM_DailyUserSpend',
+  'LiteLLM_DailyTeamSpend',
+  'LiteLLM_DailyOrganizationSpend',
+  'LiteLLM_DailyEndUserSpend',
+  'LiteLLM_DailyTagSpend',
+] as const;
 
 export type SourceTable = (typeof REQUIRED_TABLES)[number] | (typeof OPTIONAL_TABLES)[number];
 
@@ -47,6 +57,11 @@ const PAGE_KEY: Record<SourceTable, readonly string[]> = {
   LiteLLM_OrganizationTable: ['organization_id'],
   LiteLLM_SpendLogs: ['request_id'],
   LiteLLM_DeprecatedVerificationToken: ['token'],
+  LiteLLM_DailyUserSpend: ['id'],
+  LiteLLM_DailyTeamSpend: ['id'],
+  LiteLLM_DailyOrganizationSpend: ['id'],
+  LiteLLM_DailyEndUserSpend: ['id'],
+  LiteLLM_DailyTagSpend: ['id'],
 };
 
 const INT8 = 20;
