@@ -653,6 +653,24 @@ describe('import-litellm errors', () => {
     expect(t.rows[0].n).toBe(0);
   });
 
+  it("refuses Prisma's ?schema= for our store (proxy start would not read it)", async () => {
+    const r = await home.run(['proxy', 'import-litellm', '--from', FROM, '--to', `${TEST_PG_URL}?schema=mine`], {});
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("our store's URL cannot use Prisma's ?schema=");
+  });
+
+  it('text output: one line per table, the source without its password', async () => {
+    const file = `${home.home}/text.db`;
+    const from = FROM.replace('postgres@', 'postgres:not-needed@');
+    const r = await home.run(['proxy', 'import-litellm', '--from', from, '--db-path', file, '--dry-run'], {});
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toBe(`dry run: ${from.replace('not-needed', '***')} would import into ${file} (nothing written):`);
+    expect(lines).toContain('  keys             5');
+    expect(lines).toContain('  team_members     2');
+    expect(r.stdout).not.toContain('not-needed');
+  });
+
   it('--help teaches which flag is which', async () => {
     const r = await home.run(['proxy', 'import-litellm', '--help'], {});
     expect(r.stdout).toContain('--from <url>');

@@ -59,8 +59,14 @@ export const proxyImportLiteLLM: Handler<ImportLiteLLMOptions> = async (ctx, opt
   }
   if (where.url && sameDatabase(where.url, opts.from))
     throw new UserError(
-      `the destination is the LiteLLM database itself (${publicDbUrl(where.url)}, from $DATABASE_URL or the config): ` +
-        'name our store with --to postgresql://... (another database or ?schema=) or --db-path <file>',
+      `the destination is the LiteLLM database itself (${publicDbUrl(where.url)}; $DATABASE_URL still LiteLLM's?): ` +
+        'name our store with --to postgresql://... (another database) or --db-path <file>',
+    );
+  // our store (proxy start) does not read Prisma's ?schema=: an import there would land where no engine looks
+  if (where.url && /[?&]schema=/.test(where.url))
+    throw new UserError(
+      `our store's URL cannot use Prisma's ?schema= (proxy start would not see it): ` +
+        'use ?options=-c%20search_path%3D<schema>, or give the schema its own database',
     );
   const destination = where.url ? publicDbUrl(where.url) : where.path!;
 
@@ -69,7 +75,7 @@ export const proxyImportLiteLLM: Handler<ImportLiteLLMOptions> = async (ctx, opt
   try {
     if (opts.dryRun) counts = await importLiteLLM(source, undefined, { dryRun: true }).catch(fail);
     else {
-      const dest = await openGovernanceDb({ ...toOpen(where), migrate: true }).catch(fail);
+      const dest = await openGovernanceDb({ ...where, migrate: true }).catch(fail);
       try {
         counts = await importLiteLLM(source, dest).catch(fail);
       } finally {
@@ -92,16 +98,6 @@ export const proxyImportLiteLLM: Handler<ImportLiteLLMOptions> = async (ctx, opt
   for (const [k, n] of Object.entries(counts)) ctx.out.line(`  ${k.padEnd(width)}  ${n}`);
   return 0;
 };
-
-/** `{url}` with a Prisma-style `?schema=` turned into the store's `schema` option. */
-function toOpen(where: { url?: string; path?: string }): { url?: string; path?: string; schema?: string } {
-  if (!where.url) return where;
-  const u = new URL(where.url);
-  const schema = u.searchParams.get('schema');
-  if (!schema) return where;
-  u.searchParams.delete('schema');
-  return { url: u.toString(), schema };
-}
 
 /** Whether two Postgres URLs name the same database and schema (host, port, database, schema). */
 export function sameDatabase(a: string, b: string): boolean {
