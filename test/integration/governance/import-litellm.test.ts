@@ -7,6 +7,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { importLiteLLM } from '../../../src/engine/governance/import/run.js';
+import { openLiteLLMSource } from '../../../src/engine/governance/import/source.js';
 import { type CliHome, makeHome } from '../config-run.js';
 import { startTestEngine, type TestEngine } from '../engine-helpers.js';
 import { CONFIG, chat, client, MASTER } from './key-helpers.js';
@@ -657,6 +659,18 @@ describe('import-litellm errors', () => {
     const r = await home.run(['proxy', 'import-litellm', '--from', FROM, '--to', `${TEST_PG_URL}?schema=mine`], {});
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("our store's URL cannot use Prisma's ?schema=");
+  });
+
+  it('pages through every table without skipping or repeating a row (one row per page)', async () => {
+    const source = await openLiteLLMSource(FROM);
+    try {
+      const { daily_spend, ...counts } = await importLiteLLM(source, undefined, { dryRun: true, pageSize: 1 });
+      expect(counts).toEqual(EXPECTED_COUNTS);
+      const whole = await importLiteLLM(source, undefined, { dryRun: true });
+      expect(daily_spend).toBe(whole.daily_spend);
+    } finally {
+      await source.close();
+    }
   });
 
   it('text output: one line per table, the source without its password', async () => {

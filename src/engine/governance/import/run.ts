@@ -10,9 +10,8 @@
  * (or again just before, to pick up the last spend): a re-import after our engine has served a key resets
  * that key's spend counters to LiteLLM's figures.
  */
-import type { Kysely } from 'kysely';
 import type { GovernanceDb } from '../db/open.js';
-import type { DailySpendTable, GovernanceTables, NewSpendLogRow } from '../db/schema.js';
+import type { DailySpendTable, NewSpendLogRow } from '../db/schema.js';
 import { addDelta, rollupId, utcDay } from '../spend/row.js';
 import {
   budgetRow,
@@ -28,6 +27,7 @@ import {
   userRow,
 } from './map.js';
 import type { LiteLLMSource, SourceRow, SourceTable } from './source.js';
+import { inTransaction, type Sink } from './write.js';
 
 /** Rows written (or, in a dry run, that would be) per destination table. */
 export interface ImportCounts {
@@ -48,25 +48,9 @@ export interface ImportOptions {
   dryRun?: boolean;
   /** the time stamped on rows LiteLLM keeps no time for */
   now?: number;
-  /** rows read per page from the source */
+  /** rows read per page from the source (default 1000, the spend logs 2000) */
   pageSize?: number;
 }
-
-// biome-ignore lint/suspicious/noExplicitAny: one upsert helper for every table
-type AnyDb = Kysely<any>;
-
-const PRIMARY: Record<string, readonly string[]> = {
-  keys: ['token'],
-  deprecated_keys: ['token'],
-  users: ['user_id'],
-  teams: ['team_id'],
-  team_members: ['team_id', 'user_id'],
-  budgets: ['budget_id'],
-  end_users: ['user_id'],
-  organizations: ['organization_id'],
-  spend_logs: ['request_id'],
-  daily_spend: ['entity_type', 'entity_id', 'date', 'api_key', 'model', 'custom_llm_provider', 'endpoint'],
-};
 
 /** LiteLLM's daily rollup tables: our entity type for each, and the column naming the entity. */
 const DAILY_TABLES: readonly [SourceTable, string, string][] = [
@@ -85,7 +69,7 @@ export async function importLiteLLM(
 ): Promise<ImportCounts> {
   const now = opts.now ?? Date.now();
   const page = opts.pageSize ?? 1000;
-  const run = async (db: AnyDb | undefined): Promise<ImportCounts> => {
+  const run = async (sink: Sink | undefined): Promise<ImportCounts> => {
     const counts: ImportCounts = {
       keys: 0,
       deprecated_keys: 0,
@@ -100,7 +84,7 @@ export async function importLiteLLM(
     };
     const put = async <T extends keyof ImportCounts>(table: T, rows: readonly object[]) => {
       counts[table] += rows.length;
-      if (db && rows.length > 0) await upsert(db, table, rows);
+      if (sink) await sink.put(table, rows);
     };
     const each = async <T extends keyof ImportCounts>(
       from: Parameters<LiteLLMSource['rows']>[0],
@@ -140,13 +124,22 @@ export async function importLiteLLM(
       await each('LiteLLM_DeprecatedVerificationToken', 'deprecated_keys', deprecatedKeyRow);
     const rollups = new Map<string, DailySpendTable>();
     const logDays = new Set<string>();
-    for await (const rows of source.rows('LiteLLM_SpendLogs', Math.max(page, 2000))) {
+    for await (const rows of source.rows('LiteLLM_SpendLogs', opts.pageSize ?? 2000)) {
       const logs = rows.map(spendLogRow);
       for (const log of logs) {
         logDays.add(utcDay(log.start_time));
         for (const r of rollupsOf(log)) merge(rollups, r);
       }
       await put('spend_logs', logs);
+      // the logs come in time order: days before this page's last are complete, so they leave memory now
+      const through = utcDay(logs[logs.length - 1]!.start_time);
+      const done: DailySpendTable[] = [];
+      for (const [id, r] of rollups)
+        if (r.date < through) {
+          done.push(r);
+          rollups.delete(id);
+        }
+      await put('daily_spend', done);
     }
     // days with no log left (LiteLLM's retention deleted them) come from its own rollups, when it has them
     for (const [table, type, idColumn] of DAILY_TABLES) {
@@ -167,7 +160,7 @@ export async function importLiteLLM(
     return counts;
   };
   if (opts.dryRun || !dest) return run(undefined);
-  return (dest.db as unknown as Kysely<GovernanceTables>).transaction().execute((trx) => run(trx as AnyDb));
+  return inTransaction(dest, run);
 }
 
 /**
@@ -214,27 +207,4 @@ function merge(into: Map<string, DailySpendTable>, r: DailySpendTable): void {
   const have = into.get(id);
   if (have) addDelta(have, r);
   else into.set(id, { ...r });
-}
-
-/**
- * INSERT ... ON CONFLICT (primary key) DO UPDATE SET every other column = the new value, in chunks under
- * both dialects' bound-parameter limits. The rollups too are set, not added: a re-import rewrites the same
- * totals instead of doubling them.
- */
-async function upsert(db: AnyDb, table: string, rows: readonly object[]): Promise<void> {
-  const pk = PRIMARY[table]!;
-  const cols = Object.keys(rows[0]!);
-  const rest = cols.filter((c) => !pk.includes(c));
-  const chunk = Math.max(1, Math.min(500, Math.floor(30_000 / cols.length)));
-  for (let i = 0; i < rows.length; i += chunk) {
-    await db
-      .insertInto(table)
-      .values(rows.slice(i, i + chunk) as Record<string, unknown>[])
-      .onConflict((oc) =>
-        oc
-          .columns(pk as string[])
-          .doUpdateSet((eb) => Object.fromEntries(rest.map((c) => [c, eb.ref(`excluded.${c}`)]))),
-      )
-      .execute();
-  }
 }

@@ -41,12 +41,13 @@ export interface LiteLLMSource {
   /** the tables present (required ones always are once `openLiteLLMSource` returned) */
   readonly tables: ReadonlySet<SourceTable>;
   count(table: SourceTable): Promise<number>;
-  /** every row of `table`, in pages ordered by its primary key (keyset paging: stable under a large table) */
+  /** every row of `table`, in pages ordered by its primary key (keyset paging: stable under a large table);
+   *  the spend logs by start time, then request id */
   rows(table: SourceTable, pageSize?: number): AsyncGenerator<SourceRow[]>;
   close(): Promise<void>;
 }
 
-/** The primary key each table is paged by. */
+/** The primary key each table is paged by (the spend logs: their time first). */
 const PAGE_KEY: Record<SourceTable, readonly string[]> = {
   LiteLLM_VerificationToken: ['token'],
   LiteLLM_UserTable: ['user_id'],
@@ -55,7 +56,8 @@ const PAGE_KEY: Record<SourceTable, readonly string[]> = {
   LiteLLM_BudgetTable: ['budget_id'],
   LiteLLM_EndUserTable: ['user_id'],
   LiteLLM_OrganizationTable: ['organization_id'],
-  LiteLLM_SpendLogs: ['request_id'],
+  // in time order (LiteLLM indexes (startTime, request_id)): a day's rollups are complete once it is passed
+  LiteLLM_SpendLogs: ['startTime', 'request_id'],
   LiteLLM_DeprecatedVerificationToken: ['token'],
   LiteLLM_DailyUserSpend: ['id'],
   LiteLLM_DailyTeamSpend: ['id'],
@@ -143,7 +145,8 @@ export async function openLiteLLMSource(url: string): Promise<LiteLLMSource> {
         yield r.rows;
         if (r.rows.length < pageSize) return;
         const last = r.rows[r.rows.length - 1]!;
-        after = key.map((k) => last[k]);
+        // a time read as epoch ms goes back as the UTC timestamp it was (Prisma's columns have no zone)
+        after = key.map((k) => (k === 'startTime' ? new Date(last[k] as number).toISOString().slice(0, -1) : last[k]));
       }
     },
     close: () => pool.end(),
