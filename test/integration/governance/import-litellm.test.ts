@@ -685,6 +685,23 @@ describe('import-litellm errors', () => {
     expect(r.stdout).not.toContain('not-needed');
   });
 
+  it('without --to or --db-path: the store proxy start would use (-c config, else KUBIYA_DB_PATH)', async () => {
+    const ours = `${TEST_PG_URL}?options=-c%20search_path%3Dours`;
+    const cfg = `${home.home}/litellm.yaml`;
+    fs.writeFileSync(cfg, `model_list: []\ngeneral_settings:\n  database_url: ${ours}\n`);
+    const byConfig = await home.run(
+      ['proxy', 'import-litellm', '--from', FROM, '-c', cfg, '--dry-run', '-o', 'json'],
+      {},
+    );
+    expect(byConfig.code, byConfig.stderr).toBe(0);
+    expect(JSON.parse(byConfig.stdout).destination).toBe(ours);
+    const file = `${home.home}/env.db`;
+    const byEnv = await home.run(['proxy', 'import-litellm', '--from', FROM, '--dry-run', '-o', 'json'], {
+      KUBIYA_DB_PATH: file,
+    });
+    expect(JSON.parse(byEnv.stdout).destination).toBe(file);
+  });
+
   it('--help teaches which flag is which', async () => {
     const r = await home.run(['proxy', 'import-litellm', '--help'], {});
     expect(r.stdout).toContain('--from <url>');
