@@ -1,4 +1,5 @@
 import { type CommandGroup, defineCommand } from '../../command.js';
+import { proxyImportLiteLLMCommand } from './import-litellm.js';
 import { keysCommands } from './keys/index.js';
 import { proxySpendCommand } from './spend.js';
 import type { ProxyStartOptions } from './start.js';
@@ -79,5 +80,6 @@ export const proxyCommands: CommandGroup = {
       handler: async () => (await import('./migrate.js')).proxyMigrate,
     }),
     proxySpendCommand,
+    proxyImportLiteLLMCommand,
   ],
 };

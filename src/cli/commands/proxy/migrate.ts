@@ -34,7 +34,8 @@ export const proxyMigrate: Handler<StoreFlags & { config?: string }> = async (ct
   return 0;
 };
 
-const EMPTY = {
+/** A config with nothing in it: the store then comes from the environment alone. */
+export const EMPTY = {
   config: {
     model_list: [],
     litellm_settings: {},

@@ -165,6 +165,12 @@ export function rollupRows(e: SettledEvent, masterKeyHash: string): RollupRow[] 
   return out;
 }
 
+/** A rollup row's identity as one string, the same `forEachRollup` gives (a merge map's key). */
+export function rollupId(r: RollupKey | DailySpendTable): string {
+  const tail = `\0${r.date}\0${r.api_key}\0${r.model}\0${r.custom_llm_provider}\0${r.endpoint}`;
+  return `${r.entity_type}\0${r.entity_id}${tail}`;
+}
+
 /** The columns an upsert adds onto (`x = x + excluded.x`). */
 export const ROLLUP_SUMS: readonly (keyof RollupDelta)[] = ADDED_COLUMNS;
 
