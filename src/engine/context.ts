@@ -1,5 +1,6 @@
 import type { Authenticator } from './auth/principal.js';
 import type { PriceMap } from './cost/prices.js';
+import type { GatewayError } from './errors.js';
 import type { Governance } from './governance/governance.js';
 import type { Admission } from './governance/types.js';
 import type { BodyBytes } from './http/body.js';
@@ -58,4 +59,12 @@ export interface EngineContext {
   inflight: number;
   /** inference requests whose settled event is not emitted yet (close() waits for them) */
   settling: number;
+  /** the streams being written (the drain deadline ends each with an error event rather than cutting it) */
+  streams: Set<StreamCut>;
+}
+
+/** A stream the drain deadline can end in its API's words. */
+export interface StreamCut {
+  /** end the stream with `err`'s event and stop its upstream read; resolves once that is flushed or the socket closed */
+  cutAtDeadline(err: GatewayError): Promise<void>;
 }

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { VERSION } from '../../version.js';
 import { ANONYMOUS, endUserOf, forEndUser, type Principal, principalFields } from '../auth/principal.js';
-import type { EngineContext } from '../context.js';
+import type { EngineContext, StreamCut } from '../context.js';
 import { callCost, priceOf } from '../cost/cost.js';
 import { rawUsage } from '../cost/usage.js';
 import { type GatewayError, toGatewayError } from '../errors.js';
@@ -52,7 +52,7 @@ export const OPENAI_FORMAT: ApiFormat = {
  * draining), JSON answers, the SSE loop with backpressure, errors with their logging, and, for the
  * inference endpoints, the request's one settled event. One per request, made by the server.
  */
-export class ResponseWriter implements SettledSource {
+export class ResponseWriter implements SettledSource, StreamCut {
   principal: Principal = ANONYMOUS;
   /** the client's parsed body, set by the endpoint as soon as it is read */
   body?: JsonObject;
@@ -74,6 +74,8 @@ export class ResponseWriter implements SettledSource {
   readonly headers: Headers;
   readonly link: ClientLink;
   private settled = false;
+  /** set when the drain deadline ended this stream (`cutAtDeadline`) */
+  private cut?: GatewayError;
   /** what admission (virtual keys: budgets, limits) holds for this request until it settles */
   private ticket?: AdmitTicket;
 
@@ -163,20 +165,24 @@ export class ResponseWriter implements SettledSource {
     else res.write(head);
     const record = this.attempts !== undefined;
     let gone = false;
+    const streams = this.ctx.streams;
+    streams.add(this);
     try {
       for await (const batch of outcome.chunks) {
         if (record) this.see(batch);
         const out = framing.push(batch);
         // the client left: leaving the loop returns the iterator, which ends the upstream read
-        if ((gone = res.destroyed)) break;
+        if ((gone = res.destroyed) || this.cut) break;
         if (out !== '') {
           if (record && this.firstTokenAt === undefined) this.firstTokenAt = performance.now();
           if (!res.write(out)) await drained(res);
         }
-        if ((gone = res.destroyed)) break;
+        if ((gone = res.destroyed) || this.cut) break;
       }
+      if (this.cut) return this.settle('failure', 200, this.cut);
       if (!gone) res.end(framing.finish());
     } catch (e) {
+      if (this.cut) return this.settle('failure', 200, this.cut); // the read ended because the deadline cut it
       if (res.destroyed) return this.settle('client_abort', 200);
       const err = redactError(toGatewayError(e), this.ctx.secretValues);
       if (this.ctx.debug || err.errorClass === 'internal') {
@@ -184,8 +190,28 @@ export class ResponseWriter implements SettledSource {
       }
       res.end(this.format.streamError(err));
       return this.settle('failure', 200, err);
+    } finally {
+      streams.delete(this);
     }
     this.settle(gone ? 'client_abort' : 'success', 200);
+  }
+
+  /**
+   * The drain deadline passed with this stream open: end it with the API's error event (OpenAI: the error then
+   * `[DONE]`; Anthropic: `event: error`) so the client knows it was cut, and end the upstream read (firing the
+   * link aborts the attempt, whose pending read rejects). The stream settles as a failure with `err`.
+   */
+  cutAtDeadline(err: GatewayError): Promise<void> {
+    const res = this.res;
+    if (this.cut || res.destroyed || res.writableEnded) return Promise.resolve();
+    this.cut = err;
+    const flushed = new Promise<void>((resolve) => {
+      res.once('finish', resolve);
+      res.once('close', resolve);
+    });
+    res.end(this.format.streamError(err));
+    this.link.fire();
+    return flushed;
   }
 
   /** Anything thrown before the answer started: masked, logged, sent in the API's shape (or the response cut). */
