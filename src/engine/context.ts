@@ -65,6 +65,6 @@ export interface EngineContext {
 
 /** A stream the drain deadline can end in its API's words. */
 export interface StreamCut {
-  /** end the stream with `err`'s event and stop its upstream read; resolves once that is flushed or the socket closed */
+  /** end the stream with `err`'s event and stop its upstream read; resolves once flushed (or the socket closed) */
   cutAtDeadline(err: GatewayError): Promise<void>;
 }
