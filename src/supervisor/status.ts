@@ -5,7 +5,7 @@ import { isOurs } from './identity.js';
 import { type PidInfo, readPidFile } from './pid-file.js';
 import { queuePaths } from './queue-dir.js';
 import { staleReason } from './queue-lock.js';
-import { type EngineUsage, fetchUsage } from './usage.js';
+import { type EngineUsage, readUsageToken, usageOf } from './usage.js';
 
 /** One queue's state as `worker status` / `worker list` report it. */
 export interface QueueStatus {
@@ -74,11 +74,11 @@ export async function queueStatus(queueId: string, env: NodeJS.ProcessEnv = proc
   const url = running && info.engine?.pid ? info.engine.url : null;
   // the run's engine proves it holds the usage token (an HMAC of a fresh challenge: the token is never sent),
   // so a process that took its port is told apart, and is never sent the token for the usage below
-  const token = url ? readToken(p.usageToken) : undefined;
+  const token = url ? readUsageToken(p.usageToken) : undefined;
   const probe = url
     ? await probeEngine(url, 1500, token ? { key: token, header: STATUS_PROOF_HEADER } : undefined)
     : 'down';
-  const usage = probe === 'ready' || probe === 'not-ready' ? await fetchUsage(url!, p.usageToken, 1500) : undefined;
+  const usage = token && (probe === 'ready' || probe === 'not-ready') ? await usageOf(url!, token, 1500) : undefined;
   const engine = info.engine && {
     ...info.engine,
     healthy: probe === 'ready',
@@ -101,15 +101,6 @@ export async function queueStatus(queueId: string, env: NodeJS.ProcessEnv = proc
     ...(problem ? { problem } : {}),
     ...(running && info.engine ? { usage: usage ?? null } : {}),
   };
-}
-
-/** The run's usage token, or undefined when there is none to read (a run of an older kubiya, a stopped one). */
-function readToken(file: string): string | undefined {
-  try {
-    return fs.readFileSync(file, 'utf8').trim() || undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** "3h04m", "5m07s", "12s". */

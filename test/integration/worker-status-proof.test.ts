@@ -1,7 +1,7 @@
 /**
  * `worker status` tells the queue's engine from a process that took its port: the engine proves it holds the
  * run's usage token (0600 in the queue directory) by an HMAC of a fresh challenge, and the token itself goes
- * only to an engine that proved it. In-process: the test plays the supervisor (its own pid is recorded) and
+ * only to an engine that proved it (status, and the usage line of `worker stop` and of the supervisor). In-process: the test plays the supervisor (its own pid is recorded) and
  * the engine runs in-process, so no child is started.
  */
 import http from 'node:http';
@@ -11,7 +11,7 @@ import { LOCAL_KEY_ENV } from '../../src/engine/child-contract.js';
 import { identityOf } from '../../src/supervisor/identity.js';
 import { type PidInfo, writePidFile } from '../../src/supervisor/pid-file.js';
 import { ensureQueueDir } from '../../src/supervisor/queue-dir.js';
-import { newUsageToken } from '../../src/supervisor/usage.js';
+import { fetchUsage, newUsageToken } from '../../src/supervisor/usage.js';
 import { makeTempHome, type TempHome } from '../fakes/temp-home.js';
 import { startTestEngine, type TestEngine } from './engine-helpers.js';
 import { cliInProcess } from './worker-helpers.js';
@@ -49,7 +49,7 @@ function queue() {
     };
     writePidFile(paths.pidFile, info);
   };
-  return { token, running };
+  return { token, running, tokenFile: paths.usageToken };
 }
 
 async function status() {
@@ -70,6 +70,7 @@ describe('worker status and the engine port', () => {
     expect(json.engine).toMatchObject({ healthy: true, verified: true });
     expect(json.engine.port_taken).toBeUndefined();
     expect(json.usage).toMatchObject({ requests: 0 });
+    expect(await fetchUsage(engine.url, q.tokenFile, 1500)).toMatchObject({ requests: 0 });
     expect(text).toMatch(/proxy: .*healthy/);
     expect(text).not.toContain('unverified');
   });
@@ -84,8 +85,11 @@ describe('worker status and the engine port', () => {
       res.end('{"status":"healthy","requests":0}');
     });
     await new Promise<void>((r) => squatter!.listen(0, '127.0.0.1', r));
-    q.running(`http://127.0.0.1:${(squatter.address() as net.AddressInfo).port}`);
+    const url = `http://127.0.0.1:${(squatter.address() as net.AddressInfo).port}`;
+    q.running(url);
     const { json, text } = await status();
+    // nor does the usage query of `worker stop` and of the supervisor's last line
+    expect(await fetchUsage(url, q.tokenFile, 1500)).toBeUndefined();
     expect(json.engine).toMatchObject({ healthy: false, verified: false, port_taken: true });
     expect(json.usage).toBeNull();
     expect(text).toContain('ANOTHER PROCESS ANSWERS ON ITS PORT');
