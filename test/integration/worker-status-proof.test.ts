@@ -1,8 +1,9 @@
 /**
  * `worker status` tells the queue's engine from a process that took its port: the engine proves it holds the
  * run's usage token (0600 in the queue directory) by an HMAC of a fresh challenge, and the token itself goes
- * only to an engine that proved it (status, and the usage line of `worker stop` and of the supervisor). In-process: the test plays the supervisor (its own pid is recorded) and
- * the engine runs in-process, so no child is started.
+ * only to an engine that proved it (status, and the usage line of `worker stop` and of the supervisor).
+ * In-process: the test plays the supervisor (its own pid is recorded) and the engine runs in-process, so no
+ * child is started.
  */
 import http from 'node:http';
 import type net from 'node:net';
