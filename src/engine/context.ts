@@ -59,12 +59,12 @@ export interface EngineContext {
   inflight: number;
   /** inference requests whose settled event is not emitted yet (close() waits for them) */
   settling: number;
-  /** the streams being written (the drain deadline ends each with an error event rather than cutting it) */
-  streams: Set<StreamCut>;
+  /** inference requests not settled yet: the drain deadline answers each with an error rather than cutting it */
+  open: Set<DeadlineCut>;
 }
 
-/** A stream the drain deadline can end in its API's words. */
-export interface StreamCut {
-  /** end the stream with `err`'s event and stop its upstream read; resolves once flushed (or the socket closed) */
+/** A request the drain deadline can end in its API's words. */
+export interface DeadlineCut {
+  /** answer with `err` (or end the stream with its event), stop the upstream call; resolves once flushed */
   cutAtDeadline(err: GatewayError): Promise<void>;
 }

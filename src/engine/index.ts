@@ -191,7 +191,7 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
     draining: false,
     inflight: 0,
     settling: 0,
-    streams: new Set(),
+    open: new Set(),
   };
   const prom = prometheusConfig(cfg);
   if (prom) {
@@ -314,13 +314,14 @@ async function drain(ctx: EngineContext, server: import('node:http').Server, tim
   const cut = ctx.inflight > 0;
   if (cut) {
     ctx.logger.warn({ inflight: ctx.inflight }, 'drain deadline passed: closing the remaining connections');
-    // an open stream is ended in its API's words (an error event, then [DONE]) rather than cut mid-way, which a
-    // client cannot tell from a network fault; the connections close once that is flushed (at most a second)
+    // an open request is answered in its API's words (a stream: an error event, then [DONE]; one not answered
+    // yet: a 503) rather than cut, which a client cannot tell from a network fault; the connections close once
+    // that is flushed (at most a second)
     const err = new GatewayError(503, {
       message: `The proxy is shutting down: the stream was still open at the end of its ${timeoutMs / 1000} s drain.`,
       errorClass: 'overloaded',
     });
-    const flushed = [...ctx.streams].map((s) => s.cutAtDeadline(err));
+    const flushed = [...ctx.open].map((w) => w.cutAtDeadline(err));
     if (flushed.length > 0) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([Promise.all(flushed), new Promise((r) => (timer = setTimeout(r, 1000)))]);

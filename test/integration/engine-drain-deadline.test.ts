@@ -6,10 +6,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadLiteLLMConfig } from '../../src/config/litellm/load.js';
 import { createLogger, type EngineHandle, type SettledEvent, startEngine } from '../../src/engine/index.js';
+import { type FaultUpstream, startFaultUpstream } from '../fakes/fault-upstream.js';
 import { type FakeUpstream, startOpenAIUpstream } from '../fakes/openai-upstream.js';
 
 let engine: EngineHandle | undefined;
-let up: FakeUpstream | undefined;
+let up: FakeUpstream | FaultUpstream | undefined;
 afterEach(async () => {
   await engine?.close();
   await up?.close();
@@ -19,9 +20,11 @@ afterEach(async () => {
 /** An engine over a fake upstream that streams a word every 50 ms for far longer than the drain budget. */
 async function slowStreamEngine(got: SettledEvent[]): Promise<EngineHandle> {
   up = await startOpenAIUpstream({ chunkIntervalMs: 50, repeat: 500 });
-  const config = {
-    model_list: [{ model_name: 'gpt', litellm_params: { model: 'openai/gpt-4o', api_base: `${up.url}/v1` } }],
-  };
+  return engineFor(`${up.url}/v1`, got);
+}
+
+async function engineFor(apiBase: string, got: SettledEvent[]): Promise<EngineHandle> {
+  const config = { model_list: [{ model_name: 'gpt', litellm_params: { model: 'openai/gpt-4o', api_base: apiBase } }] };
   const loaded = loadLiteLLMConfig({ kind: 'object', value: config, label: 'test-config' }, { env: {} });
   const logger = createLogger({ level: 'error', secrets: [], write: () => undefined });
   engine = await startEngine({
@@ -90,5 +93,35 @@ describe('the drain deadline', () => {
     const body = JSON.parse(last.split('\n')[1].slice('data: '.length));
     expect(body).toMatchObject({ type: 'error', error: { type: 'overloaded_error' } });
     expect(got[0]).toMatchObject({ stream: true, status: 'failure', errorClass: 'overloaded' });
+  });
+
+  it('answers requests still waiting for the upstream (a stream before its first token too) with a 503', async () => {
+    const fault = await startFaultUpstream('slow');
+    up = fault;
+    fault.script([], { kind: 'hang' });
+    const got: SettledEvent[] = [];
+    const e = await engineFor(fault.base, got);
+    const call = (stream: boolean) =>
+      fetch(`${e.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt', stream, messages: [{ role: 'user', content: 'hi' }] }),
+      });
+    const answers = [call(false), call(true)];
+    for (let i = 0; i < 200 && fault.calls.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(fault.calls).toHaveLength(2);
+    await e.close();
+    for (const res of await Promise.all(answers)) {
+      expect(res.status).toBe(503);
+      const body = await res.json();
+      expect(body.error).toMatchObject({ code: '503', type: 'service_unavailable_error' });
+      expect(body.error.message).toMatch(/shutting down/);
+    }
+    expect(got.map((ev) => [ev.stream, ev.status, ev.httpStatus])).toEqual(
+      expect.arrayContaining([
+        [false, 'failure', 503],
+        [true, 'failure', 503],
+      ]),
+    );
   });
 });
