@@ -318,7 +318,7 @@ async function drain(ctx: EngineContext, server: import('node:http').Server, tim
     // yet: a 503) rather than cut, which a client cannot tell from a network fault; the connections close once
     // that is flushed (at most a second)
     const err = new GatewayError(503, {
-      message: `The proxy is shutting down: the stream was still open at the end of its ${timeoutMs / 1000} s drain.`,
+      message: `The proxy is shutting down: this request was still open at the end of its ${timeoutMs / 1000} s drain.`,
       errorClass: 'overloaded',
     });
     const flushed = [...ctx.open].map((w) => w.cutAtDeadline(err));
