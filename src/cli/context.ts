@@ -12,6 +12,8 @@ export interface CliIo {
   stderr: OutStream;
   /** call `fn` on each of `signals` until the returned function is called */
   onSignal(signals: NodeJS.Signals[], fn: (signal: NodeJS.Signals) => void): () => void;
+  /** see SupervisorIo.onFault */
+  onFault(fn: (err: unknown) => Promise<void>): () => void;
 }
 
 /** Everything a command handler may use; handlers reach for nothing else (no process globals). */
@@ -54,6 +56,7 @@ export function createContext(io: CliIo, output: OutputMode): CliContext {
       color: errColor,
       outColor: color,
       onSignal: io.onSignal,
+      onFault: io.onFault,
     }),
   };
 }
@@ -69,6 +72,23 @@ export function processIo(): CliIo {
       for (const s of signals) process.on(s, fn);
       return () => {
         for (const s of signals) process.off(s, fn);
+      };
+    },
+    onFault(fn) {
+      let faulted = false;
+      const handler = (err: unknown) => {
+        // a second fault while the first is handled changes nothing: that one still stops the children and exits
+        if (faulted) return;
+        faulted = true;
+        fn(err)
+          .catch(() => undefined)
+          .finally(() => process.exit(70)); // the exit code of a bug (see main.ts)
+      };
+      process.on('uncaughtException', handler);
+      process.on('unhandledRejection', handler);
+      return () => {
+        process.off('uncaughtException', handler);
+        process.off('unhandledRejection', handler);
       };
     },
   };

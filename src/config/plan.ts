@@ -33,6 +33,11 @@ export interface ProxyPlan {
   notes?: string[];
   /** model names the engine can actually serve (checked against its providers), when known */
   servedModels?: string[];
+  /**
+   * the model group the Kubiya worker's default model id (`kubiya/claude-sonnet-4`) is routed to by the config
+   * (its name, an alias or a wildcard such as `kubiya/*`), when the config was checked; null: none
+   */
+  kubiyaDefaultRoute?: string | null;
   /** the context in effect, if any */
   contextName?: string;
 }

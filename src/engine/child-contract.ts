@@ -32,6 +32,12 @@ export const LOCAL_KEY_ENV = 'KUBIYA_LOCAL_KEY';
 /** A readiness request may carry a random challenge here; the engine answers its proof in PROOF_HEADER. */
 export const CHALLENGE_HEADER = 'x-kubiya-challenge';
 export const PROOF_HEADER = 'x-kubiya-proof';
+/**
+ * The same proof keyed with the run's usage token (KUBIYA_USAGE_TOKEN, 0600 in the queue directory): what
+ * `worker status` checks, as it never reads the local key (the worker's credential stays in the environments
+ * of the processes that use it).
+ */
+export const STATUS_PROOF_HEADER = 'x-kubiya-status-proof';
 
 /**
  * Proof that whoever answers the readiness probe holds the local key: HMAC-SHA256(key, challenge). A

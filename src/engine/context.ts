@@ -1,5 +1,6 @@
 import type { Authenticator } from './auth/principal.js';
 import type { PriceMap } from './cost/prices.js';
+import type { GatewayError } from './errors.js';
 import type { Governance } from './governance/governance.js';
 import type { Admission } from './governance/types.js';
 import type { BodyBytes } from './http/body.js';
@@ -58,4 +59,12 @@ export interface EngineContext {
   inflight: number;
   /** inference requests whose settled event is not emitted yet (close() waits for them) */
   settling: number;
+  /** inference requests not settled yet: the drain deadline answers each with an error rather than cutting it */
+  open: Set<DeadlineCut>;
+}
+
+/** A request the drain deadline can end in its API's words. */
+export interface DeadlineCut {
+  /** answer with `err` (or end the stream with its event), stop the upstream call; resolves once flushed */
+  cutAtDeadline(err: GatewayError): Promise<void>;
 }

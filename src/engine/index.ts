@@ -9,6 +9,7 @@ import { LOCAL_KEY_ENV } from './child-contract.js';
 import type { ClientLimits, EngineContext } from './context.js';
 import { loadPrices } from './cost/prices.js';
 import { staticBodies } from './endpoints/models.js';
+import { GatewayError } from './errors.js';
 import type { Governance } from './governance/governance.js';
 import { BodyBytes } from './http/body.js';
 import { alertingConfig } from './observability/alerts/config.js';
@@ -193,6 +194,7 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
     draining: false,
     inflight: 0,
     settling: 0,
+    open: new Set(),
   };
   const prom = prometheusConfig(cfg);
   if (prom) {
@@ -332,7 +334,22 @@ async function drain(ctx: EngineContext, server: import('node:http').Server, tim
     await new Promise((r) => setTimeout(r, 25));
   }
   const cut = ctx.inflight > 0;
-  if (cut) ctx.logger.warn({ inflight: ctx.inflight }, 'drain deadline passed: closing the remaining connections');
+  if (cut) {
+    ctx.logger.warn({ inflight: ctx.inflight }, 'drain deadline passed: closing the remaining connections');
+    // an open request is answered in its API's words (a stream: an error event, then [DONE]; one not answered
+    // yet: a 503) rather than cut, which a client cannot tell from a network fault; the connections close once
+    // that is flushed (at most a second)
+    const err = new GatewayError(503, {
+      message: `The proxy is shutting down: this request was still open at the end of its ${timeoutMs / 1000} s drain.`,
+      errorClass: 'overloaded',
+    });
+    const flushed = [...ctx.open].map((w) => w.cutAtDeadline(err));
+    if (flushed.length > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all(flushed), new Promise((r) => (timer = setTimeout(r, 1000)))]);
+      clearTimeout(timer);
+    }
+  }
   server.closeAllConnections();
   await Promise.all([closed, ctx.client.close(cut)]);
   // requests cut above settle once their handlers see it; then deliver every queued event

@@ -3,6 +3,7 @@
  * table (`proxy validate`, `worker start` dry run and real start) without starting a server.
  */
 import type { ConfigWarning, LoadedConfig } from '../config/litellm/load.js';
+import { resolveModel } from './router/resolve.js';
 import { buildRouteTable } from './router/table.js';
 
 /** One servable `model_list` entry. */
@@ -42,6 +43,8 @@ export interface ConfigInspection {
   warnings: ConfigWarning[];
   /** the route table's warnings the loader did not already give (provider, credentials, api_base) */
   routeWarnings: ConfigWarning[];
+  /** the model group a request for `name` goes to (exact name, alias, wildcard), as the engine routes it */
+  routeOf(name: string): string | undefined;
 }
 
 const key = (w: ConfigWarning) => `${w.path}: ${w.message}`;
@@ -76,6 +79,7 @@ export async function inspectConfig(
     unserved: unservedEntries(loaded, new Set(deployments.map((d) => d.path)), warnings),
     warnings,
     routeWarnings,
+    routeOf: (name) => resolveModel(table, name)?.group.name,
   };
 }
 

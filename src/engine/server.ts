@@ -3,7 +3,13 @@ import http, { type IncomingMessage } from 'node:http';
 import { VERSION } from '../version.js';
 import { ANTHROPIC_FORMAT } from './anthropic-messages/errors.js';
 import { handleMessages } from './anthropic-messages/handler.js';
-import { CHALLENGE_HEADER, PROOF_HEADER, READINESS_PATH, readinessProof } from './child-contract.js';
+import {
+  CHALLENGE_HEADER,
+  PROOF_HEADER,
+  READINESS_PATH,
+  readinessProof,
+  STATUS_PROOF_HEADER,
+} from './child-contract.js';
 import type { EngineContext } from './context.js';
 import { healthReport } from './endpoints/health.js';
 import { sendBacklog, sendMetrics } from './endpoints/metrics.js';
@@ -133,7 +139,7 @@ export function createServer(ctx: EngineContext, usageToken?: string, localKey?:
         const ms = +(performance.now() - t0).toFixed(2);
         ctx.logger.debug(w.logFields({ method: req.method, path: req.url, status: res.statusCode, ms }), 'request');
       });
-      if (localKey && route === READINESS_PATH) proveIdentity(req, res, localKey);
+      if ((localKey || usageToken) && route === READINESS_PATH) proveIdentity(req, res, localKey, usageToken);
       if (route === USAGE_ROUTE && req.method === 'GET') void sendUsage(req, w, usage, token);
       else void serve(ctx, req, w, route, post);
     },
@@ -192,11 +198,15 @@ async function serve(
 
 const USAGE_ROUTE = '/kubiya/usage';
 
-/** A supervised engine answers its supervisor's readiness challenge (see readinessProof in child-contract.ts). */
-function proveIdentity(req: IncomingMessage, res: http.ServerResponse, localKey: string): void {
+/**
+ * A supervised engine answers its supervisor's readiness challenge with the local key, and `worker status`'s
+ * with the usage token (see readinessProof in child-contract.ts).
+ */
+function proveIdentity(req: IncomingMessage, res: http.ServerResponse, localKey?: string, usageToken?: string): void {
   const challenge = req.headers[CHALLENGE_HEADER];
-  if (typeof challenge === 'string' && challenge.length <= 128)
-    res.setHeader(PROOF_HEADER, readinessProof(localKey, challenge));
+  if (typeof challenge !== 'string' || challenge.length > 128) return;
+  if (localKey) res.setHeader(PROOF_HEADER, readinessProof(localKey, challenge));
+  if (usageToken) res.setHeader(STATUS_PROOF_HEADER, readinessProof(usageToken, challenge));
 }
 
 /** `GET /kubiya/usage`: the engine's usage tally, for the supervisor's token or the master key. */

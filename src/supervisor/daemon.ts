@@ -143,6 +143,7 @@ export async function runDaemon(queueId: string, planToken: string, io: Supervis
     });
     io.onSignal(['SIGTERM', 'SIGINT'], (sig) => sup.requestStop(sig));
     io.onSignal(['SIGHUP'], () => undefined); // no terminal to lose; keep running
+    io.onFault((e) => sup.fail(e));
     say(`supervisor ${process.pid} starting queue ${queueId}`);
     const code = await sup.run();
     say(`supervisor exiting with code ${code}`);

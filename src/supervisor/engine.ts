@@ -68,20 +68,35 @@ export interface RunningEngine extends Spawned {
  * else listens on the port is not our engine.
  */
 export async function engineReady(url: string, timeoutMs = 1000, localKey?: string): Promise<boolean> {
+  return (
+    (await probeEngine(url, timeoutMs, localKey ? { key: localKey, header: PROOF_HEADER } : undefined)) === 'ready'
+  );
+}
+
+/**
+ * What answers the readiness path at `url`: `ready` (200, and the proof keyed with `proof.key` in
+ * `proof.header` when asked for one), `not-ready` (it proved itself, or was not asked to, but said no: draining),
+ * `other` (an answer without the proof: another process holds the port) or `down` (no answer in time).
+ */
+export async function probeEngine(
+  url: string,
+  timeoutMs: number,
+  proof?: { key: string; header: string },
+): Promise<'ready' | 'not-ready' | 'other' | 'down'> {
   // a ref'd timer (AbortSignal.timeout's is not): a short-lived CLI must not exit mid-check
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), timeoutMs);
-  const challenge = localKey ? randomBytes(18).toString('base64url') : undefined;
+  const challenge = proof ? randomBytes(18).toString('base64url') : undefined;
   try {
     const res = await fetch(`${url}${READINESS_PATH}`, {
       signal: ac.signal,
       headers: challenge ? { [CHALLENGE_HEADER]: challenge } : {},
     });
     await res.arrayBuffer().catch(() => undefined);
-    if (localKey && challenge && res.headers.get(PROOF_HEADER) !== readinessProof(localKey, challenge)) return false;
-    return res.status === 200;
+    if (proof && challenge && res.headers.get(proof.header) !== readinessProof(proof.key, challenge)) return 'other';
+    return res.status === 200 ? 'ready' : 'not-ready';
   } catch {
-    return false;
+    return 'down';
   } finally {
     clearTimeout(timer);
   }

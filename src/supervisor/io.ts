@@ -17,4 +17,10 @@ export interface SupervisorIo {
   outColor: ChalkInstance;
   /** call `fn` on each of `signals` until the returned function is called */
   onSignal(signals: NodeJS.Signals[], fn: (signal: NodeJS.Signals) => void): () => void;
+  /**
+   * The safety net: call `fn` on an uncaught exception or unhandled rejection (the first one), then exit 70
+   * once it settles. The supervisor uses it to stop its children before the process dies: they run detached,
+   * so the default crash would leave them orphaned. Until the returned function is called.
+   */
+  onFault(fn: (err: unknown) => Promise<void>): () => void;
 }

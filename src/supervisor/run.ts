@@ -49,9 +49,11 @@ export async function runWorker(plan: ProxyPlan, options: WorkerStartOptions, io
   const say = (m: string) => io.stderr.write(`${io.color.dim('kubiya:')} ${m}\n`);
   const sup = new Supervisor({ plan, options, command, daemon: false, say, io });
   const off = io.onSignal(['SIGINT', 'SIGTERM', 'SIGHUP'], (sig) => sup.requestStop(sig));
+  const offFault = io.onFault((e) => sup.fail(e));
   try {
     return await sup.run();
   } finally {
     off();
+    offFault();
   }
 }

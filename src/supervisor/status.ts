@@ -1,10 +1,11 @@
 import fs from 'node:fs';
-import { engineReady } from './engine.js';
+import { STATUS_PROOF_HEADER } from '../engine/child-contract.js';
+import { probeEngine } from './engine.js';
 import { isOurs } from './identity.js';
 import { type PidInfo, readPidFile } from './pid-file.js';
 import { queuePaths } from './queue-dir.js';
 import { staleReason } from './queue-lock.js';
-import { type EngineUsage, fetchUsage } from './usage.js';
+import { type EngineUsage, readUsageToken, usageOf } from './usage.js';
 
 /** One queue's state as `worker status` / `worker list` report it. */
 export interface QueueStatus {
@@ -16,7 +17,11 @@ export interface QueueStatus {
   supervisor_pid?: number;
   started_at?: string;
   uptime_seconds?: number;
-  engine?: (NonNullable<PidInfo['engine']> & { healthy: boolean }) | null;
+  /**
+   * healthy: the engine answers ready; verified: it proved it holds this run's usage token (else only a 200
+   * was seen: no readable token); port_taken: something else answers on its port (no proof)
+   */
+  engine?: (NonNullable<PidInfo['engine']> & { healthy: boolean; verified: boolean; port_taken?: true }) | null;
   gateway_url?: string;
   worker?: PidInfo['worker'] & { alive: boolean };
   logs: Record<'worker' | 'proxy' | 'supervisor', { path: string; bytes: number | null }>;
@@ -67,9 +72,19 @@ export async function queueStatus(queueId: string, env: NodeJS.ProcessEnv = proc
   const problem = running ? undefined : `${staleReason(info)}${orphans ? `; orphaned ${orphans} still running` : ''}`;
   const started = Date.parse(info.started_at);
   const url = running && info.engine?.pid ? info.engine.url : null;
-  const [healthy, usage] = url
-    ? await Promise.all([engineReady(url, 1500), fetchUsage(url, p.usageToken, 1500)])
-    : [false, undefined];
+  // the run's engine proves it holds the usage token (an HMAC of a fresh challenge: the token is never sent),
+  // so a process that took its port is told apart, and is never sent the token for the usage below
+  const token = url ? readUsageToken(p.usageToken) : undefined;
+  const probe = url
+    ? await probeEngine(url, 1500, token ? { key: token, header: STATUS_PROOF_HEADER } : undefined)
+    : 'down';
+  const usage = token && (probe === 'ready' || probe === 'not-ready') ? await usageOf(url!, token, 1500) : undefined;
+  const engine = info.engine && {
+    ...info.engine,
+    healthy: probe === 'ready',
+    verified: probe !== 'down' && probe !== 'other' && token !== undefined,
+    ...(probe === 'other' ? { port_taken: true as const } : {}),
+  };
   return {
     queue_id: queueId,
     state: running ? 'running' : 'stale',
@@ -79,7 +94,7 @@ export async function queueStatus(queueId: string, env: NodeJS.ProcessEnv = proc
     started_at: info.started_at,
     uptime_seconds:
       running && Number.isFinite(started) ? Math.max(0, Math.round((Date.now() - started) / 1000)) : undefined,
-    engine: info.engine ? { ...info.engine, healthy } : null,
+    engine: engine ?? null,
     gateway_url: info.gateway_url,
     worker: { ...info.worker, alive: workerAlive },
     logs,

@@ -12,7 +12,7 @@ import { identityOf } from './identity.js';
 import type { SupervisorIo } from './io.js';
 import { type PidInfo, removePidFile, writePidFile } from './pid-file.js';
 import { envNumber, RestartTracker, restartPolicy } from './policy.js';
-import { signalAll, terminateTree, treeOf } from './process-tree.js';
+import { isAlive, signalAll, terminateTree, treeOf } from './process-tree.js';
 import { ensureQueueDir, type QueuePaths } from './queue-dir.js';
 import { acquireQueue } from './queue-lock.js';
 import { RotatingLog } from './rotating-log.js';
@@ -160,10 +160,50 @@ export class Supervisor {
     } finally {
       this.proxyLog?.close();
       this.workerLog?.close();
-      fs.rmSync(this.paths.portFile, { force: true });
-      if (this.usageToken) fs.rmSync(this.paths.usageToken, { force: true });
-      removePidFile(this.paths.pidFile, process.pid);
+      this.removeRunFiles();
     }
+  }
+
+  /** The files of this run; the pid file last, once nothing it names runs any more. */
+  private removeRunFiles(): void {
+    fs.rmSync(this.paths.portFile, { force: true });
+    if (this.usageToken) fs.rmSync(this.paths.usageToken, { force: true });
+    removePidFile(this.paths.pidFile, process.pid);
+  }
+
+  /**
+   * The safety net (SupervisorIo.onFault): the supervisor hit an uncaught exception or unhandled rejection and
+   * is about to exit. Its children run detached, in their own process groups, so they would outlive it: stop
+   * them the orderly way (the worker's tree within its grace, then the engine within its drain budget; SIGKILL
+   * after), directly from what this run spawned, whatever state the run's own loops are in. The loops see a
+   * stop and restart nothing. The pid file goes once nothing it names runs (then `worker status` says stopped,
+   * which is the truth); should a child survive even SIGKILL, it stays with its states set, and `status` names
+   * that child as an orphan still running.
+   */
+  async fail(err: unknown): Promise<void> {
+    const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    this.req.say(`internal error in the supervisor: ${detail}`);
+    this.req.say('stopping the worker and the proxy before exiting');
+    if (!this.stopSignal) {
+      this.stopSignal = 'SIGTERM';
+      this.wakeStop();
+    }
+    const left: number[] = [];
+    const worker = this.worker;
+    if (worker) {
+      await terminateTree(worker.pid, this.req.options.graceSeconds * 1000);
+      left.push(...treeOf(worker.pid).filter(isAlive)); // not the zombies the run has not reaped yet
+      this.info.worker.state = 'stopped';
+    }
+    const engine = this.engineChild;
+    if (engine) {
+      await terminateTree(engine.pid, this.drainMs + DRAIN_MARGIN_MS);
+      left.push(...treeOf(engine.pid).filter(isAlive));
+      if (this.info.engine) this.info.engine.state = 'stopped';
+    }
+    if (left.length === 0) return this.removeRunFiles();
+    this.save();
+    this.req.say(`could not stop pid(s) ${left.join(', ')}; \`kubiya worker stop\` retries`);
   }
 
   private engineSpec(): EngineSpec {

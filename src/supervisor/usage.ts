@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import { STATUS_PROOF_HEADER } from '../engine/child-contract.js';
 import type { UsageReport } from '../engine/observability/usage-tally.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { probeEngine } from './engine.js';
 
 /** The engine route with the queue's usage since the engine started (see engine/observability/usage-tally.ts). */
 export const USAGE_PATH = '/kubiya/usage';
@@ -16,17 +18,29 @@ export function newUsageToken(file: string): string {
   return token;
 }
 
-/**
- * GET the engine's usage with the queue's token; undefined when the engine does not answer within
- * `timeoutMs` (or answers anything but the report).
- */
-export async function fetchUsage(url: string, tokenFile: string, timeoutMs = 1500): Promise<EngineUsage | undefined> {
-  let token: string;
+/** The run's usage token, or undefined when there is none to read (a stopped run, one of an older kubiya). */
+export function readUsageToken(file: string): string | undefined {
   try {
-    token = fs.readFileSync(tokenFile, 'utf8').trim();
+    return fs.readFileSync(file, 'utf8').trim() || undefined;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * GET the engine's usage with the queue's token, once whatever answers at `url` proved it is the run's engine
+ * (the token goes to nothing else: a process that took the port after a crash never sees it); undefined when
+ * it does not prove it, does not answer within `timeoutMs`, or answers anything but the report.
+ */
+export async function fetchUsage(url: string, tokenFile: string, timeoutMs = 1500): Promise<EngineUsage | undefined> {
+  const token = readUsageToken(tokenFile);
+  if (!token) return undefined;
+  const probe = await probeEngine(url, timeoutMs, { key: token, header: STATUS_PROOF_HEADER });
+  return probe === 'ready' || probe === 'not-ready' ? usageOf(url, token, timeoutMs) : undefined;
+}
+
+/** GET the usage from an engine already known to be the run's own. */
+export async function usageOf(url: string, token: string, timeoutMs: number): Promise<EngineUsage | undefined> {
   // a ref'd timer: a short-lived CLI must not exit mid-request
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), timeoutMs);

@@ -49,6 +49,7 @@ export async function runCli(args: string[], opts: RunCliOptions = {}): Promise<
     stdout,
     stderr,
     onSignal: () => () => undefined,
+    onFault: () => () => undefined,
   });
   return { code, stdout: stdout.text().replace(/\n$/, ''), stderr: stderr.text().replace(/\n$/, '') };
 }

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { VERSION } from '../../version.js';
 import { ANONYMOUS, endUserOf, forEndUser, type Principal, principalFields } from '../auth/principal.js';
-import type { EngineContext } from '../context.js';
+import type { DeadlineCut, EngineContext } from '../context.js';
 import { callCost, priceOf } from '../cost/cost.js';
 import { rawUsage } from '../cost/usage.js';
 import { type GatewayError, toGatewayError } from '../errors.js';
@@ -52,7 +52,7 @@ export const OPENAI_FORMAT: ApiFormat = {
  * draining), JSON answers, the SSE loop with backpressure, errors with their logging, and, for the
  * inference endpoints, the request's one settled event. One per request, made by the server.
  */
-export class ResponseWriter implements SettledSource {
+export class ResponseWriter implements SettledSource, DeadlineCut {
   principal: Principal = ANONYMOUS;
   /** the client's parsed body, set by the endpoint as soon as it is read */
   body?: JsonObject;
@@ -74,6 +74,8 @@ export class ResponseWriter implements SettledSource {
   readonly headers: Headers;
   readonly link: ClientLink;
   private settled = false;
+  /** set when the drain deadline answered this request (`cutAtDeadline`): nothing else is written */
+  private cut?: GatewayError;
   /** what admission (virtual keys: budgets, limits) holds for this request until it settles */
   private ticket?: AdmitTicket;
 
@@ -88,7 +90,10 @@ export class ResponseWriter implements SettledSource {
   ) {
     this.headers = format.headers(requestId);
     this.link = ClientLink.attach(res);
-    if (endpoint) ctx.settling++;
+    if (endpoint) {
+      ctx.settling++;
+      ctx.open.add(this);
+    }
   }
 
   /** Authenticate the request; a promise only when the authenticator is async. */
@@ -145,6 +150,7 @@ export class ResponseWriter implements SettledSource {
 
   /** A whole answer: 200, the routing headers, `body` as is. */
   sendAnswer(outcome: RoutedOutcome, body: string | Buffer): void {
+    if (this.cut) return;
     sendJson(this.res, 200, body, this.answerHeaders(outcome));
     if (this.attempts) this.firstTokenAt = performance.now();
     this.settle(this.link.gone ? 'client_abort' : 'success', 200);
@@ -152,6 +158,7 @@ export class ResponseWriter implements SettledSource {
 
   /** SSE out, batch by batch with backpressure; a failure after the start ends with the format's error event. */
   async sendStream(outcome: RoutedOutcome & { type: 'stream' }, framing: StreamFraming): Promise<void> {
+    if (this.cut) return;
     const res = this.res;
     const headers = this.answerHeaders(outcome);
     headers['content-type'] = 'text/event-stream';
@@ -168,15 +175,17 @@ export class ResponseWriter implements SettledSource {
         if (record) this.see(batch);
         const out = framing.push(batch);
         // the client left: leaving the loop returns the iterator, which ends the upstream read
-        if ((gone = res.destroyed)) break;
+        if ((gone = res.destroyed) || this.cut) break;
         if (out !== '') {
           if (record && this.firstTokenAt === undefined) this.firstTokenAt = performance.now();
           if (!res.write(out)) await drained(res);
         }
-        if ((gone = res.destroyed)) break;
+        if ((gone = res.destroyed) || this.cut) break;
       }
+      if (this.cut) return this.settle('failure', 200, this.cut);
       if (!gone) res.end(framing.finish());
     } catch (e) {
+      if (this.cut) return this.settle('failure', 200, this.cut); // the read ended because the deadline cut it
       if (res.destroyed) return this.settle('client_abort', 200);
       const err = redactError(toGatewayError(e), this.ctx.secretValues);
       if (this.ctx.debug || err.errorClass === 'internal') {
@@ -188,8 +197,36 @@ export class ResponseWriter implements SettledSource {
     this.settle(gone ? 'client_abort' : 'success', 200);
   }
 
+  /**
+   * The drain deadline passed with this request open: answer it in its API's words, so the client knows it was
+   * cut (a stream under way: the error event, then `[DONE]` for OpenAI, `event: error` for Anthropic; one not
+   * answered yet, a stream waiting for its first token included: the error as a 503, Anthropic's 529), and end
+   * the upstream call (firing the link aborts the attempt). It settles as a failure with `err`; whatever the
+   * handler would still write is dropped.
+   */
+  cutAtDeadline(err: GatewayError): Promise<void> {
+    const res = this.res;
+    if (this.cut || res.destroyed || res.writableEnded) return Promise.resolve();
+    this.cut = err;
+    const flushed = new Promise<void>((resolve) => {
+      res.once('finish', resolve);
+      res.once('close', resolve);
+    });
+    if (res.headersSent) {
+      res.end(this.format.streamError(err)); // sendStream settles when its loop sees `cut`
+    } else {
+      const status = this.format.errorStatus?.(err) ?? err.status;
+      const headers = { ...this.headers, connection: 'close' };
+      sendError(res, err, headers, this.format.errorBody(err, this.requestId), status);
+      this.settle('failure', status, err);
+    }
+    this.link.fire();
+    return flushed;
+  }
+
   /** Anything thrown before the answer started: masked, logged, sent in the API's shape (or the response cut). */
   fail(e: unknown): void {
+    if (this.cut) return; // answered at the drain deadline: what failed since is that cut
     const res = this.res;
     const gone = res.destroyed;
     const started = res.headersSent;
@@ -266,6 +303,7 @@ export class ResponseWriter implements SettledSource {
     if (!this.endpoint || this.settled) return;
     this.settled = true;
     this.ctx.settling--;
+    this.ctx.open.delete(this);
     const bus = this.ctx.settled;
     const ticket = this.ticket;
     if (bus.active || ticket) {

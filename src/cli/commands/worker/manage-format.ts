@@ -22,7 +22,11 @@ export function printStatus(s: QueueStatus, chalk: ChalkInstance): string {
   else lines.push(['state', state]);
   if (s.state === 'running' && s.engine) {
     const e = s.engine;
-    const health = e.healthy ? chalk.green('healthy') : chalk.red('not answering');
+    const health = e.port_taken
+      ? chalk.red('ANOTHER PROCESS ANSWERS ON ITS PORT')
+      : e.healthy
+        ? chalk.green(e.verified ? 'healthy' : 'healthy (unverified)')
+        : chalk.red('not answering');
     lines.push([
       'proxy',
       `${e.url ?? '-'} (engine pid ${e.pid ?? '-'}, ${e.state}, ${health}, ` +
@@ -34,6 +38,14 @@ export function printStatus(s: QueueStatus, chalk: ChalkInstance): string {
         chalk.red('the proxy engine hit its crash-loop limit and is no longer restarted; see the proxy log'),
       ]);
     if (e.note) lines.push(['', chalk.red(e.note)]);
+    if (e.port_taken)
+      lines.push([
+        '',
+        chalk.red(
+          `${e.url} is answered by a process that cannot prove it is this queue's engine; ` +
+            "the worker's calls go to it until the supervisor moves the engine to a new port",
+        ),
+      ]);
     lines.push(['usage', s.usage ? formatUsage(s.usage) : chalk.dim('- (the proxy engine is down or did not answer)')]);
   } else if (s.state === 'running' && s.gateway_url) lines.push(['gateway', s.gateway_url]);
   if (s.state === 'running' && s.worker) {

@@ -145,12 +145,16 @@ function kubiyaWorkerChecks(plan: ProxyPlan, real: boolean, dflt: string | undef
     if (real) throw new UserError(why, { hint });
     plan.warnings.push(`${why}: worker start refuses this (${hint.toLowerCase()})`);
   }
-  const names = plan.servedModels ?? [];
-  if (plan.mode === 'local-proxy' && !names.some((n) => n === KUBIYA_DEFAULT_MODEL || n === 'kubiya/*' || n === '*'))
+  if (plan.mode !== 'local-proxy') return;
+  const route = plan.kubiyaDefaultRoute;
+  if (route)
+    (plan.notes ??= []).push(`the Kubiya worker's default model ${KUBIYA_DEFAULT_MODEL} is served by "${route}"`);
+  else
     plan.warnings.push(
       `the config serves neither ${KUBIYA_DEFAULT_MODEL} (the Kubiya worker's default) nor kubiya/*: the worker ` +
         `gets LITELLM_DEFAULT_MODEL=${dflt ?? '(none)'}, but an agent whose model is a kubiya/ id gets a 400; ` +
-        `add model_name "${KUBIYA_DEFAULT_MODEL}" (or the kubiya/ ids your agents use) to the config`,
+        `map them to a local model with a model_name "kubiya/*" entry or a router_settings.model_group_alias ` +
+        `(templates/mock.yaml and templates/multi-provider.yaml show both)`,
     );
 }
 
@@ -165,6 +169,7 @@ async function checkServable(plan: ProxyPlan, env: NodeJS.ProcessEnv): Promise<v
   const fresh = seen.routeWarnings;
   for (const w of fresh) plan.warnings.push(`${loaded.source}: ${w.path}: ${w.message}`);
   plan.servedModels = seen.servedModels;
+  plan.kubiyaDefaultRoute = seen.routeOf(KUBIYA_DEFAULT_MODEL) ?? null;
   if (plan.servedModels.length > 0) return;
   const why =
     fresh.length > 0 ? `:\n${fresh.map((w) => `  ${w.path}: ${w.message}`).join('\n')}` : ' (its model_list is empty)';
