@@ -63,7 +63,8 @@ beforeAll(async () => {
     },
     {
       apiKey: MASTER,
-      env: keysOf(lf),
+      // the batches go out every 50 ms instead of every second: each test waits for its call's events
+      env: { ...keysOf(lf), LANGFUSE_FLUSH_INTERVAL: '0.05' },
     },
   );
 });
@@ -213,7 +214,8 @@ describe('langfuse sink', () => {
       },
     );
     expect(r.status).toBe(401);
-    await new Promise((res) => setTimeout(res, 1300));
+    // several flush periods (50 ms here) pass: had an event been queued, it would have been sent
+    await new Promise((res) => setTimeout(res, 300));
     expect(lf.events.length).toBe(before);
   });
 
@@ -236,7 +238,7 @@ describe('langfuse configuration', () => {
         model_list: models(),
         litellm_settings: { success_callback: ['langfuse'], turn_off_message_logging: true },
       },
-      { env: keysOf(fake) },
+      { env: { ...keysOf(fake), LANGFUSE_FLUSH_INTERVAL: '0.05' } },
     );
     try {
       expect(e.logs.join('\n')).not.toContain('turn_off_message_logging');
