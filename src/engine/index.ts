@@ -22,6 +22,7 @@ import { otelConfig, publicUrl } from './observability/otel-config.js';
 import type { PrometheusSink } from './observability/prometheus.js';
 import { prometheusConfig } from './observability/prometheus-config.js';
 import { SettledBus, type SettledSubscriber } from './observability/settled.js';
+import { warmEncoders } from './router/pre-call.js';
 import { buildRouteTable, type RouteTable } from './router/table.js';
 import { createServer } from './server.js';
 import { MemoryRouterState } from './state/memory.js';
@@ -272,6 +273,8 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
     // the rows keep prompts and answers only with store_prompts_in_spend_logs (and message logging on)
     if (governance.settings.storePrompts) settled.content = true;
   }
+  // enable_pre_call_checks counts prompt tokens with the deployments' BPE tokenizers: built now, not mid-traffic
+  if (table.settings.preCallChecks) await warmEncoders(table.deployments.map((d) => d.encoding));
   const server = createServer(ctx, env.KUBIYA_USAGE_TOKEN, env[LOCAL_KEY_ENV]);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

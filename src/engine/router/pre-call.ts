@@ -26,6 +26,14 @@ function encoder(name: EncodingName): Promise<Tiktoken> {
 }
 
 /**
+ * Load the tokenizers `encodings` need before the engine listens: building one takes about a second of
+ * CPU, which would otherwise stall every request in flight when the first pre-checked call arrives.
+ */
+export async function warmEncoders(encodings: Iterable<EncodingName>): Promise<void> {
+  await Promise.all([...new Set(encodings)].map((e) => encoder(e)));
+}
+
+/**
  * Prompt tokens of a request as OpenAI counts them: for chat, 3 per message plus its role, content,
  * name and tool calls, plus 3 to prime the answer, plus the tool definitions; for completions and
  * embeddings, the prompt / input text.
