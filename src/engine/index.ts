@@ -177,7 +177,7 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
     governance,
     // model access, budgets (reserving), rate limits: before routing, for virtual keys and end users
     admission: gov && governance && gov.createAdmission(governance),
-    management: gov && { find: gov.findManagementRoute, handle: gov.handleManagement },
+    management: gov && { find: gov.findManagementRoute, handle: gov.handleManagement, routes: gov.MANAGEMENT_ROUTES },
     settled,
     logger,
     prices,
