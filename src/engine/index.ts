@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { LoadedConfig } from '../config/litellm/load.js';
+import { isSecretEnvName, urlPassword } from '../config/litellm/secrets.js';
 import { VERSION } from '../version.js';
 import { MasterKeyAuth } from './auth/master-key.js';
 import type { Authenticator } from './auth/principal.js';
@@ -81,8 +82,6 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
 // environment variables adapters read keys from when the config names none
 // (OPENAI_API_KEY, AWS_SECRET_ACCESS_KEY, HF_TOKEN, ...)
-const SECRET_ENV_NAME = /(?:KEY|SECRET|TOKEN|PASSWORD)$/i;
-
 /**
  * The master key (config, else LITELLM_MASTER_KEY) and every secret to keep out of output: the
  * config's, the master key, and the values of key-like environment variables (provider defaults).
@@ -94,8 +93,16 @@ export function engineSecrets(
   const masterKey = loaded.config.general_settings.master_key || env.LITELLM_MASTER_KEY || undefined;
   const all = new Set(loaded.secretValues);
   if (masterKey) all.add(masterKey);
-  for (const [name, value] of Object.entries(env))
-    if (value && value.length >= 8 && SECRET_ENV_NAME.test(name)) all.add(value);
+  for (const [name, value] of Object.entries(env)) {
+    // a variable named like a key (its value is what an adapter may send), except an address in one: only the
+    // password a URL carries is secret
+    if (!value || value.length < 8 || !isSecretEnvName(name)) continue;
+    if (!/^https?:\/\//i.test(value)) all.add(value);
+    else {
+      const pw = urlPassword(value);
+      if (pw) all.add(pw);
+    }
+  }
   return { masterKey, secretValues: [...all] };
 }
 
