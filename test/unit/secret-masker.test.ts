@@ -127,6 +127,21 @@ describe('what counts as a secret in a config', () => {
     expect(secrets).not.toContain(env.BASE);
   });
 
+  it('environment_variables named like a key (HF_TOKEN), not a public key', () => {
+    const loaded = loadLiteLLMConfig(
+      {
+        kind: 'object',
+        value: {
+          model_list: [],
+          environment_variables: { HF_TOKEN: 'hf_token_value_1', LANGFUSE_PUBLIC_KEY: 'pk-lf-public-1' },
+        },
+      },
+      { env: {} },
+    );
+    expect(loaded.secretValues).toContain('hf_token_value_1');
+    expect(loaded.secretValues).not.toContain('pk-lf-public-1');
+  });
+
   it('the password inside a URL, literal or by reference', () => {
     const secrets = load({ api_base: 'https://user:p%40ss-word@proxy.local/v1' }, {});
     expect(secrets).toContain('p@ss-word');
