@@ -6,7 +6,9 @@
 // A second engine with the prometheus, langfuse and otel callbacks on (sinks pointed at local receivers
 // that just answer) is measured against the plain engine in alternating rounds: what the sinks cost.
 //
-//   node scripts/bench.mjs [--quick] [--json]      (build first: npm run build)
+// Last, a memory burst on a fresh engine: 10 concurrent ~30 MB requests, then RSS against its baseline.
+//
+//   node scripts/bench.mjs [--quick] [--json] [--memory]   (build first: npm run build; --memory: the burst only)
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -15,6 +17,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+// the memory burst: request body size and how long the engine idles before its RSS is read again
+const MEMORY_BODY_MB = 30;
+const MEMORY_SETTLE_S = 3;
 
 // ---------------------------------------------------------------------------------------------
 // Child mode: the fake upstream (its own process, so it never shares an event loop with the load).
@@ -127,6 +132,7 @@ async function main() {
   };
   const { proc: upstream, port: upPort } = await child('--upstream');
   const MASTER = 'sk-bench-master-key';
+  const memoryOnly = process.argv.includes('--memory');
   const cfg = path.join(tmp, 'bench.yaml');
   fs.writeFileSync(
     cfg,
@@ -142,6 +148,13 @@ async function main() {
       '',
     ].join('\n'),
   );
+
+  if (memoryOnly) {
+    const mem = await memoryBurst(cfg, tmp, kids, MASTER, log);
+    upstream.kill('SIGTERM');
+    process.stdout.write(`${JSON.stringify({ memory_burst: mem }, null, 2)}\n`);
+    return;
+  }
 
   // cold start: spawn -> /health/readiness 200 (five times, median)
   const colds = [];
@@ -337,8 +350,9 @@ async function main() {
   const sinkErrors = sinkAB.errors;
   await stopEngine(sinkEngine.child);
   receivers.kill('SIGTERM');
-
   await stopEngine(engine.child);
+
+  const mem = await memoryBurst(cfg, tmp, kids, MASTER, log);
   upstream.kill('SIGTERM');
 
   const r = {
@@ -388,6 +402,7 @@ async function main() {
       engine_cpu_us_per_request: { plain: cpuPer.a, sinks: cpuPer.b },
       errors: sinkErrors,
     },
+    memory_burst: mem,
     virtual_key: {
       master_p50_ms: round(keyAB.lat.a.p50, 3),
       virtual_key_p50_ms: round(keyAB.lat.b.p50, 3),
@@ -435,6 +450,13 @@ async function main() {
       `${(r.virtual_key.throughput_ratio * 100).toFixed(1)}% (rounds ${r.virtual_key.round_ratios.join(', ')})`,
     ],
     ['no errors with a virtual key', keyAB.errors === 0, String(keyAB.errors)],
+    [
+      `RSS ${MEMORY_SETTLE_S} s after 10 concurrent ${MEMORY_BODY_MB} MB bodies <= 1.5x its baseline`,
+      mem.after_ratio <= 1.5,
+      `${mem.after_ratio}x (baseline ${mem.baseline_mb} MB, peak ${mem.peak_mb} MB = ${mem.peak_ratio}x, ` +
+        `after ${mem.after_mb} MB; answers ${JSON.stringify(mem.statuses)})`,
+    ],
+    ['every burst request answered 200, 503 or 413', mem.unexpected === 0, String(mem.unexpected)],
   ];
   r.targets = Object.fromEntries(targets.map(([name, ok, v]) => [name, { ok, value: v }]));
   fs.mkdirSync(path.join(ROOT, '.bench'), { recursive: true });
@@ -498,8 +520,92 @@ async function main() {
     `50 conn  requests/s     ${f(vk.master_rps, 0)}         ${f(vk.virtual_key_rps, 0)}            ` +
       `${(vk.throughput_ratio * 100).toFixed(1)}% of master\n`,
   );
+  const mm = r.memory_burst;
+  p(
+    `memory burst (10 x ${mm.body_mb} MB at once): RSS baseline ${mm.baseline_mb} MB, peak ${mm.peak_mb} MB ` +
+      `(${mm.peak_ratio}x), ${MEMORY_SETTLE_S} s after ${mm.after_mb} MB (${mm.after_ratio}x); ` +
+      `answers ${JSON.stringify(mm.statuses)}\n`,
+  );
   for (const [name, ok, v] of targets) p(`${ok ? 'PASS' : 'MISS'}  ${name}: ${v}`);
   p('\n(results also in .bench/last.json)');
+}
+
+/**
+ * The memory burst: a fresh engine takes 10 concurrent ~30 MB chat requests (one long message each, sent on to
+ * the upstream), then idles; its RSS before (baseline), the highest sampled during the burst (peak) and
+ * MEMORY_SETTLE_S seconds after the last answer (after). Each request must be answered 200, or 503 / 413 when
+ * the engine's bound on held request bytes (max_inflight_request_mb) or size (max_request_size_mb) refuses it.
+ */
+async function memoryBurst(cfg, tmp, kids, master, log) {
+  log(`memory burst: 10 concurrent ${MEMORY_BODY_MB} MB requests on a fresh engine ...`);
+  const e = await startEngine(cfg, path.join(tmp, 'port-memory.json'));
+  kids.push(e.child);
+  const rss = () => {
+    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${e.child.pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  };
+  // a few small requests first, so the baseline includes a warmed-up request path
+  const small = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'hi' }] });
+  const target = {
+    host: '127.0.0.1',
+    port: e.port,
+    path: '/v1/chat/completions',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${master}` },
+  };
+  await sequential(target, small, 500);
+  await new Promise((r) => setTimeout(r, 1000));
+  const baseline = rss();
+  const filler = 'lorem ipsum dolor sit amet '
+    .repeat(Math.ceil((MEMORY_BODY_MB * 1e6) / 27))
+    .slice(0, MEMORY_BODY_MB * 1e6);
+  const big = Buffer.from(JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: filler }] }));
+  let peak = baseline;
+  const t = setInterval(() => {
+    peak = Math.max(peak, rss());
+  }, 20);
+  const statuses = {};
+  await Promise.all(
+    Array.from(
+      { length: 10 },
+      () =>
+        new Promise((resolve) => {
+          const req = http.request({ ...target, method: 'POST', agent: false }, (res) => {
+            res.resume();
+            res.on('end', () => {
+              statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
+              resolve();
+            });
+          });
+          // a refused upload may be cut by the engine before it is all sent: that is an answer too
+          req.on('error', () => {
+            statuses.reset = (statuses.reset ?? 0) + 1;
+            resolve();
+          });
+          req.end(big);
+        }),
+    ),
+  );
+  peak = Math.max(peak, rss());
+  await new Promise((r) => setTimeout(r, MEMORY_SETTLE_S * 1000));
+  clearInterval(t);
+  const after = rss();
+  await stopEngine(e.child);
+  const mb = (x) => round(x / 1024 / 1024, 1);
+  const unexpected = Object.entries(statuses)
+    .filter(([k]) => !['200', '503', '413'].includes(k))
+    .reduce((n, [, v]) => n + v, 0);
+  const out = {
+    body_mb: MEMORY_BODY_MB,
+    baseline_mb: mb(baseline),
+    peak_mb: mb(peak),
+    after_mb: mb(after),
+    peak_ratio: round(peak / baseline, 2),
+    after_ratio: round(after / baseline, 2),
+    statuses,
+    unexpected,
+  };
+  log(`  ${JSON.stringify(out)}`);
+  return out;
 }
 
 async function startEngine(cfg, portFile) {

@@ -41,6 +41,8 @@ for (const name of Object.keys(map).sort()) {
     const v = e[k];
     if ((BASE.includes(k) || TIERED.test(k)) && typeof v === 'number') row[k] = v;
     else if (INFO.includes(k) && (typeof v === 'number' || typeof v === 'string')) row[k] = v;
+    // capability flags, for /model_group/info
+    else if (k.startsWith('supports_') && typeof v === 'boolean') row[k] = v;
   }
   out[name] = row;
   kept++;

@@ -9,7 +9,7 @@ import { ExitCode } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 
 // a `proxy start` process is the engine's alone, so it may tune V8 for it (node built-ins only: still light)
-export { capYoungGeneration } from './observability/memory.js';
+export { capYoungGeneration, collectAfterBursts } from './observability/memory.js';
 
 /** The engine child binds loopback only: the worker is on the same machine. */
 export const ENGINE_HOST = '127.0.0.1';

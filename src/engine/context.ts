@@ -1,5 +1,6 @@
 import type { Authenticator } from './auth/principal.js';
 import type { PriceMap } from './cost/prices.js';
+import type { ModelBodies } from './endpoints/models.js';
 import type { GatewayError } from './errors.js';
 import type { Governance } from './governance/governance.js';
 import type { Admission } from './governance/types.js';
@@ -15,6 +16,8 @@ import type { UpstreamClient } from './upstream/client.js';
 export interface Management {
   find: typeof import('./governance/api/index.js').findManagementRoute;
   handle: typeof import('./governance/api/index.js').handleManagement;
+  /** every management route, for GET /routes */
+  routes: readonly { method: string; path: string }[];
 }
 
 /** What clients may hold: connections at once, and how long their headers and whole request may take to arrive. */
@@ -53,7 +56,7 @@ export interface EngineContext {
   /** resolved secrets, masked out of anything sent back or logged */
   secretValues: string[];
   /** precomputed bodies for the static endpoints */
-  staticBodies: { models: string; modelsWithWildcards: string; modelInfo: string };
+  staticBodies: ModelBodies;
   /** true once SIGTERM / close() started draining */
   draining: boolean;
   inflight: number;

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { LoadedConfig } from '../config/litellm/load.js';
+import { isSecretEnvName, urlPassword } from '../config/litellm/secrets.js';
 import { VERSION } from '../version.js';
 import { MasterKeyAuth } from './auth/master-key.js';
 import type { Authenticator } from './auth/principal.js';
@@ -83,9 +84,9 @@ export interface EngineHandle {
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
-// environment variables adapters read keys from when the config names none
-// (OPENAI_API_KEY, AWS_SECRET_ACCESS_KEY, HF_TOKEN, ...), and alert webhook URLs (a Slack URL is a credential)
-const SECRET_ENV_NAME = /(?:KEY|SECRET|TOKEN|PASSWORD|WEBHOOK_URL)$/i;
+// alert webhook URLs (SLACK_WEBHOOK_URL, WEBHOOK_URL): the whole URL is the credential; key-like names
+// (OPENAI_API_KEY, AWS_SECRET_ACCESS_KEY, HF_TOKEN, ...) are secrets.ts isSecretEnvName
+const WEBHOOK_ENV_NAME = /WEBHOOK_URL$/i;
 
 /**
  * The master key (config, else LITELLM_MASTER_KEY) and every secret to keep out of output: the
@@ -99,8 +100,19 @@ export function engineSecrets(
   const all = new Set(loaded.secretValues);
   if (masterKey) all.add(masterKey);
   // the config's environment_variables too: a SLACK_WEBHOOK_URL set there is as secret as one in the environment
-  for (const [name, value] of Object.entries({ ...env, ...loaded.environment }))
-    if (value && value.length >= 8 && SECRET_ENV_NAME.test(name)) all.add(value);
+  for (const [name, value] of Object.entries({ ...env, ...loaded.environment })) {
+    if (!value || value.length < 8) continue;
+    // an alert webhook's whole URL is its credential (Slack's carries the token in its path)
+    if (WEBHOOK_ENV_NAME.test(name)) all.add(value);
+    // a variable named like a key (its value is what an adapter may send), except an address in one: only the
+    // password a URL carries is secret
+    else if (!isSecretEnvName(name)) continue;
+    else if (!/^https?:\/\//i.test(value)) all.add(value);
+    else {
+      const pw = urlPassword(value);
+      if (pw) all.add(pw);
+    }
+  }
   return { masterKey, secretValues: [...all] };
 }
 
@@ -182,7 +194,7 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
     governance,
     // model access, budgets (reserving), rate limits: before routing, for virtual keys and end users
     admission: gov && governance && gov.createAdmission(governance),
-    management: gov && { find: gov.findManagementRoute, handle: gov.handleManagement },
+    management: gov && { find: gov.findManagementRoute, handle: gov.handleManagement, routes: gov.MANAGEMENT_ROUTES },
     settled,
     logger,
     prices,

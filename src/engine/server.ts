@@ -13,10 +13,10 @@ import {
 import type { EngineContext } from './context.js';
 import { healthReport } from './endpoints/health.js';
 import { sendBacklog, sendMetrics } from './endpoints/metrics.js';
+import { modelEndpoint } from './endpoints/models.js';
 import { handleOpenAI } from './endpoints/openai.js';
 import { handleSpendCalculate } from './endpoints/spend.js';
 import { GatewayError } from './errors.js';
-import { modelInfoBodyFor, modelsBodyFor } from './governance/access.js';
 import { looksLikeManagement, noStore } from './governance/api/no-store.js';
 import type { GovernedPrincipal } from './governance/types.js';
 import { attachBodyPool, releaseBody } from './http/body.js';
@@ -237,21 +237,16 @@ async function handle(ctx: EngineContext, req: IncomingMessage, w: ResponseWrite
   if (method === 'GET' || method === 'HEAD') {
     if (OPEN_GET.has(route)) return sendProbe(ctx, route, w);
     if (route === '/metrics' && ctx.metrics) return sendMetrics(ctx.metrics, w, req.headers);
+    // open in LiteLLM too: what a client may call, no secrets
+    if (route === '/routes') return sendJson(w.res, 200, routesBody(ctx), w.headers);
     const pending = w.authenticate(req.headers);
     if (pending) await pending;
     const res = w.res;
     // a virtual key sees only the models it may call
     const record = (w.principal as GovernedPrincipal).record;
+    const body = modelEndpoint(ctx.staticBodies, ctx.table, route, req.url ?? '', record);
+    if (body !== undefined) return sendJson(res, 200, body, w.headers);
     switch (route) {
-      case '/models': {
-        const wild = /[?&]return_wildcard_routes=true/.test(req.url ?? '');
-        if (record) return sendJson(res, 200, modelsBodyFor(record, ctx.table, wild), w.headers);
-        return sendJson(res, 200, wild ? ctx.staticBodies.modelsWithWildcards : ctx.staticBodies.models, w.headers);
-      }
-      case '/model/info':
-        if (record)
-          return sendJson(res, 200, modelInfoBodyFor(record, ctx.table, ctx.staticBodies.modelInfo), w.headers);
-        return sendJson(res, 200, ctx.staticBodies.modelInfo, w.headers);
       case '/health':
         return sendJson(res, 200, JSON.stringify(await healthReport(ctx)), w.headers);
       case '/health/backlog':
@@ -262,17 +257,55 @@ async function handle(ctx: EngineContext, req: IncomingMessage, w: ResponseWrite
     mgmt === 'method' ||
     OPENAI_POST.includes(route) ||
     OPEN_GET.has(route) ||
-    ['/models', '/model/info', '/health', '/health/backlog', USAGE_ROUTE].includes(route) ||
+    GET_ROUTES.includes(route) ||
+    route.startsWith('/models/') ||
     (route === '/metrics' && ctx.metrics !== undefined);
   throw new GatewayError(known ? 405 : 404, {
     message: known
       ? `Method ${method} is not allowed on ${route}.`
       : `No route ${method} ${route}. ` +
         'The engine serves /v1/chat/completions, /v1/completions, /v1/embeddings, ' +
-        '/v1/models, /v1/model/info and /health.',
+        '/v1/models, /v1/model/info and /health (GET /routes lists every route).',
     code: known ? '405' : '404',
     errorClass: known ? 'bad_request' : 'not_found',
   });
+}
+
+const GET_ROUTES = [
+  '/models',
+  '/model/info',
+  '/v2/model/info',
+  '/model_group/info',
+  '/health',
+  '/health/backlog',
+  '/routes',
+  USAGE_ROUTE,
+];
+const routesOf = new WeakMap<EngineContext, string>();
+
+/** GET /routes: LiteLLM's `{routes: [{path, methods}]}`, the engine's own routes then the management API's. */
+function routesBody(ctx: EngineContext): string {
+  let body = routesOf.get(ctx);
+  if (body) return body;
+  const list: { path: string; methods: string[] }[] = [];
+  const add = (path: string, method: string) => {
+    const e = list.find((r) => r.path === path);
+    if (e) e.methods.push(method);
+    else list.push({ path, methods: [method] });
+  };
+  for (const p of POST_ROUTES.keys()) for (const v of ['/v1', '']) add(v + p, 'POST');
+  for (const p of ['/models', '/models/{model_id}', '/model/info']) for (const v of ['/v1', '']) add(v + p, 'GET');
+  for (const p of GET_ROUTES.slice(2)) add(p, 'GET');
+  for (const p of OPEN_GET) add(p, 'GET');
+  if (ctx.metrics) add('/metrics', 'GET');
+  for (const k of ['chat/completions', 'completions', 'embeddings']) {
+    add(`/openai/deployments/{model}/${k}`, 'POST');
+    add(`/engines/{model}/${k}`, 'POST');
+  }
+  for (const r of ctx.management?.routes ?? []) add(r.path, r.method);
+  body = JSON.stringify({ routes: list });
+  routesOf.set(ctx, body);
+  return body;
 }
 
 function sendProbe(ctx: EngineContext, route: string, w: ResponseWriter): void {

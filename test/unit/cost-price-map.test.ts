@@ -10,7 +10,13 @@ import { type Listening, listenLoopback, refusedUrl } from '../fakes/fake-server
 
 const CUSTOM = {
   last_updated: '2026-01-01',
-  'my-model': { input_cost_per_token: 0.000002, output_cost_per_token: 0.000004, litellm_provider: 'openai' },
+  'my-model': {
+    input_cost_per_token: 0.000002,
+    output_cost_per_token: 0.000004,
+    litellm_provider: 'openai',
+    supports_vision: true,
+    supports_function_calling: false,
+  },
 };
 let server: Listening;
 let hits = 0;
@@ -54,6 +60,8 @@ describe('the price map the engine loads', () => {
     expect(map.size).toBe(1);
     expect(map.get('gpt-4o-mini')).toBeUndefined();
     expect(map.get('my-model')).toMatchObject({ input: 0.000002, output: 0.000004, provider: 'openai' });
+    // capability flags are kept (what /model_group/info shows)
+    expect(map.get('my-model')?.supports).toEqual({ supports_vision: true, supports_function_calling: false });
     expect(warnings).toEqual([]);
   });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { loadLiteLLMConfig } from '../../src/config/litellm/load.js';
 import { maskCommandLine, maskSecrets, maskText, maskValue, secretMasker } from '../../src/config/litellm/secrets.js';
 
 const KEY = 'sk-abc123def456ghi789';
@@ -16,6 +17,21 @@ describe('the secret masker', () => {
     const out = secretMasker([pem])(json);
     expect(out).toBe('{"private_key":"****","other":"kept"}');
     expect(JSON.parse(out)).toEqual({ private_key: '****', other: 'kept' });
+  });
+
+  it('masks a secret in the encodings upstreams echo it in: \\/, \\u escapes, JSON in JSON, URL-encoded', () => {
+    const key = 'sk-a/b"cé-0123456789';
+    const mask = secretMasker([key]);
+    for (const form of [
+      'sk-a\\/b\\"c\\u00e9-0123456789',
+      'sk-a/b\\"c\\u00E9-0123456789',
+      JSON.stringify(JSON.stringify(key).slice(1, -1)).slice(1, -1),
+      encodeURIComponent(key),
+      encodeURIComponent(key).toLowerCase(),
+    ])
+      expect(mask(`got [${form}] here`), form).toBe('got [****] here');
+    // in part, escaped: its start and its last characters around stars
+    expect(mask('key sk-a\\/b\\"c****6789 refused')).toBe('key **** refused');
   });
 
   it('masks partial echoes: a prefix and a suffix around a run of stars, dots or an ellipsis', () => {
@@ -78,5 +94,57 @@ describe('the callers share it', () => {
     const secret = 'pa"ss-word';
     const args = ['w', `--json={"p":${JSON.stringify(secret)}}`, secret];
     expect(maskCommandLine(args, [secret])).toEqual(['w', '--json={"p":"***"}', '***']);
+  });
+});
+
+describe('what counts as a secret in a config', () => {
+  const load = (params: Record<string, unknown>, env: Record<string, string>) =>
+    loadLiteLLMConfig(
+      {
+        kind: 'object',
+        value: { model_list: [{ model_name: 'm', litellm_params: { model: 'openai/x', ...params } }] },
+      },
+      { env },
+    ).secretValues;
+
+  it('the value a reference gives a secret field, or a variable named like a key; never an address', () => {
+    const env = {
+      BASE: 'http://127.0.0.1:8000',
+      K: 'sk-from-a-plain-name-1',
+      MY_TOKEN: 'tok-by-its-name-123',
+      AUTH: 'Bearer header-value-1',
+    };
+    const secrets = load(
+      {
+        api_base: 'os.environ/BASE',
+        api_key: 'os.environ/K',
+        organization: 'os.environ/MY_TOKEN',
+        extra_headers: { 'x-auth': 'os.environ/AUTH' },
+      },
+      env,
+    );
+    expect(secrets).toEqual(expect.arrayContaining([env.K, env.MY_TOKEN, env.AUTH]));
+    expect(secrets).not.toContain(env.BASE);
+  });
+
+  it('environment_variables named like a key (HF_TOKEN), not a public key', () => {
+    const loaded = loadLiteLLMConfig(
+      {
+        kind: 'object',
+        value: {
+          model_list: [],
+          environment_variables: { HF_TOKEN: 'hf_token_value_1', LANGFUSE_PUBLIC_KEY: 'pk-lf-public-1' },
+        },
+      },
+      { env: {} },
+    );
+    expect(loaded.secretValues).toContain('hf_token_value_1');
+    expect(loaded.secretValues).not.toContain('pk-lf-public-1');
+  });
+
+  it('the password inside a URL, literal or by reference', () => {
+    const secrets = load({ api_base: 'https://user:p%40ss-word@proxy.local/v1' }, {});
+    expect(secrets).toContain('p@ss-word');
+    expect(secrets).not.toContain('https://user:p%40ss-word@proxy.local/v1');
   });
 });

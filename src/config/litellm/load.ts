@@ -4,7 +4,7 @@ import { didYouMean } from '../../util/did-you-mean.js';
 import * as K from './keys.js';
 import { type ConfigSource, type Parsed, parseSource, sourceLabel } from './parse.js';
 import { type LiteLLMConfig, litellmConfigSchema } from './schema.js';
-import { isSecretKey, resolveSecretRefs, secretRefName } from './secrets.js';
+import { isSecretEnvName, isSecretKey, resolveSecretRefs, secretRefName } from './secrets.js';
 
 export type { ConfigSource } from './parse.js';
 
@@ -84,7 +84,7 @@ export function loadLiteLLMConfig(source: ConfigSource, opts: LoadOptions = {}):
   const env = { ...baseEnv, ...environment };
   const secretValues = new Set<string>(
     Object.entries(environment)
-      .filter(([k]) => isSecretKey(k))
+      .filter(([k]) => isSecretKey(k) || isSecretEnvName(k))
       .map(([, v]) => v),
   );
   const unset = new Map<string, string>();

@@ -28,11 +28,46 @@ export function isSecretKey(key: string): boolean {
   return SECRET_KEY.test(key.replace(/-/g, '_'));
 }
 
+/**
+ * Environment variables whose values are secrets by their name (`OPENAI_API_KEY`, `AWS_SECRET_ACCESS_KEY`,
+ * `HF_TOKEN`, `DB_PASSWORD`); a `*_PUBLIC_KEY` (Langfuse's) is not one.
+ */
+export function isSecretEnvName(name: string): boolean {
+  return /(?:KEY|SECRET|TOKEN|PASSWORD|CREDENTIALS?)$/i.test(name) && !/PUBLIC/i.test(name);
+}
+
+/** `scheme://user:password@host...`: the password part of a URL's userinfo. */
+const URL_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^/?#@:\s]*:([^/?#@\s]+)@/i;
+
+/** The password inside a URL (`postgres://app:pw@db/x` -> `pw`), which is a secret wherever the URL is shown. */
+export function urlPassword(value: string): string | undefined {
+  const m = URL_PASSWORD.exec(value);
+  if (!m) return undefined;
+  try {
+    return decodeURIComponent(m[1]);
+  } catch {
+    return m[1];
+  }
+}
+
+/**
+ * Whether the value a reference resolves to is a secret: it is when the field holds one (`api_key`,
+ * `aws_secret_access_key`, a header value) or the variable is named like one (`os.environ/MY_TOKEN`).
+ * `api_base: os.environ/AZURE_API_BASE` is a reference too, but to an address: shown as it is.
+ */
+function secretAt(at: string, variable: string): boolean {
+  const field = at.slice(at.lastIndexOf('.') + 1).replace(/\[\d+\]$/, '');
+  return isSecretKey(field) || /(?:^|\.)(?:extra_)?headers\./.test(at) || isSecretEnvName(variable);
+}
+
 /** What reference resolution needs and collects. */
 export interface RefContext {
   env: NodeJS.ProcessEnv;
   warnings: { path: string; message: string }[];
-  /** every resolved reference and every literal value under a secret-looking key lands here */
+  /**
+   * secrets to mask: literal values under a secret-looking key, the values references resolve to in secret
+   * positions (`secretAt`), and the passwords inside URLs
+   */
   secrets: Set<string>;
   /** the config's label, for errors */
   label: string;
@@ -47,7 +82,11 @@ export interface RefContext {
 export function resolveSecretRefs(v: unknown, at: string, ctx: RefContext): unknown {
   if (typeof v === 'string') {
     const ref = secretRefName(v);
-    if (!ref) return v;
+    if (!ref) {
+      const pw = urlPassword(v);
+      if (pw) ctx.secrets.add(pw);
+      return v;
+    }
     const val = ctx.env[ref];
     if (val === undefined || val === '') {
       if (at === 'general_settings.master_key') {
@@ -58,7 +97,9 @@ export function resolveSecretRefs(v: unknown, at: string, ctx: RefContext): unkn
       ctx.unset.set(at, ref);
       return undefined;
     }
-    ctx.secrets.add(val);
+    if (secretAt(at, ref)) ctx.secrets.add(val);
+    const pw = urlPassword(val);
+    if (pw) ctx.secrets.add(pw);
     return val;
   }
   if (Array.isArray(v)) return v.map((x, i) => resolveSecretRefs(x, `${at}[${i}]`, ctx));
@@ -92,26 +133,44 @@ type Span = [number, number];
 export type Masker = (text: string) => string;
 
 /**
- * The one masker. Built once from the known secrets (4+ characters), it hides each secret as
- * written, as it appears inside JSON (escaped), and partial echoes of it: a provider's
- * `sk-abc1****wxyz` showing more than `maskValue` would, or a text cut off after 8+ leading characters.
+ * The one masker. Built once from the known secrets (4+ characters), it hides each secret in every encoding an
+ * upstream may echo it in (`encodings`: as written, JSON-escaped in its variants, URL-encoded), and partial
+ * echoes of any of those: a provider's `sk-abc1****wxyz` showing more than `maskValue` would, or a text cut off
+ * after 8+ leading characters.
  * Overlapping matches (of one or several secrets) become one `replacement`.
  */
 export function secretMasker(secrets: Iterable<string | undefined>, replacement = MASK): Masker {
   const known = [...secrets].filter((s): s is string => typeof s === 'string' && s.length >= MIN_SECRET);
   const plain = [...new Set(known)];
   if (plain.length === 0) return (text) => text;
-  const needles = new Set(plain);
-  for (const s of plain) needles.add(JSON.stringify(s).slice(1, -1)); // the same secret inside JSON output
-  const heads = plain.map((s) => s.slice(0, MIN_CUT_PREFIX));
+  // every form a secret may be echoed in counts as the secret (a partial echo of any form too)
+  const forms = [...new Set(plain.flatMap(encodings))];
+  const heads = forms.map((s) => s.slice(0, MIN_CUT_PREFIX));
   return (text) => {
     const spans: Span[] = [];
-    for (const n of needles) {
+    for (const n of forms) {
       for (let i = text.indexOf(n); i !== -1; i = text.indexOf(n, i + 1)) spans.push([i, i + n.length]);
     }
-    echoSpans(text, plain, heads, spans);
+    echoSpans(text, forms, heads, spans);
     return spans.length === 0 ? text : cover(text, spans, replacement);
   };
+}
+
+/**
+ * A secret as written and as upstreams echo it: inside JSON (JSON.stringify's escapes; also `\/` as Java and
+ * PHP write it, and non-ASCII as `\uXXXX` as Python's json.dumps does, either case of hex), inside a JSON string
+ * inside JSON (a body quoted in an error message), and URL-encoded (a query string or form body).
+ */
+function encodings(secret: string): string[] {
+  const json = JSON.stringify(secret).slice(1, -1);
+  const ascii = (hex: (h: string) => string) =>
+    json.replace(/[\u0080-\uffff]/g, (c) => `\\u${hex(c.charCodeAt(0).toString(16).padStart(4, '0'))}`);
+  const jsons = [json, ascii((h) => h), ascii((h) => h.toUpperCase())];
+  for (const j of [...jsons]) if (j.includes('/')) jsons.push(j.replaceAll('/', '\\/'));
+  const url = encodeURIComponent(secret);
+  const out = [secret, ...jsons, ...jsons.map((j) => JSON.stringify(j).slice(1, -1)), url];
+  if (/%[0-9A-F]{2}/.test(url)) out.push(url.replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase()));
+  return [...new Set(out)];
 }
 
 const cache = new WeakMap<readonly (string | undefined)[], Masker>();

@@ -145,8 +145,8 @@ export function candidates(m: PricedModel): string[] {
 }
 
 /** The price fields LiteLLM shows in /v1/model/info's model_info (its names), from a price. */
-export function priceInfo(p: ModelPrice): Record<string, number | string> {
-  const out: Record<string, number | string> = {};
+export function priceInfo(p: ModelPrice): Record<string, number | string | boolean> {
+  const out: Record<string, number | string | boolean> = {};
   for (const [k, field] of Object.entries(PRICE_FIELDS)) {
     const v = p[field];
     if (v !== undefined) out[k] = v;
@@ -161,6 +161,7 @@ export function priceInfo(p: ModelPrice): Record<string, number | string> {
   if (p.maxInputTokens !== undefined) out.max_input_tokens = p.maxInputTokens;
   if (p.maxOutputTokens !== undefined) out.max_output_tokens = p.maxOutputTokens;
   if (p.mode !== undefined) out.mode = p.mode;
+  if (p.supports) Object.assign(out, p.supports);
   return out;
 }
 

@@ -29,6 +29,8 @@ export interface ModelPrice {
   maxOutputTokens?: number;
   provider?: string;
   mode?: string;
+  /** the map entry's `supports_*` flags, for /model_group/info (the bundled copy predates keeping them) */
+  supports?: Record<string, boolean>;
   /** the map key it came from, or 'model_info' / 'litellm_params' for an override */
   source: string;
 }
@@ -136,6 +138,11 @@ export function compileEntry(name: string, e: Record<string, unknown>): ModelPri
   const mode = str(e.mode);
   if (provider !== undefined) p.provider = provider;
   if (mode !== undefined) p.mode = mode;
+  for (const k in e) {
+    if (!k.startsWith('supports_') || typeof e[k] !== 'boolean') continue;
+    p.supports ??= {};
+    p.supports[k] = e[k] as boolean;
+  }
   return p;
 }
 

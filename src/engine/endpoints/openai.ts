@@ -1,10 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import type { EngineContext } from '../context.js';
-import { badRequest } from '../errors.js';
+import { badRequest, toGatewayError } from '../errors.js';
 import { readJsonBody } from '../http/body.js';
 import { applyControlHeaders } from '../http/litellm-headers.js';
+import { sendJson } from '../http/respond.js';
 import type { ResponseWriter, StreamFraming } from '../http/response-writer.js';
+import { redactError } from '../observability/logger.js';
 import { dispatch } from '../router/dispatch.js';
+import type { RouteTable } from '../router/table.js';
 import { contentText, estimateTokens } from '../tokens.js';
 import type { EndpointKind, JsonObject, OpenAIChunk } from '../wire.js';
 
@@ -26,7 +29,9 @@ export async function handleOpenAI(
   const body = (w.body = await readJsonBody(req, ctx.maxRequestBytes));
   if (pathModel !== undefined) body.model = pathModel;
   const model = body.model;
-  if (typeof model !== 'string' || model === '') {
+  // several models at once (`"model": "a,b"`, or LiteLLM's older list form): one completion per model
+  const batch = kind === 'chat' && pathModel === undefined ? batchModels(ctx.table, model) : undefined;
+  if (!batch && (typeof model !== 'string' || model === '')) {
     const missing = model === undefined || model === null || model === '';
     throw badRequest(
       missing ? 'Missing required parameter: "model".' : 'Invalid "model": expected a model name (a string).',
@@ -56,12 +61,94 @@ export async function handleOpenAI(
     throw badRequest(`Invalid "stream": expected true or false, got ${JSON.stringify(st)}.`, 'stream', 'invalid_type');
   const stream = st === true && kind !== 'embedding';
   applyControlHeaders(body, req.headers);
-  const admitted = w.admit(model, body, req.headers);
+  if (batch) return sendBatch(ctx, req, w, body, batch, stream);
+  // checked above: without a batch, the model is a non-empty string
+  const admitted = w.admit(model as string, body, req.headers);
   if (admitted) await admitted;
-  const outcome = await dispatch(ctx, w.route(kind, body, model, stream));
+  const outcome = await dispatch(ctx, w.route(kind, body, model as string, stream));
   if (outcome.type === 'json') return w.sendAnswer(outcome, outcome.raw ?? JSON.stringify(outcome.response));
   const so = body.stream_options as JsonObject | undefined;
   return w.sendStream(outcome, new OpenAIFraming(!!so && so.include_usage === true));
+}
+
+/** At most this many models in one batch request: each is a full call (retries, fallbacks) of its own. */
+const MAX_BATCH_MODELS = 10;
+
+/**
+ * The models of a batch request: `"a,b"` (LiteLLM's comma-separated form) or `["a", "b"]`; undefined for one
+ * model. A configured name that really holds a comma (a model group or alias) is one model, served normally.
+ */
+function batchModels(table: RouteTable, model: unknown): string[] | undefined {
+  let list: unknown[];
+  if (typeof model === 'string') {
+    if (!model.includes(',') || table.groups.has(model) || table.aliases.has(model)) return undefined;
+    list = model.split(',').map((m) => m.trim());
+  } else if (Array.isArray(model) && model.length > 0) list = model;
+  else return undefined;
+  if (list.some((m) => typeof m !== 'string' || m === ''))
+    throw badRequest(
+      'Invalid "model": several models are given as "a,b" (or a list of names), none of them empty.',
+      'model',
+      'invalid_value',
+    );
+  if (list.length > MAX_BATCH_MODELS)
+    throw badRequest(
+      `Invalid "model": at most ${MAX_BATCH_MODELS} models in one request, got ${list.length}.`,
+      'model',
+      'invalid_value',
+    );
+  return list as string[];
+}
+
+/**
+ * A batch request, as LiteLLM's batch completion: the same body sent to each model at once, each call going
+ * through the normal dispatch (retries, fallbacks) and admission, and settling its own event (call id
+ * `<request id>.<n>`); the answer is a JSON list with one completion per model, in the order asked, or that
+ * model's error object (`{"error": {...}}`) in its place. Streams cannot be listed, so `stream: true` is a 400.
+ */
+async function sendBatch(
+  ctx: EngineContext,
+  req: IncomingMessage,
+  w: ResponseWriter,
+  body: JsonObject,
+  models: string[],
+  stream: boolean,
+): Promise<void> {
+  if (stream)
+    throw badRequest(
+      'Streaming is not supported with several models ("model": "a,b"): send one request per model, ' +
+        'or leave out "stream".',
+      'stream',
+      'invalid_value',
+    );
+  if (body.fastest_response === true)
+    throw badRequest(
+      '"fastest_response" is not supported: several models return every answer, as a list.',
+      'fastest_response',
+      'unsupported_parameter',
+    );
+  const parts = await Promise.all(
+    models.map(async (model, i) => {
+      const sub = w.subCall(i + 1);
+      const one = { ...body, model };
+      try {
+        await sub.admit(model, one, req.headers);
+        const outcome = await dispatch(ctx, sub.route(one, model));
+        if (outcome.type !== 'json') throw new Error('a streamed answer to a request that asked for none');
+        const text = outcome.raw ? outcome.raw.toString('utf8') : JSON.stringify(outcome.response);
+        sub.answered(outcome);
+        return text;
+      } catch (e) {
+        const err = redactError(toGatewayError(e), ctx.secretValues);
+        if (err.errorClass === 'internal')
+          ctx.logger.error(w.logFields({ callId: sub.requestId, error: err.message }), 'internal error');
+        sub.failed(err);
+        return JSON.stringify(err.toJSON());
+      }
+    }),
+  );
+  w.settledBySubCalls();
+  if (!w.res.destroyed) sendJson(w.res, 200, `[${parts.join(',')}]`, w.headers);
 }
 
 /**

@@ -132,20 +132,3 @@ export function checkModelAccess(record: AuthRecord, model: string, table: Route
     errorClass: 'permission',
   });
 }
-
-/** GET /v1/models for a virtual key: only the models it may call (the body LiteLLM's /v1/models sends). */
-export function modelsBodyFor(record: AuthRecord, table: RouteTable, withWildcards: boolean): string {
-  const created = Math.floor(Date.now() / 1000);
-  const names = [...table.groups.keys(), ...[...table.aliases].filter(([, a]) => !a.hidden).map(([k]) => k)];
-  if (withWildcards) names.push(...table.wildcards.map((w) => w.pattern));
-  const data = names
-    .filter((n) => modelAllowed(record, n, table))
-    .map((id) => ({ id, object: 'model', created, owned_by: 'openai' }));
-  return JSON.stringify({ object: 'list', data });
-}
-
-/** /v1/model/info for a virtual key: the entries of `all` (the engine's, secrets masked) it may call. */
-export function modelInfoBodyFor(record: AuthRecord, table: RouteTable, all: string): string {
-  const { data } = JSON.parse(all) as { data: JsonObject[] };
-  return JSON.stringify({ data: data.filter((d) => modelAllowed(record, String(d.model_name), table)) });
-}

@@ -4,6 +4,6 @@
  */
 export { virtualKeyAuth } from '../auth/virtual-key.js';
 export { createAdmission } from './admission.js';
-export { findManagementRoute, handleManagement } from './api/index.js';
+export { findManagementRoute, handleManagement, MANAGEMENT_ROUTES } from './api/index.js';
 export { startGovernance } from './governance.js';
 export { startSpendWriter } from './spend/writer.js';

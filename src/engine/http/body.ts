@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { badRequest, GatewayError } from '../errors.js';
+import { burstOver } from '../observability/memory.js';
 import type { JsonObject } from '../wire.js';
 
 /** 413 for a body over the limit; the connection is closed after the answer so the rest is never read. */
@@ -51,8 +52,16 @@ export function nestedDeeperThan(b: Buffer, limit: number): boolean {
  */
 export class BodyBytes {
   held = 0;
+  /** the most held since the last burst ended (see releaseBody) */
+  peak = 0;
   constructor(readonly max: number) {}
 }
+
+/** A body of at least this many bytes (by Content-Length) is read into one buffer (BodyRead.whole). */
+const BIG_BODY = 1024 * 1024;
+
+/** Holding this many body bytes at once is a burst: when it is over, memory is collected (`burstOver`). */
+const BURST_BYTES = 64 * 1024 * 1024;
 
 /** 503 when taking `n` more bytes would pass what the engine may hold for request bodies at once. */
 function tooManyBytes(pool: BodyBytes): GatewayError {
@@ -69,6 +78,8 @@ function tooManyBytes(pool: BodyBytes): GatewayError {
 /** The state of one body being read; the listeners below are shared, so reading makes no closures. */
 class BodyRead {
   parts: Buffer[] = [];
+  /** a big body of known length is copied into one buffer as it arrives, its socket chunks dropped at once */
+  whole?: Buffer;
   size = 0;
   done = false;
   constructor(
@@ -93,8 +104,14 @@ export function releaseBody(req: IncomingMessage): void {
   const r = req as Reading;
   const n = r[HELD];
   if (n) {
-    r[POOL]!.held -= n;
+    const pool = r[POOL]!;
+    pool.held -= n;
     r[HELD] = 0;
+    // a burst of big bodies is over (most of what it held is free): give the memory back
+    if (pool.peak >= BURST_BYTES && pool.held <= pool.peak / 4) {
+      pool.peak = 0;
+      burstOver();
+    }
   }
 }
 
@@ -117,16 +134,28 @@ function onData(this: Reading, b: Buffer): void {
       return;
     }
     pool.held += b.length;
+    if (pool.held > pool.peak) pool.peak = pool.held;
     this[HELD] = (this[HELD] ?? 0) + b.length;
   }
-  st.parts.push(b);
+  const whole = st.whole;
+  if (whole && st.size <= whole.length) b.copy(whole, st.size - b.length);
+  else st.parts.push(b);
 }
 
 function onEnd(this: Reading): void {
   const st = this[STATE];
   if (st.done) return;
   st.done = true;
-  const bytes = st.parts.length === 1 ? st.parts[0] : Buffer.concat(st.parts, st.size);
+  const whole = st.whole;
+  const bytes =
+    whole && st.parts.length === 0
+      ? whole.subarray(0, st.size)
+      : st.parts.length === 1
+        ? st.parts[0]
+        : Buffer.concat(st.parts, st.size);
+  st.whole = undefined;
+  // the request object lives on (a keep-alive socket holds the last one): keep no copy of its bytes on it
+  st.parts = [];
   if (nestedDeeperThan(bytes, MAX_JSON_DEPTH)) {
     st.reject(
       badRequest(
@@ -170,7 +199,9 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<JsonO
   if (pool && declared !== undefined && pool.held + Number(declared) > pool.max)
     return Promise.reject(tooManyBytes(pool));
   return new Promise((resolve, reject) => {
-    (req as Reading)[STATE] = new BodyRead(limit, resolve, reject);
+    const st = ((req as Reading)[STATE] = new BodyRead(limit, resolve, reject));
+    const n = declared === undefined ? 0 : Number(declared);
+    if (n >= BIG_BODY) st.whole = Buffer.allocUnsafeSlow(n);
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);

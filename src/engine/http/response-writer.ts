@@ -123,10 +123,8 @@ export class ResponseWriter implements SettledSource, DeadlineCut {
    * Throws the refusal; a promise only when admission is async. Nothing happens without governance.
    */
   admit(model: string, body: JsonObject, headers: IncomingHttpHeaders): Promise<void> | undefined {
-    const adm = this.ctx.admission;
-    if (!adm || !this.endpoint) return undefined;
-    const endUserId = customerOf(headers) ?? endUserOf(body);
-    const t = adm.admit(this.principal, { endpoint: this.endpoint, model, body, headers, endUserId });
+    if (!this.endpoint) return undefined;
+    const t = admitTicket(this.ctx, this.principal, this.endpoint, model, body, headers);
     if (!(t instanceof Promise)) {
       this.hold(t);
       return undefined;
@@ -304,20 +302,130 @@ export class ResponseWriter implements SettledSource, DeadlineCut {
     this.settled = true;
     this.ctx.settling--;
     this.ctx.open.delete(this);
-    const bus = this.ctx.settled;
-    const ticket = this.ticket;
-    if (bus.active || ticket) {
-      const event = settledEvent(this, status, httpStatus, err, this.ctx.secretValues, bus);
-      if (ticket) {
-        try {
-          ticket.settle(event);
-        } catch (e) {
-          this.ctx.logger.warn(this.logFields({ error: (e as Error).message }), 'admission settle failed');
-        }
-      }
-      bus.emit(event);
+    emitSettled(this.ctx, this, this.ticket, status, httpStatus, err, (x) => this.logFields(x));
+  }
+
+  /**
+   * A batch request (`"model": "a,b"`) is accounted by its sub-calls, each settling its own event
+   * (`SubCall`): the request itself settles none. Called once they all settled.
+   */
+  settledBySubCalls(): void {
+    if (!this.endpoint || this.settled) return;
+    this.settled = true;
+    this.ctx.settling--;
+  }
+
+  /** One sub-call of a batch request, for `model`: its own call id (`<request id>.<n>`), attempts and event. */
+  subCall(n: number): SubCall {
+    return new SubCall(this.ctx, this, `${this.requestId}.${n}`);
+  }
+}
+
+/**
+ * One model's call within a batch request (`"model": "a,b"`): admitted, routed and settled on its own (its own
+ * call id, attempts, usage, cost and admission ticket), sharing the request's principal, client and headers.
+ */
+export class SubCall implements SettledSource {
+  readonly principal: Principal;
+  readonly endpoint?: SettledEndpoint;
+  readonly t0: number;
+  readonly traceparent?: string;
+  readonly headerTags?: string;
+  readonly spendLogsHeader?: string;
+  readonly redact?: boolean;
+  body?: JsonObject;
+  outcome?: RoutedOutcome;
+  attempts?: AttemptResult[];
+  firstTokenAt?: number;
+  readonly stream = false;
+  private ticket?: AdmitTicket;
+  private settled = false;
+
+  constructor(
+    private readonly ctx: EngineContext,
+    private readonly parent: ResponseWriter,
+    readonly requestId: string,
+  ) {
+    this.principal = parent.principal;
+    this.endpoint = parent.endpoint;
+    this.t0 = parent.t0;
+    this.traceparent = parent.traceparent;
+    this.headerTags = parent.headerTags;
+    this.spendLogsHeader = parent.spendLogsHeader;
+    this.redact = parent.redact;
+  }
+
+  /** Admission for this model (access, budgets, limits), as a request of its own. */
+  async admit(model: string, body: JsonObject, headers: IncomingHttpHeaders): Promise<void> {
+    this.body = body;
+    if (this.endpoint) this.ticket = await admitTicket(this.ctx, this.principal, this.endpoint, model, body, headers);
+  }
+
+  route(body: JsonObject, model: string): RouteRequest {
+    this.body = body;
+    if (this.endpoint && (this.ctx.settled.active || this.ticket)) this.attempts = [];
+    const { requestId, principal, attempts } = this;
+    return { kind: 'chat', body, model, stream: false, requestId, client: this.parent.link, principal, attempts };
+  }
+
+  /** The sub-call answered (its answer goes into the request's list). */
+  answered(outcome: RoutedOutcome): void {
+    this.outcome = outcome;
+    this.firstTokenAt = performance.now();
+    this.settle(this.parent.link.gone ? 'client_abort' : 'success', 200);
+  }
+
+  /** The sub-call failed with `err` (already masked): its slot in the list holds the error. */
+  failed(err: GatewayError): void {
+    if (this.parent.link.gone) this.settle('client_abort', 499);
+    else this.settle('failure', err.status, err);
+  }
+
+  private settle(status: SettledEvent['status'], httpStatus: number, err?: GatewayError): void {
+    if (this.settled) return;
+    this.settled = true;
+    emitSettled(this.ctx, this, this.ticket, status, httpStatus, err, (x) =>
+      this.parent.logFields({ ...x, requestId: this.requestId }),
+    );
+  }
+}
+
+/** Admission's ticket for one call (virtual keys: model access, budgets, rate limits); none without governance. */
+function admitTicket(
+  ctx: EngineContext,
+  principal: Principal,
+  endpoint: SettledEndpoint,
+  model: string,
+  body: JsonObject,
+  headers: IncomingHttpHeaders,
+): AdmitTicket | undefined | Promise<AdmitTicket | undefined> {
+  const adm = ctx.admission;
+  if (!adm) return undefined;
+  const endUserId = customerOf(headers) ?? endUserOf(body);
+  return adm.admit(principal, { endpoint, model, body, headers, endUserId });
+}
+
+/** Build and emit one call's settled event, and give it to its admission ticket (only when someone listens). */
+function emitSettled(
+  ctx: EngineContext,
+  src: SettledSource,
+  ticket: AdmitTicket | undefined,
+  status: SettledEvent['status'],
+  httpStatus: number,
+  err: GatewayError | undefined,
+  logFields: (extra: Record<string, unknown>) => Record<string, unknown>,
+): void {
+  const bus = ctx.settled;
+  if (!bus.active && !ticket) return;
+  const event = settledEvent(src, status, httpStatus, err, ctx.secretValues, bus);
+  if (ticket) {
+    try {
+      ticket.settle(event);
+    } catch (e) {
+      ctx.logger.warn(logFields({ error: (e as Error).message }), 'admission settle failed');
     }
   }
+  bus.emit(event);
 }
 
 /** The end user a request names in LiteLLM's headers (`x-litellm-customer-id`, `x-litellm-end-user-id`). */

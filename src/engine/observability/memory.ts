@@ -1,5 +1,6 @@
 import { PerformanceObserver } from 'node:perf_hooks';
 import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 /**
  * Stop V8's young generation from growing past `capBytes`. Under load V8 doubles the new space up
@@ -22,4 +23,36 @@ export function capYoungGeneration(capBytes = 8 * 1024 * 1024): void {
     obs.disconnect();
   });
   obs.observe({ entryTypes: ['gc'] });
+}
+
+let collect: (() => void) | undefined;
+let pending: NodeJS.Timeout | undefined;
+/** How long after a burst of big bodies the engine waits, quiet, before collecting what they left. */
+const AFTER_BURST_MS = 1000;
+
+/**
+ * Give memory back after bursts of big request bodies. V8 collects its old generation when allocation asks for
+ * it, so an engine that goes quiet after ten 30 MB requests keeps their dead strings and buffers (over 1 GB of
+ * RSS) until traffic comes back. With this on, `burstOver` runs one full collection a second after such a
+ * burst ended, and the pages go back to the system. Call once, in the engine's own process (it turns on a V8
+ * flag to reach `gc`); elsewhere (engines inside other programs, tests) bursts leave collection to V8.
+ */
+export function collectAfterBursts(): void {
+  if (collect) return;
+  v8.setFlagsFromString('--expose-gc');
+  try {
+    collect = runInNewContext('gc') as () => void;
+  } catch {
+    // a runtime that exposes no `gc` this way: bursts are left to V8, as before
+  }
+}
+
+/** A burst of big bodies is over: collect once, shortly (no-op unless `collectAfterBursts` was called). */
+export function burstOver(): void {
+  if (!collect || pending) return;
+  pending = setTimeout(() => {
+    pending = undefined;
+    collect?.();
+  }, AFTER_BURST_MS);
+  pending.unref();
 }

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { Readable } from 'node:stream';
 import type { Dispatcher, Pool as PoolType } from 'undici';
 import { GatewayError } from '../errors.js';
 import type { UpstreamRequest } from '../wire.js';
@@ -186,12 +187,14 @@ export class UpstreamClient {
   /** Start a request; see `Exchange` for the two ways to read the answer. */
   send(req: UpstreamRequest, opts: SendOptions): Exchange {
     const ex = new Exchange(opts);
+    const body = req.body;
+    const big = typeof body === 'string' && body.length >= BIG_BODY_CHARS;
     this.pool(req.origin).dispatch(
       {
         path: req.path,
         method: req.method,
-        headers: req.headers,
-        body: req.body,
+        headers: big ? { ...req.headers, 'content-length': String(Buffer.byteLength(body)) } : req.headers,
+        body: big ? Readable.from(slices(body), { objectMode: false }) : body,
         headersTimeout: opts.headersTimeout,
         bodyTimeout: opts.bodyTimeout,
       },
@@ -205,6 +208,26 @@ export class UpstreamClient {
     const all = [...this.pools.values()];
     this.pools.clear();
     await Promise.all(all.map((p) => (force ? p.destroy() : p.close()).catch(() => undefined)));
+  }
+}
+
+/** A request body string this long is sent in slices (`slices`) rather than encoded whole. */
+const BIG_BODY_CHARS = 1024 * 1024;
+const SLICE_CHARS = 64 * 1024;
+
+/**
+ * A big body string as UTF-8 slices of at most 192 KB, encoded one at a time as the socket takes them. Encoded
+ * whole, a 30 MB body is one 30 MB malloc per request; after a burst of those the C heap keeps hundreds of MB
+ * it cannot give back (glibc raises its mmap threshold after the first such free), while the same few
+ * slice-sized blocks are reused. A slice never ends between the two halves of a surrogate pair.
+ */
+function* slices(text: string): Generator<Buffer> {
+  for (let i = 0; i < text.length; ) {
+    let end = Math.min(text.length, i + SLICE_CHARS);
+    const c = text.charCodeAt(end - 1);
+    if (end < text.length && c >= 0xd800 && c <= 0xdbff) end--;
+    yield Buffer.from(text.slice(i, end), 'utf8');
+    i = end;
   }
 }
 

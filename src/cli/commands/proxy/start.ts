@@ -1,6 +1,7 @@
 import { loadLiteLLMConfig } from '../../../config/litellm/load.js';
 import {
   capYoungGeneration,
+  collectAfterBursts,
   EXIT_PORT_IN_USE,
   removeOwnPortFile,
   writePortFile,
@@ -44,6 +45,7 @@ export const proxyStart: Handler<ProxyStartOptions> = async (ctx, opts) => {
   Object.assign(env, storeEnv({}, opts));
   const loaded = loadLiteLLMConfig(configSource(opts.config, ctx), { env });
   capYoungGeneration(); // this process is the engine's alone: keep its memory small under load
+  collectAfterBursts(); // and give back what bursts of big bodies leave behind
   // like LiteLLM: environment_variables from the config become the engine's environment
   Object.assign(env, loaded.environment);
   const ls = loaded.config.litellm_settings;

@@ -35,6 +35,11 @@ const ALL: Route[] = [
   ...CUSTOMER_ROUTES,
   ...SPEND_ROUTES,
 ];
+/** Every management route (`GET /routes` lists them). */
+export const MANAGEMENT_ROUTES: readonly { method: string; path: string }[] = ALL.map((r) => ({
+  method: r.method,
+  path: r.path,
+}));
 // static paths by `METHOD path`; paths with `{param}` segments are matched in order after
 const STATIC = new Map<string, Route>();
 const PATTERNS: { method: string; re: RegExp; names: string[]; route: Route }[] = [];
