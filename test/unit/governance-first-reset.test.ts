@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { firstResetAt } from '../../src/engine/governance/entities/common.js';
+import { nextResetAt } from '../../src/engine/governance/budgets/reset.js';
 
 // LiteLLM's aligned windows (get_next_standardized_reset_time), in UTC
 const at = (s: string) => Date.parse(s);
-const next = (d: string, now: string) => new Date(firstResetAt(d, at(now))).toISOString();
+const next = (d: string, now: string) => new Date(nextResetAt(d, at(now), 'UTC')).toISOString();
 
 describe('first budget reset of a budget_duration', () => {
   it('puts day windows on midnight, weeks on Monday and 30d / 1mo on the 1st', () => {

@@ -5,8 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import { loadLiteLLMConfig } from '../../src/config/litellm/load.js';
 import { checkModelAccess, modelAllowed } from '../../src/engine/governance/access.js';
+import { nextResetAt, parseBudgetDuration } from '../../src/engine/governance/budgets/reset.js';
 import type { KeyRow, TeamRow, UserRow } from '../../src/engine/governance/db/schema.js';
-import { addDuration, nextBudgetReset, parseDuration } from '../../src/engine/governance/keys/duration.js';
+import { addDuration, parseDuration } from '../../src/engine/governance/keys/duration.js';
 import { recordRefers } from '../../src/engine/governance/keys/load.js';
 import { abbreviate, hashKey, newKey, tokenOf } from '../../src/engine/governance/keys/secret.js';
 import type { AuthRecord } from '../../src/engine/governance/types.js';
@@ -29,7 +30,7 @@ describe('key values', () => {
 describe('durations and aligned budget resets', () => {
   // Wednesday 2026-03-04 10:17:30 UTC
   const now = Date.parse('2026-03-04T10:17:30Z');
-  const at = (v: string) => new Date(nextBudgetReset(now, v)!).toISOString();
+  const at = (v: string) => new Date(nextResetAt(v, now, 'UTC')).toISOString();
 
   it('parses LiteLLM duration strings and refuses others', () => {
     expect(parseDuration('30s')).toEqual({ n: 30, unit: 's' });
@@ -54,10 +55,10 @@ describe('durations and aligned budget resets', () => {
     expect(at('15m')).toBe('2026-03-04T10:30:00.000Z');
     expect(at('30s')).toBe('2026-03-04T10:18:00.000Z');
     // on a Monday, 7d is the next Monday
-    expect(new Date(nextBudgetReset(Date.parse('2026-03-09T08:00:00Z'), '7d')!).toISOString()).toBe(
+    expect(new Date(nextResetAt('7d', Date.parse('2026-03-09T08:00:00Z'), 'UTC')).toISOString()).toBe(
       '2026-03-16T00:00:00.000Z',
     );
-    expect(nextBudgetReset(now, '2mo')).toBeUndefined();
+    expect(parseBudgetDuration('2mo')).toBeUndefined();
   });
 });
 

@@ -5,13 +5,13 @@
  */
 import type { Insertable, Updateable } from 'kysely';
 import type { JsonObject } from '../../wire.js';
+import { nextResetAt } from '../budgets/reset.js';
 import type { BudgetRow, BudgetsTable } from '../db/schema.js';
 import { parseJson } from '../db/schema.js';
 import type { Governance } from '../governance.js';
 import type { GovernedPrincipal } from '../types.js';
 import {
   actor,
-  firstResetAt,
   invalid,
   iso,
   NO_LIMITS,
@@ -59,7 +59,7 @@ export function readBudgetFields(g: Governance, body: JsonObject): BudgetFields 
   const duration = optDuration(body, 'budget_duration');
   if (duration !== undefined) {
     out.budget_duration = duration;
-    out.budget_reset_at = duration === null ? null : firstResetAt(duration, g.now());
+    out.budget_reset_at = duration === null ? null : nextResetAt(duration, g.now(), g.settings.timezone);
   }
   const resetAt = optString(body, 'budget_reset_at');
   if (resetAt !== undefined && resetAt !== null) {

@@ -3,11 +3,13 @@
  * answer 400 naming the field, the caller's role, time and JSON columns shown as LiteLLM shows them, and the
  * first budget reset of a `budget_duration`.
  */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+
+import { randomUUID } from 'node:crypto';
 import { GatewayError } from '../../errors.js';
 import type { JsonObject } from '../../wire.js';
 import { roleOf } from '../api/index.js';
 import type { UserRole } from '../db/schema.js';
+import { abbreviate, hashKey, newKey } from '../keys/secret.js';
 import type { GovernedPrincipal } from '../types.js';
 
 /** 400 `bad_request_error` naming the field (LiteLLM's ProxyErrorTypes). */
@@ -172,47 +174,10 @@ export const actor = (p: GovernedPrincipal): string => p.userId ?? 'default_user
 export const iso = (ms: number | null | undefined): string | null =>
   ms === null || ms === undefined ? null : new Date(ms).toISOString();
 
-// --- budget windows --------------------------------------------------------------------------------------------
-
-/**
- * The first reset of `duration` after `now` (UTC), aligned as LiteLLM's get_next_standardized_reset_time:
- * 1d next midnight, 7d/1w next Monday, 30d/1mo the 1st of next month, other Nd today's midnight + N days,
- * Nh/Nm/Ns the next multiple of N within the day.
- * TODO(limits): src/engine/governance/budgets/reset.ts owns this (with litellm_settings.timezone); call it
- * instead once merged.
- */
-export function firstResetAt(duration: string, now: number): number {
-  const m = DURATION.exec(duration.trim());
-  if (!m) throw new Error(`bad duration ${duration}`);
-  const n = Number(m[1]);
-  const unit = m[2] || 's';
-  const d = new Date(now);
-  const midnight = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
-  const DAY = 86_400_000;
-  const firstOfNextMonth = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
-  if (unit === 'mo') return firstOfNextMonth;
-  if (unit === 'd' || unit === 'w') {
-    const days = unit === 'w' ? n * 7 : n;
-    if (days === 1) return midnight + DAY;
-    if (days === 7) {
-      // getUTCDay: 0 Sunday .. 6 Saturday; days until the next Monday (a Monday goes to the following one)
-      const ahead = (8 - d.getUTCDay()) % 7 || 7;
-      return midnight + ahead * DAY;
-    }
-    if (days === 30) return firstOfNextMonth;
-    return midnight + days * DAY;
-  }
-  const step = n * { s: 1000, m: 60_000, h: 3_600_000 }[unit as 's' | 'm' | 'h'];
-  return midnight + (Math.floor((now - midnight) / step) + 1) * step;
-}
-
 // --- virtual keys ----------------------------------------------------------------------------------------------
 
-/**
- * A new virtual key as LiteLLM makes one: `sk-` + 16 random bytes base64url; stored as its sha256 hex; named
- * `sk-...last4`. TODO(keys): the keys area has the same rule in src/engine/governance/keys/; dedupe at merge.
- */
+/** A new virtual key as LiteLLM makes one (keys/secret.ts): the key once, its sha256 hex, `sk-...last4`. */
 export function newVirtualKey(): { key: string; token: string; keyName: string } {
-  const key = `sk-${randomBytes(16).toString('base64url')}`;
-  return { key, token: createHash('sha256').update(key).digest('hex'), keyName: `sk-...${key.slice(-4)}` };
+  const key = newKey();
+  return { key, token: hashKey(key), keyName: abbreviate(key) };
 }

@@ -5,6 +5,7 @@
 import type { Updateable } from 'kysely';
 import { GatewayError } from '../../errors.js';
 import type { JsonObject } from '../../wire.js';
+import { nextResetAt } from '../budgets/reset.js';
 import type { TeamRow, TeamsTable, UserRow } from '../db/schema.js';
 import { parseJson } from '../db/schema.js';
 import type { Governance } from '../governance.js';
@@ -13,7 +14,6 @@ import { budgetView, getBudget, insertBudget, patchBudget, readBudgetFields } fr
 import {
   actor,
   canReadAll,
-  firstResetAt,
   forbidden,
   invalid,
   NO_LIMITS,
@@ -101,7 +101,7 @@ async function syncMemberBudget(
   const fields = {
     max_budget: (next.team_member_budget as number | null | undefined) ?? null,
     budget_duration: duration,
-    budget_reset_at: duration ? firstResetAt(duration, g.now()) : null,
+    budget_reset_at: duration ? nextResetAt(duration, g.now(), g.settings.timezone) : null,
     rpm_limit: (next.team_member_rpm_limit as number | null | undefined) ?? null,
     tpm_limit: (next.team_member_tpm_limit as number | null | undefined) ?? null,
   };

@@ -6,8 +6,9 @@
  */
 import { badRequest } from '../../errors.js';
 import type { JsonObject } from '../../wire.js';
+import { nextResetAt, parseBudgetDuration } from '../budgets/reset.js';
 import type { KeyUpdate } from '../db/schema.js';
-import { addDuration, nextBudgetReset, parseDuration } from './duration.js';
+import { addDuration, parseDuration } from './duration.js';
 
 export const KEY_TYPES = ['llm_api', 'management', 'read_only', 'default'] as const;
 
@@ -72,7 +73,7 @@ function duration(body: JsonObject, name: string): string | null | undefined {
  * The columns a body sets, at `now`. `duration` sets `expires` (null: never); `budget_duration` sets the next
  * aligned `budget_reset_at`.
  */
-export function keyColumns(body: JsonObject, now: number): KeyUpdate {
+export function keyColumns(body: JsonObject, now: number, timezone = 'UTC'): KeyUpdate {
   const out: KeyUpdate = {};
   const set = <K extends keyof KeyUpdate>(k: K, v: KeyUpdate[K] | undefined) => {
     if (v !== undefined) out[k] = v;
@@ -112,9 +113,15 @@ export function keyColumns(body: JsonObject, now: number): KeyUpdate {
   set('rpm_limit', count(body, 'rpm_limit'));
   set('max_parallel_requests', count(body, 'max_parallel_requests'));
   const bd = duration(body, 'budget_duration');
+  if (bd && !parseBudgetDuration(bd))
+    throw badRequest(
+      `budget_duration must be a window such as "30s", "30m", "1h", "1d", "7d", "30d" or "1mo". Received: "${bd}"`,
+      'budget_duration',
+    );
   if (bd !== undefined) {
     out.budget_duration = bd;
-    out.budget_reset_at = bd === null ? null : (nextBudgetReset(now, bd) ?? null);
+    // aligned as every budget window is (budgets/reset.ts), in litellm_settings.timezone
+    out.budget_reset_at = bd === null ? null : nextResetAt(bd, now, timezone);
   }
   const d = duration(body, 'duration');
   if (d !== undefined) out.expires = d === null ? null : addDuration(now, parseDuration(d)!);

@@ -186,7 +186,7 @@ export function keyView(r: KeyRow): JsonObject {
 export async function generateKey(g: Governance, c: Caller, body: JsonObject): Promise<JsonObject> {
   mustWrite(c, 'creating a key');
   const now = g.now();
-  const cols = keyColumns(body, now);
+  const cols = keyColumns(body, now, g.settings.timezone);
   if (!c.admin) {
     if (!c.userId)
       throw forbidden('This key has no user_id: it can only read itself. Ask a proxy admin for a key with a user.');
@@ -220,7 +220,7 @@ export async function generateKey(g: Governance, c: Caller, body: JsonObject): P
 /** POST /key/update: change the fields sent; returns the key as stored now. */
 export async function updateKey(g: Governance, c: Caller, body: JsonObject): Promise<JsonObject> {
   const row = await ownedRow(g, c, requiredString(body, 'key'), 'key', 'update');
-  const cols = keyColumns(body, g.now());
+  const cols = keyColumns(body, g.now(), g.settings.timezone);
   checkOwnerFields(c, cols, true);
   if (cols.key_alias !== undefined) await checkAlias(g, cols.key_alias, row.token);
   if (cols.team_id !== undefined && cols.team_id !== row.team_id) await checkTeam(g, c, cols.team_id);
@@ -366,7 +366,7 @@ export async function regenerateKey(
   }
   const rest = { ...body };
   for (const k of ['key', 'new_key', 'new_master_key', 'grace_period']) delete rest[k];
-  const cols = keyColumns(rest, now);
+  const cols = keyColumns(rest, now, g.settings.timezone);
   checkOwnerFields(c, cols, true);
   if (cols.key_alias !== undefined) await checkAlias(g, cols.key_alias, row.token);
   const key = customKey(body, 'new_key') ?? newKey();
