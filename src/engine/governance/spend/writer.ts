@@ -16,7 +16,8 @@ import type { Governance } from '../governance.js';
 import { addDelta, forEachRollup, ROLLUP_SUMS, type RollupBase, type RollupRow, spendLogRow } from './row.js';
 
 export interface SpendWriterOptions {
-  /** write as soon as this many log rows wait (default 1000; LiteLLM writes at 100, but polls only every 2 s) */
+  /** write as soon as this many log rows wait (LiteLLM's SPEND_LOG_QUEUE_SIZE_THRESHOLD is 100): rows held
+   * longer survive young-generation collections and cost more in old-generation ones */
   flushAt?: number;
   /** the most log rows kept while the database is down (LiteLLM's MAX_SIZE_IN_MEMORY_QUEUE is 10000) */
   maxQueue?: number;
@@ -44,7 +45,7 @@ const MAX_BATCH = 2000;
 
 /** Start the writer (its timers are unref'd; `g.onClose` flushes it). */
 export function startSpendWriter(g: Governance, opts: SpendWriterOptions = {}): SpendWriter {
-  const flushAt = opts.flushAt ?? 1000;
+  const flushAt = opts.flushAt ?? 100;
   const maxQueue = opts.maxQueue ?? 10_000;
   const pruneBatch = opts.pruneBatch ?? 1000;
   const { storePrompts, disableSpendLogs, masterKeyHash, spendLogsRetentionMs } = g.settings;
