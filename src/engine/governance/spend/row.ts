@@ -47,8 +47,15 @@ export type RollupRow = RollupKey & RollupDelta;
 
 /** YYYY-MM-DD (UTC) of an epoch-ms time. */
 export function utcDay(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
+  // every call of a day asks for the same string: keep the last day's bounds instead of formatting a Date
+  if (ms >= dayStart && ms < dayStart + DAY_MS) return dayText;
+  dayStart = ms - (((ms % DAY_MS) + DAY_MS) % DAY_MS);
+  dayText = new Date(dayStart).toISOString().slice(0, 10);
+  return dayText;
 }
+const DAY_MS = 86_400_000;
+let dayStart = Number.NaN;
+let dayText = '';
 
 /** The key an event is charged to: the virtual key's hash, the master key's, '' for anonymous calls. */
 export function keyOf(e: SettledEvent, masterKeyHash: string): string {
@@ -176,5 +183,13 @@ export const ROLLUP_SUMS: readonly (keyof RollupDelta)[] = ADDED_COLUMNS;
 
 /** Add `d`'s counters onto `into`. */
 export function addDelta(into: RollupDelta, d: RollupDelta): void {
-  for (const c of ADDED_COLUMNS) into[c] += d[c];
+  // written out (ADDED_COLUMNS' order): once per rollup row of every call, a loop over keys costs more
+  into.prompt_tokens += d.prompt_tokens;
+  into.completion_tokens += d.completion_tokens;
+  into.cache_read_input_tokens += d.cache_read_input_tokens;
+  into.cache_creation_input_tokens += d.cache_creation_input_tokens;
+  into.spend += d.spend;
+  into.api_requests += d.api_requests;
+  into.successful_requests += d.successful_requests;
+  into.failed_requests += d.failed_requests;
 }
