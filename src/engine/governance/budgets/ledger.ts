@@ -204,8 +204,34 @@ export class Ledger {
    * promise, which rejects when the database cannot be reached.
    */
   reserve(targets: readonly BudgetTarget[], amount: number, now: number): ReserveResult | Promise<ReserveResult> {
-    if (this.reserveTx) return this.reserveTx(targets, amount, now);
-    return this.reservePg(targets, amount, now);
+    const tx = this.reserveTx;
+    if (!tx) return this.reservePg(targets, amount, now);
+    // SQLite: never wait for another process's write lock synchronously (the busy timeout would stall every
+    // request of this engine); when the file is locked, retry off the event loop's critical path instead
+    try {
+      return noWait(this.sqlite!, () => tx(targets, amount, now));
+    } catch (e) {
+      if (!isBusy(e)) throw e;
+      return this.reserveLater(tx, targets, amount, now);
+    }
+  }
+
+  /** Retry a reservation the file's lock refused, every few ms, for up to the store's busy timeout (5 s). */
+  private async reserveLater(
+    tx: NonNullable<typeof this.reserveTx>,
+    targets: readonly BudgetTarget[],
+    amount: number,
+    now: number,
+  ): Promise<ReserveResult> {
+    const until = Date.now() + BUSY_WAIT_MS;
+    for (let delay = 1; ; delay = Math.min(delay * 2, 20)) {
+      await new Promise((r) => setTimeout(r, delay));
+      try {
+        return noWait(this.sqlite!, () => tx(targets, amount, now));
+      } catch (e) {
+        if (!isBusy(e) || Date.now() >= until) throw e;
+      }
+    }
   }
 
   /**
@@ -368,4 +394,30 @@ function chargeQuery(p: Pending): Query {
     ...t.params,
     p.window,
   ]);
+}
+
+// how long a reservation waits for another process's write lock on a shared SQLite file
+const BUSY_WAIT_MS = 5000;
+
+const isBusy = (e: unknown) => {
+  const code = (e as { code?: string }).code;
+  return code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT';
+};
+
+// the busy timeout switched off and back with statements prepared once per connection
+const busyToggles = new WeakMap<Database, { off: Statement; on: Statement }>();
+
+/** `fn` on `db` with SQLite's busy timeout off: a locked file fails at once (SQLITE_BUSY) instead of blocking. */
+function noWait<T>(db: Database, fn: () => T): T {
+  let t = busyToggles.get(db);
+  if (!t) {
+    const on = db.prepare(`PRAGMA busy_timeout = ${Number(db.pragma('busy_timeout', { simple: true })) || 5000}`);
+    busyToggles.set(db, (t = { off: db.prepare('PRAGMA busy_timeout = 0'), on }));
+  }
+  t.off.run();
+  try {
+    return fn();
+  } finally {
+    t.on.run();
+  }
 }
