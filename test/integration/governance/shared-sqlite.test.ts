@@ -27,7 +27,7 @@ afterAll(async () => {
 });
 
 describe('a budget reservation on a SQLite file another process holds locked', () => {
-  it('waits off the event loop: the engine answers others meanwhile, the call completes once the lock goes', async () => {
+  it('waits off the event loop: others are answered meanwhile, the call completes once the lock goes', async () => {
     const made = await post(
       `${engine.url}/key/generate`,
       { max_budget: 10, models: ['m'] },
