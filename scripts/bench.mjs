@@ -3,8 +3,10 @@
 // on loopback; this process drives load at the upstream directly and through the engine, in the same
 // run, and prints the engine's cost as ratios against that direct baseline. Bounded: ~1 minute.
 //
-// A second engine with the prometheus, langfuse and otel callbacks on (sinks pointed at local receivers
-// that just answer) is measured against the plain engine in alternating rounds: what the sinks cost.
+// Then, in alternating rounds against the plain engine (no master key): an engine with a master key
+// (governance: admission and one spend-log row per call), and on it a virtual key with a budget and an rpm
+// limit against the master key; an engine with the prometheus, langfuse and otel callbacks on (sinks pointed
+// at local receivers that just answer): what each costs.
 //
 // Last, a memory burst on a fresh engine: 10 concurrent ~30 MB requests, then RSS against its baseline.
 //
@@ -143,11 +145,12 @@ async function main() {
       '      model: openai/bench-model',
       `      api_base: http://127.0.0.1:${upPort}/v1`,
       '      api_key: sk-bench-upstream',
-      'general_settings:',
-      `  master_key: ${MASTER}`,
       '',
     ].join('\n'),
   );
+  // the same with a master key: virtual keys, budgets and one spend-log row per call (governance) on
+  const govCfg = path.join(tmp, 'bench-gov.yaml');
+  fs.writeFileSync(govCfg, `${fs.readFileSync(cfg, 'utf8')}general_settings:\n  master_key: ${MASTER}\n`);
 
   if (memoryOnly) {
     const mem = await memoryBurst(cfg, tmp, kids, MASTER, log);
@@ -300,19 +303,29 @@ async function main() {
   const es = await sequential(through, streamBody, secs.ttfb * 1000, true);
   const ttfb = { direct: stats(ds), engine: stats(es) };
 
-  // virtual key: the same engine called with a key from /key/generate (cached auth, admission, spend logged)
-  // against the master key (spend logged too)
+  // governance: an engine with a master key (its calls spend-logged, admission on) against the plain engine
+  log('governance (master key, spend logged) against the plain engine ...');
+  const govEngine = await startEngine(govCfg, path.join(tmp, 'port-gov.json'));
+  kids.push(govEngine.child);
+  const master = { ...through, port: govEngine.port };
+  await sequential(master, body, secs.warm * 1000);
+  const govAB = await versus(through, engine.child.pid, master, govEngine.child.pid, body, 'plain', 'master key');
+
+  // virtual key: that engine called with a key from /key/generate (budget and rpm limit: cached auth,
+  // reservation, limits, spend logged) against its master key (spend logged too)
   log('a virtual key against the master key ...');
-  const made = await fetch(`http://127.0.0.1:${engine.port}/key/generate`, {
+  const made = await fetch(`http://127.0.0.1:${govEngine.port}/key/generate`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${MASTER}` },
     body: JSON.stringify({ key_alias: 'bench', models: ['bench'], max_budget: 1e9, rpm_limit: 1e9 }),
   });
   if (!made.ok) throw new Error(`/key/generate answered ${made.status}: ${await made.text()}`);
   const vkey = (await made.json()).key;
-  const keyed = { ...through, headers: { ...through.headers, authorization: `Bearer ${vkey}` } };
+  const keyed = { ...master, headers: { ...master.headers, authorization: `Bearer ${vkey}` } };
   await sequential(keyed, body, secs.warm * 1000);
-  const keyAB = await versus(through, engine.child.pid, keyed, engine.child.pid, body, 'master key', 'virtual key');
+  const gpid = govEngine.child.pid;
+  const keyAB = await versus(master, gpid, keyed, gpid, body, 'master key', 'virtual key');
+  await stopEngine(govEngine.child);
 
   // sinks: the same engine with prometheus, langfuse and otel on, against the plain one, rounds alternating
   log('sinks on (prometheus, langfuse, otel) against the plain engine ...');
@@ -403,6 +416,15 @@ async function main() {
       errors: sinkErrors,
     },
     memory_burst: mem,
+    governance: {
+      plain_p50_ms: round(govAB.lat.a.p50, 3),
+      master_key_p50_ms: round(govAB.lat.b.p50, 3),
+      added_p50_ms: round(govAB.lat.b.p50 - govAB.lat.a.p50, 3),
+      throughput_ratio: round(govAB.mid.ratio, 3),
+      round_ratios: govAB.rounds.map((x) => round(x.ratio, 3)),
+      engine_cpu_us_per_request: { plain: govAB.cpu.a, master_key: govAB.cpu.b },
+      errors: govAB.errors,
+    },
     virtual_key: {
       master_p50_ms: round(keyAB.lat.a.p50, 3),
       virtual_key_p50_ms: round(keyAB.lat.b.p50, 3),
@@ -450,6 +472,7 @@ async function main() {
       `${(r.virtual_key.throughput_ratio * 100).toFixed(1)}% (rounds ${r.virtual_key.round_ratios.join(', ')})`,
     ],
     ['no errors with a virtual key', keyAB.errors === 0, String(keyAB.errors)],
+    ['no errors with a master key (governance on)', govAB.errors === 0, String(govAB.errors)],
     [
       `RSS ${MEMORY_SETTLE_S} s after 10 concurrent ${MEMORY_BODY_MB} MB bodies <= 1.5x its baseline`,
       mem.after_ratio <= 1.5,
@@ -509,6 +532,17 @@ async function main() {
   p(
     `50 conn  engine CPU     ${f(ec.plain, 1)} µs/req   ${f(ec.sinks, 1)} µs/req       ` +
       `${((100 * ec.plain) / ec.sinks).toFixed(1)}% (plain / sinks on)\n`,
+  );
+  const gv = r.governance;
+  p('                        plain engine  master key       governance cost (spend logged, admission)');
+  p(
+    `1 conn   p50 latency    ${f(gv.plain_p50_ms)} ms      ${f(gv.master_key_p50_ms)} ms         ` +
+      `+${gv.added_p50_ms} ms`,
+  );
+  p(
+    `50 conn  engine CPU     ${f(gv.engine_cpu_us_per_request.plain, 1)} µs/req   ` +
+      `${f(gv.engine_cpu_us_per_request.master_key, 1)} µs/req       ` +
+      `throughput ${(gv.throughput_ratio * 100).toFixed(1)}% of plain\n`,
   );
   const vk = r.virtual_key;
   p('                        master key    virtual key      key cost');
