@@ -6,7 +6,7 @@ import {
   removeOwnPortFile,
   writePortFile,
 } from '../../../engine/child-contract.js';
-import { StoreError } from '../../../engine/governance/db/open.js';
+import { StoreError } from '../../../engine/governance/db/store-error.js';
 import { createLogger, engineSecrets, startEngine } from '../../../engine/index.js';
 import { UserError } from '../../../errors.js';
 import type { Handler } from '../../command.js';

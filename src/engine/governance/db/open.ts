@@ -10,6 +10,7 @@ import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import type { Pool } from 'pg';
 import { migrateToLatest, pendingMigrations } from './migrations.js';
 import type { GovernanceTables } from './schema.js';
+import { StoreError } from './store-error.js';
 
 export interface GovernanceDbOptions {
   /** `postgresql://...` / `postgres://...`: Postgres; absent: SQLite at `path` */
@@ -36,10 +37,7 @@ export interface GovernanceDb {
   close(): Promise<void>;
 }
 
-/** The store cannot be opened, reached or migrated; the message names the database (never its password). */
-export class StoreError extends Error {
-  override name = 'StoreError';
-}
+export { StoreError };
 
 const PG_URL = /^postgres(ql)?:\/\//i;
 const INT8_OID = 20;
