@@ -12,7 +12,7 @@
  */
 import type { GovernanceDb } from '../db/open.js';
 import type { DailySpendTable, NewSpendLogRow } from '../db/schema.js';
-import { addDelta, rollupId, utcDay } from '../spend/row.js';
+import { addDelta, forEachEntity, type RollupBase, rollupId, utcDay } from '../spend/row.js';
 import {
   budgetRow,
   dailyRow,
@@ -128,7 +128,7 @@ export async function importLiteLLM(
       const logs = rows.map(spendLogRow);
       for (const log of logs) {
         logDays.add(utcDay(log.start_time));
-        for (const r of rollupsOf(log)) merge(rollups, r);
+        addLog(rollups, log);
       }
       await put('spend_logs', logs);
       // the logs come in time order: days before this page's last are complete, so they leave memory now
@@ -163,13 +163,10 @@ export async function importLiteLLM(
   return inTransaction(dest, run);
 }
 
-/**
- * The rollup rows one imported log adds to, in the shape our spend writer writes (spend/row.ts rollupRows):
- * one per key, user, team, end user, org and model group, one per tag; '' for an entity the call had none of.
- */
-function rollupsOf(log: NewSpendLogRow): DailySpendTable[] {
+/** Add one imported log to the rollups, as the spend writer adds a call (spend/row.ts forEachEntity). */
+function addLog(into: Map<string, DailySpendTable>, log: NewSpendLogRow): void {
   const ok = log.status === 'success';
-  const base = {
+  const base: RollupBase = {
     date: utcDay(log.start_time),
     api_key: log.api_key ?? '',
     model: log.model ?? '',
@@ -185,21 +182,17 @@ function rollupsOf(log: NewSpendLogRow): DailySpendTable[] {
     successful_requests: ok ? 1 : 0,
     failed_requests: ok ? 0 : 1,
   };
-  const out: DailySpendTable[] = [
-    { entity_type: 'key', entity_id: base.api_key, ...base },
-    { entity_type: 'user', entity_id: log.user_id ?? '', ...base },
-    { entity_type: 'team', entity_id: log.team_id ?? '', ...base },
-    { entity_type: 'end_user', entity_id: log.end_user ?? '', ...base },
-    { entity_type: 'org', entity_id: log.organization_id ?? '', ...base },
-    { entity_type: 'model', entity_id: log.model_group || base.model, ...base },
-  ];
   let tags: unknown = [];
   try {
     tags = JSON.parse(log.request_tags ?? '[]');
   } catch {}
-  if (Array.isArray(tags))
-    for (const t of new Set(tags)) if (typeof t === 'string') out.push({ entity_type: 'tag', entity_id: t, ...base });
-  return out;
+  const who = { userId: log.user_id, teamId: log.team_id, endUserId: log.end_user, orgId: log.organization_id };
+  const tagList = Array.isArray(tags) ? new Set(tags.filter((t): t is string => typeof t === 'string')) : [];
+  forEachEntity(base, who, log.model_group || base.model, tagList, (id, entity_type, entity_id, b) => {
+    const have = into.get(id);
+    if (have) addDelta(have, b);
+    else into.set(id, { ...b, entity_type, entity_id });
+  });
 }
 
 function merge(into: Map<string, DailySpendTable>, r: DailySpendTable): void {

@@ -134,7 +134,6 @@ export function forEachRollup(
   masterKeyHash: string,
   add: (id: string, entityType: EntityType, entityId: string, base: RollupBase) => void,
 ): void {
-  const p = e.principal;
   const u = e.usage;
   const ok = e.status === 'success';
   const base: RollupBase = {
@@ -153,23 +152,40 @@ export function forEachRollup(
     successful_requests: ok ? 1 : 0,
     failed_requests: ok ? 0 : 1,
   };
-  // the unique constraint's columns after the entity, once per event (NUL never occurs in them)
+  forEachEntity(base, e.principal, e.modelGroup ?? e.requestedModel, e.tags, add);
+}
+
+/** Whom a call's rollups are for: the principal's fields (a settled event) or a spend-log row's. */
+export interface RollupEntities {
+  userId?: string | null;
+  teamId?: string | null;
+  endUserId?: string | null;
+  orgId?: string | null;
+}
+
+/**
+ * The rollup rows one call adds to, given what they share (`base`): key, user, team, end user, org, model
+ * (`modelEntity`: the group, else the requested model) and one per tag; '' for an entity the call had none
+ * of. The one list of entities: the spend writer (settled events) and the LiteLLM import (its spend logs)
+ * both enumerate through here.
+ */
+export function forEachEntity(
+  base: RollupBase,
+  who: RollupEntities,
+  modelEntity: string,
+  tags: Iterable<string>,
+  add: (id: string, entityType: EntityType, entityId: string, base: RollupBase) => void,
+): void {
+  // the unique constraint's columns after the entity, once per call (NUL never occurs in them)
   const tail = `\0${base.date}\0${base.api_key}\0${base.model}\0${base.custom_llm_provider}\0${base.endpoint}`;
   const one = (t: EntityType, id: string) => add(`${t}\0${id}${tail}`, t, id, base);
   one('key', base.api_key);
-  one('user', p.userId ?? '');
-  one('team', p.teamId ?? '');
-  one('end_user', p.endUserId ?? '');
-  one('org', p.orgId ?? '');
-  one('model', e.modelGroup ?? e.requestedModel);
-  for (const t of e.tags) one('tag', t);
-}
-
-/** The rollup rows of an event, as rows (tests and tools; the writer merges with `forEachRollup`). */
-export function rollupRows(e: SettledEvent, masterKeyHash: string): RollupRow[] {
-  const out: RollupRow[] = [];
-  forEachRollup(e, masterKeyHash, (_id, entity_type, entity_id, base) => out.push({ entity_type, entity_id, ...base }));
-  return out;
+  one('user', who.userId ?? '');
+  one('team', who.teamId ?? '');
+  one('end_user', who.endUserId ?? '');
+  one('org', who.orgId ?? '');
+  one('model', modelEntity);
+  for (const t of tags) one('tag', t);
 }
 
 /** A rollup row's identity as one string, the same `forEachRollup` gives (a merge map's key). */
