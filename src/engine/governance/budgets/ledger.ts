@@ -16,6 +16,7 @@
  */
 import type { Database, Statement } from 'better-sqlite3';
 import { CompiledQuery, type Transaction } from 'kysely';
+import { isBusy, noWait } from '../db/no-wait.js';
 import type { GovernanceDb } from '../db/open.js';
 import type { GovernanceTables } from '../db/schema.js';
 import { nextResetAt, parseBudgetDuration } from './reset.js';
@@ -398,26 +399,3 @@ function chargeQuery(p: Pending): Query {
 
 // how long a reservation waits for another process's write lock on a shared SQLite file
 const BUSY_WAIT_MS = 5000;
-
-const isBusy = (e: unknown) => {
-  const code = (e as { code?: string }).code;
-  return code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT';
-};
-
-// the busy timeout switched off and back with statements prepared once per connection
-const busyToggles = new WeakMap<Database, { off: Statement; on: Statement }>();
-
-/** `fn` on `db` with SQLite's busy timeout off: a locked file fails at once (SQLITE_BUSY) instead of blocking. */
-function noWait<T>(db: Database, fn: () => T): T {
-  let t = busyToggles.get(db);
-  if (!t) {
-    const on = db.prepare(`PRAGMA busy_timeout = ${Number(db.pragma('busy_timeout', { simple: true })) || 5000}`);
-    busyToggles.set(db, (t = { off: db.prepare('PRAGMA busy_timeout = 0'), on }));
-  }
-  t.off.run();
-  try {
-    return fn();
-  } finally {
-    t.on.run();
-  }
-}

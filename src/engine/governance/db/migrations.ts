@@ -4,7 +4,9 @@
  * store apply each migration exactly once. A migration, once released, never changes: a schema change is
  * a new entry at the end.
  */
+import type { Database } from 'better-sqlite3';
 import { type CreateTableBuilder, type Kysely, sql } from 'kysely';
+import { isBusy, noWait } from './no-wait.js';
 
 /** One schema change: `up` runs inside the migration run's lock (and, on Postgres, its transaction). */
 export interface Migration {
@@ -265,7 +267,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
  * for the whole run: Postgres, a transaction-scoped advisory lock; SQLite (`sqlite`: the file's handle),
  * `BEGIN IMMEDIATE`, the file's write lock. Each migration and its record commit together.
  */
-export async function migrateToLatest(db: AnyDb, sqlite?: { exec(sql: string): unknown }): Promise<string[]> {
+export async function migrateToLatest(db: AnyDb, sqlite?: Database): Promise<string[]> {
   if (sqlite) {
     await beginImmediate(sqlite);
     try {
@@ -311,23 +313,18 @@ async function applyPending(db: AnyDb): Promise<string[]> {
 const RECORD = 'kubiya_migration';
 
 /**
- * BEGIN IMMEDIATE without blocking the event loop: SQLite's busy timeout would wait synchronously (and
- * forever, when the lock holder is this very process awaiting something); poll instead, up to 30 s.
+ * BEGIN IMMEDIATE without blocking the event loop (db/no-wait.ts): when another process holds the lock, poll,
+ * up to 30 s.
  */
-async function beginImmediate(sqlite: { exec(sql: string): unknown }): Promise<void> {
-  sqlite.exec('PRAGMA busy_timeout = 0');
-  try {
-    for (let waited = 0; ; waited += 25) {
-      try {
-        sqlite.exec('BEGIN IMMEDIATE');
-        return;
-      } catch (e) {
-        if ((e as { code?: string }).code !== 'SQLITE_BUSY' || waited >= 30_000) throw e;
-        await new Promise((r) => setTimeout(r, 25));
-      }
+async function beginImmediate(sqlite: Database): Promise<void> {
+  for (let waited = 0; ; waited += 25) {
+    try {
+      noWait(sqlite, () => sqlite.exec('BEGIN IMMEDIATE'));
+      return;
+    } catch (e) {
+      if (!isBusy(e) || waited >= 30_000) throw e;
+      await new Promise((r) => setTimeout(r, 25));
     }
-  } finally {
-    sqlite.exec('PRAGMA busy_timeout = 5000');
   }
 }
 

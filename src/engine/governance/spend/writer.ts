@@ -11,6 +11,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { CompiledQuery } from 'kysely';
 import type { SettledEvent, SettledSubscriber } from '../../observability/settled.js';
+import { noWait } from '../db/no-wait.js';
 import type { NewSpendLogRow } from '../db/schema.js';
 import type { Governance } from '../governance.js';
 import { addDelta, forEachRollup, ROLLUP_SUMS, type RollupBase, type RollupRow, spendLogRow } from './row.js';
@@ -305,12 +306,7 @@ async function run(g: Governance, queries: CompiledQuery[]): Promise<number> {
  */
 function inSqliteTransaction(sqlite: Database, body: () => number): number {
   if (sqlite.inTransaction) throw new Error('the database connection is busy');
-  sqlite.exec('PRAGMA busy_timeout = 0');
-  try {
-    sqlite.exec('BEGIN IMMEDIATE');
-  } finally {
-    sqlite.exec(`PRAGMA busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
-  }
+  noWait(sqlite, () => sqlite.exec('BEGIN IMMEDIATE'));
   try {
     const n = body();
     sqlite.exec('COMMIT');
@@ -320,6 +316,3 @@ function inSqliteTransaction(sqlite: Database, body: () => number): number {
     throw e;
   }
 }
-
-// what db/open.ts sets for the connection (restored after the no-wait BEGIN)
-const SQLITE_BUSY_TIMEOUT_MS = 5000;
