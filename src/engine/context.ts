@@ -8,6 +8,7 @@ import type { BodyBytes } from './http/body.js';
 import type { EngineLogger } from './observability/logger.js';
 import type { PrometheusSink } from './observability/prometheus.js';
 import type { SettledBus } from './observability/settled.js';
+import type { SharedRedis } from './redis/shared.js';
 import type { RouteTable } from './router/table.js';
 import type { RouterState } from './state/router-state.js';
 import type { UpstreamClient } from './upstream/client.js';
@@ -32,6 +33,8 @@ export interface EngineContext {
   table: RouteTable;
   client: UpstreamClient;
   state: RouterState;
+  /** the shared Redis (router_settings.redis_*, cache_params, REDIS_*): limits, routing state, cache, notices */
+  redis?: SharedRedis;
   auth: Authenticator;
   /** virtual keys, budgets, spend (on when a master key is set); undefined: master key or anonymous only */
   governance?: Governance;

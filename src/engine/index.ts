@@ -23,6 +23,8 @@ import { otelConfig, publicUrl } from './observability/otel-config.js';
 import type { PrometheusSink } from './observability/prometheus.js';
 import { prometheusConfig } from './observability/prometheus-config.js';
 import { SettledBus, type SettledSubscriber } from './observability/settled.js';
+import { redisSettings } from './redis/settings.js';
+import type { SharedRedis } from './redis/shared.js';
 import { warmEncoders } from './router/pre-call.js';
 import { buildRouteTable, type RouteTable } from './router/table.js';
 import { createServer } from './server.js';
@@ -163,6 +165,15 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
     (fn) => metrics?.callbackFailure(fn.name || 'custom_callback'),
   );
   for (const fn of opts.subscribers ?? []) settled.subscribe(fn);
+  // the shared Redis, when the config or the environment names one: connected (or found down) before serving;
+  // ioredis is loaded only then
+  const rset = redisSettings(cfg, env);
+  let redis: SharedRedis | undefined;
+  if (rset) {
+    const { SharedRedis } = await import('./redis/shared.js');
+    redis = new SharedRedis(rset, { logger, env });
+    await redis.start();
+  }
   // virtual keys, budgets and spend: only with a master key (as LiteLLM), in the store the config names
   let governance: Governance | undefined;
   // loaded only here: an engine without a master key never pays for the store's drivers
@@ -186,6 +197,7 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
     table,
     client,
     state: opts.state ?? new MemoryRouterState(),
+    redis,
     auth:
       opts.authenticator ??
       (gov && governance && masterKey
@@ -334,7 +346,7 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
         langfuse?.close(),
         otel?.close(),
         Promise.resolve(alerts?.close()).then(() => governance?.close()),
-      ]).then(() => {}),
+      ]).then(() => redis?.close()),
     ));
   return { port, host, url, table, onSettled: (fn) => settled.subscribe(fn), close, governance };
 }

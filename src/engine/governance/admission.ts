@@ -147,7 +147,7 @@ export class GovernanceAdmission implements Admission {
     res: ReserveResult,
     est: CallEstimate,
     now: number,
-  ): AdmitTicket {
+  ): AdmitTicket | Promise<AdmitTicket> {
     if (res.refused) {
       // alerts (budget_crossed): a row found at or over its budget is LiteLLM's moment for it
       const r = res.refused;
@@ -155,16 +155,38 @@ export class GovernanceAdmission implements Admission {
       throw budgetExceeded(r, now);
     }
     const reservations = res.reservations;
-    let headers: Record<string, string> | undefined;
-    if (limits.length > 0) {
-      const refusal = this.limiter.acquire(limits, now);
-      if (refusal) {
-        for (const r of reservations) this.ledger.add(r.target, -r.amount, r.window);
-        throw rateLimited(refusal, now, plan.key && this.keyHeaders(plan.key, now));
-      }
-      if (plan.key) headers = this.keyHeaders(plan.key, now);
+    if (limits.length === 0) return new Ticket(this, targets, reservations, limits, est, undefined);
+    const refusal = this.limiter.acquire(limits, now);
+    if (refusal instanceof Promise)
+      return refusal.then(
+        (r) => this.limited(plan, targets, limits, reservations, est, r, now),
+        (e) => {
+          this.undoReservations(reservations);
+          throw e;
+        },
+      );
+    return this.limited(plan, targets, limits, reservations, est, refusal, now);
+  }
+
+  /** The limiter's answer: a 429 (the reservations given back) or the ticket with the key's x-ratelimit-*. */
+  private limited(
+    plan: Plan,
+    targets: BudgetTarget[],
+    limits: LimitDescriptor[],
+    reservations: Reservation[],
+    est: CallEstimate,
+    refusal: LimitRefusal | undefined,
+    now: number,
+  ): AdmitTicket {
+    if (refusal) {
+      this.undoReservations(reservations);
+      throw rateLimited(refusal, now, plan.key && this.keyHeaders(plan.key, now));
     }
-    return new Ticket(this, targets, reservations, limits, est, headers);
+    return new Ticket(this, targets, reservations, limits, est, plan.key && this.keyHeaders(plan.key, now));
+  }
+
+  private undoReservations(reservations: readonly Reservation[]): void {
+    for (const r of reservations) this.ledger.add(r.target, -r.amount, r.window);
   }
 
   /** The store did not answer a reservation: let the call through (counted here) or refuse with 503. */
@@ -175,7 +197,7 @@ export class GovernanceAdmission implements Admission {
     limits: LimitDescriptor[],
     est: CallEstimate,
     now: number,
-  ): AdmitTicket {
+  ): AdmitTicket | Promise<AdmitTicket> {
     if (e instanceof GatewayError) throw e;
     const cause = (e as Error).message;
     if (this.g.settings.allowRequestsOnDbUnavailable) {

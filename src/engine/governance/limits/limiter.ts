@@ -31,12 +31,20 @@ export interface LimitState {
   resetAt: number;
 }
 
+/**
+ * Counts behind the limits. A shared implementation (Redis, another process) answers `acquire` with a
+ * Promise (one round trip for all descriptors); the in-process one answers synchronously, and callers await
+ * only a Promise. `release` is not awaited: it must apply in order and never reject. `state` answers from
+ * what this process last learned (the shared implementation keeps the counts its last acquire returned).
+ */
 export interface RateLimiter {
   /** Take one request (and a parallel slot) on every descriptor, or none and say which limit refused. */
-  acquire(ds: readonly LimitDescriptor[], now: number): LimitRefusal | undefined;
+  acquire(ds: readonly LimitDescriptor[], now: number): LimitRefusal | undefined | Promise<LimitRefusal | undefined>;
   /** The request ended: free its parallel slot and count its tokens. */
   release(ds: readonly LimitDescriptor[], tokens: number, now: number): void;
   state(d: LimitDescriptor, now: number): LimitState;
+  /** stop timers and connections of its own (not the shared Redis) */
+  close?(): void | Promise<void>;
 }
 
 /** LITELLM_RATE_LIMIT_WINDOW_SIZE's default. */
