@@ -12,6 +12,7 @@ import { loadPrices } from './cost/prices.js';
 import { staticBodies } from './endpoints/models.js';
 import { GatewayError } from './errors.js';
 import type { Governance } from './governance/governance.js';
+import type { RateLimiter } from './governance/limits/limiter.js';
 import { BodyBytes } from './http/body.js';
 import { alertingConfig } from './observability/alerts/config.js';
 import type { AlertSink } from './observability/alerts/sink.js';
@@ -54,6 +55,8 @@ export interface StartEngineOptions {
   debug?: boolean;
   /** usage windows, cooldowns, latency, in flight (default: in this process; a shared store spans engines) */
   state?: RouterState;
+  /** the counters behind key/user/team/end-user rate limits (default: in this process) */
+  limiter?: RateLimiter;
   /** who may call (default: the master key from the config or LITELLM_MASTER_KEY; none: anonymous) */
   authenticator?: Authenticator;
   /** told once per inference request when it settled (see `EngineHandle.onSettled`) */
@@ -205,7 +208,7 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
         : new MasterKeyAuth(masterKey, { extraKeys: env[LOCAL_KEY_ENV] ? [env[LOCAL_KEY_ENV]] : [] })),
     governance,
     // model access, budgets (reserving), rate limits: before routing, for virtual keys and end users
-    admission: gov && governance && gov.createAdmission(governance),
+    admission: gov && governance && gov.createAdmission(governance, opts.limiter),
     management: gov && { find: gov.findManagementRoute, handle: gov.handleManagement, routes: gov.MANAGEMENT_ROUTES },
     settled,
     logger,

@@ -44,8 +44,8 @@ const NO_RESERVATIONS: ReserveResult = { reservations: [] };
 const ZERO_ESTIMATE: CallEstimate = { max: 0, input: 0 };
 
 /** Per-request checks with virtual keys (and the proxy-wide and end-user budgets for every caller). */
-export function createAdmission(g: Governance): Admission {
-  return new GovernanceAdmission(g);
+export function createAdmission(g: Governance, limiter?: RateLimiter): Admission {
+  return new GovernanceAdmission(g, limiter);
 }
 
 export class GovernanceAdmission implements Admission {
