@@ -7,8 +7,8 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MAX = 120;
-const DIRS = ['src', 'test', 'scripts', 'bin', 'templates'];
-const EXT = /\.(?:ts|mjs|js)$/;
+const DIRS = ['src', 'ui', 'test', 'scripts', 'bin', 'templates'];
+const EXT = /\.(?:tsx?|mjs|js|css)$/;
 
 function* files(dir) {
   for (const e of fs.readdirSync(dir, { withFileTypes: true })) {

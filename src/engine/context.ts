@@ -11,6 +11,7 @@ import type { SettledBus } from './observability/settled.js';
 import type { SharedRedis } from './redis/shared.js';
 import type { RouteTable } from './router/table.js';
 import type { RouterState } from './state/router-state.js';
+import type { Dashboard } from './ui/serve.js';
 import type { UpstreamClient } from './upstream/client.js';
 
 /** The management API's router and handler (governance/api/index.ts), present with governance only. */
@@ -35,6 +36,10 @@ export interface EngineContext {
   state: RouterState;
   /** the shared Redis (router_settings.redis_*, cache_params, REDIS_*): limits, routing state, cache, notices */
   redis?: SharedRedis;
+  /** the admin dashboard at /ui (off with DISABLE_ADMIN_UI=True) */
+  ui?: Dashboard;
+  /** SERVER_ROOT_PATH: a prefix every route may carry (a reverse proxy that does not strip it) */
+  rootPath?: string;
   auth: Authenticator;
   /** virtual keys, budgets, spend (on when a master key is set); undefined: master key or anonymous only */
   governance?: Governance;

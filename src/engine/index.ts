@@ -31,6 +31,7 @@ import { buildRouteTable, type RouteTable } from './router/table.js';
 import { createServer } from './server.js';
 import { MemoryRouterState } from './state/memory.js';
 import type { RouterState } from './state/router-state.js';
+import { Dashboard } from './ui/serve.js';
 import { UpstreamClient } from './upstream/client.js';
 
 export type { Authenticator, Principal } from './auth/principal.js';
@@ -145,6 +146,13 @@ function defaultConnectionCap(): number {
   return 4096;
 }
 
+/** SERVER_ROOT_PATH as a prefix to strip (`/proxy/` -> `/proxy`); undefined for none or `/`. */
+function rootPathOf(v: string | undefined): string | undefined {
+  if (!v) return undefined;
+  const p = `/${v.replace(/^\/+|\/+$/g, '')}`;
+  return p === '/' ? undefined : p;
+}
+
 /** Start the proxy engine in this process. Rejects with an `EADDRINUSE` error when the port is taken. */
 export async function startEngine(opts: StartEngineOptions): Promise<EngineHandle> {
   const { loaded } = opts;
@@ -219,6 +227,8 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
     bodyBytes: new BodyBytes((cfg.general_settings.max_inflight_request_mb ?? 512) * 1024 * 1024),
     secretValues,
     staticBodies: staticBodies(table, secretValues),
+    ui: /^(true|1|yes)$/i.test(env.DISABLE_ADMIN_UI ?? '') ? undefined : new Dashboard({ masterKey, env }),
+    rootPath: rootPathOf(env.SERVER_ROOT_PATH),
     draining: false,
     inflight: 0,
     settling: 0,
@@ -357,6 +367,7 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
 /** Stop accepting, let in-flight requests and streams finish up to the deadline, then cut what is left. */
 async function drain(ctx: EngineContext, server: import('node:http').Server, timeoutMs: number): Promise<void> {
   ctx.draining = true;
+  ctx.ui?.close();
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   const deadline = Date.now() + timeoutMs;
   while (ctx.inflight > 0 && Date.now() < deadline) {

@@ -128,7 +128,11 @@ export function createServer(ctx: EngineContext, usageToken?: string, localKey?:
       const sent = req.headers['x-request-id'];
       const requestId =
         typeof sent === 'string' && REQUEST_ID.test(sent) ? sent : ID_PREFIX + (++idCounter).toString(36);
-      const route = routeOf(req.url ?? '/');
+      let url = req.url ?? '/';
+      if (ctx.rootPath && url.startsWith(ctx.rootPath)) req.url = url = url.slice(ctx.rootPath.length) || '/';
+      let route = routeOf(url);
+      // the dashboard's API calls (/ui/api/<path>) become <path> with the session's key
+      if (ctx.ui && route.startsWith('/ui')) route = ctx.ui.rewrite(req, route);
       const post = req.method === 'POST' ? (POST_ROUTES.get(route) ?? modelPathRoute(route)) : undefined;
       const w = new ResponseWriter(ctx, res, requestId, t0, post ? post.format : OPENAI_FORMAT, post?.endpoint);
       res.once('close', () => {
@@ -226,6 +230,8 @@ async function sendUsage(req: IncomingMessage, w: ResponseWriter, usage: UsageTa
 
 async function handle(ctx: EngineContext, req: IncomingMessage, w: ResponseWriter, route: string): Promise<void> {
   const method = req.method;
+  if (ctx.ui && route.startsWith('/ui') && (route.length === 3 || route.charCodeAt(3) === 47))
+    return ctx.ui.serve(ctx, req, w, route);
   const mgmt = ctx.management?.find(method ?? 'GET', route);
   if (mgmt !== undefined && mgmt !== 'method') return ctx.management!.handle(ctx, req, w, route, mgmt);
   if (!ctx.management && looksLikeManagement(route)) {
