@@ -61,4 +61,8 @@ export interface WorkerStartOptions {
    * and what `worker stop` waits for; undefined: KUBIYA_ENGINE_DRAIN_MS, else 30
    */
   drainSeconds?: number;
+  /** --single-execution: the worker runs one task (SINGLE_EXECUTION=true), is never restarted, its code is ours */
+  singleExecution?: boolean;
+  /** --quiet: the worker's and the proxy's output only go to their logs, not to the terminal */
+  quiet?: boolean;
 }

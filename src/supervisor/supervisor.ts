@@ -116,8 +116,10 @@ export class Supervisor {
 
   /** Foreground: children's lines also go to the terminal behind a coloured prefix. Daemon: log files only. */
   private echo(prefix: string, color: 'cyan' | 'magenta') {
-    const { daemon, io } = this.req;
-    return daemon ? undefined : { prefix: io.color[color](prefix), stdout: io.stdout, stderr: io.stderr };
+    const { daemon, io, options } = this.req;
+    return daemon || options.quiet
+      ? undefined
+      : { prefix: io.color[color](prefix), stdout: io.stdout, stderr: io.stderr };
   }
 
   /** The queue's usage since the engine started, one line, before the engine stops (when it answers). */
@@ -373,7 +375,7 @@ export class Supervisor {
       this.worker = spawnChild(
         cmd,
         args,
-        { env: workerEnv(plan, this.endpoint!, this.req.io.env) },
+        { env: workerEnv(plan, this.endpoint!, this.req.io.env, this.req.options.singleExecution) },
         { log: this.workerLog!, echo: this.echo('[worker]', 'cyan') },
       );
       tracker.started();
@@ -411,7 +413,8 @@ export class Supervisor {
         this.req.say(`worker stopped (${describeExit(exit)}); starting it again with the proxy's new URL`);
         continue;
       }
-      if (!daemon || exit.code === 0) {
+      // one task (--single-execution), a foreground run, or a clean exit: done, with the worker's status
+      if (!daemon || exit.code === 0 || this.req.options.singleExecution) {
         w.state = 'exited';
         this.save();
         this.req.say(`worker exited (${describeExit(exit)})`);

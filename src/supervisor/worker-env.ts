@@ -38,6 +38,7 @@ export function workerEnv(
   plan: ProxyPlan,
   endpoint: Endpoint,
   base: NodeJS.ProcessEnv = process.env,
+  singleExecution = false,
 ): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base };
   const v1 = `${endpoint.base}/v1`;
@@ -56,5 +57,7 @@ export function workerEnv(
   if (plan.model) env.KUBIYA_MODEL_OVERRIDE = plan.model;
   const dflt = defaultModel(plan);
   if (dflt) env.LITELLM_DEFAULT_MODEL = dflt;
+  // the Kubiya worker takes one task and exits (ephemeral queues)
+  if (singleExecution) env.SINGLE_EXECUTION = 'true';
   return env;
 }

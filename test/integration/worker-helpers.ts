@@ -65,6 +65,8 @@ export interface StartOpts {
   graceSeconds?: number;
   maxLogSize?: number;
   maxLogBackups?: number;
+  /** more worker start flags (before the `--` that starts the worker command) */
+  flags?: string[];
 }
 
 /** Arguments (after `node`) for `kubiya worker start` of `queueId` running `command` behind the mock config. */
@@ -83,7 +85,7 @@ export function startArgs(queueId: string, command: string[], o: StartOpts = {})
   if (o.daemon) args.push('-d');
   if (o.maxLogSize) args.push('--max-log-size', String(o.maxLogSize));
   if (o.maxLogBackups !== undefined) args.push('--max-log-backups', String(o.maxLogBackups));
-  return [...args, '--', ...command];
+  return [...args, ...(o.flags ?? []), '--', ...command];
 }
 
 /**

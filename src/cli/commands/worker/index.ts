@@ -70,6 +70,24 @@ export const workerCommands: CommandGroup = {
             'seconds the proxy may finish in-flight requests and streams after a stop before it is killed ' +
             '(default 30); `worker stop` waits for it',
         },
+        {
+          flags: '--single-execution',
+          description:
+            'run the worker for one task (it gets SINGLE_EXECUTION=true), never restart it, and exit with its code ' +
+            '(ephemeral CI queues; env KUBIYA_SINGLE_EXECUTION=true)',
+        },
+        {
+          flags: '-q, --quiet',
+          description:
+            "do not echo the worker's and the proxy's output (it still goes to worker.log / litellm_proxy.log); " +
+            "only this command's own lines and errors (env KUBIYA_QUIET=true)",
+        },
+        {
+          flags: '--skip-model-validation',
+          description:
+            'start even when --model (KUBIYA_MODEL, the context model) is not a model the local proxy serves ' +
+            '(offline or testing; env KUBIYA_SKIP_MODEL_VALIDATION=true)',
+        },
         { flags: '--dry-run', description: 'print the resolved plan and start nothing' },
       ],
       output: 'text or json (with --dry-run)',
@@ -79,6 +97,7 @@ export const workerCommands: CommandGroup = {
         'kubiya worker start --queue-id q1 --enable-local-proxy --model gpt-4o -d',
         'kubiya worker start --queue-id q1 --dry-run --output json',
         'kubiya worker start --queue-id q1 -- python -m my_worker --verbose',
+        'kubiya worker start --queue-id ci-123 --proxy-config-file ./litellm.yaml --single-execution --quiet',
       ],
       handler: async () => (await import('./start.js')).workerStart,
     }),

@@ -29,6 +29,9 @@ export interface StartFlags {
   grace: string;
   drainTimeout?: string;
   dryRun?: boolean;
+  singleExecution?: boolean;
+  quiet?: boolean;
+  skipModelValidation?: boolean;
 }
 
 /** `kubiya worker start`: flags, proxy-config resolution, --dry-run; hands the plan to the supervisor. */
@@ -48,7 +51,10 @@ export const workerStart: Handler<StartFlags, [string[]]> = async (ctx, flags, c
     maxLogBackups: parseCount(flags.maxLogBackups, '--max-log-backups'),
     graceSeconds: parseSeconds(flags.grace, '--grace'),
     drainSeconds: flags.drainTimeout === undefined ? undefined : parseSeconds(flags.drainTimeout, '--drain-timeout'),
+    singleExecution: !!flags.singleExecution || truthy(ctx.env.KUBIYA_SINGLE_EXECUTION),
+    quiet: !!flags.quiet || truthy(ctx.env.KUBIYA_QUIET),
   };
+  const skipModelValidation = !!flags.skipModelValidation || truthy(ctx.env.KUBIYA_SKIP_MODEL_VALIDATION);
   const proxyTimeoutSeconds =
     flags.proxyTimeout === undefined
       ? undefined
@@ -80,7 +86,7 @@ export const workerStart: Handler<StartFlags, [string[]]> = async (ctx, flags, c
     timeoutMs: controlPlaneTimeoutMs(ctx.env),
   });
 
-  if (plan.mode === 'local-proxy' && plan.config) await checkServable(plan, ctx.env);
+  if (plan.mode === 'local-proxy' && plan.config) await checkServable(plan, ctx.env, skipModelValidation);
   if (!options.workerCommand) kubiyaWorkerChecks(plan, !flags.dryRun, defaultModel(plan));
 
   const { planReport, formatPlanText } = await import('../../../config/explain.js');
@@ -162,7 +168,7 @@ function kubiyaWorkerChecks(plan: ProxyPlan, real: boolean, dflt: string | undef
  * Ask the engine what the config can serve (providers, credentials, api_base), so neither the dry
  * run nor a real start promises models the proxy would answer with errors.
  */
-async function checkServable(plan: ProxyPlan, env: NodeJS.ProcessEnv): Promise<void> {
+async function checkServable(plan: ProxyPlan, env: NodeJS.ProcessEnv, skipModelValidation: boolean): Promise<void> {
   const loaded = plan.config!;
   const { inspectConfig } = await import('../../../engine/index.js');
   const seen = await inspectConfig(loaded, env);
@@ -170,7 +176,22 @@ async function checkServable(plan: ProxyPlan, env: NodeJS.ProcessEnv): Promise<v
   for (const w of fresh) plan.warnings.push(`${loaded.source}: ${w.path}: ${w.message}`);
   plan.servedModels = seen.servedModels;
   plan.kubiyaDefaultRoute = seen.routeOf(KUBIYA_DEFAULT_MODEL) ?? null;
-  if (plan.servedModels.length > 0) return;
+  if (plan.servedModels.length > 0) {
+    if (plan.model && !skipModelValidation && seen.routeOf(plan.model) === undefined) {
+      // the worker would send every call to a model the proxy answers with a 400
+      const from = plan.origins.model ? ` (from ${plan.origins.model})` : '';
+      throw new UserError(
+        `the model "${plan.model}"${from} is not one the local proxy serves; it serves: ` +
+          `${plan.servedModels.join(', ')}`,
+        {
+          hint:
+            'Pick one of those with --model (or KUBIYA_MODEL), add the model to the config, ' +
+            'or pass --skip-model-validation (offline or testing)',
+        },
+      );
+    }
+    return;
+  }
   const why =
     fresh.length > 0 ? `:\n${fresh.map((w) => `  ${w.path}: ${w.message}`).join('\n')}` : ' (its model_list is empty)';
   // the dry run gives the same verdict as the start; the hint names something that exists
@@ -183,3 +204,5 @@ async function checkServable(plan: ProxyPlan, env: NodeJS.ProcessEnv): Promise<v
         : 'Give at least one model_list entry the proxy can serve (see the reasons above)',
   });
 }
+
+const truthy = (v: string | undefined): boolean => v !== undefined && /^(1|true|yes|on)$/i.test(v.trim());
