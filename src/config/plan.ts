@@ -65,4 +65,7 @@ export interface WorkerStartOptions {
   singleExecution?: boolean;
   /** --quiet: the worker's and the proxy's output only go to their logs, not to the terminal */
   quiet?: boolean;
+  /** the worker's web page: false with --no-webui; its port (0 or undefined: a free one) */
+  webui?: boolean;
+  webuiPort?: number;
 }

@@ -38,6 +38,8 @@ export interface PidInfo {
     last_exit?: string;
   };
   logs: { worker: string; proxy: string | null; supervisor: string };
+  /** the worker's web page (without its token: that is in webui.url, 0600) */
+  webui?: string;
 }
 
 /** Read and parse `worker.pid`; undefined when missing or unreadable. */

@@ -15,6 +15,8 @@ export interface QueuePaths {
   portFile: string;
   /** the per-run token that opens the engine's `GET /kubiya/usage` (0600, removed at the end) */
   usageToken: string;
+  /** the worker page's URL with its token (0600) */
+  webuiUrl: string;
   venv: string;
 }
 
@@ -35,6 +37,7 @@ export function queuePaths(queueId: string, env: NodeJS.ProcessEnv = process.env
     pidFile: path.join(dir, 'worker.pid'),
     portFile: path.join(dir, 'engine.port.json'),
     usageToken: path.join(dir, 'usage.token'),
+    webuiUrl: path.join(dir, 'webui.url'),
     venv: path.join(dir, 'venv'),
   };
 }

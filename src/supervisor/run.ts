@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import type { ProxyPlan, WorkerStartOptions } from '../config/plan.js';
 import { startDaemon } from './daemon.js';
 import type { SupervisorIo } from './io.js';
@@ -40,6 +42,8 @@ export async function runWorker(plan: ProxyPlan, options: WorkerStartOptions, io
     out(`  worker log:     ${info.logs.worker}`);
     if (info.logs.proxy) out(`  proxy log:      ${info.logs.proxy}`);
     out(`  supervisor log: ${info.logs.supervisor}`);
+    const page = info.webui ? readPageUrl(info.worker_dir) : undefined;
+    if (page) out(`  worker page:    ${page}`);
     out(
       `Follow it with \`kubiya worker logs --queue-id ${plan.queueId} -f\`; ` +
         `stop it with \`kubiya worker stop --queue-id ${plan.queueId}\`.`,
@@ -55,5 +59,14 @@ export async function runWorker(plan: ProxyPlan, options: WorkerStartOptions, io
   } finally {
     off();
     offFault();
+  }
+}
+
+/** The worker page's URL with its token, as the supervisor wrote it (undefined when there is none). */
+function readPageUrl(dir: string): string | undefined {
+  try {
+    return fs.readFileSync(path.join(dir, 'webui.url'), 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
   }
 }

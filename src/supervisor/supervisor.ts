@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
 import { maskCommandLine } from '../config/litellm/secrets.js';
 import type { ProxyPlan, WorkerStartOptions } from '../config/plan.js';
+import { defaultModel } from '../config/resolve.js';
 import { LOCAL_KEY_ENV } from '../engine/child-contract.js';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
@@ -17,6 +18,7 @@ import { ensureQueueDir, type QueuePaths } from './queue-dir.js';
 import { acquireQueue } from './queue-lock.js';
 import { RotatingLog } from './rotating-log.js';
 import { fetchUsage, newUsageToken, usageSummary } from './usage.js';
+import { newPageToken, WorkerPage } from './webui.js';
 import { workerNotFound } from './worker-command.js';
 import { type Endpoint, engineKey, gatewayEndpoint, newLocalKey, workerEnv } from './worker-env.js';
 
@@ -63,6 +65,8 @@ export class Supervisor {
   private endpoint?: Endpoint;
   /** the worker is being stopped to start again with a new endpoint, not because it failed */
   private workerRestart = false;
+  /** the worker's web page (see webui.ts) */
+  private page?: WorkerPage;
 
   constructor(private readonly req: SuperviseRequest) {
     this.paths = ensureQueueDir(req.plan.queueId, req.io.env);
@@ -153,6 +157,7 @@ export class Supervisor {
         this.endpoint = { base: engine.url, key: engineKey(plan, this.localKey) };
         engineTask = this.watchEngine(engine.port);
       }
+      await this.startPage();
       const code = await this.runWorker();
       await this.shutdown(engineTask);
       return code;
@@ -160,15 +165,51 @@ export class Supervisor {
       await this.shutdown(engineTask);
       throw e;
     } finally {
+      await this.page?.close();
       this.proxyLog?.close();
       this.workerLog?.close();
       this.removeRunFiles();
     }
   }
 
+  /**
+   * The worker's web page on 127.0.0.1 (unless --no-webui): its URL with the run's token goes to the terminal
+   * (foreground) and to webui.url (0600, for a daemon's parent and `worker status`); a page that cannot listen
+   * is said, and the run goes on without it.
+   */
+  private async startPage(): Promise<void> {
+    const { plan, options } = this.req;
+    if (options.webui === false) return;
+    const page = new WorkerPage(
+      {
+        port: options.webuiPort ?? 0,
+        info: () => this.info,
+        servedModels: plan.servedModels,
+        defaultModel: defaultModel(plan),
+        packageVersion: options.packageVersion,
+        usage: async () => {
+          const url = this.info.engine?.state === 'running' ? this.info.engine.url : null;
+          return url ? fetchUsage(url, this.paths.usageToken, 1000) : undefined;
+        },
+      },
+      newPageToken(),
+    );
+    try {
+      const url = await page.start();
+      this.page = page;
+      writeFileAtomic(this.paths.webuiUrl, `${url}\n`, 0o600);
+      this.info.webui = page.url;
+      this.save();
+      if (!this.req.daemon) this.req.say(`worker page: ${url}`);
+    } catch (e) {
+      this.req.say(`the worker page could not listen (${(e as Error).message}); running without it`);
+    }
+  }
+
   /** The files of this run; the pid file last, once nothing it names runs any more. */
   private removeRunFiles(): void {
     fs.rmSync(this.paths.portFile, { force: true });
+    fs.rmSync(this.paths.webuiUrl, { force: true });
     if (this.usageToken) fs.rmSync(this.paths.usageToken, { force: true });
     removePidFile(this.paths.pidFile, process.pid);
   }

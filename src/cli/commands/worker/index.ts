@@ -88,6 +88,13 @@ export const workerCommands: CommandGroup = {
             'start even when --model (KUBIYA_MODEL, the context model) is not a model the local proxy serves ' +
             '(offline or testing; env KUBIYA_SKIP_MODEL_VALIDATION=true)',
         },
+        {
+          flags: '--webui-port <port>',
+          description:
+            "port of the worker's web page on 127.0.0.1 (status, models, usage, live logs; its URL with a per-run " +
+            'token is printed at start); default: a free port (env KUBIYA_WEBUI_PORT)',
+        },
+        { flags: '--no-webui', description: 'no worker web page (env KUBIYA_NO_WEBUI=true)' },
         { flags: '--dry-run', description: 'print the resolved plan and start nothing' },
       ],
       output: 'text or json (with --dry-run)',
@@ -98,6 +105,7 @@ export const workerCommands: CommandGroup = {
         'kubiya worker start --queue-id q1 --dry-run --output json',
         'kubiya worker start --queue-id q1 -- python -m my_worker --verbose',
         'kubiya worker start --queue-id ci-123 --proxy-config-file ./litellm.yaml --single-execution --quiet',
+        'kubiya worker start --queue-id q1 --proxy-config-file ./litellm.yaml --webui-port 8088',
       ],
       handler: async () => (await import('./start.js')).workerStart,
     }),

@@ -32,6 +32,8 @@ export interface StartFlags {
   singleExecution?: boolean;
   quiet?: boolean;
   skipModelValidation?: boolean;
+  webui?: boolean;
+  webuiPort?: string;
 }
 
 /** `kubiya worker start`: flags, proxy-config resolution, --dry-run; hands the plan to the supervisor. */
@@ -53,6 +55,8 @@ export const workerStart: Handler<StartFlags, [string[]]> = async (ctx, flags, c
     drainSeconds: flags.drainTimeout === undefined ? undefined : parseSeconds(flags.drainTimeout, '--drain-timeout'),
     singleExecution: !!flags.singleExecution || truthy(ctx.env.KUBIYA_SINGLE_EXECUTION),
     quiet: !!flags.quiet || truthy(ctx.env.KUBIYA_QUIET),
+    webui: flags.webui !== false && !truthy(ctx.env.KUBIYA_NO_WEBUI),
+    webuiPort: webuiPort(flags.webuiPort ?? ctx.env.KUBIYA_WEBUI_PORT),
   };
   const skipModelValidation = !!flags.skipModelValidation || truthy(ctx.env.KUBIYA_SKIP_MODEL_VALIDATION);
   const proxyTimeoutSeconds =
@@ -206,3 +210,12 @@ async function checkServable(plan: ProxyPlan, env: NodeJS.ProcessEnv, skipModelV
 }
 
 const truthy = (v: string | undefined): boolean => v !== undefined && /^(1|true|yes|on)$/i.test(v.trim());
+
+/** --webui-port / KUBIYA_WEBUI_PORT: 0..65535 (0: a free port). */
+function webuiPort(v: string | undefined): number | undefined {
+  if (v === undefined || v.trim() === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new UserError(`--webui-port must be a port number from 0 to 65535 (0: a free one), not "${v}"`);
+  return n;
+}
