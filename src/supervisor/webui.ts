@@ -286,8 +286,10 @@ const PAGE_HTML = `<!doctype html>
 <div class="card"><h2>Usage</h2><dl id="usage"></dl></div>
 </section>
 <section class="logs">
-<div class="log"><h2>Worker log</h2><pre id="log-worker" tabindex="0" aria-label="Worker log" aria-live="off"></pre></div>
-<div class="log"><h2>Proxy log</h2><pre id="log-proxy" tabindex="0" aria-label="Proxy log" aria-live="off"></pre></div>
+<div class="log"><h2>Worker log</h2>
+<pre id="log-worker" tabindex="0" aria-label="Worker log" aria-live="off"></pre></div>
+<div class="log"><h2>Proxy log</h2>
+<pre id="log-proxy" tabindex="0" aria-label="Proxy log" aria-live="off"></pre></div>
 </section>
 </main>
 </body>
@@ -300,7 +302,8 @@ function dl(el, rows) {
   el.replaceChildren();
   for (const [k, v] of rows) {
     const dt = document.createElement('dt'); dt.textContent = k;
-    const dd = document.createElement('dd'); dd.textContent = v === null || v === undefined || v === '' ? '–' : String(v);
+    const dd = document.createElement('dd');
+    dd.textContent = v === null || v === undefined || v === '' ? '–' : String(v);
     el.append(dt, dd);
   }
 }
