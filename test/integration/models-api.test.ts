@@ -205,7 +205,7 @@ describe.each(STORES)('model API with store_model_in_db (%s)', (kind) => {
     expect(ref.json.error.message).toMatch(/NOT_SET_HERE, which is not set/);
   });
 
-  it('persists models (credentials encrypted), reloads them after a restart; a second engine sees changes', async () => {
+  it('persists models (credentials encrypted), reloads them after a restart, another engine sees changes', async () => {
     const env = { LITELLM_SALT_KEY: SALT };
     const a = await startWith(env);
     const b = await startWith(env);
