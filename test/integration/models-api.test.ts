@@ -168,6 +168,32 @@ describe('model API without a database (in memory)', () => {
     expect(routes.routes).toContainEqual({ path: '/model/new', methods: ['POST'] });
   });
 
+  it('a change keeps the router state of unchanged deployments (a cooling deployment stays cooling)', async () => {
+    const bad = await startOpenAIUpstream();
+    try {
+      bad.setFault({ kind: 'status', status: 500 });
+      const dep = (u: FakeUpstream, id: string) => ({
+        model_name: 'pair',
+        litellm_params: { model: 'openai/m', api_base: `${u.url}/v1`, api_key: 'sk-x-0000' },
+        model_info: { id },
+      });
+      const e = await start({
+        ...CONFIG,
+        model_list: [...CONFIG.model_list, dep(bad, 'bad'), dep(up, 'good')],
+        router_settings: { allowed_fails: 0, cooldown_time: 60, num_retries: 2 },
+      });
+      // until a request met the failing deployment (and cooled it down): it answers through the other one
+      for (let i = 0; i < 20 && bad.requests.length === 0; i++) expect(await chat(e, MASTER, 'pair')).toBe('echo: hi');
+      expect(bad.requests.length).toBeGreaterThan(0);
+      expect((await call(e, 'POST', '/model/new', newModel('another'))).status).toBe(200);
+      const n = bad.requests.length;
+      for (let i = 0; i < 10; i++) expect(await chat(e, MASTER, 'pair')).toBe('echo: hi');
+      expect(bad.requests.length).toBe(n);
+    } finally {
+      await bad.close();
+    }
+  });
+
   it('a request in flight keeps the table it started with', async () => {
     const e = await start(CONFIG);
     const added = await call(e, 'POST', '/model/new', newModel('slow'));
