@@ -111,6 +111,25 @@ describe('model API without a database (in memory)', () => {
     expect(gone.status).toBe(400);
   });
 
+  it("an upstream error that echoes an API model's key reaches the client masked", async () => {
+    const e = await start(CONFIG);
+    await call(e, 'POST', '/model/new', newModel('echoing'));
+    up.setFault({ kind: 'status', status: 401, body: { error: { message: `Incorrect API key: ${UPSTREAM_KEY}` } } });
+    try {
+      const r = await fetch(`${e.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'echoing', messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      const text = await r.text();
+      expect(r.status).toBe(401);
+      expect(text).toContain('Incorrect API key');
+      expect(text).not.toContain(UPSTREAM_KEY);
+    } finally {
+      up.setFault(undefined);
+    }
+  });
+
   it('PATCH /model/{id}/update changes one field', async () => {
     const e = await start(CONFIG);
     const added = await call(e, 'POST', '/model/new', { ...newModel('p'), model_info: { id: 'my-id' } });

@@ -5,6 +5,7 @@
  * does with background checks on) and feed `litellm_deployment_state`; a deployment whose check fails is out
  * of rotation (`Deployment.down`: routing skips it unless its whole group is down) until a check passes again.
  */
+import { maskText } from '../../config/litellm/secrets.js';
 import type { EngineContext } from '../context.js';
 import type { Deployment } from '../deployment.js';
 import type { RouteTable } from '../router/table.js';
@@ -100,9 +101,10 @@ export class BackgroundHealth {
       if (down !== (d.down === true)) {
         d.down = down || undefined;
         const fields = { model_name: d.modelName, model_id: d.id };
-        if (down)
-          this.ctx.logger.warn({ ...fields, error: r.error }, 'deployment failed its health check: out of rotation');
-        else this.ctx.logger.info(fields, 'deployment passed its health check: back in rotation');
+        if (down) {
+          const error = maskText(r.error, this.ctx.secretValues);
+          this.ctx.logger.warn({ ...fields, error }, 'deployment failed its health check: out of rotation');
+        } else this.ctx.logger.info(fields, 'deployment passed its health check: back in rotation');
       }
     }
     // ids no longer served are forgotten

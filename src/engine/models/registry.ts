@@ -261,8 +261,10 @@ export class ModelRegistry {
       const [path, name] = [...ctx.unset][0];
       return { error: `${path} refers to the environment variable ${name}, which is not set on this engine` };
     }
-    const secrets = this.opts.ctx.secretValues;
-    for (const s of ctx.secrets) if (s.length >= 4 && !secrets.includes(s)) secrets.push(s);
+    // masked from now on in answers and errors: a new array, since maskers are cached per array
+    const known = this.opts.ctx.secretValues;
+    const fresh = [...ctx.secrets].filter((s) => s.length >= 4 && !known.includes(s));
+    if (fresh.length > 0) this.opts.ctx.secretValues = [...known, ...fresh];
     const parsed = modelEntrySchema.safeParse({
       model_name: m.modelName,
       litellm_params: params,
