@@ -151,7 +151,8 @@ export class ModelRegistry {
       const target = id ?? (info.id !== undefined && info.id !== null ? String(info.id) : undefined);
       if (!target) throw badRequest('model_info.id is required: the id of the model to update', 'model_info.id');
       const old = this.existing(target, 'update');
-      const params = merge(old.params, body.litellm_params === undefined ? {} : objectOf(body.litellm_params, 'x'));
+      const patch = body.litellm_params === undefined ? {} : objectOf(body.litellm_params, 'litellm_params');
+      const params = merge(old.params, patch);
       if (typeof params.model !== 'string' || params.model === '')
         throw badRequest('litellm_params.model cannot be removed', 'litellm_params.model');
       const { id: _i, db_model: _d, ...infoPatch } = info;
