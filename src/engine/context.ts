@@ -1,10 +1,12 @@
 import type { Authenticator } from './auth/principal.js';
 import type { PriceMap } from './cost/prices.js';
+import type { BackgroundHealth } from './endpoints/background-health.js';
 import type { ModelBodies } from './endpoints/models.js';
 import type { GatewayError } from './errors.js';
 import type { Governance } from './governance/governance.js';
 import type { Admission } from './governance/types.js';
 import type { BodyBytes } from './http/body.js';
+import type { ModelRegistry } from './models/registry.js';
 import type { EngineLogger } from './observability/logger.js';
 import type { PrometheusSink } from './observability/prometheus.js';
 import type { SettledBus } from './observability/settled.js';
@@ -31,7 +33,15 @@ export interface ClientLimits {
 
 /** Everything a request handler needs, built once at start-up. */
 export interface EngineContext {
+  /**
+   * the models served: replaced as a whole when the model API changes them (models/registry.ts); a request
+   * reads it once and keeps that table
+   */
   table: RouteTable;
+  /** the model API's runtime models (/model/new, /model/update, /model/delete) */
+  models?: ModelRegistry;
+  /** background health checks (general_settings.background_health_checks): /health is served from them */
+  health?: BackgroundHealth;
   client: UpstreamClient;
   state: RouterState;
   /** the shared Redis (router_settings.redis_*, cache_params, REDIS_*): limits, routing state, cache, notices */
@@ -63,7 +73,7 @@ export interface EngineContext {
   bodyBytes: BodyBytes;
   /** resolved secrets, masked out of anything sent back or logged */
   secretValues: string[];
-  /** precomputed bodies for the static endpoints */
+  /** precomputed bodies for the model endpoints (replaced with the table) */
   staticBodies: ModelBodies;
   /** true once SIGTERM / close() started draining */
   draining: boolean;

@@ -60,6 +60,11 @@ export interface Deployment {
   encoding: 'o200k_base' | 'cl100k_base';
   /** adapter state for /health built for model_info.health_check_model (a concrete model for a wildcard deployment) */
   healthState?: unknown;
+  /**
+   * true while background health checks (general_settings.background_health_checks) find it failing: routing
+   * skips it unless every deployment of its group is down. The one field set at run time (by the checker only).
+   */
+  down?: boolean;
 }
 
 /** The deployments that share a model_name, with their cumulative weights for weighted picking. */

@@ -9,11 +9,14 @@ import type { Authenticator } from './auth/principal.js';
 import { LOCAL_KEY_ENV } from './child-contract.js';
 import type { ClientLimits, EngineContext } from './context.js';
 import { loadPrices } from './cost/prices.js';
+import { BackgroundHealth, DEFAULT_HEALTH_CHECK_INTERVAL_S } from './endpoints/background-health.js';
 import { staticBodies } from './endpoints/models.js';
 import { GatewayError } from './errors.js';
 import type { Governance } from './governance/governance.js';
 import type { RateLimiter } from './governance/limits/limiter.js';
 import { BodyBytes } from './http/body.js';
+import { ModelRegistry } from './models/registry.js';
+import type { ModelStore } from './models/store.js';
 import { alertingConfig } from './observability/alerts/config.js';
 import type { AlertSink } from './observability/alerts/sink.js';
 import type { LangfuseSink } from './observability/langfuse.js';
@@ -76,7 +79,8 @@ export interface EngineHandle {
   port: number;
   host: string;
   url: string;
-  table: RouteTable;
+  /** the route table served now (the model API replaces it) */
+  readonly table: RouteTable;
   /**
    * Subscribe to settled events (one per inference request, delivered off the response path);
    * returns the unsubscribe
@@ -310,6 +314,44 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
     // the rows keep prompts and answers only with store_prompts_in_spend_logs (and message logging on)
     if (governance.settings.storePrompts) settled.content = true;
   }
+  // the model API (/model/new, /model/update, /model/delete): with store_model_in_db and a store, its models
+  // persist there (and reach every engine sharing it); otherwise they live in memory until restart
+  const gs = cfg.general_settings as Record<string, unknown>;
+  const storeModels = gs.store_model_in_db === true || /^(true|1|yes)$/i.test(env.STORE_MODEL_IN_DB ?? '');
+  let modelStore: ModelStore | undefined;
+  if (storeModels && governance) {
+    const { ModelStore } = await import('./models/store.js');
+    modelStore = new ModelStore(governance.store);
+  }
+  const models = new ModelRegistry({
+    ctx,
+    loaded,
+    env,
+    prices,
+    logger,
+    store: modelStore,
+    saltKey: env.LITELLM_SALT_KEY || undefined,
+    memoryReason: !storeModels
+      ? 'general_settings.store_model_in_db is not true'
+      : 'no database: store_model_in_db needs a master key, which opens the store',
+    onSwap: [
+      (t) => {
+        if (governance) governance.table = t;
+        metrics?.setTable(t);
+        alerts?.setTable(t);
+        ctx.health?.tableChanged(t);
+      },
+    ],
+  });
+  ctx.models = models;
+  await models.start();
+  // background health checks: /health from their last results, failing deployments out of rotation
+  if (gs.background_health_checks === true) {
+    const s =
+      typeof gs.health_check_interval === 'number' && gs.health_check_interval > 0 ? gs.health_check_interval : 0;
+    ctx.health = new BackgroundHealth(ctx, (s || DEFAULT_HEALTH_CHECK_INTERVAL_S) * 1000);
+    if (metrics) metrics.unhealthy = (d) => d.down === true;
+  }
   // enable_pre_call_checks counts prompt tokens with the deployments' BPE tokenizers: built now, not mid-traffic
   if (table.settings.preCallChecks) await warmEncoders(table.deployments.map((d) => d.encoding));
   const server = createServer(ctx, env.KUBIYA_USAGE_TOKEN, env[LOCAL_KEY_ENV]);
@@ -350,10 +392,16 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
   }
   logger.info({ url, version: VERSION, auth: ctx.auth.enabled ? ctx.auth.name : 'none' }, 'proxy engine listening');
 
+  ctx.health?.start();
+  if (ctx.health) logger.info({ interval_s: ctx.health.intervalS }, 'background health checks on');
+
   const drainTimeoutMs = opts.drainTimeoutMs ?? 30_000;
   let closing: Promise<void> | undefined;
-  const close = () =>
-    (closing ??= drain(ctx, server, drainTimeoutMs).then(() =>
+  const close = () => {
+    // no poll or health check starts once closing began (one running ends on its own, its answer dropped)
+    models.close();
+    ctx.health?.close();
+    return (closing ??= drain(ctx, server, drainTimeoutMs).then(() =>
       // alerts drain before the store closes (a budget alert reads names from it)
       Promise.all([
         langfuse?.close(),
@@ -361,7 +409,18 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
         Promise.resolve(alerts?.close()).then(() => governance?.close()),
       ]).then(() => redis?.close()),
     ));
-  return { port, host, url, table, onSettled: (fn) => settled.subscribe(fn), close, governance };
+  };
+  return {
+    port,
+    host,
+    url,
+    get table() {
+      return ctx.table;
+    },
+    onSettled: (fn) => settled.subscribe(fn),
+    close,
+    governance,
+  };
 }
 
 /** Stop accepting, let in-flight requests and streams finish up to the deadline, then cut what is left. */

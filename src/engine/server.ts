@@ -22,6 +22,7 @@ import type { GovernedPrincipal } from './governance/types.js';
 import { attachBodyPool, releaseBody } from './http/body.js';
 import { sendJson } from './http/respond.js';
 import { type ApiFormat, OPENAI_FORMAT, ResponseWriter } from './http/response-writer.js';
+import { findModelRoute, handleModelRoute, MODEL_WRITE_ROUTES } from './models/api.js';
 import type { SettledEndpoint } from './observability/settled.js';
 import { UsageTally } from './observability/usage-tally.js';
 import type { EndpointKind } from './wire.js';
@@ -232,6 +233,9 @@ async function handle(ctx: EngineContext, req: IncomingMessage, w: ResponseWrite
   const method = req.method;
   if (ctx.ui && route.startsWith('/ui') && (route.length === 3 || route.charCodeAt(3) === 47))
     return ctx.ui.serve(ctx, req, w, route);
+  // the model API's writes (/model/new, /model/update, /model/delete): with or without governance
+  const mr = route.startsWith('/model/') ? findModelRoute(method ?? 'GET', route) : undefined;
+  if (mr !== undefined && mr !== 'method') return handleModelRoute(ctx, req, w, route, mr);
   const mgmt = ctx.management?.find(method ?? 'GET', route);
   if (mgmt !== undefined && mgmt !== 'method') return ctx.management!.handle(ctx, req, w, route, mgmt);
   if (!ctx.management && looksLikeManagement(route)) {
@@ -261,6 +265,7 @@ async function handle(ctx: EngineContext, req: IncomingMessage, w: ResponseWrite
   }
   const known =
     mgmt === 'method' ||
+    mr === 'method' ||
     OPENAI_POST.includes(route) ||
     OPEN_GET.has(route) ||
     GET_ROUTES.includes(route) ||
@@ -308,6 +313,7 @@ function routesBody(ctx: EngineContext): string {
     add(`/openai/deployments/{model}/${k}`, 'POST');
     add(`/engines/{model}/${k}`, 'POST');
   }
+  for (const r of MODEL_WRITE_ROUTES) add(r.path, r.method);
   for (const r of ctx.management?.routes ?? []) add(r.path, r.method);
   body = JSON.stringify({ routes: list });
   routesOf.set(ctx, body);

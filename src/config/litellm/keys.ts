@@ -264,10 +264,10 @@ export const GENERAL_SETTINGS: KeySet = {
     'alert_types',
     'alerting_args',
     'alert_to_webhook_url',
+    'store_model_in_db',
   ],
   later: [
     'database_url',
-    'store_model_in_db',
     'disable_prisma_schema_update',
     'custom_auth',
     'otel',

@@ -1,7 +1,8 @@
 /**
  * The model listing endpoints LiteLLM clients call: /v1/models (and /v1/models/{id}, the SDKs' models.retrieve),
- * /v1/model/info, /v2/model/info, /model_group/info. The config cannot change while the engine runs, so what the
- * master key sees is computed once at start-up; a virtual key sees the same, filtered to the models it may call.
+ * /v1/model/info, /v2/model/info, /model_group/info. What the master key sees is computed once per route table (at
+ * start-up, and again when the model API swaps in a new one); a virtual key sees the same, filtered to the models
+ * it may call.
  */
 import { maskSecrets } from '../../config/litellm/secrets.js';
 import { GatewayError } from '../errors.js';
@@ -25,7 +26,7 @@ export interface ModelBodies {
   created: number;
 }
 
-/** Bodies of the model endpoints, computed once at start-up. */
+/** Bodies of the model endpoints, computed once per route table. */
 export function staticBodies(table: RouteTable, secretValues: string[]): ModelBodies {
   const created = Math.floor(Date.now() / 1000);
   const names = [...table.groups.keys(), ...[...table.aliases].filter(([, a]) => !a.hidden).map(([k]) => k)];

@@ -21,6 +21,8 @@ interface Matcher {
 }
 
 interface Compiled {
+  /** the route table the lists were expanded against (access groups); a model API change replaces it */
+  table: RouteTable;
   checks: { level: Level; m: Matcher }[];
   aliases: Record<string, string>;
 }
@@ -77,7 +79,7 @@ function matcher(list: string[], table: RouteTable, deferToTeam: boolean): Match
 
 function compile(r: AuthRecord, table: RouteTable): Compiled {
   let c = compiled.get(r);
-  if (c) return c;
+  if (c && c.table === table) return c;
   const checks: Compiled['checks'] = [];
   const push = (level: Level, json: string | undefined, deferToTeam = false) => {
     const m = json === undefined ? undefined : matcher(parseJson<string[]>(json, []), table, deferToTeam);
@@ -88,7 +90,7 @@ function compile(r: AuthRecord, table: RouteTable): Compiled {
   // a team key is governed by its team's models; the user's own list applies to personal keys
   if (!r.team) push('user', r.user?.models);
   push('org', r.org?.models);
-  c = { checks, aliases: parseJson<Record<string, string>>(r.key.aliases, {}) };
+  c = { table, checks, aliases: parseJson<Record<string, string>>(r.key.aliases, {}) };
   compiled.set(r, c);
   return c;
 }

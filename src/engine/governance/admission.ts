@@ -51,7 +51,7 @@ export function createAdmission(g: Governance, limiter?: RateLimiter): Admission
 export class GovernanceAdmission implements Admission {
   readonly ledger: Ledger;
   readonly limiter: RateLimiter;
-  private readonly estimator: CostEstimator;
+  private estimator: CostEstimator;
   private readonly plans = new WeakMap<AuthRecord, Plan>();
   private readonly endUsers = new Map<string, { at: number; v: EndUser | null }>();
   private readonly proxy?: BudgetTarget;
@@ -83,6 +83,8 @@ export class GovernanceAdmission implements Admission {
   admit(p: GovernedPrincipal, req: AdmitRequest): AdmitTicket | undefined | Promise<AdmitTicket | undefined> {
     const rec = p.kind === 'virtual_key' ? p.record : undefined;
     if (rec) checkModelAccess(rec, req.model, this.g.table);
+    // the model API replaced the table: prices are estimated from the new one
+    if (this.estimator.table !== this.g.table) this.estimator = new CostEstimator(this.g.table);
     const eu = req.endUserId === undefined ? null : this.endUser(req.endUserId);
     if (eu instanceof Promise) return eu.then((e) => this.admitWith(rec, req, e));
     return this.admitWith(rec, req, eu);

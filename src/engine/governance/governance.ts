@@ -45,8 +45,8 @@ export interface Governance {
   readonly store: GovernanceDb;
   readonly settings: GovernanceSettings;
   readonly logger: EngineLogger;
-  /** the engine's models (names, groups, access groups) and prices */
-  readonly table: RouteTable;
+  /** the engine's models (names, groups, access groups) and prices; replaced when the model API changes them */
+  table: RouteTable;
   readonly prices: PriceMap;
   /** epoch ms; tests replace it to cross a budget window */
   now(): number;

@@ -115,17 +115,15 @@ export class PrometheusSink {
   private readonly failSeries = new Map<string, FailSeries>();
   private readonly callSeries = new Map<string, { total: Inc; outcome: Inc }>();
 
+  /** whether background health checks took a deployment out of rotation (set when they run) */
+  unhealthy?: (d: Deployment) => boolean;
+
   constructor(private readonly opts: PrometheusSinkOptions) {
     const cfg = opts.config;
     this.cfg = cfg;
     this.requireAuth = cfg.requireAuth;
     this.extra = [...cfg.metadataLabels.map((x) => x.label), ...cfg.tagLabels.map((x) => x.label)];
-    for (const g of [...opts.table.groups.values(), ...opts.table.wildcards.map((w) => w.group)])
-      for (const d of g.deployments) this.groupOf.set(d, g);
-    for (const d of opts.table.deployments) {
-      if (!this.byId.has(d.id)) this.byId.set(d.id, d);
-      this.bases.set(d, d.apiBase === undefined ? '' : maskText(d.apiBase, opts.secrets));
-    }
+    this.setTable(opts.table);
     const registers = [this.registry];
     const x = this.extra;
     // prometheus_metrics_config: a metric no group lists is not made; a group's include_labels keep only those
@@ -246,7 +244,9 @@ export class PrometheusSink {
       L.state,
       (set) =>
         this.eachDeployment((d, view, now) => {
-          set(this.deploymentLabels(d), view.of(d).cooldownUntil > now ? 2 : this.lastFailed.get(d.id) ? 1 : 0);
+          // cooling down or failing its background health checks (out of rotation): complete outage
+          const out = view.of(d).cooldownUntil > now || this.unhealthy?.(d) === true;
+          set(this.deploymentLabels(d), out ? 2 : this.lastFailed.get(d.id) ? 1 : 0);
         }),
     );
     const remaining = (name: string, help: string, left: (d: Deployment, view: StateView) => number | undefined) =>
@@ -521,6 +521,19 @@ export class PrometheusSink {
     for (const { label, path } of this.cfg.metadataLabels) out[label] = str(dig(e.metadata, path));
     for (const { label, match } of this.cfg.tagLabels) out[label] = e.tags.some(match) ? 'true' : 'false';
     return out;
+  }
+
+  /** The deployments to report (at start, and again when the model API replaces the route table). */
+  setTable(table: RouteTable): void {
+    this.groupOf.clear();
+    this.byId.clear();
+    this.bases.clear();
+    for (const g of [...table.groups.values(), ...table.wildcards.map((w) => w.group)])
+      for (const d of g.deployments) this.groupOf.set(d, g);
+    for (const d of table.deployments) {
+      if (!this.byId.has(d.id)) this.byId.set(d.id, d);
+      this.bases.set(d, d.apiBase === undefined ? '' : maskText(d.apiBase, this.opts.secrets));
+    }
   }
 
   private deploymentLabels(d: Deployment): Labels {

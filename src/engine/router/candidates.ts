@@ -12,6 +12,8 @@ export interface RequestFilter {
   promptTokens?: number;
   /** deployments that already failed this request (skipped while others are left) */
   tried?: ReadonlySet<Deployment>;
+  /** set while every candidate is down by its health checks: they are tried anyway */
+  tryDown?: boolean;
 }
 
 /** Why deployments were left out, for the error when none is left. */
@@ -62,11 +64,16 @@ export function available(
     if (why) why.tags += all.length - base.length;
   }
   let out: Deployment[] | undefined;
+  let down = 0;
   for (let i = 0; i < base.length; i++) {
     const d = base[i];
     const load = view.of(d);
     let skip = false;
-    if (load.cooldownUntil > f.now) {
+    if (d.down === true && !f.tryDown) {
+      // failing its background health checks: out of rotation while another deployment can take the request
+      skip = true;
+      down++;
+    } else if (load.cooldownUntil > f.now) {
       skip = true;
       if (why) {
         why.cooling++;
@@ -87,6 +94,14 @@ export function available(
     } else if (f.tried?.has(d)) skip = true;
     if (skip) out ??= base.slice(0, i);
     else if (out) out.push(d);
+  }
+  if (down > 0 && out?.length === 0) {
+    // every deployment left is down by its health checks: try them rather than fail without trying
+    f.tryDown = true;
+    if (why) Object.assign(why, noExclusions()); // counted again below, down ones included
+    const again = available(table, group, view, f, why);
+    f.tryDown = undefined;
+    return again;
   }
   return out ?? base;
 }

@@ -33,6 +33,8 @@ export type RoutedOutcome = Outcome & {
 
 /** Per-request routing state, made once per request. */
 interface Plan {
+  /** the route table the request started with (a model API change swaps the engine's; this one stays) */
+  table: RouteTable;
   filter: RequestFilter;
   requestRetries?: number;
   /** set by a group that could not even try (all cooling / at limits): the soonest comeback across the chain */
@@ -53,7 +55,7 @@ export async function dispatch(deps: RouterDeps, req: RouteRequest): Promise<Rou
   if (resolved.captures) unsupportedThroughWildcard(req.model, resolved.captures);
   const s = table.settings;
   const body = req.body;
-  const plan: Plan = { filter: { now: 0 } };
+  const plan: Plan = { table, filter: { now: 0 } };
   if (s.tagFiltering) plan.filter.tags = requestTags(body) ?? [];
   const nr = body.num_retries;
   if (typeof nr === 'number' && nr >= 0) plan.requestRetries = Math.floor(nr);
@@ -194,7 +196,7 @@ async function runGroup(
   plan: Plan,
   mockFail: MockFailure | undefined,
 ): Promise<RoutedOutcome> {
-  const table = deps.table;
+  const table = plan.table;
   const s = table.settings;
   const group = resolved.group;
   let tried: Set<Deployment> | undefined;

@@ -37,6 +37,27 @@ export interface RouteTable {
 
 const DEFAULT_TIMEOUT_S = 600;
 
+/** A model entry from outside the config file (the model API: `/model/new`), with its key path for warnings. */
+export interface ExtraEntry {
+  entry: ModelEntry;
+  /** e.g. `db_model[<id>]` */
+  at: string;
+}
+
+/** What a rebuild at run time adds to the config: more entries, and the table it replaces. */
+export interface BuildOptions {
+  /** served after the config's entries; shown with `model_info.db_model: true` */
+  extra?: readonly ExtraEntry[];
+  /**
+   * the table being replaced: a deployment whose entry and key path are unchanged is reused as it is (the
+   * router state keeps its cooldowns, usage and latency), and the router settings object is kept
+   */
+  previous?: RouteTable;
+}
+
+/** What each deployment was built from (its entry and key path), so a rebuild can reuse unchanged ones. */
+const builtFrom = new WeakMap<Deployment, string>();
+
 /**
  * Build the routing table from a loaded config: resolve providers, load and prepare their adapters,
  * compile wildcard patterns and weights. Models that cannot be served become warnings, never crashes.
@@ -46,6 +67,7 @@ export async function buildRouteTable(
   loaded: LoadedConfig,
   env: Readonly<Record<string, string | undefined>> = process.env,
   prices?: PriceMap,
+  opts: BuildOptions = {},
 ): Promise<RouteTable> {
   const cfg = loaded.config;
   const warnings: ConfigWarning[] = [];
@@ -59,16 +81,35 @@ export async function buildRouteTable(
 
   const deployments: Deployment[] = [];
   const unpriced = new Set<string>();
-  for (const [i, entry] of cfg.model_list.entries()) {
-    const at = `model_list[${indexes[i] ?? i}]`;
+  const reusable = new Map<string, Deployment>();
+  for (const d of opts.previous?.deployments ?? []) {
+    const from = builtFrom.get(d);
+    if (from !== undefined) reusable.set(from, d);
+  }
+  const entries: { entry: ModelEntry; at: string; db: boolean }[] = cfg.model_list.map((entry, i) => ({
+    entry,
+    at: `model_list[${indexes[i] ?? i}]`,
+    db: false,
+  }));
+  for (const x of opts.extra ?? []) entries.push({ ...x, db: true });
+  for (const { entry, at, db } of entries) {
+    const from = `${at}\0${JSON.stringify(entry)}`;
+    const same = reusable.get(from);
+    if (same) {
+      deployments.push(same);
+      continue;
+    }
     const d = await buildDeployment(entry, at, fullEnv, warnings, {
       globalTimeout,
       globalStreamTimeout,
       dropParams: ls.drop_params === true,
       prices,
       unpriced,
+      db,
     });
-    if (d) deployments.push(d);
+    if (!d) continue;
+    builtFrom.set(d, from);
+    deployments.push(d);
   }
 
   const byName = new Map<string, Deployment[]>();
@@ -97,7 +138,8 @@ export async function buildRouteTable(
       warnings.push({ path: at, message: `points at "${target}", which no model_list entry serves` });
     else aliases.set(alias, { target, hidden: typeof v === 'object' && v.hidden === true });
   }
-  const settings = readRouterSettings(cfg, warnings);
+  // the config's router settings do not change at run time: a rebuild keeps the object requests hold
+  const settings = opts.previous?.settings ?? readRouterSettings(cfg, warnings);
   checkFallbackNames(
     cfg,
     settings,
@@ -115,6 +157,8 @@ interface Globals {
   prices?: PriceMap;
   /** models already warned about as unpriced (one warning per model) */
   unpriced: Set<string>;
+  /** added through the model API (`model_info.db_model: true`) */
+  db?: boolean;
 }
 
 async function buildDeployment(
@@ -249,7 +293,7 @@ async function buildDeployment(
     mockResponse: mock,
     mode: typeof info.mode === 'string' ? info.mode : undefined,
     apiBase,
-    publicInfo: publicInfo(entry, id, apiBase, provider, price),
+    publicInfo: publicInfo(entry, id, apiBase, provider, price, g.db === true),
     rpm: positive(p.rpm),
     tpm: positive(p.tpm),
     tags: tags?.length ? tags : undefined,
@@ -312,6 +356,7 @@ function publicInfo(
   apiBase: string | undefined,
   provider: ProviderId | undefined,
   price: Deployment['price'],
+  db: boolean,
 ): JsonObject {
   const params: JsonObject = {};
   for (const [k, v] of Object.entries(entry.litellm_params)) {
@@ -332,7 +377,7 @@ function publicInfo(
       ...(entry.model_info ?? {}),
       id,
       litellm_provider: provider ?? null,
-      db_model: false,
+      db_model: db,
     },
   };
 }

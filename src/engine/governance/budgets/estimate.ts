@@ -34,7 +34,7 @@ const ZERO: CallEstimate = Object.freeze({ max: 0, input: 0 });
 export class CostEstimator {
   private readonly groups = new Map<string, GroupPrice | null>();
 
-  constructor(private readonly table: RouteTable) {}
+  constructor(readonly table: RouteTable) {}
 
   /** The call's most and input cost; zeros when the model has no price (then only a read-time check holds). */
   estimate(endpoint: SettledEndpoint, model: string, body: JsonObject): CallEstimate {

@@ -253,10 +253,43 @@ const spend: Migration = {
   },
 };
 
+/**
+ * Models added through the model API (`/model/new` with `general_settings.store_model_in_db`), LiteLLM's
+ * LiteLLM_ProxyModelTable, and the one-row version every change bumps (engines poll it to apply changes).
+ */
+const proxyModels: Migration = {
+  async up(db: AnyDb) {
+    await json(
+      json(
+        db.schema
+          .createTable('proxy_models')
+          .addColumn('model_id', 'text', (c) => c.primaryKey())
+          .addColumn('model_name', 'text', (c) => c.notNull()),
+        'litellm_params',
+        '{}',
+      ),
+      'model_info',
+      '{}',
+    )
+      .addColumn('created_at', ms, (c) => c.notNull())
+      .addColumn('created_by', 'text')
+      .addColumn('updated_at', ms, (c) => c.notNull())
+      .addColumn('updated_by', 'text')
+      .execute();
+    await db.schema
+      .createTable('proxy_model_version')
+      .addColumn('id', 'integer', (c) => c.primaryKey())
+      .addColumn('version', ms, (c) => c.notNull())
+      .execute();
+    await db.insertInto('proxy_model_version').values({ id: 1, version: 0 }).execute();
+  },
+};
+
 /** Every migration, in order; the name is what the migration table records (never rename one). */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_init': v1,
   '0002_spend': spend,
+  '0003_proxy_models': proxyModels,
 };
 
 /**

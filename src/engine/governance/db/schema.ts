@@ -252,6 +252,28 @@ export interface ModelSpendTable {
   budget_reset_at: Ms | null;
 }
 
+/**
+ * `LiteLLM_ProxyModelTable`: a model added through the model API (`/model/new`) with
+ * `general_settings.store_model_in_db`. Credentials in `litellm_params` are encrypted with LITELLM_SALT_KEY
+ * (models/credentials.ts): a secret-looking param's value is an `enc:v1:...` string, never the plaintext.
+ */
+export interface ProxyModelsTable {
+  model_id: string;
+  model_name: string;
+  litellm_params: Json<Record<string, unknown>>;
+  model_info: Json<Record<string, unknown>>;
+  created_at: Stamp;
+  created_by: string | null;
+  updated_at: Stamp;
+  updated_by: string | null;
+}
+
+/** One row (`id` 1): bumped with every change to `proxy_models`, so engines poll one integer to see changes. */
+export interface ProxyModelVersionTable {
+  id: number;
+  version: number;
+}
+
 export interface GovernanceTables {
   keys: KeysTable;
   deprecated_keys: DeprecatedKeysTable;
@@ -264,6 +286,8 @@ export interface GovernanceTables {
   spend_logs: SpendLogsTable;
   daily_spend: DailySpendTable;
   model_spend: ModelSpendTable;
+  proxy_models: ProxyModelsTable;
+  proxy_model_version: ProxyModelVersionTable;
 }
 
 export type KeyRow = Selectable<KeysTable>;
@@ -278,6 +302,7 @@ export type OrganizationRow = Selectable<OrganizationsTable>;
 export type SpendLogRow = Selectable<SpendLogsTable>;
 export type NewSpendLogRow = Insertable<SpendLogsTable>;
 export type DailySpendRow = Selectable<DailySpendTable>;
+export type ProxyModelRow = Selectable<ProxyModelsTable>;
 
 /** Parse a JSON column (`fallback` when it is null or not valid JSON: a row written by another tool). */
 export function parseJson<T>(text: Json<T> | string | null | undefined, fallback: T): T {

@@ -88,7 +88,13 @@ export class AlertSink implements GovernanceAlertHooks {
     this.timeoutMs = opts.timeoutMs ?? 5000;
     this.maxQueue = opts.maxQueue ?? 1000;
     this.windowMs = opts.deploymentWindowMs ?? 5 * 60_000;
-    for (const g of [...opts.table.groups.values(), ...opts.table.wildcards.map((w) => w.group)])
+    this.setTable(opts.table);
+  }
+
+  /** The deployments alerts name (at start, and again when the model API replaces the route table). */
+  setTable(table: RouteTable): void {
+    this.byId.clear();
+    for (const g of [...table.groups.values(), ...table.wildcards.map((w) => w.group)])
       for (const d of g.deployments) if (!this.byId.has(d.id)) this.byId.set(d.id, { d, g });
   }
 
