@@ -1,4 +1,5 @@
 import type { Authenticator } from './auth/principal.js';
+import type { ResponseCache } from './cache/cache.js';
 import type { PriceMap } from './cost/prices.js';
 import type { ModelBodies } from './endpoints/models.js';
 import type { GatewayError } from './errors.js';
@@ -36,6 +37,8 @@ export interface EngineContext {
   /** the shared Redis (router_settings.redis_*, cache_params, REDIS_*): limits, routing state, cache, notices */
   redis?: SharedRedis;
   auth: Authenticator;
+  /** the response cache (`litellm_settings.cache: true`); undefined: none, and nothing is hashed per request */
+  cache?: ResponseCache;
   /** virtual keys, budgets, spend (on when a master key is set); undefined: master key or anonymous only */
   governance?: Governance;
   /** per-request checks of virtual keys (model access, budgets, limits), run before routing */
