@@ -326,8 +326,9 @@ describe('tenants and management', () => {
 
   it('refuses cache controls a key is not allowed (allowed_cache_controls), in LiteLLM words', async () => {
     const { e, gen } = await governed();
-    const k = await gen({ metadata: { allowed_cache_controls: ['no-cache'] } });
-    const h = { authorization: `Bearer ${k}` };
+    const created = await post(`${e.url}/key/generate`, { allowed_cache_controls: ['no-cache'] }, auth);
+    expect(created.json.allowed_cache_controls).toEqual(['no-cache']);
+    const h = { authorization: `Bearer ${created.json.key}` };
     const ok = await chat(e, { messages: msgs('x'), cache: { 'no-cache': true } }, h);
     expect(ok.status).toBe(200);
     const no = await chat(e, { messages: msgs('x'), cache: { ttl: 5 } }, h);
@@ -335,6 +336,28 @@ describe('tenants and management', () => {
     expect(no.json.error.message).toBe(
       'Not allowed to set ttl as a cache control. Contact admin to change permissions.',
     );
+    // /key/update widens it; an unknown control is a 400 naming it
+    const upd = await post(`${e.url}/key/update`, { key: created.json.key, allowed_cache_controls: ['ttl'] }, auth);
+    expect(upd.json.allowed_cache_controls).toEqual(['ttl']);
+    let allowed = false;
+    for (let i = 0; i < 100 && !allowed; i++) {
+      allowed = (await chat(e, { messages: msgs('x'), cache: { ttl: 5 } }, h)).status === 200;
+      if (!allowed) await sleep(20);
+    }
+    expect(allowed).toBe(true);
+    const bad = await post(`${e.url}/key/generate`, { allowed_cache_controls: ['forever'] }, auth);
+    expect(bad.status).toBe(400);
+    expect(bad.json.error.message).toContain('"forever" is not a cache control');
+    // keys written by other tools may carry the list in their metadata
+    const m = await gen({ metadata: { allowed_cache_controls: ['no-store'] } });
+    expect((await chat(e, { messages: msgs('x'), cache: { ttl: 1 } }, { authorization: `Bearer ${m}` })).status).toBe(
+      403,
+    );
+    // a key without the list may send any control
+    const free = await gen({});
+    expect(
+      (await chat(e, { messages: msgs('x'), cache: { ttl: 1 } }, { authorization: `Bearer ${free}` })).status,
+    ).toBe(200);
   });
 
   it('serves /cache/ping, /cache/delete and /cache/flushall; only admins may delete or flush', async () => {

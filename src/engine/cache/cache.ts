@@ -151,8 +151,9 @@ function scopeOf(p: Principal, scope: CacheScope): string {
 }
 
 /**
- * A virtual key's `allowed_cache_controls` (in its metadata): when the list is not empty, every control in the
- * request's `cache` must be in it, else a 403 in LiteLLM's words. Runs whether or not a cache is configured.
+ * A virtual key's `allowed_cache_controls` (its column; else its metadata's, for keys written by other tools):
+ * when the list is not empty, every control in the request's `cache` must be in it, else a 403 in LiteLLM's
+ * words. Runs whether or not a cache is configured.
  */
 export function checkCacheControls(p: Principal, cache: unknown): void {
   if (!isObject(cache)) return;
@@ -169,11 +170,24 @@ export function checkCacheControls(p: Principal, cache: unknown): void {
 }
 
 function allowedControls(p: Principal): readonly unknown[] | undefined {
-  const meta = (p as GovernedPrincipal).record?.key.metadata;
-  if (typeof meta !== 'string' || !meta.includes('allowed_cache_controls')) return undefined;
+  const key = (p as GovernedPrincipal).record?.key;
+  if (key === undefined) return undefined;
+  const own = listOf(key.allowed_cache_controls);
+  if (own !== undefined && own.length > 0) return own;
+  const meta = key.metadata;
+  if (typeof meta !== 'string' || !meta.includes('allowed_cache_controls')) return own;
+  const m = parsed(meta);
+  return isObject(m) ? listOf(m.allowed_cache_controls) : own;
+}
+
+function listOf(v: unknown): readonly unknown[] | undefined {
+  const x = typeof v === 'string' ? parsed(v) : v;
+  return Array.isArray(x) ? x : undefined;
+}
+
+function parsed(text: string): unknown {
   try {
-    const v = (JSON.parse(meta) as JsonObject).allowed_cache_controls;
-    return Array.isArray(v) ? v : undefined;
+    return JSON.parse(text);
   } catch {
     return undefined;
   }
