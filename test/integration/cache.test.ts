@@ -225,6 +225,19 @@ describe('local cache', () => {
     expect(m2.headers.get('x-litellm-response-cost')).toBe('0');
     expect(m2.json.content).toEqual(m1.json.content);
     expect(m2.json.type).toBe('message');
+    // a stream asked of /v1/messages replays the cached answer as Anthropic events
+    const ms = await fetch(`${e.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...ask, stream: true }),
+    });
+    expect(ms.headers.get('x-litellm-response-cost')).toBe('0');
+    const events = await ms.text();
+    expect(upstreamCalls()).toBe(n);
+    expect(events).toContain('event: message_start');
+    expect(events).toContain('event: message_stop');
+    const deltas = [...events.matchAll(/"text_delta","text":"([^"]*)"/g)].map((x) => x[1]).join('');
+    expect(deltas).toBe(m1.json.content[0].text);
   });
 
   it('never caches errors or empty answers', async () => {
@@ -265,6 +278,22 @@ describe('local cache', () => {
     expect(r3.headers.get('x-litellm-response-cost')).toBe('0');
     expect(fake.calls.length).toBe(3);
     await fake.close();
+  });
+
+  it('marks hits and misses in the request log lines', async () => {
+    const e = await startTestEngine(
+      { model_list: models(), litellm_settings: { cache: true, cache_params: { type: 'local' } } },
+      { governance: false, debug: true },
+    );
+    engines.push(e);
+    const body = { messages: msgs(`log ${randomBytes(4).toString('hex')}`) };
+    const a = await chat(e, body);
+    const b = await chat(e, body);
+    await sleep(50);
+    const line = (id: string | null) => e.logs.find((l) => l.includes(`requestId=${id} `) && l.includes(' request '));
+    expect(line(a.headers.get('x-request-id'))).toContain(' cache=miss ');
+    expect(line(b.headers.get('x-request-id'))).toContain(' cache=hit ');
+    expect(e.logs.some((l) => l.includes('response cache on'))).toBe(true);
   });
 
   it('keeps at most max_size_in_memory entries, least recently used out first', async () => {
