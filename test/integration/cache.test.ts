@@ -238,6 +238,11 @@ describe('local cache', () => {
     expect(events).toContain('event: message_stop');
     const deltas = [...events.matchAll(/"text_delta","text":"([^"]*)"/g)].map((x) => x[1]).join('');
     expect(deltas).toBe(m1.json.content[0].text);
+    // the cache controls work on /v1/messages too
+    const m3 = await post(`${e.url}/v1/messages`, { ...ask, cache: { 'no-cache': true } });
+    expect(m3.status).toBe(200);
+    expect(upstreamCalls()).toBe(n + 1);
+    expect(up.requests[up.requests.length - 1].body!.cache).toBeUndefined();
   });
 
   it('never caches errors or empty answers', async () => {
@@ -475,6 +480,16 @@ describe('redis cache', () => {
     await probe.del(bystander);
     await chat(e2, body);
     expect(upstreamCalls()).toBe(n + 2);
+  });
+
+  it('starts and serves every request (misses) when Redis is unreachable from the start', async () => {
+    const port = await freePort();
+    const e = await engineWith({ type: 'redis', host: '127.0.0.1', port, namespace: ns() });
+    const body = { messages: msgs(`never ${randomBytes(4).toString('hex')}`) };
+    const n = upstreamCalls();
+    for (let i = 0; i < 3; i++) expect((await chat(e, body)).status).toBe(200);
+    expect(upstreamCalls()).toBe(n + 3);
+    expect(e.logs.some((l) => l.includes('redis unreachable at start'))).toBe(true);
   });
 
   describe('with a Redis that goes away', () => {
