@@ -52,7 +52,8 @@ export async function handleMessages(
   if (admitted) await admitted;
   // the response cache keeps the OpenAI-shaped answer: a hit is translated back like a routed answer
   const call = ctx.cache && planCache(ctx, w, 'messages', 'chat', t.body, t.model);
-  const entry = call?.read ? await cachedEntry(ctx, call) : undefined;
+  const got = cachedEntry(ctx, call);
+  const entry = got instanceof Promise ? await got : got;
   const outcome = entry
     ? hitOutcome(ctx, w, call!, entry, t.stream)
     : await dispatch(ctx, w.route('chat', t.body, t.model, t.stream));

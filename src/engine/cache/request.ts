@@ -34,8 +34,14 @@ export function planCache(
   return call;
 }
 
-/** The cached entry for `call` when it is to be read and there is one (a Redis that is away: none). */
-export async function cachedEntry(ctx: EngineContext, call: CacheCall | undefined): Promise<CacheEntry | undefined> {
+/**
+ * The cached entry for `call` when it is to be read and there is one (a Redis that is away: none); a promise
+ * only for Redis (a local hit is answered without a tick in between).
+ */
+export function cachedEntry(
+  ctx: EngineContext,
+  call: CacheCall | undefined,
+): CacheEntry | undefined | Promise<CacheEntry | undefined> {
   if (call === undefined || !call.read || ctx.cache === undefined) return undefined;
   return ctx.cache.lookup(call);
 }

@@ -73,7 +73,8 @@ export async function handleOpenAI(
   const includeUsage = !!so && so.include_usage === true;
   // the response cache (only when configured: otherwise nothing is hashed or looked up)
   const call = ctx.cache && planCache(ctx, w, kind, kind, body, model as string);
-  const entry = call?.read ? await cachedEntry(ctx, call) : undefined;
+  const got = cachedEntry(ctx, call);
+  const entry = got instanceof Promise ? await got : got;
   if (entry) {
     const hit = hitOutcome(ctx, w, call!, entry, stream);
     if (hit.type === 'json') return w.sendAnswer(hit, entry.body);
