@@ -358,6 +358,28 @@ describe('tenants and management', () => {
     expect(ry.headers.get('x-litellm-response-cost')).toBe('0');
   });
 
+  it('charges nothing for a hit: the key spends only the miss, spend logs say cache_hit', async () => {
+    const { e, gen } = await governed();
+    const k = await gen({ max_budget: 10 });
+    const h = { authorization: `Bearer ${k}` };
+    const body = { messages: msgs(`spend ${randomBytes(4).toString('hex')}`) };
+    const miss = await chat(e, body, h);
+    const cost = Number(miss.headers.get('x-litellm-response-cost'));
+    expect(cost).toBeGreaterThan(0);
+    for (let i = 0; i < 3; i++) expect((await chat(e, body, h)).headers.get('x-litellm-response-cost')).toBe('0');
+    let rows: any[] = [];
+    for (let i = 0; i < 500 && rows.length < 4; i++) {
+      rows = (await (
+        await fetch(`${e.url}/spend/logs?summarize=false&api_key=${k}`, { headers: auth })
+      ).json()) as any[];
+      if (rows.length < 4) await sleep(20);
+    }
+    expect(rows.map((r) => r.cache_hit).sort()).toEqual(['False', 'True', 'True', 'True']);
+    expect(rows.filter((r) => r.cache_hit === 'True').every((r) => r.spend === 0)).toBe(true);
+    const info = await (await fetch(`${e.url}/key/info?key=${k}`, { headers: auth })).json();
+    expect(info.info.spend).toBeCloseTo(cost, 10);
+  });
+
   it('refuses cache controls a key is not allowed (allowed_cache_controls), in LiteLLM words', async () => {
     const { e, gen } = await governed();
     const created = await post(`${e.url}/key/generate`, { allowed_cache_controls: ['no-cache'] }, auth);
