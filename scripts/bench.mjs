@@ -10,10 +10,15 @@
 //
 // Last, a memory burst on a fresh engine: 10 concurrent ~30 MB requests, then RSS against its baseline.
 //
-//   node scripts/bench.mjs [--quick] [--json] [--memory]   (build first: npm run build; --memory: the burst only)
+// --cache: only the response cache's round (1 connection, p50 of a hit and of a miss against the same engine
+// without a cache, and of the upstream alone; a Redis hit too when 127.0.0.1:6379 answers).
+//
+//   node scripts/bench.mjs [--quick] [--json] [--memory] [--cache]   (build first: npm run build; --memory: the
+//   burst only)
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -151,6 +156,13 @@ async function main() {
   // the same with a master key: virtual keys, budgets and one spend-log row per call (governance) on
   const govCfg = path.join(tmp, 'bench-gov.yaml');
   fs.writeFileSync(govCfg, `${fs.readFileSync(cfg, 'utf8')}general_settings:\n  master_key: ${MASTER}\n`);
+
+  if (process.argv.includes('--cache')) {
+    const out = await cacheRound(cfg, tmp, kids, upPort, log, secs);
+    upstream.kill('SIGTERM');
+    process.stdout.write(`${JSON.stringify({ response_cache: out }, null, 2)}\n`);
+    return;
+  }
 
   if (memoryOnly) {
     const mem = await memoryBurst(cfg, tmp, kids, MASTER, log);
@@ -365,6 +377,7 @@ async function main() {
   receivers.kill('SIGTERM');
   await stopEngine(engine.child);
 
+  const cacheOut = await cacheRound(cfg, tmp, kids, upPort, log, secs);
   const mem = await memoryBurst(cfg, tmp, kids, MASTER, log);
   upstream.kill('SIGTERM');
 
@@ -416,6 +429,7 @@ async function main() {
       errors: sinkErrors,
     },
     memory_burst: mem,
+    response_cache: cacheOut,
     governance: {
       plain_p50_ms: round(govAB.lat.a.p50, 3),
       master_key_p50_ms: round(govAB.lat.b.p50, 3),
@@ -554,6 +568,12 @@ async function main() {
     `50 conn  requests/s     ${f(vk.master_rps, 0)}         ${f(vk.virtual_key_rps, 0)}            ` +
       `${(vk.throughput_ratio * 100).toFixed(1)}% of master\n`,
   );
+  const rc = r.response_cache;
+  p(
+    `response cache, 1 conn p50: upstream alone ${rc.upstream_p50_ms} ms, no cache ${rc.no_cache_p50_ms} ms, ` +
+      `miss ${rc.miss_p50_ms} ms, hit ${rc.hit_p50_ms} ms` +
+      (rc.redis_hit_p50_ms === undefined ? '\n' : `, redis hit ${rc.redis_hit_p50_ms} ms\n`),
+  );
   const mm = r.memory_burst;
   p(
     `memory burst (10 x ${mm.body_mb} MB at once): RSS baseline ${mm.baseline_mb} MB, peak ${mm.peak_mb} MB ` +
@@ -639,6 +659,74 @@ async function memoryBurst(cfg, tmp, kids, master, log) {
     unexpected,
   };
   log(`  ${JSON.stringify(out)}`);
+  return out;
+}
+
+/**
+ * The response cache at 1 connection, sides interleaved: the upstream alone, the engine without a cache, a
+ * miss (`cache: {"no-cache": true}`: key, upstream call, store) and a hit, with a local cache; then a hit with
+ * a Redis cache (a namespace of its own, entries expiring in a minute) when 127.0.0.1:6379 answers.
+ */
+async function cacheRound(cfg, tmp, kids, upPort, log, secs) {
+  const base = fs.readFileSync(cfg, 'utf8');
+  const ns = `kubiya-bench-${process.pid}-${Date.now()}`;
+  const start = async (name, extra) => {
+    const file = path.join(tmp, `${name}.yaml`);
+    fs.writeFileSync(file, base + extra);
+    const e = await startEngine(file, path.join(tmp, `${name}-port.json`));
+    kids.push(e.child);
+    return e;
+  };
+  const plain = await start('cache-plain', '');
+  const local = await start('cache-local', 'litellm_settings:\n  cache: true\n  cache_params:\n    type: local\n');
+  const redisUp = await new Promise((resolve) => {
+    const sock = net.connect(6379, '127.0.0.1', () => {
+      sock.end();
+      resolve(true);
+    });
+    sock.on('error', () => resolve(false));
+  });
+  const redis = redisUp
+    ? await start(
+        'cache-redis',
+        'litellm_settings:\n  cache: true\n  cache_params:\n    type: redis\n    host: 127.0.0.1\n    port: 6379\n' +
+          `    namespace: ${ns}\n    ttl: 60\n`,
+      )
+    : undefined;
+  const target = (port, p = '/v1/chat/completions') => ({
+    host: '127.0.0.1',
+    port,
+    path: p,
+    headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench-upstream' },
+  });
+  const ask = { model: 'bench', messages: [{ role: 'user', content: 'Say something about foxes.' }], max_tokens: 64 };
+  const body = JSON.stringify(ask);
+  const direct = JSON.stringify({ ...ask, model: 'bench-model' });
+  const miss = JSON.stringify({ ...ask, cache: { 'no-cache': true } });
+  const sides = [
+    ['upstream', target(upPort), direct],
+    ['no_cache', target(plain.port), body],
+    ['miss', target(local.port), miss],
+    ['hit', target(local.port), body],
+  ];
+  if (redis) sides.push(['redis_hit', target(redis.port), body]);
+  log('response cache at 1 connection ...');
+  for (const [, t, b] of sides) await sequential(t, b, secs.warm * 500);
+  const got = Object.fromEntries(sides.map(([n]) => [n, []]));
+  for (let i = 0; i < 4; i++)
+    for (const [n, t, b] of sides) got[n].push(...(await sequential(t, b, (secs.lat * 1000) / 4)));
+  const p = Object.fromEntries(Object.entries(got).map(([n, xs]) => [n, stats(xs).p50]));
+  const out = {
+    upstream_p50_ms: round(p.upstream, 3),
+    no_cache_p50_ms: round(p.no_cache, 3),
+    miss_p50_ms: round(p.miss, 3),
+    hit_p50_ms: round(p.hit, 3),
+    hit_added_over_upstream_ms: round(p.hit - p.upstream, 3),
+    miss_added_over_no_cache_ms: round(p.miss - p.no_cache, 3),
+  };
+  if (redis) out.redis_hit_p50_ms = round(p.redis_hit, 3);
+  log(`  ${JSON.stringify(out)}`);
+  for (const e of [plain, local, redis]) if (e) await stopEngine(e.child);
   return out;
 }
 

@@ -1,4 +1,5 @@
 import type { Authenticator } from './auth/principal.js';
+import type { ResponseCache } from './cache/cache.js';
 import type { PriceMap } from './cost/prices.js';
 import type { BackgroundHealth } from './endpoints/background-health.js';
 import type { ModelBodies } from './endpoints/models.js';
@@ -51,6 +52,8 @@ export interface EngineContext {
   /** SERVER_ROOT_PATH: a prefix every route may carry (a reverse proxy that does not strip it) */
   rootPath?: string;
   auth: Authenticator;
+  /** the response cache (`litellm_settings.cache: true`); undefined: none, and nothing is hashed per request */
+  cache?: ResponseCache;
   /** virtual keys, budgets, spend (on when a master key is set); undefined: master key or anonymous only */
   governance?: Governance;
   /** per-request checks of virtual keys (model access, budgets, limits), run before routing */

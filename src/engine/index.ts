@@ -6,6 +6,9 @@ import { isSecretEnvName, urlPassword } from '../config/litellm/secrets.js';
 import { VERSION } from '../version.js';
 import { MasterKeyAuth } from './auth/master-key.js';
 import type { Authenticator } from './auth/principal.js';
+import { ResponseCache } from './cache/cache.js';
+import { cacheSettings } from './cache/config.js';
+import { LocalCache, RedisCache } from './cache/stores.js';
 import { LOCAL_KEY_ENV } from './child-contract.js';
 import type { ClientLimits, EngineContext } from './context.js';
 import { loadPrices } from './cost/prices.js';
@@ -189,6 +192,21 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
     redis = new SharedRedis(rset, { logger, env });
     await redis.start();
   }
+  // the response cache (`litellm_settings.cache: true`): in this process, or in the shared Redis
+  const cset = cacheSettings(cfg, (msg) => logger.warn({ path: 'litellm_settings.cache_params' }, msg));
+  let cache: ResponseCache | undefined;
+  if (cset) {
+    const store =
+      cset.type === 'redis' && redis
+        ? new RedisCache(redis, cset.namespace)
+        : new LocalCache(cset.maxEntries, cset.maxItemBytes, opts.now);
+    cache = new ResponseCache(cset, store, opts.now);
+    const where = cset.type === 'redis' && redis ? { redis: redis.where, namespace: cset.namespace } : {};
+    logger.info(
+      { type: cset.type, mode: cset.mode, ttl_s: cset.ttlS, scope: cset.scope, ...where },
+      'response cache on',
+    );
+  }
   // virtual keys, budgets and spend: only with a master key (as LiteLLM), in the store the config names
   let governance: Governance | undefined;
   // loaded only here: an engine without a master key never pays for the store's drivers
@@ -213,6 +231,7 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
     client,
     state: opts.state ?? new MemoryRouterState(),
     redis,
+    cache,
     auth:
       opts.authenticator ??
       (gov && governance && masterKey

@@ -3,6 +3,7 @@ import http, { type IncomingMessage } from 'node:http';
 import { VERSION } from '../version.js';
 import { ANTHROPIC_FORMAT } from './anthropic-messages/errors.js';
 import { handleMessages } from './anthropic-messages/handler.js';
+import { CACHE_ROUTES, handleCacheRoute, isCacheRoute } from './cache/routes.js';
 import {
   CHALLENGE_HEADER,
   PROOF_HEADER,
@@ -244,6 +245,7 @@ async function handle(ctx: EngineContext, req: IncomingMessage, w: ResponseWrite
     if (pending) await pending;
     throw noStore(route);
   }
+  if (isCacheRoute(route)) return handleCacheRoute(ctx, req, w, route);
   if (method === 'GET' || method === 'HEAD') {
     if (OPEN_GET.has(route)) return sendProbe(ctx, route, w);
     if (route === '/metrics' && ctx.metrics) return sendMetrics(ctx.metrics, w, req.headers);
@@ -309,6 +311,7 @@ function routesBody(ctx: EngineContext): string {
   for (const p of GET_ROUTES.slice(2)) add(p, 'GET');
   for (const p of OPEN_GET) add(p, 'GET');
   if (ctx.metrics) add('/metrics', 'GET');
+  if (ctx.cache) for (const r of CACHE_ROUTES) add(r.path, r.method);
   for (const k of ['chat/completions', 'completions', 'embeddings']) {
     add(`/openai/deployments/{model}/${k}`, 'POST');
     add(`/engines/{model}/${k}`, 'POST');

@@ -218,8 +218,10 @@ describe('model API without a database (in memory)', () => {
     const added = await call(e, 'POST', '/model/new', newModel('slow'));
     up.setFault({ kind: 'delay', ms: 400 });
     try {
+      const before = up.requests.length;
       const pending = chat(e, MASTER, 'slow');
-      await new Promise((r) => setTimeout(r, 100));
+      // deleted once the call reached the upstream (a fixed sleep loses the race on a loaded machine)
+      while (up.requests.length === before) await new Promise((r) => setTimeout(r, 5));
       await call(e, 'POST', '/model/delete', { id: added.json.model_id });
       expect(await pending).toBe('echo: hi');
     } finally {

@@ -65,6 +65,8 @@ export function loadLiteLLMConfig(source: ConfigSource, opts: LoadOptions = {}):
     else if (isMap(v)) checkKeys(v, section, set, warnings);
   }
   if (isMap(work.litellm_settings)) checkCallbacks(work.litellm_settings, warnings);
+  const cp = isMap(work.litellm_settings) ? work.litellm_settings.cache_params : undefined;
+  if (isMap(cp)) checkKeys(cp, 'litellm_settings.cache_params', K.CACHE_PARAMS, warnings);
   if (work.model_list === null) work.model_list = [];
   if (Array.isArray(work.model_list)) work.model_list = checkModelList(work.model_list, warnings);
 

@@ -70,7 +70,50 @@ export const routerSettingsSchema = z.looseObject({
   enable_tag_filtering: z.boolean().optional(),
 });
 
+// LiteLLM's cache types and call types (the engine serves local and redis; the others turn the cache off)
+const CACHE_TYPES = [
+  'local',
+  'redis',
+  'redis-semantic',
+  'valkey-semantic',
+  'qdrant-semantic',
+  's3',
+  'gcs',
+  'azure-blob',
+  'disk',
+] as const;
+const CALL_TYPES = [
+  'completion',
+  'acompletion',
+  'embedding',
+  'aembedding',
+  'transcription',
+  'atranscription',
+  'text_completion',
+  'atext_completion',
+  'rerank',
+  'arerank',
+  'anthropic_messages',
+  'aanthropic_messages',
+] as const;
+
+/** `litellm_settings.cache_params`: the response cache (docs/cache.md); the Redis location is redis/settings.ts's. */
+const cacheParamsSchema = z.looseObject({
+  type: z.enum(CACHE_TYPES).optional(),
+  mode: z.enum(['default_on', 'default_off']).optional(),
+  ttl: positive.optional(),
+  default_in_memory_ttl: positive.optional(),
+  default_in_redis_ttl: positive.optional(),
+  namespace: z.string().optional(),
+  supported_call_types: z.array(z.enum(CALL_TYPES)).optional(),
+  max_size_in_memory: positive.optional(),
+  max_size_per_item: positive.optional(),
+  scope: z.enum(['team', 'key', 'shared']).optional(),
+});
+
 export const litellmSettingsSchema = z.looseObject({
+  cache: z.boolean().optional(),
+  cache_params: cacheParamsSchema.optional(),
   drop_params: z.boolean().optional(),
   num_retries: int.optional(),
   request_timeout: num.optional(),

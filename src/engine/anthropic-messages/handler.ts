@@ -1,4 +1,6 @@
 import type { IncomingMessage } from 'node:http';
+import { checkCacheControls } from '../cache/cache.js';
+import { cachedEntry, hitOutcome, planCache } from '../cache/request.js';
 import type { EngineContext } from '../context.js';
 import { readJsonBody } from '../http/body.js';
 import { applyControlHeaders } from '../http/litellm-headers.js';
@@ -45,13 +47,26 @@ export async function handleMessages(
   const t = toOpenAIRequest(raw, { requireMaxTokens: true, acceptsTopK: (m) => acceptsTopK(ctx, m) });
   // admission sees the translated (OpenAI) body: one shape for budgets' token estimates
   applyControlHeaders(t.body, req.headers);
+  if (t.body.cache !== undefined) checkCacheControls(w.principal, t.body.cache);
   const admitted = w.admit(t.model, t.body, req.headers);
   if (admitted) await admitted;
-  const outcome = await dispatch(ctx, w.route('chat', t.body, t.model, t.stream));
+  // the response cache keeps the OpenAI-shaped answer: a hit is translated back like a routed answer
+  const call = ctx.cache && planCache(ctx, w, 'messages', 'chat', t.body, t.model);
+  const got = cachedEntry(ctx, call);
+  const entry = got instanceof Promise ? await got : got;
+  const outcome = entry
+    ? hitOutcome(ctx, w, call!, entry, t.stream)
+    : await dispatch(ctx, w.route('chat', t.body, t.model, t.stream));
   // `model` echoes the requested name, unless a fallback group answered: then it names that group
   const model = outcome.attemptedFallbacks ? outcome.deployment.modelName : t.model;
+  const store = call?.write && !entry ? call : undefined;
   if (outcome.type === 'json') {
-    return w.sendAnswer(outcome, JSON.stringify(toAnthropicMessage(outcome.response, model, t.stopSequences)));
+    w.sendAnswer(outcome, JSON.stringify(toAnthropicMessage(outcome.response, model, t.stopSequences)));
+    if (store && !w.link.gone) ctx.cache!.storeAnswer(store, JSON.stringify(outcome.response), outcome.response);
+    return;
   }
-  return w.sendStream(outcome, new AnthropicStreamTranslator(model, t.stopSequences, estimateChatPromptTokens(t.body)));
+  return w.sendStream(
+    store ? { ...outcome, chunks: ctx.cache!.tee(store, outcome.chunks) } : outcome,
+    new AnthropicStreamTranslator(model, t.stopSequences, estimateChatPromptTokens(t.body)),
+  );
 }

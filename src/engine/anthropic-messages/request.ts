@@ -24,7 +24,17 @@ export interface TranslateOptions {
 }
 
 /** Keys that steer the engine itself (LiteLLM accepts them on every route); forwarded as given. */
-const ENGINE_KEYS = ['mock_response', 'timeout', 'drop_params', 'extra_body', 'num_retries', 'fallbacks'] as const;
+const ENGINE_KEYS = [
+  'mock_response',
+  'timeout',
+  'drop_params',
+  'extra_body',
+  'num_retries',
+  'fallbacks',
+  // the response cache's per-request controls (docs/cache.md)
+  'cache',
+  'caching',
+] as const;
 
 const isObject = (v: unknown): v is JsonObject => v !== null && typeof v === 'object' && !Array.isArray(v);
 

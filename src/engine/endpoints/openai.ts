@@ -1,4 +1,6 @@
 import type { IncomingMessage } from 'node:http';
+import { checkCacheControls } from '../cache/cache.js';
+import { cachedEntry, hitOutcome, planCache } from '../cache/request.js';
 import type { EngineContext } from '../context.js';
 import { badRequest, toGatewayError } from '../errors.js';
 import { readJsonBody } from '../http/body.js';
@@ -62,13 +64,32 @@ export async function handleOpenAI(
   const stream = st === true && kind !== 'embedding';
   applyControlHeaders(body, req.headers);
   if (batch) return sendBatch(ctx, req, w, body, batch, stream);
+  // a key's allowed_cache_controls hold whether or not a cache is configured (as in LiteLLM)
+  if (body.cache !== undefined) checkCacheControls(w.principal, body.cache);
   // checked above: without a batch, the model is a non-empty string
   const admitted = w.admit(model as string, body, req.headers);
   if (admitted) await admitted;
-  const outcome = await dispatch(ctx, w.route(kind, body, model as string, stream));
-  if (outcome.type === 'json') return w.sendAnswer(outcome, outcome.raw ?? JSON.stringify(outcome.response));
   const so = body.stream_options as JsonObject | undefined;
-  return w.sendStream(outcome, new OpenAIFraming(!!so && so.include_usage === true));
+  const includeUsage = !!so && so.include_usage === true;
+  // the response cache (only when configured: otherwise nothing is hashed or looked up)
+  const call = ctx.cache && planCache(ctx, w, kind, kind, body, model as string);
+  const got = cachedEntry(ctx, call);
+  const entry = got instanceof Promise ? await got : got;
+  if (entry) {
+    const hit = hitOutcome(ctx, w, call!, entry, stream);
+    if (hit.type === 'json') return w.sendAnswer(hit, entry.body);
+    return w.sendStream(hit, new OpenAIFraming(includeUsage));
+  }
+  const outcome = await dispatch(ctx, w.route(kind, body, model as string, stream));
+  if (outcome.type === 'json') {
+    const text = outcome.raw ?? JSON.stringify(outcome.response);
+    w.sendAnswer(outcome, text);
+    // stored after the answer went out, and only when the client got it
+    if (call?.write && !w.link.gone) ctx.cache!.storeAnswer(call, text, outcome.response);
+    return;
+  }
+  const chunks = call?.write ? ctx.cache!.tee(call, outcome.chunks) : undefined;
+  return w.sendStream(chunks ? { ...outcome, chunks } : outcome, new OpenAIFraming(includeUsage));
 }
 
 /** At most this many models in one batch request: each is a full call (retries, fallbacks) of its own. */

@@ -71,6 +71,9 @@ export class ResponseWriter implements SettledSource, DeadlineCut {
   headerTags?: string;
   spendLogsHeader?: string;
   redact?: boolean;
+  /** the response cache's key for this request (`x-litellm-cache-key`), and whether the answer came from it */
+  cacheKey?: string;
+  cacheHit?: boolean;
   readonly headers: Headers;
   readonly link: ClientLink;
   private settled = false;
@@ -248,7 +251,8 @@ export class ResponseWriter implements SettledSource, DeadlineCut {
   /** `requestId`, the principal's fields (end user included) and `extra`, for a log line of this request. */
   logFields(extra: Record<string, unknown>): Record<string, unknown> {
     const principal = forEndUser(this.principal, endUserOf(this.body));
-    return { requestId: this.requestId, ...principalFields(principal), ...extra };
+    const cache = this.cacheKey === undefined ? undefined : { cache: this.cacheHit ? 'hit' : 'miss' };
+    return { requestId: this.requestId, ...principalFields(principal), ...cache, ...extra };
   }
 
   private answerHeaders(outcome: RoutedOutcome): Headers {
@@ -257,6 +261,8 @@ export class ResponseWriter implements SettledSource, DeadlineCut {
     const dep = outcome.deployment;
     const ms = performance.now() - this.t0;
     h['x-litellm-call-id'] = this.requestId;
+    if (this.cacheKey !== undefined) h['x-litellm-cache-key'] = this.cacheKey;
+    if (this.cacheHit) return this.cachedHeaders(h, dep.modelName, ms);
     h['x-litellm-model-id'] = dep.id;
     h['x-litellm-model-group'] = dep.modelName;
     if (dep.apiBase !== undefined) h['x-litellm-model-api-base'] = publicBase(dep, this.ctx.secretValues);
@@ -283,6 +289,19 @@ export class ResponseWriter implements SettledSource, DeadlineCut {
         if (v !== undefined && k.startsWith('x-ratelimit-') && !(k in h)) h[k] = Array.isArray(v) ? v.join(', ') : v;
       }
     }
+    if (this.ctx.draining) h.connection = 'close';
+    return h;
+  }
+
+  /** A cached answer's headers: its model group, no deployment, no upstream time, a cost of 0. */
+  private cachedHeaders(h: Headers, group: string, ms: number): Headers {
+    h['x-litellm-model-group'] = group;
+    h['x-litellm-response-cost'] = '0';
+    h['x-litellm-response-duration-ms'] = ms.toFixed(3);
+    h['x-litellm-overhead-duration-ms'] = ms.toFixed(3);
+    h['x-litellm-attempted-retries'] = 0;
+    h['x-litellm-attempted-fallbacks'] = 0;
+    h['x-litellm-version'] = VERSION;
     if (this.ctx.draining) h.connection = 'close';
     return h;
   }

@@ -45,6 +45,7 @@ const L = {
   cooled: ['litellm_model_name', 'model_id', 'api_base', 'api_provider', 'exception_status'],
   fallback: ['requested_model', 'fallback_model', ...KEY, 'exception_status', 'exception_class'],
   remaining: PER_DEPLOYMENT_KEY,
+  cache: [...WHO, 'model'],
 };
 
 const ROUTE: Record<SettledEndpoint, string> = {
@@ -231,6 +232,8 @@ export class PrometheusSink {
         'LLM Deployment Analytics - Number of failed fallback requests from primary model -> fallback model',
         L.fallback,
       ),
+      cacheHits: counter('litellm_cache_hits_metric', 'Total number of LiteLLM cache hits', L.cache),
+      cacheMisses: counter('litellm_cache_misses_metric', 'Total number of LiteLLM cache misses', L.cache),
       callbackFailures: counter(
         'litellm_callback_logging_failures_metric',
         'Total number of failures when emitting logs to callbacks (e.g. s3_v2, langfuse, etc)',
@@ -307,6 +310,13 @@ export class PrometheusSink {
     if (e.httpStatus === 401) return;
     const l = new EventLabels(this, e);
     const details = e.attemptDetails ?? [];
+    // requests that consulted the response cache: `model` is the model group
+    if (e.cacheKey !== undefined)
+      (e.cacheHit ? this.m.cacheHits : this.m.cacheMisses).inc({
+        ...l.who(),
+        model: e.modelGroup ?? e.requestedModel,
+        ...l.extra(),
+      });
     if (e.status === 'success') {
       const s = this.series(this.okSeries, l.key(e.requestedModel), () => this.okChildren(e, l));
       s.total.inc();

@@ -35,6 +35,9 @@ export interface SettledSource {
   readonly spendLogsHeader?: string;
   /** `x-litellm-enable-message-redaction: true`: no prompt or answer for this request in any sink */
   readonly redact?: boolean;
+  /** the response cache's key when the cache was consulted, and whether it answered */
+  readonly cacheKey?: string;
+  readonly cacheHit?: boolean;
 }
 
 /** What the bus adds to every event (`SettledBus` is one): content and trace wishes, the config's metadata. */
@@ -95,17 +98,19 @@ export function settledEvent(
   const firstToken = last?.timings.firstToken ?? src.firstTokenAt;
   let upstreamMs = 0;
   for (const a of attempts) upstreamMs += a.timings.end - a.timings.start;
-  const price = dep && priceOf(dep, body?.model);
+  // a cached answer: no deployment was called and it costs nothing (the model group says whose answer it was)
+  const hit = src.cacheHit === true;
+  const price = hit ? undefined : dep && priceOf(dep, body?.model);
   const event: SettledEvent = {
     callId: src.requestId,
     principal: forEndUser(src.principal, endUserOf(body)),
     endpoint: src.endpoint ?? 'chat',
     requestedModel: typeof body?.model === 'string' ? body.model : '',
     modelGroup: dep?.modelName,
-    deploymentId: dep?.id,
-    litellmModel: dep?.litellmModel,
-    provider: dep?.provider,
-    apiBase: dep?.apiBase === undefined ? undefined : publicBase(dep, secrets),
+    deploymentId: hit ? undefined : dep?.id,
+    litellmModel: hit ? undefined : dep?.litellmModel,
+    provider: hit ? undefined : dep?.provider,
+    apiBase: hit || dep?.apiBase === undefined ? undefined : publicBase(dep, secrets),
     stream: src.stream ?? body?.stream === true,
     status,
     httpStatus,
@@ -114,9 +119,11 @@ export function settledEvent(
     usage: usage ?? NO_USAGE,
     usageReported: usage !== undefined,
     // the answering call's cost; a deployment without a price is unpriced, not free
-    responseCost: price
-      ? callCost(price, usage ?? NO_USAGE, last ? last.timings.end - last.timings.start : (out?.upstreamMs ?? 0))
-      : undefined,
+    responseCost: hit
+      ? 0
+      : price
+        ? callCost(price, usage ?? NO_USAGE, last ? last.timings.end - last.timings.start : (out?.upstreamMs ?? 0))
+        : undefined,
     unpriced: price === null ? true : undefined,
     startTime: performance.timeOrigin + src.t0,
     endTime: performance.timeOrigin + now,
@@ -126,12 +133,13 @@ export function settledEvent(
     attemptedRetries: tries.retries,
     attemptedFallbacks: tries.fallbacks,
     // without attempt results: the fewest calls the router's counts imply
-    attempts: attempts.length > 0 ? attempts.length : out ? tries.retries + 1 + tries.fallbacks : 0,
-    cacheHit: false,
+    attempts: attempts.length > 0 ? attempts.length : out && !hit ? tries.retries + 1 + tries.fallbacks : 0,
+    cacheHit: hit,
     metadata: meta,
     tags: tagsOf(body, own, src.headerTags),
     spendLogsMetadata: spendLogsOf(own, src.spendLogsHeader),
   };
+  if (src.cacheKey !== undefined) event.cacheKey = src.cacheKey;
   if (langfuseKeys !== undefined) event.langfuseKeys = langfuseKeys;
   if (attempts.length > 0) event.attemptDetails = attemptDetails(attempts, secrets);
   if (opts.trace) {

@@ -56,7 +56,10 @@ export interface SettledEvent {
   attempts: number;
   /** each upstream call, in order (the last one answered or failed last); absent when none was recorded */
   attemptDetails?: readonly SettledAttemptDetail[];
+  /** the response cache answered (no upstream call; `responseCost` 0) */
   cacheHit: boolean;
+  /** the response cache's key (`x-litellm-cache-key`) when the cache was consulted: a hit, or a miss */
+  cacheKey?: string;
   /**
    * The call's metadata, as every sink (and the spend-log writer) reads it: the config's custom metadata
    * (`litellm_settings.metadata`, e.g. environment, team, project) with the request's `metadata` over it

@@ -285,11 +285,25 @@ const proxyModels: Migration = {
   },
 };
 
+/**
+ * A key's `allowed_cache_controls` (LiteLLM's column of the same name): the `cache` controls its requests may
+ * send; `[]` allows all.
+ */
+const cacheControls: Migration = {
+  async up(db: AnyDb) {
+    await db.schema
+      .alterTable('keys')
+      .addColumn('allowed_cache_controls', 'text', (c) => c.notNull().defaultTo('[]'))
+      .execute();
+  },
+};
+
 /** Every migration, in order; the name is what the migration table records (never rename one). */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_init': v1,
   '0002_spend': spend,
   '0003_proxy_models': proxyModels,
+  '0004_cache_controls': cacheControls,
 };
 
 /**

@@ -73,6 +73,8 @@ export interface KeysTable extends BudgetColumns, LimitColumns {
   budget_id: string | null;
   /** llm_api | management | read_only | default */
   key_type: string;
+  /** the response cache's controls (`cache: {...}`) its requests may send; `[]`: all (docs/cache.md) */
+  allowed_cache_controls: ColumnType<Json<string[]>, Json<string[]> | undefined, Json<string[]>>;
   created_at: Stamp;
   created_by: string | null;
   updated_at: Stamp;

@@ -85,6 +85,7 @@ export function keyRow(r: SourceRow, now: number): Insertable<KeysTable> {
     model_tpm_limit: perModel(meta.model_tpm_limit),
     budget_id: str(r.budget_id),
     key_type: KEY_TYPES.has(String(meta.key_type)) ? String(meta.key_type) : 'default',
+    allowed_cache_controls: jsonList(r.allowed_cache_controls),
     ...budgetColumns(r),
     // keys have no soft_budget column in LiteLLM (it lives in the key's budget_id row)
     soft_budget: null,

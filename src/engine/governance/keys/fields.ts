@@ -12,6 +12,9 @@ import { addDuration, parseDuration } from './duration.js';
 
 export const KEY_TYPES = ['llm_api', 'management', 'read_only', 'default'] as const;
 
+/** The per-request controls of the response cache (LiteLLM's DynamicCacheControl), for `allowed_cache_controls`. */
+const CACHE_CONTROLS = ['no-cache', 'no-store', 'ttl', 's-maxage', 's-max-age', 'namespace', 'use-cache'];
+
 const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function money(body: JsonObject, name: string): number | null | undefined {
@@ -91,6 +94,16 @@ export function keyColumns(body: JsonObject, now: number, timezone = 'UTC'): Key
   if (aliases) out.aliases = JSON.stringify(aliases);
   const metadata = object(body, 'metadata');
   if (metadata) out.metadata = JSON.stringify(metadata);
+  const controls = strings(body, 'allowed_cache_controls');
+  if (controls) {
+    const bad = controls.find((c) => !CACHE_CONTROLS.includes(c));
+    if (bad !== undefined)
+      throw badRequest(
+        `allowed_cache_controls: "${bad}" is not a cache control (expected some of ${CACHE_CONTROLS.join(', ')}).`,
+        'allowed_cache_controls',
+      );
+    out.allowed_cache_controls = JSON.stringify(controls);
+  }
   const mmb = object(
     body,
     'model_max_budget',

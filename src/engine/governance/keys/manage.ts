@@ -166,7 +166,7 @@ export function keyView(r: KeyRow): JsonObject {
     rpm_limit: r.rpm_limit,
     budget_duration: r.budget_duration,
     budget_reset_at: iso(r.budget_reset_at),
-    allowed_cache_controls: [],
+    allowed_cache_controls: parseJson<string[]>(r.allowed_cache_controls, []),
     allowed_routes: [],
     model_spend: {},
     model_max_budget: parseJson<JsonObject>(r.model_max_budget, {}),
