@@ -145,3 +145,32 @@ describe('the /ui switches', () => {
     }
   });
 });
+
+describe("the Models page's state", () => {
+  it('marks a deployment failing its background health checks', async () => {
+    const engine = await startUiEngine({
+      model_list: [
+        { model_name: 'ok', litellm_params: { model: 'openai/gpt-4o-mini', mock_response: 'fine' } },
+        // nothing listens on port 1: its checks fail
+        {
+          model_name: 'broken',
+          litellm_params: { model: 'openai/gpt-4o-mini', api_base: 'http://127.0.0.1:1/v1', api_key: 'sk-x' },
+        },
+      ],
+      general_settings: { background_health_checks: true, health_check_interval: 300 },
+    });
+    try {
+      const { cookie } = await login(engine.url, MASTER);
+      let rows: { model_name: string; health: string | null }[] = [];
+      for (let i = 0; i < 100 && !rows.some((r) => r.health === 'unhealthy'); i++) {
+        const r = await fetch(`${engine.url}/ui/api/kubiya/deployments`, { headers: { cookie } });
+        rows = ((await r.json()) as { data: typeof rows }).data;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(rows.find((r) => r.model_name === 'broken')?.health).toBe('unhealthy');
+      expect(rows.find((r) => r.model_name === 'ok')?.health).toBe('healthy');
+    } finally {
+      await engine.stop();
+    }
+  });
+});

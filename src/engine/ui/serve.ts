@@ -269,6 +269,8 @@ export class Dashboard {
           in_flight: load.inflight,
           latency_ms: load.latencyMs ? Math.round(load.latencyMs) : null,
           cooldown_until: load.cooldownUntil > now ? new Date(load.cooldownUntil).toISOString() : null,
+          // background health checks (general_settings.background_health_checks): null when they are off
+          health: ctx.health ? (d.down === true ? 'unhealthy' : 'healthy') : null,
           db_model: d.publicInfo.db_model === true,
         });
       }

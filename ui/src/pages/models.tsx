@@ -19,6 +19,7 @@ interface DeploymentState {
   in_flight: number;
   latency_ms: number | null;
   cooldown_until: string | null;
+  health: 'healthy' | 'unhealthy' | null;
 }
 
 export function Models({ admin }: { admin: boolean }) {
@@ -140,10 +141,12 @@ export function Models({ admin }: { admin: boolean }) {
                   <td>{s ? `${num(s.requests_this_minute)} req, ${num(s.in_flight)} open` : '–'}</td>
                   <td>{s?.latency_ms ? `${num(s.latency_ms)} ms` : '–'}</td>
                   <td>
-                    {cooled ? (
+                    {s?.health === 'unhealthy' ? (
+                      <span class="state bad">failing health checks: out of rotation</span>
+                    ) : cooled ? (
                       <span class="state bad">cooling down until {new Date(cooled).toLocaleTimeString()}</span>
                     ) : (
-                      <span class="state ok">in rotation</span>
+                      <span class="state ok">in rotation{s?.health === 'healthy' ? ', healthy' : ''}</span>
                     )}
                   </td>
                   <td>
