@@ -16,6 +16,8 @@ import { sendBacklog, sendMetrics } from './endpoints/metrics.js';
 import { modelEndpoint } from './endpoints/models.js';
 import { handleOpenAI } from './endpoints/openai.js';
 import { handleSpendCalculate } from './endpoints/spend.js';
+import { handleResponseById, handleResponses, isResponseIdRoute } from './responses/handler.js';
+import { RESPONSES_FORMAT } from './responses/stream.js';
 import { GatewayError } from './errors.js';
 import { looksLikeManagement, noStore } from './governance/api/no-store.js';
 import type { GovernedPrincipal } from './governance/types.js';
@@ -51,6 +53,8 @@ const POST_ROUTES = new Map<string, PostRoute>([
   ['/embeddings', openai('embedding')],
   ['/messages', messages('messages')],
   ['/messages/count_tokens', messages()],
+  // the Responses API: errors in OpenAI's shape, a failed stream ends with its `error` event
+  ['/responses', { format: RESPONSES_FORMAT, endpoint: 'responses', handle: (ctx, req, w) => handleResponses(ctx, req, w) }],
   ['/spend/calculate', { format: OPENAI_FORMAT, handle: (ctx, req, w) => handleSpendCalculate(ctx, req, w) }],
 ]);
 const OPENAI_POST = ['/chat/completions', '/completions', '/embeddings'];
@@ -234,6 +238,7 @@ async function handle(ctx: EngineContext, req: IncomingMessage, w: ResponseWrite
     if (pending) await pending;
     throw noStore(route);
   }
+  if (isResponseIdRoute(route)) return handleResponseById(ctx, req, w, route);
   if (method === 'GET' || method === 'HEAD') {
     if (OPEN_GET.has(route)) return sendProbe(ctx, route, w);
     if (route === '/metrics' && ctx.metrics) return sendMetrics(ctx.metrics, w, req.headers);
@@ -264,7 +269,7 @@ async function handle(ctx: EngineContext, req: IncomingMessage, w: ResponseWrite
     message: known
       ? `Method ${method} is not allowed on ${route}.`
       : `No route ${method} ${route}. ` +
-        'The engine serves /v1/chat/completions, /v1/completions, /v1/embeddings, ' +
+        'The engine serves /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/responses, ' +
         '/v1/models, /v1/model/info and /health (GET /routes lists every route).',
     code: known ? '405' : '404',
     errorClass: known ? 'bad_request' : 'not_found',
@@ -297,6 +302,7 @@ function routesBody(ctx: EngineContext): string {
   for (const p of ['/models', '/models/{model_id}', '/model/info']) for (const v of ['/v1', '']) add(v + p, 'GET');
   for (const p of GET_ROUTES.slice(2)) add(p, 'GET');
   for (const p of OPEN_GET) add(p, 'GET');
+  for (const v of ['/v1', '']) for (const m of ['GET', 'DELETE']) add(`${v}/responses/{response_id}`, m);
   if (ctx.metrics) add('/metrics', 'GET');
   for (const k of ['chat/completions', 'completions', 'embeddings']) {
     add(`/openai/deployments/{model}/${k}`, 'POST');

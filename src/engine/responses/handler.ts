@@ -1,0 +1,145 @@
+import type { IncomingMessage } from 'node:http';
+import type { EngineContext } from '../context.js';
+import { GatewayError } from '../errors.js';
+import { readJsonBody } from '../http/body.js';
+import { applyControlHeaders } from '../http/litellm-headers.js';
+import { sendJson } from '../http/respond.js';
+import type { ResponseWriter } from '../http/response-writer.js';
+import { badUpstreamAnswer, mapHttpError } from '../providers/errors.js';
+import type { NativeCall } from '../router/attempt.js';
+import { dispatch } from '../router/dispatch.js';
+import { estimateChatPromptTokens } from '../tokens.js';
+import type { JsonObject, OpenAIResponse } from '../wire.js';
+import { nativeBody, ownResponse, readResponsesRequest, responseNotFound, toChatBody } from './request.js';
+import { chatToResponse, newId } from './response.js';
+import { type ResponseStore, MemoryResponseStore, type StoredResponse } from './store.js';
+import { ChatToResponsesFraming, NativeResponsesFraming, ResponsesSseDecoder } from './stream.js';
+
+const stores = new WeakMap<EngineContext, ResponseStore>();
+
+/** The engine's response store: the one given with `useResponseStore`, else a bounded in-memory one. */
+export function responseStore(ctx: EngineContext): ResponseStore {
+  let s = stores.get(ctx);
+  if (!s) {
+    s = new MemoryResponseStore();
+    stores.set(ctx, s);
+  }
+  return s;
+}
+
+/** Keep an engine's responses in `store` (a database-backed one) instead of memory; call before serving. */
+export function useResponseStore(ctx: EngineContext, store: ResponseStore): void {
+  stores.set(ctx, store);
+}
+
+/**
+ * POST /v1/responses: the request is read and checked once, its conversation rebuilt from the store, then routed
+ * like chat. An OpenAI-family deployment gets the Responses body natively (`RouteRequest.native`); any other
+ * gets the chat translation, and its answer or stream is translated back. The response is stored (unless
+ * `store: false`) once the client has it whole.
+ */
+export async function handleResponses(ctx: EngineContext, req: IncomingMessage, w: ResponseWriter): Promise<void> {
+  const raw = (w.body = await readJsonBody(req, ctx.maxRequestBytes));
+  const store = responseStore(ctx);
+  const owner = w.principal.keyHash;
+  const r = await readResponsesRequest(raw, store, owner);
+  const chat = toChatBody(raw, r);
+  // admission (budgets, limits) and pre-call checks see the chat body: one shape for token estimates
+  applyControlHeaders(chat.body, req.headers);
+  const admitted = w.admit(r.model, chat.body, req.headers);
+  if (admitted) await admitted;
+  const route = w.route('chat', chat.body, r.model, r.stream);
+  const native: NativeCall = { api: 'responses', body: nativeBody(raw, r), parse: parseNative, decoder: nativeDecoder };
+  if (chat.error) native.error = chat.error;
+  route.native = native;
+  const outcome = await dispatch(ctx, route);
+  // `model` echoes the requested name, unless a fallback group answered: then it names that group
+  const model = outcome.attemptedFallbacks ? outcome.deployment.modelName : r.model;
+  const keep = (response: JsonObject, text?: string) => {
+    if (!r.store || typeof response.id !== 'string') return;
+    const bytes = (text ?? JSON.stringify(response)).length + JSON.stringify(r.input).length;
+    const entry: StoredResponse = { response, input: r.input, previous: r.previous, owner, bytes };
+    try {
+      const p = store.put(response.id, entry);
+      if (p instanceof Promise) p.catch((e: unknown) => storeFailed(ctx, w, e));
+    } catch (e) {
+      storeFailed(ctx, w, e);
+    }
+  };
+  if (outcome.type === 'json') {
+    let response: JsonObject;
+    if (outcome.native) {
+      response = outcome.response;
+      if (r.previous !== undefined) response.previous_response_id = r.previous;
+    } else response = chatToResponse(outcome.response, raw, newId('resp'), model);
+    const text = JSON.stringify(response);
+    keep(response, text);
+    return w.sendAnswer(outcome, text);
+  }
+  const framing = outcome.native
+    ? new NativeResponsesFraming(r.previous, keep)
+    : new ChatToResponsesFraming(raw, newId('resp'), model, estimateChatPromptTokens(chat.body), keep);
+  return w.sendStream(outcome, framing);
+}
+
+function storeFailed(ctx: EngineContext, w: ResponseWriter, e: unknown): void {
+  ctx.logger.warn(w.logFields({ error: e instanceof Error ? e.message : String(e) }), 'storing a response failed');
+}
+
+const BY_ID = /^\/responses\/([^/]+)$/;
+
+/** Whether a route is `/responses/{id}` (after `/v1` is stripped). */
+export function isResponseIdRoute(route: string): boolean {
+  return route.startsWith('/responses/') && BY_ID.test(route);
+}
+
+/**
+ * GET /v1/responses/{id}: the stored response; DELETE: forget it. Only the key that made a response sees it
+ * (a 404 for anyone else, as for an id never stored).
+ */
+export async function handleResponseById(
+  ctx: EngineContext,
+  req: IncomingMessage,
+  w: ResponseWriter,
+  route: string,
+): Promise<void> {
+  const pending = w.authenticate(req.headers);
+  if (pending) await pending;
+  const id = decodeURIComponent(BY_ID.exec(route)![1]);
+  const store = responseStore(ctx);
+  const owner = w.principal.keyHash;
+  const method = req.method;
+  if (method === 'GET' || method === 'HEAD') {
+    const r = await ownResponse(store, id, owner);
+    if (!r) throw responseNotFound(id);
+    return sendJson(w.res, 200, JSON.stringify(r.response), w.headers);
+  }
+  if (method === 'DELETE') {
+    if (!(await ownResponse(store, id, owner))) throw responseNotFound(id);
+    const d = store.delete(id);
+    if (d instanceof Promise) await d;
+    return sendJson(w.res, 200, JSON.stringify({ id, object: 'response', deleted: true }), w.headers);
+  }
+  throw new GatewayError(405, {
+    message: `Method ${method} is not allowed on /v1/responses/{id} (GET and DELETE are).`,
+    code: '405',
+    errorClass: 'bad_request',
+  });
+}
+
+/** A native answer: a response object with its output list (a 200 holding an error object is that error). */
+function parseNative(label: string, json: unknown): OpenAIResponse {
+  if (!json || typeof json !== 'object' || Array.isArray(json))
+    throw badUpstreamAnswer(label, 'an answer that is not a JSON object');
+  const o = json as JsonObject;
+  if (!Array.isArray(o.output)) {
+    if (o.error && typeof o.error === 'object')
+      throw mapHttpError(label, { status: 502, headers: {}, body: JSON.stringify({ error: o.error }) });
+    throw badUpstreamAnswer(label, 'a Responses answer without "output"');
+  }
+  return o;
+}
+
+function nativeDecoder(label: string): ResponsesSseDecoder {
+  return new ResponsesSseDecoder(label);
+}
