@@ -16,8 +16,6 @@ import { sendBacklog, sendMetrics } from './endpoints/metrics.js';
 import { modelEndpoint } from './endpoints/models.js';
 import { handleOpenAI } from './endpoints/openai.js';
 import { handleSpendCalculate } from './endpoints/spend.js';
-import { handleResponseById, handleResponses, isResponseIdRoute } from './responses/handler.js';
-import { RESPONSES_FORMAT } from './responses/stream.js';
 import { GatewayError } from './errors.js';
 import { looksLikeManagement, noStore } from './governance/api/no-store.js';
 import type { GovernedPrincipal } from './governance/types.js';
@@ -26,6 +24,8 @@ import { sendJson } from './http/respond.js';
 import { type ApiFormat, OPENAI_FORMAT, ResponseWriter } from './http/response-writer.js';
 import type { SettledEndpoint } from './observability/settled.js';
 import { UsageTally } from './observability/usage-tally.js';
+import { handleResponseById, handleResponses, isResponseIdRoute } from './responses/handler.js';
+import { RESPONSES_FORMAT } from './responses/stream.js';
 import type { EndpointKind } from './wire.js';
 
 /** A POST route: the API it speaks, the endpoint its settled event names (none: no event), its handler. */
@@ -54,7 +54,7 @@ const POST_ROUTES = new Map<string, PostRoute>([
   ['/messages', messages('messages')],
   ['/messages/count_tokens', messages()],
   // the Responses API: errors in OpenAI's shape, a failed stream ends with its `error` event
-  ['/responses', { format: RESPONSES_FORMAT, endpoint: 'responses', handle: (ctx, req, w) => handleResponses(ctx, req, w) }],
+  ['/responses', { format: RESPONSES_FORMAT, endpoint: 'responses', handle: handleResponses }],
   ['/spend/calculate', { format: OPENAI_FORMAT, handle: (ctx, req, w) => handleSpendCalculate(ctx, req, w) }],
 ]);
 const OPENAI_POST = ['/chat/completions', '/completions', '/embeddings'];

@@ -12,7 +12,7 @@ import { estimateChatPromptTokens } from '../tokens.js';
 import type { JsonObject, OpenAIResponse } from '../wire.js';
 import { nativeBody, ownResponse, readResponsesRequest, responseNotFound, toChatBody } from './request.js';
 import { chatToResponse, newId } from './response.js';
-import { type ResponseStore, MemoryResponseStore, type StoredResponse } from './store.js';
+import { MemoryResponseStore, type ResponseStore, type StoredResponse } from './store.js';
 import { ChatToResponsesFraming, NativeResponsesFraming, ResponsesSseDecoder } from './stream.js';
 
 const stores = new WeakMap<EngineContext, ResponseStore>();

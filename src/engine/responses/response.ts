@@ -116,13 +116,3 @@ function joinText(parts: unknown[]): string {
   for (const p of parts as JsonObject[]) if (typeof p?.text === 'string') s += p.text;
   return s;
 }
-
-/** The SDKs' convenience `output_text`: every output_text part of the message items, joined. */
-export function outputText(response: JsonObject): string {
-  let s = '';
-  for (const item of (Array.isArray(response.output) ? response.output : []) as JsonObject[]) {
-    if (item?.type !== 'message' || !Array.isArray(item.content)) continue;
-    for (const p of item.content as JsonObject[]) if (p?.type === 'output_text' && typeof p.text === 'string') s += p.text;
-  }
-  return s;
-}

@@ -40,7 +40,14 @@ export const RESPONSES_FORMAT: ApiFormat = {
   errorBody: OPENAI_FORMAT.errorBody,
   streamError: (err) => {
     const e = err.toJSON().error as JsonObject;
-    const ev = { type: 'error', code: e.code, message: e.message, param: e.param ?? null, sequence_number: 0, error: e };
+    const ev = {
+      type: 'error',
+      code: e.code,
+      message: e.message,
+      param: e.param ?? null,
+      sequence_number: 0,
+      error: e,
+    };
     return `event: error\ndata: ${JSON.stringify(ev)}\n\n`;
   },
 };
@@ -55,14 +62,18 @@ export class ResponsesSseDecoder implements StreamDecoder {
   private held: OpenAIChunk[] = [];
   private opened = false;
   private done = false;
+  /** an error event that came after events of the same read: those go out first, the error on the next call */
+  private failed?: GatewayError;
 
   constructor(private readonly label: string) {}
 
   push(bytes: Uint8Array): OpenAIChunk[] {
+    if (this.failed) throw this.failed;
     return this.decode(this.sse.push(bytes));
   }
 
   end(): OpenAIChunk[] {
+    if (this.failed) throw this.failed;
     const out = this.decode(this.sse.end());
     if (!this.done) throw badUpstreamAnswer(this.label, 'a stream that ended before it was complete');
     return out;
@@ -79,8 +90,14 @@ export class ResponsesSseDecoder implements StreamDecoder {
       } catch {
         throw badUpstreamAnswer(this.label, `a stream event that is not JSON: ${JSON.stringify(ev.data.slice(0, 80))}`);
       }
-      if (o === null || typeof o !== 'object') throw badUpstreamAnswer(this.label, 'a stream event that is not an object');
-      if (o.type === 'error' || ev.event === 'error') throw streamError(this.label, o);
+      if (o === null || typeof o !== 'object')
+        throw badUpstreamAnswer(this.label, 'a stream event that is not an object');
+      if (o.type === 'error' || ev.event === 'error') {
+        const err = streamError(this.label, o);
+        if (out.length === 0) throw err;
+        this.failed = err;
+        break;
+      }
       const type = String(o.type);
       if (!this.opened && PREAMBLE.has(type)) {
         this.held.push(o);
@@ -197,7 +214,9 @@ export class ChatToResponsesFraming implements StreamFraming {
 
   start(): string {
     const r = this.shell;
-    return this.seq.event('response.created', { response: r }) + this.seq.event('response.in_progress', { response: r });
+    return (
+      this.seq.event('response.created', { response: r }) + this.seq.event('response.in_progress', { response: r })
+    );
   }
 
   push(batch: OpenAIChunk[]): string {

@@ -5,9 +5,9 @@
 
 import type { Principal } from '../auth/principal.js';
 import type { Deployment, ModelGroup } from '../deployment.js';
+import type { GatewayError } from '../errors.js';
 import type { ClientLink } from '../http/client-link.js';
 import type { AttemptResult } from '../upstream/result.js';
-import type { GatewayError } from '../errors.js';
 import type { EndpointKind, JsonObject, OpenAIChunk, OpenAIResponse, StreamDecoder } from '../wire.js';
 import type { RouterDeps } from './dispatch.js';
 
