@@ -10,6 +10,7 @@ import type { NativeCall } from '../router/attempt.js';
 import { dispatch } from '../router/dispatch.js';
 import { estimateChatPromptTokens } from '../tokens.js';
 import type { JsonObject, OpenAIResponse } from '../wire.js';
+import { DbResponseStore } from './db-store.js';
 import { nativeBody, ownResponse, readResponsesRequest, responseNotFound, toChatBody } from './request.js';
 import { chatToResponse, newId } from './response.js';
 import { MemoryResponseStore, type ResponseStore, type StoredResponse } from './store.js';
@@ -17,11 +18,15 @@ import { ChatToResponsesFraming, NativeResponsesFraming, ResponsesSseDecoder } f
 
 const stores = new WeakMap<EngineContext, ResponseStore>();
 
-/** The engine's response store: the one given with `useResponseStore`, else a bounded in-memory one. */
+/**
+ * The engine's response store: the one given with `useResponseStore`; else the governance database when the
+ * engine has one (a master key and a store), else a bounded in-memory one.
+ */
 export function responseStore(ctx: EngineContext): ResponseStore {
   let s = stores.get(ctx);
   if (!s) {
-    s = new MemoryResponseStore();
+    const g = ctx.governance;
+    s = g ? new DbResponseStore(g.store, g.now) : new MemoryResponseStore();
     stores.set(ctx, s);
   }
   return s;
