@@ -415,3 +415,27 @@ describe('errors in OpenAI shape', () => {
     expect(e).toMatchObject({ endpoint: 'responses', status: 'failure', httpStatus: 200 });
   });
 });
+
+describe('without a database (no master key): the in-memory store', () => {
+  it('retrieves, continues and deletes responses; a mock_response model answers through the translation', async () => {
+    const plain = await startTestEngine({
+      model_list: [
+        { model_name: 'gpt', litellm_params: { model: 'openai/gpt-4o', api_base: `${openaiFake.url}/v1` } },
+        { model_name: 'mock', litellm_params: { model: 'openai/gpt-4o', mock_response: 'mocked answer' } },
+      ],
+    });
+    try {
+      const first = await plain.openai.responses.create({ model: 'gpt', input: 'one' });
+      expect((await plain.openai.responses.retrieve(first.id)).output_text).toBe('echo: one');
+      await plain.openai.responses.create({ model: 'gpt', input: 'two', previous_response_id: first.id });
+      expect((openaiFake.requests.at(-1)!.body!.input as unknown[]).length).toBe(3);
+      await plain.openai.responses.delete(first.id);
+      await expect(plain.openai.responses.retrieve(first.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+      const mocked = await plain.openai.responses.stream({ model: 'mock', input: 'anything' }).finalResponse();
+      expect(mocked.output_text).toBe('mocked answer');
+      expect((await plain.openai.responses.retrieve(mocked.id)).output_text).toBe('mocked answer');
+    } finally {
+      await plain.close();
+    }
+  });
+});
