@@ -137,7 +137,8 @@ export async function startOpenAIUpstream(initial: FakeUpstreamOptions = {}): Pr
       });
       return json(res, 200, { object: 'list', data, model: body.model, usage: { prompt_tokens: 5, total_tokens: 5 } });
     }
-    if (path === '/responses') return responses(body, req, res, f);
+    // Azure OpenAI serves the Responses API at /openai/v1/responses (its v1 surface)
+    if (path === '/responses' || path === '/openai/v1/responses') return responses(body, req, res, f);
     const chat = path.startsWith('/chat/completions');
     if (!chat && !path.startsWith('/completions')) {
       res.writeHead(404, { 'content-type': 'application/json' });

@@ -51,6 +51,10 @@ beforeAll(async () => {
         // an OpenAI-compatible server without the Responses API: chat, translated
         { model_name: 'vllm', litellm_params: { model: 'hosted_vllm/llama', api_base: `${openaiFake.url}/v1` } },
         { model_name: 'gpt-down', litellm_params: { model: 'openai/gpt-4o', api_base: `${brokenFake.url}/v1` } },
+        {
+          model_name: 'azure-gpt',
+          litellm_params: { model: 'azure/gpt4o-prod', api_base: openaiFake.url, api_key: 'azure-key-1' },
+        },
       ],
       router_settings: { num_retries: 0, disable_cooldowns: true, fallbacks: [{ 'gpt-down': ['claude'] }] },
       general_settings: { master_key: MASTER },
@@ -165,6 +169,15 @@ describe('natively to an OpenAI upstream', () => {
     const final = await stream.finalResponse();
     expect(final.previous_response_id).toBe(second.id);
     expect((openaiFake.requests[2].body!.input as unknown[]).length).toBe(5);
+  });
+
+  it('Azure OpenAI: its v1 surface (/openai/v1/responses, the deployment as the model, the api-key header)', async () => {
+    const r = await client.responses.create({ model: 'azure-gpt', input: 'hello azure' });
+    expect(r.output_text).toBe('echo: hello azure');
+    const sent = openaiFake.requests[0];
+    expect(sent.path).toBe('/openai/v1/responses');
+    expect(sent.headers['api-key']).toBe('azure-key-1');
+    expect(sent.body).toMatchObject({ model: 'gpt4o-prod', input: 'hello azure' });
   });
 
   it('an upstream that fails falls back to a translated group (Anthropic), all in the Responses shape', async () => {

@@ -61,8 +61,14 @@ describe('the in-memory response store', () => {
     });
   });
 
-  it('refuses input that is neither a string nor a list of items', async () => {
+  it('refuses input that is neither a string nor a list of items, and background mode', async () => {
     const s = new MemoryResponseStore();
+    await expect(
+      readResponsesRequest({ model: 'm', input: 'x', background: true }, s, undefined),
+    ).rejects.toMatchObject({
+      status: 400,
+      param: 'background',
+    });
     await expect(readResponsesRequest({ model: 'm', input: 5 }, s, undefined)).rejects.toMatchObject({ status: 400 });
     await expect(readResponsesRequest({ model: 'm', input: ['text'] }, s, undefined)).rejects.toMatchObject({
       status: 400,

@@ -82,6 +82,19 @@ export async function readResponsesRequest(
     );
   if (body.tools !== undefined && body.tools !== null && !Array.isArray(body.tools))
     throw badRequest('Invalid "tools": expected a list of tools.', 'tools', 'invalid_type');
+  // background responses are polled and cancelled upstream: the engine answers each request while it waits
+  if (body.background === true)
+    throw badRequest(
+      '"background": true is not supported by this engine: send the request without it (stream it for long answers).',
+      'background',
+      'unsupported_parameter',
+    );
+  if (body.conversation !== undefined && body.conversation !== null)
+    throw badRequest(
+      '"conversation" (the Conversations API) is not supported by this engine: continue with previous_response_id.',
+      'conversation',
+      'unsupported_parameter',
+    );
   const prev = body.previous_response_id;
   if (prev !== undefined && prev !== null && (typeof prev !== 'string' || prev === ''))
     throw badRequest('Invalid "previous_response_id": expected a response id.', 'previous_response_id', 'invalid_type');
