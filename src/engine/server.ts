@@ -302,7 +302,10 @@ function routesBody(ctx: EngineContext): string {
   for (const p of ['/models', '/models/{model_id}', '/model/info']) for (const v of ['/v1', '']) add(v + p, 'GET');
   for (const p of GET_ROUTES.slice(2)) add(p, 'GET');
   for (const p of OPEN_GET) add(p, 'GET');
-  for (const v of ['/v1', '']) for (const m of ['GET', 'DELETE']) add(`${v}/responses/{response_id}`, m);
+  for (const v of ['/v1', '']) {
+    for (const m of ['GET', 'DELETE']) add(`${v}/responses/{response_id}`, m);
+    add(`${v}/responses/{response_id}/input_items`, 'GET');
+  }
   if (ctx.metrics) add('/metrics', 'GET');
   for (const k of ['chat/completions', 'completions', 'embeddings']) {
     add(`/openai/deployments/{model}/${k}`, 'POST');

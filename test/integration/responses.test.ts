@@ -164,6 +164,13 @@ describe('natively to an OpenAI upstream', () => {
       },
       { type: 'message', role: 'user', content: 'what is my name?' },
     ]);
+    // the items it was made from: the earlier turn's, then its own (newest first unless asked), paged by id
+    const asc = await client.responses.inputItems.list(second.id, { order: 'asc' });
+    expect(asc.data.map((i) => (i as { role?: string }).role)).toEqual(['user', 'assistant', 'user']);
+    expect(asc.data.every((i) => typeof i.id === 'string')).toBe(true);
+    const paged: string[] = [];
+    for await (const item of client.responses.inputItems.list(second.id, { limit: 1 })) paged.push(item.id!);
+    expect(paged).toEqual(asc.data.map((i) => i.id).reverse());
     // a third turn continues from the second: all five items go up
     const stream = client.responses.stream({ model: 'gpt', input: 'and again?', previous_response_id: second.id });
     const final = await stream.finalResponse();

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { EngineContext } from '../context.js';
-import { GatewayError } from '../errors.js';
+import { badRequest, GatewayError } from '../errors.js';
 import { readJsonBody } from '../http/body.js';
 import { applyControlHeaders } from '../http/litellm-headers.js';
 import { sendJson } from '../http/respond.js';
@@ -11,7 +11,7 @@ import { dispatch } from '../router/dispatch.js';
 import { estimateChatPromptTokens } from '../tokens.js';
 import type { JsonObject, OpenAIResponse } from '../wire.js';
 import { DbResponseStore } from './db-store.js';
-import { nativeBody, ownResponse, readResponsesRequest, responseNotFound, toChatBody } from './request.js';
+import { historyOf, nativeBody, ownResponse, readResponsesRequest, responseNotFound, toChatBody } from './request.js';
 import { chatToResponse, newId } from './response.js';
 import { MemoryResponseStore, type ResponseStore, type StoredResponse } from './store.js';
 import { ChatToResponsesFraming, NativeResponsesFraming, ResponsesSseDecoder } from './stream.js';
@@ -62,8 +62,9 @@ export async function handleResponses(ctx: EngineContext, req: IncomingMessage, 
   const model = outcome.attemptedFallbacks ? outcome.deployment.modelName : r.model;
   const keep = (response: JsonObject, text?: string) => {
     if (!r.store || typeof response.id !== 'string') return;
-    const bytes = (text ?? JSON.stringify(response)).length + JSON.stringify(r.input).length;
-    const entry: StoredResponse = { response, input: r.input, previous: r.previous, owner, bytes };
+    const input = withIds(r.input);
+    const bytes = (text ?? JSON.stringify(response)).length + JSON.stringify(input).length;
+    const entry: StoredResponse = { response, input, previous: r.previous, owner, bytes };
     try {
       const p = store.put(response.id, entry);
       if (p instanceof Promise) p.catch((e: unknown) => storeFailed(ctx, w, e));
@@ -91,9 +92,19 @@ function storeFailed(ctx: EngineContext, w: ResponseWriter, e: unknown): void {
   ctx.logger.warn(w.logFields({ error: e instanceof Error ? e.message : String(e) }), 'storing a response failed');
 }
 
-const BY_ID = /^\/responses\/([^/]+)$/;
+/** Input items as stored: each with an id (the input_items list pages by them), the client's where it gave one. */
+function withIds(items: JsonObject[]): JsonObject[] {
+  return items.map((item) => {
+    if (typeof item.id === 'string') return item;
+    const prefix = ITEM_PREFIX[item.type as string] ?? 'item';
+    return { id: newId(prefix), ...item };
+  });
+}
+const ITEM_PREFIX: Record<string, string> = { message: 'msg', function_call: 'fc', function_call_output: 'fco' };
 
-/** Whether a route is `/responses/{id}` (after `/v1` is stripped). */
+const BY_ID = /^\/responses\/([^/]+)(\/input_items)?$/;
+
+/** Whether a route is `/responses/{id}` or `/responses/{id}/input_items` (after `/v1` is stripped). */
 export function isResponseIdRoute(route: string): boolean {
   return route.startsWith('/responses/') && BY_ID.test(route);
 }
@@ -110,13 +121,15 @@ export async function handleResponseById(
 ): Promise<void> {
   const pending = w.authenticate(req.headers);
   if (pending) await pending;
-  const id = decodeURIComponent(BY_ID.exec(route)![1]);
+  const m = BY_ID.exec(route)!;
+  const id = decodeURIComponent(m[1]);
   const store = responseStore(ctx);
   const owner = w.principal.keyHash;
   const method = req.method;
   if (method === 'GET' || method === 'HEAD') {
     const r = await ownResponse(store, id, owner);
     if (!r) throw responseNotFound(id);
+    if (m[2]) return sendJson(w.res, 200, JSON.stringify(await inputItems(store, r, owner, req.url ?? '')), w.headers);
     return sendJson(w.res, 200, JSON.stringify(r.response), w.headers);
   }
   if (method === 'DELETE') {
@@ -126,10 +139,48 @@ export async function handleResponseById(
     return sendJson(w.res, 200, JSON.stringify({ id, object: 'response', deleted: true }), w.headers);
   }
   throw new GatewayError(405, {
-    message: `Method ${method} is not allowed on /v1/responses/{id} (GET and DELETE are).`,
+    message: m[2]
+      ? `Method ${method} is not allowed on /v1/responses/{id}/input_items (GET is).`
+      : `Method ${method} is not allowed on /v1/responses/{id} (GET and DELETE are).`,
     code: '405',
     errorClass: 'bad_request',
   });
+}
+
+/**
+ * GET /v1/responses/{id}/input_items: the items the response was made from (the earlier turns' inputs and outputs,
+ * then its own input), as a page: `order` (desc by default), `limit` (1-100, 20), `after` (an item id).
+ */
+async function inputItems(
+  store: ResponseStore,
+  r: StoredResponse,
+  owner: string | undefined,
+  url: string,
+): Promise<JsonObject> {
+  const q = new URLSearchParams(url.includes('?') ? url.slice(url.indexOf('?') + 1) : '');
+  const order = q.get('order') ?? 'desc';
+  if (order !== 'asc' && order !== 'desc')
+    throw badRequest(`Invalid "order": expected "asc" or "desc", got ${JSON.stringify(order)}.`, 'order');
+  const limit = q.has('limit') ? Number(q.get('limit')) : 20;
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100)
+    throw badRequest(`Invalid "limit": expected an integer from 1 to 100, got ${q.get('limit')}.`, 'limit');
+  const all = r.previous === undefined ? [...r.input] : [...(await historyOf(store, r.previous, owner)), ...r.input];
+  if (order === 'desc') all.reverse();
+  const after = q.get('after');
+  let from = 0;
+  if (after) {
+    const at = all.findIndex((i) => i.id === after);
+    if (at === -1) throw badRequest(`Invalid "after": no item '${after}' in this response's input.`, 'after');
+    from = at + 1;
+  }
+  const data = all.slice(from, from + limit);
+  return {
+    object: 'list',
+    data,
+    first_id: data[0]?.id ?? null,
+    last_id: data.at(-1)?.id ?? null,
+    has_more: from + limit < all.length,
+  };
 }
 
 /** A native answer: a response object with its output list (a 200 holding an error object is that error). */

@@ -144,7 +144,7 @@ export async function ownResponse(
 }
 
 /** Every item of the conversation before `id` and of its turn: inputs and outputs, oldest first. */
-async function historyOf(store: ResponseStore, id: string, owner: string | undefined): Promise<JsonObject[]> {
+export async function historyOf(store: ResponseStore, id: string, owner: string | undefined): Promise<JsonObject[]> {
   const turns: StoredResponse[] = [];
   let at: string | undefined = id;
   while (at !== undefined && turns.length < MAX_TURNS) {
