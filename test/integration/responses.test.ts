@@ -178,7 +178,7 @@ describe('natively to an OpenAI upstream', () => {
     expect((openaiFake.requests[2].body!.input as unknown[]).length).toBe(5);
   });
 
-  it('Azure OpenAI: its v1 surface (/openai/v1/responses, the deployment as the model, the api-key header)', async () => {
+  it('Azure OpenAI: its v1 surface (/openai/v1/responses, the deployment as model, the api-key header)', async () => {
     const r = await client.responses.create({ model: 'azure-gpt', input: 'hello azure' });
     expect(r.output_text).toBe('echo: hello azure');
     const sent = openaiFake.requests[0];
