@@ -6,15 +6,20 @@ import type { ResponseStore, StoredResponse } from './store.js';
 /**
  * Responses kept in the governance database (SQLite or Postgres, table `responses`): they outlive a restart and
  * are shared by every engine on the store, so a conversation may continue on another replica. No bound: a
- * response stays until `DELETE /v1/responses/{id}`.
+ * response stays until `DELETE /v1/responses/{id}`. A write is not awaited by the answer: until it lands, the
+ * response is served from `pending` (a client continuing at once finds it), and `flush()` (at shutdown) waits.
  */
 export class DbResponseStore implements ResponseStore {
+  private readonly pending = new Map<string, { r: StoredResponse; write: Promise<void> }>();
+
   constructor(
     private readonly store: GovernanceDb,
     private readonly now: () => number = Date.now,
   ) {}
 
   async get(id: string): Promise<StoredResponse | undefined> {
+    const p = this.pending.get(id);
+    if (p) return p.r;
     const row = await this.store.db.selectFrom('responses').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row) return undefined;
     return {
@@ -26,7 +31,15 @@ export class DbResponseStore implements ResponseStore {
     };
   }
 
-  async put(id: string, r: StoredResponse): Promise<void> {
+  put(id: string, r: StoredResponse): Promise<void> {
+    const write = this.write(id, r).finally(() => {
+      if (this.pending.get(id)?.r === r) this.pending.delete(id);
+    });
+    this.pending.set(id, { r, write });
+    return write;
+  }
+
+  private async write(id: string, r: StoredResponse): Promise<void> {
     const row = {
       id,
       owner: r.owner ?? null,
@@ -52,7 +65,14 @@ export class DbResponseStore implements ResponseStore {
   }
 
   async delete(id: string): Promise<boolean> {
+    const p = this.pending.get(id);
+    if (p) await p.write.catch(() => undefined); // else the insert could land after the delete
     const r = await this.store.db.deleteFrom('responses').where('id', '=', id).executeTakeFirst();
     return Number(r.numDeletedRows) > 0;
+  }
+
+  /** Wait for every write under way (the engine's shutdown, before the database closes). */
+  async flush(): Promise<void> {
+    await Promise.allSettled([...this.pending.values()].map((p) => p.write));
   }
 }

@@ -26,7 +26,11 @@ export function responseStore(ctx: EngineContext): ResponseStore {
   let s = stores.get(ctx);
   if (!s) {
     const g = ctx.governance;
-    s = g ? new DbResponseStore(g.store, g.now) : new MemoryResponseStore();
+    if (g) {
+      const db = new DbResponseStore(g.store, g.now);
+      g.onClose(() => db.flush());
+      s = db;
+    } else s = new MemoryResponseStore();
     stores.set(ctx, s);
   }
   return s;

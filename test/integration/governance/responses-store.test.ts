@@ -17,8 +17,14 @@ describe.each(STORES)('stored responses (%s)', (kind) => {
 
   const start = async () => {
     const config = {
-      model_list: [{ model_name: 'gpt', litellm_params: { model: 'openai/gpt-4o', api_base: `${fake.url}/v1` } }],
-      general_settings: { master_key: MASTER },
+      model_list: [
+        {
+          model_name: 'gpt',
+          litellm_params: { model: 'openai/gpt-4o', api_base: `${fake.url}/v1` },
+          model_info: { input_cost_per_token: 0.000001, output_cost_per_token: 0.000002 },
+        },
+      ],
+      general_settings: { master_key: MASTER, proxy_batch_write_at: 0.02 },
     };
     const e = await startTestEngine(config, { apiKey: MASTER, governance: store.options });
     engines.push(e);
@@ -80,5 +86,32 @@ describe.each(STORES)('stored responses (%s)', (kind) => {
     ).rejects.toBeInstanceOf(OpenAI.NotFoundError);
     await expect(engine.openai.responses.retrieve(mine.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
     expect((await a.responses.retrieve(mine.id)).id).toBe(mine.id);
+  });
+
+  it('each response is a spend log row (call_type aresponses) with its usage and cost', async () => {
+    const engine = engines.at(-1)!;
+    await engine.openai.responses.create({ model: 'gpt', input: 'bill me' }, { headers: { 'x-request-id': 'rq-r1' } });
+    await engine.openai.responses
+      .stream({ model: 'gpt', input: 'bill the stream' }, { headers: { 'x-request-id': 'rq-r2' } })
+      .finalResponse();
+    let rows: any[] = [];
+    for (let i = 0; i < 250 && rows.length < 2; i++) {
+      const r = await fetch(`${engine.url}/spend/logs?summarize=false`, {
+        headers: { authorization: `Bearer ${MASTER}` },
+      });
+      rows = ((await r.json()) as any[]).filter((x) => x.request_id === 'rq-r1' || x.request_id === 'rq-r2');
+      if (rows.length < 2) await new Promise((res) => setTimeout(res, 20));
+    }
+    expect(rows).toHaveLength(2);
+    for (const row of rows) {
+      expect(row).toMatchObject({
+        call_type: 'aresponses',
+        status: 'success',
+        prompt_tokens: 13,
+        completion_tokens: 5,
+      });
+      // 2 of the 13 input tokens were cached: gpt-4o's cached-input price comes from the price map
+      expect(row.spend).toBeCloseTo(11 * 0.000001 + 2 * 0.00000125 + 5 * 0.000002, 12);
+    }
   });
 });
