@@ -208,6 +208,29 @@ async function rawStream(model: string, input: string): Promise<{ status: number
   return { status: res.status, text: await res.text() };
 }
 
+describe('streams that break before their first content', () => {
+  it('a native stream cut after response.created is retried elsewhere: the client sees one clean stream', async () => {
+    // the upstream sends response.created and response.in_progress, then drops the connection
+    brokenFake.setFault({ kind: 'cut-stream', after: 2 });
+    brokenFake.setOptions({ chunkIntervalMs: 30 }); // each event in a read of its own
+    anthropic.script({ type: 'text', text: 'from the fallback', usage: { input: 5, output: 3 } });
+    try {
+      const stream = client.responses.stream({ model: 'gpt-down', input: 'hello' });
+      const types: string[] = [];
+      for await (const ev of stream) types.push(ev.type);
+      const final = await stream.finalResponse();
+      expect(final.output_text).toBe('from the fallback');
+      expect(types.filter((t) => t === 'response.created')).toHaveLength(1);
+      expect(brokenFake.requests.at(-1)!.path).toBe('/v1/responses');
+    } finally {
+      brokenFake.setFault({ kind: 'status', status: 500 });
+      brokenFake.setOptions({ chunkIntervalMs: 0 });
+    }
+    const [e] = await settled();
+    expect(e).toMatchObject({ endpoint: 'responses', stream: true, status: 'success', attemptedFallbacks: 1 });
+  });
+});
+
 describe('translated through chat (Anthropic)', () => {
   it("the wire: `event:` lines naming each data object's type, no chat chunks, no [DONE]", async () => {
     anthropic.script({ type: 'text', text: 'wire check', usage: { input: 4, output: 2 } });
