@@ -52,6 +52,10 @@ beforeAll(async () => {
         { model_name: 'vllm', litellm_params: { model: 'hosted_vllm/llama', api_base: `${openaiFake.url}/v1` } },
         { model_name: 'gpt-down', litellm_params: { model: 'openai/gpt-4o', api_base: `${brokenFake.url}/v1` } },
         {
+          model_name: 'gpt-capped',
+          litellm_params: { model: 'openai/gpt-4o', api_base: `${openaiFake.url}/v1`, max_tokens: 77 },
+        },
+        {
           model_name: 'azure-gpt',
           litellm_params: { model: 'azure/gpt4o-prod', api_base: openaiFake.url, api_key: 'azure-key-1' },
         },
@@ -176,6 +180,15 @@ describe('natively to an OpenAI upstream', () => {
     const final = await stream.finalResponse();
     expect(final.previous_response_id).toBe(second.id);
     expect((openaiFake.requests[2].body!.input as unknown[]).length).toBe(5);
+  });
+
+  it("a deployment's max_tokens default goes up as max_output_tokens (the request's own cap wins)", async () => {
+    await client.responses.create({ model: 'gpt-capped', input: 'a' });
+    await client.responses.create({ model: 'gpt-capped', input: 'b', max_output_tokens: 12 });
+    const [first, second] = openaiFake.requests.map((r) => r.body!);
+    expect(first.max_tokens).toBeUndefined();
+    expect(first.max_output_tokens).toBe(77);
+    expect(second.max_output_tokens).toBe(12);
   });
 
   it('Azure OpenAI: its v1 surface (/openai/v1/responses, the deployment as model, the api-key header)', async () => {

@@ -58,7 +58,13 @@ export async function handleResponses(ctx: EngineContext, req: IncomingMessage, 
   const admitted = w.admit(r.model, chat.body, req.headers);
   if (admitted) await admitted;
   const route = w.route('chat', chat.body, r.model, r.stream);
-  const native: NativeCall = { api: 'responses', body: nativeBody(raw, r), parse: parseNative, decoder: nativeDecoder };
+  const native: NativeCall = {
+    api: 'responses',
+    body: nativeBody(raw, r),
+    parse: parseNative,
+    decoder: nativeDecoder,
+    adjust: outputCap,
+  };
   if (chat.error) native.error = chat.error;
   route.native = native;
   const outcome = await dispatch(ctx, route);
@@ -198,6 +204,15 @@ function parseNative(label: string, json: unknown): OpenAIResponse {
     throw badUpstreamAnswer(label, 'a Responses answer without "output"');
   }
   return o;
+}
+
+/** A deployment's chat-named output cap (`litellm_params.max_tokens`) under the Responses API's name. */
+function outputCap(body: JsonObject): void {
+  for (const k of ['max_tokens', 'max_completion_tokens']) {
+    if (body[k] === undefined) continue;
+    body.max_output_tokens ??= body[k];
+    delete body[k];
+  }
 }
 
 function nativeDecoder(label: string): ResponsesSseDecoder {

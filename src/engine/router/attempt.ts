@@ -40,6 +40,8 @@ export interface NativeCall {
   /** check a whole answer (already JSON.parsed) */
   parse(label: string, json: unknown): OpenAIResponse;
   decoder(label: string): StreamDecoder;
+  /** fix the upstream body after config defaults merged in (chat-named defaults such as `max_tokens`) */
+  adjust?(body: JsonObject): void;
   /** why the chat translation cannot carry this request (a built-in tool, say): translated attempts fail with it */
   error?: GatewayError;
 }

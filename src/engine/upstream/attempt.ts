@@ -124,6 +124,7 @@ export class Attempt implements AttemptResult, AttemptTimings, SettledAttempt, D
         throw badRequest(`${adapter.label} (${dep.litellmModel}) does not serve ${req.kind} requests`, 'model');
       }
       const body = upstreamBody(dep, adapter, native ? native.body : req.body, model, req.stream);
+      if (native?.adjust) native.adjust(body);
       const t = req.body.timeout;
       const timeoutMs = typeof t === 'number' && t > 0 ? t * 1000 : req.stream ? dep.streamTimeoutMs : dep.timeoutMs;
       this.timeoutMs = timeoutMs;
