@@ -26,6 +26,8 @@ import { type ApiFormat, OPENAI_FORMAT, ResponseWriter } from './http/response-w
 import { findModelRoute, handleModelRoute, MODEL_WRITE_ROUTES } from './models/api.js';
 import type { SettledEndpoint } from './observability/settled.js';
 import { UsageTally } from './observability/usage-tally.js';
+import { handleResponseById, handleResponses, isResponseIdRoute } from './responses/handler.js';
+import { RESPONSES_FORMAT } from './responses/stream.js';
 import type { EndpointKind } from './wire.js';
 
 /** A POST route: the API it speaks, the endpoint its settled event names (none: no event), its handler. */
@@ -53,6 +55,8 @@ const POST_ROUTES = new Map<string, PostRoute>([
   ['/embeddings', openai('embedding')],
   ['/messages', messages('messages')],
   ['/messages/count_tokens', messages()],
+  // the Responses API: errors in OpenAI's shape, a failed stream ends with its `error` event
+  ['/responses', { format: RESPONSES_FORMAT, endpoint: 'responses', handle: handleResponses }],
   ['/spend/calculate', { format: OPENAI_FORMAT, handle: (ctx, req, w) => handleSpendCalculate(ctx, req, w) }],
 ]);
 const OPENAI_POST = ['/chat/completions', '/completions', '/embeddings'];
@@ -246,6 +250,7 @@ async function handle(ctx: EngineContext, req: IncomingMessage, w: ResponseWrite
     throw noStore(route);
   }
   if (isCacheRoute(route)) return handleCacheRoute(ctx, req, w, route);
+  if (isResponseIdRoute(route)) return handleResponseById(ctx, req, w, route);
   if (method === 'GET' || method === 'HEAD') {
     if (OPEN_GET.has(route)) return sendProbe(ctx, route, w);
     if (route === '/metrics' && ctx.metrics) return sendMetrics(ctx.metrics, w, req.headers);
@@ -277,7 +282,7 @@ async function handle(ctx: EngineContext, req: IncomingMessage, w: ResponseWrite
     message: known
       ? `Method ${method} is not allowed on ${route}.`
       : `No route ${method} ${route}. ` +
-        'The engine serves /v1/chat/completions, /v1/completions, /v1/embeddings, ' +
+        'The engine serves /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/responses, ' +
         '/v1/models, /v1/model/info and /health (GET /routes lists every route).',
     code: known ? '405' : '404',
     errorClass: known ? 'bad_request' : 'not_found',
@@ -310,6 +315,10 @@ function routesBody(ctx: EngineContext): string {
   for (const p of ['/models', '/models/{model_id}', '/model/info']) for (const v of ['/v1', '']) add(v + p, 'GET');
   for (const p of GET_ROUTES.slice(2)) add(p, 'GET');
   for (const p of OPEN_GET) add(p, 'GET');
+  for (const v of ['/v1', '']) {
+    for (const m of ['GET', 'DELETE']) add(`${v}/responses/{response_id}`, m);
+    add(`${v}/responses/{response_id}/input_items`, 'GET');
+  }
   if (ctx.metrics) add('/metrics', 'GET');
   if (ctx.cache) for (const r of CACHE_ROUTES) add(r.path, r.method);
   for (const k of ['chat/completions', 'completions', 'embeddings']) {

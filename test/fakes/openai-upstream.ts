@@ -1,6 +1,8 @@
 /**
  * A fake OpenAI-compatible upstream (JSON and SSE) with fault injection, for engine tests.
  * Chat answers echo the last user message; tools come back as a tool call; every request is recorded.
+ * `/v1/responses` answers in the Responses API's own shapes (the same echo, a function_call item for tools unless
+ * the input ends with a function_call_output).
  */
 import type http from 'node:http';
 import { sendJson as json, startFake } from './fake-server.js';
@@ -59,6 +61,19 @@ function lastUserText(body: Record<string, unknown>): string {
   for (let i = msgs.length - 1; i >= 0; i--) {
     const c = msgs[i].content;
     if (msgs[i].role === 'user') return typeof c === 'string' ? c : JSON.stringify(c);
+  }
+  return '';
+}
+
+type Item = { type?: string; role?: string; content?: unknown; output?: unknown };
+
+/** The text of the last user message of a Responses input (a string content, or its input_text parts). */
+function lastInputText(items: Item[]): string {
+  for (let i = items.length - 1; i >= 0; i--) {
+    const it = items[i];
+    if (it.role !== 'user') continue;
+    if (typeof it.content === 'string') return it.content;
+    if (Array.isArray(it.content)) return (it.content as { text?: string }[]).map((p) => p.text ?? '').join('');
   }
   return '';
 }
@@ -122,6 +137,8 @@ export async function startOpenAIUpstream(initial: FakeUpstreamOptions = {}): Pr
       });
       return json(res, 200, { object: 'list', data, model: body.model, usage: { prompt_tokens: 5, total_tokens: 5 } });
     }
+    // Azure OpenAI serves the Responses API at /openai/v1/responses (its v1 surface)
+    if (path === '/responses' || path === '/openai/v1/responses') return responses(body, req, res, f);
     const chat = path.startsWith('/chat/completions');
     if (!chat && !path.startsWith('/completions')) {
       res.writeHead(404, { 'content-type': 'application/json' });
@@ -243,6 +260,128 @@ export async function startOpenAIUpstream(initial: FakeUpstreamOptions = {}): Pr
       if (options.chunkIntervalMs) await new Promise((r) => setTimeout(r, options.chunkIntervalMs));
     }
     res.end('data: [DONE]\n\n');
+  }
+
+  let responseCount = 0;
+
+  /** The Responses API: one response object, or its event stream (created ... completed, sequence numbers). */
+  async function responses(
+    body: Record<string, unknown>,
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    f: Fault | undefined,
+  ) {
+    const items = typeof body.input === 'string' ? [{ role: 'user', content: body.input }] : (body.input as Item[]);
+    const last = items[items.length - 1];
+    const tools = Array.isArray(body.tools) ? (body.tools as { type: string; name?: string }[]) : [];
+    const fnTool = tools.find((t) => t.type === 'function');
+    const id = `resp_fake_${++responseCount}`;
+    const created_at = Math.floor(Date.now() / 1000);
+    const text =
+      last?.type === 'function_call_output' ? `tool said: ${String(last.output)}` : `echo: ${lastInputText(items)}`;
+    const call = fnTool && last?.type !== 'function_call_output';
+    const item = call
+      ? {
+          id: `fc_fake_${responseCount}`,
+          type: 'function_call',
+          status: 'completed',
+          call_id: `call_fake_${responseCount}`,
+          name: fnTool.name,
+          arguments: '{"city":"Paris"}',
+        }
+      : {
+          id: `msg_fake_${responseCount}`,
+          type: 'message',
+          status: 'completed',
+          role: 'assistant',
+          content: [{ type: 'output_text', text, annotations: [] }],
+        };
+    const usage = {
+      input_tokens: 13,
+      input_tokens_details: { cached_tokens: 2 },
+      output_tokens: 5,
+      output_tokens_details: { reasoning_tokens: 0 },
+      total_tokens: 18,
+    };
+    const base = {
+      id,
+      object: 'response',
+      created_at,
+      status: 'in_progress',
+      error: null,
+      incomplete_details: null,
+      instructions: body.instructions ?? null,
+      model: `${String(body.model)}-2025-01-01`,
+      output: [] as unknown[],
+      parallel_tool_calls: true,
+      previous_response_id: body.previous_response_id ?? null,
+      store: body.store !== false,
+      temperature: body.temperature ?? 1,
+      tool_choice: 'auto',
+      tools,
+      top_p: 1,
+      usage: null as unknown,
+      metadata: {},
+    };
+    const done = { ...base, status: 'completed', output: [item], usage };
+    if (body.stream !== true) return json(res, 200, done);
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    let seq = 0;
+    const events: Record<string, unknown>[] = [];
+    const ev = (type: string, fields: Record<string, unknown>) =>
+      events.push({ type, ...fields, sequence_number: seq++ });
+    ev('response.created', { response: base });
+    ev('response.in_progress', { response: base });
+    if (call) {
+      ev('response.output_item.added', { output_index: 0, item: { ...item, status: 'in_progress', arguments: '' } });
+      ev('response.function_call_arguments.delta', { item_id: item.id, output_index: 0, delta: '{"city":' });
+      ev('response.function_call_arguments.delta', { item_id: item.id, output_index: 0, delta: '"Paris"}' });
+      ev('response.function_call_arguments.done', {
+        item_id: item.id,
+        output_index: 0,
+        arguments: '{"city":"Paris"}',
+      });
+    } else {
+      ev('response.output_item.added', { output_index: 0, item: { ...item, status: 'in_progress', content: [] } });
+      const part = { type: 'output_text', text: '', annotations: [] };
+      ev('response.content_part.added', { item_id: item.id, output_index: 0, content_index: 0, part });
+      text.split(' ').forEach((w, i) => {
+        const delta = (i ? ' ' : '') + w;
+        ev('response.output_text.delta', { item_id: item.id, output_index: 0, content_index: 0, delta, logprobs: [] });
+      });
+      ev('response.output_text.done', { item_id: item.id, output_index: 0, content_index: 0, text, logprobs: [] });
+      ev('response.content_part.done', {
+        item_id: item.id,
+        output_index: 0,
+        content_index: 0,
+        part: { ...part, text },
+      });
+    }
+    ev('response.output_item.done', { output_index: 0, item });
+    ev('response.completed', { response: done });
+    let sent = 0;
+    for (const e of events) {
+      if (res.destroyed) return;
+      if (f?.kind === 'cut-stream' && sent === f.after) {
+        req.socket.destroy();
+        return;
+      }
+      if (f?.kind === 'error-event' && sent === 5) {
+        const err = {
+          type: 'error',
+          code: 'server_error',
+          message: 'upstream exploded',
+          param: null,
+          sequence_number: sent,
+        };
+        res.end(`event: error\ndata: ${JSON.stringify(err)}\n\n`);
+        return;
+      }
+      res.write(`event: ${String(e.type)}\ndata: ${JSON.stringify(e)}\n\n`);
+      sent++;
+      if (options.chunkIntervalMs) await new Promise((r) => setTimeout(r, options.chunkIntervalMs));
+    }
+    res.end();
   }
 
   return {

@@ -68,6 +68,7 @@ const CALL_TYPE = {
   completion: 'atext_completion',
   embedding: 'aembedding',
   messages: 'anthropic_messages',
+  responses: 'aresponses',
 };
 const WARN_EVERY_MS = 60_000;
 

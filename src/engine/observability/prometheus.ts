@@ -53,6 +53,7 @@ const ROUTE: Record<SettledEndpoint, string> = {
   completion: '/v1/completions',
   embedding: '/v1/embeddings',
   messages: '/v1/messages',
+  responses: '/v1/responses',
 };
 
 // the status and the LiteLLM exception class (OpenAI SDK names) of each error class

@@ -160,7 +160,9 @@ export function settledEvent(
         ? (first.message ?? first.text)
         : Array.isArray(answer.content)
           ? { role: 'assistant', content: answer.content }
-          : undefined;
+          : Array.isArray(answer.output) // a Responses API answer from an OpenAI-family upstream
+            ? answer.output
+            : undefined;
     } else if (src.streamText !== undefined) event.response = src.streamText;
   }
   return event;

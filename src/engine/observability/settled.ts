@@ -121,8 +121,11 @@ export interface SettledAttemptDetail {
   timeToFirstTokenMs?: number;
 }
 
-/** The inference APIs that settle: `/v1/chat/completions`, `/v1/completions`, `/v1/embeddings`, `/v1/messages`. */
-export type SettledEndpoint = 'chat' | 'completion' | 'embedding' | 'messages';
+/**
+ * The inference APIs that settle: `/v1/chat/completions`, `/v1/completions`, `/v1/embeddings`, `/v1/messages`,
+ * `/v1/responses`.
+ */
+export type SettledEndpoint = 'chat' | 'completion' | 'embedding' | 'messages' | 'responses';
 
 /** A subscriber; one that returns a promise is not awaited (a rejection is reported like a throw). */
 export type SettledSubscriber = (event: SettledEvent) => undefined | Promise<unknown>;

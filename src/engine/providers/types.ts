@@ -94,6 +94,11 @@ export interface ProviderAdapter<S = unknown> {
   mapError(state: S, err: UpstreamErrorInfo): GatewayError;
   /** A cheap request that proves the deployment answers (listing models, a 1-token call, ...). */
   healthRequest(state: S): UpstreamRequest | Promise<UpstreamRequest>;
+  /**
+   * Set by adapters whose upstream serves OpenAI's Responses API itself (`/v1/responses`): the request for a
+   * Responses body (`call.body`); answers and errors are read as OpenAI's. Others get it translated to chat.
+   */
+  responses?: { buildRequest(state: S, call: CallContext): UpstreamRequest | Promise<UpstreamRequest> };
 }
 
 /** Type-erase an adapter for the registry (keeps `any` out of public signatures). */

@@ -5,9 +5,10 @@
 
 import type { Principal } from '../auth/principal.js';
 import type { Deployment, ModelGroup } from '../deployment.js';
+import type { GatewayError } from '../errors.js';
 import type { ClientLink } from '../http/client-link.js';
 import type { AttemptResult } from '../upstream/result.js';
-import type { EndpointKind, JsonObject, OpenAIChunk, OpenAIResponse } from '../wire.js';
+import type { EndpointKind, JsonObject, OpenAIChunk, OpenAIResponse, StreamDecoder } from '../wire.js';
 import type { RouterDeps } from './dispatch.js';
 
 /** A request as the router sees it (the client's body is parsed once, never copied on the way in). */
@@ -25,6 +26,24 @@ export interface RouteRequest {
   principal: Principal;
   /** every attempt made for this request pushes its result here when it settles (read by the settled event) */
   attempts?: AttemptResult[];
+  /**
+   * An API some adapters serve natively (the Responses API): a deployment whose adapter does gets `native`'s
+   * body and reading; every other one gets `body` (its chat translation), or fails with `native.error`
+   */
+  native?: NativeCall;
+}
+
+/** The native form of a translated request: the API's own body, and how its answer and stream are read. */
+export interface NativeCall {
+  api: 'responses';
+  body: JsonObject;
+  /** check a whole answer (already JSON.parsed) */
+  parse(label: string, json: unknown): OpenAIResponse;
+  decoder(label: string): StreamDecoder;
+  /** fix the upstream body after config defaults merged in (chat-named defaults such as `max_tokens`) */
+  adjust?(body: JsonObject): void;
+  /** why the chat translation cannot carry this request (a built-in tool, say): translated attempts fail with it */
+  error?: GatewayError;
 }
 
 /** What a successful attempt gives back: a whole answer, or a stream whose first token arrived. */
@@ -37,6 +56,8 @@ export type Outcome =
       raw?: Buffer;
       upstreamMs: number;
       headers?: UpstreamHeaders;
+      /** the deployment answered in the request's native API (RouteRequest.native), not in chat */
+      native?: boolean;
     }
   | {
       type: 'stream';
@@ -44,6 +65,7 @@ export type Outcome =
       chunks: AsyncIterable<OpenAIChunk[]> | Iterable<OpenAIChunk[]>;
       upstreamMs: number;
       headers?: UpstreamHeaders;
+      native?: boolean;
     };
 
 /** The upstream's response headers (lower-case names; the writer echoes its `x-ratelimit-*`). */

@@ -117,10 +117,14 @@ export class Attempt implements AttemptResult, AttemptTimings, SettledAttempt, D
       const mock = req.body.mock_response ?? dep.mockResponse;
       if (mock !== undefined && mock !== null) return this.mock(mock, model);
       const adapter = dep.adapter!;
-      if (!adapter.endpoints.includes(req.kind)) {
+      // the Responses API: natively where the adapter serves it, else the chat translation in `req.body`
+      const native = req.native && adapter.responses ? req.native : undefined;
+      if (!native && req.native?.error) throw req.native.error;
+      if (!native && !adapter.endpoints.includes(req.kind)) {
         throw badRequest(`${adapter.label} (${dep.litellmModel}) does not serve ${req.kind} requests`, 'model');
       }
-      const body = upstreamBody(dep, adapter, req.body, model, req.stream);
+      const body = upstreamBody(dep, adapter, native ? native.body : req.body, model, req.stream);
+      if (native?.adjust) native.adjust(body);
       const t = req.body.timeout;
       const timeoutMs = typeof t === 'number' && t > 0 ? t * 1000 : req.stream ? dep.streamTimeoutMs : dep.timeoutMs;
       this.timeoutMs = timeoutMs;
@@ -132,7 +136,7 @@ export class Attempt implements AttemptResult, AttemptTimings, SettledAttempt, D
       req.client.watch(this);
       const call = new Call(req.kind, body, model, req.stream, req.requestId, req.client);
       this.building = true;
-      const built = adapter.buildRequest(dep.state, call);
+      const built = native ? adapter.responses!.buildRequest(dep.state, call) : adapter.buildRequest(dep.state, call);
       const upstreamReq = built instanceof Promise ? await built : built;
       this.building = false;
       if (req.client.gone) throw new Error('the client went away');
@@ -156,7 +160,8 @@ export class Attempt implements AttemptResult, AttemptTimings, SettledAttempt, D
         const upstreamMs = (this.latencyMs = performance.now() - this.start);
         const raw = (answer as WholeResponse).body;
         let out: Outcome;
-        if (adapter.passthrough?.(dep.state, call, raw)) out = new RawAnswer(dep, raw, upstreamMs, ex.headers);
+        if (!native && adapter.passthrough?.(dep.state, call, raw))
+          out = new RawAnswer(dep, raw, upstreamMs, ex.headers);
         else {
           const text = raw.toString('utf8');
           let json: unknown;
@@ -165,8 +170,9 @@ export class Attempt implements AttemptResult, AttemptTimings, SettledAttempt, D
           } catch {
             throw badUpstreamAnswer(adapter.label, `an answer that is not JSON: ${JSON.stringify(text.slice(0, 80))}`);
           }
-          const response = adapter.parseResponse(dep.state, call, json);
+          const response = native ? native.parse(adapter.label, json) : adapter.parseResponse(dep.state, call, json);
           out = { type: 'json', deployment: dep, response, upstreamMs, headers: ex.headers };
+          if (native) out.native = true;
         }
         this.answer = out;
         this.settle(undefined, false);
@@ -177,13 +183,16 @@ export class Attempt implements AttemptResult, AttemptTimings, SettledAttempt, D
       this.firstTokenMs = firstTokenMs(dep, req.body);
       this.at = now + this.firstTokenMs;
       client.deadlines.add(this);
-      const stream = new AttemptStream(this, ex, adapter.streamDecoder(dep.state, call));
+      const decoder = native ? native.decoder(adapter.label) : adapter.streamDecoder(dep.state, call);
+      const stream = new AttemptStream(this, ex, decoder);
       await stream.start();
       client.deadlines.remove(this);
       this.phase = STREAMING;
       const t1 = (this.firstToken = performance.now());
       const upstreamMs = (this.latencyMs = t1 - this.start);
-      return { type: 'stream', deployment: dep, chunks: stream, upstreamMs, headers: ex.headers };
+      const out: Outcome = { type: 'stream', deployment: dep, chunks: stream, upstreamMs, headers: ex.headers };
+      if (native) out.native = true;
+      return out;
     } catch (e) {
       const err = this.errorOf(e);
       this.settle(err, false);

@@ -50,10 +50,12 @@ const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v)
 export function tokenUsage(u: unknown): TokenUsage | undefined {
   if (!u || typeof u !== 'object') return undefined;
   const o = u as JsonObject;
-  const pd = o.prompt_tokens_details as JsonObject | undefined;
-  const cd = o.completion_tokens_details as JsonObject | undefined;
-  const prompt = num(o.prompt_tokens);
-  const completion = num(o.completion_tokens);
+  // the Responses API's names (input_tokens with its details, which Anthropic's usage never has)
+  const rx = o.input_tokens_details !== undefined || o.output_tokens_details !== undefined;
+  const pd = (rx ? o.input_tokens_details : o.prompt_tokens_details) as JsonObject | undefined;
+  const cd = (rx ? o.output_tokens_details : o.completion_tokens_details) as JsonObject | undefined;
+  const prompt = num(rx ? o.input_tokens : o.prompt_tokens);
+  const completion = num(rx ? o.output_tokens : o.completion_tokens);
   return {
     prompt,
     completion,

@@ -75,6 +75,7 @@ export class CostEstimator {
 function inputTokensOf(endpoint: SettledEndpoint, body: JsonObject): number {
   switch (endpoint) {
     case 'chat':
+    case 'responses': // admitted with its chat translation
       return estimateChatPromptTokens(body);
     case 'messages':
       return (

@@ -298,12 +298,31 @@ const cacheControls: Migration = {
   },
 };
 
+/**
+ * The Responses API's stored responses (`/v1/responses` with `store` on): one row per response, its turn's
+ * input items and the response it continued, for `GET /v1/responses/{id}` and `previous_response_id`.
+ */
+const responses: Migration = {
+  async up(db: AnyDb) {
+    await db.schema
+      .createTable('responses')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('owner', 'text')
+      .addColumn('previous_id', 'text')
+      .addColumn('response', 'text', (c) => c.notNull())
+      .addColumn('input', 'text', (c) => c.notNull())
+      .addColumn('created_at', ms, (c) => c.notNull())
+      .execute();
+  },
+};
+
 /** Every migration, in order; the name is what the migration table records (never rename one). */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_init': v1,
   '0002_spend': spend,
   '0003_proxy_models': proxyModels,
   '0004_cache_controls': cacheControls,
+  '0005_responses': responses,
 };
 
 /**

@@ -290,6 +290,20 @@ export interface GovernanceTables {
   model_spend: ModelSpendTable;
   proxy_models: ProxyModelsTable;
   proxy_model_version: ProxyModelVersionTable;
+  responses: ResponsesTable;
+}
+
+/** A stored Responses API response (responses/db-store.ts). */
+export interface ResponsesTable {
+  id: string;
+  /** the key hash of the caller that made it (null: no auth) */
+  owner: string | null;
+  /** the response it continued (`previous_response_id`) */
+  previous_id: string | null;
+  response: Json<Record<string, unknown>>;
+  /** this turn's input items */
+  input: Json<Record<string, unknown>[]>;
+  created_at: Stamp;
 }
 
 export type KeyRow = Selectable<KeysTable>;

@@ -12,6 +12,7 @@ export const CALL_TYPES: Readonly<Record<SettledEndpoint, string>> = {
   completion: 'atext_completion',
   embedding: 'aembedding',
   messages: 'anthropic_messages',
+  responses: 'aresponses',
 };
 
 /** The route each endpoint is served at (the rollups' `endpoint` column). */
@@ -20,6 +21,7 @@ const ROUTES: Readonly<Record<SettledEndpoint, string>> = {
   completion: '/v1/completions',
   embedding: '/v1/embeddings',
   messages: '/v1/messages',
+  responses: '/v1/responses',
 };
 
 /** The rollup entity types, one row per (type, id, day, key, model, provider, endpoint). */

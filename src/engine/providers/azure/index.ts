@@ -107,6 +107,17 @@ export const azureAdapter: ProviderAdapter = defineProvider<AzureState>({
     method: 'GET',
     headers: s.headers,
   }),
+  // Azure serves the Responses API only on its v1 surface: no deployment in the path (the body's model names
+  // the deployment) and no api-version
+  responses: {
+    buildRequest: (s, call) => ({
+      origin: s.origin,
+      path: `${s.basePath}/openai/v1/responses`,
+      method: 'POST',
+      headers: s.headers,
+      body: JSON.stringify(call.body),
+    }),
+  },
 });
 
 /** The adapter for each id of this folder (the registry's loader): Azure OpenAI or Azure AI. */

@@ -25,6 +25,8 @@ export interface OpenAICompatiblePreset {
   baseEnv: readonly string[];
   endpoints?: readonly EndpointKind[];
   unsupportedParams?: readonly string[];
+  /** the upstream serves OpenAI's Responses API (`{api_base}/responses`): `/v1/responses` goes there natively */
+  responses?: boolean;
 }
 
 /** Per-deployment state, computed once at load time. */
@@ -179,6 +181,17 @@ export function createOpenAICompatible(preset: OpenAICompatiblePreset): Provider
     streamDecoder: (s) => new OpenAISseDecoder(s.label),
     mapError: (s, err) => mapHttpError(s.label, err),
     healthRequest: (s) => ({ origin: s.origin, path: `${s.basePath}/models`, method: 'GET', headers: s.headers }),
+    responses: preset.responses
+      ? {
+          buildRequest: (s, call) => ({
+            origin: s.origin,
+            path: `${s.basePath}/responses`,
+            method: 'POST',
+            headers: s.headers,
+            body: JSON.stringify(call.body),
+          }),
+        }
+      : undefined,
   };
 }
 

@@ -11,6 +11,7 @@ const PRESETS: Record<CompatibleId, Omit<OpenAICompatiblePreset, 'id'>> = {
     defaultApiBase: 'https://api.openai.com/v1',
     keyEnv: ['OPENAI_API_KEY'],
     baseEnv: ['OPENAI_BASE_URL', 'OPENAI_API_BASE'],
+    responses: true,
   },
   hosted_vllm: {
     label: 'vLLM',
