@@ -59,7 +59,7 @@ const POST_ROUTES = new Map<string, PostRoute>([
   ['/responses', { format: RESPONSES_FORMAT, endpoint: 'responses', handle: handleResponses }],
   ['/spend/calculate', { format: OPENAI_FORMAT, handle: (ctx, req, w) => handleSpendCalculate(ctx, req, w) }],
 ]);
-const OPENAI_POST = ['/chat/completions', '/completions', '/embeddings'];
+const OPENAI_POST = ['/chat/completions', '/completions', '/embeddings', '/responses'];
 // Azure OpenAI's paths (the AzureOpenAI SDK: `api-version` in the query, `api-key` header) and the legacy
 // /engines/{model}/... ones: the model is in the path
 const MODEL_PATH = /^\/(?:openai\/deployments|engines)\/([^/]+)\/(chat\/completions|completions|embeddings)$/;

@@ -445,6 +445,9 @@ describe('errors in OpenAI shape', () => {
     await expect(client.responses.retrieve('resp_nope')).rejects.toBeInstanceOf(OpenAI.NotFoundError);
     const unauth = await fetch(`${engine.url}/v1/responses/resp_nope`);
     expect(unauth.status).toBe(401);
+    const listing = await fetch(`${engine.url}/v1/responses`, { headers: { authorization: `Bearer ${MASTER}` } });
+    expect(listing.status).toBe(405);
+    expect(await listing.json()).toMatchObject({ error: { message: expect.stringContaining('GET') } });
     expect(openaiFake.requests).toHaveLength(0);
   });
 
