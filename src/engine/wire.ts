@@ -35,6 +35,12 @@ export interface UpstreamRequest {
   body?: string | Uint8Array;
 }
 
+/**
+ * On a stream chunk: the text the client gets as is for the upstream bytes that produced it (a stream passed
+ * through without translation, e.g. Anthropic Messages to an Anthropic-native deployment).
+ */
+export const RAW_TEXT: unique symbol = Symbol('raw text');
+
 /** Incremental stream decoder: bytes in (any framing), OpenAI chunk objects out. Never buffers a whole stream. */
 export interface StreamDecoder {
   /** Feed the next bytes; returns the chunks they completed (possibly none). Throws GatewayError on an error event. */

@@ -36,7 +36,9 @@ function invalid(res: http.ServerResponse, message: string): void {
 function problem(call: RecordedCall): string | undefined {
   if (call.method !== 'POST' || call.path !== '/v1/messages') return `no route ${call.method} ${call.path}`;
   if (call.headers['x-api-key'] !== ANTHROPIC_FAKE_KEY) return 'x-api-key: missing or wrong';
-  if (call.headers['anthropic-version'] !== '2023-06-01') return 'anthropic-version: header is required';
+  // the API takes any of its dated versions (the SDKs send their own; the engine's default is 2023-06-01)
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(String(call.headers['anthropic-version'] ?? '')))
+    return 'anthropic-version: header is required';
   const b = call.body;
   if (!b || typeof b.model !== 'string') return 'model: Field required';
   if (typeof b.max_tokens !== 'number') return 'max_tokens: Field required';

@@ -5,6 +5,7 @@
 
 import type { Principal } from '../auth/principal.js';
 import type { Deployment, ModelGroup } from '../deployment.js';
+import type { GatewayError } from '../errors.js';
 import type { ClientLink } from '../http/client-link.js';
 import type { AttemptResult } from '../upstream/result.js';
 import type { EndpointKind, JsonObject, OpenAIChunk, OpenAIResponse } from '../wire.js';
@@ -25,6 +26,19 @@ export interface RouteRequest {
   principal: Principal;
   /** every attempt made for this request pushes its result here when it settles (read by the settled event) */
   attempts?: AttemptResult[];
+  /** set by /v1/messages: the client's Anthropic request, sent as written where a deployment speaks it */
+  native?: NativeMessagesRequest;
+}
+
+/** An Anthropic Messages request, for the deployments that take it untranslated (`adapter.messages`). */
+export interface NativeMessagesRequest {
+  /** the client's body as parsed */
+  body: JsonObject;
+  /** the client's `anthropic-beta` / `anthropic-version` headers */
+  beta?: string;
+  version?: string;
+  /** what the OpenAI translation cannot carry (a server tool, ...): a translated deployment fails with it */
+  untranslatable?: GatewayError;
 }
 
 /** What a successful attempt gives back: a whole answer, or a stream whose first token arrived. */
@@ -37,6 +51,8 @@ export type Outcome =
       raw?: Buffer;
       upstreamMs: number;
       headers?: UpstreamHeaders;
+      /** the answer is the upstream's own Messages JSON in `raw` (RouteRequest.native went through untranslated) */
+      native?: true;
     }
   | {
       type: 'stream';
@@ -44,6 +60,8 @@ export type Outcome =
       chunks: AsyncIterable<OpenAIChunk[]> | Iterable<OpenAIChunk[]>;
       upstreamMs: number;
       headers?: UpstreamHeaders;
+      /** the chunks carry the upstream's own SSE text under RAW_TEXT (RouteRequest.native went untranslated) */
+      native?: true;
     };
 
 /** The upstream's response headers (lower-case names; the writer echoes its `x-ratelimit-*`). */

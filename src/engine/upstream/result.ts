@@ -52,14 +52,18 @@ export function tokenUsage(u: unknown): TokenUsage | undefined {
   const o = u as JsonObject;
   const pd = o.prompt_tokens_details as JsonObject | undefined;
   const cd = o.completion_tokens_details as JsonObject | undefined;
-  const prompt = num(o.prompt_tokens);
-  const completion = num(o.completion_tokens);
+  const cached = num(pd?.cached_tokens) || num(o.cache_read_input_tokens);
+  const cacheCreation = num(o.cache_creation_input_tokens) || num(pd?.cache_creation_tokens);
+  // Anthropic's own shape (a Messages answer passed through): input_tokens excludes the cache reads and writes
+  const anthropic = o.prompt_tokens === undefined && o.input_tokens !== undefined;
+  const prompt = anthropic ? num(o.input_tokens) + cached + cacheCreation : num(o.prompt_tokens);
+  const completion = anthropic ? num(o.output_tokens) : num(o.completion_tokens);
   return {
     prompt,
     completion,
     total: num(o.total_tokens) || prompt + completion,
-    cached: num(pd?.cached_tokens) || num(o.cache_read_input_tokens),
-    cacheCreation: num(o.cache_creation_input_tokens) || num(pd?.cache_creation_tokens),
+    cached,
+    cacheCreation,
     reasoning: num(cd?.reasoning_tokens),
   };
 }
