@@ -24,6 +24,7 @@ import { sendJson } from './http/respond.js';
 import { type ApiFormat, OPENAI_FORMAT, ResponseWriter } from './http/response-writer.js';
 import type { SettledEndpoint } from './observability/settled.js';
 import { UsageTally } from './observability/usage-tally.js';
+import { forwardPassThrough } from './passthrough/forward.js';
 import type { EndpointKind } from './wire.js';
 
 /** A POST route: the API it speaks, the endpoint its settled event names (none: no event), its handler. */
@@ -190,7 +191,11 @@ async function serve(
       const pending = w.authenticate(req.headers);
       if (pending) await pending;
       await post.handle(ctx, req, w, route);
-    } else await handle(ctx, req, w, route);
+    } else {
+      const pass = ctx.passthrough?.match(route);
+      if (pass) await forwardPassThrough(ctx, req, w, pass);
+      else await handle(ctx, req, w, route);
+    }
   } catch (e) {
     w.fail(e);
   }

@@ -30,7 +30,7 @@ export interface UpstreamRequest {
   origin: string;
   /** path with query, e.g. `/openai/v1/chat/completions` */
   path: string;
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 'OPTIONS';
   headers: Record<string, string>;
   body?: string | Uint8Array;
 }

@@ -264,6 +264,7 @@ export const GENERAL_SETTINGS: KeySet = {
     'alert_types',
     'alerting_args',
     'alert_to_webhook_url',
+    'pass_through_endpoints',
   ],
   later: [
     'database_url',
@@ -271,7 +272,6 @@ export const GENERAL_SETTINGS: KeySet = {
     'disable_prisma_schema_update',
     'custom_auth',
     'otel',
-    'pass_through_endpoints',
     'reject_clientside_metadata_tags',
     'store_prompts_in_spend_logs',
     'use_redis_transaction_buffer',

@@ -8,8 +8,8 @@ import type { ResponseWriter, StreamFraming } from '../http/response-writer.js';
 import { badUpstreamAnswer } from '../providers/errors.js';
 import { providersWith } from '../providers/registry.js';
 import type { NativeMessages } from '../providers/types.js';
-import { countWith, loadedEncoder } from '../router/pre-call.js';
 import { dispatch } from '../router/dispatch.js';
+import { countWith, loadedEncoder } from '../router/pre-call.js';
 import { resolveModel, substitute, unknownModel } from '../router/resolve.js';
 import { estimateChatPromptTokens } from '../tokens.js';
 import { messagesCall } from '../upstream/body.js';
@@ -161,7 +161,8 @@ async function upstreamCount(
     json = undefined;
   }
   const n = nm.readCount?.(json);
-  if (n === undefined) throw badUpstreamAnswer(adapter.label, `a token count without input_tokens: ${text.slice(0, 80)}`);
+  if (n === undefined)
+    throw badUpstreamAnswer(adapter.label, `a token count without input_tokens: ${text.slice(0, 80)}`);
   return n;
 }
 
@@ -177,6 +178,7 @@ function countImages(messages: unknown): number {
       else if (o.type === 'tool_result') walk(o.content);
     }
   };
-  if (Array.isArray(messages)) for (const m of messages) if (m && typeof m === 'object') walk((m as JsonObject).content);
+  if (Array.isArray(messages))
+    for (const m of messages) if (m && typeof m === 'object') walk((m as JsonObject).content);
   return n;
 }

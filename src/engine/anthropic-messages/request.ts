@@ -98,10 +98,7 @@ function addTools(a: JsonObject, body: JsonObject): void {
     if (!isObject(t) || typeof t.name !== 'string' || t.name === '')
       throw invalidRequest(`tools.${i}.name: Field required`, 'tools');
     if (t.input_schema === undefined && typeof t.type === 'string' && t.type !== 'custom') {
-      throw invalidRequest(
-        `tools.${i}: the server tool "${t.type}" runs only where Anthropic's API runs it`,
-        'tools',
-      );
+      throw invalidRequest(`tools.${i}: the server tool "${t.type}" runs only where Anthropic's API runs it`, 'tools');
     }
     const fn: JsonObject = {
       name: t.name,
