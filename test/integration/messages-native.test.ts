@@ -103,7 +103,7 @@ describe('Claude Code request shapes against an Anthropic deployment', () => {
     expect(up.headers.authorization).toBeUndefined();
   });
 
-  it('an image turn, not streamed: the answer is the upstream body unchanged; usage reaches the settled event', async () => {
+  it('an image turn, not streamed: the upstream body unchanged; usage reaches the settled event', async () => {
     fake.reply({ json: IMAGE_ANSWER });
     const r = await send(IMAGE_TURN);
     expect(r.status).toBe(200);
@@ -124,7 +124,7 @@ describe('Claude Code request shapes against an Anthropic deployment', () => {
 });
 
 describe('the official SDK against an Anthropic deployment', () => {
-  it('messages.stream with thinking: thinking_delta and signature_delta arrive, the final message holds both', async () => {
+  it('messages.stream with thinking: thinking and signature deltas arrive, the final message holds both', async () => {
     fake.reply({ sse: byteSplits(THINKING_STREAM) });
     const deltas: string[] = [];
     const s = client.messages.stream(FIRST_TURN as unknown as Anthropic.MessageStreamParams, {
