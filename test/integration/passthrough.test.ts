@@ -102,7 +102,7 @@ beforeEach(() => {
 const call = (path: string, init: RequestInit = {}) => fetch(engine.url + path, init);
 
 describe('provider pass-through routes', () => {
-  it('/anthropic: the body and client headers go as sent with the engine key; the stream comes unbuffered', async () => {
+  it('/anthropic: body and client headers as sent, the engine key added; the stream comes unbuffered', async () => {
     const body = '{"model":"claude-x","max_tokens":5,"stream":true,"messages":[{"role":"user","content":"hi"}]}';
     const r = await call('/anthropic/v1/messages', {
       method: 'POST',
@@ -209,7 +209,7 @@ describe('provider pass-through routes', () => {
 });
 
 describe('general_settings.pass_through_endpoints', () => {
-  it('path -> target with the configured headers; sub-paths with include_subpath; client headers not sent', async () => {
+  it('path -> target with the configured headers; sub-paths with include_subpath; no client headers', async () => {
     const r = await call('/bria/v1/text-to-image?seed=4', {
       method: 'POST',
       headers: { authorization: `Bearer ${MASTER}`, 'x-trace': 'abc', 'content-type': 'application/json' },
