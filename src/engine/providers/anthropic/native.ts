@@ -65,8 +65,10 @@ export class NativeStreamDecoder implements StreamDecoder {
 
 function carry(chunks: OpenAIChunk[], text: string): OpenAIChunk[] {
   if (text === '') return chunks;
-  // an empty delta reads as a preamble, so the first-token gate still waits for content
-  const first = chunks[0] ?? { object: 'chat.completion.chunk', choices: [{ index: 0, delta: {} }] };
+  // an empty delta reads as a preamble (message_start, ping: the first-token gate keeps waiting); a content
+  // block the translation has no chunk for (a server tool's use or result) is content for the client
+  const delta = text.includes('content_block_') ? { native: true } : {};
+  const first = chunks[0] ?? { object: 'chat.completion.chunk', choices: [{ index: 0, delta }] };
   (first as Record<symbol, unknown>)[RAW_TEXT] = text;
   return chunks.length > 0 ? chunks : [first];
 }
