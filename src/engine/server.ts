@@ -308,6 +308,9 @@ function routesBody(ctx: EngineContext): string {
     add(`/engines/{model}/${k}`, 'POST');
   }
   for (const r of ctx.management?.routes ?? []) add(r.path, r.method);
+  // pass-through routes take any method (docs/pass-through.md)
+  for (const r of ctx.passthrough?.routes ?? [])
+    for (const m of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE']) add(r.subpaths ? `${r.prefix}/{path}` : r.prefix, m);
   body = JSON.stringify({ routes: list });
   routesOf.set(ctx, body);
   return body;

@@ -209,6 +209,15 @@ describe('provider pass-through routes', () => {
 });
 
 describe('general_settings.pass_through_endpoints', () => {
+  it('GET /routes lists the provider and configured routes', async () => {
+    const { routes } = (await (await call('/routes')).json()) as { routes: { path: string; methods: string[] }[] };
+    const paths = new Map(routes.map((x) => [x.path, x.methods]));
+    for (const p of ['/anthropic/{path}', '/openai/{path}', '/azure/{path}', '/bedrock/{path}', '/vertex_ai/{path}'])
+      expect(paths.get(p), p).toContain('POST');
+    expect(paths.get('/bria/{path}')).toContain('GET');
+    expect(paths.get('/exact')).toContain('GET');
+  });
+
   it('path -> target with the configured headers; sub-paths with include_subpath; no client headers', async () => {
     const r = await call('/bria/v1/text-to-image?seed=4', {
       method: 'POST',
