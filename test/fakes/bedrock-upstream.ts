@@ -68,7 +68,12 @@ export async function startBedrockUpstream(keys: FakeAwsKeys): Promise<BedrockFa
         { 'x-amzn-errortype': 'UnknownOperationException' },
       );
     const modelId = decodeURIComponent(m[1]);
-    if (m[2] === 'count-tokens') return countTokens(res, call.body);
+    if (m[2] === 'count-tokens') {
+      // as AWS answers for models CountTokens does not cover (older Claude, inference-profile ids)
+      if (modelId.includes('claude-instant') || /^[a-z-]+\.anthropic\./.test(modelId))
+        return invalidBody(res, "The provided model doesn't support counting tokens.");
+      return countTokens(res, call.body);
+    }
     if (/(^|\.)anthropic\.claude/.test(modelId) && m[2].startsWith('invoke'))
       return invokeClaude(res, current, m[2] !== 'invoke', call.body);
     if (m[2] === 'invoke') return embed(res, modelId, call.body);

@@ -52,7 +52,7 @@ beforeAll(async () => {
   );
   engine.onSettled((e) => void events.push(e));
   client = new Anthropic({ baseURL: engine.url, apiKey: MASTER, maxRetries: 0, timeout: 20_000 });
-});
+}, 60_000); // a slow start on a busy machine
 afterAll(async () => {
   await engine?.close();
   await fake?.close();

@@ -6,6 +6,7 @@
  */
 import type http from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { loadLiteLLMConfig } from '../../src/config/litellm/load.js';
 import { type BedrockFake, startBedrockUpstream } from '../fakes/bedrock-upstream.js';
 import { type RecordingFake, sendJson, startFake } from '../fakes/fake-server.js';
 import { type FakeGoogleToken, startFakeGoogleToken } from '../fakes/google-token.js';
@@ -87,7 +88,7 @@ beforeAll(async () => {
       },
     },
   );
-});
+}, 60_000); // an RSA key pair and an engine: slow on a busy machine
 afterAll(async () => {
   release();
   await engine?.close();
@@ -144,6 +145,18 @@ describe('provider pass-through routes', () => {
       expect(r.status).toBe(401);
     }
     expect(fake.calls).toHaveLength(0);
+  });
+
+  it('a virtual key is accepted like the master key, and not forwarded either', async () => {
+    const gen = await call('/key/generate', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${MASTER}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    const { key } = (await gen.json()) as { key: string };
+    const r = await call('/openai/v1/models', { headers: { authorization: `Bearer ${key}` } });
+    expect(r.status).toBe(200);
+    expect(fake.calls[0].headers.authorization).toBe(`Bearer ${KEYS.OPENAI_API_KEY}`);
   });
 
   it('/openai: the engine key replaces the caller bearer; one /v1 when the base ends in /v1; query kept', async () => {
@@ -209,6 +222,28 @@ describe('provider pass-through routes', () => {
 });
 
 describe('general_settings.pass_through_endpoints', () => {
+  it('is a supported key; a bad entry stops the config, naming the key', () => {
+    const ok = loadLiteLLMConfig(
+      {
+        kind: 'object',
+        label: 'pt.yaml',
+        value: { general_settings: { pass_through_endpoints: [{ path: '/x', target: 'https://x.example' }] } },
+      },
+      { env: {} },
+    );
+    expect(ok.warnings.join('\n')).not.toContain('pass_through_endpoints');
+    const bad = () =>
+      loadLiteLLMConfig(
+        {
+          kind: 'object',
+          label: 'pt.yaml',
+          value: { general_settings: { pass_through_endpoints: [{ path: '/x', target: 'not a url' }] } },
+        },
+        { env: {} },
+      );
+    expect(bad).toThrow('pt.yaml: general_settings.pass_through_endpoints[0].target: expected an http(s) URL');
+  });
+
   it('GET /routes lists the provider and configured routes', async () => {
     const { routes } = (await (await call('/routes')).json()) as { routes: { path: string; methods: string[] }[] };
     const paths = new Map(routes.map((x) => [x.path, x.methods]));

@@ -121,8 +121,19 @@ async function countTokens(ctx: EngineContext, raw: JsonObject, req: IncomingMes
       const body: JsonObject = {};
       for (const k of COUNT_FIELDS) if (raw[k] !== undefined) body[k] = raw[k];
       const native = { body, beta: header(req, 'anthropic-beta'), version: header(req, 'anthropic-version') };
-      const n = await upstreamCount(ctx, d, nm, messagesCall(native, model, false));
-      return sendJson(w.res, 200, JSON.stringify({ input_tokens: n }), w.headers);
+      try {
+        const n = await upstreamCount(ctx, d, nm, messagesCall(native, model, false));
+        return sendJson(w.res, 200, JSON.stringify({ input_tokens: n }), w.headers);
+      } catch (e) {
+        // a model the upstream cannot count for ("The provided model doesn't support counting tokens", or no
+        // count endpoint at all): the estimate below; other failures (a bad request, auth, rate limits, the
+        // upstream down) are the client's to see
+        const c = (e as { errorClass?: string }).errorClass;
+        const unsupported = c === 'not_found' || (c === 'bad_request' && /support.*count/i.test((e as Error).message));
+        if (!unsupported) throw e;
+        if (ctx.debug) ctx.logger.debug(w.logFields({ error: (e as Error).message }), 'count_tokens: estimating');
+        break;
+      }
     }
   }
   // cl100k_base: the smaller of the two vocabularies (loads in half the time), and no model's exact count anyway.

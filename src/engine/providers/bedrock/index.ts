@@ -178,7 +178,9 @@ export const bedrockAdapter: ProviderAdapter = defineProvider<BedrockState>({
     countTokens(s, call) {
       const invoke = JSON.stringify(cloudBody(call, BEDROCK_VERSION, false, true));
       const body = JSON.stringify({ input: { invokeModel: { body: Buffer.from(invoke).toString('base64') } } });
-      const path = modelPath(s.endpoint, modelIdOf(call.model), 'count-tokens');
+      // CountTokens takes the foundation model's own id: a cross-region profile's prefix is dropped
+      const id = modelIdOf(call.model).replace(/^(?:us|eu|apac|global|us-gov|jp|au)\.(?=anthropic\.)/, '');
+      const path = modelPath(s.endpoint, id, 'count-tokens');
       return signedPost(s.endpoint, s.label, path, body, 'application/json');
     },
     readCount,
