@@ -6,7 +6,9 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { toOpenAIRequest } from '../../src/engine/anthropic-messages/request.js';
 import type { SettledEvent } from '../../src/engine/index.js';
+import { countPromptTokens } from '../../src/engine/router/pre-call.js';
 import { ANTHROPIC_FAKE_KEY, fakeTokenCount, startAnthropicUpstream } from '../fakes/anthropic-upstream.js';
 import { type FakeUpstream, startOpenAIUpstream } from '../fakes/openai-upstream.js';
 import {
@@ -235,23 +237,22 @@ describe('a translated (OpenAI) deployment', () => {
     expect(JSON.stringify(openai.requests[0].body)).not.toContain('signature');
   });
 
-  it('count_tokens estimates with a tokenizer, images counted at a fixed figure', async () => {
+  it('count_tokens estimates with the cl100k_base tokenizer, images counted at 1,600 each', async () => {
     const body = { model: 'gpt-4o', messages: [{ role: 'user', content: 'one two three four five' }] };
-    const withImage = {
-      model: 'gpt-4o',
-      messages: [{ role: 'user', content: [...IMAGE_TURN.messages[0].content] }],
-    };
-    // the first count may answer before the tokenizer has loaded: wait until two counts agree
-    let a = 0;
-    for (let i = 0; i < 100; i++) {
-      const x = JSON.parse((await send(body, '/v1/messages/count_tokens')).text).input_tokens;
-      if (x === a) break;
-      a = x;
-      await new Promise((r) => setTimeout(r, 100));
+    const withImage = { model: 'gpt-4o', messages: [{ role: 'user', content: [...IMAGE_TURN.messages[0].content] }] };
+    // what the tokenizer says for the translated requests
+    const expected = async (b: Record<string, unknown>) =>
+      countPromptTokens('chat', toOpenAIRequest(b, { requireMaxTokens: false }).body, 'cl100k_base');
+    const count = async (b: object) => JSON.parse((await send(b, '/v1/messages/count_tokens')).text).input_tokens;
+    // the first counts may come before the tokenizer has loaded (the rule-of-thumb estimate): wait for it
+    const want = await expected(body);
+    let got = 0;
+    for (let i = 0; i < 300 && got !== want; i++) {
+      got = await count(body);
+      if (got !== want) await new Promise((r) => setTimeout(r, 100));
     }
-    expect(a).toBeGreaterThan(5);
-    const b = JSON.parse((await send(withImage, '/v1/messages/count_tokens')).text).input_tokens;
-    expect(b).toBeGreaterThan(1600);
+    expect(got).toBe(want);
+    expect(await count(withImage)).toBe((await expected(withImage)) + 1600);
     expect(openai.requests).toHaveLength(0);
   });
 });
