@@ -10,6 +10,7 @@ import { toOpenAIRequest } from '../../src/engine/anthropic-messages/request.js'
 import type { SettledEvent } from '../../src/engine/index.js';
 import { countPromptTokens } from '../../src/engine/router/pre-call.js';
 import { ANTHROPIC_FAKE_KEY, fakeTokenCount, startAnthropicUpstream } from '../fakes/anthropic-upstream.js';
+import { refusedUrl } from '../fakes/fake-server.js';
 import { type FakeUpstream, startOpenAIUpstream } from '../fakes/openai-upstream.js';
 import {
   byteSplits,
@@ -43,11 +44,19 @@ beforeAll(async () => {
           litellm_params: { model: `anthropic/${UPSTREAM_MODEL}`, api_base: fake.url, api_key: ANTHROPIC_FAKE_KEY },
         },
         {
+          model_name: 'claude-down',
+          litellm_params: { model: `anthropic/${UPSTREAM_MODEL}`, api_base: await refusedUrl(), api_key: 'sk-x' },
+        },
+        {
           model_name: 'gpt-4o',
           litellm_params: { model: 'openai/gpt-4o', api_base: `${openai.url}/v1`, api_key: 'sk-openai-fake' },
         },
       ],
-      router_settings: { num_retries: 0, disable_cooldowns: true },
+      router_settings: {
+        num_retries: 0,
+        disable_cooldowns: true,
+        fallbacks: [{ 'claude-down': ['claude-sonnet-4-5'] }],
+      },
       general_settings: { master_key: MASTER },
     },
     { apiKey: MASTER },
@@ -115,6 +124,15 @@ describe('Claude Code request shapes against an Anthropic deployment', () => {
     const e = await settled(r.headers.get('x-request-id'));
     expect(e.status).toBe('success');
     expect(e.usage).toMatchObject({ prompt: 1580, completion: 9 });
+  });
+
+  it('the router still decides: an unreachable deployment falls back, the stream still comes byte for byte', async () => {
+    fake.reply({ sse: byteSplits(WEB_SEARCH_STREAM) });
+    const r = await send({ ...SERVER_TOOLS, model: 'claude-down' });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('x-litellm-attempted-fallbacks')).toBe('1');
+    expect(r.text).toBe(WEB_SEARCH_STREAM);
+    expect(fake.calls[0].body).toEqual({ ...SERVER_TOOLS, model: UPSTREAM_MODEL });
   });
 
   it('a streamed answer with cache writes reports its usage (cache included) to the settled event', async () => {
