@@ -126,7 +126,7 @@ describe('Claude Code request shapes against an Anthropic deployment', () => {
     expect(e.usage).toMatchObject({ prompt: 1580, completion: 9 });
   });
 
-  it('the router still decides: an unreachable deployment falls back, the stream still comes byte for byte', async () => {
+  it('the router still decides: an unreachable deployment falls back, the stream is still byte for byte', async () => {
     fake.reply({ sse: byteSplits(WEB_SEARCH_STREAM) });
     const r = await send({ ...SERVER_TOOLS, model: 'claude-down' });
     expect(r.status).toBe(200);
