@@ -11,6 +11,7 @@ import type { ModelRegistry } from './models/registry.js';
 import type { EngineLogger } from './observability/logger.js';
 import type { PrometheusSink } from './observability/prometheus.js';
 import type { SettledBus } from './observability/settled.js';
+import type { PassThrough } from './passthrough/routes.js';
 import type { SharedRedis } from './redis/shared.js';
 import type { RouteTable } from './router/table.js';
 import type { RouterState } from './state/router-state.js';
@@ -58,6 +59,8 @@ export interface EngineContext {
   governance?: Governance;
   /** per-request checks of virtual keys (model access, budgets, limits), run before routing */
   admission?: Admission;
+  /** the pass-through routes (/anthropic/*, /openai/*, ..., general_settings.pass_through_endpoints) */
+  passthrough?: PassThrough;
   /** the management API (/key/*, /team/*, /spend/*, ...), loaded with governance */
   management?: Management;
   /** settled events of the inference requests (built only while someone subscribes) */

@@ -30,6 +30,7 @@ import { otelConfig, publicUrl } from './observability/otel-config.js';
 import type { PrometheusSink } from './observability/prometheus.js';
 import { prometheusConfig } from './observability/prometheus-config.js';
 import { SettledBus, type SettledSubscriber } from './observability/settled.js';
+import { buildPassThrough } from './passthrough/routes.js';
 import { redisSettings } from './redis/settings.js';
 import type { SharedRedis } from './redis/shared.js';
 import { warmEncoders } from './router/pre-call.js';
@@ -240,6 +241,7 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
     governance,
     // model access, budgets (reserving), rate limits: before routing, for virtual keys and end users
     admission: gov && governance && gov.createAdmission(governance, opts.limiter),
+    passthrough: buildPassThrough(cfg.general_settings.pass_through_endpoints, { ...env, ...loaded.environment }),
     management: gov && { find: gov.findManagementRoute, handle: gov.handleManagement, routes: gov.MANAGEMENT_ROUTES },
     settled,
     logger,

@@ -26,6 +26,7 @@ import { type ApiFormat, OPENAI_FORMAT, ResponseWriter } from './http/response-w
 import { findModelRoute, handleModelRoute, MODEL_WRITE_ROUTES } from './models/api.js';
 import type { SettledEndpoint } from './observability/settled.js';
 import { UsageTally } from './observability/usage-tally.js';
+import { forwardPassThrough } from './passthrough/forward.js';
 import { handleResponseById, handleResponses, isResponseIdRoute } from './responses/handler.js';
 import { RESPONSES_FORMAT } from './responses/stream.js';
 import type { EndpointKind } from './wire.js';
@@ -200,7 +201,11 @@ async function serve(
       const pending = w.authenticate(req.headers);
       if (pending) await pending;
       await post.handle(ctx, req, w, route);
-    } else await handle(ctx, req, w, route);
+    } else {
+      const pass = ctx.passthrough?.match(route);
+      if (pass) await forwardPassThrough(ctx, req, w, pass);
+      else await handle(ctx, req, w, route);
+    }
   } catch (e) {
     w.fail(e);
   }
@@ -327,6 +332,9 @@ function routesBody(ctx: EngineContext): string {
   }
   for (const r of MODEL_WRITE_ROUTES) add(r.path, r.method);
   for (const r of ctx.management?.routes ?? []) add(r.path, r.method);
+  // pass-through routes take any method (docs/pass-through.md)
+  for (const r of ctx.passthrough?.routes ?? [])
+    for (const m of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE']) add(r.subpaths ? `${r.prefix}/{path}` : r.prefix, m);
   body = JSON.stringify({ routes: list });
   routesOf.set(ctx, body);
   return body;

@@ -30,10 +30,16 @@ export interface UpstreamRequest {
   origin: string;
   /** path with query, e.g. `/openai/v1/chat/completions` */
   path: string;
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 'OPTIONS';
   headers: Record<string, string>;
   body?: string | Uint8Array;
 }
+
+/**
+ * On a stream chunk: the text the client gets as is for the upstream bytes that produced it (a stream passed
+ * through without translation, e.g. Anthropic Messages to an Anthropic-native deployment).
+ */
+export const RAW_TEXT: unique symbol = Symbol('raw text');
 
 /** Incremental stream decoder: bytes in (any framing), OpenAI chunk objects out. Never buffers a whole stream. */
 export interface StreamDecoder {

@@ -36,7 +36,9 @@ function invalid(res: http.ServerResponse, message: string): void {
 function problem(call: RecordedCall): string | undefined {
   if (call.method !== 'POST' || call.path !== '/v1/messages') return `no route ${call.method} ${call.path}`;
   if (call.headers['x-api-key'] !== ANTHROPIC_FAKE_KEY) return 'x-api-key: missing or wrong';
-  if (call.headers['anthropic-version'] !== '2023-06-01') return 'anthropic-version: header is required';
+  // the API takes any of its dated versions (the SDKs send their own; the engine's default is 2023-06-01)
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(String(call.headers['anthropic-version'] ?? '')))
+    return 'anthropic-version: header is required';
   const b = call.body;
   if (!b || typeof b.model !== 'string') return 'model: Field required';
   if (typeof b.max_tokens !== 'number') return 'max_tokens: Field required';
@@ -167,9 +169,58 @@ function answer(
   return sendSse(res, ev);
 }
 
-/** Start the fake Anthropic API on 127.0.0.1; `streamFault()` breaks the next streams. */
-export async function startAnthropicUpstream(): Promise<ContractFake & { streamFault(f: AnthropicStreamFault): void }> {
+/**
+ * A canned answer for the next request, written exactly as given: a Messages JSON body (text), or an SSE
+ * stream (text pieces, each its own write), as a recorded real answer would be replayed.
+ */
+export type AnthropicReply = { json: string } | { sse: (string | Buffer)[] };
+
+/** The fields Anthropic's count_tokens takes; others are refused as extra inputs, as the real API does. */
+const COUNT_FIELDS = new Set(['model', 'messages', 'system', 'tools', 'tool_choice', 'thinking', 'mcp_servers']);
+
+/** A deterministic stand-in for a tokenizer: a quarter of the characters of what is counted. */
+export function fakeTokenCount(body: Record<string, unknown>): number {
+  return Math.ceil(JSON.stringify([body.system ?? null, body.messages, body.tools ?? null]).length / 4);
+}
+
+function countTokens(call: RecordedCall, res: http.ServerResponse): void {
+  if (call.headers['x-api-key'] !== ANTHROPIC_FAKE_KEY) return invalid(res, 'x-api-key: missing or wrong');
+  const b = (call.body ?? {}) as Record<string, unknown>;
+  for (const k of Object.keys(b)) if (!COUNT_FIELDS.has(k)) return invalid(res, `${k}: Extra inputs are not permitted`);
+  if (typeof b.model !== 'string' || !Array.isArray(b.messages)) return invalid(res, 'model, messages: Field required');
+  sendJson(res, 200, { input_tokens: fakeTokenCount(b) });
+}
+
+async function replay(call: RecordedCall, r: AnthropicReply, res: http.ServerResponse): Promise<void> {
+  const why = problem(call);
+  if (why) return invalid(res, why);
+  if ('json' in r) return sendJson(res, 200, r.json, { 'request-id': 'req_fake_replay' });
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  for (const piece of r.sse) {
+    if (res.destroyed) return;
+    res.write(piece);
+    await new Promise((done) => setImmediate(done));
+  }
+  res.end();
+}
+
+/**
+ * Start the fake Anthropic API on 127.0.0.1; `streamFault()` breaks the next streams, `reply()` queues canned
+ * answers (taken before the script), and POST /v1/messages/count_tokens answers `fakeTokenCount`.
+ */
+export async function startAnthropicUpstream(): Promise<
+  ContractFake & { streamFault(f: AnthropicStreamFault): void; reply(r: AnthropicReply): void }
+> {
   let fault: AnthropicStreamFault;
-  const fake = await startScriptedFake((call, s, res) => answer(call, s, res, fault));
-  return Object.assign(fake, { streamFault: (f: AnthropicStreamFault) => void (fault = f) });
+  const replies: AnthropicReply[] = [];
+  const fake = await startScriptedFake((call, s, res) => {
+    if (call.method === 'POST' && call.path === '/v1/messages/count_tokens') return countTokens(call, res);
+    const r = replies.shift();
+    if (r) return replay(call, r, res);
+    return answer(call, s, res, fault);
+  });
+  return Object.assign(fake, {
+    streamFault: (f: AnthropicStreamFault) => void (fault = f),
+    reply: (r: AnthropicReply) => void replies.push(r),
+  });
 }

@@ -57,7 +57,9 @@ export async function startBedrockUpstream(keys: FakeAwsKeys): Promise<BedrockFa
             : 'InvalidSignatureException:http://internal.amazon.com/coral/com.amazon.coral.service/',
         },
       );
-    const m = /^\/model\/([^/]+)\/(converse|converse-stream|invoke)$/.exec(call.path);
+    const m = /^\/model\/([^/]+)\/(converse|converse-stream|invoke|invoke-with-response-stream|count-tokens)$/.exec(
+      call.path,
+    );
     if (!m)
       return sendJson(
         res,
@@ -66,6 +68,14 @@ export async function startBedrockUpstream(keys: FakeAwsKeys): Promise<BedrockFa
         { 'x-amzn-errortype': 'UnknownOperationException' },
       );
     const modelId = decodeURIComponent(m[1]);
+    if (m[2] === 'count-tokens') {
+      // as AWS answers for models CountTokens does not cover (older Claude, inference-profile ids)
+      if (modelId.includes('claude-instant') || /^[a-z-]+\.anthropic\./.test(modelId))
+        return invalidBody(res, "The provided model doesn't support counting tokens.");
+      return countTokens(res, call.body);
+    }
+    if (/(^|\.)anthropic\.claude/.test(modelId) && m[2].startsWith('invoke'))
+      return invokeClaude(res, current, m[2] !== 'invoke', call.body);
     if (m[2] === 'invoke') return embed(res, modelId, call.body);
     await answer(res, current, m[2] === 'converse-stream');
   });
@@ -291,4 +301,97 @@ function embed(
     { message: `unknown model ${modelId}` },
     { 'x-amzn-errortype': 'ResourceNotFoundException' },
   );
+}
+
+const invalidBody = (res: http.ServerResponse, message: string) =>
+  sendJson(res, 400, { message }, { 'x-amzn-errortype': 'ValidationException' });
+
+/** Claude's InvokeModel body: the Messages API without `model` / `stream`, with Bedrock's anthropic_version. */
+function claudeBodyProblem(body: Record<string, unknown> | undefined): string | undefined {
+  if (!body) return 'a JSON body is required';
+  if (body.anthropic_version !== 'bedrock-2023-05-31') return 'anthropic_version: required';
+  for (const k of ['model', 'stream']) if (k in body) return `extraneous key [${k}] is not permitted`;
+  if (typeof body.max_tokens !== 'number' || !Array.isArray(body.messages)) return 'max_tokens, messages: required';
+  return undefined;
+}
+
+/** CountTokens: `{"input":{"invokeModel":{"body":<base64 InvokeModel body>}}}` -> `{"inputTokens": n}`. */
+function countTokens(res: http.ServerResponse, body: { input?: { invokeModel?: { body?: string } } }): void {
+  const b64 = body?.input?.invokeModel?.body;
+  if (typeof b64 !== 'string') return invalidBody(res, 'input.invokeModel.body: required');
+  const inner = JSON.parse(Buffer.from(b64, 'base64').toString('utf8')) as Record<string, unknown>;
+  if (inner.anthropic_version !== 'bedrock-2023-05-31' || 'model' in inner)
+    return invalidBody(res, 'the InvokeModel body is not a Claude Messages body');
+  sendJson(res, 200, { inputTokens: Math.ceil(JSON.stringify([inner.system, inner.messages]).length / 4) });
+}
+
+/**
+ * Claude through InvokeModel (a Messages answer) and InvokeModelWithResponseStream (each Messages event in a
+ * `chunk` frame, base64 JSON under `bytes`; the last one carries Bedrock's invocation metrics).
+ */
+async function invokeClaude(
+  res: http.ServerResponse,
+  s: BedrockScript,
+  stream: boolean,
+  body: Record<string, unknown> | undefined,
+): Promise<void> {
+  const problem = claudeBodyProblem(body);
+  if (problem) return invalidBody(res, problem);
+  const text = s.type === 'text' ? s.text : 'ok';
+  const usage = s.type === 'text' ? { input_tokens: s.usage.input, output_tokens: s.usage.output } : undefined;
+  const model = 'claude-3-haiku-20240307';
+  if (!stream) {
+    return sendJson(res, 200, {
+      id: 'msg_bdrk_01',
+      type: 'message',
+      role: 'assistant',
+      model,
+      content: [{ type: 'text', text }],
+      stop_reason: 'end_turn',
+      stop_sequence: null,
+      usage,
+    });
+  }
+  const events: unknown[] = [
+    {
+      type: 'message_start',
+      message: {
+        id: 'msg_bdrk_02',
+        type: 'message',
+        role: 'assistant',
+        model,
+        content: [],
+        usage: { ...usage, output_tokens: 1 },
+      },
+    },
+    { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },
+    ...text.split(' ').map((w, i) => ({
+      type: 'content_block_delta',
+      index: 0,
+      delta: { type: 'text_delta', text: (i ? ' ' : '') + w },
+    })),
+    { type: 'content_block_stop', index: 0 },
+    {
+      type: 'message_delta',
+      delta: { stop_reason: 'end_turn', stop_sequence: null },
+      usage: { output_tokens: usage?.output_tokens },
+    },
+    {
+      type: 'message_stop',
+      'amazon-bedrock-invocationMetrics': {
+        inputTokenCount: usage?.input_tokens,
+        outputTokenCount: usage?.output_tokens,
+      },
+    },
+  ];
+  const chunk = (e: unknown) =>
+    codec.encode({
+      headers: {
+        ':event-type': { type: 'string', value: 'chunk' },
+        ':content-type': { type: 'string', value: 'application/json' },
+        ':message-type': { type: 'string', value: 'event' },
+      },
+      body: fromUtf8(JSON.stringify({ bytes: Buffer.from(JSON.stringify(e)).toString('base64'), p: 'abcd' })),
+    });
+  return writeSplit(res, events.map(chunk));
 }

@@ -152,6 +152,18 @@ export const generalSettingsSchema = z.looseObject({
   alerting_threshold: positive.optional(),
   alerting_args: z.record(z.string(), z.unknown()).optional(),
   alert_to_webhook_url: z.record(z.string(), z.union([z.string(), z.array(z.string())])).optional(),
+  // routes forwarded to a URL of the config's with its headers (docs/pass-through.md)
+  pass_through_endpoints: z
+    .array(
+      z.looseObject({
+        path: z.string().regex(/^\/[^?#]*$/, 'expected a path starting with "/"'),
+        target: z.string().regex(/^https?:\/\/\S+$/, 'expected an http(s) URL'),
+        headers: z.record(z.string(), z.union([z.string(), z.number()]).transform(String)).optional(),
+        forward_headers: z.boolean().optional(),
+        include_subpath: z.boolean().optional(),
+      }),
+    )
+    .optional(),
 });
 
 export const litellmConfigSchema = z.looseObject({

@@ -2,6 +2,7 @@
  * An Anthropic Messages request -> the engine's OpenAI-format chat request, so every provider the
  * router serves answers it. Validation is the few checks Anthropic itself makes (no schema library).
  */
+import { GatewayError } from '../errors.js';
 import type { JsonObject } from '../wire.js';
 import { assistantMessage, systemText, userMessages } from './content.js';
 import { invalidRequest } from './errors.js';
@@ -107,11 +108,7 @@ function addTools(a: JsonObject, body: JsonObject): void {
     if (!isObject(t) || typeof t.name !== 'string' || t.name === '')
       throw invalidRequest(`tools.${i}.name: Field required`, 'tools');
     if (t.input_schema === undefined && typeof t.type === 'string' && t.type !== 'custom') {
-      throw invalidRequest(
-        `tools.${i}: server tool "${t.type}" is not supported through this gateway; ` +
-          'define it as a custom tool with an input_schema',
-        'tools',
-      );
+      throw invalidRequest(`tools.${i}: the server tool "${t.type}" runs only where Anthropic's API runs it`, 'tools');
     }
     const fn: JsonObject = {
       name: t.name,
@@ -141,4 +138,60 @@ function addTools(a: JsonObject, body: JsonObject): void {
       throw invalidRequest(`tool_choice.type: Input should be 'auto', 'any', 'tool' or 'none'`, 'tool_choice');
   }
   if (tc.disable_parallel_tool_use === true && tc.type !== 'none') body.parallel_tool_calls = false;
+}
+
+/** The translation plus what it could not carry (the 400 a translated deployment answers with). */
+export interface RoutedTranslation extends TranslatedRequest {
+  untranslatable?: GatewayError;
+}
+
+/**
+ * The translation for the router. A request the OpenAI format cannot carry in full (server tools, content
+ * blocks it has no place for: `server_tool_use`, `web_search_tool_result`, Files API sources, ...) is
+ * translated without those parts and keeps the 400 naming the first of them: an Anthropic-native deployment
+ * gets the client's request as written and never sees the translation; a translated one answers that 400.
+ * A request that is wrong for Anthropic too (no model, bad max_tokens, ...) is a 400 here.
+ */
+export function translateForRouting(a: JsonObject, opts: TranslateOptions): RoutedTranslation {
+  try {
+    return toOpenAIRequest(a, opts);
+  } catch (e) {
+    if (!(e instanceof GatewayError) || e.status !== 400) throw e;
+    let t: TranslatedRequest;
+    try {
+      t = toOpenAIRequest(translatable(a), opts);
+    } catch {
+      throw e;
+    }
+    return { ...t, untranslatable: e };
+  }
+}
+
+const TRANSLATED_BLOCKS = new Set(['text', 'image', 'document', 'tool_use', 'tool_result', 'thinking']);
+
+/** `a` without what the translation has no place for (a copy; the client's body is sent as is elsewhere). */
+function translatable(a: JsonObject): JsonObject {
+  const out: JsonObject = { ...a };
+  if (Array.isArray(a.tools)) {
+    out.tools = a.tools.filter(
+      (t) => !(isObject(t) && t.input_schema === undefined && typeof t.type === 'string' && t.type !== 'custom'),
+    );
+  }
+  if (Array.isArray(a.messages)) {
+    out.messages = a.messages.map((m) => {
+      if (!isObject(m) || !Array.isArray(m.content)) return m;
+      const content = m.content.filter((b) => isObject(b) && keepBlock(b));
+      return { ...m, content: content.length > 0 ? content : '' };
+    });
+  }
+  return out;
+}
+
+function keepBlock(b: JsonObject): boolean {
+  if (b.type === 'redacted_thinking') return true;
+  if (!TRANSLATED_BLOCKS.has(b.type as string)) return false;
+  if (b.type !== 'image' && b.type !== 'document') return true;
+  const src = b.source;
+  const kind = isObject(src) ? src.type : undefined;
+  return kind === 'base64' || (kind === 'url' && b.type === 'image') || (kind === 'text' && b.type === 'document');
 }

@@ -62,6 +62,40 @@ export interface UpstreamErrorInfo {
   body: string;
 }
 
+/** An Anthropic Messages request as the client sent it, for a deployment that speaks that API itself. */
+export interface MessagesCall {
+  /** the client's body with `model` set to the upstream model and the engine's own keys removed */
+  body: JsonObject;
+  /** the upstream model name (wildcards substituted) */
+  model: string;
+  stream: boolean;
+  /** the client's `anthropic-beta` and `anthropic-version` headers, when sent */
+  beta?: string;
+  version?: string;
+}
+
+/**
+ * Anthropic's Messages API spoken natively (Anthropic itself, Claude on Bedrock and on Vertex AI): the
+ * client's request goes upstream as written (server tools, thinking signatures, cache_control, betas),
+ * and the answer comes back as the upstream wrote it.
+ */
+export interface NativeMessages<S = unknown> {
+  /** Whether this deployment's model takes Messages requests (Bedrock: Anthropic models only). */
+  accepts(state: S, model: string): boolean;
+  /** The upstream request for POST /v1/messages. */
+  request(state: S, call: MessagesCall): UpstreamRequest | Promise<UpstreamRequest>;
+  /** The OpenAI view of a whole answer (usage, logs); the client gets the upstream's bytes. */
+  view(state: S, model: string, json: unknown): OpenAIResponse;
+  /**
+   * A fresh decoder for one stream: OpenAI chunks out (usage, logs), each batch carrying the Anthropic SSE
+   * text the client gets under RAW_TEXT (anthropic/native.ts builds one).
+   */
+  decoder(state: S, model: string): StreamDecoder;
+  /** The upstream request for POST /v1/messages/count_tokens, and how to read its answer. */
+  countTokens?(state: S, call: MessagesCall): UpstreamRequest | Promise<UpstreamRequest>;
+  readCount?(json: unknown): number | undefined;
+}
+
 /**
  * A provider adapter. `S` is whatever the adapter precomputes per deployment at load time
  * (base URL, origin, static headers, credentials, signer): requests must not redo that work.
@@ -99,6 +133,8 @@ export interface ProviderAdapter<S = unknown> {
    * Responses body (`call.body`); answers and errors are read as OpenAI's. Others get it translated to chat.
    */
   responses?: { buildRequest(state: S, call: CallContext): UpstreamRequest | Promise<UpstreamRequest> };
+  /** Anthropic Messages without translation (see NativeMessages); absent: /v1/messages is translated. */
+  messages?: NativeMessages<S>;
 }
 
 /** Type-erase an adapter for the registry (keeps `any` out of public signatures). */

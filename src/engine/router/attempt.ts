@@ -31,6 +31,8 @@ export interface RouteRequest {
    * body and reading; every other one gets `body` (its chat translation), or fails with `native.error`
    */
   native?: NativeCall;
+  /** set by /v1/messages: the client's Anthropic request, sent as written where a deployment speaks it */
+  nativeMessages?: NativeMessagesRequest;
 }
 
 /** The native form of a translated request: the API's own body, and how its answer and stream are read. */
@@ -46,6 +48,17 @@ export interface NativeCall {
   error?: GatewayError;
 }
 
+/** An Anthropic Messages request, for the deployments that take it untranslated (`adapter.messages`). */
+export interface NativeMessagesRequest {
+  /** the client's body as parsed */
+  body: JsonObject;
+  /** the client's `anthropic-beta` / `anthropic-version` headers */
+  beta?: string;
+  version?: string;
+  /** what the OpenAI translation cannot carry (a server tool, ...): a translated deployment fails with it */
+  untranslatable?: GatewayError;
+}
+
 /** What a successful attempt gives back: a whole answer, or a stream whose first token arrived. */
 export type Outcome =
   /** `raw`, when set, is exactly what the client gets; `response` is then its parsed view, made on first read */
@@ -56,7 +69,10 @@ export type Outcome =
       raw?: Buffer;
       upstreamMs: number;
       headers?: UpstreamHeaders;
-      /** the deployment answered in the request's native API (RouteRequest.native), not in chat */
+      /**
+       * the deployment answered in the request's native API, not in chat: the Responses API's own answer
+       * (RouteRequest.native), or the upstream's own Messages JSON in `raw` (RouteRequest.nativeMessages)
+       */
       native?: boolean;
     }
   | {
@@ -65,6 +81,7 @@ export type Outcome =
       chunks: AsyncIterable<OpenAIChunk[]> | Iterable<OpenAIChunk[]>;
       upstreamMs: number;
       headers?: UpstreamHeaders;
+      /** the chunks are in the request's native API (the Responses API's, or Anthropic SSE under RAW_TEXT) */
       native?: boolean;
     };
 

@@ -25,6 +25,18 @@ function encoder(name: EncodingName): Promise<Tiktoken> {
   return p;
 }
 
+const ready = new Map<EncodingName, Tiktoken>();
+
+/** The tokenizer if it is loaded; otherwise undefined, and it starts loading (for callers that never wait). */
+export function loadedEncoder(name: EncodingName): Tiktoken | undefined {
+  const enc = ready.get(name);
+  if (enc) return enc;
+  encoder(name).then((e) => ready.set(name, e), ignore);
+  return undefined;
+}
+
+function ignore(): void {}
+
 /**
  * Load the tokenizers `encodings` need before the engine listens: building one takes about a second of
  * CPU, which would otherwise stall every request in flight when the first pre-checked call arrives.
@@ -39,7 +51,11 @@ export async function warmEncoders(encodings: Iterable<EncodingName>): Promise<v
  * embeddings, the prompt / input text.
  */
 export async function countPromptTokens(kind: EndpointKind, body: JsonObject, encoding: EncodingName): Promise<number> {
-  const enc = await encoder(encoding);
+  return countWith(await encoder(encoding), kind, body);
+}
+
+/** countPromptTokens with a tokenizer in hand. */
+export function countWith(enc: Tiktoken, kind: EndpointKind, body: JsonObject): number {
   const n = (s: string) => (s === '' ? 0 : enc.encode(s, 'all').length);
   if (kind !== 'chat') {
     const p = kind === 'embedding' ? body.input : body.prompt;

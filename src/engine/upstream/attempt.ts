@@ -10,7 +10,7 @@ import type { RouterDeps } from '../router/dispatch.js';
 import { substitute } from '../router/resolve.js';
 import type { SettledAttempt } from '../state/router-state.js';
 import type { EndpointKind, JsonObject, OpenAIResponse } from '../wire.js';
-import { upstreamBody } from './body.js';
+import { messagesCall, upstreamBody } from './body.js';
 import { type Exchange, failureOf, type WholeResponse } from './client.js';
 import type { Deadline } from './deadlines.js';
 import { type AttemptResult, type AttemptStatus, type AttemptTimings, type TokenUsage, tokenUsage } from './result.js';
@@ -120,10 +120,24 @@ export class Attempt implements AttemptResult, AttemptTimings, SettledAttempt, D
       // the Responses API: natively where the adapter serves it, else the chat translation in `req.body`
       const native = req.native && adapter.responses ? req.native : undefined;
       if (!native && req.native?.error) throw req.native.error;
-      if (!native && !adapter.endpoints.includes(req.kind)) {
-        throw badRequest(`${adapter.label} (${dep.litellmModel}) does not serve ${req.kind} requests`, 'model');
+      // an Anthropic Messages request goes untranslated to a deployment that speaks that API
+      const messages = req.nativeMessages;
+      const nm = messages && adapter.messages?.accepts(dep.state, model) ? adapter.messages : undefined;
+      if (!native && nm === undefined) {
+        const u = messages?.untranslatable;
+        if (u) {
+          throw badRequest(
+            `${u.message}: ${dep.modelName} is served by ${adapter.label} (${dep.litellmModel}), which gets ` +
+              'requests translated to its own API; server tools and the like need an Anthropic, Bedrock or ' +
+              'Vertex AI Claude deployment',
+            u.param ?? 'tools',
+          );
+        }
+        if (!adapter.endpoints.includes(req.kind)) {
+          throw badRequest(`${adapter.label} (${dep.litellmModel}) does not serve ${req.kind} requests`, 'model');
+        }
       }
-      const body = upstreamBody(dep, adapter, native ? native.body : req.body, model, req.stream);
+      const body = nm ? req.body : upstreamBody(dep, adapter, native ? native.body : req.body, model, req.stream);
       if (native?.adjust) native.adjust(body);
       const t = req.body.timeout;
       const timeoutMs = typeof t === 'number' && t > 0 ? t * 1000 : req.stream ? dep.streamTimeoutMs : dep.timeoutMs;
@@ -136,7 +150,11 @@ export class Attempt implements AttemptResult, AttemptTimings, SettledAttempt, D
       req.client.watch(this);
       const call = new Call(req.kind, body, model, req.stream, req.requestId, req.client);
       this.building = true;
-      const built = native ? adapter.responses!.buildRequest(dep.state, call) : adapter.buildRequest(dep.state, call);
+      const built = nm
+        ? nm.request(dep.state, messagesCall(messages!, model, req.stream))
+        : native
+          ? adapter.responses!.buildRequest(dep.state, call)
+          : adapter.buildRequest(dep.state, call);
       const upstreamReq = built instanceof Promise ? await built : built;
       this.building = false;
       if (req.client.gone) throw new Error('the client went away');
@@ -160,7 +178,8 @@ export class Attempt implements AttemptResult, AttemptTimings, SettledAttempt, D
         const upstreamMs = (this.latencyMs = performance.now() - this.start);
         const raw = (answer as WholeResponse).body;
         let out: Outcome;
-        if (!native && adapter.passthrough?.(dep.state, call, raw))
+        if (nm) out = new NativeAnswer(dep, raw, upstreamMs, ex.headers, (json) => nm.view(dep.state, model, json));
+        else if (!native && adapter.passthrough?.(dep.state, call, raw))
           out = new RawAnswer(dep, raw, upstreamMs, ex.headers);
         else {
           const text = raw.toString('utf8');
@@ -183,7 +202,11 @@ export class Attempt implements AttemptResult, AttemptTimings, SettledAttempt, D
       this.firstTokenMs = firstTokenMs(dep, req.body);
       this.at = now + this.firstTokenMs;
       client.deadlines.add(this);
-      const decoder = native ? native.decoder(adapter.label) : adapter.streamDecoder(dep.state, call);
+      const decoder = nm
+        ? nm.decoder(dep.state, model)
+        : native
+          ? native.decoder(adapter.label)
+          : adapter.streamDecoder(dep.state, call);
       const stream = new AttemptStream(this, ex, decoder);
       await stream.start();
       client.deadlines.remove(this);
@@ -191,7 +214,7 @@ export class Attempt implements AttemptResult, AttemptTimings, SettledAttempt, D
       const t1 = (this.firstToken = performance.now());
       const upstreamMs = (this.latencyMs = t1 - this.start);
       const out: Outcome = { type: 'stream', deployment: dep, chunks: stream, upstreamMs, headers: ex.headers };
-      if (native) out.native = true;
+      if (native || nm) out.native = true;
       return out;
     } catch (e) {
       const err = this.errorOf(e);
@@ -325,6 +348,34 @@ class RawAnswer {
 
   get response(): OpenAIResponse {
     return (this.parsed ??= JSON.parse(this.raw.toString('utf8')) as OpenAIResponse);
+  }
+}
+
+/**
+ * A Messages answer from a native deployment: `raw` goes to the client as the upstream wrote it; `response`
+ * is its OpenAI view (usage, logs), made on first read. Not JSON: the client still gets the bytes.
+ */
+class NativeAnswer {
+  readonly type = 'json' as const;
+  readonly native = true as const;
+  private parsed?: OpenAIResponse;
+
+  constructor(
+    readonly deployment: Deployment,
+    readonly raw: Buffer,
+    readonly upstreamMs: number,
+    readonly headers: UpstreamHeaders,
+    private readonly view: (json: unknown) => OpenAIResponse,
+  ) {}
+
+  get response(): OpenAIResponse {
+    if (this.parsed) return this.parsed;
+    try {
+      this.parsed = this.view(JSON.parse(this.raw.toString('utf8')));
+    } catch {
+      this.parsed = { object: 'chat.completion', choices: [] };
+    }
+    return this.parsed;
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Deployment } from '../deployment.js';
 import { badRequest } from '../errors.js';
-import type { ProviderAdapter } from '../providers/types.js';
+import type { MessagesCall, ProviderAdapter } from '../providers/types.js';
+import type { NativeMessagesRequest } from '../router/attempt.js';
 import type { JsonObject } from '../wire.js';
 
 /** Request keys that steer LiteLLM itself and are never sent upstream. */
@@ -87,4 +88,29 @@ export function upstreamBody(
   }
   for (const p of dep.additionalDropParams) delete out[p];
   return out;
+}
+
+/**
+ * Keys of a Messages request that steer the engine (as on the chat route) and are not Anthropic's: kept off
+ * the wire. `metadata` stays: in the Messages API it is Anthropic's own field.
+ */
+const ENGINE_ONLY = new Set([
+  'mock_response',
+  'timeout',
+  'stream_timeout',
+  'num_retries',
+  'fallbacks',
+  'drop_params',
+  'extra_body',
+  'litellm_metadata',
+]);
+
+/** The Messages request a native deployment gets: the client's body with the upstream model and no engine keys. */
+export function messagesCall(native: NativeMessagesRequest, model: string, stream: boolean): MessagesCall {
+  const body: JsonObject = {};
+  for (const k in native.body) if (!ENGINE_ONLY.has(k)) body[k] = native.body[k];
+  body.model = model;
+  const extra = native.body.extra_body;
+  if (extra && typeof extra === 'object' && !Array.isArray(extra)) Object.assign(body, extra);
+  return { body, model, stream, beta: native.beta, version: native.version };
 }

@@ -54,14 +54,18 @@ export function tokenUsage(u: unknown): TokenUsage | undefined {
   const rx = o.input_tokens_details !== undefined || o.output_tokens_details !== undefined;
   const pd = (rx ? o.input_tokens_details : o.prompt_tokens_details) as JsonObject | undefined;
   const cd = (rx ? o.output_tokens_details : o.completion_tokens_details) as JsonObject | undefined;
-  const prompt = num(rx ? o.input_tokens : o.prompt_tokens);
-  const completion = num(rx ? o.output_tokens : o.completion_tokens);
+  const cached = num(pd?.cached_tokens) || num(o.cache_read_input_tokens);
+  const cacheCreation = num(o.cache_creation_input_tokens) || num(pd?.cache_creation_tokens);
+  // Anthropic's own shape (a Messages answer passed through): input_tokens excludes the cache reads and writes
+  const anthropic = !rx && o.prompt_tokens === undefined && o.input_tokens !== undefined;
+  const prompt = anthropic ? num(o.input_tokens) + cached + cacheCreation : num(rx ? o.input_tokens : o.prompt_tokens);
+  const completion = anthropic || rx ? num(o.output_tokens) : num(o.completion_tokens);
   return {
     prompt,
     completion,
     total: num(o.total_tokens) || prompt + completion,
-    cached: num(pd?.cached_tokens) || num(o.cache_read_input_tokens),
-    cacheCreation: num(o.cache_creation_input_tokens) || num(pd?.cache_creation_tokens),
+    cached,
+    cacheCreation,
     reasoning: num(cd?.reasoning_tokens),
   };
 }

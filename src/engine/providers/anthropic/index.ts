@@ -1,6 +1,7 @@
 import { extractErrorDetail, mapHttpError } from '../errors.js';
 import { lowerKeys, str } from '../params.js';
-import { defineProvider, type ProviderAdapter, type UpstreamRequest } from '../types.js';
+import { defineProvider, type MessagesCall, type ProviderAdapter, type UpstreamRequest } from '../types.js';
+import { NativeStreamDecoder, nativeView, readCount } from './native.js';
 import { anthropicBody, defaultMaxTokens } from './request.js';
 import { parseAnthropicResponse } from './response.js';
 import { AnthropicStreamDecoder } from './stream.js';
@@ -10,8 +11,12 @@ interface AnthropicState {
   origin: string;
   /** path of the Messages endpoint, e.g. `/v1/messages` */
   messagesPath: string;
+  /** path of the token-counting endpoint, e.g. `/v1/messages/count_tokens` */
+  countPath: string;
   apiBase: string;
   headers: Record<string, string>;
+  /** litellm_params.anthropic_version was set: it wins over the client's header */
+  versionPinned: boolean;
   info: Readonly<Record<string, unknown>>;
 }
 
@@ -62,8 +67,10 @@ export const anthropicAdapter: ProviderAdapter = defineProvider<AnthropicState>(
       label: LABEL,
       origin: url.origin,
       messagesPath: path + url.search,
+      countPath: `${path}/count_tokens${url.search}`,
       apiBase: url.origin + path.replace(/\/messages$/, ''),
       headers,
+      versionPinned: str(p.anthropic_version) !== undefined,
       info: spec.info,
     };
   },
@@ -88,6 +95,15 @@ export const anthropicAdapter: ProviderAdapter = defineProvider<AnthropicState>(
       detail.code = 'content_policy_violation';
     return mapHttpError(s.label, err, detail);
   },
+  // Messages requests from /v1/messages go upstream as the client wrote them, with its betas and version
+  messages: {
+    accepts: () => true,
+    request: (s, call) => nativePost(s, s.messagesPath, call, call.stream ? 'text/event-stream' : 'application/json'),
+    view: (s, model, json) => nativeView(s.label, model, json),
+    decoder: (s, model) => new NativeStreamDecoder(s.label, model),
+    countTokens: (s, call) => nativePost(s, s.countPath, call, 'application/json'),
+    readCount,
+  },
   healthRequest: (s) => ({
     origin: s.origin,
     path: s.messagesPath.replace(/\/messages(\?|$)/, '/models$1'),
@@ -95,3 +111,11 @@ export const anthropicAdapter: ProviderAdapter = defineProvider<AnthropicState>(
     headers: s.headers,
   }),
 });
+
+function nativePost(s: AnthropicState, path: string, call: MessagesCall, accept: string): UpstreamRequest {
+  const headers: Record<string, string> = { ...s.headers, accept };
+  // the client's API version, unless the deployment pins one (litellm_params.anthropic_version)
+  if (call.version && !s.versionPinned) headers['anthropic-version'] = call.version;
+  if (call.beta) headers['anthropic-beta'] = call.beta;
+  return { origin: s.origin, path, method: 'POST', headers, body: JSON.stringify(call.body) };
+}

@@ -3,12 +3,14 @@
  * `bedrock/converse/<model-id>`), embeddings through InvokeModel (Titan, Cohere); every request
  * SigV4-signed with credentials from a cached provider built at load time.
  */
+import { cloudBody, NativeStreamDecoder, nativeView, readCount } from '../anthropic/native.js';
 import { mapHttpError } from '../errors.js';
 import { type CallContext, defineProvider, type ProviderAdapter } from '../types.js';
 import { converseBody, jsonModeSchema } from './convert.js';
 import { type AwsCredentialSource, awsCredentials, awsRegion } from './credentials.js';
 import { embedBody, embedFamily, parseEmbedding } from './embed.js';
 import { mapBedrockError } from './errors.js';
+import { EventStreamDecoder } from './event-stream.js';
 import { parseConverse } from './response.js';
 import { type BedrockEndpoint, bedrockEndpoint, modelPath, signedPost } from './sign.js';
 import { ConverseStreamDecoder } from './stream.js';
@@ -33,6 +35,58 @@ function modelIdOf(model: string): string {
 /** JSON mode is decided by the request alone, so answers are read the way the request was built. */
 function jsonMode(call: CallContext): boolean {
   return jsonModeSchema(call.body.response_format) !== undefined;
+}
+
+const BEDROCK_VERSION = 'bedrock-2023-05-31';
+/** Claude's model ids, with or without a cross-region prefix, or an ARN naming one */
+const ANTHROPIC_ID = /(^|[./])anthropic\.claude/;
+
+/**
+ * InvokeModelWithResponseStream's frames -> Anthropic SSE text: each `chunk` event carries one Messages
+ * event as base64 JSON in `bytes`; an exception frame becomes Anthropic's `error` event.
+ */
+function invokeStreamText(label: string): (bytes: Uint8Array) => string {
+  const frames = new EventStreamDecoder();
+  return (bytes) => {
+    let text = '';
+    for (const ev of frames.push(bytes)) {
+      if (ev.messageType === 'exception' || ev.messageType === 'error') {
+        const message = ev.errorMessage ?? safeMessage(ev.payload) ?? ev.exceptionType ?? 'stream error';
+        const type = /throttl/i.test(ev.exceptionType ?? '') ? 'rate_limit_error' : 'api_error';
+        text += sse('error', JSON.stringify({ type: 'error', error: { type, message: `${label}: ${message}` } }));
+        continue;
+      }
+      if (ev.eventType !== 'chunk') continue;
+      let json: string;
+      try {
+        const b = (JSON.parse(ev.payload) as { bytes?: unknown }).bytes;
+        if (typeof b !== 'string') continue;
+        json = Buffer.from(b, 'base64').toString('utf8');
+      } catch {
+        continue;
+      }
+      let type = 'message';
+      try {
+        const t = (JSON.parse(json) as { type?: unknown }).type;
+        if (typeof t === 'string') type = t;
+      } catch {
+        continue;
+      }
+      text += sse(type, json);
+    }
+    return text;
+  };
+}
+
+const sse = (event: string, data: string) => `event: ${event}\ndata: ${data}\n\n`;
+
+function safeMessage(payload: string): string | undefined {
+  try {
+    const m = (JSON.parse(payload) as { message?: unknown }).message;
+    return typeof m === 'string' ? m : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The Bedrock adapter. */
@@ -109,6 +163,28 @@ export const bedrockAdapter: ProviderAdapter = defineProvider<BedrockState>({
   },
   streamDecoder: (s, call) => new ConverseStreamDecoder(s.label, call.model, jsonMode(call)),
   mapError: (s, err) => (err.status >= 400 ? mapBedrockError(s.label, err) : mapHttpError(s.label, err)),
+  // Claude through InvokeModel speaks the Messages API (model in the URL, betas and version in the body)
+  messages: {
+    accepts: (_s, model) => ANTHROPIC_ID.test(modelIdOf(model)),
+    request(s, call) {
+      const op = call.stream ? 'invoke-with-response-stream' : 'invoke';
+      const body = JSON.stringify(cloudBody(call, BEDROCK_VERSION, false, true));
+      const accept = call.stream ? 'application/vnd.amazon.eventstream' : 'application/json';
+      return signedPost(s.endpoint, s.label, modelPath(s.endpoint, modelIdOf(call.model), op), body, accept);
+    },
+    view: (s, model, json) => nativeView(s.label, model, json),
+    decoder: (s, model) => new NativeStreamDecoder(s.label, model, invokeStreamText(s.label)),
+    // CountTokens takes the InvokeModel body, base64-encoded, and answers {"inputTokens": n}
+    countTokens(s, call) {
+      const invoke = JSON.stringify(cloudBody(call, BEDROCK_VERSION, false, true));
+      const body = JSON.stringify({ input: { invokeModel: { body: Buffer.from(invoke).toString('base64') } } });
+      // CountTokens takes the foundation model's own id: a cross-region profile's prefix is dropped
+      const id = modelIdOf(call.model).replace(/^(?:us|eu|apac|global|us-gov|jp|au)\.(?=anthropic\.)/, '');
+      const path = modelPath(s.endpoint, id, 'count-tokens');
+      return signedPost(s.endpoint, s.label, path, body, 'application/json');
+    },
+    readCount,
+  },
   healthRequest(s) {
     if (embedFamily(s.modelId)) {
       return signedPost(

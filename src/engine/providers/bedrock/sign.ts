@@ -49,7 +49,11 @@ export function bedrockEndpoint(
 }
 
 /** The path for a model operation: the model id (which may hold `:` or an ARN's `/`) URL-encoded. */
-export function modelPath(ep: BedrockEndpoint, modelId: string, op: 'converse' | 'converse-stream' | 'invoke'): string {
+export function modelPath(
+  ep: BedrockEndpoint,
+  modelId: string,
+  op: 'converse' | 'converse-stream' | 'invoke' | 'invoke-with-response-stream' | 'count-tokens',
+): string {
   return `${ep.basePath}/model/${encodeURIComponent(modelId)}/${op}`;
 }
 

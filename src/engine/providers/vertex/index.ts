@@ -5,13 +5,14 @@
  * with an OAuth bearer token from `vertex_credentials` or application default credentials;
  * text-embedding models through `:predict`.
  */
-import { cleanModel, googleAdapter } from '../google/adapter.js';
+import { cloudBody, NativeStreamDecoder, nativeView, readCount } from '../anthropic/native.js';
+import { cleanModel, type GoogleState, googleAdapter } from '../google/adapter.js';
 import { str } from '../params.js';
-import type { ProviderAdapter } from '../types.js';
+import type { MessagesCall, NativeMessages, ProviderAdapter, UpstreamRequest } from '../types.js';
 import { loadCredentials, tokenProvider } from './auth.js';
 
 /** The Vertex AI adapter. */
-export const vertexAdapter: ProviderAdapter = googleAdapter({
+const gemini: ProviderAdapter = googleAdapter({
   id: 'vertex_ai',
   label: 'Vertex AI',
   prepare(spec) {
@@ -63,3 +64,42 @@ export const vertexAdapter: ProviderAdapter = googleAdapter({
     };
   },
 });
+
+type VertexState = GoogleState & { label: string };
+
+/** `.../publishers/google/models/x` -> `.../publishers/anthropic/models/x` (Claude is Anthropic's publisher). */
+const anthropicPath = (s: VertexState, model: string) =>
+  s.modelPath(model).replace('/publishers/google/models/', '/publishers/anthropic/models/');
+
+async function claudePost(s: VertexState, path: string, call: MessagesCall, body: unknown, accept: string) {
+  const headers: Record<string, string> = { ...s.headers, accept };
+  if (call.beta) headers['anthropic-beta'] = call.beta;
+  if (s.token) headers.authorization = `Bearer ${await s.token()}`;
+  const req: UpstreamRequest = { origin: s.origin, path, method: 'POST', headers, body: JSON.stringify(body) };
+  return req;
+}
+
+const VERTEX_VERSION = 'vertex-2023-10-16';
+
+/**
+ * Claude on Vertex AI speaks the Messages API through rawPredict / streamRawPredict (version in the body,
+ * model in the URL); count-tokens is a model of its own that takes the model id in the body.
+ */
+const claude: NativeMessages<VertexState> = {
+  accepts: (_s, model) => /^claude-/.test(cleanModel(model)),
+  request(s, call) {
+    const verb = call.stream ? ':streamRawPredict' : ':rawPredict';
+    const body = cloudBody(call, VERTEX_VERSION, true, false);
+    return claudePost(s, anthropicPath(s, call.model) + verb, call, body, call.stream ? 'text/event-stream' : '*/*');
+  },
+  view: (s, model, json) => nativeView(s.label, model, json),
+  decoder: (s, model) => new NativeStreamDecoder(s.label, model),
+  countTokens(s, call) {
+    const { anthropic_version: _v, ...rest } = cloudBody(call, VERTEX_VERSION, false, false);
+    const body = { model: call.model, ...rest };
+    return claudePost(s, `${anthropicPath(s, 'count-tokens')}:rawPredict`, call, body, 'application/json');
+  },
+  readCount,
+};
+
+export const vertexAdapter: ProviderAdapter = { ...gemini, messages: claude as NativeMessages };

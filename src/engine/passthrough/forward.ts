@@ -1,0 +1,159 @@
+/**
+ * One pass-through request: the caller is authenticated by the engine (master key or virtual key), the
+ * request goes to the route's target as it came (method, sub-path, query, body, the client's headers minus
+ * its credentials) with the engine's credentials added, and the answer comes back as the upstream sent it:
+ * status, headers and body, streamed chunk by chunk as it arrives.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { EngineContext } from '../context.js';
+import { GatewayError } from '../errors.js';
+import { tooLarge } from '../http/body.js';
+import { drained } from '../http/respond.js';
+import type { ResponseWriter } from '../http/response-writer.js';
+import { failureOf, type WholeResponse } from '../upstream/client.js';
+import type { UpstreamRequest } from '../wire.js';
+import type { PassThroughMatch } from './routes.js';
+
+/** Never forwarded: the caller's credentials for the engine, hop-by-hop headers, what the engine recomputes. */
+const DROP_REQUEST = new Set([
+  'authorization',
+  'x-api-key',
+  'api-key',
+  'x-goog-api-key',
+  'proxy-authorization',
+  'cookie',
+  'host',
+  'content-length',
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'proxy-connection',
+  // the upstream answers uncompressed: the bytes go back as they come, no re-encoding
+  'accept-encoding',
+  // a client's own SigV4 headers would clash with the engine's signature
+  'x-amz-date',
+  'x-amz-security-token',
+  'x-amz-content-sha256',
+]);
+const DROP_RESPONSE = new Set(['connection', 'keep-alive', 'transfer-encoding', 'trailer', 'upgrade']);
+/** A pass-through call may run as long as LiteLLM's default request timeout. */
+const TIMEOUT_MS = 600_000;
+const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']);
+
+export async function forwardPassThrough(
+  ctx: EngineContext,
+  req: IncomingMessage,
+  w: ResponseWriter,
+  m: PassThroughMatch,
+): Promise<void> {
+  const pending = w.authenticate(req.headers);
+  if (pending) await pending;
+  const { route, rest } = m;
+  const target = route.targetFor ? route.targetFor(rest) : route.target;
+  if (!target) {
+    throw new GatewayError(404, {
+      message: `The ${route.prefix} pass-through route has no target: ${route.missing}.`,
+      errorClass: 'not_found',
+    });
+  }
+  const method = (req.method ?? 'GET').toUpperCase();
+  if (!METHODS.has(method)) throw new GatewayError(405, { message: `Method ${method} is not forwarded.` });
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const query = q === -1 ? target.search : q === url.length - 1 ? '' : url.slice(q);
+  let base = target.pathname.replace(/\/+$/, '');
+  if (route.dedupeV1 && base.endsWith('/v1') && (rest === '/v1' || rest.startsWith('/v1/'))) base = base.slice(0, -3);
+  const path = (base + rest || '/') + query;
+
+  const headers: Record<string, string> = {};
+  if (route.forwardHeaders) {
+    for (const [k, v] of Object.entries(req.headers)) {
+      if (v === undefined || DROP_REQUEST.has(k) || k.startsWith('x-litellm-')) continue;
+      headers[k] = Array.isArray(v) ? v.join(', ') : v;
+    }
+  } else {
+    const ct = req.headers['content-type'];
+    if (typeof ct === 'string') headers['content-type'] = ct;
+    const accept = req.headers.accept;
+    if (typeof accept === 'string') headers.accept = accept;
+  }
+  Object.assign(headers, route.headers);
+  const body = method === 'GET' || method === 'HEAD' ? undefined : await readBody(req, ctx.maxRequestBytes);
+  let up: UpstreamRequest = {
+    origin: target.origin,
+    path,
+    method: method as UpstreamRequest['method'],
+    headers,
+    body: body && body.length > 0 ? body : undefined,
+  };
+  if (route.signer) up = await (await route.signer())(up);
+  const ex = ctx.client.send(up, {
+    headersTimeout: TIMEOUT_MS,
+    bodyTimeout: TIMEOUT_MS,
+    mode: 'stream',
+    limit: ctx.maxRequestBytes,
+  });
+  const res = w.res;
+  const stop = () => ex.abort(new Error('the client went away'));
+  res.once('close', stop);
+  try {
+    let head: Awaited<typeof ex.head>;
+    try {
+      head = await ex.head!;
+    } catch (e) {
+      throw failureOf(e, route.label, false, TIMEOUT_MS);
+    }
+    const out: Record<string, string | string[]> = { 'x-request-id': w.requestId };
+    for (const [k, v] of Object.entries(head.headers)) if (v !== undefined && !DROP_RESPONSE.has(k)) out[k] = v;
+    if (isWhole(head)) {
+      // an error status: its body, whole, as the upstream wrote it
+      out['content-length'] = String(head.body.length);
+      res.writeHead(head.status, out);
+      res.end(head.body);
+      return;
+    }
+    res.writeHead(head.status, out);
+    res.flushHeaders();
+    try {
+      for await (const batch of head.chunks()) {
+        for (const b of batch) if (!res.write(b)) await drained(res);
+        if (res.destroyed) return;
+      }
+    } catch {
+      // the upstream broke mid-answer: the client sees the connection end short of what was promised
+      res.destroy();
+      return;
+    }
+    res.end();
+  } finally {
+    res.off('close', stop);
+  }
+}
+
+function isWhole(h: unknown): h is WholeResponse {
+  return (h as WholeResponse).body instanceof Buffer;
+}
+
+/** The request body as bytes, up to `limit` (413 past it). */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) return Promise.reject(tooLarge(limit));
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    req.on('data', (b: Buffer) => {
+      size += b.length;
+      if (size > limit) {
+        req.pause();
+        reject(tooLarge(limit));
+        return;
+      }
+      parts.push(b);
+    });
+    req.on('end', () => resolve(Buffer.concat(parts, size)));
+    req.on('error', reject);
+  });
+}
