@@ -68,6 +68,11 @@ const CALL_TYPE = {
   completion: 'atext_completion',
   embedding: 'aembedding',
   messages: 'anthropic_messages',
+  rerank: 'arerank',
+  moderation: 'amoderation',
+  image_generation: 'aimage_generation',
+  audio_transcription: 'atranscription',
+  audio_speech: 'aspeech',
 };
 const WARN_EVERY_MS = 60_000;
 

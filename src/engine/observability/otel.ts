@@ -34,7 +34,17 @@ export interface OtelSinkOptions {
 /** The span's name, as LiteLLM names its request span (dashboards built on LiteLLM's traces find it). */
 export const SPAN_NAME = 'litellm_request';
 // gen_ai.operation.name per endpoint (GenAI semantic conventions)
-const OPERATION = { chat: 'chat', completion: 'text_completion', embedding: 'embeddings', messages: 'chat' } as const;
+const OPERATION = {
+  chat: 'chat',
+  completion: 'text_completion',
+  embedding: 'embeddings',
+  messages: 'chat',
+  rerank: 'rerank',
+  moderation: 'moderation',
+  image_generation: 'image_generation',
+  audio_transcription: 'transcription',
+  audio_speech: 'speech',
+} as const;
 const WARN_EVERY_MS = 60_000;
 // request metadata keys put on a span at most (the rest are left out)
 const MAX_METADATA_KEYS = 64;

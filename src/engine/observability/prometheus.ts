@@ -52,6 +52,11 @@ const ROUTE: Record<SettledEndpoint, string> = {
   completion: '/v1/completions',
   embedding: '/v1/embeddings',
   messages: '/v1/messages',
+  rerank: '/v1/rerank',
+  moderation: '/v1/moderations',
+  image_generation: '/v1/images/generations',
+  audio_transcription: '/v1/audio/transcriptions',
+  audio_speech: '/v1/audio/speech',
 };
 
 // the status and the LiteLLM exception class (OpenAI SDK names) of each error class

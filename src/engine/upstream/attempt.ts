@@ -2,6 +2,7 @@ import { rawUsage } from '../cost/usage.js';
 import type { Deployment, ModelGroup } from '../deployment.js';
 import { badRequest, type ErrorClass, GatewayError, toGatewayError } from '../errors.js';
 import type { ClientLink, ClientWatcher } from '../http/client-link.js';
+import { BytesDecoder, isMediaKind, mediaUsage, plainTextAnswer } from '../media/units.js';
 import { mockChunks, mockResponse } from '../mock.js';
 import { badUpstreamAnswer } from '../providers/errors.js';
 import type { CallContext } from '../providers/types.js';
@@ -99,7 +100,10 @@ export class Attempt implements AttemptResult, AttemptTimings, SettledAttempt, D
       // a passed-through answer: only its usage object is parsed, never the whole body
       const a = this.answer;
       const fromAnswer = a && ((a.raw && rawUsage(a.raw)) || a.response.usage);
-      this.parsedUsage = tokenUsage(this.reported ?? fromAnswer) ?? null;
+      const u = tokenUsage(this.reported ?? fromAnswer);
+      const kind = this.req.kind;
+      // media endpoints bill units too (images, queries, characters, seconds), read from the answer or request
+      this.parsedUsage = (isMediaKind(kind) ? mediaUsage(kind, this.req.body, a?.response, u) : u) ?? null;
     }
     return this.parsedUsage ?? undefined;
   }
@@ -156,7 +160,11 @@ export class Attempt implements AttemptResult, AttemptTimings, SettledAttempt, D
         const upstreamMs = (this.latencyMs = performance.now() - this.start);
         const raw = (answer as WholeResponse).body;
         let out: Outcome;
-        if (adapter.passthrough?.(dep.state, call, raw)) out = new RawAnswer(dep, raw, upstreamMs, ex.headers);
+        const plain = plainTextAnswer(req.kind, body);
+        if (plain !== undefined) {
+          // a transcription as text / srt / vtt: the client gets the text as it came
+          out = new RawAnswer(dep, raw, upstreamMs, ex.headers, plain, { text: raw.toString('utf8') });
+        } else if (adapter.passthrough?.(dep.state, call, raw)) out = new RawAnswer(dep, raw, upstreamMs, ex.headers);
         else {
           const text = raw.toString('utf8');
           let json: unknown;
@@ -177,7 +185,9 @@ export class Attempt implements AttemptResult, AttemptTimings, SettledAttempt, D
       this.firstTokenMs = firstTokenMs(dep, req.body);
       this.at = now + this.firstTokenMs;
       client.deadlines.add(this);
-      const stream = new AttemptStream(this, ex, adapter.streamDecoder(dep.state, call));
+      // speech is audio bytes: passed on as they come, whatever the provider
+      const decoder = req.kind === 'audio_speech' ? new BytesDecoder() : adapter.streamDecoder(dep.state, call);
+      const stream = new AttemptStream(this, ex, decoder);
       await stream.start();
       client.deadlines.remove(this);
       this.phase = STREAMING;
@@ -305,13 +315,15 @@ class Call implements CallContext {
 /** A passthrough answer: `raw` goes to the client as is; `response` parses it on first read. */
 class RawAnswer {
   readonly type = 'json' as const;
-  private parsed?: OpenAIResponse;
 
   constructor(
     readonly deployment: Deployment,
     readonly raw: Buffer,
     readonly upstreamMs: number,
     readonly headers: UpstreamHeaders,
+    /** set when the answer is not JSON (then `parsed` is its view, given) */
+    readonly contentType?: string,
+    private parsed?: OpenAIResponse,
   ) {}
 
   get response(): OpenAIResponse {

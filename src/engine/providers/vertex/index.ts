@@ -3,7 +3,7 @@
  * https://{location}-aiplatform.googleapis.com/v1/projects/{project}/locations/{location}
  *   /publishers/google/models/{model},
  * with an OAuth bearer token from `vertex_credentials` or application default credentials;
- * text-embedding models through `:predict`.
+ * text-embedding models and Imagen (image generation) through `:predict`.
  */
 import { cleanModel, googleAdapter } from '../google/adapter.js';
 import { str } from '../params.js';
@@ -14,6 +14,7 @@ import { loadCredentials, tokenProvider } from './auth.js';
 export const vertexAdapter: ProviderAdapter = googleAdapter({
   id: 'vertex_ai',
   label: 'Vertex AI',
+  more: ['image_generation'],
   prepare(spec) {
     const p = spec.params;
     const at = `${spec.at}.litellm_params`;
