@@ -124,7 +124,7 @@ export class Attempt implements AttemptResult, AttemptTimings, SettledAttempt, D
       if (!adapter.endpoints.includes(req.kind)) {
         throw badRequest(`${adapter.label} (${dep.litellmModel}) does not serve ${req.kind} requests`, 'model');
       }
-      const body = upstreamBody(dep, adapter, req.body, model, req.stream);
+      const body = upstreamBody(dep, adapter, req.body, model, req.stream, !isMediaKind(req.kind));
       const t = req.body.timeout;
       const timeoutMs = typeof t === 'number' && t > 0 ? t * 1000 : req.stream ? dep.streamTimeoutMs : dep.timeoutMs;
       this.timeoutMs = timeoutMs;
