@@ -64,6 +64,7 @@ beforeAll(async () => {
         { model_name: 'sd3', litellm_params: { model: 'bedrock/stability.sd3-large-v1:0', ...aws } },
         { model_name: 'titan-image', litellm_params: { model: 'bedrock/amazon.titan-image-generator-v2:0', ...aws } },
         { model_name: 'chat', litellm_params: { model: 'openai/gpt-4o', ...openai } },
+        { model_name: 'offline', litellm_params: { model: 'openai/anything', mock_response: 'mocked words' } },
       ],
       router_settings: { fallbacks: [{ 'cohere-rerank': ['jina-rerank'] }] },
       environment_variables: { AWS_ACCESS_KEY_ID: KEY.id, AWS_SECRET_ACCESS_KEY: KEY.secret, AWS_REGION: 'us-west-2' },
@@ -362,6 +363,25 @@ describe('POST /v1/rerank', () => {
     const empty = await ask('/v1/rerank', { model: 'jina-rerank', query: 'q', documents: [] });
     expect(empty.status).toBe(400);
     expect(empty.json.error.param).toBe('documents');
+  });
+});
+
+describe('mock_response (offline configs)', () => {
+  it('answers each media endpoint in its own shape, without an upstream', async () => {
+    const rr = await post(`${engine.url}/v1/rerank`, { model: 'offline', query: 'q', documents: DOCS, top_n: 2 });
+    expect(rr.json.results.map((r: { index: number }) => r.index)).toEqual([0, 1]);
+    const mod = await engine.openai.moderations.create({ model: 'offline', input: ['a', 'b'] });
+    expect(mod.results.map((r) => r.flagged)).toEqual([false, false]);
+    const img = await engine.openai.images.generate({ model: 'offline', prompt: 'x', n: 2 });
+    expect(img.data).toHaveLength(2);
+    const tr = await engine.openai.audio.transcriptions.create({
+      model: 'offline',
+      file: await toFile(Buffer.from('abc'), 'a.wav'),
+    });
+    expect(tr.text).toBe('mocked words');
+    const sp = await engine.openai.audio.speech.create({ model: 'offline', voice: 'alloy', input: 'hi' });
+    expect(Buffer.from(await sp.arrayBuffer()).toString()).toBe('mocked words');
+    expect(media.calls).toHaveLength(0);
   });
 });
 

@@ -30,15 +30,15 @@ export interface RankedResult {
  * for Cohere v2, which no longer returns them), and `meta.billed_units` (search units; tokens when known).
  */
 export function rerankAnswer(
-  call: CallContext,
+  body: JsonObject,
   results: RankedResult[],
   billed: { search_units?: number; total_tokens?: number },
   id?: unknown,
 ): OpenAIResponse {
-  const docs = call.body.documents as unknown[];
-  const withDocs = call.body.return_documents !== false;
+  const docs = body.documents as unknown[];
+  const withDocs = body.return_documents !== false;
   const sorted = [...results].sort((a, b) => b.relevance_score - a.relevance_score);
-  const top = call.body.top_n;
+  const top = body.top_n;
   const kept = typeof top === 'number' && top > 0 ? sorted.slice(0, top) : sorted;
   const out = kept.map((r) => {
     const e: JsonObject = { index: r.index, relevance_score: r.relevance_score };
@@ -69,7 +69,7 @@ export function parseRerank(label: string, call: CallContext, json: unknown): Op
   const billed = obj(obj(o.meta)?.billed_units);
   const usage = obj(o.usage);
   const tokens = num(billed?.input_tokens) ?? num(billed?.total_tokens) ?? num(usage?.total_tokens);
-  return rerankAnswer(call, ranked, { search_units: num(billed?.search_units), total_tokens: tokens }, o.id);
+  return rerankAnswer(call.body, ranked, { search_units: num(billed?.search_units), total_tokens: tokens }, o.id);
 }
 
 /** An OpenAI moderation answer (`results[]`), checked. */
@@ -91,8 +91,8 @@ export function parseImages(label: string, json: unknown): OpenAIResponse {
  * Images a provider returns as base64 (Bedrock, Vertex Imagen), as OpenAI's answer: `b64_json` by default
  * (LiteLLM's default for them), or for `response_format: "url"` a `data:` URL, since the engine hosts no files.
  */
-export function imagesAnswer(call: CallContext, images: { b64: string; mime?: string }[]): OpenAIResponse {
-  const url = call.body.response_format === 'url';
+export function imagesAnswer(body: JsonObject, images: { b64: string; mime?: string }[]): OpenAIResponse {
+  const url = body.response_format === 'url';
   return {
     created: Math.floor(Date.now() / 1000),
     data: images.map((i) => (url ? { url: `data:${i.mime ?? 'image/png'};base64,${i.b64}` } : { b64_json: i.b64 })),

@@ -40,7 +40,7 @@ export function parseRerankAnswer(label: string, call: CallContext, json: unknow
     return { index: e.index, relevance_score: e.relevanceScore };
   });
   // one query per call: Bedrock bills rerank per query
-  return rerankAnswer(call, ranked, { search_units: 1 });
+  return rerankAnswer(call.body, ranked, { search_units: 1 });
 }
 
 type ImageFamily = 'stability' | 'sdxl' | 'amazon';
@@ -133,7 +133,7 @@ export function parseImageAnswer(label: string, call: CallContext, modelId: stri
   const format = call.body.output_format;
   const mime = typeof format === 'string' ? `image/${format === 'jpg' ? 'jpeg' : format}` : 'image/png';
   return imagesAnswer(
-    call,
+    call.body,
     (images as string[]).map((b64) => ({ b64, mime })),
   );
 }

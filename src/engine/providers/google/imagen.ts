@@ -37,5 +37,5 @@ export function parseImagen(label: string, call: CallContext, json: unknown): Op
     if (typeof o.bytesBase64Encoded !== 'string') throw badUpstreamAnswer(label, 'a prediction without an image');
     return { b64: o.bytesBase64Encoded, mime: typeof o.mimeType === 'string' ? o.mimeType : undefined };
   });
-  return imagesAnswer(call, images);
+  return imagesAnswer(call.body, images);
 }
