@@ -152,8 +152,7 @@ function mockEmbeddings(body: JsonObject, model: string): OpenAIResponse {
 }
 
 /** A 1x1 PNG: every mocked image. */
-const MOCK_PNG =
-  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
+const MOCK_PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
 
 /**
  * A media endpoint's mocked answer in its own shape: an object mock as it is; a text mock as a rerank in the
@@ -176,7 +175,10 @@ function mockMedia(kind: EndpointKind, body: JsonObject, mock: string | JsonObje
     }
     case 'image_generation': {
       const n = typeof body.n === 'number' && body.n > 1 ? Math.min(Math.floor(body.n), 10) : 1;
-      return imagesAnswer(body, Array.from({ length: n }, () => ({ b64: MOCK_PNG, mime: 'image/png' })));
+      return imagesAnswer(
+        body,
+        Array.from({ length: n }, () => ({ b64: MOCK_PNG, mime: 'image/png' })),
+      );
     }
     default:
       return { text: mock };
