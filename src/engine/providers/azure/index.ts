@@ -88,7 +88,6 @@ export const azureAdapter: ProviderAdapter = defineProvider<AzureState>({
     'chat',
     'completion',
     'embedding',
-    'moderation',
     'image_generation',
     'audio_transcription',
     'audio_speech',
