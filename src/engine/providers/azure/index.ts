@@ -84,14 +84,7 @@ function keep(c: OpenAIChunk): boolean {
 export const azureAdapter: ProviderAdapter = defineProvider<AzureState>({
   id: 'azure',
   label: 'Azure OpenAI',
-  endpoints: [
-    'chat',
-    'completion',
-    'embedding',
-    'image_generation',
-    'audio_transcription',
-    'audio_speech',
-  ],
+  endpoints: ['chat', 'completion', 'embedding', 'image_generation', 'audio_transcription', 'audio_speech'],
   prepare: prepareAzure,
   describe: (s) => ({ api_base: s.apiBase }),
   buildRequest: (s, call) =>
