@@ -165,6 +165,15 @@ describe('POST /v1/images/generations', () => {
     expect(bedrock.scopes.at(-1)).toMatchObject({ region: 'us-west-2', service: 'bedrock' });
   });
 
+  it("Azure-style path (the AzureOpenAI client's): the model comes from the path", async () => {
+    const r = await post(`${engine.url}/openai/deployments/dalle/images/generations?api-version=2024-10-21`, {
+      prompt: 'a fox',
+    });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('x-litellm-model-group')).toBe('dalle');
+    expect(media.calls.at(-1)!.body.model).toBe('dall-e-3');
+  });
+
   it('refuses an unknown response_format before calling anyone', async () => {
     const r = await post(`${engine.url}/v1/images/generations`, {
       model: 'dalle',
@@ -229,6 +238,12 @@ describe('POST /v1/audio/transcriptions', () => {
     const res = await fetch(`${engine.url}/v1/audio/transcriptions`, { method: 'POST', body: fd });
     expect(res.status).toBe(400);
     expect((await res.json()).error.param).toBe('file');
+    const streamed = await fetch(`${engine.url}/v1/audio/transcriptions`, {
+      method: 'POST',
+      body: form({ model: 'whisper', stream: 'true' }),
+    });
+    expect(streamed.status).toBe(400);
+    expect((await streamed.json()).error.param).toBe('stream');
   });
 
   it('a body over max_request_size_mb is a 413', async () => {
@@ -343,6 +358,16 @@ describe('POST /v1/rerank', () => {
       numberOfResults: 1,
     });
     expect(bedrock.scopes.at(-1)).toMatchObject({ accessKeyId: KEY.id, service: 'bedrock' });
+  });
+
+  it('GET /health checks a Bedrock rerank model with one rerank query', async () => {
+    const before = bedrock.calls.length;
+    const res = await fetch(`${engine.url}/health`);
+    const h = (await res.json()) as { healthy_endpoints: { model: string }[] };
+    expect(h.healthy_endpoints.map((e) => e.model)).toContain('bedrock/amazon.rerank-v1:0');
+    const calls = bedrock.calls.slice(before).filter((c) => c.path === '/rerank');
+    expect(calls).toHaveLength(1);
+    expect(calls[0].body.queries[0].textQuery.text).toBe('ping');
   });
 
   it('falls back to the next group when the first answers 503', async () => {

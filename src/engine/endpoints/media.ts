@@ -91,6 +91,13 @@ function check(kind: MediaKind, b: JsonObject): void {
           'missing_required_parameter',
         );
       oneOf(b, 'response_format', TRANSCRIPTION_FORMATS);
+      // a form's booleans are text: "true" asks for an SSE transcription, which this endpoint does not relay
+      if (b.stream === 'true' || b.stream === true)
+        throw badRequest(
+          'Streamed transcriptions ("stream": true) are not supported: leave out "stream" for the whole text.',
+          'stream',
+          'unsupported_parameter',
+        );
       return;
     case 'audio_speech':
       if (typeof b.input !== 'string' || b.input === '')

@@ -102,7 +102,8 @@ const AUDIO_TYPES: Record<string, string> = {
 /** The content-type speech goes back with: the upstream's when it is audio, else the one its format implies. */
 export function speechContentType(body: JsonObject, upstream: string | string[] | undefined): string {
   const u = Array.isArray(upstream) ? upstream[0] : upstream;
-  if (u && /^(audio|application\/octet-stream)/i.test(u)) return u;
+  // audio, or OpenAI's `stream_format: "sse"` events (relayed byte for byte like audio)
+  if (u && /^(audio|application\/octet-stream|text\/event-stream)/i.test(u)) return u;
   const f = body.response_format;
   return (typeof f === 'string' && AUDIO_TYPES[f]) || 'audio/mpeg';
 }

@@ -92,7 +92,7 @@ export const bedrockAdapter: ProviderAdapter = defineProvider<BedrockState>({
     const modelId = modelIdOf(call.model);
     if (call.kind === 'rerank') {
       const path = `${s.agent.basePath}/rerank`;
-      return signedPost(s.agent, s.label, path, rerankBody(call, s.region, modelId), 'application/json');
+      return signedPost(s.agent, s.label, path, rerankBody(call.body, s.region, modelId), 'application/json');
     }
     if (call.kind === 'image_generation') {
       const path = modelPath(s.endpoint, modelId, 'invoke');
@@ -127,6 +127,17 @@ export const bedrockAdapter: ProviderAdapter = defineProvider<BedrockState>({
   streamDecoder: (s, call) => new ConverseStreamDecoder(s.label, call.model, jsonMode(call)),
   mapError: (s, err) => (err.status >= 400 ? mapBedrockError(s.label, err) : mapHttpError(s.label, err)),
   healthRequest(s) {
+    // a rerank model: one query over one document (converse would refuse it)
+    if (/\.rerank-/.test(s.modelId)) {
+      const ping = { query: 'ping', documents: ['ping'], top_n: 1 };
+      return signedPost(
+        s.agent,
+        s.label,
+        `${s.agent.basePath}/rerank`,
+        rerankBody(ping, s.region, s.modelId),
+        'application/json',
+      );
+    }
     if (embedFamily(s.modelId)) {
       return signedPost(
         s.endpoint,

@@ -12,8 +12,7 @@ const obj = (v: unknown): JsonObject | undefined =>
   v && typeof v === 'object' && !Array.isArray(v) ? (v as JsonObject) : undefined;
 
 /** The Rerank API body: one text query, the documents inline as text, the model by its ARN. */
-export function rerankBody(call: CallContext, region: string, modelId: string): string {
-  const b = call.body;
+export function rerankBody(b: JsonObject, region: string, modelId: string): string {
   const arn = modelId.startsWith('arn:') ? modelId : `arn:aws:bedrock:${region}::foundation-model/${modelId}`;
   const docs = b.documents as unknown[];
   const config: JsonObject = { modelConfiguration: { modelArn: arn } };
