@@ -436,3 +436,61 @@ describe('/v1/model/info', () => {
     expect(paths).not.toContain('/v1/v2/rerank');
   });
 });
+
+describe('with a master key: spend logs and virtual keys', () => {
+  const MASTER = 'sk-master-media-0123456789';
+  let gov: TestEngine;
+
+  beforeAll(async () => {
+    gov = await startTestEngine(
+      {
+        model_list: [
+          {
+            model_name: 'dalle',
+            litellm_params: { model: 'openai/dall-e-3', api_base: `${media.url}/v1`, api_key: UP_KEY },
+            model_info: { output_cost_per_image: 0.04 },
+          },
+          { model_name: 'moderator', litellm_params: { model: 'openai/omni-moderation-latest', api_base: media.url } },
+        ],
+        general_settings: { master_key: MASTER, proxy_batch_write_at: 0.02 },
+      },
+      { apiKey: MASTER },
+    );
+  });
+  afterAll(async () => {
+    await gov?.close();
+  });
+
+  it('an image call is a spend log row (call type, per-image cost); a key without access is refused', async () => {
+    const auth = { authorization: `Bearer ${MASTER}` };
+    await gov.openai.images.generate(
+      { model: 'dalle', prompt: 'a fox', n: 2 },
+      { headers: { 'x-request-id': 'img-1' } },
+    );
+    let row: Record<string, unknown> | undefined;
+    for (let i = 0; i < 250 && !row; i++) {
+      const rows = (await (await fetch(`${gov.url}/spend/logs?summarize=false`, { headers: auth })).json()) as {
+        request_id: string;
+      }[];
+      row = rows.find((r) => r.request_id === 'img-1');
+      if (!row) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(row).toMatchObject({ call_type: 'aimage_generation', model_group: 'dalle', status: 'success' });
+    expect(row!.spend).toBeCloseTo(0.08, 10);
+    const made = await post(`${gov.url}/key/generate`, { models: ['moderator'] }, auth);
+    const limited = made.json.key as string;
+    const refused = await post(
+      `${gov.url}/v1/images/generations`,
+      { model: 'dalle', prompt: 'x' },
+      { authorization: `Bearer ${limited}` },
+    );
+    expect(refused.status).toBe(403);
+    expect(refused.json.error.message).toMatch(/dalle/);
+    const allowed = await post(
+      `${gov.url}/v1/moderations`,
+      { model: 'moderator', input: 'hello' },
+      { authorization: `Bearer ${limited}` },
+    );
+    expect(allowed.status).toBe(200);
+  });
+});
