@@ -33,7 +33,8 @@ export function rerankAnswer(
   body: JsonObject,
   results: RankedResult[],
   billed: { search_units?: number; total_tokens?: number },
-  id?: unknown,
+  /** the provider's id, else the request's (a mock makes one up) */
+  id?: string,
 ): OpenAIResponse {
   const docs = body.documents as unknown[];
   const withDocs = body.return_documents !== false;
@@ -51,7 +52,7 @@ export function rerankAnswer(
     (meta.billed_units as JsonObject).total_tokens = billed.total_tokens;
     meta.tokens = { input_tokens: billed.total_tokens, output_tokens: 0 };
   }
-  return { id: typeof id === 'string' && id !== '' ? id : randomUUID(), results: out, meta };
+  return { id: id ?? randomUUID(), results: out, meta };
 }
 
 /** A rerank answer in Cohere's or Jina's shape (`results[].relevance_score`, Cohere `meta` or Jina `usage`). */
@@ -69,7 +70,9 @@ export function parseRerank(label: string, call: CallContext, json: unknown): Op
   const billed = obj(obj(o.meta)?.billed_units);
   const usage = obj(o.usage);
   const tokens = num(billed?.input_tokens) ?? num(billed?.total_tokens) ?? num(usage?.total_tokens);
-  return rerankAnswer(call.body, ranked, { search_units: num(billed?.search_units), total_tokens: tokens }, o.id);
+  const billedUnits = { search_units: num(billed?.search_units), total_tokens: tokens };
+  // Jina gives no id: the request's own then (no UUID per request)
+  return rerankAnswer(call.body, ranked, billedUnits, typeof o.id === 'string' && o.id !== '' ? o.id : call.requestId);
 }
 
 /** An OpenAI moderation answer (`results[]`), checked. */

@@ -39,7 +39,7 @@ export function parseRerankAnswer(label: string, call: CallContext, json: unknow
     return { index: e.index, relevance_score: e.relevanceScore };
   });
   // one query per call: Bedrock bills rerank per query
-  return rerankAnswer(call.body, ranked, { search_units: 1 });
+  return rerankAnswer(call.body, ranked, { search_units: 1 }, call.requestId);
 }
 
 type ImageFamily = 'stability' | 'sdxl' | 'amazon';
