@@ -427,6 +427,14 @@ describe('/v1/model/info', () => {
     expect(mode('chat')).toBe('chat');
   });
 
+  it('an unpriced media model is warned about with the per-unit key that prices it', () => {
+    // azure/tts-deploy: a deployment name the price map cannot know
+    const warning = engine.logs.find((l) => l.includes('no price known for "azure/tts-deploy"'));
+    expect(warning).toContain('model_info.input_cost_per_character');
+    const image = engine.logs.find((l) => l.includes('no price known for "bedrock/amazon.nova-canvas-v1:0"'));
+    expect(image).toContain('model_info.output_cost_per_image');
+  });
+
   it('GET /routes lists the media routes', async () => {
     const res = await fetch(`${engine.url}/routes`);
     const paths = ((await res.json()) as { routes: { path: string }[] }).routes.map((r) => r.path);

@@ -219,11 +219,13 @@ async function buildDeployment(
     const perModel = entry.model_name.includes('*') && split.model.includes('*');
     if (price === null && !perModel && mock === undefined && !g.unpriced.has(name)) {
       g.unpriced.add(name);
+      // the media models' price is per unit: name the key that applies
+      const unit = UNIT_PRICE[modeOfModel(String(entry.litellm_params.model)) ?? ''];
       warnings.push({
         path: `${at}.litellm_params.model`,
         message:
           `no price known for "${name}": its calls cost 0 and are reported as unpriced ` +
-          '(set model_info.input_cost_per_token and output_cost_per_token, or model_info.base_model)',
+          `(set ${unit ?? 'model_info.input_cost_per_token and output_cost_per_token'}, or model_info.base_model)`,
       });
     }
   }
@@ -340,6 +342,14 @@ function publicInfo(
     },
   };
 }
+
+/** The per-unit price key of each media mode, for the "no price known" warning. */
+const UNIT_PRICE: Record<string, string> = {
+  image_generation: 'model_info.output_cost_per_image',
+  rerank: 'model_info.input_cost_per_query',
+  audio_speech: 'model_info.input_cost_per_character',
+  audio_transcription: 'model_info.input_cost_per_second',
+};
 
 /**
  * The endpoint a model serves, by its name, for models the price map does not list: LiteLLM's mode names
