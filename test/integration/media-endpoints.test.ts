@@ -460,7 +460,7 @@ describe('with a master key: spend logs and virtual keys', () => {
           },
           { model_name: 'moderator', litellm_params: { model: 'openai/omni-moderation-latest', api_base: media.url } },
         ],
-        general_settings: { master_key: MASTER, proxy_batch_write_at: 0.02 },
+        general_settings: { master_key: MASTER, proxy_batch_write_at: 0.02, store_prompts_in_spend_logs: true },
       },
       { apiKey: MASTER },
     );
@@ -500,5 +500,27 @@ describe('with a master key: spend logs and virtual keys', () => {
       { authorization: `Bearer ${limited}` },
     );
     expect(allowed.status).toBe(200);
+  });
+
+  it('with prompts stored, a moderation row keeps its results as the response', async () => {
+    const auth = { authorization: `Bearer ${MASTER}` };
+    await post(
+      `${gov.url}/v1/moderations`,
+      { model: 'moderator', input: 'I will hurt you' },
+      {
+        ...auth,
+        'x-request-id': 'mod-1',
+      },
+    );
+    let row: Record<string, any> | undefined;
+    for (let i = 0; i < 250 && !row; i++) {
+      const rows = (await (await fetch(`${gov.url}/spend/logs?summarize=false`, { headers: auth })).json()) as {
+        request_id: string;
+      }[];
+      row = rows.find((r) => r.request_id === 'mod-1');
+      if (!row) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(row).toMatchObject({ call_type: 'amoderation' });
+    expect(row!.response).toEqual([expect.objectContaining({ flagged: true })]);
   });
 });

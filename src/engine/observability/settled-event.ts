@@ -152,7 +152,12 @@ export function settledEvent(
         ? (first.message ?? first.text)
         : Array.isArray(answer.content)
           ? { role: 'assistant', content: answer.content }
-          : undefined;
+          : // a transcription's text, rerank or moderation results (never image bytes)
+            typeof answer.text === 'string'
+            ? answer.text
+            : Array.isArray(answer.results)
+              ? answer.results
+              : undefined;
     } else if (src.streamText !== undefined) event.response = src.streamText;
   }
   return event;
