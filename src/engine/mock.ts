@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { embeddingList } from './embedding.js';
 import { type ErrorClass, GatewayError } from './errors.js';
+import { imagesAnswer, rerankAnswer } from './media/responses.js';
+import { isMediaKind } from './media/units.js';
 import { contentText, estimateChatPromptTokens, estimatePromptTokens, estimateTokens, usageOf } from './tokens.js';
 import type { EndpointKind, JsonObject, OpenAIChunk, OpenAIResponse } from './wire.js';
 
@@ -43,6 +45,7 @@ export function mockResponse(
   model: string,
 ): OpenAIResponse {
   const created = Math.floor(Date.now() / 1000);
+  if (isMediaKind(kind)) return mockMedia(kind, body, mock);
   if (typeof mock === 'object') {
     // a whole response object: fill in what it leaves out
     const r: JsonObject = { id: `chatcmpl-${randomUUID()}`, object: 'chat.completion', created, model, ...mock };
@@ -91,6 +94,11 @@ export function mockChunks(
   mock: string | JsonObject,
   model: string,
 ): OpenAIChunk[] {
+  // speech: the mock's text as the audio bytes
+  if (kind === 'audio_speech') {
+    if (typeof mock === 'string' && mockError(mock)) throw mockError(mock);
+    return [{ bytes: Buffer.from(typeof mock === 'string' ? mock : JSON.stringify(mock)) }];
+  }
   const full = mockResponse(kind, body, mock, model);
   const id = String(full.id);
   const created = full.created as number;
@@ -141,4 +149,38 @@ function mockEmbeddings(body: JsonObject, model: string): OpenAIResponse {
     return v;
   });
   return embeddingList(vectors, model, body.encoding_format, estimatePromptTokens(body.input));
+}
+
+/** A 1x1 PNG: every mocked image. */
+const MOCK_PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
+
+/**
+ * A media endpoint's mocked answer in its own shape: an object mock as it is; a text mock as a rerank in the
+ * documents' order, moderation results that flag nothing, `n` one-pixel images, or the transcription's text.
+ */
+function mockMedia(kind: EndpointKind, body: JsonObject, mock: string | JsonObject): OpenAIResponse {
+  if (typeof mock === 'object') return { ...mock };
+  const err = mockError(mock);
+  if (err) throw err;
+  switch (kind) {
+    case 'rerank': {
+      const docs = Array.isArray(body.documents) ? body.documents : [];
+      const ranked = docs.map((_, index) => ({ index, relevance_score: 1 / (index + 1) }));
+      return rerankAnswer(body, ranked, { search_units: 1 });
+    }
+    case 'moderation': {
+      const inputs = Array.isArray(body.input) ? body.input : [body.input];
+      const results = inputs.map(() => ({ flagged: false, categories: {}, category_scores: {} }));
+      return { id: `modr-${randomUUID()}`, model: body.model, results };
+    }
+    case 'image_generation': {
+      const n = typeof body.n === 'number' && body.n > 1 ? Math.min(Math.floor(body.n), 10) : 1;
+      return imagesAnswer(
+        body,
+        Array.from({ length: n }, () => ({ b64: MOCK_PNG, mime: 'image/png' })),
+      );
+    }
+    default:
+      return { text: mock };
+  }
 }

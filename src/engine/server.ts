@@ -13,6 +13,7 @@ import {
 } from './child-contract.js';
 import type { EngineContext } from './context.js';
 import { healthReport } from './endpoints/health.js';
+import { handleMedia } from './endpoints/media.js';
 import { sendBacklog, sendMetrics } from './endpoints/metrics.js';
 import { modelEndpoint } from './endpoints/models.js';
 import { handleOpenAI } from './endpoints/openai.js';
@@ -29,7 +30,7 @@ import { UsageTally } from './observability/usage-tally.js';
 import { forwardPassThrough } from './passthrough/forward.js';
 import { handleResponseById, handleResponses, isResponseIdRoute } from './responses/handler.js';
 import { RESPONSES_FORMAT } from './responses/stream.js';
-import type { EndpointKind } from './wire.js';
+import type { EndpointKind, MediaKind } from './wire.js';
 
 /** A POST route: the API it speaks, the endpoint its settled event names (none: no event), its handler. */
 interface PostRoute {
@@ -38,10 +39,17 @@ interface PostRoute {
   handle(ctx: EngineContext, req: IncomingMessage, w: ResponseWriter, route: string): Promise<void>;
 }
 
-const openai = (kind: EndpointKind): PostRoute => ({
+type OpenAIKind = 'chat' | 'completion' | 'embedding';
+const openai = (kind: OpenAIKind): PostRoute => ({
   format: OPENAI_FORMAT,
   endpoint: kind,
   handle: (ctx, req, w) => handleOpenAI(kind, ctx, req, w),
+});
+// rerank, moderations, images, audio: endpoints/media.ts
+const media = (kind: MediaKind): PostRoute => ({
+  format: OPENAI_FORMAT,
+  endpoint: kind,
+  handle: (ctx, req, w) => handleMedia(kind, ctx, req, w),
 });
 // Anthropic Messages: every error, auth included, in Anthropic's shape; count_tokens settles no event
 const messages = (endpoint?: SettledEndpoint): PostRoute => ({
@@ -54,20 +62,43 @@ const POST_ROUTES = new Map<string, PostRoute>([
   ['/chat/completions', openai('chat')],
   ['/completions', openai('completion')],
   ['/embeddings', openai('embedding')],
+  ['/rerank', media('rerank')],
+  ['/v2/rerank', media('rerank')],
+  ['/moderations', media('moderation')],
+  ['/images/generations', media('image_generation')],
+  ['/audio/transcriptions', media('audio_transcription')],
+  ['/audio/speech', media('audio_speech')],
   ['/messages', messages('messages')],
   ['/messages/count_tokens', messages()],
   // the Responses API: errors in OpenAI's shape, a failed stream ends with its `error` event
   ['/responses', { format: RESPONSES_FORMAT, endpoint: 'responses', handle: handleResponses }],
   ['/spend/calculate', { format: OPENAI_FORMAT, handle: (ctx, req, w) => handleSpendCalculate(ctx, req, w) }],
 ]);
-const OPENAI_POST = ['/chat/completions', '/completions', '/embeddings', '/responses'];
+const OPENAI_POST = [
+  '/chat/completions',
+  '/completions',
+  '/embeddings',
+  '/responses',
+  '/rerank',
+  '/v2/rerank',
+  '/moderations',
+  '/images/generations',
+  '/audio/transcriptions',
+  '/audio/speech',
+];
 // Azure OpenAI's paths (the AzureOpenAI SDK: `api-version` in the query, `api-key` header) and the legacy
 // /engines/{model}/... ones: the model is in the path
-const MODEL_PATH = /^\/(?:openai\/deployments|engines)\/([^/]+)\/(chat\/completions|completions|embeddings)$/;
+const MODEL_PATH = new RegExp(
+  '^/(?:openai/deployments|engines)/([^/]+)/' +
+    '(chat/completions|completions|embeddings|images/generations|audio/transcriptions|audio/speech)$',
+);
 const KIND_OF: Record<string, EndpointKind> = {
   'chat/completions': 'chat',
   completions: 'completion',
   embeddings: 'embedding',
+  'images/generations': 'image_generation',
+  'audio/transcriptions': 'audio_transcription',
+  'audio/speech': 'audio_speech',
 };
 
 /** The route of an inference path that names its model (`/openai/deployments/gpt-4o/chat/completions`). */
@@ -77,7 +108,11 @@ function modelPathRoute(route: string): PostRoute | undefined {
   if (!m) return undefined;
   const kind = KIND_OF[m[2]];
   const model = decodeURIComponent(m[1]);
-  return { format: OPENAI_FORMAT, endpoint: kind, handle: (ctx, req, w) => handleOpenAI(kind, ctx, req, w, model) };
+  const handle: PostRoute['handle'] =
+    kind === 'chat' || kind === 'completion' || kind === 'embedding'
+      ? (ctx, req, w) => handleOpenAI(kind, ctx, req, w, model)
+      : (ctx, req, w) => handleMedia(kind, ctx, req, w, model);
+  return { format: OPENAI_FORMAT, endpoint: kind, handle };
 }
 const OPEN_GET = new Set(['/health/liveliness', '/health/liveness', '/health/readiness']);
 const READY_BODY = JSON.stringify({
@@ -287,7 +322,8 @@ async function handle(ctx: EngineContext, req: IncomingMessage, w: ResponseWrite
     message: known
       ? `Method ${method} is not allowed on ${route}.`
       : `No route ${method} ${route}. ` +
-        'The engine serves /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/responses, ' +
+        'The engine serves /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/responses, /v1/rerank, ' +
+        '/v1/moderations, /v1/images/generations, /v1/audio/transcriptions, /v1/audio/speech, ' +
         '/v1/models, /v1/model/info and /health (GET /routes lists every route).',
     code: known ? '405' : '404',
     errorClass: known ? 'bad_request' : 'not_found',
@@ -316,7 +352,7 @@ function routesBody(ctx: EngineContext): string {
     if (e) e.methods.push(method);
     else list.push({ path, methods: [method] });
   };
-  for (const p of POST_ROUTES.keys()) for (const v of ['/v1', '']) add(v + p, 'POST');
+  for (const p of POST_ROUTES.keys()) for (const v of p.startsWith('/v2/') ? [''] : ['/v1', '']) add(v + p, 'POST');
   for (const p of ['/models', '/models/{model_id}', '/model/info']) for (const v of ['/v1', '']) add(v + p, 'GET');
   for (const p of GET_ROUTES.slice(2)) add(p, 'GET');
   for (const p of OPEN_GET) add(p, 'GET');
@@ -326,7 +362,7 @@ function routesBody(ctx: EngineContext): string {
   }
   if (ctx.metrics) add('/metrics', 'GET');
   if (ctx.cache) for (const r of CACHE_ROUTES) add(r.path, r.method);
-  for (const k of ['chat/completions', 'completions', 'embeddings']) {
+  for (const k of Object.keys(KIND_OF)) {
     add(`/openai/deployments/{model}/${k}`, 'POST');
     add(`/engines/{model}/${k}`, 'POST');
   }

@@ -4,9 +4,24 @@
  * provider adapter contract (providers/types.ts) builds on them.
  */
 
-/** What a client asked for: `/v1/chat/completions`, `/v1/completions`, `/v1/embeddings`. */
-export const ENDPOINT_KINDS = ['chat', 'completion', 'embedding'] as const;
+/**
+ * What a client asked for: `/v1/chat/completions`, `/v1/completions`, `/v1/embeddings`, and the media endpoints
+ * (`/v1/rerank`, `/v1/moderations`, `/v1/images/generations`, `/v1/audio/transcriptions`, `/v1/audio/speech`),
+ * named as LiteLLM's `model_info.mode` names them.
+ */
+export const ENDPOINT_KINDS = [
+  'chat',
+  'completion',
+  'embedding',
+  'rerank',
+  'moderation',
+  'image_generation',
+  'audio_transcription',
+  'audio_speech',
+] as const;
 export type EndpointKind = (typeof ENDPOINT_KINDS)[number];
+/** The endpoint kinds served by endpoints/media.ts. */
+export type MediaKind = Exclude<EndpointKind, 'chat' | 'completion' | 'embedding'>;
 
 /** A JSON object as parsed from a request or response body. */
 export type JsonObject = Record<string, unknown>;

@@ -57,6 +57,8 @@ export async function startBedrockUpstream(keys: FakeAwsKeys): Promise<BedrockFa
             : 'InvalidSignatureException:http://internal.amazon.com/coral/com.amazon.coral.service/',
         },
       );
+    // the Agents runtime's Rerank API (this fake stands in for both hosts)
+    if (call.path === '/rerank') return rerank(res, call.body);
     const m = /^\/model\/([^/]+)\/(converse|converse-stream|invoke|invoke-with-response-stream|count-tokens)$/.exec(
       call.path,
     );
@@ -76,6 +78,8 @@ export async function startBedrockUpstream(keys: FakeAwsKeys): Promise<BedrockFa
     }
     if (/(^|\.)anthropic\.claude/.test(modelId) && m[2].startsWith('invoke'))
       return invokeClaude(res, current, m[2] !== 'invoke', call.body);
+    if (m[2] === 'invoke' && /^(stability\.|amazon\.titan-image|amazon\.nova-canvas)/.test(modelId))
+      return image(res, modelId, call.body);
     if (m[2] === 'invoke') return embed(res, modelId, call.body);
     await answer(res, current, m[2] === 'converse-stream');
   });
@@ -394,4 +398,54 @@ async function invokeClaude(
       body: fromUtf8(JSON.stringify({ bytes: Buffer.from(JSON.stringify(e)).toString('base64'), p: 'abcd' })),
     });
   return writeSplit(res, events.map(chunk));
+}
+
+/**
+ * Rerank (bedrock-agent-runtime `POST /rerank`): one TEXT query, INLINE TEXT sources, a
+ * BEDROCK_RERANKING_MODEL configuration with the model's ARN; scores by shared words, best first.
+ */
+function rerank(res: http.ServerResponse, body: Record<string, any> | undefined): void {
+  const query = body?.queries?.[0]?.textQuery?.text;
+  const sources = body?.sources;
+  const conf = body?.rerankingConfiguration;
+  const arn = conf?.bedrockRerankingConfiguration?.modelConfiguration?.modelArn;
+  if (typeof query !== 'string' || body?.queries?.[0]?.type !== 'TEXT')
+    return invalidBody(res, 'queries: one TEXT query');
+  if (!Array.isArray(sources) || sources.some((s) => s?.type !== 'INLINE' || !s.inlineDocumentSource?.textDocument))
+    return invalidBody(res, 'sources: INLINE TEXT documents');
+  if (conf?.type !== 'BEDROCK_RERANKING_MODEL' || typeof arn !== 'string' || !arn.startsWith('arn:aws:bedrock:'))
+    return invalidBody(res, 'rerankingConfiguration: BEDROCK_RERANKING_MODEL with a model ARN');
+  const words = new Set(query.toLowerCase().split(/\W+/));
+  const scored = sources.map((s: any, index: number) => {
+    const text = String(s.inlineDocumentSource.textDocument.text).toLowerCase();
+    const hits = text.split(/\W+/).filter((w) => words.has(w)).length;
+    return { index, relevanceScore: hits / (hits + 1) };
+  });
+  scored.sort((a: any, b: any) => b.relevanceScore - a.relevanceScore);
+  const n = conf.bedrockRerankingConfiguration.numberOfResults ?? scored.length;
+  sendJson(res, 200, { results: scored.slice(0, n) });
+}
+
+/** A 1x1 PNG, base64: what every fake image is. */
+export const FAKE_PNG_B64 =
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
+
+/** InvokeModel for image models: Stability SD3 / Stable Image, SDXL (`artifacts`), Titan Image / Nova Canvas. */
+function image(res: http.ServerResponse, modelId: string, body: Record<string, any> | undefined): void {
+  if (modelId.startsWith('stability.stable-diffusion-xl')) {
+    if (!Array.isArray(body?.text_prompts)) return invalidBody(res, 'text_prompts required');
+    const n = body.samples ?? 1;
+    return sendJson(res, 200, {
+      result: 'success',
+      artifacts: Array.from({ length: n }, (_, i) => ({ seed: i, base64: FAKE_PNG_B64, finishReason: 'SUCCESS' })),
+    });
+  }
+  if (modelId.startsWith('stability.')) {
+    if (typeof body?.prompt !== 'string') return invalidBody(res, 'prompt required');
+    return sendJson(res, 200, { seeds: [42], finish_reasons: [null], images: [FAKE_PNG_B64] });
+  }
+  if (body?.taskType !== 'TEXT_IMAGE' || typeof body.textToImageParams?.text !== 'string')
+    return invalidBody(res, 'taskType TEXT_IMAGE with textToImageParams.text required');
+  const n = body.imageGenerationConfig?.numberOfImages ?? 1;
+  sendJson(res, 200, { images: Array.from({ length: n }, () => FAKE_PNG_B64), error: null });
 }

@@ -39,10 +39,43 @@ function embed(call: RecordedCall, res: http.ServerResponse): void {
   });
 }
 
+/**
+ * `POST /v2/rerank`: `model`, `query`, `documents` (strings only in v2), `top_n`; results best first, scored by
+ * shared words, without the documents (v2 no longer returns them); `meta.billed_units.search_units`.
+ */
+function rerank(call: RecordedCall, s: Script, res: http.ServerResponse): void {
+  const b = call.body;
+  if (s.type === 'error') {
+    const e = ERRORS[s.error as Exclude<ErrorCase, 'content_policy'>];
+    return sendJson(res, e?.[0] ?? 500, { id: 'err-1', message: e ? e[1](s.message) : 'internal' });
+  }
+  if (
+    typeof b?.query !== 'string' ||
+    !Array.isArray(b.documents) ||
+    !b.documents.every((d: unknown) => typeof d === 'string')
+  )
+    return sendJson(res, 400, { message: 'invalid request: query and documents (strings) are required' });
+  const words = new Set((b.query as string).toLowerCase().split(/\W+/));
+  const results = (b.documents as string[]).map((d, index) => {
+    const hits = d
+      .toLowerCase()
+      .split(/\W+/)
+      .filter((w) => words.has(w)).length;
+    return { index, relevance_score: hits / (hits + 1) };
+  });
+  results.sort((x, y) => y.relevance_score - x.relevance_score);
+  sendJson(res, 200, {
+    id: 'rr-cohere-1',
+    results: typeof b.top_n === 'number' ? results.slice(0, b.top_n) : results,
+    meta: { api_version: { version: '2' }, billed_units: { search_units: 1 } },
+  });
+}
+
 function answer(call: RecordedCall, s: Script, res: http.ServerResponse): Promise<void> | void {
   if (call.headers.authorization !== `Bearer ${COHERE_FAKE_KEY}`)
     return sendJson(res, 401, { message: 'no api key supplied' });
   if (call.method === 'POST' && call.path === '/v2/embed') return embed(call, res);
+  if (call.method === 'POST' && call.path === '/v2/rerank') return rerank(call, s, res);
   if (call.method !== 'POST' || call.path !== '/v2/chat')
     return sendJson(res, 404, { message: `no route ${call.path}` });
   if (!call.body || typeof call.body.model !== 'string' || !Array.isArray(call.body.messages))

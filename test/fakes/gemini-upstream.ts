@@ -62,6 +62,15 @@ export async function startGoogleUpstream(opts: GoogleFakeOptions): Promise<Goog
           }),
         ),
       });
+    // Imagen: `instances[].prompt`, `parameters.sampleCount` images back as base64 predictions
+    if (method === 'predict' && m[1].startsWith('imagen')) {
+      const n = call.body?.parameters?.sampleCount ?? 1;
+      if (typeof call.body?.instances?.[0]?.prompt !== 'string')
+        return err(res, 400, 'INVALID_ARGUMENT', 'instances[0].prompt is required');
+      return sendJson(res, 200, {
+        predictions: Array.from({ length: n }, () => ({ bytesBase64Encoded: IMAGEN_PNG_B64, mimeType: 'image/png' })),
+      });
+    }
     if (method === 'predict')
       return sendJson(res, 200, {
         predictions: call.body.instances.map((i: { content: string }) => ({
@@ -81,6 +90,10 @@ export async function startGoogleUpstream(opts: GoogleFakeOptions): Promise<Goog
     },
   });
 }
+
+/** The image every Imagen answer holds (a 1x1 PNG). */
+export const IMAGEN_PNG_B64 =
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
 
 function vec(text: string, n = 3): number[] {
   return Array.from({ length: n }, (_, i) => (text.length + i) / 10);

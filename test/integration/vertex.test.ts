@@ -4,7 +4,7 @@
  */
 import type OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type GoogleFake, startGoogleUpstream } from '../fakes/gemini-upstream.js';
+import { type GoogleFake, IMAGEN_PNG_B64, startGoogleUpstream } from '../fakes/gemini-upstream.js';
 import { type FakeGoogleToken, startFakeGoogleToken } from '../fakes/google-token.js';
 import { makeTempHome, type TempHome } from '../fakes/temp-home.js';
 import { startTestEngine, type TestEngine } from './engine-helpers.js';
@@ -26,6 +26,10 @@ beforeAll(async () => {
         model_name: 'embed',
         litellm_params: { model: 'vertex_ai/text-embedding-005', api_base: fake.url, vertex_credentials: keyFile },
         model_info: { mode: 'embedding' },
+      },
+      {
+        model_name: 'imagen',
+        litellm_params: { model: 'vertex_ai/imagen-3.0-generate-002', api_base: fake.url, vertex_credentials: keyFile },
       },
       {
         model_name: 'refused',
@@ -89,4 +93,19 @@ describe('Vertex AI adapter', () => {
       expect(fake.calls.length).toBe(before);
     },
   );
+  it('generates images with Imagen through :predict (b64_json, or a data: URL for url)', async () => {
+    const r = await engine.openai.images.generate({ model: 'imagen', prompt: 'a lighthouse', n: 2, size: '1792x1024' });
+    expect(r.data!.map((d) => d.b64_json)).toEqual([IMAGEN_PNG_B64, IMAGEN_PNG_B64]);
+    const call = fake.calls.at(-1)!;
+    expect(call.path).toBe(
+      '/v1/projects/file-proj/locations/us-central1/publishers/google/models/imagen-3.0-generate-002:predict',
+    );
+    expect(call.body).toEqual({
+      instances: [{ prompt: 'a lighthouse' }],
+      parameters: { sampleCount: 2, aspectRatio: '16:9' },
+    });
+    expect(call.headers.authorization).toMatch(/^Bearer /);
+    const url = await engine.openai.images.generate({ model: 'imagen', prompt: 'x', response_format: 'url' });
+    expect(url.data![0].url).toBe(`data:image/png;base64,${IMAGEN_PNG_B64}`);
+  });
 });

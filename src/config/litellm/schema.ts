@@ -157,7 +157,12 @@ export const generalSettingsSchema = z.looseObject({
     .array(
       z.looseObject({
         path: z.string().regex(/^\/[^?#]*$/, 'expected a path starting with "/"'),
-        target: z.string().regex(/^https?:\/\/\S+$/, 'expected an http(s) URL'),
+        // optional: an `os.environ/` reference to an unset variable was warned about at load; the route then
+        // answers with a 503 saying so instead of stopping the whole config
+        target: z
+          .string()
+          .regex(/^https?:\/\/\S+$/, 'expected an http(s) URL')
+          .optional(),
         headers: z.record(z.string(), z.union([z.string(), z.number()]).transform(String)).optional(),
         forward_headers: z.boolean().optional(),
         include_subpath: z.boolean().optional(),

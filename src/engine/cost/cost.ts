@@ -3,7 +3,8 @@
  * cache reads and cache writes) at the input price, cache reads and writes at their own prices,
  * reasoning tokens at the reasoning price (else the output price), the rest of the completion at the
  * output price; a tier's prices (`..._above_200k_tokens`, `_above_128k_tokens`) once the prompt passes
- * it; a per-second price (input_cost_per_second) bills the call's duration instead.
+ * it; a per-second price (input_cost_per_second) bills the call's duration (or the audio's) instead; the media
+ * endpoints' per-unit prices (per image, rerank query, character) add their units.
  */
 import type { Deployment } from '../deployment.js';
 import { substitute } from '../router/resolve.js';
@@ -12,8 +13,14 @@ import { type ModelPrice, PRICE_FIELDS, type PriceMap } from './prices.js';
 
 /** USD for `u` at price `p`; `durationMs` is the upstream call's duration (per-second prices). */
 export function callCost(p: ModelPrice, u: TokenUsage, durationMs: number): number {
+  // the media endpoints' units (media/units.ts): images, rerank queries, characters spoken
+  let units = 0;
+  if (u.images && p.perImage) units += u.images * p.perImage;
+  if (u.queries && p.perQuery) units += u.queries * p.perQuery;
+  if (u.characters && p.perCharacter) units += u.characters * p.perCharacter;
   const perSecond = (p.inputPerSecond ?? 0) + (p.outputPerSecond ?? 0);
-  if (perSecond > 0) return (perSecond * durationMs) / 1000;
+  // audio bills the seconds transcribed when the answer says how long it was, else the call's duration
+  if (perSecond > 0) return units + perSecond * (u.seconds ?? durationMs / 1000);
   let input = p.input;
   let output = p.output;
   // a model without cache prices bills its cached tokens as plain prompt tokens (never free)
@@ -33,6 +40,7 @@ export function callCost(p: ModelPrice, u: TokenUsage, durationMs: number): numb
   const textPrompt = Math.max(0, u.prompt - u.cached - u.cacheCreation);
   const textCompletion = Math.max(0, u.completion - u.reasoning);
   return (
+    units +
     textPrompt * input +
     u.cached * cacheRead +
     u.cacheCreation * cacheCreation +

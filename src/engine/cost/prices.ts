@@ -23,6 +23,10 @@ export interface ModelPrice {
   reasoning?: number;
   inputPerSecond?: number;
   outputPerSecond?: number;
+  /** per-unit prices of the media endpoints: per image made, per rerank query, per character spoken */
+  perImage?: number;
+  perQuery?: number;
+  perCharacter?: number;
   /** highest threshold first */
   tiers?: PriceTier[];
   maxInputTokens?: number;
@@ -86,6 +90,9 @@ export const PRICE_FIELDS = {
   output_cost_per_reasoning_token: 'reasoning',
   input_cost_per_second: 'inputPerSecond',
   output_cost_per_second: 'outputPerSecond',
+  output_cost_per_image: 'perImage',
+  input_cost_per_query: 'perQuery',
+  input_cost_per_character: 'perCharacter',
 } as const;
 
 const TIER = new RegExp(
@@ -107,7 +114,12 @@ export function compileEntry(name: string, e: Record<string, unknown>): ModelPri
   const input = num(e.input_cost_per_token);
   const output = num(e.output_cost_per_token);
   const inputPerSecond = num(e.input_cost_per_second);
-  if (input === undefined && output === undefined && inputPerSecond === undefined) return undefined;
+  const perImage = num(e.output_cost_per_image) ?? num(e.input_cost_per_image);
+  const perQuery = num(e.input_cost_per_query);
+  const perCharacter = num(e.input_cost_per_character);
+  const perUnit = perImage ?? perQuery ?? perCharacter;
+  if (input === undefined && output === undefined && inputPerSecond === undefined && perUnit === undefined)
+    return undefined;
   const p: ModelPrice = { input: input ?? 0, output: output ?? 0, source: name };
   const cacheRead = num(e.cache_read_input_token_cost);
   const cacheCreation = num(e.cache_creation_input_token_cost);
@@ -118,6 +130,9 @@ export function compileEntry(name: string, e: Record<string, unknown>): ModelPri
   if (reasoning !== undefined) p.reasoning = reasoning;
   if (inputPerSecond !== undefined) p.inputPerSecond = inputPerSecond;
   if (outputPerSecond !== undefined) p.outputPerSecond = outputPerSecond;
+  if (perImage !== undefined) p.perImage = perImage;
+  if (perQuery !== undefined) p.perQuery = perQuery;
+  if (perCharacter !== undefined) p.perCharacter = perCharacter;
   let tiers: Map<number, PriceTier> | undefined;
   for (const k in e) {
     const m = TIER.exec(k);

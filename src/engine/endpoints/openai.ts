@@ -11,17 +11,21 @@ import { redactError } from '../observability/logger.js';
 import { dispatch } from '../router/dispatch.js';
 import type { RouteTable } from '../router/table.js';
 import { contentText, estimateTokens } from '../tokens.js';
-import type { EndpointKind, JsonObject, OpenAIChunk } from '../wire.js';
+import type { JsonObject, OpenAIChunk } from '../wire.js';
 
 /** The field each endpoint cannot do without. */
-const REQUIRED: Record<EndpointKind, string> = { chat: 'messages', completion: 'prompt', embedding: 'input' };
+const REQUIRED: Record<'chat' | 'completion' | 'embedding', string> = {
+  chat: 'messages',
+  completion: 'prompt',
+  embedding: 'input',
+};
 
 /**
  * POST /v1/chat/completions, /v1/completions, /v1/embeddings: parse once, validate the few fields
  * routing needs, dispatch, then write JSON or SSE. Everything else is forwarded as the client sent it.
  */
 export async function handleOpenAI(
-  kind: EndpointKind,
+  kind: 'chat' | 'completion' | 'embedding',
   ctx: EngineContext,
   req: IncomingMessage,
   w: ResponseWriter,

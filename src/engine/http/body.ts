@@ -84,8 +84,10 @@ class BodyRead {
   done = false;
   constructor(
     readonly limit: number,
-    readonly resolve: (v: JsonObject) => void,
+    readonly resolve: (v: JsonObject | Buffer) => void,
     readonly reject: (e: Error) => void,
+    /** resolve with the bytes as they came (a multipart form), not parsed JSON */
+    readonly raw = false,
   ) {}
 }
 
@@ -156,6 +158,10 @@ function onEnd(this: Reading): void {
   st.whole = undefined;
   // the request object lives on (a keep-alive socket holds the last one): keep no copy of its bytes on it
   st.parts = [];
+  if (st.raw) {
+    st.resolve(bytes);
+    return;
+  }
   if (nestedDeeperThan(bytes, MAX_JSON_DEPTH)) {
     st.reject(
       badRequest(
@@ -193,13 +199,22 @@ function onError(this: Reading, e: Error): void {
  * read pass `limit` (without reading further), 400 when it is not a JSON object.
  */
 export function readJsonBody(req: IncomingMessage, limit: number): Promise<JsonObject> {
+  return readBody(req, limit, false) as Promise<JsonObject>;
+}
+
+/** Read a request body's bytes once, under the same limits as readJsonBody (a multipart form: http/multipart.ts). */
+export function readRawBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return readBody(req, limit, true) as Promise<Buffer>;
+}
+
+function readBody(req: IncomingMessage, limit: number, raw: boolean): Promise<JsonObject | Buffer> {
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) return Promise.reject(tooLarge(limit));
   const pool = (req as Reading)[POOL];
   if (pool && declared !== undefined && pool.held + Number(declared) > pool.max)
     return Promise.reject(tooManyBytes(pool));
   return new Promise((resolve, reject) => {
-    const st = ((req as Reading)[STATE] = new BodyRead(limit, resolve, reject));
+    const st = ((req as Reading)[STATE] = new BodyRead(limit, resolve, reject, raw));
     const n = declared === undefined ? 0 : Number(declared);
     if (n >= BIG_BODY) st.whole = Buffer.allocUnsafeSlow(n);
     req.on('data', onData);

@@ -6,6 +6,7 @@ import { callCost, priceOf } from '../cost/cost.js';
 import { rawUsage } from '../cost/usage.js';
 import { type GatewayError, toGatewayError } from '../errors.js';
 import type { AdmitTicket } from '../governance/types.js';
+import { isMediaKind, mediaUsage } from '../media/units.js';
 import { redactError } from '../observability/logger.js';
 import type { SettledEndpoint, SettledEvent } from '../observability/settled.js';
 import { publicBase, type SettledSource, settledEvent } from '../observability/settled-event.js';
@@ -77,6 +78,8 @@ export class ResponseWriter implements SettledSource, DeadlineCut {
   readonly headers: Headers;
   readonly link: ClientLink;
   private settled = false;
+  /** the answer is a binary stream (sendBytes) */
+  private binary = false;
   /** set when the drain deadline answered this request (`cutAtDeadline`): nothing else is written */
   private cut?: GatewayError;
   /** what admission (virtual keys: budgets, limits) holds for this request until it settles */
@@ -149,10 +152,17 @@ export class ResponseWriter implements SettledSource, DeadlineCut {
     return { kind, body, model, stream, requestId, client, principal, attempts };
   }
 
-  /** A whole answer: 200, the routing headers, `body` as is. */
-  sendAnswer(outcome: RoutedOutcome, body: string | Buffer): void {
+  /** A whole answer: 200, the routing headers, `body` as is (JSON unless `contentType` says otherwise). */
+  sendAnswer(outcome: RoutedOutcome, body: string | Buffer, contentType?: string): void {
     if (this.cut) return;
-    sendJson(this.res, 200, body, this.answerHeaders(outcome));
+    const headers = this.answerHeaders(outcome);
+    if (contentType === undefined) sendJson(this.res, 200, body, headers);
+    else {
+      headers['content-type'] = contentType;
+      headers['content-length'] = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+      this.res.writeHead(200, headers);
+      this.res.end(body);
+    }
     if (this.attempts) this.firstTokenAt = performance.now();
     this.settle(this.link.gone ? 'client_abort' : 'success', 200);
   }
@@ -199,6 +209,44 @@ export class ResponseWriter implements SettledSource, DeadlineCut {
   }
 
   /**
+   * A binary stream out as it comes (`/v1/audio/speech`): each chunk's `bytes`, with backpressure, under
+   * `contentType`. A failure after the start can only cut the response (binary has no error event).
+   */
+  async sendBytes(outcome: RoutedOutcome & { type: 'stream' }, contentType: string): Promise<void> {
+    if (this.cut) return;
+    const res = this.res;
+    const headers = this.answerHeaders(outcome);
+    headers['content-type'] = contentType;
+    this.binary = true;
+    res.writeHead(200, headers);
+    res.flushHeaders();
+    let gone = false;
+    try {
+      for await (const batch of outcome.chunks) {
+        if ((gone = res.destroyed) || this.cut) break;
+        for (const c of batch) {
+          const b = c.bytes as Uint8Array | undefined;
+          if (b === undefined || b.length === 0) continue;
+          if (this.attempts && this.firstTokenAt === undefined) this.firstTokenAt = performance.now();
+          if (!res.write(b)) await drained(res);
+        }
+        if ((gone = res.destroyed) || this.cut) break;
+      }
+      if (this.cut) return this.settle('failure', 200, this.cut);
+      if (!gone) res.end();
+    } catch (e) {
+      if (this.cut) return this.settle('failure', 200, this.cut);
+      if (res.destroyed) return this.settle('client_abort', 200);
+      const err = redactError(toGatewayError(e), this.ctx.secretValues);
+      if (this.ctx.debug || err.errorClass === 'internal')
+        this.ctx.logger.warn(this.logFields({ status: err.status, error: err.message }), 'stream failed');
+      res.destroy();
+      return this.settle('failure', 200, err);
+    }
+    this.settle(gone ? 'client_abort' : 'success', 200);
+  }
+
+  /**
    * The drain deadline passed with this request open: answer it in its API's words, so the client knows it was
    * cut (a stream under way: the error event, then `[DONE]` for OpenAI, `event: error` for Anthropic; one not
    * answered yet, a stream waiting for its first token included: the error as a 503, Anthropic's 529), and end
@@ -214,7 +262,9 @@ export class ResponseWriter implements SettledSource, DeadlineCut {
       res.once('close', resolve);
     });
     if (res.headersSent) {
-      res.end(this.format.streamError(err)); // sendStream settles when its loop sees `cut`
+      // sendStream / sendBytes settle when their loop sees `cut`; a binary stream has no error event to end with
+      if (this.binary) res.destroy();
+      else res.end(this.format.streamError(err));
     } else {
       const status = this.format.errorStatus?.(err) ?? err.status;
       const headers = { ...this.headers, connection: 'close' };
@@ -271,9 +321,12 @@ export class ResponseWriter implements SettledSource, DeadlineCut {
       const price = priceOf(dep, this.body?.model);
       // the answering attempt already read the usage (once, cached); without attempts, read it here
       const answered = this.attempts?.[this.attempts.length - 1];
-      const usage = !price
+      let usage = !price
         ? undefined
         : (answered?.usage ?? tokenUsage((outcome.raw && rawUsage(outcome.raw)) || outcome.response.usage));
+      const kind = this.endpoint;
+      if (price && !answered && kind !== 'messages' && kind !== 'responses' && kind !== undefined && isMediaKind(kind))
+        usage = mediaUsage(kind, this.body, outcome.response, usage);
       if (usage) h['x-litellm-response-cost'] = String(callCost(price!, usage, outcome.upstreamMs));
     }
     h['x-litellm-response-duration-ms'] = ms.toFixed(3);

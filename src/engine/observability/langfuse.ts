@@ -69,6 +69,11 @@ const CALL_TYPE = {
   embedding: 'aembedding',
   messages: 'anthropic_messages',
   responses: 'aresponses',
+  rerank: 'arerank',
+  moderation: 'amoderation',
+  image_generation: 'aimage_generation',
+  audio_transcription: 'atranscription',
+  audio_speech: 'aspeech',
 };
 const WARN_EVERY_MS = 60_000;
 

@@ -40,6 +40,11 @@ const OPERATION = {
   embedding: 'embeddings',
   messages: 'chat',
   responses: 'chat',
+  rerank: 'rerank',
+  moderation: 'moderation',
+  image_generation: 'image_generation',
+  audio_transcription: 'transcription',
+  audio_speech: 'speech',
 } as const;
 const WARN_EVERY_MS = 60_000;
 // request metadata keys put on a span at most (the rest are left out)

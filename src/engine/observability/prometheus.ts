@@ -54,6 +54,11 @@ const ROUTE: Record<SettledEndpoint, string> = {
   embedding: '/v1/embeddings',
   messages: '/v1/messages',
   responses: '/v1/responses',
+  rerank: '/v1/rerank',
+  moderation: '/v1/moderations',
+  image_generation: '/v1/images/generations',
+  audio_transcription: '/v1/audio/transcriptions',
+  audio_speech: '/v1/audio/speech',
 };
 
 // the status and the LiteLLM exception class (OpenAI SDK names) of each error class

@@ -162,7 +162,12 @@ export function settledEvent(
           ? { role: 'assistant', content: answer.content }
           : Array.isArray(answer.output) // a Responses API answer from an OpenAI-family upstream
             ? answer.output
-            : undefined;
+            : // a transcription's text, rerank or moderation results (never image bytes)
+              typeof answer.text === 'string'
+              ? answer.text
+              : Array.isArray(answer.results)
+                ? answer.results
+                : undefined;
     } else if (src.streamText !== undefined) event.response = src.streamText;
   }
   return event;

@@ -2,7 +2,7 @@ import type { Principal } from '../auth/principal.js';
 import type { ErrorClass } from '../errors.js';
 import type { ProviderId } from '../providers/types.js';
 import type { TokenUsage } from '../upstream/result.js';
-import type { JsonObject } from '../wire.js';
+import type { EndpointKind, JsonObject } from '../wire.js';
 
 /**
  * One request, settled: everything a spend writer, metrics, traces or a cache need, emitted exactly
@@ -122,10 +122,10 @@ export interface SettledAttemptDetail {
 }
 
 /**
- * The inference APIs that settle: `/v1/chat/completions`, `/v1/completions`, `/v1/embeddings`, `/v1/messages`,
+ * The inference APIs that settle: every endpoint kind (chat, ..., audio_speech), `/v1/messages` and
  * `/v1/responses`.
  */
-export type SettledEndpoint = 'chat' | 'completion' | 'embedding' | 'messages' | 'responses';
+export type SettledEndpoint = EndpointKind | 'messages' | 'responses';
 
 /** A subscriber; one that returns a promise is not awaited (a rejection is reported like a throw). */
 export type SettledSubscriber = (event: SettledEvent) => undefined | Promise<unknown>;

@@ -202,7 +202,8 @@ async function vertexSigner(env: Env): Promise<Signer> {
 /** One `general_settings.pass_through_endpoints` entry (shape checked by the config schema). */
 export interface PassThroughEndpointConfig {
   path: string;
-  target: string;
+  /** undefined when it referred to an unset environment variable (warned about at load) */
+  target?: string;
   headers?: Record<string, string>;
   forward_headers?: boolean;
   include_subpath?: boolean;
@@ -220,7 +221,9 @@ export function buildPassThrough(configured: readonly PassThroughEndpointConfig[
       prefix,
       subpaths: c.include_subpath === true,
       label: prefix,
-      target: url(c.target, `${at}.target`),
+      target: c.target === undefined ? undefined : url(c.target, `${at}.target`),
+      missing:
+        c.target === undefined ? `${at}.target is not set (missing, or its os.environ/ variable is unset)` : undefined,
       headers,
       forwardHeaders: c.forward_headers === true,
       dedupeV1: false,

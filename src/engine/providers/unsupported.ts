@@ -27,7 +27,6 @@ export const OTHER_LITELLM_PROVIDERS: ReadonlySet<string> = new Set([
   'text-completion-openai',
   'text-completion-codestral',
   'voyage',
-  'jina_ai',
   'infinity',
   'openai_like',
   'custom_openai',

@@ -67,6 +67,8 @@ export type Outcome =
       deployment: Deployment;
       response: OpenAIResponse;
       raw?: Buffer;
+      /** the answer's content-type when it is not JSON (a transcription as text) */
+      contentType?: string;
       upstreamMs: number;
       headers?: UpstreamHeaders;
       /**

@@ -263,11 +263,13 @@ async function buildDeployment(
     const perModel = entry.model_name.includes('*') && split.model.includes('*');
     if (price === null && !perModel && mock === undefined && !g.unpriced.has(name)) {
       g.unpriced.add(name);
+      // the media models' price is per unit: name the key that applies
+      const unit = UNIT_PRICE[modeOfModel(String(entry.litellm_params.model)) ?? ''];
       warnings.push({
         path: `${at}.litellm_params.model`,
         message:
           `no price known for "${name}": its calls cost 0 and are reported as unpriced ` +
-          '(set model_info.input_cost_per_token and output_cost_per_token, or model_info.base_model)',
+          `(set ${unit ?? 'model_info.input_cost_per_token and output_cost_per_token'}, or model_info.base_model)`,
       });
     }
   }
@@ -368,18 +370,46 @@ function publicInfo(
     params[k] = v;
   }
   if (apiBase) params.api_base = apiBase;
+  const fromMap = price ? priceInfo(price) : price === null ? { unpriced: true } : {};
+  // no mode from the price map or the config: the one the model's name implies (rerank, whisper, dall-e, ...)
+  const mode = fromMap.mode === undefined ? modeOfModel(String(entry.litellm_params.model)) : undefined;
   return {
     model_name: entry.model_name,
     litellm_params: params,
     model_info: {
       // the price map's fields (LiteLLM's names) under what the config says; `unpriced` when none is known
-      ...(price ? priceInfo(price) : price === null ? { unpriced: true } : {}),
+      ...fromMap,
+      ...(mode ? { mode } : {}),
       ...(entry.model_info ?? {}),
       id,
       litellm_provider: provider ?? null,
       db_model: db,
     },
   };
+}
+
+/** The per-unit price key of each media mode, for the "no price known" warning. */
+const UNIT_PRICE: Record<string, string> = {
+  image_generation: 'model_info.output_cost_per_image',
+  rerank: 'model_info.input_cost_per_query',
+  audio_speech: 'model_info.input_cost_per_character',
+  audio_transcription: 'model_info.input_cost_per_second',
+};
+
+/**
+ * The endpoint a model serves, by its name, for models the price map does not list: LiteLLM's mode names
+ * (rerank, moderation, audio_transcription, audio_speech, image_generation, embedding); undefined otherwise.
+ */
+export function modeOfModel(model: string): string | undefined {
+  const m = model.toLowerCase();
+  if (m.includes('rerank')) return 'rerank';
+  if (m.includes('moderation')) return 'moderation';
+  if (/whisper|transcribe|[-_/]stt\b/.test(m)) return 'audio_transcription';
+  if (/\btts\b|-tts|playai|speech/.test(m)) return 'audio_speech';
+  if (/dall-e|gpt-image|imagen|imagegeneration|stable-diffusion|stability\.|titan-image|nova-canvas|\bsd3|flux/.test(m))
+    return 'image_generation';
+  if (m.includes('embed')) return 'embedding';
+  return undefined;
 }
 
 /** The original `model_list` index of each entry the loader kept (it drops entries without litellm_params). */

@@ -2,6 +2,7 @@ import { rawUsage } from '../cost/usage.js';
 import type { Deployment, ModelGroup } from '../deployment.js';
 import { badRequest, type ErrorClass, GatewayError, toGatewayError } from '../errors.js';
 import type { ClientLink, ClientWatcher } from '../http/client-link.js';
+import { BytesDecoder, isMediaKind, mediaUsage, plainTextAnswer } from '../media/units.js';
 import { mockChunks, mockResponse } from '../mock.js';
 import { badUpstreamAnswer } from '../providers/errors.js';
 import type { CallContext } from '../providers/types.js';
@@ -99,7 +100,10 @@ export class Attempt implements AttemptResult, AttemptTimings, SettledAttempt, D
       // a passed-through answer: only its usage object is parsed, never the whole body
       const a = this.answer;
       const fromAnswer = a && ((a.raw && rawUsage(a.raw)) || a.response.usage);
-      this.parsedUsage = tokenUsage(this.reported ?? fromAnswer) ?? null;
+      const u = tokenUsage(this.reported ?? fromAnswer);
+      const kind = this.req.kind;
+      // media endpoints bill units too (images, queries, characters, seconds), read from the answer or request
+      this.parsedUsage = (isMediaKind(kind) ? mediaUsage(kind, this.req.body, a?.response, u) : u) ?? null;
     }
     return this.parsedUsage ?? undefined;
   }
@@ -137,7 +141,9 @@ export class Attempt implements AttemptResult, AttemptTimings, SettledAttempt, D
           throw badRequest(`${adapter.label} (${dep.litellmModel}) does not serve ${req.kind} requests`, 'model');
         }
       }
-      const body = nm ? req.body : upstreamBody(dep, adapter, native ? native.body : req.body, model, req.stream);
+      const body = nm
+        ? req.body
+        : upstreamBody(dep, adapter, native ? native.body : req.body, model, req.stream, !isMediaKind(req.kind));
       if (native?.adjust) native.adjust(body);
       const t = req.body.timeout;
       const timeoutMs = typeof t === 'number' && t > 0 ? t * 1000 : req.stream ? dep.streamTimeoutMs : dep.timeoutMs;
@@ -178,8 +184,12 @@ export class Attempt implements AttemptResult, AttemptTimings, SettledAttempt, D
         const upstreamMs = (this.latencyMs = performance.now() - this.start);
         const raw = (answer as WholeResponse).body;
         let out: Outcome;
+        const plain = plainTextAnswer(req.kind, body);
         if (nm) out = new NativeAnswer(dep, raw, upstreamMs, ex.headers, (json) => nm.view(dep.state, model, json));
-        else if (!native && adapter.passthrough?.(dep.state, call, raw))
+        else if (plain !== undefined) {
+          // a transcription as text / srt / vtt: the client gets the text as it came
+          out = new RawAnswer(dep, raw, upstreamMs, ex.headers, plain, { text: raw.toString('utf8') });
+        } else if (!native && adapter.passthrough?.(dep.state, call, raw))
           out = new RawAnswer(dep, raw, upstreamMs, ex.headers);
         else {
           const text = raw.toString('utf8');
@@ -202,11 +212,15 @@ export class Attempt implements AttemptResult, AttemptTimings, SettledAttempt, D
       this.firstTokenMs = firstTokenMs(dep, req.body);
       this.at = now + this.firstTokenMs;
       client.deadlines.add(this);
-      const decoder = nm
-        ? nm.decoder(dep.state, model)
-        : native
-          ? native.decoder(adapter.label)
-          : adapter.streamDecoder(dep.state, call);
+      // speech is audio bytes: passed on as they come, whatever the provider
+      const decoder =
+        req.kind === 'audio_speech'
+          ? new BytesDecoder()
+          : nm
+            ? nm.decoder(dep.state, model)
+            : native
+              ? native.decoder(adapter.label)
+              : adapter.streamDecoder(dep.state, call);
       const stream = new AttemptStream(this, ex, decoder);
       await stream.start();
       client.deadlines.remove(this);
@@ -337,13 +351,15 @@ class Call implements CallContext {
 /** A passthrough answer: `raw` goes to the client as is; `response` parses it on first read. */
 class RawAnswer {
   readonly type = 'json' as const;
-  private parsed?: OpenAIResponse;
 
   constructor(
     readonly deployment: Deployment,
     readonly raw: Buffer,
     readonly upstreamMs: number,
     readonly headers: UpstreamHeaders,
+    /** set when the answer is not JSON (then `parsed` is its view, given) */
+    readonly contentType?: string,
+    private parsed?: OpenAIResponse,
   ) {}
 
   get response(): OpenAIResponse {

@@ -54,6 +54,8 @@ export function upstreamBody(
   body: JsonObject,
   model: string,
   stream: boolean,
+  /** the adapter's unsupportedParams are chat parameters: the media endpoints' own `n`, `seed`, ... pass */
+  chatParams = true,
 ): JsonObject {
   const out: JsonObject = dep.defaults ? { ...dep.defaults } : {};
   let drop = dep.dropParams;
@@ -70,7 +72,7 @@ export function upstreamBody(
   if (!stream) delete out.stream_options;
   if (dep.extraBody) Object.assign(out, dep.extraBody);
   if (extra && typeof extra === 'object') Object.assign(out, extra);
-  const unsupported = adapter.unsupportedParams;
+  const unsupported = chatParams ? adapter.unsupportedParams : undefined;
   if (unsupported) {
     for (const p of unsupported) {
       const v = out[p];

@@ -16,6 +16,12 @@ export interface TokenUsage {
   cacheCreation: number;
   /** completion tokens spent on reasoning (`completion_tokens_details.reasoning_tokens`) */
   reasoning: number;
+  /** what the media endpoints bill besides tokens (media/units.ts): images made, rerank queries (search units), */
+  images?: number;
+  queries?: number;
+  /** characters of text spoken (audio_speech), seconds of audio transcribed (when the answer says) */
+  characters?: number;
+  seconds?: number;
 }
 
 /** How one upstream call ended. */

@@ -42,7 +42,8 @@ export class CostEstimator {
     if (!price) return ZERO;
     const inputTokens = inputTokensOf(endpoint, body);
     const input = inputTokens * price.input;
-    if (endpoint === 'embedding') return { max: input, input };
+    // only chat-like endpoints write tokens the reservation must cover
+    if (endpoint !== 'chat' && endpoint !== 'completion' && endpoint !== 'messages') return { max: input, input };
     const asked = num(body.max_completion_tokens) ?? num(body.max_tokens);
     const out = asked ?? price.maxOutput;
     return { max: input + out * price.output, input };
@@ -84,7 +85,14 @@ function inputTokensOf(endpoint: SettledEndpoint, body: JsonObject): number {
     case 'completion':
       return estimatePromptTokens(body.prompt);
     case 'embedding':
+    case 'moderation':
+    case 'audio_speech':
       return estimatePromptTokens(body.input);
+    case 'rerank':
+      return estimatePromptTokens(body.query) + estimatePromptTokens(body.documents);
+    case 'image_generation':
+    case 'audio_transcription':
+      return estimatePromptTokens(body.prompt);
   }
 }
 

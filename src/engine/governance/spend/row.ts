@@ -13,6 +13,11 @@ export const CALL_TYPES: Readonly<Record<SettledEndpoint, string>> = {
   embedding: 'aembedding',
   messages: 'anthropic_messages',
   responses: 'aresponses',
+  rerank: 'arerank',
+  moderation: 'amoderation',
+  image_generation: 'aimage_generation',
+  audio_transcription: 'atranscription',
+  audio_speech: 'aspeech',
 };
 
 /** The route each endpoint is served at (the rollups' `endpoint` column). */
@@ -22,6 +27,11 @@ const ROUTES: Readonly<Record<SettledEndpoint, string>> = {
   embedding: '/v1/embeddings',
   messages: '/v1/messages',
   responses: '/v1/responses',
+  rerank: '/v1/rerank',
+  moderation: '/v1/moderations',
+  image_generation: '/v1/images/generations',
+  audio_transcription: '/v1/audio/transcriptions',
+  audio_speech: '/v1/audio/speech',
 };
 
 /** The rollup entity types, one row per (type, id, day, key, model, provider, endpoint). */

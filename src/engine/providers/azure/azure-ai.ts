@@ -1,18 +1,17 @@
-import { type OpenAICompatibleState, parseOpenAIResponse, prepareOpenAIStyle } from '../openai-compatible/base.js';
+import {
+  type OpenAICompatibleState,
+  OPENAI_PATHS as PATHS,
+  parseOpenAIResponse,
+  prepareOpenAIStyle,
+} from '../openai-compatible/base.js';
 import { OpenAISseDecoder } from '../openai-compatible/stream.js';
-import { defineProvider, type EndpointKind, type ProviderAdapter } from '../types.js';
+import { defineProvider, type ProviderAdapter } from '../types.js';
 import { mapAzureError } from './errors.js';
 
 interface AzureAiState extends OpenAICompatibleState {
   /** `?api-version=...` when one is configured (the `/models` inference endpoint wants it) */
   query: string;
 }
-
-const PATHS: Record<EndpointKind, string> = {
-  chat: '/chat/completions',
-  completion: '/completions',
-  embedding: '/embeddings',
-};
 
 /**
  * Azure AI Foundry serverless / model inference endpoints (`azure_ai/<model>`): OpenAI-style

@@ -1,10 +1,14 @@
-import { parseOpenAIResponse, prepareOpenAIStyle } from '../openai-compatible/base.js';
+import {
+  openAIStyleRequest,
+  OPENAI_PATHS as PATHS,
+  parseOpenAIResponse,
+  prepareOpenAIStyle,
+} from '../openai-compatible/base.js';
 import { OpenAISseDecoder } from '../openai-compatible/stream.js';
 import { str } from '../params.js';
 import {
   type DeploymentSpec,
   defineProvider,
-  type EndpointKind,
   type OpenAIChunk,
   type ProviderAdapter,
   type StreamDecoder,
@@ -24,12 +28,6 @@ interface AzureState {
   apiVersion: string;
   headers: Record<string, string>;
 }
-
-const PATHS: Record<EndpointKind, string> = {
-  chat: '/chat/completions',
-  completion: '/completions',
-  embedding: '/embeddings',
-};
 
 function prepareAzure(spec: DeploymentSpec): AzureState {
   const p = spec.params;
@@ -86,18 +84,17 @@ function keep(c: OpenAIChunk): boolean {
 export const azureAdapter: ProviderAdapter = defineProvider<AzureState>({
   id: 'azure',
   label: 'Azure OpenAI',
-  endpoints: ['chat', 'completion', 'embedding'],
+  endpoints: ['chat', 'completion', 'embedding', 'image_generation', 'audio_transcription', 'audio_speech'],
   prepare: prepareAzure,
   describe: (s) => ({ api_base: s.apiBase }),
-  buildRequest: (s, call) => ({
-    origin: s.origin,
-    path:
+  buildRequest: (s, call) =>
+    openAIStyleRequest(
+      s.origin,
       `${s.basePath}/openai/deployments/${encodeURIComponent(call.model)}${PATHS[call.kind]}` +
-      `?api-version=${encodeURIComponent(s.apiVersion)}`,
-    method: 'POST',
-    headers: s.headers,
-    body: JSON.stringify(call.body),
-  }),
+        `?api-version=${encodeURIComponent(s.apiVersion)}`,
+      s.headers,
+      call,
+    ),
   parseResponse: (s, call, json) => parseOpenAIResponse(s.label, call, json),
   streamDecoder: (s) => new AzureSseDecoder(s.label),
   mapError: (s, err) => mapAzureError(s.label, err),

@@ -1,6 +1,7 @@
 /**
  * AWS Bedrock: chat through the Converse / ConverseStream API (`bedrock/<model-id>` and
- * `bedrock/converse/<model-id>`), embeddings through InvokeModel (Titan, Cohere); every request
+ * `bedrock/converse/<model-id>`), embeddings and images through InvokeModel (Titan, Cohere; Stability, Titan
+ * Image, Nova Canvas), rerank through the Agents runtime's Rerank API; every request
  * SigV4-signed with credentials from a cached provider built at load time.
  */
 import { cloudBody, NativeStreamDecoder, nativeView, readCount } from '../anthropic/native.js';
@@ -11,6 +12,7 @@ import { type AwsCredentialSource, awsCredentials, awsRegion } from './credentia
 import { embedBody, embedFamily, parseEmbedding } from './embed.js';
 import { mapBedrockError } from './errors.js';
 import { EventStreamDecoder } from './event-stream.js';
+import { imageBody, parseImageAnswer, parseRerankAnswer, rerankBody } from './media.js';
 import { parseConverse } from './response.js';
 import { type BedrockEndpoint, bedrockEndpoint, modelPath, signedPost } from './sign.js';
 import { ConverseStreamDecoder } from './stream.js';
@@ -19,6 +21,8 @@ interface BedrockState {
   label: string;
   region: string;
   endpoint: BedrockEndpoint;
+  /** the Agents runtime (rerank): AWS's regional one, or the configured endpoint when one is set */
+  agent: BedrockEndpoint;
   apiBase: string;
   source: AwsCredentialSource;
   /** the model id of the deployment (for health checks) */
@@ -93,7 +97,7 @@ function safeMessage(payload: string): string | undefined {
 export const bedrockAdapter: ProviderAdapter = defineProvider<BedrockState>({
   id: 'bedrock',
   label: LABEL,
-  endpoints: ['chat', 'embedding'],
+  endpoints: ['chat', 'embedding', 'rerank', 'image_generation'],
   unsupportedParams: ['n', 'logit_bias', 'logprobs', 'top_logprobs', 'presence_penalty', 'frequency_penalty', 'seed'],
   prepare(spec) {
     const region = awsRegion(spec);
@@ -125,10 +129,13 @@ export const bedrockAdapter: ProviderAdapter = defineProvider<BedrockState>({
         for (const [k, v] of Object.entries(h)) if (v != null) extra[k.toLowerCase()] = String(v);
     }
     const endpoint = bedrockEndpoint(url, region, provider, extra);
+    // rerank lives on the Agents runtime; a configured endpoint (a proxy, a fake) serves both
+    const agentUrl = key === '' ? new URL(`https://bedrock-agent-runtime.${region}.amazonaws.com`) : url;
     return {
       label: LABEL,
       region,
       endpoint,
+      agent: bedrockEndpoint(agentUrl, region, provider, extra),
       apiBase: endpoint.origin + endpoint.basePath,
       source,
       modelId: modelIdOf(spec.model),
@@ -137,6 +144,14 @@ export const bedrockAdapter: ProviderAdapter = defineProvider<BedrockState>({
   describe: (s) => ({ api_base: s.apiBase }),
   async buildRequest(s, call) {
     const modelId = modelIdOf(call.model);
+    if (call.kind === 'rerank') {
+      const path = `${s.agent.basePath}/rerank`;
+      return signedPost(s.agent, s.label, path, rerankBody(call.body, s.region, modelId), 'application/json');
+    }
+    if (call.kind === 'image_generation') {
+      const path = modelPath(s.endpoint, modelId, 'invoke');
+      return signedPost(s.endpoint, s.label, path, imageBody(modelId, call.body), 'application/json');
+    }
     if (call.kind === 'embedding') {
       return signedPost(
         s.endpoint,
@@ -158,6 +173,8 @@ export const bedrockAdapter: ProviderAdapter = defineProvider<BedrockState>({
   },
   parseResponse(s, call, json) {
     const modelId = modelIdOf(call.model);
+    if (call.kind === 'rerank') return parseRerankAnswer(s.label, call, json);
+    if (call.kind === 'image_generation') return parseImageAnswer(s.label, call, modelId, json);
     if (call.kind === 'embedding') return parseEmbedding(s.label, modelId, call.body, json);
     return parseConverse(s.label, call.model, json, jsonMode(call));
   },
@@ -186,6 +203,17 @@ export const bedrockAdapter: ProviderAdapter = defineProvider<BedrockState>({
     readCount,
   },
   healthRequest(s) {
+    // a rerank model: one query over one document (converse would refuse it)
+    if (/\.rerank-/.test(s.modelId)) {
+      const ping = { query: 'ping', documents: ['ping'], top_n: 1 };
+      return signedPost(
+        s.agent,
+        s.label,
+        `${s.agent.basePath}/rerank`,
+        rerankBody(ping, s.region, s.modelId),
+        'application/json',
+      );
+    }
     if (embedFamily(s.modelId)) {
       return signedPost(
         s.endpoint,

@@ -1,5 +1,6 @@
 import { embeddingList } from '../../embedding.js';
 import { badRequest } from '../../errors.js';
+import { documentText, parseRerank } from '../../media/responses.js';
 import { estimatePromptTokens } from '../../tokens.js';
 import { badUpstreamAnswer, mapHttpError } from '../errors.js';
 import { prepareOpenAIStyle } from '../openai-compatible/base.js';
@@ -41,6 +42,20 @@ function embedBody(call: CallContext): JsonObject {
   return out;
 }
 
+/** `/v2/rerank` body: the query, documents as text (v2 takes strings only), `top_n`, `max_tokens_per_doc`. */
+function rerankBody(call: CallContext): JsonObject {
+  const b = call.body;
+  const out: JsonObject = {
+    model: call.model,
+    query: b.query,
+    documents: (b.documents as unknown[]).map(documentText),
+  };
+  if (typeof b.top_n === 'number') out.top_n = b.top_n;
+  const max = b.max_tokens_per_doc ?? b.max_chunks_per_doc;
+  if (typeof max === 'number') out.max_tokens_per_doc = max;
+  return out;
+}
+
 function parseEmbed(call: CallContext, json: unknown) {
   const o = (json ?? {}) as JsonObject;
   const vectors = ((o.embeddings ?? {}) as JsonObject).float;
@@ -51,14 +66,14 @@ function parseEmbed(call: CallContext, json: unknown) {
 }
 
 /**
- * Cohere through its v2 API: chat `POST /v2/chat` (SSE streams), embeddings `POST /v2/embed`,
+ * Cohere through its v2 API: chat `POST /v2/chat` (SSE streams), embeddings `POST /v2/embed`, rerank `POST /v2/rerank`,
  * Bearer `COHERE_API_KEY`. Serves `cohere/<model>` and `cohere_chat/<model>` alike.
  */
 export function cohereAdapter(id: 'cohere' | 'cohere_chat'): ProviderAdapter {
   return defineProvider<CohereState>({
     id,
     label: LABEL,
-    endpoints: ['chat', 'embedding'],
+    endpoints: ['chat', 'embedding', 'rerank'],
     unsupportedParams: ['n', 'logit_bias', 'top_logprobs', 'user', 'parallel_tool_calls'],
     prepare(spec) {
       const s = prepareOpenAIStyle(spec, {
@@ -75,6 +90,10 @@ export function cohereAdapter(id: 'cohere' | 'cohere_chat'): ProviderAdapter {
     },
     describe: (s) => ({ api_base: s.apiBase }),
     buildRequest(s, call): UpstreamRequest {
+      if (call.kind === 'rerank') {
+        const path = `${s.basePath}/v2/rerank`;
+        return { origin: s.origin, path, method: 'POST', headers: s.headers, body: JSON.stringify(rerankBody(call)) };
+      }
       const embed = call.kind === 'embedding';
       const body = embed ? embedBody(call) : cohereChatBody(call.body, call.model, call.stream);
       const headers = call.stream ? { ...s.headers, accept: 'text/event-stream' } : s.headers;
@@ -87,7 +106,11 @@ export function cohereAdapter(id: 'cohere' | 'cohere_chat'): ProviderAdapter {
       };
     },
     parseResponse: (s, call, json) =>
-      call.kind === 'embedding' ? parseEmbed(call, json) : parseCohereChat(s.label, call.model, json),
+      call.kind === 'rerank'
+        ? parseRerank(s.label, call, json)
+        : call.kind === 'embedding'
+          ? parseEmbed(call, json)
+          : parseCohereChat(s.label, call.model, json),
     streamDecoder: (s, call) => new CohereStreamDecoder(s.label, call.model),
     // Cohere errors are {"message": ...}; its 498 "invalid token" is an auth failure
     mapError: (s, err) => mapHttpError(s.label, err.status === 498 ? { ...err, status: 401 } : err),

@@ -5,6 +5,7 @@
 import {
   type DeploymentSpec,
   defineProvider,
+  type EndpointKind,
   type ProviderAdapter,
   type ProviderId,
   type UpstreamRequest,
@@ -12,6 +13,7 @@ import {
 import { geminiBody } from './convert.js';
 import { batchEmbedBody, parseGoogleEmbedding, predictEmbedBody } from './embed.js';
 import { mapGoogleError } from './errors.js';
+import { imagenBody, parseImagen } from './imagen.js';
 import { parseGemini } from './response.js';
 import { GeminiStreamDecoder } from './stream.js';
 
@@ -32,6 +34,8 @@ export interface GoogleState {
 interface GoogleFlavour {
   id: ProviderId;
   label: string;
+  /** the endpoint kinds it serves beyond chat and embeddings (Vertex: Imagen image generation) */
+  more?: readonly EndpointKind[];
   prepare(spec: DeploymentSpec): GoogleState;
 }
 
@@ -51,12 +55,13 @@ export function googleAdapter(f: GoogleFlavour): ProviderAdapter {
   return defineProvider<GoogleState & { label: string; model: string }>({
     id: f.id,
     label: f.label,
-    endpoints: ['chat', 'embedding'],
+    endpoints: ['chat', 'embedding', ...(f.more ?? [])],
     unsupportedParams: ['logit_bias', 'logprobs', 'top_logprobs'],
     prepare: (spec) => ({ ...f.prepare(spec), label: f.label, model: spec.model }),
     describe: (s) => ({ api_base: s.apiBase }),
     buildRequest(s, call) {
       const base = s.modelPath(call.model);
+      if (call.kind === 'image_generation') return post(s, `${base}:predict`, imagenBody(call.body));
       if (call.kind === 'embedding') {
         return s.embedStyle === 'batch'
           ? post(s, `${base}:batchEmbedContents`, batchEmbedBody(cleanModel(call.model), call.body))
@@ -68,9 +73,11 @@ export function googleAdapter(f: GoogleFlavour): ProviderAdapter {
         : post(s, `${base}:generateContent`, body);
     },
     parseResponse: (s, call, json) =>
-      call.kind === 'embedding'
-        ? parseGoogleEmbedding(s.label, call.model, call.body, json)
-        : parseGemini(s.label, call.model, json),
+      call.kind === 'image_generation'
+        ? parseImagen(s.label, call, json)
+        : call.kind === 'embedding'
+          ? parseGoogleEmbedding(s.label, call.model, call.body, json)
+          : parseGemini(s.label, call.model, json),
     streamDecoder: (s, call) => new GeminiStreamDecoder(s.label, call.model),
     mapError: (s, err) => mapGoogleError(s.label, err),
     // countTokens proves the key/token and the model without generating anything

@@ -1,3 +1,6 @@
+import { formBody } from '../../http/multipart.js';
+import { parseOpenAIMedia } from '../../media/responses.js';
+import { isMediaKind } from '../../media/units.js';
 import { contentText, estimateChatPromptTokens, estimatePromptTokens, estimateTokens, usageOf } from '../../tokens.js';
 import { badUpstreamAnswer, mapHttpError } from '../errors.js';
 import { lowerKeys, str } from '../params.js';
@@ -41,11 +44,18 @@ export interface OpenAICompatibleState {
   headers: Record<string, string>;
 }
 
-const PATHS: Record<EndpointKind, string> = {
+/** The path of each endpoint under an OpenAI-style base URL (also Azure's, under its deployment). */
+export const OPENAI_PATHS: Record<EndpointKind, string> = {
   chat: '/chat/completions',
   completion: '/completions',
   embedding: '/embeddings',
+  rerank: '/rerank',
+  moderation: '/moderations',
+  image_generation: '/images/generations',
+  audio_transcription: '/audio/transcriptions',
+  audio_speech: '/audio/speech',
 };
+const PATHS = OPENAI_PATHS;
 
 /** Resolve base URL, key and static headers for an OpenAI-style deployment (shared with Azure-like adapters). */
 export function prepareOpenAIStyle(
@@ -105,6 +115,7 @@ export function ensureUsage(kind: EndpointKind, req: JsonObject, res: JsonObject
 
 /** Check the answer is the shape the endpoint promises, then ensure usage. */
 export function parseOpenAIResponse(label: string, call: CallContext, json: unknown): OpenAIResponse {
+  if (isMediaKind(call.kind)) return parseOpenAIMedia(label, call, json);
   if (!json || typeof json !== 'object' || Array.isArray(json))
     throw badUpstreamAnswer(label, 'an answer that is not a JSON object');
   const o = json as JsonObject;
@@ -138,6 +149,7 @@ const DATA = Buffer.from('"data"');
  * so a model that writes them cannot fake the check.
  */
 export function openAIPassthrough(call: CallContext, body: Buffer): boolean {
+  if (isMediaKind(call.kind)) return false;
   let i = 0;
   let j = body.length - 1;
   while (i < j && body[i] <= 32) i++;
@@ -169,13 +181,7 @@ export function createOpenAICompatible(preset: OpenAICompatiblePreset): Provider
       return state;
     },
     describe: (s) => ({ api_base: s.apiBase }),
-    buildRequest: (s, call): UpstreamRequest => ({
-      origin: s.origin,
-      path: s.basePath + PATHS[call.kind],
-      method: 'POST',
-      headers: s.headers,
-      body: JSON.stringify(call.body),
-    }),
+    buildRequest: (s, call) => openAIStyleRequest(s.origin, s.basePath + PATHS[call.kind], s.headers, call),
     parseResponse: (s, call, json) => parseOpenAIResponse(s.label, call, json),
     passthrough: (_s, call, body) => openAIPassthrough(call, body),
     streamDecoder: (s) => new OpenAISseDecoder(s.label),
@@ -193,6 +199,29 @@ export function createOpenAICompatible(preset: OpenAICompatiblePreset): Provider
         }
       : undefined,
   };
+}
+
+/**
+ * The upstream request of an OpenAI-style API at `path`: JSON, except a transcription (the body back into
+ * multipart/form-data, its file as it came) and speech (audio accepted back).
+ */
+export function openAIStyleRequest(
+  origin: string,
+  path: string,
+  headers: Record<string, string>,
+  call: CallContext,
+): UpstreamRequest | Promise<UpstreamRequest> {
+  if (call.kind === 'audio_transcription') {
+    return formBody(call.body).then(({ bytes, contentType }) => ({
+      origin,
+      path,
+      method: 'POST' as const,
+      headers: { ...headers, 'content-type': contentType },
+      body: bytes,
+    }));
+  }
+  const h = call.kind === 'audio_speech' ? { ...headers, accept: '*/*' } : headers;
+  return { origin, path, method: 'POST', headers: h, body: JSON.stringify(call.body) };
 }
 
 function firstEnv(env: Readonly<Record<string, string | undefined>>, names: readonly string[]): string | undefined {

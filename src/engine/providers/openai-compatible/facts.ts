@@ -14,4 +14,5 @@ export const OPENAI_COMPATIBLE = {
   perplexity: {},
   xai: {},
   lm_studio: {},
+  jina_ai: {},
 } as const satisfies FolderFacts;

@@ -12,18 +12,31 @@ const PRESETS: Record<CompatibleId, Omit<OpenAICompatiblePreset, 'id'>> = {
     keyEnv: ['OPENAI_API_KEY'],
     baseEnv: ['OPENAI_BASE_URL', 'OPENAI_API_BASE'],
     responses: true,
+    endpoints: [
+      'chat',
+      'completion',
+      'embedding',
+      'moderation',
+      'image_generation',
+      'audio_transcription',
+      'audio_speech',
+    ],
   },
   hosted_vllm: {
     label: 'vLLM',
     defaultApiBase: 'http://localhost:8000/v1',
     keyEnv: ['HOSTED_VLLM_API_KEY'],
     baseEnv: ['HOSTED_VLLM_API_BASE'],
+    // vLLM serves a Jina-compatible /v1/rerank for reranker models
+    endpoints: ['chat', 'completion', 'embedding', 'rerank'],
   },
   groq: {
     label: 'Groq',
     defaultApiBase: 'https://api.groq.com/openai/v1',
     keyEnv: ['GROQ_API_KEY'],
     baseEnv: ['GROQ_API_BASE'],
+    // Whisper transcription and PlayAI speech, OpenAI's paths and formats
+    endpoints: ['chat', 'completion', 'embedding', 'audio_transcription', 'audio_speech'],
     unsupportedParams: ['logprobs', 'top_logprobs', 'logit_bias', 'n'],
   },
   mistral: {
@@ -72,6 +85,14 @@ const PRESETS: Record<CompatibleId, Omit<OpenAICompatiblePreset, 'id'>> = {
     keyEnv: ['XAI_API_KEY'],
     baseEnv: ['XAI_API_BASE'],
     unsupportedParams: ['logit_bias'],
+  },
+  jina_ai: {
+    label: 'Jina AI',
+    defaultApiBase: 'https://api.jina.ai/v1',
+    keyEnv: ['JINA_AI_API_KEY', 'JINA_API_KEY'],
+    baseEnv: ['JINA_AI_API_BASE'],
+    // embeddings at /v1/embeddings (OpenAI's format), rerank at /v1/rerank (Cohere-like, `usage.total_tokens`)
+    endpoints: ['embedding', 'rerank'],
   },
   lm_studio: {
     label: 'LM Studio',

@@ -3,7 +3,7 @@
  * https://{location}-aiplatform.googleapis.com/v1/projects/{project}/locations/{location}
  *   /publishers/google/models/{model},
  * with an OAuth bearer token from `vertex_credentials` or application default credentials;
- * text-embedding models through `:predict`.
+ * text-embedding models and Imagen (image generation) through `:predict`.
  */
 import { cloudBody, NativeStreamDecoder, nativeView, readCount } from '../anthropic/native.js';
 import { cleanModel, type GoogleState, googleAdapter } from '../google/adapter.js';
@@ -15,6 +15,7 @@ import { loadCredentials, tokenProvider } from './auth.js';
 const gemini: ProviderAdapter = googleAdapter({
   id: 'vertex_ai',
   label: 'Vertex AI',
+  more: ['image_generation'],
   prepare(spec) {
     const p = spec.params;
     const at = `${spec.at}.litellm_params`;
