@@ -172,10 +172,20 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
   // ioredis is loaded only then
   const rset = redisSettings(cfg, env);
   let redis: SharedRedis | undefined;
+  let state = opts.state;
+  let limiter = opts.limiter;
   if (rset) {
-    const { SharedRedis } = await import('./redis/shared.js');
+    const [{ SharedRedis }, { RedisRouterState }, { RedisRateLimiter }] = await Promise.all([
+      import('./redis/shared.js'),
+      import('./redis/router-state.js'),
+      import('./redis/limiter.js'),
+    ]);
     redis = new SharedRedis(rset, { logger, env });
     await redis.start();
+    // usage windows and cooldowns, and key/user/team limits, shared by every engine on this Redis (unless the
+    // caller brought its own: a supervisor's limiter spanning its workers, a test's state)
+    state ??= new RedisRouterState(redis, table);
+    limiter ??= new RedisRateLimiter(redis);
   }
   // virtual keys, budgets and spend: only with a master key (as LiteLLM), in the store the config names
   let governance: Governance | undefined;
@@ -193,13 +203,15 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
       now: opts.now,
     });
   }
+  // a management change on this engine reaches every engine sharing the store and the Redis at once
+  const stopSharing = governance && redis && (await import('./redis/changes.js')).shareChanges(governance, redis);
   // prompts and answers reach no sink with turn_off_message_logging; the config's metadata reaches all
   settled.messageLogging = ls.turn_off_message_logging !== true;
   settled.metadata = ls.metadata;
   const ctx: EngineContext = {
     table,
     client,
-    state: opts.state ?? new MemoryRouterState(),
+    state: state ?? new MemoryRouterState(),
     redis,
     auth:
       opts.authenticator ??
@@ -208,7 +220,7 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
         : new MasterKeyAuth(masterKey, { extraKeys: env[LOCAL_KEY_ENV] ? [env[LOCAL_KEY_ENV]] : [] })),
     governance,
     // model access, budgets (reserving), rate limits: before routing, for virtual keys and end users
-    admission: gov && governance && gov.createAdmission(governance, opts.limiter),
+    admission: gov && governance && gov.createAdmission(governance, limiter),
     management: gov && { find: gov.findManagementRoute, handle: gov.handleManagement, routes: gov.MANAGEMENT_ROUTES },
     settled,
     logger,
@@ -236,6 +248,7 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
       secrets: secretValues,
     });
     settled.subscribe(metrics.observe);
+    redis?.onFailure(() => metrics?.redisFailure());
   }
   // Langfuse (`success_callback` / `failure_callback` / `callbacks: ["langfuse"]`): keys from the environment,
   // the config's environment_variables included; loaded only when enabled
@@ -349,7 +362,13 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
         langfuse?.close(),
         otel?.close(),
         Promise.resolve(alerts?.close()).then(() => governance?.close()),
-      ]).then(() => redis?.close()),
+      ])
+        .then(async () => {
+          await stopSharing?.();
+          (state as { close?: () => void } | undefined)?.close?.();
+          await limiter?.close?.();
+        })
+        .then(() => redis?.close()),
     ));
   return { port, host, url, table, onSettled: (fn) => settled.subscribe(fn), close, governance };
 }

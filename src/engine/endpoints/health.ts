@@ -26,12 +26,15 @@ export async function healthReport(ctx: EngineContext): Promise<Record<string, u
     if (err === undefined) healthy.push(e);
     else unhealthy.push({ ...e, error: maskText(err, ctx.secretValues) });
   }
-  return {
+  const report: Record<string, unknown> = {
     healthy_endpoints: healthy,
     unhealthy_endpoints: unhealthy,
     healthy_count: healthy.length,
     unhealthy_count: unhealthy.length,
   };
+  // the shared state's Redis: connected, or local-only (limits and cooldowns per engine meanwhile); no password
+  if (ctx.redis) report.redis = ctx.redis.health();
+  return report;
 }
 
 async function checkOne(ctx: EngineContext, d: Deployment): Promise<string | undefined> {

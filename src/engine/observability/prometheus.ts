@@ -233,6 +233,12 @@ export class PrometheusSink {
         'LLM Deployment Analytics - Number of failed fallback requests from primary model -> fallback model',
         L.fallback,
       ),
+      redisFails: counter(
+        'litellm_redis_fails',
+        'Number of failed calls to Redis (shared limits, routing state, change notices)',
+        [],
+        false,
+      ),
       callbackFailures: counter(
         'litellm_callback_logging_failures_metric',
         'Total number of failures when emitting logs to callbacks (e.g. s3_v2, langfuse, etc)',
@@ -285,6 +291,11 @@ export class PrometheusSink {
   /** The text exposition of every metric. */
   scrape(): Promise<string> {
     return this.registry.metrics();
+  }
+
+  /** A call to the shared Redis failed or passed its deadline (litellm_redis_fails). */
+  redisFailure(): void {
+    this.m.redisFails.inc({});
   }
 
   /** Count a failed delivery to a callback (a settled-event subscriber that threw, a sink that dropped events). */
