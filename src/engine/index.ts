@@ -358,11 +358,7 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
   const close = () =>
     (closing ??= drain(ctx, server, drainTimeoutMs).then(() =>
       // alerts drain before the store closes (a budget alert reads names from it)
-      Promise.all([
-        langfuse?.close(),
-        otel?.close(),
-        Promise.resolve(alerts?.close()).then(() => governance?.close()),
-      ])
+      Promise.all([langfuse?.close(), otel?.close(), Promise.resolve(alerts?.close()).then(() => governance?.close())])
         .then(async () => {
           await stopSharing?.();
           (state as { close?: () => void } | undefined)?.close?.();

@@ -16,7 +16,10 @@ const KINDS = new Set<Change['kind']>(['key', 'user', 'team', 'budget', 'end_use
 
 /** The channel of a store: `kubiya:governance:changes:<hash of where it lives>`. */
 export function changesChannel(g: Governance): string {
-  const id = createHash('sha256').update(`${g.store.where}\u0000${g.store.schema ?? ''}`).digest('hex').slice(0, 16);
+  const id = createHash('sha256')
+    .update(`${g.store.where}\u0000${g.store.schema ?? ''}`)
+    .digest('hex')
+    .slice(0, 16);
   return `kubiya:governance:changes:${id}`;
 }
 
@@ -28,7 +31,11 @@ export function shareChanges(g: Governance, redis: SharedRedis): () => Promise<v
   g.changed = (c: Change) => {
     local(c);
     const msg = JSON.stringify({ from: me, kind: c.kind, id: c.id });
-    void redis.run((r) => r.publish(channel, msg), () => 0, 'publish');
+    void redis.run(
+      (r) => r.publish(channel, msg),
+      () => 0,
+      'publish',
+    );
   };
   const sub = redis.subscriber();
   let readyOnce = false;

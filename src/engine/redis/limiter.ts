@@ -171,7 +171,11 @@ export class RedisRateLimiter implements RateLimiter {
   }
 
   /** Cluster: one script per descriptor, all at once; a refusal gives back what the others took. */
-  private async perSlot(c: RedisClient, ds: readonly LimitDescriptor[], now: number): Promise<LimitRefusal | undefined> {
+  private async perSlot(
+    c: RedisClient,
+    ds: readonly LimitDescriptor[],
+    now: number,
+  ): Promise<LimitRefusal | undefined> {
     const answers = await Promise.all(ds.map((d) => this.script(c, [d], now)));
     const refusal = answers.find((a) => a !== undefined);
     if (refusal === undefined) return undefined;

@@ -43,7 +43,9 @@ redis.call('PEXPIRE', KEYS[1], 120000)
 return {1, r, t}
 `;
 
-type Scripted = RedisClient & { kubiyaRouterClaim(key: string, id: string, rpm: number, tpm: number): Promise<number[]> };
+type Scripted = RedisClient & {
+  kubiyaRouterClaim(key: string, id: string, rpm: number, tpm: number): Promise<number[]>;
+};
 
 /** What the shared store last said about one deployment. */
 interface Shared {
