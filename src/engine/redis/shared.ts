@@ -119,11 +119,9 @@ export class SharedRedis {
 
   /** May a caller use Redis now? False while the circuit is open or the connection is down. */
   get up(): boolean {
-    if (this.openUntil !== 0) {
-      if (Date.now() < this.openUntil) return false;
-      // half-open: one probe at a time once the recovery time has passed
-      this.openUntil = Date.now() + this.recoveryMs;
-    }
+    // open: local-only until the recovery time has passed; then half-open: calls go (the first answers decide:
+    // a success closes the circuit, a failure opens it again). No side effect here, so checking twice is fine
+    if (this.openUntil !== 0 && Date.now() < this.openUntil) return false;
     if (this.client.status === 'ready') return true;
     // the connection dropped (ioredis reconnects meanwhile): a call that could not be made counts as failed,
     // so a lost Redis opens the circuit as a failing one does and shows in litellm_redis_fails
@@ -147,8 +145,9 @@ export class SharedRedis {
     this.failures++;
     for (const h of this.failureHooks) h(kind);
     this.noteError(e);
-    if (++this.consecutive >= this.threshold && this.openUntil === 0) {
-      this.openUntil = Date.now() + this.recoveryMs;
+    const now = Date.now();
+    if (++this.consecutive >= this.threshold && (this.openUntil === 0 || now >= this.openUntil)) {
+      this.openUntil = now + this.recoveryMs;
       if (!this.outageLogged) {
         this.opts.logger.warn(
           { redis: this.where, failures: this.consecutive, retry_in_ms: this.recoveryMs, error: this.lastError },

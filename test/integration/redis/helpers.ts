@@ -52,7 +52,8 @@ export async function startRedis(port?: number, extra: string[] = [], dir?: stri
   const p = port ?? (await freePort());
   const args = ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extra];
   const child = spawn('redis-server', args, { cwd: dir, stdio: 'ignore' });
-  await waitFor(() => (redisCli(p, 'PING') === 'PONG' ? true : undefined), 10_000);
+  // a server with a password answers NOAUTH: up all the same
+  await waitFor(() => (/^(PONG|NOAUTH)/.test(redisCli(p, 'PING')) ? true : undefined), 10_000);
   return { port: p, child, stop: () => stopProc(child) };
 }
 
