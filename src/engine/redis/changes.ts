@@ -31,11 +31,7 @@ export function shareChanges(g: Governance, redis: SharedRedis): () => Promise<v
   g.changed = (c: Change) => {
     local(c);
     const msg = JSON.stringify({ from: me, kind: c.kind, id: c.id });
-    void redis.run(
-      (r) => r.publish(channel, msg),
-      () => 0,
-      'publish',
-    );
+    redis.send((r) => r.publish(channel, msg), 'publish');
   };
   const sub = redis.subscriber();
   let readyOnce = false;

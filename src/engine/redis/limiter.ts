@@ -145,13 +145,8 @@ export class RedisRateLimiter implements RateLimiter {
       const s = this.seen.get(limitTag(d));
       if (s !== undefined && now < s.resetAt) s.tokens += tokens;
     }
-    if (!this.redis.up) return;
     const send = (c: RedisClient, group: readonly LimitDescriptor[]) => this.releaseCall(c, group, tokens, 0);
-    void this.redis.run<unknown>(
-      (c) => (this.cluster ? Promise.all(ds.map((d) => send(c, [d]))) : send(c, ds)),
-      () => undefined,
-      'limits',
-    );
+    this.redis.send((c) => (this.cluster ? Promise.all(ds.map((d) => send(c, [d]))) : send(c, ds)), 'limits');
   }
 
   state(d: LimitDescriptor, now: number): LimitState {

@@ -154,9 +154,8 @@ export class RedisRouterState implements RouterState, StateView {
     const minute = Math.floor(now / MINUTE_MS);
     const s = this.load(d).shared;
     this.learn(s, minute, s.minute === minute ? s.requests + 1 : 1, s.minute === minute ? s.tokens : 0);
-    void this.redis.run(
+    this.redis.send(
       (c) => c.pipeline().hincrby(usageKey(minute), `${d.id}:r`, 1).pexpire(usageKey(minute), 120_000).exec(),
-      () => null,
       'router',
     );
   }
@@ -172,54 +171,49 @@ export class RedisRouterState implements RouterState, StateView {
     const s = this.load(d).shared;
     if (a.windowTokens > 0 && s.minute === minute) s.tokens += a.windowTokens;
     if (cooled) s.cooldownUntil = Math.max(s.cooldownUntil, until);
-    void this.redis.run(
-      (c) => {
-        const p = c.pipeline();
-        if (a.windowTokens > 0)
-          p.hincrby(usageKey(minute), `${d.id}:t`, a.windowTokens).pexpire(usageKey(minute), 120_000);
-        // another engine may have set a later deadline meanwhile: the refresh keeps the later of the two
-        if (cooled) p.hset(COOLDOWNS_KEY, d.id, until);
-        return p.exec();
-      },
-      () => null,
-      'router',
-    );
+    this.redis.send((c) => {
+      const p = c.pipeline();
+      if (a.windowTokens > 0)
+        p.hincrby(usageKey(minute), `${d.id}:t`, a.windowTokens).pexpire(usageKey(minute), 120_000);
+      // another engine may have set a later deadline meanwhile: the refresh keeps the later of the two
+      if (cooled) p.hset(COOLDOWNS_KEY, d.id, until);
+      return p.exec();
+    }, 'router');
   }
 
   close(): void {
     clearInterval(this.timer);
   }
 
-  /** Re-read the shared cooldowns and this minute's usage (one pipeline); drop ended cooldowns. */
+  /**
+   * Re-read the shared cooldowns and this minute's usage (one pipeline); drop ended cooldowns. No request waits
+   * on it: ioredis's backstop timeout applies, not the request deadline.
+   */
   async refresh(): Promise<void> {
     if (this.refreshing || !this.redis.up) return;
     this.refreshing = true;
     const now = Date.now();
     const minute = Math.floor(now / MINUTE_MS);
     try {
-      await this.redis.run(
-        async (c) => {
-          const res = await c.pipeline().hgetall(COOLDOWNS_KEY).hgetall(usageKey(minute)).exec();
-          if (!res) return;
-          for (const [err] of res) if (err) throw err;
-          const cooldowns = res[0][1] as Record<string, string>;
-          const usage = res[1][1] as Record<string, string>;
-          const ended: string[] = [];
-          for (const [id, list] of this.byId) {
-            const until = Number(cooldowns[id] ?? 0);
-            const r = Number(usage[`${id}:r`] ?? 0);
-            const t = Number(usage[`${id}:t`] ?? 0);
-            for (const s of list) {
-              s.cooldownUntil = until > now ? until : 0;
-              this.learn(s, minute, r, t);
-            }
-          }
-          for (const [id, v] of Object.entries(cooldowns)) if (Number(v) <= now) ended.push(id);
-          if (ended.length > 0) await c.hdel(COOLDOWNS_KEY, ...ended);
-        },
-        () => undefined,
-        'router',
-      );
+      const res = await this.redis.client.pipeline().hgetall(COOLDOWNS_KEY).hgetall(usageKey(minute)).exec();
+      if (!res) return;
+      for (const [err] of res) if (err) throw err;
+      const cooldowns = res[0][1] as Record<string, string>;
+      const usage = res[1][1] as Record<string, string>;
+      for (const [id, list] of this.byId) {
+        const until = Number(cooldowns[id] ?? 0);
+        const r = Number(usage[`${id}:r`] ?? 0);
+        const t = Number(usage[`${id}:t`] ?? 0);
+        for (const s of list) {
+          s.cooldownUntil = until > now ? until : 0;
+          this.learn(s, minute, r, t);
+        }
+      }
+      this.redis.ok();
+      const ended = Object.entries(cooldowns).filter(([, v]) => Number(v) <= now);
+      if (ended.length > 0) this.redis.send((c) => c.hdel(COOLDOWNS_KEY, ...ended.map(([id]) => id)), 'router');
+    } catch (e) {
+      this.redis.fail(e, 'router');
     } finally {
       this.refreshing = false;
     }

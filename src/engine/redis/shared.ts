@@ -145,6 +145,7 @@ export class SharedRedis {
     this.failures++;
     for (const h of this.failureHooks) h(kind);
     this.noteError(e);
+    this.opts.logger.debug({ redis: this.where, kind, error: this.lastError }, 'redis call failed');
     const now = Date.now();
     if (++this.consecutive >= this.threshold && (this.openUntil === 0 || now >= this.openUntil)) {
       this.openUntil = now + this.recoveryMs;
@@ -169,6 +170,19 @@ export class SharedRedis {
       this.fail(e, kind);
       return fallback();
     }
+  }
+
+  /**
+   * A write nobody waits on (tokens after a call, a cooldown, a change notice, a refresh): no 100 ms deadline
+   * (a cold connection to a Cluster node may take longer, and no request is held), only ioredis's backstop
+   * timeout; skipped while Redis is not usable, failures counted as run()'s.
+   */
+  send(fn: (c: RedisClient) => Promise<unknown>, kind?: string): void {
+    if (!this.up) return;
+    fn(this.client).then(
+      () => this.ok(),
+      (e) => this.fail(e, kind),
+    );
   }
 
   /** Count failures somewhere else too (Prometheus). */

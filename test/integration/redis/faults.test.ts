@@ -98,7 +98,7 @@ describe('Redis faults', () => {
     await new Promise((r) => setTimeout(r, 1500));
   });
 
-  it('lost mid-run and restarted: requests keep working, /health goes local-only then connected, fails counted', async () => {
+  it('lost mid-run, restarted: requests keep working, /health local-only then connected, fails counted', async () => {
     await waitFor(async () => ((await health()).redis.status === 'connected' ? true : undefined), 10_000);
     const before = await fails();
     await redis!.stop();
