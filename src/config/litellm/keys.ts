@@ -161,12 +161,14 @@ export const ROUTER_SETTINGS: KeySet = {
     'enable_pre_call_checks',
     'enable_tag_filtering',
     'tag_filtering_match_any',
-  ],
-  later: [
+    // the shared Redis (limits, usage windows, cooldowns, change notices): docs/redis.md
     'redis_host',
     'redis_port',
     'redis_password',
     'redis_url',
+    'redis_db',
+  ],
+  later: [
     'cache_responses',
     'cache_kwargs',
     'provider_budget_config',
