@@ -174,6 +174,8 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
   let redis: SharedRedis | undefined;
   let state = opts.state;
   let limiter = opts.limiter;
+  // the shared router state made here has a refresh timer to stop at close (a caller's state is the caller's)
+  let ownState: { close(): void } | undefined;
   if (rset) {
     const [{ SharedRedis }, { RedisRouterState }, { RedisRateLimiter }] = await Promise.all([
       import('./redis/shared.js'),
@@ -184,7 +186,7 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
     await redis.start();
     // usage windows and cooldowns, and key/user/team limits, shared by every engine on this Redis (unless the
     // caller brought its own: a supervisor's limiter spanning its workers, a test's state)
-    state ??= new RedisRouterState(redis, table);
+    if (!state) state = ownState = new RedisRouterState(redis, table);
     limiter ??= new RedisRateLimiter(redis);
   }
   // virtual keys, budgets and spend: only with a master key (as LiteLLM), in the store the config names
@@ -361,8 +363,7 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
       Promise.all([langfuse?.close(), otel?.close(), Promise.resolve(alerts?.close()).then(() => governance?.close())])
         .then(async () => {
           await stopSharing?.();
-          (state as { close?: () => void } | undefined)?.close?.();
-          await limiter?.close?.();
+          ownState?.close();
         })
         .then(() => redis?.close()),
     ));
