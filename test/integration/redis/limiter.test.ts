@@ -35,7 +35,7 @@ afterAll(async () => {
 });
 
 describe('RedisRateLimiter', () => {
-  it('three limiters, 90 concurrent requests, rpm 25 on the key and rpm 40 on its team: exactly 25 admitted', async () => {
+  it('three limiters, 90 requests at once, rpm 25 on the key and 40 on its team: exactly 25 admitted', async () => {
     const key: LimitDescriptor = { type: 'api_key', id: id(), rpm: 25 };
     const team: LimitDescriptor = { type: 'team', id: id(), rpm: 40 };
     const now = Date.now();
