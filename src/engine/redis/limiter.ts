@@ -181,7 +181,8 @@ export class RedisRateLimiter implements RateLimiter {
   private releaseCall(c: RedisClient, ds: readonly LimitDescriptor[], tokens: number, undo: number): Promise<number> {
     const args: (string | number)[] = [ds.length * 4];
     for (const d of ds) keysOf(d, args as string[]);
-    args.push(tokens, undo);
+    // INCRBY takes integers only (a fractional count would fail the script)
+    args.push(Math.max(0, Math.round(tokens)), undo);
     for (const d of ds) args.push(d.maxParallel === undefined ? 0 : 1);
     return (c as Scripted).kubiyaLimitRelease(...args);
   }
