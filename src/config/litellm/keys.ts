@@ -213,11 +213,12 @@ export const LITELLM_SETTINGS: KeySet = {
     'langfuse_default_tags',
     'metadata',
     'prometheus_metrics_config',
+    // its Redis (host, port, password, redis_startup_nodes, sentinel_nodes, ...) is the shared state's: docs/redis.md
+    'cache_params',
   ],
   later: [
     'service_callback',
     'cache',
-    'cache_params',
     'telemetry',
     'default_team_settings',
     'include_cost_in_streaming_usage',
