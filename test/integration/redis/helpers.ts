@@ -96,7 +96,8 @@ export async function startEngineProc(config: string, dir: string, env: Record<s
     } catch {
       return undefined;
     }
-  }, 30_000);
+    // generous: three engines starting at once on a busy 2-core machine; a passing wait ends at once
+  }, 90_000);
   return { child, url: info.url, out: () => out, stop: () => stopProc(child) };
 }
 

@@ -55,7 +55,7 @@ beforeAll(async () => {
   // the first engine migrates the schema; the others start on it at once
   engines.push(await startEngineProc(cfg, dir, env));
   engines.push(...(await Promise.all([startEngineProc(cfg, dir, env), startEngineProc(cfg, dir, env)])));
-}, 60_000);
+}, 200_000);
 
 afterAll(async () => {
   await Promise.all(engines.map((e) => e.stop()));
@@ -159,7 +159,7 @@ describe('three engines on one Redis and one Postgres', () => {
       return Math.abs(s - 60 * 0.0021) < 1e-9 ? s : undefined;
     }, 10_000);
     expect(spend).toBeCloseTo(0.126, 9);
-  });
+  }, 120_000);
 
   it('a key deleted on one engine is refused by the others within a second', async () => {
     const key = await newKey({});
