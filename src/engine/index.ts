@@ -250,7 +250,11 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
       secrets: secretValues,
     });
     settled.subscribe(metrics.observe);
-    redis?.onFailure(() => metrics?.redisFailure());
+    if (redis) {
+      // failures before this point (start-up) count too
+      if (redis.failures > 0) metrics.redisFailure(redis.failures);
+      redis.onFailure(() => metrics?.redisFailure());
+    }
   }
   // Langfuse (`success_callback` / `failure_callback` / `callbacks: ["langfuse"]`): keys from the environment,
   // the config's environment_variables included; loaded only when enabled

@@ -294,8 +294,8 @@ export class PrometheusSink {
   }
 
   /** A call to the shared Redis failed or passed its deadline (litellm_redis_fails). */
-  redisFailure(): void {
-    this.m.redisFails.inc({});
+  redisFailure(n = 1): void {
+    this.m.redisFails.inc({}, n);
   }
 
   /** Count a failed delivery to a callback (a settled-event subscriber that threw, a sink that dropped events). */
