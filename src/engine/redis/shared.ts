@@ -179,7 +179,14 @@ export class SharedRedis {
    */
   send(fn: (c: RedisClient) => Promise<unknown>, kind?: string): void {
     if (!this.up) return;
-    fn(this.client).then(
+    let p: Promise<unknown>;
+    try {
+      p = fn(this.client);
+    } catch (e) {
+      this.fail(e, kind);
+      return;
+    }
+    p.then(
       () => this.ok(),
       (e) => this.fail(e, kind),
     );
