@@ -52,8 +52,13 @@ export async function startRedis(port?: number, extra: string[] = [], dir?: stri
   const p = port ?? (await freePort());
   const args = ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extra];
   const child = spawn('redis-server', args, { cwd: dir, stdio: 'ignore' });
-  // a server with a password answers NOAUTH: up all the same
-  await waitFor(() => (/^(PONG|NOAUTH)/.test(redisCli(p, 'PING')) ? true : undefined), 10_000);
+  try {
+    // a server with a password answers NOAUTH: up all the same
+    await waitFor(() => (/^(PONG|NOAUTH)/.test(redisCli(p, 'PING')) ? true : undefined), 10_000);
+  } catch (e) {
+    await stopProc(child); // never left behind by a start that failed
+    throw e;
+  }
   return { port: p, child, stop: () => stopProc(child) };
 }
 
@@ -97,7 +102,10 @@ export async function startEngineProc(config: string, dir: string, env: Record<s
       return undefined;
     }
     // generous: three engines starting at once on a busy 2-core machine; a passing wait ends at once
-  }, 90_000);
+  }, 90_000).catch(async (e) => {
+    await stopProc(child); // never left behind by a start that failed
+    throw e;
+  });
   return { child, url: info.url, out: () => out, stop: () => stopProc(child) };
 }
 
