@@ -8,13 +8,15 @@
 // limit against the master key; an engine with the prometheus, langfuse and otel callbacks on (sinks pointed
 // at local receivers that just answer): what each costs.
 //
-// Last, a memory burst on a fresh engine: 10 concurrent ~30 MB requests, then RSS against its baseline.
+// Last, a memory burst on a fresh engine: 10 concurrent ~30 MB requests, then RSS against its baseline; and
+// Redis-backed limits against in-memory ones (a virtual key with rpm/tpm limits on an engine sharing state through
+// the Redis on 127.0.0.1:6379, KUBIYA_BENCH_REDIS_PORT to change, against the same engine without it).
 //
 // --cache: only the response cache's round (1 connection, p50 of a hit and of a miss against the same engine
 // without a cache, and of the upstream alone; a Redis hit too when 127.0.0.1:6379 answers).
 //
-//   node scripts/bench.mjs [--quick] [--json] [--memory] [--cache]   (build first: npm run build; --memory: the
-//   burst only)
+//   node scripts/bench.mjs [--quick] [--json] [--memory] [--cache] [--redis]
+//   (build first: npm run build; --memory: the burst only; --cache / --redis: that round only)
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -161,6 +163,13 @@ async function main() {
     const out = await cacheRound(cfg, tmp, kids, upPort, log, secs);
     upstream.kill('SIGTERM');
     process.stdout.write(`${JSON.stringify({ response_cache: out }, null, 2)}\n`);
+    return;
+  }
+
+  if (process.argv.includes('--redis')) {
+    const red = await redisLimits({ govCfg, tmp, kids, master: MASTER, log, secs, autocannon });
+    upstream.kill('SIGTERM');
+    process.stdout.write(`${JSON.stringify({ redis_limits: red }, null, 2)}\n`);
     return;
   }
 
@@ -379,6 +388,7 @@ async function main() {
 
   const cacheOut = await cacheRound(cfg, tmp, kids, upPort, log, secs);
   const mem = await memoryBurst(cfg, tmp, kids, MASTER, log);
+  const redisAB = await redisLimits({ govCfg, tmp, kids, master: MASTER, log, secs, autocannon });
   upstream.kill('SIGTERM');
 
   const r = {
@@ -495,6 +505,15 @@ async function main() {
     ],
     ['every burst request answered 200, 503 or 413', mem.unexpected === 0, String(mem.unexpected)],
   ];
+  r.redis_limits = redisAB;
+  targets.push(
+    [
+      'throughput with Redis-backed limits >= 80% of in-memory limits',
+      redisAB.throughput_ratio >= 0.8,
+      `${(redisAB.throughput_ratio * 100).toFixed(1)}% (rounds ${redisAB.round_ratios.join(', ')})`,
+    ],
+    ['no errors with Redis-backed limits', redisAB.errors === 0, String(redisAB.errors)],
+  );
   r.targets = Object.fromEntries(targets.map(([name, ok, v]) => [name, { ok, value: v }]));
   fs.mkdirSync(path.join(ROOT, '.bench'), { recursive: true });
   fs.writeFileSync(path.join(ROOT, '.bench/last.json'), `${JSON.stringify(r, null, 2)}\n`);
@@ -728,6 +747,79 @@ async function cacheRound(cfg, tmp, kids, upPort, log, secs) {
   log(`  ${JSON.stringify(out)}`);
   for (const e of [plain, local, redis]) if (e) await stopEngine(e.child);
   return out;
+}
+
+/**
+ * Redis-backed limits against in-memory ones: two engines with a master key, one sharing state through Redis
+ * (router_settings.redis_*), each called with a virtual key of its own with rpm and tpm limits (so every request
+ * takes the limiter: one Lua round trip to Redis before the call, one write after). Rounds at 50 connections
+ * alternate between them; the median round's ratio stands for the run.
+ */
+async function redisLimits({ govCfg, tmp, kids, master, log, secs, autocannon }) {
+  log('Redis-backed limits against in-memory limits ...');
+  const redisPort = Number(process.env.KUBIYA_BENCH_REDIS_PORT) || 6379;
+  const redisCfg = path.join(tmp, 'bench-redis.yaml');
+  fs.writeFileSync(
+    redisCfg,
+    `${fs.readFileSync(govCfg, 'utf8')}router_settings:\n  redis_host: 127.0.0.1\n  redis_port: ${redisPort}\n`,
+  );
+  const mem = await startEngine(govCfg, path.join(tmp, 'port-limits-memory.json'));
+  const red = await startEngine(redisCfg, path.join(tmp, 'port-limits-redis.json'));
+  kids.push(mem.child, red.child);
+  const keyed = async (port) => {
+    const made = await fetch(`http://127.0.0.1:${port}/key/generate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${master}` },
+      body: JSON.stringify({ models: ['bench'], rpm_limit: 1e9, tpm_limit: 1e12 }),
+    });
+    if (!made.ok) throw new Error(`/key/generate answered ${made.status}: ${await made.text()}`);
+    const key = (await made.json()).key;
+    return {
+      url: `http://127.0.0.1:${port}/v1/chat/completions`,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    };
+  };
+  const [a, b] = [await keyed(mem.port), await keyed(red.port)];
+  const body = JSON.stringify({
+    model: 'bench',
+    messages: [{ role: 'user', content: 'Say something.' }],
+    max_tokens: 8,
+  });
+  const ac = (t) =>
+    autocannon({
+      url: t.url,
+      method: 'POST',
+      headers: t.headers,
+      body,
+      connections: 50,
+      pipelining: 1,
+      duration: secs.load,
+    });
+  await ac(a);
+  await ac(b);
+  const rounds = [];
+  for (let i = 0; i < secs.rounds + 2; i++) {
+    const [x, y] = i % 2 === 0 ? [a, b] : [b, a];
+    const rx = await ac(x);
+    const ry = await ac(y);
+    const [m, r] = x === a ? [rx, ry] : [ry, rx];
+    rounds.push({ m, r, ratio: r.requests.average / m.requests.average });
+    log(
+      `  round ${i + 1}: in-memory ${Math.round(m.requests.average)} req/s, ` +
+        `redis ${Math.round(r.requests.average)} req/s (${(100 * rounds.at(-1).ratio).toFixed(1)}%)`,
+    );
+  }
+  await Promise.all([stopEngine(mem.child), stopEngine(red.child)]);
+  const mid = [...rounds].sort((x, y) => x.ratio - y.ratio)[Math.floor(rounds.length / 2)];
+  return {
+    memory_rps: round(mid.m.requests.average),
+    redis_rps: round(mid.r.requests.average),
+    throughput_ratio: round(mid.ratio, 3),
+    round_ratios: rounds.map((x) => round(x.ratio, 3)),
+    memory_p50_ms: mid.m.latency.p50,
+    redis_p50_ms: mid.r.latency.p50,
+    errors: rounds.reduce((n, x) => n + x.r.errors + x.r.non2xx + x.r.timeouts, 0),
+  };
 }
 
 async function startEngine(cfg, portFile) {

@@ -188,10 +188,22 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
   // ioredis is loaded only then
   const rset = redisSettings(cfg, env);
   let redis: SharedRedis | undefined;
+  let state = opts.state;
+  let limiter = opts.limiter;
+  // the shared router state made here has a refresh timer to stop at close (a caller's state is the caller's)
+  let ownState: { close(): void } | undefined;
   if (rset) {
-    const { SharedRedis } = await import('./redis/shared.js');
+    const [{ SharedRedis }, { RedisRouterState }, { RedisRateLimiter }] = await Promise.all([
+      import('./redis/shared.js'),
+      import('./redis/router-state.js'),
+      import('./redis/limiter.js'),
+    ]);
     redis = new SharedRedis(rset, { logger, env });
     await redis.start();
+    // usage windows and cooldowns, and key/user/team limits, shared by every engine on this Redis (unless the
+    // caller brought its own: a supervisor's limiter spanning its workers, a test's state)
+    if (!state) state = ownState = new RedisRouterState(redis, table);
+    limiter ??= new RedisRateLimiter(redis);
   }
   // the response cache (`litellm_settings.cache: true`): in this process, or in the shared Redis
   const cset = cacheSettings(cfg, (msg) => logger.warn({ path: 'litellm_settings.cache_params' }, msg));
@@ -224,13 +236,15 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
       now: opts.now,
     });
   }
+  // a management change on this engine reaches every engine sharing the store and the Redis at once
+  const stopSharing = governance && redis && (await import('./redis/changes.js')).shareChanges(governance, redis);
   // prompts and answers reach no sink with turn_off_message_logging; the config's metadata reaches all
   settled.messageLogging = ls.turn_off_message_logging !== true;
   settled.metadata = ls.metadata;
   const ctx: EngineContext = {
     table,
     client,
-    state: opts.state ?? new MemoryRouterState(),
+    state: state ?? new MemoryRouterState(),
     redis,
     cache,
     auth:
@@ -240,7 +254,7 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
         : new MasterKeyAuth(masterKey, { extraKeys: env[LOCAL_KEY_ENV] ? [env[LOCAL_KEY_ENV]] : [] })),
     governance,
     // model access, budgets (reserving), rate limits: before routing, for virtual keys and end users
-    admission: gov && governance && gov.createAdmission(governance, opts.limiter),
+    admission: gov && governance && gov.createAdmission(governance, limiter),
     passthrough: buildPassThrough(cfg.general_settings.pass_through_endpoints, { ...env, ...loaded.environment }),
     management: gov && { find: gov.findManagementRoute, handle: gov.handleManagement, routes: gov.MANAGEMENT_ROUTES },
     settled,
@@ -271,6 +285,11 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
       secrets: secretValues,
     });
     settled.subscribe(metrics.observe);
+    if (redis) {
+      // failures before this point (start-up) count too
+      if (redis.failures > 0) metrics.redisFailure(redis.failures);
+      redis.onFailure(() => metrics?.redisFailure());
+    }
   }
   // Langfuse (`success_callback` / `failure_callback` / `callbacks: ["langfuse"]`): keys from the environment,
   // the config's environment_variables included; loaded only when enabled
@@ -424,11 +443,12 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
     ctx.health?.close();
     return (closing ??= drain(ctx, server, drainTimeoutMs).then(() =>
       // alerts drain before the store closes (a budget alert reads names from it)
-      Promise.all([
-        langfuse?.close(),
-        otel?.close(),
-        Promise.resolve(alerts?.close()).then(() => governance?.close()),
-      ]).then(() => redis?.close()),
+      Promise.all([langfuse?.close(), otel?.close(), Promise.resolve(alerts?.close()).then(() => governance?.close())])
+        .then(async () => {
+          await stopSharing?.();
+          ownState?.close();
+        })
+        .then(() => redis?.close()),
     ));
   };
   return {

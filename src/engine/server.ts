@@ -376,13 +376,26 @@ function routesBody(ctx: EngineContext): string {
   return body;
 }
 
+/**
+ * Readiness with a shared Redis: still ready while it is away (the engine serves on local state), and says so:
+ * `redis` is connected, local-only or connecting.
+ */
+function readyWithRedis(redis: NonNullable<EngineContext['redis']>): string {
+  const h = redis.health();
+  return JSON.stringify({ ...JSON.parse(READY_BODY), redis: h.status, redis_mode: h.mode });
+}
+
 function sendProbe(ctx: EngineContext, route: string, w: ResponseWriter): void {
   const headers: Record<string, string> = ctx.draining ? { connection: 'close' } : {};
   if (route === '/health/readiness') {
     sendJson(
       w.res,
       ctx.draining ? 503 : 200,
-      ctx.draining ? JSON.stringify({ status: 'draining', version: VERSION }) : READY_BODY,
+      ctx.draining
+        ? JSON.stringify({ status: 'draining', version: VERSION })
+        : ctx.redis
+          ? readyWithRedis(ctx.redis)
+          : READY_BODY,
       headers,
     );
   } else {

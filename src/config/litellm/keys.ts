@@ -161,12 +161,14 @@ export const ROUTER_SETTINGS: KeySet = {
     'enable_pre_call_checks',
     'enable_tag_filtering',
     'tag_filtering_match_any',
-  ],
-  later: [
+    // the shared Redis (limits, usage windows, cooldowns, change notices): docs/redis.md
     'redis_host',
     'redis_port',
     'redis_password',
     'redis_url',
+    'redis_db',
+  ],
+  later: [
     'cache_responses',
     'cache_kwargs',
     'provider_budget_config',
@@ -213,6 +215,7 @@ export const LITELLM_SETTINGS: KeySet = {
     'prometheus_metrics_config',
     // the response cache (docs/cache.md); its keys are CACHE_PARAMS
     'cache',
+    // its Redis (host, port, password, redis_startup_nodes, sentinel_nodes, ...) is the shared state's: docs/redis.md
     'cache_params',
   ],
   later: [

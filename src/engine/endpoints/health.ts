@@ -40,12 +40,15 @@ export function reportOf(
     if (err === undefined) healthy.push(e);
     else unhealthy.push({ ...e, error: maskText(err, ctx.secretValues) });
   }
-  return {
+  const report: Record<string, unknown> = {
     healthy_endpoints: healthy,
     unhealthy_endpoints: unhealthy,
     healthy_count: healthy.length,
     unhealthy_count: unhealthy.length,
   };
+  // the shared state's Redis: connected, or local-only (limits and cooldowns per engine meanwhile); no password
+  if (ctx.redis) report.redis = ctx.redis.health();
+  return report;
 }
 
 /** One deployment's check: undefined when healthy, else why not (the message /health shows). */

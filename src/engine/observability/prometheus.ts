@@ -240,6 +240,12 @@ export class PrometheusSink {
       ),
       cacheHits: counter('litellm_cache_hits_metric', 'Total number of LiteLLM cache hits', L.cache),
       cacheMisses: counter('litellm_cache_misses_metric', 'Total number of LiteLLM cache misses', L.cache),
+      redisFails: counter(
+        'litellm_redis_fails',
+        'Number of failed calls to Redis (shared limits, routing state, change notices)',
+        [],
+        false,
+      ),
       callbackFailures: counter(
         'litellm_callback_logging_failures_metric',
         'Total number of failures when emitting logs to callbacks (e.g. s3_v2, langfuse, etc)',
@@ -294,6 +300,11 @@ export class PrometheusSink {
   /** The text exposition of every metric. */
   scrape(): Promise<string> {
     return this.registry.metrics();
+  }
+
+  /** A call to the shared Redis failed or passed its deadline (litellm_redis_fails). */
+  redisFailure(n = 1): void {
+    this.m.redisFails.inc({}, n);
   }
 
   /** Count a failed delivery to a callback (a settled-event subscriber that threw, a sink that dropped events). */

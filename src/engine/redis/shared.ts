@@ -1,8 +1,10 @@
 /**
  * The engine's one connection to a shared Redis (ioredis: a single server, a Cluster or a Sentinel-managed
  * master), with the rules every user of it follows:
- * - a deadline on every command (`commandTimeout`, default 100 ms: REDIS_SOCKET_TIMEOUT in seconds, as
- *   LiteLLM's), and no offline queue: a request never waits on a Redis that is away;
+ * - a deadline on every call (default 100 ms: REDIS_SOCKET_TIMEOUT in seconds, as LiteLLM's), and no offline
+ *   queue: a request never waits on a Redis that is away. The deadline measures Redis, not this process: when
+ *   its timer fires, an answer that already arrived but waits behind a busy event loop is read first (a burst
+ *   of requests would otherwise "time out" answers Redis gave in a millisecond, and fall back to local counts);
  * - a circuit breaker: after `threshold` failures in a row (REDIS_CIRCUIT_BREAKER_FAILURE_THRESHOLD, 5) the
  *   engine is local-only for `recoveryMs` (REDIS_CIRCUIT_BREAKER_RECOVERY_TIMEOUT in seconds, default 10);
  *   then one call probes, and a success (or the connection coming back) closes it again;
@@ -54,6 +56,8 @@ export class SharedRedis {
   private lastError?: string;
   private readonly failureHooks: ((kind: string) => void)[] = [];
   private readonly subscribers: RedisClient[] = [];
+  /** ms a call may take (REDIS_SOCKET_TIMEOUT) */
+  readonly deadlineMs: number;
   /** total failures since start (what litellm_redis_fails counts) */
   failures = 0;
 
@@ -66,7 +70,9 @@ export class SharedRedis {
     this.threshold = opts.threshold ?? (Number(env.REDIS_CIRCUIT_BREAKER_FAILURE_THRESHOLD) || 5);
     this.recoveryMs = opts.recoveryMs ?? posNum(env.REDIS_CIRCUIT_BREAKER_RECOVERY_TIMEOUT, 1000) ?? 10_000;
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 2000;
-    const commandTimeout = opts.commandTimeoutMs ?? posNum(env.REDIS_SOCKET_TIMEOUT, 1000) ?? 100;
+    this.deadlineMs = opts.commandTimeoutMs ?? posNum(env.REDIS_SOCKET_TIMEOUT, 1000) ?? 100;
+    // ioredis's own timeout is the backstop for commands nobody waits on (writes after a call)
+    const commandTimeout = Math.max(1000, this.deadlineMs * 10);
     this.client = createClient(settings, { commandTimeout, enableOfflineQueue: false, lazyConnect: true });
     this.client.on('ready', () => {
       this.everReady = true;
@@ -113,12 +119,14 @@ export class SharedRedis {
 
   /** May a caller use Redis now? False while the circuit is open or the connection is down. */
   get up(): boolean {
-    if (this.client.status !== 'ready') return false;
-    if (this.openUntil === 0) return true;
-    // half-open: one probe at a time once the recovery time has passed
-    if (Date.now() < this.openUntil) return false;
-    this.openUntil = Date.now() + this.recoveryMs;
-    return true;
+    // open: local-only until the recovery time has passed; then half-open: calls go (the first answers decide:
+    // a success closes the circuit, a failure opens it again). No side effect here, so checking twice is fine
+    if (this.openUntil !== 0 && Date.now() < this.openUntil) return false;
+    if (this.client.status === 'ready') return true;
+    // the connection dropped (ioredis reconnects meanwhile): a call that could not be made counts as failed,
+    // so a lost Redis opens the circuit as a failing one does and shows in litellm_redis_fails
+    this.fail(this.lastError ?? `not connected (${this.client.status})`, 'connection');
+    return false;
   }
 
   /** A call succeeded: the failure streak ends (and a half-open circuit closes). */
@@ -137,8 +145,10 @@ export class SharedRedis {
     this.failures++;
     for (const h of this.failureHooks) h(kind);
     this.noteError(e);
-    if (++this.consecutive >= this.threshold && this.openUntil === 0) {
-      this.openUntil = Date.now() + this.recoveryMs;
+    this.opts.logger.debug({ redis: this.where, kind, error: this.lastError }, 'redis call failed');
+    const now = Date.now();
+    if (++this.consecutive >= this.threshold && (this.openUntil === 0 || now >= this.openUntil)) {
+      this.openUntil = now + this.recoveryMs;
       if (!this.outageLogged) {
         this.opts.logger.warn(
           { redis: this.where, failures: this.consecutive, retry_in_ms: this.recoveryMs, error: this.lastError },
@@ -153,13 +163,33 @@ export class SharedRedis {
   async run<T>(fn: (c: RedisClient) => Promise<T>, fallback: () => T, kind?: string): Promise<T> {
     if (!this.up) return fallback();
     try {
-      const v = await fn(this.client);
+      const v = await withDeadline(fn(this.client), this.deadlineMs);
       this.ok();
       return v;
     } catch (e) {
       this.fail(e, kind);
       return fallback();
     }
+  }
+
+  /**
+   * A write nobody waits on (tokens after a call, a cooldown, a change notice, a refresh): no 100 ms deadline
+   * (a cold connection to a Cluster node may take longer, and no request is held), only ioredis's backstop
+   * timeout; skipped while Redis is not usable, failures counted as run()'s.
+   */
+  send(fn: (c: RedisClient) => Promise<unknown>, kind?: string): void {
+    if (!this.up) return;
+    let p: Promise<unknown>;
+    try {
+      p = fn(this.client);
+    } catch (e) {
+      this.fail(e, kind);
+      return;
+    }
+    p.then(
+      () => this.ok(),
+      (e) => this.fail(e, kind),
+    );
   }
 
   /** Count failures somewhere else too (Prometheus). */
@@ -209,6 +239,37 @@ export class SharedRedis {
     // never a password: ioredis's messages name host and port only, but a URL could carry one
     this.lastError = msg.replace(/\/\/[^@/\s]*@/g, '//***@');
   }
+}
+
+/**
+ * `p`, or a timeout error after `ms`. The timer's rejection waits one turn of the event loop (setImmediate runs
+ * after the I/O phase), so a reply already on the socket wins over a timer that fired late only because this
+ * process was busy.
+ */
+function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let done = false;
+    const timer = setTimeout(
+      () =>
+        setImmediate(() => {
+          if (!done) reject(new Error(`Redis did not answer within ${ms} ms`));
+          done = true;
+        }),
+      ms,
+    );
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        if (!done) resolve(v);
+        done = true;
+      },
+      (e) => {
+        clearTimeout(timer);
+        if (!done) reject(e);
+        done = true;
+      },
+    );
+  });
 }
 
 function createClient(s: RedisSettings, extra: RedisOptions): RedisClient {

@@ -201,6 +201,7 @@ async function runGroup(
   const group = resolved.group;
   let tried: Set<Deployment> | undefined;
   let lastErr: GatewayError | undefined;
+  let claimsLost = 0;
   for (let n = 0; ; n++) {
     plan.filter.tried = tried;
     const read = readState(deps.state, group, plan.filter);
@@ -219,6 +220,17 @@ async function runGroup(
       throw e;
     }
     const dep = s.strategy.choose(list, group, view);
+    // a store shared between engines takes the deployment's rpm/tpm for real now (the read may be a moment old):
+    // one that another engine just filled is read again and something else picked, not counted as a retry
+    if (deps.state.claim && (dep.rpm !== undefined || dep.tpm !== undefined)) {
+      const c = deps.state.claim(dep, plan.filter.now);
+      if (!(c instanceof Promise ? await c : c)) {
+        // the store shows a refused deployment at its limit in the next read: this ends; the bound is a guard
+        if (++claimsLost > MAX_LOST_CLAIMS) throw lastErr ?? noDeployment(group, noExclusions());
+        n--;
+        continue;
+      }
+    }
     try {
       if (mockFail) {
         if (mockFail.waitMs > 0 && !(await sleep(mockFail.waitMs, req.client.signal))) throw mockFail.error;
@@ -245,6 +257,9 @@ async function runGroup(
     }
   }
 }
+
+/** Picks other engines may take from under one request before it gives up (a guard: see RouterState.claim). */
+const MAX_LOST_CLAIMS = 8;
 
 /** The state of a group's deployments now (awaited only when the store answers with a Promise). */
 function readState(state: RouterState, group: ModelGroup, f: RequestFilter): StateView | Promise<StateView> {

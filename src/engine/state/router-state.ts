@@ -56,4 +56,11 @@ export interface RouterState {
   begin(d: Deployment, counted: boolean, now: number): void | Promise<void>;
   /** An attempt settled: one less in flight, its tokens, its latency sample, its failure under the cooldown rules. */
   settle(a: SettledAttempt, rules: RouterSettings, now: number): void | Promise<void>;
+  /**
+   * Shared stores: take one request of `d`'s rpm window, checking its rpm and tpm atomically, before the call
+   * goes (the router calls it for deployments with their own `rpm`/`tpm`, and `begin` then does not count that
+   * request again). False: another engine took the last request meanwhile; the router picks again. Absent: the
+   * read is exact (one process), and `begin` counts.
+   */
+  claim?(d: Deployment, now: number): boolean | Promise<boolean>;
 }

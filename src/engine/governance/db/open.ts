@@ -30,6 +30,8 @@ export interface GovernanceDb {
   readonly dialect: 'sqlite' | 'postgres';
   /** where it lives, for logs and errors: the file, or the URL without its password */
   readonly where: string;
+  /** Postgres: the schema the tables are in (current_schema()) */
+  readonly schema?: string;
   /** SQLite only: the synchronous handle (prepared statements on the hot path) */
   readonly sqlite?: Sqlite.Database;
   /** migrations applied by this open */
@@ -131,6 +133,7 @@ export async function openGovernanceDb(opts: GovernanceDbOptions): Promise<Gover
     db,
     dialect: isPg ? 'postgres' : 'sqlite',
     where,
+    schema,
     sqlite,
     applied,
     close: () => db.destroy(),
