@@ -1,4 +1,5 @@
 import type { Authenticator } from './auth/principal.js';
+import type { ClusterLink } from './cluster/worker-link.js';
 import type { PriceMap } from './cost/prices.js';
 import type { ModelBodies } from './endpoints/models.js';
 import type { GatewayError } from './errors.js';
@@ -35,6 +36,8 @@ export interface EngineContext {
   state: RouterState;
   /** the shared Redis (router_settings.redis_*, cache_params, REDIS_*): limits, routing state, cache, notices */
   redis?: SharedRedis;
+  /** this engine is one worker of `proxy start --num_workers N`: /metrics and /kubiya/usage cover all of them */
+  cluster?: ClusterLink;
   auth: Authenticator;
   /** virtual keys, budgets, spend (on when a master key is set); undefined: master key or anonymous only */
   governance?: Governance;

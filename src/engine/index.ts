@@ -7,6 +7,7 @@ import { VERSION } from '../version.js';
 import { MasterKeyAuth } from './auth/master-key.js';
 import type { Authenticator } from './auth/principal.js';
 import { LOCAL_KEY_ENV } from './child-contract.js';
+import type { ClusterLink } from './cluster/worker-link.js';
 import type { ClientLimits, EngineContext } from './context.js';
 import { loadPrices } from './cost/prices.js';
 import { staticBodies } from './endpoints/models.js';
@@ -57,6 +58,11 @@ export interface StartEngineOptions {
   state?: RouterState;
   /** the counters behind key/user/team/end-user rate limits (default: in this process) */
   limiter?: RateLimiter;
+  /**
+   * this engine is a worker of `proxy start --num_workers N` (cluster/): /metrics and /kubiya/usage gather every
+   * worker's through the primary, /health names the worker, change notices reach the other workers
+   */
+  cluster?: ClusterLink;
   /** who may call (default: the master key from the config or LITELLM_MASTER_KEY; none: anonymous) */
   authenticator?: Authenticator;
   /** told once per inference request when it settled (see `EngineHandle.onSettled`) */
@@ -201,6 +207,7 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
     client,
     state: opts.state ?? new MemoryRouterState(),
     redis,
+    cluster: opts.cluster,
     auth:
       opts.authenticator ??
       (gov && governance && masterKey
@@ -236,6 +243,8 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
       secrets: secretValues,
     });
     settled.subscribe(metrics.observe);
+    const registry = metrics.registry;
+    ctx.cluster?.provide('metrics', () => registry.getMetricsAsJSON());
   }
   // Langfuse (`success_callback` / `failure_callback` / `callbacks: ["langfuse"]`): keys from the environment,
   // the config's environment_variables included; loaded only when enabled

@@ -23,7 +23,7 @@ import { attachBodyPool, releaseBody } from './http/body.js';
 import { sendJson } from './http/respond.js';
 import { type ApiFormat, OPENAI_FORMAT, ResponseWriter } from './http/response-writer.js';
 import type { SettledEndpoint } from './observability/settled.js';
-import { UsageTally } from './observability/usage-tally.js';
+import { mergeUsage, type UsageReport, UsageTally } from './observability/usage-tally.js';
 import type { EndpointKind } from './wire.js';
 
 /** A POST route: the API it speaks, the endpoint its settled event names (none: no event), its handler. */
@@ -109,6 +109,7 @@ export function createServer(ctx: EngineContext, usageToken?: string, localKey?:
   // always on: what `kubiya worker status` / `worker stop` show per queue
   const usage = new UsageTally();
   ctx.settled.subscribe(usage.observe);
+  ctx.cluster?.provide('usage', () => usage.report());
   const token = usageToken ? Buffer.from(`Bearer ${usageToken}`) : undefined;
   const lim = ctx.clientLimits;
   const server = http.createServer(
@@ -140,7 +141,7 @@ export function createServer(ctx: EngineContext, usageToken?: string, localKey?:
         ctx.logger.debug(w.logFields({ method: req.method, path: req.url, status: res.statusCode, ms }), 'request');
       });
       if ((localKey || usageToken) && route === READINESS_PATH) proveIdentity(req, res, localKey, usageToken);
-      if (route === USAGE_ROUTE && req.method === 'GET') void sendUsage(req, w, usage, token);
+      if (route === USAGE_ROUTE && req.method === 'GET') void sendUsage(ctx, req, w, usage, token);
       else void serve(ctx, req, w, route, post);
     },
   );
@@ -210,7 +211,13 @@ function proveIdentity(req: IncomingMessage, res: http.ServerResponse, localKey?
 }
 
 /** `GET /kubiya/usage`: the engine's usage tally, for the supervisor's token or the master key. */
-async function sendUsage(req: IncomingMessage, w: ResponseWriter, usage: UsageTally, token?: Buffer): Promise<void> {
+async function sendUsage(
+  ctx: EngineContext,
+  req: IncomingMessage,
+  w: ResponseWriter,
+  usage: UsageTally,
+  token?: Buffer,
+): Promise<void> {
   try {
     const sent = req.headers.authorization;
     const b = typeof sent === 'string' ? Buffer.from(sent) : undefined;
@@ -218,7 +225,9 @@ async function sendUsage(req: IncomingMessage, w: ResponseWriter, usage: UsageTa
       const pending = w.authenticate(req.headers);
       if (pending) await pending;
     }
-    sendJson(w.res, 200, JSON.stringify(usage.report()), w.headers);
+    // one worker of several: the tallies of all of them
+    const report = ctx.cluster ? mergeUsage((await ctx.cluster.gather('usage')) as UsageReport[]) : usage.report();
+    sendJson(w.res, 200, JSON.stringify(report), w.headers);
   } catch (e) {
     w.fail(e);
   }
@@ -236,7 +245,7 @@ async function handle(ctx: EngineContext, req: IncomingMessage, w: ResponseWrite
   }
   if (method === 'GET' || method === 'HEAD') {
     if (OPEN_GET.has(route)) return sendProbe(ctx, route, w);
-    if (route === '/metrics' && ctx.metrics) return sendMetrics(ctx.metrics, w, req.headers);
+    if (route === '/metrics' && ctx.metrics) return sendMetrics(ctx.metrics, w, req.headers, ctx.cluster);
     // open in LiteLLM too: what a client may call, no secrets
     if (route === '/routes') return sendJson(w.res, 200, routesBody(ctx), w.headers);
     const pending = w.authenticate(req.headers);

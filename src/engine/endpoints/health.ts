@@ -31,6 +31,8 @@ export async function healthReport(ctx: EngineContext): Promise<Record<string, u
     unhealthy_endpoints: unhealthy,
     healthy_count: healthy.length,
     unhealthy_count: unhealthy.length,
+    // one of `--num_workers N`: which one answered
+    ...(ctx.cluster && { worker: { id: ctx.cluster.id, pid: process.pid } }),
   };
 }
 
