@@ -55,7 +55,7 @@ export function runPrimary(o: PrimaryOptions): Promise<number> {
     let stopping = false;
     let killTimer: NodeJS.Timeout | undefined;
 
-    const live = () => slots.map((s) => s.worker).filter((w): w is Worker => w !== undefined && w.isConnected());
+    const live = () => slots.map((s) => s.worker).filter((w): w is Worker => w?.isConnected() === true);
     const send = (w: Worker, m: Untagged<PrimaryMessage>) => {
       if (w.isConnected()) w.send({ k: TAG, ...m });
     };
@@ -66,13 +66,25 @@ export function runPrimary(o: PrimaryOptions): Promise<number> {
 
     const fork = (i: number) => {
       const slot = (slots[i] ??= { since: 0, crashes: 0 });
-      const w = cluster.fork(address ? { [CLUSTER_PORT_ENV]: String(address.port) } : undefined);
+      // a replacement listens as the first workers did (port 0 included), which joins the socket node:cluster
+      // keeps while any worker listens on it; only when none does is that socket gone, and it names the port
+      const pin = address && listening.size === 0 ? { [CLUSTER_PORT_ENV]: String(address.port) } : undefined;
+      const w = cluster.fork(pin);
       slot.worker = w;
       slot.since = Date.now();
       w.on('message', (m: unknown) => {
         if (isTagged(m)) host.handle(w, m as WorkerMessage, live, send);
       });
       w.on('listening', (a: { address: string | null; port: number }) => {
+        if (address && a.port !== address.port) {
+          // the last worker died while this one started: it opened another port; the next one pins the old
+          log.warn(
+            { worker: w.id, port: a.port, expected: address.port },
+            'cluster worker bound another port: replacing it',
+          );
+          w.process.kill('SIGKILL');
+          return;
+        }
         listening.add(w);
         address ??= { host: a.address ?? '127.0.0.1', port: a.port };
         if (ready) log.info({ worker: w.id, pid: w.process.pid }, 'cluster worker replaced');
