@@ -159,7 +159,7 @@ const chat = (port: number, key: string) =>
   });
 
 describe('proxy start --num_workers 2', () => {
-  it('serves one port from two workers; limits, metrics and usage span both; a dead worker is replaced; SIGTERM drains all', async () => {
+  it('one port, two workers: shared limits, metrics and usage; a dead worker replaced; SIGTERM drains', async () => {
     const c = await startCluster(2);
 
     // both workers answer on the one port, and each proves it holds the supervisor's local key
