@@ -156,7 +156,7 @@ export function runPrimary(o: PrimaryOptions): Promise<number> {
 const NO_GROUP = { name: '', deployments: [], cumulative: [], totalWeight: 0 } as ModelGroup;
 
 /** The state the workers share when there is no Redis, and the routing of collections between workers. */
-class SharedHost {
+export class SharedHost {
   private readonly limiter = new MemoryRateLimiter();
   private readonly state = new MemoryRouterState();
   private readonly stubs = new Map<string, Deployment>();
