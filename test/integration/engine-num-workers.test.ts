@@ -27,6 +27,8 @@ model_list:
       mock_response: "hello from a worker"
 general_settings:
   master_key: ${MASTER}
+  # key records cached long: a block seen by the other worker at once came through the primary, not a refresh
+  user_api_key_cache_ttl: 600
 litellm_settings:
   callbacks: ["prometheus"]
 `;
@@ -197,6 +199,18 @@ describe('proxy start --num_workers 2', () => {
     const u = await request(c.port, 'GET', '/kubiya/usage', auth(MASTER));
     expect(u.status).toBe(200);
     expect(JSON.parse(u.body)).toMatchObject({ requests: 30, failures: 20 });
+
+    // a key blocked through one worker is refused by both at once (the change notice reaches the other's cache)
+    const gen2 = await request(c.port, 'POST', '/key/generate', auth(MASTER), {});
+    const key2 = (JSON.parse(gen2.body) as { key: string }).key;
+    for (const r of await Promise.all(Array.from({ length: 4 }, () => chat(c.port, key2)))) expect(r.status).toBe(200);
+    const block = await request(c.port, 'POST', '/key/block', auth(MASTER), { key: key2 });
+    expect(block.status).toBe(200);
+    await new Promise((r) => setTimeout(r, 200));
+    for (const r of await Promise.all(Array.from({ length: 4 }, () => chat(c.port, key2)))) {
+      expect(r.status).toBe(401);
+      expect(r.body).toMatch(/Key is blocked/);
+    }
 
     // a killed worker is replaced on the same port; the shared counts survive it (the primary holds them)
     const [victim] = [...pids];
