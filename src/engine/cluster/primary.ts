@@ -134,7 +134,12 @@ export function runPrimary(o: PrimaryOptions): Promise<number> {
       stopping = true;
       log.info({ signal, workers: live().length }, 'cluster primary: draining the workers');
       for (const s of slots) clearTimeout(s.timer);
-      for (const w of live()) send(w, { t: 'drain' });
+      // a worker that listens drains; one still starting may not hear messages yet, and has nothing to drain: its
+      // SIGTERM (no handler before it serves) ends it at once
+      for (const w of live()) {
+        if (listening.has(w)) send(w, { t: 'drain' });
+        else w.process.kill('SIGTERM');
+      }
       if (slots.every((s) => s.worker === undefined)) {
         finish(0);
         return;
