@@ -47,6 +47,21 @@ afterAll(() => {
   for (const h of homes.splice(0)) h.cleanup();
 });
 
+/** The pids whose parent is `ppid` (Linux /proc). */
+function childPids(ppid: number): number[] {
+  const out: number[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === ppid) out.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -241,6 +256,29 @@ describe('proxy start --num_workers 2', () => {
     await c.exit;
     for (const pid of pids) await waitFor(() => (alive(pid) ? undefined : true), 10_000);
   }, 120_000);
+
+  it('SIGTERM while the workers still start: exits 0 and leaves none behind', async () => {
+    const home = makeTempHome('kubiya-num-workers-');
+    homes.push(home);
+    const cfg = home.write('config.yaml', CONFIG);
+    const env: NodeJS.ProcessEnv = { ...process.env, ...home.env(), KUBIYA_DB_PATH: home.path('governance.db') };
+    delete env.NUM_WORKERS;
+    const child = spawn(process.execPath, [BIN, 'proxy', 'start', '-c', cfg, '--port', '0', '--num_workers', '2'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    // both workers forked (their pids are the primary's children), neither serving yet
+    const kids = await waitFor(() => {
+      const list = childPids(child.pid!);
+      return list.length === 2 ? list : undefined;
+    });
+    for (const pid of kids) workerPids.add(pid);
+    child.kill('SIGTERM');
+    expect(await exit).toBe(0);
+    for (const pid of kids) await waitFor(() => (alive(pid) ? undefined : true), 10_000);
+  }, 60_000);
 
   it('rejects a --num_workers that is not a count', async () => {
     const home = makeTempHome('kubiya-num-workers-');
