@@ -8,6 +8,8 @@
 // limit against the master key; an engine with the prometheus, langfuse and otel callbacks on (sinks pointed
 // at local receivers that just answer): what each costs.
 //
+// Then `proxy start --num_workers 2` against one engine process, on a mock_response config (no upstream).
+//
 // Last, a memory burst on a fresh engine: 10 concurrent ~30 MB requests, then RSS against its baseline; and
 // Redis-backed limits against in-memory ones (a virtual key with rpm/tpm limits on an engine sharing state through
 // the Redis on 127.0.0.1:6379, KUBIYA_BENCH_REDIS_PORT to change, against the same engine without it).
@@ -15,8 +17,8 @@
 // --cache: only the response cache's round (1 connection, p50 of a hit and of a miss against the same engine
 // without a cache, and of the upstream alone; a Redis hit too when 127.0.0.1:6379 answers).
 //
-//   node scripts/bench.mjs [--quick] [--json] [--memory] [--cache] [--redis]
-//   (build first: npm run build; --memory: the burst only; --cache / --redis: that round only)
+//   node scripts/bench.mjs [--quick] [--json] [--memory] [--cache] [--redis] [--workers]
+//   (build first: npm run build; --memory: the burst only; --cache / --redis / --workers: that round only)
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -170,6 +172,13 @@ async function main() {
     const red = await redisLimits({ govCfg, tmp, kids, master: MASTER, log, secs, autocannon });
     upstream.kill('SIGTERM');
     process.stdout.write(`${JSON.stringify({ redis_limits: red }, null, 2)}\n`);
+    return;
+  }
+
+  if (process.argv.includes('--workers')) {
+    const w = await workersRound(tmp, kids, log, secs);
+    upstream.kill('SIGTERM');
+    process.stdout.write(`${JSON.stringify({ num_workers: w }, null, 2)}\n`);
     return;
   }
 
@@ -387,11 +396,13 @@ async function main() {
   await stopEngine(engine.child);
 
   const cacheOut = await cacheRound(cfg, tmp, kids, upPort, log, secs);
+  const workers = await workersRound(tmp, kids, log, secs);
   const mem = await memoryBurst(cfg, tmp, kids, MASTER, log);
   const redisAB = await redisLimits({ govCfg, tmp, kids, master: MASTER, log, secs, autocannon });
   upstream.kill('SIGTERM');
 
   const r = {
+    num_workers: workers,
     machine: `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}`,
     cold_start_ms: round(coldMs),
     c1: {
@@ -504,6 +515,11 @@ async function main() {
         `after ${mem.after_mb} MB; answers ${JSON.stringify(mem.statuses)})`,
     ],
     ['every burst request answered 200, 503 or 413', mem.unexpected === 0, String(mem.unexpected)],
+    [
+      '--num_workers 2 gives more throughput than 1 process',
+      workers.ratio > 1,
+      `${workers.ratio}x (${workers.one_rps} -> ${workers.two_rps} req/s; rounds ${workers.round_ratios.join(', ')})`,
+    ],
   ];
   r.redis_limits = redisAB;
   targets.push(
@@ -599,8 +615,74 @@ async function main() {
       `(${mm.peak_ratio}x), ${MEMORY_SETTLE_S} s after ${mm.after_mb} MB (${mm.after_ratio}x); ` +
       `answers ${JSON.stringify(mm.statuses)}\n`,
   );
+  const nw = r.num_workers;
+  p(
+    `--num_workers 2 (mock_response, 50 conn): ${nw.one_rps} -> ${nw.two_rps} req/s = ${nw.ratio}x ` +
+      `(rounds ${nw.round_ratios.join(', ')}; errors ${nw.errors})\n`,
+  );
   for (const [name, ok, v] of targets) p(`${ok ? 'PASS' : 'MISS'}  ${name}: ${v}`);
   p('\n(results also in .bench/last.json)');
+}
+
+/**
+ * `--num_workers 2` against one engine process: the same mock_response config (no upstream process taking a
+ * core), 50 connections from autocannon, rounds alternating; the ratio is the median round's. On a 2-core
+ * machine the load generator shares the cores with the workers, so the ratio is what one box really gains.
+ */
+async function workersRound(tmp, kids, log, secs) {
+  log('--num_workers 2 against 1 (mock_response config) ...');
+  const autocannon = (await import('autocannon')).default;
+  const cfg = path.join(tmp, 'bench-workers.yaml');
+  fs.writeFileSync(
+    cfg,
+    [
+      'model_list:',
+      '  - model_name: bench',
+      '    litellm_params:',
+      '      model: openai/bench-model',
+      '      mock_response: "The quick brown fox jumps over the lazy dog."',
+      '',
+    ].join('\n'),
+  );
+  const one = await startEngine(cfg, path.join(tmp, 'port-w1.json'));
+  kids.push(one.child);
+  const two = await startEngine(cfg, path.join(tmp, 'port-w2.json'), ['--num_workers', '2']);
+  kids.push(two.child);
+  const body = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'Say something about foxes.' }] });
+  const ac = (port, duration) =>
+    autocannon({
+      url: `http://127.0.0.1:${port}/v1/chat/completions`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+      connections: 50,
+      pipelining: 1,
+      duration,
+    });
+  await ac(one.port, secs.warm);
+  await ac(two.port, secs.warm);
+  const rounds = [];
+  for (let i = 0; i < secs.rounds + 2; i++) {
+    const [a, b] = i % 2 === 0 ? [one, two] : [two, one];
+    const ra = await ac(a.port, secs.load);
+    const rb = await ac(b.port, secs.load);
+    const [r1, r2] = a === one ? [ra, rb] : [rb, ra];
+    const ratio = r2.requests.average / r1.requests.average;
+    rounds.push({ r1, r2, ratio });
+    log(
+      `  round ${i + 1}: 1 process ${Math.round(r1.requests.average)} req/s, ` +
+        `--num_workers 2 ${Math.round(r2.requests.average)} req/s (${ratio.toFixed(2)}x)`,
+    );
+  }
+  await Promise.all([stopEngine(one.child), stopEngine(two.child)]);
+  const mid = [...rounds].sort((x, y) => x.ratio - y.ratio)[Math.floor(rounds.length / 2)];
+  return {
+    one_rps: round(mid.r1.requests.average),
+    two_rps: round(mid.r2.requests.average),
+    ratio: round(mid.ratio, 3),
+    round_ratios: rounds.map((x) => round(x.ratio, 3)),
+    errors: rounds.reduce((n, x) => n + x.r1.errors + x.r1.non2xx + x.r2.errors + x.r2.non2xx, 0),
+  };
 }
 
 /**
@@ -822,7 +904,7 @@ async function redisLimits({ govCfg, tmp, kids, master, log, secs, autocannon })
   };
 }
 
-async function startEngine(cfg, portFile) {
+async function startEngine(cfg, portFile, extra = []) {
   const t0 = performance.now();
   const child = spawn(
     process.execPath,
@@ -841,6 +923,7 @@ async function startEngine(cfg, portFile) {
       // the virtual-key and spend store (the master key turns it on): its own file, never ~/.kubiya
       '--db-path',
       `${portFile}.db`,
+      ...extra,
     ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );

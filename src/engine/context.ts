@@ -1,5 +1,6 @@
 import type { Authenticator } from './auth/principal.js';
 import type { ResponseCache } from './cache/cache.js';
+import type { ClusterLink } from './cluster/worker-link.js';
 import type { PriceMap } from './cost/prices.js';
 import type { BackgroundHealth } from './endpoints/background-health.js';
 import type { ModelBodies } from './endpoints/models.js';
@@ -52,6 +53,8 @@ export interface EngineContext {
   ui?: Dashboard;
   /** SERVER_ROOT_PATH: a prefix every route may carry (a reverse proxy that does not strip it) */
   rootPath?: string;
+  /** this engine is one worker of `proxy start --num_workers N`: /metrics and /kubiya/usage cover all of them */
+  cluster?: ClusterLink;
   auth: Authenticator;
   /** the response cache (`litellm_settings.cache: true`); undefined: none, and nothing is hashed per request */
   cache?: ResponseCache;

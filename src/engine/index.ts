@@ -10,6 +10,7 @@ import { ResponseCache } from './cache/cache.js';
 import { cacheSettings } from './cache/config.js';
 import { LocalCache, RedisCache } from './cache/stores.js';
 import { LOCAL_KEY_ENV } from './child-contract.js';
+import type { ClusterLink } from './cluster/worker-link.js';
 import type { ClientLimits, EngineContext } from './context.js';
 import { loadPrices } from './cost/prices.js';
 import { BackgroundHealth, DEFAULT_HEALTH_CHECK_INTERVAL_S } from './endpoints/background-health.js';
@@ -65,6 +66,11 @@ export interface StartEngineOptions {
   state?: RouterState;
   /** the counters behind key/user/team/end-user rate limits (default: in this process) */
   limiter?: RateLimiter;
+  /**
+   * this engine is a worker of `proxy start --num_workers N` (cluster/): /metrics and /kubiya/usage gather every
+   * worker's through the primary, /health names the worker, change notices reach the other workers
+   */
+  cluster?: ClusterLink;
   /** who may call (default: the master key from the config or LITELLM_MASTER_KEY; none: anonymous) */
   authenticator?: Authenticator;
   /** told once per inference request when it settled (see `EngineHandle.onSettled`) */
@@ -247,6 +253,7 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
     state: state ?? new MemoryRouterState(),
     redis,
     cache,
+    cluster: opts.cluster,
     auth:
       opts.authenticator ??
       (gov && governance && masterKey
@@ -290,6 +297,8 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
       if (redis.failures > 0) metrics.redisFailure(redis.failures);
       redis.onFailure(() => metrics?.redisFailure());
     }
+    const registry = metrics.registry;
+    ctx.cluster?.provide('metrics', () => registry.getMetricsAsJSON());
   }
   // Langfuse (`success_callback` / `failure_callback` / `callbacks: ["langfuse"]`): keys from the environment,
   // the config's environment_variables included; loaded only when enabled

@@ -26,7 +26,7 @@ import { sendJson } from './http/respond.js';
 import { type ApiFormat, OPENAI_FORMAT, ResponseWriter } from './http/response-writer.js';
 import { findModelRoute, handleModelRoute, MODEL_WRITE_ROUTES } from './models/api.js';
 import type { SettledEndpoint } from './observability/settled.js';
-import { UsageTally } from './observability/usage-tally.js';
+import { mergeUsage, type UsageReport, UsageTally } from './observability/usage-tally.js';
 import { forwardPassThrough } from './passthrough/forward.js';
 import { handleResponseById, handleResponses, isResponseIdRoute } from './responses/handler.js';
 import { RESPONSES_FORMAT } from './responses/stream.js';
@@ -151,6 +151,7 @@ export function createServer(ctx: EngineContext, usageToken?: string, localKey?:
   // always on: what `kubiya worker status` / `worker stop` show per queue
   const usage = new UsageTally();
   ctx.settled.subscribe(usage.observe);
+  ctx.cluster?.provide('usage', () => usage.report());
   const token = usageToken ? Buffer.from(`Bearer ${usageToken}`) : undefined;
   const lim = ctx.clientLimits;
   const server = http.createServer(
@@ -186,7 +187,7 @@ export function createServer(ctx: EngineContext, usageToken?: string, localKey?:
         ctx.logger.debug(w.logFields({ method: req.method, path: req.url, status: res.statusCode, ms }), 'request');
       });
       if ((localKey || usageToken) && route === READINESS_PATH) proveIdentity(req, res, localKey, usageToken);
-      if (route === USAGE_ROUTE && req.method === 'GET') void sendUsage(req, w, usage, token);
+      if (route === USAGE_ROUTE && req.method === 'GET') void sendUsage(ctx, req, w, usage, token);
       else void serve(ctx, req, w, route, post);
     },
   );
@@ -260,7 +261,13 @@ function proveIdentity(req: IncomingMessage, res: http.ServerResponse, localKey?
 }
 
 /** `GET /kubiya/usage`: the engine's usage tally, for the supervisor's token or the master key. */
-async function sendUsage(req: IncomingMessage, w: ResponseWriter, usage: UsageTally, token?: Buffer): Promise<void> {
+async function sendUsage(
+  ctx: EngineContext,
+  req: IncomingMessage,
+  w: ResponseWriter,
+  usage: UsageTally,
+  token?: Buffer,
+): Promise<void> {
   try {
     const sent = req.headers.authorization;
     const b = typeof sent === 'string' ? Buffer.from(sent) : undefined;
@@ -268,7 +275,9 @@ async function sendUsage(req: IncomingMessage, w: ResponseWriter, usage: UsageTa
       const pending = w.authenticate(req.headers);
       if (pending) await pending;
     }
-    sendJson(w.res, 200, JSON.stringify(usage.report()), w.headers);
+    // one worker of several: the tallies of all of them
+    const report = ctx.cluster ? mergeUsage((await ctx.cluster.gather('usage')) as UsageReport[]) : usage.report();
+    sendJson(w.res, 200, JSON.stringify(report), w.headers);
   } catch (e) {
     w.fail(e);
   }
@@ -293,7 +302,7 @@ async function handle(ctx: EngineContext, req: IncomingMessage, w: ResponseWrite
   if (isResponseIdRoute(route)) return handleResponseById(ctx, req, w, route);
   if (method === 'GET' || method === 'HEAD') {
     if (OPEN_GET.has(route)) return sendProbe(ctx, route, w);
-    if (route === '/metrics' && ctx.metrics) return sendMetrics(ctx.metrics, w, req.headers);
+    if (route === '/metrics' && ctx.metrics) return sendMetrics(ctx.metrics, w, req.headers, ctx.cluster);
     // open in LiteLLM too: what a client may call, no secrets
     if (route === '/routes') return sendJson(w.res, 200, routesBody(ctx), w.headers);
     const pending = w.authenticate(req.headers);

@@ -174,3 +174,19 @@ describe("the Models page's state", () => {
     }
   });
 });
+
+describe('dashboard sessions across engines', () => {
+  it("an engine with the same master key (a --num_workers sibling, a restart) opens the other's session", async () => {
+    const a = await startUiEngine(CONFIG);
+    const b = await startUiEngine(CONFIG);
+    try {
+      const { cookie } = await login(a.url, MASTER);
+      expect((await fetch(`${b.url}/ui/api/key/list`, { headers: { cookie } })).status).toBe(200);
+      // a tampered cookie is nobody's
+      const forged = cookie.slice(0, -2) + (cookie.endsWith('A') ? 'BB' : 'AA');
+      expect((await fetch(`${b.url}/ui/api/key/list`, { headers: { cookie: forged } })).status).toBe(401);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+});

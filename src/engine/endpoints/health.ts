@@ -45,6 +45,8 @@ export function reportOf(
     unhealthy_endpoints: unhealthy,
     healthy_count: healthy.length,
     unhealthy_count: unhealthy.length,
+    // one of `--num_workers N`: which one answered
+    ...(ctx.cluster && { worker: { id: ctx.cluster.id, pid: process.pid } }),
   };
   // the shared state's Redis: connected, or local-only (limits and cooldowns per engine meanwhile); no password
   if (ctx.redis) report.redis = ctx.redis.health();

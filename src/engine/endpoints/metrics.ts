@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { ClusterLink } from '../cluster/worker-link.js';
 import type { EngineContext } from '../context.js';
 import { sendJson } from '../http/respond.js';
 import type { ResponseWriter } from '../http/response-writer.js';
@@ -9,12 +10,14 @@ export async function sendMetrics(
   sink: PrometheusSink,
   w: ResponseWriter,
   headers: IncomingHttpHeaders,
+  cluster?: ClusterLink,
 ): Promise<void> {
   if (sink.requireAuth) {
     const pending = w.authenticate(headers);
     if (pending) await pending;
   }
-  const body = await sink.scrape();
+  // one worker of several: every worker's series, summed (gauges as each declares: sum, max or min)
+  const body = cluster ? await sink.aggregate(await cluster.gather('metrics')) : await sink.scrape();
   const h = w.headers;
   h['content-type'] = sink.contentType;
   h['content-length'] = Buffer.byteLength(body);

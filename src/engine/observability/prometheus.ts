@@ -5,7 +5,7 @@
  * requests in flight). Each engine has its own prom-client Registry, so engines in one process never
  * share or collide. Imported lazily: an engine without `callbacks: ["prometheus"]` never loads it.
  */
-import { Gauge, type Registry as PromRegistry, Registry } from 'prom-client';
+import { type Aggregator, AggregatorRegistry, Gauge, type Registry as PromRegistry, Registry } from 'prom-client';
 import { maskText } from '../../config/litellm/secrets.js';
 import type { Deployment, ModelGroup } from '../deployment.js';
 import type { ErrorClass } from '../errors.js';
@@ -146,7 +146,14 @@ export class PrometheusSink {
         : NOOP;
     const histogram = (name: string, help: string, labels: string[]): HistogramFamily =>
       on(name) ? new FastHistogram(name, help, labelsOf(name, [...labels, ...x]), cfg.buckets, this.registry) : NOOP;
-    const gauge = (name: string, help: string, labels: readonly string[], collect: (set: GaugeSet) => unknown) => {
+    // `aggregator`: how `--num_workers` adds up the workers' values (aggregate below)
+    const gauge = (
+      name: string,
+      help: string,
+      labels: readonly string[],
+      collect: (set: GaugeSet) => unknown,
+      aggregator: Aggregator = 'sum',
+    ) => {
       if (!on(name)) return;
       const names = labelsOf(name, labels);
       new Gauge({
@@ -154,6 +161,7 @@ export class PrometheusSink {
         help,
         labelNames: names,
         registers,
+        aggregator,
         async collect() {
           this.reset();
           await collect((l, v) => this.set(pick(names, l), v));
@@ -263,20 +271,27 @@ export class PrometheusSink {
           const out = view.of(d).cooldownUntil > now || this.unhealthy?.(d) === true;
           set(this.deploymentLabels(d), out ? 2 : this.lastFailed.get(d.id) ? 1 : 0);
         }),
+      'max',
     );
     const remaining = (name: string, help: string, left: (d: Deployment, view: StateView) => number | undefined) =>
-      gauge(name, help, L.remaining, (set) =>
-        this.eachDeployment((d, view) => {
-          const n = left(d, view);
-          if (n === undefined) return;
-          const labels = {
-            ...this.deploymentLabels(d),
-            model_group: d.modelName,
-            hashed_api_key: '',
-            api_key_alias: '',
-          };
-          set(labels, Math.max(0, n));
-        }),
+      gauge(
+        name,
+        help,
+        L.remaining,
+        (set) =>
+          this.eachDeployment((d, view) => {
+            const n = left(d, view);
+            if (n === undefined) return;
+            const labels = {
+              ...this.deploymentLabels(d),
+              model_group: d.modelName,
+              hashed_api_key: '',
+              api_key_alias: '',
+            };
+            set(labels, Math.max(0, n));
+          }),
+        // the workers share the usage window: each reports the same count, or less when it read earlier
+        'min',
       );
     remaining(
       'litellm_remaining_requests_metric',
@@ -305,6 +320,11 @@ export class PrometheusSink {
   /** A call to the shared Redis failed or passed its deadline (litellm_redis_fails). */
   redisFailure(n = 1): void {
     this.m.redisFails.inc({}, n);
+  }
+
+  /** The exposition of several workers' `registry.getMetricsAsJSON()`: counters summed, gauges by aggregator. */
+  aggregate(workers: readonly unknown[]): Promise<string> {
+    return AggregatorRegistry.aggregate(workers as object[]).metrics();
   }
 
   /** Count a failed delivery to a callback (a settled-event subscriber that threw, a sink that dropped events). */

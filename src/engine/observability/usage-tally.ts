@@ -64,3 +64,19 @@ export class UsageTally {
     return { since: this.since, ...this.total, by_model: Object.fromEntries(this.byModel) };
   }
 }
+
+/** The tallies of several engine workers as one (`proxy start --num_workers N`): sums, the earliest start. */
+export function mergeUsage(reports: readonly UsageReport[]): UsageReport {
+  const total = zero();
+  const byModel: Record<string, UsageCounts> = {};
+  let since = new Date().toISOString();
+  const sum = (to: UsageCounts, c: UsageCounts) => {
+    for (const k of Object.keys(to) as (keyof UsageCounts)[]) to[k] += c[k];
+  };
+  for (const r of reports) {
+    if (r.since < since) since = r.since;
+    sum(total, r);
+    for (const [name, c] of Object.entries(r.by_model)) sum((byModel[name] ??= zero()), c);
+  }
+  return { since, ...total, by_model: byModel };
+}

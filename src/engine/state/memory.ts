@@ -58,6 +58,12 @@ export class MemoryRouterState implements RouterState, StateView {
     if (a.fault) recordFailure(rules, s, a.groupSize, a.fault, now);
   }
 
+  /** Skip `d` until `until` (a cooldown another engine or worker decided); never shortens one. */
+  coolDown(d: Deployment, until: number): void {
+    const s = this.slot(d, this.minute);
+    if (until > s.cooldownUntil) s.cooldownUntil = until;
+  }
+
   /** The record of `d`, its usage window moved to `minute` when that is newer. */
   private slot(d: Deployment, minute: number): Slot {
     let s = this.slots.get(d);

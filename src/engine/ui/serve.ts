@@ -57,7 +57,7 @@ export interface DashboardOptions {
 
 /** The dashboard of one engine; `ctx.ui` when it is on (DISABLE_ADMIN_UI unset). */
 export class Dashboard {
-  readonly sessions = new Sessions();
+  readonly sessions: Sessions;
   private readonly files = new Map<string, StaticFile | null>();
   private readonly username?: string;
   private readonly password?: string;
@@ -65,6 +65,7 @@ export class Dashboard {
   private readonly tails = new Set<() => void>();
 
   constructor(private readonly opts: DashboardOptions) {
+    this.sessions = new Sessions(opts.masterKey);
     this.username = opts.env.UI_USERNAME || undefined;
     this.password = opts.env.UI_PASSWORD || undefined;
   }

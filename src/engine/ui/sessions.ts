@@ -1,30 +1,44 @@
 /**
- * Dashboard sessions: who logged in to /ui, kept in this process. A session holds the credential its
- * requests act with (the master key for an admin login, the user's own virtual key otherwise): the browser
- * only ever holds an opaque, HttpOnly, SameSite=Strict cookie, and every write also carries the session's
- * CSRF token in a header. Sessions end at logout, after 12 h idle, or when the engine stops.
+ * Dashboard sessions: who logged in to /ui. A session holds the credential its requests act with (the master
+ * key for an admin login, the user's own virtual key otherwise). It travels as an opaque, HttpOnly,
+ * SameSite=Strict cookie: the session sealed with AES-256-GCM under a key derived from the master key, so the
+ * browser can neither read nor forge it, and every engine with that master key (the workers of
+ * `--num_workers`, a restarted engine) opens it without shared storage. Every write also carries the
+ * session's CSRF token in a header. A session ends at logout (in the engine that saw it; the browser drops
+ * the cookie) or 12 h after login.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export const COOKIE = 'kubiya_ui';
-const IDLE_MS = 12 * 3600_000;
-const MAX_SESSIONS = 1000;
+const LIFETIME_MS = 12 * 3600_000;
 // failed logins per client address per minute before a 429 (a password guesser gets 5 tries a minute)
 const MAX_FAILURES = 5;
 const FAILURE_WINDOW_MS = 60_000;
+const MAX_REVOKED = 10_000;
 
 export interface UiSession {
+  /** the cookie's value (the sealed session) */
   id: string;
   /** sent back in the `x-csrf-token` header of every write */
   csrf: string;
-  /** the key the session's API calls carry (never sent to the browser) */
+  /** the key the session's API calls carry (never readable by the browser) */
   key: string;
   /** admin: the master key's login; user: a virtual key's */
   role: 'admin' | 'user';
   /** what the page shows: "admin", the key's alias or user id */
   name: string;
   userId?: string;
-  seen: number;
+  /** epoch ms the session ends */
+  expires: number;
+}
+
+interface Sealed {
+  k: string;
+  r: 'admin' | 'user';
+  n: string;
+  u?: string;
+  c: string;
+  e: number;
 }
 
 /** Equal strings in time that does not depend on where they differ (hashes first: lengths may differ). */
@@ -35,46 +49,48 @@ export function sameSecret(a: string, b: string): boolean {
 }
 
 export class Sessions {
-  private readonly byId = new Map<string, UiSession>();
+  private readonly key: Buffer;
+  private readonly revoked = new Set<string>();
   private readonly failures = new Map<string, { start: number; n: number }>();
 
-  create(s: Omit<UiSession, 'id' | 'csrf' | 'seen'>, now = Date.now()): UiSession {
-    if (this.byId.size >= MAX_SESSIONS) this.prune(now);
-    // still full: the least recently seen goes (a Map iterates in insertion order; `get` re-inserts)
-    if (this.byId.size >= MAX_SESSIONS) this.byId.delete(this.byId.keys().next().value as string);
-    const session: UiSession = {
-      ...s,
-      id: randomBytes(32).toString('base64url'),
-      csrf: randomBytes(24).toString('base64url'),
-      seen: now,
-    };
-    this.byId.set(session.id, session);
-    return session;
+  /** `secret`: what every engine that should accept the cookie shares (the master key); none: this engine only */
+  constructor(secret?: string) {
+    this.key = secret ? createHash('sha256').update('kubiya-ui-session\0').update(secret).digest() : randomBytes(32);
   }
 
-  /** The live session of a request's cookie header, or undefined. */
+  create(s: Omit<UiSession, 'id' | 'csrf' | 'expires'>, now = Date.now()): UiSession {
+    const csrf = randomBytes(24).toString('base64url');
+    const expires = now + LIFETIME_MS;
+    const sealed: Sealed = { k: s.key, r: s.role, n: s.name, u: s.userId, c: csrf, e: expires };
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
+    const body = Buffer.concat([cipher.update(JSON.stringify(sealed), 'utf8'), cipher.final()]);
+    const id = Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url');
+    return { ...s, id, csrf, expires };
+  }
+
+  /** The live session of a request's cookie header, or undefined (none, forged, expired or logged out). */
   fromCookie(cookieHeader: string | undefined, now = Date.now()): UiSession | undefined {
     const id = cookieValue(cookieHeader, COOKIE);
-    if (!id) return undefined;
-    const s = this.byId.get(id);
-    if (!s) return undefined;
-    if (now - s.seen > IDLE_MS) {
-      this.byId.delete(id);
+    if (!id || id.length > 4096 || this.revoked.has(id)) return undefined;
+    let s: Sealed;
+    try {
+      const raw = Buffer.from(id, 'base64url');
+      if (raw.length < 29) return undefined;
+      const decipher = createDecipheriv('aes-256-gcm', this.key, raw.subarray(0, 12));
+      decipher.setAuthTag(raw.subarray(12, 28));
+      s = JSON.parse(Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8'));
+    } catch {
       return undefined;
     }
-    s.seen = now;
-    this.byId.delete(id);
-    this.byId.set(id, s);
-    return s;
+    if (typeof s.e !== 'number' || now >= s.e) return undefined;
+    return { id, csrf: s.c, key: s.k, role: s.r, name: s.n, userId: s.u, expires: s.e };
   }
 
+  /** Logout: this engine refuses the cookie from now on (the browser is told to drop it). */
   end(id: string): void {
-    this.byId.delete(id);
-  }
-
-  /** Every session acting with `key` ends (the key was deleted or blocked). */
-  endFor(key: string): void {
-    for (const [id, s] of this.byId) if (s.key === key) this.byId.delete(id);
+    if (this.revoked.size >= MAX_REVOKED) this.revoked.clear();
+    this.revoked.add(id);
   }
 
   /** True when `client` has failed too often this minute; `failed` counts one more. */
@@ -89,10 +105,6 @@ export class Sessions {
       if (this.failures.size > 10_000) this.failures.clear();
       this.failures.set(client, { start: now, n: 1 });
     } else f.n++;
-  }
-
-  private prune(now: number): void {
-    for (const [id, s] of this.byId) if (now - s.seen > IDLE_MS) this.byId.delete(id);
   }
 }
 

@@ -43,12 +43,19 @@ export const proxyCommands: CommandGroup = {
           description: 'with --exit-with-parent: the pid that started the engine (default: its parent now)',
         },
         ...STORE_OPTIONS,
+        {
+          flags: '--num-workers <n>',
+          description:
+            'engine processes sharing the port (one per core); limits stay exact across them ' +
+            '(default: $NUM_WORKERS, else 1; --num_workers works too)',
+        },
         { flags: '--num_workers <n>', hidden: true },
       ],
       examples: [
         'kubiya proxy start --config templates/mock.yaml --port 4000',
         'CONFIG_FILE_PATH=litellm.yaml LITELLM_MASTER_KEY=sk-... kubiya proxy start --port 0 --json-logs',
         'LITELLM_MASTER_KEY=sk-... kubiya proxy start -c litellm.yaml --database-url postgresql://llm@db/llm',
+        'kubiya proxy start -c litellm.yaml --port 4000 --num_workers 2',
       ],
       handler: async () => (await import('./start.js')).proxyStart,
     }),

@@ -1,4 +1,5 @@
-import { loadLiteLLMConfig } from '../../../config/litellm/load.js';
+import cluster from 'node:cluster';
+import { type LoadedConfig, loadLiteLLMConfig } from '../../../config/litellm/load.js';
 import {
   capYoungGeneration,
   collectAfterBursts,
@@ -6,8 +7,13 @@ import {
   removeOwnPortFile,
   writePortFile,
 } from '../../../engine/child-contract.js';
+import { CLUSTER_PORT_ENV } from '../../../engine/cluster/protocol.js';
+import type { WorkerLink } from '../../../engine/cluster/worker-link.js';
 import { StoreError } from '../../../engine/governance/db/store-error.js';
+import type { Change, Governance } from '../../../engine/governance/governance.js';
 import { createLogger, engineSecrets, startEngine } from '../../../engine/index.js';
+import { redisSettings } from '../../../engine/redis/settings.js';
+import { strategyNamed } from '../../../engine/router/strategies/index.js';
 import { UserError } from '../../../errors.js';
 import type { Handler } from '../../command.js';
 import { configSource } from './config-path.js';
@@ -25,6 +31,20 @@ export interface ProxyStartOptions extends StoreFlags {
   jsonLogs?: boolean;
   exitWithParent?: boolean;
   parentPid?: string;
+  numWorkers?: string;
+  num_workers?: string;
+}
+
+/** `--num-workers` / `--num_workers` / NUM_WORKERS (LiteLLM's names); 1 when none is given. */
+export function numWorkers(opts: ProxyStartOptions, env: NodeJS.ProcessEnv): number {
+  const raw = opts.numWorkers ?? opts.num_workers ?? env.NUM_WORKERS;
+  if (raw === undefined || raw === '') return 1;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 256) {
+    const from = (opts.numWorkers ?? opts.num_workers) ? '--num-workers' : 'NUM_WORKERS';
+    throw new UserError(`${from} must be a whole number of processes from 1 to 256, not "${raw}"`);
+  }
+  return n;
 }
 
 /**
@@ -32,15 +52,21 @@ export interface ProxyStartOptions extends StoreFlags {
  * engine's alone (standalone or as the supervisor's child), so it tunes and exits the process itself.
  */
 export const proxyStart: Handler<ProxyStartOptions> = async (ctx, opts) => {
-  const port = Number(opts.port);
+  const { env } = ctx;
+  const workers = numWorkers(opts, env);
+  // a worker of `--num_workers N` (forked by the primary below, with the same arguments): the primary watches
+  // the parent and writes the port file; the worker exits when the primary goes (node:cluster does that)
+  const isWorker = workers > 1 && cluster.isWorker;
+  // a replacement worker binds the port the first ones got (with --port 0, another listen(0) could pick another)
+  const pinned = isWorker ? Number(env[CLUSTER_PORT_ENV]) : Number.NaN;
+  const port = pinned > 0 ? pinned : Number(opts.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new UserError(`--port must be an integer from 0 to 65535, not "${opts.port}"`);
   const drainS = Number(opts.drainTimeout);
   if (!Number.isFinite(drainS) || drainS < 0)
     throw new UserError(`--drain-timeout must be a number of seconds, not "${opts.drainTimeout}"`);
   // watched from the first instant: a supervisor killed while this engine still starts must not leave it behind
-  const parent = opts.exitWithParent ? watchParent(opts.parentPid) : undefined;
-  const { env } = ctx;
+  const parent = opts.exitWithParent && !isWorker ? watchParent(opts.parentPid) : undefined;
   // the store flags act as their environment variables (DATABASE_URL, KUBIYA_DB_PATH, KUBIYA_SKIP_MIGRATIONS)
   Object.assign(env, storeEnv({}, opts));
   const loaded = loadLiteLLMConfig(configSource(opts.config, ctx), { env });
@@ -56,9 +82,40 @@ export const proxyStart: Handler<ProxyStartOptions> = async (ctx, opts) => {
     secrets: engineSecrets(loaded, env).secretValues,
   });
 
+  const { portFile } = opts;
+  if (workers > 1 && !isWorker) {
+    // the config loaded above (a bad one fails here, once); the workers load it again and serve
+    const { runPrimary } = await import('../../../engine/cluster/primary.js');
+    const code = await runPrimary({
+      workers,
+      logger,
+      drainTimeoutMs: drainS * 1000,
+      onSignal: (signals, fn) => ctx.onSignal(signals, fn),
+      onReady: (a) => {
+        const url = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${a.port}`;
+        if (portFile) writePortFile(portFile, { pid: process.pid, host: opts.host, port: a.port, url });
+        logger.info({ url, workers }, 'proxy engine listening');
+      },
+      started: parent && ((stop) => parent.started(stop)),
+    });
+    if (portFile) removeOwnPortFile(portFile, process.pid);
+    logger.info({ exit_code: code }, 'proxy engine stopped');
+    process.exit(code);
+  }
+  const shared = isWorker ? await workerState(loaded, env) : undefined;
+
   let engine: Awaited<ReturnType<typeof startEngine>>;
   try {
-    engine = await startEngine({ loaded, host: opts.host, port, logger, debug, env, drainTimeoutMs: drainS * 1000 });
+    engine = await startEngine({
+      loaded,
+      host: opts.host,
+      port,
+      logger,
+      debug,
+      env,
+      drainTimeoutMs: drainS * 1000,
+      ...shared,
+    });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE')
@@ -73,8 +130,8 @@ export const proxyStart: Handler<ProxyStartOptions> = async (ctx, opts) => {
     if (e instanceof StoreError) throw new UserError(e.message, { exitCode: 1 });
     throw e;
   }
-  const { portFile } = opts;
-  if (portFile) {
+  if (shared?.cluster) shareChanges(shared.cluster, engine.governance);
+  if (portFile && !isWorker) {
     writePortFile(portFile, { pid: process.pid, host: engine.host, port: engine.port, url: engine.url });
   }
 
@@ -90,12 +147,19 @@ export const proxyStart: Handler<ProxyStartOptions> = async (ctx, opts) => {
       engine.close().then(resolve, resolve);
     };
     ctx.onSignal(['SIGTERM', 'SIGINT'], stop);
+    // the primary's drain order (its own SIGTERM, SIGINT); a Ctrl-C reaches the workers too: one stop
+    if (shared?.cluster) {
+      shared.cluster.onDrain = () => {
+        if (!stopping) stop('SIGTERM');
+      };
+      if (shared.cluster.drainAsked) stop('SIGTERM');
+    }
     parent?.started(() => {
       logger.warn({ parent_pid: parent.pid }, 'the process that started the engine is gone: draining and exiting');
       stop('SIGTERM');
     });
   });
-  if (portFile) removeOwnPortFile(portFile, process.pid);
+  if (portFile && !isWorker) removeOwnPortFile(portFile, process.pid);
   logger.info({}, 'proxy engine stopped');
   process.exit(0);
 };
@@ -121,4 +185,36 @@ function watchParent(parentPid: string | undefined): { pid: number; started: (st
   timer.unref();
   check();
   return { pid, started: (stop) => (onGone = stop) };
+}
+
+/**
+ * A worker's link to the primary, and the state shared through it: without Redis the rate limits and the
+ * router's shared state (usage windows, cooldowns) live in the primary; with Redis the engine uses Redis.
+ */
+async function workerState(loaded: LoadedConfig, env: NodeJS.ProcessEnv) {
+  const { WorkerLink } = await import('../../../engine/cluster/worker-link.js');
+  const link = new WorkerLink(cluster.worker?.id ?? 0);
+  if (redisSettings(loaded.config, env)) return { cluster: link };
+  const { IpcRateLimiter } = await import('../../../engine/cluster/ipc-limiter.js');
+  const { IpcRouterState } = await import('../../../engine/cluster/ipc-state.js');
+  const rs = loaded.config.router_settings.routing_strategy;
+  const readsUsage = typeof rs === 'string' && strategyNamed(rs)?.readsUsage === true;
+  return { cluster: link, limiter: new IpcRateLimiter(link), state: new IpcRouterState(link, readsUsage) };
+}
+
+/** A key blocked, deleted or edited on one worker is forgotten by the others' caches at once. */
+function shareChanges(link: WorkerLink, g: Governance | undefined): void {
+  if (!g) return;
+  let remote = false;
+  g.onChange((change) => {
+    if (!remote) link.post({ t: 'change', change });
+  });
+  link.onChange = (change) => {
+    remote = true;
+    try {
+      g.changed(change as Change);
+    } finally {
+      remote = false;
+    }
+  };
 }
