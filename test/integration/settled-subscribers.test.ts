@@ -51,7 +51,16 @@ async function start(
     secrets: loaded.secretValues,
     write: (l) => logs.push(l),
   });
-  engine = await startEngine({ loaded, port: 0, logger, env: {}, debug: opts.debug, drainTimeoutMs: 2000, ...opts });
+  engine = await startEngine({
+    loaded,
+    port: 0,
+    logger,
+    env: {},
+    debug: opts.debug,
+    drainTimeoutMs: 2000,
+    governance: { path: ':memory:' },
+    ...opts,
+  });
   return { engine, logs };
 }
 
