@@ -1,10 +1,14 @@
 #!/usr/bin/env node
-// Tiny launcher: the real program is compiled to dist/ (npm run build).
-import('../dist/cli/main.js')
+// Tiny launcher: the real program is bundled into dist/bundle/ (npm run build; shipped built in the package).
+import module from 'node:module';
+
+// Node 22.1+: keep V8's compiled code of the bundle on disk (in the OS temp dir), so later starts skip compiling
+module.enableCompileCache?.();
+import('../dist/bundle/main.js')
   .then((m) => m.main(process.argv))
   .catch((err) => {
-    if (err && err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('dist/cli/main.js')) {
-      process.stderr.write('kubiya: the program is not built yet; run `npm run build` (or `npm ci`) first\n');
+    if (err && err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('dist/bundle/main.js')) {
+      process.stderr.write('kubiya: the program is not built yet; run `npm ci` (or `npm run build`) first\n');
       process.exit(70);
     }
     throw err;
