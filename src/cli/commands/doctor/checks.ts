@@ -92,8 +92,11 @@ function pythonChecks(env: NodeJS.ProcessEnv, customWorker: boolean, add: (c: Ch
   // not needed by a worker command of the user's own: then a missing Python is only worth a warning
   const bad: Status = customWorker ? 'warn' : 'fail';
   const why = customWorker ? ' (only the default worker needs it; yours is a command of your own)' : '';
-  const r = run(python, ['-c', 'import sys; print("%d.%d.%d" % sys.version_info[:3])'], env);
-  if (!r.ok) {
+  // one run (each start of an interpreter can cost seconds behind a version manager's shim): the version, and
+  // whether venv, ensurepip and pip are there (found, not imported: importing pip alone takes a while)
+  const r = run(python, ['-c', PY_PROBE], env);
+  const m = /^(\d+)\.(\d+)\.(\d+) (\d) (\d) (\d)$/.exec(r.out);
+  if (!r.ok || !m) {
     add({
       name: 'python',
       status: bad,
@@ -102,30 +105,32 @@ function pythonChecks(env: NodeJS.ProcessEnv, customWorker: boolean, add: (c: Ch
     });
     return;
   }
-  const [maj, min] = r.out.split('.').map(Number);
+  const [maj, min] = [Number(m[1]), Number(m[2])];
+  const version = `${m[1]}.${m[2]}.${m[3]}`;
   if (maj < 3 || (maj === 3 && min < 8)) {
     add({
       name: 'python',
       status: bad,
-      detail: `${python} is ${r.out}; 3.8+ is needed${why}`,
+      detail: `${python} is ${version}; 3.8+ is needed${why}`,
       fix: 'install Python 3.8+',
     });
     return;
   }
-  add({ name: 'python', status: 'ok', detail: `${python} ${r.out}` });
-  // `python -m venv` makes the queue's venv and its pip installs the worker: both need ensurepip
-  const v = run(python, ['-c', 'import venv, ensurepip'], env);
-  const pip = run(python, ['-m', 'pip', '--version'], env);
-  if (!v.ok)
+  add({ name: 'python', status: 'ok', detail: `${python} ${version}` });
+  // `python -m venv` makes the queue's venv (ensurepip puts pip in it) and that pip installs the worker
+  if (m[4] !== '1' || m[5] !== '1')
     add({
       name: 'python venv/pip',
       status: bad,
-      detail: `${python} has no venv/ensurepip module${why}`,
+      detail: `${python} has no ${m[4] !== '1' ? 'venv' : 'ensurepip'} module${why}`,
       fix: 'apt-get install python3-venv (Debian/Ubuntu), or install Python from python.org',
     });
-  else
-    add({ name: 'python venv/pip', status: 'ok', detail: pip.ok ? pip.out.split(' from ')[0] : 'venv and ensurepip' });
+  else add({ name: 'python venv/pip', status: 'ok', detail: `venv and ensurepip${m[6] === '1' ? ', pip' : ''}` });
 }
+
+const PY_PROBE =
+  'import sys, importlib.util as u; ' +
+  "print('%d.%d.%d' % sys.version_info[:3], *(int(u.find_spec(m) is not None) for m in ('venv', 'ensurepip', 'pip')))";
 
 /** ~/.kubiya: ours, not writable by others (configs, logs and keys' hashes live there). */
 function kubiyaDirCheck(env: NodeJS.ProcessEnv, add: (c: Check) => void): void {
@@ -371,13 +376,13 @@ async function planCheck(
       detail: `${where} serves no model${seen.warnings.length ? `: ${seen.warnings.map((w) => `${w.path}: ${w.message}`).join('; ')}` : ''}`,
       fix: `kubiya proxy validate ${loaded.source}`,
     });
-  else if (seen.routeWarnings.length)
+  else if (seen.warnings.length)
     add({
       name: 'proxy config',
       status: 'warn',
       detail:
         `${where} serves ${seen.servedModels.join(', ')}; but ` +
-        seen.routeWarnings.map((w) => `${w.path}: ${w.message}`).join('; '),
+        seen.warnings.map((w) => `${w.path}: ${w.message}`).join('; '),
       fix: 'set the missing credentials in the environment (os.environ/NAME), or see kubiya proxy validate',
     });
   else add({ name: 'proxy config', status: 'ok', detail: `${where} serves ${seen.servedModels.join(', ')}` });
