@@ -69,7 +69,9 @@ describe('kubiya completion', () => {
 
   it('bash: TAB offers commands, flags, context names, queue ids and output formats', () => {
     const script = `source <(kubiya completion bash)
-t() { COMP_WORDS=("$@"); COMP_CWORD=$((\${#COMP_WORDS[@]}-1)); COMPREPLY=(); _kubiya_complete; echo "\${COMPREPLY[*]}"; }
+t() {
+  COMP_WORDS=("$@"); COMP_CWORD=$((\${#COMP_WORDS[@]}-1)); COMPREPLY=(); _kubiya_complete; echo "\${COMPREPLY[*]}"
+}
 t kubiya ''
 t kubiya worker ''
 t kubiya worker start --queue-id ''

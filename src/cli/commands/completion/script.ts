@@ -56,7 +56,12 @@ function argsCase(tree: TreeNode[], contexts: string, shells: string): string {
       .filter((n) => n.args === kind)
       .map((n) => `'${n.path}'`)
       .join('|');
-  return `    case "$kpath" in\n      ${paths('contexts')}) ${contexts} ;;\n      ${paths('shells')}) ${shells} ;;\n    esac`;
+  return [
+    '    case "$kpath" in',
+    `      ${paths('contexts')}) ${contexts} ;;`,
+    `      ${paths('shells')}) ${shells} ;;`,
+    '    esac',
+  ].join('\n');
 }
 
 /** The shared helpers and the word scan: which command the words before the cursor name. */
@@ -100,7 +105,8 @@ _kubiya_complete() {
   fi
   words="$(_kubiya_subs "$kpath")"
 ${argsCase(tree, 'words="$("$kubiya" __complete contexts 2>/dev/null)"', "words='bash zsh fish'")}
-  if [[ -z $words ]]; then COMPREPLY=( $(compgen -f -- "$cur") ); else COMPREPLY=( $(compgen -W "$words" -- "$cur") ); fi
+  if [[ -z $words ]]; then COMPREPLY=( $(compgen -f -- "$cur") )
+  else COMPREPLY=( $(compgen -W "$words" -- "$cur") ); fi
   return 0
 }
 complete -o default -F _kubiya_complete kubiya

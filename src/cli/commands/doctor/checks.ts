@@ -373,21 +373,21 @@ async function planCheck(
     add({
       name: 'proxy config',
       status: 'fail',
-      detail: `${where} serves no model${seen.warnings.length ? `: ${seen.warnings.map((w) => `${w.path}: ${w.message}`).join('; ')}` : ''}`,
+      detail: `${where} serves no model${seen.warnings.length ? `: ${listWarnings(seen.warnings)}` : ''}`,
       fix: `kubiya proxy validate ${loaded.source}`,
     });
   else if (seen.warnings.length)
     add({
       name: 'proxy config',
       status: 'warn',
-      detail:
-        `${where} serves ${seen.servedModels.join(', ')}; but ` +
-        seen.warnings.map((w) => `${w.path}: ${w.message}`).join('; '),
+      detail: `${where} serves ${seen.servedModels.join(', ')}; but ` + listWarnings(seen.warnings),
       fix: 'set the missing credentials in the environment (os.environ/NAME), or see kubiya proxy validate',
     });
   else add({ name: 'proxy config', status: 'ok', detail: `${where} serves ${seen.servedModels.join(', ')}` });
   return plan;
 }
+
+const listWarnings = (ws: { path: string; message: string }[]) => ws.map((w) => `${w.path}: ${w.message}`).join('; ');
 
 /** Redis and the virtual-key store, when the proxy config uses them: reachable before the engine needs them. */
 async function storeChecks(plan: ProxyPlan, env: NodeJS.ProcessEnv, add: (c: Check) => void): Promise<void> {
