@@ -15,8 +15,13 @@ if (npmCommand === 'pack' || npmCommand === 'publish') process.exit(0);
 const npm = process.env.npm_execpath
   ? [process.execPath, process.env.npm_execpath]
   : [process.platform === 'win32' ? 'npm.cmd' : 'npm'];
+// the outer npm's settings (a global install's --global, --prefix) must not steer an install in this checkout
+const KEEP = new Set(['npm_config_cache', 'npm_config_userconfig', 'npm_config_globalconfig', 'npm_config_registry']);
+const env = Object.fromEntries(
+  Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith('npm_config_') || KEEP.has(k.toLowerCase())),
+);
 const run = (args) => {
-  const r = spawnSync(npm[0], [...npm.slice(1), ...args], { cwd: ROOT, stdio: 'inherit' });
+  const r = spawnSync(npm[0], [...npm.slice(1), ...args], { cwd: ROOT, stdio: 'inherit', env });
   if (r.status !== 0) process.exit(r.status ?? 1);
 };
 
@@ -27,7 +32,7 @@ if (!haveTools) {
     process.exit(1);
   }
   process.stderr.write("kubiya: installing the checkout's dependencies (npm ci) to build it ...\n");
-  process.env.KUBIYA_PREPARE_INSTALLING = '1';
+  env.KUBIYA_PREPARE_INSTALLING = '1';
   // npm ci runs this script again once everything is installed, which builds
   run(['ci', '--no-audit', '--no-fund', '--include=dev']);
   process.exit(0);
