@@ -10,6 +10,9 @@
 //
 // Then `proxy start --num_workers 2` against one engine process, on a mock_response config (no upstream).
 //
+// First of all, start-up: `kubiya --help` and `kubiya --version` against `node -e 0` (spawned alternately, many
+// times: the ratio of medians), and the engine's cold start to readiness with the mock config.
+//
 // Last, a memory burst on a fresh engine: 10 concurrent ~30 MB requests, then RSS against its baseline; and
 // Redis-backed limits against in-memory ones (a virtual key with rpm/tpm limits on an engine sharing state through
 // the Redis on 127.0.0.1:6379, KUBIYA_BENCH_REDIS_PORT to change, against the same engine without it).
@@ -17,8 +20,9 @@
 // --cache: only the response cache's round (1 connection, p50 of a hit and of a miss against the same engine
 // without a cache, and of the upstream alone; a Redis hit too when 127.0.0.1:6379 answers).
 //
-//   node scripts/bench.mjs [--quick] [--json] [--memory] [--cache] [--redis] [--workers]
-//   (build first: npm run build; --memory: the burst only; --cache / --redis / --workers: that round only)
+//   node scripts/bench.mjs [--quick] [--json] [--memory] [--cache] [--redis] [--workers] [--startup]
+//   (build first: npm run build; --memory: the burst only; --cache / --redis / --workers / --startup: that round
+//   only)
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -116,7 +120,13 @@ async function main() {
   const secs = quick
     ? { warm: 1, lat: 2, load: 2, rounds: 2, ttfb: 1.5 }
     : { warm: 2, lat: 4, load: 3.5, rounds: 3, ttfb: 3 };
-  if (!fs.existsSync(path.join(ROOT, 'dist/cli/main.js'))) throw new Error('build first: npm run build');
+  if (!fs.existsSync(path.join(ROOT, 'dist/bundle/main.js'))) throw new Error('build first: npm run build');
+  if (process.argv.includes('--startup')) {
+    const out = await startupRound(quick ? 11 : 21, jsonOut);
+    if (jsonOut) process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    return;
+  }
+  const startup = await startupRound(quick ? 11 : 21, jsonOut);
   const autocannon = (await import('autocannon')).default;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kubiya-bench-'));
   const kids = [];
@@ -405,6 +415,7 @@ async function main() {
     num_workers: workers,
     machine: `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}`,
     cold_start_ms: round(coldMs),
+    startup,
     c1: {
       direct_p50_ms: round(lat1.direct.p50, 3),
       engine_p50_ms: round(lat1.engine.p50, 3),
@@ -483,7 +494,12 @@ async function main() {
       r.engine_rss_under_load_mb <= 100,
       `${r.engine_rss_under_load_mb} MB (lifetime peak ${r.engine_peak_rss_mb} MB)`,
     ],
-    ['cold start to readiness <= 300 ms', r.cold_start_ms <= 300, `${r.cold_start_ms} ms`],
+    ['cold start to readiness <= 200 ms', r.cold_start_ms <= 200, `${r.cold_start_ms} ms`],
+    [
+      'kubiya --help and --version <= 2x node -e 0',
+      startup.help_ratio <= 2 && startup.version_ratio <= 2,
+      `--help ${startup.help_ratio}x, --version ${startup.version_ratio}x (node -e 0: ${startup.node_ms} ms)`,
+    ],
     ['no errors under load', errors === 0, String(errors)],
     [
       'throughput with prometheus, langfuse and otel on >= 90% of the plain engine',
@@ -902,6 +918,54 @@ async function redisLimits({ govCfg, tmp, kids, master, log, secs, autocannon })
     redis_p50_ms: mid.r.latency.p50,
     errors: rounds.reduce((n, x) => n + x.r.errors + x.r.non2xx + x.r.timeouts, 0),
   };
+}
+
+/**
+ * Start-up: spawns of `node -e 0`, `kubiya --help` and `kubiya --version`, interleaved (n each, a warm-up first)
+ * so a busy machine slows all three alike; medians and their ratios. Then the engine's cold start with the
+ * mock config (templates/mock.yaml), spawn to /health/readiness 200, n/3 times.
+ */
+async function startupRound(n, quiet) {
+  const { spawnSync } = await import('node:child_process');
+  const bin = path.join(ROOT, 'bin/kubiya.js');
+  const cases = { node: ['-e', '0'], help: [bin, '--help'], version: [bin, '--version'] };
+  const times = { node: [], help: [], version: [] };
+  for (let i = -1; i < n; i++) {
+    for (const [k, args] of Object.entries(cases)) {
+      const t0 = performance.now();
+      const r = spawnSync(process.execPath, args, { stdio: 'ignore' });
+      if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}`);
+      if (i >= 0) times[k].push(performance.now() - t0);
+    }
+  }
+  const med = Object.fromEntries(Object.entries(times).map(([k, xs]) => [k, median(xs)]));
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kubiya-bench-startup-'));
+  const colds = [];
+  try {
+    for (let i = 0; i < Math.max(3, Math.round(n / 3)); i++) {
+      const e = await startEngine(path.join(ROOT, 'templates/mock.yaml'), path.join(tmp, `port-${i}.json`));
+      colds.push(e.coldMs);
+      await stopEngine(e.child);
+    }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  const out = {
+    runs: n,
+    node_ms: round(med.node),
+    help_ms: round(med.help),
+    version_ms: round(med.version),
+    help_ratio: round(med.help / med.node, 2),
+    version_ratio: round(med.version / med.node, 2),
+    mock_cold_start_ms: round(median(colds)),
+  };
+  if (!quiet)
+    process.stderr.write(
+      `start-up (median of ${n}): node -e 0 ${out.node_ms} ms, kubiya --help ${out.help_ms} ms ` +
+        `(${out.help_ratio}x), --version ${out.version_ms} ms (${out.version_ratio}x); ` +
+        `proxy start (mock config) to readiness ${out.mock_cold_start_ms} ms\n`,
+    );
+  return out;
 }
 
 async function startEngine(cfg, portFile, extra = []) {

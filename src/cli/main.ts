@@ -2,13 +2,27 @@ import { CommanderError, Option, Command as Program } from 'commander';
 import { ExitCode, isUserError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { type Command, type CommandGroup, examplesBlock, type OptionSpec } from './command.js';
+import { completeCommand, completionCommand } from './commands/completion/index.js';
 import { configCommands } from './commands/config/index.js';
+import { doctorCommand } from './commands/doctor/index.js';
 import { proxyCommands } from './commands/proxy/index.js';
+import { versionCommand } from './commands/version.js';
 import { workerCommands } from './commands/worker/index.js';
 import { type CliIo, createContext, processIo } from './context.js';
 import { colorFor, parseOutputMode, wantsJson } from './output.js';
 
 const GROUPS: CommandGroup[] = [configCommands, proxyCommands, workerCommands];
+/** Commands directly under `kubiya` */
+const TOP: Command[] = [completionCommand, completeCommand, doctorCommand, versionCommand];
+
+const HELP = examplesBlock([
+  'kubiya doctor                      # what is missing on this machine for `worker start`',
+  'kubiya config set-context prod --api-url https://control-plane.kubiya.ai --token "$KUBIYA_API_KEY"',
+  'kubiya worker start --queue-id q1 --proxy-config-file ./litellm.yaml -d',
+  'kubiya worker status',
+  'kubiya proxy start --config templates/mock.yaml --port 4000',
+  'source <(kubiya completion bash)   # tab completion (see kubiya completion --help)',
+]);
 
 /** Build the commander program from the command declarations; `done` receives each handler's exit code. */
 export function buildProgram(io: CliIo, done: (code: number) => void): Program {
@@ -27,6 +41,8 @@ export function buildProgram(io: CliIo, done: (code: number) => void): Program {
     })
     .exitOverride();
   for (const group of GROUPS) addGroup(program, group, io, done);
+  for (const c of TOP) addCommand(program, c, io, done);
+  program.addHelpText('after', `${HELP}\n\nEach command's --help has its own examples. Docs: docs/cli.md`);
   return program;
 }
 

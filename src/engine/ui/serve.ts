@@ -19,11 +19,13 @@ import type { ResponseWriter } from '../http/response-writer.js';
 import type { SettledEvent } from '../observability/settled.js';
 import { COOKIE, cookieValue, Sessions, sameSecret, type UiSession } from './sessions.js';
 
-// dist/engine/ui -> dist/ui (the package); src/engine/ui -> dist/ui (tests run the sources after a build)
+// where the built page is, from where this code runs: dist/bundle (the CLI runs the bundle) -> dist/ui;
+// src/engine/ui (tests run the sources after a build) -> dist/ui; dist/engine/ui (tsc's output) -> dist/ui.
+// The assets/ folder tells the built page from ui/index.html, its source.
 const FILES_DIR =
-  [new URL('../../ui/', import.meta.url), new URL('../../../dist/ui/', import.meta.url)]
-    .map((u) => fileURLToPath(u))
-    .find((d) => existsSync(`${d}index.html`)) ?? fileURLToPath(new URL('../../ui/', import.meta.url));
+  ['../ui/', '../../../dist/ui/', '../../ui/']
+    .map((rel) => fileURLToPath(new URL(rel, import.meta.url)))
+    .find((d) => existsSync(`${d}assets/app.js`)) ?? fileURLToPath(new URL('../ui/', import.meta.url));
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',

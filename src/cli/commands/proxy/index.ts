@@ -1,4 +1,4 @@
-import { type CommandGroup, defineCommand } from '../../command.js';
+import { type CommandGroup, defineCommand, examplesBlock } from '../../command.js';
 import { proxyImportLiteLLMCommand } from './import-litellm.js';
 import { keysCommands } from './keys/index.js';
 import { proxySpendCommand } from './spend.js';
@@ -9,6 +9,13 @@ import { STORE_OPTIONS, type StoreFlags } from './store-flags.js';
 export const proxyCommands: CommandGroup = {
   name: 'proxy',
   description: 'Run the bundled LiteLLM-compatible proxy engine on its own',
+  helpText: examplesBlock([
+    'kubiya proxy validate templates/multi-provider.yaml',
+    'kubiya proxy start --config templates/mock.yaml --port 4000',
+    'LITELLM_MASTER_KEY=sk-... kubiya proxy start -c litellm.yaml --db-path ./gov.db',
+    'kubiya proxy keys create --alias ci --models gpt-4o-mini',
+    'kubiya proxy spend --by team --since 7d',
+  ]),
   groups: [keysCommands],
   commands: [
     defineCommand<ProxyStartOptions>({

@@ -1,4 +1,4 @@
-import { type CommandGroup, defineCommand } from '../../command.js';
+import { type CommandGroup, defineCommand, examplesBlock } from '../../command.js';
 import type { LogsOpts, StopOpts } from './manage.js';
 import type { StartFlags } from './start.js';
 
@@ -15,6 +15,13 @@ const manage = () => import('./manage.js');
 export const workerCommands: CommandGroup = {
   name: 'worker',
   description: 'Run and manage workers, each behind its own local LLM proxy',
+  helpText: examplesBlock([
+    'kubiya worker start --queue-id q1 --proxy-config-file ./litellm.yaml --dry-run',
+    'kubiya worker start --queue-id q1 --enable-local-proxy -d',
+    'kubiya worker status',
+    'kubiya worker logs --queue-id q1 -f',
+    'kubiya worker stop --queue-id q1',
+  ]),
   commands: [
     defineCommand<StartFlags, [string[]]>({
       name: 'start',

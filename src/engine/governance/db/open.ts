@@ -5,7 +5,7 @@
  */
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Sqlite from 'better-sqlite3';
+import type Sqlite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import type { Pool } from 'pg';
 import { migrateToLatest, pendingMigrations } from './migrations.js';
@@ -53,6 +53,24 @@ export function publicDbUrl(url: string): string {
     return u.toString();
   } catch {
     return url.replace(/:[^:@/]*@/, ':***@');
+  }
+}
+
+/**
+ * better-sqlite3, loaded only for a SQLite store. It is an optional peer dependency: its native addon is built by
+ * an install script, which npm asks every installer to approve (docs/decisions.md), so a global install of kubiya
+ * leaves it out and only the users of the SQLite store add it.
+ */
+export async function loadSqlite(): Promise<typeof Sqlite> {
+  try {
+    return (await import('better-sqlite3')).default;
+  } catch (e) {
+    throw new StoreError(
+      `the SQLite store (the default for a master-keyed engine without a database_url) needs the better-sqlite3 ` +
+        `package, which is not installed or not built for Node ${process.version} ` +
+        `(${(e as Error).message.split('\n')[0]}): install it next to kubiya ` +
+        '(`npm install -g better-sqlite3@12 --allow-scripts=better-sqlite3`), or use Postgres (DATABASE_URL)',
+    );
   }
 }
 
@@ -104,8 +122,9 @@ export async function openGovernanceDb(opts: GovernanceDbOptions): Promise<Gover
         throw new StoreError(`cannot create the database file ${path}: ${(e as Error).message}`);
       }
     }
+    const Database = await loadSqlite();
     try {
-      sqlite = new Sqlite(path);
+      sqlite = new Database(path);
     } catch (e) {
       throw new StoreError(`cannot open the database file ${path}: ${(e as Error).message}`);
     }

@@ -1,4 +1,4 @@
-import { type CommandGroup, defineCommand, type OptionSpec } from '../../../command.js';
+import { type CommandGroup, defineCommand, examplesBlock, type OptionSpec } from '../../../command.js';
 import type { CreateOptions, DeleteOptions, ListOptions, TargetOptions } from './handlers.js';
 
 /** How every `proxy keys` command finds the engine (the master key is read from the environment by preference). */
@@ -42,7 +42,12 @@ export const keysCommands: CommandGroup = {
     '\nThe engine must run with a master key (general_settings.master_key or LITELLM_MASTER_KEY).\n' +
     'Target: --url/--master-key, else KUBIYA_PROXY_URL (or LITELLM_PROXY_URL) and LITELLM_MASTER_KEY,\n' +
     "else the current context's litellm-proxy block (url, master-key, or its config-file's master_key);\n" +
-    'the URL defaults to http://127.0.0.1:4000.',
+    'the URL defaults to http://127.0.0.1:4000.\n' +
+    examplesBlock([
+      'kubiya proxy keys create --alias ci --models gpt-4o-mini --max-budget 5',
+      'kubiya proxy keys list -o json',
+      'kubiya proxy keys block sk-...',
+    ]),
   commands: [
     defineCommand<CreateOptions>({
       name: 'create',
