@@ -324,9 +324,11 @@ describe('the package', () => {
     const r = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8' });
     expect(r.status).toBe(0);
     const files: string[] = JSON.parse(r.stdout)[0].files.map((f: { path: string }) => f.path);
-    for (const f of ['bin/kubiya.js', 'dist/bundle/main.js', 'dist/bundle/prices.json', 'templates/mock.yaml'])
-      expect(files).toContain(f);
-    expect(files.filter((f) => /^(src|test|scripts)\/|^dist\/(?!bundle\/)/.test(f))).toEqual([]);
+    const shipped = ['bin/kubiya.js', 'dist/bundle/main.js', 'dist/bundle/prices.json', 'templates/mock.yaml'];
+    // the dashboard's built page (served at /ui), not its sources
+    shipped.push('dist/ui/index.html', 'dist/ui/assets/app.js', 'dist/ui/assets/app.css');
+    for (const f of shipped) expect(files).toContain(f);
+    expect(files.filter((f) => /^(src|test|scripts|ui)\/|^dist\/(?!bundle\/|ui\/)/.test(f))).toEqual([]);
     // the tarball's own install scripts: none (prepare is taken out by prepack, see scripts/pack.mjs)
     for (const s of ['preinstall', 'install', 'postinstall']) expect(PKG.scripts[s]).toBeUndefined();
     expect(PKG.scripts.prepack).toContain('pack.mjs');
@@ -340,7 +342,7 @@ describe('the package', () => {
     // the installed layout: the shipped files, and a node_modules with the `dependencies` alone
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubiya-installed-'));
     try {
-      for (const f of ['bin', 'dist/bundle', 'templates', 'package.json'])
+      for (const f of ['bin', 'dist/bundle', 'dist/ui', 'templates', 'package.json'])
         fs.cpSync(path.join(ROOT, f), path.join(dir, f), { recursive: true });
       fs.mkdirSync(path.join(dir, 'node_modules/@x'), { recursive: true });
       for (const d of Object.keys(PKG.dependencies)) {

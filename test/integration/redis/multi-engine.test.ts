@@ -120,7 +120,8 @@ describe('three engines on one Redis and one Postgres', () => {
     }
     const ok = results.filter((r) => r.status === 200).length;
     expect(results.filter((r) => r.status === 429).every((r) => r.json.error.type === 'budget_exceeded')).toBe(true);
-    expect(ok).toBeGreaterThanOrEqual(4);
+    // three reservations (~0.003 each) fit at once; how many more pass depends on how soon the first settle
+    expect(ok).toBeGreaterThanOrEqual(3);
     // what the store says once every reconciliation is written: n calls at 0.0021 each
     const info = await waitFor(async () => {
       const r = await fetch(`${engines[1].url}/key/info?key=${encodeURIComponent(key)}`, {
