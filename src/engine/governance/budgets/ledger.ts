@@ -132,7 +132,10 @@ function* reserveSteps(
         ]);
       return { refused: { target: t, spend: held, max, resetAt: t.duration ? window : null } };
     }
-    const take = Math.min(amount, max - held);
+    // the whole reservation, even past the budget: a call admitted below it holds what it may cost, so the
+    // rows never hold less than their calls will spend, and the spend ends below max + one reservation (a
+    // reservation cut to what is left let every call admitted on a sliver overshoot by its whole cost)
+    const take = amount;
     const after = spend + take;
     if (take > 0) yield run(`UPDATE ${t.table} SET spend = ? WHERE ${t.where}`, [after, ...t.params]);
     if (t.softBudget !== undefined && held < t.softBudget && held + take >= t.softBudget)
