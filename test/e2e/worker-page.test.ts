@@ -66,7 +66,8 @@ describe('the worker page', { timeout: 90_000 }, () => {
       await page.goto(url);
       expect(page.url()).toBe(base); // the token left the address bar
       await page.getByText('● live').waitFor();
-      await expect(page.locator('#queue').textContent()).resolves.toBe('page-1');
+      // the first status event follows the stream's opening
+      await until(async () => (await page.locator('#queue').textContent()) === 'page-1', 'the queue id shown');
       const worker = page.locator('#worker');
       await until(async () => /running/.test((await worker.textContent()) ?? ''), 'the worker running');
       const proxy = (await page.locator('#proxy').textContent()) ?? '';
