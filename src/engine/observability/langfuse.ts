@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { request } from 'undici';
 import type { JsonObject } from '../wire.js';
 import type { LangfuseConfig } from './langfuse-config.js';
-import type { SettledEvent } from './settled.js';
+import { CALL_TYPE_OF, type SettledEvent } from './settled.js';
 
 /** One event of Langfuse's public ingestion API (`POST /api/public/ingestion`, `{"batch": [...]}`). */
 export interface IngestionEvent {
@@ -62,19 +62,6 @@ const PARAMS = [
   'dimensions',
   'encoding_format',
 ];
-// LiteLLM's call types, which name a generation when the request names none (`litellm-acompletion`)
-const CALL_TYPE = {
-  chat: 'acompletion',
-  completion: 'atext_completion',
-  embedding: 'aembedding',
-  messages: 'anthropic_messages',
-  responses: 'aresponses',
-  rerank: 'arerank',
-  moderation: 'amoderation',
-  image_generation: 'aimage_generation',
-  audio_transcription: 'atranscription',
-  audio_speech: 'aspeech',
-};
 const WARN_EVERY_MS = 60_000;
 
 /** A per-request `langfuse_host` as the sink reads LANGFUSE_HOST: http(s) only, no trailing slash. */
@@ -285,7 +272,7 @@ export function langfuseEvents(e: SettledEvent, c: LangfuseConfig): IngestionEve
   const str = (k: string) => (typeof meta[k] === 'string' && meta[k] !== '' ? (meta[k] as string) : undefined);
   const existing = str('existing_trace_id');
   const traceId = existing ?? str('trace_id') ?? e.callId;
-  const callType = `litellm-${CALL_TYPE[e.endpoint]}`;
+  const callType = `litellm-${CALL_TYPE_OF[e.endpoint]}`;
   const keyAlias = e.principal.keyAlias;
   const generationName = str('generation_name') ?? (keyAlias ? `litellm:${keyAlias}` : callType);
   const start = new Date(e.startTime).toISOString();

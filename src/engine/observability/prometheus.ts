@@ -13,7 +13,7 @@ import type { RouteTable } from '../router/table.js';
 import type { RouterState, StateView } from '../state/router-state.js';
 import type { JsonObject } from '../wire.js';
 import type { PrometheusConfig } from './prometheus-config.js';
-import type { SettledAttemptDetail, SettledEndpoint, SettledEvent } from './settled.js';
+import { ROUTE_OF, type SettledAttemptDetail, type SettledEvent } from './settled.js';
 
 type Labels = Record<string, string>;
 
@@ -46,19 +46,6 @@ const L = {
   fallback: ['requested_model', 'fallback_model', ...KEY, 'exception_status', 'exception_class'],
   remaining: PER_DEPLOYMENT_KEY,
   cache: [...WHO, 'model'],
-};
-
-const ROUTE: Record<SettledEndpoint, string> = {
-  chat: '/v1/chat/completions',
-  completion: '/v1/completions',
-  embedding: '/v1/embeddings',
-  messages: '/v1/messages',
-  responses: '/v1/responses',
-  rerank: '/v1/rerank',
-  moderation: '/v1/moderations',
-  image_generation: '/v1/images/generations',
-  audio_transcription: '/v1/audio/transcriptions',
-  audio_speech: '/v1/audio/speech',
 };
 
 // the status and the LiteLLM exception class (OpenAI SDK names) of each error class
@@ -413,7 +400,7 @@ export class PrometheusSink {
     const modelId = e.deploymentId ?? '';
     const requested = e.modelGroup ?? e.requestedModel;
     const userEmail = str(e.principal.metadata?.user_email);
-    const route = ROUTE[e.endpoint];
+    const route = ROUTE_OF[e.endpoint];
     const perModel = { ...who, model, user_email: userEmail, model_id: modelId, ...extra };
     const tok = { ...perModel, requested_model: requested };
     const lat = { ...who, requested_model: requested, model, model_id: modelId, ...extra };
@@ -454,7 +441,7 @@ export class PrometheusSink {
       ...l.who(),
       requested_model: e.requestedModel,
       user_email: str(e.principal.metadata?.user_email),
-      route: ROUTE[e.endpoint],
+      route: ROUTE_OF[e.endpoint],
       model_id: e.deploymentId ?? '',
       ...l.extra(),
     };

@@ -127,6 +127,34 @@ export interface SettledAttemptDetail {
  */
 export type SettledEndpoint = EndpointKind | 'messages' | 'responses';
 
+/** LiteLLM's `call_type` of each endpoint (spend logs filter on it; Langfuse names generations by it). */
+export const CALL_TYPE_OF: Readonly<Record<SettledEndpoint, string>> = {
+  chat: 'acompletion',
+  completion: 'atext_completion',
+  embedding: 'aembedding',
+  messages: 'anthropic_messages',
+  responses: 'aresponses',
+  rerank: 'arerank',
+  moderation: 'amoderation',
+  image_generation: 'aimage_generation',
+  audio_transcription: 'atranscription',
+  audio_speech: 'aspeech',
+};
+
+/** The route each endpoint is served at (the rollups' `endpoint` column, Prometheus's `route` label). */
+export const ROUTE_OF: Readonly<Record<SettledEndpoint, string>> = {
+  chat: '/v1/chat/completions',
+  completion: '/v1/completions',
+  embedding: '/v1/embeddings',
+  messages: '/v1/messages',
+  responses: '/v1/responses',
+  rerank: '/v1/rerank',
+  moderation: '/v1/moderations',
+  image_generation: '/v1/images/generations',
+  audio_transcription: '/v1/audio/transcriptions',
+  audio_speech: '/v1/audio/speech',
+};
+
 /** A subscriber; one that returns a promise is not awaited (a rejection is reported like a throw). */
 export type SettledSubscriber = (event: SettledEvent) => undefined | Promise<unknown>;
 

@@ -2,37 +2,9 @@
  * One settled event as the spend store sees it: its `spend_logs` row and the daily rollup rows it adds to.
  * Pure functions of the event (no I/O): the writer queues what they return.
  */
-import type { SettledEndpoint, SettledEvent } from '../../observability/settled.js';
+import { CALL_TYPE_OF, ROUTE_OF, type SettledEvent } from '../../observability/settled.js';
 import type { JsonObject } from '../../wire.js';
 import type { DailySpendTable, NewSpendLogRow } from '../db/schema.js';
-
-/** LiteLLM's `call_type` for each endpoint (what its clients filter spend logs on). */
-export const CALL_TYPES: Readonly<Record<SettledEndpoint, string>> = {
-  chat: 'acompletion',
-  completion: 'atext_completion',
-  embedding: 'aembedding',
-  messages: 'anthropic_messages',
-  responses: 'aresponses',
-  rerank: 'arerank',
-  moderation: 'amoderation',
-  image_generation: 'aimage_generation',
-  audio_transcription: 'atranscription',
-  audio_speech: 'aspeech',
-};
-
-/** The route each endpoint is served at (the rollups' `endpoint` column). */
-const ROUTES: Readonly<Record<SettledEndpoint, string>> = {
-  chat: '/v1/chat/completions',
-  completion: '/v1/completions',
-  embedding: '/v1/embeddings',
-  messages: '/v1/messages',
-  responses: '/v1/responses',
-  rerank: '/v1/rerank',
-  moderation: '/v1/moderations',
-  image_generation: '/v1/images/generations',
-  audio_transcription: '/v1/audio/transcriptions',
-  audio_speech: '/v1/audio/speech',
-};
 
 /** The rollup entity types, one row per (type, id, day, key, model, provider, endpoint). */
 export const ENTITY_TYPES = ['key', 'user', 'team', 'end_user', 'tag', 'model', 'org'] as const;
@@ -86,7 +58,7 @@ export function spendLogRow(e: SettledEvent, masterKeyHash: string, content: boo
   const start = Math.round(e.startTime);
   const row: NewSpendLogRow = {
     request_id: e.callId,
-    call_type: CALL_TYPES[e.endpoint] ?? e.endpoint,
+    call_type: CALL_TYPE_OF[e.endpoint] ?? e.endpoint,
     api_key: keyOf(e, masterKeyHash),
     principal: p.kind,
     spend: e.responseCost ?? 0,
@@ -154,7 +126,7 @@ export function forEachRollup(
     model: e.requestedModel,
     model_group: e.modelGroup ?? '',
     custom_llm_provider: e.provider ?? '',
-    endpoint: ROUTES[e.endpoint] ?? e.endpoint,
+    endpoint: ROUTE_OF[e.endpoint] ?? e.endpoint,
     prompt_tokens: u.prompt,
     completion_tokens: u.completion,
     cache_read_input_tokens: u.cached,
