@@ -21,6 +21,7 @@
 // without a cache, and of the upstream alone; a Redis hit too when 127.0.0.1:6379 answers).
 //
 //   node scripts/bench.mjs [--quick] [--json] [--memory] [--cache] [--redis] [--workers] [--startup]
+//   KUBIYA_BENCH_ENTRY=<script> runs the engine from another entry (e.g. a build variant) instead of bin/kubiya.js.
 //   (build first: npm run build; --memory: the burst only; --cache / --redis / --workers / --startup: that round
 //   only)
 import { spawn } from 'node:child_process';
@@ -973,7 +974,7 @@ async function startEngine(cfg, portFile, extra = []) {
   const child = spawn(
     process.execPath,
     [
-      path.join(ROOT, 'bin/kubiya.js'),
+      process.env.KUBIYA_BENCH_ENTRY || path.join(ROOT, 'bin/kubiya.js'),
       'proxy',
       'start',
       '--config',
