@@ -7,6 +7,7 @@ import { GatewayError } from '../errors.js';
 import type { ApiFormat, StreamFraming } from '../http/response-writer.js';
 import { OPENAI_FORMAT } from '../http/response-writer.js';
 import { badUpstreamAnswer } from '../providers/errors.js';
+import { eventObject } from '../stream/chunks.js';
 import { SseParser } from '../stream/sse.js';
 import { contentText, estimateTokens } from '../tokens.js';
 import type { JsonObject, OpenAIChunk, StreamDecoder } from '../wire.js';
@@ -84,14 +85,7 @@ export class ResponsesSseDecoder implements StreamDecoder {
     for (const ev of events) {
       if (this.done) break;
       if (ev.data === '[DONE]') continue;
-      let o: JsonObject;
-      try {
-        o = JSON.parse(ev.data) as JsonObject;
-      } catch {
-        throw badUpstreamAnswer(this.label, `a stream event that is not JSON: ${JSON.stringify(ev.data.slice(0, 80))}`);
-      }
-      if (o === null || typeof o !== 'object')
-        throw badUpstreamAnswer(this.label, 'a stream event that is not an object');
+      const o = eventObject(this.label, ev.data);
       if (o.type === 'error' || ev.event === 'error') {
         const err = streamError(this.label, o);
         if (out.length === 0) throw err;

@@ -1,5 +1,6 @@
 import { badUpstreamAnswer } from '../providers/errors.js';
 import type { JsonObject, OpenAIChunk, StreamDecoder } from '../wire.js';
+import { ChatChunkSource, eventObject } from './chunks.js';
 import { SseParser } from './sse.js';
 
 /**
@@ -7,10 +8,8 @@ import { SseParser } from './sse.js';
  * (Anthropic, Cohere): bytes -> events -> JSON -> `handle()` per event, chunks out. A stream that
  * ends before the subclass set `done` (its end marker) is reported as cut short.
  */
-export abstract class SseJsonDecoder implements StreamDecoder {
+export abstract class SseJsonDecoder extends ChatChunkSource implements StreamDecoder {
   private readonly sse = new SseParser();
-  protected id = `chatcmpl-${Date.now()}`;
-  protected readonly created = Math.floor(Date.now() / 1000);
   /** set by the subclass when it sees the provider's end marker; later events are ignored */
   protected done = false;
 
@@ -20,9 +19,11 @@ export abstract class SseJsonDecoder implements StreamDecoder {
    */
   constructor(
     protected readonly label: string,
-    protected model: string,
+    model: string,
     private readonly endMarker: string,
-  ) {}
+  ) {
+    super(model);
+  }
 
   /** Translate one event; `type` is the JSON `type` field, else the SSE `event:` name. */
   protected abstract handle(o: JsonObject, type: string | undefined, out: OpenAIChunk[]): void;
@@ -37,41 +38,12 @@ export abstract class SseJsonDecoder implements StreamDecoder {
     return out;
   }
 
-  /** A chat chunk with one choice. */
-  protected chunk(delta: JsonObject, finish: string | null = null): OpenAIChunk {
-    return {
-      id: this.id,
-      object: 'chat.completion.chunk',
-      created: this.created,
-      model: this.model,
-      choices: [{ index: 0, delta, finish_reason: finish }],
-    };
-  }
-
-  /** The final usage chunk (`choices: []`). */
-  protected usageChunk(usage: JsonObject): OpenAIChunk {
-    return {
-      id: this.id,
-      object: 'chat.completion.chunk',
-      created: this.created,
-      model: this.model,
-      choices: [],
-      usage,
-    };
-  }
-
   private decode(events: { event?: string; data: string }[]): OpenAIChunk[] {
     const out: OpenAIChunk[] = [];
     for (const ev of events) {
       if (this.done) break;
       if (ev.data === '[DONE]') continue;
-      let o: JsonObject;
-      try {
-        o = JSON.parse(ev.data) as JsonObject;
-      } catch {
-        throw badUpstreamAnswer(this.label, `a stream event that is not JSON: ${JSON.stringify(ev.data.slice(0, 80))}`);
-      }
-      if (!o || typeof o !== 'object') throw badUpstreamAnswer(this.label, 'a stream event that is not an object');
+      const o = eventObject(this.label, ev.data);
       this.handle(o, typeof o.type === 'string' ? o.type : ev.event, out);
     }
     return out;

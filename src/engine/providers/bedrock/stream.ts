@@ -3,8 +3,8 @@
  * opens a tool call (id and name), contentBlockDelta carries text, reasoning or pieces of a tool's
  * JSON input, messageStop the finish reason, metadata the usage. Exception events become errors.
  */
-import { randomUUID } from 'node:crypto';
 import type { GatewayError } from '../../errors.js';
+import { ChatChunkSource } from '../../stream/chunks.js';
 import { badUpstreamAnswer } from '../errors.js';
 import type { JsonObject, OpenAIChunk, StreamDecoder } from '../types.js';
 import { JSON_TOOL } from './convert.js';
@@ -13,10 +13,8 @@ import { EventStreamDecoder, type StreamEvent } from './event-stream.js';
 import { finishReasonOf, usageOf } from './response.js';
 
 /** One ConverseStream response, decoded incrementally. */
-export class ConverseStreamDecoder implements StreamDecoder {
+export class ConverseStreamDecoder extends ChatChunkSource implements StreamDecoder {
   private readonly frames = new EventStreamDecoder();
-  private readonly id = `chatcmpl-${randomUUID()}`;
-  private readonly created = Math.floor(Date.now() / 1000);
   private started = false;
   private stopped = false;
   /** contentBlockIndex -> OpenAI tool call index (or -1 for the JSON-mode tool, whose input is content) */
@@ -27,9 +25,11 @@ export class ConverseStreamDecoder implements StreamDecoder {
 
   constructor(
     private readonly label: string,
-    private readonly model: string,
+    model: string,
     private readonly jsonMode: boolean,
-  ) {}
+  ) {
+    super(model);
+  }
 
   push(bytes: Uint8Array): OpenAIChunk[] {
     if (this.pendingError) throw this.pendingError;
@@ -60,16 +60,6 @@ export class ConverseStreamDecoder implements StreamDecoder {
     if (!this.stopped || this.frames.pending > 0)
       throw badUpstreamAnswer(this.label, 'a stream that ended before it was complete');
     return [];
-  }
-
-  private chunk(delta: JsonObject, finish: string | null = null): OpenAIChunk {
-    return {
-      id: this.id,
-      object: 'chat.completion.chunk',
-      created: this.created,
-      model: this.model,
-      choices: [{ index: 0, delta, finish_reason: finish }],
-    };
   }
 
   private start(out: OpenAIChunk[]): void {
@@ -132,15 +122,7 @@ export class ConverseStreamDecoder implements StreamDecoder {
         break;
       }
       case 'metadata':
-        if (p.usage)
-          out.push({
-            id: this.id,
-            object: 'chat.completion.chunk',
-            created: this.created,
-            model: this.model,
-            choices: [],
-            usage: usageOf(p.usage),
-          });
+        if (p.usage) out.push(this.usageChunk(usageOf(p.usage)));
         break;
       default:
         break; // contentBlockStop and events added later carry nothing to forward

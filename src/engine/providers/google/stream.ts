@@ -3,7 +3,7 @@
  * with the next text; function calls arrive whole (one delta each); the last event has the
  * finishReason and the final usageMetadata. An `error` object in the stream becomes a GatewayError.
  */
-import { randomUUID } from 'node:crypto';
+import { ChatChunkSource, eventObject } from '../../stream/chunks.js';
 import { SseParser } from '../../stream/sse.js';
 import { badUpstreamAnswer } from '../errors.js';
 import type { JsonObject, OpenAIChunk, StreamDecoder } from '../types.js';
@@ -11,10 +11,8 @@ import { mapGoogleError } from './errors.js';
 import { finishReasonOf, readParts, usageOf } from './response.js';
 
 /** One Gemini SSE stream, decoded incrementally. */
-export class GeminiStreamDecoder implements StreamDecoder {
+export class GeminiStreamDecoder extends ChatChunkSource implements StreamDecoder {
   private readonly sse = new SseParser();
-  private readonly id = `chatcmpl-${randomUUID()}`;
-  private readonly created = Math.floor(Date.now() / 1000);
   private started = false;
   private finished = false;
   private tools = 0;
@@ -24,8 +22,10 @@ export class GeminiStreamDecoder implements StreamDecoder {
 
   constructor(
     private readonly label: string,
-    private readonly model: string,
-  ) {}
+    model: string,
+  ) {
+    super(model);
+  }
 
   push(bytes: Uint8Array): OpenAIChunk[] {
     if (this.pendingError) throw this.pendingError;
@@ -36,37 +36,14 @@ export class GeminiStreamDecoder implements StreamDecoder {
     if (this.pendingError) throw this.pendingError;
     const out = this.decode(this.sse.end().map((e) => e.data));
     if (!this.finished) throw badUpstreamAnswer(this.label, 'a stream that ended before it was complete');
-    if (this.usage)
-      out.push({
-        id: this.id,
-        object: 'chat.completion.chunk',
-        created: this.created,
-        model: this.model,
-        choices: [],
-        usage: usageOf(this.usage),
-      });
+    if (this.usage) out.push(this.usageChunk(usageOf(this.usage)));
     return out;
-  }
-
-  private chunk(delta: JsonObject, finish: string | null = null): OpenAIChunk {
-    return {
-      id: this.id,
-      object: 'chat.completion.chunk',
-      created: this.created,
-      model: this.model,
-      choices: [{ index: 0, delta, finish_reason: finish }],
-    };
   }
 
   private decode(datas: string[]): OpenAIChunk[] {
     const out: OpenAIChunk[] = [];
     for (const data of datas) {
-      let o: JsonObject;
-      try {
-        o = JSON.parse(data) as JsonObject;
-      } catch {
-        throw badUpstreamAnswer(this.label, 'a stream event that is not JSON');
-      }
+      const o = eventObject(this.label, data);
       if (o.error) {
         const e = mapGoogleError(this.label, {
           status: Number((o.error as JsonObject).code) || 500,
