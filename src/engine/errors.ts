@@ -114,6 +114,18 @@ export function badRequest(message: string, param: string | null = null, code: s
 }
 
 /** Wrap anything thrown into a GatewayError (unknown errors are internal: 500). */
+/** 403 for a management call that needs a proxy admin (the master key, or a key whose user is proxy_admin). */
+export function notProxyAdmin(method: string | undefined, path: string, role: string | undefined): GatewayError {
+  return new GatewayError(403, {
+    message:
+      `Only a proxy admin can call ${method} ${path} ` +
+      `(this key's role is ${role ?? 'none'}; the master key is a proxy admin).`,
+    type: 'auth_error',
+    code: '403',
+    errorClass: 'permission',
+  });
+}
+
 export function toGatewayError(e: unknown): GatewayError {
   if (e instanceof GatewayError) return e;
   const msg = e instanceof Error ? e.message : String(e);

@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { EngineContext } from '../context.js';
-import { GatewayError } from '../errors.js';
+import { GatewayError, notProxyAdmin } from '../errors.js';
 import type { GovernedPrincipal } from '../governance/types.js';
 import { readJsonBody } from '../http/body.js';
 import { sendJson } from '../http/respond.js';
@@ -62,15 +62,7 @@ export async function handleModelRoute(
       code: '403',
       errorClass: 'permission',
     });
-  if (p.kind !== 'master' && p.role !== 'proxy_admin')
-    throw new GatewayError(403, {
-      message:
-        `Only a proxy admin can call ${req.method} ${path} ` +
-        `(this key's role is ${p.role ?? 'none'}; the master key is a proxy admin).`,
-      type: 'auth_error',
-      code: '403',
-      errorClass: 'permission',
-    });
+  if (p.kind !== 'master' && p.role !== 'proxy_admin') throw notProxyAdmin(req.method, path, p.role);
   const models = ctx.models;
   if (!models) throw new GatewayError(500, { message: 'the model registry is not running', errorClass: 'internal' });
   const body = (await readJsonBody(req, ctx.maxRequestBytes)) as JsonObject;

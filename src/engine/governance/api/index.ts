@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { EngineContext } from '../../context.js';
-import { GatewayError } from '../../errors.js';
+import { notProxyAdmin } from '../../errors.js';
 import { readJsonBody } from '../../http/body.js';
 import { sendJson } from '../../http/respond.js';
 import type { ResponseWriter } from '../../http/response-writer.js';
@@ -114,16 +114,7 @@ export async function handleManagement(
   const g = ctx.governance;
   if (!g) throw noStore(path);
   const principal = w.principal as GovernedPrincipal;
-  if (!allowed(match.route, roleOf(principal))) {
-    throw new GatewayError(403, {
-      message:
-        `Only a proxy admin can call ${req.method} ${path} ` +
-        `(this key's role is ${roleOf(principal) ?? 'none'}; the master key is a proxy admin).`,
-      type: 'auth_error',
-      code: '403',
-      errorClass: 'permission',
-    });
-  }
+  if (!allowed(match.route, roleOf(principal))) throw notProxyAdmin(req.method, path, roleOf(principal));
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
