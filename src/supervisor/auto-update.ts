@@ -150,7 +150,12 @@ export class AutoUpdater {
     for (;;) {
       await Promise.race([sleep(this.intervalMs, undefined, { ref: false }), stopped]);
       if (stop) return;
-      await this.check();
+      try {
+        await this.check();
+      } catch (e) {
+        // a check must never take the supervisor down (a pid file it could not write, ...): said, tried again
+        this.hooks.say(`auto-update: the check failed: ${(e as Error).message}`);
+      }
       if (stop) return;
     }
   }

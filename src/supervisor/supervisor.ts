@@ -187,13 +187,19 @@ export class Supervisor {
   private async startPage(): Promise<void> {
     const { plan, options } = this.req;
     if (options.webui === false) return;
+    const sup = this;
     const page = new WorkerPage(
       {
         port: options.webuiPort ?? 0,
         info: () => this.info,
-        servedModels: plan.servedModels,
         defaultModel: defaultModel(plan),
-        packageVersion: options.packageVersion,
+        // read at each update: --auto-update may reload the config or install another package meanwhile
+        get servedModels() {
+          return sup.req.plan.servedModels;
+        },
+        get packageVersion() {
+          return sup.updater?.state.package_version ?? options.packageVersion;
+        },
         usage: async () => {
           const url = this.info.engine?.state === 'running' ? this.info.engine.url : null;
           return url ? fetchUsage(url, this.paths.usageToken, 1000) : undefined;
