@@ -209,7 +209,7 @@ describe.concurrent('worker start --auto-update', { timeout: 180_000 }, () => {
         '--',
         'node',
         '-e',
-        'setTimeout(() => {}, 4000)',
+        "process.on('SIGTERM', () => process.exit(0)); setTimeout(() => {}, 120000)",
       ),
       env,
     );
@@ -217,8 +217,11 @@ describe.concurrent('worker start --auto-update', { timeout: 180_000 }, () => {
     expect(pidFile(h, 'au-off')!.auto_update).toEqual({ enabled: false });
     const status = await cliInProcess(['worker', 'status', '--queue-id', 'au-off'], env);
     expect(status.stdout).toMatch(/updates:\s+auto-update off/);
-    expect((await run.done).code).toBe(0);
+    // three intervals of the 1s the environment names: still the one request of the start
+    await new Promise((r) => setTimeout(r, 3500));
     expect(cp.configRequests()).toBe(1);
+    run.kill('SIGTERM');
+    expect((await run.done).code).toBe(0);
   });
 
   it('refuses a bad interval and --single-execution, before anything starts', async ({ onTestFinished }) => {
