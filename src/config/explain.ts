@@ -109,7 +109,8 @@ export function formatPlanText(r: PlanReport): string {
   const au = r.options.autoUpdate;
   if (au)
     lines.push(
-      `Auto-update: every ${au.intervalMs / 1000}s (queue config${au.packagePinned ? `; package not updated: ${au.packagePinned}` : ' and worker package'})`,
+      `Auto-update: every ${au.intervalMs / 1000}s (queue config` +
+        `${au.packagePinned ? `; package not updated: ${au.packagePinned}` : ' and worker package'})`,
     );
   if (r.warnings.length) lines.push('', 'Warnings:', ...r.warnings.map((w) => `  - ${w}`));
   if (r.notes.length) lines.push('', 'Notes:', ...r.notes.map((n) => `  - ${n}`));

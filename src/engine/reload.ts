@@ -35,10 +35,9 @@ export class ConfigReloader {
   async reload(): Promise<ReloadReport> {
     const next = this.load();
     const table = await this.models.reloadConfig(next, (t) => {
-      if (t.deployments.length === 0 && this.ctx.table.deployments.length > 0)
-        throw new Error(
-          `the new config serves no model${t.warnings.length > 0 ? ` (${t.warnings[0].path}: ${t.warnings[0].message})` : ''}`,
-        );
+      if (t.deployments.length > 0 || this.ctx.table.deployments.length === 0) return;
+      const w = t.warnings[0];
+      throw new Error(`the new config serves no model${w ? ` (${w.path}: ${w.message})` : ''}`);
     });
     // the new config's secrets are masked from now on (a new array: maskers are cached per array)
     const known = new Set(this.ctx.secretValues);

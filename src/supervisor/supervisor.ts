@@ -506,7 +506,9 @@ export class Supervisor {
       servedModels: seen.servedModels,
       kubiyaDefaultRoute: seen.routeOf('kubiya/claude-sonnet-4') ?? null,
     };
-    let line = `${v}: the proxy reloaded its config at ${this.info.engine?.url} (same URL and key), serving ${report.models.join(', ')}`;
+    let line =
+      `${v}: the proxy reloaded its config at ${this.info.engine?.url} (same URL and key), ` +
+      `serving ${report.models.join(', ')}`;
     if (report.restart_needed.length > 0)
       line += `; ${report.restart_needed.join(' and ')} changed too, which applies only when the proxy starts again`;
     const model = defaultModel(cur);

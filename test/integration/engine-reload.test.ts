@@ -55,7 +55,7 @@ afterAll(() => {
 });
 
 describe('a config reload in a running engine', { timeout: 60_000 }, () => {
-  it('POST /kubiya/reload serves the file again on the same port; a bad config is refused and the old one stays', async () => {
+  it('POST /kubiya/reload serves the file again on its port; a bad config is refused, the old one kept', async () => {
     expect(await served()).toEqual(['m1']);
     expect((await reload({})).status).toBe(401);
 
