@@ -4,16 +4,15 @@ import { describe, expect, it } from 'vitest';
 import { type FakeControlPlane, startFakeControlPlane } from '../fakes/control-plane.js';
 import { pipEnv, writeBrokenWheel, writeWorkerWheel } from '../fakes/wheel-index.js';
 import {
-  BIN,
   cli,
   cliInProcess,
   FIXTURES,
   kubiya,
-  MOCK_CONFIG,
   pidFile,
   queueFile,
   readOr,
   spawnCli,
+  startArgs,
   testEnv,
   testHome,
   until,
@@ -120,28 +119,17 @@ describe.concurrent('worker start --auto-update', { timeout: 180_000 }, () => {
     const cp = await controlPlane(onTestFinished, {});
     const env = testEnv(h, pipEnv(index));
     const q = 'au-package';
-    const start = await cli(
-      [
-        BIN,
-        'worker',
-        'start',
-        `--queue-id=${q}`,
-        '--enable-local-proxy',
-        '--proxy-config-file',
-        MOCK_CONFIG,
-        '--api-key',
-        'kb-test',
-        '--control-plane-url',
-        cp.url,
-        '--grace',
-        '3',
-        '-d',
-        '--auto-update',
-        '--update-check-interval',
-        '1s',
-      ],
-      env,
-    );
+    // no worker command after `--`: the queue venv's default worker, from the index
+    const flags = [
+      '--api-key',
+      'kb-test',
+      '--control-plane-url',
+      cp.url,
+      '--auto-update',
+      '--update-check-interval',
+      '1s',
+    ];
+    const start = await cli(startArgs(q, [], { daemon: true, graceSeconds: 3, flags }), env);
     expect(start.code, start.stderr).toBe(0);
     onTestFinished(async () => {
       await cli(kubiya('worker', 'stop', '--queue-id', q, '--timeout', '20'), env);
