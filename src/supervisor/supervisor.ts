@@ -523,7 +523,7 @@ export class Supervisor {
   /** POST /kubiya/reload on the running engine (with the usage token); the engine's report, or why not. */
   private async reloadEngine(): Promise<ReloadReport> {
     const eng = this.info.engine;
-    if (!eng || eng.state !== 'running' || !eng.url)
+    if (eng?.state !== 'running' || !eng.url)
       throw new Error(`the proxy engine is ${eng?.state ?? 'not running'}`);
     let res: Response;
     try {
