@@ -12,7 +12,10 @@ export interface PlanReport {
   /** default_model: what the worker gets as LITELLM_DEFAULT_MODEL */
   config: { source: string; level: Level; models: string[]; default_model: string | null } | null;
   worker: { command: string[] | null; from: string };
-  options: Omit<WorkerStartOptions, 'workerCommand' | 'workerCommandSource'>;
+  /** the options; of --auto-update only its interval and why the package is not updated (if so) */
+  options: Omit<WorkerStartOptions, 'workerCommand' | 'workerCommandSource' | 'autoUpdate'> & {
+    autoUpdate?: { intervalMs: number; packagePinned?: string };
+  };
   warnings: string[];
   notes: string[];
 }
@@ -33,7 +36,7 @@ export function planReport(plan: ProxyPlan, options: WorkerStartOptions): PlanRe
   settings.model = { value: plan.model ?? null, from: o.model ?? 'none' };
   settings.controlPlaneUrl = { value: plan.controlPlaneUrl, from: o.controlPlaneUrl ?? 'default' };
   settings.apiKey = { value: plan.apiKey ? maskValue(plan.apiKey) : null, from: o.apiKey ?? 'none' };
-  const { workerCommand, workerCommandSource, ...rest } = options;
+  const { workerCommand, workerCommandSource, autoUpdate: au, ...rest } = options;
   return {
     dryRun: true,
     queueId: plan.queueId,
@@ -55,7 +58,7 @@ export function planReport(plan: ProxyPlan, options: WorkerStartOptions): PlanRe
         : null,
       from: workerCommandSource ?? "default (the queue venv's worker)",
     },
-    options: rest,
+    options: au ? { ...rest, autoUpdate: { intervalMs: au.intervalMs, packagePinned: au.packagePinned } } : rest,
     warnings: plan.warnings,
     notes: plan.notes ?? [],
   };
@@ -103,6 +106,12 @@ export function formatPlanText(r: PlanReport): string {
       `logs rotate at ${humanSize(r.options.maxLogSizeBytes)}, ${r.options.maxLogBackups} backups   ` +
       `grace: ${r.options.graceSeconds}s   drain: ${r.options.drainSeconds ?? 30}s`,
   );
+  const au = r.options.autoUpdate;
+  if (au)
+    lines.push(
+      `Auto-update: every ${au.intervalMs / 1000}s (queue config` +
+        `${au.packagePinned ? `; package not updated: ${au.packagePinned}` : ' and worker package'})`,
+    );
   if (r.warnings.length) lines.push('', 'Warnings:', ...r.warnings.map((w) => `  - ${w}`));
   if (r.notes.length) lines.push('', 'Notes:', ...r.notes.map((n) => `  - ${n}`));
   lines.push('', 'Dry run: nothing was started.');

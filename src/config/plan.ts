@@ -1,4 +1,6 @@
+import type { KubiyaContext } from './contexts/schema.js';
 import type { LoadedConfig } from './litellm/load.js';
+import type { ProxyFlags } from './resolve.js';
 
 /** Where a setting came from, highest priority first (see README "Resolution order"). */
 export type Level = 'flag' | 'env' | 'context' | 'queue' | 'gateway' | 'default';
@@ -68,4 +70,25 @@ export interface WorkerStartOptions {
   /** the worker's web page: false with --no-webui; its port (0 or undefined: a free one) */
   webui?: boolean;
   webuiPort?: number;
+  /** --auto-update: the supervisor checks the queue's config and the worker package every interval */
+  autoUpdate?: AutoUpdateOptions;
+}
+
+/** `worker start --auto-update`: how often to check, and what is needed to resolve the proxy config again. */
+export interface AutoUpdateOptions {
+  intervalMs: number;
+  /** the queue's config version the plan was resolved from (none: the control plane was not asked or failed) */
+  startVersion?: string;
+  /** why the worker package is not updated (a pinned version or wheel, the user's own command); none: it is */
+  packagePinned?: string;
+  /**
+   * the resolution's inputs besides the queue settings, as at start, so a new queue config is resolved the same
+   * way (flags > env > context > queue); no secrets: the API key is the plan's and the context's token is left out
+   */
+  resolve: {
+    flags: Omit<ProxyFlags, 'apiKey'>;
+    cwd: string;
+    context?: Omit<KubiyaContext, 'token'>;
+    contextFile?: string;
+  };
 }

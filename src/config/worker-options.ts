@@ -36,6 +36,19 @@ export function parseSeconds(value: string, flag: string, opts: { positive?: boo
   return n;
 }
 
+const INTERVAL_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** `30s`, `5m`, `1h`, `1h30m` (Go's duration style) -> milliseconds; at least one second. */
+export function parseInterval(value: string, flag: string): number {
+  const v = value.trim();
+  const parts = [...v.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
+  const ms = parts.reduce((sum, m) => sum + Number(m[1]) * INTERVAL_UNITS[m[2]], 0);
+  if (v === '' || parts.map((m) => m[0]).join('') !== v)
+    throw new UserError(`${flag}: expected a duration such as 30s, 5m or 1h, found "${value}"`);
+  if (ms < 1000) throw new UserError(`${flag}: must be at least 1s, found "${value}"`);
+  return ms;
+}
+
 /** A non-negative integer. */
 export function parseCount(value: string, flag: string): number {
   if (!/^\s*\d+\s*$/.test(value)) throw new UserError(`${flag}: expected a whole number (0 or more), found "${value}"`);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { request } from 'undici';
 
 /** Default bound on a control-plane call; `KUBIYA_CONTROL_PLANE_TIMEOUT` (seconds, decimals allowed) overrides it. */
@@ -13,7 +14,18 @@ export interface QueueSettings {
 }
 
 export type QueueConfigResult =
-  | { ok: true; settings: QueueSettings; warnings: string[] }
+  | {
+      ok: true;
+      settings: QueueSettings;
+      warnings: string[];
+      /**
+       * the queue's config version: the control plane's `config_version` (a hash it computes over the queue's
+       * settings and attributes), else `sha256:` + a hash of the settings as sent
+       */
+      version?: string;
+      /** the worker package version the control plane recommends (`recommended_package_version`), if any */
+      recommendedPackageVersion?: string;
+    }
   | { ok: false; reason: string; status?: number };
 
 export interface FetchQueueArgs {
@@ -66,7 +78,30 @@ export async function fetchQueueConfig(args: FetchQueueArgs): Promise<QueueConfi
   } catch {
     return { ok: false, status, reason: `the control plane answered with something that is not JSON at ${url}` };
   }
-  return { ok: true, ...settingsFrom(body) };
+  const root = isObj(body) ? body : {};
+  const rec = root.recommended_package_version;
+  return {
+    ok: true,
+    ...settingsFrom(body),
+    version:
+      typeof root.config_version === 'string' && root.config_version !== ''
+        ? root.config_version
+        : `sha256:${createHash('sha256')
+            .update(canonicalJson(root.settings ?? {}))
+            .digest('hex')}`,
+    ...(typeof rec === 'string' && rec.trim() !== '' ? { recommendedPackageVersion: rec.trim() } : {}),
+  };
+}
+
+/** JSON with object keys sorted, so the same settings always hash the same. */
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (isObj(v))
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k])}`)
+      .join(',')}}`;
+  return JSON.stringify(v) ?? 'null';
 }
 
 function settingsFrom(body: unknown): { settings: QueueSettings; warnings: string[] } {

@@ -41,6 +41,8 @@ export interface EngineContext {
    * reads it once and keeps that table
    */
   table: RouteTable;
+  /** reads the config file again and serves it (POST /kubiya/reload; see reload.ts); none: no reload here */
+  reload?: () => Promise<import('./reload.js').ReloadReport>;
   /** the model API's runtime models (/model/new, /model/update, /model/delete) */
   models?: ModelRegistry;
   /** background health checks (general_settings.background_health_checks): /health is served from them */

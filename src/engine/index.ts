@@ -34,6 +34,7 @@ import { SettledBus, type SettledSubscriber } from './observability/settled.js';
 import { buildPassThrough } from './passthrough/routes.js';
 import { redisSettings } from './redis/settings.js';
 import type { SharedRedis } from './redis/shared.js';
+import { ConfigReloader, type ReloadReport } from './reload.js';
 import { warmEncoders } from './router/pre-call.js';
 import { buildRouteTable, type RouteTable } from './router/table.js';
 import { createServer } from './server.js';
@@ -48,6 +49,7 @@ export { type ConfigInspection, type InspectedDeployment, inspectConfig, type Un
 export type { EngineLogger } from './observability/logger.js';
 export { createLogger } from './observability/logger.js';
 export type { SettledEvent, SettledSubscriber } from './observability/settled.js';
+export type { ReloadReport } from './reload.js';
 
 export interface StartEngineOptions {
   loaded: LoadedConfig;
@@ -83,6 +85,11 @@ export interface StartEngineOptions {
   governance?: false | { url?: string; path?: string; schema?: string; migrate?: boolean };
   /** epoch ms clock for budgets, expiry and resets (tests cross windows with it); default Date.now */
   now?: () => number;
+  /**
+   * reads the config again, for a reload (`EngineHandle.reload`, `POST /kubiya/reload`); none: the engine
+   * cannot reload (`proxy start` passes its --config file)
+   */
+  reloadConfig?: () => LoadedConfig;
 }
 
 export interface EngineHandle {
@@ -98,6 +105,8 @@ export interface EngineHandle {
   onSettled(fn: SettledSubscriber): () => void;
   /** stop accepting, drain in-flight requests up to the drain timeout, then close everything */
   close(): Promise<void>;
+  /** read the config again and serve its models (see reload.ts); rejects with the reason, the old one kept */
+  reload(): Promise<ReloadReport>;
   /** the governance runtime (with a master key and a store); tests listen to its change notices */
   governance?: Governance;
 }
@@ -394,6 +403,8 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
   });
   ctx.models = models;
   await models.start();
+  const reloader = opts.reloadConfig && new ConfigReloader(ctx, models, loaded, opts.reloadConfig);
+  if (reloader && !opts.cluster) ctx.reload = () => reloader.reload();
   // background health checks: /health from their last results, failing deployments out of rotation
   if (gs.background_health_checks === true) {
     const s =
@@ -469,6 +480,8 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
     },
     onSettled: (fn) => settled.subscribe(fn),
     close,
+    reload: () =>
+      reloader ? reloader.reload() : Promise.reject(new Error('this engine was started without a config to reload')),
     governance,
   };
 }

@@ -188,6 +188,7 @@ export function createServer(ctx: EngineContext, usageToken?: string, localKey?:
       });
       if ((localKey || usageToken) && route === READINESS_PATH) proveIdentity(req, res, localKey, usageToken);
       if (route === USAGE_ROUTE && req.method === 'GET') void sendUsage(ctx, req, w, usage, token);
+      else if (route === RELOAD_ROUTE && req.method === 'POST') void sendReload(ctx, req, w, token);
       else void serve(ctx, req, w, route, post);
     },
   );
@@ -248,6 +249,8 @@ async function serve(
 }
 
 const USAGE_ROUTE = '/kubiya/usage';
+/** the supervisor's config reload (see reload.ts) */
+const RELOAD_ROUTE = '/kubiya/reload';
 
 /**
  * A supervised engine answers its supervisor's readiness challenge with the local key, and `worker status`'s
@@ -269,14 +272,46 @@ async function sendUsage(
   token?: Buffer,
 ): Promise<void> {
   try {
-    const sent = req.headers.authorization;
-    const b = typeof sent === 'string' ? Buffer.from(sent) : undefined;
-    if (!(token && b && b.length === token.length && timingSafeEqual(b, token))) {
-      const pending = w.authenticate(req.headers);
-      if (pending) await pending;
-    }
+    await supervisorOrKey(req, w, token);
     // one worker of several: the tallies of all of them
     const report = ctx.cluster ? mergeUsage((await ctx.cluster.gather('usage')) as UsageReport[]) : usage.report();
+    sendJson(w.res, 200, JSON.stringify(report), w.headers);
+  } catch (e) {
+    w.fail(e);
+  }
+}
+
+/** The supervisor's usage token (a constant-time compare) or, failing that, the usual authentication. */
+async function supervisorOrKey(req: IncomingMessage, w: ResponseWriter, token?: Buffer): Promise<void> {
+  const sent = req.headers.authorization;
+  const b = typeof sent === 'string' ? Buffer.from(sent) : undefined;
+  if (token && b && b.length === token.length && timingSafeEqual(b, token)) return;
+  const pending = w.authenticate(req.headers);
+  if (pending) await pending;
+}
+
+/**
+ * `POST /kubiya/reload`: read the config file again and serve it (the supervisor's token or the master key);
+ * 200 with what is served now, or 422 with why the new config was refused (the old one stays in force).
+ */
+async function sendReload(ctx: EngineContext, req: IncomingMessage, w: ResponseWriter, token?: Buffer) {
+  try {
+    await supervisorOrKey(req, w, token);
+    req.resume();
+    if (!ctx.reload) {
+      const why = ctx.cluster
+        ? 'a config reload is not supported with --num_workers: restart the proxy'
+        : 'this engine has no config file to reload';
+      throw new GatewayError(501, { message: why, errorClass: 'bad_request' });
+    }
+    let report: Awaited<ReturnType<NonNullable<EngineContext['reload']>>>;
+    try {
+      report = await ctx.reload();
+    } catch (e) {
+      const message = `config not reloaded, the old one stays in force: ${(e as Error).message}`;
+      ctx.logger.warn({}, message);
+      throw new GatewayError(422, { message, errorClass: 'bad_request' });
+    }
     sendJson(w.res, 200, JSON.stringify(report), w.headers);
   } catch (e) {
     w.fail(e);

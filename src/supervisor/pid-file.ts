@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import type { AutoUpdateState } from './auto-update.js';
 import type { ProcIdentity } from './identity.js';
 
 /** What `worker.pid` holds: everything `status` and `stop` need, no secrets. */
@@ -40,6 +41,8 @@ export interface PidInfo {
   logs: { worker: string; proxy: string | null; supervisor: string };
   /** the worker's web page (without its token: that is in webui.url, 0600) */
   webui?: string;
+  /** --auto-update: on or off, and its last check */
+  auto_update?: AutoUpdateState;
 }
 
 /** Read and parse `worker.pid`; undefined when missing or unreadable. */

@@ -32,6 +32,8 @@ export interface QueueStatus {
   usage?: EngineUsage | null;
   /** what is wrong with the queue's files, when something is */
   problem?: string;
+  /** --auto-update: on or off, and its last check (a running queue) */
+  auto_update?: PidInfo['auto_update'];
 }
 
 function size(file: string): number | null {
@@ -100,6 +102,7 @@ export async function queueStatus(queueId: string, env: NodeJS.ProcessEnv = proc
     logs,
     ...(problem ? { problem } : {}),
     ...(running && info.engine ? { usage: usage ?? null } : {}),
+    ...(running ? { auto_update: info.auto_update ?? { enabled: false } } : {}),
   };
 }
 

@@ -3,10 +3,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
 import { maskCommandLine } from '../config/litellm/secrets.js';
 import type { ProxyPlan, WorkerStartOptions } from '../config/plan.js';
-import { defaultModel } from '../config/resolve.js';
+import { defaultModel, resolveProxyPlan } from '../config/resolve.js';
+import { controlPlaneTimeoutMs, fetchQueueConfig, type QueueConfigResult } from '../control-plane/client.js';
 import { LOCAL_KEY_ENV } from '../engine/child-contract.js';
+import type { ReloadReport } from '../engine/index.js';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { AutoUpdater, PipPackages, short } from './auto-update.js';
 import { type ChildExit, describeExit, exitStatus, type Spawned, spawnChild } from './child.js';
 import { type EngineSpec, EngineStartError, spawnEngine } from './engine.js';
 import { identityOf } from './identity.js';
@@ -19,7 +22,7 @@ import { acquireQueue } from './queue-lock.js';
 import { RotatingLog } from './rotating-log.js';
 import { fetchUsage, newUsageToken, usageSummary } from './usage.js';
 import { newPageToken, WorkerPage } from './webui.js';
-import { workerNotFound } from './worker-command.js';
+import { WORKER_PACKAGE, workerNotFound } from './worker-command.js';
 import { type Endpoint, engineKey, gatewayEndpoint, newLocalKey, workerEnv } from './worker-env.js';
 
 /** After its drain budget the engine closes what is left and exits; it is SIGKILLed only this much later. */
@@ -63,8 +66,10 @@ export class Supervisor {
   private localKey = newLocalKey();
   /** where the worker's calls go (the engine's URL changes when its port was taken: see moveEngine) */
   private endpoint?: Endpoint;
-  /** the worker is being stopped to start again with a new endpoint, not because it failed */
-  private workerRestart = false;
+  /** the worker is being stopped to start again (why: a new endpoint, a new package), not because it failed */
+  private workerRestart?: string;
+  /** --auto-update's checker (see auto-update.ts) */
+  private updater?: AutoUpdater;
   /** the worker's web page (see webui.ts) */
   private page?: WorkerPage;
 
@@ -98,6 +103,7 @@ export class Supervisor {
       },
     };
     if (!local) this.info.gateway_url = req.plan.gatewayUrl;
+    this.info.auto_update = { enabled: false };
   }
 
   /** Ask for an orderly stop (first call), or force it (second call). */
@@ -158,6 +164,7 @@ export class Supervisor {
         engineTask = this.watchEngine(engine.port);
       }
       await this.startPage();
+      this.startUpdater();
       const code = await this.runWorker();
       await this.shutdown(engineTask);
       return code;
@@ -180,13 +187,19 @@ export class Supervisor {
   private async startPage(): Promise<void> {
     const { plan, options } = this.req;
     if (options.webui === false) return;
+    const sup = this;
     const page = new WorkerPage(
       {
         port: options.webuiPort ?? 0,
         info: () => this.info,
-        servedModels: plan.servedModels,
         defaultModel: defaultModel(plan),
-        packageVersion: options.packageVersion,
+        // read at each update: --auto-update may reload the config or install another package meanwhile
+        get servedModels() {
+          return sup.req.plan.servedModels;
+        },
+        get packageVersion() {
+          return sup.updater?.state.package_version ?? options.packageVersion;
+        },
         usage: async () => {
           const url = this.info.engine?.state === 'running' ? this.info.engine.url : null;
           return url ? fetchUsage(url, this.paths.usageToken, 1000) : undefined;
@@ -394,10 +407,150 @@ export class Supervisor {
     this.req.say(`WARNING: ${note}`);
     this.proxyLog?.write(`--- ${new Date().toISOString()} kubiya supervisor: ${note}\n`);
     if (this.worker && this.info.worker.pid) {
-      this.workerRestart = true;
+      this.workerRestart = "with the proxy's new URL";
       void terminateTree(this.worker.pid, this.req.options.graceSeconds * 1000);
     }
     return engine.port;
+  }
+
+  /** --auto-update: check every interval until the run stops (see auto-update.ts). */
+  private startUpdater(): void {
+    const au = this.req.options.autoUpdate;
+    if (!au) return;
+    const { plan, io } = this.req;
+    const log = (m: string) => {
+      this.req.say(m);
+      this.workerLog?.write(`--- ${new Date().toISOString()} kubiya supervisor: ${m}\n`);
+    };
+    this.updater = new AutoUpdater(
+      au.intervalMs,
+      {
+        fetchQueue: plan.apiKey
+          ? () =>
+              fetchQueueConfig({
+                controlPlaneUrl: this.req.plan.controlPlaneUrl,
+                apiKey: plan.apiKey!,
+                queueId: plan.queueId,
+                timeoutMs: controlPlaneTimeoutMs(io.env),
+              })
+          : undefined,
+        applyConfig: (q, old) => this.applyQueueConfig(q, old, log),
+        packages: au.packagePinned ?? new PipPackages(this.paths.venv, WORKER_PACKAGE, io.env),
+        restartWorker: (why) => this.restartWorker(`with ${why}`),
+        say: log,
+        changed: (state) => {
+          this.info.auto_update = state;
+          this.save();
+        },
+      },
+      au.startVersion,
+    );
+    this.info.auto_update = this.updater.state;
+    this.save();
+    const every = au.intervalMs >= 60_000 ? `${au.intervalMs / 60_000} min` : `${au.intervalMs / 1000} s`;
+    this.req.say(`auto-update on: checking the queue's config and the worker package every ${every}`);
+    void this.updater.run(this.stopped);
+  }
+
+  /**
+   * A queue config of a new version: resolve the proxy config again (flags > env > context > queue, as at start)
+   * and, when it changed, have the running engine reload it: same port, same key. The snapshot is written first
+   * (the engine reads it) and put back when the reload fails, so a later engine restart serves what runs now.
+   */
+  private async applyQueueConfig(
+    q: Extract<QueueConfigResult, { ok: true }>,
+    oldVersion: string | undefined,
+    log: (m: string) => void,
+  ): Promise<string> {
+    const au = this.req.options.autoUpdate!;
+    const cur = this.req.plan;
+    const next = await resolveProxyPlan({
+      queueId: cur.queueId,
+      flags: { ...au.resolve.flags, apiKey: cur.apiKey },
+      env: this.req.io.env,
+      cwd: au.resolve.cwd,
+      context: au.resolve.context,
+      contextFile: au.resolve.contextFile,
+      fetchQueue: async () => q,
+    });
+    const v = `config ${short(oldVersion)} → ${short(q.version)}`;
+    if (next.mode !== cur.mode || (next.mode === 'gateway' && next.gatewayUrl !== cur.gatewayUrl)) {
+      const line =
+        `${v}: the queue now asks for ${next.mode === 'gateway' ? 'the LLM gateway' : 'the local proxy'}, ` +
+        'which takes a restart of the queue (`kubiya worker stop`, then start); not applied';
+      log(`auto-update: ${line}`);
+      return line;
+    }
+    const same = JSON.stringify(next.config?.raw ?? null) === JSON.stringify(cur.config?.raw ?? null);
+    if (same || next.mode === 'gateway') {
+      this.req.plan = { ...next, servedModels: cur.servedModels, kubiyaDefaultRoute: cur.kubiyaDefaultRoute };
+      return `${v}: proxy config unchanged`;
+    }
+    const { inspectConfig } = await import('../engine/index.js');
+    const seen = await inspectConfig(next.config!, this.req.io.env);
+    if (seen.servedModels.length === 0) {
+      const w = seen.routeWarnings[0];
+      throw new Error(`the new proxy config would serve no model${w ? ` (${w.path}: ${w.message})` : ''}`);
+    }
+    const before = fs.readFileSync(this.paths.config, 'utf8');
+    writeFileAtomic(this.paths.config, stringify(next.config!.raw), 0o600);
+    let report: ReloadReport;
+    try {
+      report = await this.reloadEngine();
+    } catch (e) {
+      writeFileAtomic(this.paths.config, before, 0o600);
+      throw e;
+    }
+    this.req.plan = {
+      ...next,
+      servedModels: seen.servedModels,
+      kubiyaDefaultRoute: seen.routeOf('kubiya/claude-sonnet-4') ?? null,
+    };
+    let line =
+      `${v}: the proxy reloaded its config at ${this.info.engine?.url} (same URL and key), ` +
+      `serving ${report.models.join(', ')}`;
+    if (report.restart_needed.length > 0)
+      line += `; ${report.restart_needed.join(' and ')} changed too, which applies only when the proxy starts again`;
+    const model = defaultModel(cur);
+    if (model && seen.routeOf(model) === undefined)
+      line += `; WARNING: the worker's model ${model} is not served by the new config`;
+    this.proxyLog?.write(`--- ${new Date().toISOString()} kubiya supervisor: auto-update: ${line}\n`);
+    log(`auto-update: ${line}`);
+    this.updater?.noteUpdate(v);
+    return line;
+  }
+
+  /** POST /kubiya/reload on the running engine (with the usage token); the engine's report, or why not. */
+  private async reloadEngine(): Promise<ReloadReport> {
+    const eng = this.info.engine;
+    if (eng?.state !== 'running' || !eng.url)
+      throw new Error(`the proxy engine is ${eng?.state ?? 'not running'}`);
+    let res: Response;
+    try {
+      res = await fetch(`${eng.url}/kubiya/reload`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${this.usageToken}` },
+        signal: AbortSignal.timeout(15_000),
+      });
+    } catch (e) {
+      throw new Error(`the proxy engine did not answer the reload (${(e as Error).message})`);
+    }
+    const text = await res.text();
+    let body: { error?: { message?: string } } & Partial<ReloadReport> = {};
+    try {
+      body = JSON.parse(text);
+    } catch {
+      /* the status says it */
+    }
+    if (!res.ok) throw new Error(body.error?.message ?? `the proxy engine answered HTTP ${res.status} to the reload`);
+    return { models: body.models ?? [], restart_needed: body.restart_needed ?? [], warnings: body.warnings ?? [] };
+  }
+
+  /** Stop the worker gracefully (SIGTERM, --grace, SIGKILL); the worker loop starts it again. */
+  private async restartWorker(why: string): Promise<void> {
+    if (this.stopSignal || !this.worker || !this.info.worker.pid) return;
+    this.workerRestart = why;
+    await terminateTree(this.worker.pid, this.req.options.graceSeconds * 1000);
   }
 
   private stopExitCode(): number {
@@ -448,10 +601,11 @@ export class Supervisor {
       w.last_exit = describeExit(exit);
       w.pid = null;
       if (this.workerRestart) {
-        this.workerRestart = false;
+        const why = this.workerRestart;
+        this.workerRestart = undefined;
         w.state = 'restarting';
         this.save();
-        this.req.say(`worker stopped (${describeExit(exit)}); starting it again with the proxy's new URL`);
+        this.req.say(`worker stopped (${describeExit(exit)}); starting it again ${why}`);
         continue;
       }
       // one task (--single-execution), a foreground run, or a clean exit: done, with the worker's status

@@ -30,6 +30,7 @@ describe('control-plane client', () => {
         'queue settings: enable_local_litellm_proxy: expected true or false, found "yes"; ignored',
         'queue settings: local_proxy_max_retries: expected a non-negative number, found -1; ignored',
       ],
+      version: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
     expect(cp.requests.at(-1)).toEqual({
       method: 'GET',

@@ -59,7 +59,7 @@ const badRequest = (message: string, param: string | null = null) =>
 export class ModelRegistry {
   private models = new Map<string, RuntimeModel>();
   /** ids of the config's deployments (read-only through the API) */
-  private readonly configIds: Set<string>;
+  private configIds: Set<string>;
   private readonly cipher?: CredentialCipher;
   private chain: Promise<unknown> = Promise.resolve();
   private seen = -1;
@@ -94,6 +94,29 @@ export class ModelRegistry {
   close(): void {
     this.closed = true;
     clearTimeout(this.timer);
+  }
+
+  /**
+   * Serve a new config's models (a config reload): the table is built from it plus the API's models and swapped
+   * in at once, like an API change; in-flight requests keep the table they started with. Resolves to the new
+   * table, or rejects (the old one stays in force) when it cannot be built or `accept` throws.
+   */
+  reloadConfig(loaded: LoadedConfig, accept?: (table: RouteTable) => void): Promise<RouteTable> {
+    return this.serial(async () => {
+      const previous = this.opts.loaded;
+      this.opts.loaded = loaded;
+      let table: RouteTable;
+      try {
+        table = await this.build(this.models);
+        accept?.(table);
+      } catch (e) {
+        this.opts.loaded = previous;
+        throw e;
+      }
+      this.configIds = new Set(table.deployments.filter((d) => !this.models.has(d.id)).map((d) => d.id));
+      this.swap(table);
+      return table;
+    });
   }
 
   /** Whether `id` is a deployment of the config file. */

@@ -114,6 +114,8 @@ export const proxyStart: Handler<ProxyStartOptions> = async (ctx, opts) => {
       debug,
       env,
       drainTimeoutMs: drainS * 1000,
+      // a reload (SIGHUP, or the supervisor's POST /kubiya/reload) reads the same file again
+      reloadConfig: () => loadLiteLLMConfig(configSource(opts.config, ctx), { env }),
       ...shared,
     });
   } catch (e) {
@@ -147,6 +149,13 @@ export const proxyStart: Handler<ProxyStartOptions> = async (ctx, opts) => {
       engine.close().then(resolve, resolve);
     };
     ctx.onSignal(['SIGTERM', 'SIGINT'], stop);
+    // SIGHUP reloads the config (one process; a --num_workers cluster restarts instead): the old one stays on error
+    if (!shared?.cluster)
+      ctx.onSignal(['SIGHUP'], () => {
+        engine.reload().catch((e) => {
+          logger.warn({}, `config not reloaded, the old one stays in force: ${(e as Error).message}`);
+        });
+      });
     // the primary's drain order (its own SIGTERM, SIGINT); a Ctrl-C reaches the workers too: one stop
     if (shared?.cluster) {
       shared.cluster.onDrain = () => {

@@ -102,6 +102,17 @@ export const workerCommands: CommandGroup = {
             'token is printed at start); default: a free port (env KUBIYA_WEBUI_PORT)',
         },
         { flags: '--no-webui', description: 'no worker web page (env KUBIYA_NO_WEBUI=true)' },
+        {
+          flags: '--auto-update',
+          description:
+            "check the queue's config and the worker package every --update-check-interval: a new proxy config is " +
+            'reloaded by the running proxy (same URL and key), a new package is installed and the worker restarted ' +
+            'gracefully; a failed update keeps what runs (env KUBIYA_AUTO_UPDATE=true)',
+        },
+        {
+          flags: '--update-check-interval <duration>',
+          description: 'how often --auto-update checks: 30s, 5m, 1h (default 5m; env KUBIYA_UPDATE_CHECK_INTERVAL)',
+        },
         { flags: '--dry-run', description: 'print the resolved plan and start nothing' },
       ],
       output: 'text or json (with --dry-run)',
@@ -113,6 +124,7 @@ export const workerCommands: CommandGroup = {
         'kubiya worker start --queue-id q1 -- python -m my_worker --verbose',
         'kubiya worker start --queue-id ci-123 --proxy-config-file ./litellm.yaml --single-execution --quiet',
         'kubiya worker start --queue-id q1 --proxy-config-file ./litellm.yaml --webui-port 8088',
+        'kubiya worker start --queue-id prod -d --auto-update --update-check-interval 10m',
       ],
       handler: async () => (await import('./start.js')).workerStart,
     }),

@@ -56,7 +56,19 @@ export function printStatus(s: QueueStatus, chalk: ChalkInstance): string {
     ]);
     lines.push(['command', w.command.join(' ')]);
   }
+  if (s.state === 'running' && s.auto_update) lines.push(['updates', autoUpdateLine(s.auto_update, chalk)]);
   lines.push(['worker log', `${s.logs.worker.path} (${formatBytes(s.logs.worker.bytes)})`]);
   lines.push(['proxy log', `${s.logs.proxy.path} (${formatBytes(s.logs.proxy.bytes)})`]);
   return lines.map(([k, v]) => `${k ? `${k}:`.padEnd(12) : ' '.repeat(12)}${v}`).join('\n');
+}
+
+/** `auto-update on, every 5m, last check <time>: config 1a2b3c4d5e6f unchanged; package 0.5.0 up to date` */
+function autoUpdateLine(a: NonNullable<QueueStatus['auto_update']>, chalk: ChalkInstance): string {
+  if (!a.enabled) return chalk.dim('auto-update off (--auto-update turns it on)');
+  const every = (a.interval_s ?? 0) >= 60 ? `${(a.interval_s ?? 0) / 60}m` : `${a.interval_s}s`;
+  const last = a.last_check
+    ? `last check ${a.last_check}: ${a.failed ? chalk.red(a.last_result ?? '') : a.last_result}`
+    : 'no check yet';
+  const update = a.last_update ? `; last update: ${a.last_update}` : '';
+  return `auto-update ${chalk.green('on')}, every ${every}, ${last}${update}`;
 }

@@ -1,7 +1,7 @@
 import type { KubiyaContext } from '../../../config/contexts/index.js';
 import type { ProxyPlan, WorkerStartOptions } from '../../../config/plan.js';
 import { validateQueueId } from '../../../config/queue-id.js';
-import { parseCount, parseSeconds, parseSize, splitCommand } from '../../../config/worker-options.js';
+import { parseCount, parseInterval, parseSeconds, parseSize, splitCommand } from '../../../config/worker-options.js';
 import { UserError } from '../../../errors.js';
 import type { Handler } from '../../command.js';
 import type { CliContext } from '../../context.js';
@@ -34,6 +34,8 @@ export interface StartFlags {
   skipModelValidation?: boolean;
   webui?: boolean;
   webuiPort?: string;
+  autoUpdate?: boolean;
+  updateCheckInterval?: string;
 }
 
 /** `kubiya worker start`: flags, proxy-config resolution, --dry-run; hands the plan to the supervisor. */
@@ -66,28 +68,39 @@ export const workerStart: Handler<StartFlags, [string[]]> = async (ctx, flags, c
 
   const { currentContext } = await import('../../../config/contexts/index.js');
   const { resolveProxyPlan, defaultModel } = await import('../../../config/resolve.js');
-  const { controlPlaneTimeoutMs } = await import('../../../control-plane/client.js');
   const cfg = await ctx.configStore();
   const context = currentContext(cfg, ctx.env);
   workerCommand(ctx, options, command, flags.workerCommand, context);
+  const proxyFlags = {
+    enableLocalProxy,
+    proxyConfigFile: flags.proxyConfigFile,
+    proxyConfigJson: flags.proxyConfigJson,
+    model: flags.model,
+    controlPlaneUrl: flags.controlPlaneUrl,
+    gatewayUrl: flags.gatewayUrl,
+    proxyTimeoutSeconds,
+  };
+  options.autoUpdate = autoUpdate(ctx, flags, options, { flags: proxyFlags, cwd: ctx.cwd, contextFile: cfg.path });
+  if (options.autoUpdate && context) {
+    const { token: _token, ...rest } = context;
+    options.autoUpdate.resolve.context = rest;
+  }
 
+  const { fetchQueueConfig } = await import('../../../control-plane/client.js');
   const plan = await resolveProxyPlan({
     queueId,
-    flags: {
-      enableLocalProxy,
-      proxyConfigFile: flags.proxyConfigFile,
-      proxyConfigJson: flags.proxyConfigJson,
-      model: flags.model,
-      controlPlaneUrl: flags.controlPlaneUrl,
-      apiKey: flags.apiKey,
-      gatewayUrl: flags.gatewayUrl,
-      proxyTimeoutSeconds,
+    flags: { ...proxyFlags, apiKey: flags.apiKey },
+    // the queue's config version at start: the first change --auto-update acts on is the next one
+    fetchQueue: async (a) => {
+      const q = await fetchQueueConfig(a);
+      if (q.ok && options.autoUpdate) options.autoUpdate.startVersion = q.version;
+      return q;
     },
     env: ctx.env,
     cwd: ctx.cwd,
     context,
     contextFile: cfg.path,
-    timeoutMs: controlPlaneTimeoutMs(ctx.env),
+    timeoutMs: (await import('../../../control-plane/client.js')).controlPlaneTimeoutMs(ctx.env),
   });
 
   if (plan.mode === 'local-proxy' && plan.config) await checkServable(plan, ctx.env, skipModelValidation);
@@ -207,6 +220,34 @@ async function checkServable(plan: ProxyPlan, env: NodeJS.ProcessEnv, skipModelV
         ? "Fix the queue's litellm_config in the control plane, or give one here with --proxy-config-file FILE"
         : 'Give at least one model_list entry the proxy can serve (see the reasons above)',
   });
+}
+
+/**
+ * --auto-update (KUBIYA_AUTO_UPDATE) with --update-check-interval (KUBIYA_UPDATE_CHECK_INTERVAL, default 5m); the
+ * interval is checked even when auto-update is off, so a typo is never silently ignored.
+ */
+function autoUpdate(
+  ctx: CliContext,
+  flags: StartFlags,
+  options: WorkerStartOptions,
+  resolve: NonNullable<WorkerStartOptions['autoUpdate']>['resolve'],
+): WorkerStartOptions['autoUpdate'] {
+  const raw = flags.updateCheckInterval ?? ctx.env.KUBIYA_UPDATE_CHECK_INTERVAL;
+  const from = flags.updateCheckInterval !== undefined ? '--update-check-interval' : 'KUBIYA_UPDATE_CHECK_INTERVAL';
+  const intervalMs = raw === undefined || raw.trim() === '' ? 5 * 60_000 : parseInterval(raw, from);
+  if (!flags.autoUpdate && !truthy(ctx.env.KUBIYA_AUTO_UPDATE)) return undefined;
+  if (options.singleExecution)
+    throw new UserError('--auto-update cannot be used with --single-execution: a one-task worker is never restarted');
+  const pin = options.workerCommand
+    ? 'the worker is your own command'
+    : options.localWheel
+      ? 'the package comes from --local-wheel'
+      : options.packageSource
+        ? 'the package comes from --package-source'
+        : options.packageVersion
+          ? `--package-version pins ${options.packageVersion}`
+          : undefined;
+  return { intervalMs, resolve, ...(pin ? { packagePinned: pin } : {}) };
 }
 
 const truthy = (v: string | undefined): boolean => v !== undefined && /^(1|true|yes|on)$/i.test(v.trim());
