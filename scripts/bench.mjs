@@ -856,10 +856,12 @@ async function cacheRound(cfg, tmp, kids, upPort, log, secs) {
 async function redisLimits({ govCfg, tmp, kids, master, log, secs, autocannon }) {
   log('Redis-backed limits against in-memory limits ...');
   const redisPort = Number(process.env.KUBIYA_BENCH_REDIS_PORT) || 6379;
+  const redisDb = Number(process.env.KUBIYA_BENCH_REDIS_DB) || 0;
   const redisCfg = path.join(tmp, 'bench-redis.yaml');
   fs.writeFileSync(
     redisCfg,
-    `${fs.readFileSync(govCfg, 'utf8')}router_settings:\n  redis_host: 127.0.0.1\n  redis_port: ${redisPort}\n`,
+    `${fs.readFileSync(govCfg, 'utf8')}router_settings:\n  redis_host: 127.0.0.1\n  redis_port: ${redisPort}\n` +
+      `  redis_db: ${redisDb}\n`,
   );
   const mem = await startEngine(govCfg, path.join(tmp, 'port-limits-memory.json'));
   const red = await startEngine(redisCfg, path.join(tmp, 'port-limits-redis.json'));
@@ -895,11 +897,21 @@ async function redisLimits({ govCfg, tmp, kids, master, log, secs, autocannon })
     });
   await ac(a);
   await ac(b);
+  // each engine's CPU (utime + stime) per request served, summed over the rounds
+  const cpu = { m: [0, 0], r: [0, 0] };
+  const loadOn = async (t) => {
+    const [side, pid] = t === a ? [cpu.m, mem.child.pid] : [cpu.r, red.child.pid];
+    const c0 = cpuOf([pid])[1];
+    const res = await ac(t);
+    side[0] += cpuOf([pid])[1] - c0;
+    side[1] += res.requests.total;
+    return res;
+  };
   const rounds = [];
   for (let i = 0; i < secs.rounds + 2; i++) {
     const [x, y] = i % 2 === 0 ? [a, b] : [b, a];
-    const rx = await ac(x);
-    const ry = await ac(y);
+    const rx = await loadOn(x);
+    const ry = await loadOn(y);
     const [m, r] = x === a ? [rx, ry] : [ry, rx];
     rounds.push({ m, r, ratio: r.requests.average / m.requests.average });
     log(
@@ -916,6 +928,8 @@ async function redisLimits({ govCfg, tmp, kids, master, log, secs, autocannon })
     round_ratios: rounds.map((x) => round(x.ratio, 3)),
     memory_p50_ms: mid.m.latency.p50,
     redis_p50_ms: mid.r.latency.p50,
+    memory_cpu_us_per_req: round(cpu.m[0] / cpu.m[1], 1),
+    redis_cpu_us_per_req: round(cpu.r[0] / cpu.r[1], 1),
     errors: rounds.reduce((n, x) => n + x.r.errors + x.r.non2xx + x.r.timeouts, 0),
   };
 }

@@ -56,6 +56,7 @@ export class SharedRedis {
   private lastError?: string;
   private readonly failureHooks: ((kind: string) => void)[] = [];
   private readonly subscribers: RedisClient[] = [];
+  private readonly closing: (() => void)[] = [];
   /** ms a call may take (REDIS_SOCKET_TIMEOUT) */
   readonly deadlineMs: number;
   /** total failures since start (what litellm_redis_fails counts) */
@@ -223,7 +224,13 @@ export class SharedRedis {
     return h;
   }
 
+  /** Run `fn` (send what a user of this connection still holds) just before the connection closes. */
+  beforeClose(fn: () => void): void {
+    this.closing.push(fn);
+  }
+
   async close(): Promise<void> {
+    for (const fn of this.closing) fn();
     await Promise.all(
       [this.client, ...this.subscribers].map((c) =>
         c.quit().then(
