@@ -118,6 +118,8 @@ interface Acquire {
 }
 /** An acquire waiting for the next script call, answered through `done`. */
 interface Waiting extends Acquire {
+  /** epoch ms it began to wait */
+  since: number;
   done(r: LimitRefusal | undefined): void;
 }
 interface Release {
@@ -136,6 +138,8 @@ export class RedisRateLimiter implements RateLimiter {
   private acquires: Waiting[] = [];
   private releases: Release[] = [];
   private flushing = false;
+  /** script calls of acquires not answered yet */
+  private inFlight = 0;
   private releaseTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -148,7 +152,7 @@ export class RedisRateLimiter implements RateLimiter {
     // ioredis sends EVALSHA and loads the script on NOSCRIPT (a restarted Redis, another Cluster node)
     if (!('kubiyaLimitBatch' in c)) c.defineCommand('kubiyaLimitBatch', { lua: BATCH });
     // releases still waiting go out before the connection closes
-    redis.beforeClose(() => this.flush());
+    redis.beforeClose(() => this.flush(true));
   }
 
   acquire(ds: readonly LimitDescriptor[], now: number): LimitRefusal | undefined | Promise<LimitRefusal | undefined> {
@@ -168,10 +172,11 @@ export class RedisRateLimiter implements RateLimiter {
         () => this.local.acquire(ds, now),
         'limits',
       );
-    // one script call carries every acquire of this turn of the event loop (and the releases waiting)
+    // one script call carries every acquire of this turn of the event loop (and the releases waiting); while one
+    // is out, the next gathers
     return new Promise((done) => {
-      this.acquires.push({ ds, now, done });
-      if (!this.flushing) {
+      this.acquires.push({ ds, now, since: Date.now(), done });
+      if (!this.flushing && this.inFlight === 0) {
         this.flushing = true;
         setImmediate(() => this.flush());
       }
@@ -191,7 +196,7 @@ export class RedisRateLimiter implements RateLimiter {
     }
     // rides along with the next acquire's script, or goes on its own within RELEASE_DELAY_MS
     this.releases.push({ ds, tokens, undo: 0 });
-    if (!this.flushing && this.releaseTimer === undefined)
+    if (!this.flushing && this.inFlight === 0 && this.releaseTimer === undefined)
       this.releaseTimer = setTimeout(() => this.flush(), RELEASE_DELAY_MS);
   }
 
@@ -201,9 +206,14 @@ export class RedisRateLimiter implements RateLimiter {
     return this.local.state(d, now);
   }
 
-  /** Send what waits: the releases and up to MAX_BATCH acquires per script call. */
-  private flush(): void {
+  /**
+   * Send what waits: the releases and the acquires (MAX_BATCH per script call). While a batch is out the next one
+   * gathers (its answer sends it), so the busier the engine the more a call carries; an acquire still waits on
+   * Redis no longer than the deadline in all: what it waited for the batch before is taken from its own.
+   */
+  private flush(closing = false): void {
     this.flushing = false;
+    if (this.inFlight > 0 && !closing) return;
     clearTimeout(this.releaseTimer);
     this.releaseTimer = undefined;
     const all = this.acquires;
@@ -214,18 +224,22 @@ export class RedisRateLimiter implements RateLimiter {
       if (releases.length > 0) this.redis.send((c) => this.call(c, releases, []), 'limits');
       return;
     }
+    const now = Date.now();
     for (let i = 0; i < all.length; i += MAX_BATCH) {
       const batch = all.slice(i, i + MAX_BATCH);
       const rel = releases;
       releases = [];
+      this.inFlight++;
       void this.redis
         .run(
           (c) => this.call(c, rel, batch),
           () => batch.map((a) => this.local.acquire(a.ds, a.now)),
           'limits',
+          Math.max(1, this.redis.deadlineMs - (now - batch[0].since)),
         )
         .then((answers) => {
           for (let j = 0; j < batch.length; j++) batch[j].done(answers[j]);
+          if (--this.inFlight === 0 && (this.acquires.length > 0 || this.releases.length > 0)) this.flush();
         });
     }
   }

@@ -160,11 +160,14 @@ export class SharedRedis {
     }
   }
 
-  /** Run `fn` against Redis with the rules above; `fallback` answers when Redis is not usable or fails. */
-  async run<T>(fn: (c: RedisClient) => Promise<T>, fallback: () => T, kind?: string): Promise<T> {
+  /**
+   * Run `fn` against Redis with the rules above; `fallback` answers when Redis is not usable or fails. `deadlineMs`:
+   * what is left of the deadline of a caller that already waited (never more than the deadline).
+   */
+  async run<T>(fn: (c: RedisClient) => Promise<T>, fallback: () => T, kind?: string, deadlineMs?: number): Promise<T> {
     if (!this.up) return fallback();
     try {
-      const v = await withDeadline(fn(this.client), this.deadlineMs);
+      const v = await withDeadline(fn(this.client), Math.min(deadlineMs ?? this.deadlineMs, this.deadlineMs));
       this.ok();
       return v;
     } catch (e) {
