@@ -15,7 +15,8 @@
 //
 // Last, a memory burst on a fresh engine: 10 concurrent ~30 MB requests, then RSS against its baseline; and
 // Redis-backed limits against in-memory ones (a virtual key with rpm/tpm limits on an engine sharing state through
-// the Redis on 127.0.0.1:6379, KUBIYA_BENCH_REDIS_PORT to change, against the same engine without it).
+// the Redis on 127.0.0.1:6379, KUBIYA_BENCH_REDIS_PORT / KUBIYA_BENCH_REDIS_DB to change, against the same engine
+// without it; throughput and each engine's CPU per request).
 //
 // --cache: only the response cache's round (1 connection, p50 of a hit and of a miss against the same engine
 // without a cache, and of the upstream alone; a Redis hit too when 127.0.0.1:6379 answers).
@@ -126,7 +127,9 @@ async function main() {
     if (jsonOut) process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     return;
   }
-  const startup = await startupRound(quick ? 11 : 21, jsonOut);
+  // a single round (--memory, --cache, --redis, --workers) skips start-up as it skips the rest
+  const single = ['--memory', '--cache', '--redis', '--workers'].some((f) => process.argv.includes(f));
+  const startup = single ? undefined : await startupRound(quick ? 11 : 21, jsonOut);
   const autocannon = (await import('autocannon')).default;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kubiya-bench-'));
   const kids = [];
@@ -542,7 +545,8 @@ async function main() {
     [
       'throughput with Redis-backed limits >= 80% of in-memory limits',
       redisAB.throughput_ratio >= 0.8,
-      `${(redisAB.throughput_ratio * 100).toFixed(1)}% (rounds ${redisAB.round_ratios.join(', ')})`,
+      `${(redisAB.throughput_ratio * 100).toFixed(1)}% (rounds ${redisAB.round_ratios.join(', ')}; CPU/request ` +
+        `${redisAB.memory_cpu_us_per_req} us in memory, ${redisAB.redis_cpu_us_per_req} us with Redis)`,
     ],
     ['no errors with Redis-backed limits', redisAB.errors === 0, String(redisAB.errors)],
   );
@@ -849,9 +853,12 @@ async function cacheRound(cfg, tmp, kids, upPort, log, secs) {
 
 /**
  * Redis-backed limits against in-memory ones: two engines with a master key, one sharing state through Redis
- * (router_settings.redis_*), each called with a virtual key of its own with rpm and tpm limits (so every request
- * takes the limiter: one Lua round trip to Redis before the call, one write after). Rounds at 50 connections
- * alternate between them; the median round's ratio stands for the run.
+ * (router_settings.redis_*, db KUBIYA_BENCH_REDIS_DB or 0), each called with a virtual key of its own with rpm and
+ * tpm limits, so every request takes the limiter. What a request costs in Redis calls: a share of one EVALSHA
+ * before the call (the acquires of requests arriving together and the releases of calls that ended go in one
+ * script call; at 50 connections about 10 requests a call), nothing after it (its release rides with a later
+ * call). Rounds at 50 connections alternate between them; the median round's ratio stands for the run, with
+ * each engine's CPU (utime + stime) per request over all rounds.
  */
 async function redisLimits({ govCfg, tmp, kids, master, log, secs, autocannon }) {
   log('Redis-backed limits against in-memory limits ...');
