@@ -1,16 +1,22 @@
 /**
  * The rate limiter shared by every engine on one Redis: LiteLLM's v3 layout (a fixed window per descriptor that
  * starts with its first request, Cluster hash tags `{api_key:<hash>}:window`, `:requests`, `:tokens`,
- * `:max_parallel_requests`) and one Lua script per request that checks and takes every descriptor at once, so
+ * `:max_parallel_requests`) and one Lua script that checks and takes every descriptor of a request at once, so
  * N engines admit exactly `rpm` requests a window between them.
  *
- * - One round trip per request (EVALSHA, loaded once by ioredis), none when this engine already knows a window is
- *   full (counts only grow within a window: a refusal it can tell from the last answer is final).
- * - Tokens are added after the call (another script: the parallel slot freed, the tokens counted, one trip).
+ * - One round trip per request at most (EVALSHA, loaded once by ioredis), shared: the acquires of requests that
+ *   arrive together go in one script call, and while one call is out the next gathers. None when this engine
+ *   already knows a window is full (counts only grow within a window: a refusal it can tell from the last answer
+ *   is final).
+ * - Tokens are added after the call (with the parallel slot freed): the release rides along with the next
+ *   acquire's call, applied before its acquires, or goes on its own within RELEASE_DELAY_MS; releases waiting
+ *   when the connection closes are sent first.
+ * - What one call carries is parsed in order (releases, then acquires, each as asked), so batching changes no
+ *   count: a burst admits exactly what one request at a time would.
  * - Cluster: a script may only touch keys of one slot, and each descriptor has its own hash tag. There each
- *   descriptor gets its own script call (all sent at once); when one refuses, what the others took is given
- *   back. That never admits more than a limit; at the very edge it may refuse a request a single script would
- *   have let through.
+ *   descriptor gets its own script call (all sent at once, not gathered with other requests); when one refuses,
+ *   what the others took is given back. That never admits more than a limit; at the very edge it may refuse a
+ *   request a single script would have let through.
  * - Redis away (circuit open, not connected, a call failing or passing its deadline): counted in this process
  *   (the in-memory limiter), the failure counted by SharedRedis (litellm_redis_fails). Limits are then per
  *   engine until Redis answers again.
