@@ -34,7 +34,7 @@ import type { RedisClient, SharedRedis } from './shared.js';
 /** A parallel-request slot lives this long after its last use: slots of an engine that died heal by themselves. */
 const PARALLEL_TTL_MS = 600_000;
 /** How long a release (tokens, a parallel slot) may wait for an acquire's script to ride along with. */
-export const RELEASE_DELAY_MS = 5;
+const RELEASE_DELAY_MS = 5;
 /** Acquires per script call at most (a bigger batch is split: a script holds Redis while it runs). */
 const MAX_BATCH = 256;
 
