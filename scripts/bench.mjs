@@ -15,7 +15,8 @@
 //
 // Last, a memory burst on a fresh engine: 10 concurrent ~30 MB requests, then RSS against its baseline; and
 // Redis-backed limits against in-memory ones (a virtual key with rpm/tpm limits on an engine sharing state through
-// the Redis on 127.0.0.1:6379, KUBIYA_BENCH_REDIS_PORT to change, against the same engine without it).
+// the Redis on 127.0.0.1:6379, KUBIYA_BENCH_REDIS_PORT / KUBIYA_BENCH_REDIS_DB to change, against the same engine
+// without it; throughput and each engine's CPU per request).
 //
 // --cache: only the response cache's round (1 connection, p50 of a hit and of a miss against the same engine
 // without a cache, and of the upstream alone; a Redis hit too when 127.0.0.1:6379 answers).
@@ -127,7 +128,9 @@ async function main() {
     if (jsonOut) process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     return;
   }
-  const startup = await startupRound(quick ? 11 : 21, jsonOut);
+  // a single round (--memory, --cache, --redis, --workers) skips start-up as it skips the rest
+  const single = ['--memory', '--cache', '--redis', '--workers'].some((f) => process.argv.includes(f));
+  const startup = single ? undefined : await startupRound(quick ? 11 : 21, jsonOut);
   const autocannon = (await import('autocannon')).default;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kubiya-bench-'));
   const kids = [];
@@ -543,7 +546,8 @@ async function main() {
     [
       'throughput with Redis-backed limits >= 80% of in-memory limits',
       redisAB.throughput_ratio >= 0.8,
-      `${(redisAB.throughput_ratio * 100).toFixed(1)}% (rounds ${redisAB.round_ratios.join(', ')})`,
+      `${(redisAB.throughput_ratio * 100).toFixed(1)}% (rounds ${redisAB.round_ratios.join(', ')}; CPU/request ` +
+        `${redisAB.memory_cpu_us_per_req} us in memory, ${redisAB.redis_cpu_us_per_req} us with Redis)`,
     ],
     ['no errors with Redis-backed limits', redisAB.errors === 0, String(redisAB.errors)],
   );
@@ -850,17 +854,22 @@ async function cacheRound(cfg, tmp, kids, upPort, log, secs) {
 
 /**
  * Redis-backed limits against in-memory ones: two engines with a master key, one sharing state through Redis
- * (router_settings.redis_*), each called with a virtual key of its own with rpm and tpm limits (so every request
- * takes the limiter: one Lua round trip to Redis before the call, one write after). Rounds at 50 connections
- * alternate between them; the median round's ratio stands for the run.
+ * (router_settings.redis_*, db KUBIYA_BENCH_REDIS_DB or 0), each called with a virtual key of its own with rpm and
+ * tpm limits, so every request takes the limiter. What a request costs in Redis calls: a share of one EVALSHA
+ * before the call (the acquires of requests arriving together and the releases of calls that ended go in one
+ * script call; at 50 connections about 10 requests a call), nothing after it (its release rides with a later
+ * call). Rounds at 50 connections alternate between them; the median round's ratio stands for the run, with
+ * each engine's CPU (utime + stime) per request over all rounds.
  */
 async function redisLimits({ govCfg, tmp, kids, master, log, secs, autocannon }) {
   log('Redis-backed limits against in-memory limits ...');
   const redisPort = Number(process.env.KUBIYA_BENCH_REDIS_PORT) || 6379;
+  const redisDb = Number(process.env.KUBIYA_BENCH_REDIS_DB) || 0;
   const redisCfg = path.join(tmp, 'bench-redis.yaml');
   fs.writeFileSync(
     redisCfg,
-    `${fs.readFileSync(govCfg, 'utf8')}router_settings:\n  redis_host: 127.0.0.1\n  redis_port: ${redisPort}\n`,
+    `${fs.readFileSync(govCfg, 'utf8')}router_settings:\n  redis_host: 127.0.0.1\n  redis_port: ${redisPort}\n` +
+      `  redis_db: ${redisDb}\n`,
   );
   const mem = await startEngine(govCfg, path.join(tmp, 'port-limits-memory.json'));
   const red = await startEngine(redisCfg, path.join(tmp, 'port-limits-redis.json'));
@@ -896,11 +905,21 @@ async function redisLimits({ govCfg, tmp, kids, master, log, secs, autocannon })
     });
   await ac(a);
   await ac(b);
+  // each engine's CPU (utime + stime) per request served, summed over the rounds
+  const cpu = { m: [0, 0], r: [0, 0] };
+  const loadOn = async (t) => {
+    const [side, pid] = t === a ? [cpu.m, mem.child.pid] : [cpu.r, red.child.pid];
+    const c0 = cpuOf([pid])[1];
+    const res = await ac(t);
+    side[0] += cpuOf([pid])[1] - c0;
+    side[1] += res.requests.total;
+    return res;
+  };
   const rounds = [];
   for (let i = 0; i < secs.rounds + 2; i++) {
     const [x, y] = i % 2 === 0 ? [a, b] : [b, a];
-    const rx = await ac(x);
-    const ry = await ac(y);
+    const rx = await loadOn(x);
+    const ry = await loadOn(y);
     const [m, r] = x === a ? [rx, ry] : [ry, rx];
     rounds.push({ m, r, ratio: r.requests.average / m.requests.average });
     log(
@@ -917,6 +936,8 @@ async function redisLimits({ govCfg, tmp, kids, master, log, secs, autocannon })
     round_ratios: rounds.map((x) => round(x.ratio, 3)),
     memory_p50_ms: mid.m.latency.p50,
     redis_p50_ms: mid.r.latency.p50,
+    memory_cpu_us_per_req: round(cpu.m[0] / cpu.m[1], 1),
+    redis_cpu_us_per_req: round(cpu.r[0] / cpu.r[1], 1),
     errors: rounds.reduce((n, x) => n + x.r.errors + x.r.non2xx + x.r.timeouts, 0),
   };
 }

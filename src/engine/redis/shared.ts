@@ -56,6 +56,7 @@ export class SharedRedis {
   private lastError?: string;
   private readonly failureHooks: ((kind: string) => void)[] = [];
   private readonly subscribers: RedisClient[] = [];
+  private readonly closing: (() => void)[] = [];
   /** ms a call may take (REDIS_SOCKET_TIMEOUT) */
   readonly deadlineMs: number;
   /** total failures since start (what litellm_redis_fails counts) */
@@ -159,11 +160,14 @@ export class SharedRedis {
     }
   }
 
-  /** Run `fn` against Redis with the rules above; `fallback` answers when Redis is not usable or fails. */
-  async run<T>(fn: (c: RedisClient) => Promise<T>, fallback: () => T, kind?: string): Promise<T> {
+  /**
+   * Run `fn` against Redis with the rules above; `fallback` answers when Redis is not usable or fails. `deadlineMs`:
+   * what is left of the deadline of a caller that already waited (never more than the deadline).
+   */
+  async run<T>(fn: (c: RedisClient) => Promise<T>, fallback: () => T, kind?: string, deadlineMs?: number): Promise<T> {
     if (!this.up) return fallback();
     try {
-      const v = await withDeadline(fn(this.client), this.deadlineMs);
+      const v = await withDeadline(fn(this.client), Math.min(deadlineMs ?? this.deadlineMs, this.deadlineMs));
       this.ok();
       return v;
     } catch (e) {
@@ -223,7 +227,13 @@ export class SharedRedis {
     return h;
   }
 
+  /** Run `fn` (send what a user of this connection still holds) just before the connection closes. */
+  beforeClose(fn: () => void): void {
+    this.closing.push(fn);
+  }
+
   async close(): Promise<void> {
+    for (const fn of this.closing) fn();
     await Promise.all(
       [this.client, ...this.subscribers].map((c) =>
         c.quit().then(
