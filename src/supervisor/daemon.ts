@@ -57,8 +57,8 @@ export async function startDaemon(
   const { apiKey, config, ...rest } = plan;
   const file: PlanFile = {
     plan: { ...rest, config: config ? { source: config.source, raw: config.raw } : undefined },
-    // the venv is installed by now; the daemon must not reinstall it
-    options: { ...options, localWheel: undefined, packageSource: undefined, packageVersion: undefined },
+    // the venv is installed (or updated) by now: the daemon uses what it holds and installs nothing
+    options: { ...options, noUpdate: true, noCache: false },
     command: options.workerCommand?.length ? command : null,
   };
   const token = randomBytes(8).toString('hex');

@@ -98,6 +98,7 @@ export class Supervisor {
       },
     };
     if (!local) this.info.gateway_url = req.plan.gatewayUrl;
+    if (req.options.installedPackageVersion) this.info.package_version = req.options.installedPackageVersion;
   }
 
   /** Ask for an orderly stop (first call), or force it (second call). */
@@ -186,7 +187,6 @@ export class Supervisor {
         info: () => this.info,
         servedModels: plan.servedModels,
         defaultModel: defaultModel(plan),
-        packageVersion: options.packageVersion,
         usage: async () => {
           const url = this.info.engine?.state === 'running' ? this.info.engine.url : null;
           return url ? fetchUsage(url, this.paths.usageToken, 1000) : undefined;

@@ -55,6 +55,7 @@ export function printStatus(s: QueueStatus, chalk: ChalkInstance): string {
       `pid ${w.pid ?? '-'}, ${w.state}, restarts ${w.restarts}${w.last_exit ? `, last exit: ${w.last_exit}` : ''}`,
     ]);
     lines.push(['command', w.command.join(' ')]);
+    if (s.package_version) lines.push(['package', `kubiya-control-plane-api ${s.package_version}`]);
   }
   lines.push(['worker log', `${s.logs.worker.path} (${formatBytes(s.logs.worker.bytes)})`]);
   lines.push(['proxy log', `${s.logs.proxy.path} (${formatBytes(s.logs.proxy.bytes)})`]);
