@@ -32,7 +32,8 @@ const FORMS =
   'a git URL (git+https://github.com/org/repo.git@ref) or GitHub shorthand (owner/repo@ref)';
 
 /** PEP 440-ish: `0.5.0`, `1.0rc1`, `2024.1.post3`, `1.2.*` (with ==) */
-const VERSION = /^v?\d+(\.\d+)*(\.\*)?([._-]?(a|b|c|rc|alpha|beta|pre|preview|post|rev|r|dev)[._-]?\d*)*(\+[a-z0-9.]+)?$/i;
+const VERSION =
+  /^v?\d+(\.\d+)*(\.\*)?([._-]?(a|b|c|rc|alpha|beta|pre|preview|post|rev|r|dev)[._-]?\d*)*(\+[a-z0-9.]+)?$/i;
 const CLAUSE = /^(===|==|!=|~=|>=|<=|>|<)\s*(\S+)$/;
 const ARCHIVE = /\.(whl|tar\.gz|tgz|tar\.bz2|zip)$/i;
 const GITHUB = /^([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))\/([A-Za-z0-9._-]+?)(?:\.git)?(?:@([^\s@]+))?$/;
@@ -84,11 +85,17 @@ export function classifyPackageSource(
   if (/^git\+[a-z]+:\/\//i.test(v)) {
     if (!/^git\+(https|http|ssh|file|git):\/\/\S+$/i.test(v))
       throw new UserError(`${label}: a git URL is git+https://, git+ssh:// or git+file:// followed by the repository`);
-    return { kind: 'git', spec: `${WORKER_PACKAGE} @ ${v}`, from: label };
+    // a direct reference needs a host in its URL (pip's PEP 508 parser refuses git+file:///path); git reads
+    // file://localhost/path as the same local path
+    const url = v.replace(/^git\+file:\/\/\//i, 'git+file://localhost/');
+    return { kind: 'git', spec: `${WORKER_PACKAGE} @ ${url}`, from: label };
   }
   if (/^https?:\/\//i.test(v)) {
     if (!ARCHIVE.test(new URL(v).pathname))
-      throw new UserError(`${label}: an http(s) URL must name a wheel or an sdist (.whl, .tar.gz, .zip); for a git repository use git+${v}`);
+      throw new UserError(
+        `${label}: an http(s) URL must name a wheel or an sdist (.whl, .tar.gz, .zip); ` +
+          `for a git repository use git+${v}`,
+      );
     return { kind: 'file', spec: `${WORKER_PACKAGE} @ ${v}`, from: label };
   }
   const local = path.resolve(cwd, expandHome(v, env));
@@ -160,11 +167,7 @@ interface PackageInputs {
  * --package-source / --package-version / --local-wheel means the KUBIYA_WORKER_PACKAGE_* variables are not
  * read); within one level, two of them at once is a contradiction and an error.
  */
-export function resolvePackageRequest(
-  flags: PackageInputs,
-  env: NodeJS.ProcessEnv,
-  cwd: string,
-): PackageRequest {
+export function resolvePackageRequest(flags: PackageInputs, env: NodeJS.ProcessEnv, cwd: string): PackageRequest {
   const nonEmpty = (s: string | undefined) => (s?.trim() ? s : undefined);
   const levels: [PackageInputs, Record<keyof PackageInputs, string>][] = [
     [flags, { source: '--package-source', version: '--package-version', wheel: '--local-wheel' }],
@@ -189,7 +192,8 @@ export function resolvePackageRequest(
         `${given.map((k) => `${names[k]} "${inputs[k]}"`).join(' and ')} each name the worker package; give one`,
         {
           hint:
-            '--package-source takes every form (0.5.0, ">=0.3.0", ./dist/x.whl, git+https://...@ref, owner/repo@ref); ' +
+            '--package-source takes every form (0.5.0, ">=0.3.0", ./dist/x.whl, git+https://...@ref, ' +
+            'owner/repo@ref); ' +
             '--package-version and --local-wheel are its older, narrower spellings',
         },
       );

@@ -166,7 +166,10 @@ export async function installWorkerPackage(
     const why = after.version
       ? `${WORKER_DIST} ${after.version} has no \`${WORKER_ENTRY}\` entry point`
       : `pip installed no ${WORKER_DIST} from ${request.spec}`;
-    throw new UserError(`the worker package could not be installed: ${why}`, { exitCode: 1, hint: WORKER_COMMAND_HOWTO });
+    throw new UserError(`the worker package could not be installed: ${why}`, {
+      exitCode: 1,
+      hint: WORKER_COMMAND_HOWTO,
+    });
   }
   const v = after.version;
   if (!before.version) p.ok(`Installed ${WORKER_DIST} ${v}`);

@@ -47,7 +47,10 @@ export function pythonProblem(p: PythonProbe, venv = true): string | undefined {
   if (!p.found) return `${p.python} not found or does not run`;
   if (!p.recent) return `${p.python} is Python ${p.version}; the worker needs 3.8 or newer`;
   if (venv && (!p.venv || !p.ensurepip))
-    return `${p.python} (Python ${p.version}) has no ${!p.venv ? 'venv' : 'ensurepip'} module, so it cannot make the worker's venv with pip in it`;
+    return (
+      `${p.python} (Python ${p.version}) has no ${!p.venv ? 'venv' : 'ensurepip'} module, ` +
+      "so it cannot make the worker's venv with pip in it"
+    );
   return undefined;
 }
 

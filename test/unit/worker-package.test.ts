@@ -17,6 +17,7 @@ const home = makeTempHome('kubiya-pkg-unit-');
 afterAll(() => home.cleanup());
 const cwd = home.home;
 const PKG = 'kubiya-control-plane-api[worker]';
+const DIST = 'kubiya_control_plane_api';
 const src = (v: string) => classifyPackageSource(v, '--package-source', cwd, { HOME: cwd });
 
 describe('--package-source forms', () => {
@@ -36,7 +37,10 @@ describe('--package-source forms', () => {
       kind: 'git',
       spec: `${PKG} @ git+https://github.com/kubiyabot/control-plane-api.git@feature-x`,
     });
-    expect(src('git+file:///tmp/repo@main')).toMatchObject({ kind: 'git', spec: `${PKG} @ git+file:///tmp/repo@main` });
+    expect(src('git+file:///tmp/repo@main')).toMatchObject({
+      kind: 'git',
+      spec: `${PKG} @ git+file://localhost/tmp/repo@main`,
+    });
   });
 
   it('a wheel or sdist path is a file source (relative to the working directory), and must exist', () => {
@@ -91,14 +95,16 @@ describe('which flag or variable names the package', () => {
     ).toThrow(/KUBIYA_WORKER_PACKAGE_SOURCE .* and KUBIYA_WORKER_LOCAL_WHEEL/);
   });
 
-  it('--package-version takes only versions; --local-wheel a wheel, or the newest in a directory\'s dist/', () => {
-    expect(() => resolvePackageRequest({ version: 'owner/repo@main' }, env, cwd)).toThrow(/is not a version or version specifier/);
+  it("--package-version takes only versions; --local-wheel a wheel, or the newest in a directory's dist/", () => {
+    expect(() => resolvePackageRequest({ version: 'owner/repo@main' }, env, cwd)).toThrow(
+      /is not a version or version specifier/,
+    );
     const project = home.path('proj');
     for (const v of ['0.9.0', '0.10.0', '0.2.0'])
       home.write(`proj/dist/kubiya_control_plane_api-${v}-py3-none-any.whl`, 'x');
     expect(resolvePackageRequest({ wheel: project }, env, cwd)).toMatchObject({
       kind: 'file',
-      spec: `${PKG} @ ${pathToFileURL(path.join(project, 'dist/kubiya_control_plane_api-0.10.0-py3-none-any.whl')).href}`,
+      spec: `${PKG} @ ${pathToFileURL(path.join(project, 'dist', `${DIST}-0.10.0-py3-none-any.whl`)).href}`,
     });
     home.write('notes.txt', 'x');
     expect(() => resolvePackageRequest({ wheel: 'notes.txt' }, env, cwd)).toThrow(/not a wheel or sdist/);

@@ -151,7 +151,7 @@ async function workerPackage(
   options: WorkerStartOptions,
 ): Promise<WorkerStartOptions['package']> {
   if (options.noUpdate && options.noCache)
-    throw new UserError('--no-cache clears pip\'s cache before an install, and --no-update installs nothing; give one', {
+    throw new UserError("--no-cache clears pip's cache before an install, and --no-update installs nothing; give one", {
       hint: '--no-update starts the installed package as it is; --no-cache (without it) reinstalls past the cache',
     });
   const { resolvePackageRequest } = await import('../../../config/worker-package.js');
