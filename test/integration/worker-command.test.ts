@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, cli, FIXTURES, MOCK_CONFIG, testEnv, testHome } from './worker-helpers.js';
+import { BIN, cli, FIXTURES, MOCK_CONFIG, pipEnv, testEnv, testHome } from './worker-helpers.js';
 
 const start = (q: string, ...extra: string[]) => [
   BIN,
@@ -36,7 +36,10 @@ describe.concurrent('worker start without a worker command', { timeout: 60_000 }
     const wheel = execFileSync('python3', [path.join(FIXTURES, 'fake_worker_package.py'), h], {
       encoding: 'utf8',
     }).trim();
-    const r = await cli(start('c-2', '--local-wheel', wheel, '--control-plane-url', 'http://127.0.0.1:9'), testEnv(h));
+    const r = await cli(
+      start('c-2', '--local-wheel', wheel, '--control-plane-url', 'http://127.0.0.1:9'),
+      pipEnv(h, h),
+    );
     expect(r.stderr).toContain('Installed kubiya-control-plane-api 0.0.1');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(

@@ -6,7 +6,18 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, cli, cliInProcess, FIXTURES, MOCK_CONFIG, pidFile, testEnv, testHome, until } from './worker-helpers.js';
+import {
+  BIN,
+  cli,
+  cliInProcess,
+  FIXTURES,
+  MOCK_CONFIG,
+  pidFile,
+  pipEnv,
+  testEnv,
+  testHome,
+  until,
+} from './worker-helpers.js';
 
 const MAKER = path.join(FIXTURES, 'fake_worker_package.py');
 
@@ -27,21 +38,6 @@ const start = (q: string, ...extra: string[]) => [
 
 /** A wheel of the stand-in package, version `v`, into the folder that serves as the index. */
 const wheel = (dir: string, v: string) => execFileSync('python3', [MAKER, dir, v], { encoding: 'utf8' }).trim();
-
-/** pip as the test sets it: only the folder `index`, its own cache, no config file of the machine's. */
-function pipEnv(home: string, index: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env = testEnv(home, {
-    PIP_NO_INDEX: '1',
-    PIP_FIND_LINKS: index,
-    PIP_CACHE_DIR: path.join(home, 'pip-cache'),
-    PIP_CONFIG_FILE: '/dev/null',
-    ...extra,
-  });
-  for (const k of ['PIP_INDEX_URL', 'PIP_EXTRA_INDEX_URL', 'PIP_NO_CACHE_DIR', 'KUBIYA_PYTHON'])
-    if (!(k in extra)) delete env[k];
-  for (const k of Object.keys(env)) if (k.startsWith('KUBIYA_WORKER_') && !(k in extra)) delete env[k];
-  return env;
-}
 
 /** The version the worker printed when it ran (the installed entry point says its own). */
 const ran = (stdout: string) => /\[worker\] fake control-plane worker (\S+) build (\S+)/.exec(stdout)?.slice(1, 3);
