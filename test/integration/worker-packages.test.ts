@@ -39,6 +39,14 @@ const start = (q: string, ...extra: string[]) => [
 /** A wheel of the stand-in package, version `v`, into the folder that serves as the index. */
 const wheel = (dir: string, v: string) => execFileSync('python3', [MAKER, dir, v], { encoding: 'utf8' }).trim();
 
+/** A folder of wheels of `versions` in the test's home, and the environment that makes it pip's only index. */
+function index(home: string, ...versions: string[]): { dir: string; env: NodeJS.ProcessEnv } {
+  const dir = path.join(home, 'index');
+  fs.mkdirSync(dir);
+  for (const v of versions) wheel(dir, v);
+  return { dir, env: pipEnv(home, dir) };
+}
+
 /** The version the worker printed when it ran (the installed entry point says its own). */
 const ran = (stdout: string) => /\[worker\] fake control-plane worker (\S+) build (\S+)/.exec(stdout)?.slice(1, 3);
 
@@ -47,10 +55,7 @@ describe.concurrent('the worker package', { timeout: 240_000 }, () => {
     onTestFinished,
   }) => {
     const h = testHome(onTestFinished);
-    const index = path.join(h, 'index');
-    fs.mkdirSync(index);
-    wheel(index, '0.1.0');
-    const env = pipEnv(h, index);
+    const { dir, env } = index(h, '0.1.0');
     // a wheel pip built and cached earlier (pip cache purge removes what it finds under wheels/ and http/)
     const cached = path.join(h, 'pip-cache/wheels/00/11/old_pkg-1.0-py3-none-any.whl');
     fs.mkdirSync(path.dirname(cached), { recursive: true });
@@ -66,7 +71,7 @@ describe.concurrent('the worker package', { timeout: 240_000 }, () => {
     expect(fs.existsSync(cached)).toBe(true);
 
     // a newer wheel appears: --no-update starts the installed one and does not look
-    wheel(index, '0.2.0');
+    wheel(dir, '0.2.0');
     r = await cli(start('pk', '--no-update'), env);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('Using the installed kubiya-control-plane-api 0.1.0 (--no-update');
@@ -94,22 +99,21 @@ describe.concurrent('the worker package', { timeout: 240_000 }, () => {
     expect(r.stdout).not.toContain('[worker]');
   });
 
-  it('--no-update with nothing installed is an error; a daemon records the version for worker status', async ({
+  it('--no-update with nothing installed is an error; --local-wheel in a daemon, its version in worker status', async ({
     onTestFinished,
   }) => {
     const h = testHome(onTestFinished);
-    const index = path.join(h, 'index');
-    fs.mkdirSync(index);
-    wheel(index, '1.4.2');
-    const env = pipEnv(h, index);
-    let r = await cli(start('pd', '--no-update'), env);
+    const { dir, env } = index(h);
+    const file = wheel(dir, '1.4.2');
+    let r = await cli(start('pd', '--no-update', '--local-wheel', file), env);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/--no-update: the queue has no worker package installed yet/);
-    expect(r.stderr).toContain('Drop --no-update to install kubiya-control-plane-api[worker]');
+    expect(r.stderr).toContain('Drop --no-update to install kubiya-control-plane-api[worker] @ file://');
 
-    r = await cli(start('pd', '-d'), { ...env, FAKE_WORKER_SLEEP: '60' });
+    r = await cli(start('pd', '-d', '--local-wheel', file), { ...env, FAKE_WORKER_SLEEP: '60' });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('Installed kubiya-control-plane-api 1.4.2');
+    expect(fs.existsSync(path.join(h, '.kubiya/workers/pd/venv/bin/kubiya-control-plane-worker'))).toBe(true);
     const s = await cliInProcess(['worker', 'status', '--queue-id', 'pd', '-o', 'json'], env);
     expect(JSON.parse(s.stdout)).toMatchObject({ state: 'running', package_version: '1.4.2' });
     const text = await cliInProcess(['worker', 'status', '--queue-id', 'pd'], env);
@@ -140,9 +144,7 @@ describe.concurrent('the worker package', { timeout: 240_000 }, () => {
       git('commit', '-qm', `${version} ${build}`);
     };
     commit('0.3.0', 'one');
-    const emptyIndex = path.join(h, 'index');
-    fs.mkdirSync(emptyIndex);
-    const env = pipEnv(h, emptyIndex);
+    const { env } = index(h);
     const source = `git+file://${repo}@main`;
 
     let r = await cli(start('pg', '--package-source', source), env);
@@ -172,7 +174,9 @@ describe.concurrent('the worker package', { timeout: 240_000 }, () => {
     const release = fs.existsSync('/etc/os-release') ? fs.readFileSync('/etc/os-release', 'utf8') : '';
     if (/^ID(_LIKE)?=.*(debian|ubuntu)/m.test(release)) expect(r.stderr).toContain('sudo apt-get install -y python3');
     expect(r.stderr).toContain('KUBIYA_PYTHON');
-    expect(r.stderr).toContain('--worker-command');
+    // and the other way: a worker command of one's own, which needs no Python
+    for (const how of ['-- node my-worker.mjs', '--worker-command', 'KUBIYA_WORKER_COMMAND'])
+      expect(r.stderr).toContain(how);
     expect(fs.existsSync(path.join(h, '.kubiya/workers/pn/worker.pid'))).toBe(false);
     expect(fs.existsSync(path.join(h, '.kubiya/workers/pn/venv'))).toBe(false);
   });
