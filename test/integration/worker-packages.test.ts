@@ -119,6 +119,12 @@ describe.concurrent('the worker package', { timeout: 240_000 }, () => {
     const text = await cliInProcess(['worker', 'status', '--queue-id', 'pd'], env);
     expect(text.stdout).toMatch(/package:\s+kubiya-control-plane-api 1\.4\.2/);
     expect(pidFile(h, 'pd')?.package_version).toBe('1.4.2');
+    // the worker page says it too (its token, as a browser holds it after opening the printed URL)
+    const page = new URL(fs.readFileSync(path.join(h, '.kubiya/workers/pd/webui.url'), 'utf8').trim());
+    const res = await fetch(new URL('/api/status', page), {
+      headers: { cookie: `kubiya_worker=${page.searchParams.get('token')}` },
+    });
+    expect(await res.json()).toMatchObject({ package_version: '1.4.2' });
     await cli([BIN, 'worker', 'stop', '--queue-id', 'pd'], env);
     await until(() => !pidFile(h, 'pd'), 'the daemon to stop');
   });
