@@ -110,13 +110,9 @@ export async function installWorkerPackage(
   const entry = path.join(paths.venv, 'bin', WORKER_ENTRY);
   const pip = path.join(paths.venv, 'bin', 'pip');
   const needVenv = !fs.existsSync(pip);
-  const { python } = requirePython(io.env, needVenv, WORKER_COMMAND_HOWTO);
+  const { python } = requirePython(io.env, needVenv && opts.update, WORKER_COMMAND_HOWTO);
+  if (!opts.update) return useInstalled(request, await installedVersion(paths, io.env, request.specifier), entry, io);
   if (needVenv) {
-    if (!opts.update)
-      throw new UserError(`--no-update: the queue has no worker package installed yet (no venv in ${paths.venv})`, {
-        exitCode: 1,
-        hint: `Drop --no-update to install ${request.spec}`,
-      });
     const p = progress(`Creating the worker's Python environment in ${paths.venv}`, io.stderr);
     const r = await run(python, ['-m', 'venv', paths.venv], io.env);
     if (r.code !== 0) {
@@ -129,7 +125,6 @@ export async function installWorkerPackage(
     p.ok(`Created ${paths.venv}`);
   }
   const before = await installedVersion(paths, io.env, request.specifier);
-  if (!opts.update) return useInstalled(request, before, entry, io);
 
   if (opts.noCache) {
     const p = progress("Clearing pip's cache (--no-cache)", io.stderr);
@@ -179,18 +174,25 @@ export async function installWorkerPackage(
   return { entry, version: v, previous: before.version };
 }
 
-/** --no-update: what the venv has, when it has it (and, for a pinned version, the right one). */
+/**
+ * --no-update: what the venv has, when it has the entry point (and, for a pinned version, the right one). An entry
+ * point whose package version cannot be read (put there by hand) is used as it is, its version "unknown".
+ */
 function useInstalled(
   request: PackageRequest,
   before: { version?: string; satisfies: boolean },
   entry: string,
   io: Io,
 ): InstalledPackage {
-  if (!before.version || !fs.existsSync(entry))
-    throw new UserError(`--no-update: the queue's venv has no ${WORKER_DIST} with a \`${WORKER_ENTRY}\` to use`, {
+  if (!fs.existsSync(entry))
+    throw new UserError(`--no-update: the queue has no worker package installed yet (no ${entry})`, {
       exitCode: 1,
       hint: `Drop --no-update to install ${request.spec}`,
     });
+  if (!before.version) {
+    io.stderr.write(`Using the installed ${WORKER_ENTRY} (--no-update; its package version is unknown)\n`);
+    return { entry, version: 'unknown' };
+  }
   if (request.kind === 'index' && request.specifier && !before.satisfies)
     throw new UserError(
       `--no-update: the queue's venv has ${WORKER_DIST} ${before.version}, which is not ${request.specifier} ` +
