@@ -129,7 +129,7 @@ describe.concurrent('the worker package', { timeout: 240_000 }, () => {
     await until(() => !pidFile(h, 'pd'), 'the daemon to stop');
   });
 
-  it('from a git repository at a ref: built by pip, rebuilt when the ref moves (even under the same version)', async ({
+  it('from a git repository at a ref (rebuilt when it moves, even under the same version), and an sdist', async ({
     onTestFinished,
   }) => {
     const h = testHome(onTestFinished);
@@ -169,6 +169,20 @@ describe.concurrent('the worker package', { timeout: 240_000 }, () => {
     r = await cli(start('pg', '--no-update'), { ...env, KUBIYA_WORKER_PACKAGE_SOURCE: source });
     expect(r.code, r.stderr).toBe(0);
     expect(ran(r.stdout)).toEqual(['0.3.0', 'two']);
+
+    // an sdist of that commit: pip unpacks and builds it
+    const sdist = path.join(h, 'kubiya_control_plane_api-0.4.0.tar.gz');
+    execFileSync(
+      'git',
+      ['archive', '--format=tar.gz', '--prefix=kubiya_control_plane_api-0.4.0/', '-o', sdist, 'HEAD'],
+      {
+        cwd: repo,
+      },
+    );
+    r = await cli(start('pg', '--package-source', sdist), env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('Updated kubiya-control-plane-api 0.3.0 -> 0.4.0');
+    expect(ran(r.stdout)).toEqual(['0.4.0', 'three']);
   });
 
   it('no usable Python: the install command for this OS, exit 69, nothing started', async ({ onTestFinished }) => {
