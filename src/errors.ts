@@ -4,6 +4,8 @@ export const ExitCode = {
   failure: 1,
   /** bad flag, bad config, missing file: the user can fix it */
   usage: 2,
+  /** a program the command needs is missing (sysexits EX_UNAVAILABLE): Python 3.8+ for the default worker */
+  unavailable: 69,
   /** something we did not expect: a bug */
   internal: 70,
 } as const;

@@ -101,6 +101,11 @@ export function formatPlanText(r: PlanReport): string {
     '',
     `Worker command: ${r.worker.command ? r.worker.command.join(' ') : "the queue venv's worker"}   [${r.worker.from}]`,
   );
+  if (!r.worker.command && r.options.package)
+    lines.push(
+      `Worker package: ${r.options.package.spec}   [${r.options.package.from}]   ` +
+        (r.options.noUpdate ? 'the installed one (--no-update)' : 'updated at start'),
+    );
   lines.push(
     `Daemon: ${r.options.daemon ? 'yes' : 'no'}   ` +
       `logs rotate at ${humanSize(r.options.maxLogSizeBytes)}, ${r.options.maxLogBackups} backups   ` +

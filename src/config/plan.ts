@@ -1,6 +1,7 @@
 import type { KubiyaContext } from './contexts/schema.js';
 import type { LoadedConfig } from './litellm/load.js';
 import type { ProxyFlags } from './resolve.js';
+import type { PackageRequest } from './worker-package.js';
 
 /** Where a setting came from, highest priority first (see README "Resolution order"). */
 export type Level = 'flag' | 'env' | 'context' | 'queue' | 'gateway' | 'default';
@@ -51,9 +52,14 @@ export interface WorkerStartOptions {
   workerCommand?: string[];
   /** where the worker command came from, for messages */
   workerCommandSource?: string;
-  packageSource?: string;
-  packageVersion?: string;
-  localWheel?: string;
+  /** the default worker's package (--package-source / --package-version / --local-wheel); undefined: the newest */
+  package?: PackageRequest;
+  /** --no-update: use the package the queue's venv has, look for no newer one */
+  noUpdate?: boolean;
+  /** --no-cache: clear pip's cache before installing */
+  noCache?: boolean;
+  /** the default worker's installed package version, once installed (worker status, the worker page) */
+  installedPackageVersion?: string;
   maxLogSizeBytes: number;
   maxLogBackups: number;
   /** seconds to wait for the worker to exit after SIGTERM before SIGKILL */

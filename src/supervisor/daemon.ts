@@ -12,7 +12,6 @@ import type { PidInfo } from './pid-file.js';
 import { type QueuePaths, queuePaths } from './queue-dir.js';
 import { tailLines } from './rotating-log.js';
 import { Supervisor } from './supervisor.js';
-import { resolveWorkerCommand } from './worker-command.js';
 
 /** The env var that hands the user's API key to the daemon (never written to disk). */
 const KEY_ENV = 'KUBIYA_SUPERVISOR_API_KEY';
@@ -31,8 +30,8 @@ function planFile(paths: QueuePaths, token: string): string {
 interface PlanFile {
   plan: Omit<ProxyPlan, 'config' | 'apiKey'> & { config?: { source: string; raw: Record<string, unknown> } };
   options: WorkerStartOptions;
-  /** null: the queue venv's default worker (rebuilt by the daemon from the plan) */
-  command: string[] | null;
+  /** the worker command, resolved by `worker start` (for the default worker: the venv's entry point, installed) */
+  command: string[];
 }
 
 type Handshake =
@@ -57,9 +56,10 @@ export async function startDaemon(
   const { apiKey, config, ...rest } = plan;
   const file: PlanFile = {
     plan: { ...rest, config: config ? { source: config.source, raw: config.raw } : undefined },
-    // the venv is installed by now; the daemon must not reinstall it
-    options: { ...options, localWheel: undefined, packageSource: undefined, packageVersion: undefined },
-    command: options.workerCommand?.length ? command : null,
+    // the default worker's package is installed (or updated) by now, and `command` is its entry point: the daemon
+    // installs nothing (options.installedPackageVersion says which version it runs)
+    options,
+    command,
   };
   const token = randomBytes(8).toString('hex');
   const ownPlan = planFile(paths, token);
@@ -131,7 +131,7 @@ export async function runDaemon(queueId: string, planToken: string, io: Supervis
         ? loadLiteLLMConfig({ kind: 'object', value: config.raw, label: config.source }, { env: io.env })
         : undefined,
     };
-    const command = file.command ?? (await resolveWorkerCommand(plan, file.options, paths, io));
+    const command = file.command;
     const sup = new Supervisor({
       plan,
       options: file.options,

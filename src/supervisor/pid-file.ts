@@ -39,6 +39,8 @@ export interface PidInfo {
     last_exit?: string;
   };
   logs: { worker: string; proxy: string | null; supervisor: string };
+  /** the default worker's installed kubiya-control-plane-api version (absent for a worker command of one's own) */
+  package_version?: string;
   /** the worker's web page (without its token: that is in webui.url, 0600) */
   webui?: string;
   /** --auto-update: on or off, and its last check */

@@ -23,6 +23,8 @@ export interface QueueStatus {
    */
   engine?: (NonNullable<PidInfo['engine']> & { healthy: boolean; verified: boolean; port_taken?: true }) | null;
   gateway_url?: string;
+  /** the default worker's installed package version (absent for a worker command of one's own) */
+  package_version?: string;
   worker?: PidInfo['worker'] & { alive: boolean };
   logs: Record<'worker' | 'proxy' | 'supervisor', { path: string; bytes: number | null }>;
   /**
@@ -98,6 +100,7 @@ export async function queueStatus(queueId: string, env: NodeJS.ProcessEnv = proc
       running && Number.isFinite(started) ? Math.max(0, Math.round((Date.now() - started) / 1000)) : undefined,
     engine: engine ?? null,
     gateway_url: info.gateway_url,
+    ...(info.package_version ? { package_version: info.package_version } : {}),
     worker: { ...info.worker, alive: workerAlive },
     logs,
     ...(problem ? { problem } : {}),

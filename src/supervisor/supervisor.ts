@@ -4,6 +4,7 @@ import { stringify } from 'yaml';
 import { maskCommandLine } from '../config/litellm/secrets.js';
 import type { ProxyPlan, WorkerStartOptions } from '../config/plan.js';
 import { defaultModel, resolveProxyPlan } from '../config/resolve.js';
+import { WORKER_PACKAGE } from '../config/worker-package.js';
 import { controlPlaneTimeoutMs, fetchQueueConfig, type QueueConfigResult } from '../control-plane/client.js';
 import { LOCAL_KEY_ENV } from '../engine/child-contract.js';
 import type { ReloadReport } from '../engine/index.js';
@@ -22,7 +23,7 @@ import { acquireQueue } from './queue-lock.js';
 import { RotatingLog } from './rotating-log.js';
 import { fetchUsage, newUsageToken, usageSummary } from './usage.js';
 import { newPageToken, WorkerPage } from './webui.js';
-import { WORKER_PACKAGE, workerNotFound } from './worker-command.js';
+import { workerNotFound } from './worker-command.js';
 import { type Endpoint, engineKey, gatewayEndpoint, newLocalKey, workerEnv } from './worker-env.js';
 
 /** After its drain budget the engine closes what is left and exits; it is SIGKILLed only this much later. */
@@ -104,6 +105,7 @@ export class Supervisor {
     };
     if (!local) this.info.gateway_url = req.plan.gatewayUrl;
     this.info.auto_update = { enabled: false };
+    if (req.options.installedPackageVersion) this.info.package_version = req.options.installedPackageVersion;
   }
 
   /** Ask for an orderly stop (first call), or force it (second call). */
@@ -193,12 +195,9 @@ export class Supervisor {
         port: options.webuiPort ?? 0,
         info: () => this.info,
         defaultModel: defaultModel(plan),
-        // read at each update: --auto-update may reload the config or install another package meanwhile
+        // read at each update: --auto-update may reload the config meanwhile (the package version is in info)
         get servedModels() {
           return sup.req.plan.servedModels;
-        },
-        get packageVersion() {
-          return sup.updater?.state.package_version ?? options.packageVersion;
         },
         usage: async () => {
           const url = this.info.engine?.state === 'running' ? this.info.engine.url : null;
@@ -440,6 +439,7 @@ export class Supervisor {
         say: log,
         changed: (state) => {
           this.info.auto_update = state;
+          if (state.package_version) this.info.package_version = state.package_version;
           this.save();
         },
       },
@@ -523,8 +523,7 @@ export class Supervisor {
   /** POST /kubiya/reload on the running engine (with the usage token); the engine's report, or why not. */
   private async reloadEngine(): Promise<ReloadReport> {
     const eng = this.info.engine;
-    if (eng?.state !== 'running' || !eng.url)
-      throw new Error(`the proxy engine is ${eng?.state ?? 'not running'}`);
+    if (eng?.state !== 'running' || !eng.url) throw new Error(`the proxy engine is ${eng?.state ?? 'not running'}`);
     let res: Response;
     try {
       res = await fetch(`${eng.url}/kubiya/reload`, {

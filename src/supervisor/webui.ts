@@ -21,7 +21,6 @@ export interface WorkerPageOptions {
   /** the models the proxy serves and the worker's default */
   servedModels?: readonly string[];
   defaultModel?: string;
-  packageVersion?: string;
   /** what the engine counted so far (undefined: not known) */
   usage: () => Promise<EngineUsage | undefined>;
 }
@@ -171,7 +170,7 @@ export class WorkerPage {
         : { url: info.gateway_url ?? null, state: 'gateway' },
       served_models: this.opts.servedModels ?? [],
       default_model: this.opts.defaultModel ?? null,
-      package_version: this.opts.packageVersion ?? null,
+      package_version: info.package_version ?? null,
       usage: (await this.opts.usage().catch(() => undefined)) ?? null,
     };
   }

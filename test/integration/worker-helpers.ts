@@ -53,6 +53,24 @@ export function testEnv(home: string, extra: Record<string, string> = {}): NodeJ
   return env;
 }
 
+/**
+ * The environment for a start that installs the worker package: pip sees only the folder `index` (wheels a test
+ * built), its own cache, and no pip.conf or PIP_* of the machine's (never the network).
+ */
+export function pipEnv(home: string, index: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env = testEnv(home, {
+    PIP_NO_INDEX: '1',
+    PIP_FIND_LINKS: index,
+    PIP_CACHE_DIR: path.join(home, 'pip-cache'),
+    PIP_CONFIG_FILE: '/dev/null',
+    ...extra,
+  });
+  for (const k of ['PIP_INDEX_URL', 'PIP_EXTRA_INDEX_URL', 'PIP_NO_CACHE_DIR', 'KUBIYA_PYTHON'])
+    if (!(k in extra)) delete env[k];
+  for (const k of Object.keys(env)) if (k.startsWith('KUBIYA_WORKER_') && !(k in extra)) delete env[k];
+  return env;
+}
+
 export interface Run {
   code: number | null;
   stdout: string;

@@ -36,6 +36,8 @@ describe('the default Kubiya worker behind the local proxy', { timeout: 60_000 }
         'http://127.0.0.1:1',
         '--grace',
         '2',
+        // the stand-in is what the venv has: start it, do not look for a newer package (on an index)
+        '--no-update',
       ],
       testEnv(h, { KUBIYA_API_KEY: API_KEY, STANDIN_SECRETS: JSON.stringify([API_KEY, CONFIG_SECRET]) }),
     );

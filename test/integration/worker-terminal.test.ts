@@ -12,12 +12,17 @@ describe('terminals and messages', { timeout: 60_000 }, () => {
     'a terminal of 0 columns gets plain progress lines, and the command ends',
     async ({ onTestFinished }) => {
       const h = testHome(onTestFinished);
-      // no worker command: the queue venv is made first, with a "python" that fails at once
+      // no worker command: the queue venv is made first, with a "python" that passes the up-front check (a 3.11
+      // with venv, ensurepip and pip) and then fails at once to make the venv
+      const python = `${h}/python3`;
+      fs.writeFileSync(python, '#!/bin/sh\nif [ "$1" = -c ]; then echo "3.11.0 1 1 1"; exit 0; fi\nexit 1\n', {
+        mode: 0o755,
+      });
       const cmd =
         `'${process.execPath}' '${BIN}' worker start --queue-id t --enable-local-proxy ` +
         `--proxy-config-file '${MOCK_CONFIG}'`;
       const p = spawn('script', ['-qec', cmd, '/dev/null'], {
-        env: testEnv(h, { KUBIYA_PYTHON: '/bin/false' }),
+        env: testEnv(h, { KUBIYA_PYTHON: python }),
         stdio: ['ignore', 'pipe', 'pipe'],
         detached: true,
       });

@@ -7,7 +7,6 @@ import type { ProxyPlan } from '../../src/config/plan.js';
 import { validateQueueId } from '../../src/config/queue-id.js';
 import { backoffMs, RestartTracker } from '../../src/supervisor/policy.js';
 import { LineSplitter, RotatingLog, tailLines } from '../../src/supervisor/rotating-log.js';
-import { packageSpec } from '../../src/supervisor/worker-command.js';
 import { engineKey, gatewayEndpoint, newLocalKey, workerEnv } from '../../src/supervisor/worker-env.js';
 
 const plan = (over: Partial<ProxyPlan> = {}): ProxyPlan => ({
@@ -162,16 +161,10 @@ describe('worker environment', () => {
   });
 });
 
-describe('queue ids and package specs', () => {
+describe('queue ids', () => {
   it('accepts plain ids and rejects path tricks', () => {
     expect(validateQueueId('prod-queue_1.a')).toBe('prod-queue_1.a');
     for (const bad of ['../x', 'a/b', '.hidden', 'a..b', '', 'x'.repeat(129), 'a b'])
       expect(() => validateQueueId(bad)).toThrow();
-  });
-  it('installs from a wheel, a source, or a pinned version of the worker package', () => {
-    expect(packageSpec({ localWheel: '/w/x.whl' })).toBe('/w/x.whl');
-    expect(packageSpec({ packageSource: 'git+https://example/repo' })).toBe('git+https://example/repo');
-    expect(packageSpec({ packageVersion: '1.2.3' })).toBe('kubiya-control-plane-api[worker]==1.2.3');
-    expect(packageSpec({})).toBe('kubiya-control-plane-api[worker]');
   });
 });

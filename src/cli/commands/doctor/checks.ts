@@ -1,10 +1,10 @@
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import type { KubiyaConfigFile, KubiyaContext } from '../../../config/contexts/index.js';
 import type { ProxyPlan } from '../../../config/plan.js';
 import type { QueueConfigResult } from '../../../control-plane/client.js';
 import { isUserError } from '../../../errors.js';
+import { probePython, pythonFix, pythonProblem } from '../../../supervisor/python.js';
 import { kubiyaDir } from '../../../util/paths.js';
 import type { Handler } from '../../command.js';
 import type { CliContext } from '../../context.js';
@@ -88,49 +88,23 @@ function nodeCheck(): Check {
 
 /** Python 3.8+ with venv and pip: the default worker is a pip package installed into a per-queue venv. */
 function pythonChecks(env: NodeJS.ProcessEnv, customWorker: boolean, add: (c: Check) => void): void {
-  const python = env.KUBIYA_PYTHON || 'python3';
   // not needed by a worker command of the user's own: then a missing Python is only worth a warning
   const bad: Status = customWorker ? 'warn' : 'fail';
   const why = customWorker ? ' (only the default worker needs it; yours is a command of your own)' : '';
-  // one run (each start of an interpreter can cost seconds behind a version manager's shim): the version, and
-  // whether venv, ensurepip and pip are there (found, not imported: importing pip alone takes a while)
-  const r = run(python, ['-c', PY_PROBE], env);
-  const m = /^(\d+)\.(\d+)\.(\d+) (\d) (\d) (\d)$/.exec(r.out);
-  if (!r.ok || !m) {
-    add({
-      name: 'python',
-      status: bad,
-      detail: `${python} not found or does not run${why}`,
-      fix: 'install Python 3.8+ (apt-get install python3 python3-venv; brew install python), or set KUBIYA_PYTHON',
-    });
+  // the same probe and verdict as `worker start` (src/supervisor/python.ts)
+  const p = probePython(env);
+  const usable = p.found && p.recent;
+  const problem = pythonProblem(p, false);
+  if (!usable) {
+    add({ name: 'python', status: bad, detail: `${problem}${why}`, fix: pythonFix() });
     return;
   }
-  const [maj, min] = [Number(m[1]), Number(m[2])];
-  const version = `${m[1]}.${m[2]}.${m[3]}`;
-  if (maj < 3 || (maj === 3 && min < 8)) {
-    add({
-      name: 'python',
-      status: bad,
-      detail: `${python} is ${version}; 3.8+ is needed${why}`,
-      fix: 'install Python 3.8+',
-    });
-    return;
-  }
-  add({ name: 'python', status: 'ok', detail: `${python} ${version}` });
+  add({ name: 'python', status: 'ok', detail: `${p.python} ${p.version}` });
   // `python -m venv` makes the queue's venv (ensurepip puts pip in it) and that pip installs the worker
-  if (m[4] !== '1' || m[5] !== '1')
-    add({
-      name: 'python venv/pip',
-      status: bad,
-      detail: `${python} has no ${m[4] !== '1' ? 'venv' : 'ensurepip'} module${why}`,
-      fix: 'apt-get install python3-venv (Debian/Ubuntu), or install Python from python.org',
-    });
-  else add({ name: 'python venv/pip', status: 'ok', detail: `venv and ensurepip${m[6] === '1' ? ', pip' : ''}` });
+  const venvProblem = pythonProblem(p, true);
+  if (venvProblem) add({ name: 'python venv/pip', status: bad, detail: `${venvProblem}${why}`, fix: pythonFix() });
+  else add({ name: 'python venv/pip', status: 'ok', detail: `venv and ensurepip${p.pip ? ', pip' : ''}` });
 }
-
-const PY_PROBE =
-  'import sys, importlib.util as u; ' +
-  "print('%d.%d.%d' % sys.version_info[:3], *(int(u.find_spec(m) is not None) for m in ('venv', 'ensurepip', 'pip')))";
 
 /** ~/.kubiya: ours, not writable by others (configs, logs and keys' hashes live there). */
 function kubiyaDirCheck(env: NodeJS.ProcessEnv, add: (c: Check) => void): void {
@@ -497,11 +471,4 @@ function tcpProbe(host: string, port: number): Promise<true | string> {
       done(e.code === 'ECONNREFUSED' ? 'connection refused' : (e.code ?? e.message)),
     );
   });
-}
-
-/** Run a program briefly; its first line of output. */
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): { ok: boolean; out: string } {
-  const r = spawnSync(cmd, args, { env, encoding: 'utf8', timeout: 10_000 });
-  const out = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n')[0] ?? '';
-  return { ok: r.status === 0, out };
 }

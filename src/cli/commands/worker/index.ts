@@ -9,6 +9,16 @@ const RESOLUTION = `Where the worker's LLM settings come from (a higher level wi
   4. queue     the queue's settings from the control plane (needs an API key)
   5. gateway   no local proxy: the worker uses the LLM gateway with your API key`;
 
+const PACKAGES = `The default worker (no worker command) is kubiya-control-plane-api[worker] in the queue's venv
+(~/.kubiya/workers/ID/venv), made with KUBIYA_PYTHON or python3 (3.8+ with venv; missing: exit 69 with the
+command that installs it here). Its package, flags first, then the environment (two at one level: an error):
+  --package-source   KUBIYA_WORKER_PACKAGE_SOURCE   0.5.0 | ">=0.3.0" | ./dist/x.whl | x.tar.gz |
+                                                    git+https://host/repo.git@ref | owner/repo@ref
+  --package-version  KUBIYA_WORKER_PACKAGE_VERSION  0.5.0 | ">=0.3.0"
+  --local-wheel      KUBIYA_WORKER_LOCAL_WHEEL      ./dist/x.whl | a project directory with dist/
+Each start looks for a newer package (pip install --upgrade; pip's own index settings and PIP_* apply);
+--no-update starts the installed one. The version is printed and shown by worker status and the worker page.`;
+
 const manage = () => import('./manage.js');
 
 /** `kubiya worker ...`: start (resolution, dry-run) and stop/status/logs/list, plus the daemon's hidden entry. */
@@ -61,9 +71,37 @@ export const workerCommands: CommandGroup = {
         },
         { flags: '-d, --daemon', description: 'run in the background (see kubiya worker status|logs|stop)' },
         { flags: '--worker-command <cmd>', description: 'worker command line (quoted); "-- cmd args" wins over it' },
-        { flags: '--package-source <src>', description: 'where the worker package is installed from' },
-        { flags: '--package-version <version>', description: 'worker package version' },
-        { flags: '--local-wheel <file>', description: 'install the worker from a local wheel' },
+        {
+          flags: '--package-source <src>',
+          description:
+            'the default worker\'s package: a version (0.5.0), a specifier (">=0.3.0"), a wheel or sdist ' +
+            '(./dist/x.whl), a git URL (git+https://github.com/org/repo.git@main) or GitHub owner/repo@ref ' +
+            '(env KUBIYA_WORKER_PACKAGE_SOURCE)',
+        },
+        {
+          flags: '--package-version <version>',
+          description:
+            'the default worker\'s package version or specifier, e.g. 0.5.0 or ">=0.3.0" ' +
+            '(env KUBIYA_WORKER_PACKAGE_VERSION)',
+        },
+        {
+          flags: '--local-wheel <file>',
+          description:
+            'install the default worker from a wheel, e.g. ./dist/kubiya_control_plane_api-0.5.0-py3-none-any.whl, ' +
+            "or a project directory (its dist/'s newest wheel) (env KUBIYA_WORKER_LOCAL_WHEEL)",
+        },
+        {
+          flags: '--no-update',
+          description:
+            "start the package the queue's venv already has, without looking for a newer one " +
+            '(e.g. offline: kubiya worker start --queue-id q1 --no-update)',
+        },
+        {
+          flags: '--no-cache',
+          description:
+            "clear pip's cache (pip cache purge) before installing the worker package " +
+            '(e.g. after a broken download: kubiya worker start --queue-id q1 --no-cache)',
+        },
         { flags: '--max-log-size <size>', description: 'rotate logs at this size (10KB, 5MB, 1GB)', default: '100MB' },
         { flags: '--max-log-backups <n>', description: 'rotated log files to keep', default: '5' },
         {
@@ -116,7 +154,7 @@ export const workerCommands: CommandGroup = {
         { flags: '--dry-run', description: 'print the resolved plan and start nothing' },
       ],
       output: 'text or json (with --dry-run)',
-      notes: RESOLUTION,
+      notes: `${RESOLUTION}\n\n${PACKAGES}`,
       examples: [
         'kubiya worker start --queue-id q1 --proxy-config-file ./litellm.yaml --dry-run',
         'kubiya worker start --queue-id q1 --enable-local-proxy --model gpt-4o -d',
@@ -125,6 +163,10 @@ export const workerCommands: CommandGroup = {
         'kubiya worker start --queue-id ci-123 --proxy-config-file ./litellm.yaml --single-execution --quiet',
         'kubiya worker start --queue-id q1 --proxy-config-file ./litellm.yaml --webui-port 8088',
         'kubiya worker start --queue-id prod -d --auto-update --update-check-interval 10m',
+        'kubiya worker start --queue-id q1 --package-source 0.5.0',
+        'kubiya worker start --queue-id q1 --package-source kubiyabot/control-plane-api@main',
+        'kubiya worker start --queue-id q1 --package-source ./dist/kubiya_control_plane_api-0.5.0-py3-none-any.whl',
+        'kubiya worker start --queue-id q1 --no-update -d',
       ],
       handler: async () => (await import('./start.js')).workerStart,
     }),

@@ -55,6 +55,7 @@ export function printStatus(s: QueueStatus, chalk: ChalkInstance): string {
       `pid ${w.pid ?? '-'}, ${w.state}, restarts ${w.restarts}${w.last_exit ? `, last exit: ${w.last_exit}` : ''}`,
     ]);
     lines.push(['command', w.command.join(' ')]);
+    if (s.package_version) lines.push(['package', `kubiya-control-plane-api ${s.package_version}`]);
   }
   if (s.state === 'running' && s.auto_update) lines.push(['updates', autoUpdateLine(s.auto_update, chalk)]);
   lines.push(['worker log', `${s.logs.worker.path} (${formatBytes(s.logs.worker.bytes)})`]);

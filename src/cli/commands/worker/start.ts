@@ -24,6 +24,10 @@ export interface StartFlags {
   packageSource?: string;
   packageVersion?: string;
   localWheel?: string;
+  /** commander's --no-update: false when given */
+  update: boolean;
+  /** commander's --no-cache: false when given */
+  cache: boolean;
   maxLogSize: string;
   maxLogBackups: string;
   grace: string;
@@ -48,9 +52,8 @@ export const workerStart: Handler<StartFlags, [string[]]> = async (ctx, flags, c
   const enableLocalProxy = flags.disableLocalProxy ? false : flags.enableLocalProxy;
   const options: WorkerStartOptions = {
     daemon: !!flags.daemon,
-    packageSource: flags.packageSource,
-    packageVersion: flags.packageVersion,
-    localWheel: flags.localWheel,
+    noUpdate: flags.update === false,
+    noCache: flags.cache === false,
     maxLogSizeBytes: parseSize(flags.maxLogSize),
     maxLogBackups: parseCount(flags.maxLogBackups, '--max-log-backups'),
     graceSeconds: parseSeconds(flags.grace, '--grace'),
@@ -71,6 +74,8 @@ export const workerStart: Handler<StartFlags, [string[]]> = async (ctx, flags, c
   const cfg = await ctx.configStore();
   const context = currentContext(cfg, ctx.env);
   workerCommand(ctx, options, command, flags.workerCommand, context);
+  if (!options.workerCommand) options.package = await workerPackage(ctx, flags, options);
+  else packageFlagsUnused(flags, options);
   const proxyFlags = {
     enableLocalProxy,
     proxyConfigFile: flags.proxyConfigFile,
@@ -150,6 +155,41 @@ function workerCommand(
     options.workerCommand = splitCommand(context.workerCommand, `context "${context.name}" worker-command`);
     options.workerCommandSource = `context (${context.name})`;
   }
+}
+
+/** The default worker's package: flags > KUBIYA_WORKER_PACKAGE_* (see config/worker-package.ts). */
+async function workerPackage(
+  ctx: CliContext,
+  flags: StartFlags,
+  options: WorkerStartOptions,
+): Promise<WorkerStartOptions['package']> {
+  if (options.noUpdate && options.noCache)
+    throw new UserError("--no-cache clears pip's cache before an install, and --no-update installs nothing; give one", {
+      hint: '--no-update starts the installed package as it is; --no-cache (without it) reinstalls past the cache',
+    });
+  const { resolvePackageRequest } = await import('../../../config/worker-package.js');
+  return resolvePackageRequest(
+    { source: flags.packageSource, version: flags.packageVersion, wheel: flags.localWheel },
+    ctx.env,
+    ctx.cwd,
+  );
+}
+
+/** A worker command of one's own installs no package: a package flag beside it is a mistake worth saying. */
+function packageFlagsUnused(flags: StartFlags, options: WorkerStartOptions): void {
+  const given = [
+    flags.packageSource !== undefined && '--package-source',
+    flags.packageVersion !== undefined && '--package-version',
+    flags.localWheel !== undefined && '--local-wheel',
+    options.noUpdate && '--no-update',
+    options.noCache && '--no-cache',
+  ].filter(Boolean);
+  if (given.length > 0)
+    throw new UserError(
+      `${given.join(', ')} ${given.length === 1 ? 'is' : 'are'} for the default Kubiya worker's package, but the ` +
+        `worker command is your own (${options.workerCommandSource})`,
+      { hint: 'Drop the package flags, or the worker command to run the Kubiya worker' },
+    );
 }
 
 /** What the Kubiya worker asks for when no agent or --model names a model (its own default). */
@@ -240,13 +280,9 @@ function autoUpdate(
     throw new UserError('--auto-update cannot be used with --single-execution: a one-task worker is never restarted');
   const pin = options.workerCommand
     ? 'the worker is your own command'
-    : options.localWheel
-      ? 'the package comes from --local-wheel'
-      : options.packageSource
-        ? 'the package comes from --package-source'
-        : options.packageVersion
-          ? `--package-version pins ${options.packageVersion}`
-          : undefined;
+    : options.package && options.package.from !== 'default'
+      ? `the package is pinned by ${options.package.from}`
+      : undefined;
   return { intervalMs, resolve, ...(pin ? { packagePinned: pin } : {}) };
 }
 
