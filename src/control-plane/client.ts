@@ -53,18 +53,24 @@ export async function fetchQueueConfig(args: FetchQueueArgs): Promise<QueueConfi
   const url = `${base}/api/v1/worker-queues/${encodeURIComponent(args.queueId)}/config`;
   let status: number;
   let text: string;
-  try {
-    const res = await request(url, {
-      method: 'GET',
-      headers: { authorization: `Bearer ${args.apiKey}`, accept: 'application/json' },
-      signal: AbortSignal.timeout(timeoutMs),
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-    });
-    status = res.statusCode;
-    text = await res.body.text();
-  } catch (e) {
-    return { ok: false, reason: networkReason(e, url, timeoutMs) };
+  const signal = AbortSignal.timeout(timeoutMs);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await request(url, {
+        method: 'GET',
+        headers: { authorization: `Bearer ${args.apiKey}`, accept: 'application/json' },
+        signal,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+      status = res.statusCode;
+      text = await res.body.text();
+      break;
+    } catch (e) {
+      // a kept-alive connection the server had just closed: a GET is safe to send once more, on a new one
+      if (attempt === 1 && !signal.aborted && connectionLost(e)) continue;
+      return { ok: false, reason: networkReason(e, url, timeoutMs) };
+    }
   }
   if (status === 401 || status === 403)
     return { ok: false, status, reason: `the control plane rejected the API key (HTTP ${status}) at ${url}` };
@@ -126,6 +132,13 @@ function settingsFrom(body: unknown): { settings: QueueSettings; warnings: strin
   num('local_proxy_timeout_seconds', (n) => (settings.localProxyTimeoutSeconds = n));
   num('local_proxy_max_retries', (n) => (settings.localProxyMaxRetries = Math.floor(n)));
   return { settings, warnings };
+}
+
+/** The connection broke under a request (reset, closed socket), as opposed to a refusal or a timeout. */
+function connectionLost(e: unknown): boolean {
+  const err = e as { code?: string; cause?: { code?: string } };
+  const code = err.code ?? err.cause?.code;
+  return code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET';
 }
 
 function networkReason(e: unknown, url: string, timeoutMs: number): string {

@@ -58,3 +58,35 @@ describe('control-plane client', () => {
     expect(controlPlaneTimeoutMs({})).toBe(5000);
   });
 });
+
+describe('control-plane client, connections', () => {
+  it('a connection reset under the request is tried once more on a new connection; twice is a failure', async () => {
+    const http = await import('node:http');
+    let resets = 1;
+    let seen = 0;
+    const server = http.createServer((req, res) => {
+      seen++;
+      if (resets-- > 0) {
+        req.socket.destroy(); // as a server restarting, or closing a kept-alive socket, does
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"settings": {}}');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      const once = await fetchQueueConfig({ controlPlaneUrl: url, apiKey: 'k', queueId: 'q', timeoutMs: 2000 });
+      expect(once.ok).toBe(true);
+      expect(seen).toBe(2);
+      resets = 2;
+      const twice = await fetchQueueConfig({ controlPlaneUrl: url, apiKey: 'k', queueId: 'q', timeoutMs: 2000 });
+      expect(twice).toMatchObject({
+        ok: false,
+        reason: expect.stringMatching(/could not be reached .*(ECONNRESET|SOCKET)/),
+      });
+      expect(seen).toBe(4);
+    } finally {
+      server.close();
+    }
+  });
+});
