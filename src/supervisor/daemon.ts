@@ -59,7 +59,8 @@ export async function startDaemon(
     plan: { ...rest, config: config ? { source: config.source, raw: config.raw } : undefined },
     // the venv is installed by now; the daemon must not reinstall it
     options: { ...options, localWheel: undefined, packageSource: undefined, packageVersion: undefined },
-    command: options.workerCommand?.length ? command : null,
+    // a container's command is the user's or the image's own: never the venv's
+    command: options.workerCommand?.length || options.type === 'docker' ? command : null,
   };
   const token = randomBytes(8).toString('hex');
   const ownPlan = planFile(paths, token);

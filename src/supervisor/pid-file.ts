@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import type { ContainerRecord } from './docker/container.js';
 import type { ProcIdentity } from './identity.js';
 
 /** What `worker.pid` holds: everything `status` and `stop` need, no secrets. */
@@ -36,6 +37,8 @@ export interface PidInfo {
     state: string;
     restarts: number;
     last_exit?: string;
+    /** `--type docker`: the worker's current container (pid is null then) */
+    container?: ContainerRecord;
   };
   logs: { worker: string; proxy: string | null; supervisor: string };
   /** the worker's web page (without its token: that is in webui.url, 0600) */

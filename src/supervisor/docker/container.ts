@@ -1,0 +1,236 @@
+/**
+ * The worker's container (`worker start --type docker`): created, attached and started as `docker run` does,
+ * its multiplexed output demultiplexed into the queue's worker.log, its exit code from the wait endpoint; and
+ * the look-ups `worker stop` and `worker status` make by the queue's labels.
+ */
+import { createHash } from 'node:crypto';
+import { PassThrough } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type Dockerode from 'dockerode';
+import { UserError } from '../../errors.js';
+import { type ChildExit, type OutputSink, pipeOutput } from '../child.js';
+import type { WorkerRun } from '../worker-run.js';
+import { type DockerEndpoint, dockerClient, dockerEndpoint, dockerError } from './engine-api.js';
+
+/** Labels on every worker container: which queue, and whose queue directory (one machine, several users). */
+export const QUEUE_LABEL = 'kubiya.queue-id';
+export const DIR_LABEL = 'kubiya.worker-dir';
+export const SUPERVISOR_LABEL = 'kubiya.supervisor-pid';
+
+/** The name the container given to the proxy's address inside the container. */
+export const HOST_ALIAS = 'host.docker.internal';
+
+/** What `worker.pid` records of the container (no secrets: its environment stays with the engine). */
+export interface ContainerRecord {
+  id: string;
+  name: string;
+  /** image:tag */
+  image: string;
+  /** the DOCKER_HOST it runs on, so `stop` and `status` ask the same engine */
+  docker_host: string;
+}
+
+/** One queue's container name: the queue and a short hash of its directory (two users' queue "q1" differ). */
+export function containerName(queueId: string, workerDir: string): string {
+  return `kubiya-worker-${queueId}-${createHash('sha256').update(workerDir).digest('hex').slice(0, 8)}`;
+}
+
+export interface ContainerSpec {
+  queueId: string;
+  workerDir: string;
+  /** image:tag */
+  image: string;
+  /** the command; undefined: the image's own */
+  cmd?: string[];
+  env: NodeJS.ProcessEnv;
+  /** where HOST_ALIAS points: the bridge gateway the proxy engine listens on */
+  hostAddress: string;
+}
+
+const status = (e: unknown) => (e as { statusCode?: number }).statusCode;
+
+/**
+ * Remove the containers a previous run of this queue left (a supervisor that was SIGKILLed cannot remove its
+ * own); returns their short ids. Called while the queue is ours (worker.pid claimed), so none is in use.
+ */
+export async function removeQueueContainers(
+  docker: Dockerode,
+  endpoint: DockerEndpoint,
+  queueId: string,
+  workerDir: string,
+): Promise<string[]> {
+  try {
+    const found = await docker.listContainers({
+      all: true,
+      filters: JSON.stringify({ label: [`${QUEUE_LABEL}=${queueId}`, `${DIR_LABEL}=${workerDir}`] }),
+    });
+    for (const c of found) await removeContainer(docker, c.Id);
+    return found.map((c) => c.Id.slice(0, 12));
+  } catch (e) {
+    throw dockerError(e, endpoint, `look for containers of queue ${queueId}`);
+  }
+}
+
+/** DELETE /containers/{id}?force=1 (a running one is killed first); one already gone is fine. */
+async function removeContainer(docker: Dockerode, id: string): Promise<void> {
+  try {
+    await docker.getContainer(id).remove({ force: true });
+  } catch (e) {
+    if (status(e) !== 404) throw e;
+  }
+}
+
+/** POST /containers/{id}/kill with `signal`; one that is not running (409) or gone (404) is fine. */
+async function signalContainer(c: Dockerode.Container, signal: string): Promise<void> {
+  try {
+    await c.kill({ signal });
+  } catch (e) {
+    if (status(e) !== 404 && status(e) !== 409) throw e;
+  }
+}
+
+/**
+ * Create, attach (before the start, so no line is lost) and start the worker's container; the run's `exited`
+ * resolves with the wait endpoint's StatusCode once the output stream ended, and the container is removed then.
+ */
+export async function startContainer(
+  docker: Dockerode,
+  endpoint: DockerEndpoint,
+  spec: ContainerSpec,
+  sink: OutputSink,
+): Promise<WorkerRun> {
+  const name = containerName(spec.queueId, spec.workerDir);
+  let container: Dockerode.Container;
+  try {
+    container = await docker.createContainer({
+      name,
+      Image: spec.image,
+      ...(spec.cmd?.length ? { Cmd: spec.cmd } : {}),
+      Env: Object.entries(spec.env)
+        .filter((kv): kv is [string, string] => kv[1] !== undefined)
+        .map(([k, v]) => `${k}=${v}`),
+      Labels: {
+        [QUEUE_LABEL]: spec.queueId,
+        [DIR_LABEL]: spec.workerDir,
+        [SUPERVISOR_LABEL]: String(process.pid),
+      },
+      Tty: false,
+      OpenStdin: false,
+      AttachStdout: true,
+      AttachStderr: true,
+      HostConfig: {
+        // the proxy's address by name, mapped to exactly where the engine listens
+        ExtraHosts: [`${HOST_ALIAS}:${spec.hostAddress}`],
+        NetworkMode: 'bridge',
+        // an init as PID 1: the worker gets SIGTERM and its zombies are reaped
+        Init: true,
+      },
+    });
+  } catch (e) {
+    const err = dockerError(e, endpoint, `create the worker's container from ${spec.image}`);
+    if (status(e) === 404)
+      throw new UserError(err.message, {
+        exitCode: 1,
+        hint: `Pull it (run without --no-pull), or check --image and --image-tag`,
+      });
+    throw err;
+  }
+  const id = container.id;
+  let drained: Promise<void> = Promise.resolve();
+  try {
+    const stream = await container.attach({ stream: true, stdout: true, stderr: true });
+    const out = new PassThrough();
+    const err = new PassThrough();
+    pipeOutput(out, sink.echo?.stdout, sink);
+    pipeOutput(err, sink.echo?.stderr, sink);
+    docker.modem.demuxStream(stream, out, err);
+    drained = new Promise<void>((resolve) => {
+      const done = () => {
+        out.end();
+        err.end();
+        resolve();
+      };
+      stream.once('end', done);
+      stream.once('close', done);
+      stream.once('error', done);
+    });
+    await container.start();
+  } catch (e) {
+    await removeContainer(docker, id).catch(() => undefined);
+    throw dockerError(e, endpoint, `start the worker's container ${name}`);
+  }
+  const exited = (async (): Promise<ChildExit> => {
+    let exit: ChildExit;
+    try {
+      const r = (await container.wait()) as { StatusCode?: number };
+      exit = { code: typeof r.StatusCode === 'number' ? r.StatusCode : 125, signal: null };
+    } catch (e) {
+      sink.log.write(`kubiya: lost the Docker engine while waiting for container ${id.slice(0, 12)}: ${e}\n`);
+      exit = { code: 125, signal: null }; // docker run's code for the engine's own failures
+    }
+    await Promise.race([drained, sleep(2000)]);
+    await removeContainer(docker, id).catch((e) =>
+      sink.log.write(`kubiya: could not remove container ${id.slice(0, 12)}: ${(e as Error).message}\n`),
+    );
+    return exit;
+  })();
+  let gone = false;
+  void exited.then(() => (gone = true));
+  return {
+    container: { id, name },
+    exited,
+    stop: async (graceMs) => {
+      if (gone) return;
+      await signalContainer(container, 'SIGTERM').catch(() => undefined);
+      if (await Promise.race([exited.then(() => true), sleep(graceMs).then(() => false)])) return;
+      await signalContainer(container, 'SIGKILL').catch(() => undefined);
+      await Promise.race([exited, sleep(5000)]);
+      if (!gone) await removeContainer(docker, id).catch(() => undefined);
+    },
+    kill: () => void signalContainer(container, 'SIGKILL').catch(() => undefined),
+    leftovers: () => (gone ? [] : [`container ${id.slice(0, 12)}`]),
+  };
+}
+
+/** A recorded container's state as `worker status` shows it: running, exited, ..., gone, or why unknown. */
+export async function containerState(rec: ContainerRecord, timeoutMs = 1500): Promise<string> {
+  const endpoint = dockerEndpoint({ DOCKER_HOST: rec.docker_host });
+  try {
+    const docker = await dockerClient(endpoint, timeoutMs);
+    const info = await docker.getContainer(rec.id).inspect();
+    return info.State?.Status ?? 'unknown';
+  } catch (e) {
+    if (status(e) === 404) return 'gone';
+    return `unknown (${dockerError(e, endpoint, 'inspect it').message.replace(/^cannot inspect it: /, '')})`;
+  }
+}
+
+/**
+ * `worker stop`'s last step for a Docker queue: kill and remove the recorded container, and any other this
+ * queue left (found by its labels). Returns what went, or why it could not.
+ */
+export async function removeRecordedContainer(
+  rec: ContainerRecord,
+  queueId: string,
+  workerDir: string,
+): Promise<string[]> {
+  const endpoint = dockerEndpoint({ DOCKER_HOST: rec.docker_host });
+  try {
+    const docker = await dockerClient(endpoint, 10_000);
+    const c = docker.getContainer(rec.id);
+    const existed = await c.inspect().then(
+      () => true,
+      () => false,
+    );
+    if (existed) {
+      await signalContainer(c, 'SIGKILL');
+      await removeContainer(docker, rec.id);
+    }
+    const others = (await removeQueueContainers(docker, endpoint, queueId, workerDir)).filter(
+      (s) => !rec.id.startsWith(s),
+    );
+    return [...(existed ? [`container ${rec.id.slice(0, 12)}`] : []), ...others.map((s) => `container ${s}`)];
+  } catch (e) {
+    return [`container ${rec.id.slice(0, 12)} not removed: ${dockerError(e, endpoint, 'remove it').message}`];
+  }
+}
