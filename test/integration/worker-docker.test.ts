@@ -183,6 +183,24 @@ describe.concurrent('worker start --type docker', { timeout: 60_000 }, () => {
     expect(pidFile(h, 'dk-2')).toBeUndefined();
   });
 
+  it('stop --force, which gives the supervisor no time, still removes the container', async ({ onTestFinished }) => {
+    const h = testHome(onTestFinished);
+    const fake = await fakeDocker(onTestFinished, { local: { [`${IMAGE}:latest`]: {} } });
+    const env = testEnv(h, { DOCKER_HOST: fake.dockerHost });
+    const r = await cli(dockerStart('dk-8', ['-d', '--no-pull'], ['node', LOOP]), env);
+    expect(r.code, r.stderr).toBe(0);
+    const [c] = fake.existing();
+    const stop = await cliInProcess(['worker', 'stop', '--queue-id', 'dk-8', '--force'], env);
+    expect(stop.code, stop.stderr).toBe(0);
+    expect(fake.called('POST', new RegExp(`^/containers/${c.id}/kill$`)).map((k) => k.query.signal)).toContain(
+      'SIGKILL',
+    );
+    expect(fake.called('DELETE', new RegExp(`^/containers/${c.id}$`))[0].query.force).toBe('true');
+    expect(stop.stdout).toContain(`cleaned up: container ${c.id.slice(0, 12)}`);
+    expect(fake.existing()).toEqual([]);
+    expect(pidFile(h, 'dk-8')).toBeUndefined();
+  });
+
   it('-d restarts a failing container by the restart policy, a new container each time', async ({ onTestFinished }) => {
     const h = testHome(onTestFinished);
     const fake = await fakeDocker(onTestFinished, { local: { [`${IMAGE}:latest`]: {} } });
@@ -258,6 +276,15 @@ describe.concurrent('worker start --type docker', { timeout: 60_000 }, () => {
     expect(none.code).toBe(1);
     expect(none.stderr).toContain(`No such image: ${IMAGE}:9.9`);
     expect(none.stderr).toContain('run without --no-pull');
+    // an error line in the pull's progress stream (after its 200) fails the pull too
+    const broken = await fakeDocker(onTestFinished, {
+      registry: { [`${IMAGE}:latest`]: {} },
+      pullStreamError: 'unexpected EOF',
+    });
+    const mid = await cli(dockerStart('dk-5', [], ['node', WORKER]), testEnv(h, { DOCKER_HOST: broken.dockerHost }));
+    expect(mid.code).toBe(1);
+    expect(mid.stderr).toContain(`cannot pull ${IMAGE}:latest: unexpected EOF`);
+    expect(broken.called('POST', /^\/containers\/create$/)).toEqual([]);
     expect(fake.existing()).toEqual([]);
     expect(pidFile(h, 'dk-5')).toBeUndefined();
   });
@@ -294,6 +321,12 @@ describe.concurrent('worker start --type docker', { timeout: 60_000 }, () => {
       env,
     );
     expect(dry.code, dry.stderr).toBe(0);
+    const text = await cliInProcess(
+      ['worker', 'start', '--queue-id', 'dk-6', '--type', 'docker', '--proxy-config-file', MOCK_CONFIG, '--dry-run'],
+      env,
+    );
+    expect(text.stdout).toContain(`Runs in: a Docker container, ${IMAGE}:latest (pulled first)`);
+    expect(text.stdout).toContain("Worker command: the image's own");
     expect(JSON.parse(dry.stdout).options).toMatchObject({
       type: 'docker',
       docker: { image: IMAGE, tag: 'latest', pull: true },

@@ -231,6 +231,6 @@ export async function removeRecordedContainer(
     );
     return [...(existed ? [`container ${rec.id.slice(0, 12)}`] : []), ...others.map((s) => `container ${s}`)];
   } catch (e) {
-    return [`container ${rec.id.slice(0, 12)} not removed: ${dockerError(e, endpoint, 'remove it').message}`];
+    return [`container ${rec.id.slice(0, 12)} NOT removed (${dockerError(e, endpoint, 'remove it').message})`];
   }
 }
