@@ -167,6 +167,12 @@ describe.concurrent('worker start --type docker', { timeout: 60_000 }, () => {
     const text = await cliInProcess(['worker', 'status', '--queue-id', 'dk-2'], env);
     expect(text.stdout).toContain(`container ${c.id.slice(0, 12)} (running)`);
 
+    // the worker's page names the container in place of a pid
+    const page = new URL(readOr(queueFile(h, 'dk-2', 'webui.url')).trim());
+    const cookie = `kubiya_worker=${page.searchParams.get('token')}`;
+    const api = await (await fetch(new URL('/api/status', page), { headers: { cookie } })).json();
+    expect(api.worker.container).toBe(`${c.id.slice(0, 12)} (registry.local:5000/team/worker:1.2.3)`);
+
     // reachable where the container reaches it, with the run's key only; not on the host's loopback
     const port = Number(new URL(s.engine.url).port);
     expect(await accepts('127.0.0.1', port)).toBe(false);
