@@ -243,6 +243,23 @@ describe.concurrent('worker start --type docker', { timeout: 60_000 }, () => {
     expect(pidFile(h, 'dk-4')).toBeUndefined();
   });
 
+  it("refuses a bridge gateway that is not this machine's (Docker Desktop, rootless), proxy not started", async ({
+    onTestFinished,
+  }) => {
+    const h = testHome(onTestFinished);
+    // TEST-NET-1: no interface here has it; nothing is sent to it, the check reads this machine's interfaces
+    const fake = await fakeDocker(onTestFinished, { local: { [`${IMAGE}:latest`]: {} }, gateway: '192.0.2.1' });
+    const r = await cli(
+      dockerStart('dk-9', ['--no-pull'], ['node', WORKER]),
+      testEnv(h, { DOCKER_HOST: fake.dockerHost }),
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("Docker's bridge gateway 192.0.2.1 is not an address of this machine");
+    expect(r.stderr).not.toContain('proxy ready');
+    expect(fake.called('POST', /^\/containers\/create$/)).toEqual([]);
+    expect(pidFile(h, 'dk-9')).toBeUndefined();
+  });
+
   // root passes every permission check: the CLI runs as nobody, and the fake's socket is in a root-only directory
   it.skipIf(process.getuid?.() !== 0)(
     'says how to fix a socket it may not use (docker group, DOCKER_HOST), exit 1',

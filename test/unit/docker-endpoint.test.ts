@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dockerEndpoint } from '../../src/supervisor/docker/engine-api.js';
+import { dockerEndpoint, isHostAddress } from '../../src/supervisor/docker/engine-api.js';
 
 describe('DOCKER_HOST', () => {
   it('defaults to the engine socket and takes unix:// and tcp:// forms as the docker CLI does', () => {
@@ -23,5 +23,11 @@ describe('DOCKER_HOST', () => {
     expect(() =>
       dockerEndpoint({ DOCKER_HOST: 'tcp://h:2376', DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: '/nope' }),
     ).toThrow(/DOCKER_TLS_VERIFY is set but \/nope\/ca\.pem cannot be read/);
+  });
+
+  it("knows this machine's addresses (where the proxy may listen for a container)", () => {
+    expect(isHostAddress('127.0.0.1')).toBe(true);
+    expect(isHostAddress('127.0.0.2')).toBe(true); // the loopback interface's whole 127.0.0.0/8
+    expect(isHostAddress('192.0.2.1')).toBe(false); // TEST-NET-1: nobody's
   });
 });

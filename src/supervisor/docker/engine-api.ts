@@ -192,5 +192,31 @@ export async function bridgeGateway(docker: Dockerode, endpoint: DockerEndpoint)
         hint: 'Check `docker network inspect bridge` (IPAM.Config[].Gateway)',
       },
     );
+  if (!isHostAddress(gw))
+    throw new UserError(
+      `Docker's bridge gateway ${gw} is not an address of this machine: the proxy cannot listen where the ` +
+        "worker's container would reach it",
+      {
+        exitCode: 1,
+        hint:
+          'Docker Desktop and rootless Docker keep their bridge in a VM or namespace of their own (not supported ' +
+          'yet); run the engine on this machine, or use --type local',
+      },
+    );
   return gw;
+}
+
+/** Whether `ip` is an IPv4 address of one of this machine's interfaces (or in a loopback interface's network). */
+export function isHostAddress(ip: string): boolean {
+  const n = (a: string) => a.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+  for (const addrs of Object.values(os.networkInterfaces()))
+    for (const a of addrs ?? []) {
+      if (a.family !== 'IPv4') continue;
+      if (a.address === ip) return true;
+      const mask = n(a.netmask);
+      // 127.0.0.0/8 is all this host's; compared as numbers (a 32-bit mask overflows JS's bitwise operators)
+      if (a.internal && Math.floor(n(ip) / (2 ** 32 - mask)) === Math.floor(n(a.address) / (2 ** 32 - mask)))
+        return true;
+    }
+  return false;
 }
