@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type Dockerode from 'dockerode';
 import { stringify } from 'yaml';
 import { maskCommandLine } from '../config/litellm/secrets.js';
 import type { ProxyPlan, WorkerStartOptions } from '../config/plan.js';
@@ -10,7 +9,7 @@ import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { type ChildExit, describeExit, exitStatus, type Spawned, spawnChild } from './child.js';
 import { HOST_ALIAS, removeQueueContainers, startContainer } from './docker/container.js';
-import { bridgeGateway, type DockerEndpoint, dockerClient, dockerEndpoint } from './docker/engine-api.js';
+import { bridgeGateway, DockerApi, dockerEndpoint } from './docker/engine-api.js';
 import { type EngineSpec, EngineStartError, spawnEngine } from './engine.js';
 import { identityOf } from './identity.js';
 import type { SupervisorIo } from './io.js';
@@ -58,7 +57,7 @@ export class Supervisor {
   private engineChild?: Spawned;
   private worker?: WorkerRun;
   /** `--type docker`: the Engine API client, and the bridge gateway the proxy engine listens on */
-  private docker?: { client: Dockerode; endpoint: DockerEndpoint; host?: string };
+  private docker?: { api: DockerApi; host?: string };
   private proxyLog?: RotatingLog;
   private workerLog?: RotatingLog;
   /** the drain budget: the engine's --drain-timeout; it is killed only a margin after it */
@@ -500,11 +499,10 @@ export class Supervisor {
    * HOST_ALIAS. Containers a killed run of this queue left are removed first.
    */
   private async connectDocker(): Promise<void> {
-    const endpoint = dockerEndpoint(this.req.io.env);
-    const client = await dockerClient(endpoint);
-    this.docker = { client, endpoint };
-    if (this.req.plan.mode !== 'gateway') this.docker.host = await bridgeGateway(client, endpoint);
-    const left = await removeQueueContainers(client, endpoint, this.req.plan.queueId, this.paths.dir);
+    const api = new DockerApi(dockerEndpoint(this.req.io.env));
+    this.docker = { api };
+    if (this.req.plan.mode !== 'gateway') this.docker.host = await bridgeGateway(api);
+    const left = await removeQueueContainers(api, this.req.plan.queueId, this.paths.dir);
     if (left.length > 0) this.req.say(`removed container(s) a previous run left behind: ${left.join(', ')}`);
   }
 
@@ -527,8 +525,7 @@ export class Supervisor {
     }
     const d = options.docker!;
     const run = await startContainer(
-      this.docker.client,
-      this.docker.endpoint,
+      this.docker.api,
       {
         queueId: plan.queueId,
         workerDir: this.paths.dir,
@@ -544,7 +541,7 @@ export class Supervisor {
       id: run.container!.id,
       name: run.container!.name,
       image: `${d.image}:${d.tag}`,
-      docker_host: this.docker.endpoint.where,
+      docker_host: this.docker.api.endpoint.where,
     };
     return run;
   }

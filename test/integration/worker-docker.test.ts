@@ -201,7 +201,7 @@ describe.concurrent('worker start --type docker', { timeout: 60_000 }, () => {
     expect(fake.called('POST', new RegExp(`^/containers/${c.id}/kill$`)).map((k) => k.query.signal)).toContain(
       'SIGKILL',
     );
-    expect(fake.called('DELETE', new RegExp(`^/containers/${c.id}$`))[0].query.force).toBe('true');
+    expect(fake.called('DELETE', new RegExp(`^/containers/${c.id}$`))[0].query.force).toBe('1');
     expect(stop.stdout).toContain(`cleaned up: container ${c.id.slice(0, 12)}`);
     expect(fake.existing()).toEqual([]);
     expect(pidFile(h, 'dk-8')).toBeUndefined();

@@ -6,11 +6,10 @@
 import { createHash } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type Dockerode from 'dockerode';
 import { UserError } from '../../errors.js';
 import { type ChildExit, type OutputSink, pipeOutput } from '../child.js';
 import type { WorkerRun } from '../worker-run.js';
-import { type DockerEndpoint, dockerClient, dockerEndpoint, dockerError } from './engine-api.js';
+import { DockerApi, demultiplex, dockerEndpoint, dockerError, EngineApiError } from './engine-api.js';
 
 /** Labels on every worker container: which queue, and whose queue directory (one machine, several users). */
 export const QUEUE_LABEL = 'kubiya.queue-id';
@@ -47,43 +46,41 @@ export interface ContainerSpec {
   hostAddress: string;
 }
 
-const status = (e: unknown) => (e as { statusCode?: number }).statusCode;
+const status = (e: unknown) => (e instanceof EngineApiError ? e.statusCode : undefined);
+const at = (id: string) => `/containers/${encodeURIComponent(id)}`;
 
 /**
  * Remove the containers a previous run of this queue left (a supervisor that was SIGKILLed cannot remove its
  * own); returns their short ids. Called while the queue is ours (worker.pid claimed), so none is in use.
  */
-export async function removeQueueContainers(
-  docker: Dockerode,
-  endpoint: DockerEndpoint,
-  queueId: string,
-  workerDir: string,
-): Promise<string[]> {
+export async function removeQueueContainers(docker: DockerApi, queueId: string, workerDir: string): Promise<string[]> {
   try {
-    const found = await docker.listContainers({
-      all: true,
-      filters: JSON.stringify({ label: [`${QUEUE_LABEL}=${queueId}`, `${DIR_LABEL}=${workerDir}`] }),
-    });
+    const found = await docker.call<{ Id: string }[]>(
+      'GET',
+      '/containers/json',
+      { all: 1, filters: JSON.stringify({ label: [`${QUEUE_LABEL}=${queueId}`, `${DIR_LABEL}=${workerDir}`] }) },
+      [200],
+    );
     for (const c of found) await removeContainer(docker, c.Id);
     return found.map((c) => c.Id.slice(0, 12));
   } catch (e) {
-    throw dockerError(e, endpoint, `look for containers of queue ${queueId}`);
+    throw dockerError(e, docker.endpoint, `look for containers of queue ${queueId}`);
   }
 }
 
 /** DELETE /containers/{id}?force=1 (a running one is killed first); one already gone is fine. */
-async function removeContainer(docker: Dockerode, id: string): Promise<void> {
+async function removeContainer(docker: DockerApi, id: string): Promise<void> {
   try {
-    await docker.getContainer(id).remove({ force: true });
+    await docker.remove(id);
   } catch (e) {
     if (status(e) !== 404) throw e;
   }
 }
 
 /** POST /containers/{id}/kill with `signal`; one that is not running (409) or gone (404) is fine. */
-async function signalContainer(c: Dockerode.Container, signal: string): Promise<void> {
+async function signalContainer(docker: DockerApi, id: string, signal: string): Promise<void> {
   try {
-    await c.kill({ signal });
+    await docker.kill(id, signal);
   } catch (e) {
     if (status(e) !== 404 && status(e) !== 409) throw e;
   }
@@ -93,17 +90,11 @@ async function signalContainer(c: Dockerode.Container, signal: string): Promise<
  * Create, attach (before the start, so no line is lost) and start the worker's container; the run's `exited`
  * resolves with the wait endpoint's StatusCode once the output stream ended, and the container is removed then.
  */
-export async function startContainer(
-  docker: Dockerode,
-  endpoint: DockerEndpoint,
-  spec: ContainerSpec,
-  sink: OutputSink,
-): Promise<WorkerRun> {
+export async function startContainer(docker: DockerApi, spec: ContainerSpec, sink: OutputSink): Promise<WorkerRun> {
   const name = containerName(spec.queueId, spec.workerDir);
-  let container: Dockerode.Container;
+  let id: string;
   try {
-    container = await docker.createContainer({
-      name,
+    const created = await docker.call<{ Id: string }>('POST', '/containers/create', { name }, [201], {
       Image: spec.image,
       ...(spec.cmd?.length ? { Cmd: spec.cmd } : {}),
       Env: Object.entries(spec.env)
@@ -126,8 +117,9 @@ export async function startContainer(
         Init: true,
       },
     });
+    id = created.Id;
   } catch (e) {
-    const err = dockerError(e, endpoint, `create the worker's container from ${spec.image}`);
+    const err = dockerError(e, docker.endpoint, `create the worker's container from ${spec.image}`);
     if (status(e) === 404)
       throw new UserError(err.message, {
         exitCode: 1,
@@ -135,34 +127,33 @@ export async function startContainer(
       });
     throw err;
   }
-  const id = container.id;
   let drained: Promise<void> = Promise.resolve();
+  let wait: Promise<{ StatusCode?: number }>;
   try {
-    const stream = await container.attach({ stream: true, stdout: true, stderr: true });
+    // attached before the start, as `docker run` does: no line is lost
+    const stream = await docker.stream('POST', `${at(id)}/attach`, { stream: 1, stdout: 1, stderr: 1 }, [200, 101]);
     const out = new PassThrough();
     const err = new PassThrough();
     pipeOutput(out, sink.echo?.stdout, sink);
     pipeOutput(err, sink.echo?.stderr, sink);
-    docker.modem.demuxStream(stream, out, err);
     drained = new Promise<void>((resolve) => {
-      const done = () => {
-        out.end();
-        err.end();
-        resolve();
-      };
-      stream.once('end', done);
-      stream.once('close', done);
-      stream.once('error', done);
+      stream.once('end', resolve);
+      stream.once('close', resolve);
+      stream.once('error', resolve);
     });
-    await container.start();
+    demultiplex(stream, out, err);
+    await docker.call('POST', `${at(id)}/start`, {}, [204, 304]);
+    wait = docker.call('POST', `${at(id)}/wait`, {}, [200]);
+    // the wait's answer is read after an exit; a wait that fails now is reported there
+    wait.catch(() => undefined);
   } catch (e) {
     await removeContainer(docker, id).catch(() => undefined);
-    throw dockerError(e, endpoint, `start the worker's container ${name}`);
+    throw dockerError(e, docker.endpoint, `start the worker's container ${name}`);
   }
   const exited = (async (): Promise<ChildExit> => {
     let exit: ChildExit;
     try {
-      const r = (await container.wait()) as { StatusCode?: number };
+      const r = await wait;
       exit = { code: typeof r.StatusCode === 'number' ? r.StatusCode : 125, signal: null };
     } catch (e) {
       sink.log.write(`kubiya: lost the Docker engine while waiting for container ${id.slice(0, 12)}: ${e}\n`);
@@ -181,13 +172,13 @@ export async function startContainer(
     exited,
     stop: async (graceMs) => {
       if (gone) return;
-      await signalContainer(container, 'SIGTERM').catch(() => undefined);
+      await signalContainer(docker, id, 'SIGTERM').catch(() => undefined);
       if (await Promise.race([exited.then(() => true), sleep(graceMs).then(() => false)])) return;
-      await signalContainer(container, 'SIGKILL').catch(() => undefined);
+      await signalContainer(docker, id, 'SIGKILL').catch(() => undefined);
       await Promise.race([exited, sleep(5000)]);
       if (!gone) await removeContainer(docker, id).catch(() => undefined);
     },
-    kill: () => void signalContainer(container, 'SIGKILL').catch(() => undefined),
+    kill: () => void signalContainer(docker, id, 'SIGKILL').catch(() => undefined),
     leftovers: () => (gone ? [] : [`container ${id.slice(0, 12)}`]),
   };
 }
@@ -196,8 +187,7 @@ export async function startContainer(
 export async function containerState(rec: ContainerRecord, timeoutMs = 1500): Promise<string> {
   const endpoint = dockerEndpoint({ DOCKER_HOST: rec.docker_host });
   try {
-    const docker = await dockerClient(endpoint, timeoutMs);
-    const info = await docker.getContainer(rec.id).inspect();
+    const info = await new DockerApi(endpoint, timeoutMs).inspect(rec.id);
     return info.State?.Status ?? 'unknown';
   } catch (e) {
     if (status(e) === 404) return 'gone';
@@ -216,19 +206,16 @@ export async function removeRecordedContainer(
 ): Promise<string[]> {
   const endpoint = dockerEndpoint({ DOCKER_HOST: rec.docker_host });
   try {
-    const docker = await dockerClient(endpoint, 10_000);
-    const c = docker.getContainer(rec.id);
-    const existed = await c.inspect().then(
+    const docker = new DockerApi(endpoint, 10_000);
+    const existed = await docker.inspect(rec.id).then(
       () => true,
-      () => false,
+      (e) => (status(e) === 404 ? false : Promise.reject(e)),
     );
     if (existed) {
-      await signalContainer(c, 'SIGKILL');
+      await signalContainer(docker, rec.id, 'SIGKILL');
       await removeContainer(docker, rec.id);
     }
-    const others = (await removeQueueContainers(docker, endpoint, queueId, workerDir)).filter(
-      (s) => !rec.id.startsWith(s),
-    );
+    const others = (await removeQueueContainers(docker, queueId, workerDir)).filter((s) => !rec.id.startsWith(s));
     return [...(existed ? [`container ${rec.id.slice(0, 12)}`] : []), ...others.map((s) => `container ${s}`)];
   } catch (e) {
     return [`container ${rec.id.slice(0, 12)} NOT removed (${dockerError(e, endpoint, 'remove it').message})`];

@@ -1,21 +1,24 @@
 /**
- * The Docker Engine API, through dockerode (loaded only when a queue runs in Docker): where the engine is
- * (DOCKER_HOST), errors that say how to fix them, the image pull and the bridge network's gateway.
+ * The Docker Engine API over its socket (unix, or tcp with optional TLS), with node:http: where the engine is
+ * (DOCKER_HOST), the few calls a worker's container needs, errors that say how to fix them, the image pull
+ * (a JSON-lines progress stream), the multiplexed output stream, and the bridge network's gateway.
  */
 import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
-import type Dockerode from 'dockerode';
+import type { Writable } from 'node:stream';
 import { UserError } from '../../errors.js';
 
 /** The Docker engine's default socket when DOCKER_HOST is not set. */
 export const DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock';
 
-/** How to reach the Docker engine: dockerode's options, and the DOCKER_HOST form to show and record. */
+/** How to reach the Docker engine, and the DOCKER_HOST form to show and record. */
 export interface DockerEndpoint {
   where: string;
   socketPath?: string;
-  options: Dockerode.DockerOptions;
+  tcp?: { host: string; port: number; tls?: { ca: Buffer; cert: Buffer; key: Buffer } };
 }
 
 /**
@@ -29,16 +32,15 @@ export function dockerEndpoint(env: NodeJS.ProcessEnv): DockerEndpoint {
     const socketPath = raw.slice('unix://'.length);
     if (!socketPath.startsWith('/'))
       throw new UserError(`DOCKER_HOST=${raw}: the socket path must be absolute (unix:///var/run/docker.sock)`);
-    return { where: raw, socketPath, options: { socketPath } };
+    return { where: raw, socketPath };
   }
   const tcp = /^tcp:\/\/(\[[0-9a-fA-F:]+\]|[^:/\s]+)(?::(\d{1,5}))?\/?$/.exec(raw);
   if (tcp) {
     const tls = !!env.DOCKER_TLS_VERIFY && env.DOCKER_TLS_VERIFY !== '0';
     const port = Number(tcp[2] ?? (tls ? 2376 : 2375));
-    const options: Dockerode.DockerOptions = {
-      host: tcp[1].replace(/^\[|\]$/g, ''),
-      port,
-      protocol: tls ? 'https' : 'http',
+    const ep: DockerEndpoint = {
+      where: `tcp://${tcp[1]}:${port}`,
+      tcp: { host: tcp[1].replace(/^\[|\]$/g, ''), port },
     };
     if (tls) {
       const dir = env.DOCKER_CERT_PATH || path.join(env.HOME || os.homedir(), '.docker');
@@ -53,33 +55,148 @@ export function dockerEndpoint(env: NodeJS.ProcessEnv): DockerEndpoint {
           });
         }
       };
-      Object.assign(options, { ca: read('ca.pem'), cert: read('cert.pem'), key: read('key.pem') });
+      ep.tcp!.tls = { ca: read('ca.pem'), cert: read('cert.pem'), key: read('key.pem') };
     }
-    return { where: `tcp://${tcp[1]}:${port}`, options };
+    return ep;
   }
   throw new UserError(`DOCKER_HOST=${raw} is not supported`, {
     hint: 'Use unix:///path/to/docker.sock (the default is /var/run/docker.sock) or tcp://host:port',
   });
 }
 
-/** A client for the engine at `endpoint`; `timeoutMs` bounds every request (none: streams may last). */
-export async function dockerClient(endpoint: DockerEndpoint, timeoutMs?: number): Promise<Dockerode> {
-  const { default: Docker } = await import('dockerode');
-  return new Docker({ ...endpoint.options, ...(timeoutMs ? { timeout: timeoutMs } : {}) });
+/** An answer of the engine other than the one expected: its status and its `{"message": ...}`. */
+export class EngineApiError extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+type Query = Record<string, string | number | boolean | undefined>;
+
+/** The calls `--type docker` makes, on unversioned paths (the engine's own API version). */
+export class DockerApi {
+  constructor(
+    readonly endpoint: DockerEndpoint,
+    /** bounds each call (none: a stream or a wait may last as long as the container) */
+    private readonly timeoutMs?: number,
+  ) {}
+
+  /** One request; resolves to the answer once its head arrived, or rejects with the connection's error. */
+  private send(method: string, p: string, query?: Query, body?: unknown): Promise<http.IncomingMessage> {
+    const qs = new URLSearchParams();
+    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) qs.set(k, String(v));
+    const pathQs = qs.size > 0 ? `${p}?${qs}` : p;
+    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const headers: http.OutgoingHttpHeaders = data
+      ? { 'content-type': 'application/json', 'content-length': data.length }
+      : {};
+    const { socketPath, tcp } = this.endpoint;
+    const common = { method, path: pathQs, headers, agent: false as const };
+    return new Promise((resolve, reject) => {
+      const req = tcp?.tls
+        ? https.request({ ...common, host: tcp.host, port: tcp.port, ...tcp.tls })
+        : http.request(socketPath ? { ...common, socketPath } : { ...common, host: tcp!.host, port: tcp!.port });
+      req.once('response', resolve);
+      req.once('error', reject);
+      if (this.timeoutMs)
+        req.setTimeout(this.timeoutMs, () =>
+          req.destroy(Object.assign(new Error(`no answer within ${this.timeoutMs} ms`), { code: 'ETIMEDOUT' })),
+        );
+      req.end(data);
+    });
+  }
+
+  /** A streamed answer (pull progress, attach): `ok` statuses pass, anything else is an EngineApiError. */
+  async stream(method: string, p: string, query: Query, ok: number[], body?: unknown): Promise<http.IncomingMessage> {
+    const res = await this.send(method, p, query, body);
+    if (ok.includes(res.statusCode ?? 0)) return res;
+    throw await failure(res);
+  }
+
+  /** A whole answer, parsed as JSON when there is one. */
+  async call<T = unknown>(method: string, p: string, query: Query, ok: number[], body?: unknown): Promise<T> {
+    const res = await this.stream(method, p, query, ok, body);
+    const text = await readAll(res);
+    return (text.trim() ? JSON.parse(text) : undefined) as T;
+  }
+
+  /** GET /_ping: "OK" (text) */
+  ping = async () => readAll(await this.stream('GET', '/_ping', {}, [200]));
+  version = () => this.call<{ Version: string; ApiVersion: string }>('GET', '/version', {}, [200]);
+  /** GET /containers/{id}/json */
+  inspect = (id: string) =>
+    this.call<{ Id: string; State?: { Status?: string } }>(
+      'GET',
+      `/containers/${encodeURIComponent(id)}/json`,
+      {},
+      [200],
+    );
+  /** POST /containers/{id}/kill?signal= */
+  kill = (id: string, signal: string) =>
+    this.call('POST', `/containers/${encodeURIComponent(id)}/kill`, { signal }, [204]);
+  /** DELETE /containers/{id}?force=1 */
+  remove = (id: string) => this.call('DELETE', `/containers/${encodeURIComponent(id)}`, { force: 1 }, [204]);
+}
+
+async function readAll(res: http.IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of res) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The engine's error answer: `{"message": "..."}` (or its text). */
+async function failure(res: http.IncomingMessage): Promise<EngineApiError> {
+  const text = await readAll(res).catch(() => '');
+  let message = text.trim();
+  try {
+    const j = JSON.parse(text) as { message?: unknown };
+    if (typeof j.message === 'string') message = j.message;
+  } catch {
+    /* not JSON: the text as it is */
+  }
+  return new EngineApiError(res.statusCode ?? 0, message || `HTTP ${res.statusCode}`);
+}
+
+/**
+ * Split the engine's multiplexed stream (a container without a TTY): frames of an 8-byte header (stream type:
+ * 1 stdout, 2 stderr; three zero bytes; the payload's size as a big-endian uint32) and the payload. A stream
+ * that does not start with such a header (a TTY's raw output) goes to `out` as it is. Both end with `from`.
+ */
+export function demultiplex(from: NodeJS.ReadableStream, out: Writable, err: Writable): void {
+  let buf: Buffer = Buffer.alloc(0);
+  let raw = false;
+  from.on('data', (chunk: Buffer) => {
+    if (raw) return void out.write(chunk);
+    buf = buf.length > 0 ? Buffer.concat([buf, chunk]) : chunk;
+    while (buf.length >= 8) {
+      const type = buf[0];
+      if (type > 2 || buf[1] !== 0 || buf[2] !== 0 || buf[3] !== 0) {
+        raw = true;
+        out.write(buf);
+        buf = Buffer.alloc(0);
+        return;
+      }
+      const size = buf.readUInt32BE(4);
+      if (buf.length < 8 + size) return;
+      (type === 2 ? err : out).write(buf.subarray(8, 8 + size));
+      buf = buf.subarray(8 + size);
+    }
+  });
+  const end = () => {
+    out.end();
+    err.end();
+  };
+  from.once('end', end);
+  from.once('close', end);
+  from.once('error', end);
 }
 
 const HOW_TO_REACH =
   'Start Docker (e.g. `sudo systemctl start docker`), or point DOCKER_HOST at a running engine ' +
   '(unix:///path/to/docker.sock, tcp://host:2375)';
-
-/** What the engine said in an error (dockerode puts the answer's JSON body on the error). */
-function engineMessage(e: { json?: unknown; message?: string }): string {
-  const j = e.json as { message?: unknown } | undefined;
-  if (j && typeof j.message === 'string') return j.message;
-  return String(e.message ?? e)
-    .replace(/^\(HTTP code \d+\) [\w ]+ - /, '')
-    .trim();
-}
 
 /**
  * A failed Engine API call as the user's error: a missing socket, a permission problem and an engine that
@@ -87,7 +204,7 @@ function engineMessage(e: { json?: unknown; message?: string }): string {
  */
 export function dockerError(e: unknown, endpoint: DockerEndpoint, what: string): UserError {
   if (e instanceof UserError) return e;
-  const err = e as NodeJS.ErrnoException & { statusCode?: number; json?: unknown };
+  const err = e as NodeJS.ErrnoException;
   const at = endpoint.socketPath ?? endpoint.where;
   switch (err.code) {
     case 'ENOENT':
@@ -114,22 +231,19 @@ export function dockerError(e: unknown, endpoint: DockerEndpoint, what: string):
         hint: HOW_TO_REACH,
       });
   }
-  if (err.statusCode) {
-    return new UserError(`cannot ${what}: the Docker engine answered ${err.statusCode}: ${engineMessage(err)}`, {
-      exitCode: 1,
-    });
-  }
+  if (e instanceof EngineApiError)
+    return new UserError(`cannot ${what}: the Docker engine answered ${e.statusCode}: ${e.message}`, { exitCode: 1 });
   return new UserError(`cannot ${what}: ${err.message ?? String(e)}`, { exitCode: 1 });
 }
 
 /** Check that the engine answers (GET /_ping) and return its version (GET /version). */
-export async function checkEngine(docker: Dockerode, endpoint: DockerEndpoint): Promise<string> {
+export async function checkEngine(docker: DockerApi): Promise<string> {
   try {
     await docker.ping();
     const v = await docker.version();
     return `Docker ${v.Version} (API ${v.ApiVersion})`;
   } catch (e) {
-    throw dockerError(e, endpoint, 'reach the Docker engine');
+    throw dockerError(e, docker.endpoint, 'reach the Docker engine');
   }
 }
 
@@ -143,31 +257,35 @@ interface PullEvent {
 }
 
 /**
- * POST /images/create for `ref` (image:tag) and read its progress stream to the end; `say` gets each layer's
- * milestones (not the byte counts). An error in the stream (after the 200) fails it like an error status.
+ * POST /images/create?fromImage=&tag= and read its progress stream (one JSON object a line) to the end; `say`
+ * gets each layer's milestones (not the byte counts). An error line in the stream (after the 200) fails it
+ * like an error status.
  */
 export async function pullImage(
-  docker: Dockerode,
-  endpoint: DockerEndpoint,
-  ref: string,
+  docker: DockerApi,
+  image: string,
+  tag: string,
   say: (line: string) => void,
 ): Promise<void> {
-  const what = `pull ${ref}`;
+  const what = `pull ${image}:${tag}`;
   let failed: string | undefined;
   try {
-    const stream = await docker.pull(ref);
-    await new Promise<void>((resolve, reject) => {
-      docker.modem.followProgress(
-        stream,
-        (err: Error | null) => (err ? reject(err) : resolve()),
-        (ev: PullEvent) => {
-          if (ev.error || ev.errorDetail) failed ??= ev.errorDetail?.message ?? ev.error;
-          else if (ev.status && !ev.progress) say(ev.id ? `${ev.id}: ${ev.status}` : ev.status);
-        },
-      );
-    });
+    const res = await docker.stream('POST', '/images/create', { fromImage: image, tag }, [200]);
+    let rest = '';
+    const line = (l: string) => {
+      if (!l.trim()) return;
+      const ev = JSON.parse(l) as PullEvent;
+      if (ev.error || ev.errorDetail) failed ??= ev.errorDetail?.message ?? ev.error;
+      else if (ev.status && !ev.progress) say(ev.id ? `${ev.id}: ${ev.status}` : ev.status);
+    };
+    for await (const chunk of res) {
+      const lines = (rest + (chunk as Buffer).toString('utf8')).split('\n');
+      rest = lines.pop() ?? '';
+      lines.forEach(line);
+    }
+    line(rest);
   } catch (e) {
-    throw dockerError(e, endpoint, what);
+    throw dockerError(e, docker.endpoint, what);
   }
   if (failed) throw new UserError(`cannot ${what}: ${failed}`, { exitCode: 1 });
 }
@@ -176,12 +294,12 @@ export async function pullImage(
  * The default bridge network's gateway (GET /networks/bridge, its IPAM config): the host's address on the
  * bridge, which the containers reach and where the queue's proxy engine listens for a Docker worker.
  */
-export async function bridgeGateway(docker: Dockerode, endpoint: DockerEndpoint): Promise<string> {
-  let net: Dockerode.NetworkInspectInfo;
+export async function bridgeGateway(docker: DockerApi): Promise<string> {
+  let net: { IPAM?: { Config?: { Gateway?: string }[] } };
   try {
-    net = await docker.getNetwork('bridge').inspect();
+    net = await docker.call('GET', '/networks/bridge', {}, [200]);
   } catch (e) {
-    throw dockerError(e, endpoint, "inspect Docker's bridge network");
+    throw dockerError(e, docker.endpoint, "inspect Docker's bridge network");
   }
   const gw = net.IPAM?.Config?.map((c) => c.Gateway).find((g) => !!g && /^\d+\.\d+\.\d+\.\d+$/.test(g));
   if (!gw)

@@ -1,7 +1,7 @@
 import type { DockerWorkerOptions } from '../../config/plan.js';
 import type { SupervisorIo } from '../io.js';
 import { progress } from '../progress.js';
-import { checkEngine, dockerClient, dockerEndpoint, pullImage } from './engine-api.js';
+import { checkEngine, DockerApi, dockerEndpoint, pullImage } from './engine-api.js';
 
 /**
  * Before a Docker worker's queue starts anything: the engine must answer (a missing socket or a permission
@@ -14,15 +14,15 @@ export async function prepareDocker(
   quiet = false,
 ): Promise<void> {
   const endpoint = dockerEndpoint(io.env);
-  const docker = await dockerClient(endpoint);
-  const version = await checkEngine(docker, endpoint);
+  const docker = new DockerApi(endpoint);
+  const version = await checkEngine(docker);
   if (!o.pull) return;
   const ref = `${o.image}:${o.tag}`;
   const p = progress(`Pulling ${ref} (${version} at ${endpoint.where})`, io.stderr);
   // layer milestones as plain lines where no spinner draws (a CI log shows the pull is moving)
   const plain = !io.stderr.isTTY && !quiet;
   try {
-    await pullImage(docker, endpoint, ref, (line) => plain && io.stderr.write(`  ${line}\n`));
+    await pullImage(docker, o.image, o.tag, (line) => plain && io.stderr.write(`  ${line}\n`));
   } catch (e) {
     p.fail(`Could not pull ${ref}`);
     throw e;
