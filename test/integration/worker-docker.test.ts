@@ -18,6 +18,7 @@ import {
   pidFile,
   queueFile,
   readOr,
+  spawnCli,
   testEnv,
   testHome,
   until,
@@ -187,6 +188,25 @@ describe.concurrent('worker start --type docker', { timeout: 60_000 }, () => {
     expect(fake.existing()).toEqual([]);
     expect(readOr(queueFile(h, 'dk-2', 'worker.log'))).toContain('got SIGTERM');
     expect(pidFile(h, 'dk-2')).toBeUndefined();
+  });
+
+  it('a foreground run stops its container on SIGTERM and exits at once, not after the grace', async ({
+    onTestFinished,
+  }) => {
+    const h = testHome(onTestFinished);
+    const fake = await fakeDocker(onTestFinished, { local: { [`${IMAGE}:latest`]: {} } });
+    const p = spawnCli(
+      dockerStart('dk-10', ['--no-pull', '--grace', '30'], ['node', LOOP]),
+      testEnv(h, { DOCKER_HOST: fake.dockerHost }),
+    );
+    await until(() => /call ok/.test(p.out()), 'a call through the proxy');
+    const t0 = Date.now();
+    p.kill('SIGTERM');
+    const r = await p.done;
+    expect(r.code, r.stderr).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    expect(r.stdout).toContain('[worker] got SIGTERM');
+    expect(fake.existing()).toEqual([]);
   });
 
   it('stop --force, which gives the supervisor no time, still removes the container', async ({ onTestFinished }) => {

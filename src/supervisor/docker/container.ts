@@ -5,7 +5,6 @@
  */
 import { createHash } from 'node:crypto';
 import { PassThrough } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../../errors.js';
 import { type ChildExit, type OutputSink, pipeOutput } from '../child.js';
 import type { WorkerRun } from '../worker-run.js';
@@ -44,6 +43,19 @@ export interface ContainerSpec {
   env: NodeJS.ProcessEnv;
   /** where HOST_ALIAS points: the bridge gateway the proxy engine listens on */
   hostAddress: string;
+}
+
+/** `p`, or undefined after `ms`; the timer goes with the answer (a grace of 30 s must not hold the process). */
+async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((r) => {
+    timer = setTimeout(() => r(undefined), ms);
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 const status = (e: unknown) => (e instanceof EngineApiError ? e.statusCode : undefined);
@@ -159,7 +171,7 @@ export async function startContainer(docker: DockerApi, spec: ContainerSpec, sin
       sink.log.write(`kubiya: lost the Docker engine while waiting for container ${id.slice(0, 12)}: ${e}\n`);
       exit = { code: 125, signal: null }; // docker run's code for the engine's own failures
     }
-    await Promise.race([drained, sleep(2000)]);
+    await within(drained, 2000);
     await removeContainer(docker, id).catch((e) =>
       sink.log.write(`kubiya: could not remove container ${id.slice(0, 12)}: ${(e as Error).message}\n`),
     );
@@ -173,9 +185,9 @@ export async function startContainer(docker: DockerApi, spec: ContainerSpec, sin
     stop: async (graceMs) => {
       if (gone) return;
       await signalContainer(docker, id, 'SIGTERM').catch(() => undefined);
-      if (await Promise.race([exited.then(() => true), sleep(graceMs).then(() => false)])) return;
+      if (await within(exited, graceMs)) return;
       await signalContainer(docker, id, 'SIGKILL').catch(() => undefined);
-      await Promise.race([exited, sleep(5000)]);
+      await within(exited, 5000);
       if (!gone) await removeContainer(docker, id).catch(() => undefined);
     },
     kill: () => void signalContainer(docker, id, 'SIGKILL').catch(() => undefined),
