@@ -56,7 +56,9 @@ export function planReport(plan: ProxyPlan, options: WorkerStartOptions): PlanRe
       command: workerCommand
         ? maskCommandLine(workerCommand, [plan.apiKey, ...(plan.config?.secretValues ?? [])])
         : null,
-      from: workerCommandSource ?? "default (the queue venv's worker)",
+      from:
+        workerCommandSource ??
+        (options.type === 'docker' ? "default (the image's own command)" : "default (the queue venv's worker)"),
     },
     options: au ? { ...rest, autoUpdate: { intervalMs: au.intervalMs, packagePinned: au.packagePinned } } : rest,
     warnings: plan.warnings,
@@ -97,10 +99,14 @@ export function formatPlanText(r: PlanReport): string {
     lines.push('', `Models served (${r.config.models.length}): ${r.config.models.join(', ') || '(none)'}`);
     if (r.config.default_model) lines.push(`Worker's default model: ${r.config.default_model} (LITELLM_DEFAULT_MODEL)`);
   }
-  lines.push(
-    '',
-    `Worker command: ${r.worker.command ? r.worker.command.join(' ') : "the queue venv's worker"}   [${r.worker.from}]`,
-  );
+  const docker = r.options.docker;
+  const dflt = docker ? "the image's own" : "the queue venv's worker";
+  lines.push('', `Worker command: ${r.worker.command ? r.worker.command.join(' ') : dflt}   [${r.worker.from}]`);
+  if (docker)
+    lines.push(
+      `Runs in: a Docker container, ${docker.image}:${docker.tag} (${docker.pull ? 'pulled first' : 'not pulled'}); ` +
+        'the proxy listens on the Docker bridge gateway',
+    );
   if (!r.worker.command && r.options.package)
     lines.push(
       `Worker package: ${r.options.package.spec}   [${r.options.package.from}]   ` +

@@ -48,6 +48,10 @@ export interface ProxyPlan {
 /** What `worker start` hands the supervisor besides the plan. */
 export interface WorkerStartOptions {
   daemon: boolean;
+  /** --type: `local` (a process on this machine, the default) or `docker` (a container, see `docker`) */
+  type?: 'local' | 'docker';
+  /** --type docker: the image and whether to pull it first (see supervisor/docker/) */
+  docker?: DockerWorkerOptions;
   /** the worker command; undefined means "the queue venv's kubiya-control-plane-worker" */
   workerCommand?: string[];
   /** where the worker command came from, for messages */
@@ -97,4 +101,14 @@ export interface AutoUpdateOptions {
     context?: Omit<KubiyaContext, 'token'>;
     contextFile?: string;
   };
+}
+
+/** `worker start --type docker`: which image runs the worker. */
+export interface DockerWorkerOptions {
+  /** --image, default ghcr.io/kubiyabot/agent-worker */
+  image: string;
+  /** --image-tag, default latest */
+  tag: string;
+  /** --pull (default) / --no-pull: pull image:tag before the first start */
+  pull: boolean;
 }

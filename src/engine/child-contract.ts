@@ -59,6 +59,11 @@ export interface PortFileInfo {
 /** What the supervisor passes to `kubiya proxy start`. */
 export interface EngineChildArgs {
   configFile: string;
+  /**
+   * where it listens: ENGINE_HOST (the default), or the Docker bridge's gateway for a worker in a container
+   * (which cannot reach the host's loopback); the engine requires the run's key either way
+   */
+  host?: string;
   /** 0: the engine binds a free port itself and reports it in the port file (no probe-then-close race) */
   port: number;
   portFile: string;
@@ -69,7 +74,7 @@ export interface EngineChildArgs {
 }
 
 /**
- * The `kubiya proxy start` arguments for a supervised engine: loopback, the port file, and
+ * The `kubiya proxy start` arguments for a supervised engine: loopback (unless told otherwise), the port file, and
  * `--exit-with-parent` so an engine whose supervisor was SIGKILLed drains and exits on its own.
  */
 export function engineChildArgs(a: EngineChildArgs): string[] {
@@ -79,7 +84,7 @@ export function engineChildArgs(a: EngineChildArgs): string[] {
     '--config',
     a.configFile,
     '--host',
-    ENGINE_HOST,
+    a.host ?? ENGINE_HOST,
     '--port',
     String(a.port),
     '--port-file',

@@ -68,12 +68,13 @@ export function spawnChild(cmd: string, args: string[], opts: SpawnOptions, sink
     });
     proc.on('close', (code, signal) => finish({ code, signal }));
   });
-  pipeOut(proc.stdout, sink.echo?.stdout, sink);
-  pipeOut(proc.stderr, sink.echo?.stderr, sink);
+  pipeOutput(proc.stdout, sink.echo?.stdout, sink);
+  pipeOutput(proc.stderr, sink.echo?.stderr, sink);
   return { proc, pid: proc.pid ?? -1, exited };
 }
 
-function pipeOut(from: NodeJS.ReadableStream | null, to: EchoStream | undefined, sink: OutputSink): void {
+/** Copy one output stream of a worker (a child's pipe, or a container's demultiplexed stream) to `sink`. */
+export function pipeOutput(from: NodeJS.ReadableStream | null, to: EchoStream | undefined, sink: OutputSink): void {
   if (!from) return;
   const prefix = sink.echo?.prefix;
   const lines = to && prefix ? new LineSplitter((l) => to.write(`${prefix} ${l}\n`)) : undefined;

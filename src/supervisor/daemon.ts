@@ -57,7 +57,8 @@ export async function startDaemon(
   const file: PlanFile = {
     plan: { ...rest, config: config ? { source: config.source, raw: config.raw } : undefined },
     // the default worker's package is installed (or updated) by now, and `command` is its entry point: the daemon
-    // installs nothing (options.installedPackageVersion says which version it runs)
+    // installs nothing (options.installedPackageVersion says which version it runs); a container's command is the
+    // user's or the image's own
     options,
     command,
   };

@@ -43,6 +43,8 @@ export class EngineStartError extends UserError {
 
 export interface EngineSpec {
   configFile: string;
+  /** where the engine listens (default ENGINE_HOST: loopback; `--type docker`: the bridge gateway) */
+  host?: string;
   portFile: string;
   logFile: string;
   env: NodeJS.ProcessEnv;
@@ -113,6 +115,7 @@ async function startOnce(
     ...pre,
     ...engineChildArgs({
       configFile: spec.configFile,
+      host: spec.host,
       port,
       portFile: spec.portFile,
       drainTimeoutSeconds: spec.drainMs / 1000,
@@ -156,7 +159,7 @@ export async function spawnEngine(spec: EngineSpec, port: number): Promise<Runni
     }
     const why =
       r.exit.code === EXIT_PORT_IN_USE
-        ? `port ${port} on ${ENGINE_HOST} is in use`
+        ? `port ${port} on ${spec.host ?? ENGINE_HOST} is in use`
         : r.exit.code === EXIT_CONFIG_REJECTED
           ? 'the config was rejected'
           : `it exited (${describeExit(r.exit)})`;

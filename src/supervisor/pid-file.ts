@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import type { AutoUpdateState } from './auto-update.js';
+import type { ContainerRecord } from './docker/container.js';
 import type { ProcIdentity } from './identity.js';
 
 /** What `worker.pid` holds: everything `status` and `stop` need, no secrets. */
@@ -37,6 +38,8 @@ export interface PidInfo {
     state: string;
     restarts: number;
     last_exit?: string;
+    /** `--type docker`: the worker's current container (pid is null then) */
+    container?: ContainerRecord;
   };
   logs: { worker: string; proxy: string | null; supervisor: string };
   /** the default worker's installed kubiya-control-plane-api version (absent for a worker command of one's own) */

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ProxyPlan, WorkerStartOptions } from '../config/plan.js';
 import { startDaemon } from './daemon.js';
+import { prepareDocker } from './docker/prepare.js';
 import type { SupervisorIo } from './io.js';
 import { progress } from './progress.js';
 import { ensureQueueDir } from './queue-dir.js';
@@ -18,9 +19,16 @@ export async function runWorker(plan: ProxyPlan, options: WorkerStartOptions, io
   const paths = ensureQueueDir(plan.queueId, io.env);
   const live = runningSupervisor(paths);
   if (live) throw alreadyRunning(plan.queueId, live);
-  const command = await resolveWorkerCommand(plan, options, paths, io);
-  // before anything starts: a missing binary is the error alone, exit 127 (no engine, no "worker started")
-  if (!findCommand(command[0], io.env)) throw workerNotFound(command[0]);
+  let command: string[];
+  if (options.type === 'docker') {
+    // the command runs in the image (none: the image's own); the engine must answer before anything starts
+    command = options.workerCommand ?? [];
+    await prepareDocker(options.docker!, io, options.quiet);
+  } else {
+    command = await resolveWorkerCommand(plan, options, paths, io);
+    // before anything starts: a missing binary is the error alone, exit 127 (no engine, no "worker started")
+    if (!findCommand(command[0], io.env)) throw workerNotFound(command[0]);
+  }
   if (options.daemon) {
     // a spinner on a terminal while the daemon starts the engine and the worker (a plain line on one that
     // cannot draw it); nothing when stderr is not a terminal
@@ -38,7 +46,9 @@ export async function runWorker(plan: ProxyPlan, options: WorkerStartOptions, io
     out(`  supervisor pid: ${info.supervisor_pid}`);
     if (info.engine) out(`  proxy:          ${info.engine.url} (engine pid ${info.engine.pid})`);
     else out(`  gateway:        ${info.gateway_url}`);
-    out(`  worker pid:     ${info.worker.pid}`);
+    if (info.worker.container)
+      out(`  container:      ${info.worker.container.id.slice(0, 12)} (${info.worker.container.image})`);
+    else out(`  worker pid:     ${info.worker.pid}`);
     out(`  worker log:     ${info.logs.worker}`);
     if (info.logs.proxy) out(`  proxy log:      ${info.logs.proxy}`);
     out(`  supervisor log: ${info.logs.supervisor}`);

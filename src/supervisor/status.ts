@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { STATUS_PROOF_HEADER } from '../engine/child-contract.js';
+import type { ContainerRecord } from './docker/container.js';
 import { probeEngine } from './engine.js';
 import { isOurs } from './identity.js';
 import { type PidInfo, readPidFile } from './pid-file.js';
@@ -25,7 +26,8 @@ export interface QueueStatus {
   gateway_url?: string;
   /** the default worker's installed package version (absent for a worker command of one's own) */
   package_version?: string;
-  worker?: PidInfo['worker'] & { alive: boolean };
+  /** `--type docker`: worker.container has the container's live `state` (running, exited, gone, ...) */
+  worker?: Omit<PidInfo['worker'], 'container'> & { alive: boolean; container?: ContainerRecord & { state: string } };
   logs: Record<'worker' | 'proxy' | 'supervisor', { path: string; bytes: number | null }>;
   /**
    * requests, failures, tokens and USD since the engine started (a running local-proxy queue); null when
@@ -67,10 +69,16 @@ export async function queueStatus(queueId: string, env: NodeJS.ProcessEnv = proc
   }
   if (!info) return { queue_id: queueId, state: 'stopped', worker_dir: p.dir, logs };
   const running = isOurs(info.supervisor_pid, info.supervisor_identity);
+  // --type docker: the container's own state, from the engine it runs on
+  const { container: rec, ...workerInfo } = info.worker;
+  const containerState = rec && (await import('./docker/container.js').then((m) => m.containerState(rec)));
   // a child still running after its supervisor died (SIGKILL): say so, `worker stop` ends it
-  const workerAlive = isOurs(info.worker.pid, info.worker.identity);
+  const workerAlive = rec ? containerState === 'running' : isOurs(info.worker.pid, info.worker.identity);
   const engineAlive = isOurs(info.engine?.pid, info.engine?.identity);
-  const orphans = [workerAlive && `worker pid ${info.worker.pid}`, engineAlive && `engine pid ${info.engine?.pid}`]
+  const orphans = [
+    workerAlive && (rec ? `worker container ${rec.id.slice(0, 12)}` : `worker pid ${info.worker.pid}`),
+    engineAlive && `engine pid ${info.engine?.pid}`,
+  ]
     .filter(Boolean)
     .join(' and ');
   const problem = running ? undefined : `${staleReason(info)}${orphans ? `; orphaned ${orphans} still running` : ''}`;
@@ -101,7 +109,11 @@ export async function queueStatus(queueId: string, env: NodeJS.ProcessEnv = proc
     engine: engine ?? null,
     gateway_url: info.gateway_url,
     ...(info.package_version ? { package_version: info.package_version } : {}),
-    worker: { ...info.worker, alive: workerAlive },
+    worker: {
+      ...workerInfo,
+      alive: workerAlive,
+      ...(rec ? { container: { ...rec, state: containerState || '?' } } : {}),
+    },
     logs,
     ...(problem ? { problem } : {}),
     ...(running && info.engine ? { usage: usage ?? null } : {}),

@@ -40,7 +40,7 @@ export async function stopQueue(
       outcome: 'stale-cleaned',
       supervisorPid: info.supervisor_pid,
       killed: [],
-      notes: [why, ...(await cleanStale(p))],
+      notes: [why, ...(await cleanStale(p)), ...(await removeContainer(info))],
     };
   }
   const pid = info.supervisor_pid;
@@ -74,8 +74,18 @@ export async function stopQueue(
   // anything the supervisor left (it should leave nothing)
   const left = ownChildren(info).filter(leadsGroup);
   for (const l of left) await terminateTree(l, 1000);
+  // a container the supervisor could not remove (it was killed after the timeout, or --force)
+  const removed = await removeContainer(info);
   removePidFile(p.pidFile, pid);
-  return { outcome: 'stopped', supervisorPid: pid, killed, notes: [], ...(usage ? { usage } : {}) };
+  return { outcome: 'stopped', supervisorPid: pid, killed, notes: removed, ...(usage ? { usage } : {}) };
+}
+
+/** `--type docker`: kill and remove the queue's container (and any other it left); what went, or why not. */
+async function removeContainer(info: PidInfo): Promise<string[]> {
+  const rec = info.worker?.container;
+  if (!rec) return [];
+  const { removeRecordedContainer } = await import('./docker/container.js');
+  return removeRecordedContainer(rec, info.queue_id, info.worker_dir);
 }
 
 /** The recorded worker and engine pids that still name the processes recorded. */

@@ -12,6 +12,8 @@ import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { AutoUpdater, PipPackages, short } from './auto-update.js';
 import { type ChildExit, describeExit, exitStatus, type Spawned, spawnChild } from './child.js';
+import { HOST_ALIAS, removeQueueContainers, startContainer } from './docker/container.js';
+import { bridgeGateway, DockerApi, dockerEndpoint } from './docker/engine-api.js';
 import { type EngineSpec, EngineStartError, spawnEngine } from './engine.js';
 import { identityOf } from './identity.js';
 import type { SupervisorIo } from './io.js';
@@ -25,6 +27,7 @@ import { fetchUsage, newUsageToken, usageSummary } from './usage.js';
 import { newPageToken, WorkerPage } from './webui.js';
 import { workerNotFound } from './worker-command.js';
 import { type Endpoint, engineKey, gatewayEndpoint, newLocalKey, workerEnv } from './worker-env.js';
+import { localRun, type WorkerRun } from './worker-run.js';
 
 /** After its drain budget the engine closes what is left and exits; it is SIGKILLed only this much later. */
 const DRAIN_MARGIN_MS = 2000;
@@ -56,7 +59,9 @@ export class Supervisor {
   private wakeStop!: () => void;
   private readonly stopped = new Promise<void>((r) => (this.wakeStop = r));
   private engineChild?: Spawned;
-  private worker?: Spawned;
+  private worker?: WorkerRun;
+  /** `--type docker`: the Engine API client, and the bridge gateway the proxy engine listens on */
+  private docker?: { api: DockerApi; host?: string };
   private proxyLog?: RotatingLog;
   private workerLog?: RotatingLog;
   /** the drain budget: the engine's --drain-timeout; it is killed only a margin after it */
@@ -93,7 +98,10 @@ export class Supervisor {
       engine: local ? { pid: null, port: null, url: null, state: 'starting', restarts: 0 } : null,
       worker: {
         pid: null,
-        command: maskCommandLine(req.command, [req.plan.apiKey, ...(req.plan.config?.secretValues ?? [])]),
+        command: maskCommandLine(
+          req.options.type === 'docker' && req.command.length === 0 ? ["(the image's own command)"] : req.command,
+          [req.plan.apiKey, ...(req.plan.config?.secretValues ?? [])],
+        ),
         state: 'waiting',
         restarts: 0,
       },
@@ -112,10 +120,8 @@ export class Supervisor {
   requestStop(signal: NodeJS.Signals): void {
     if (this.stopSignal) {
       this.req.say('second signal: killing the worker and the proxy now');
-      signalAll(
-        [...(this.worker ? treeOf(this.worker.pid) : []), ...(this.engineChild ? treeOf(this.engineChild.pid) : [])],
-        'SIGKILL',
-      );
+      this.worker?.kill();
+      signalAll(this.engineChild ? treeOf(this.engineChild.pid) : [], 'SIGKILL');
       return;
     }
     this.stopSignal = signal;
@@ -157,12 +163,13 @@ export class Supervisor {
         options.maxLogBackups,
         this.req.say,
       );
+      if (options.type === 'docker') await this.connectDocker();
       if (plan.mode === 'gateway') {
         this.endpoint = gatewayEndpoint(plan);
       } else {
         const engine = await this.startFirstEngine();
         if (!engine) return this.stopExitCode();
-        this.endpoint = { base: engine.url, key: engineKey(plan, this.localKey) };
+        this.endpoint = { base: this.workerBase(engine.url), key: engineKey(plan, this.localKey) };
         engineTask = this.watchEngine(engine.port);
       }
       await this.startPage();
@@ -243,28 +250,33 @@ export class Supervisor {
       this.stopSignal = 'SIGTERM';
       this.wakeStop();
     }
-    const left: number[] = [];
+    const left: string[] = [];
     const worker = this.worker;
     if (worker) {
-      await terminateTree(worker.pid, this.req.options.graceSeconds * 1000);
-      left.push(...treeOf(worker.pid).filter(isAlive)); // not the zombies the run has not reaped yet
+      await worker.stop(this.req.options.graceSeconds * 1000);
+      left.push(...worker.leftovers());
       this.info.worker.state = 'stopped';
     }
     const engine = this.engineChild;
     if (engine) {
       await terminateTree(engine.pid, this.drainMs + DRAIN_MARGIN_MS);
-      left.push(...treeOf(engine.pid).filter(isAlive));
+      left.push(
+        ...treeOf(engine.pid)
+          .filter(isAlive) // not the zombies the run has not reaped yet
+          .map((p) => `pid ${p}`),
+      );
       if (this.info.engine) this.info.engine.state = 'stopped';
     }
     if (left.length === 0) return this.removeRunFiles();
     this.save();
-    this.req.say(`could not stop pid(s) ${left.join(', ')}; \`kubiya worker stop\` retries`);
+    this.req.say(`could not stop ${left.join(', ')}; \`kubiya worker stop\` retries`);
   }
 
   private engineSpec(): EngineSpec {
     const { plan } = this.req;
     return {
       configFile: this.paths.config,
+      host: this.docker?.host,
       portFile: this.paths.portFile,
       logFile: this.paths.proxyLog,
       env: {
@@ -401,13 +413,13 @@ export class Supervisor {
       state: 'running',
       note,
     });
-    this.endpoint = { base: engine.url, key: engineKey(this.req.plan, this.localKey) };
+    this.endpoint = { base: this.workerBase(engine.url), key: engineKey(this.req.plan, this.localKey) };
     this.save();
     this.req.say(`WARNING: ${note}`);
     this.proxyLog?.write(`--- ${new Date().toISOString()} kubiya supervisor: ${note}\n`);
-    if (this.worker && this.info.worker.pid) {
+    if (this.worker && this.info.worker.state === 'running') {
       this.workerRestart = "with the proxy's new URL";
-      void terminateTree(this.worker.pid, this.req.options.graceSeconds * 1000);
+      void this.worker.stop(this.req.options.graceSeconds * 1000);
     }
     return engine.port;
   }
@@ -547,9 +559,9 @@ export class Supervisor {
 
   /** Stop the worker gracefully (SIGTERM, --grace, SIGKILL); the worker loop starts it again. */
   private async restartWorker(why: string): Promise<void> {
-    if (this.stopSignal || !this.worker || !this.info.worker.pid) return;
+    if (this.stopSignal || !this.worker || this.info.worker.state !== 'running') return;
     this.workerRestart = why;
-    await terminateTree(this.worker.pid, this.req.options.graceSeconds * 1000);
+    await this.worker.stop(this.req.options.graceSeconds * 1000);
   }
 
   private stopExitCode(): number {
@@ -558,35 +570,39 @@ export class Supervisor {
 
   /** Start the worker; in daemon mode restart it when it fails. Resolves to its exit status. */
   private async runWorker(): Promise<number> {
-    const { plan, command, daemon } = this.req;
+    const { command, daemon } = this.req;
     const tracker = new RestartTracker(restartPolicy(this.req.io.env));
     const w = this.info.worker;
     for (let first = true; ; first = false) {
       if (this.stopSignal) return this.stopExitCode();
-      const [cmd, ...args] = command;
       this.workerLog!.write(`--- ${new Date().toISOString()} kubiya supervisor: starting ${w.command.join(' ')}\n`);
-      this.worker = spawnChild(
-        cmd,
-        args,
-        { env: workerEnv(plan, this.endpoint!, this.req.io.env, this.req.options.singleExecution) },
-        { log: this.workerLog!, echo: this.echo('[worker]', 'cyan') },
-      );
+      this.worker = await this.launchWorker();
+      if (this.stopSignal && this.worker.container) {
+        // stopped while the container was being created: nothing to wait for
+        await this.worker.stop(0);
+        return this.stopExitCode();
+      }
       tracker.started();
+      const pid = this.worker.pid ?? -1;
       Object.assign(w, {
-        pid: this.worker.pid > 0 ? this.worker.pid : null,
-        identity: identityOf(this.worker.pid),
+        pid: pid > 0 ? pid : null,
+        identity: this.worker.pid !== undefined ? identityOf(pid) : undefined,
         state: 'running',
         restarts: tracker.total,
       });
       this.save();
       if (first) {
         // a command that cannot run at all (spawn failed: no pid) is an error, exit 127, never "started"
-        if (this.worker.pid <= 0) {
+        if (this.worker.pid !== undefined && this.worker.pid <= 0) {
           await this.worker.exited;
-          throw workerNotFound(cmd);
+          throw workerNotFound(command[0]);
         }
         // on a terminal, before the worker's own first lines (its output is echoed only from the next tick)
-        const started = `worker started (pid ${this.worker.pid}): ${w.command.join(' ')}`;
+        const where = this.worker.container
+          ? `container ${this.worker.container.id.slice(0, 12)}, ${this.req.options.docker?.image}:` +
+            `${this.req.options.docker?.tag}`
+          : `pid ${pid}`;
+        const started = `worker started (${where}): ${w.command.join(' ')}`;
         if (!daemon) this.req.say(started);
         // a command that exits at once fails here, before the daemon reports success
         const early = await Promise.race([this.worker.exited, sleep(300).then(() => undefined)]);
@@ -599,6 +615,7 @@ export class Supervisor {
       if (!exit) return this.stopExitCode();
       w.last_exit = describeExit(exit);
       w.pid = null;
+      delete w.container;
       if (this.workerRestart) {
         const why = this.workerRestart;
         this.workerRestart = undefined;
@@ -629,9 +646,62 @@ export class Supervisor {
     }
   }
 
-  /** Stop in order: the worker's tree (grace, then SIGKILL), then drain the engine. */
+  /**
+   * `--type docker`: reach the Engine API (DOCKER_HOST) and, for a local proxy, find the bridge gateway: the
+   * engine listens there (not on 127.0.0.1, which the container cannot reach) and the container reaches it as
+   * HOST_ALIAS. Containers a killed run of this queue left are removed first.
+   */
+  private async connectDocker(): Promise<void> {
+    const api = new DockerApi(dockerEndpoint(this.req.io.env));
+    this.docker = { api };
+    if (this.req.plan.mode !== 'gateway') this.docker.host = await bridgeGateway(api);
+    const left = await removeQueueContainers(api, this.req.plan.queueId, this.paths.dir);
+    if (left.length > 0) this.req.say(`removed container(s) a previous run left behind: ${left.join(', ')}`);
+  }
+
+  /** The worker's base URL for the engine at `engineUrl`: a container reaches the host by HOST_ALIAS. */
+  private workerBase(engineUrl: string): string {
+    if (!this.docker?.host) return engineUrl;
+    const u = new URL(engineUrl);
+    u.hostname = HOST_ALIAS;
+    return u.origin;
+  }
+
+  /** Start one run of the worker: a local process tree, or (`--type docker`) a container. */
+  private async launchWorker(): Promise<WorkerRun> {
+    const { plan, command, options } = this.req;
+    const sink = { log: this.workerLog!, echo: this.echo('[worker]', 'cyan') };
+    if (!this.docker) {
+      const [cmd, ...args] = command;
+      const env = workerEnv(plan, this.endpoint!, this.req.io.env, options.singleExecution);
+      return localRun(spawnChild(cmd, args, { env }, sink));
+    }
+    const d = options.docker!;
+    const run = await startContainer(
+      this.docker.api,
+      {
+        queueId: plan.queueId,
+        workerDir: this.paths.dir,
+        image: `${d.image}:${d.tag}`,
+        cmd: options.workerCommand,
+        // the worker's variables only: the host's PATH, HOME, ... mean nothing inside the image
+        env: workerEnv(plan, this.endpoint!, {}, options.singleExecution),
+        hostAddress: this.docker.host ?? 'host-gateway',
+      },
+      sink,
+    );
+    this.info.worker.container = {
+      id: run.container!.id,
+      name: run.container!.name,
+      image: `${d.image}:${d.tag}`,
+      docker_host: this.docker.api.endpoint.where,
+    };
+    return run;
+  }
+
+  /** Stop in order: the worker (grace, then SIGKILL), then drain the engine. */
   private async shutdown(engineTask: Promise<void>): Promise<void> {
-    if (this.worker) await stopChild(this.worker, this.req.options.graceSeconds * 1000);
+    if (this.worker) await this.worker.stop(this.req.options.graceSeconds * 1000);
     await this.sayUsage(); // the worker is done: its calls are all counted
     if (!this.stopSignal) {
       this.stopSignal = 'SIGTERM';

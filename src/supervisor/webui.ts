@@ -157,6 +157,10 @@ export class WorkerPage {
         restarts: info.worker.restarts,
         last_exit: info.worker.last_exit,
         command: info.worker.command,
+        // --type docker: the container in place of a pid
+        container: info.worker.container
+          ? `${info.worker.container.id.slice(0, 12)} (${info.worker.container.image})`
+          : undefined,
       },
       proxy: info.engine
         ? {
@@ -313,7 +317,8 @@ function uptime(s) {
 function show(s) {
   $('queue').textContent = s.queue_id;
   document.title = 'kubiya worker ' + s.queue_id;
-  dl($('worker'), [['state', s.worker.state], ['pid', s.worker.pid], ['supervisor pid', s.supervisor_pid],
+  const where = s.worker.container ? ['container', s.worker.container] : ['pid', s.worker.pid];
+  dl($('worker'), [['state', s.worker.state], where, ['supervisor pid', s.supervisor_pid],
     ['uptime', uptime(s.uptime_s)], ['restarts', s.worker.restarts], ['last exit', s.worker.last_exit],
     ['package', s.package_version], ['mode', s.mode]]);
   dl($('proxy'), [['state', s.proxy.state], ['url', s.proxy.url], ['pid', s.proxy.pid], ['restarts', s.proxy.restarts],

@@ -39,7 +39,21 @@ export const workerCommands: CommandGroup = {
       args: [{ name: '[command...]', description: 'worker command after "--" (default: the queue venv\'s worker)' }],
       options: [
         { flags: '--queue-id <id>', description: 'the worker queue id (letters, digits, . _ -)', required: true },
-        { flags: '--type <type>', description: 'where the worker runs', choices: ['local'], default: 'local' },
+        {
+          flags: '--type <type>',
+          description:
+            'where the worker runs: local (a process here) or docker (a container, through the Docker Engine API at ' +
+            'DOCKER_HOST, default unix:///var/run/docker.sock; the proxy listens on the bridge gateway, key required)',
+          choices: ['local', 'docker'],
+          default: 'local',
+        },
+        {
+          flags: '--image <image>',
+          description: '--type docker: the worker image (default ghcr.io/kubiyabot/agent-worker)',
+        },
+        { flags: '--image-tag <tag>', description: '--type docker: the image tag (default latest)' },
+        { flags: '--pull', description: '--type docker: pull image:tag before starting (the default)' },
+        { flags: '--no-pull', description: '--type docker: use the image already on the Docker engine' },
         { flags: '--enable-local-proxy', description: 'run the bundled LLM proxy for this worker' },
         { flags: '--no-enable-local-proxy', description: 'do not run the local proxy (use the LLM gateway)' },
         { flags: '--disable-local-proxy', description: 'same as --no-enable-local-proxy' },
@@ -167,6 +181,8 @@ export const workerCommands: CommandGroup = {
         'kubiya worker start --queue-id q1 --package-source kubiyabot/control-plane-api@main',
         'kubiya worker start --queue-id q1 --package-source ./dist/kubiya_control_plane_api-0.5.0-py3-none-any.whl',
         'kubiya worker start --queue-id q1 --no-update -d',
+        'kubiya worker start --queue-id q1 --type docker --proxy-config-file ./litellm.yaml -d',
+        'kubiya worker start --queue-id q1 --type docker --image-tag 0.5.0 --no-pull -- python -m my_worker',
       ],
       handler: async () => (await import('./start.js')).workerStart,
     }),

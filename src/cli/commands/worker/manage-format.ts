@@ -50,10 +50,14 @@ export function printStatus(s: QueueStatus, chalk: ChalkInstance): string {
   } else if (s.state === 'running' && s.gateway_url) lines.push(['gateway', s.gateway_url]);
   if (s.state === 'running' && s.worker) {
     const w = s.worker;
+    const where = w.container
+      ? `container ${w.container.id.slice(0, 12)} (${w.container.state})`
+      : `pid ${w.pid ?? '-'}`;
     lines.push([
       'worker',
-      `pid ${w.pid ?? '-'}, ${w.state}, restarts ${w.restarts}${w.last_exit ? `, last exit: ${w.last_exit}` : ''}`,
+      `${where}, ${w.state}, restarts ${w.restarts}${w.last_exit ? `, last exit: ${w.last_exit}` : ''}`,
     ]);
+    if (w.container) lines.push(['image', `${w.container.image} (${w.container.name}, ${w.container.docker_host})`]);
     lines.push(['command', w.command.join(' ')]);
     if (s.package_version) lines.push(['package', `kubiya-control-plane-api ${s.package_version}`]);
   }

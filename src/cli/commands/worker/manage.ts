@@ -39,6 +39,8 @@ export const workerStop: Handler<StopOpts> = async (ctx, o) => {
     ctx.out.line(`${ctx.color.green('✓')} stopped queue ${id} (supervisor pid ${r.supervisorPid})`);
     if (r.killed.length > 0)
       ctx.out.line(`  killed ${r.killed.length} process(es) that did not stop in time: ${r.killed.join(', ')}`);
+    // --type docker: a container the supervisor had no time to remove, removed here
+    if (r.notes.length > 0) ctx.out.line(`  cleaned up: ${r.notes.join(', ')}`);
     if (r.usage) ctx.stderr.write(`${ctx.errColor.dim('kubiya:')} ${usageSummary(id, r.usage)}\n`);
   }
 };

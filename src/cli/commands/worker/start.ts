@@ -10,6 +10,9 @@ import type { CliContext } from '../../context.js';
 export interface StartFlags {
   queueId?: string;
   type: string;
+  image?: string;
+  imageTag?: string;
+  pull?: boolean;
   enableLocalProxy?: boolean;
   disableLocalProxy?: boolean;
   proxyConfigFile?: string;
@@ -54,6 +57,7 @@ export const workerStart: Handler<StartFlags, [string[]]> = async (ctx, flags, c
     daemon: !!flags.daemon,
     noUpdate: flags.update === false,
     noCache: flags.cache === false,
+    ...workerType(flags),
     maxLogSizeBytes: parseSize(flags.maxLogSize),
     maxLogBackups: parseCount(flags.maxLogBackups, '--max-log-backups'),
     graceSeconds: parseSeconds(flags.grace, '--grace'),
@@ -74,8 +78,8 @@ export const workerStart: Handler<StartFlags, [string[]]> = async (ctx, flags, c
   const cfg = await ctx.configStore();
   const context = currentContext(cfg, ctx.env);
   workerCommand(ctx, options, command, flags.workerCommand, context);
-  if (!options.workerCommand) options.package = await workerPackage(ctx, flags, options);
-  else packageFlagsUnused(flags, options);
+  if (options.workerCommand) packageFlagsUnused(flags, options);
+  else if (options.type !== 'docker') options.package = await workerPackage(ctx, flags, options);
   const proxyFlags = {
     enableLocalProxy,
     proxyConfigFile: flags.proxyConfigFile,
@@ -280,9 +284,11 @@ function autoUpdate(
     throw new UserError('--auto-update cannot be used with --single-execution: a one-task worker is never restarted');
   const pin = options.workerCommand
     ? 'the worker is your own command'
-    : options.package && options.package.from !== 'default'
-      ? `the package is pinned by ${options.package.from}`
-      : undefined;
+    : options.type === 'docker'
+      ? 'the worker runs in a container (its image brings the package)'
+      : options.package && options.package.from !== 'default'
+        ? `the package is pinned by ${options.package.from}`
+        : undefined;
   return { intervalMs, resolve, ...(pin ? { packagePinned: pin } : {}) };
 }
 
@@ -295,4 +301,60 @@ function webuiPort(v: string | undefined): number | undefined {
   if (!Number.isInteger(n) || n < 0 || n > 65535)
     throw new UserError(`--webui-port must be a port number from 0 to 65535 (0: a free one), not "${v}"`);
   return n;
+}
+
+/** The default image of `--type docker` (Kubiya's agent worker). */
+export const DEFAULT_WORKER_IMAGE = 'ghcr.io/kubiyabot/agent-worker';
+
+// an image reference's repository (registry host[:port]/ and lowercase path components), as the Engine API takes it
+const HOST_PART = '[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?';
+const PATH_PART = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+const IMAGE_RE = new RegExp(`^(?:${HOST_PART}(?:\\.${HOST_PART})*(?::\\d+)?/)?${PATH_PART}(?:/${PATH_PART})*$`);
+const TAG_RE = /^[\w][\w.-]{0,127}$/;
+
+/** --type and, for `docker`, --image / --image-tag / --pull; the docker flags with --type local are refused. */
+function workerType(flags: StartFlags): Pick<WorkerStartOptions, 'type' | 'docker'> {
+  if (flags.type !== 'docker') {
+    const given = [
+      flags.image !== undefined && '--image',
+      flags.imageTag !== undefined && '--image-tag',
+      flags.pull !== undefined && (flags.pull ? '--pull' : '--no-pull'),
+    ].filter(Boolean);
+    if (given.length > 0)
+      throw new UserError(`${given.join(', ')}: only for a worker in a container (this is --type ${flags.type})`, {
+        hint: 'Add --type docker, or drop the flag',
+      });
+    return { type: 'local' };
+  }
+  const given = [
+    flags.packageSource !== undefined && '--package-source',
+    flags.packageVersion !== undefined && '--package-version',
+    flags.localWheel !== undefined && '--local-wheel',
+    flags.update === false && '--no-update',
+    flags.cache === false && '--no-cache',
+  ].filter(Boolean);
+  if (given.length > 0)
+    throw new UserError(
+      `${given.join(', ')}: the worker package is installed in a local venv, not with --type docker`,
+      {
+        hint: 'The image brings the worker: pick it with --image and --image-tag',
+      },
+    );
+  const image = flags.image ?? DEFAULT_WORKER_IMAGE;
+  if (/@|:[^/]*$/.test(image))
+    throw new UserError(`--image "${image}": give the repository only, the tag with --image-tag`, {
+      hint: `e.g. --image ${image.replace(/[:@][^/]*$/, '')} --image-tag ${image.split(/[:@]/).pop()}`,
+    });
+  if (!IMAGE_RE.test(image))
+    throw new UserError(
+      `--image "${image}" is not an image repository (expected e.g. ghcr.io/org/name or name: lowercase letters, ` +
+        'digits, ".", "_", "-", separated by "/", optionally after a registry host[:port])',
+    );
+  const tag = flags.imageTag ?? 'latest';
+  if (!TAG_RE.test(tag))
+    throw new UserError(
+      `--image-tag "${tag}" is not a tag ` +
+        '(expected up to 128 letters, digits, "_", "." or "-", not starting with "." or "-")',
+    );
+  return { type: 'docker', docker: { image, tag, pull: flags.pull !== false } };
 }
