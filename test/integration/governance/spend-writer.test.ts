@@ -14,7 +14,7 @@ import { reportByDay } from '../../../src/engine/governance/spend/reports.js';
 import { startSpendWriter } from '../../../src/engine/governance/spend/writer.js';
 import type { GovernedPrincipal } from '../../../src/engine/governance/types.js';
 import { createLogger, type SettledEvent } from '../../../src/engine/index.js';
-import { STORES, TEST_PG_URL, type TestStore, testStore } from './stores.js';
+import { isSqlite, STORES, TEST_PG_URL, type TestStore, testStore } from './stores.js';
 
 const DAY = 86_400_000;
 const T0 = Date.parse('2026-03-10T12:00:00Z');
@@ -259,7 +259,7 @@ describe.each(STORES)('spend writer on %s', (kind) => {
 
   /** Make writes fail until the returned function is called. */
   async function outage(gv: Governance): Promise<() => Promise<void>> {
-    if (kind === 'sqlite') {
+    if (isSqlite(kind)) {
       const other = new Sqlite(store.options.path!);
       other.exec('BEGIN EXCLUSIVE');
       return async () => {
