@@ -9,6 +9,7 @@ import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadLiteLLMConfig } from '../../../src/config/litellm/load.js';
 import { SPEND_ROUTES } from '../../../src/engine/governance/api/spend.js';
+import { loadNodeSqlite } from '../../../src/engine/governance/db/sqlite.js';
 import { type Governance, startGovernance } from '../../../src/engine/governance/governance.js';
 import { reportByDay } from '../../../src/engine/governance/spend/reports.js';
 import { startSpendWriter } from '../../../src/engine/governance/spend/writer.js';
@@ -260,7 +261,10 @@ describe.each(STORES)('spend writer on %s', (kind) => {
   /** Make writes fail until the returned function is called. */
   async function outage(gv: Governance): Promise<() => Promise<void>> {
     if (isSqlite(kind)) {
-      const other = new Sqlite(store.options.path!);
+      // a connection through the same SQLite library: two libraries in one process do not see each other's locks
+      // (POSIX locks belong to the process), so better-sqlite3's would not hold off node:sqlite's writer
+      const path = store.options.path!;
+      const other = kind === 'node:sqlite' ? new (loadNodeSqlite()!.DatabaseSync)(path) : new Sqlite(path);
       other.exec('BEGIN EXCLUSIVE');
       return async () => {
         other.exec('COMMIT');
