@@ -1,9 +1,9 @@
 /**
- * The SQLite driver of the governance store: better-sqlite3 when it is installed (the faster one, and the one the
- * store was first written against), else Node's built-in `node:sqlite` (unflagged from Node 22.13 / 23.4), so a
- * global install of kubiya needs nothing more on Node 22 and 24. Everything above this file sees one shape, the
- * part of better-sqlite3's API that the store uses (kysely's SqliteDialect asks for the same shape); node:sqlite's
- * DatabaseSync is put in that shape by NodeSqlite below.
+ * The SQLite driver of the governance store: better-sqlite3 when it is installed (the one the store was first
+ * written and tested against; a little faster on Node 22), else Node's built-in `node:sqlite` (unflagged from
+ * Node 22.13 / 23.4), so a global install of kubiya needs nothing more on Node 22 and 24. Everything above this
+ * file sees one shape, the part of better-sqlite3's API that the store uses (kysely's SqliteDialect asks for the
+ * same shape); node:sqlite's DatabaseSync is put in that shape by NodeSqlite below.
  */
 import { StoreError } from './store-error.js';
 
