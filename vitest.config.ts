@@ -2,10 +2,14 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * Files that change process-wide state a later file in the same process would see (the AWS SDK
- * reads process.env): each runs in a fresh process. Every other file shares its worker's module
+ * reads process.env; a module mocked away): each runs in a fresh process. Every other file shares its worker's module
  * cache, which saves re-importing the SDKs and the engine for each of the ~50 files.
  */
-const OWN_PROCESS = ['test/integration/bedrock-credentials.test.ts'];
+const OWN_PROCESS = [
+  'test/integration/bedrock-credentials.test.ts',
+  // mocks better-sqlite3 away: no other file may get (or have cached) the mock
+  'test/integration/governance/without-better-sqlite3.test.ts',
+];
 
 export default defineConfig({
   test: {

@@ -16,6 +16,7 @@ import { loadPrices } from './cost/prices.js';
 import { BackgroundHealth, DEFAULT_HEALTH_CHECK_INTERVAL_S } from './endpoints/background-health.js';
 import { staticBodies } from './endpoints/models.js';
 import { GatewayError } from './errors.js';
+import type { GovernanceDbOptions } from './governance/db/open.js';
 import type { Governance } from './governance/governance.js';
 import type { RateLimiter } from './governance/limits/limiter.js';
 import { BodyBytes } from './http/body.js';
@@ -82,7 +83,7 @@ export interface StartEngineOptions {
    * general_settings.database_url (Postgres) or KUBIYA_DB_PATH / ~/.kubiya/proxy/governance.db (SQLite).
    * An object names the store; false turns governance off (the master key alone authenticates).
    */
-  governance?: false | { url?: string; path?: string; schema?: string; migrate?: boolean };
+  governance?: false | GovernanceDbOptions;
   /** epoch ms clock for budgets, expiry and resets (tests cross windows with it); default Date.now */
   now?: () => number;
   /**

@@ -5,7 +5,7 @@
  * per model for a key). The ticket it answers settles the request: reservations reconciled to the real cost,
  * rows without a budget charged, the parallel slot freed, tokens counted. docs/governance-limits.md.
  */
-import type { Statement } from 'better-sqlite3';
+
 import { GatewayError } from '../errors.js';
 import type { SettledEvent } from '../observability/settled.js';
 import { checkModelAccess } from './access.js';
@@ -14,6 +14,7 @@ import { type BudgetRefusal, Ledger, type Reservation, type ReserveResult } from
 import { type BudgetTarget, endUserTarget, keyModelTarget, proxyTarget, recordTargets } from './budgets/targets.js';
 import type { BudgetRow, EndUserRow } from './db/schema.js';
 import { parseJson } from './db/schema.js';
+import type { SqliteStatement as Statement } from './db/sqlite.js';
 import type { Governance } from './governance.js';
 import { type LimitDescriptor, type LimitRefusal, MemoryRateLimiter, type RateLimiter } from './limits/limiter.js';
 import type { Admission, AdmitRequest, AdmitTicket, AuthRecord, GovernedPrincipal } from './types.js';

@@ -10,7 +10,7 @@ import type { LoadedConfig } from '../../config/litellm/load.js';
 import type { PriceMap } from '../cost/prices.js';
 import type { EngineLogger } from '../observability/logger.js';
 import type { RouteTable } from '../router/table.js';
-import { type GovernanceDb, openGovernanceDb } from './db/open.js';
+import { type GovernanceDb, type GovernanceDbOptions, openGovernanceDb } from './db/open.js';
 import type { GovernanceAlertHooks } from './types.js';
 
 export interface GovernanceSettings {
@@ -69,7 +69,7 @@ export interface StartGovernanceOptions {
   table: RouteTable;
   prices: PriceMap;
   /** the store (tests, or a caller that opened it); default: from the config and environment */
-  db?: { url?: string; path?: string; schema?: string; migrate?: boolean };
+  db?: GovernanceDbOptions;
   now?: () => number;
 }
 
@@ -166,6 +166,9 @@ export async function startGovernance(opts: StartGovernanceOptions): Promise<Gov
     },
   };
   if (store.applied.length > 0) opts.logger.info({ db: store.where, applied: store.applied.join(',') }, 'migrated');
-  opts.logger.info({ db: store.where, dialect: store.dialect }, 'virtual keys and spend tracking on');
+  opts.logger.info(
+    { db: store.where, dialect: store.dialect, ...(store.sqliteDriver ? { driver: store.sqliteDriver } : {}) },
+    'virtual keys and spend tracking on',
+  );
   return g;
 }

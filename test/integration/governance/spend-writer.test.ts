@@ -9,12 +9,13 @@ import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadLiteLLMConfig } from '../../../src/config/litellm/load.js';
 import { SPEND_ROUTES } from '../../../src/engine/governance/api/spend.js';
+import { loadNodeSqlite } from '../../../src/engine/governance/db/sqlite.js';
 import { type Governance, startGovernance } from '../../../src/engine/governance/governance.js';
 import { reportByDay } from '../../../src/engine/governance/spend/reports.js';
 import { startSpendWriter } from '../../../src/engine/governance/spend/writer.js';
 import type { GovernedPrincipal } from '../../../src/engine/governance/types.js';
 import { createLogger, type SettledEvent } from '../../../src/engine/index.js';
-import { STORES, TEST_PG_URL, type TestStore, testStore } from './stores.js';
+import { isSqlite, STORES, TEST_PG_URL, type TestStore, testStore } from './stores.js';
 
 const DAY = 86_400_000;
 const T0 = Date.parse('2026-03-10T12:00:00Z');
@@ -259,8 +260,11 @@ describe.each(STORES)('spend writer on %s', (kind) => {
 
   /** Make writes fail until the returned function is called. */
   async function outage(gv: Governance): Promise<() => Promise<void>> {
-    if (kind === 'sqlite') {
-      const other = new Sqlite(store.options.path!);
+    if (isSqlite(kind)) {
+      // a connection through the same SQLite library: two libraries in one process do not see each other's locks
+      // (POSIX locks belong to the process), so better-sqlite3's would not hold off node:sqlite's writer
+      const path = store.options.path!;
+      const other = kind === 'node:sqlite' ? new (loadNodeSqlite()!.DatabaseSync)(path) : new Sqlite(path);
       other.exec('BEGIN EXCLUSIVE');
       return async () => {
         other.exec('COMMIT');

@@ -413,14 +413,17 @@ async function storeChecks(plan: ProxyPlan, env: NodeJS.ProcessEnv, add: (c: Che
   }
   const { loadSqlite } = await import('../../../engine/governance/db/open.js');
   try {
-    await loadSqlite();
-    add({ name: 'database', status: 'ok', detail: `SQLite at ${where.path} (better-sqlite3 loads)` });
+    const driver = await loadSqlite();
+    const how = driver.name === 'better-sqlite3' ? 'better-sqlite3 loads' : "Node's built-in node:sqlite";
+    add({ name: 'database', status: 'ok', detail: `SQLite at ${where.path} (${how})` });
   } catch (e) {
     add({
       name: 'database',
       status: 'fail',
       detail: (e as Error).message,
-      fix: 'npm install -g better-sqlite3@12 --allow-scripts=better-sqlite3, or set DATABASE_URL (Postgres)',
+      fix:
+        'npm install -g better-sqlite3@12 --allow-scripts=better-sqlite3, or use Node 22+ (built-in node:sqlite), ' +
+        'or set DATABASE_URL (Postgres)',
     });
   }
 }

@@ -14,11 +14,12 @@
  * a budget). A write that fails stays queued and is
  * retried: nothing is lost while the database is away.
  */
-import type { Database, Statement } from 'better-sqlite3';
+
 import { CompiledQuery, type Transaction } from 'kysely';
 import { isBusy, noWait } from '../db/no-wait.js';
 import type { GovernanceDb } from '../db/open.js';
 import type { GovernanceTables } from '../db/schema.js';
+import type { SqliteDatabase as Database, SqliteStatement as Statement } from '../db/sqlite.js';
 import { nextResetAt, parseBudgetDuration } from './reset.js';
 import { type BudgetTarget, PROXY_BUDGET_USER } from './targets.js';
 

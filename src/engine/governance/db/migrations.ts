@@ -4,9 +4,10 @@
  * store apply each migration exactly once. A migration, once released, never changes: a schema change is
  * a new entry at the end.
  */
-import type { Database } from 'better-sqlite3';
+
 import { type CreateTableBuilder, type Kysely, sql } from 'kysely';
 import { isBusy, noWait } from './no-wait.js';
+import type { SqliteDatabase as Database } from './sqlite.js';
 
 /** One schema change: `up` runs inside the migration run's lock (and, on Postgres, its transaction). */
 export interface Migration {

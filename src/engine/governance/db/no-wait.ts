@@ -4,28 +4,34 @@
  * something, never end). Whoever takes the write lock on the hot path or at start-up does it through here:
  * the timeout off for that one statement, SQLITE_BUSY at once, and the caller retries asynchronously.
  */
-import type { Database, Statement } from 'better-sqlite3';
+import type { SqliteDatabase as Database } from './sqlite.js';
 
-/** A statement refused because another connection holds the lock. */
+/**
+ * A statement refused because another connection holds the lock: better-sqlite3 names it in `code`; node:sqlite
+ * has `code: 'ERR_SQLITE_ERROR'` and SQLite's extended result code in `errcode` (SQLITE_BUSY is 5, and its
+ * extended codes, SQLITE_BUSY_SNAPSHOT among them, keep 5 in their low byte).
+ */
 export function isBusy(e: unknown): boolean {
-  const code = (e as { code?: string }).code;
-  return code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT';
+  const { code, errcode } = e as { code?: string; errcode?: number };
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT') return true;
+  return code === 'ERR_SQLITE_ERROR' && typeof errcode === 'number' && (errcode & 0xff) === SQLITE_BUSY;
 }
+const SQLITE_BUSY = 5;
 
-// the busy timeout switched off and back, with statements prepared once per connection
-const toggles = new WeakMap<Database, { off: Statement; on: Statement }>();
+// the busy timeout to restore, read once per connection. The toggles are exec'd, not prepared once: SQLite applies
+// `PRAGMA busy_timeout = N` when it compiles the statement, so a prepared pair's first runs set nothing (the last
+// one prepared, 0, stayed in force after the migration's lock) and later runs recompile anyway (measured: the exec'd
+// pair costs the same, about 6-11 us)
+const restore = new WeakMap<Database, number>();
 
 /** `fn` on `db` with the busy timeout off: a locked file fails at once (SQLITE_BUSY) instead of blocking. */
 export function noWait<T>(db: Database, fn: () => T): T {
-  let t = toggles.get(db);
-  if (!t) {
-    const on = db.prepare(`PRAGMA busy_timeout = ${Number(db.pragma('busy_timeout', { simple: true })) || 5000}`);
-    toggles.set(db, (t = { off: db.prepare('PRAGMA busy_timeout = 0'), on }));
-  }
-  t.off.run();
+  let on = restore.get(db);
+  if (on === undefined) restore.set(db, (on = Number(db.pragma('busy_timeout', { simple: true })) || 5000));
+  db.exec('PRAGMA busy_timeout = 0');
   try {
     return fn();
   } finally {
-    t.on.run();
+    db.exec(`PRAGMA busy_timeout = ${on}`);
   }
 }

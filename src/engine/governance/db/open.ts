@@ -5,11 +5,11 @@
  */
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type Sqlite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import type { Pool } from 'pg';
 import { migrateToLatest, pendingMigrations } from './migrations.js';
 import type { GovernanceTables } from './schema.js';
+import { loadSqlite, type SqliteDatabase, type SqliteDriverName } from './sqlite.js';
 import { StoreError } from './store-error.js';
 
 export interface GovernanceDbOptions {
@@ -23,6 +23,11 @@ export interface GovernanceDbOptions {
   schema?: string;
   /** Postgres pool size (LiteLLM's database_connection_pool_limit, default 10) */
   poolSize?: number;
+  /**
+   * SQLite: the driver (default: better-sqlite3 when installed, else Node's node:sqlite); the tests name one to run
+   * the store's suites on each
+   */
+  sqliteDriver?: SqliteDriverName;
 }
 
 export interface GovernanceDb {
@@ -33,7 +38,9 @@ export interface GovernanceDb {
   /** Postgres: the schema the tables are in (current_schema()) */
   readonly schema?: string;
   /** SQLite only: the synchronous handle (prepared statements on the hot path) */
-  readonly sqlite?: Sqlite.Database;
+  readonly sqlite?: SqliteDatabase;
+  /** SQLite only: which driver opened it */
+  readonly sqliteDriver?: SqliteDriverName;
   /** migrations applied by this open */
   readonly applied: readonly string[];
   close(): Promise<void>;
@@ -56,23 +63,8 @@ export function publicDbUrl(url: string): string {
   }
 }
 
-/**
- * better-sqlite3, loaded only for a SQLite store. It is an optional peer dependency: its native addon is built by
- * an install script, which npm asks every installer to approve (docs/decisions.md), so a global install of kubiya
- * leaves it out and only the users of the SQLite store add it.
- */
-export async function loadSqlite(): Promise<typeof Sqlite> {
-  try {
-    return (await import('better-sqlite3')).default;
-  } catch (e) {
-    throw new StoreError(
-      `the SQLite store (the default for a master-keyed engine without a database_url) needs the better-sqlite3 ` +
-        `package, which is not installed or not built for Node ${process.version} ` +
-        `(${(e as Error).message.split('\n')[0]}): install it next to kubiya ` +
-        '(`npm install -g better-sqlite3@12 --allow-scripts=better-sqlite3`), or use Postgres (DATABASE_URL)',
-    );
-  }
-}
+// the SQLite driver's loader (better-sqlite3, else node:sqlite), also `kubiya doctor`'s check
+export { loadSqlite };
 
 /** Open (and by default migrate) the store. Throws an Error whose message names the database and the cause. */
 export async function openGovernanceDb(opts: GovernanceDbOptions): Promise<GovernanceDb> {
@@ -80,7 +72,8 @@ export async function openGovernanceDb(opts: GovernanceDbOptions): Promise<Gover
   if (opts.url !== undefined && !isPg)
     throw new StoreError(`database_url must be a postgresql:// URL (got ${publicDbUrl(opts.url).slice(0, 40)})`);
   const where = isPg ? publicDbUrl(opts.url!) : (opts.path ?? ':memory:');
-  let sqlite: Sqlite.Database | undefined;
+  let sqlite: SqliteDatabase | undefined;
+  let sqliteDriver: SqliteDriverName | undefined;
   let db: Kysely<GovernanceTables>;
   // Postgres: the schema the tables live in (search_path's first)
   let schema: string | undefined;
@@ -122,9 +115,10 @@ export async function openGovernanceDb(opts: GovernanceDbOptions): Promise<Gover
         throw new StoreError(`cannot create the database file ${path}: ${(e as Error).message}`);
       }
     }
-    const Database = await loadSqlite();
+    const driver = await loadSqlite(opts.sqliteDriver);
+    sqliteDriver = driver.name;
     try {
-      sqlite = new Database(path);
+      sqlite = driver.open(path);
     } catch (e) {
       throw new StoreError(`cannot open the database file ${path}: ${(e as Error).message}`);
     }
@@ -154,6 +148,7 @@ export async function openGovernanceDb(opts: GovernanceDbOptions): Promise<Gover
     where,
     schema,
     sqlite,
+    sqliteDriver,
     applied,
     close: () => db.destroy(),
   };

@@ -8,11 +8,12 @@
  * It does not touch the entities' `spend` columns: the budget ledger (reservations and their reconcile) owns
  * those; the rollups here are what reports read.
  */
-import type { Database, Statement } from 'better-sqlite3';
+
 import type { CompiledQuery } from 'kysely';
 import type { SettledEvent, SettledSubscriber } from '../../observability/settled.js';
 import { noWait } from '../db/no-wait.js';
 import type { NewSpendLogRow } from '../db/schema.js';
+import type { SqliteDatabase as Database, SqliteStatement as Statement } from '../db/sqlite.js';
 import type { Governance } from '../governance.js';
 import { addDelta, forEachRollup, ROLLUP_SUMS, type RollupBase, type RollupRow, spendLogRow } from './row.js';
 
