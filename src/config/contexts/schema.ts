@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 const bool = z.preprocess((v) => {
   if (typeof v !== 'string') return v;

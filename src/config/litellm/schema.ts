@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** A string list or a single string (LiteLLM accepts both for `stop`, tags, ...). */
 /** Numbers may arrive as strings (from `os.environ/...` references or quoted YAML): accept "100" and "20_000". */
