@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeUpstream, startOpenAIUpstream } from '../fakes/openai-upstream.js';
 import { makeTempHome, type TempHome } from '../fakes/temp-home.js';
 
@@ -25,14 +25,8 @@ const HEAVY = new RegExp(
 
 let tmp: TempHome;
 let up: FakeUpstream;
-const children: ChildProcess[] = [];
-
 beforeAll(async () => {
-  tmp = makeTempHome('kubiya-lazy-loads-');
-  up = await startOpenAIUpstream();
-});
-afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  [tmp, up] = [makeTempHome('kubiya-lazy-loads-'), await startOpenAIUpstream()];
 });
 afterAll(async () => {
   await up?.close();
@@ -51,7 +45,16 @@ async function loadsOf(name: string, config: string, model: string): Promise<str
     ['--import', RECORDER, BIN, 'proxy', 'start', '--config', cfg, '--port', '0', '--port-file', portFile],
     { env, stdio: ['ignore', 'ignore', 'pipe'] },
   );
-  children.push(child);
+  try {
+    await serveOne(child, portFile, model);
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+  return fs.readFileSync(log, 'utf8').split('\n').filter(Boolean);
+}
+
+/** Wait for the engine's port file and readiness, send one chat completion, stop it (SIGTERM) and wait. */
+async function serveOne(child: ChildProcess, portFile: string, model: string): Promise<void> {
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
   const deadline = Date.now() + 30_000;
@@ -73,9 +76,9 @@ async function loadsOf(name: string, config: string, model: string): Promise<str
   });
   expect(res.status).toBe(200);
   await res.text();
+  const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
-  await new Promise((r) => child.once('exit', r));
-  return fs.readFileSync(log, 'utf8').split('\n').filter(Boolean);
+  await exited;
 }
 
 describe('proxy start loads only what its config uses', () => {
