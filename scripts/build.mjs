@@ -76,8 +76,11 @@ await esbuild.build({
   legalComments: 'linked',
   logLevel: 'warning',
 });
-// the data files the engine reads next to its code (new URL('./prices.json', import.meta.url))
-for (const f of ['engine/cost/prices.json', 'engine/cost/NOTICE.md']) {
-  fs.copyFileSync(path.join(ROOT, 'src', f), path.join(OUT, path.basename(f)));
-}
+// the data files the engine reads next to its code (new URL('./prices.json', import.meta.url)). The price map is
+// written one model a line (still JSON): the engine then reads only the names at start and parses an entry when
+// its model is first looked up (src/engine/cost/prices.ts, priceMapOfText)
+fs.copyFileSync(path.join(ROOT, 'src/engine/cost/NOTICE.md'), path.join(OUT, 'NOTICE.md'));
+const prices = JSON.parse(fs.readFileSync(path.join(ROOT, 'src/engine/cost/prices.json'), 'utf8'));
+const lines = Object.entries(prices).map(([name, entry]) => `${JSON.stringify(name)}:${JSON.stringify(entry)}`);
+fs.writeFileSync(path.join(OUT, 'prices.json'), `{\n${lines.join(',\n')}\n}\n`);
 fs.writeFileSync(path.join(OUT, 'build.json'), `${JSON.stringify(build, null, 2)}\n`);

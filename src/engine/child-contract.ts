@@ -95,9 +95,9 @@ export function engineChildArgs(a: EngineChildArgs): string[] {
   ];
 }
 
-/** Engine side: report the bound address. */
+/** Engine side: report the bound address (atomically; no fsync: it is stale once this process is gone anyway). */
 export function writePortFile(file: string, info: PortFileInfo): void {
-  writeFileAtomic(file, `${JSON.stringify(info)}\n`, 0o600);
+  writeFileAtomic(file, `${JSON.stringify(info)}\n`, 0o600, { durable: false });
 }
 
 /** Supervisor side: the port and URL the engine `pid` reported, or undefined while there is none (or another's). */

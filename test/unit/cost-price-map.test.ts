@@ -3,9 +3,10 @@
  * here), falling back to the bundled table with a warning when the URL fails; LITELLM_LOCAL_MODEL_COST_MAP
  * skips the fetch.
  */
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadPrices } from '../../src/engine/cost/prices.js';
+import { compilePriceMap, loadPrices, priceMapOfText } from '../../src/engine/cost/prices.js';
 import { type Listening, listenLoopback, refusedUrl } from '../fakes/fake-server.js';
 
 const CUSTOM = {
@@ -85,5 +86,31 @@ describe('the price map the engine loads', () => {
     expect((await p).get('my-model')).toBeUndefined();
     expect(hits).toBe(before);
     expect(warnings).toEqual([]);
+  });
+});
+
+describe('the bundled table as the build ships it (one model a line, entries parsed on first look-up)', () => {
+  const src = readFileSync(new URL('../../src/engine/cost/prices.json', import.meta.url), 'utf8');
+  const whole = compilePriceMap(JSON.parse(src));
+
+  it('prices every model exactly as the whole JSON does', () => {
+    // npm test builds first; this is the file the engine reads
+    const built = readFileSync(new URL('../../dist/bundle/prices.json', import.meta.url), 'utf8');
+    expect(built.split('\n').length).toBeGreaterThan(2000);
+    const lazy = priceMapOfText(built);
+    for (const name of Object.keys(JSON.parse(src))) expect(lazy.get(name), name).toEqual(whole.get(name));
+    expect(lazy.size).toBe(whole.size);
+    expect(lazy.get('no-such-model')).toBeUndefined();
+  });
+
+  it('reads a name with an escape in it, and any other layout, by parsing the whole text', () => {
+    const entry = { input_cost_per_token: 1e-6, output_cost_per_token: 2e-6 };
+    const text = `{\n${JSON.stringify('we"ird')}:${JSON.stringify(entry)},\n"plain":${JSON.stringify(entry)}\n}\n`;
+    for (const t of [text, JSON.stringify({ 'we"ird': entry, plain: entry }, null, 2)]) {
+      const map = priceMapOfText(t);
+      expect(map.get('we"ird')).toMatchObject({ input: 1e-6, output: 2e-6 });
+      expect(map.get('plain')).toMatchObject({ input: 1e-6, output: 2e-6 });
+      expect(map.size).toBe(2);
+    }
   });
 });

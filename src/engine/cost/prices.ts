@@ -39,6 +39,13 @@ export interface ModelPrice {
   source: string;
 }
 
+/** Where a PriceMap reads its raw entries: a parsed object, or the bundled file read lazily (`entriesOfText`). */
+interface RawEntries {
+  has(name: string): boolean;
+  get(name: string): unknown;
+  names(): Iterable<string>;
+}
+
 /**
  * A price map: LiteLLM's format (model name -> entry), parsed once; an entry is compiled the first time it is
  * looked up (a config names a handful of models out of thousands, so start-up compiles only those).
@@ -47,15 +54,15 @@ export class PriceMap {
   private readonly compiled = new Map<string, ModelPrice | null>();
   private count?: number;
 
-  constructor(private readonly raw: Readonly<Record<string, unknown>>) {}
+  constructor(private readonly raw: RawEntries) {}
 
   /** The price of a model name exactly as the map keys it; undefined when it has none. */
   get(name: string): ModelPrice | undefined {
     let p = this.compiled.get(name);
     if (p === undefined) {
       // names the map lacks are not remembered (/spend/calculate may ask for any name)
-      if (name === 'sample_spec' || !Object.hasOwn(this.raw, name)) return undefined;
-      const e = this.raw[name];
+      if (name === 'sample_spec' || !this.raw.has(name)) return undefined;
+      const e = this.raw.get(name);
       p = (isEntry(e) && compileEntry(name, e)) || null;
       this.compiled.set(name, p);
     }
@@ -64,7 +71,7 @@ export class PriceMap {
 
   /** No model in it has a price (stops at the first that has one). */
   get empty(): boolean {
-    for (const name of Object.keys(this.raw)) if (this.get(name)) return false;
+    for (const name of this.raw.names()) if (this.get(name)) return false;
     return true;
   }
 
@@ -72,7 +79,7 @@ export class PriceMap {
   get size(): number {
     if (this.count === undefined) {
       let n = 0;
-      for (const name of Object.keys(this.raw)) if (this.get(name)) n++;
+      for (const name of this.raw.names()) if (this.get(name)) n++;
       this.count = n;
     }
     return this.count;
@@ -163,15 +170,55 @@ export function compileEntry(name: string, e: Record<string, unknown>): ModelPri
 
 /** A whole map (LiteLLM's format: model name -> entry; other values such as `last_updated` are skipped). */
 export function compilePriceMap(raw: unknown): PriceMap {
-  return new PriceMap(isEntry(raw) ? raw : {});
+  return new PriceMap(entriesOfObject(raw));
+}
+
+function entriesOfObject(raw: unknown): RawEntries {
+  const obj: Readonly<Record<string, unknown>> = isEntry(raw) ? raw : {};
+  return { has: (n) => Object.hasOwn(obj, n), get: (n) => obj[n], names: () => Object.keys(obj) };
+}
+
+/**
+ * The map from its JSON text. The build writes the bundled copy one model a line (`"name":{...},`, still plain
+ * JSON): then only the names are read now, and an entry is parsed when its model is first looked up, instead of
+ * parsing all ~2,600 entries (~680 KB) at every engine start. Any other layout is parsed whole.
+ */
+export function priceMapOfText(text: string): PriceMap {
+  return new PriceMap(entriesOfLines(text) ?? entriesOfObject(JSON.parse(text)));
+}
+
+function entriesOfLines(text: string): RawEntries | undefined {
+  if (!text.startsWith('{\n"')) return undefined;
+  const at = new Map<string, [number, number]>();
+  for (let i = 2; ; ) {
+    const eol = text.indexOf('\n', i);
+    if (eol < 0) return undefined;
+    if (text.charCodeAt(i) === 0x7d /* } */) break;
+    const q = text.indexOf('":', i);
+    const end = text.charCodeAt(eol - 1) === 0x2c /* , */ ? eol - 1 : eol;
+    // a name with an escape in it, or a line of another shape: not the layout the build writes
+    if (text.charCodeAt(i) !== 0x22 || q < 0 || q > eol) return undefined;
+    const name = text.slice(i + 1, q);
+    if (name.includes('\\')) return undefined;
+    at.set(name, [q + 2, end]);
+    i = eol + 1;
+  }
+  return {
+    has: (n) => at.has(n),
+    get(n) {
+      const r = at.get(n);
+      return r && JSON.parse(text.slice(r[0], r[1]));
+    },
+    names: () => at.keys(),
+  };
 }
 
 const BUNDLED = new URL('./prices.json', import.meta.url);
 let bundled: Promise<PriceMap> | undefined;
 
-/** The price table shipped with the product (read and compiled once per process, on first use). */
+/** The price table shipped with the product (read once per process, on first use; entries parsed as looked up). */
 export function bundledPrices(): Promise<PriceMap> {
-  return (bundled ??= readFile(BUNDLED, 'utf8').then((t) => compilePriceMap(JSON.parse(t))));
+  return (bundled ??= readFile(BUNDLED, 'utf8').then(priceMapOfText));
 }
 
 export interface LoadPricesOptions {
