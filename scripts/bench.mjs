@@ -21,10 +21,10 @@
 // --cache: only the response cache's round (1 connection, p50 of a hit and of a miss against the same engine
 // without a cache, and of the upstream alone; a Redis hit too when 127.0.0.1:6379 answers).
 //
-//   node scripts/bench.mjs [--quick] [--json] [--memory] [--cache] [--redis] [--workers] [--startup]
+//   node scripts/bench.mjs [--quick] [--json] [--memory] [--cache] [--redis] [--workers] [--startup] [--hotpath]
 //   KUBIYA_BENCH_ENTRY=<script> runs the engine from another entry (e.g. a build variant) instead of bin/kubiya.js.
-//   (build first: npm run build; --memory: the burst only; --cache / --redis / --workers / --startup: that round
-//   only)
+//   (build first: npm run build; --memory: the burst only; --cache / --redis / --workers / --startup / --hotpath:
+//   those rounds only)
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -120,16 +120,17 @@ async function main() {
   const jsonOut = process.argv.includes('--json');
   // load: seconds per round and side; rounds alternate direct / through so drift on a shared machine hits both alike
   const secs = quick
-    ? { warm: 1, lat: 2, load: 2, rounds: 2, ttfb: 1.5 }
-    : { warm: 2, lat: 4, load: 3.5, rounds: 3, ttfb: 3 };
+    ? { warm: 1, lat: 2, load: 2, rounds: 2, ttfb: 1.5, abRounds: 4 }
+    : { warm: 2, lat: 4, load: 3.5, rounds: 3, ttfb: 3, abRounds: 7 };
   if (!fs.existsSync(path.join(ROOT, 'dist/bundle/main.js'))) throw new Error('build first: npm run build');
   if (process.argv.includes('--startup')) {
     const out = await startupRound(quick ? 11 : 21, jsonOut);
     if (jsonOut) process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     return;
   }
-  // a single round (--memory, --cache, --redis, --workers) skips start-up as it skips the rest
-  const single = ['--memory', '--cache', '--redis', '--workers'].some((f) => process.argv.includes(f));
+  const hotpath = process.argv.includes('--hotpath');
+  // a single round (--memory, --cache, --redis, --workers, --hotpath) skips start-up as it skips the rest
+  const single = hotpath || ['--memory', '--cache', '--redis', '--workers'].some((f) => process.argv.includes(f));
   const startup = single ? undefined : await startupRound(quick ? 11 : 21, jsonOut);
   const autocannon = (await import('autocannon')).default;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kubiya-bench-'));
@@ -203,6 +204,13 @@ async function main() {
     return;
   }
 
+  if (hotpath) {
+    const out = await hotpathRounds({ cfg, govCfg, tmp, kids, child, master: MASTER, log, secs, autocannon });
+    upstream.kill('SIGTERM');
+    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    return;
+  }
+
   // cold start: spawn -> /health/readiness 200 (five times, median)
   const colds = [];
   let engine;
@@ -265,51 +273,8 @@ async function main() {
       pipelining: 1,
       duration: secs.load,
     });
-  /**
-   * Two targets against each other, alternating so drift on a shared machine hits both alike: p50 at
-   * 1 connection, then rounds at 50 connections with each side's engine CPU per request.
-   */
-  const versus = async (a, pidA, b, pidB, b0, nameA, nameB) => {
-    const la = [];
-    const lb = [];
-    for (let i = 0; i < 6; i++) {
-      const [x, y] = i % 2 === 0 ? [a, b] : [b, a];
-      const rx = await sequential(x, b0, (secs.lat * 1000) / 4);
-      const ry = await sequential(y, b0, (secs.lat * 1000) / 4);
-      (x === a ? la : lb).push(...rx);
-      (y === a ? la : lb).push(...ry);
-    }
-    const cpu = { a: [0, 0], b: [0, 0] };
-    const loadOn = async (t) => {
-      const pid = t === a ? pidA : pidB;
-      const c0 = cpuOf([pid])[1];
-      const res = await ac(t, b0);
-      const side = cpu[t === a ? 'a' : 'b'];
-      side[0] += cpuOf([pid])[1] - c0;
-      side[1] += res.requests.total;
-      return res;
-    };
-    const out = [];
-    for (let i = 0; i < secs.rounds + 2; i++) {
-      const first = i % 2 === 0 ? a : b;
-      const rx = await loadOn(first);
-      const ry = await loadOn(first === a ? b : a);
-      const [p, s] = first === a ? [rx, ry] : [ry, rx];
-      const ratio = s.requests.average / p.requests.average;
-      out.push({ p, s, ratio });
-      log(
-        `  round ${i + 1}: ${nameA} ${Math.round(p.requests.average)} req/s, ` +
-          `${nameB} ${Math.round(s.requests.average)} req/s (${(100 * ratio).toFixed(1)}%)`,
-      );
-    }
-    return {
-      lat: { a: stats(la), b: stats(lb) },
-      rounds: out,
-      mid: [...out].sort((x, y) => x.ratio - y.ratio)[Math.floor(out.length / 2)],
-      cpu: { a: round(cpu.a[0] / cpu.a[1], 1), b: round(cpu.b[0] / cpu.b[1], 1) },
-      errors: out.reduce((n, r) => n + r.s.errors + r.s.non2xx + r.s.timeouts, 0),
-    };
-  };
+  const versus = (a, pidA, b, pidB, b0, nameA, nameB) =>
+    abRounds({ ac, secs, log }, a, pidA, b, pidB, b0, nameA, nameB);
   const rounds = [];
   const cpuSum = { direct: [0, 0, 0], through: [0, 0, 0], nd: 0, nt: 0 };
   for (let i = 0; i < secs.rounds; i++) {
@@ -358,13 +323,7 @@ async function main() {
   // virtual key: that engine called with a key from /key/generate (budget and rpm limit: cached auth,
   // reservation, limits, spend logged) against its master key (spend logged too)
   log('a virtual key against the master key ...');
-  const made = await fetch(`http://127.0.0.1:${govEngine.port}/key/generate`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${MASTER}` },
-    body: JSON.stringify({ key_alias: 'bench', models: ['bench'], max_budget: 1e9, rpm_limit: 1e9 }),
-  });
-  if (!made.ok) throw new Error(`/key/generate answered ${made.status}: ${await made.text()}`);
-  const vkey = (await made.json()).key;
+  const vkey = await virtualKey(govEngine.port, MASTER);
   const keyed = { ...master, headers: { ...master.headers, authorization: `Bearer ${vkey}` } };
   await sequential(keyed, body, secs.warm * 1000);
   const gpid = govEngine.child.pid;
@@ -374,29 +333,12 @@ async function main() {
   // sinks: the same engine with prometheus, langfuse and otel on, against the plain one, rounds alternating
   log('sinks on (prometheus, langfuse, otel) against the plain engine ...');
   const { proc: receivers, port: rcvPort } = await child('--receivers');
-  const sinkCfg = path.join(tmp, 'bench-sinks.yaml');
-  fs.writeFileSync(
-    sinkCfg,
-    [
-      fs.readFileSync(cfg, 'utf8').trimEnd(),
-      'litellm_settings:',
-      '  callbacks: ["prometheus", "otel"]',
-      '  success_callback: ["langfuse"]',
-      '  failure_callback: ["langfuse"]',
-      'environment_variables:',
-      '  LANGFUSE_PUBLIC_KEY: pk-lf-bench',
-      '  LANGFUSE_SECRET_KEY: sk-lf-bench',
-      `  LANGFUSE_HOST: http://127.0.0.1:${rcvPort}`,
-      `  OTEL_EXPORTER_OTLP_ENDPOINT: http://127.0.0.1:${rcvPort}`,
-      '',
-    ].join('\n'),
-  );
+  const sinkCfg = sinksConfig(cfg, tmp, rcvPort);
   const sinkEngine = await startEngine(sinkCfg, path.join(tmp, 'port-sinks.json'));
   kids.push(sinkEngine.child);
   const sinks = { ...through, port: sinkEngine.port, headers: { ...through.headers, 'x-litellm-tags': 'bench,load' } };
   const plain = { ...through, headers: sinks.headers };
-  // what a traced call carries: metadata the sinks map, an end user
-  const sinkBody = body.replace('{', '{"user":"bench-user","metadata":{"session_id":"bench-s1","project":"bench"},');
+  const sinkBody = tracedBody(body);
   await sequential(sinks, sinkBody, secs.warm * 1000);
   await ac(sinks, sinkBody);
   const sinkAB = await versus(plain, engine.child.pid, sinks, sinkEngine.child.pid, sinkBody, 'plain', 'sinks on');
@@ -650,6 +592,184 @@ async function main() {
  * core), 50 connections from autocannon, rounds alternating; the ratio is the median round's. On a 2-core
  * machine the load generator shares the cores with the workers, so the ratio is what one box really gains.
  */
+/**
+ * Two targets against each other, alternating so drift on a shared machine hits both alike: p50 at
+ * 1 connection (interleaved slices), then `secs.abRounds` rounds at 50 connections (which side goes first
+ * alternates) with each side's engine CPU per request (utime+stime from /proc over the requests it served).
+ * On this kind of shared VM one round's req/s ratio swings by +-10%; the median of the rounds' ratios and
+ * the ratio of CPU per request (which drift on the machine moves far less) are what to read.
+ */
+async function abRounds({ ac, secs, log }, a, pidA, b, pidB, b0, nameA, nameB) {
+  const la = [];
+  const lb = [];
+  for (let i = 0; i < 6; i++) {
+    const [x, y] = i % 2 === 0 ? [a, b] : [b, a];
+    const rx = await sequential(x, b0, (secs.lat * 1000) / 4);
+    const ry = await sequential(y, b0, (secs.lat * 1000) / 4);
+    (x === a ? la : lb).push(...rx);
+    (y === a ? la : lb).push(...ry);
+  }
+  const cpu = { a: [0, 0], b: [0, 0] };
+  const loadOn = async (t) => {
+    const pid = t === a ? pidA : pidB;
+    const c0 = cpuOf([pid])[1];
+    const res = await ac(t, b0);
+    const side = cpu[t === a ? 'a' : 'b'];
+    const used = cpuOf([pid])[1] - c0;
+    side[0] += used;
+    side[1] += res.requests.total;
+    return { res, us: used / Math.max(1, res.requests.total) };
+  };
+  const out = [];
+  for (let i = 0; i < secs.abRounds; i++) {
+    const first = i % 2 === 0 ? a : b;
+    const rx = await loadOn(first);
+    const ry = await loadOn(first === a ? b : a);
+    const [p, s] = first === a ? [rx.res, ry.res] : [ry.res, rx.res];
+    const [cp, cs] = first === a ? [rx.us, ry.us] : [ry.us, rx.us];
+    const ratio = s.requests.average / p.requests.average;
+    out.push({ p, s, ratio, cpu: [cp, cs] });
+    log(
+      `  round ${i + 1}: ${nameA} ${Math.round(p.requests.average)} req/s, ` +
+        `${nameB} ${Math.round(s.requests.average)} req/s (${(100 * ratio).toFixed(1)}%); ` +
+        `engine CPU ${cp.toFixed(0)} / ${cs.toFixed(0)} µs per request`,
+    );
+  }
+  const cpuA = cpu.a[0] / cpu.a[1];
+  const cpuB = cpu.b[0] / cpu.b[1];
+  const lat = { a: stats(la), b: stats(lb) };
+  const mid = [...out].sort((x, y) => x.ratio - y.ratio)[Math.floor(out.length / 2)];
+  log(
+    `  median ratio ${(100 * mid.ratio).toFixed(1)}%, CPU per request ${nameA} ${cpuA.toFixed(0)} µs, ` +
+      `${nameB} ${cpuB.toFixed(0)} µs (${nameA}/${nameB} ${((100 * cpuA) / cpuB).toFixed(1)}%); ` +
+      `p50 at 1 connection ${lat.a.p50.toFixed(3)} / ${lat.b.p50.toFixed(3)} ms`,
+  );
+  return {
+    lat,
+    rounds: out,
+    mid,
+    cpu: { a: round(cpuA, 1), b: round(cpuB, 1) },
+    // what the CPU per request says throughput would be if the engine's CPU were all that limited it
+    cpuRatio: round(cpuA / cpuB, 3),
+    errors: out.reduce((n, r) => n + r.s.errors + r.s.non2xx + r.s.timeouts, 0),
+  };
+}
+
+/**
+ * --hotpath: only the rounds that price the per-request work of the sinks and of governance, on one plain
+ * engine, one with the three sinks on and one with a master key: plain against sinks on, plain against master
+ * key, master key against a virtual key. Every round reported, the median ratio and CPU per request per mode.
+ */
+async function hotpathRounds({ cfg, govCfg, tmp, kids, child, master, log, secs, autocannon }) {
+  const { proc: receivers, port: rcvPort } = await child('--receivers');
+  const start = async (c, name) => {
+    const e = await startEngine(c, path.join(tmp, `port-${name}.json`));
+    kids.push(e.child);
+    return e;
+  };
+  const plainEngine = await start(cfg, 'plain');
+  const sinkEngine = await start(sinksConfig(cfg, tmp, rcvPort), 'sinks');
+  const govEngine = await start(govCfg, 'gov');
+  const ac = (target, b) =>
+    autocannon({
+      url: `http://${target.host}:${target.port}${target.path}`,
+      method: 'POST',
+      headers: target.headers,
+      body: b,
+      connections: 50,
+      pipelining: 1,
+      duration: secs.load,
+    });
+  const body = tracedBody(
+    JSON.stringify({
+      model: 'bench',
+      messages: [
+        { role: 'system', content: 'You are terse.' },
+        { role: 'user', content: 'Say something about foxes.' },
+      ],
+      temperature: 0.2,
+      max_tokens: 64,
+    }),
+  );
+  const target = (port, key) => ({
+    host: '127.0.0.1',
+    port,
+    path: '/v1/chat/completions',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}`, 'x-litellm-tags': 'bench,load' },
+  });
+  const plain = target(plainEngine.port, master);
+  const sinks = target(sinkEngine.port, master);
+  const masterKey = target(govEngine.port, master);
+  const keyed = target(govEngine.port, await virtualKey(govEngine.port, master));
+  for (const t of [plain, sinks, masterKey, keyed]) {
+    await sequential(t, body, secs.warm * 1000);
+    await ac(t, body);
+  }
+  const run = (a, pa, b, pb, na, nb) => abRounds({ ac, secs, log }, a, pa, b, pb, body, na, nb);
+  const summary = (r, na, nb) => ({
+    [`${na}_p50_ms`]: round(r.lat.a.p50, 3),
+    [`${nb}_p50_ms`]: round(r.lat.b.p50, 3),
+    added_p50_ms: round(r.lat.b.p50 - r.lat.a.p50, 3),
+    median_throughput_ratio: round(r.mid.ratio, 3),
+    round_ratios: r.rounds.map((x) => round(x.ratio, 3)),
+    engine_cpu_us_per_request: { [na]: r.cpu.a, [nb]: r.cpu.b },
+    cpu_ratio: r.cpuRatio,
+    errors: r.errors,
+  });
+  log('sinks on (prometheus, langfuse, otel) against the plain engine ...');
+  const s = await run(plain, plainEngine.child.pid, sinks, sinkEngine.child.pid, 'plain', 'sinks on');
+  log('governance (master key, spend logged) against the plain engine ...');
+  const g = await run(plain, plainEngine.child.pid, masterKey, govEngine.child.pid, 'plain', 'master key');
+  log('a virtual key against the master key ...');
+  const gp = govEngine.child.pid;
+  const v = await run(masterKey, gp, keyed, gp, 'master key', 'virtual key');
+  for (const e of [plainEngine, sinkEngine, govEngine]) await stopEngine(e.child);
+  receivers.kill('SIGTERM');
+  return {
+    sinks: summary(s, 'plain', 'sinks'),
+    master_key: summary(g, 'plain', 'master_key'),
+    virtual_key: summary(v, 'master_key', 'virtual_key'),
+  };
+}
+
+/** The bench config with the prometheus, langfuse and otel callbacks on, sending to the receivers on `rcvPort`. */
+function sinksConfig(cfg, tmp, rcvPort) {
+  const sinkCfg = path.join(tmp, 'bench-sinks.yaml');
+  fs.writeFileSync(
+    sinkCfg,
+    [
+      fs.readFileSync(cfg, 'utf8').trimEnd(),
+      'litellm_settings:',
+      '  callbacks: ["prometheus", "otel"]',
+      '  success_callback: ["langfuse"]',
+      '  failure_callback: ["langfuse"]',
+      'environment_variables:',
+      '  LANGFUSE_PUBLIC_KEY: pk-lf-bench',
+      '  LANGFUSE_SECRET_KEY: sk-lf-bench',
+      `  LANGFUSE_HOST: http://127.0.0.1:${rcvPort}`,
+      `  OTEL_EXPORTER_OTLP_ENDPOINT: http://127.0.0.1:${rcvPort}`,
+      '',
+    ].join('\n'),
+  );
+  return sinkCfg;
+}
+
+/** What a traced call carries: metadata the sinks map, an end user. */
+function tracedBody(body) {
+  return body.replace('{', '{"user":"bench-user","metadata":{"session_id":"bench-s1","project":"bench"},');
+}
+
+/** A virtual key from /key/generate with a budget and an rpm limit (cached auth, reservation, limits). */
+async function virtualKey(port, master) {
+  const made = await fetch(`http://127.0.0.1:${port}/key/generate`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${master}` },
+    body: JSON.stringify({ key_alias: 'bench', models: ['bench'], max_budget: 1e9, rpm_limit: 1e9 }),
+  });
+  if (!made.ok) throw new Error(`/key/generate answered ${made.status}: ${await made.text()}`);
+  return (await made.json()).key;
+}
+
 async function workersRound(tmp, kids, log, secs) {
   log('--num_workers 2 against 1 (mock_response config) ...');
   const autocannon = (await import('autocannon')).default;

@@ -2,7 +2,8 @@
  * The spend ledger: budget reservations before a call, reconciliation and charges after it.
  *
  * A reservation reads each budgeted row under a write lock (SQLite: one IMMEDIATE transaction, synchronous,
- * microseconds; Postgres: one transaction with SELECT ... FOR UPDATE), resets a window whose
+ * microseconds, shared by the reservations of one event-loop turn; Postgres: one transaction with SELECT ...
+ * FOR UPDATE), resets a window whose
  * `budget_reset_at` has passed (compare-and-set, so two engines never both reset), refuses a row already at
  * or over its budget, and adds the most the call can cost, cut to what is left (as LiteLLM resizes its
  * reservations): concurrent calls against a nearly spent budget can overshoot it by at most one call.
@@ -146,6 +147,17 @@ function* reserveSteps(
   return { reservations };
 }
 
+/** One reservation's arguments; a grouped one is answered when its turn's transaction ran. */
+interface ReserveCall {
+  targets: readonly BudgetTarget[];
+  amount: number;
+  now: number;
+}
+interface GroupedCall extends ReserveCall {
+  resolve: (r: ReserveResult) => void;
+  reject: (e: unknown) => void;
+}
+
 /** One queued write: `spend += amount`, only while the row's window is still `window` when it is set. */
 interface Pending {
   target: BudgetTarget;
@@ -157,7 +169,11 @@ export class Ledger {
   private readonly sqlite?: Database;
   private readonly statements = new Map<string, Statement>();
   private readonly pgSql = new Map<string, string>();
-  private readonly reserveTx?: (targets: readonly BudgetTarget[], amount: number, now: number) => ReserveResult;
+  /** SQLite: reservations in one IMMEDIATE transaction, each answered in order */
+  private readonly reserveTx?: (calls: readonly ReserveCall[]) => ReserveResult[];
+  /** a reservation ran in this event-loop turn: later ones queue in `grouped` until its end */
+  private turnBusy = false;
+  private grouped: GroupedCall[] = [];
   private queue = new Map<string, Pending>();
   private soon = false;
   private flushing?: Promise<void>;
@@ -184,10 +200,10 @@ export class Ledger {
   ) {
     this.sqlite = store.sqlite;
     if (this.sqlite) {
-      const tx = this.sqlite.transaction((targets: readonly BudgetTarget[], amount: number, now: number) =>
-        this.driveSync(reserveSteps(targets, amount, now, opts.timezone, this.soft, this.owed)),
+      const tx = this.sqlite.transaction((calls: readonly ReserveCall[]) =>
+        calls.map((c) => this.driveSync(reserveSteps(c.targets, c.amount, c.now, opts.timezone, this.soft, this.owed))),
       );
-      this.reserveTx = (targets, amount, now) => tx.immediate(targets, amount, now);
+      this.reserveTx = (calls) => tx.immediate(calls);
     }
     if (opts.proxy) {
       const p = opts.proxy;
@@ -205,34 +221,64 @@ export class Ledger {
   }
 
   /**
-   * Reserve `amount` USD on every target (each has a budget). SQLite answers synchronously; Postgres with a
-   * promise, which rejects when the database cannot be reached.
+   * Reserve `amount` USD on every target (each has a budget). SQLite: the first reservation of an event-loop
+   * turn answers synchronously; those that come later in the same turn wait for the turn's end and share one
+   * transaction (a group commit: under load one BEGIN IMMEDIATE / COMMIT and one busy-timeout toggle serve many
+   * calls instead of one each, and a lone call waits for nothing). Postgres answers with a promise, which
+   * rejects when the database cannot be reached.
    */
   reserve(targets: readonly BudgetTarget[], amount: number, now: number): ReserveResult | Promise<ReserveResult> {
     const tx = this.reserveTx;
     if (!tx) return this.reservePg(targets, amount, now);
+    if (this.turnBusy)
+      return new Promise((resolve, reject) => this.grouped.push({ targets, amount, now, resolve, reject }));
+    this.turnBusy = true;
+    setImmediate(this.endTurn);
     // SQLite: never wait for another process's write lock synchronously (the busy timeout would stall every
     // request of this engine); when the file is locked, retry off the event loop's critical path instead
     try {
-      return noWait(this.sqlite!, () => tx(targets, amount, now));
+      return noWait(this.sqlite!, () => tx([{ targets, amount, now }])[0]);
     } catch (e) {
       if (!isBusy(e)) throw e;
-      return this.reserveLater(tx, targets, amount, now);
+      return this.reserveLater(tx, [{ targets, amount, now }]).then((r) => r[0]);
     }
   }
 
-  /** Retry a reservation the file's lock refused, every few ms, for up to the store's busy timeout (5 s). */
+  /** The turn is over: the reservations that queued during it, in one transaction. */
+  private readonly endTurn = (): void => {
+    const group = this.grouped;
+    if (group.length === 0) {
+      this.turnBusy = false;
+      return;
+    }
+    // a new turn begins with this group's transaction: reservations made meanwhile queue for the next
+    this.grouped = [];
+    setImmediate(this.endTurn);
+    const tx = this.reserveTx!;
+    const settle = (results: ReserveResult[]) => {
+      for (let i = 0; i < group.length; i++) group[i].resolve(results[i]);
+    };
+    const fail = (e: unknown) => {
+      for (const g of group) g.reject(e);
+    };
+    try {
+      settle(noWait(this.sqlite!, () => tx(group)));
+    } catch (e) {
+      if (isBusy(e)) this.reserveLater(tx, group).then(settle, fail);
+      else fail(e);
+    }
+  };
+
+  /** Retry reservations the file's lock refused, every few ms, for up to the store's busy timeout (5 s). */
   private async reserveLater(
     tx: NonNullable<typeof this.reserveTx>,
-    targets: readonly BudgetTarget[],
-    amount: number,
-    now: number,
-  ): Promise<ReserveResult> {
+    calls: readonly ReserveCall[],
+  ): Promise<ReserveResult[]> {
     const until = Date.now() + BUSY_WAIT_MS;
     for (let delay = 1; ; delay = Math.min(delay * 2, 20)) {
       await new Promise((r) => setTimeout(r, delay));
       try {
-        return noWait(this.sqlite!, () => tx(targets, amount, now));
+        return noWait(this.sqlite!, () => tx(calls));
       } catch (e) {
         if (!isBusy(e) || Date.now() >= until) throw e;
       }
