@@ -142,7 +142,7 @@ export class LangfuseSink {
       this.kick = true;
       setImmediate(() => {
         this.kick = false;
-        void this.flushOwn();
+        void this.flushOwn(true);
       });
     }
   };
@@ -179,10 +179,10 @@ export class LangfuseSink {
     return this.flushOwn();
   }
 
-  private flushOwn(): Promise<void> {
+  private flushOwn(whole = false): Promise<void> {
     if (this.sending) return this.sending;
     if (this.queue.length === 0) return Promise.resolve();
-    this.sending = this.sendAll().finally(() => {
+    this.sending = this.sendAll(whole).finally(() => {
       this.sending = undefined;
     });
     return this.sending;
@@ -214,9 +214,16 @@ export class LangfuseSink {
     }
   }
 
-  private async sendAll(): Promise<void> {
-    while (this.queue.length > 0) {
+  /**
+   * POST what is queued now, batch by batch (`whole`: only whole batches, a full queue's kick). Events queued
+   * meanwhile wait for the next kick or tick: draining until the queue was empty made, under steady load, one
+   * small POST per round trip (each costs the engine as much CPU as the events of several calls)
+   */
+  private async sendAll(whole: boolean): Promise<void> {
+    let left = whole ? 0 : this.queue.length;
+    while (left > 0 || this.queue.length >= this.batchSize) {
       const batch = this.queue.splice(0, this.batchSize);
+      left -= batch.length;
       const body = `{"batch":[${batch.join(',')}]}`;
       let failure: string | undefined;
       for (let attempt = 0; attempt < 2; attempt++) {

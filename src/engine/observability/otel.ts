@@ -141,16 +141,20 @@ export class OtelSink {
       this.kick = true;
       setImmediate(() => {
         this.kick = false;
-        void this.flush();
+        void this.flush(true);
       });
     }
   };
 
-  /** Export everything queued now, batch by batch (one export at a time); resolves when done. */
-  flush(): Promise<void> {
+  /**
+   * Export what is queued now, batch by batch (one export at a time); resolves when done. `whole`: only whole
+   * batches (a full queue's kick). Spans queued meanwhile wait for the next kick or tick: draining until the
+   * queue was empty made, under steady load, one small export per round trip.
+   */
+  flush(whole = false): Promise<void> {
     if (this.exporting) return this.exporting;
     if (this.queue.length === 0) return Promise.resolve();
-    this.exporting = this.exportAll().finally(() => {
+    this.exporting = this.exportAll(whole).finally(() => {
       this.exporting = undefined;
     });
     return this.exporting;
@@ -180,9 +184,11 @@ export class OtelSink {
     if (drained) await shutdown;
   }
 
-  private async exportAll(): Promise<void> {
-    while (this.queue.length > 0) {
+  private async exportAll(whole: boolean): Promise<void> {
+    let left = whole ? 0 : this.queue.length;
+    while (left > 0 || this.queue.length >= this.batchSize) {
       const batch = this.queue.splice(0, this.batchSize);
+      left -= batch.length;
       const r = await this.exportOne(batch);
       if (r.code !== ExportResultCode.SUCCESS) this.drop(batch.length, 'otel export failed: spans dropped', r.error);
     }
