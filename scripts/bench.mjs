@@ -1,12 +1,16 @@
 #!/usr/bin/env node
 // Engine benchmark (npm run bench): a fake OpenAI upstream and the engine run as separate processes
 // on loopback; this process drives load at the upstream directly and through the engine, in the same
-// run, and prints the engine's cost as ratios against that direct baseline. Bounded: ~1 minute.
+// run, and prints the engine's cost as ratios against that direct baseline. Bounded: ~5 minutes.
 //
 // Then, in alternating rounds against the plain engine (no master key): an engine with a master key
 // (governance: admission and one spend-log row per call), and on it a virtual key with a budget and an rpm
 // limit against the master key; an engine with the prometheus, langfuse and otel callbacks on (sinks pointed
-// at local receivers that just answer): what each costs.
+// at local receivers that just answer): what each costs. Each pair runs 7 alternating rounds at 50 connections
+// (4 with --quick; which side goes first alternates) and reports every round, the median round's req/s ratio
+// and the ratio of engine CPU per request (utime+stime from /proc over the requests served). On a shared VM one
+// round's req/s ratio swings by tens of percent (other processes take the cores mid-round); CPU per request
+// moves far less, so read it alongside, and re-run rather than trust one round. --hotpath runs only these pairs.
 //
 // Then `proxy start --num_workers 2` against one engine process, on a mock_response config (no upstream).
 //
@@ -37,6 +41,16 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // the memory burst: request body size and how long the engine idles before its RSS is read again
 const MEMORY_BODY_MB = 30;
 const MEMORY_SETTLE_S = 3;
+// the chat call every load round sends
+const CHAT_BODY = JSON.stringify({
+  model: 'bench',
+  messages: [
+    { role: 'system', content: 'You are terse.' },
+    { role: 'user', content: 'Say something about foxes.' },
+  ],
+  temperature: 0.2,
+  max_tokens: 64,
+});
 
 // ---------------------------------------------------------------------------------------------
 // Child mode: the fake upstream (its own process, so it never shares an event loop with the load).
@@ -235,15 +249,7 @@ async function main() {
     path: '/v1/chat/completions',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${MASTER}` },
   };
-  const body = JSON.stringify({
-    model: 'bench',
-    messages: [
-      { role: 'system', content: 'You are terse.' },
-      { role: 'user', content: 'Say something about foxes.' },
-    ],
-    temperature: 0.2,
-    max_tokens: 64,
-  });
+  const body = CHAT_BODY;
   const directBody = body.replace('"bench"', '"bench-model"');
   const streamBody = body.replace('{', '{"stream":true,');
 
@@ -263,16 +269,7 @@ async function main() {
   // 50 connections: autocannon, throughput and latency
   log('load at 50 connections ...');
   const rssSampler = sampleRss(engine.child.pid);
-  const ac = (target, b) =>
-    autocannon({
-      url: `http://${target.host}:${target.port}${target.path}`,
-      method: 'POST',
-      headers: target.headers,
-      body: b,
-      connections: 50,
-      pipelining: 1,
-      duration: secs.load,
-    });
+  const ac = (target, b) => load50(autocannon, target, b, secs.load);
   const versus = (a, pidA, b, pidB, b0, nameA, nameB) =>
     abRounds({ ac, secs, log }, a, pidA, b, pidB, b0, nameA, nameB);
   const rounds = [];
@@ -404,6 +401,7 @@ async function main() {
       throughput_ratio: round(sinkMid.ratio, 3),
       round_ratios: sinkRounds.map((r) => round(r.ratio, 3)),
       engine_cpu_us_per_request: { plain: cpuPer.a, sinks: cpuPer.b },
+      cpu_ratio: sinkAB.cpuRatio,
       errors: sinkErrors,
     },
     memory_burst: mem,
@@ -415,6 +413,7 @@ async function main() {
       throughput_ratio: round(govAB.mid.ratio, 3),
       round_ratios: govAB.rounds.map((x) => round(x.ratio, 3)),
       engine_cpu_us_per_request: { plain: govAB.cpu.a, master_key: govAB.cpu.b },
+      cpu_ratio: govAB.cpuRatio,
       errors: govAB.errors,
     },
     virtual_key: {
@@ -425,6 +424,8 @@ async function main() {
       virtual_key_rps: round(keyAB.mid.s.requests.average),
       throughput_ratio: round(keyAB.mid.ratio, 3),
       round_ratios: keyAB.rounds.map((x) => round(x.ratio, 3)),
+      engine_cpu_us_per_request: { master_key: keyAB.cpu.a, virtual_key: keyAB.cpu.b },
+      cpu_ratio: keyAB.cpuRatio,
       errors: keyAB.errors,
     },
   };
@@ -450,7 +451,8 @@ async function main() {
     [
       'throughput with prometheus, langfuse and otel on >= 90% of the plain engine',
       r.sinks.throughput_ratio >= 0.9,
-      `${(r.sinks.throughput_ratio * 100).toFixed(1)}% (rounds ${r.sinks.round_ratios.join(', ')})`,
+      `${(r.sinks.throughput_ratio * 100).toFixed(1)}% median (rounds ${r.sinks.round_ratios.join(', ')}; ` +
+        `engine CPU per request ${cpuPer.a} / ${cpuPer.b} µs: ${(r.sinks.cpu_ratio * 100).toFixed(1)}%)`,
     ],
     [
       'added p50 at 1 connection with the sinks on <= 0.05 ms',
@@ -466,7 +468,9 @@ async function main() {
     [
       'virtual key throughput >= 90% of the master key',
       r.virtual_key.throughput_ratio >= 0.9,
-      `${(r.virtual_key.throughput_ratio * 100).toFixed(1)}% (rounds ${r.virtual_key.round_ratios.join(', ')})`,
+      `${(r.virtual_key.throughput_ratio * 100).toFixed(1)}% median ` +
+        `(rounds ${r.virtual_key.round_ratios.join(', ')}; engine CPU per request ${keyAB.cpu.a} / ` +
+        `${keyAB.cpu.b} µs: ${(keyAB.cpuRatio * 100).toFixed(1)}%)`,
     ],
     ['no errors with a virtual key', keyAB.errors === 0, String(keyAB.errors)],
     ['no errors with a master key (governance on)', govAB.errors === 0, String(govAB.errors)],
@@ -670,27 +674,8 @@ async function hotpathRounds({ cfg, govCfg, tmp, kids, child, master, log, secs,
   const plainEngine = await start(cfg, 'plain');
   const sinkEngine = await start(sinksConfig(cfg, tmp, rcvPort), 'sinks');
   const govEngine = await start(govCfg, 'gov');
-  const ac = (target, b) =>
-    autocannon({
-      url: `http://${target.host}:${target.port}${target.path}`,
-      method: 'POST',
-      headers: target.headers,
-      body: b,
-      connections: 50,
-      pipelining: 1,
-      duration: secs.load,
-    });
-  const body = tracedBody(
-    JSON.stringify({
-      model: 'bench',
-      messages: [
-        { role: 'system', content: 'You are terse.' },
-        { role: 'user', content: 'Say something about foxes.' },
-      ],
-      temperature: 0.2,
-      max_tokens: 64,
-    }),
-  );
+  const ac = (target, b) => load50(autocannon, target, b, secs.load);
+  const body = tracedBody(CHAT_BODY);
   const target = (port, key) => ({
     host: '127.0.0.1',
     port,
@@ -730,6 +715,19 @@ async function hotpathRounds({ cfg, govCfg, tmp, kids, child, master, log, secs,
     master_key: summary(g, 'plain', 'master_key'),
     virtual_key: summary(v, 'master_key', 'virtual_key'),
   };
+}
+
+/** `secs` of POSTs of `body` to `target` over 50 connections (autocannon's result). */
+function load50(autocannon, target, body, secs) {
+  return autocannon({
+    url: `http://${target.host}:${target.port}${target.path}`,
+    method: 'POST',
+    headers: target.headers,
+    body,
+    connections: 50,
+    pipelining: 1,
+    duration: secs,
+  });
 }
 
 /** The bench config with the prometheus, langfuse and otel callbacks on, sending to the receivers on `rcvPort`. */
