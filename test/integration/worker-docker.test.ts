@@ -3,7 +3,7 @@
 // given; with no network namespace it resolves the container's ExtraHosts (host.docker.internal -> the
 // address mapped) by rewriting that name in the Env's URLs, so the worker really reaches the proxy engine at
 // the bridge gateway the fake reports (127.0.0.2 here: a loopback address that is not 127.0.0.1).
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -25,6 +25,20 @@ import {
 } from './worker-helpers.js';
 
 const IMAGE = 'ghcr.io/kubiyabot/agent-worker';
+
+/**
+ * Whether this process can run kubiya as `nobody`: root (it passes every permission check otherwise), and a node
+ * and a checkout nobody may read (CI's Node 22/24 runs live in a 0700 temp directory: there they may not).
+ */
+const NOBODY_CAN_RUN = (() => {
+  if (process.getuid?.() !== 0) return false;
+  try {
+    const r = spawnSync(process.execPath, kubiya('--version'), { uid: 65534, gid: 65534, stdio: 'ignore' });
+    return r.status === 0;
+  } catch {
+    return false;
+  }
+})();
 const WORKER = path.join(FIXTURES, 'container-worker.mjs');
 const LOOP = path.join(FIXTURES, 'loop-worker.mjs');
 
@@ -281,7 +295,7 @@ describe.concurrent('worker start --type docker', { timeout: 60_000 }, () => {
   });
 
   // root passes every permission check: the CLI runs as nobody, and the fake's socket is in a root-only directory
-  it.skipIf(process.getuid?.() !== 0)(
+  it.skipIf(!NOBODY_CAN_RUN)(
     'says how to fix a socket it may not use (docker group, DOCKER_HOST), exit 1',
     async ({ onTestFinished }) => {
       const h = testHome(onTestFinished);
@@ -296,7 +310,10 @@ describe.concurrent('worker start --type docker', { timeout: 60_000 }, () => {
       let stderr = '';
       p.stderr!.on('data', (d) => (stderr += d));
       p.stdout!.resume();
-      const code = await new Promise((r) => p.on('close', r));
+      const code = await new Promise((resolve, reject) => {
+        p.on('close', resolve);
+        p.on('error', reject); // not spawned at all: a clear failure, not a timeout
+      });
       expect(code, stderr).toBe(1);
       expect(stderr).toContain(`permission denied on the Docker engine socket ${fake.socketPath}`);
       expect(stderr).toContain('sudo usermod -aG docker $USER');
