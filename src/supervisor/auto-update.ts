@@ -7,7 +7,11 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { PackageRequest } from '../config/worker-package.js';
 import type { QueueConfigResult } from '../control-plane/client.js';
+import type { SupervisorIo } from './io.js';
+import { installedVersion, installWorkerPackage } from './packages.js';
+import type { QueuePaths } from './queue-dir.js';
 
 /** The worker package in the queue's venv (another implementation may replace this one: same three calls). */
 export interface WorkerPackages {
@@ -40,17 +44,16 @@ export class PipPackages implements WorkerPackages {
   private readonly name: string;
 
   constructor(
-    private readonly venv: string,
+    private readonly paths: QueuePaths,
     /** the requirement as installed, e.g. `kubiya-control-plane-api[worker]` */
     private readonly requirement: string,
-    private readonly env: NodeJS.ProcessEnv,
+    private readonly io: Pick<SupervisorIo, 'env' | 'stderr'>,
   ) {
     this.name = requirement.replace(/\[.*$/, '');
   }
 
   async installedVersion(): Promise<string | undefined> {
-    const r = await this.pip(['show', this.name]);
-    return r.code === 0 ? /^Version:\s*(\S+)/m.exec(r.output)?.[1] : undefined;
+    return (await installedVersion(this.paths, this.io.env)).version;
   }
 
   async latestVersion(): Promise<string | undefined> {
@@ -63,17 +66,27 @@ export class PipPackages implements WorkerPackages {
     return new RegExp(`^${regexQuote(this.name)}\\s+\\(([^)]+)\\)`, 'mi').exec(r.output)?.[1];
   }
 
+  /** The same install as `worker start`'s (Python checked, pip's errors kept), pinned to `version`. */
   async install(version: string): Promise<void> {
-    const r = await this.pip(['install', `${this.requirement}==${version}`]);
-    if (r.code !== 0) throw new Error(`pip install ${this.name}==${version} failed: ${lastLine(r.output)}`);
+    const request: PackageRequest = {
+      kind: 'index',
+      spec: `${this.requirement}==${version}`,
+      specifier: `==${version}`,
+      from: 'auto-update',
+    };
+    try {
+      await installWorkerPackage(this.paths, request, { update: true }, this.io);
+    } catch (e) {
+      throw new Error(`pip install ${this.name}==${version} failed: ${lastLine((e as Error).message)}`);
+    }
   }
 
   private pip(args: string[]): Promise<{ code: number; output: string }> {
-    const pip = path.join(this.venv, 'bin', 'pip');
+    const pip = path.join(this.paths.venv, 'bin', 'pip');
     return new Promise((resolve) => {
       let output = '';
       const p = spawn(pip, [...args, '--disable-pip-version-check'], {
-        env: this.env,
+        env: this.io.env,
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       p.stdout.on('data', (d) => (output += d));

@@ -446,7 +446,7 @@ export class Supervisor {
               })
           : undefined,
         applyConfig: (q, old) => this.applyQueueConfig(q, old, log),
-        packages: au.packagePinned ?? new PipPackages(this.paths.venv, WORKER_PACKAGE, io.env),
+        packages: au.packagePinned ?? new PipPackages(this.paths, WORKER_PACKAGE, io),
         restartWorker: (why) => this.restartWorker(`with ${why}`),
         say: log,
         changed: (state) => {
