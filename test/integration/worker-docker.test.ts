@@ -322,6 +322,36 @@ describe.concurrent('worker start --type docker', { timeout: 60_000 }, () => {
     },
   );
 
+  it('doctor --type docker: the engine and its bridge checked in place of Python; no socket fails with the fix', async ({
+    onTestFinished,
+  }) => {
+    const h = testHome(onTestFinished);
+    const fake = await fakeDocker(onTestFinished, {});
+    const check = (out: string, name: string) =>
+      (JSON.parse(out) as { checks: { name: string; status: string; detail: string; fix?: string }[] }).checks.find(
+        (c) => c.name === name,
+      );
+    const ok = await cliInProcess(
+      ['doctor', '--type', 'docker', '-o', 'json'],
+      testEnv(h, { DOCKER_HOST: fake.dockerHost }),
+    );
+    expect(ok.stderr).toBe('');
+    expect(check(ok.stdout, 'docker engine')).toMatchObject({ status: 'ok' });
+    expect(check(ok.stdout, 'docker engine')?.detail).toMatch(/^Docker \S+ \(API \S+\) at /);
+    expect(check(ok.stdout, 'docker bridge')).toMatchObject({ status: 'ok' });
+    expect(check(ok.stdout, 'python')).toBeUndefined(); // the image brings the worker
+    expect(fake.called('GET', /\/_ping$/).length).toBeGreaterThan(0);
+    const missing = path.join(h, 'no-such.sock');
+    const bad = await cliInProcess(
+      ['doctor', '--type', 'docker', '-o', 'json'],
+      testEnv(h, { DOCKER_HOST: `unix://${missing}` }),
+    );
+    expect(bad.code).toBe(1);
+    expect(check(bad.stdout, 'docker engine')).toMatchObject({ status: 'fail' });
+    expect(check(bad.stdout, 'docker engine')?.detail).toContain(`no Docker engine socket at ${missing}`);
+    expect(check(bad.stdout, 'docker engine')?.fix).toContain('DOCKER_HOST');
+  });
+
   it('refuses an image the registry does not have, and a missing image with --no-pull, saying how', async ({
     onTestFinished,
   }) => {

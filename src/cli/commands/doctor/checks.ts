@@ -34,7 +34,8 @@ export const doctor: Handler<DoctorOpts> = async (ctx, opts) => {
   const cfg = await configChecks(ctx, add);
   const context = cfg ? contextCheck(cfg, ctx, add) : undefined;
   const customWorker = !!(env.KUBIYA_WORKER_COMMAND?.trim() || context?.workerCommand?.trim());
-  pythonChecks(env, customWorker, add);
+  if (opts.type === 'docker') await dockerChecks(env, add);
+  else pythonChecks(env, customWorker, add);
   kubiyaDirCheck(env, add);
 
   const queueId = opts.queueId;
@@ -104,6 +105,41 @@ function pythonChecks(env: NodeJS.ProcessEnv, customWorker: boolean, add: (c: Ch
   const venvProblem = pythonProblem(p, true);
   if (venvProblem) add({ name: 'python venv/pip', status: bad, detail: `${venvProblem}${why}`, fix: pythonFix() });
   else add({ name: 'python venv/pip', status: 'ok', detail: `venv and ensurepip${p.pip ? ', pip' : ''}` });
+}
+
+/** `--type docker`: the Docker engine answers at DOCKER_HOST, and the proxy could listen on its bridge gateway. */
+async function dockerChecks(env: NodeJS.ProcessEnv, add: (c: Check) => void): Promise<void> {
+  const { DockerApi, bridgeGateway, checkEngine, dockerEndpoint } = await import(
+    '../../../supervisor/docker/engine-api.js'
+  );
+  let docker: InstanceType<typeof DockerApi>;
+  try {
+    docker = new DockerApi(dockerEndpoint(env), PROBE_MS);
+  } catch (e) {
+    add({
+      name: 'docker engine',
+      status: 'fail',
+      detail: (e as Error).message,
+      fix: 'set DOCKER_HOST to unix:///path or tcp://host:port',
+    });
+    return;
+  }
+  const fail = (name: string, e: unknown) => {
+    const hint = isUserError(e) ? e.hint : undefined;
+    add({ name, status: 'fail', detail: (e as Error).message, ...(hint ? { fix: hint } : {}) });
+  };
+  try {
+    add({ name: 'docker engine', status: 'ok', detail: `${await checkEngine(docker)} at ${docker.endpoint.where}` });
+  } catch (e) {
+    fail('docker engine', e);
+    return;
+  }
+  try {
+    const gw = await bridgeGateway(docker);
+    add({ name: 'docker bridge', status: 'ok', detail: `gateway ${gw}: the proxy listens there for the container` });
+  } catch (e) {
+    fail('docker bridge', e);
+  }
 }
 
 /** ~/.kubiya: ours, not writable by others (configs, logs and keys' hashes live there). */

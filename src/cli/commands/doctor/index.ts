@@ -2,6 +2,7 @@ import { defineCommand } from '../../command.js';
 
 export interface DoctorOpts {
   queueId?: string;
+  type?: 'local' | 'docker';
 }
 
 /** `kubiya doctor`: what on this machine would stop `worker start`, each with a fix. */
@@ -13,17 +14,27 @@ export const doctorCommand = defineCommand<DoctorOpts>({
       flags: '--queue-id <id>',
       description: 'also check the queue: the control plane knows it and accepts the key; it is not running',
     },
+    {
+      flags: '--type <type>',
+      description:
+        'the worker type to check for: local (Python for the default worker) or docker (the Docker engine at ' +
+        'DOCKER_HOST answers, and its bridge gateway is an address of this machine)',
+      choices: ['local', 'docker'],
+      default: 'local',
+    },
   ],
   output: 'text or json',
   notes:
-    'Checks: Node, Python 3.8+ with venv and pip (for the default worker), ~/.kubiya ownership and modes, the\n' +
-    'config and the current context, the control plane (reachable; with --queue-id: the key and the queue), the\n' +
-    'proxy config worker start would use (loads, serves models, their credentials are set), Redis and the\n' +
-    'database when the config names them, and free local ports.\n' +
+    'Checks: Node, Python 3.8+ with venv and pip (for the default worker; with --type docker instead: the\n' +
+    "Docker engine at DOCKER_HOST answers and its bridge gateway is this machine's), ~/.kubiya ownership and\n" +
+    'modes, the config and the current context, the control plane (reachable; with --queue-id: the key and the\n' +
+    'queue), the proxy config worker start would use (loads, serves models, their credentials are set), Redis\n' +
+    'and the database when the config names them, and free local ports.\n' +
     'Exit 0 when nothing would stop `worker start` (warnings included), 1 otherwise.',
   examples: [
     'kubiya doctor',
     'kubiya doctor --queue-id prod',
+    'kubiya doctor --type docker',
     'kubiya doctor -o json | jq \'.checks[] | select(.status != "ok")\'',
   ],
   handler: async () => (await import('./checks.js')).doctor,
