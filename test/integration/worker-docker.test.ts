@@ -322,7 +322,7 @@ describe.concurrent('worker start --type docker', { timeout: 60_000 }, () => {
     },
   );
 
-  it('doctor --type docker: the engine and its bridge checked in place of Python; no socket fails with the fix', async ({
+  it('doctor --type docker: the engine and its bridge checked in place of Python; no socket: the fix', async ({
     onTestFinished,
   }) => {
     const h = testHome(onTestFinished);
