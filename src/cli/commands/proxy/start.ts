@@ -133,10 +133,6 @@ export const proxyStart: Handler<ProxyStartOptions> = async (ctx, opts) => {
     throw e;
   }
   if (shared?.cluster) shareChanges(shared.cluster, engine.governance);
-  if (portFile && !isWorker) {
-    writePortFile(portFile, { pid: process.pid, host: engine.host, port: engine.port, url: engine.url });
-  }
-
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals) => {
@@ -149,6 +145,11 @@ export const proxyStart: Handler<ProxyStartOptions> = async (ctx, opts) => {
       engine.close().then(resolve, resolve);
     };
     ctx.onSignal(['SIGTERM', 'SIGINT'], stop);
+    // only now the port file: a signal that arrives before its handler is installed kills the process at once
+    // (the OS's default), and whoever reads the port file may signal right away
+    if (portFile && !isWorker) {
+      writePortFile(portFile, { pid: process.pid, host: engine.host, port: engine.port, url: engine.url });
+    }
     // SIGHUP reloads the config (one process; a --num_workers cluster restarts instead): the old one stays on error
     if (!shared?.cluster)
       ctx.onSignal(['SIGHUP'], () => {
