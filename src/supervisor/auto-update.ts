@@ -4,13 +4,12 @@
  * running engine (the Supervisor's `applyConfig`); a newer package is installed and the worker restarted
  * gracefully. A failed update leaves what runs in place, is said and logged, and is tried again next interval.
  */
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PackageRequest } from '../config/worker-package.js';
 import type { QueueConfigResult } from '../control-plane/client.js';
 import type { SupervisorIo } from './io.js';
-import { installedVersion, installWorkerPackage } from './packages.js';
+import { installedVersion, installWorkerPackage, run } from './packages.js';
 import type { QueuePaths } from './queue-dir.js';
 
 /** The worker package in the queue's venv (another implementation may replace this one: same three calls). */
@@ -82,18 +81,7 @@ export class PipPackages implements WorkerPackages {
   }
 
   private pip(args: string[]): Promise<{ code: number; output: string }> {
-    const pip = path.join(this.paths.venv, 'bin', 'pip');
-    return new Promise((resolve) => {
-      let output = '';
-      const p = spawn(pip, [...args, '--disable-pip-version-check'], {
-        env: this.io.env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      p.stdout.on('data', (d) => (output += d));
-      p.stderr.on('data', (d) => (output += d));
-      p.on('error', (e) => resolve({ code: 127, output: `${output}${e.message}\n` }));
-      p.on('close', (code) => resolve({ code: code ?? 1, output }));
-    });
+    return run(path.join(this.paths.venv, 'bin', 'pip'), [...args, '--disable-pip-version-check'], this.io.env);
   }
 }
 

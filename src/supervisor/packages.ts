@@ -43,7 +43,8 @@ export interface InstalledPackage {
 
 type Io = Pick<SupervisorIo, 'env' | 'stderr'>;
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; output: string }> {
+/** Run `cmd` to its end: its exit code (127 when it could not start) and its stdout and stderr as one text. */
+export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; output: string }> {
   return new Promise((resolve) => {
     let output = '';
     const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
