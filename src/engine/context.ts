@@ -8,6 +8,7 @@ import type { GatewayError } from './errors.js';
 import type { Governance } from './governance/governance.js';
 import type { Admission } from './governance/types.js';
 import type { BodyBytes } from './http/body.js';
+import type { LiveSet, LiveSlot } from './live-set.js';
 import type { ModelRegistry } from './models/registry.js';
 import type { EngineLogger } from './observability/logger.js';
 import type { PrometheusSink } from './observability/prometheus.js';
@@ -92,11 +93,11 @@ export interface EngineContext {
   /** inference requests whose settled event is not emitted yet (close() waits for them) */
   settling: number;
   /** inference requests not settled yet: the drain deadline answers each with an error rather than cutting it */
-  open: Set<DeadlineCut>;
+  open: LiveSet<DeadlineCut>;
 }
 
 /** A request the drain deadline can end in its API's words. */
-export interface DeadlineCut {
+export interface DeadlineCut extends LiveSlot {
   /** answer with `err` (or end the stream with its event), stop the upstream call; resolves once flushed */
   cutAtDeadline(err: GatewayError): Promise<void>;
 }

@@ -33,6 +33,7 @@ import type { PrometheusSink } from './observability/prometheus.js';
 import { prometheusConfig } from './observability/prometheus-config.js';
 import { SettledBus, type SettledSubscriber } from './observability/settled.js';
 import { buildPassThrough } from './passthrough/routes.js';
+import { LiveSet } from './live-set.js';
 import { redisSettings } from './redis/settings.js';
 import type { SharedRedis } from './redis/shared.js';
 import { ConfigReloader, type ReloadReport } from './reload.js';
@@ -288,7 +289,7 @@ export async function startEngine(opts: StartEngineOptions): Promise<EngineHandl
     draining: false,
     inflight: 0,
     settling: 0,
-    open: new Set(),
+    open: new LiveSet(),
   };
   const prom = prometheusConfig(cfg);
   if (prom) {
@@ -507,7 +508,7 @@ async function drain(ctx: EngineContext, server: import('node:http').Server, tim
       message: `The proxy is shutting down: this request was still open at the end of its ${timeoutMs / 1000} s drain.`,
       errorClass: 'overloaded',
     });
-    const flushed = [...ctx.open].map((w) => w.cutAtDeadline(err));
+    const flushed = ctx.open.values().map((w) => w.cutAtDeadline(err));
     if (flushed.length > 0) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([Promise.all(flushed), new Promise((r) => (timer = setTimeout(r, 1000)))]);

@@ -55,6 +55,8 @@ export const OPENAI_FORMAT: ApiFormat = {
  */
 export class ResponseWriter implements SettledSource, DeadlineCut {
   principal: Principal = ANONYMOUS;
+  /** DeadlineCut: its slot among the engine's open requests (LiveSet) */
+  liveSlot = -1;
   /** the client's parsed body, set by the endpoint as soon as it is read */
   body?: JsonObject;
   /** known once routed (before that, the event reads the body's `stream`) */

@@ -58,6 +58,8 @@ export class Attempt implements AttemptResult, AttemptTimings, SettledAttempt, D
   readonly groupSize: number;
   windowTokens = 0;
   latencyMs = -1;
+  /** Deadline: its slot among the client's pending deadlines (LiveSet) */
+  liveSlot = -1;
   fault?: GatewayError;
   /** the current deadline (epoch ms) */
   at = 0;

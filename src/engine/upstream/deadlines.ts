@@ -1,5 +1,7 @@
+import { LiveSet, type LiveSlot } from '../live-set.js';
+
 /** One pending deadline: an object that knows what to do when it passes (no closure needed). */
-export interface Deadline {
+export interface Deadline extends LiveSlot {
   at: number;
   onExpire(): void;
 }
@@ -7,10 +9,10 @@ export interface Deadline {
 /**
  * Deadlines of the attempts in flight, checked by one coarse timer instead of a setTimeout each
  * (a timer per request costs an object, a closure and timer-list work on the hot path). A deadline
- * fires at most `tickMs` late; the timer runs only while something is pending.
+ * fires at most `tickMs` late; the timer runs only while something is pending. A LiveSet, not a Set: see there.
  */
 export class Deadlines {
-  private readonly pending = new Set<Deadline>();
+  private readonly pending = new LiveSet<Deadline>();
   private timer?: NodeJS.Timeout;
 
   constructor(private readonly tickMs = 50) {}
@@ -30,7 +32,7 @@ export class Deadlines {
 
   private sweep(): void {
     const now = Date.now();
-    for (const d of this.pending) {
+    for (const d of this.pending.values()) {
       if (d.at <= now) {
         this.pending.delete(d);
         d.onExpire();
