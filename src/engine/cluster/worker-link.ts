@@ -24,14 +24,25 @@ type Request = Outgoing extends infer M ? (M extends { q: number } ? Omit<M, 'q'
 const CALL_TIMEOUT_MS = 10_000;
 
 interface Pending {
+  q: number;
   resolve(v: unknown): void;
   reject(e: Error): void;
   timer: NodeJS.Timeout;
 }
 
+/** slots per call number (calls in flight at once stay far below it) and where the sequence wraps: q < 2^52 */
+const SLOTS = 2 ** 20;
+const SEQ_WRAP = 2 ** 32;
+
 export class WorkerLink implements ClusterLink {
   private seq = 0;
-  private readonly pending = new Map<number, Pending>();
+  /**
+   * Calls waiting for the primary's reply, in array slots with a free list rather than a Map keyed by call: a
+   * long-lived Map that gains and loses an entry per call (an rpm-limited request makes one) is the rehash chain
+   * that promotes finished requests (see LiveSet). A call's number names its slot: seq * SLOTS + slot.
+   */
+  private readonly slots: (Pending | undefined)[] = [];
+  private readonly free: number[] = [];
   private readonly providers = new Map<CollectKind, () => unknown>();
   /** a deployment cooled down elsewhere (id -> until), applied by the router state */
   onCool?: (id: string, until: number) => void;
@@ -53,14 +64,16 @@ export class WorkerLink implements ClusterLink {
 
   /** One request to the primary; the Promise settles with its reply. */
   call<T>(m: Request): Promise<T> {
-    const q = ++this.seq;
+    const slot = this.free.length > 0 ? (this.free.pop() as number) : this.slots.length;
+    this.seq = (this.seq + 1) % SEQ_WRAP;
+    const q = this.seq * SLOTS + slot;
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.pending.delete(q);
-        reject(new Error(`the cluster primary did not answer "${m.t}" within ${CALL_TIMEOUT_MS / 1000} s`));
+        if (this.take(q))
+          reject(new Error(`the cluster primary did not answer "${m.t}" within ${CALL_TIMEOUT_MS / 1000} s`));
       }, CALL_TIMEOUT_MS);
       timer.unref();
-      this.pending.set(q, { resolve: resolve as (v: unknown) => void, reject, timer });
+      this.slots[slot] = { q, resolve: resolve as (v: unknown) => void, reject, timer };
       this.send({ ...m, q } as Outgoing);
     });
   }
@@ -83,12 +96,21 @@ export class WorkerLink implements ClusterLink {
     if (this.proc.connected) this.proc.send?.({ k: TAG, ...m });
   }
 
+  /** The call numbered `q`, out of its slot (undefined when it timed out or the number is stale). */
+  private take(q: number): Pending | undefined {
+    const slot = q % SLOTS;
+    const p = this.slots[slot];
+    if (p === undefined || p.q !== q) return undefined;
+    this.slots[slot] = undefined;
+    this.free.push(slot);
+    return p;
+  }
+
   private receive(m: PrimaryMessage): void {
     switch (m.t) {
       case 'reply': {
-        const p = this.pending.get(m.q);
+        const p = this.take(m.q);
         if (!p) return;
-        this.pending.delete(m.q);
         clearTimeout(p.timer);
         if (m.error !== undefined) p.reject(new Error(m.error));
         else p.resolve(m.r);
