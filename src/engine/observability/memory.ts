@@ -1,4 +1,3 @@
-import { PerformanceObserver } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
@@ -13,12 +12,12 @@ import { runInNewContext } from 'node:vm';
  *
  * And below the cap it is set back to 2. V8 shrinks the new space of an idle process (to 1 MB semi-spaces);
  * with the factor left at 1 it could never grow again, and an engine that had once idled served every later
- * load from a 1 MB nursery: 8x the scavenges, requests in flight at two of them promoted whole, 40% of the
- * young generation surviving, and ~40% more CPU per request. So the watch never ends: it runs on each batch
- * of GC entries and changes the flag only when the side of the cap changes. Call once, in the engine's own
- * process (it changes a V8 flag).
+ * load from a 1 MB nursery (8x the scavenges). So the watch never ends: a check every `everyMs` (an unref'd
+ * timer; not a GC observer, whose every callback made Node build its deprecated entry accessors anew) that
+ * changes the flag only when the side of the cap changes. Call once, in the engine's own process (it changes
+ * a V8 flag).
  */
-export function capYoungGeneration(capBytes = 16 * 1024 * 1024): void {
+export function capYoungGeneration(capBytes = 16 * 1024 * 1024, everyMs = 250): void {
   let frozen = false;
   const check = () => {
     const size = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0;
@@ -27,7 +26,7 @@ export function capYoungGeneration(capBytes = 16 * 1024 * 1024): void {
     v8.setFlagsFromString(`--semi-space-growth-factor=${frozen ? 1 : 2}`);
   };
   check();
-  new PerformanceObserver(check).observe({ entryTypes: ['gc'] });
+  setInterval(check, everyMs).unref();
 }
 
 let collect: (() => void) | undefined;
