@@ -40,6 +40,11 @@ export class LiveSet<T extends LiveSlot> {
     return true;
   }
 
+  /** The member in slot `i` (its `liveSlot`), if any. */
+  at(i: number): T | undefined {
+    return this.slots[i];
+  }
+
   /** The members now (a copy: members may leave while the caller walks it). */
   values(): T[] {
     const out: T[] = [];

@@ -21,6 +21,7 @@ describe('LiveSet (requests in flight without a hash table)', () => {
     const d = new Item('d');
     s.add(d); // takes b's free slot
     expect(s.values().map((x) => x.name)).toEqual(['a', 'd', 'c']);
+    expect(s.at(d.liveSlot)).toBe(d); // a member is found by its slot
     expect(s.delete(new Item('a'))).toBe(false); // another object is not a member
     for (const x of [a, c, d]) s.delete(x);
     expect(s.size).toBe(0);

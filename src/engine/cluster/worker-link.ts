@@ -3,6 +3,7 @@
  * posts, and what the primary pushes (cooldowns, change notices, collection requests, drain). The engine sees
  * it as `EngineContext.cluster` (ClusterLink); the IPC limiter and router state use it for the shared counts.
  */
+import { LiveSet, type LiveSlot } from '../live-set.js';
 import type { CollectKind, PrimaryMessage, Untagged, WorkerMessage } from './protocol.js';
 import { isTagged, TAG } from './protocol.js';
 
@@ -23,11 +24,11 @@ type Request = Outgoing extends infer M ? (M extends { q: number } ? Omit<M, 'q'
 /** How long a worker waits for the primary before the call fails (the primary is local and small). */
 const CALL_TIMEOUT_MS = 10_000;
 
-interface Pending {
+interface Pending extends LiveSlot {
   q: number;
   resolve(v: unknown): void;
   reject(e: Error): void;
-  timer: NodeJS.Timeout;
+  timer?: NodeJS.Timeout;
 }
 
 /** slots per call number (calls in flight at once stay far below it) and where the sequence wraps: q < 2^52 */
@@ -37,12 +38,11 @@ const SEQ_WRAP = 2 ** 32;
 export class WorkerLink implements ClusterLink {
   private seq = 0;
   /**
-   * Calls waiting for the primary's reply, in array slots with a free list rather than a Map keyed by call: a
-   * long-lived Map that gains and loses an entry per call (an rpm-limited request makes one) is the rehash chain
-   * that promotes finished requests (see LiveSet). A call's number names its slot: seq * SLOTS + slot.
+   * Calls waiting for the primary's reply, in a LiveSet rather than a Map keyed by call: a long-lived Map that
+   * gains and loses an entry per call (an rpm-limited request makes one) is the rehash chain that promotes
+   * finished requests (see LiveSet). A call's number names its slot: seq * SLOTS + slot.
    */
-  private readonly slots: (Pending | undefined)[] = [];
-  private readonly free: number[] = [];
+  private readonly pending = new LiveSet<Pending>();
   private readonly providers = new Map<CollectKind, () => unknown>();
   /** a deployment cooled down elsewhere (id -> until), applied by the router state */
   onCool?: (id: string, until: number) => void;
@@ -64,16 +64,16 @@ export class WorkerLink implements ClusterLink {
 
   /** One request to the primary; the Promise settles with its reply. */
   call<T>(m: Request): Promise<T> {
-    const slot = this.free.length > 0 ? (this.free.pop() as number) : this.slots.length;
     this.seq = (this.seq + 1) % SEQ_WRAP;
-    const q = this.seq * SLOTS + slot;
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const p: Pending = { q: 0, liveSlot: -1, resolve: resolve as (v: unknown) => void, reject };
+      this.pending.add(p);
+      const q = (p.q = this.seq * SLOTS + p.liveSlot);
+      p.timer = setTimeout(() => {
         if (this.take(q))
           reject(new Error(`the cluster primary did not answer "${m.t}" within ${CALL_TIMEOUT_MS / 1000} s`));
       }, CALL_TIMEOUT_MS);
-      timer.unref();
-      this.slots[slot] = { q, resolve: resolve as (v: unknown) => void, reject, timer };
+      p.timer.unref();
       this.send({ ...m, q } as Outgoing);
     });
   }
@@ -98,11 +98,9 @@ export class WorkerLink implements ClusterLink {
 
   /** The call numbered `q`, out of its slot (undefined when it timed out or the number is stale). */
   private take(q: number): Pending | undefined {
-    const slot = q % SLOTS;
-    const p = this.slots[slot];
+    const p = this.pending.at(q % SLOTS);
     if (p === undefined || p.q !== q) return undefined;
-    this.slots[slot] = undefined;
-    this.free.push(slot);
+    this.pending.delete(p);
     return p;
   }
 
