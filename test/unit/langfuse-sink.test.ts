@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadLiteLLMConfig } from '../../src/config/litellm/load.js';
 import type { SettledEvent } from '../../src/engine/index.js';
-import { LangfuseSink, langfuseEvents } from '../../src/engine/observability/langfuse.js';
+import { isoTime, LangfuseSink, langfuseEvents } from '../../src/engine/observability/langfuse.js';
 import { type LangfuseConfig, langfuseConfig } from '../../src/engine/observability/langfuse-config.js';
 
 const load = (value: Record<string, unknown>) => loadLiteLLMConfig({ kind: 'object', value, label: 't' }, { env: {} });
@@ -123,7 +123,7 @@ describe('LangfuseSink', () => {
   });
 
   it('maps usage details, cost, times and the generation name from the endpoint', () => {
-    const [trace, gen] = langfuseEvents(event({ endpoint: 'embedding' }), cfg);
+    const [trace, gen] = langfuseEvents(event({ endpoint: 'embedding' }), cfg).map((j) => JSON.parse(j));
     expect(trace.type).toBe('trace-create');
     expect(trace.body).toMatchObject({ id: 'c1', name: 'litellm-aembedding' });
     expect(gen.type).toBe('generation-create');
@@ -140,5 +140,38 @@ describe('LangfuseSink', () => {
       level: 'DEFAULT',
     });
     expect(gen.body.input).toBeUndefined(); // no content on the event: none sent
+  });
+
+  it('writes valid JSON whatever the strings hold; the call\'s own metadata wins; one copy of prompt and answer', () => {
+    const tricky = 'quote " backslash \\ newline \n tab \t nul \u0000 line sep \u2028 lone \ud800 pair \ud83d\ude00';
+    const e = event({
+      callId: tricky,
+      principal: { kind: 'virtual_key', keyAlias: 'team "a"', endUserId: tricky },
+      metadata: { [tricky]: tricky, model_group: 'mine', nested: { k: [1, null, tricky] }, trace_user_id: 'tu' },
+      tags: [tricky, 'b', tricky],
+      request: { model: 'g', messages: [{ role: 'user', content: tricky }], temperature: 0.5, stop: ['x', tricky] },
+      response: { role: 'assistant', content: tricky },
+      responseCost: Number.NaN,
+    });
+    const texts = langfuseEvents(e, { ...cfg, defaultTags: ['model_group', 'user_api_key_alias', 'nested', 'none'] });
+    const [trace, gen] = texts.map((j) => JSON.parse(j));
+    expect(trace.body).toMatchObject({ id: tricky, userId: 'tu', input: [{ role: 'user', content: tricky }] });
+    expect(trace.body.tags).toEqual([tricky, 'b', 'model_group:g', 'user_api_key_alias:team "a"']);
+    expect(gen.body.name).toBe('litellm:team "a"');
+    expect(gen.body.output).toEqual({ role: 'assistant', content: tricky });
+    expect(gen.body.modelParameters).toEqual({ temperature: 0.5, stop: ['x', tricky] });
+    // the requester's key of the same name as one of the call's own loses; the steering keys stay out
+    expect(gen.body.metadata).toMatchObject({ [tricky]: tricky, model_group: 'g', nested: { k: [1, null, tricky] } });
+    expect(gen.body.metadata.trace_user_id).toBeUndefined();
+    expect(gen.body.usage.totalCost).toBeNull(); // as JSON.stringify writes a number that is not finite
+    // the same text JSON.stringify writes for the strings, surrogates included
+    expect(texts[1]).toContain(`"traceId":${JSON.stringify(tricky)}`);
+  });
+
+  it('times are written as Date#toISOString writes them, across second boundaries and fractional ms', () => {
+    for (const t of [0, 999.9, 1000, 1767225599999.5, 1767225600000, 1767225600000.25, 1767225600009, 1767225600099]) {
+      expect(isoTime(t)).toBe(new Date(t).toISOString());
+      expect(isoTime(t + 0.75)).toBe(new Date(t + 0.75).toISOString());
+    }
   });
 });

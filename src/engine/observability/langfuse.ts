@@ -4,14 +4,6 @@ import type { JsonObject } from '../wire.js';
 import type { LangfuseConfig } from './langfuse-config.js';
 import { CALL_TYPE_OF, type SettledEvent } from './settled.js';
 
-/** One event of Langfuse's public ingestion API (`POST /api/public/ingestion`, `{"batch": [...]}`). */
-export interface IngestionEvent {
-  id: string;
-  type: 'trace-create' | 'generation-create';
-  timestamp: string;
-  body: Record<string, unknown>;
-}
-
 export interface LangfuseSinkOptions {
   config: LangfuseConfig;
   warn: (fields: Record<string, unknown>, message: string) => void;
@@ -87,8 +79,9 @@ function hostOf(raw: string | undefined, fallback: string): string | undefined {
  */
 export class LangfuseSink {
   /**
-   * Each ingestion event as JSON, serialised when queued: a string is all the garbage collector sees of a
-   * queued event (the mapped objects die young), and a batch is their join
+   * Each ingestion event of Langfuse's public API (`POST /api/public/ingestion`, `{"batch": [...]}`) as its
+   * JSON text, written when queued: a string is all the garbage collector sees of a queued event, and a
+   * batch is their join
    */
   private queue: string[] = [];
   private sending: Promise<void> | undefined;
@@ -137,7 +130,7 @@ export class LangfuseSink {
       this.drop(events.length, 'langfuse queue full: events dropped');
       return;
     }
-    for (const ev of events) this.queue.push(JSON.stringify(ev));
+    for (const ev of events) this.queue.push(ev);
     if (this.queue.length >= this.batchSize && !this.kick) {
       this.kick = true;
       setImmediate(() => {
@@ -273,74 +266,95 @@ export class LangfuseSink {
   }
 }
 
-/** A settled event as Langfuse ingestion events: trace-create (unless `existing_trace_id`) and generation-create. */
-export function langfuseEvents(e: SettledEvent, c: LangfuseConfig): IngestionEvent[] {
+/**
+ * A settled event as Langfuse ingestion events, each as its JSON text: trace-create (unless
+ * `existing_trace_id`) and generation-create. Written field by field rather than mapped to objects and
+ * stringified: the prompt and the answer, which both events carry, are serialised once, and no object per
+ * field is made (the mapped objects and the generic stringify were most of the sink's cost per call).
+ * A field that is undefined is left out, as JSON.stringify leaves it out.
+ */
+export function langfuseEvents(e: SettledEvent, c: LangfuseConfig): string[] {
   const meta = e.metadata ?? {};
   const str = (k: string) => (typeof meta[k] === 'string' && meta[k] !== '' ? (meta[k] as string) : undefined);
   const existing = str('existing_trace_id');
-  const traceId = existing ?? str('trace_id') ?? e.callId;
+  const traceId = q(existing ?? str('trace_id') ?? e.callId);
   const callType = `litellm-${CALL_TYPE_OF[e.endpoint]}`;
   const keyAlias = e.principal.keyAlias;
-  const generationName = str('generation_name') ?? (keyAlias ? `litellm:${keyAlias}` : callType);
-  const start = new Date(e.startTime).toISOString();
-  const end = new Date(e.endTime).toISOString();
+  const start = `"${isoTime(e.startTime)}"`;
+  const end = `"${isoTime(e.endTime)}"`;
   // the event is already masked (mask_input / mask_output) or without content (turn_off_message_logging)
-  const input = e.request ? inputOf(e) : undefined;
-  const output = e.response;
-  const generationMeta = metadataOf(e, meta);
-  // langfuse_default_tags names what to add as `name:value` tags (cache_hit, user_api_key_alias, ...)
-  const tags = [...e.tags];
-  for (const name of c.defaultTags) {
-    const v = generationMeta[name];
-    if (v !== undefined && v !== null && typeof v !== 'object') tags.push(`${name}:${String(v)}`);
-  }
-  const out: IngestionEvent[] = [];
+  const input = e.request ? json(inputOf(e)) : undefined;
+  const output = json(e.response);
+  const io = (input === undefined ? '' : `,"input":${input}`) + (output === undefined ? '' : `,"output":${output}`);
+  const version = str('version');
+  const out: string[] = [];
   if (existing === undefined) {
-    const trace: Record<string, unknown> = {
-      id: traceId,
-      timestamp: start,
-      name: str('trace_name') ?? callType,
-      userId: str('trace_user_id') ?? e.principal.endUserId,
-      sessionId: str('session_id'),
-      version: str('trace_version') ?? str('version'),
-      release: str('trace_release'),
-      tags: tags.length > 0 ? [...new Set(tags)] : undefined,
-      input,
-      output,
-    };
-    if (isObject(meta.trace_metadata)) trace.metadata = meta.trace_metadata;
-    out.push({ id: randomUUID(), type: 'trace-create', timestamp: start, body: trace });
+    let t = `{"id":${traceId},"timestamp":${start},"name":${q(str('trace_name') ?? callType)}`;
+    t += opt('userId', str('trace_user_id') ?? e.principal.endUserId);
+    t += opt('sessionId', str('session_id'));
+    t += opt('version', str('trace_version') ?? version);
+    t += opt('release', str('trace_release'));
+    const tags = tagsOf(e, c, meta);
+    if (tags !== undefined) t += `,"tags":${tags}`;
+    if (isObject(meta.trace_metadata)) t += `,"metadata":${JSON.stringify(meta.trace_metadata)}`;
+    out.push(`{"id":"${randomUUID()}","type":"trace-create","timestamp":${start},"body":${t}${io}}}`);
   }
   const u = e.usage;
-  const usageDetails: Record<string, number> = { input: u.prompt, output: u.completion, total: u.total };
-  if (u.cached > 0) usageDetails.cache_read_input_tokens = u.cached;
-  if (u.cacheCreation > 0) usageDetails.cache_creation_input_tokens = u.cacheCreation;
-  if (u.reasoning > 0) usageDetails.reasoning_tokens = u.reasoning;
-  const failed = e.status !== 'success';
-  const generation: Record<string, unknown> = {
-    id: str('generation_id') ?? e.callId,
-    traceId,
-    name: generationName,
-    startTime: start,
-    endTime: end,
-    completionStartTime:
-      e.timeToFirstTokenMs === undefined ? undefined : new Date(e.startTime + e.timeToFirstTokenMs).toISOString(),
-    model: modelOf(e),
-    modelParameters: e.request ? paramsOf(e.request) : undefined,
-    input,
-    output,
-    usage: e.usageReported
-      ? { input: u.prompt, output: u.completion, total: u.total, unit: 'TOKENS', totalCost: e.responseCost }
-      : undefined,
-    usageDetails: e.usageReported ? usageDetails : undefined,
-    costDetails: e.responseCost === undefined ? undefined : { total: e.responseCost },
-    level: e.status === 'failure' ? 'ERROR' : e.status === 'client_abort' ? 'WARNING' : 'DEFAULT',
-    statusMessage: failed ? (e.errorMessage ?? 'the client closed the request') : undefined,
-    version: str('version'),
-    metadata: generationMeta,
-  };
-  out.push({ id: randomUUID(), type: 'generation-create', timestamp: end, body: generation });
+  let g = `{"id":${q(str('generation_id') ?? e.callId)},"traceId":${traceId}`;
+  g += `,"name":${q(str('generation_name') ?? (keyAlias ? `litellm:${keyAlias}` : callType))}`;
+  g += `,"startTime":${start},"endTime":${end}`;
+  if (e.timeToFirstTokenMs !== undefined)
+    g += `,"completionStartTime":"${isoTime(e.startTime + e.timeToFirstTokenMs)}"`;
+  g += `,"model":${q(modelOf(e))}`;
+  const params = e.request ? paramsOf(e.request) : undefined;
+  if (params !== undefined) g += `,"modelParameters":${params}`;
+  g += io;
+  if (e.usageReported) {
+    const counts = `"input":${num(u.prompt)},"output":${num(u.completion)},"total":${num(u.total)}`;
+    const cost = e.responseCost === undefined ? '' : `,"totalCost":${num(e.responseCost)}`;
+    g += `,"usage":{${counts},"unit":"TOKENS"${cost}},"usageDetails":{${counts}`;
+    if (u.cached > 0) g += `,"cache_read_input_tokens":${num(u.cached)}`;
+    if (u.cacheCreation > 0) g += `,"cache_creation_input_tokens":${num(u.cacheCreation)}`;
+    if (u.reasoning > 0) g += `,"reasoning_tokens":${num(u.reasoning)}`;
+    g += '}';
+  }
+  if (e.responseCost !== undefined) g += `,"costDetails":{"total":${num(e.responseCost)}}`;
+  g += `,"level":"${e.status === 'failure' ? 'ERROR' : e.status === 'client_abort' ? 'WARNING' : 'DEFAULT'}"`;
+  if (e.status !== 'success') g += `,"statusMessage":${q(e.errorMessage ?? 'the client closed the request')}`;
+  g += opt('version', version);
+  g += `,"metadata":${metadataOf(e, meta)}}`;
+  out.push(`{"id":"${randomUUID()}","type":"generation-create","timestamp":${end},"body":${g}}`);
   return out;
+}
+
+// a character JSON.stringify writes escaped (quote, backslash, control) or may (a surrogate, when lone)
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what it looks for
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+/** A string as JSON: most need no escape and are only quoted (JSON.stringify's own call cost more). */
+const q = (s: string): string => (NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`);
+/** A number as JSON (as JSON.stringify writes it: null when not finite). */
+const num = (n: number): string => (Number.isFinite(n) ? String(n) : 'null');
+/** `,"key":"value"`, or nothing when the value is undefined. */
+const opt = (key: string, v: string | undefined): string => (v === undefined ? '' : `,"${key}":${q(v)}`);
+/** A value as JSON; undefined for undefined (and what JSON leaves out: functions, symbols). */
+const json = (v: unknown): string | undefined =>
+  typeof v === 'string' ? q(v) : typeof v === 'number' ? num(v) : v === undefined ? undefined : JSON.stringify(v);
+
+/**
+ * The trace's tags as a JSON array, each once: the request's, then `name:value` for each name that
+ * langfuse_default_tags lists and the generation's metadata holds as a scalar; undefined when none.
+ */
+function tagsOf(e: SettledEvent, c: LangfuseConfig, meta: JsonObject): string | undefined {
+  let tags: string[] | undefined;
+  if (c.defaultTags.length > 0) {
+    tags = [...e.tags];
+    for (const name of c.defaultTags) {
+      const v = metadataValue(e, meta, name);
+      if (v !== undefined && v !== null && typeof v !== 'object') tags.push(`${name}:${String(v)}`);
+    }
+    tags = [...new Set(tags)];
+  } else if (e.tags.length > 0) tags = e.tags.length === 1 ? (e.tags as string[]) : [...new Set(e.tags)];
+  return tags === undefined || tags.length === 0 ? undefined : JSON.stringify(tags);
 }
 
 /** The deployment's model without its provider prefix (`openai/gpt-4o` -> `gpt-4o`), as LiteLLM reports it. */
@@ -357,50 +371,97 @@ function inputOf(e: SettledEvent): unknown {
   return b.prompt ?? b.input;
 }
 
-function paramsOf(body: JsonObject): Record<string, unknown> | undefined {
-  let out: Record<string, unknown> | undefined;
+/** The request's parameters (scalars, string lists) as a JSON object; undefined when it has none. */
+function paramsOf(body: JsonObject): string | undefined {
+  let out: string | undefined;
   for (const k of PARAMS) {
     const v = body[k];
-    if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'string') (out ??= {})[k] = v;
-    else if (Array.isArray(v) && v.every((x) => typeof x === 'string')) (out ??= {})[k] = v;
+    if (v === undefined) continue;
+    const scalar = typeof v === 'number' || typeof v === 'boolean' || typeof v === 'string';
+    if (!scalar && !(Array.isArray(v) && v.every((x) => typeof x === 'string'))) continue;
+    out = `${out === undefined ? '{' : `${out},`}"${k}":${JSON.stringify(v)}`;
   }
-  return out;
+  return out === undefined ? undefined : `${out}}`;
 }
 
-/** The requester metadata (minus the keys that steer Langfuse) and how the call went. */
-function metadataOf(e: SettledEvent, meta: JsonObject): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const k in meta) if (!CONTROL_KEYS.has(k)) out[k] = meta[k];
+/**
+ * What the generation's metadata says of how the call went, key by key: each getter's value is written
+ * unless undefined, over a requester key of the same name (as LiteLLM's own fields win).
+ */
+const OWN_METADATA: readonly (readonly [string, (e: SettledEvent) => unknown])[] = [
   // the request's and the x-litellm-spend-logs-metadata header's, merged (as the spend log stores it)
-  if (e.spendLogsMetadata !== undefined) out.spend_logs_metadata = e.spendLogsMetadata;
-  out.litellm_call_id = e.callId;
-  out.requested_model = e.requestedModel;
-  if (e.modelGroup !== undefined) out.model_group = e.modelGroup;
-  if (e.deploymentId !== undefined) out.model_id = e.deploymentId;
-  if (e.provider !== undefined) out.custom_llm_provider = e.provider;
-  if (e.apiBase !== undefined) out.api_base = e.apiBase;
-  out.stream = e.stream;
-  out.status = e.status;
-  out.http_status = e.httpStatus;
-  if (e.errorClass !== undefined) out.error_class = e.errorClass;
-  out.attempted_retries = e.attemptedRetries;
-  out.attempted_fallbacks = e.attemptedFallbacks;
-  if (e.attemptDetails !== undefined && e.attemptDetails.length > 1) {
-    out.attempts = e.attemptDetails.map((a) => ({
-      model_group: a.modelGroup,
-      model_id: a.deploymentId,
-      status: a.status,
-      ...(a.errorClass ? { error_class: a.errorClass } : {}),
-      ...(a.errorStatus ? { error_status: a.errorStatus } : {}),
-    }));
+  ['spend_logs_metadata', (e) => e.spendLogsMetadata],
+  ['litellm_call_id', (e) => e.callId],
+  ['requested_model', (e) => e.requestedModel],
+  ['model_group', (e) => e.modelGroup],
+  ['model_id', (e) => e.deploymentId],
+  ['custom_llm_provider', (e) => e.provider],
+  ['api_base', (e) => e.apiBase],
+  ['stream', (e) => e.stream],
+  ['status', (e) => e.status],
+  ['http_status', (e) => e.httpStatus],
+  ['error_class', (e) => e.errorClass],
+  ['attempted_retries', (e) => e.attemptedRetries],
+  ['attempted_fallbacks', (e) => e.attemptedFallbacks],
+  [
+    'attempts',
+    (e) =>
+      e.attemptDetails !== undefined && e.attemptDetails.length > 1
+        ? e.attemptDetails.map((a) => ({
+            model_group: a.modelGroup,
+            model_id: a.deploymentId,
+            status: a.status,
+            ...(a.errorClass ? { error_class: a.errorClass } : {}),
+            ...(a.errorStatus ? { error_status: a.errorStatus } : {}),
+          }))
+        : undefined,
+  ],
+  ['cache_hit', (e) => e.cacheHit],
+  ['litellm_response_cost', (e) => e.responseCost],
+  ['unpriced', (e) => (e.unpriced ? true : undefined)],
+  ['user_api_key_hash', (e) => e.principal.keyHash],
+  ['user_api_key_alias', (e) => e.principal.keyAlias],
+  ['user_api_key_team_id', (e) => e.principal.teamId],
+];
+const OWN_KEYS = OWN_METADATA.map(([k]) => k);
+const OWN_GETTERS = OWN_METADATA.map(([, get]) => get);
+const OWN_BY_KEY: ReadonlyMap<string, (e: SettledEvent) => unknown> = new Map(OWN_METADATA);
+
+/** One key of the generation's metadata: the call's own field, else the requester's (not one steering Langfuse). */
+function metadataValue(e: SettledEvent, meta: JsonObject, key: string): unknown {
+  const own = OWN_BY_KEY.get(key)?.(e);
+  return own !== undefined || CONTROL_KEYS.has(key) ? own : meta[key];
+}
+
+/** The generation's metadata as JSON: the requester's (minus the keys that steer Langfuse), how the call went. */
+function metadataOf(e: SettledEvent, meta: JsonObject): string {
+  let out = '';
+  for (const k in meta) {
+    if (CONTROL_KEYS.has(k) || OWN_BY_KEY.get(k)?.(e) !== undefined) continue;
+    const v = json(meta[k]);
+    if (v !== undefined) out += `,${q(k)}:${v}`;
   }
-  out.cache_hit = e.cacheHit;
-  if (e.responseCost !== undefined) out.litellm_response_cost = e.responseCost;
-  if (e.unpriced) out.unpriced = true;
-  if (e.principal.keyHash !== undefined) out.user_api_key_hash = e.principal.keyHash;
-  if (e.principal.keyAlias !== undefined) out.user_api_key_alias = e.principal.keyAlias;
-  if (e.principal.teamId !== undefined) out.user_api_key_team_id = e.principal.teamId;
-  return out;
+  for (let i = 0; i < OWN_KEYS.length; i++) {
+    const v = json(OWN_GETTERS[i]!(e));
+    if (v !== undefined) out += `,"${OWN_KEYS[i]}":${v}`;
+  }
+  return `{${out.slice(1)}}`;
+}
+
+// the last second an ISO time was written for, and its text up to the milliseconds
+let isoSecond = Number.NaN;
+let isoPrefix = '';
+/** Epoch ms as `Date.prototype.toISOString` writes it, the date part computed once a second. */
+export function isoTime(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== isoSecond) {
+    const full = new Date(second * 1000).toISOString();
+    if (!full.endsWith('.000Z')) return new Date(ms).toISOString();
+    isoSecond = second;
+    isoPrefix = full.slice(0, -4);
+  }
+  const milli = Math.trunc(ms) - second * 1000;
+  return `${isoPrefix}${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
 }
 
 const isObject = (v: unknown): v is JsonObject => v !== null && typeof v === 'object' && !Array.isArray(v);
