@@ -2,6 +2,8 @@
  * The Langfuse sink on its own: which config turns it on (and which side, successes or failures), the
  * missing-key warning, the host default, the bounded queue (drops counted) and the event mapping.
  */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { loadLiteLLMConfig } from '../../src/config/litellm/load.js';
 import type { SettledEvent } from '../../src/engine/index.js';
@@ -173,5 +175,33 @@ describe('LangfuseSink', () => {
       expect(isoTime(t)).toBe(new Date(t).toISOString());
       expect(isoTime(t + 0.75)).toBe(new Date(t + 0.75).toISOString());
     }
+  });
+
+  it('a POST carries up to batchSize events and stays under the API\'s 3.5 MB a batch', async () => {
+    const batches: number[] = [];
+    const bytes: number[] = [];
+    const server = http.createServer((req, res) => {
+      const parts: Buffer[] = [];
+      req.on('data', (d: Buffer) => parts.push(d));
+      req.on('end', () => {
+        const body = Buffer.concat(parts);
+        bytes.push(body.length);
+        batches.push((JSON.parse(body.toString()) as { batch: unknown[] }).batch.length);
+        res.writeHead(207, { 'content-type': 'application/json' }).end('{"successes":[],"errors":[]}');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const host = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const s = new LangfuseSink({ config: { ...cfg, host }, warn: () => {}, flushMs: 60_000, batchSize: 4 });
+    for (let i = 0; i < 5; i++) s.observe(event({ callId: `small${i}` })); // 10 small events
+    const big = 'x'.repeat(450_000); // traces and generations of ~0.9 MB each (prompt and answer): one a POST
+    for (let i = 0; i < 3; i++)
+      s.observe(event({ callId: `big${i}`, request: { messages: [{ role: 'user', content: big }] }, response: big }));
+    await s.close(5000);
+    server.close();
+    // batches of 4, then the last 2 small events with the first big one, then each big event alone
+    expect(batches).toEqual([4, 4, 3, 1, 1, 1, 1, 1]);
+    expect(Math.max(...bytes)).toBeLessThan(3_500_000);
+    expect(s.sent).toBe(16);
   });
 });

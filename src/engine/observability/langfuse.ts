@@ -11,7 +11,10 @@ export interface LangfuseSinkOptions {
   onDrop?: (count: number) => void;
   /** queued ingestion events beyond which new ones are dropped (default 10,000) */
   maxQueue?: number;
-  /** events per POST (default 100) and the flush period (default: the config's, 1 s unless LANGFUSE_FLUSH_INTERVAL) */
+  /**
+   * events per POST (default 500; fewer when they would pass ~3 MB, under the API's 3.5 MB a batch) and the
+   * flush period (default: the config's, 1 s unless LANGFUSE_FLUSH_INTERVAL)
+   */
   batchSize?: number;
   flushMs?: number;
   /** per POST (default 10 s) */
@@ -55,6 +58,8 @@ const PARAMS = [
   'encoding_format',
 ];
 const WARN_EVERY_MS = 60_000;
+// characters of events per POST at most: Langfuse takes batches up to 3.5 MB, and a character is 3 UTF-8 bytes at most
+const MAX_BATCH_CHARS = 1_000_000;
 
 /** A per-request `langfuse_host` as the sink reads LANGFUSE_HOST: http(s) only, no trailing slash. */
 function hostOf(raw: string | undefined, fallback: string): string | undefined {
@@ -107,7 +112,7 @@ export class LangfuseSink {
     this.url = `${c.host}/api/public/ingestion`;
     this.auth = `Basic ${Buffer.from(`${c.publicKey}:${c.secretKey}`).toString('base64')}`;
     this.maxQueue = opts.maxQueue ?? 10_000;
-    this.batchSize = opts.batchSize ?? 100;
+    this.batchSize = opts.batchSize ?? 500;
     this.timeoutMs = opts.timeoutMs ?? 10_000;
     this.timer = setInterval(() => void this.flushOwn(), opts.flushMs ?? c.flushMs);
     this.timer.unref();
@@ -215,7 +220,7 @@ export class LangfuseSink {
   private async sendAll(whole: boolean): Promise<void> {
     let left = whole ? 0 : this.queue.length;
     while (left > 0 || this.queue.length >= this.batchSize) {
-      const batch = this.queue.splice(0, this.batchSize);
+      const batch = this.queue.splice(0, this.fitting());
       left -= batch.length;
       const body = `{"batch":[${batch.join(',')}]}`;
       let failure: string | undefined;
@@ -225,6 +230,20 @@ export class LangfuseSink {
       }
       if (failure !== undefined) this.drop(batch.length, 'langfuse ingestion failed: events dropped', false, failure);
     }
+  }
+
+  /**
+   * How many queued events the next POST takes: up to batchSize, and no more than fit in MAX_BATCH_CHARS
+   * (at least one: an event bigger than that goes alone)
+   */
+  private fitting(): number {
+    const n = Math.min(this.batchSize, this.queue.length);
+    let chars = 0;
+    for (let i = 0; i < n; i++) {
+      chars += this.queue[i]!.length;
+      if (chars > MAX_BATCH_CHARS) return Math.max(1, i);
+    }
+    return n;
   }
 
   /** One POST; undefined when Langfuse took it (207/200: events it rejected are counted as dropped). */
