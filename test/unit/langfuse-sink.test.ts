@@ -144,7 +144,7 @@ describe('LangfuseSink', () => {
     expect(gen.body.input).toBeUndefined(); // no content on the event: none sent
   });
 
-  it('writes valid JSON whatever the strings hold; the call\'s own metadata wins; one copy of prompt and answer', () => {
+  it("writes valid JSON whatever the strings hold; the call's own metadata wins; one copy of prompt and answer", () => {
     const tricky = 'quote " backslash \\ newline \n tab \t nul \u0000 line sep \u2028 lone \ud800 pair \ud83d\ude00';
     const e = event({
       callId: tricky,
@@ -177,7 +177,7 @@ describe('LangfuseSink', () => {
     }
   });
 
-  it('a POST carries up to batchSize events and stays under the API\'s 3.5 MB a batch', async () => {
+  it("a POST carries up to batchSize events and stays under the API's 3.5 MB a batch", async () => {
     const batches: number[] = [];
     const bytes: number[] = [];
     const server = http.createServer((req, res) => {
