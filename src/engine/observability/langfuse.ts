@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { request } from 'undici';
 import type { JsonObject } from '../wire.js';
+import { ByteBatches } from './byte-batches.js';
 import type { LangfuseConfig } from './langfuse-config.js';
 import { CALL_TYPE_OF, type SettledEvent } from './settled.js';
 
@@ -58,8 +59,8 @@ const PARAMS = [
   'encoding_format',
 ];
 const WARN_EVERY_MS = 60_000;
-// characters of events per POST at most: Langfuse takes batches up to 3.5 MB, and a character is 3 UTF-8 bytes at most
-const MAX_BATCH_CHARS = 1_000_000;
+// bytes per POST at most: Langfuse takes batches up to 3.5 MB
+const MAX_BATCH_BYTES = 3_000_000;
 
 /** A per-request `langfuse_host` as the sink reads LANGFUSE_HOST: http(s) only, no trailing slash. */
 function hostOf(raw: string | undefined, fallback: string): string | undefined {
@@ -85,16 +86,14 @@ function hostOf(raw: string | undefined, fallback: string): string | undefined {
 export class LangfuseSink {
   /**
    * Each ingestion event of Langfuse's public API (`POST /api/public/ingestion`, `{"batch": [...]}`) as its
-   * JSON text, written when queued: a string is all the garbage collector sees of a queued event, and a
-   * batch is their join
+   * JSON, in the bytes of the batch that will carry it (off the heap: see ByteBatches)
    */
-  private queue: string[] = [];
+  private readonly queue: ByteBatches;
   private sending: Promise<void> | undefined;
   private readonly timer: NodeJS.Timeout;
   private readonly url: string;
   private readonly auth: string;
   private readonly maxQueue: number;
-  private readonly batchSize: number;
   private readonly timeoutMs: number;
   private lastWarn = 0;
   private kick = false;
@@ -112,7 +111,13 @@ export class LangfuseSink {
     this.url = `${c.host}/api/public/ingestion`;
     this.auth = `Basic ${Buffer.from(`${c.publicKey}:${c.secretKey}`).toString('base64')}`;
     this.maxQueue = opts.maxQueue ?? 10_000;
-    this.batchSize = opts.batchSize ?? 500;
+    this.queue = new ByteBatches({
+      maxItems: opts.batchSize ?? 500,
+      maxBytes: MAX_BATCH_BYTES,
+      head: '{"batch":[',
+      separator: ',',
+      tail: ']}',
+    });
     this.timeoutMs = opts.timeoutMs ?? 10_000;
     this.timer = setInterval(() => void this.flushOwn(), opts.flushMs ?? c.flushMs);
     this.timer.unref();
@@ -131,12 +136,13 @@ export class LangfuseSink {
       }
     }
     const events = langfuseEvents(e, c);
-    if (this.queue.length + events.length > this.maxQueue) {
+    if (this.queue.count + events.length > this.maxQueue) {
       this.drop(events.length, 'langfuse queue full: events dropped');
       return;
     }
-    for (const ev of events) this.queue.push(ev);
-    if (this.queue.length >= this.batchSize && !this.kick) {
+    let full = false;
+    for (const ev of events) full = this.queue.pushString(ev) || full;
+    if (full && !this.kick) {
       this.kick = true;
       setImmediate(() => {
         this.kick = false;
@@ -179,7 +185,7 @@ export class LangfuseSink {
 
   private flushOwn(whole = false): Promise<void> {
     if (this.sending) return this.sending;
-    if (this.queue.length === 0) return Promise.resolve();
+    if (this.queue.count === 0) return Promise.resolve();
     this.sending = this.sendAll(whole).finally(() => {
       this.sending = undefined;
     });
@@ -200,16 +206,13 @@ export class LangfuseSink {
     });
     const drainAll = async () => {
       // events queued while a POST was in flight go in the next round
-      while (this.queue.length > 0 || this.sending) await this.flushOwn();
+      while (this.queue.count > 0 || this.sending) await this.flushOwn();
     };
     await Promise.race([drainAll(), deadline]);
     clearTimeout(timer);
     this.abort.abort(); // a POST still hanging ends now; its batch counts as dropped
-    if (this.queue.length > 0) {
-      const n = this.queue.length;
-      this.queue = [];
-      this.drop(n, 'langfuse: events still queued at shutdown were dropped', true);
-    }
+    if (this.queue.count > 0)
+      this.drop(this.queue.clear(), 'langfuse: events still queued at shutdown were dropped', true);
   }
 
   /**
@@ -218,36 +221,20 @@ export class LangfuseSink {
    * small POST per round trip (each costs the engine as much CPU as the events of several calls)
    */
   private async sendAll(whole: boolean): Promise<void> {
-    let left = whole ? 0 : this.queue.length;
-    while (left > 0 || this.queue.length >= this.batchSize) {
-      const batch = this.queue.splice(0, this.fitting());
-      left -= batch.length;
-      const body = `{"batch":[${batch.join(',')}]}`;
+    if (!whole) this.queue.seal(); // the batch still filling goes too
+    for (let batch = this.queue.take(); batch !== undefined; batch = this.queue.take()) {
       let failure: string | undefined;
       for (let attempt = 0; attempt < 2; attempt++) {
-        failure = await this.post(body, batch.length);
+        failure = await this.post(batch.bytes, batch.count);
         if (failure === undefined) break;
       }
-      if (failure !== undefined) this.drop(batch.length, 'langfuse ingestion failed: events dropped', false, failure);
+      this.queue.release(batch);
+      if (failure !== undefined) this.drop(batch.count, 'langfuse ingestion failed: events dropped', false, failure);
     }
-  }
-
-  /**
-   * How many queued events the next POST takes: up to batchSize, and no more than fit in MAX_BATCH_CHARS
-   * (at least one: an event bigger than that goes alone)
-   */
-  private fitting(): number {
-    const n = Math.min(this.batchSize, this.queue.length);
-    let chars = 0;
-    for (let i = 0; i < n; i++) {
-      chars += this.queue[i]!.length;
-      if (chars > MAX_BATCH_CHARS) return Math.max(1, i);
-    }
-    return n;
   }
 
   /** One POST; undefined when Langfuse took it (207/200: events it rejected are counted as dropped). */
-  private async post(body: string, n: number): Promise<string | undefined> {
+  private async post(body: Buffer, n: number): Promise<string | undefined> {
     try {
       const res = await request(this.url, {
         method: 'POST',
