@@ -11,9 +11,10 @@ import { type ExportResult, ExportResultCode, type InstrumentationScope } from '
 import { type Resource, resourceFromAttributes } from '@opentelemetry/resources';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { VERSION } from '../../version.js';
+import { ByteBatches } from './byte-batches.js';
 import { modelOf } from './langfuse.js';
 import type { OtelConfig } from './otel-config.js';
-import { encodeSpan, OtlpProtoExporter, type SpanSource } from './otlp-proto.js';
+import { OtlpProtoExporter, queueSpan, type SpanSource } from './otlp-proto.js';
 import type { SettledEvent } from './settled.js';
 
 export interface OtelSinkOptions {
@@ -47,6 +48,8 @@ const OPERATION = {
   audio_speech: 'speech',
 } as const;
 const WARN_EVERY_MS = 60_000;
+// bytes of spans per export at most (a collector's default request limit is larger)
+const MAX_BATCH_BYTES = 3_000_000;
 // request metadata keys put on a span at most (the rest are left out)
 const MAX_METADATA_KEYS = 64;
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
@@ -65,8 +68,10 @@ const NONE: never[] = [];
 export class OtelSink {
   private readonly resource: Resource;
   private readonly scope: InstrumentationScope = { name: 'kubiya', version: VERSION };
-  /** finished spans; encoded already (encodeSpan) when the exporter is the sink's own protobuf one */
-  private queue: (ReadableSpan | Buffer)[] = [];
+  /** finished spans, for an exporter other than the sink's own protobuf one */
+  private queue: ReadableSpan[] = [];
+  /** with the sink's own protobuf exporter: each span's bytes, in the batch that carries it (ByteBatches) */
+  private readonly bytes: ByteBatches | undefined;
   private readonly encoded: OtlpProtoExporter | undefined;
   private readonly head: SpanSource;
   private exporting: Promise<void> | undefined;
@@ -94,6 +99,7 @@ export class OtelSink {
     this.head = { resource: this.resource, instrumentationScope: this.scope };
     this.maxQueue = opts.maxQueue ?? 10_000;
     this.batchSize = opts.batchSize ?? 512;
+    if (this.encoded) this.bytes = new ByteBatches({ maxItems: this.batchSize, maxBytes: MAX_BATCH_BYTES });
     this.timeoutMs = opts.timeoutMs ?? 10_000;
     this.timer = setInterval(() => void this.flush(), opts.scheduledDelayMs ?? 1000);
     this.timer.unref();
@@ -104,7 +110,7 @@ export class OtelSink {
     const c = this.opts.config;
     if (e.status === 'success' ? !c.successes : !c.failures) return;
     if (e.httpStatus === 401 || this.closed) return; // as the Langfuse sink: a rejected key is no call
-    if (this.queue.length >= this.maxQueue) {
+    if (this.queued >= this.maxQueue) {
       this.drop(1, 'otel queue full: spans dropped');
       return;
     }
@@ -136,8 +142,10 @@ export class OtelSink {
       droppedEventsCount: 0,
       droppedLinksCount: 0,
     };
-    this.queue.push(this.encoded ? encodeSpan(span) : span);
-    if (this.queue.length >= this.batchSize && !this.kick) {
+    let full: boolean;
+    if (this.bytes) full = queueSpan(this.bytes, span);
+    else full = this.queue.push(span) >= this.batchSize;
+    if (full && !this.kick) {
       this.kick = true;
       setImmediate(() => {
         this.kick = false;
@@ -153,7 +161,7 @@ export class OtelSink {
    */
   flush(whole = false): Promise<void> {
     if (this.exporting) return this.exporting;
-    if (this.queue.length === 0) return Promise.resolve();
+    if (this.queued === 0) return Promise.resolve();
     this.exporting = this.exportAll(whole).finally(() => {
       this.exporting = undefined;
     });
@@ -170,13 +178,14 @@ export class OtelSink {
       timer.unref();
     });
     const drainAll = async () => {
-      while (this.queue.length > 0 || this.exporting) await this.flush();
+      while (this.queued > 0 || this.exporting) await this.flush();
     };
     const drained = await Promise.race([drainAll().then(() => true), deadline.then(() => false)]);
     clearTimeout(timer);
-    if (this.queue.length > 0) {
-      const n = this.queue.length;
+    if (this.queued > 0) {
+      const n = this.queued;
       this.queue = [];
+      this.bytes?.clear();
       this.drop(n, 'otel: spans still queued at shutdown were dropped', undefined, true);
     }
     // past the deadline nothing more is awaited: an export still hanging ends with the process
@@ -184,7 +193,21 @@ export class OtelSink {
     if (drained) await shutdown;
   }
 
+  /** spans waiting for export */
+  private get queued(): number {
+    return this.bytes ? this.bytes.count : this.queue.length;
+  }
+
   private async exportAll(whole: boolean): Promise<void> {
+    if (this.bytes) {
+      if (!whole) this.bytes.seal(); // the batch still filling goes too
+      for (let batch = this.bytes.take(); batch !== undefined; batch = this.bytes.take()) {
+        const r = await this.exportOne(batch.bytes);
+        this.bytes.release(batch);
+        if (r.code !== ExportResultCode.SUCCESS) this.drop(batch.count, 'otel export failed: spans dropped', r.error);
+      }
+      return;
+    }
     let left = whole ? 0 : this.queue.length;
     while (left > 0 || this.queue.length >= this.batchSize) {
       const batch = this.queue.splice(0, this.batchSize);
@@ -195,7 +218,7 @@ export class OtelSink {
   }
 
   /** One export, bounded by `timeoutMs` (an exporter that never calls back counts as failed). */
-  private exportOne(batch: (ReadableSpan | Buffer)[]): Promise<ExportResult> {
+  private exportOne(batch: ReadableSpan[] | Buffer): Promise<ExportResult> {
     return new Promise((resolve) => {
       const t = setTimeout(
         () => resolve({ code: ExportResultCode.FAILED, error: new Error('export timed out') }),
@@ -207,8 +230,8 @@ export class OtelSink {
           clearTimeout(t);
           resolve(r);
         };
-        if (this.encoded) this.encoded.exportEncoded(this.head, batch as Buffer[], done);
-        else this.exporter.export(batch as ReadableSpan[], done);
+        if (Buffer.isBuffer(batch)) this.encoded!.exportEncoded(this.head, [batch], done);
+        else this.exporter.export(batch, done);
       } catch (err) {
         clearTimeout(t);
         resolve({ code: ExportResultCode.FAILED, error: err instanceof Error ? err : new Error(String(err)) });

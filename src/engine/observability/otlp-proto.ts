@@ -10,6 +10,7 @@ import type { Attributes, AttributeValue } from '@opentelemetry/api';
 import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { request } from 'undici';
+import type { ByteBatches } from './byte-batches.js';
 
 const LEN = 2; // wire type: length-delimited
 const VARINT = 0;
@@ -288,6 +289,13 @@ export function encodeSpan(s: ReadableSpan): Buffer {
   scratch.pos = 0;
   span(scratch, s);
   return Buffer.from(scratch.buf.subarray(0, scratch.pos));
+}
+
+/** Queue one span's bytes (encodeSpan's, without the copy) in a sink's byte batches; true when a batch filled. */
+export function queueSpan(q: ByteBatches, s: ReadableSpan): boolean {
+  scratch.pos = 0;
+  span(scratch, s);
+  return q.pushBytes(scratch.buf, 0, scratch.pos);
 }
 
 /** The shared head of a request: its resource and scope, written around the encoded spans. */
