@@ -5,6 +5,8 @@
  * status with and without a message, many spans in one request. Its exporter POSTs them with the
  * configured headers, retries a retryable answer once and fails on the others.
  */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { ExportResult } from '@opentelemetry/core';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
@@ -93,6 +95,77 @@ describe('encodeTraceRequest', () => {
       expect(mine.length).toBe(sdk.length);
       expect(mine.equals(sdk)).toBe(true);
     }
+  });
+});
+
+describe('the sink with its own protobuf exporter', () => {
+  it("POSTs the SDK serializer's bytes for the spans the sink would hand another exporter", async () => {
+    const bodies: Buffer[] = [];
+    const server = http.createServer((req, res) => {
+      const parts: Buffer[] = [];
+      req.on('data', (d: Buffer) => parts.push(d));
+      req.on('end', () => {
+        bodies.push(Buffer.concat(parts));
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const fake = { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+    // the same ids on both sides: a counter, not crypto
+    const ids = () => {
+      let n = 0;
+      return (bytes: number) => (++n).toString(16).padStart(bytes * 2, '0');
+    };
+    const config = {
+      url: `${fake.url}/v1/traces`,
+      headers: {},
+      protocol: 'http/protobuf' as const,
+      serviceName: 'svc',
+      resourceAttributes: { 'deployment.environment': 'prod' },
+      successes: true,
+      failures: true,
+    };
+    const spans: ReadableSpan[] = [];
+    const collect = new OtelSink(
+      { config, warn: () => {}, scheduledDelayMs: 60_000, randomHex: ids() },
+      {
+        export: (b: ReadableSpan[], done: (r: ExportResult) => void) => {
+          spans.push(...b);
+          done({ code: 0 });
+        },
+        shutdown: () => Promise.resolve(),
+      },
+    );
+    const exporter = new OtlpProtoExporter(config.url, {}, 2000);
+    const own = new OtelSink({ config, warn: () => {}, scheduledDelayMs: 60_000, randomHex: ids() }, exporter);
+    const events = [
+      event(0),
+      event(1, { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' }),
+      event(2, { status: 'failure', httpStatus: 503, errorClass: 'overloaded', errorMessage: 'büsy' }),
+      event(3, { status: 'client_abort', httpStatus: 499, metadata: undefined, tags: [] }),
+      // requester keys named as the call's own: the call's value, once
+      event(4, {
+        principal: { kind: 'virtual_key', keyHash: 'h1', keyAlias: 'al', endUserId: 'u' },
+        metadata: { tags: 'mine', user_api_key_hash: 'forged', user_api_key_team_id: 'kept', spend_logs_metadata: 1 },
+        spendLogsMetadata: { a: 1 },
+        params: { temperature: 0.2, max_tokens: 10 },
+      }),
+    ];
+    for (const e of events) {
+      collect.observe(e);
+      own.observe(e);
+    }
+    await collect.close(1000);
+    await own.close(1000);
+    server.close();
+    expect(bodies).toHaveLength(1);
+    const sdk = Buffer.from(ProtobufTraceSerializer.serializeRequest(spans)!);
+    expect(bodies[0]!.equals(sdk)).toBe(true);
+    const attrs = spans[4]!.attributes;
+    expect(attrs['metadata.user_api_key_hash']).toBe('h1');
+    expect(attrs['metadata.user_api_key_team_id']).toBe('kept');
+    expect(attrs['metadata.tags']).toBe('["a","b"]');
+    expect(attrs['metadata.spend_logs_metadata']).toBe('{"a":1}');
   });
 });
 

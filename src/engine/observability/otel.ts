@@ -1,6 +1,7 @@
 import { randomFillSync } from 'node:crypto';
 import {
   type Attributes,
+  type AttributeValue,
   type HrTime,
   type SpanContext,
   SpanKind,
@@ -30,6 +31,8 @@ export interface OtelSinkOptions {
   maxQueue?: number;
   /** spans per export (default 512, as the SDK's batch processor) */
   batchSize?: number;
+  /** random trace and span ids as hex, `bytes` long (default: from crypto; a test makes them repeatable) */
+  randomHex?: (bytes: number) => string;
 }
 
 /** The span's name, as LiteLLM names its request span (dashboards built on LiteLLM's traces find it). */
@@ -55,6 +58,7 @@ const MAX_METADATA_KEYS = 64;
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 const OK_STATUS = Object.freeze({ code: SpanStatusCode.UNSET });
 const NONE: never[] = [];
+const NO_ATTRIBUTES: Attributes = Object.freeze({});
 
 /**
  * The OpenTelemetry sink (`callbacks: ["otel"]`): each settled event becomes one SERVER span, a child of
@@ -84,6 +88,7 @@ export class OtelSink {
   private closed = false;
   /** spans dropped: the queue was full, or the exporter reported them as not delivered */
   dropped = 0;
+  private readonly randomHex: (bytes: number) => string;
 
   constructor(
     private readonly opts: OtelSinkOptions,
@@ -99,6 +104,7 @@ export class OtelSink {
     this.head = { resource: this.resource, instrumentationScope: this.scope };
     this.maxQueue = opts.maxQueue ?? 10_000;
     this.batchSize = opts.batchSize ?? 512;
+    this.randomHex = opts.randomHex ?? randomHex;
     if (this.encoded) this.bytes = new ByteBatches({ maxItems: this.batchSize, maxBytes: MAX_BATCH_BYTES });
     this.timeoutMs = opts.timeoutMs ?? 10_000;
     this.timer = setInterval(() => void this.flush(), opts.scheduledDelayMs ?? 1000);
@@ -116,8 +122,8 @@ export class OtelSink {
     }
     const parent = parentOf(e.traceparent);
     const context: SpanContext = {
-      traceId: parent ? parent.traceId : randomHex(16),
-      spanId: randomHex(8),
+      traceId: parent ? parent.traceId : this.randomHex(16),
+      spanId: this.randomHex(8),
       traceFlags: parent ? parent.traceFlags : TraceFlags.SAMPLED,
     };
     const status = e.status === 'failure' ? { code: SpanStatusCode.ERROR, message: e.errorMessage } : OK_STATUS;
@@ -132,7 +138,8 @@ export class OtelSink {
       endTime: end,
       duration: hrTime(e.endTime - e.startTime),
       status,
-      attributes: spanAttributes(e),
+      // the protobuf exporter writes them straight from the event
+      attributes: this.bytes ? NO_ATTRIBUTES : spanAttributes(e),
       links: NONE,
       events: NONE,
       ended: true,
@@ -143,7 +150,7 @@ export class OtelSink {
       droppedLinksCount: 0,
     };
     let full: boolean;
-    if (this.bytes) full = queueSpan(this.bytes, span);
+    if (this.bytes) full = queueSpan(this.bytes, span, (put) => eachSpanAttribute(e, put));
     else full = this.queue.push(span) >= this.batchSize;
     if (full && !this.kick) {
       this.kick = true;
@@ -283,45 +290,58 @@ export function parentOf(traceparent: string | undefined): SpanContext | undefin
 
 /** A settled event as span attributes: GenAI semantic conventions, then LiteLLM's (`litellm.*`, `metadata.*`). */
 export function spanAttributes(e: SettledEvent): Attributes {
-  const a: Attributes = {
-    'gen_ai.operation.name': OPERATION[e.endpoint],
-    'gen_ai.request.model': e.requestedModel,
-    'llm.request.type': e.endpoint === 'embedding' ? 'embedding' : e.endpoint === 'completion' ? 'completion' : 'chat',
-    'http.response.status_code': e.httpStatus,
-    'litellm.call_id': e.callId,
-    'litellm.status': e.status,
-    'litellm.stream': e.stream,
-    'litellm.attempted_retries': e.attemptedRetries,
-    'litellm.attempted_fallbacks': e.attemptedFallbacks,
-    'litellm.cache_hit': e.cacheHit,
-  };
+  const a: Attributes = {};
+  eachSpanAttribute(e, (k, v) => {
+    a[k] = v;
+  });
+  return a;
+}
+
+/**
+ * Each span attribute of a settled event, in order, to `put` (the protobuf exporter writes them as they come:
+ * no attributes object per span). A key comes once.
+ */
+export function eachSpanAttribute(e: SettledEvent, put: (key: string, value: AttributeValue) => void): void {
+  put('gen_ai.operation.name', OPERATION[e.endpoint]);
+  put('gen_ai.request.model', e.requestedModel);
+  put(
+    'llm.request.type',
+    e.endpoint === 'embedding' ? 'embedding' : e.endpoint === 'completion' ? 'completion' : 'chat',
+  );
+  put('http.response.status_code', e.httpStatus);
+  put('litellm.call_id', e.callId);
+  put('litellm.status', e.status);
+  put('litellm.stream', e.stream);
+  put('litellm.attempted_retries', e.attemptedRetries);
+  put('litellm.attempted_fallbacks', e.attemptedFallbacks);
+  put('litellm.cache_hit', e.cacheHit);
   if (e.provider !== undefined) {
-    a['gen_ai.system'] = e.provider;
-    a['gen_ai.provider.name'] = e.provider;
+    put('gen_ai.system', e.provider);
+    put('gen_ai.provider.name', e.provider);
   }
-  if (e.litellmModel !== undefined) a['gen_ai.response.model'] = modelOf(e);
+  if (e.litellmModel !== undefined) put('gen_ai.response.model', modelOf(e));
   if (e.usageReported) {
-    a['gen_ai.usage.input_tokens'] = e.usage.prompt;
-    a['gen_ai.usage.output_tokens'] = e.usage.completion;
-    a['llm.usage.total_tokens'] = e.usage.total;
-    if (e.usage.cached > 0) a['gen_ai.usage.cache_read.input_tokens'] = e.usage.cached;
-    if (e.usage.cacheCreation > 0) a['gen_ai.usage.cache_creation.input_tokens'] = e.usage.cacheCreation;
-    if (e.usage.reasoning > 0) a['gen_ai.usage.reasoning.output_tokens'] = e.usage.reasoning;
+    put('gen_ai.usage.input_tokens', e.usage.prompt);
+    put('gen_ai.usage.output_tokens', e.usage.completion);
+    put('llm.usage.total_tokens', e.usage.total);
+    if (e.usage.cached > 0) put('gen_ai.usage.cache_read.input_tokens', e.usage.cached);
+    if (e.usage.cacheCreation > 0) put('gen_ai.usage.cache_creation.input_tokens', e.usage.cacheCreation);
+    if (e.usage.reasoning > 0) put('gen_ai.usage.reasoning.output_tokens', e.usage.reasoning);
   }
   const p = e.params;
   if (p) {
-    if (p.temperature !== undefined) a['gen_ai.request.temperature'] = p.temperature;
-    if (p.top_p !== undefined) a['gen_ai.request.top_p'] = p.top_p;
+    if (p.temperature !== undefined) put('gen_ai.request.temperature', p.temperature);
+    if (p.top_p !== undefined) put('gen_ai.request.top_p', p.top_p);
     const max = p.max_tokens ?? p.max_completion_tokens;
-    if (max !== undefined) a['gen_ai.request.max_tokens'] = max;
+    if (max !== undefined) put('gen_ai.request.max_tokens', max);
   }
-  if (e.status === 'failure') a['error.type'] = e.errorClass ?? String(e.httpStatus);
-  if (e.timeToFirstTokenMs !== undefined) a['litellm.time_to_first_token_ms'] = e.timeToFirstTokenMs;
-  if (e.modelGroup !== undefined) a['litellm.model_group'] = e.modelGroup;
-  if (e.deploymentId !== undefined) a['litellm.model_id'] = e.deploymentId;
-  if (e.apiBase !== undefined) a['litellm.api_base'] = e.apiBase;
-  if (e.responseCost !== undefined) a['litellm.response_cost'] = e.responseCost;
-  if (e.unpriced) a['litellm.unpriced'] = true;
+  if (e.status === 'failure') put('error.type', e.errorClass ?? String(e.httpStatus));
+  if (e.timeToFirstTokenMs !== undefined) put('litellm.time_to_first_token_ms', e.timeToFirstTokenMs);
+  if (e.modelGroup !== undefined) put('litellm.model_group', e.modelGroup);
+  if (e.deploymentId !== undefined) put('litellm.model_id', e.deploymentId);
+  if (e.apiBase !== undefined) put('litellm.api_base', e.apiBase);
+  if (e.responseCost !== undefined) put('litellm.response_cost', e.responseCost);
+  if (e.unpriced) put('litellm.unpriced', true);
   // the requester metadata (the config's custom metadata under it) as LiteLLM puts it on its span:
   // `metadata.<key>`, objects as JSON
   const meta = e.metadata;
@@ -329,26 +349,48 @@ export function spanAttributes(e: SettledEvent): Attributes {
     let n = 0;
     for (const k in meta) {
       if (++n > MAX_METADATA_KEYS) break;
+      if (writtenLater(e, k)) continue; // the call's own value under that name comes below
       const v = meta[k];
-      if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') a[`metadata.${k}`] = v;
-      else if (v !== null && v !== undefined) a[`metadata.${k}`] = JSON.stringify(v);
+      if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') put(`metadata.${k}`, v);
+      else if (v !== null && v !== undefined) put(`metadata.${k}`, JSON.stringify(v));
     }
   }
   // every tag (body, metadata and x-litellm-tags header), where LiteLLM's merged metadata.tags would be
   if (e.tags.length > 0) {
-    a['litellm.tags'] = [...e.tags];
-    a['metadata.tags'] = JSON.stringify(e.tags);
+    put('litellm.tags', [...e.tags]);
+    put('metadata.tags', JSON.stringify(e.tags));
   }
-  if (e.spendLogsMetadata !== undefined) a['metadata.spend_logs_metadata'] = JSON.stringify(e.spendLogsMetadata);
+  if (e.spendLogsMetadata !== undefined) put('metadata.spend_logs_metadata', JSON.stringify(e.spendLogsMetadata));
   const pr = e.principal;
   // the body's `user`, as LiteLLM's llm.user
-  if (pr.endUserId !== undefined) a['llm.user'] = pr.endUserId;
-  if (pr.keyHash !== undefined) a['metadata.user_api_key_hash'] = pr.keyHash;
-  if (pr.keyAlias !== undefined) a['metadata.user_api_key_alias'] = pr.keyAlias;
-  if (pr.userId !== undefined) a['metadata.user_api_key_user_id'] = pr.userId;
-  if (pr.teamId !== undefined) a['metadata.user_api_key_team_id'] = pr.teamId;
-  if (pr.endUserId !== undefined) a['metadata.user_api_key_end_user_id'] = pr.endUserId;
-  return a;
+  if (pr.endUserId !== undefined) put('llm.user', pr.endUserId);
+  if (pr.keyHash !== undefined) put('metadata.user_api_key_hash', pr.keyHash);
+  if (pr.keyAlias !== undefined) put('metadata.user_api_key_alias', pr.keyAlias);
+  if (pr.userId !== undefined) put('metadata.user_api_key_user_id', pr.userId);
+  if (pr.teamId !== undefined) put('metadata.user_api_key_team_id', pr.teamId);
+  if (pr.endUserId !== undefined) put('metadata.user_api_key_end_user_id', pr.endUserId);
+}
+
+/** Whether eachSpanAttribute writes `metadata.<key>` itself after the requester's metadata (its value wins). */
+function writtenLater(e: SettledEvent, key: string): boolean {
+  switch (key) {
+    case 'tags':
+      return e.tags.length > 0;
+    case 'spend_logs_metadata':
+      return e.spendLogsMetadata !== undefined;
+    case 'user_api_key_hash':
+      return e.principal.keyHash !== undefined;
+    case 'user_api_key_alias':
+      return e.principal.keyAlias !== undefined;
+    case 'user_api_key_user_id':
+      return e.principal.userId !== undefined;
+    case 'user_api_key_team_id':
+      return e.principal.teamId !== undefined;
+    case 'user_api_key_end_user_id':
+      return e.principal.endUserId !== undefined;
+    default:
+      return false;
+  }
 }
 
 /**

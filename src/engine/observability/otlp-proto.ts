@@ -223,18 +223,27 @@ function anyValue(w: Writer, v: AttributeValue | null | undefined): void {
 }
 
 function attributes(w: Writer, attrs: Attributes, field: number): void {
-  for (const k in attrs) {
-    if (!Object.hasOwn(attrs, k)) continue;
-    const kv = w.open(field);
-    w.raw(keyBytes(k));
-    const val = w.open(2);
-    anyValue(w, attrs[k]);
-    w.close(val);
-    w.close(kv);
-  }
+  for (const k in attrs) if (Object.hasOwn(attrs, k)) keyValue(w, field, k, attrs[k]);
 }
 
-function span(w: Writer, s: ReadableSpan): void {
+/** One KeyValue (an attribute) as field `field`. */
+function keyValue(w: Writer, field: number, k: string, v: AttributeValue | undefined): void {
+  const kv = w.open(field);
+  w.raw(keyBytes(k));
+  const val = w.open(2);
+  anyValue(w, v);
+  w.close(val);
+  w.close(kv);
+}
+
+/** Attributes given one by one to `put` (instead of a span's attributes object). */
+export type AttributeSource = (put: (key: string, value: AttributeValue) => void) => void;
+
+// the writer and put function of the span being queued with an AttributeSource (one at a time, synchronously)
+let putTo: Writer | undefined;
+const putAttribute = (k: string, v: AttributeValue): void => keyValue(putTo!, 9, k, v);
+
+function span(w: Writer, s: ReadableSpan, source?: AttributeSource): void {
   const at = w.open(2);
   const ctx = s.spanContext();
   w.tag(1, LEN);
@@ -257,7 +266,12 @@ function span(w: Writer, s: ReadableSpan): void {
   w.hrTime(s.startTime);
   w.tag(8, I64);
   w.hrTime(s.endTime);
-  attributes(w, s.attributes, 9);
+  if (source === undefined) attributes(w, s.attributes, 9);
+  else {
+    putTo = w;
+    source(putAttribute);
+    putTo = undefined;
+  }
   w.tag(10, VARINT);
   w.varint(s.droppedAttributesCount);
   // the sink's spans have no events or links; their dropped counts are written all the same, as the SDK does
@@ -291,10 +305,13 @@ export function encodeSpan(s: ReadableSpan): Buffer {
   return Buffer.from(scratch.buf.subarray(0, scratch.pos));
 }
 
-/** Queue one span's bytes (encodeSpan's, without the copy) in a sink's byte batches; true when a batch filled. */
-export function queueSpan(q: ByteBatches, s: ReadableSpan): boolean {
+/**
+ * Queue one span's bytes (encodeSpan's, without the copy) in a sink's byte batches, its attributes from
+ * `source` when given (written as they come) rather than `s.attributes`; true when a batch filled.
+ */
+export function queueSpan(q: ByteBatches, s: ReadableSpan, source?: AttributeSource): boolean {
   scratch.pos = 0;
-  span(scratch, s);
+  span(scratch, s, source);
   return q.pushBytes(scratch.buf, 0, scratch.pos);
 }
 
