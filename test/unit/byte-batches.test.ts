@@ -23,13 +23,13 @@ describe('ByteBatches', () => {
     expect(JSON.parse(b.bytes.toString('utf8')).batch).toHaveLength(4);
   });
 
-  it('closes a batch at maxItems (saying so) and before it would pass maxBytes; a big item goes alone', () => {
+  it('closes a batch at maxItems and before it would pass maxBytes (saying so); a big item goes alone', () => {
     const q = json({ maxItems: 3, maxBytes: 100 });
     expect([q.pushString('"a"'), q.pushString('"b"'), q.pushString('"c"')]).toEqual([false, false, true]);
-    q.pushString(`"${'x'.repeat(50)}"`);
-    q.pushString(`"${'y'.repeat(50)}"`); // would make 116 bytes: a new batch
-    q.pushString(`"${'z'.repeat(500)}"`); // bigger than maxBytes: alone
-    q.pushString('"d"');
+    expect(q.pushString(`"${'x'.repeat(50)}"`)).toBe(false);
+    expect(q.pushString(`"${'y'.repeat(50)}"`)).toBe(true); // would make 116 bytes: the x batch is ready
+    expect(q.pushString(`"${'z'.repeat(500)}"`)).toBe(true); // bigger than maxBytes: alone
+    expect(q.pushString('"d"')).toBe(true);
     q.seal();
     const sizes: number[] = [];
     const texts: string[] = [];

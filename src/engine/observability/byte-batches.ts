@@ -53,19 +53,23 @@ export class ByteBatches {
     this.tail = Buffer.from(o.tail ?? '');
   }
 
-  /** Queue a string as UTF-8; true when this filled a batch (time to send). */
+  /** Queue a string as UTF-8; true when this made a batch ready (full, or closed as the item did not fit). */
   pushString(s: string): boolean {
+    const ready = this.ready.length;
     const n = Buffer.byteLength(s, 'utf8');
     const b = this.room(n);
     b.pos += b.buf.write(s, b.pos, n, 'utf8');
-    return this.added(b);
+    this.added(b);
+    return this.ready.length > ready;
   }
 
-  /** Queue bytes (`src` from `start` to `end`, copied); true when this filled a batch. */
+  /** Queue bytes (`src` from `start` to `end`, copied); true when this made a batch ready. */
   pushBytes(src: Buffer, start: number, end: number): boolean {
+    const ready = this.ready.length;
     const b = this.room(end - start);
     b.pos += src.copy(b.buf, b.pos, start, end);
-    return this.added(b);
+    this.added(b);
+    return this.ready.length > ready;
   }
 
   /** Make the batch still filling ready to send as it is (items queued later start a new one). */
@@ -118,12 +122,10 @@ export class ByteBatches {
     return b;
   }
 
-  private added(b: Open): boolean {
+  private added(b: Open): void {
     b.count++;
     this.count++;
-    if (b.count < this.o.maxItems) return false;
-    this.close();
-    return true;
+    if (b.count >= this.o.maxItems) this.close();
   }
 
   private close(): void {
