@@ -205,4 +205,12 @@ describe('LangfuseSink', () => {
     expect(Math.max(...bytes)).toBeLessThan(3_500_000);
     expect(s.sent).toBe(16);
   });
+
+  it('each ingestion event has its own UUID-shaped envelope id', () => {
+    const ids = new Set<string>();
+    for (let i = 0; i < 2000; i++)
+      for (const j of langfuseEvents(event({ callId: `c${i}` }), cfg)) ids.add(JSON.parse(j).id as string);
+    expect(ids.size).toBe(4000);
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
 });

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { request } from 'undici';
 import type { JsonObject } from '../wire.js';
 import { ByteBatches } from './byte-batches.js';
@@ -303,7 +303,7 @@ export function langfuseEvents(e: SettledEvent, c: LangfuseConfig): string[] {
     const tags = tagsOf(e, c, meta);
     if (tags !== undefined) t += `,"tags":${tags}`;
     if (isObject(meta.trace_metadata)) t += `,"metadata":${JSON.stringify(meta.trace_metadata)}`;
-    out.push(`{"id":"${randomUUID()}","type":"trace-create","timestamp":${start},"body":${t}${io}}}`);
+    out.push(`{"id":"${eventId()}","type":"trace-create","timestamp":${start},"body":${t}${io}}}`);
   }
   const u = e.usage;
   let g = `{"id":${q(str('generation_id') ?? e.callId)},"traceId":${traceId}`;
@@ -329,13 +329,27 @@ export function langfuseEvents(e: SettledEvent, c: LangfuseConfig): string[] {
   if (e.status !== 'success') g += `,"statusMessage":${q(e.errorMessage ?? 'the client closed the request')}`;
   g += opt('version', version);
   g += `,"metadata":${metadataOf(e, meta)}}`;
-  out.push(`{"id":"${randomUUID()}","type":"generation-create","timestamp":${end},"body":${g}}`);
+  out.push(`{"id":"${eventId()}","type":"generation-create","timestamp":${end},"body":${g}}`);
   return out;
 }
 
 // a character JSON.stringify writes escaped (quote, backslash, control) or may (a surrogate, when lone)
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what it looks for
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+// an ingestion event's envelope id only has to be unique (Langfuse dedupes on it): a UUID (version 4 shape)
+// whose first 74 random bits are drawn once per process and whose last 48 count, instead of fresh ones per event
+const ID_PREFIX = (() => {
+  const h = randomBytes(10).toString('hex');
+  const variant = ((Number.parseInt(h[16]!, 16) & 3) | 8).toString(16);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-`;
+})();
+let idCount = 0;
+/** A new ingestion event id. */
+function eventId(): string {
+  idCount = (idCount + 1) % 0x1000000000000;
+  return ID_PREFIX + idCount.toString(16).padStart(12, '0');
+}
+
 /** A string as JSON: most need no escape and are only quoted (JSON.stringify's own call cost more). */
 const q = (s: string): string => (NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`);
 /** A number as JSON (as JSON.stringify writes it: null when not finite). */
