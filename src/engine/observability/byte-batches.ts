@@ -84,7 +84,7 @@ export class ByteBatches {
     return batch;
   }
 
-  /** Hand a sent (or dropped) batch's buffer back for reuse. */
+  /** Hand a sent batch's buffer back for reuse (only once nothing can still be reading its bytes). */
   release(batch: ByteBatch): void {
     const buf = batch.buffer;
     if (this.spare.length < SPARE_BUFFERS && buf.length <= SPARE_MAX_BYTES) this.spare.push(buf);

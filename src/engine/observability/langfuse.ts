@@ -228,8 +228,9 @@ export class LangfuseSink {
         failure = await this.post(batch.bytes, batch.count);
         if (failure === undefined) break;
       }
-      this.queue.release(batch);
-      if (failure !== undefined) this.drop(batch.count, 'langfuse ingestion failed: events dropped', false, failure);
+      // a failed POST's socket may still hold its bytes: only a batch Langfuse answered gives its buffer back
+      if (failure === undefined) this.queue.release(batch);
+      else this.drop(batch.count, 'langfuse ingestion failed: events dropped', false, failure);
     }
   }
 

@@ -210,8 +210,8 @@ export class OtelSink {
       if (!whole) this.bytes.seal(); // the batch still filling goes too
       for (let batch = this.bytes.take(); batch !== undefined; batch = this.bytes.take()) {
         const r = await this.exportOne(batch.bytes);
-        this.bytes.release(batch);
-        if (r.code !== ExportResultCode.SUCCESS) this.drop(batch.count, 'otel export failed: spans dropped', r.error);
+        if (r.code === ExportResultCode.SUCCESS) this.bytes.release(batch);
+        else this.drop(batch.count, 'otel export failed: spans dropped', r.error);
       }
       return;
     }
