@@ -118,6 +118,56 @@ describe('PrometheusSink', () => {
     expect(sum(e, 'litellm_in_flight_requests')).toBe(3);
   });
 
+  it('successes of many label combinations (more than the sink remembers), interleaved, count apart', async () => {
+    const s = await sink({ enable_end_user_cost_tracking_prometheus_only: true, prometheus_emit_stream_label: true });
+    const key = (c: string) => c.repeat(64);
+    const b = { deploymentId: 'dep-b', litellmModel: 'openai/b' };
+    // each variant differs from the first in one label value (or a few)
+    const variants: [Partial<SettledEvent>, Record<string, string>][] = [
+      [{}, { hashed_api_key: key('h'), model_id: 'dep-a', stream: 'False', end_user: 'eu-1' }],
+      [{ stream: true }, { hashed_api_key: key('h'), model_id: 'dep-a', stream: 'True' }],
+      [b, { hashed_api_key: key('h'), model_id: 'dep-b', stream: 'False' }],
+      [{ principal: { kind: 'virtual_key', keyHash: key('k'), endUserId: 'eu-1' } }, { hashed_api_key: key('k') }],
+      [{ principal: { kind: 'master', keyHash: key('h'), endUserId: 'eu-2' } }, { end_user: 'eu-2' }],
+      [{ principal: { kind: 'master', keyHash: key('h'), endUserId: 'eu-1', teamId: 't1' } }, { team: 't1' }],
+      [
+        { principal: { kind: 'master', keyHash: key('h'), endUserId: 'eu-1', metadata: { team_alias: 'blue' } } },
+        { team_alias: 'blue' },
+      ],
+      [{ principal: { kind: 'master', keyHash: key('h'), endUserId: 'eu-1', userId: 'u1' } }, { user: 'u1' }],
+      [{ requestedModel: 'alias' }, { requested_model: 'g', model_id: 'dep-a', hashed_api_key: key('h') }],
+      [{ endpoint: 'embedding' }, { route: '/v1/embeddings' }],
+      [
+        { ...b, stream: true },
+        { model_id: 'dep-b', stream: 'True' },
+      ],
+      [
+        { principal: { kind: 'virtual_key', keyHash: key('k'), endUserId: 'eu-1', keyAlias: 'ci' } },
+        { api_key_alias: 'ci' },
+      ],
+    ];
+    // variant i is sent i + 1 times, round-robin: no two neighbours alike
+    for (let round = 0; round < variants.length; round++)
+      for (let i = round; i < variants.length; i++) s.observe(event(variants[i]![0]));
+    const e = await metrics(s);
+    const total = (where: Record<string, string>) => sum(e, 'litellm_proxy_total_requests_metric_total', where);
+    const n = variants.length;
+    expect(total({})).toBe((n * (n + 1)) / 2);
+    expect(total({ route: '/v1/embeddings' })).toBe(10);
+    expect(total({ end_user: 'eu-2' })).toBe(5);
+    expect(total({ team: 't1' })).toBe(6);
+    expect(total({ team_alias: 'blue' })).toBe(7);
+    expect(total({ user: 'u1' })).toBe(8);
+    expect(total({ api_key_alias: 'ci' })).toBe(12);
+    expect(total({ hashed_api_key: key('k') })).toBe(4 + 12);
+    expect(total({ stream: 'True' })).toBe(2 + 11);
+    // the per-deployment series: one call each, on the deployment that answered
+    const dep = (where: Record<string, string>) => sum(e, 'litellm_deployment_success_responses_total', where);
+    expect(dep({ model_id: 'dep-b' })).toBe(3 + 11);
+    expect(dep({ model_id: 'dep-a' })).toBe((n * (n + 1)) / 2 - 14);
+    expect(sum(e, 'litellm_spend_metric_total', { model_id: 'dep-b' })).toBeCloseTo(0.25 * 14);
+  });
+
   it('a client that left is counted in total requests, not as a failure', async () => {
     const s = await sink({});
     s.observe(event({ status: 'client_abort', httpStatus: 499 }));

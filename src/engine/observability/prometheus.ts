@@ -107,7 +107,9 @@ export class PrometheusSink {
   // labelled children by label values: the success and failure series of requests, the series of calls
   private readonly okSeries = new Map<string, OkSeries>();
   private readonly failSeries = new Map<string, FailSeries>();
-  private readonly callSeries = new Map<string, { total: Inc; outcome: Inc }>();
+  private readonly callSeries = new Map<string, CallSeries>();
+  /** the last successes' label values and series, newest first (recentOf) */
+  private recent: RecentSuccess[] = [];
 
   /** whether background health checks took a deployment out of rotation (set when they run) */
   unhealthy?: (d: Deployment) => boolean;
@@ -341,8 +343,11 @@ export class PrometheusSink {
         model: e.modelGroup ?? e.requestedModel,
         ...l.extra(),
       });
+    // a success with one call to its own deployment (or none: a cache hit): its series may be remembered
+    const single = e.status === 'success' && this.extra.length === 0 ? singleCall(e, details) : undefined;
+    let recent = single === undefined ? undefined : this.recentOf(e);
     if (e.status === 'success') {
-      const s = this.series(this.okSeries, l.key(e.requestedModel), () => this.okChildren(e, l));
+      const s = recent?.ok ?? this.series(this.okSeries, l.key(e.requestedModel), () => this.okChildren(e, l));
       s.total.inc();
       s.requests.inc();
       s.spend.inc(e.responseCost ?? 0);
@@ -361,6 +366,15 @@ export class PrometheusSink {
       const s = this.series(this.failSeries, key, () => this.failChildren(e, l, status));
       s.total.inc();
       s.failed?.inc();
+    }
+
+    if (single !== undefined) {
+      if (recent === undefined) {
+        const ok = this.series(this.okSeries, l.key(e.requestedModel), () => this.okChildren(e, l));
+        recent = this.remember(e, ok, single === null ? undefined : this.callSeriesOf(single, l, true, 0));
+      }
+      if (single !== null) this.countCall(single, recent.call!, true, 0, l);
+      return;
     }
 
     // one series per upstream call: success / failure per deployment, cooldowns, fallbacks
@@ -463,8 +477,13 @@ export class PrometheusSink {
     const errorStatus = a.errorStatus ?? (a.errorClass ? STATUS_OF[a.errorClass] : 500);
     if (a.status === 'error' && errorStatus === 401) return; // as LiteLLM: auth failures are not recorded
     const ok = a.status === 'ok';
+    this.countCall(a, this.callSeriesOf(a, l, ok, errorStatus), ok, errorStatus, l);
+  }
+
+  /** The per-deployment series of one upstream call. */
+  private callSeriesOf(a: SettledAttemptDetail, l: EventLabels, ok: boolean, errorStatus: number): CallSeries {
     const key = l.key(`${a.deploymentId}\u0001${a.modelGroup}\u0001${ok ? '' : `${errorStatus}${a.errorClass}`}`);
-    const s = this.series(this.callSeries, key, () => {
+    return this.series(this.callSeries, key, () => {
       const who = l.who();
       const labels: Labels = {
         requested_model: a.modelGroup,
@@ -487,6 +506,9 @@ export class PrometheusSink {
           });
       return { total: this.m.depTotal.labels(labels), outcome };
     });
+  }
+
+  private countCall(a: SettledAttemptDetail, s: CallSeries, ok: boolean, errorStatus: number, l: EventLabels): void {
     s.total.inc();
     s.outcome.inc();
     if (ok) {
@@ -495,6 +517,59 @@ export class PrometheusSink {
     }
     this.lastFailed.set(a.deploymentId, true);
     this.countCooldown(a, String(errorStatus), l.extra());
+  }
+
+  /**
+   * The series of a recent success with the event's label values, compared value by value (building and hashing
+   * the key string cost more than the rest of the sink); undefined when none of the last few matches.
+   */
+  private recentOf(e: SettledEvent): RecentSuccess | undefined {
+    const p = e.principal;
+    const endUser = this.cfg.endUser ? p.endUserId : undefined;
+    for (const r of this.recent)
+      if (
+        r.requestedModel === e.requestedModel &&
+        r.deploymentId === e.deploymentId &&
+        r.modelGroup === e.modelGroup &&
+        r.keyHash === p.keyHash &&
+        r.principalMetadata === p.metadata &&
+        r.keyAlias === p.keyAlias &&
+        r.teamId === p.teamId &&
+        r.userId === p.userId &&
+        r.endUser === endUser &&
+        r.litellmModel === e.litellmModel &&
+        r.provider === e.provider &&
+        r.apiBase === e.apiBase &&
+        r.endpoint === e.endpoint &&
+        r.stream === e.stream
+      )
+        return r;
+    return undefined;
+  }
+
+  private remember(e: SettledEvent, ok: OkSeries, call: CallSeries | undefined): RecentSuccess {
+    const p = e.principal;
+    const r: RecentSuccess = {
+      requestedModel: e.requestedModel,
+      deploymentId: e.deploymentId,
+      modelGroup: e.modelGroup,
+      keyHash: p.keyHash,
+      principalMetadata: p.metadata,
+      keyAlias: p.keyAlias,
+      teamId: p.teamId,
+      userId: p.userId,
+      endUser: this.cfg.endUser ? p.endUserId : undefined,
+      litellmModel: e.litellmModel,
+      provider: e.provider,
+      apiBase: e.apiBase,
+      endpoint: e.endpoint,
+      stream: e.stream,
+      ok,
+      call,
+    };
+    this.recent.unshift(r);
+    if (this.recent.length > RECENT_SUCCESSES) this.recent.pop();
+    return r;
   }
 
   /** A failed call that put its deployment into cooldown (a new deadline in the RouterState) counts once. */
@@ -751,6 +826,60 @@ const NO_LABELS: Labels = Object.freeze({}) as Labels;
 const MAX_SERIES_CACHE = 10_000;
 
 type Inc = { inc(v?: number): void };
+type CallSeries = { total: Inc; outcome: Inc };
+/** What a success's series depend on (with no custom labels), and the series. */
+interface RecentSuccess {
+  requestedModel: string;
+  deploymentId?: string;
+  modelGroup?: string;
+  keyHash?: string;
+  principalMetadata?: unknown;
+  keyAlias?: string;
+  teamId?: string;
+  userId?: string;
+  endUser?: string;
+  litellmModel?: string;
+  provider?: string;
+  apiBase?: string;
+  endpoint: string;
+  stream: boolean;
+  ok: OkSeries;
+  call?: CallSeries;
+}
+// label combinations of successes remembered (a gateway's steady traffic is a few keys and models)
+const RECENT_SUCCESSES = 8;
+
+/**
+ * The one upstream call of a success that went straight to its own deployment (null: none was made, a cache
+ * hit); undefined when it took retries or fallbacks (their series are found by key).
+ */
+function singleCall(
+  e: SettledEvent,
+  details: readonly SettledAttemptDetail[],
+): SettledAttemptDetail | null | undefined {
+  if (details.length === 0) {
+    if (!e.deploymentId) return null;
+    return {
+      deploymentId: e.deploymentId,
+      modelGroup: e.modelGroup ?? e.requestedModel,
+      litellmModel: e.litellmModel ?? '',
+      provider: e.provider,
+      apiBase: e.apiBase,
+      status: 'ok',
+      durationMs: e.upstreamMs,
+    };
+  }
+  const a = details[0]!;
+  const own =
+    details.length === 1 &&
+    a.status === 'ok' &&
+    a.deploymentId === e.deploymentId &&
+    a.modelGroup === e.modelGroup &&
+    a.litellmModel === e.litellmModel &&
+    a.provider === e.provider &&
+    a.apiBase === e.apiBase;
+  return own ? a : undefined;
+}
 type Obs = { observe(v: number): void };
 interface OkSeries {
   total: Inc;
@@ -771,26 +900,28 @@ interface FailSeries {
 
 /** The principal and custom labels of one event: a cache key from the values, label objects only when needed. */
 class EventLabels {
-  private readonly base: string;
+  private base?: string;
   private whoLabels?: Labels;
   private extraValues?: Labels;
 
   constructor(
     private readonly sink: PrometheusSink,
     private readonly e: SettledEvent,
-  ) {
-    const p = e.principal;
-    let k =
-      `${p.keyHash}\u0001${p.keyAlias}\u0001${p.teamId}\u0001${str(p.metadata?.team_alias)}\u0001${p.userId}` +
-      `\u0001${str(p.metadata?.user_email)}\u0001${sink.cfg.endUser ? p.endUserId : ''}\u0001${e.modelGroup}` +
-      `\u0001${e.deploymentId}\u0001${e.litellmModel}\u0001${e.provider}\u0001${e.apiBase}\u0001${e.endpoint}` +
-      `\u0001${e.stream}`;
-    if (sink.extra.length > 0) for (const v of Object.values(this.extra())) k += `\u0001${v}`;
-    this.base = k;
-  }
+  ) {}
 
   /** a cache key: the event's label values plus `more` */
   key(more: string): string {
+    if (this.base === undefined) {
+      const e = this.e;
+      const p = e.principal;
+      let k =
+        `${p.keyHash}\u0001${p.keyAlias}\u0001${p.teamId}\u0001${str(p.metadata?.team_alias)}\u0001${p.userId}` +
+        `\u0001${str(p.metadata?.user_email)}\u0001${this.sink.cfg.endUser ? p.endUserId : ''}\u0001${e.modelGroup}` +
+        `\u0001${e.deploymentId}\u0001${e.litellmModel}\u0001${e.provider}\u0001${e.apiBase}\u0001${e.endpoint}` +
+        `\u0001${e.stream}`;
+      if (this.sink.extra.length > 0) for (const v of Object.values(this.extra())) k += `\u0001${v}`;
+      this.base = k;
+    }
     return `${this.base}\u0002${more}`;
   }
 
