@@ -379,19 +379,7 @@ export class PrometheusSink {
 
     // one series per upstream call: success / failure per deployment, cooldowns, fallbacks
     const calls: readonly SettledAttemptDetail[] =
-      details.length > 0 || e.status !== 'success' || !e.deploymentId
-        ? details
-        : [
-            {
-              deploymentId: e.deploymentId,
-              modelGroup: e.modelGroup ?? e.requestedModel,
-              litellmModel: e.litellmModel ?? '',
-              provider: e.provider,
-              apiBase: e.apiBase,
-              status: 'ok',
-              durationMs: e.upstreamMs,
-            },
-          ];
+      details.length > 0 || e.status !== 'success' || !e.deploymentId ? details : [impliedCall(e, e.deploymentId)];
     for (const a of calls) this.recordCall(a, l);
     if (calls.length > 1) this.recordFallbacks(calls, l.who(), l.extra());
   }
@@ -849,6 +837,19 @@ interface RecentSuccess {
 // label combinations of successes remembered (a gateway's steady traffic is a few keys and models)
 const RECENT_SUCCESSES = 8;
 
+/** The call a success without recorded attempts implies: one, to the deployment that answered. */
+function impliedCall(e: SettledEvent, deploymentId: string): SettledAttemptDetail {
+  return {
+    deploymentId,
+    modelGroup: e.modelGroup ?? e.requestedModel,
+    litellmModel: e.litellmModel ?? '',
+    provider: e.provider,
+    apiBase: e.apiBase,
+    status: 'ok',
+    durationMs: e.upstreamMs,
+  };
+}
+
 /**
  * The one upstream call of a success that went straight to its own deployment (null: none was made, a cache
  * hit); undefined when it took retries or fallbacks (their series are found by key).
@@ -857,18 +858,7 @@ function singleCall(
   e: SettledEvent,
   details: readonly SettledAttemptDetail[],
 ): SettledAttemptDetail | null | undefined {
-  if (details.length === 0) {
-    if (!e.deploymentId) return null;
-    return {
-      deploymentId: e.deploymentId,
-      modelGroup: e.modelGroup ?? e.requestedModel,
-      litellmModel: e.litellmModel ?? '',
-      provider: e.provider,
-      apiBase: e.apiBase,
-      status: 'ok',
-      durationMs: e.upstreamMs,
-    };
-  }
+  if (details.length === 0) return e.deploymentId ? impliedCall(e, e.deploymentId) : null;
   const a = details[0]!;
   const own =
     details.length === 1 &&
