@@ -95,7 +95,11 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
 /** Entry point (bin/kubiya.js): run the CLI for this process and set its exit code. */
 export async function main(argv: string[]): Promise<void> {
   ignoreClosedPipes();
-  process.exitCode = await runCli(argv.slice(2), processIo());
+  const code = await runCli(argv.slice(2), processIo());
+  process.exitCode = code;
+  // a process with an IPC channel (a `--num_workers` worker) would live on through it after a failure, and its
+  // primary would wait for it forever: it exits now, with the code
+  if (code !== 0 && process.connected) process.exit(code);
 }
 
 /**

@@ -306,6 +306,29 @@ describe('proxy start --num_workers 2', () => {
     expect(err).toMatch(/--num-workers must be a whole number of processes from 1 to 256, not "two"/);
   }, 60_000);
 
+  it('a worker that cannot open the store fails the cluster (exit 1, the reason said), not hangs it', async () => {
+    const home = makeTempHome('kubiya-num-workers-');
+    homes.push(home);
+    const cfg = home.write('config.yaml', CONFIG);
+    const env: NodeJS.ProcessEnv = { ...process.env, ...home.env(), NO_COLOR: '1' };
+    for (const k of ['NUM_WORKERS', 'DATABASE_URL', 'REDIS_HOST', 'REDIS_URL']) delete env[k];
+    // the primary loads the config; only the workers open the store, and this one cannot be created (its
+    // directory would be a file)
+    env.KUBIYA_DB_PATH = path.join(cfg, 'governance.db');
+    const child = spawn(process.execPath, [BIN, 'proxy', 'start', '-c', cfg, '--port', '0', '--num_workers', '2'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (out += d));
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    expect(code, out).toBe(1);
+    expect(out).toContain(`cannot create the database file ${path.join(cfg, 'governance.db')}`);
+    expect(out).toMatch(/cluster worker failed to start: stopping/);
+  }, 60_000);
+
   it('--help shows the flag with an example', async () => {
     const child = spawn(process.execPath, [BIN, 'proxy', 'start', '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);

@@ -8,6 +8,7 @@ import { dirname } from 'node:path';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import type { Pool } from 'pg';
 import { migrateToLatest, pendingMigrations } from './migrations.js';
+import { isBusy } from './no-wait.js';
 import type { GovernanceTables } from './schema.js';
 import { loadSqlite, type SqliteDatabase, type SqliteDriverName } from './sqlite.js';
 import { StoreError } from './store-error.js';
@@ -28,6 +29,8 @@ export interface GovernanceDbOptions {
    * the store's suites on each
    */
   sqliteDriver?: SqliteDriverName;
+  /** SQLite: how long to wait for another process's lock on the file while opening it (default 5 s) */
+  lockWaitMs?: number;
 }
 
 export interface GovernanceDb {
@@ -123,7 +126,7 @@ export async function openGovernanceDb(opts: GovernanceDbOptions): Promise<Gover
       throw new StoreError(`cannot open the database file ${path}: ${(e as Error).message}`);
     }
     // WAL: readers never wait on the writer, and other engines on this machine can share the file
-    sqlite.pragma('journal_mode = WAL');
+    await walMode(sqlite, path, opts.lockWaitMs ?? LOCK_WAIT_MS);
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 5000');
     db = new Kysely<GovernanceTables>({ dialect: new SqliteDialect({ database: sqlite }) });
@@ -152,6 +155,33 @@ export async function openGovernanceDb(opts: GovernanceDbOptions): Promise<Gover
     applied,
     close: () => db.destroy(),
   };
+}
+
+const LOCK_WAIT_MS = 5000;
+
+/**
+ * `PRAGMA journal_mode = WAL`, waiting for the file's lock. A new file's switch takes its exclusive lock and SQLite
+ * does not wait for that one (the busy timeout is not consulted): engines creating the same store at once (a
+ * `--num_workers` cluster's workers) were refused with "database is locked". Retried off the event loop, every
+ * few ms, for up to `waitMs`; a file already in WAL (every open after the first) takes no lock.
+ */
+async function walMode(sqlite: SqliteDatabase, path: string, waitMs: number): Promise<void> {
+  const until = Date.now() + waitMs;
+  for (let delay = 2; ; delay = Math.min(delay * 2, 50)) {
+    try {
+      sqlite.pragma('journal_mode = WAL');
+      return;
+    } catch (e) {
+      if (!isBusy(e)) throw new StoreError(`cannot open the database file ${path}: ${(e as Error).message}`);
+      if (Date.now() >= until) {
+        sqlite.close();
+        throw new StoreError(
+          `cannot open the database file ${path}: it stayed locked by another process for ${waitMs / 1000} s`,
+        );
+      }
+    }
+    await new Promise((r) => setTimeout(r, delay));
+  }
 }
 
 /** CREATE SCHEMA IF NOT EXISTS, which still races with itself: a concurrent creator's win is fine. */
