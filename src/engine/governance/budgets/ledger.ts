@@ -17,7 +17,7 @@
  */
 
 import { CompiledQuery, type Transaction } from 'kysely';
-import { isBusy, noWait } from '../db/no-wait.js';
+import { isBusy, noWait, whileLocked } from '../db/no-wait.js';
 import type { GovernanceDb } from '../db/open.js';
 import type { GovernanceTables } from '../db/schema.js';
 import type { SqliteDatabase as Database, SqliteStatement as Statement } from '../db/sqlite.js';
@@ -274,15 +274,8 @@ export class Ledger {
     tx: NonNullable<typeof this.reserveTx>,
     calls: readonly ReserveCall[],
   ): Promise<ReserveResult[]> {
-    const until = Date.now() + BUSY_WAIT_MS;
-    for (let delay = 1; ; delay = Math.min(delay * 2, 20)) {
-      await new Promise((r) => setTimeout(r, delay));
-      try {
-        return noWait(this.sqlite!, () => tx(calls));
-      } catch (e) {
-        if (!isBusy(e) || Date.now() >= until) throw e;
-      }
-    }
+    await new Promise((r) => setTimeout(r, 1)); // the first try, just made, was refused
+    return whileLocked(() => noWait(this.sqlite!, () => tx(calls)), BUSY_WAIT_MS);
   }
 
   /**

@@ -6,7 +6,7 @@
  */
 
 import { type CreateTableBuilder, type Kysely, sql } from 'kysely';
-import { isBusy, noWait } from './no-wait.js';
+import { noWait, whileLocked } from './no-wait.js';
 import type { SqliteDatabase as Database } from './sqlite.js';
 
 /** One schema change: `up` runs inside the migration run's lock (and, on Postgres, its transaction). */
@@ -384,15 +384,7 @@ const RECORD = 'kubiya_migration';
  * up to 30 s.
  */
 async function beginImmediate(sqlite: Database): Promise<void> {
-  for (let waited = 0; ; waited += 25) {
-    try {
-      noWait(sqlite, () => sqlite.exec('BEGIN IMMEDIATE'));
-      return;
-    } catch (e) {
-      if (!isBusy(e) || waited >= 30_000) throw e;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
+  await whileLocked(() => noWait(sqlite, () => sqlite.exec('BEGIN IMMEDIATE')), 30_000);
 }
 
 /** Names of migrations not yet applied (for `--skip-migrations` start-up checks). */

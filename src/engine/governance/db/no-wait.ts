@@ -35,3 +35,20 @@ export function noWait<T>(db: Database, fn: () => T): T {
     db.exec(`PRAGMA busy_timeout = ${on}`);
   }
 }
+
+/**
+ * `fn` again and again while another connection's lock refuses it (SQLITE_BUSY), waiting off the event loop
+ * between tries (2 ms, doubling up to 25), for up to `waitMs`; then its last refusal, or any other error, is
+ * thrown. For statements SQLite does not wait on itself: under noWait, or a switch to WAL.
+ */
+export async function whileLocked<T>(fn: () => T, waitMs: number): Promise<T> {
+  const until = Date.now() + waitMs;
+  for (let delay = 2; ; delay = Math.min(delay * 2, 25)) {
+    try {
+      return fn();
+    } catch (e) {
+      if (!isBusy(e) || Date.now() >= until) throw e;
+    }
+    await new Promise((r) => setTimeout(r, delay));
+  }
+}

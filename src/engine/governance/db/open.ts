@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import type { Pool } from 'pg';
 import { migrateToLatest, pendingMigrations } from './migrations.js';
-import { isBusy } from './no-wait.js';
+import { isBusy, whileLocked } from './no-wait.js';
 import type { GovernanceTables } from './schema.js';
 import { loadSqlite, type SqliteDatabase, type SqliteDriverName } from './sqlite.js';
 import { StoreError } from './store-error.js';
@@ -166,21 +166,12 @@ const LOCK_WAIT_MS = 5000;
  * few ms, for up to `waitMs`; a file already in WAL (every open after the first) takes no lock.
  */
 async function walMode(sqlite: SqliteDatabase, path: string, waitMs: number): Promise<void> {
-  const until = Date.now() + waitMs;
-  for (let delay = 2; ; delay = Math.min(delay * 2, 50)) {
-    try {
-      sqlite.pragma('journal_mode = WAL');
-      return;
-    } catch (e) {
-      if (!isBusy(e)) throw new StoreError(`cannot open the database file ${path}: ${(e as Error).message}`);
-      if (Date.now() >= until) {
-        sqlite.close();
-        throw new StoreError(
-          `cannot open the database file ${path}: it stayed locked by another process for ${waitMs / 1000} s`,
-        );
-      }
-    }
-    await new Promise((r) => setTimeout(r, delay));
+  try {
+    await whileLocked(() => sqlite.pragma('journal_mode = WAL'), waitMs);
+  } catch (e) {
+    sqlite.close();
+    const why = isBusy(e) ? `it stayed locked by another process for ${waitMs / 1000} s` : (e as Error).message;
+    throw new StoreError(`cannot open the database file ${path}: ${why}`);
   }
 }
 
