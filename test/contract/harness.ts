@@ -47,6 +47,9 @@ export type ErrorCase =
 export interface ScriptUsage {
   input: number;
   output: number;
+  /** prompt tokens read from / written to the provider's cache (fakes that model prompt caching report them) */
+  cacheRead?: number;
+  cacheWrite?: number;
 }
 
 /** What the fake answers next (in its own wire format). */

@@ -10,7 +10,7 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { EventStreamCodec } from '@smithy/eventstream-codec';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
-import type { ContractFake, RecordedCall, Script } from '../contract/harness.js';
+import type { ContractFake, RecordedCall, Script, ScriptUsage } from '../contract/harness.js';
 import { sendJson, startScriptedFake } from './fake-server.js';
 
 /** Bedrock-only scripts on top of the contract ones. */
@@ -194,6 +194,18 @@ const ERRORS: Record<string, [number, string, (m: string) => string]> = {
   overloaded: [503, 'ServiceUnavailableException', (m) => `Bedrock is unable to process your request. ${m}`],
 };
 
+/** Converse's `usage`: `inputTokens` leaves out the cache reads and writes, which come in fields of their own. */
+function converseUsage(u: ScriptUsage) {
+  const cached = (u.cacheRead ?? 0) + (u.cacheWrite ?? 0);
+  return {
+    inputTokens: u.input,
+    outputTokens: u.output,
+    totalTokens: u.input + u.output + cached,
+    ...(u.cacheRead === undefined ? {} : { cacheReadInputTokens: u.cacheRead }),
+    ...(u.cacheWrite === undefined ? {} : { cacheWriteInputTokens: u.cacheWrite }),
+  };
+}
+
 async function answer(res: http.ServerResponse, s: BedrockScript, stream: boolean): Promise<void> {
   if (s.type === 'error') {
     const [status, type, text] = ERRORS[s.error] ?? [400, 'ValidationException', (m: string) => m];
@@ -212,7 +224,7 @@ async function answer(res: http.ServerResponse, s: BedrockScript, stream: boolea
   if (s.type === 'hang') return;
   const usage =
     s.type === 'text' || s.type === 'tool_call'
-      ? { inputTokens: s.usage.input, outputTokens: s.usage.output, totalTokens: s.usage.input + s.usage.output }
+      ? converseUsage(s.usage)
       : { inputTokens: 1, outputTokens: 1, totalTokens: 2 };
   if (!stream) {
     if (s.type === 'text')

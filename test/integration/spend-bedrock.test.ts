@@ -62,4 +62,35 @@ describe('a Bedrock Claude call costs', () => {
     expect(await res.text()).toContain('[DONE]');
     expect((await eventOf(res.headers.get('x-request-id'))).responseCost).toBeCloseTo(0.0028, 15);
   });
+
+  // Bedrock counts cache reads and writes apart from inputTokens: each is billed at its own price (the map's
+  // 8e-8 a read, 1e-6 a written token), the prompt the client sees is all three (as LiteLLM reports it)
+  const CACHED_COST = 1000 * 8e-7 + 3000 * 8e-8 + 500 * 1e-6 + 200 * 4e-6;
+  it('cache reads and writes at their own prices: 1000 new, 3000 read, 500 written, 200 out', async () => {
+    fake.script({ type: 'text', text: 'hi', usage: { input: 1000, output: 200, cacheRead: 3000, cacheWrite: 500 } });
+    const r = await post(`${engine.url}/v1/chat/completions`, {
+      model: 'claude',
+      messages: [{ role: 'user', content: 'hello' }],
+    });
+    expect(r.status).toBe(200);
+    expect(r.json.usage.prompt_tokens).toBe(4500);
+    expect(r.json.usage.prompt_tokens_details.cached_tokens).toBe(3000);
+    expect(Number(r.headers.get('x-litellm-response-cost'))).toBeCloseTo(CACHED_COST, 15);
+    const e = await eventOf(r.headers.get('x-request-id'));
+    expect(e.usage).toMatchObject({ prompt: 4500, completion: 200, cached: 3000, cacheCreation: 500 });
+    expect(e.responseCost).toBeCloseTo(CACHED_COST, 15);
+  });
+
+  it('the same cached call streamed', async () => {
+    fake.script({ type: 'text', text: 'hi', usage: { input: 1000, output: 200, cacheRead: 3000, cacheWrite: 500 } });
+    const res = await fetch(`${engine.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'claude', messages: [{ role: 'user', content: 'hello' }], stream: true }),
+    });
+    await res.text();
+    const e = await eventOf(res.headers.get('x-request-id'));
+    expect(e.usage).toMatchObject({ prompt: 4500, cached: 3000, cacheCreation: 500 });
+    expect(e.responseCost).toBeCloseTo(CACHED_COST, 15);
+  });
 });

@@ -20,18 +20,24 @@ export function finishReasonOf(stopReason: unknown): string {
   }
 }
 
-/** Converse `usage` -> OpenAI usage (cached prompt tokens kept in prompt_tokens_details). */
+/**
+ * Converse `usage` -> OpenAI usage. Bedrock counts cache reads and writes apart from `inputTokens` (as Anthropic
+ * does): the prompt is all three, as LiteLLM reports it, the reads in `prompt_tokens_details.cached_tokens` and
+ * the writes in `cache_creation_input_tokens`, so each is billed at its own price.
+ */
 export function usageOf(u: unknown): Usage {
   const o = (u && typeof u === 'object' ? u : {}) as JsonObject;
-  const p = typeof o.inputTokens === 'number' ? o.inputTokens : 0;
+  const read = typeof o.cacheReadInputTokens === 'number' ? o.cacheReadInputTokens : 0;
+  const write = typeof o.cacheWriteInputTokens === 'number' ? o.cacheWriteInputTokens : 0;
+  const p = (typeof o.inputTokens === 'number' ? o.inputTokens : 0) + read + write;
   const c = typeof o.outputTokens === 'number' ? o.outputTokens : 0;
   const usage: Usage = {
     prompt_tokens: p,
     completion_tokens: c,
     total_tokens: typeof o.totalTokens === 'number' ? o.totalTokens : p + c,
   };
-  if (typeof o.cacheReadInputTokens === 'number')
-    usage.prompt_tokens_details = { cached_tokens: o.cacheReadInputTokens };
+  if (typeof o.cacheReadInputTokens === 'number') usage.prompt_tokens_details = { cached_tokens: read };
+  if (write > 0) usage.cache_creation_input_tokens = write;
   return usage;
 }
 
