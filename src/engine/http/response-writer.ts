@@ -465,7 +465,7 @@ export class SubCall implements SettledSource {
 }
 
 /** Admission's ticket for one call (virtual keys: model access, budgets, rate limits); none without governance. */
-function admitTicket(
+export function admitTicket(
   ctx: EngineContext,
   principal: Principal,
   endpoint: SettledEndpoint,
@@ -479,8 +479,11 @@ function admitTicket(
   return adm.admit(principal, { endpoint, model, body, headers, endUserId });
 }
 
-/** Build and emit one call's settled event, and give it to its admission ticket (only when someone listens). */
-function emitSettled(
+/**
+ * Build and emit one call's settled event, and give it to its admission ticket (only when someone listens).
+ * `amend` corrects what the source could not say (a pass-through target's own reported cost).
+ */
+export function emitSettled(
   ctx: EngineContext,
   src: SettledSource,
   ticket: AdmitTicket | undefined,
@@ -488,10 +491,12 @@ function emitSettled(
   httpStatus: number,
   err: GatewayError | undefined,
   logFields: (extra: Record<string, unknown>) => Record<string, unknown>,
+  amend?: (e: SettledEvent) => void,
 ): void {
   const bus = ctx.settled;
   if (!bus.active && !ticket) return;
   const event = settledEvent(src, status, httpStatus, err, ctx.secretValues, bus);
+  amend?.(event);
   if (ticket) {
     try {
       ticket.settle(event);

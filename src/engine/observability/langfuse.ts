@@ -3,7 +3,7 @@ import { request } from 'undici';
 import type { JsonObject } from '../wire.js';
 import { ByteBatches } from './byte-batches.js';
 import type { LangfuseConfig } from './langfuse-config.js';
-import { CALL_TYPE_OF, type SettledEvent } from './settled.js';
+import { callTypeOf, type SettledEvent } from './settled.js';
 
 export interface LangfuseSinkOptions {
   config: LangfuseConfig;
@@ -285,7 +285,7 @@ export function langfuseEvents(e: SettledEvent, c: LangfuseConfig): string[] {
   const str = (k: string) => (typeof meta[k] === 'string' && meta[k] !== '' ? (meta[k] as string) : undefined);
   const existing = str('existing_trace_id');
   const traceId = q(existing ?? str('trace_id') ?? e.callId);
-  const callType = `litellm-${CALL_TYPE_OF[e.endpoint]}`;
+  const callType = `litellm-${callTypeOf(e)}`;
   const keyAlias = e.principal.keyAlias;
   const start = `"${isoTime(e.startTime)}"`;
   const end = `"${isoTime(e.endTime)}"`;

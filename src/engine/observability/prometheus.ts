@@ -13,7 +13,7 @@ import type { RouteTable } from '../router/table.js';
 import type { RouterState, StateView } from '../state/router-state.js';
 import type { JsonObject } from '../wire.js';
 import type { PrometheusConfig } from './prometheus-config.js';
-import { ROUTE_OF, type SettledAttemptDetail, type SettledEvent } from './settled.js';
+import { routeOf, type SettledAttemptDetail, type SettledEvent } from './settled.js';
 
 type Labels = Record<string, string>;
 
@@ -402,7 +402,7 @@ export class PrometheusSink {
     const modelId = e.deploymentId ?? '';
     const requested = e.modelGroup ?? e.requestedModel;
     const userEmail = str(e.principal.metadata?.user_email);
-    const route = ROUTE_OF[e.endpoint];
+    const route = routeOf(e);
     const perModel = { ...who, model, user_email: userEmail, model_id: modelId, ...extra };
     const tok = { ...perModel, requested_model: requested };
     const lat = { ...who, requested_model: requested, model, model_id: modelId, ...extra };
@@ -443,7 +443,7 @@ export class PrometheusSink {
       ...l.who(),
       requested_model: e.requestedModel,
       user_email: str(e.principal.metadata?.user_email),
-      route: ROUTE_OF[e.endpoint],
+      route: routeOf(e),
       model_id: e.deploymentId ?? '',
       ...l.extra(),
     };
@@ -529,6 +529,7 @@ export class PrometheusSink {
         r.provider === e.provider &&
         r.apiBase === e.apiBase &&
         r.endpoint === e.endpoint &&
+        r.passThrough === e.passThrough &&
         r.stream === e.stream
       )
         return r;
@@ -551,6 +552,7 @@ export class PrometheusSink {
       provider: e.provider,
       apiBase: e.apiBase,
       endpoint: e.endpoint,
+      passThrough: e.passThrough,
       stream: e.stream,
       ok,
       call,
@@ -830,6 +832,7 @@ interface RecentSuccess {
   provider?: string;
   apiBase?: string;
   endpoint: string;
+  passThrough: string | undefined;
   stream: boolean;
   ok: OkSeries;
   call?: CallSeries;
@@ -908,7 +911,7 @@ class EventLabels {
         `${p.keyHash}\u0001${p.keyAlias}\u0001${p.teamId}\u0001${str(p.metadata?.team_alias)}\u0001${p.userId}` +
         `\u0001${str(p.metadata?.user_email)}\u0001${this.sink.cfg.endUser ? p.endUserId : ''}\u0001${e.modelGroup}` +
         `\u0001${e.deploymentId}\u0001${e.litellmModel}\u0001${e.provider}\u0001${e.apiBase}\u0001${e.endpoint}` +
-        `\u0001${e.stream}`;
+        `\u0001${e.stream}\u0001${e.passThrough}`;
       if (this.sink.extra.length > 0) for (const v of Object.values(this.extra())) k += `\u0001${v}`;
       this.base = k;
     }

@@ -38,6 +38,8 @@ export interface SettledSource {
   /** the response cache's key when the cache was consulted, and whether it answered */
   readonly cacheKey?: string;
   readonly cacheHit?: boolean;
+  /** a pass-through call: the path as called */
+  readonly passThrough?: string;
 }
 
 /** What the bus adds to every event (`SettledBus` is one): content and trace wishes, the config's metadata. */
@@ -140,6 +142,7 @@ export function settledEvent(
     spendLogsMetadata: spendLogsOf(own, src.spendLogsHeader),
   };
   if (src.cacheKey !== undefined) event.cacheKey = src.cacheKey;
+  if (src.passThrough !== undefined) event.passThrough = src.passThrough;
   if (langfuseKeys !== undefined) event.langfuseKeys = langfuseKeys;
   if (attempts.length > 0) event.attemptDetails = attemptDetails(attempts, secrets);
   if (opts.trace) {

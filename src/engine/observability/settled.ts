@@ -101,6 +101,12 @@ export interface SettledEvent {
    */
   traceparent?: string;
   params?: Readonly<Record<string, number>>;
+  /**
+   * Set for a call made through a pass-through route: the path as called (`/anthropic/v1/messages`). Its
+   * `endpoint` is what the call was (messages, chat, ...); spend logs and sinks record it as LiteLLM does, with
+   * the call type `pass_through_endpoint` and this path as its route.
+   */
+  passThrough?: string;
 }
 
 /** One upstream call of a request, as sinks see it (per-deployment and fallback metrics). Never a secret. */
@@ -154,6 +160,16 @@ export const ROUTE_OF: Readonly<Record<SettledEndpoint, string>> = {
   audio_transcription: '/v1/audio/transcriptions',
   audio_speech: '/v1/audio/speech',
 };
+
+/** LiteLLM's call type of an event: its endpoint's, or `pass_through_endpoint` for a pass-through call. */
+export function callTypeOf(e: SettledEvent): string {
+  return e.passThrough === undefined ? CALL_TYPE_OF[e.endpoint] : 'pass_through_endpoint';
+}
+
+/** The route an event's call came in on: its endpoint's, or the pass-through path as called. */
+export function routeOf(e: SettledEvent): string {
+  return e.passThrough ?? ROUTE_OF[e.endpoint];
+}
 
 /** A subscriber; one that returns a promise is not awaited (a rejection is reported like a throw). */
 export type SettledSubscriber = (event: SettledEvent) => undefined | Promise<unknown>;

@@ -11,8 +11,10 @@ import { tooLarge } from '../http/body.js';
 import { drained } from '../http/respond.js';
 import type { ResponseWriter } from '../http/response-writer.js';
 import { failureOf, type WholeResponse } from '../upstream/client.js';
-import type { UpstreamRequest } from '../wire.js';
-import type { PassThroughMatch } from './routes.js';
+import type { JsonObject, UpstreamRequest } from '../wire.js';
+import { meteredCall } from './meter.js';
+import { MeteredPassThrough } from './metered.js';
+import type { PassThroughMatch, PassThroughRoute } from './routes.js';
 
 /** Never forwarded: the caller's credentials for the engine, hop-by-hop headers, what the engine recomputes. */
 const DROP_REQUEST = new Set([
@@ -82,14 +84,34 @@ export async function forwardPassThrough(
   }
   Object.assign(headers, route.headers);
   const body = method === 'GET' || method === 'HEAD' ? undefined : await readBody(req, ctx.maxRequestBytes);
-  let up: UpstreamRequest = {
+  const up: UpstreamRequest = {
     origin: target.origin,
     path,
     method: method as UpstreamRequest['method'],
     headers,
     body: body && body.length > 0 ? body : undefined,
   };
+  const meter = meterOf(ctx, req, w, m, method, body);
+  const ticketHeaders = meter ? await meter.admit(req.headers) : undefined;
+  try {
+    await forward(ctx, w, route, up, meter, ticketHeaders);
+  } catch (e) {
+    meter?.fail(e, w.res.headersSent ? w.res.statusCode : undefined);
+    throw e;
+  }
+}
+
+/** Send the request upstream and its answer back (metered when `meter` is given). */
+async function forward(
+  ctx: EngineContext,
+  w: ResponseWriter,
+  route: PassThroughRoute,
+  up: UpstreamRequest,
+  meter: MeteredPassThrough | undefined,
+  ticketHeaders: Readonly<Record<string, string | number>> | undefined,
+): Promise<void> {
   if (route.signer) up = await (await route.signer())(up);
+  meter?.sending();
   const ex = ctx.client.send(up, {
     headersTimeout: TIMEOUT_MS,
     bodyTimeout: TIMEOUT_MS,
@@ -107,30 +129,67 @@ export async function forwardPassThrough(
       throw failureOf(e, route.label, false, TIMEOUT_MS);
     }
     const out: Record<string, string | string[]> = { 'x-request-id': w.requestId };
-    for (const [k, v] of Object.entries(head.headers)) if (v !== undefined && !DROP_RESPONSE.has(k)) out[k] = v;
+    // the key's own x-ratelimit-* (a virtual key's limits) first; the provider's of the same name do not replace them
+    if (ticketHeaders) for (const [k, v] of Object.entries(ticketHeaders)) out[k] = String(v);
+    for (const [k, v] of Object.entries(head.headers))
+      if (v !== undefined && !DROP_RESPONSE.has(k) && !(ticketHeaders && k in ticketHeaders)) out[k] = v;
+    meter?.answered(head.status, head.headers);
     if (isWhole(head)) {
       // an error status: its body, whole, as the upstream wrote it
       out['content-length'] = String(head.body.length);
       res.writeHead(head.status, out);
       res.end(head.body);
+      meter?.upstreamError(head.status, head.body);
       return;
     }
     res.writeHead(head.status, out);
     res.flushHeaders();
     try {
       for await (const batch of head.chunks()) {
-        for (const b of batch) if (!res.write(b)) await drained(res);
-        if (res.destroyed) return;
+        for (const b of batch) {
+          meter?.push(b);
+          if (!res.write(b)) await drained(res);
+        }
+        if (res.destroyed) return meter?.done('client_abort', head.status);
       }
-    } catch {
+    } catch (e) {
       // the upstream broke mid-answer: the client sees the connection end short of what was promised
       res.destroy();
+      meter?.fail(e, head.status);
       return;
     }
     res.end();
+    meter?.done(res.destroyed ? 'client_abort' : 'success', head.status);
   } finally {
     res.off('close', stop);
   }
+}
+
+/** The metered call this request is (an inference call on a route the engine can read), or undefined. */
+function meterOf(
+  ctx: EngineContext,
+  req: IncomingMessage,
+  w: ResponseWriter,
+  m: PassThroughMatch,
+  method: string,
+  body: Buffer | undefined,
+): MeteredPassThrough | undefined {
+  if (method !== 'POST' || body === undefined || body.length === 0) return undefined;
+  // nobody counts calls (no sink, no governance): nothing to meter
+  if (!ctx.settled.active && !ctx.admission) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined; // not JSON: forwarded as it is, unmetered
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
+  const json = parsed as JsonObject;
+  const call = meteredCall(m.route.provider, method, m.rest, json);
+  if (!call) return undefined;
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  return new MeteredPassThrough(ctx, w, m.route, call, json, req.headers, q === -1 ? url : url.slice(0, q));
 }
 
 function isWhole(h: unknown): h is WholeResponse {

@@ -4,6 +4,7 @@
  * `general_settings.pass_through_endpoints` adds routes of its own (path, target, headers). Built once at
  * start-up; a route's credentials (AWS signer, Google token) are made on its first request.
  */
+import type { ProviderId } from '../providers/types.js';
 import type { UpstreamRequest } from '../wire.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -17,6 +18,8 @@ export interface PassThroughRoute {
   /** sub-paths are served too (provider routes always; configured ones with include_subpath) */
   subpaths: boolean;
   label: string;
+  /** the provider a provider route goes to (its inference calls are metered in that API's shapes) */
+  provider?: ProviderId;
   /** where requests go; undefined when the environment does not say (the reason is `missing`) */
   target?: URL;
   missing?: string;
@@ -71,6 +74,7 @@ function url(raw: string, at: string): URL {
 /** A provider route whose base comes from `baseVar` (else `fallback`) and whose key from `keyVar`. */
 function provider(
   env: Env,
+  id: ProviderId,
   prefix: string,
   label: string,
   baseVar: string,
@@ -92,6 +96,7 @@ function provider(
     prefix,
     subpaths: true,
     label,
+    provider: id,
     target,
     missing,
     headers: key ? auth(key) : {},
@@ -114,6 +119,7 @@ function bedrock(env: Env): PassThroughRoute {
     prefix: '/bedrock',
     subpaths: true,
     label: 'Bedrock',
+    provider: 'bedrock',
     target,
     headers: {},
     forwardHeaders: true,
@@ -176,6 +182,7 @@ function vertex(env: Env): PassThroughRoute {
     prefix: '/vertex_ai',
     subpaths: true,
     label: 'Vertex AI',
+    provider: 'vertex_ai',
     target: fixed ?? new URL(`https://${fallback}-aiplatform.googleapis.com`),
     targetFor: fixed
       ? undefined
@@ -233,6 +240,7 @@ export function buildPassThrough(configured: readonly PassThroughEndpointConfig[
   routes.push(
     provider(
       env,
+      'anthropic',
       '/anthropic',
       'Anthropic',
       'ANTHROPIC_API_BASE',
@@ -242,6 +250,7 @@ export function buildPassThrough(configured: readonly PassThroughEndpointConfig[
     ),
     provider(
       env,
+      'openai',
       '/openai',
       'OpenAI',
       'OPENAI_API_BASE',
@@ -249,7 +258,16 @@ export function buildPassThrough(configured: readonly PassThroughEndpointConfig[
       (k) => ({ authorization: `Bearer ${k}` }),
       'OPENAI_API_KEY',
     ),
-    provider(env, '/azure', 'Azure OpenAI', 'AZURE_API_BASE', undefined, (k) => ({ 'api-key': k }), 'AZURE_API_KEY'),
+    provider(
+      env,
+      'azure',
+      '/azure',
+      'Azure OpenAI',
+      'AZURE_API_BASE',
+      undefined,
+      (k) => ({ 'api-key': k }),
+      'AZURE_API_KEY',
+    ),
     bedrock(env),
     vertex(env),
   );

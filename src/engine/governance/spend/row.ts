@@ -2,7 +2,7 @@
  * One settled event as the spend store sees it: its `spend_logs` row and the daily rollup rows it adds to.
  * Pure functions of the event (no I/O): the writer queues what they return.
  */
-import { CALL_TYPE_OF, ROUTE_OF, type SettledEvent } from '../../observability/settled.js';
+import { callTypeOf, routeOf, type SettledEvent } from '../../observability/settled.js';
 import type { JsonObject } from '../../wire.js';
 import type { DailySpendTable, NewSpendLogRow } from '../db/schema.js';
 
@@ -58,7 +58,7 @@ export function spendLogRow(e: SettledEvent, masterKeyHash: string, content: boo
   const start = Math.round(e.startTime);
   const row: NewSpendLogRow = {
     request_id: e.callId,
-    call_type: CALL_TYPE_OF[e.endpoint] ?? e.endpoint,
+    call_type: callTypeOf(e),
     api_key: keyOf(e, masterKeyHash),
     principal: p.kind,
     spend: e.responseCost ?? 0,
@@ -126,7 +126,7 @@ export function forEachRollup(
     model: e.requestedModel,
     model_group: e.modelGroup ?? '',
     custom_llm_provider: e.provider ?? '',
-    endpoint: ROUTE_OF[e.endpoint] ?? e.endpoint,
+    endpoint: routeOf(e),
     prompt_tokens: u.prompt,
     completion_tokens: u.completion,
     cache_read_input_tokens: u.cached,
