@@ -354,7 +354,14 @@ async function invokeClaude(
   const problem = claudeBodyProblem(body);
   if (problem) return invalidBody(res, problem);
   const text = s.type === 'text' ? s.text : 'ok';
-  const usage = s.type === 'text' ? { input_tokens: s.usage.input, output_tokens: s.usage.output } : undefined;
+  const u = s.type === 'text' ? s.usage : undefined;
+  // Anthropic's usage shape: input_tokens leaves out the cache reads and writes
+  const usage = u && {
+    input_tokens: u.input,
+    output_tokens: u.output,
+    ...(u.cacheRead === undefined ? {} : { cache_read_input_tokens: u.cacheRead }),
+    ...(u.cacheWrite === undefined ? {} : { cache_creation_input_tokens: u.cacheWrite }),
+  };
   const model = 'claude-3-haiku-20240307';
   if (!stream) {
     return sendJson(res, 200, {

@@ -130,6 +130,17 @@ function answer(call: { path: string; body: any }, res: http.ServerResponse): vo
       },
     });
   }
+  if (p === '/own/v1/chat/completions') {
+    // a target that prices its own calls (LiteLLM's pass-through contract): its figure is recorded as is
+    const usage = { prompt_tokens: 7, completion_tokens: 3, total_tokens: 10 };
+    const headers = call.body?.model === 'self-priced' ? { 'x-litellm-response-cost': '0.0125' } : {};
+    return sendJson(
+      res,
+      200,
+      { id: 'o1', object: 'chat.completion', model: call.body?.model, choices: [], usage },
+      headers,
+    );
+  }
   if (p.endsWith(':generateContent')) return sendJson(res, 200, GEMINI_ANSWER);
   if (p.endsWith(':streamGenerateContent?alt=sse')) {
     const first = {
@@ -163,7 +174,18 @@ beforeAll(async () => {
     {
       model_list: [],
       litellm_settings: { callbacks: ['prometheus'] },
-      general_settings: { master_key: MASTER, proxy_batch_write_at: 0.02 },
+      general_settings: {
+        master_key: MASTER,
+        proxy_batch_write_at: 0.02,
+        pass_through_endpoints: [
+          {
+            path: '/my-llm',
+            target: `${fake.url}/own`,
+            include_subpath: true,
+            headers: { authorization: 'Bearer own' },
+          },
+        ],
+      },
     },
     {
       env: {
@@ -282,6 +304,38 @@ describe('a pass-through call settles with its usage and cost', () => {
     expect(e.responseCost).toBeCloseTo(BEDROCK_COST, 15);
   });
 
+  it('/bedrock invoke and invoke-with-response-stream (Claude): usage from its Anthropic-shaped answer', async () => {
+    // anthropic.claude-3-haiku-20240307-v1:0: 2.5e-7 input, 1.25e-6 output, 2.5e-8 a cache read
+    const cost = 100 * 2.5e-7 + 400 * 2.5e-8 + 20 * 1.25e-6;
+    const model = encodeURIComponent('anthropic.claude-3-haiku-20240307-v1:0');
+    const body = {
+      anthropic_version: 'bedrock-2023-05-31',
+      max_tokens: 50,
+      messages: [{ role: 'user', content: 'hi' }],
+    };
+    for (const verb of ['invoke', 'invoke-with-response-stream']) {
+      bedrock.script({ type: 'text', text: 'a b c', usage: { input: 100, output: 20, cacheRead: 400 } });
+      const r = await send(`/bedrock/model/${model}/${verb}`, body);
+      expect(r.status).toBe(200);
+      await r.arrayBuffer();
+      const e = await settled.eventOf(r.headers.get('x-request-id'));
+      expect(e.usage).toMatchObject({ prompt: 500, completion: 20, cached: 400 });
+      expect(e.responseCost).toBeCloseTo(cost, 15);
+    }
+  });
+
+  it('a configured route: OpenAI-shaped calls are read; a target that prices its own call is believed', async () => {
+    const plain = await send('/my-llm/v1/chat/completions', { model: 'house-model', messages: [] });
+    const priced = await send('/my-llm/v1/chat/completions', { model: 'self-priced', messages: [] });
+    const a = await settled.eventOf(plain.headers.get('x-request-id'));
+    expect(a).toMatchObject({ passThrough: '/my-llm/v1/chat/completions', usage: { prompt: 7, completion: 3 } });
+    expect(a.unpriced).toBe(true); // a model the map does not know: reported unpriced, not free
+    expect(engine.logs.filter((l) => l.includes('not in the price map') && l.includes('house-model'))).toHaveLength(1);
+    const b = await settled.eventOf(priced.headers.get('x-request-id'));
+    expect(b.responseCost).toBe(0.0125);
+    expect(b.unpriced).toBeUndefined();
+  });
+
   it('an upstream error settles as a failure with its status; the client gets the error as sent', async () => {
     const r = await send('/anthropic/v1/messages', { model: 'claude-overloaded', max_tokens: 5, messages: [] });
     expect(r.status).toBe(529);
@@ -321,7 +375,19 @@ describe('a pass-through call settles with its usage and cost', () => {
   });
 });
 
-describe("a virtual key's budget holds on pass-through routes", () => {
+describe("a virtual key's limits hold on pass-through routes", () => {
+  it('a key limited to some models is refused another one (403) and nothing goes upstream', async () => {
+    const made = await send('/key/generate', { models: ['gpt-4o-mini'] });
+    const { key } = (await made.json()) as { key: string };
+    const asKey = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+    const r = await send('/anthropic/v1/messages', { model: 'claude-sonnet-4-5', max_tokens: 5, messages: [] }, asKey);
+    expect(r.status).toBe(403);
+    expect((await r.json()).error.message).toContain('not allowed to access model');
+    expect(fake.calls).toHaveLength(0);
+    const ok = await send('/openai/v1/chat/completions', { model: 'gpt-4o-mini', messages: [] }, asKey);
+    expect(ok.status).toBe(200);
+  });
+
   it('spends the key; once over its budget the key is refused and nothing goes upstream', async () => {
     const made = await send('/key/generate', { max_budget: CLAUDE_COST * 1.5 });
     const { key } = (await made.json()) as { key: string };

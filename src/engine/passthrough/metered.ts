@@ -205,6 +205,12 @@ export class MeteredPassThrough implements SettledSource {
         price: price ?? null,
         encoding: 'o200k_base',
       };
+      if (!price) {
+        this.ctx.logger.warn(
+          { route: r.prefix, model: litellmModel },
+          'pass-through model not in the price map: its calls are reported unpriced (cost 0)',
+        );
+      }
       if (standIns.size >= MAX_STAND_INS) standIns.clear();
       standIns.set(key, d);
     }
