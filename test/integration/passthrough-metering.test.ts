@@ -11,6 +11,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type BedrockFake, startBedrockUpstream } from '../fakes/bedrock-upstream.js';
 import { type RecordingFake, sendJson, startFake } from '../fakes/fake-server.js';
 import { type FakeGoogleToken, startFakeGoogleToken } from '../fakes/google-token.js';
+import { type FakeLangfuse, startFakeLangfuse } from '../fakes/langfuse.js';
 import { recordSettled, startTestEngine, type TestEngine } from './engine-helpers.js';
 
 const MASTER = 'sk-master-meter-5150';
@@ -163,6 +164,7 @@ function answer(call: { path: string; body: any }, res: http.ServerResponse): vo
 let fake: RecordingFake;
 let bedrock: BedrockFake;
 let google: FakeGoogleToken;
+let lf: FakeLangfuse;
 let engine: TestEngine;
 let settled: ReturnType<typeof recordSettled>;
 
@@ -170,10 +172,11 @@ beforeAll(async () => {
   fake = await startFake((call, res) => answer(call, res));
   bedrock = await startBedrockUpstream(AWS);
   google = await startFakeGoogleToken();
+  lf = await startFakeLangfuse();
   engine = await startTestEngine(
     {
       model_list: [],
-      litellm_settings: { callbacks: ['prometheus'] },
+      litellm_settings: { callbacks: ['prometheus'], success_callback: ['langfuse'] },
       general_settings: {
         master_key: MASTER,
         proxy_batch_write_at: 0.02,
@@ -200,6 +203,10 @@ beforeAll(async () => {
         AWS_EC2_METADATA_DISABLED: 'true',
         VERTEXAI_API_BASE: fake.url,
         VERTEXAI_CREDENTIALS: JSON.stringify(google.serviceAccount),
+        LANGFUSE_PUBLIC_KEY: lf.publicKey,
+        LANGFUSE_SECRET_KEY: lf.secretKey,
+        LANGFUSE_HOST: lf.url,
+        LANGFUSE_FLUSH_INTERVAL: '0.05',
       },
     },
   );
@@ -210,6 +217,7 @@ afterAll(async () => {
   await fake?.close();
   await bedrock?.close();
   await google?.close();
+  await lf?.close();
 });
 beforeEach(() => {
   fake.calls.length = 0;
@@ -334,6 +342,26 @@ describe('a pass-through call settles with its usage and cost', () => {
     const b = await settled.eventOf(priced.headers.get('x-request-id'));
     expect(b.responseCost).toBe(0.0125);
     expect(b.unpriced).toBeUndefined();
+  });
+
+  it('Langfuse: a Vertex AI call traced with its contents and answer; mask_input keeps the prompt out', async () => {
+    const base = '/vertex_ai/v1/projects/p1/locations/us-central1/publishers/google/models/gemini-2.0-flash';
+    const contents = [{ role: 'user', parts: [{ text: 'a secret prompt' }] }];
+    const plain = await send(`${base}:generateContent`, { contents });
+    const masked = await send(`${base}:generateContent`, { contents, metadata: { mask_input: true } });
+    const generationOf = async (r: Response) => {
+      const id = r.headers.get('x-request-id');
+      await lf.until(() => lf.generations().some((g) => g.body.metadata?.litellm_call_id === id));
+      return lf.generations().find((g) => g.body.metadata?.litellm_call_id === id)!.body;
+    };
+    const g = await generationOf(plain);
+    expect(g).toMatchObject({ model: 'gemini-2.0-flash', input: contents, output: 'Hi from Gemini' });
+    expect(g.usage).toMatchObject({ input: 400, output: 100 });
+    expect(g.costDetails.total).toBeCloseTo(GEMINI_COST, 15);
+    const m = await generationOf(masked);
+    expect(m.input).toBe('redacted-by-litellm');
+    expect(JSON.stringify(lf.events)).toContain('litellm-pass_through_endpoint');
+    expect(JSON.stringify(m)).not.toContain('a secret prompt');
   });
 
   it('an upstream error settles as a failure with its status; the client gets the error as sent', async () => {

@@ -385,11 +385,14 @@ export function modelOf(e: SettledEvent): string {
   return slash > 0 && e.provider !== undefined && m.slice(0, slash) === e.provider ? m.slice(slash + 1) : m;
 }
 
-/** What the client sent as the prompt: chat/messages `messages` (with `system`), a completion's `prompt`, `input`. */
+/**
+ * What the client sent as the prompt: chat/messages `messages` (with `system`), a completion's `prompt`, `input`,
+ * Gemini's `contents` (a Vertex AI call through the pass-through route).
+ */
 function inputOf(e: SettledEvent): unknown {
   const b = e.request!;
   if (b.messages !== undefined) return b.system === undefined ? b.messages : { system: b.system, messages: b.messages };
-  return b.prompt ?? b.input;
+  return b.prompt ?? b.input ?? b.contents;
 }
 
 /** The request's parameters (scalars, string lists) as a JSON object; undefined when it has none. */

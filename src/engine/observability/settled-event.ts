@@ -194,11 +194,15 @@ function splitLangfuseKeys(meta: JsonObject): { own: JsonObject; langfuseKeys: S
   return { own, langfuseKeys: ok ? { publicKey, secretKey, host } : undefined };
 }
 
-/** The body with its prompt fields replaced by the marker (`system` dropped: the marker stands for all of it). */
+/**
+ * The body with its prompt fields replaced by the marker (`system` and Gemini's `systemInstruction` dropped: the
+ * marker stands for all of it). Gemini's `contents` is a prompt field too (a Vertex AI pass-through call).
+ */
 function maskedRequest(body: JsonObject): JsonObject {
   const out: JsonObject = { ...body };
-  for (const k of ['messages', 'prompt', 'input'] as const) if (out[k] !== undefined) out[k] = REDACTED;
+  for (const k of ['messages', 'prompt', 'input', 'contents'] as const) if (out[k] !== undefined) out[k] = REDACTED;
   delete out.system;
+  delete out.systemInstruction;
   return out;
 }
 
