@@ -441,5 +441,16 @@ describe("a virtual key's limits hold on pass-through routes", () => {
     expect(fake.calls).toHaveLength(0);
     const info = (await (await fetch(`${engine.url}/key/info?key=${key}`, { headers: auth })).json()) as any;
     expect(info.info.spend).toBeGreaterThanOrEqual(2 * CLAUDE_COST - 1e-12);
+    // a call the engine does not price (a batch, a listing) is refused too once the budget is spent
+    const batch = await send('/anthropic/v1/messages/batches', { requests: [] }, asKey);
+    expect(batch.status).toBe(429);
+    expect((await batch.json()).error.message).toMatch(/budget/i);
+    const list = await fetch(`${engine.url}/openai/v1/models`, { headers: asKey });
+    expect(list.status).toBe(429);
+    expect(fake.calls).toHaveLength(0);
+    // and a key within its budget gets them
+    const other = (await (await send('/key/generate', { max_budget: 1 })).json()) as { key: string };
+    const listed = await fetch(`${engine.url}/openai/v1/models`, { headers: { authorization: `Bearer ${other.key}` } });
+    expect(listed.status).toBe(200);
   });
 });

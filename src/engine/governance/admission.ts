@@ -91,6 +91,21 @@ export class GovernanceAdmission implements Admission {
     return this.admitWith(rec, req, eu);
   }
 
+  checkBudgets(p: GovernedPrincipal): void | Promise<void> {
+    const rec = p.kind === 'virtual_key' ? p.record : undefined;
+    const budgeted = rec ? this.planOf(rec).budgeted : EMPTY.budgeted;
+    const rows = this.proxy ? [...budgeted, this.proxy] : budgeted;
+    if (rows.length === 0) return;
+    const now = this.g.now();
+    // a reservation of nothing: refused only where the spend already reached the budget
+    const refuse = (r: ReserveResult): void => {
+      if (r.refused) throw budgetExceeded(r.refused, now);
+    };
+    const res = this.ledger.reserve(rows, 0, now);
+    if (res instanceof Promise) return res.then(refuse);
+    refuse(res);
+  }
+
   private admitWith(
     rec: AuthRecord | undefined,
     req: AdmitRequest,

@@ -62,6 +62,11 @@ export interface AdmitTicket {
 /** Admission: throws a GatewayError (LiteLLM's types and statuses) to refuse; undefined: nothing to settle. */
 export interface Admission {
   admit(p: GovernedPrincipal, req: AdmitRequest): AdmitTicket | undefined | Promise<AdmitTicket | undefined>;
+  /**
+   * For a call that is not priced (a pass-through call the engine does not read): refuse it, as admission
+   * would, when a budget of the caller's (key, user, team, org, proxy-wide) is already spent. Reserves nothing.
+   */
+  checkBudgets?(p: GovernedPrincipal): void | Promise<void>;
 }
 
 /** Who may call a management route. */

@@ -93,6 +93,8 @@ export async function forwardPassThrough(
   };
   const meter = meterOf(ctx, req, w, m, method, body);
   const ticketHeaders = meter ? await meter.admit(req.headers) : undefined;
+  // a call the engine cannot price (a batch, a file, a GET) still needs a caller whose budgets are not spent
+  if (!meter) await ctx.admission?.checkBudgets?.(w.principal);
   try {
     await forward(ctx, w, route, up, meter, ticketHeaders);
   } catch (e) {
