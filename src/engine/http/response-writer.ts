@@ -106,16 +106,7 @@ export class ResponseWriter implements SettledSource, DeadlineCut {
 
   /** Authenticate the request; a promise only when the authenticator is async. */
   authenticate(headers: IncomingHttpHeaders): Promise<void> | undefined {
-    if (this.endpoint) {
-      if (this.ctx.settled.trace && typeof headers.traceparent === 'string') this.traceparent = headers.traceparent;
-      // a lookup each; parsed only when the request settles, and only when sent
-      const tags = headers['x-litellm-tags'];
-      if (typeof tags === 'string') this.headerTags = tags;
-      const spend = headers['x-litellm-spend-logs-metadata'];
-      if (typeof spend === 'string') this.spendLogsHeader = spend;
-      const redaction = headers['x-litellm-enable-message-redaction'];
-      if (typeof redaction === 'string') this.redact = redaction.trim().toLowerCase() === 'true';
-    }
+    if (this.endpoint) takeCallHeaders(this, headers, this.ctx.settled.trace);
     const p = this.ctx.auth.authenticate(headers);
     if (!(p instanceof Promise)) {
       this.principal = p;
@@ -505,6 +496,29 @@ export function emitSettled(
     }
   }
   bus.emit(event);
+}
+
+/** What a call's settled event takes from its request headers (each kept only when sent). */
+export interface CallHeaders {
+  traceparent?: string;
+  headerTags?: string;
+  spendLogsHeader?: string;
+  redact?: boolean;
+}
+
+/**
+ * Keep a call's `traceparent` (only while a tracing sink wants it: `trace`), `x-litellm-tags`,
+ * `x-litellm-spend-logs-metadata` and `x-litellm-enable-message-redaction` on `into`: a lookup each, parsed
+ * only when the call settles.
+ */
+export function takeCallHeaders(into: CallHeaders, headers: IncomingHttpHeaders, trace: boolean): void {
+  if (trace && typeof headers.traceparent === 'string') into.traceparent = headers.traceparent;
+  const tags = headers['x-litellm-tags'];
+  if (typeof tags === 'string') into.headerTags = tags;
+  const spend = headers['x-litellm-spend-logs-metadata'];
+  if (typeof spend === 'string') into.spendLogsHeader = spend;
+  const redaction = headers['x-litellm-enable-message-redaction'];
+  if (typeof redaction === 'string') into.redact = redaction.trim().toLowerCase() === 'true';
 }
 
 /** The end user a request names in LiteLLM's headers (`x-litellm-customer-id`, `x-litellm-end-user-id`). */

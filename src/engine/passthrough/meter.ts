@@ -255,13 +255,8 @@ export class UsageTap {
   /** One SSE event's data. */
   private event(data: string): void {
     if (data === '[DONE]' || data === '') return;
-    let v: unknown;
-    try {
-      v = JSON.parse(data);
-    } catch {
-      return;
-    }
-    if (!isObject(v)) return;
+    const v = objectOf(data);
+    if (!v) return;
     switch (this.format) {
       case 'openai':
         if (isObject(v.usage)) this.usage = tokenUsage(v.usage);
@@ -286,13 +281,8 @@ export class UsageTap {
 
   /** One Bedrock event-stream message. */
   private bedrockEvent(type: string | undefined, payload: string): void {
-    let v: unknown;
-    try {
-      v = JSON.parse(payload);
-    } catch {
-      return;
-    }
-    if (!isObject(v)) return;
+    const v = objectOf(payload);
+    if (!v) return;
     if (this.format === 'converse') {
       if (type === 'metadata' && isObject(v.usage)) this.usage = tokenUsage(converseUsage(v.usage));
       else if (this.wantText && type === 'contentBlockDelta' && isObject(v.delta) && typeof v.delta.text === 'string')
@@ -301,13 +291,8 @@ export class UsageTap {
     }
     // InvokeModel's stream: each `chunk` carries one event of the model's own stream, base64-encoded
     if (type !== 'chunk' || typeof v.bytes !== 'string') return;
-    let inner: unknown;
-    try {
-      inner = JSON.parse(Buffer.from(v.bytes, 'base64').toString('utf8'));
-    } catch {
-      return;
-    }
-    if (!isObject(inner)) return;
+    const inner = objectOf(Buffer.from(v.bytes, 'base64').toString('utf8'));
+    if (!inner) return;
     const metrics = inner['amazon-bedrock-invocationMetrics'];
     if (isObject(metrics)) {
       this.invokeCounts = {
@@ -383,6 +368,16 @@ function geminiText(v: JsonObject): string | undefined {
 function converseText(v: JsonObject): string | undefined {
   const m = isObject(v.output) && isObject(v.output.message) ? v.output.message : undefined;
   return m ? anthropicText(m) : undefined;
+}
+
+/** A JSON object from text; undefined when the text is not one. */
+function objectOf(text: string): JsonObject | undefined {
+  try {
+    const v = JSON.parse(text) as unknown;
+    return isObject(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function definedOf(o: JsonObject): JsonObject {

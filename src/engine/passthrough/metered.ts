@@ -12,7 +12,7 @@ import { deploymentPrice } from '../cost/cost.js';
 import type { Deployment } from '../deployment.js';
 import { GatewayError, toGatewayError } from '../errors.js';
 import type { AdmitTicket } from '../governance/types.js';
-import { admitTicket, emitSettled, type ResponseWriter } from '../http/response-writer.js';
+import { admitTicket, emitSettled, type ResponseWriter, takeCallHeaders } from '../http/response-writer.js';
 import { redactError } from '../observability/logger.js';
 import type { SettledEndpoint, SettledEvent } from '../observability/settled.js';
 import type { SettledSource } from '../observability/settled-event.js';
@@ -37,10 +37,10 @@ export class MeteredPassThrough implements SettledSource {
   readonly t0: number;
   readonly attempts: AttemptResult[] = [];
   readonly passThrough: string;
-  readonly traceparent?: string;
-  readonly headerTags?: string;
-  readonly spendLogsHeader?: string;
-  readonly redact?: boolean;
+  traceparent?: string;
+  headerTags?: string;
+  spendLogsHeader?: string;
+  redact?: boolean;
   firstTokenAt?: number;
   streamText?: string;
   private ticket?: AdmitTicket;
@@ -68,13 +68,7 @@ export class MeteredPassThrough implements SettledSource {
     this.stream = call.stream;
     this.t0 = w.t0;
     this.passThrough = path;
-    if (ctx.settled.trace && typeof headers.traceparent === 'string') this.traceparent = headers.traceparent;
-    const tags = headers['x-litellm-tags'];
-    if (typeof tags === 'string') this.headerTags = tags;
-    const spend = headers['x-litellm-spend-logs-metadata'];
-    if (typeof spend === 'string') this.spendLogsHeader = spend;
-    const redaction = headers['x-litellm-enable-message-redaction'];
-    if (typeof redaction === 'string') this.redact = redaction.trim().toLowerCase() === 'true';
+    takeCallHeaders(this, headers, ctx.settled.trace);
     ctx.settling++;
   }
 
