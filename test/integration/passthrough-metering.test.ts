@@ -175,7 +175,14 @@ beforeAll(async () => {
   lf = await startFakeLangfuse();
   engine = await startTestEngine(
     {
-      model_list: [],
+      model_list: [
+        {
+          // the same model as a deployment with prices of its own: a pass-through call of it is priced by them
+          model_name: 'house-haiku',
+          litellm_params: { model: 'anthropic/claude-haiku-4-5', api_key: 'sk-unused' },
+          model_info: { input_cost_per_token: 1e-5, output_cost_per_token: 2e-5 },
+        },
+      ],
       litellm_settings: { callbacks: ['prometheus'], success_callback: ['langfuse'] },
       general_settings: {
         master_key: MASTER,
@@ -248,6 +255,13 @@ describe('a pass-through call settles with its usage and cost', () => {
       stream: false,
     });
     expect(e.responseCost).toBeCloseTo(CLAUDE_COST, 15);
+  });
+
+  it("a model the config prices itself (model_info costs) is priced by the config's prices", async () => {
+    const r = await send('/anthropic/v1/messages', { model: 'claude-haiku-4-5', max_tokens: 5, messages: [] });
+    const e = await settled.eventOf(r.headers.get('x-request-id'));
+    // the override names input and output only: cache reads and writes keep the map's prices (1e-7, 1.25e-6)
+    expect(e.responseCost).toBeCloseTo(1000 * 1e-5 + 2000 * 1e-7 + 300 * 1.25e-6 + 50 * 2e-5, 15);
   });
 
   it('/anthropic/v1/messages, streamed: usage from message_start and message_delta; bytes unchanged', async () => {

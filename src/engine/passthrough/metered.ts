@@ -16,6 +16,7 @@ import { admitTicket, emitSettled, type ResponseWriter, takeCallHeaders } from '
 import { redactError } from '../observability/logger.js';
 import type { SettledEndpoint, SettledEvent } from '../observability/settled.js';
 import type { SettledSource } from '../observability/settled-event.js';
+import type { RouteTable } from '../router/table.js';
 import type { AttemptResult } from '../upstream/result.js';
 import type { JsonObject } from '../wire.js';
 import { loadMeterCodecs, type MeteredCall, UsageTap } from './meter.js';
@@ -23,9 +24,9 @@ import type { PassThroughRoute } from './routes.js';
 
 type UpstreamHeaders = Readonly<Record<string, string | string[] | undefined>>;
 
-// per engine, the deployments standing for pass-through targets, by route, model and origin (clients choose
-// the models: bounded)
-const standInsOf = new WeakMap<EngineContext, Map<string, Deployment>>();
+// per route table (an engine's, replaced by the model API), the deployments standing for pass-through targets,
+// by route, model and origin (clients choose the models: bounded)
+const standInsOf = new WeakMap<RouteTable, Map<string, Deployment>>();
 const MAX_STAND_INS = 1000;
 
 export class MeteredPassThrough implements SettledSource {
@@ -174,12 +175,19 @@ export class MeteredPassThrough implements SettledSource {
     const provider = this.call.provider;
     const origin = r.target?.origin ?? '';
     const key = `${r.prefix}\u0001${model}\u0001${origin}`;
-    let standIns = standInsOf.get(this.ctx);
-    if (standIns === undefined) standInsOf.set(this.ctx, (standIns = new Map()));
+    const table = this.ctx.table;
+    let standIns = standInsOf.get(table);
+    if (standIns === undefined) standInsOf.set(table, (standIns = new Map()));
     let d = standIns.get(key);
     if (d === undefined) {
       const litellmModel = provider === undefined ? model : `${provider}/${model}`;
-      const price = deploymentPrice(this.ctx.prices, { litellmModel, provider, model, info: {}, params: {} });
+      // a model_list entry for the same model prices it (its model_info / litellm_params costs included), as
+      // LiteLLM's custom prices apply to the model wherever it is called; else the map's price
+      const same = table.deployments.find(
+        (x) => x.price && (x.litellmModel === litellmModel || (x.provider === provider && x.model === model)),
+      );
+      const price =
+        same?.price ?? deploymentPrice(this.ctx.prices, { litellmModel, provider, model, info: {}, params: {} });
       d = {
         id: '',
         modelName: model,
