@@ -209,6 +209,8 @@ beforeAll(async () => {
         AWS_REGION: 'us-east-1',
         AWS_EC2_METADATA_DISABLED: 'true',
         VERTEXAI_API_BASE: fake.url,
+        GEMINI_API_BASE: fake.url,
+        GEMINI_API_KEY: 'gemini-upstream-key-7777',
         VERTEXAI_CREDENTIALS: JSON.stringify(google.serviceAccount),
         LANGFUSE_PUBLIC_KEY: lf.publicKey,
         LANGFUSE_SECRET_KEY: lf.secretKey,
@@ -306,6 +308,41 @@ describe('a pass-through call settles with its usage and cost', () => {
       expect(e.usage).toMatchObject({ prompt: 400, completion: 100 });
       expect(e.responseCost).toBeCloseTo(GEMINI_COST, 15);
     }
+  });
+
+  it('/gemini (Google AI Studio): the engine key as ?key= or x-goog-api-key; the upstream gets its own', async () => {
+    const base = `${engine.url}/gemini/v1beta/models/gemini-2.0-flash`;
+    const body = JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'hi' }] }] });
+    const json = { 'content-type': 'application/json' };
+    const byQuery = await fetch(`${base}:generateContent?key=${MASTER}`, { method: 'POST', headers: json, body });
+    expect(byQuery.status).toBe(200);
+    expect(fake.calls[0].path).toBe('/v1beta/models/gemini-2.0-flash:generateContent');
+    expect(fake.calls[0].headers['x-goog-api-key']).toBe('gemini-upstream-key-7777');
+    const byHeader = await fetch(`${base}:streamGenerateContent?alt=sse`, {
+      method: 'POST',
+      headers: { ...json, 'x-goog-api-key': MASTER },
+      body,
+    });
+    expect(byHeader.status).toBe(200);
+    await byHeader.text();
+    expect(fake.calls[1].path).toBe('/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse');
+    expect(JSON.stringify(fake.calls)).not.toContain(MASTER);
+    // gemini/gemini-2.0-flash: the same prices as on Vertex AI
+    for (const [r, stream] of [
+      [byQuery, false],
+      [byHeader, true],
+    ] as const) {
+      const e = await settled.eventOf(r.headers.get('x-request-id'));
+      expect(e).toMatchObject({
+        provider: 'gemini',
+        passThrough: `/gemini/v1beta/models/gemini-2.0-flash:${stream ? 'streamGenerateContent' : 'generateContent'}`,
+        stream,
+      });
+      expect(e.responseCost).toBeCloseTo(GEMINI_COST, 15);
+    }
+    const wrong = await fetch(`${base}:generateContent?key=sk-wrong`, { method: 'POST', headers: json, body });
+    expect(wrong.status).toBe(401);
+    expect(fake.calls).toHaveLength(2);
   });
 
   it('/bedrock converse-stream: usage from the event stream metadata, cache reads and writes included', async () => {

@@ -4,7 +4,7 @@
  * its credentials) with the engine's credentials added, and the answer comes back as the upstream sent it:
  * status, headers and body, streamed chunk by chunk as it arrives.
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { EngineContext } from '../context.js';
 import { GatewayError } from '../errors.js';
 import { tooLarge } from '../http/body.js';
@@ -51,9 +51,9 @@ export async function forwardPassThrough(
   w: ResponseWriter,
   m: PassThroughMatch,
 ): Promise<void> {
-  const pending = w.authenticate(req.headers);
-  if (pending) await pending;
   const { route, rest } = m;
+  const pending = w.authenticate(route.googleKeys ? withGoogleKey(req) : req.headers);
+  if (pending) await pending;
   const target = route.targetFor ? route.targetFor(rest) : route.target;
   if (!target) {
     throw new GatewayError(404, {
@@ -65,7 +65,8 @@ export async function forwardPassThrough(
   if (!METHODS.has(method)) throw new GatewayError(405, { message: `Method ${method} is not forwarded.` });
   const url = req.url ?? '/';
   const q = url.indexOf('?');
-  const query = q === -1 ? target.search : q === url.length - 1 ? '' : url.slice(q);
+  let query = q === -1 ? target.search : q === url.length - 1 ? '' : url.slice(q);
+  if (route.googleKeys && q !== -1) query = withoutKey(query);
   let base = target.pathname.replace(/\/+$/, '');
   if (route.dedupeV1 && base.endsWith('/v1') && (rest === '/v1' || rest.startsWith('/v1/'))) base = base.slice(0, -3);
   const path = (base + rest || '/') + query;
@@ -192,6 +193,30 @@ function meterOf(
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   return new MeteredPassThrough(ctx, w, m.route, call, json, req.headers, q === -1 ? url : url.slice(0, q));
+}
+
+/**
+ * The request's headers for authentication on a Google AI Studio route: a key sent Google's way (`x-goog-api-key`,
+ * or `?key=` as Google's SDKs and curl examples send it) is the caller's engine key, unless a LiteLLM key header
+ * names one.
+ */
+function withGoogleKey(req: IncomingMessage): IncomingHttpHeaders {
+  const h = req.headers;
+  if (h['x-litellm-api-key'] !== undefined || h.authorization !== undefined) return h;
+  let key = typeof h['x-goog-api-key'] === 'string' ? h['x-goog-api-key'] : undefined;
+  const url = req.url ?? '';
+  const q = url.indexOf('?');
+  if (key === undefined && q !== -1) key = new URLSearchParams(url.slice(q + 1)).get('key') ?? undefined;
+  return key === undefined ? h : { ...h, 'x-litellm-api-key': key };
+}
+
+/** A query string without its `key` parameter (the caller's key never goes upstream). */
+function withoutKey(query: string): string {
+  const params = new URLSearchParams(query.slice(1));
+  if (!params.has('key')) return query;
+  params.delete('key');
+  const rest = params.toString();
+  return rest === '' ? '' : `?${rest}`;
 }
 
 function isWhole(h: unknown): h is WholeResponse {

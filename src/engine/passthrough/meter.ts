@@ -38,6 +38,7 @@ const OPENAI_PATHS: readonly (readonly [RegExp, SettledEndpoint, WireFormat])[] 
 const MESSAGES_PATH = /(?:^|\/)v1\/messages$/;
 const AZURE_DEPLOYMENT = /\/deployments\/([^/]+)\//;
 const BEDROCK_PATH = /^\/model\/([^/]+)\/(converse|converse-stream|invoke|invoke-with-response-stream)$/;
+const GEMINI_PATH = /^\/v1(?:beta|alpha)?\/models\/([^/:]+):(generateContent|streamGenerateContent)$/;
 const VERTEX_PATH =
   /\/publishers\/([^/]+)\/models\/([^/:]+):(generateContent|streamGenerateContent|rawPredict|streamRawPredict)$/;
 
@@ -67,6 +68,12 @@ export function meteredCall(
       model,
       stream: kind.includes('stream'),
     };
+  }
+  if (provider === 'gemini') {
+    const m = GEMINI_PATH.exec(rest);
+    if (!m) return undefined;
+    const model = safeDecode(m[1]!);
+    return { endpoint: 'chat', format: 'gemini', provider, model, stream: m[2] === 'streamGenerateContent' };
   }
   if (provider === 'vertex_ai') {
     const m = VERTEX_PATH.exec(rest);

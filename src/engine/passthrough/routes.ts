@@ -29,6 +29,11 @@ export interface PassThroughRoute {
   forwardHeaders: boolean;
   /** provider routes: a target path ending in /v1 and a sub-path starting with it give one /v1 */
   dedupeV1: boolean;
+  /**
+   * Google AI Studio's way (`/gemini`): the caller's engine key may come as `x-goog-api-key` or the `key` query
+   * parameter, which is never forwarded (the engine's key goes in its place)
+   */
+  googleKeys?: boolean;
   /** the target for one sub-path, when it depends on it (Vertex AI: the location in the path) */
   targetFor?: (rest: string) => URL;
   /** made on first use */
@@ -268,6 +273,19 @@ export function buildPassThrough(configured: readonly PassThroughEndpointConfig[
       (k) => ({ 'api-key': k }),
       'AZURE_API_KEY',
     ),
+    {
+      ...provider(
+        env,
+        'gemini',
+        '/gemini',
+        'Google AI Studio',
+        'GEMINI_API_BASE',
+        'https://generativelanguage.googleapis.com',
+        (k) => ({ 'x-goog-api-key': k }),
+        'GEMINI_API_KEY',
+      ),
+      googleKeys: true,
+    },
     bedrock(env),
     vertex(env),
   );
