@@ -184,7 +184,8 @@ export function createServer(ctx: EngineContext, usageToken?: string, localKey?:
         if (!res.writableFinished) w.link.fire();
         if (!ctx.debug) return;
         const ms = +(performance.now() - t0).toFixed(2);
-        ctx.logger.debug(w.logFields({ method: req.method, path: req.url, status: res.statusCode, ms }), 'request');
+        const path = loggedPath(req.url);
+        ctx.logger.debug(w.logFields({ method: req.method, path, status: res.statusCode, ms }), 'request');
       });
       if ((localKey || usageToken) && route === READINESS_PATH) proveIdentity(req, res, localKey, usageToken);
       if (route === USAGE_ROUTE && req.method === 'GET') void sendUsage(ctx, req, w, usage, token);
@@ -246,6 +247,11 @@ async function serve(
   } catch (e) {
     w.fail(e);
   }
+}
+
+/** A request's path as logged: a `key` query parameter (a key sent Google's way, `/gemini/...?key=`) masked. */
+function loggedPath(url: string | undefined): string | undefined {
+  return url?.includes('key=') ? url.replace(/([?&]key=)[^&]*/g, '$1****') : url;
 }
 
 const USAGE_ROUTE = '/kubiya/usage';

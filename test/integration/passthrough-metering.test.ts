@@ -198,6 +198,7 @@ beforeAll(async () => {
       },
     },
     {
+      debug: true, // request lines logged: a key sent as ?key= must be masked in them
       env: {
         ANTHROPIC_API_KEY: 'sk-ant-upstream-meter',
         ANTHROPIC_API_BASE: fake.url,
@@ -340,6 +341,13 @@ describe('a pass-through call settles with its usage and cost', () => {
       });
       expect(e.responseCost).toBeCloseTo(GEMINI_COST, 15);
     }
+    const made = (await (await send('/key/generate', {})).json()) as { key: string };
+    const virtual = await fetch(`${base}:generateContent?key=${made.key}`, { method: 'POST', headers: json, body });
+    expect(virtual.status).toBe(200);
+    fake.calls.length = 2;
+    // a key in the query never reaches the logs (the request's debug line masks it)
+    expect(engine.logs.join('\n')).not.toContain(made.key);
+    expect(engine.logs.some((l) => l.includes(':generateContent?key=****'))).toBe(true);
     const wrong = await fetch(`${base}:generateContent?key=sk-wrong`, { method: 'POST', headers: json, body });
     expect(wrong.status).toBe(401);
     expect(fake.calls).toHaveLength(2);
