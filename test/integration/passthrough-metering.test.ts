@@ -305,7 +305,7 @@ describe('a pass-through call settles with its usage and cost', () => {
       [streamed, true],
     ] as const) {
       const e = await settled.eventOf(r.headers.get('x-request-id'));
-      expect(e).toMatchObject({ provider: 'vertex_ai', requestedModel: 'gemini-2.0-flash', stream });
+      expect(e).toMatchObject({ provider: 'vertex_ai', requestedModel: 'gemini-2.0-flash', stream, apiBase: fake.url });
       expect(e.usage).toMatchObject({ prompt: 400, completion: 100 });
       expect(e.responseCost).toBeCloseTo(GEMINI_COST, 15);
     }

@@ -92,7 +92,7 @@ export async function forwardPassThrough(
     headers,
     body: body && body.length > 0 ? body : undefined,
   };
-  const meter = meterOf(ctx, req, w, m, method, body);
+  const meter = meterOf(ctx, req, w, m, target.origin, body);
   const ticketHeaders = meter ? await meter.admit(req.headers) : undefined;
   // a call the engine cannot price (a batch, a file, a GET) still needs a caller whose budgets are not spent
   if (!meter) await ctx.admission?.checkBudgets?.(w.principal);
@@ -174,9 +174,10 @@ function meterOf(
   req: IncomingMessage,
   w: ResponseWriter,
   m: PassThroughMatch,
-  method: string,
+  origin: string,
   body: Buffer | undefined,
 ): MeteredPassThrough | undefined {
+  const method = req.method?.toUpperCase();
   if (method !== 'POST' || body === undefined || body.length === 0) return undefined;
   // nobody counts calls (no sink, no governance): nothing to meter
   if (!ctx.settled.active && !ctx.admission) return undefined;
@@ -192,7 +193,8 @@ function meterOf(
   if (!call) return undefined;
   const url = req.url ?? '/';
   const q = url.indexOf('?');
-  return new MeteredPassThrough(ctx, w, m.route, call, json, req.headers, q === -1 ? url : url.slice(0, q));
+  const path = q === -1 ? url : url.slice(0, q);
+  return new MeteredPassThrough(ctx, w, { route: m.route, origin, path }, call, json, req.headers);
 }
 
 /**

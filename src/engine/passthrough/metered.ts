@@ -52,15 +52,20 @@ export class MeteredPassThrough implements SettledSource {
   private reportedCost?: number;
   private settled = false;
 
+  private readonly route: PassThroughRoute;
+  /** where the call went (Vertex AI's host depends on the location in the path) */
+  private readonly origin: string;
+
   constructor(
     private readonly ctx: EngineContext,
     private readonly w: ResponseWriter,
-    private readonly route: PassThroughRoute,
+    to: { route: PassThroughRoute; origin: string; path: string },
     private readonly call: MeteredCall,
     body: JsonObject,
     headers: IncomingHttpHeaders,
-    path: string,
   ) {
+    this.route = to.route;
+    this.origin = to.origin;
     this.requestId = w.requestId;
     this.principal = w.principal;
     this.endpoint = call.endpoint;
@@ -68,7 +73,7 @@ export class MeteredPassThrough implements SettledSource {
     this.body = body.model === call.model ? body : { ...body, model: call.model };
     this.stream = call.stream;
     this.t0 = w.t0;
-    this.passThrough = path;
+    this.passThrough = to.path;
     takeCallHeaders(this, headers, ctx.settled.trace);
     ctx.settling++;
   }
@@ -173,7 +178,7 @@ export class MeteredPassThrough implements SettledSource {
   private standIn(model: string): Deployment {
     const r = this.route;
     const provider = this.call.provider;
-    const origin = r.target?.origin ?? '';
+    const origin = this.origin;
     const key = `${r.prefix}\u0001${model}\u0001${origin}`;
     const table = this.ctx.table;
     let standIns = standInsOf.get(table);
