@@ -18,12 +18,14 @@ const BASE = [
   'output_cost_per_token',
   'cache_read_input_token_cost',
   'cache_creation_input_token_cost',
+  'cache_creation_input_token_cost_above_1hr',
   'output_cost_per_reasoning_token',
   'input_cost_per_second',
   'output_cost_per_second',
 ];
 const TIERED = new RegExp(
-  '^(?:input_cost_per_token|output_cost_per_token|cache_read_input_token_cost|cache_creation_input_token_cost)' +
+  '^(?:input_cost_per_token|output_cost_per_token|cache_read_input_token_cost|' +
+    'cache_creation_input_token_cost_above_1hr|cache_creation_input_token_cost)' +
     '_above_\\d+k_tokens$',
 );
 const INFO = ['max_input_tokens', 'max_output_tokens', 'litellm_provider', 'mode'];

@@ -50,6 +50,8 @@ export interface ScriptUsage {
   /** prompt tokens read from / written to the provider's cache (fakes that model prompt caching report them) */
   cacheRead?: number;
   cacheWrite?: number;
+  /** of the cache writes, those kept an hour (Anthropic's 1-hour TTL) */
+  cacheWrite1h?: number;
 }
 
 /** What the fake answers next (in its own wire format). */

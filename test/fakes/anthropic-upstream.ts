@@ -5,7 +5,7 @@
  * `{"type":"error","error":{"type":...,"message":...}}` with Anthropic's statuses (529 = overloaded).
  */
 import type http from 'node:http';
-import type { ContractFake, ErrorCase, RecordedCall, Script } from '../contract/harness.js';
+import type { ContractFake, ErrorCase, RecordedCall, Script, ScriptUsage } from '../contract/harness.js';
 import { halves, pieces, sendJson, sendSse, startScriptedFake } from './fake-server.js';
 
 export const ANTHROPIC_FAKE_KEY = 'sk-ant-fake-key-0123456789';
@@ -78,7 +78,7 @@ function answer(
   }
   if (s.type === 'hang') return;
   const model = call.body.model as string;
-  const usage = { input_tokens: s.usage.input, output_tokens: s.usage.output };
+  const usage = { ...cacheUsage(s.usage), output_tokens: s.usage.output };
   const isTool = s.type === 'tool_call';
   // like the real API: the text ends before the first stop sequence it contains, which is named
   let text = isTool ? '' : s.text;
@@ -114,7 +114,7 @@ function answer(
           content: [],
           stop_reason: null,
           stop_sequence: null,
-          usage: { input_tokens: s.usage.input, output_tokens: 1 },
+          usage: { ...cacheUsage(s.usage), output_tokens: 1 },
         },
       },
     ],
@@ -208,6 +208,21 @@ async function replay(call: RecordedCall, r: AnthropicReply, res: http.ServerRes
  * Start the fake Anthropic API on 127.0.0.1; `streamFault()` breaks the next streams, `reply()` queues canned
  * answers (taken before the script), and POST /v1/messages/count_tokens answers `fakeTokenCount`.
  */
+/**
+ * The Messages API's input counts: `input_tokens` leaves out the cache reads and writes, which come apart, the
+ * writes also split by how long they are kept (`cache_creation`: 5 minutes or 1 hour).
+ */
+function cacheUsage(u: ScriptUsage): Record<string, unknown> {
+  const out: Record<string, unknown> = { input_tokens: u.input };
+  if (u.cacheRead !== undefined) out.cache_read_input_tokens = u.cacheRead;
+  if (u.cacheWrite !== undefined) {
+    const hour = u.cacheWrite1h ?? 0;
+    out.cache_creation_input_tokens = u.cacheWrite;
+    out.cache_creation = { ephemeral_5m_input_tokens: u.cacheWrite - hour, ephemeral_1h_input_tokens: hour };
+  }
+  return out;
+}
+
 export async function startAnthropicUpstream(): Promise<
   ContractFake & { streamFault(f: AnthropicStreamFault): void; reply(r: AnthropicReply): void }
 > {

@@ -48,6 +48,37 @@ describe('the cost of a call (LiteLLM formula, bundled prices)', () => {
     expect(callCost(p, u, 0)).toBeCloseTo(0.008175, 15);
   });
 
+  it('bills cache writes kept an hour at cache_creation_input_token_cost_above_1hr, with its 200k tier', () => {
+    const p = priced('anthropic/claude-sonnet-4-5')!;
+    // 1500 written, 1000 of them for an hour: 500 × 3.75e-6 + 1000 × 6e-6 (+ 100 new × 3e-6)
+    const small = usage({ prompt: 1600, cacheCreation: 1500, cacheCreation1h: 1000 });
+    expect(callCost(p, small, 0)).toBeCloseTo(100 * 3e-6 + 500 * 3.75e-6 + 1000 * 6e-6, 15);
+    // past 200k prompt tokens: 7.5e-6 a 5-minute write, 1.2e-5 an hour's, 6e-6 a new token
+    const big = usage({ prompt: 250_000, cacheCreation: 1500, cacheCreation1h: 1000 });
+    expect(callCost(p, big, 0)).toBeCloseTo(248_500 * 6e-6 + 500 * 7.5e-6 + 1000 * 1.2e-5, 12);
+    // a model without an hour price bills those writes at its write price
+    const old = priced('anthropic/claude-4-sonnet-20250514')!;
+    expect(old.cacheCreation1h).toBeUndefined();
+    expect(callCost(old, small, 0)).toBeCloseTo(callCost(old, usage({ prompt: 1600, cacheCreation: 1500 }), 0), 15);
+  });
+
+  it('reads the hour writes from Anthropic usage and from LiteLLM-shaped prompt details', () => {
+    const anthropic = {
+      input_tokens: 10,
+      cache_creation_input_tokens: 30,
+      cache_creation: { ephemeral_1h_input_tokens: 20 },
+    };
+    expect(tokenUsage(anthropic)).toMatchObject({ prompt: 40, cacheCreation: 30, cacheCreation1h: 20 });
+    const openai = {
+      prompt_tokens: 40,
+      completion_tokens: 1,
+      cache_creation_input_tokens: 30,
+      prompt_tokens_details: { cached_tokens: 0, cache_creation_token_details: { ephemeral_1h_input_tokens: 20 } },
+    };
+    expect(tokenUsage(openai)).toMatchObject({ prompt: 40, cacheCreation: 30, cacheCreation1h: 20 });
+    expect(tokenUsage({ prompt_tokens: 5, completion_tokens: 1 })!.cacheCreation1h).toBeUndefined();
+  });
+
   it('bills OpenAI cached_tokens at the cache-read price', () => {
     const p = priced('openai/gpt-4o-mini')!;
     // 976 × 1.5e-7 + 1024 × 7.5e-8 + 100 × 6e-7

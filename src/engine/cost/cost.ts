@@ -26,6 +26,7 @@ export function callCost(p: ModelPrice, u: TokenUsage, durationMs: number): numb
   // a model without cache prices bills its cached tokens as plain prompt tokens (never free)
   let cacheRead = p.cacheRead ?? input;
   let cacheCreation = p.cacheCreation ?? input;
+  let cacheCreation1h = p.cacheCreation1h;
   const tiers = p.tiers;
   if (tiers !== undefined) {
     for (const t of tiers) {
@@ -34,16 +35,20 @@ export function callCost(p: ModelPrice, u: TokenUsage, durationMs: number): numb
       output = t.output ?? output;
       cacheRead = t.cacheRead ?? (p.cacheRead === undefined ? input : cacheRead);
       cacheCreation = t.cacheCreation ?? (p.cacheCreation === undefined ? input : cacheCreation);
+      cacheCreation1h = t.cacheCreation1h ?? cacheCreation1h;
       break;
     }
   }
   const textPrompt = Math.max(0, u.prompt - u.cached - u.cacheCreation);
   const textCompletion = Math.max(0, u.completion - u.reasoning);
+  // writes kept an hour (Anthropic's 1-hour cache TTL) at their own price, when the model has one
+  const hour = u.cacheCreation1h === undefined ? 0 : Math.min(u.cacheCreation1h, u.cacheCreation);
   return (
     units +
     textPrompt * input +
     u.cached * cacheRead +
-    u.cacheCreation * cacheCreation +
+    (u.cacheCreation - hour) * cacheCreation +
+    hour * (cacheCreation1h ?? cacheCreation) +
     textCompletion * output +
     u.reasoning * (p.reasoning ?? output)
   );
@@ -165,6 +170,7 @@ export function priceInfo(p: ModelPrice): Record<string, number | string | boole
     if (t.output !== undefined) out[`output_cost_per_token${sfx}`] = t.output;
     if (t.cacheRead !== undefined) out[`cache_read_input_token_cost${sfx}`] = t.cacheRead;
     if (t.cacheCreation !== undefined) out[`cache_creation_input_token_cost${sfx}`] = t.cacheCreation;
+    if (t.cacheCreation1h !== undefined) out[`cache_creation_input_token_cost_above_1hr${sfx}`] = t.cacheCreation1h;
   }
   if (p.maxInputTokens !== undefined) out.max_input_tokens = p.maxInputTokens;
   if (p.maxOutputTokens !== undefined) out.max_output_tokens = p.maxOutputTokens;

@@ -12,6 +12,7 @@ export interface PriceTier {
   output?: number;
   cacheRead?: number;
   cacheCreation?: number;
+  cacheCreation1h?: number;
 }
 
 /** USD per token (or per second) of one model, as the cost formula reads it. */
@@ -20,6 +21,8 @@ export interface ModelPrice {
   output: number;
   cacheRead?: number;
   cacheCreation?: number;
+  /** a cache write kept an hour (Anthropic's 1-hour TTL); absent: priced as `cacheCreation` */
+  cacheCreation1h?: number;
   reasoning?: number;
   inputPerSecond?: number;
   outputPerSecond?: number;
@@ -94,6 +97,7 @@ export const PRICE_FIELDS = {
   output_cost_per_token: 'output',
   cache_read_input_token_cost: 'cacheRead',
   cache_creation_input_token_cost: 'cacheCreation',
+  cache_creation_input_token_cost_above_1hr: 'cacheCreation1h',
   output_cost_per_reasoning_token: 'reasoning',
   input_cost_per_second: 'inputPerSecond',
   output_cost_per_second: 'outputPerSecond',
@@ -103,14 +107,15 @@ export const PRICE_FIELDS = {
 } as const;
 
 const TIER = new RegExp(
-  '^(input_cost_per_token|output_cost_per_token|cache_read_input_token_cost|cache_creation_input_token_cost)' +
-    '_above_(\\d+)k_tokens$',
+  '^(input_cost_per_token|output_cost_per_token|cache_read_input_token_cost|' +
+    'cache_creation_input_token_cost_above_1hr|cache_creation_input_token_cost)_above_(\\d+)k_tokens$',
 );
 const TIER_FIELD = {
   input_cost_per_token: 'input',
   output_cost_per_token: 'output',
   cache_read_input_token_cost: 'cacheRead',
   cache_creation_input_token_cost: 'cacheCreation',
+  cache_creation_input_token_cost_above_1hr: 'cacheCreation1h',
 } as const;
 
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
@@ -130,10 +135,12 @@ export function compileEntry(name: string, e: Record<string, unknown>): ModelPri
   const p: ModelPrice = { input: input ?? 0, output: output ?? 0, source: name };
   const cacheRead = num(e.cache_read_input_token_cost);
   const cacheCreation = num(e.cache_creation_input_token_cost);
+  const cacheCreation1h = num(e.cache_creation_input_token_cost_above_1hr);
   const reasoning = num(e.output_cost_per_reasoning_token);
   const outputPerSecond = num(e.output_cost_per_second);
   if (cacheRead !== undefined) p.cacheRead = cacheRead;
   if (cacheCreation !== undefined) p.cacheCreation = cacheCreation;
+  if (cacheCreation1h !== undefined) p.cacheCreation1h = cacheCreation1h;
   if (reasoning !== undefined) p.reasoning = reasoning;
   if (inputPerSecond !== undefined) p.inputPerSecond = inputPerSecond;
   if (outputPerSecond !== undefined) p.outputPerSecond = outputPerSecond;

@@ -14,6 +14,8 @@ export interface TokenUsage {
   cached: number;
   /** prompt tokens written to the provider's cache (Anthropic `cache_creation_input_tokens`) */
   cacheCreation: number;
+  /** of those, the ones kept an hour (Anthropic `cache_creation.ephemeral_1h_input_tokens`); absent: none */
+  cacheCreation1h?: number;
   /** completion tokens spent on reasoning (`completion_tokens_details.reasoning_tokens`) */
   reasoning: number;
   /** what the media endpoints bill besides tokens (media/units.ts): images made, rerank queries (search units), */
@@ -66,7 +68,7 @@ export function tokenUsage(u: unknown): TokenUsage | undefined {
   const anthropic = !rx && o.prompt_tokens === undefined && o.input_tokens !== undefined;
   const prompt = anthropic ? num(o.input_tokens) + cached + cacheCreation : num(rx ? o.input_tokens : o.prompt_tokens);
   const completion = anthropic || rx ? num(o.output_tokens) : num(o.completion_tokens);
-  return {
+  const usage: TokenUsage = {
     prompt,
     completion,
     total: num(o.total_tokens) || prompt + completion,
@@ -74,4 +76,9 @@ export function tokenUsage(u: unknown): TokenUsage | undefined {
     cacheCreation,
     reasoning: num(cd?.reasoning_tokens),
   };
+  // 1-hour cache writes: Anthropic's `cache_creation` breakdown, or LiteLLM's copy of it in the prompt details
+  const split = (o.cache_creation ?? (pd?.cache_creation_token_details as unknown)) as JsonObject | undefined;
+  const hour = split && typeof split === 'object' ? num(split.ephemeral_1h_input_tokens) : 0;
+  if (hour > 0) usage.cacheCreation1h = hour;
+  return usage;
 }

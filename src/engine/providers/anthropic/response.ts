@@ -28,7 +28,15 @@ export function usageOf(u: JsonObject | undefined): Usage {
   const completion = n(u?.output_tokens);
   const out: Usage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
   if (cacheRead || cacheWrite) {
-    out.prompt_tokens_details = { cached_tokens: cacheRead };
+    const details: JsonObject = { cached_tokens: cacheRead };
+    // the writes by time kept (5 minutes, 1 hour), as LiteLLM passes them on: a 1-hour write has its own price
+    const split = u?.cache_creation as JsonObject | undefined;
+    if (split && typeof split === 'object')
+      details.cache_creation_token_details = {
+        ephemeral_5m_input_tokens: n(split.ephemeral_5m_input_tokens),
+        ephemeral_1h_input_tokens: n(split.ephemeral_1h_input_tokens),
+      };
+    out.prompt_tokens_details = details;
     out.cache_creation_input_tokens = cacheWrite;
     out.cache_read_input_tokens = cacheRead;
   }
