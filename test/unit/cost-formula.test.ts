@@ -79,6 +79,19 @@ describe('the cost of a call (LiteLLM formula, bundled prices)', () => {
     expect(tokenUsage({ prompt_tokens: 5, completion_tokens: 1 })!.cacheCreation1h).toBeUndefined();
   });
 
+  it("bills DeepSeek's prompt_cache_hit_tokens at the cache-read price", () => {
+    const p = priced('deepseek/deepseek-chat')!;
+    const u = tokenUsage({
+      prompt_tokens: 1000,
+      completion_tokens: 10,
+      prompt_cache_hit_tokens: 800,
+      prompt_cache_miss_tokens: 200,
+    })!;
+    expect(u.cached).toBe(800);
+    // deepseek-chat: 2.8e-7 input, 2.8e-8 a cache hit, 4.2e-7 output
+    expect(callCost(p, u, 0)).toBeCloseTo(200 * 2.8e-7 + 800 * 2.8e-8 + 10 * 4.2e-7, 15);
+  });
+
   it('bills OpenAI cached_tokens at the cache-read price', () => {
     const p = priced('openai/gpt-4o-mini')!;
     // 976 × 1.5e-7 + 1024 × 7.5e-8 + 100 × 6e-7

@@ -62,7 +62,8 @@ export function tokenUsage(u: unknown): TokenUsage | undefined {
   const rx = o.input_tokens_details !== undefined || o.output_tokens_details !== undefined;
   const pd = (rx ? o.input_tokens_details : o.prompt_tokens_details) as JsonObject | undefined;
   const cd = (rx ? o.output_tokens_details : o.completion_tokens_details) as JsonObject | undefined;
-  const cached = num(pd?.cached_tokens) || num(o.cache_read_input_tokens);
+  // DeepSeek names its cache hits prompt_cache_hit_tokens (LiteLLM maps them to cached_tokens too)
+  const cached = num(pd?.cached_tokens) || num(o.cache_read_input_tokens) || num(o.prompt_cache_hit_tokens);
   const cacheCreation = num(o.cache_creation_input_tokens) || num(pd?.cache_creation_tokens);
   // Anthropic's own shape (a Messages answer passed through): input_tokens excludes the cache reads and writes
   const anthropic = !rx && o.prompt_tokens === undefined && o.input_tokens !== undefined;
