@@ -79,6 +79,22 @@ describe('the cost of a call (LiteLLM formula, bundled prices)', () => {
     expect(tokenUsage({ prompt_tokens: 5, completion_tokens: 1 })!.cacheCreation1h).toBeUndefined();
   });
 
+  it("bills xAI's reasoning tokens, which its completion_tokens leave out (its total holds them)", () => {
+    const p = priced('xai/grok-4')!;
+    const xai = {
+      prompt_tokens: 32,
+      completion_tokens: 9,
+      total_tokens: 135,
+      completion_tokens_details: { reasoning_tokens: 94 },
+    };
+    expect(tokenUsage(xai)).toMatchObject({ prompt: 32, completion: 103, reasoning: 94, total: 135 });
+    // grok-4: 3e-6 input, 1.5e-5 output (no reasoning price: output)
+    expect(callCost(p, tokenUsage(xai)!, 0)).toBeCloseTo(32 * 3e-6 + 103 * 1.5e-5, 15);
+    // OpenAI's reasoning is inside completion_tokens: nothing added
+    const openai = { ...xai, completion_tokens: 103, total_tokens: 135 };
+    expect(tokenUsage(openai)).toMatchObject({ completion: 103, reasoning: 94 });
+  });
+
   it("bills DeepSeek's prompt_cache_hit_tokens at the cache-read price", () => {
     const p = priced('deepseek/deepseek-chat')!;
     const u = tokenUsage({

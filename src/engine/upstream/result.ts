@@ -68,14 +68,19 @@ export function tokenUsage(u: unknown): TokenUsage | undefined {
   // Anthropic's own shape (a Messages answer passed through): input_tokens excludes the cache reads and writes
   const anthropic = !rx && o.prompt_tokens === undefined && o.input_tokens !== undefined;
   const prompt = anthropic ? num(o.input_tokens) + cached + cacheCreation : num(rx ? o.input_tokens : o.prompt_tokens);
-  const completion = anthropic || rx ? num(o.output_tokens) : num(o.completion_tokens);
+  let completion = anthropic || rx ? num(o.output_tokens) : num(o.completion_tokens);
+  const reasoning = num(cd?.reasoning_tokens);
+  const total = num(o.total_tokens);
+  // xAI's chat completions count reasoning outside completion_tokens (their total is prompt + completion +
+  // reasoning): reasoning is output all the same, billed as LiteLLM bills it
+  if (!anthropic && !rx && reasoning > 0 && total === prompt + completion + reasoning) completion += reasoning;
   const usage: TokenUsage = {
     prompt,
     completion,
-    total: num(o.total_tokens) || prompt + completion,
+    total: total || prompt + completion,
     cached,
     cacheCreation,
-    reasoning: num(cd?.reasoning_tokens),
+    reasoning,
   };
   // 1-hour cache writes: Anthropic's `cache_creation` breakdown, or LiteLLM's copy of it in the prompt details
   const split = (o.cache_creation ?? (pd?.cache_creation_token_details as unknown)) as JsonObject | undefined;
