@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { callCost, deploymentPrice, type PricedModel } from '../../src/engine/cost/cost.js';
 import { bundledPrices, type PriceMap } from '../../src/engine/cost/prices.js';
 import { rawUsage } from '../../src/engine/cost/usage.js';
+import { usageOf as geminiUsage } from '../../src/engine/providers/google/response.js';
 import { type TokenUsage, tokenUsage } from '../../src/engine/upstream/result.js';
 
 // Expected values are written out from the bundled map's numbers (src/engine/cost/prices.json), never
@@ -93,6 +94,23 @@ describe('the cost of a call (LiteLLM formula, bundled prices)', () => {
     // OpenAI's reasoning is inside completion_tokens: nothing added
     const openai = { ...xai, completion_tokens: 103, total_tokens: 135 };
     expect(tokenUsage(openai)).toMatchObject({ completion: 103, reasoning: 94 });
+  });
+
+  it("bills Gemini's tool-use prompt tokens as input and its thoughts as output", () => {
+    // a grounded answer: 12 prompt (4 of them cached), 65 fed by the search tool, 71 answer, 89 thinking
+    const meta = {
+      promptTokenCount: 12,
+      cachedContentTokenCount: 4,
+      toolUsePromptTokenCount: 65,
+      candidatesTokenCount: 71,
+      thoughtsTokenCount: 89,
+      totalTokenCount: 237,
+    };
+    const u = tokenUsage(geminiUsage(meta))!;
+    expect(u).toMatchObject({ prompt: 77, completion: 160, total: 237, cached: 4, reasoning: 89 });
+    // gemini-2.5-flash: 3e-7 input, 3e-8 cached, 2.5e-6 output and reasoning
+    const p = priced('gemini/gemini-2.5-flash')!;
+    expect(callCost(p, u, 0)).toBeCloseTo(73 * 3e-7 + 4 * 3e-8 + 160 * 2.5e-6, 15);
   });
 
   it("bills DeepSeek's prompt_cache_hit_tokens at the cache-read price", () => {

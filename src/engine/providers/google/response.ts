@@ -21,10 +21,15 @@ export function finishReasonOf(reason: unknown, hasToolCalls: boolean): string {
   }
 }
 
-/** `usageMetadata` -> OpenAI usage (thinking tokens count as completion tokens, as Google bills them). */
+/**
+ * `usageMetadata` -> OpenAI usage: thinking tokens count as completion tokens and the tool-use prompt (what a
+ * built-in tool such as Google Search fed the model, `toolUsePromptTokenCount`) as prompt tokens, as Google
+ * bills them (`totalTokenCount` holds all four).
+ */
 export function usageOf(u: unknown): Usage {
   const o = (u && typeof u === 'object' ? u : {}) as JsonObject;
-  const p = typeof o.promptTokenCount === 'number' ? o.promptTokenCount : 0;
+  const toolUse = typeof o.toolUsePromptTokenCount === 'number' ? o.toolUsePromptTokenCount : 0;
+  const p = (typeof o.promptTokenCount === 'number' ? o.promptTokenCount : 0) + toolUse;
   const thoughts = typeof o.thoughtsTokenCount === 'number' ? o.thoughtsTokenCount : 0;
   const c = (typeof o.candidatesTokenCount === 'number' ? o.candidatesTokenCount : 0) + thoughts;
   const usage: Usage = {
