@@ -11,9 +11,8 @@ import { tooLarge } from '../http/body.js';
 import { drained } from '../http/respond.js';
 import type { ResponseWriter } from '../http/response-writer.js';
 import { failureOf, type WholeResponse } from '../upstream/client.js';
-import type { JsonObject, UpstreamRequest } from '../wire.js';
-import { meteredCall } from './meter.js';
-import { MeteredPassThrough } from './metered.js';
+import type { UpstreamRequest } from '../wire.js';
+import type { MeteredPassThrough } from './metered.js';
 import type { PassThroughMatch, PassThroughRoute } from './routes.js';
 
 /** Never forwarded: the caller's credentials for the engine, hop-by-hop headers, what the engine recomputes. */
@@ -44,6 +43,7 @@ const DROP_RESPONSE = new Set(['connection', 'keep-alive', 'transfer-encoding', 
 /** A pass-through call may run as long as LiteLLM's default request timeout. */
 const TIMEOUT_MS = 600_000;
 const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']);
+let metering: Promise<typeof import('./metered.js')> | undefined;
 
 export async function forwardPassThrough(
   ctx: EngineContext,
@@ -92,7 +92,12 @@ export async function forwardPassThrough(
     headers,
     body: body && body.length > 0 ? body : undefined,
   };
-  const meter = meterOf(ctx, req, w, m, target.origin, body);
+  // metering (and the provider usage readers it needs) loads with the first call worth reading: nobody counts
+  // calls without a sink or governance, and only a POST with a body can be an inference call
+  const metered = method === 'POST' && body !== undefined && body.length > 0 && (ctx.settled.active || ctx.admission);
+  const meter = metered
+    ? (await (metering ??= import('./metered.js'))).meterOf(ctx, req, w, m, target.origin, body)
+    : undefined;
   const ticketHeaders = meter ? await meter.admit(req.headers) : undefined;
   // a call the engine cannot price (a batch, a file, a GET) still needs a caller whose budgets are not spent
   if (!meter) await ctx.admission?.checkBudgets?.(w.principal);
@@ -166,35 +171,6 @@ async function forward(
   } finally {
     res.off('close', stop);
   }
-}
-
-/** The metered call this request is (an inference call on a route the engine can read), or undefined. */
-function meterOf(
-  ctx: EngineContext,
-  req: IncomingMessage,
-  w: ResponseWriter,
-  m: PassThroughMatch,
-  origin: string,
-  body: Buffer | undefined,
-): MeteredPassThrough | undefined {
-  const method = req.method?.toUpperCase();
-  if (method !== 'POST' || body === undefined || body.length === 0) return undefined;
-  // nobody counts calls (no sink, no governance): nothing to meter
-  if (!ctx.settled.active && !ctx.admission) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch {
-    return undefined; // not JSON: forwarded as it is, unmetered
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
-  const json = parsed as JsonObject;
-  const call = meteredCall(m.route.provider, method, m.rest, json);
-  if (!call) return undefined;
-  const url = req.url ?? '/';
-  const q = url.indexOf('?');
-  const path = q === -1 ? url : url.slice(0, q);
-  return new MeteredPassThrough(ctx, w, { route: m.route, origin, path }, call, json, req.headers);
 }
 
 /**

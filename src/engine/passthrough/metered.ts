@@ -5,7 +5,7 @@
  * usage count it. Its event names the path as called (`passThrough`) and a deployment that stands for the
  * provider the route went to (no model_list entry: id '', the model as its group, the target as api_base).
  */
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Principal } from '../auth/principal.js';
 import type { EngineContext } from '../context.js';
 import { deploymentPrice } from '../cost/cost.js';
@@ -19,8 +19,8 @@ import type { SettledSource } from '../observability/settled-event.js';
 import type { RouteTable } from '../router/table.js';
 import type { AttemptResult } from '../upstream/result.js';
 import type { JsonObject } from '../wire.js';
-import { loadMeterCodecs, type MeteredCall, UsageTap } from './meter.js';
-import type { PassThroughRoute } from './routes.js';
+import { loadMeterCodecs, type MeteredCall, meteredCall, UsageTap } from './meter.js';
+import type { PassThroughMatch, PassThroughRoute } from './routes.js';
 
 type UpstreamHeaders = Readonly<Record<string, string | string[] | undefined>>;
 
@@ -238,3 +238,30 @@ function errorText(label: string, status: number, body: Buffer): string {
 }
 
 const first = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
+
+/** The metered call this request is (an inference call on a route the engine can read), or undefined. */
+export function meterOf(
+  ctx: EngineContext,
+  req: IncomingMessage,
+  w: ResponseWriter,
+  m: PassThroughMatch,
+  origin: string,
+  body: Buffer,
+): MeteredPassThrough | undefined {
+  const method = req.method?.toUpperCase();
+  if (method !== 'POST' || body.length === 0) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined; // not JSON: forwarded as it is, unmetered
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
+  const json = parsed as JsonObject;
+  const call = meteredCall(m.route.provider, method, m.rest, json);
+  if (!call) return undefined;
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const path = q === -1 ? url : url.slice(0, q);
+  return new MeteredPassThrough(ctx, w, { route: m.route, origin, path }, call, json, req.headers);
+}
