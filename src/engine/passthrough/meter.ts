@@ -132,8 +132,8 @@ export class UsageTap {
   private broken = false;
   /** Anthropic's usage as a stream gives it: message_start's, then message_delta's fields over it */
   private anthropicUsage?: JsonObject;
-  /** Bedrock InvokeModel's own token counts (its headers, or a stream's last chunk) */
-  private invokeCounts?: { input: number; output: number; cacheRead: number; cacheWrite: number };
+  /** Bedrock InvokeModel's own token counts (its headers, or a stream's last chunk), in Converse's usage shape */
+  private invokeCounts?: JsonObject;
 
   constructor(
     private readonly format: WireFormat,
@@ -148,10 +148,11 @@ export class UsageTap {
         ? 'events'
         : 'whole';
     if (format === 'invoke' && headers) {
-      const input = Number(first(headers['x-amzn-bedrock-input-token-count']));
+      const sent = first(headers['x-amzn-bedrock-input-token-count']);
+      const input = Number(sent);
       const output = Number(first(headers['x-amzn-bedrock-output-token-count']));
-      if (Number.isFinite(input) && Number.isFinite(output) && first(headers['x-amzn-bedrock-input-token-count']))
-        this.invokeCounts = { input, output, cacheRead: 0, cacheWrite: 0 };
+      if (sent && Number.isFinite(input) && Number.isFinite(output))
+        this.invokeCounts = { inputTokens: input, outputTokens: output };
     }
   }
 
@@ -189,18 +190,9 @@ export class UsageTap {
       // not JSON (or cut short): no usage from the body
     }
     if (this.usage === undefined && this.anthropicUsage !== undefined) this.usage = tokenUsage(this.anthropicUsage);
-    if (this.usage === undefined && this.invokeCounts !== undefined) {
-      const c = this.invokeCounts;
-      const prompt = c.input + c.cacheRead + c.cacheWrite;
-      this.usage = {
-        prompt,
-        completion: c.output,
-        total: prompt + c.output,
-        cached: c.cacheRead,
-        cacheCreation: c.cacheWrite,
-        reasoning: 0,
-      };
-    }
+    // the counts are Converse's (cache reads and writes apart from the input): the Converse reading applies
+    if (this.usage === undefined && this.invokeCounts !== undefined)
+      this.usage = tokenUsage(converseUsage(this.invokeCounts));
   }
 
   /** One whole answer, one item of Gemini's JSON array or one Gemini SSE event. */
@@ -303,10 +295,10 @@ export class UsageTap {
     const metrics = inner['amazon-bedrock-invocationMetrics'];
     if (isObject(metrics)) {
       this.invokeCounts = {
-        input: num(metrics.inputTokenCount),
-        output: num(metrics.outputTokenCount),
-        cacheRead: num(metrics.cacheReadInputTokenCount),
-        cacheWrite: num(metrics.cacheWriteInputTokenCount),
+        inputTokens: num(metrics.inputTokenCount),
+        outputTokens: num(metrics.outputTokenCount),
+        cacheReadInputTokens: num(metrics.cacheReadInputTokenCount),
+        cacheWriteInputTokens: num(metrics.cacheWriteInputTokenCount),
       };
     }
     this.anthropic(inner);
