@@ -98,9 +98,9 @@ export class MeteredPassThrough implements SettledSource {
   /** The upstream answered (`status`, headers): start reading a success's usage. */
   answered(status: number, headers: UpstreamHeaders): void {
     this.firstByte = performance.now();
-    const cost = Number(first(headers['x-litellm-response-cost']));
-    if (first(headers['x-litellm-response-cost']) !== undefined && Number.isFinite(cost) && cost >= 0)
-      this.reportedCost = cost;
+    const reported = first(headers['x-litellm-response-cost']);
+    const cost = Number(reported);
+    if (reported !== undefined && Number.isFinite(cost) && cost >= 0) this.reportedCost = cost;
     if (status >= 200 && status < 300) {
       const ct = first(headers['content-type']);
       const text = this.ctx.settled.content && this.redact !== true;
@@ -239,7 +239,10 @@ function errorText(label: string, status: number, body: Buffer): string {
 
 const first = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
 
-/** The metered call this request is (an inference call on a route the engine can read), or undefined. */
+/**
+ * The metered call this request is (an inference call on a route the engine can read), or undefined. The caller
+ * loads this module only for a POST with a body (meteredCall says which of those are inference calls).
+ */
 export function meterOf(
   ctx: EngineContext,
   req: IncomingMessage,
@@ -248,8 +251,6 @@ export function meterOf(
   origin: string,
   body: Buffer,
 ): MeteredPassThrough | undefined {
-  const method = req.method?.toUpperCase();
-  if (method !== 'POST' || body.length === 0) return undefined;
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString('utf8'));
@@ -258,7 +259,7 @@ export function meterOf(
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
   const json = parsed as JsonObject;
-  const call = meteredCall(m.route.provider, method, m.rest, json);
+  const call = meteredCall(m.route.provider, req.method?.toUpperCase() ?? 'GET', m.rest, json);
   if (!call) return undefined;
   const url = req.url ?? '/';
   const q = url.indexOf('?');
