@@ -52,6 +52,8 @@ export interface ScriptUsage {
   cacheWrite?: number;
   /** of the cache writes, those kept an hour (Anthropic's 1-hour TTL) */
   cacheWrite1h?: number;
+  /** Anthropic streams: message_delta's usage also carries the input counts, as null (its type allows it) */
+  deltaNulls?: boolean;
 }
 
 /** What the fake answers next (in its own wire format). */

@@ -151,7 +151,14 @@ function answer(
     {
       type: 'message_delta',
       delta: { stop_reason: stopReason, stop_sequence: matched },
-      usage: { output_tokens: s.usage.output },
+      usage: s.usage.deltaNulls
+        ? {
+            input_tokens: null,
+            cache_creation_input_tokens: null,
+            cache_read_input_tokens: null,
+            output_tokens: s.usage.output,
+          }
+        : { output_tokens: s.usage.output },
     },
   ]);
   ev.push(['message_stop', { type: 'message_stop' }]);

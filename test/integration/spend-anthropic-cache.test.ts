@@ -74,6 +74,24 @@ describe('1-hour cache writes cost their own price', () => {
     expect((await eventOf(res.headers.get('x-request-id'))).responseCost).toBeCloseTo(COST, 15);
   });
 
+  it('a stream whose message_delta sends the input counts as null keeps those of message_start', async () => {
+    for (const path of ['/v1/chat/completions', '/anthropic/v1/messages']) {
+      fake.script({ type: 'text', text: 'cached', usage: { ...USAGE, deltaNulls: true } });
+      const model = path.startsWith('/anthropic') ? 'claude-sonnet-4-5' : 'claude';
+      const res = await fetch(`${engine.url}${path}`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+        body: JSON.stringify({ model, stream: true, max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      const text = await res.text();
+      // the pass-through answer is the upstream's own bytes (the chat one is translated)
+      if (path.startsWith('/anthropic')) expect(text).toContain('"input_tokens":null');
+      const e = await eventOf(res.headers.get('x-request-id'));
+      expect(e.usage).toMatchObject({ prompt: 4500, cached: 2000, cacheCreation: 1500 });
+      expect(e.responseCost).toBeCloseTo(COST, 15);
+    }
+  });
+
   it('through the /anthropic pass-through, from the Messages API usage as sent', async () => {
     fake.script({ type: 'text', text: 'cached', usage: USAGE });
     const r = await post(

@@ -5,6 +5,7 @@
  * SSE (OpenAI, Anthropic, Gemini), Bedrock's event stream (Converse and InvokeModel), Gemini's JSON array.
  */
 import type { SettledEndpoint } from '../observability/settled.js';
+import { mergeDeltaUsage } from '../providers/anthropic/response.js';
 import type { EventStreamDecoder } from '../providers/bedrock/event-stream.js';
 import { usageOf as converseUsage } from '../providers/bedrock/response.js';
 import { usageOf as geminiUsage } from '../providers/google/response.js';
@@ -238,7 +239,7 @@ export class UsageTap {
       }
       case 'message_delta':
         // its usage holds the output so far (and, from some hosts, the input again): its fields win
-        if (isObject(v.usage)) this.anthropicUsage = { ...this.anthropicUsage, ...definedOf(v.usage) };
+        if (isObject(v.usage)) this.anthropicUsage = mergeDeltaUsage({ ...this.anthropicUsage }, v.usage);
         return;
       case 'content_block_delta':
         if (this.wantText && isObject(v.delta) && typeof v.delta.text === 'string') this.addText(v.delta.text);
@@ -377,12 +378,6 @@ function objectOf(text: string): JsonObject | undefined {
   } catch {
     return undefined;
   }
-}
-
-function definedOf(o: JsonObject): JsonObject {
-  const out: JsonObject = {};
-  for (const k in o) if (o[k] !== undefined && o[k] !== null) out[k] = o[k];
-  return out;
 }
 
 const first = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);

@@ -43,6 +43,16 @@ export function usageOf(u: JsonObject | undefined): Usage {
   return out;
 }
 
+/**
+ * A stream's usage so far with a `message_delta`'s over it: its counts are cumulative, so each one it gives
+ * replaces the earlier; the input counts it may send as null (the API's MessageDeltaUsage) keep the earlier ones.
+ */
+export function mergeDeltaUsage(usage: JsonObject, delta: unknown): JsonObject {
+  if (!delta || typeof delta !== 'object') return usage;
+  for (const [k, v] of Object.entries(delta as JsonObject)) if (v !== null && v !== undefined) usage[k] = v;
+  return usage;
+}
+
 /** The chat.completion for a Messages API answer. */
 export function parseAnthropicResponse(label: string, model: string, json: unknown): OpenAIResponse {
   if (!json || typeof json !== 'object') throw badUpstreamAnswer(label, 'an answer that is not a JSON object');

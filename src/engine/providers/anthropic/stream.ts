@@ -1,7 +1,7 @@
 import { SseJsonDecoder } from '../../stream/sse-json-decoder.js';
 import type { JsonObject, OpenAIChunk } from '../types.js';
 import { JSON_TOOL } from './convert.js';
-import { finishReasonOf, streamErrorOf, usageOf } from './response.js';
+import { finishReasonOf, mergeDeltaUsage, streamErrorOf, usageOf } from './response.js';
 
 interface OpenBlock {
   kind: 'text' | 'tool' | 'json' | 'thinking' | 'other';
@@ -47,8 +47,7 @@ export class AnthropicStreamDecoder extends SseJsonDecoder {
         const d = (o.delta ?? {}) as JsonObject;
         if (d.stop_reason != null) this.stopReason = d.stop_reason;
         if (typeof d.stop_sequence === 'string') this.stopSequence = d.stop_sequence;
-        // message_delta usage is cumulative: later counts replace earlier ones
-        if (o.usage && typeof o.usage === 'object') Object.assign(this.usage, o.usage as JsonObject);
+        mergeDeltaUsage(this.usage, o.usage);
         break;
       }
       case 'message_stop': {
