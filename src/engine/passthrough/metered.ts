@@ -19,7 +19,7 @@ import type { SettledSource } from '../observability/settled-event.js';
 import type { RouteTable } from '../router/table.js';
 import type { AttemptResult } from '../upstream/result.js';
 import type { JsonObject } from '../wire.js';
-import { loadMeterCodecs, type MeteredCall, meteredCall, UsageTap } from './meter.js';
+import { first, loadMeterCodecs, type MeteredCall, meteredCall, UsageTap } from './meter.js';
 import type { PassThroughMatch, PassThroughRoute } from './routes.js';
 
 type UpstreamHeaders = Readonly<Record<string, string | string[] | undefined>>;
@@ -236,8 +236,6 @@ function errorText(label: string, status: number, body: Buffer): string {
   }
   return `${label} answered ${status}`;
 }
-
-const first = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
 
 /**
  * The metered call this request is (an inference call on a route the engine can read), or undefined. The caller
